@@ -15,7 +15,7 @@ import gzip
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
@@ -61,11 +61,13 @@ def _head(path: Path, n: int = 4096) -> bytes:
         return fh.read(n)
 
 
-def open_binary(path: Path):  # noqa: ANN201 - file-like
+def open_binary(path: Path) -> IO[bytes]:
     """Open a file for reading bytes, decompressing .gz transparently."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def detect(path: Path) -> Format:
@@ -90,7 +92,8 @@ def get_format(name: str) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(sorted(FORMATS))}") from None
+        known = ", ".join(sorted(FORMATS))
+        raise UnknownFormat(f"unknown format {name!r}; known: {known}") from None
 
 
 def read_file(path: str | Path, rejects: Rejects, fmt: str = "auto",
