@@ -82,8 +82,10 @@ def detect(path: Path) -> Format:
                 return fmt
         except Exception:  # a sniffer must never take the replay down
             continue
-    raise UnknownFormat(f"{path}: unknown format (first bytes {head[:40]!r}); "
-                        f"pass --format, one of: {', '.join(sorted(FORMATS))}")
+    raise UnknownFormat(
+        f"{path}: unknown format (first bytes {head[:40]!r}); "
+        f"pass --format, one of: {', '.join(sorted(FORMATS))}"
+    )
 
 
 def get_format(name: str) -> Format:
@@ -96,8 +98,9 @@ def get_format(name: str) -> Format:
         raise UnknownFormat(f"unknown format {name!r}; known: {known}") from None
 
 
-def read_file(path: str | Path, rejects: Rejects, fmt: str = "auto",
-              chunk_size: int = 1 << 20) -> Iterator[Decoded]:
+def read_file(
+    path: str | Path, rejects: Rejects, fmt: str = "auto", chunk_size: int = 1 << 20
+) -> Iterator[Decoded]:
     """Decode a whole file in chunks through its format's decoder."""
     p = Path(path)
     spec = detect(p) if fmt == "auto" else get_format(fmt)
