@@ -1,0 +1,117 @@
+"""The per-batch view every detector reads: reports, their tracks, and their jumps.
+
+Fusion sorts a micro-batch by (track, time), links every position to the one
+before it (in the batch or in the track's state), and marks kinematically
+impossible jumps. The common case is vectorised; only subjects that actually
+jump are walked row by row, to decide which positions the track keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from picket.fusion.tracks import TrackTable
+from picket.geo.geodesy import haversine_m
+from picket.model.decoded import Static
+from picket.model.reports import Reports
+
+
+@dataclass
+class BatchContext:
+    reports: Reports  # sorted by (slot, time); identified subjects only
+    slots: np.ndarray  # track slot per row
+    tracks: TrackTable  # state after this batch
+    now: float  # event-time watermark
+    has_pos: np.ndarray  # row carries a position
+    prev_t: np.ndarray  # previous position time of the same subject (NaN if none)
+    prev_lat: np.ndarray
+    prev_lon: np.ndarray
+    jump_m: np.ndarray  # distance from the previous position
+    jump_speed: np.ndarray  # implied speed from the previous position (m/s)
+    outlier: np.ndarray  # position rejected from the track state
+    statics: list[Static] = field(default_factory=list)
+    identity_changes: list[tuple[int, str, Any, Any]] = field(default_factory=list)
+    plots: Reports | None = None  # anonymous plots (tracker input), time-sorted
+    env: dict[str, Any] = field(default_factory=dict)  # zones, lines, shared lookups
+
+
+def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[np.ndarray, ...]:
+    """Previous position per row (rows sorted by slot, time)."""
+    n = len(r)
+    has_pos = r.has_position()
+    idx = np.flatnonzero(has_pos)
+    prev_t = np.full(n, np.nan)
+    prev_lat = np.full(n, np.nan)
+    prev_lon = np.full(n, np.nan)
+    if len(idx):
+        s = slots[idx]
+        first = np.r_[True, s[1:] != s[:-1]]
+        pi = np.r_[0, idx[:-1]]  # previous position row
+        prev_t[idx] = np.where(first, tracks.cols["pos_time"][s], r.time[pi])
+        prev_lat[idx] = np.where(first, tracks.cols["lat"][s], r.lat[pi])
+        prev_lon[idx] = np.where(first, tracks.cols["lon"][s], r.lon[pi])
+    jump = np.full(n, np.nan)
+    speed = np.full(n, np.nan)
+    ok = has_pos & np.isfinite(prev_lat)
+    if ok.any():
+        jump[ok] = haversine_m(prev_lat[ok], prev_lon[ok], r.lat[ok], r.lon[ok])
+        dt = np.maximum(np.abs(r.time[ok] - prev_t[ok]), 1.0)
+        speed[ok] = jump[ok] / dt
+    return has_pos, prev_t, prev_lat, prev_lon, jump, speed
+
+
+def reject_outliers(
+    r: Reports,
+    slots: np.ndarray,
+    has_pos: np.ndarray,
+    jump_speed: np.ndarray,
+    tracks: TrackTable,
+) -> np.ndarray:
+    """Mark positions the track should not follow.
+
+    A position is an outlier when reaching it from the last *accepted* position
+    needs more than the domain's speed limit. After `reanchor_after` outliers
+    that agree with each other, the track moves to them (a real relocation, or
+    a persistent false position that detectors have already flagged).
+    """
+    row_lim = np.full(len(r), np.inf)
+    for d in np.unique(r.domain).tolist():
+        row_lim[r.domain == d] = tracks.max_speed.get(d, np.inf)
+    suspect = has_pos & (jump_speed > row_lim)
+    outlier = np.zeros(len(r), bool)
+    if not suspect.any():
+        return outlier
+    k = tracks.config.reanchor_after
+    for s in np.unique(slots[suspect]).tolist():
+        rows = np.flatnonzero((slots == s) & has_pos)
+        lt = tracks.cols["pos_time"][s]
+        la, lo = tracks.cols["lat"][s], tracks.cols["lon"][s]
+        pending: list[int] = []
+        for i in rows.tolist():
+            t, a, b = r.time[i], r.lat[i], r.lon[i]
+            if not np.isfinite(la):
+                lt, la, lo = t, a, b
+                continue
+            v = haversine_m(la, lo, a, b) / max(abs(t - lt), 1.0)
+            if v <= row_lim[i]:
+                lt, la, lo = t, a, b
+                pending.clear()
+                continue
+            if pending:
+                j = pending[-1]
+                vp = haversine_m(r.lat[j], r.lon[j], a, b) / max(abs(t - r.time[j]), 1.0)
+                if vp > row_lim[i]:
+                    pending.clear()
+            pending.append(i)
+            outlier[i] = True
+            if len(pending) >= k:
+                outlier[pending] = False
+                lt, la, lo = t, a, b
+                pending.clear()
+    tracks.cols["n_outliers"][: tracks.n] += np.bincount(slots[outlier], minlength=tracks.n)[
+        : tracks.n
+    ]
+    return outlier

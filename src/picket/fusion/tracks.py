@@ -1,0 +1,209 @@
+"""Fused state per subject, held as columns indexed by a track slot.
+
+Cooperative feeds name their subject (MMSI, ICAO, NORAD), so fusion is by
+identity: every report updates its subject's slot. Fields forward-fill: an
+ADS-B velocity message updates speed without erasing the position, an
+operational-status message updates NACp without touching either. Positions
+that imply an impossible speed are kept out of the state (they stay in the
+batch context for detectors, which is where spoofing and identity conflicts
+are seen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from picket.model.decoded import Static
+from picket.model.reports import SCHEMA, Reports
+
+# Report columns carried into track state (last known non-missing value).
+STATE_COLUMNS = (
+    "domain", "source", "alt", "speed", "course", "heading", "vrate", "nav_status",
+    "squawk", "emergency", "nic", "nacp", "sil", "version", "accuracy", "msg",
+)  # fmt: skip
+
+
+@dataclass
+class TrackConfig:
+    history: int = 64  # positions kept per track (ring buffer); bounded memory
+    max_speed_ms: dict[int, float] | None = None  # per domain code; None -> defaults below
+    reanchor_after: int = 3  # consecutive mutually consistent outliers that move the track
+
+
+# Outlier limits per domain (m/s). Maritime 50 kn is issue #3's default (fast craft
+# rarely exceed 40 kn); air 600 m/s is well above any civil or drone speed.
+DEFAULT_MAX_SPEED = {1: 600.0, 2: 50 * 1852 / 3600, 3: 1e9, 4: 600.0}
+
+
+def _missing(col: str, v: np.ndarray) -> np.ndarray:
+    miss = SCHEMA[col][1]
+    if isinstance(miss, float):
+        return ~np.isfinite(v)
+    return v == miss
+
+
+class TrackTable:
+    """Columnar track state, grown by doubling; `slot_of` maps subject keys to slots."""
+
+    def __init__(self, config: TrackConfig | None = None, capacity: int = 1024):
+        self.config = config or TrackConfig()
+        self.max_speed = {**DEFAULT_MAX_SPEED, **(self.config.max_speed_ms or {})}
+        self.n = 0
+        self._index: dict[int, int] = {}
+        self.statics: dict[int, dict[str, Any]] = {}
+        self._alloc(capacity)
+
+    def _alloc(self, cap: int) -> None:
+        h = self.config.history
+        cols: dict[str, np.ndarray] = {
+            "subject": np.full(cap, -1, np.int64),
+            "first_time": np.full(cap, np.nan),
+            "last_time": np.full(cap, np.nan),  # any report
+            "pos_time": np.full(cap, np.nan),  # last accepted position
+            "lat": np.full(cap, np.nan),
+            "lon": np.full(cap, np.nan),
+            "n_reports": np.zeros(cap, np.int64),
+            "n_outliers": np.zeros(cap, np.int64),
+            "hist_head": np.zeros(cap, np.int64),  # total positions ever written
+        }
+        for c in STATE_COLUMNS:
+            dt, miss = SCHEMA[c]
+            cols[c] = np.full(cap, miss, dt)
+        hist = {
+            "t": np.full((cap, h), np.nan),
+            "lat": np.full((cap, h), np.nan),
+            "lon": np.full((cap, h), np.nan),
+        }
+        if getattr(self, "cols", None):
+            for k, v in self.cols.items():
+                cols[k][: self.n] = v[: self.n]
+            for k, v in self.hist.items():
+                hist[k][: self.n] = v[: self.n]
+        self.cols, self.hist, self.capacity = cols, hist, cap
+
+    # identity -----------------------------------------------------------------
+    def slots_for(self, subjects: np.ndarray) -> np.ndarray:
+        """Slot per subject key, creating tracks for new subjects (vectorised over uniques)."""
+        uniq, inv = np.unique(subjects, return_inverse=True)
+        slots = np.empty(len(uniq), np.int64)
+        index = self._index
+        new = []
+        for i, s in enumerate(uniq.tolist()):
+            j = index.get(s)
+            if j is None:
+                j = self.n + len(new)
+                new.append(s)
+                index[s] = j
+            slots[i] = j
+        if new:
+            need = self.n + len(new)
+            if need > self.capacity:
+                cap = self.capacity
+                while cap < need:
+                    cap *= 2
+                self._alloc(cap)
+            self.cols["subject"][self.n : need] = new
+            self.n = need
+        return slots[inv]
+
+    def slot(self, subject: int) -> int | None:
+        return self._index.get(int(subject))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name][: self.n]
+
+    # updates ------------------------------------------------------------------
+    def apply_statics(self, statics: list[Static]) -> list[tuple[int, str, Any, Any]]:
+        """Merge identity data; return (subject, field, old, new) for changed identity fields."""
+        changes = []
+        for st in statics:
+            cur = self.statics.setdefault(st.subject, {})
+            for k, v in st.fields.items():
+                if v is None or v == "":
+                    continue
+                old = cur.get(k)
+                if old is not None and old != v:
+                    changes.append((st.subject, k, old, v))
+                cur[k] = v
+        return changes
+
+    def update(self, r: Reports, slots: np.ndarray, accepted_pos: np.ndarray) -> None:
+        """Forward-fill state from a batch sorted by (slot, time).
+
+        `accepted_pos` marks position rows that passed outlier rejection.
+        """
+        if not len(r):
+            return
+        c = self.cols
+        t = r.time
+        # counts and times
+        np.add.at(c["n_reports"], slots, 1)
+        last = np.r_[slots[1:] != slots[:-1], True]
+        first = np.r_[True, slots[1:] != slots[:-1]]
+        s_last, s_first = slots[last], slots[first]
+        c["last_time"][s_last] = np.fmax(c["last_time"][s_last], t[last])
+        c["first_time"][s_first] = np.fmin(c["first_time"][s_first], t[first])
+        # last non-missing value per slot, for every state column
+        for col in STATE_COLUMNS:
+            v = r[col]
+            ok = ~_missing(col, v)
+            if not ok.any():
+                continue
+            idx = np.flatnonzero(ok)
+            s = slots[idx]
+            lastv = np.r_[s[1:] != s[:-1], True]
+            c[col][s[lastv]] = v[idx[lastv]]
+        # positions
+        idx = np.flatnonzero(accepted_pos)
+        if len(idx):
+            s = slots[idx]
+            lastv = np.r_[s[1:] != s[:-1], True]
+            sl, il = s[lastv], idx[lastv]
+            newer = ~(c["pos_time"][sl] > t[il])
+            sl, il = sl[newer], il[newer]
+            c["pos_time"][sl] = t[il]
+            c["lat"][sl] = r.lat[il]
+            c["lon"][sl] = r.lon[il]
+            self._append_history(s, t[idx], r.lat[idx], r.lon[idx])
+
+    def _append_history(self, s: np.ndarray, t: np.ndarray, lat: np.ndarray, lon: np.ndarray):
+        h = self.config.history
+        starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+        rank = np.arange(len(s)) - np.repeat(starts, np.diff(np.r_[starts, len(s)]))
+        head = self.cols["hist_head"]
+        pos = (head[s] + rank) % h
+        # only the last h rows per slot matter; earlier ones would be overwritten anyway
+        counts = np.diff(np.r_[starts, len(s)])
+        keep = rank >= np.repeat(counts, counts) - h
+        self.hist["t"][s[keep], pos[keep]] = t[keep]
+        self.hist["lat"][s[keep], pos[keep]] = lat[keep]
+        self.hist["lon"][s[keep], pos[keep]] = lon[keep]
+        np.add.at(head, s, 1)
+
+    def history(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Time-ordered (t, lat, lon) kept for one track."""
+        h = self.config.history
+        head = int(self.cols["hist_head"][slot])
+        n = min(head, h)
+        order = (np.arange(head - n, head)) % h
+        return (self.hist["t"][slot, order], self.hist["lat"][slot, order],
+                self.hist["lon"][slot, order])  # fmt: skip
+
+    def snapshot(self, slot: int) -> dict[str, Any]:
+        """One track as plain values (API, evidence)."""
+        out: dict[str, Any] = {}
+        for k, v in self.cols.items():
+            if k == "hist_head":
+                continue
+            x = v[slot].item()
+            if isinstance(x, float) and not np.isfinite(x):
+                continue
+            out[k] = x
+        out.update(self.statics.get(int(self.cols["subject"][slot]), {}))
+        return out

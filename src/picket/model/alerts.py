@@ -1,0 +1,234 @@
+"""Alerts: the contract with analysts, stores and sinks.
+
+Detectors emit `Signal`s (a condition seen now); the `AlertBook` turns them
+into deduplicated `Alert`s: one open alert per (subject, kind), updated while
+the condition holds and closed when the detector says it ended or it goes
+quiet. Alert ids are derived from kind, subject and first time, so a replay of
+the same input reproduces the same ids and a store upsert keeps each alert
+exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+# The alert kind vocabulary: the contract tests and users rely on (README lists them).
+KINDS: dict[str, str] = {
+    "maritime.loitering": "vessel lingering at low speed away from port",
+    "maritime.drift": "vessel drifting: course and heading disagree at low speed, or not under command",
+    "maritime.anchor_drag": "vessel at anchor that keeps moving, or slow transit along a protected line",
+    "maritime.ais_gap": "vessel silent for longer than it should be where reception is good",
+    "maritime.identity_conflict": "one MMSI in two places, invalid MMSI, or identity change",
+    "maritime.encounter": "two vessels close together at low speed for a long time",
+    "air.airspace_entry": "track entering (or about to enter) a watched airspace",
+    "air.emergency": "emergency squawk 7500/7600/7700 or ADS-B emergency state",
+    "air.transponder_loss": "track stopped reporting inside good coverage",
+    "air.loitering": "orbit or racetrack holding",
+    "air.low_slow": "drone-like profile: low and slow outside airports",
+    "gnss.interference": "area where many aircraft report degraded GNSS integrity",
+    "gnss.spoofing": "track whose reported positions are kinematically impossible",
+    "space.conjunction": "close approach between two space objects",
+    "space.manoeuvre": "element-set change beyond drag and noise",
+}
+
+
+def iso(t: float) -> str:
+    """ISO 8601 UTC with millisecond precision and a Z."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_time(text: str) -> float:
+    """ISO 8601 (Z or offset) or unix seconds to unix seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def clean(value: Any) -> Any:
+    """Make evidence JSON-safe: NumPy scalars to Python, NaN to None, round floats."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if hasattr(value, "tolist"):
+        return clean(value.tolist())
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return round(value, 6)
+    return value
+
+
+@dataclass(slots=True)
+class Signal:
+    """A detector's statement about one subject at one time."""
+
+    kind: str
+    subject: str
+    time: float
+    lat: float | None
+    lon: float | None
+    severity: Severity
+    summary: str
+    evidence: dict[str, Any]
+    domain: str
+    ended: bool = False  # the detector says the condition is over
+
+
+@dataclass
+class Alert:
+    id: str
+    kind: str
+    severity: Severity
+    time: float  # when it first fired
+    domain: str
+    subject: str
+    lat: float | None
+    lon: float | None
+    summary: str
+    evidence: dict[str, Any]
+    status: Literal["open", "closed"] = "open"
+    last_time: float = 0.0
+    closed_time: float | None = None
+    updates: int = 1
+    triage: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return clean(
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "severity": self.severity,
+                "time": iso(self.time),
+                "domain": self.domain,
+                "subject": self.subject,
+                "lat": self.lat,
+                "lon": self.lon,
+                "summary": self.summary,
+                "evidence": self.evidence,
+                "status": self.status,
+                "last_time": iso(self.last_time or self.time),
+                "closed_time": iso(self.closed_time) if self.closed_time else None,
+                "updates": self.updates,
+            }
+        )
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Alert:
+        return cls(
+            id=d["id"],
+            kind=d["kind"],
+            severity=d["severity"],
+            time=parse_time(d["time"]),
+            domain=d["domain"],
+            subject=d["subject"],
+            lat=d.get("lat"),
+            lon=d.get("lon"),
+            summary=d["summary"],
+            evidence=d.get("evidence", {}),
+            status=d.get("status", "open"),
+            last_time=parse_time(d["last_time"]) if d.get("last_time") else 0.0,
+            closed_time=parse_time(d["closed_time"]) if d.get("closed_time") else None,
+            updates=d.get("updates", 1),
+        )
+
+
+def alert_id(kind: str, subject: str, first_time: float) -> str:
+    h = hashlib.blake2s(f"{kind}|{subject}|{first_time:.3f}".encode(), digest_size=8)
+    return h.hexdigest()
+
+
+Event = tuple[Literal["open", "update", "close"], Alert]
+
+
+class AlertBook:
+    """Deduplicates signals into alerts and reports their lifecycle events.
+
+    An open alert closes when its detector sends `ended`, or when no signal for
+    it arrived for `quiet_close_s` of event time (the condition faded).
+    """
+
+    def __init__(self, quiet_close_s: float = 1800.0, min_update_s: float = 60.0):
+        self.open: dict[tuple[str, str], Alert] = {}
+        self.quiet_close_s = quiet_close_s
+        self.min_update_s = min_update_s  # rate-limit update events for a sustained condition
+        self._last_emit: dict[str, float] = {}
+
+    def apply(self, signals: list[Signal]) -> list[Event]:
+        events: list[Event] = []
+        for s in sorted(signals, key=lambda s: s.time):
+            k = (s.subject, s.kind)
+            a = self.open.get(k)
+            if a is None:
+                if s.ended:
+                    continue
+                a = Alert(
+                    id=alert_id(s.kind, s.subject, s.time),
+                    kind=s.kind,
+                    severity=s.severity,
+                    time=s.time,
+                    domain=s.domain,
+                    subject=s.subject,
+                    lat=s.lat,
+                    lon=s.lon,
+                    summary=s.summary,
+                    evidence=clean(s.evidence),
+                    last_time=s.time,
+                )
+                self.open[k] = a
+                self._last_emit[a.id] = s.time
+                events.append(("open", a))
+                continue
+            escalated = SEVERITY_RANK[s.severity] > SEVERITY_RANK[a.severity]
+            a.last_time = max(a.last_time, s.time)
+            if s.ended:
+                a.status, a.closed_time = "closed", s.time
+                if s.evidence:
+                    a.evidence = {**a.evidence, **clean(s.evidence)}
+                del self.open[k]
+                self._last_emit.pop(a.id, None)
+                events.append(("close", a))
+                continue
+            a.updates += 1
+            if escalated:
+                a.severity = s.severity
+            a.summary = s.summary if (escalated or s.summary) else a.summary
+            a.lat, a.lon = s.lat if s.lat is not None else a.lat, s.lon if s.lon is not None else a.lon
+            a.evidence = {**a.evidence, **clean(s.evidence)}
+            if escalated or s.time - self._last_emit.get(a.id, 0) >= self.min_update_s:
+                self._last_emit[a.id] = s.time
+                events.append(("update", a))
+        return events
+
+    def expire(self, now: float) -> list[Event]:
+        """Close alerts whose condition has not been seen for `quiet_close_s`."""
+        events: list[Event] = []
+        for k, a in list(self.open.items()):
+            if now - a.last_time > self.quiet_close_s:
+                a.status, a.closed_time = "closed", a.last_time
+                del self.open[k]
+                self._last_emit.pop(a.id, None)
+                events.append(("close", a))
+        return events
+
+    def close_all(self, now: float) -> list[Event]:
+        """End of a replay: leave alerts open (the condition may go on) but flush updates."""
+        return [("update", a) for a in self.open.values()]
