@@ -1,0 +1,184 @@
+"""Plot CSV: anonymous sensor detections, one per row, for the plot tracker.
+
+Format (documented in the CLI help too)::
+
+    # origin: 59.9, 24.9, 0        <- optional, for x/y files: lat, lon[, alt] of the plane
+    time,x,y[,z][,sensor][,sigma]  <- header line is required; column order is free
+    0.0,120.5,-33.0,,radar1,25
+
+or ``time,lat,lon[,alt][,sensor][,sigma]``. ``time`` is seconds since the Unix epoch
+(or any seconds scale for synthetic data); x/y/z are metres east/north/up of the origin
+(default 0°N 0°E) and are turned into WGS84 through that tangent plane, so the tracker
+gets them back exactly. ``sensor`` is any name (it becomes the report's source; without
+the column the file name is the sensor); ``sigma`` is the plot's 1-sigma position error
+in metres. Blank lines and ``#`` comments are skipped; every other bad row is rejected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from picket.geo.geodesy import enu_to_geodetic
+from picket.model.decoded import Decoded
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.sources.registry import Format, register
+
+NAME = "plots-csv"
+_NUMERIC = ("time", "x", "y", "z", "lat", "lon", "alt", "sigma")
+
+
+class PlotsCsvDecoder:
+    def __init__(self, rejects: Rejects, source: str):
+        self.rejects = rejects
+        self.source = source
+        self.rest = b""
+        self.line_no = 0
+        self.header: list[str] | None = None
+        self.origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.cartesian = False
+
+    def feed(self, data: bytes) -> Decoded:
+        buf = self.rest + data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            self.rest = buf
+            return Decoded.empty()
+        self.rest = buf[cut + 1 :]
+        return self._lines(buf[: cut + 1])
+
+    def flush(self) -> Decoded:
+        rest, self.rest = self.rest, b""
+        return self._lines(rest) if rest.strip() else Decoded.empty()
+
+    # parsing -------------------------------------------------------------------------
+    def _lines(self, chunk: bytes) -> Decoded:
+        text = chunk.decode("utf-8", errors="replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        first = self.line_no + 1
+        self.line_no += len(lines)
+        start = 0
+        while self.header is None and start < len(lines):
+            self._preamble(lines[start].strip(), first + start)
+            start += 1
+        if start >= len(lines):
+            return Decoded.empty()
+        arr = np.char.strip(np.array(lines[start:], dtype=str))
+        nums = np.arange(first + start, first + len(lines))
+        skip = (np.char.str_len(arr) == 0) | np.char.startswith(arr, "#")
+        arr, nums = arr[~skip], nums[~skip]
+        return Decoded(self._rows(arr, nums)) if len(arr) else Decoded.empty()
+
+    def _preamble(self, line: str, line_no: int) -> None:
+        if not line:
+            return
+        if line.startswith("#"):
+            body = line.lstrip("#").strip()
+            if body.lower().startswith("origin:"):
+                try:
+                    vals = [float(v) for v in body[7:].replace(",", " ").split()]
+                    self.origin = (vals[0], vals[1], vals[2] if len(vals) > 2 else 0.0)
+                except (ValueError, IndexError):
+                    self.rejects.reject(f"{NAME}.bad_origin", f"{self.source}:{line_no}", line)
+            return
+        cols = [c.strip().lower() for c in line.split(",")]
+        xy = {"x", "y"} <= set(cols)
+        ll = {"lat", "lon"} <= set(cols)
+        if "time" not in cols or xy == ll:
+            self.rejects.reject(f"{NAME}.no_header", f"{self.source}:{line_no}", line)
+            return
+        self.header = cols
+        self.cartesian = xy
+
+    def _rows(self, arr: np.ndarray, nums: np.ndarray) -> Reports:
+        cols = self.header
+        assert cols is not None
+        ncol = len(cols)
+        shaped = np.char.count(arr, ",") == ncol - 1
+        self._reject_rows(~shaped, arr, nums, "bad_columns")
+        arr, nums = arr[shaped], nums[shaped]
+        if len(arr) == 0:
+            return Reports.empty(0)
+        cells = np.array(",".join(arr.tolist()).split(","), dtype=str).reshape(-1, ncol)
+        cells = np.char.strip(cells)
+        val = {c: self._floats(cells[:, i]) for i, c in enumerate(cols) if c in _NUMERIC}
+        bad = np.zeros(len(arr), bool)
+        for c in ("time", "x", "y", "lat", "lon"):
+            if c in val:
+                bad |= ~np.isfinite(val[c])
+        for c in ("z", "alt", "sigma"):
+            if c in val:  # optional: empty is fine, garbage is not
+                bad |= np.isnan(val[c]) & (cells[:, cols.index(c)] != "")
+        n = len(arr)
+        if self.cartesian:
+            z = val.get("z", np.zeros(n))
+            lat, lon, alt = enu_to_geodetic(val["x"], val["y"], np.nan_to_num(z), *self.origin)
+            alt = np.where(np.isnan(z), np.nan, alt) if "z" in val else np.full(n, np.nan)
+        else:
+            lat, lon = val["lat"], val["lon"]
+            alt = val.get("alt", np.full(n, np.nan))
+            bad |= ~((np.abs(lat) <= 90) & (np.abs(lon) <= 180))
+        self._reject_rows(bad, arr, nums, "bad_value")
+        ok = ~bad
+        if "sensor" in cols:
+            names, inv = np.unique(cells[ok, cols.index("sensor")], return_inverse=True)
+            codes = np.array([SOURCES.code(s or self.source) for s in names.tolist()], np.uint16)
+            source = codes[inv] if len(names) else np.zeros(0, np.uint16)
+        else:
+            source = SOURCES.code(self.source)
+        self.rejects.accept(int(ok.sum()))
+        return Reports.build(
+            int(ok.sum()),
+            time=val["time"][ok],
+            domain=Domain.AIR,
+            kind=Kind.PLOT,
+            source=source,
+            lat=lat[ok],
+            lon=lon[ok],
+            alt=alt[ok],
+            accuracy=val["sigma"][ok] if "sigma" in val else None,
+            raw=nums[ok],
+        )
+
+    @staticmethod
+    def _floats(col: np.ndarray) -> np.ndarray:
+        """Column to float; empty and unparsable cells become NaN (the bulk is one cast)."""
+        try:
+            return np.where(col == "", "nan", col).astype(np.float64)
+        except ValueError:
+            out = np.full(len(col), np.nan)
+            for i, s in enumerate(col.tolist()):  # only when some cell is garbage
+                with contextlib.suppress(ValueError):
+                    out[i] = float(s) if s else np.nan
+            return out
+
+    def _reject_rows(self, mask: np.ndarray, arr: np.ndarray, nums: np.ndarray, why: str) -> None:
+        for i in np.flatnonzero(mask):
+            self.rejects.reject(f"{NAME}.{why}", f"{self.source}:{int(nums[i])}", str(arr[i]))
+
+
+def _sniff(head: bytes, name: str) -> bool:
+    text = head.decode("utf-8", errors="replace")
+    for line in text.splitlines():
+        s = line.strip().lower()
+        if not s or s.startswith("#"):
+            continue
+        cols = [c.strip() for c in s.split(",")]
+        return "time" in cols and ({"x", "y"} <= set(cols) or {"lat", "lon"} <= set(cols))
+    return False
+
+
+register(
+    Format(
+        name=NAME,
+        domain="air",
+        description="anonymous plots: time,x,y[,z][,sensor][,sigma] or time,lat,lon[,alt]...",
+        sniff=_sniff,
+        decoder=PlotsCsvDecoder,
+        priority=5,
+    )
+)

@@ -1,0 +1,69 @@
+"""Tracker parameters: one dataclass so the CLI, the pipeline and the benchmark agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SensorModel:
+    """What the tracker assumes about one sensor's plots."""
+
+    sigma: float = 50.0  # m, 1-sigma per horizontal axis when a plot carries no accuracy
+    vertical_sigma: float = 100.0  # m, 1-sigma in height (3-D tracking only)
+    detection_probability: float = 0.9
+
+
+@dataclass(slots=True)
+class TrackerConfig:
+    """Constant-velocity GNN tracker settings.
+
+    `process_noise` is the white-noise acceleration spectral density q (m²/s³), the same
+    parameter as Stone Soup's ``ConstantVelocity(q)``. `gate_sigma` is a Mahalanobis distance
+    (not squared) and is also the cost of leaving a track unassigned, as in a GNN whose missed
+    hypothesis sits at the gate. `confirm` is M-of-N: a tentative track is confirmed once it has
+    M updates (its first plot counts) within its first N scans and dropped when it can no longer
+    get there. Confirmed tracks are deleted after `delete_after` consecutive missed scans.
+    """
+
+    process_noise: float = 1.0
+    measurement_sigma: float = 50.0
+    vertical_sigma: float = 100.0
+    detection_probability: float = 0.9
+    clutter_rate: float = 0.0  # mean clutter plots per scan (likelihood cost model)
+    gate_sigma: float = 3.0
+    confirm: tuple[int, int] = (3, 3)
+    delete_after: int = 5
+    initial_velocity_sigma: float = 50.0  # m/s per axis for a track born from one plot
+    dims: int = 2  # 2: east/north; 3: east/north/up (plots without height get a huge sigma)
+    cost: str = "distance"  # "distance" (Stone Soup's GNN) or "likelihood"
+    max_neighbours: int = 8  # plots examined per track by the spatial index
+    out_of_order_window: float = 0.0  # s plots are held back so late ones still fit
+    scan_quantum: float = 0.0  # s; plots of one sensor within this bin form one scan
+    recentre_km: float = 300.0  # move the tangent plane when the scene drifts this far
+    sensors: dict[int, SensorModel] = field(default_factory=dict)  # empty: accept any sensor
+
+    def __post_init__(self) -> None:
+        m, n = self.confirm
+        if not 1 <= m <= n:
+            raise ValueError(f"confirm M/N needs 1 <= M <= N, got {m}/{n}")
+        if self.dims not in (2, 3):
+            raise ValueError("dims must be 2 or 3")
+        if self.cost not in ("distance", "likelihood"):
+            raise ValueError("cost must be 'distance' or 'likelihood'")
+        if self.delete_after < 1:
+            raise ValueError("delete_after must be >= 1")
+
+    def sensor(self, code: int) -> SensorModel | None:
+        """The model for a sensor; None when sensors are listed and this one is not."""
+        if not self.sensors:
+            return SensorModel(
+                self.measurement_sigma, self.vertical_sigma, self.detection_probability
+            )
+        return self.sensors.get(int(code))
+
+
+def parse_confirm(text: str) -> tuple[int, int]:
+    """``"3/5"`` -> (3, 5)."""
+    m, _, n = text.partition("/")
+    return int(m), int(n or m)

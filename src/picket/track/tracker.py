@@ -1,0 +1,211 @@
+"""The plot tracker as a pipeline stage: geodetic plots in, track positions out.
+
+Plots are mapped into a local tangent plane (ENU on WGS84) whose origin is the first
+plot seen (or the one given). When the scene's plots drift more than
+`config.recentre_km` from it the plane is moved to their centroid and the tracks are
+carried over (positions exactly through geodetic coordinates, velocities rotated;
+covariances kept as they are, which is close because they are nearly isotropic).
+
+In 2-D mode the tracker works on the ground point under each plot, so a plot's
+height never leaks into its east/north position; 3-D mode tracks height as well.
+
+Plots are grouped into scans by (time, sensor) — each sensor's plots update the
+tracks in turn — and held back `config.out_of_order_window` seconds so that late
+plots within the window are still processed in time order. Anything later than
+that, or unusable, is counted and dead-lettered in `self.rejects`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from picket.geo.geodesy import enu_to_geodetic, geodetic_to_enu, haversine_m
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.model.subjects import Namespace, key
+from picket.track.config import TrackerConfig
+from picket.track.core import CartesianTracker, TrackSet
+from picket.track.kalman import CVState
+
+F8 = NDArray[np.float64]
+EARTH_R = 6_371_008.8
+NO_HEIGHT_VAR = 1e12  # m²: a plot without height says nothing about it
+
+
+class PlotTracker:
+    """Turns anonymous plots into confirmed tracks (`Kind.POSITION`, `Namespace.TRACK`)."""
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        origin: tuple[float, float, float] | None = None,
+    ):
+        self.config = config or TrackerConfig()
+        self.core = CartesianTracker(self.config)
+        self.origin = origin
+        self.rejects = Rejects()
+        self._held = Reports.empty(0)
+        self._latest = -np.inf  # newest plot time seen
+
+    # input ---------------------------------------------------------------------------
+    def update(self, plots: Reports) -> Reports:
+        """Accept plots; return tracks for every scan that is now due."""
+        plots = self._screen(plots)
+        if len(plots):
+            self._latest = max(self._latest, float(np.max(plots.time)))
+            self._held = Reports.concat([self._held, plots])
+        due = self._held.time <= self._latest - self.config.out_of_order_window
+        return self._process(due)
+
+    def flush(self) -> Reports:
+        """End of input: process everything still held back."""
+        return self._process(np.ones(len(self._held), bool))
+
+    def _screen(self, plots: Reports) -> Reports:
+        """Drop (and count) plots that cannot be tracked."""
+        if len(plots) == 0:
+            return plots
+        lat, lon, t = plots.lat, plots.lon, plots.time
+        good = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t)
+        good &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        self._reject(plots, ~good, "track.bad_plot")
+        late = good & (t < self.core.time)
+        self._reject(plots, late, "track.too_late")
+        good &= ~late
+        if self.config.sensors:
+            known = np.isin(plots.source, np.fromiter(self.config.sensors, np.int64))
+            self._reject(plots, good & ~known, "track.unknown_sensor")
+            good &= known
+        return plots.where(good)
+
+    def _reject(self, plots: Reports, mask: NDArray[np.bool_], reason: str) -> None:
+        for i in np.flatnonzero(mask):  # rare by construction
+            where = f"{SOURCES.name(int(plots.source[i]))}:{int(plots.raw[i])}"
+            raw = f"t={plots.time[i]!r} lat={plots.lat[i]!r} lon={plots.lon[i]!r}"
+            self.rejects.reject(reason, where, raw)
+
+    # scans ---------------------------------------------------------------------------
+    def _process(self, due: NDArray[np.bool_]) -> Reports:
+        if not due.any():
+            return Reports.empty(0)
+        batch, self._held = self._held.where(due), self._held.where(~due)
+        self.rejects.accept(len(batch))
+        if self.origin is None:
+            self.origin = (float(batch.lat[0]), float(batch.lon[0]), 0.0)
+        self._maybe_recentre(batch)
+        z, r = self._to_plane(batch)
+        q = self.config.scan_quantum
+        tkey = np.floor(batch.time / q) if q > 0 else batch.time
+        order = np.lexsort((batch.source, tkey))
+        tkey, src = tkey[order], batch.source[order]
+        cut = np.flatnonzero((np.diff(tkey) != 0) | (np.diff(src) != 0)) + 1
+        out = []
+        for a, b in zip(np.r_[0, cut], np.r_[cut, len(order)], strict=True):
+            rows = order[a:b]
+            t = float(np.max(batch.time[rows]))
+            sensor = self.config.sensor(int(src[a]))
+            pd = sensor.detection_probability if sensor else None
+            self.core.step(t, z[rows], r[rows], pd)
+            out.append(self._reports(self.core.confirmed(), int(src[a])))
+        return Reports.concat(out)
+
+    def _to_plane(self, batch: Reports) -> tuple[F8, F8]:
+        lat0, lon0, alt0 = self.origin  # type: ignore[misc]
+        cfg = self.config
+        has_h = np.isfinite(batch.alt)
+        h = np.where(has_h, batch.alt, 0.0) if cfg.dims == 3 else np.zeros(len(batch))
+        e, n, u = geodetic_to_enu(batch.lat, batch.lon, h, lat0, lon0, alt0)
+        codes, inv = np.unique(batch.source, return_inverse=True)
+        models = [cfg.sensor(int(c)) for c in codes]
+        sig = np.array([m.sigma if m else cfg.measurement_sigma for m in models])[inv]
+        vsig = np.array([m.vertical_sigma if m else cfg.vertical_sigma for m in models])[inv]
+        acc = batch.accuracy.astype(float)
+        sig = np.where(np.isfinite(acc) & (acc > 0), acc, sig)
+        if cfg.dims == 2:
+            z = np.column_stack([e, n])
+            r = np.column_stack([sig * sig, sig * sig])
+        else:
+            z = np.column_stack([e, n, np.where(has_h, u, 0.0)])
+            rv = np.where(has_h, vsig * vsig, NO_HEIGHT_VAR)
+            r = np.column_stack([sig * sig, sig * sig, rv])
+        return z, r
+
+    def _maybe_recentre(self, batch: Reports) -> None:
+        lat0, lon0, _ = self.origin  # type: ignore[misc]
+        clat, clon = float(np.mean(batch.lat)), float(np.mean(batch.lon))
+        if haversine_m(lat0, lon0, clat, clon) <= self.config.recentre_km * 1e3:
+            return
+        new = (clat, clon, 0.0)
+        s = self.core.state
+        if len(s.pos):
+            lat, lon, h = self._to_geodetic(s.pos)
+            e, n, u = geodetic_to_enu(lat, lon, h, *new)
+            vel = _rotate(s.vel, self.origin, new)  # type: ignore[arg-type]
+            pos = np.column_stack([e, n, u][: self.core.k])
+            self.core.state = CVState(pos, vel, s.pxx, s.pxv, s.pvv)
+        self.origin = new
+
+    def _to_geodetic(self, pos: F8) -> tuple[F8, F8, F8]:
+        e, n = pos[:, 0], pos[:, 1]
+        u = pos[:, 2] if self.core.k == 3 else -(e * e + n * n) / (2 * EARTH_R)
+        lat, lon, h = enu_to_geodetic(e, n, u, *self.origin)  # type: ignore[misc]
+        return lat, lon, (h if self.core.k == 3 else np.zeros_like(h))
+
+    # output --------------------------------------------------------------------------
+    def _reports(self, ts: TrackSet, source: int) -> Reports:
+        n = len(ts.ids)
+        if n == 0:
+            return Reports.empty(0)
+        lat, lon, h = self._to_geodetic(ts.state.pos)
+        ve, vn, vu = _local_velocity(ts.state.vel, self.origin, lat, lon)  # type: ignore[arg-type]
+        k = self.core.k
+        return Reports.build(
+            n,
+            time=ts.time,
+            domain=Domain.AIR,
+            kind=Kind.POSITION,
+            source=source,
+            subject=key(Namespace.TRACK, ts.ids),
+            lat=lat,
+            lon=lon,
+            alt=h if k == 3 else np.nan,
+            speed=np.hypot(ve, vn),
+            course=np.degrees(np.arctan2(ve, vn)) % 360.0,
+            vrate=vu if k == 3 else np.nan,
+            accuracy=np.sqrt(0.5 * (ts.state.pxx[:, 0] + ts.state.pxx[:, 1])),
+        )
+
+
+def _enu_axes(lat: F8 | float, lon: F8 | float) -> F8:
+    """Rows east, north, up of the local frame(s) in ECEF, shape (..., 3, 3)."""
+    p, lam = np.radians(lat), np.radians(lon)
+    sp, cp, sl, cl = np.sin(p), np.cos(p), np.sin(lam), np.cos(lam)
+    zero = np.zeros_like(sp)
+    return np.stack(
+        [
+            np.stack([-sl, cl, zero], -1),
+            np.stack([-sp * cl, -sp * sl, cp], -1),
+            np.stack([cp * cl, cp * sl, sp], -1),
+        ],
+        -2,
+    )
+
+
+def _pad3(v: F8) -> F8:
+    return v if v.shape[1] == 3 else np.column_stack([v, np.zeros(len(v))])
+
+
+def _rotate(vel: F8, old: tuple[float, float, float], new: tuple[float, float, float]) -> F8:
+    """Velocity in the old plane's axes expressed in the new plane's axes."""
+    rot = _enu_axes(new[0], new[1]) @ _enu_axes(old[0], old[1]).T
+    return (_pad3(vel) @ rot.T)[:, : vel.shape[1]]
+
+
+def _local_velocity(
+    vel: F8, origin: tuple[float, float, float], lat: F8, lon: F8
+) -> tuple[F8, F8, F8]:
+    """Plane velocity turned into each track's own east/north/up (true course)."""
+    ecef = _pad3(vel) @ _enu_axes(origin[0], origin[1])
+    local = np.einsum("nij,nj->ni", _enu_axes(lat, lon), ecef)
+    return local[:, 0], local[:, 1], local[:, 2]
