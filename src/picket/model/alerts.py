@@ -23,8 +23,8 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 # The alert kind vocabulary: the contract tests and users rely on (README lists them).
 KINDS: dict[str, str] = {
     "maritime.loitering": "vessel lingering at low speed away from port",
-    "maritime.drift": "vessel drifting: course and heading disagree at low speed, or not under command",
-    "maritime.anchor_drag": "vessel at anchor that keeps moving, or slow transit along a protected line",
+    "maritime.drift": "vessel drifting: course and heading disagree at low speed, or NUC",
+    "maritime.anchor_drag": "at anchor yet moving, or crawling along a protected line",
     "maritime.ais_gap": "vessel silent for longer than it should be where reception is good",
     "maritime.identity_conflict": "one MMSI in two places, invalid MMSI, or identity change",
     "maritime.encounter": "two vessels close together at low speed for a long time",
@@ -201,6 +201,10 @@ class AlertBook:
             a.last_time = max(a.last_time, s.time)
             if s.ended:
                 a.status, a.closed_time = "closed", s.time
+                if escalated:
+                    a.severity = s.severity
+                if s.summary:
+                    a.summary = s.summary
                 if s.evidence:
                     a.evidence = {**a.evidence, **clean(s.evidence)}
                 del self.open[k]
@@ -210,8 +214,11 @@ class AlertBook:
             a.updates += 1
             if escalated:
                 a.severity = s.severity
-            a.summary = s.summary if (escalated or s.summary) else a.summary
-            a.lat, a.lon = s.lat if s.lat is not None else a.lat, s.lon if s.lon is not None else a.lon
+            a.summary = s.summary or a.summary
+            a.lat, a.lon = (
+                s.lat if s.lat is not None else a.lat,
+                s.lon if s.lon is not None else a.lon,
+            )
             a.evidence = {**a.evidence, **clean(s.evidence)}
             if escalated or s.time - self._last_emit.get(a.id, 0) >= self.min_update_s:
                 self._last_emit[a.id] = s.time

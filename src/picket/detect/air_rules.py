@@ -1,0 +1,254 @@
+"""Air detectors: emergencies, airspace entry (with predicted entry), low-and-slow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from picket.detect.base import (
+    Thresholds,
+    in_zone_kinds,
+    label,
+    last_per_slot,
+    make_signal,
+    report_evidence,
+    th,
+)
+from picket.detect.sustained import SustainedDetector
+from picket.fusion.context import BatchContext
+from picket.geo.geodesy import destination
+from picket.model.alerts import Signal, iso
+from picket.model.reports import Domain
+from picket.model.subjects import Namespace
+
+EMERGENCY_SQUAWKS = {7500: "unlawful interference", 7600: "radio failure", 7700: "emergency"}
+# ADS-B emergency/priority status (DO-260B 2.2.3.2.7.8.1.1)
+EMERGENCY_STATES = {
+    1: "general emergency",
+    2: "lifeguard/medical",
+    3: "minimum fuel",
+    4: "no communications",
+    5: "unlawful interference",
+    6: "downed aircraft",
+}
+
+
+def non_cooperative(ctx: BatchContext, slots: np.ndarray) -> np.ndarray:
+    """Tracks with no transponder identity: anonymous plot tracks (and drones' Remote ID)."""
+    ns = ctx.tracks.cols["subject"][slots] >> 48
+    return (ns == Namespace.TRACK) | (ns == Namespace.RID)
+
+
+class Emergency:
+    """Squawk 7500/7600/7700 or any ADS-B emergency state, raised at once."""
+
+    kind = "air.emergency"
+
+    def __init__(self) -> None:
+        self.active: set[int] = set()
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        r = ctx.reports
+        if not len(r):
+            return []
+        air = r.domain == Domain.AIR
+        sq, em = r.squawk, r.emergency
+        is_em = air & (np.isin(sq, list(EMERGENCY_SQUAWKS)) | (em > 0))
+        known = air & ((sq >= 0) | (em >= 0))
+        out = []
+        s = ctx.slots
+        for j in last_per_slot(s, known).tolist():
+            sl = int(s[j])
+            if is_em[j]:
+                continue
+            if sl in self.active:
+                self.active.discard(sl)
+                out.append(make_signal(ctx, self.kind, sl, j, "info", "",
+                                       {"ended": iso(float(r.time[j]))}, ended=True))  # fmt: skip
+        for j in last_per_slot(s, is_em).tolist():
+            sl = int(s[j])
+            code, state = int(sq[j]), int(em[j])
+            if code < 0:
+                code = int(ctx.tracks.cols["squawk"][sl])
+            what = EMERGENCY_SQUAWKS.get(code) or EMERGENCY_STATES.get(state, "emergency")
+            sev = "warning" if code == 7600 or state in (3, 4) else "critical"
+            ev: dict[str, Any] = {"squawk": f"{code:04d}" if code >= 0 else None,
+                                  "emergency_state": state if state >= 0 else None,
+                                  "meaning": what,
+                                  "reports": report_evidence(ctx, [j])}  # fmt: skip
+            tc = ctx.tracks.cols
+            alt = tc["alt"][sl]
+            summary = f"{label(ctx, sl)} declares {what}" + (
+                f" (squawk {code:04d})" if code >= 0 else "") + (
+                f" at {alt / 0.3048:.0f} ft" if np.isfinite(alt) else "")  # fmt: skip
+            self.active.add(sl)
+            out.append(make_signal(ctx, self.kind, sl, j, sev, summary, ev))
+        return out
+
+
+@dataclass
+class AirspaceThresholds(Thresholds):
+    lookahead_s: float = th(
+        300.0,
+        "warn this far ahead of a predicted entry (dead reckoning)",
+        "picket: ~5 min, the time air policing needs to react",
+    )
+    steps: int = th(10, "dead-reckoning samples over the look-ahead", "picket")
+    zone_kinds: tuple[str, ...] = th(
+        ("airspace", "restricted", "danger", "prohibited"), "zone kinds watched", "picket"
+    )
+
+
+class AirspaceEntry:
+    """A track entering a watched zone, or predicted to within the look-ahead.
+
+    A zone's `watch` property chooses who is watched: "all" (default) or
+    "non-cooperative" (tracks without transponder identity, e.g. drones seen
+    only by radar). Severity is critical for non-cooperative tracks.
+    """
+
+    kind = "air.airspace_entry"
+
+    def __init__(self, th: AirspaceThresholds | None = None):
+        self.th = th or AirspaceThresholds()
+        self.zone_of: dict[int, int] = {}  # slot -> zone index at last position
+        self.predicted: set[tuple[int, int]] = set()
+
+    def _zones(self, ctx: BatchContext):
+        zones = ctx.env.get("zones")
+        if zones is None or len(zones) == 0:
+            return None
+        cache = ctx.env.setdefault("_zone_cache", {})
+        key = ("watched", *self.th.zone_kinds)
+        if key not in cache:
+            cache[key] = zones.select(kind=tuple(self.th.zone_kinds))
+        return cache[key] if len(cache[key]) else None
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        zones = self._zones(ctx)
+        r = ctx.reports
+        if zones is None or not len(r):
+            return []
+        rows = np.flatnonzero(ctx.has_pos & ~ctx.outlier & (r.domain == Domain.AIR))
+        if not len(rows):
+            return []
+        s = ctx.slots[rows]
+        z = zones.contains(r.lat[rows], r.lon[rows])
+        nonco = non_cooperative(ctx, s)
+        watch = np.array([str(p.get("watch", "all")) for p in zones.properties])
+        applies = lambda zi, nc: zi >= 0 and (watch[zi] == "all" or nc)  # noqa: E731
+        out: list[Signal] = []
+        prev = None
+        for j in range(len(rows)):
+            sl = int(s[j])
+            if sl != prev:
+                prev = sl
+                before = self.zone_of.get(sl, -2)
+            zi = int(z[j])
+            if zi != before and applies(zi, bool(nonco[j])) and before != -2:
+                out.append(self._signal(ctx, sl, int(rows[j]), zi, zones, bool(nonco[j]), None))
+            before = zi
+            self.zone_of[sl] = zi
+        # predicted entries for tracks outside, from their last position
+        last = last_per_slot(s, np.ones(len(s), bool))
+        outside = last[z[last] < 0]
+        if len(outside):
+            tc = ctx.tracks.cols
+            sl = s[outside]
+            spd, crs = tc["speed"][sl].astype(float), tc["course"][sl].astype(float)
+            ok = np.isfinite(spd) & np.isfinite(crs) & (spd > 1)
+            outside, sl, spd, crs = outside[ok], sl[ok], spd[ok], crs[ok]
+            found = np.full(len(sl), -1)
+            eta = np.full(len(sl), np.nan)
+            for k in range(1, self.th.steps + 1):
+                dt = self.th.lookahead_s * k / self.th.steps
+                la, lo = destination(r.lat[rows[outside]], r.lon[rows[outside]], crs, spd * dt)
+                zk = zones.contains(la, lo)
+                new = (found < 0) & (zk >= 0)
+                found[new], eta[new] = zk[new], dt
+            for i in np.flatnonzero(found >= 0).tolist():
+                j, zi = int(outside[i]), int(found[i])
+                if not applies(zi, bool(nonco[j])) or (int(sl[i]), zi) in self.predicted:
+                    continue
+                self.predicted.add((int(sl[i]), zi))
+                out.append(self._signal(ctx, int(sl[i]), int(rows[j]), zi, zones,
+                                        bool(nonco[j]), float(eta[i])))  # fmt: skip
+        return out
+
+    def _signal(self, ctx, sl, row, zi, zones, nonco, eta) -> Signal:
+        r = ctx.reports
+        tc = ctx.tracks.cols
+        name = zones.names[zi]
+        ident = "non-cooperative track" if nonco else "track"
+        squawk = int(tc["squawk"][sl])
+        sev = "critical" if nonco or squawk < 0 else "warning"
+        ev: dict[str, Any] = {
+            "zone": {"name": name, "kind": zones.kinds[zi]},
+            "cooperative": not nonco,
+            "speed_ms": float(tc["speed"][sl]),
+            "course": float(tc["course"][sl]),
+            "altitude_m": float(tc["alt"][sl]),
+            "reports": report_evidence(ctx, [row]),
+        }
+        if eta is None:
+            summary = f"{ident} {label(ctx, sl)} entered {name}"
+        else:
+            t_entry = float(r.time[row]) + eta
+            ev["predicted_entry"] = iso(t_entry)
+            ev["predicted_in_s"] = round(eta, 0)
+            summary = f"{ident} {label(ctx, sl)} heading into {name}, entry in ~{eta / 60:.0f} min"
+        return make_signal(ctx, self.kind, sl, row, sev, summary, ev)
+
+
+@dataclass
+class LowSlowThresholds(Thresholds):
+    max_alt_m: float = th(
+        1500.0,
+        "below this altitude",
+        "picket: ~5,000 ft, one-way attack drones and small UAS fly lower",
+    )
+    max_speed_ms: float = th(
+        60.0,
+        "and slower than this (~117 kn)",
+        "picket: Shahed-class drones cruise ~50 m/s; airliners approach at 65-75 m/s",
+    )
+    min_duration_s: float = th(60.0, "for at least this long", "picket")
+    include_cooperative: bool = th(
+        False,
+        "also flag transponder-equipped aircraft",
+        "picket: light aircraft are low and slow too",
+    )
+
+
+class LowSlow(SustainedDetector):
+    """Drone-like profile outside airports."""
+
+    kind = "air.low_slow"
+    domain = Domain.AIR
+
+    def __init__(self, th: LowSlowThresholds | None = None):
+        super().__init__(th or LowSlowThresholds())
+
+    def condition(self, ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
+        r = ctx.reports
+        s = ctx.slots[rows]
+        tc = ctx.tracks.cols
+        alt = np.where(np.isfinite(r.alt[rows]), r.alt[rows], tc["alt"][s])
+        spd = np.where(np.isfinite(r.speed[rows]), r.speed[rows], tc["speed"][s])
+        c = (alt <= self.th.max_alt_m) & (spd <= self.th.max_speed_ms)
+        if not self.th.include_cooperative:
+            c &= non_cooperative(ctx, s)
+        cand = np.flatnonzero(c)
+        if len(cand):
+            c[cand[in_zone_kinds(ctx, r.lat[rows[cand]], r.lon[rows[cand]], ("airport",))]] = False
+        return c
+
+    def describe(self, ctx, slot, row, duration, moved) -> tuple[str, str, dict[str, Any]]:
+        tc = ctx.tracks.cols
+        alt, spd = float(tc["alt"][slot]), float(tc["speed"][slot])
+        ev = {"altitude_m": alt, "speed_ms": spd}
+        summary = (f"{label(ctx, slot)} low and slow: {alt:.0f} m, {spd:.0f} m/s "
+                   f"for {duration / 60:.1f} min")  # fmt: skip
+        return "warning", summary, ev

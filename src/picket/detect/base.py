@@ -1,0 +1,230 @@
+"""What every detector shares: the interface, sustained conditions, evidence.
+
+A detector reads a `BatchContext` and returns `Signal`s. Most maritime and air
+rules are "condition C held for at least T (and moved at least D)": `Sustain`
+keeps, per track slot, when and where the current run of C began, vectorised
+over a batch sorted by (slot, time), so each rule is a few array expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from picket.fusion.context import BatchContext
+from picket.model.alerts import Signal
+from picket.model.reports import Domain
+from picket.model.subjects import format_subject
+
+
+class Detector(Protocol):
+    kind: ClassVar[str]
+
+    def update(self, ctx: BatchContext) -> list[Signal]: ...
+
+
+@dataclass
+class Thresholds:
+    """Base for detector settings; each field's metadata names its source."""
+
+    @classmethod
+    def describe(cls) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": f.name,
+                "default": f.default,
+                "doc": f.metadata.get("doc", ""),
+                "source": f.metadata.get("source", ""),
+            }
+            for f in fields(cls)
+        ]
+
+
+def th(default: Any, doc: str, source: str) -> Any:
+    """A documented threshold: default value, meaning, and where the number comes from."""
+    from dataclasses import field
+
+    return field(default=default, metadata={"doc": doc, "source": source})
+
+
+class Sustain:
+    """Per-slot start time and place of the current run of a condition."""
+
+    def __init__(self) -> None:
+        self.t0 = np.full(0, np.nan)
+        self.lat0 = np.full(0, np.nan)
+        self.lon0 = np.full(0, np.nan)
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.t0):
+            m = max(n, 2 * len(self.t0), 1024)
+            for name in ("t0", "lat0", "lon0"):
+                a = np.full(m, np.nan)
+                old = getattr(self, name)
+                a[: len(old)] = old
+                setattr(self, name, a)
+
+    def update(
+        self,
+        slots: np.ndarray,
+        t: np.ndarray,
+        lat: np.ndarray,
+        lon: np.ndarray,
+        cond: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows sorted by (slot, time). Returns run start (t0, lat0, lon0) per row, NaN where
+        the condition is false."""
+        n = len(slots)
+        if n == 0:
+            e = np.empty(0)
+            return e, e, e
+        self._grow(int(slots.max()) + 1)
+        idx = np.arange(n)
+        group_start = np.r_[True, slots[1:] != slots[:-1]]
+        # a run starts at a true row whose predecessor (same slot) is false or absent
+        prev_true = np.r_[False, cond[:-1]] & ~group_start
+        run_start_row = np.where(cond & ~prev_true, idx, -1)
+        run_start_row = np.maximum.accumulate(run_start_row)
+        # rows whose run began at the group's first row may continue a run from before
+        gs_idx = np.maximum.accumulate(np.where(group_start, idx, 0))
+        continues = cond & (run_start_row == gs_idx)
+        t0 = np.where(cond, t[np.maximum(run_start_row, 0)], np.nan)
+        lat0 = np.where(cond, lat[np.maximum(run_start_row, 0)], np.nan)
+        lon0 = np.where(cond, lon[np.maximum(run_start_row, 0)], np.nan)
+        carried = continues & np.isfinite(self.t0[slots])
+        t0[carried] = self.t0[slots[carried]]
+        lat0[carried] = self.lat0[slots[carried]]
+        lon0[carried] = self.lon0[slots[carried]]
+        # store the state at each slot's last row
+        last = np.r_[slots[1:] != slots[:-1], True]
+        sl = slots[last]
+        self.t0[sl], self.lat0[sl], self.lon0[sl] = t0[last], lat0[last], lon0[last]
+        return t0, lat0, lon0
+
+    def reset(self, slots: np.ndarray) -> None:
+        self._grow(int(slots.max()) + 1 if len(slots) else 0)
+        self.t0[slots] = np.nan
+
+
+def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row index of the last row per slot among rows where `mask` (rows sorted by slot)."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return idx
+    s = slots[idx]
+    return idx[np.r_[s[1:] != s[:-1], True]]
+
+
+def subject_name(ctx: BatchContext, slot: int) -> str:
+    return format_subject(int(ctx.tracks.cols["subject"][slot])) or f"slot:{slot}"
+
+
+def domain_label(code: int) -> str:
+    try:
+        return Domain(code).label
+    except ValueError:
+        return "none"
+
+
+def identity(ctx: BatchContext, slot: int) -> dict[str, Any]:
+    """Name, call sign and type of a subject, for evidence and summaries."""
+    st = ctx.tracks.statics.get(int(ctx.tracks.cols["subject"][slot]), {})
+    keys = ("name", "callsign", "imo", "ship_type", "category", "destination")
+    return {k: st[k] for k in keys if k in st}
+
+
+def label(ctx: BatchContext, slot: int) -> str:
+    """`mmsi:230123000 (NORDIC STAR)` for summaries."""
+    ident = identity(ctx, slot)
+    name = ident.get("name") or ident.get("callsign")
+    s = subject_name(ctx, slot)
+    return f"{s} ({str(name).strip()})" if name else s
+
+
+def infrastructure_near(
+    ctx: BatchContext, lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(line index or -1, distance m) of the protected line whose corridor holds each point."""
+    lines = ctx.env.get("lines")
+    n = np.size(lat)
+    if lines is None or len(lines) == 0 or n == 0:
+        return np.full(n, -1), np.full(n, np.inf)
+    return lines.in_corridor(np.atleast_1d(lat), np.atleast_1d(lon))
+
+
+def infrastructure_evidence(ctx: BatchContext, line: int, dist_m: float) -> dict[str, Any]:
+    lines = ctx.env["lines"]
+    return {
+        "name": lines.names[line],
+        "kind": lines.kinds[line],
+        "distance_m": round(float(dist_m), 1),
+        "corridor_m": float(lines.corridor_m[line]),
+    }
+
+
+def in_zone_kinds(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, kinds: tuple[str, ...]):
+    """True where a point lies in any zone of the given kinds (ports, anchorages, airports)."""
+    zones = ctx.env.get("zones")
+    n = np.size(lat)
+    if zones is None or len(zones) == 0 or n == 0:
+        return np.zeros(n, bool)
+    sub = ctx.env.setdefault("_zone_cache", {}).get(kinds)
+    if sub is None:
+        sub = zones.select(kind=kinds)
+        ctx.env["_zone_cache"][kinds] = sub
+    if len(sub) == 0:
+        return np.zeros(n, bool)
+    return sub.contains(np.atleast_1d(lat), np.atleast_1d(lon)) >= 0
+
+
+def make_signal(
+    ctx: BatchContext,
+    kind: str,
+    slot: int,
+    row: int | None,
+    severity: str,
+    summary: str,
+    evidence: dict[str, Any],
+    ended: bool = False,
+    t: float | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> Signal:
+    r = ctx.reports
+    if row is not None:
+        t = float(r.time[row]) if t is None else t
+        lat = float(r.lat[row]) if lat is None and np.isfinite(r.lat[row]) else lat
+        lon = float(r.lon[row]) if lon is None and np.isfinite(r.lon[row]) else lon
+    if lat is None and np.isfinite(ctx.tracks.cols["lat"][slot]):
+        lat, lon = float(ctx.tracks.cols["lat"][slot]), float(ctx.tracks.cols["lon"][slot])
+    return Signal(
+        kind=kind,
+        subject=subject_name(ctx, slot),
+        time=float(t if t is not None else ctx.now),
+        lat=lat,
+        lon=lon,
+        severity=severity,  # type: ignore[arg-type]
+        summary=summary,
+        evidence=evidence,
+        domain=domain_label(int(ctx.tracks.cols["domain"][slot])),
+        ended=ended,
+    )
+
+
+def report_evidence(ctx: BatchContext, rows: list[int] | np.ndarray) -> list[dict[str, Any]]:
+    """The reports behind an alert, as plain values with a source name."""
+    from picket.model.alerts import iso
+    from picket.model.reports import SOURCES
+
+    out = []
+    for i in list(rows)[:20]:
+        d = ctx.reports.row(int(i))
+        d.pop("domain", None)
+        d.pop("kind", None)
+        d.pop("subject", None)
+        d["time"] = iso(d["time"])
+        d["source"] = SOURCES.name(int(ctx.reports.source[i]))
+        out.append(d)
+    return out

@@ -1,0 +1,117 @@
+"""maritime.encounter: two vessels side by side at low speed for a long time.
+
+Global Fishing Watch defines an encounter as two vessels within 500 m for at
+least 2 h at a median speed below 2 kn, away from ports. That is a forensic
+definition; for warning picket raises at a shorter live threshold (30 min by
+default) and marks in the evidence when the GFW definition is met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from picket.detect.base import (
+    Thresholds,
+    in_zone_kinds,
+    infrastructure_evidence,
+    infrastructure_near,
+    label,
+    make_signal,
+    th,
+)
+from picket.fusion.context import BatchContext
+from picket.geo.geodesy import geodetic_to_ecef, haversine_m
+from picket.model.alerts import Signal, iso
+from picket.model.reports import Domain
+
+KNOT = 1852 / 3600
+
+
+@dataclass
+class EncounterThresholds(Thresholds):
+    max_distance_m: float = th(500.0, "vessels within this distance", "Global Fishing Watch")
+    max_speed_kn: float = th(2.0, "both slower than this", "Global Fishing Watch (median < 2 kn)")
+    live_min_duration_s: float = th(
+        1800.0,
+        "raise after this long (early warning)",
+        "picket: a quarter of GFW's 2 h, for live warning",
+    )
+    gfw_min_duration_s: float = th(
+        7200.0, "GFW's own minimum; flagged in the evidence", "Global Fishing Watch (2 h)"
+    )
+    max_report_age_s: float = th(600.0, "positions older than this are not compared", "picket")
+    check_every_s: float = th(60.0, "how often pairs are looked for (event time)", "picket")
+
+
+class Encounter:
+    kind = "maritime.encounter"
+
+    def __init__(self, th: EncounterThresholds | None = None):
+        self.th = th or EncounterThresholds()
+        self.pairs: dict[tuple[int, int], dict[str, Any]] = {}
+        self._next = -np.inf
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
+        if now < self._next:
+            return []
+        self._next = now + self.th.check_every_s
+        tc, n = ctx.tracks.cols, ctx.tracks.n
+        cand = np.flatnonzero(
+            (tc["domain"][:n] == Domain.MARITIME)
+            & (tc["pos_time"][:n] >= now - self.th.max_report_age_s)
+            & (tc["speed"][:n] < self.th.max_speed_kn * KNOT)
+        )
+        if len(cand):
+            cand = cand[
+                ~in_zone_kinds(ctx, tc["lat"][cand], tc["lon"][cand], ("port", "anchorage"))
+            ]
+        current: set[tuple[int, int]] = set()
+        if len(cand) >= 2:
+            xyz = np.c_[geodetic_to_ecef(tc["lat"][cand], tc["lon"][cand], 0)]
+            for i, j in cKDTree(xyz).query_pairs(self.th.max_distance_m):
+                a, b = sorted((int(cand[i]), int(cand[j])))
+                current.add((a, b))
+        out: list[Signal] = []
+        for key in list(self.pairs):
+            if key not in current:
+                st = self.pairs.pop(key)
+                if st.get("fired"):
+                    out.append(make_signal(ctx, self.kind, key[0], None, "info", "",
+                                           {"ended": iso(now)}, ended=True, t=now))  # fmt: skip
+        for a, b in current:
+            d = float(haversine_m(tc["lat"][a], tc["lon"][a], tc["lat"][b], tc["lon"][b]))
+            st = self.pairs.setdefault((a, b), {"t0": now, "min_d": d, "speeds": []})
+            st["min_d"] = min(st["min_d"], d)
+            st["speeds"].append(float(max(tc["speed"][a], tc["speed"][b])) / KNOT)
+            st["speeds"] = st["speeds"][-240:]
+            dur = now - st["t0"]
+            if dur < self.th.live_min_duration_s:
+                continue
+            st["fired"] = True
+            lat = (tc["lat"][a] + tc["lat"][b]) / 2
+            lon = (tc["lon"][a] + tc["lon"][b]) / 2
+            ev: dict[str, Any] = {
+                "other": label(ctx, b),
+                "since": iso(st["t0"]),
+                "duration_s": round(dur, 1),
+                "distance_m": round(d, 1),
+                "min_distance_m": round(st["min_d"], 1),
+                "median_speed_kn": round(float(np.median(st["speeds"])), 2),
+                "gfw_definition_met": dur >= self.th.gfw_min_duration_s,
+                "thresholds": vars(self.th),
+            }
+            line, ld = infrastructure_near(ctx, np.array([lat]), np.array([lon]))
+            sev = "warning"
+            if line[0] >= 0:
+                ev["infrastructure"] = infrastructure_evidence(ctx, int(line[0]), float(ld[0]))
+                sev = "critical"
+            summary = (f"{label(ctx, a)} and {label(ctx, b)} side by side ({d:.0f} m) at low "
+                       f"speed for {dur / 60:.0f} min")  # fmt: skip
+            out.append(make_signal(ctx, self.kind, a, None, sev, summary, ev, t=now,
+                                   lat=float(lat), lon=float(lon)))  # fmt: skip
+        return out

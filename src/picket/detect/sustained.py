@@ -1,0 +1,111 @@
+"""Rules of the form "condition held for at least T and moved at least D".
+
+Subclasses say which rows count (`condition`) and how to word the alert
+(`describe`); this class does the bookkeeping, vectorised per batch: run
+starts, durations, displacement, one signal per firing track, and an `ended`
+signal when the condition stops for a track that was firing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from picket.detect.base import (
+    Sustain,
+    infrastructure_evidence,
+    infrastructure_near,
+    last_per_slot,
+    make_signal,
+)
+from picket.fusion.context import BatchContext
+from picket.geo.geodesy import haversine_m
+from picket.model.alerts import Signal, iso
+
+
+class SustainedDetector:
+    kind: ClassVar[str]
+    domain: ClassVar[int]
+
+    def __init__(self, th: Any):
+        self.th = th
+        self.sus = Sustain()
+        self.firing: set[int] = set()
+
+    # to override ---------------------------------------------------------------
+    def condition(self, ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def min_duration_s(self) -> float:
+        return float(self.th.min_duration_s)
+
+    def min_distance_m(self) -> float:
+        return float(getattr(self.th, "min_distance_m", 0.0))
+
+    def describe(
+        self, ctx: BatchContext, slot: int, row: int, duration: float, moved: float
+    ) -> tuple[str, str, dict[str, Any]]:
+        """(severity, summary, extra evidence) for a firing track."""
+        raise NotImplementedError
+
+    # machinery -----------------------------------------------------------------
+    def rows(self, ctx: BatchContext) -> np.ndarray:
+        r = ctx.reports
+        return np.flatnonzero(ctx.has_pos & ~ctx.outlier & (r.domain == self.domain))
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        rows = self.rows(ctx)
+        if not len(rows):
+            return []
+        r = ctx.reports
+        s = ctx.slots[rows]
+        t, lat, lon = r.time[rows], r.lat[rows], r.lon[rows]
+        cond = self.condition(ctx, rows)
+        t0, lat0, lon0 = self.sus.update(s, t, lat, lon, cond)
+        dur = t - t0
+        moved = np.where(cond, haversine_m(lat0, lon0, lat, lon), 0.0)
+        fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
+        out: list[Signal] = []
+        # tracks whose last row no longer meets the condition: the episode is over
+        last = last_per_slot(s, np.ones(len(s), bool))
+        for j in last[~cond[last]].tolist():
+            sl = int(s[j])
+            if sl in self.firing:
+                self.firing.discard(sl)
+                out.append(make_signal(ctx, self.kind, sl, int(rows[j]), "info",
+                                       "", {"ended": iso(float(t[j]))}, ended=True))  # fmt: skip
+        for j in last_per_slot(s, fire).tolist():
+            sl = int(s[j])
+            if not cond[last[np.searchsorted(s[last], sl)]]:
+                continue  # fired earlier in the batch but has since stopped
+            row = int(rows[j])
+            sev, summary, extra = self.describe(ctx, sl, row, float(dur[j]), float(moved[j]))
+            ev = {
+                "since": iso(float(t0[j])),
+                "duration_s": round(float(dur[j]), 1),
+                "start": {"lat": float(lat0[j]), "lon": float(lon0[j])},
+                "moved_m": round(float(moved[j]), 1),
+                "thresholds": {k: v for k, v in vars(self.th).items() if not k.startswith("_")},
+                **extra,
+            }
+            self.firing.add(sl)
+            out.append(make_signal(ctx, self.kind, sl, row, sev, summary, ev))
+        return out
+
+    # helpers for subclasses -----------------------------------------------------------
+    def corridor(self, ctx: BatchContext, row: int) -> dict[str, Any] | None:
+        r = ctx.reports
+        line, dist = infrastructure_near(ctx, np.array([r.lat[row]]), np.array([r.lon[row]]))
+        if line[0] < 0:
+            return None
+        return infrastructure_evidence(ctx, int(line[0]), float(dist[0]))
+
+    @staticmethod
+    def speed_kn(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
+        """Reported speed in knots, falling back to the track's last known speed."""
+        v = ctx.reports.speed[rows].astype(float)
+        miss = ~np.isfinite(v)
+        if miss.any():
+            v[miss] = ctx.tracks.cols["speed"][ctx.slots[rows][miss]]
+        return v / (1852 / 3600)
