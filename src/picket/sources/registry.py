@@ -99,17 +99,27 @@ def get_format(name: str) -> Format:
 
 
 def read_file(
-    path: str | Path, rejects: Rejects, fmt: str = "auto", chunk_size: int = 1 << 20
+    path: str | Path,
+    rejects: Rejects,
+    fmt: str = "auto",
+    chunk_size: int = 1 << 20,
+    progress: Callable[[int], None] | None = None,
+    **decoder_args: object,
 ) -> Iterator[Decoded]:
-    """Decode a whole file in chunks through its format's decoder."""
+    """Decode a whole file in chunks through its format's decoder.
+
+    `progress` is called with the number of raw bytes read after each chunk.
+    """
     p = Path(path)
     spec = detect(p) if fmt == "auto" else get_format(fmt)
-    dec = spec.decoder(rejects, p.name)
+    dec = spec.decoder(rejects, p.name, **decoder_args)  # type: ignore[call-arg]
     with open_binary(p) as fh:
         while True:
             data = fh.read(chunk_size)
             if not data:
                 break
+            if progress is not None:
+                progress(len(data))
             out = dec.feed(data)
             if len(out.reports) or out.statics:
                 yield out
