@@ -1,0 +1,293 @@
+"""Mode S / ADS-B decoding of whole batches of frames into columnar reports.
+
+Input is an (n, 14) uint8 frame matrix (56-bit frames in the first 7 columns)
+with per-frame length, time and raw offset. Everything is array arithmetic on
+the batch; the only Python per item is for callsigns that changed.
+
+Trust rules
+- DF17/18 must have a zero CRC syndrome; DF11 may carry an interrogator code
+  in the low 7 bits of its syndrome. These are the addresses we have *seen*.
+- DF0/4/5/16/20/21 overlay the address on the parity: the syndrome *is* the
+  address, which is accepted only if that address was already seen in a clean
+  DF11/17/18 (otherwise any corrupted frame would invent an aircraft).
+
+Output (domain AIR, subject key(ICAO, address)); `msg` is the type code for
+DF17/18 and 100 + DF for other downlink formats:
+- POSITION: TC 5-8 (surface: speed, course), 9-18 and 20-22 (lat, lon, alt, nic)
+- VELOCITY: TC19 (speed, course, vrate; heading for airspeed subtypes)
+- STATUS: TC28/1 (emergency, squawk), TC31 (version, nacp, sil)
+- IDENTITY: DF0/4/16/20 (alt), DF5/21 (squawk)
+- Static(callsign, category) from TC1-4 when an aircraft's callsign changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picket.codec.modes_cpr_track import CprTracker
+from picket.codec.modes_crc import syndrome_mixed
+from picket.codec.modes_fields import (
+    FPM,
+    FT,
+    KT,
+    ac12_ft,
+    ac13_ft,
+    callsign_chars,
+    callsign_strings,
+    header,
+    id13_squawk,
+    low13,
+    me_bits,
+    me_word,
+)
+from picket.model.decoded import Decoded, Static
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.model.subjects import Namespace, key
+
+SHORT_DF = (0, 4, 5, 11)
+LONG_DF = (16, 17, 18, 20, 21)
+AP_DF = (0, 4, 5, 16, 20, 21)
+ES_DF18_CF = (0, 1, 2, 5, 6)  # ES formats; CF 3 (coarse TIS-B) and 4/7 are not
+
+# aircraft flags in one byte per address: version+1 (2 bits), NIC-A, NIC-C, seen
+_VER_MASK, _NIC_A, _NIC_C, _SEEN = 0x03, 0x04, 0x08, 0x10
+
+# airborne NIC by type code, without and with the supplement (DO-260B 2.2.3.2.3)
+_NIC_AIR = np.full((32, 2), -1, dtype=np.int8)
+for _tc, _n0, _n1 in ((9, 11, 11), (10, 10, 10), (11, 8, 9), (12, 7, 7), (13, 6, 6),
+                      (14, 5, 5), (15, 4, 4), (16, 2, 3), (17, 1, 1), (18, 0, 0),
+                      (20, 11, 11), (21, 10, 10), (22, 0, 0)):  # fmt: skip
+    _NIC_AIR[_tc] = (_n0, _n1)
+
+# surface movement field -> ground speed in knots (NaN: not available / reserved)
+_MOV = np.full(128, np.nan)
+_MOV[1] = 0.0
+_MOV[2:9] = 0.125 + (np.arange(2, 9) - 2) * 0.125
+_MOV[9:13] = 1 + (np.arange(9, 13) - 9) * 0.25
+_MOV[13:39] = 2 + (np.arange(13, 39) - 13) * 0.5
+_MOV[39:94] = 15 + (np.arange(39, 94) - 39) * 1.0
+_MOV[94:109] = 70 + (np.arange(94, 109) - 94) * 2.0
+_MOV[109:124] = 100 + (np.arange(109, 124) - 109) * 5.0
+_MOV[124] = 175.0
+
+
+class ModeSDecoder:
+    """Stateful batch decoder: remembers seen addresses, CPR halves, status, callsigns."""
+
+    def __init__(
+        self, rejects: Rejects, source: str, reference: tuple[float, float] | None = None
+    ) -> None:
+        self.rejects = rejects
+        self.source = source
+        self.source_code = SOURCES.code(source)
+        self.flags = np.zeros(1 << 24, dtype=np.uint8)
+        self.cpr = CprTracker(reference)
+        self.callsigns: dict[int, tuple[str, str]] = {}
+
+    # -------------------------------------------------------------------------------
+    def decode(
+        self, frames: np.ndarray, nbytes: np.ndarray, time: np.ndarray, raw: np.ndarray
+    ) -> Decoded:
+        """Decode a batch; never raises for any frame content."""
+        n = frames.shape[0]
+        if n == 0:
+            return Decoded.empty()
+        frames = np.ascontiguousarray(frames, dtype=np.uint8)
+        nbytes = np.asarray(nbytes)
+        time = np.asarray(time, dtype=np.float64)
+        raw = np.asarray(raw, dtype=np.int64)
+        df, ca, aa = header(frames)
+        syn = syndrome_mixed(frames, nbytes).astype(np.int64)
+
+        length_ok = np.where(nbytes == 7, np.isin(df, SHORT_DF), np.isin(df, LONG_DF) | (df >= 24))
+        known_df = np.isin(df, SHORT_DF + LONG_DF)
+        es = length_ok & ((df == 17) | ((df == 18) & np.isin(ca, ES_DF18_CF)))
+        es_ok = es & (syn == 0)
+        df11_ok = length_ok & (df == 11) & ((syn & ~0x7F) == 0)
+        seen = aa[es_ok | df11_ok]
+        self.flags[seen] |= _SEEN
+        ap = length_ok & np.isin(df, AP_DF)
+        ap_ok = ap & ((self.flags[syn & 0xFFFFFF] & _SEEN) != 0) & (syn < (1 << 24))
+        icao = np.where(ap, syn & 0xFFFFFF, aa)
+
+        self._count(~length_ok & known_df, "modes.bad_length", frames, nbytes, raw)
+        self._count(~known_df, "modes.unsupported_df", frames, nbytes, raw)
+        self._count(length_ok & (df == 18) & ~es, "modes.unsupported_df", frames, nbytes, raw)
+        bad_crc = (es & (syn != 0)) | (length_ok & (df == 11) & ~df11_ok)
+        self._count(bad_crc, "modes.bad_crc", frames, nbytes, raw)
+        self._count(ap & ~ap_ok, "modes.unknown_address", frames, nbytes, raw)
+        n_ok = int(np.count_nonzero(es_ok | df11_ok | ap_ok))
+
+        parts: list[Reports] = []
+        statics: list[Static] = []
+        subject = key(Namespace.ICAO, icao)
+        base = {"domain": Domain.AIR, "source": self.source_code}
+
+        # surveillance replies: altitude (DF0/4/16/20), identity (DF5/21)
+        v13 = low13(frames)
+        sel = np.flatnonzero(ap_ok & np.isin(df, (0, 4, 16, 20)))
+        alt = ac13_ft(v13[sel]) * FT
+        sel, alt = sel[np.isfinite(alt)], alt[np.isfinite(alt)]
+        parts.append(Reports.build(
+            time=time[sel], kind=Kind.IDENTITY, subject=subject[sel], alt=alt,
+            msg=100 + df[sel], raw=raw[sel], **base))  # fmt: skip
+        sel = np.flatnonzero(ap_ok & np.isin(df, (5, 21)))
+        parts.append(Reports.build(
+            time=time[sel], kind=Kind.IDENTITY, subject=subject[sel],
+            squawk=id13_squawk(v13[sel]), msg=100 + df[sel], raw=raw[sel], **base))  # fmt: skip
+
+        # extended squitter
+        ix = np.flatnonzero(es_ok)
+        n_cpr_bad = 0
+        if len(ix):
+            me = me_word(frames[ix])
+            tc = me_bits(me, 1, 5)
+            e_icao, e_t, e_raw, e_sub = icao[ix], time[ix], raw[ix], subject[ix]
+            self._status(me, tc, e_icao, e_t, e_raw, e_sub, base, parts)
+            n_cpr_bad = self._positions(me, tc, e_icao, e_t, e_raw, e_sub, base, parts)
+            self._velocity(me, tc, e_t, e_raw, e_sub, base, parts)
+            statics = self._identification(me, tc, e_icao, e_t, e_sub)
+        self.rejects.accept(n_ok - n_cpr_bad)
+
+        out = Reports.concat(parts)
+        if len(out) > 1:
+            out = out.take(np.argsort(out.raw, kind="stable"))
+        return Decoded(out, statics)
+
+    # -------------------------------------------------------------------------------
+    def _count(
+        self, mask: np.ndarray, reason: str, frames: np.ndarray, nbytes: np.ndarray,
+        raw: np.ndarray,
+    ) -> None:  # fmt: skip
+        """One dead-letter record per reason and batch: the first frame and the count."""
+        k = int(np.count_nonzero(mask))
+        if k:
+            i = int(np.flatnonzero(mask)[0])
+            first = bytes(frames[i, : int(nbytes[i])])
+            self.rejects.reject(reason, f"{self.source}:{int(raw[i])}", first, n=k)
+
+    def _status(self, me, tc, icao, t, raw, sub, base, parts) -> None:  # type: ignore[no-untyped-def]
+        # TC31 operational status: version, NIC supplements, NACp, SIL
+        s = np.flatnonzero(tc == 31)
+        if len(s):
+            m = me[s]
+            st = me_bits(m, 6, 3)
+            ver = me_bits(m, 41, 3)
+            keep = (st <= 1) & (ver <= 2)
+            s, m, st, ver = s[keep], m[keep], st[keep], ver[keep]
+            nic_a = me_bits(m, 44, 1)
+            nic_c = np.where(st == 1, me_bits(m, 20, 1), 0)
+            v12 = ver >= 1
+            nacp = np.where(v12, me_bits(m, 45, 4), -1)
+            sil = np.where(v12, me_bits(m, 51, 2), -1)
+            a = icao[s]
+            self.flags[a] = (self.flags[a] & _SEEN) | (
+                (ver + 1) | (nic_a << 2) | (nic_c << 3)
+            ).astype(np.uint8)
+            parts.append(Reports.build(
+                time=t[s], kind=Kind.STATUS, subject=sub[s], version=ver, nacp=nacp, sil=sil,
+                msg=31, raw=raw[s], **base))  # fmt: skip
+        # TC28 subtype 1: emergency state and Mode A code
+        s = np.flatnonzero(tc == 28)
+        s = s[me_bits(me[s], 6, 3) == 1]
+        if len(s):
+            m = me[s]
+            parts.append(Reports.build(
+                time=t[s], kind=Kind.STATUS, subject=sub[s], emergency=me_bits(m, 9, 3),
+                squawk=id13_squawk(me_bits(m, 12, 13)), msg=28, raw=raw[s], **base))  # fmt: skip
+
+    def _positions(self, me, tc, icao, t, raw, sub, base, parts) -> int:  # type: ignore[no-untyped-def]
+        air = ((tc >= 9) & (tc <= 18)) | ((tc >= 20) & (tc <= 22))
+        surf = (tc >= 5) & (tc <= 8)
+        s = np.flatnonzero(air | surf)
+        if not len(s):
+            return 0
+        m, ptc, a = me[s], tc[s], icao[s]
+        is_surf = surf[s]
+        odd = me_bits(m, 22, 1)
+        lat, lon, bad = self.cpr.decode(
+            a, t[s], odd, me_bits(m, 23, 17), me_bits(m, 40, 17), is_surf
+        )
+        fl = self.flags[a]
+        ver = (fl & _VER_MASK).astype(np.int64) - 1  # -1: not yet known
+        # NIC supplement: NIC-B in the message for v2 (or unknown), NIC-A from TC31 for v1
+        supp = np.where(ver == 1, (fl & _NIC_A) > 0, np.where(ver == 0, 0, me_bits(m, 8, 1)))
+        nic = _NIC_AIR[np.where(is_surf, 0, ptc), supp.astype(np.int64)].astype(np.int64)
+        na, nc = (fl & _NIC_A) > 0, (fl & _NIC_C) > 0
+        nic_s = np.select(
+            [ptc == 5, ptc == 6, ptc == 7, (ptc == 8) & na & nc, (ptc == 8) & (na | nc)],
+            [11, 10, np.where(na, 9, 8), 7, 6], 0,
+        )  # fmt: skip
+        nic = np.where(is_surf, nic_s, nic)
+        alt = np.where(is_surf, np.nan, ac12_ft(me_bits(m, 9, 12)) * FT)
+        # TC 20-22 carry GNSS height, not pressure altitude: keep it out of `alt`
+        alt = np.where(ptc >= 20, np.nan, alt)
+        mov = me_bits(m, 6, 7)
+        gspd = np.where(is_surf, _MOV[mov] * KT, np.nan)
+        trk_ok = is_surf & (me_bits(m, 13, 1) == 1)
+        crs = np.where(trk_ok, me_bits(m, 14, 7) * (360.0 / 128), np.nan)
+        k = ~bad
+        parts.append(Reports.build(
+            time=t[s][k], kind=Kind.POSITION, subject=sub[s][k], lat=lat[k], lon=lon[k],
+            alt=alt[k], speed=gspd[k], course=crs[k], nic=nic[k], version=ver[k],
+            msg=ptc[k], raw=raw[s][k], **base))  # fmt: skip
+        nbad = int(np.count_nonzero(bad))
+        if nbad:
+            i = int(np.flatnonzero(bad)[0])
+            self.rejects.reject(
+                "modes.cpr_inconsistent", f"{self.source}:{int(raw[s][i])}",
+                f"icao {int(a[i]):06x}", n=nbad,
+            )  # fmt: skip
+        return nbad
+
+    def _velocity(self, me, tc, t, raw, sub, base, parts) -> None:  # type: ignore[no-untyped-def]
+        s = np.flatnonzero(tc == 19)
+        if not len(s):
+            return
+        m = me[s]
+        st = me_bits(m, 6, 3)
+        keep = (st >= 1) & (st <= 4)
+        s, m, st = s[keep], m[keep], st[keep]
+        fac = np.where((st == 2) | (st == 4), 4.0, 1.0)
+        ew, ns = me_bits(m, 15, 10), me_bits(m, 26, 10)
+        gnd = (st <= 2) & (ew > 0) & (ns > 0)
+        vew = np.where(me_bits(m, 14, 1) == 1, -1.0, 1.0) * (ew - 1) * fac
+        vns = np.where(me_bits(m, 25, 1) == 1, -1.0, 1.0) * (ns - 1) * fac
+        speed = np.where(gnd, np.hypot(vew, vns) * KT, np.nan)
+        course = np.where(gnd, np.degrees(np.arctan2(vew, vns)) % 360.0, np.nan)
+        hdg_ok = (st >= 3) & (me_bits(m, 14, 1) == 1)
+        heading = np.where(hdg_ok, me_bits(m, 15, 10) * (360.0 / 1024), np.nan)
+        vr = me_bits(m, 38, 9)
+        vrate = np.where(
+            vr > 0, np.where(me_bits(m, 37, 1) == 1, -1.0, 1.0) * (vr - 1) * 64 * FPM, np.nan
+        )
+        parts.append(Reports.build(
+            time=t[s], kind=Kind.VELOCITY, subject=sub[s], speed=speed, course=course,
+            heading=heading, vrate=vrate, msg=19, raw=raw[s], **base))  # fmt: skip
+
+    def _identification(self, me, tc, icao, t, sub) -> list[Static]:  # type: ignore[no-untyped-def]
+        s = np.flatnonzero((tc >= 1) & (tc <= 4))
+        if not len(s):
+            return []
+        chars = callsign_chars(me[s])
+        cat = (4 - tc[s]) * 8 + me_bits(me[s], 6, 3)  # set A..D, category 0..7
+        packed = np.zeros(len(s), dtype=np.uint64)
+        for k in range(8):
+            packed = (packed << np.uint64(8)) ^ chars[:, k].astype(np.uint64)
+        # one candidate per (aircraft, callsign, category): the last in the batch
+        combo = np.stack([icao[s].astype(np.uint64), packed, cat.astype(np.uint64)], axis=1)
+        _, first_rev = np.unique(combo[::-1], axis=0, return_index=True)
+        last = np.sort(len(s) - 1 - first_rev)
+        out: list[Static] = []
+        names = callsign_strings(chars[last])
+        for j, name in zip(last, names, strict=True):
+            a = int(icao[s][j])
+            c = int(cat[j])
+            category = f"{'ABCD'[c // 8]}{c % 8}"
+            if self.callsigns.get(a) != (name, category):
+                self.callsigns[a] = (name, category)
+                out.append(
+                    Static(float(t[s][j]), int(sub[s][j]), {"callsign": name, "category": category})
+                )
+        return out
