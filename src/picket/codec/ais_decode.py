@@ -1,0 +1,338 @@
+"""AIS payload decoding for a whole batch at once (ITU-R M.1371 field layouts).
+
+Input is a flat byte buffer plus, per message, where its armoured payload
+starts, how long it is and how many fill bits end it. Position reports (types
+1/2/3/18/19/27, and base stations, 4) become report columns without a Python
+object per message; identity messages (5, 19, 21, 24) are rare and also yield
+small dicts of static fields.
+
+A message shorter than the fields read from it is `TRUNCATED`, never padded
+into invented values. Longer messages are fine (spare bits are ignored).
+Sentinels for "not available" (lat 91, lon 181, SOG 1023, COG 3600, heading
+511) and out-of-range values become NaN.
+
+Position accuracy: the AIS flag only says better or worse than 10 m (95 %), so
+the `accuracy` column gets a class value: 10 m for the high flag, 100 m for the
+low one. It ranks fixes; it is not a measured error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbit_to_bytes, text
+from picket.model.reports import Kind
+from picket.model.subjects import Namespace, key
+
+KNOT = 1852.0 / 3600.0  # m/s per knot
+ACCURACY_HIGH_M = 10.0
+ACCURACY_LOW_M = 100.0
+
+OK, TRUNCATED, UNSUPPORTED, BAD_PAYLOAD = 0, 1, 2, 3
+
+# bits a message must carry for the fields read from it
+MIN_BITS = {1: 168, 2: 168, 3: 168, 4: 168, 5: 422, 18: 168, 19: 312, 21: 272, 27: 96}
+MIN_BITS_24A, MIN_BITS_24B = 160, 162
+POSITION_TYPES = (1, 2, 3, 18, 19, 27)
+SUPPORTED_TYPES = (1, 2, 3, 4, 5, 18, 19, 21, 24, 27)
+
+F8 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class PayloadBatch:
+    """What a batch of payloads decoded to; `rows` maps report rows back to messages."""
+
+    status: NDArray[np.int8]  # per message: OK, TRUNCATED, UNSUPPORTED or BAD_PAYLOAD
+    msg_type: NDArray[np.int16]  # per message, -1 when the payload is empty or bad
+    rows: I64  # message index of each report row
+    cols: dict[str, np.ndarray]  # report columns, one entry per row
+    statics: list[tuple[int, int, dict[str, Any]]] = dc_field(default_factory=list)
+    # (message index, subject key, fields)
+
+
+def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch:
+    """Decode every payload `buf[start:start+length]` (armoured) with `fill` pad bits."""
+    n = len(start)
+    start = np.asarray(start, np.int64)
+    length = np.asarray(length, np.int64)
+    fill = np.asarray(fill, np.int64)
+    status = np.full(n, OK, np.int8)
+    msg_type = np.full(n, -1, np.int16)
+    if n == 0:
+        return PayloadBatch(status, msg_type, np.zeros(0, np.int64), _empty_cols(0))
+
+    bad = (length <= 0) | (fill < 0) | (fill > 5) | (6 * length - fill < 38)
+    first = DEARMOR[buf[np.clip(start, 0, max(len(buf) - 1, 0))]] if len(buf) else 0
+    bad |= first == INVALID
+    status[bad] = BAD_PAYLOAD
+    good = ~bad
+    msg_type[good] = first[good]
+    nbits = 6 * length - fill
+    supported = np.isin(msg_type, SUPPORTED_TYPES)
+    status[good & ~supported] = UNSUPPORTED
+
+    parts: list[tuple[I64, dict[str, np.ndarray]]] = []
+    statics: list[tuple[int, int, dict[str, Any]]] = []
+
+    def rows_of(types: tuple[int, ...], min_bits: int) -> I64:
+        sel = good & np.isin(msg_type, types)
+        short = sel & (nbits < min_bits)
+        status[short] = TRUNCATED
+        return np.flatnonzero(sel & ~short)
+
+    def payload(idx: I64, bits: int) -> tuple[I64, U8]:
+        """Payload bytes of the rows whose characters (those read) are all valid armour."""
+        chars = char_matrix(buf, start[idx], length[idx], -(-bits // 6))
+        invalid = (DEARMOR[chars] == INVALID).any(axis=1)
+        if invalid.any():
+            status[idx[invalid]] = BAD_PAYLOAD
+            idx, chars = idx[~invalid], chars[~invalid]
+        return idx, sixbit_to_bytes(chars)
+
+    idx = rows_of((1, 2, 3), 168)
+    if len(idx):
+        idx, by = payload(idx, 137)
+        parts.append((idx, _class_a(by, msg_type[idx])))
+    idx = rows_of((18, 19), 168)
+    if len(idx):
+        is19 = msg_type[idx] == 19
+        short19 = is19 & (nbits[idx] < MIN_BITS[19])
+        status[idx[short19]] = TRUNCATED
+        idx = idx[~short19]
+        idx, by = payload(idx, MIN_BITS[19] if bool(np.any(msg_type[idx] == 19)) else 133)
+        parts.append((idx, _class_b(by, msg_type[idx])))
+        m19 = np.flatnonzero(msg_type[idx] == 19)
+        if len(m19):
+            statics += _statics_19(idx[m19], by[m19])
+    idx = rows_of((27,), MIN_BITS[27])
+    if len(idx):
+        idx, by = payload(idx, 96)
+        parts.append((idx, _long_range(by)))
+    idx = rows_of((4,), MIN_BITS[4])
+    if len(idx):
+        idx, by = payload(idx, 138)
+        parts.append((idx, _base_station(by)))
+        mmsi = field(by, 8, 30)
+        statics += [
+            (int(i), int(key(Namespace.MMSI, int(m))), {"base_station": True})
+            for i, m in zip(idx, mmsi, strict=True)
+        ]
+    idx = rows_of((21,), MIN_BITS[21])
+    if len(idx):
+        idx, by = payload(idx, 360)
+        cols, st = _aid_to_navigation(by, idx, nbits[idx])
+        parts.append((idx, cols))
+        statics += st
+    idx = rows_of((5,), MIN_BITS[5])
+    if len(idx):
+        idx, by = payload(idx, MIN_BITS[5])
+        parts.append((idx, _identity(by, 5)))
+        statics += _statics_5(idx, by)
+    idx = np.flatnonzero(good & (msg_type == 24))
+    if len(idx):
+        idx, by = payload(idx, 168)
+        part = field(by, 38, 2)
+        need = np.where(part == 0, MIN_BITS_24A, MIN_BITS_24B)
+        unknown_part = part > 1
+        short = ~unknown_part & (nbits[idx] < need)
+        status[idx[unknown_part]] = UNSUPPORTED
+        status[idx[short]] = TRUNCATED
+        keep = ~unknown_part & ~short
+        idx, by, part = idx[keep], by[keep], part[keep]
+        if len(idx):
+            parts.append((idx, _identity(by, 24)))
+            statics += _statics_24(idx, by, part)
+
+    if not parts:
+        return PayloadBatch(status, msg_type, np.zeros(0, np.int64), _empty_cols(0), statics)
+    rows = np.concatenate([p[0] for p in parts])
+    cols = {c: np.concatenate([p[1][c] for p in parts]) for c in parts[0][1]}
+    order = np.argsort(rows, kind="stable")
+    return PayloadBatch(
+        status, msg_type, rows[order], {c: v[order] for c, v in cols.items()}, statics
+    )
+
+
+def _empty_cols(n: int) -> dict[str, np.ndarray]:
+    return {
+        "kind": np.zeros(n, np.uint8),
+        "subject": np.full(n, -1, np.int64),
+        "lat": np.full(n, np.nan),
+        "lon": np.full(n, np.nan),
+        "speed": np.full(n, np.nan, np.float32),
+        "course": np.full(n, np.nan, np.float32),
+        "heading": np.full(n, np.nan, np.float32),
+        "nav_status": np.full(n, -1, np.int8),
+        "accuracy": np.full(n, np.nan, np.float32),
+        "msg": np.zeros(n, np.uint8),
+    }
+
+
+def _base(by: U8, msg: int | I64, kind: Kind) -> dict[str, np.ndarray]:
+    n = by.shape[0]
+    cols = _empty_cols(n)
+    cols["kind"][:] = kind
+    cols["subject"] = key(Namespace.MMSI, field(by, 8, 30))
+    cols["msg"][:] = msg
+    return cols
+
+
+def _latlon(by: U8, lon_at: int, lat_at: int, bits: int, per_deg: float) -> tuple[F8, F8]:
+    lon = field(by, lon_at, bits + 1, signed=True) / per_deg
+    lat = field(by, lat_at, bits, signed=True) / per_deg
+    lon[np.abs(lon) > 180.0] = np.nan
+    lat[np.abs(lat) > 90.0] = np.nan
+    return lat, lon
+
+
+def _sog(raw: I64, scale: float, na: int) -> np.ndarray:
+    return np.where(raw == na, np.nan, raw * (scale * KNOT)).astype(np.float32)
+
+
+def _angle(raw: I64, scale: float, limit: int) -> np.ndarray:
+    """Course or heading; `limit` and above (the 'not available' codes) become NaN."""
+    return np.where(raw >= limit, np.nan, raw * scale).astype(np.float32)
+
+
+def _accuracy(bit: I64) -> np.ndarray:
+    return np.where(bit == 1, ACCURACY_HIGH_M, ACCURACY_LOW_M).astype(np.float32)
+
+
+def _class_a(by: U8, msg: np.ndarray) -> dict[str, np.ndarray]:
+    cols = _base(by, msg, Kind.POSITION)
+    cols["nav_status"] = field(by, 38, 4).astype(np.int8)
+    cols["speed"] = _sog(field(by, 50, 10), 0.1, 1023)
+    cols["accuracy"] = _accuracy(field(by, 60, 1))
+    cols["lat"], cols["lon"] = _latlon(by, 61, 89, 27, 600_000.0)
+    cols["course"] = _angle(field(by, 116, 12), 0.1, 3600)
+    cols["heading"] = _angle(field(by, 128, 9), 1.0, 360)
+    return cols
+
+
+def _class_b(by: U8, msg: np.ndarray) -> dict[str, np.ndarray]:
+    cols = _base(by, msg, Kind.POSITION)
+    cols["speed"] = _sog(field(by, 46, 10), 0.1, 1023)
+    cols["accuracy"] = _accuracy(field(by, 56, 1))
+    cols["lat"], cols["lon"] = _latlon(by, 57, 85, 27, 600_000.0)
+    cols["course"] = _angle(field(by, 112, 12), 0.1, 3600)
+    cols["heading"] = _angle(field(by, 124, 9), 1.0, 360)
+    return cols
+
+
+def _long_range(by: U8) -> dict[str, np.ndarray]:
+    cols = _base(by, 27, Kind.POSITION)
+    cols["accuracy"] = _accuracy(field(by, 38, 1))
+    cols["nav_status"] = field(by, 40, 4).astype(np.int8)
+    cols["lat"], cols["lon"] = _latlon(by, 44, 62, 17, 600.0)
+    cols["speed"] = _sog(field(by, 79, 6), 1.0, 63)
+    cols["course"] = _angle(field(by, 85, 9), 1.0, 360)
+    return cols
+
+
+def _base_station(by: U8) -> dict[str, np.ndarray]:
+    cols = _base(by, 4, Kind.POSITION)
+    cols["accuracy"] = _accuracy(field(by, 78, 1))
+    cols["lat"], cols["lon"] = _latlon(by, 79, 107, 27, 600_000.0)
+    return cols
+
+
+def _identity(by: U8, msg: int) -> dict[str, np.ndarray]:
+    return _base(by, msg, Kind.IDENTITY)
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    """Drop 'not available' values so merging statics never overwrites a known value."""
+    return {k: v for k, v in d.items() if v is not None and v != ""}
+
+
+def _dims(by: U8, at: int, i: int) -> dict[str, int | None]:
+    vals = [field(by[i : i + 1], at + o, w)[0] for o, w in ((0, 9), (9, 9), (18, 6), (24, 6))]
+    names = ("to_bow", "to_stern", "to_port", "to_starboard")
+    return {k: (int(v) or None) for k, v in zip(names, vals, strict=True)}
+
+
+def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
+    mmsi = field(by, 8, 30)
+    imo = field(by, 40, 30)
+    callsign = text(by, 70, 7)
+    name = text(by, 112, 20)
+    ship_type = field(by, 232, 8)
+    month, day = field(by, 274, 4), field(by, 278, 5)
+    hour, minute = field(by, 283, 5), field(by, 288, 6)
+    draught = field(by, 294, 8)
+    dest = text(by, 302, 20)
+    out = []
+    for i in range(len(idx)):
+        eta = None
+        if 1 <= month[i] <= 12 and 1 <= day[i] <= 31:
+            eta = f"{month[i]:02d}-{day[i]:02d}"
+            if hour[i] < 24 and minute[i] < 60:
+                eta += f"T{hour[i]:02d}:{minute[i]:02d}"
+        fields = {
+            "name": name[i],
+            "callsign": callsign[i],
+            "imo": int(imo[i]) or None,
+            "ship_type": int(ship_type[i]) or None,
+            **_dims(by, 240, i),
+            "destination": dest[i],
+            "draught": (int(draught[i]) / 10.0) or None,
+            "eta": eta,
+        }
+        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
+    return out
+
+
+def _statics_19(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
+    mmsi = field(by, 8, 30)
+    name = text(by, 143, 20)
+    ship_type = field(by, 263, 8)
+    out = []
+    for i in range(len(idx)):
+        fields = {"name": name[i], "ship_type": int(ship_type[i]) or None, **_dims(by, 271, i)}
+        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
+    return out
+
+
+def _statics_24(idx: I64, by: U8, part: I64) -> list[tuple[int, int, dict[str, Any]]]:
+    mmsi = field(by, 8, 30)
+    name = text(by, 40, 20)
+    ship_type = field(by, 40, 8)
+    callsign = text(by, 90, 7)
+    out = []
+    for i in range(len(idx)):
+        if part[i] == 0:
+            fields: dict[str, Any] = {"name": name[i]}
+        else:
+            fields = {"ship_type": int(ship_type[i]) or None, "callsign": callsign[i]}
+            if mmsi[i] // 10_000_000 == 98:  # auxiliary craft: the field is the mothership
+                fields["mothership_mmsi"] = int(field(by[i : i + 1], 132, 30)[0]) or None
+            else:
+                fields.update(_dims(by, 132, i))
+        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
+    return out
+
+
+def _aid_to_navigation(
+    by: U8, idx: I64, nbits: I64
+) -> tuple[dict[str, np.ndarray], list[tuple[int, int, dict[str, Any]]]]:
+    cols = _base(by, 21, Kind.POSITION)
+    cols["accuracy"] = _accuracy(field(by, 163, 1))
+    cols["lat"], cols["lon"] = _latlon(by, 164, 192, 27, 600_000.0)
+    aid_type = field(by, 38, 5)
+    name = text(by, 43, 20)
+    ext_chars = np.clip((nbits - 272) // 6, 0, 14)
+    ext = text(by, 272, 14)
+    virtual = field(by, 269, 1)
+    statics = []
+    for i in range(len(idx)):
+        full = name[i] + (ext[i][: int(ext_chars[i])] if len(name[i]) == 20 else "")
+        fields = {"name": full, "aid_type": int(aid_type[i]), "virtual_aid": bool(virtual[i])}
+        statics.append((int(idx[i]), int(cols["subject"][i]), _clean(fields)))
+    return cols, statics
