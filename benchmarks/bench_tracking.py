@@ -1,0 +1,238 @@
+"""Tracking benchmark: picket's plot tracker against Stone Soup on Stone Soup's own scenario.
+
+Scenario (Stone Soup simulators, seeded): N targets start on a grid one per 50 x 50 m with
+velocities drawn from N(0, 1 m/s) per axis, move under ``ConstantVelocity(0.05)`` for 100
+scans at 1 s; ``SimpleDetectionSimulator`` sees each with probability 0.9 through a
+position sensor of sigma 1 m and adds Poisson clutter (mean 10 per scan) uniformly over the
+grid padded by 200 m.
+
+Stone Soup runs ``MultiTargetTracker`` with Kalman predictor/updater, a Mahalanobis
+``DistanceHypothesiser`` (missed distance 3), ``DetectionKDTreeGNN2D`` (k-d tree prefilter,
+max distance 10 m), ``UpdateTimeStepsDeleter(5)`` and a ``MultiMeasurementInitiator``
+needing 3 points (holding tracks dropped on their first miss). picket's
+``CartesianTracker`` gets the same detections as arrays with matching settings (gate 3,
+confirm 3/3, delete after 5, initial velocity sigma 2 m/s in both).
+
+Reported: tracker CPU time per scan (process time around the tracker calls only) and, over
+scans 51-100, mean OSPA (c = 10 m, p = 1) and mean GOSPA missed + false (counts of points).
+
+Run: ``python benchmarks/bench_tracking.py [--targets 20 200 1000] [--seeds 0 1 2]``.
+Needs ``stonesoup==1.9.1`` (MIT) in the environment; it is not a runtime dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from picket.metrics import gospa, ospa
+from picket.track import CartesianTracker, TrackerConfig
+
+Q, SIGMA, PD, CLUTTER, SPACING, GATE, V0 = 0.05, 1.0, 0.9, 10.0, 50.0, 3.0, 2.0
+C_OSPA, P_OSPA = 10.0, 1.0
+
+
+@dataclass
+class Scenario:
+    times: list[datetime.datetime]
+    detections: list[set]  # Stone Soup Detection objects per scan
+    plots: list[np.ndarray]  # the same as (m, 2) arrays
+    truth: list[np.ndarray]  # true positions (n, 2) per scan
+
+
+def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.models.transition.linear import (
+        CombinedLinearGaussianTransitionModel,
+        ConstantVelocity,
+    )
+    from stonesoup.simulator.simple import (
+        MultiTargetGroundTruthSimulator,
+        SimpleDetectionSimulator,
+    )
+    from stonesoup.types.array import StateVector
+    from stonesoup.types.state import GaussianState
+
+    np.random.seed(seed)  # Stone Soup's models draw their noise from the global generator
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n_targets)))
+    grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)
+    grid = grid[:n_targets] * SPACING
+    vel = rng.normal(0.0, 1.0, (n_targets, 2))
+    start = datetime.datetime(2024, 1, 1)
+    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(Q), ConstantVelocity(Q)])
+    states = [StateVector([g[0], v[0], g[1], v[1]]) for g, v in zip(grid, vel, strict=True)]
+    truth_sim = MultiTargetGroundTruthSimulator(
+        transition_model=transition,
+        initial_state=GaussianState([[0], [0], [0], [0]], np.diag([1, 1, 1, 1]), timestamp=start),
+        timestep=datetime.timedelta(seconds=1),
+        number_steps=scans,
+        birth_rate=0,
+        death_probability=0,
+        preexisting_states=states,
+        seed=seed,
+    )
+    meas = LinearGaussian(ndim_state=4, mapping=(0, 2), noise_covar=np.eye(2) * SIGMA**2)
+    pad = 200.0
+    lo, hi = grid.min(0) - pad, grid.max(0) + pad
+    det_sim = SimpleDetectionSimulator(
+        groundtruth=truth_sim,
+        measurement_model=meas,
+        meas_range=np.array([[lo[0], hi[0]], [lo[1], hi[1]]]),
+        detection_probability=PD,
+        clutter_rate=CLUTTER,
+        seed=seed,
+    )
+    sc = Scenario([], [], [], [])
+    for when, dets in det_sim:
+        dets = set(dets)
+        sc.times.append(when)
+        sc.detections.append(dets)
+        sc.plots.append(np.array([np.ravel(d.state_vector) for d in dets], float).reshape(-1, 2))
+        paths = truth_sim.current[1]
+        sc.truth.append(np.array([[p[-1].state_vector[0], p[-1].state_vector[2]] for p in paths]))
+    return sc
+
+
+def picket_config() -> TrackerConfig:
+    return TrackerConfig(
+        process_noise=Q,
+        measurement_sigma=SIGMA,
+        detection_probability=PD,
+        clutter_rate=CLUTTER,
+        gate_sigma=GATE,
+        confirm=(3, 3),
+        delete_after=5,
+        initial_velocity_sigma=V0,
+    )
+
+
+def run_picket(sc: Scenario) -> tuple[float, list[np.ndarray]]:
+    """CPU seconds in the tracker and confirmed-track positions per scan."""
+    tracker = CartesianTracker(picket_config())
+    t0 = sc.times[0]
+    r = [np.full_like(z, SIGMA**2) for z in sc.plots]
+    out, cpu = [], 0.0
+    for when, z, rz in zip(sc.times, sc.plots, r, strict=True):
+        c0 = time.process_time()
+        tracker.step((when - t0).total_seconds(), z, rz)
+        tracks = tracker.confirmed()
+        cpu += time.process_time() - c0
+        out.append(tracks.state.pos.copy())
+    return cpu, out
+
+
+def run_stonesoup(sc: Scenario) -> tuple[float, list[np.ndarray]]:
+    from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
+    from stonesoup.deleter.time import UpdateTimeStepsDeleter
+    from stonesoup.hypothesiser.distance import DistanceHypothesiser
+    from stonesoup.initiator.simple import MultiMeasurementInitiator
+    from stonesoup.measures import Mahalanobis
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.models.transition.linear import (
+        CombinedLinearGaussianTransitionModel,
+        ConstantVelocity,
+    )
+    from stonesoup.predictor.kalman import KalmanPredictor
+    from stonesoup.tracker.simple import MultiTargetTracker
+    from stonesoup.types.state import GaussianState
+    from stonesoup.updater.kalman import KalmanUpdater
+
+    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(Q), ConstantVelocity(Q)])
+    meas = LinearGaussian(ndim_state=4, mapping=(0, 2), noise_covar=np.eye(2) * SIGMA**2)
+    predictor = KalmanPredictor(transition)
+    updater = KalmanUpdater(meas)
+    hyp = DistanceHypothesiser(predictor, updater, measure=Mahalanobis(), missed_distance=GATE)
+
+    def associator() -> DetectionKDTreeGNN2D:
+        return DetectionKDTreeGNN2D(
+            hypothesiser=hyp, predictor=predictor, updater=updater, max_distance=10.0
+        )
+
+    initiator = MultiMeasurementInitiator(
+        prior_state=GaussianState(np.zeros((4, 1)), np.diag([0, V0**2, 0, V0**2])),
+        measurement_model=meas,
+        deleter=UpdateTimeStepsDeleter(1),
+        data_associator=associator(),
+        updater=updater,
+        min_points=3,
+    )
+    feed = list(zip(sc.times, sc.detections, strict=True))
+    tracker = MultiTargetTracker(
+        initiator=initiator,
+        deleter=UpdateTimeStepsDeleter(5),
+        detector=feed,
+        data_associator=associator(),
+        updater=updater,
+    )
+    out, cpu = [], 0.0
+    it = iter(tracker)
+    for _ in feed:
+        c0 = time.process_time()
+        _, tracks = next(it)
+        cpu += time.process_time() - c0
+        pos = [np.ravel(t.state_vector)[[0, 2]] for t in tracks]
+        out.append(np.array(pos, float).reshape(-1, 2))
+    return cpu, out
+
+
+def quality(tracks: list[np.ndarray], truth: list[np.ndarray], first: int) -> tuple[float, float]:
+    """Mean OSPA and mean GOSPA missed + false (points) over scans `first`..end."""
+    o = [ospa(a, b, C_OSPA, P_OSPA) for a, b in zip(tracks[first:], truth[first:], strict=True)]
+    g = [gospa(a, b, C_OSPA, P_OSPA) for a, b in zip(tracks[first:], truth[first:], strict=True)]
+    return float(np.mean(o)), float(np.mean([x.n_missed + x.n_false for x in g]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="picket bench tracking", description=__doc__.split("\n")[0])
+    ap.add_argument("--targets", type=int, nargs="+", default=[20, 200, 1000])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--scans", type=int, default=100)
+    ap.add_argument(
+        "--stonesoup-max", type=int, default=1000, help="skip Stone Soup above this many targets"
+    )
+    args = ap.parse_args(argv)
+    try:
+        import stonesoup  # noqa: F401
+    except ImportError:
+        print("needs stonesoup: pip install stonesoup==1.9.1", file=sys.stderr)
+        return 2
+    first = args.scans // 2
+    print(
+        "| targets | seed | Stone Soup ms/scan | picket ms/scan | speed-up "
+        "| OSPA SS | OSPA picket | miss+false SS | miss+false picket |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ok = True
+    for n in args.targets:
+        for seed in args.seeds:
+            sc = make_scenario(n, seed, args.scans)
+            p_cpu, p_out = run_picket(sc)
+            p_ms = 1e3 * p_cpu / args.scans
+            p_ospa, p_mf = quality(p_out, sc.truth, first)
+            if n <= args.stonesoup_max:
+                s_cpu, s_out = run_stonesoup(sc)
+                s_ms = 1e3 * s_cpu / args.scans
+                s_ospa, s_mf = quality(s_out, sc.truth, first)
+                speed = s_ms / p_ms
+                ok &= p_ospa <= s_ospa + 0.01 and p_mf <= s_mf
+                if n == 200:
+                    ok &= speed >= 100
+                cells = f"{s_ms:.1f} | {p_ms:.2f} | {speed:.0f}x | {s_ospa:.3f} | {p_ospa:.3f}"
+                cells += f" | {s_mf:.2f} | {p_mf:.2f}"
+            else:
+                cells = f"- | {p_ms:.2f} | - | - | {p_ospa:.3f} | - | {p_mf:.2f}"
+            if n >= 1000:
+                ok &= p_ms <= 14.0
+            print(f"| {n} | {seed} | {cells} |", flush=True)
+    print("bars met" if ok else "BARS NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
