@@ -1,0 +1,330 @@
+"""Mode S as text: AVR raw hex, `timestamp,hex` CSV, and SBS-1 BaseStation CSV.
+
+AVR (`*8D...;`, or `@` + 12 hex digits of 12 MHz MLAT counter + hex + `;`) and
+the CSV of timestamped hex are turned into the same (n, 14) frame matrix the
+Beast reader builds, by grouping lines of equal length and hex-decoding each
+group with one table lookup, then decoded by `ModeSDecoder`. SBS lines are
+already decoded by dump1090/readsb: their fields become report columns.
+
+Text lines are split per chunk; a partial last line waits for the next `feed`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+
+from picket.codec.modes_decode import ModeSDecoder
+from picket.codec.modes_fields import FPM, FT, KT
+from picket.model.decoded import Decoded, Static
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.model.subjects import Namespace, key
+from picket.sources.beast import time_from_name
+from picket.sources.registry import Format, register
+
+_HEX = np.full(256, 255, dtype=np.uint8)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _HEX[_c] = _i
+for _i, _c in enumerate(b"ABCDEF"):
+    _HEX[_c] = 10 + _i
+MAX_LINE = 4096
+
+
+def hex_matrix(texts: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n, width/2) bytes from equal-length hex strings, and a row validity mask."""
+    if not texts:
+        return np.zeros((0, width // 2), np.uint8), np.zeros(0, bool)
+    nib = _HEX[np.frombuffer(b"".join(texts), dtype=np.uint8)].reshape(-1, width)
+    ok = np.all(nib != 255, axis=1)
+    return ((nib[:, 0::2] << 4) | (nib[:, 1::2] & 0xF)).astype(np.uint8), ok
+
+
+class LineDecoder:
+    """Line splitting with carry-over and line numbers; subclasses decode lines."""
+
+    fmt = "text"
+
+    def __init__(self, rejects: Rejects, source: str) -> None:
+        self.rejects = rejects
+        self.source = source
+        self.carry = b""
+        self.line_no = 0  # lines completed so far
+
+    def feed(self, data: bytes) -> Decoded:
+        buf = self.carry + data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            self.carry = buf
+            if len(buf) > MAX_LINE:
+                self.rejects.reject(f"{self.fmt}.line_too_long", self._where(1), buf[:256])
+                self.carry = b""
+            return Decoded.empty()
+        self.carry = buf[cut + 1 :]
+        return self._run(buf[:cut].split(b"\n"))
+
+    def flush(self) -> Decoded:
+        rest, self.carry = self.carry, b""
+        return self._run([rest]) if rest.strip() else Decoded.empty()
+
+    def _where(self, k: int) -> str:
+        return f"{self.source}:{self.line_no + k}"
+
+    def _run(self, lines: list[bytes]) -> Decoded:
+        first = self.line_no + 1
+        self.line_no += len(lines)
+        try:
+            return self.decode_lines(lines, first)
+        except Exception as exc:  # defensive: never let a line take the feed down
+            self.rejects.reject(
+                f"{self.fmt}.internal_error", f"{self.source}:{first}", repr(exc), n=len(lines)
+            )
+            return Decoded.empty()
+
+    def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
+        raise NotImplementedError
+
+    def reject_lines(self, reason: str, idx: np.ndarray, lines: list[bytes], first: int) -> None:
+        """Dead-letter each rejected line (aggregated beyond the first 100 of a batch)."""
+        for i in idx[:100]:
+            self.rejects.reject(reason, f"{self.source}:{first + int(i)}", lines[int(i)][:512])
+        if len(idx) > 100:
+            i = int(idx[100])
+            self.rejects.reject(reason, f"{self.source}:{first + i}+", None, n=len(idx) - 100)
+
+
+class HexFramesDecoder(LineDecoder):
+    """Common path of AVR and timestamped-hex CSV: hex payloads -> ModeSDecoder."""
+
+    def __init__(
+        self,
+        rejects: Rejects,
+        source: str,
+        base_time: float | None = None,
+        reference: tuple[float, float] | None = None,
+        start_time: float | None = None,
+    ) -> None:
+        super().__init__(rejects, source)
+        self.modes = ModeSDecoder(rejects, source, reference)
+        if start_time is None and base_time is None:
+            start_time = time_from_name(source)
+        self.anchor_first = base_time is None and start_time is not None
+        self.base = base_time if base_time is not None else (start_time or 0.0)
+        self.t0: float | None = None
+
+    def frames(
+        self, payloads: list[bytes], times: np.ndarray, rows: np.ndarray, lines: list[bytes],
+        first: int,
+    ) -> Decoded:  # fmt: skip
+        """Hex-decode payloads (14 or 28 digits) and decode; reject the rest by line."""
+        lens = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+        mats, nbs, ts, raws = [], [], [], []
+        bad = np.ones(len(payloads), dtype=bool)
+        for width in (14, 28):
+            sel = np.flatnonzero(lens == width)
+            m, ok = hex_matrix([payloads[i] for i in sel], width)
+            sel, m = sel[ok], m[ok]
+            bad[sel] = False
+            full = np.zeros((len(sel), 14), dtype=np.uint8)
+            full[:, : width // 2] = m
+            mats.append(full)
+            nbs.append(np.full(len(sel), width // 2))
+            ts.append(times[sel])
+            raws.append(rows[sel])
+        self.reject_lines(f"{self.fmt}.bad_hex", rows[bad] - first, lines, first)
+        f = np.concatenate(mats)
+        o = np.argsort(np.concatenate(raws), kind="stable")
+        return self.modes.decode(
+            f[o], np.concatenate(nbs)[o], np.concatenate(ts)[o], np.concatenate(raws)[o]
+        )
+
+
+class AvrDecoder(HexFramesDecoder):
+    fmt = "avr"
+
+    def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
+        s = [ln.strip() for ln in lines]
+        keep = [i for i, ln in enumerate(s) if ln]
+        payloads, ticks, rows, bad = [], [], [], []
+        for i in keep:
+            ln = s[i]
+            if ln[:1] == b"*" and ln[-1:] == b";":
+                payloads.append(ln[1:-1])
+                ticks.append(-1)
+                rows.append(first + i)
+            elif ln[:1] == b"@" and ln[-1:] == b";" and len(ln) > 14:
+                try:
+                    ticks.append(int(ln[1:13], 16))
+                except ValueError:
+                    bad.append(i)
+                    continue
+                payloads.append(ln[13:-1])
+                rows.append(first + i)
+            else:
+                bad.append(i)
+        self.reject_lines("avr.bad_line", np.array(bad, dtype=np.int64), lines, first)
+        tk = np.array(ticks, dtype=np.float64)
+        has = tk >= 0
+        if self.anchor_first and self.t0 is None and has.any():
+            self.t0 = float(tk[has][0])
+        t0 = self.t0 if (self.anchor_first and self.t0 is not None) else 0.0
+        times = np.where(has, self.base + (tk - t0) / 12e6, self.base)
+        return self.frames(payloads, times, np.array(rows, dtype=np.int64), lines, first)
+
+
+class HexCsvDecoder(HexFramesDecoder):
+    """`timestamp,hex[,...]` lines (pyModeS sample format); timestamp is unix seconds."""
+
+    fmt = "modes_csv"
+
+    def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
+        payloads, times, rows, bad = [], [], [], []
+        for i, ln in enumerate(lines):
+            parts = ln.strip().split(b",")
+            if len(parts) < 2 or not parts[0]:
+                if ln.strip():
+                    bad.append(i)
+                continue
+            try:
+                t = float(parts[0])
+            except ValueError:
+                bad.append(i)  # a header line is rejected too: counted, harmless
+                continue
+            payloads.append(parts[1].strip().strip(b'"').removeprefix(b"*").removesuffix(b";"))
+            times.append(t)
+            rows.append(first + i)
+        self.reject_lines("modes_csv.bad_line", np.array(bad, dtype=np.int64), lines, first)
+        return self.frames(
+            payloads, np.array(times, dtype=np.float64), np.array(rows, np.int64), lines, first
+        )
+
+
+def _num(col: list[bytes]) -> np.ndarray:
+    """Text column to float64, NaN for empty or unparsable cells."""
+    out = np.full(len(col), np.nan)
+    for i, v in enumerate(col):
+        if v:
+            with contextlib.suppress(ValueError):
+                out[i] = float(v)
+    return out
+
+
+def _epoch(dates: list[bytes], times: list[bytes]) -> np.ndarray:
+    """SBS `yyyy/mm/dd`, `hh:mm:ss.fff` (UTC) to unix seconds; NaN where malformed."""
+    iso = [d.replace(b"/", b"-").decode("ascii", "replace") + "T" + t.decode("ascii", "replace")
+           for d, t in zip(dates, times, strict=True)]  # fmt: skip
+    try:
+        return np.array(iso, dtype="datetime64[ms]").astype(np.int64) / 1e3
+    except ValueError:
+        out = np.full(len(iso), np.nan)
+        for i, s in enumerate(iso):
+            with contextlib.suppress(ValueError):
+                out[i] = np.datetime64(s, "ms").astype(np.int64) / 1e3
+        return out
+
+
+class SbsDecoder(LineDecoder):
+    """SBS-1 BaseStation `MSG,1..8` lines; `msg` is the transmission type 1..8."""
+
+    fmt = "sbs"
+
+    def __init__(self, rejects: Rejects, source: str, **_: object) -> None:
+        super().__init__(rejects, source)
+        self.source_code = SOURCES.code(source)
+        self.callsigns: dict[int, str] = {}
+
+    def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
+        fields = [ln.rstrip(b"\r").split(b",") for ln in lines]
+        good, bad = [], []
+        for i, f in enumerate(fields):
+            ok = len(f) >= 22 and f[0] == b"MSG" and f[1] in b"12345678" and len(f[1]) == 1
+            if ok:
+                try:
+                    int(f[4], 16)
+                except ValueError:
+                    ok = False
+            if ok:
+                good.append(i)
+            elif lines[i].strip():
+                bad.append(i)
+        self.reject_lines("sbs.bad_line", np.array(bad, dtype=np.int64), lines, first)
+        if not good:
+            return Decoded.empty()
+        rows = [fields[i] for i in good]
+        col = [[r[k] for r in rows] for k in range(22)]
+        tt = np.array([int(v) for v in col[1]], dtype=np.int64)
+        icao = np.array([int(v, 16) for v in col[4]], dtype=np.int64) & 0xFFFFFF
+        t = _epoch(col[6], col[7])
+        alt, gs, trk = _num(col[11]) * FT, _num(col[12]) * KT, _num(col[13])
+        lat, lon, vr = _num(col[14]), _num(col[15]), _num(col[16]) * FPM
+        sq = _num(col[17])
+        no_time = ~np.isfinite(t)
+        if no_time.any():
+            self.reject_lines("sbs.bad_time", np.asarray(good)[no_time], lines, first)
+        kind = np.select(
+            [(tt == 2) | (tt == 3), tt == 4, (tt >= 5) & (tt <= 7)],
+            [Kind.POSITION, Kind.VELOCITY, Kind.IDENTITY], 0,
+        )  # fmt: skip
+        has_data = np.isfinite(alt) | np.isfinite(lat) | np.isfinite(gs) | np.isfinite(sq)
+        out_rows = (kind > 0) & ~no_time & has_data
+        s = np.flatnonzero(out_rows)
+        rep = Reports.build(
+            time=t[s], domain=Domain.AIR, kind=kind[s], source=self.source_code,
+            subject=key(Namespace.ICAO, icao[s]), lat=lat[s], lon=lon[s], alt=alt[s],
+            speed=gs[s], course=trk[s], vrate=vr[s],
+            squawk=np.where(np.isfinite(sq[s]), sq[s], -1).astype(np.int64),
+            msg=tt[s], raw=np.asarray(good, dtype=np.int64)[s] + first,
+        )  # fmt: skip
+        statics = []
+        for j in np.flatnonzero((tt == 1) & ~no_time):
+            name = col[10][j].decode("ascii", "replace").strip()
+            a = int(icao[j])
+            if name and self.callsigns.get(a) != name:
+                self.callsigns[a] = name
+                statics.append(Static(float(t[j]), key(Namespace.ICAO, a), {"callsign": name}))  # type: ignore[arg-type]
+        self.rejects.accept(len(good) - int(no_time.sum()))
+        return Decoded(rep, statics)
+
+
+def _lines(head: bytes) -> list[bytes]:
+    return [ln.strip() for ln in head.split(b"\n")[:-1] if ln.strip()][:20]
+
+
+def _sniff_avr(head: bytes, name: str) -> bool:
+    ls = _lines(head)
+    return bool(ls) and all(ln[:1] in (b"*", b"@") and ln.endswith(b";") for ln in ls)
+
+
+def _sniff_csv(head: bytes, name: str) -> bool:
+    ls = _lines(head)
+    if not ls:
+        return False
+    for ln in ls:
+        p = ln.split(b",")
+        if len(p) < 2:
+            return False
+        h = p[1].strip().strip(b'"')
+        if len(h) not in (14, 28) or not all(c in b"0123456789abcdefABCDEF" for c in h):
+            return False
+        try:
+            float(p[0])
+        except ValueError:
+            return False
+    return True
+
+
+def _sniff_sbs(head: bytes, name: str) -> bool:
+    ls = _lines(head)
+    return bool(ls) and sum(ln.startswith(b"MSG,") for ln in ls) >= max(1, len(ls) // 2)
+
+
+def _reg(name: str, desc: str, sniff: Callable[[bytes, str], bool], dec: type) -> None:
+    register(Format(name=name, domain="air", description=desc, sniff=sniff, decoder=dec,
+                    priority=10))  # fmt: skip
+
+
+_reg("avr", "AVR raw Mode S hex lines (*...; or @<12 MHz ticks>...;)", _sniff_avr, AvrDecoder)
+_reg("modes-csv", "timestamp,hex CSV of raw Mode S frames", _sniff_csv, HexCsvDecoder)
+_reg("sbs", "SBS-1 BaseStation CSV (MSG,1..8), port 30003", _sniff_sbs, SbsDecoder)
