@@ -1,0 +1,83 @@
+"""Gating through the k-d tree and sparse GNN assignment against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from picket.track import gating
+from picket.track.assign import gnn_assign
+from picket.track.kalman import CVState
+
+
+def _tracks(rng, n, k=2):
+    pos = rng.uniform(0, 3000, (n, k))
+    var = rng.uniform(1, 400, (n, k))
+    return CVState(pos, np.zeros((n, k)), var, np.zeros((n, k)), np.ones((n, k)))
+
+
+def _brute(pred, z, r, gate):
+    v = z[None, :, :] - pred.pos[:, None, :]
+    d2 = np.sum(v * v / (pred.pxx[:, None, :] + r[None, :, :]), axis=2)
+    ti, pj = np.nonzero(d2 < gate * gate)
+    return set(zip(ti.tolist(), pj.tolist(), strict=True)), d2
+
+
+def test_tree_gating_equals_brute_force():
+    rng = np.random.default_rng(3)
+    pred = _tracks(rng, 150)
+    z = np.vstack([pred.pos[:100] + rng.normal(0, 15, (100, 2)), rng.uniform(0, 3000, (60, 2))])
+    r = rng.uniform(4, 100, z.shape)
+    assert len(pred.pos) * len(z) > gating.DENSE_LIMIT  # exercises the tree path
+    ti, pj, d2 = gating.gate_pairs(pred, z, r, gate=3.0, max_neighbours=16)
+    want, full = _brute(pred, z, r, 3.0)
+    assert set(zip(ti.tolist(), pj.tolist(), strict=True)) == want
+    np.testing.assert_allclose(d2, full[ti, pj])
+    assert len(want) >= 90  # the scene really has gated pairs
+
+
+def test_dense_path_and_3d():
+    rng = np.random.default_rng(4)
+    pred = _tracks(rng, 10, k=3)
+    z = pred.pos + rng.normal(0, 20, (10, 3))
+    r = np.full(z.shape, 100.0)
+    ti, pj, _ = gating.gate_pairs(pred, z, r, gate=2.5)
+    want, _ = _brute(pred, z, r, 2.5)
+    assert set(zip(ti.tolist(), pj.tolist(), strict=True)) == want
+
+
+def test_assignment_resolves_conflict_globally():
+    # track 0 is nearest to plot 0, but giving plot 0 to track 1 lets both be assigned
+    ti = np.array([0, 0, 1])
+    pj = np.array([0, 1, 0])
+    cost = np.array([0.5, 1.0, 0.8])
+    at, ap = gnn_assign(ti, pj, cost, 3.0, 2, 2)
+    assert sorted(zip(at.tolist(), ap.tolist(), strict=True)) == [(0, 1), (1, 0)]
+
+
+def test_missed_option_beats_a_costly_pair():
+    # pairing track 1 costs more than its miss cost: it stays unassigned
+    at, ap = gnn_assign(np.array([0, 1]), np.array([0, 0]), np.array([1.0, 5.0]), 3.0, 2, 1)
+    assert at.tolist() == [0] and ap.tolist() == [0]
+    at, _ = gnn_assign(np.array([0]), np.array([0]), np.array([4.0]), 3.0, 1, 1)
+    assert len(at) == 0
+
+
+def test_sparse_gnn_equals_dense_optimum():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n, m = rng.integers(5, 40, 2)
+        e = rng.integers(1, n * m // 3)
+        flat = rng.choice(n * m, e, replace=False)
+        ti, pj = flat // m, flat % m
+        cost = rng.uniform(0, 3, e)
+        at, ap = gnn_assign(ti, pj, cost, 3.0, n, m)
+        assert len(set(at.tolist())) == len(at) and len(set(ap.tolist())) == len(ap)
+        c = np.full((n, m), np.inf)
+        c[ti, pj] = cost
+        got = c[at, ap].sum() + 3.0 * (n - len(at))
+        big = np.full((n, m + n), 1e9)
+        big[:, :m] = np.where(np.isfinite(c), c, 1e9)
+        big[np.arange(n), m + np.arange(n)] = 3.0
+        rr, cc = linear_sum_assignment(big)
+        assert abs(got - big[rr, cc].sum()) < 1e-9

@@ -1,0 +1,230 @@
+"""Tracker behaviour: initiation (M-of-N), coasting, deletion, many targets, geodetic I/O."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picket.geo.geodesy import destination, haversine_m
+from picket.metrics import ospa
+from picket.model.reports import Kind, Reports
+from picket.model.subjects import Namespace, namespace, number
+from picket.track import CartesianTracker, PlotTracker, SensorModel, TrackerConfig
+from picket.track.core import COASTING, CONFIRMED
+
+CFG = dict(process_noise=0.1, measurement_sigma=2.0, initial_velocity_sigma=20.0)
+
+
+def _line(k):
+    return np.array([[10.0 * k, 5.0 * k]])
+
+
+def _r(z, s=2.0):
+    return np.full(z.shape, s * s)
+
+
+def test_confirmation_needs_m_of_n():
+    tr = CartesianTracker(TrackerConfig(confirm=(3, 3), **CFG))
+    for k in range(2):
+        tr.step(float(k), _line(k), _r(_line(k)))
+        assert len(tr.confirmed().ids) == 0
+    tr.step(2.0, _line(2), _r(_line(2)))
+    out = tr.confirmed()
+    assert out.ids.tolist() == [1] and out.status.tolist() == [CONFIRMED]
+    np.testing.assert_allclose(out.state.vel[0], [10, 5], atol=3)
+
+
+def test_a_miss_during_initiation():
+    empty = np.zeros((0, 2))
+    strict = CartesianTracker(TrackerConfig(confirm=(3, 3), **CFG))
+    loose = CartesianTracker(TrackerConfig(confirm=(3, 4), **CFG))
+    for tr in (strict, loose):
+        for k in range(4):
+            z = empty if k == 1 else _line(k)
+            tr.step(float(k), z, _r(z))
+    assert len(strict.confirmed().ids) == 0  # 3/3 broken by the miss: dropped, restarted
+    assert len(strict) == 1 and strict.ids[0] > 1
+    assert loose.confirmed().ids.tolist() == [1]  # 3 hits within 4 scans
+
+
+def test_coasting_then_deletion_after_k_misses():
+    tr = CartesianTracker(TrackerConfig(confirm=(2, 2), delete_after=3, **CFG))
+    for k in range(5):
+        tr.step(float(k), _line(k), _r(_line(k)))
+    empty = np.zeros((0, 2))
+    tr.step(5.0, empty, empty)
+    tr.step(6.0, empty, empty)
+    out = tr.confirmed()
+    assert out.status.tolist() == [COASTING]
+    np.testing.assert_allclose(out.state.pos[0], [60, 30], atol=2)  # predicted on
+    tr.step(7.0, empty, empty)
+    assert len(tr) == 0
+
+
+def test_coasting_track_reacquired():
+    tr = CartesianTracker(TrackerConfig(confirm=(2, 2), delete_after=3, **CFG))
+    for k in range(8):
+        z = np.zeros((0, 2)) if k in (4, 5) else _line(k)
+        tr.step(float(k), z, _r(z))
+    out = tr.confirmed()
+    assert out.ids.tolist() == [1] and out.status.tolist() == [CONFIRMED]
+
+
+def test_many_crossing_targets_in_clutter():
+    rng = np.random.default_rng(7)
+    n = 300
+    pos = rng.uniform(0, 20_000, (n, 2))
+    vel = rng.normal(0, 15, (n, 2))
+    cfg = TrackerConfig(
+        process_noise=0.5, measurement_sigma=10, initial_velocity_sigma=40, confirm=(3, 4)
+    )
+    tr = CartesianTracker(cfg)
+    scores = []
+    for k in range(30):
+        truth = pos + vel * k
+        seen = rng.random(n) < 0.9
+        z = np.vstack(
+            [truth[seen] + rng.normal(0, 10, (seen.sum(), 2)), rng.uniform(0, 20_000, (30, 2))]
+        )
+        tr.step(float(k), z, _r(z, 10.0))
+        if k >= 10:
+            scores.append(ospa(tr.confirmed().state.pos, truth, c=100, p=1))
+    assert np.mean(scores) < 12.0  # ~ the 10 m plot noise, few missed or false tracks
+    assert len(tr.confirmed().ids) == pytest.approx(n, abs=6)
+
+
+def _plots(lat, lon, t, source=1, accuracy=np.nan, alt=np.nan):
+    n = np.size(lat)
+    return Reports.build(
+        n,
+        time=t,
+        lat=lat,
+        lon=lon,
+        alt=alt,
+        kind=Kind.PLOT,
+        source=source,
+        accuracy=accuracy,
+        raw=np.arange(n),
+    )
+
+
+def _aircraft(n_scans, speed=200.0, course=60.0, start=(60.2, 24.9), dt=4.0):
+    d = speed * dt * np.arange(n_scans)
+    lat, lon = destination(start[0], start[1], course, d)
+    return np.asarray(lat), np.asarray(lon), dt * np.arange(n_scans) + 1.7e9
+
+
+def test_plot_tracker_geodetic_round_trip():
+    lat, lon, t = _aircraft(15)
+    cfg = TrackerConfig(process_noise=1.0, measurement_sigma=30, initial_velocity_sigma=300)
+    tr = PlotTracker(cfg)
+    rng = np.random.default_rng(1)
+    e, n = rng.normal(0, 30, (2, len(t)))
+    plat, plon = _enu_shift(lat, lon, e, n)
+    out = tr.update(_plots(plat, plon, t))
+    assert set(out.kind.tolist()) == {Kind.POSITION}
+    assert set(np.asarray(namespace(out.subject)).tolist()) == {Namespace.TRACK}
+    assert set(np.asarray(number(out.subject)).tolist()) == {1}
+    last = out.where(out.time == t[-1])
+    assert haversine_m(last.lat[0], last.lon[0], lat[-1], lon[-1]) < 60
+    assert last.speed[0] == pytest.approx(200, abs=15)
+    assert last.course[0] == pytest.approx(_final_course(lat, lon), abs=3)
+    assert np.isnan(last.alt[0]) and 5 < last.accuracy[0] < 30
+
+
+def _final_course(lat, lon):
+    """A great circle's course changes along the way (60° at the start): course at the end."""
+    from picket.geo.geodesy import initial_bearing_deg
+
+    back = initial_bearing_deg(lat[-1], lon[-1], lat[-2], lon[-2])
+    return float((back + 180) % 360)
+
+
+def _enu_shift(lat, lon, e, n):
+    from picket.geo.geodesy import enu_to_geodetic
+
+    out = [
+        enu_to_geodetic(ei, ni, 0.0, la, lo) for la, lo, ei, ni in zip(lat, lon, e, n, strict=True)
+    ]
+    return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+
+
+def test_recentring_keeps_tracks():
+    lat, lon, t = _aircraft(40, speed=250.0, dt=10.0)  # 100 km
+    cfg = TrackerConfig(
+        process_noise=1.0, measurement_sigma=20, initial_velocity_sigma=300, recentre_km=20
+    )
+    tr = PlotTracker(cfg)
+    outs = [tr.update(_plots(lat[i : i + 1], lon[i : i + 1], t[i : i + 1])) for i in range(40)]
+    out = Reports.concat(outs)
+    assert set(np.asarray(number(out.subject)).tolist()) == {1}
+    assert tr.origin[0] != pytest.approx(lat[0])  # it moved
+    err = haversine_m(out.lat, out.lon, np.interp(out.time, t, lat), np.interp(out.time, t, lon))
+    assert np.max(err) < 30
+
+
+def test_three_d_tracks_height_and_climb():
+    lat, lon, t = _aircraft(12)
+    alt = 3000.0 + 10.0 * (t - t[0])
+    tr = PlotTracker(
+        TrackerConfig(
+            dims=3,
+            process_noise=1.0,
+            measurement_sigma=20,
+            vertical_sigma=20,
+            initial_velocity_sigma=300,
+        )
+    )
+    out = tr.update(_plots(lat, lon, t, alt=alt))
+    last = out.where(out.time == t[-1])
+    assert last.alt[0] == pytest.approx(alt[-1], abs=30)
+    assert last.vrate[0] == pytest.approx(10.0, abs=3)
+
+
+def test_out_of_order_within_window_is_same_as_in_order():
+    lat, lon, t = _aircraft(20)
+    ordered = PlotTracker(TrackerConfig(measurement_sigma=30, initial_velocity_sigma=300))
+    a = Reports.concat([ordered.update(_plots(lat, lon, t)), ordered.flush()])
+    late = PlotTracker(
+        TrackerConfig(measurement_sigma=30, initial_velocity_sigma=300, out_of_order_window=10)
+    )
+    perm = np.arange(20)
+    for i in range(0, 20, 2):  # swap neighbours: each pair arrives newest first
+        perm[i], perm[i + 1] = perm[i + 1], perm[i]
+    parts = [late.update(_plots(lat[[j]], lon[[j]], t[[j]])) for j in perm]
+    b = Reports.concat([*parts, late.flush()])
+    assert late.rejects.rejected == 0
+    np.testing.assert_allclose(b.lat, a.lat)
+    np.testing.assert_allclose(b.time, a.time)
+
+
+def test_bad_plots_are_counted_not_fatal():
+    cfg = TrackerConfig(sensors={1: SensorModel(30.0)}, measurement_sigma=30)
+    tr = PlotTracker(cfg)
+    lat, lon, t = _aircraft(5)
+    tr.update(_plots(lat, lon, t))
+    bad = _plots(
+        np.array([np.nan, 60.0, 95.0, 60.0]),
+        np.array([25.0, 25.0, 25.0, 25.0]),
+        np.array([t[-1] + 1, t[-1] + 1, t[-1] + 1, t[0] - 100]),
+        source=np.array([1, 7, 1, 1]),
+    )
+    tr.update(bad)
+    assert tr.rejects.counts == {
+        "track.bad_plot": 2,
+        "track.unknown_sensor": 1,
+        "track.too_late": 1,
+    }
+    assert tr.rejects.accepted == 5
+
+
+def test_two_sensors_one_target_one_track():
+    lat, lon, t = _aircraft(10)
+    cfg = TrackerConfig(
+        sensors={1: SensorModel(20.0), 2: SensorModel(60.0)}, initial_velocity_sigma=300
+    )
+    tr = PlotTracker(cfg)
+    both = Reports.concat([_plots(lat, lon, t, source=1), _plots(lat, lon, t, source=2)])
+    out = tr.update(both)
+    assert set(np.asarray(number(out.subject)).tolist()) == {1}
+    assert len(tr.core) == 1
