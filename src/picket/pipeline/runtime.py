@@ -52,6 +52,7 @@ class Pipeline:
         self.now_by_domain: dict[int, float] = {}
         self.n_reports = 0
         self.n_alert_events = 0
+        self.n_opened = 0
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
         r = decoded.reports
@@ -96,6 +97,7 @@ class Pipeline:
         if np.isfinite(self.now):
             events += self.book.expire(self.now)
         self.n_alert_events += len(events)
+        self.n_opened += sum(1 for what, _ in events if what == "open")
         for sink in self.sinks:
             if events:
                 sink.emit(events)

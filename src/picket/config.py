@@ -1,0 +1,184 @@
+"""One TOML file names sources, zones, infrastructure, detector thresholds and sinks.
+
+Every threshold has a default in its detector's `Thresholds` dataclass, with
+its meaning and source; `picket config defaults` prints them all, and a
+config file overrides any of them under `[detectors.<kind>]`:
+
+    [store]
+    path = "var/picket.sqlite"          # alerts, triage and track history
+
+    [[sources]]
+    name = "ais-coast"                  # shown as the report source
+    format = "ais-nmea"                 # see `picket formats`
+    tcp = "127.0.0.1:10110"             # or udp = "0.0.0.0:10110", or file = "x.nmea"
+
+    [zones]
+    files = ["zones.geojson"]
+    [infrastructure]
+    files = ["cables.geojson"]
+    default_corridor_m = 1000
+
+    [detectors."maritime.anchor_drag"]
+    min_duration_s = 600
+
+    [sinks]
+    alerts_jsonl = "alerts.jsonl"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from picket.detect.air_rules import AirspaceEntry, AirspaceThresholds, Emergency, LowSlow
+from picket.detect.air_rules import LowSlowThresholds as _LowSlowTh
+from picket.detect.gnss import (
+    GnssInterference,
+    GnssSpoofing,
+    InterferenceThresholds,
+    SpoofingThresholds,
+)
+from picket.detect.maritime_encounter import Encounter, EncounterThresholds
+from picket.detect.maritime_gap import AisGap, AisGapThresholds
+from picket.detect.maritime_identity import IdentityConflict, IdentityThresholds
+from picket.detect.maritime_motion import (
+    AnchorDrag,
+    AnchorDragThresholds,
+    Drift,
+    DriftThresholds,
+    Loitering,
+    LoiteringThresholds,
+)
+
+# kind -> (detector class, thresholds class or None)
+DETECTORS: dict[str, tuple[type, type | None]] = {
+    "maritime.loitering": (Loitering, LoiteringThresholds),
+    "maritime.drift": (Drift, DriftThresholds),
+    "maritime.anchor_drag": (AnchorDrag, AnchorDragThresholds),
+    "maritime.ais_gap": (AisGap, AisGapThresholds),
+    "maritime.identity_conflict": (IdentityConflict, IdentityThresholds),
+    "maritime.encounter": (Encounter, EncounterThresholds),
+    "air.emergency": (Emergency, None),
+    "air.airspace_entry": (AirspaceEntry, AirspaceThresholds),
+    "air.low_slow": (LowSlow, _LowSlowTh),
+    "gnss.interference": (GnssInterference, InterferenceThresholds),
+    "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    format: str = "auto"
+    file: str | None = None
+    tcp: str | None = None  # host:port to connect to (a feeder's output port)
+    listen_tcp: str | None = None  # host:port to accept feeders on
+    udp: str | None = None  # host:port to bind
+    follow: bool = False  # tail the file for new data
+
+
+@dataclass
+class Config:
+    store_path: str | None = "var/picket.sqlite"
+    sources: list[SourceConfig] = field(default_factory=list)
+    zone_files: list[str] = field(default_factory=list)
+    infrastructure_files: list[str] = field(default_factory=list)
+    default_corridor_m: float = 1000.0
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disabled: list[str] = field(default_factory=list)
+    alerts_jsonl: str | None = None
+    console: bool = True
+    batch_s: float = 10.0  # micro-batch length in event time
+    history: int = 64  # positions kept per track in memory
+    track_history_s: float = 30.0  # stored track history: one point per subject per this
+    base: Path = field(default_factory=Path.cwd)  # relative paths resolve from here
+
+    def path(self, p: str) -> Path:
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else self.base / q
+
+
+def load(path: str | Path | None) -> Config:
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: {e}") from None
+    return from_dict(data, base=p.parent.resolve(), where=str(p))
+
+
+def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
+    cfg = Config(base=base or Path.cwd())
+    known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
+    store = data.get("store", {})
+    cfg.store_path = store.get("path", cfg.store_path)
+    for i, s in enumerate(data.get("sources", [])):
+        try:
+            cfg.sources.append(SourceConfig(**s))
+        except TypeError as e:
+            raise ConfigError(f"{where}: sources[{i}]: {e}") from None
+    cfg.zone_files = list(data.get("zones", {}).get("files", []))
+    infra = data.get("infrastructure", {})
+    cfg.infrastructure_files = list(infra.get("files", []))
+    cfg.default_corridor_m = float(infra.get("default_corridor_m", cfg.default_corridor_m))
+    dets = dict(data.get("detectors", {}))
+    cfg.disabled = list(dets.pop("disabled", []))
+    for kind, over in dets.items():
+        if kind not in DETECTORS:
+            raise ConfigError(f"{where}: [detectors.{kind!r}] is not a detector; "
+                              f"known: {', '.join(DETECTORS)}")  # fmt: skip
+        _, th_cls = DETECTORS[kind]
+        names = {f.name for f in fields(th_cls)} if th_cls else set()
+        bad = set(over) - names
+        if bad:
+            raise ConfigError(f"{where}: [detectors.{kind!r}] unknown thresholds {sorted(bad)}; "
+                              f"known: {sorted(names)}")  # fmt: skip
+        cfg.detectors[kind] = dict(over)
+    sinks = data.get("sinks", {})
+    cfg.alerts_jsonl = sinks.get("alerts_jsonl")
+    cfg.console = bool(sinks.get("console", True))
+    pipe = data.get("pipeline", {})
+    cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
+    cfg.history = int(pipe.get("history", cfg.history))
+    cfg.track_history_s = float(pipe.get("track_history_s", cfg.track_history_s))
+    return cfg
+
+
+def build_detectors(cfg: Config) -> list[Any]:
+    out = []
+    for kind, (cls, th_cls) in DETECTORS.items():
+        if kind in cfg.disabled:
+            continue
+        if th_cls is None:
+            out.append(cls())
+            continue
+        th = th_cls()
+        over = cfg.detectors.get(kind, {})
+        if over:
+            th = replace(th, **{k: tuple(v) if isinstance(v, list) else v for k, v in over.items()})
+        out.append(cls(th))
+    return out
+
+
+def describe_defaults() -> list[dict[str, Any]]:
+    """Every detector's thresholds with defaults and sources (for docs and the CLI)."""
+    rows = []
+    for kind, (_, th_cls) in DETECTORS.items():
+        if th_cls is None:
+            continue
+        for d in th_cls.describe():
+            rows.append({"detector": kind, **d})
+    return rows

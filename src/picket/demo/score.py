@@ -1,0 +1,84 @@
+"""Score a run's alerts against the scenario's ground truth.
+
+An incident is found when an alert of its kind names its subject (or, for
+incidents without a subject such as the anonymous drone or a jamming area,
+lies within `radius_m` of it) and fired inside its time window, give or take
+`slack_s`. Background alerts are those that match no incident's subject or
+place: the quiet traffic should raise almost none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from picket.geo.geodesy import haversine_m
+from picket.model.alerts import parse_time
+
+
+@dataclass
+class Score:
+    found: dict[int, list[str]] = field(default_factory=dict)  # incident index -> alert ids
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    background: list[dict[str, Any]] = field(default_factory=list)
+    related: list[dict[str, Any]] = field(default_factory=list)  # other kinds on incident subjects
+
+    def report(self) -> str:
+        lines = [f"{len(self.found)} incidents found, {len(self.missed)} missed, "
+                 f"{len(self.background)} background alerts"]  # fmt: skip
+        for m in self.missed:
+            lines.append(f"  MISSED {m['kind']} {m.get('subject')}: {m.get('description', '')}")
+        for b in self.background:
+            lines.append(f"  BACKGROUND {b['kind']} {b['subject']}: {b['summary']}")
+        return "\n".join(lines)
+
+
+def _t(x: Any) -> float:
+    return parse_time(x) if isinstance(x, str) else float(x)
+
+
+def _near(a: dict[str, Any], inc: dict[str, Any], radius_m: float) -> bool:
+    if a.get("lat") is None or inc.get("lat") is None:
+        return False
+    return bool(haversine_m(a["lat"], a["lon"], inc["lat"], inc["lon"]) <= radius_m)
+
+
+def score(
+    alerts: list[dict[str, Any]],
+    incidents: list[dict[str, Any]],
+    slack_s: float = 900.0,
+    radius_m: float = 60_000.0,
+) -> Score:
+    sc = Score()
+    subjects = {i["subject"] for i in incidents if i.get("subject")}
+    used: set[str] = set()
+    for k, inc in enumerate(incidents):
+        t0, t1 = _t(inc["start"]) - slack_s, _t(inc["end"]) + slack_s
+        rad = float(inc.get("radius_m") or radius_m)
+        hits = []
+        for a in alerts:
+            if a["kind"] != inc["kind"] or not (t0 <= _t(a["time"]) <= t1):
+                continue
+            ok = a["subject"] == inc["subject"] if inc.get("subject") else _near(a, inc, rad)
+            if ok:
+                hits.append(a["id"])
+        if hits:
+            sc.found[k] = hits
+            used.update(hits)
+        else:
+            sc.missed.append(inc)
+    for a in alerts:
+        if a["id"] in used:
+            continue
+        on_incident = a["subject"] in subjects or any(
+            _near(a, inc, float(inc.get("radius_m") or radius_m))
+            and _t(inc["start"]) - slack_s <= _t(a["time"]) <= _t(inc["end"]) + slack_s
+            for inc in incidents
+            if not inc.get("subject") or a["subject"].startswith(("track:", "h3:", "rid:"))
+        )
+        (sc.related if on_incident else sc.background).append(a)
+    return sc
+
+
+def kinds_found(sc: Score, incidents: list[dict[str, Any]]) -> set[str]:
+    return {incidents[k]["kind"] for k in sc.found}

@@ -1,0 +1,90 @@
+"""Build a ready pipeline from a `Config`: zones, lines, detectors, tracker, store, sinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from picket.config import Config, build_detectors
+from picket.fusion.tracks import TrackConfig, TrackTable
+from picket.model.rejects import Rejects
+from picket.pipeline.runtime import Pipeline, Sink
+from picket.sinks.console import ConsoleSink
+from picket.sinks.jsonl import JsonlSink
+from picket.sinks.store_sink import StoreSink
+from picket.store.sqlite import Store
+
+
+@dataclass
+class Assembly:
+    pipeline: Pipeline
+    rejects: Rejects
+    store: Store | None
+    env: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.rejects.close()
+        if self.store is not None:
+            self.store.close()
+
+
+def load_geography(
+    cfg: Config,
+    rejects: Rejects,
+    zone_files: list[str | Path] = (),  # type: ignore[assignment]
+    line_files: list[str | Path] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    from picket.geo.zones import load_lines, load_zones
+
+    zfiles = [cfg.path(z) for z in cfg.zone_files] + [Path(z) for z in zone_files]
+    lfiles = [cfg.path(z) for z in cfg.infrastructure_files] + [Path(z) for z in line_files]
+    env: dict[str, Any] = {}
+    for f in zfiles + lfiles:
+        if not Path(f).exists():
+            raise FileNotFoundError(f"{f}: no such zone/infrastructure file")
+    if zfiles:
+        env["zones"] = load_zones(zfiles, rejects)
+    if lfiles:
+        env["lines"] = load_lines(lfiles, rejects, cfg.default_corridor_m)
+    return env
+
+
+def assemble(
+    cfg: Config,
+    *,
+    alerts_out: str | Path | None = None,
+    console: bool | None = None,
+    store: bool = True,
+    zone_files: list[str | Path] = (),  # type: ignore[assignment]
+    line_files: list[str | Path] = (),  # type: ignore[assignment]
+    extra_sinks: list[Sink] = (),  # type: ignore[assignment]
+    dead_letter: str | Path | None = None,
+) -> Assembly:
+    st = Store(cfg.path(cfg.store_path)) if (store and cfg.store_path) else None
+    dl = dead_letter or (st.dead_letter_path if st else None)
+    rejects = Rejects(dl)
+    env = load_geography(cfg, rejects, list(zone_files), list(line_files))
+    sinks: list[Sink] = []
+    if console if console is not None else cfg.console:
+        sinks.append(ConsoleSink())
+    out = alerts_out or cfg.alerts_jsonl
+    if out:
+        sinks.append(JsonlSink(cfg.path(str(out)) if not Path(out).is_absolute() else out))
+    if st is not None:
+        sinks.append(StoreSink(st, cfg.track_history_s))
+    sinks.extend(extra_sinks)
+    try:
+        from picket.track.tracker import PlotTracker
+
+        plot_tracker: Any = PlotTracker()
+    except ImportError:  # tracker not installed in this build
+        plot_tracker = None
+    pipe = Pipeline(
+        detectors=build_detectors(cfg),
+        sinks=sinks,
+        env=env,
+        tracks=TrackTable(TrackConfig(history=cfg.history)),
+        plot_tracker=plot_tracker,
+    )
+    return Assembly(pipe, rejects, st, env)

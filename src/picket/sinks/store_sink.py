@@ -1,0 +1,34 @@
+"""Persist alerts (upsert by id) and downsampled track history into the store."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picket.fusion.context import BatchContext
+from picket.model.alerts import Event
+from picket.sinks.downsample import Downsampler
+from picket.store.sqlite import Store
+
+
+class StoreSink:
+    def __init__(self, store: Store, every_s: float = 30.0):
+        self.store = store
+        self.down = Downsampler(every_s)
+
+    def emit(self, events: list[Event]) -> None:
+        latest = {a.id: a for _, a in events}
+        self.store.upsert_alerts(list(latest.values()))
+
+    def tracks(self, ctx: BatchContext) -> None:
+        rows, s = self.down.select(ctx)
+        if not len(rows):
+            return
+        r = ctx.reports
+        self.store.add_track_points({
+            "subject": ctx.tracks.cols["subject"][s], "time": r.time[rows],
+            "domain": r.domain[rows].astype(np.int64), "lat": r.lat[rows], "lon": r.lon[rows],
+            "alt": r.alt[rows], "speed": r.speed[rows], "course": r.course[rows],
+        })  # fmt: skip
+
+    def close(self) -> None:
+        self.store.db.commit()
