@@ -8,7 +8,8 @@ Format (documented in the CLI help too)::
 
 or ``time,lat,lon[,alt][,sensor][,sigma]``. ``time`` is seconds since the Unix epoch
 (or any seconds scale for synthetic data); x/y/z are metres east/north/up of the origin
-(default 0°N 0°E) and are turned into WGS84 through that tangent plane, so the tracker
+(default 0°N 0°E) and are turned into WGS84 through that tangent plane (without z: the
+ground point under x/y, as 2-D tracking uses), so the tracker
 gets them back exactly. ``sensor`` is any name (it becomes the report's source; without
 the column the file name is the sensor); ``sigma`` is the plot's 1-sigma position error
 in metres. Blank lines and ``#`` comments are skipped; every other bad row is rejected.
@@ -25,6 +26,7 @@ from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.sources.registry import Format, register
+from picket.track.tracker import plane_to_ground
 
 NAME = "plots-csv"
 _NUMERIC = ("time", "x", "y", "z", "lat", "lon", "alt", "sigma")
@@ -115,9 +117,12 @@ class PlotsCsvDecoder:
                 bad |= np.isnan(val[c]) & (cells[:, cols.index(c)] != "")
         n = len(arr)
         if self.cartesian:
-            z = val.get("z", np.zeros(n))
+            z = val.get("z", np.full(n, np.nan))
             lat, lon, alt = enu_to_geodetic(val["x"], val["y"], np.nan_to_num(z), *self.origin)
-            alt = np.where(np.isnan(z), np.nan, alt) if "z" in val else np.full(n, np.nan)
+            flat = np.isnan(z)  # no height: the ground point under (x, y), as 2-D tracking uses
+            if flat.any():
+                glat, glon = plane_to_ground(val["x"][flat], val["y"][flat], self.origin)
+                lat[flat], lon[flat], alt[flat] = glat, glon, np.nan
         else:
             lat, lon = val["lat"], val["lon"]
             alt = val.get("alt", np.full(n, np.nan))

@@ -147,10 +147,10 @@ class PlotTracker:
         self.origin = new
 
     def _to_geodetic(self, pos: F8) -> tuple[F8, F8, F8]:
-        e, n = pos[:, 0], pos[:, 1]
-        u = pos[:, 2] if self.core.k == 3 else -(e * e + n * n) / (2 * EARTH_R)
-        lat, lon, h = enu_to_geodetic(e, n, u, *self.origin)  # type: ignore[misc]
-        return lat, lon, (h if self.core.k == 3 else np.zeros_like(h))
+        if self.core.k == 3:
+            return enu_to_geodetic(pos[:, 0], pos[:, 1], pos[:, 2], *self.origin)  # type: ignore[misc]
+        lat, lon = plane_to_ground(pos[:, 0], pos[:, 1], self.origin)  # type: ignore[arg-type]
+        return lat, lon, np.zeros_like(lat)
 
     # output --------------------------------------------------------------------------
     def _reports(self, ts: TrackSet, source: int) -> Reports:
@@ -175,6 +175,24 @@ class PlotTracker:
             vrate=vu if k == 3 else np.nan,
             accuracy=np.sqrt(0.5 * (ts.state.pxx[:, 0] + ts.state.pxx[:, 1])),
         )
+
+
+def plane_to_ground(
+    e: F8, n: F8, origin: tuple[float, float, float], rounds: int = 2
+) -> tuple[F8, F8]:
+    """The point on the ellipsoid whose tangent-plane east/north are (e, n).
+
+    2-D tracking works on ground points (height 0), so the way back has to land on the
+    ground too: start from the sphere's drop below the plane and correct by the height
+    left over (each round gains several orders of magnitude).
+    """
+    e, n = np.asarray(e, float), np.asarray(n, float)
+    u = -(e * e + n * n) / (2 * EARTH_R) - origin[2]
+    for _ in range(rounds):
+        lat, lon, h = enu_to_geodetic(e, n, u, *origin)
+        u = u - h
+    lat, lon, _ = enu_to_geodetic(e, n, u, *origin)
+    return lat, lon
 
 
 def _enu_axes(lat: F8 | float, lon: F8 | float) -> F8:

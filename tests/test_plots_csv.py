@@ -1,0 +1,69 @@
+"""Plot CSV reader: round trip through the tangent plane, chunking, bad rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picket.geo.geodesy import geodetic_to_enu
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Kind, Reports
+from picket.sources.plots_csv import PlotsCsvDecoder
+from picket.sources.registry import detect, read_file
+
+XY = b"""# origin: 59.5, 24.5, 10
+time,x,y,z,sensor,sigma
+0,1000.5,-2000.25,300,radar-a,15
+1,-50000,75000,,radar-b,
+
+2,12.0,13.0,5,radar-a,9
+# a comment
+3,not-a-number,1,1,radar-a,1
+4,1,2
+5,1,2,3,radar-a,abc
+"""
+
+
+def _decode(data: bytes, chunk: int) -> tuple[Reports, Rejects, PlotsCsvDecoder]:
+    rj = Rejects()
+    dec = PlotsCsvDecoder(rj, "plots.csv")
+    parts = [dec.feed(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    parts.append(dec.flush())
+    return Reports.concat([p.reports for p in parts]), rj, dec
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10_000])
+def test_xy_round_trip_and_rejects(chunk):
+    rep, rj, dec = _decode(XY, chunk)
+    assert dec.cartesian and dec.origin == (59.5, 24.5, 10.0)
+    assert rep.time.tolist() == [0.0, 1.0, 2.0]
+    assert rep.raw.tolist() == [3, 4, 6]  # line numbers
+    assert set(rep.kind.tolist()) == {Kind.PLOT} and set(rep.subject.tolist()) == {-1}
+    e, n, u = geodetic_to_enu(rep.lat, rep.lon, np.nan_to_num(rep.alt), 59.5, 24.5, 10)
+    np.testing.assert_allclose(e, [1000.5, -50000, 12.0], atol=1e-6)
+    np.testing.assert_allclose(n, [-2000.25, 75000, 13.0], atol=1e-6)
+    np.testing.assert_allclose(u[[0, 2]], [300, 5], atol=1e-3)  # float32 alt column
+    assert np.isnan(rep.alt[1])
+    assert [SOURCES.name(s) for s in rep.source] == ["radar-a", "radar-b", "radar-a"]
+    np.testing.assert_allclose(rep.accuracy, [15, np.nan, 9])
+    assert rj.counts == {"plots-csv.bad_value": 2, "plots-csv.bad_columns": 1}
+    assert rj.accepted == 3
+
+
+def test_lat_lon_file_through_registry(tmp_path):
+    p = tmp_path / "radar.csv"
+    p.write_text("time,lat,lon,alt\n10,60.1,24.9,1000\n11,91.0,24.9,1000\n12,60.2,25.0,\n")
+    assert detect(p).name == "plots-csv"
+    rj = Rejects()
+    rep = Reports.concat([d.reports for d in read_file(p, rj)])
+    np.testing.assert_allclose(rep.lat, [60.1, 60.2])
+    assert rep.alt[0] == 1000 and np.isnan(rep.alt[1])
+    assert rj.counts == {"plots-csv.bad_value": 1}
+    assert SOURCES.name(int(rep.source[0])) == "radar.csv"
+
+
+def test_no_header_and_garbage_bytes_never_crash():
+    rep, rj, _ = _decode(b"1,2,3\n\xff\xfe\x00garbage\ntime,x,y\n1,2,3\n\x00\x01,2,3\n", 5)
+    assert len(rep) == 1
+    assert rj.counts["plots-csv.no_header"] == 2
+    assert rj.counts["plots-csv.bad_value"] == 1
