@@ -49,18 +49,52 @@ def th(default: Any, doc: str, source: str) -> Any:
     return field(default=default, metadata={"doc": doc, "source": source})
 
 
-class Sustain:
-    """Per-slot start time and place of the current run of a condition."""
+def group_starts(slots: np.ndarray) -> np.ndarray:
+    """True at the first row of each run of equal slots."""
+    out = np.ones(len(slots), bool)
+    out[1:] = slots[1:] != slots[:-1]
+    return out
 
-    def __init__(self) -> None:
+
+def group_ffill_time(
+    slots: np.ndarray, t: np.ndarray, mask: np.ndarray, seed: np.ndarray
+) -> np.ndarray:
+    """Per row: the latest t of a `mask` row at or before it in the same slot, else `seed`.
+
+    Vectorised with one running maximum: each group's values are lifted by a
+    per-group offset so that no group's maximum leaks into the next (int64 ms).
+    """
+    if not len(t):
+        return np.empty(0)
+    off, none = 10**13, -(10**12)
+    gid = np.cumsum(group_starts(slots)) - 1
+    tm = np.where(mask, np.round(t * 1000), none).astype(np.int64)
+    gs = group_starts(slots)
+    sd = np.where(np.isfinite(seed), np.round(np.nan_to_num(seed) * 1000), none).astype(np.int64)
+    tm[gs] = np.maximum(tm[gs], sd[gs])
+    v = np.maximum.accumulate(tm + gid * off) - gid * off
+    return np.where(v > none // 2, v / 1000.0, np.nan)
+
+
+class Sustain:
+    """Per-slot start time and place of the current run of a condition.
+
+    `grace_s` bridges short lapses: a run goes on through false rows that come
+    within `grace_s` of the last true one (a drifting ship that dips below the
+    speed window for a few minutes is still drifting).
+    """
+
+    def __init__(self, grace_s: float = 0.0) -> None:
+        self.grace_s = grace_s
         self.t0 = np.full(0, np.nan)
         self.lat0 = np.full(0, np.nan)
         self.lon0 = np.full(0, np.nan)
+        self.last_true = np.full(0, np.nan)
 
     def _grow(self, n: int) -> None:
         if n > len(self.t0):
             m = max(n, 2 * len(self.t0), 1024)
-            for name in ("t0", "lat0", "lon0"):
+            for name in ("t0", "lat0", "lon0", "last_true"):
                 a = np.full(m, np.nan)
                 old = getattr(self, name)
                 a[: len(old)] = old
@@ -73,39 +107,43 @@ class Sustain:
         lat: np.ndarray,
         lon: np.ndarray,
         cond: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows sorted by (slot, time). Returns run start (t0, lat0, lon0) per row, NaN where
-        the condition is false."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows sorted by (slot, time). Returns (t0, lat0, lon0, last_true) per row; t0 is NaN
+        where the (grace-bridged) condition is false."""
         n = len(slots)
         if n == 0:
             e = np.empty(0)
-            return e, e, e
+            return e, e, e, e
         self._grow(int(slots.max()) + 1)
+        last_true = group_ffill_time(slots, t, cond, self.last_true[slots])
+        live = cond | (t - last_true <= self.grace_s)
         idx = np.arange(n)
-        group_start = np.r_[True, slots[1:] != slots[:-1]]
-        # a run starts at a true row whose predecessor (same slot) is false or absent
-        prev_true = np.r_[False, cond[:-1]] & ~group_start
-        run_start_row = np.where(cond & ~prev_true, idx, -1)
-        run_start_row = np.maximum.accumulate(run_start_row)
-        # rows whose run began at the group's first row may continue a run from before
-        gs_idx = np.maximum.accumulate(np.where(group_start, idx, 0))
-        continues = cond & (run_start_row == gs_idx)
-        t0 = np.where(cond, t[np.maximum(run_start_row, 0)], np.nan)
-        lat0 = np.where(cond, lat[np.maximum(run_start_row, 0)], np.nan)
-        lon0 = np.where(cond, lon[np.maximum(run_start_row, 0)], np.nan)
+        gs = group_starts(slots)
+        prev_live = np.zeros(n, bool)
+        prev_live[1:] = live[:-1]
+        prev_live &= ~gs
+        start_row = np.maximum.accumulate(np.where(live & ~prev_live, idx, -1))
+        gs_idx = np.maximum.accumulate(np.where(gs, idx, 0))
+        continues = live & (start_row == gs_idx)
+        src = np.maximum(start_row, 0)
+        t0 = np.where(live, t[src], np.nan)
+        lat0 = np.where(live, lat[src], np.nan)
+        lon0 = np.where(live, lon[src], np.nan)
         carried = continues & np.isfinite(self.t0[slots])
         t0[carried] = self.t0[slots[carried]]
         lat0[carried] = self.lat0[slots[carried]]
         lon0[carried] = self.lon0[slots[carried]]
-        # store the state at each slot's last row
-        last = np.r_[slots[1:] != slots[:-1], True]
+        last = np.ones(n, bool)
+        last[:-1] = slots[1:] != slots[:-1]
         sl = slots[last]
         self.t0[sl], self.lat0[sl], self.lon0[sl] = t0[last], lat0[last], lon0[last]
-        return t0, lat0, lon0
+        self.last_true[sl] = last_true[last]
+        return t0, lat0, lon0, last_true
 
     def reset(self, slots: np.ndarray) -> None:
         self._grow(int(slots.max()) + 1 if len(slots) else 0)
         self.t0[slots] = np.nan
+        self.last_true[slots] = np.nan
 
 
 def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -114,7 +152,9 @@ def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not len(idx):
         return idx
     s = slots[idx]
-    return idx[np.r_[s[1:] != s[:-1], True]]
+    last = np.ones(len(s), bool)
+    last[:-1] = s[1:] != s[:-1]
+    return idx[last]
 
 
 def subject_name(ctx: BatchContext, slot: int) -> str:

@@ -28,10 +28,15 @@ class SustainedDetector:
     kind: ClassVar[str]
     domain: ClassVar[int]
 
+    grace_s: ClassVar[float] = 600.0  # lapses shorter than this do not end a run
+    resignal_s: ClassVar[float] = 60.0  # a firing track is re-described at most this often
+
     def __init__(self, th: Any):
         self.th = th
-        self.sus = Sustain()
+        self.sus = Sustain(grace_s=float(getattr(th, "grace_s", self.grace_s)))
         self.firing: set[int] = set()
+        self.last_signal: dict[int, float] = {}
+        self.closest: dict[int, dict[str, Any]] = {}  # slot -> nearest infrastructure this run
 
     # to override ---------------------------------------------------------------
     def condition(self, ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
@@ -62,25 +67,39 @@ class SustainedDetector:
         s = ctx.slots[rows]
         t, lat, lon = r.time[rows], r.lat[rows], r.lon[rows]
         cond = self.condition(ctx, rows)
-        t0, lat0, lon0 = self.sus.update(s, t, lat, lon, cond)
+        t0, lat0, lon0, last_true = self.sus.update(s, t, lat, lon, cond)
         dur = t - t0
-        moved = np.where(cond, haversine_m(lat0, lon0, lat, lon), 0.0)
+        moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
         out: list[Signal] = []
-        # tracks whose last row no longer meets the condition: the episode is over
         last = last_per_slot(s, np.ones(len(s), bool))
-        for j in last[~cond[last]].tolist():
+        over = last[~np.isfinite(t0[last])]  # runs that have lapsed for longer than the grace
+        for j in over.tolist():
             sl = int(s[j])
+            self.closest.pop(sl, None)
             if sl in self.firing:
                 self.firing.discard(sl)
-                out.append(make_signal(ctx, self.kind, sl, int(rows[j]), "info",
-                                       "", {"ended": iso(float(t[j]))}, ended=True))  # fmt: skip
+                self.last_signal.pop(sl, None)
+                ended = float(last_true[j]) if np.isfinite(last_true[j]) else float(t[j])
+                out.append(make_signal(ctx, self.kind, sl, int(rows[j]), "info", "",
+                                       {"ended": iso(ended)}, ended=True))  # fmt: skip
         for j in last_per_slot(s, fire).tolist():
             sl = int(s[j])
-            if not cond[last[np.searchsorted(s[last], sl)]]:
-                continue  # fired earlier in the batch but has since stopped
+            if sl in self.firing and t[j] - self.last_signal.get(sl, -np.inf) < self.resignal_s:
+                continue
+            if not np.isfinite(t0[last[np.searchsorted(s[last], sl)]]):
+                continue  # fired earlier in the batch but has lapsed since
             row = int(rows[j])
             sev, summary, extra = self.describe(ctx, sl, row, float(dur[j]), float(moved[j]))
+            infra = extra.get("infrastructure")
+            best = self.closest.get(sl)
+            if infra and (best is None or infra["distance_m"] < best["distance_m"]):
+                self.closest[sl] = best = {**infra, "time": iso(float(t[j]))}
+            if best is not None:
+                extra["infrastructure"] = best
+                sev = "critical"
+                if best["name"] not in summary:
+                    summary += f"; passed {best['distance_m']:.0f} m from {best['name']}"
             ev = {
                 "since": iso(float(t0[j])),
                 "duration_s": round(float(dur[j]), 1),
@@ -90,6 +109,7 @@ class SustainedDetector:
                 **extra,
             }
             self.firing.add(sl)
+            self.last_signal[sl] = float(t[j])
             out.append(make_signal(ctx, self.kind, sl, row, sev, summary, ev))
         return out
 
