@@ -177,7 +177,7 @@ class AisNmeaDecoder:
             raw=last[rows],
             **{c: v[order] for c, v in cols.items()},
         )
-        statics = self._new_statics(res.statics, ok, t)
+        statics = self._new_statics(sorted(res.statics, key=lambda x: last[x[0]]), ok, t)
         return Decoded(reports, statics)
 
     def _station_codes(self, ln: al.Lines) -> np.ndarray:

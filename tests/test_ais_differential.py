@@ -1,0 +1,108 @@
+"""The vectorised AIS path against pyais, message by message, on every real NMEA file."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyais.decode import decode_nmea_and_ais
+
+from picket.model.rejects import Rejects
+from picket.model.reports import Kind, Reports
+from picket.model.subjects import number
+from picket.sources.registry import read_file
+
+KNOT = 1852.0 / 3600.0
+POSITION_TYPES = {1, 2, 3, 18, 19, 27}
+NMEA_FILES = [
+    "aisdb_global_20211101_1min.nm4",
+    "aislib_stream_example_20100611.nmea",
+    "dma_212123000_drift_bornholm_20141002.nmea",
+    "dma_219165000_sudden_speed_change.nmea",
+    "dma_danish_waters_20131112_5min.nmea.gz",
+]
+
+
+def _lines(path: Path) -> list[bytes]:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.split(b"\n")
+
+
+def _pyais_positions(path: Path) -> dict[int, dict]:
+    """Line number -> pyais's decode of every single-sentence position message."""
+    out = {}
+    for no, line in enumerate(_lines(path), start=1):
+        line = line.strip()
+        if b"VDM," not in line and b"VDO," not in line:
+            continue
+        body = line[line.find(b"\\", 1) + 1 :] if line.startswith(b"\\") else line
+        if body.split(b",")[1:2] != [b"1"]:
+            continue
+        try:
+            _, m = decode_nmea_and_ais(line, error_if_checksum_invalid=True)
+        except Exception:
+            continue
+        if m.msg_type in POSITION_TYPES:
+            out[no] = m.asdict(enum_as_int=True)
+    return out
+
+
+def _na(v, *sentinels) -> float:
+    """pyais keeps sentinels and out-of-range codes as numbers; picket makes them missing."""
+    return math.nan if v is None or any(v >= s for s in sentinels) else float(v)
+
+
+def _same(a: float, b: float, tol: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", NMEA_FILES)
+def test_fast_path_matches_pyais_on_every_position_message(shared_data, name):
+    path = shared_data / "ais" / name
+    ref = _pyais_positions(path)
+    assert len(ref) > 40
+    rj = Rejects()
+    r = Reports.concat([d.reports for d in read_file(path, rj, fmt="ais-nmea")])
+    pos = r.where(r.kind == Kind.POSITION)
+    by_line = {int(x): i for i, x in enumerate(pos.raw)}
+    missing = [no for no in ref if no not in by_line]
+    assert missing == [], f"pyais decoded lines picket did not: {missing[:5]}"
+    bad = []
+    for no, m in ref.items():
+        i = by_line[no]
+        t = m["msg_type"]
+        mine = {
+            "type": int(pos.msg[i]),
+            "mmsi": int(number(int(pos.subject[i]))),
+            "lat": float(pos.lat[i]),
+            "lon": float(pos.lon[i]),
+            "sog": float(pos.speed[i]) / KNOT,
+            "cog": float(pos.course[i]),
+            "heading": float(pos.heading[i]),
+            "status": int(pos.nav_status[i]),
+        }
+        lat = _na(abs(m["lat"]), 91) if m["lat"] is not None else math.nan
+        lon = _na(abs(m["lon"]), 181) if m["lon"] is not None else math.nan
+        sog_na = 63 if t == 27 else 102.3
+        cog_na = 360 if t == 27 else 360.0
+        ok = (
+            mine["type"] == t
+            and mine["mmsi"] == m["mmsi"]
+            and _same(abs(mine["lat"]), lat, 1e-6)
+            and _same(abs(mine["lon"]), lon, 1e-6)
+            and (math.isnan(lat) or np.sign(mine["lat"]) == np.sign(m["lat"]) or lat == 0)
+            and (math.isnan(lon) or np.sign(mine["lon"]) == np.sign(m["lon"]) or lon == 0)
+            and _same(mine["sog"], _na(m["speed"], sog_na), 1e-3)
+            and _same(mine["cog"], _na(m["course"], cog_na), 1e-3)
+            and _same(mine["heading"], _na(m.get("heading"), 360), 0)
+            and mine["status"] == (m["status"] if t in (1, 2, 3, 27) else -1)
+        )
+        if not ok:
+            bad.append((no, mine, m))
+    assert bad == [], f"{len(bad)} of {len(ref)} differ, first: {bad[0]}"
