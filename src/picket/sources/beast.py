@@ -44,11 +44,14 @@ def time_from_name(name: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def split_frames(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+def split_frames(
+    data: bytes, final: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """Find complete frames in `data`.
 
     Returns (starts, unescaped buffer, unescaped start positions, bytes consumed,
-    garbage bytes skipped). `starts` are offsets of each frame in `data`.
+    garbage bytes skipped). `starts` are offsets of each frame in `data`. Unless
+    `final`, a trailing 0x1A may be half an escape, so the frame it ends waits.
     """
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
@@ -74,7 +77,7 @@ def split_frames(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, 
     need = _LEN[b[starts + 1]]
     avail = np.r_[ustarts[1:], len(ub)] - ustarts
     # the last frame is complete only if all its bytes are here and no escape is cut
-    last_ok = avail[-1] >= need[-1] and not is_esc[-1]
+    last_ok = avail[-1] >= need[-1] and (final or not is_esc[-1])
     if last_ok:
         consumed = n
     else:
@@ -132,7 +135,7 @@ class BeastDecoder:
     def _feed(self, data: bytes, final: bool) -> Decoded:
         buf = self.carry + data
         base_off = self.offset
-        starts, ub, us, consumed, garbage = split_frames(buf)
+        starts, ub, us, consumed, garbage = split_frames(buf, final)
         if garbage:
             self.rejects.reject("beast.garbage", f"{self.source}:{base_off}", buf[:garbage][:64])
         self.carry = buf[consumed:]

@@ -294,7 +294,8 @@ def _lines(head: bytes) -> list[bytes]:
 
 def _sniff_avr(head: bytes, name: str) -> bool:
     ls = _lines(head)
-    return bool(ls) and all(ln[:1] in (b"*", b"@") and ln.endswith(b";") for ln in ls)
+    good = sum(ln[:1] in (b"*", b"@") and ln.endswith(b";") for ln in ls)
+    return bool(ls) and good >= max(1, 0.6 * len(ls))
 
 
 def _sniff_csv(head: bytes, name: str) -> bool:
