@@ -1,0 +1,550 @@
+"""ASTERIX radar target reports (CAT048) and radar service messages (CAT034).
+
+Input is a pcap or pcapng capture of the UDP feed (the usual way ASTERIX is recorded)
+or a raw stream of ASTERIX data blocks. CAT048 plots are placed on WGS84 from their
+polar position (I048/040) and the radar's site: the site comes from CAT034 I034/120 in
+the same feed or from `RADAR_SITES` ((SAC, SIC) -> lat, lon, height m), which a
+deployment fills. Plots of a radar whose site is never learnt are rejected at the end
+(``asterix.unknown_site``) rather than guessed. Slant range becomes ground distance on a
+sphere using the plot's flight level (or the radar's own height when there is none).
+
+Time is I048/140 (seconds since midnight UTC) on the date of the capture record; a raw
+stream has no date, so its times are seconds since midnight of 1970-01-01.
+
+A plot carrying a Mode S address (I048/220) is an identified report (`Kind.POSITION`,
+subject ICAO); all others are anonymous `Kind.PLOT` for the plot tracker. The sensor
+(``source``) is ``asterix:SAC/SIC``. Callsigns (I048/240) are `Static` facts.
+
+Records are walked one at a time to find where each item sits (ASTERIX is a variable-
+length format), then every field is extracted for the whole batch at once with NumPy.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from picket.geo.geodesy import destination
+from picket.model.decoded import Decoded, Static
+from picket.model.rejects import Rejects
+from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.model.subjects import Namespace, key
+from picket.sources.registry import Format, register
+
+NAME = "asterix"
+RADAR_SITES: dict[tuple[int, int], tuple[float, float, float]] = {}
+EARTH_R = 6_371_008.8
+FT = 0.3048
+NM = 1852.0
+
+# UAPs: FRN -> item length rule. int = fixed; "fx" = extends while bit 1 is set;
+# "rep<n>" = 1-byte count then n bytes each; "sp" = explicit length; tuples = compound.
+_UAP48: list[object] = [
+    2,
+    3,
+    "fx",
+    4,
+    2,
+    2,
+    ("c130",),  # 010 140 020 040 070 090 130
+    3,
+    6,
+    "rep8",
+    2,
+    4,
+    4,
+    "fx",  # 220 240 250 161 042 200 170
+    4,
+    "fx",
+    2,
+    4,
+    2,
+    ("c120",),
+    2,  # 210 030 080 100 110 120 230
+    7,
+    1,
+    2,
+    1,
+    2,
+    "sp",
+    "sp",  # 260 055 050 065 060 SP RE
+]
+_UAP34: list[object] = [
+    2,
+    1,
+    3,
+    1,
+    2,
+    ("c050",),
+    ("c060",),  # 010 000 030 020 041 050 060
+    "rep2",
+    8,
+    1,
+    8,
+    2,
+    "sp",
+    "sp",  # 070 100 110 120 090 RE SP
+]
+_COMPOUND = {  # subfield lengths in primary-octet bit order (bit 8 first), None = spare
+    "c130": [1, 1, 1, 1, 1, 1, 1],
+    "c050": [1, None, None, 1, 1, 2, None],
+    "c060": [1, None, None, 1, 1, 1, None],
+}
+
+
+class Truncated(Exception):
+    pass
+
+
+def _item_len(buf: bytes, p: int, rule: object) -> int:
+    """Length of one data item starting at p (raises Truncated past the end)."""
+    if isinstance(rule, int):
+        n = rule
+    elif rule == "fx":
+        n = 1
+        while p + n - 1 < len(buf) and buf[p + n - 1] & 1:
+            n += 1
+    elif isinstance(rule, str) and rule.startswith("rep"):
+        if p >= len(buf):
+            raise Truncated
+        n = 1 + buf[p] * int(rule[3:])
+    elif rule == "sp":
+        if p >= len(buf):
+            raise Truncated
+        n = buf[p]
+        if n < 1:
+            raise Truncated
+    elif isinstance(rule, tuple) and rule[0] == "c120":
+        if p >= len(buf):
+            raise Truncated
+        n = 1 + (2 if buf[p] & 0x80 else 0)
+        if buf[p] & 0x40:
+            if p + n >= len(buf):
+                raise Truncated
+            n += 1 + 6 * buf[p + n]
+    elif isinstance(rule, tuple):
+        n = 1
+        while p + n - 1 < len(buf) and buf[p + n - 1] & 1:
+            n += 1
+        prim = buf[p : p + n]
+        subs = _COMPOUND[rule[0]]
+        for i, ln in enumerate(subs):  # first primary octet only carries known subfields
+            if prim and prim[0] & (0x80 >> i) and ln:
+                n += ln
+    else:  # pragma: no cover - table error
+        raise ValueError(rule)
+    if p + n > len(buf):
+        raise Truncated
+    return n
+
+
+def _walk(buf: bytes, p: int, end: int, uap: list[object]) -> tuple[dict[int, int], int]:
+    """Item offsets (FRN -> offset) of the record at p, and where the next one starts."""
+    fspec = []
+    while True:
+        if p >= end:
+            raise Truncated
+        b = buf[p]
+        fspec.append(b)
+        p += 1
+        if not b & 1:
+            break
+    items: dict[int, int] = {}
+    view = buf[:end]
+    for oi, b in enumerate(fspec):
+        for bit in range(7):
+            if b & (0x80 >> bit):
+                frn = oi * 7 + bit + 1
+                if frn > len(uap):
+                    raise Truncated  # an item this UAP does not know: cannot skip it
+                items[frn] = p
+                p += _item_len(view, p, uap[frn - 1])
+    return items, p
+
+
+@dataclass
+class _Plots:
+    """Item offsets of CAT048 records, gathered before the columnar decode."""
+
+    offs: dict[int, list[int]] = field(default_factory=dict)  # FRN -> per-record offset or -1
+    day0: list[float] = field(default_factory=list)
+    where: list[int] = field(default_factory=list)
+    n: int = 0
+
+    def add(self, items: dict[int, int], day0: float, where: int) -> None:
+        for frn in (1, 2, 4, 5, 6, 8, 9, 13):
+            self.offs.setdefault(frn, [-1] * self.n).append(items.get(frn, -1))
+        self.day0.append(day0)
+        self.where.append(where)
+        self.n += 1
+
+
+# ---- capture containers ------------------------------------------------------------
+class CaptureStream:
+    """Incremental pcap / pcapng / raw reader yielding (time, payload, file offset).
+
+    Payloads are the UDP payloads of IPv4/IPv6 packets (or, for link types without IP,
+    the link-layer frame itself, see `raw_link`); a raw stream is one payload.
+    """
+
+    def __init__(self, rejects: Rejects, source: str, fmt: str):
+        self.rejects, self.source, self.fmt = rejects, source, fmt
+        self.buf = b""
+        self.base = 0  # file offset of buf[0]
+        self.kind: str | None = None  # pcap | pcapng | raw
+        self.endian = "<"
+        self.tsdiv = 1e6
+        self.linktype = 1
+        self.ifaces: list[tuple[int, float]] = []
+
+    def feed(self, data: bytes, final: bool = False) -> Iterator[tuple[float, int, bytes, int]]:
+        """(capture time or NaN, link type, frame, offset) for each complete record."""
+        self.buf += data
+        if self.kind is None:
+            if len(self.buf) < 4 and not final:
+                return
+            magic = self.buf[:4]
+            if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+                self.kind, self.endian = "pcap", "<"
+            elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+                self.kind, self.endian = "pcap", ">"
+            elif magic == b"\x0a\x0d\x0d\x0a":
+                self.kind = "pcapng"
+            else:
+                self.kind = "raw"
+            if self.kind == "pcap":
+                if len(self.buf) < 24:
+                    self.kind = None if not final else "raw"
+                    if self.kind is None:
+                        return
+                else:
+                    self.tsdiv = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
+                    self.linktype = struct.unpack(self.endian + "I", self.buf[20:24])[0] & 0xFFFF
+                    self._drop(24)
+        if self.kind == "raw":
+            if self.buf:
+                yield np.nan, -1, self.buf, self.base
+                self._drop(len(self.buf))
+            return
+        yield from self._pcap() if self.kind == "pcap" else self._pcapng()
+        if final and self.buf:
+            self.rejects.reject(
+                f"{self.fmt}.truncated_capture", f"{self.source}:@{self.base}", self.buf[:64]
+            )
+            self._drop(len(self.buf))
+
+    def _drop(self, n: int) -> None:
+        self.buf = self.buf[n:]
+        self.base += n
+
+    def _pcap(self) -> Iterator[tuple[float, int, bytes, int]]:
+        e = self.endian
+        while len(self.buf) >= 16:
+            sec, frac, incl, _ = struct.unpack(e + "IIII", self.buf[:16])
+            if incl > 1 << 18:
+                self.rejects.reject(f"{self.fmt}.bad_capture", f"{self.source}:@{self.base}")
+                self._drop(len(self.buf))
+                return
+            if len(self.buf) < 16 + incl:
+                return
+            yield sec + frac / self.tsdiv, self.linktype, self.buf[16 : 16 + incl], self.base + 16
+            self._drop(16 + incl)
+
+    def _pcapng(self) -> Iterator[tuple[float, int, bytes, int]]:
+        while len(self.buf) >= 12:
+            btype = struct.unpack(self.endian + "I", self.buf[:4])[0]
+            if btype == 0x0A0D0D0A:
+                self.endian = "<" if self.buf[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+                self.ifaces = []
+            blen = struct.unpack(self.endian + "I", self.buf[4:8])[0]
+            if blen < 12 or blen % 4 or blen > 1 << 20:
+                self.rejects.reject(f"{self.fmt}.bad_capture", f"{self.source}:@{self.base}")
+                self._drop(len(self.buf))
+                return
+            if len(self.buf) < blen:
+                return
+            body = self.buf[8 : blen - 4]
+            if btype == 1 and len(body) >= 8:  # interface description
+                link = struct.unpack(self.endian + "H", body[:2])[0]
+                self.ifaces.append((link, self._tsresol(body[8:])))
+            elif btype == 6 and len(body) >= 20:  # enhanced packet
+                iface, hi, lo, cap = struct.unpack(self.endian + "IIII", body[:16])
+                link, div = self.ifaces[iface] if iface < len(self.ifaces) else (1, 1e6)
+                yield ((hi << 32) | lo) / div, link, body[20 : 20 + cap], self.base + 28
+            elif btype == 3 and len(body) >= 4:  # simple packet
+                link, _ = self.ifaces[0] if self.ifaces else (1, 1e6)
+                yield np.nan, link, body[4:], self.base + 12
+            self._drop(blen)
+
+    def _tsresol(self, opts: bytes) -> float:
+        p = 0
+        while p + 4 <= len(opts):
+            code, ln = struct.unpack(self.endian + "HH", opts[p : p + 4])
+            if code == 0:
+                break
+            if code == 9 and ln >= 1:
+                v = opts[p + 4]
+                return float(2 ** (v & 0x7F)) if v & 0x80 else 10.0**v
+            p += 4 + ((ln + 3) & ~3)
+        return 1e6
+
+
+def udp_payload(link: int, frame: bytes) -> bytes | None:
+    """The UDP payload of an Ethernet / SLL / raw-IP / loopback frame, else None."""
+    if link == -1:
+        return frame
+    if link == 1:  # Ethernet, optional VLAN tags
+        p, etype = 14, frame[12:14]
+        while etype in (b"\x81\x00", b"\x88\xa8") and len(frame) >= p + 4:
+            etype, p = frame[p + 2 : p + 4], p + 4
+    elif link == 113:
+        p, etype = 16, frame[14:16]
+    elif link == 276:
+        p, etype = 20, frame[0:2]
+    elif link in (101, 12, 14):
+        p, etype = 0, b"\x08\x00" if frame[:1] and frame[0] >> 4 == 4 else b"\x86\xdd"
+    elif link in (0, 108):
+        p, etype = 4, b"\x08\x00" if frame[4:5] and frame[4] >> 4 == 4 else b"\x86\xdd"
+    else:
+        return None
+    if etype == b"\x08\x00" and len(frame) >= p + 20:
+        ihl = (frame[p] & 0x0F) * 4
+        if frame[p + 9] != 17:
+            return None
+        total = int.from_bytes(frame[p + 2 : p + 4], "big")
+        udp = frame[p + ihl : p + total] if total else frame[p + ihl :]
+    elif etype == b"\x86\xdd" and len(frame) >= p + 40:
+        if frame[p + 6] != 17:
+            return None
+        udp = frame[p + 40 :]
+    else:
+        return None
+    return udp[8:] if len(udp) >= 8 else None
+
+
+# ---- decoder -------------------------------------------------------------------------
+class AsterixDecoder:
+    def __init__(self, rejects: Rejects, source: str):
+        self.rejects = rejects
+        self.source = source
+        self.cap = CaptureStream(rejects, source, NAME)
+        self.sites = dict(RADAR_SITES)
+        self.pending = _Plots()
+        self.buf = b""  # the bytes the pending offsets point into
+        self.max_pending = 200_000
+
+    def feed(self, data: bytes) -> Decoded:
+        return self._run(self.cap.feed(data))
+
+    def flush(self) -> Decoded:
+        out = self._run(self.cap.feed(b"", final=True), final=True)
+        return out
+
+    def _run(self, frames: Iterator[tuple[float, int, bytes, int]], final: bool = False) -> Decoded:
+        plots = _Plots()
+        chunks: list[bytes] = []
+        base = 0
+        for ts, link, frame, off in frames:
+            payload = udp_payload(link, frame)
+            if payload is None:
+                self.rejects.reject(f"{NAME}.not_udp", f"{self.source}:@{off}", frame[:64])
+                continue
+            poff = off + len(frame) - len(payload)
+            day0 = np.floor(ts / 86400.0) * 86400.0 if np.isfinite(ts) else 0.0
+            self._blocks(payload, poff, base, ts, day0, plots)
+            chunks.append(payload)
+            base += len(payload)
+        buf = self.buf + b"".join(chunks)
+        if self.pending.n:  # earlier plots waiting for their radar's site
+            plots = _merge(self.pending, plots, len(self.buf))
+        else:
+            buf = b"".join(chunks)
+        self.pending, self.buf = _Plots(), b""
+        return self._decode(np.frombuffer(buf, np.uint8), plots, final)
+
+    def _blocks(
+        self, pl: bytes, poff: int, base: int, ts: float, day0: float, plots: _Plots
+    ) -> None:
+        p = 0
+        while p < len(pl):
+            where = f"{self.source}:@{poff + p}"
+            if len(pl) - p < 3:
+                self.rejects.reject(f"{NAME}.truncated", where, pl[p:])
+                return
+            cat, ln = pl[p], int.from_bytes(pl[p + 1 : p + 3], "big")
+            if ln < 3 or p + ln > len(pl):
+                self.rejects.reject(f"{NAME}.truncated", where, pl[p:])
+                return
+            if cat in (48, 34):
+                self._records(pl, p + 3, p + ln, cat, poff, base, ts, day0, plots)
+            else:
+                self.rejects.reject(f"{NAME}.unsupported_category", where, pl[p : p + ln])
+            p += ln
+
+    def _records(
+        self, pl: bytes, p: int, end: int, cat: int, poff: int, base: int, ts: float,
+        day0: float, plots: _Plots,
+    ) -> None:  # fmt: skip
+        uap = _UAP48 if cat == 48 else _UAP34
+        while p < end:
+            try:
+                items, nxt = _walk(pl, p, end, uap)
+            except Truncated:
+                self.rejects.reject(f"{NAME}.truncated", f"{self.source}:@{poff + p}", pl[p:end])
+                return
+            if cat == 34:
+                self._service(pl, items)
+                self.rejects.accept(1)
+            elif 1 not in items or 4 not in items:
+                self.rejects.reject(f"{NAME}.no_position", f"{self.source}:@{poff + p}", pl[p:nxt])
+            else:
+                plots.add({k: v + base for k, v in items.items()}, day0, poff + p)
+            p = nxt
+
+    def _service(self, pl: bytes, items: dict[int, int]) -> None:
+        """CAT034: learn the radar's position from I034/120."""
+        if 1 in items and 11 in items:
+            sac, sic = pl[items[1]], pl[items[1] + 1]
+            q = items[11]
+            h = int.from_bytes(pl[q : q + 2], "big", signed=True)
+            lat = int.from_bytes(pl[q + 2 : q + 5], "big", signed=True) * 180.0 / (1 << 23)
+            lon = int.from_bytes(pl[q + 5 : q + 8], "big", signed=True) * 180.0 / (1 << 23)
+            self.sites[(sac, sic)] = (lat, lon, float(h))
+
+    def _decode(self, b: np.ndarray, pl: _Plots, final: bool) -> Decoded:
+        if pl.n == 0:
+            return Decoded.empty()
+        o = {k: np.asarray(v, np.int64) for k, v in pl.offs.items()}
+        sac, sic = b[o[1]].astype(np.int64), b[o[1] + 1].astype(np.int64)
+        sitekey = sac * 256 + sic
+        known = np.isin(sitekey, np.array([s * 256 + c for s, c in self.sites] or [-1]))
+        if not known.all():
+            wait = ~known
+            if final or pl.n > self.max_pending:
+                for i in np.flatnonzero(wait):
+                    where = f"{self.source}:@{pl.where[i]}"
+                    self.rejects.reject(f"{NAME}.unknown_site", where)
+            else:  # keep them (and the bytes) until a CAT034 tells us where the radar is
+                self.pending = _select(pl, wait)
+                self.buf = b.tobytes()
+            pl, o, sac, sic, sitekey = (
+                _select(pl, known), {k: v[known] for k, v in o.items()},
+                sac[known], sic[known], sitekey[known],
+            )  # fmt: skip
+        n = pl.n
+        if n == 0:
+            return Decoded.empty()
+
+        def u(frn: int, at: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+            off = o[frn]
+            has = off >= 0
+            v = np.zeros(n, np.int64)
+            for k in range(size):
+                v = (v << 8) | b[np.where(has, off + at + k, 0)].astype(np.int64)
+            return v, has
+
+        tod, has_t = u(2, 0, 3)
+        day0 = np.asarray(pl.day0)
+        t = np.where(has_t, day0 + tod / 128.0, np.nan)
+        ts_ref = day0 + 43200.0
+        t = np.where(t - ts_ref > 43200, t - 86400, t)  # midnight roll-over
+        rho, _ = u(4, 0, 2)
+        theta, _ = u(4, 2, 2)
+        rng_m = rho / 256.0 * NM
+        az = theta * (360.0 / 65536.0)
+        fl, has_fl = u(6, 0, 2)
+        fl = np.where(fl & 0x2000, (fl & 0x3FFF) - 0x4000, fl & 0x3FFF) / 4.0
+        alt = np.where(has_fl, fl * 100.0 * FT, np.nan)
+        site = np.array([self.sites[(int(a), int(c))] for a, c in zip(sac, sic, strict=True)])
+        hr = site[:, 2]
+        ht = np.where(has_fl, alt, hr)
+        ra, rb = EARTH_R + hr, EARTH_R + ht
+        cosg = np.clip((ra * ra + rb * rb - rng_m * rng_m) / (2 * ra * rb), -1.0, 1.0)
+        lat, lon = destination(site[:, 0], site[:, 1], az, EARTH_R * np.arccos(cosg))
+        m3a, has_a = u(5, 0, 2)
+        c = m3a & 0x0FFF
+        squawk = (c >> 9 & 7) * 1000 + (c >> 6 & 7) * 100 + (c >> 3 & 7) * 10 + (c & 7)
+        addr, has_addr = u(8, 0, 3)
+        gs, has_v = u(13, 0, 2)
+        hdg, _ = u(13, 2, 2)
+        subject = np.where(has_addr, key(Namespace.ICAO, addr), -1)
+        names = [f"asterix:{int(a)}/{int(c)}" for a, c in zip(sac, sic, strict=True)]
+        source = np.array([SOURCES.code(s) for s in names], np.uint16)
+        reports = Reports.build(
+            n,
+            time=t,
+            domain=Domain.AIR,
+            kind=np.where(has_addr, Kind.POSITION, Kind.PLOT),
+            source=source,
+            subject=subject,
+            lat=lat,
+            lon=lon,
+            alt=alt,
+            speed=np.where(has_v, gs * NM / 16384.0, np.nan),
+            course=np.where(has_v, hdg * (360.0 / 65536.0), np.nan),
+            squawk=np.where(has_a & ~(m3a & 0x8000).astype(bool), squawk, -1),
+            msg=48,
+            raw=np.asarray(pl.where),
+        )
+        self.rejects.accept(n)
+        return Decoded(reports, self._callsigns(b, o[9], t, subject))
+
+    @staticmethod
+    def _callsigns(b: np.ndarray, off: np.ndarray, t: np.ndarray, subj: np.ndarray) -> list[Static]:
+        out = []
+        for i in np.flatnonzero((off >= 0) & (subj >= 0)):  # a few per aircraft per scan
+            bits = int.from_bytes(b[off[i] : off[i] + 6].tobytes(), "big")
+            chars = [(bits >> (42 - 6 * k)) & 0x3F for k in range(8)]
+            text = "".join(_IA5[ch] for ch in chars).strip()
+            if text:
+                out.append(Static(float(t[i]), int(subj[i]), {"callsign": text}))
+        return out
+
+
+_IA5 = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
+
+
+def _select(pl: _Plots, mask: np.ndarray) -> _Plots:
+    idx = np.flatnonzero(mask).tolist()
+    out = _Plots()
+    out.offs = {k: [v[i] for i in idx] for k, v in pl.offs.items()}
+    out.day0 = [pl.day0[i] for i in idx]
+    out.where = [pl.where[i] for i in idx]
+    out.n = len(idx)
+    return out
+
+
+def _merge(old: _Plots, new: _Plots, shift: int) -> _Plots:
+    """Pending plots first (offsets into the old bytes), then new ones moved by `shift`."""
+    out = _Plots()
+    for k in set(old.offs) | set(new.offs):
+        a = old.offs.get(k, [-1] * old.n)
+        bb = [v + shift if v >= 0 else -1 for v in new.offs.get(k, [-1] * new.n)]
+        out.offs[k] = a + bb
+    out.day0 = old.day0 + new.day0
+    out.where = old.where + new.where
+    out.n = old.n + new.n
+    return out
+
+
+def _sniff(head: bytes, name: str) -> bool:
+    if name.endswith(".ast"):
+        return True
+    if not (name.endswith((".pcap", ".pcapng", ".cap")) and "asterix" in name):
+        return False
+    return head[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a")
+
+
+register(
+    Format(
+        name=NAME,
+        domain="air",
+        description="ASTERIX CAT048 radar plots (+ CAT034 radar sites) in pcap/pcapng or raw",
+        sniff=_sniff,
+        decoder=AsterixDecoder,
+        priority=4,
+    )
+)
