@@ -55,29 +55,32 @@ def split_frames(
     """
     b = np.frombuffer(data, dtype=np.uint8)
     n = len(b)
+    empty = np.zeros(0, np.int64)
     if n == 0:
-        return (np.zeros(0, np.int64),) * 3 + (0, 0)  # type: ignore[return-value]
-    is_esc = b == ESC
-    # position of each byte within its run of 0x1A (0-based) and the run length
-    idx = np.arange(n)
-    run_start = np.maximum.accumulate(np.where(is_esc & ~np.r_[False, is_esc[:-1]], idx, 0))
-    in_run = np.where(is_esc, idx - run_start, -1)
-    run_end = np.r_[is_esc[:-1] & ~is_esc[1:], is_esc[-1]]  # last 0x1A of a run
-    nxt = np.r_[b[1:], 0]
-    starts = np.flatnonzero(run_end & (in_run % 2 == 0) & (_LEN[nxt] > 0))
+        return empty, b, empty, 0, 0
+    # work on the 0x1A positions only: a few per frame, not every byte
+    esc = np.flatnonzero(b == ESC)
+    k = np.arange(len(esc))
+    new_run = np.r_[True, np.diff(esc) != 1] if len(esc) else np.zeros(0, bool)
+    run_first = np.maximum.accumulate(np.where(new_run, k, 0)) if len(esc) else k
+    in_run = k - run_first
+    run_end = np.r_[new_run[1:], True] if len(esc) else new_run  # last 0x1A of its run
+    nxt = b[np.minimum(esc + 1, n - 1)]
+    nxt = np.where(esc + 1 < n, nxt, 0)
+    is_start = run_end & (in_run % 2 == 0) & (_LEN[nxt] > 0)
+    starts = esc[is_start]
     if len(starts) == 0:
         # keep a trailing run of 0x1A: it may begin the next frame
-        tail = int(n - run_start[-1]) if is_esc[-1] else 0
-        return np.zeros(0, np.int64), b[:0], np.zeros(0, np.int64), n - tail, n - tail
-    keep = ~(is_esc & (in_run % 2 == 1))
-    keep[starts] = True
-    ub = b[keep]
-    upos = np.cumsum(keep) - 1
-    ustarts = upos[starts]
+        tail = int(in_run[-1] + 1) if len(esc) and esc[-1] == n - 1 else 0
+        return empty, b[:0], empty, n - tail, n - tail
+    drop = esc[(in_run % 2 == 1) & ~is_start]
+    ub = np.delete(b, drop) if len(drop) else b
+    ustarts = starts - np.searchsorted(drop, starts)
+    ends_in_esc = bool(b[-1] == ESC)
     need = _LEN[b[starts + 1]]
     avail = np.r_[ustarts[1:], len(ub)] - ustarts
     # the last frame is complete only if all its bytes are here and no escape is cut
-    last_ok = avail[-1] >= need[-1] and (final or not is_esc[-1])
+    last_ok = avail[-1] >= need[-1] and (final or not ends_in_esc)
     if last_ok:
         consumed = n
     else:
