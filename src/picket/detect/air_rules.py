@@ -14,6 +14,7 @@ from picket.detect.base import (
     last_per_slot,
     make_signal,
     report_evidence,
+    select_kinds,
     th,
 )
 from picket.detect.sustained import SustainedDetector
@@ -123,7 +124,7 @@ class AirspaceEntry:
         cache = ctx.env.setdefault("_zone_cache", {})
         key = ("watched", *self.th.zone_kinds)
         if key not in cache:
-            cache[key] = zones.select(kind=tuple(self.th.zone_kinds))
+            cache[key] = select_kinds(zones, tuple(self.th.zone_kinds))
         return cache[key] if len(cache[key]) else None
 
     def update(self, ctx: BatchContext) -> list[Signal]:

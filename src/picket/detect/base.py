@@ -204,6 +204,11 @@ def infrastructure_evidence(ctx: BatchContext, line: int, dist_m: float) -> dict
     }
 
 
+def select_kinds(zones: Any, kinds: tuple[str, ...]) -> Any:
+    """The zones whose kind is one of `kinds` (cached per zone set by the caller)."""
+    return type(zones)([f for f in zones.features if f.kind in kinds])
+
+
 def in_zone_kinds(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, kinds: tuple[str, ...]):
     """True where a point lies in any zone of the given kinds (ports, anchorages, airports)."""
     zones = ctx.env.get("zones")
@@ -212,7 +217,7 @@ def in_zone_kinds(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, kinds: tu
         return np.zeros(n, bool)
     sub = ctx.env.setdefault("_zone_cache", {}).get(kinds)
     if sub is None:
-        sub = zones.select(kind=kinds)
+        sub = select_kinds(zones, kinds)
         ctx.env["_zone_cache"][kinds] = sub
     if len(sub) == 0:
         return np.zeros(n, bool)

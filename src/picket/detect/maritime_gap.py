@@ -146,6 +146,11 @@ class AisGap:
                     silent = silent[self._covered(ctx, now, silent)]
                 for sl in silent.tolist():
                     out.append(self._start_signal(ctx, sl, now))
+            for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long
+                ev = {"silent_s": round(now - gap["t"], 1)}
+                s = make_signal(ctx, self.kind, sl, None, "info", "", ev, t=now,
+                                lat=gap["lat"], lon=gap["lon"])  # fmt: skip
+                out.append(s)
         return out
 
     def _start_signal(self, ctx: BatchContext, sl: int, now: float) -> Signal:

@@ -71,6 +71,7 @@ class SustainedDetector:
         dur = t - t0
         moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
+        self._track_closest(ctx, s, t, lat, lon, np.isfinite(t0))
         out: list[Signal] = []
         last = last_per_slot(s, np.ones(len(s), bool))
         over = last[~np.isfinite(t0[last])]  # runs that have lapsed for longer than the grace
@@ -91,10 +92,7 @@ class SustainedDetector:
                 continue  # fired earlier in the batch but has lapsed since
             row = int(rows[j])
             sev, summary, extra = self.describe(ctx, sl, row, float(dur[j]), float(moved[j]))
-            infra = extra.get("infrastructure")
             best = self.closest.get(sl)
-            if infra and (best is None or infra["distance_m"] < best["distance_m"]):
-                self.closest[sl] = best = {**infra, "time": iso(float(t[j]))}
             if best is not None:
                 extra["infrastructure"] = best
                 sev = "critical"
@@ -112,6 +110,28 @@ class SustainedDetector:
             self.last_signal[sl] = float(t[j])
             out.append(make_signal(ctx, self.kind, sl, row, sev, summary, ev))
         return out
+
+    def _track_closest(self, ctx: BatchContext, s, t, lat, lon, live) -> None:
+        """Closest approach to protected infrastructure during each track's current run."""
+        idx = np.flatnonzero(live)
+        if not len(idx) or not ctx.env.get("lines"):
+            return
+        line, dist = infrastructure_near(ctx, lat[idx], lon[idx])
+        hit = line >= 0
+        if not hit.any():
+            return
+        idx, line, dist = idx[hit], line[hit], dist[hit]
+        order = np.lexsort((dist, s[idx]))
+        idx, line, dist = idx[order], line[order], dist[order]
+        first = np.ones(len(idx), bool)
+        first[1:] = s[idx][1:] != s[idx][:-1]
+        for i, ln, d in zip(idx[first].tolist(), line[first].tolist(), dist[first].tolist(),
+                            strict=True):  # fmt: skip
+            sl = int(s[i])
+            best = self.closest.get(sl)
+            if best is None or d < best["distance_m"]:
+                self.closest[sl] = {**infrastructure_evidence(ctx, ln, d),
+                                    "time": iso(float(t[i]))}  # fmt: skip
 
     # helpers for subclasses -----------------------------------------------------------
     def corridor(self, ctx: BatchContext, row: int) -> dict[str, Any] | None:
