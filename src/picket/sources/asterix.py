@@ -499,7 +499,7 @@ class AsterixDecoder:
             bits = int.from_bytes(b[off[i] : off[i] + 6].tobytes(), "big")
             chars = [(bits >> (42 - 6 * k)) & 0x3F for k in range(8)]
             text = "".join(_IA5[ch] for ch in chars).strip()
-            if text:
+            if text and "#" not in text:  # '#': not an IA-5 character, an empty field
                 out.append(Static(float(t[i]), int(subj[i]), {"callsign": text}))
         return out
 
