@@ -80,7 +80,12 @@ ROUTES: tuple[tuple[str, str, float], ...] = (
 )
 
 # waypoints that take a route around Kaliningrad (sea to the west/north, Suwalki gap)
-DETOURS: tuple[tuple[float, float], ...] = ((19.25, 54.60), (20.30, 55.62), (23.10, 54.25))
+DETOURS: tuple[tuple[float, float], ...] = (
+    (19.25, 54.60),
+    (20.30, 55.62),
+    (22.00, 55.45),
+    (23.10, 54.25),
+)
 
 
 def endpoint(name: str) -> tuple[tuple[float, float], bool]:

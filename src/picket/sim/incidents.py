@@ -137,9 +137,9 @@ def ais_gap(
     s0 = float(path.cum[2] + 8000.0)
     t = np.arange(t0, t0 + duration, POSITION_PERIOD_S) + float(rng.integers(0, 10))
     v = 4.4 * KNOT
-    s = s0 + v * (t - t0) + 100.0 * np.sin(2 * np.pi * (t - t0) / 900.0)
+    s = s0 + v * (t - t0) + 80.0 * np.sin(2 * np.pi * (t - t0) / 900.0)
     lat, lon, course = along(path, s)
-    sog = (v + 100.0 * 2 * np.pi / 900.0 * np.cos(2 * np.pi * (t - t0) / 900.0)) / KNOT
+    sog = (v + 80.0 * 2 * np.pi / 900.0 * np.cos(2 * np.pi * (t - t0) / 900.0)) / KNOT
     gap_from, gap_to = t0 + 10 * MIN, t0 + 55 * MIN
     on = (t < gap_from) | (t >= gap_to)
     hdg = course + rng.normal(0, 1.0, len(t))
