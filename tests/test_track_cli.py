@@ -1,0 +1,36 @@
+"""`picket track` end to end on a small synthetic plot file with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picket.cli.track_cmd import main
+
+
+def test_track_command_xy(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["# origin: 59.0, 24.0", "time,x,y,sensor"]
+    for k in range(20):
+        for j in range(4):
+            x, y = 1000 * j + 10 * k, -500 + 4 * k
+            lines.append(f"{k},{x + rng.normal(0, 3):.2f},{y + rng.normal(0, 3):.2f},r1")
+        for _ in range(3):
+            lines.append(f"{k},{rng.uniform(-2000, 5000):.1f},{rng.uniform(-2000, 2000):.1f},r1")
+    lines.append("bad,row")
+    src, out = tmp_path / "plots.csv", tmp_path / "tracks.csv"
+    src.write_text("\n".join(lines) + "\n")
+    argv = ["track", str(src), "--out", str(out), "--measurement-sigma", "3"]
+    argv += ["--process-noise", "0.1", "--initial-velocity-sigma", "20", "--confirm", "3/3"]
+    assert main(argv) == 0
+    assert out.read_text().splitlines()[0] == "time,track_id,x,y"
+    t, tid, x, y = np.loadtxt(out, delimiter=",", skiprows=1, unpack=True)
+    assert len(np.unique(tid)) == 4
+    last = t == 19
+    np.testing.assert_allclose(np.sort(x[last]), 1000 * np.arange(4) + 190, atol=6)
+    np.testing.assert_allclose(y[last], -500 + 76, atol=6)
+
+
+def test_bad_confirm_is_an_error(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("time,x,y\n0,1,2\n")
+    assert main(["track", str(src), "--out", str(tmp_path / "o.csv"), "--confirm", "4/2"]) == 2
