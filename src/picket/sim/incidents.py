@@ -18,7 +18,6 @@ from picket.geo.geodesy import (
     KNOT,
     destination,
     enu_to_geodetic,
-    geodetic_to_enu,
     haversine_m,
 )
 from picket.model.subjects import Namespace, format_subject, key
@@ -320,8 +319,3 @@ def apply_jamming(rng: np.random.Generator, rows: Table) -> tuple[Table, np.ndar
     rows["nic"][inside] = rng.integers(0, 6, k)
     rows["nacp"][inside] = rng.integers(0, 7, k)
     return rows, inside
-
-
-def site_enu(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, ...]:
-    e, n, _ = geodetic_to_enu(lat, lon, np.zeros_like(lat), lat0, lon0)
-    return e, n

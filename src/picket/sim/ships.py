@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from picket.geo.geodesy import KNOT, destination, geodetic_to_ecef
+from picket.geo.geodesy import KNOT, destination, geodetic_to_ecef, haversine_m
 from picket.sim import geography, identities
 from picket.sim.paths import Polyline, along, offset, polyline
 from picket.sim.tables import Table, concat
@@ -77,8 +77,6 @@ def _draw_mooring(rng: np.random.Generator, taken: list[tuple[float, float]]) ->
 
 
 def haversine_ok(lat1: float, lon1: float, lat2: float, lon2: float, min_m: float = 700.0) -> bool:
-    from picket.geo.geodesy import haversine_m
-
     return bool(haversine_m(lat1, lon1, lat2, lon2) >= min_m)
 
 
