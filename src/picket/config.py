@@ -97,6 +97,10 @@ class Config:
     batch_s: float = 10.0  # micro-batch length in event time
     history: int = 64  # positions kept per track in memory
     track_history_s: float = 30.0  # stored track history: one point per subject per this
+    # plot tracker settings (picket.track.config.TrackerConfig fields). Plots of one sensor
+    # within `scan_quantum` seconds form one scan: a rotating radar stamps each plot with its
+    # own azimuth time, so a scan is a revolution (4 s is a short ATC/air-defence rotation).
+    tracker: dict[str, Any] = field(default_factory=lambda: {"scan_quantum": 4.0})
     base: Path = field(default_factory=Path.cwd)  # relative paths resolve from here
 
     def path(self, p: str) -> Path:
@@ -119,7 +123,8 @@ def load(path: str | Path | None) -> Config:
 
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
-    known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline"}
+    known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
+             "tracker"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -150,6 +155,7 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     sinks = data.get("sinks", {})
     cfg.alerts_jsonl = sinks.get("alerts_jsonl")
     cfg.console = bool(sinks.get("console", True))
+    cfg.tracker.update(data.get("tracker", {}))
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))

@@ -37,10 +37,14 @@ def _t(x: Any) -> float:
     return parse_time(x) if isinstance(x, str) else float(x)
 
 
+CELL_MARGIN_M = 30_000.0  # an H3 resolution-4 cell is ~25 km across: its centre may lie outside
+
+
 def _near(a: dict[str, Any], inc: dict[str, Any], radius_m: float) -> bool:
     if a.get("lat") is None or inc.get("lat") is None:
         return False
-    return bool(haversine_m(a["lat"], a["lon"], inc["lat"], inc["lon"]) <= radius_m)
+    margin = CELL_MARGIN_M if str(a.get("subject", "")).startswith("h3:") else 0.0
+    return bool(haversine_m(a["lat"], a["lon"], inc["lat"], inc["lon"]) <= radius_m + margin)
 
 
 def score(

@@ -238,7 +238,8 @@ class LowSlow(SustainedDetector):
         tc = ctx.tracks.cols
         alt = np.where(np.isfinite(r.alt[rows]), r.alt[rows], tc["alt"][s])
         spd = np.where(np.isfinite(r.speed[rows]), r.speed[rows], tc["speed"][s])
-        c = (alt <= self.th.max_alt_m) & (spd <= self.th.max_speed_ms)
+        # a 2-D radar gives no height: unknown altitude does not rule a drone out
+        c = ~(alt > self.th.max_alt_m) & (spd <= self.th.max_speed_ms)
         if not self.th.include_cooperative:
             c &= non_cooperative(ctx, s)
         cand = np.flatnonzero(c)
@@ -249,7 +250,8 @@ class LowSlow(SustainedDetector):
     def describe(self, ctx, slot, row, duration, moved) -> tuple[str, str, dict[str, Any]]:
         tc = ctx.tracks.cols
         alt, spd = float(tc["alt"][slot]), float(tc["speed"][slot])
-        ev = {"altitude_m": alt, "speed_ms": spd}
-        summary = (f"{label(ctx, slot)} low and slow: {alt:.0f} m, {spd:.0f} m/s "
+        ev = {"altitude_m": alt if np.isfinite(alt) else None, "speed_ms": spd}
+        height = f"{alt:.0f} m" if np.isfinite(alt) else "height unknown"
+        summary = (f"{label(ctx, slot)} low and slow: {height}, {spd:.0f} m/s "
                    f"for {duration / 60:.1f} min")  # fmt: skip
         return "warning", summary, ev

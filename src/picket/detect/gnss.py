@@ -4,7 +4,9 @@ Interference follows gpsjam.org's method: count aircraft, not messages, per
 H3 cell; an aircraft is "bad" in a cell if it reported NIC < 7 or NACp < 8
 there; the cell's bad fraction is (bad - 1) / (good + bad), where the -1
 forgives one faulty avionics box; < 2 % green, 2-10 % yellow, >= 10 % red.
-picket applies it to a rolling window for live alerts.
+picket applies it to a rolling window for live alerts: a cell's alert opens when
+it turns red and closes only when it is green again (yellow keeps it open), so
+a cell on the edge of a jammed area does not flap.
 
 Spoofing rarely shows in integrity fields (a spoofer feeds a confident lie),
 so it is read from kinematics: a reported position jump that the aircraft's
@@ -120,7 +122,7 @@ class GnssInterference:
                 self.red.add(c)
                 out.append(self._signal(ctx, c, int(good[i]), int(nbad[i]), float(frac[i]),
                                         bad_slots[i], now))  # fmt: skip
-            elif c in self.red and judged:
+            elif c in self.red and judged and frac[i] < th.yellow:  # back to green
                 self.red.discard(c)
                 out.append(self._signal(ctx, c, int(good[i]), int(nbad[i]), float(frac[i]),
                                         bad_slots[i], now, ended=True))  # fmt: skip

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from picket.config import Config, build_detectors
+from picket.config import Config, ConfigError, build_detectors
 from picket.fusion.tracks import TrackConfig, TrackTable
 from picket.model.rejects import Rejects
 from picket.pipeline.runtime import Pipeline, Sink
@@ -74,12 +74,16 @@ def assemble(
     if st is not None:
         sinks.append(StoreSink(st, cfg.track_history_s))
     sinks.extend(extra_sinks)
-    try:
-        from picket.track.tracker import PlotTracker
+    from picket.track.config import TrackerConfig
+    from picket.track.tracker import PlotTracker
 
-        plot_tracker: Any = PlotTracker()
-    except ImportError:  # tracker not installed in this build
-        plot_tracker = None
+    tcfg = dict(cfg.tracker)
+    if "confirm" in tcfg:
+        tcfg["confirm"] = tuple(tcfg["confirm"])
+    try:
+        plot_tracker = PlotTracker(TrackerConfig(**tcfg))
+    except TypeError as e:
+        raise ConfigError(f"[tracker]: {e}") from None
     pipe = Pipeline(
         detectors=build_detectors(cfg),
         sinks=sinks,
