@@ -72,16 +72,18 @@ class AisNmeaDecoder:
             cut = len(buf)
             buf += b"\n"
         self._rest = buf[cut:]
-        return self._safe(buf[:cut], [])
+        return self._safe(buf[:cut])
 
     def flush(self) -> Decoded:
         chunk, self._rest = self._rest, b""
         if chunk and not chunk.endswith(b"\n"):
             chunk += b"\n"
-        return self._safe(chunk, self._parts.drain())
+        out = self._safe(chunk)
+        self._orphan(self._parts.drain())
+        return out
 
     # -- internals ------------------------------------------------------------------------
-    def _safe(self, chunk: bytes, orphans: list[Fragment]) -> Decoded:
+    def _safe(self, chunk: bytes) -> Decoded:
         """Decode a chunk; an internal error rejects the chunk's lines instead of escaping."""
         first = self._next_line
         self._next_line += chunk.count(b"\n")
@@ -92,7 +94,6 @@ class AisNmeaDecoder:
                 if line.strip():
                     self.rejects.reject("ais.internal_error", f"{self.source}:{first + i}", line)
             out = Decoded.empty()
-        self._orphan(orphans)
         return out
 
     def _where(self, line_no: int) -> str:

@@ -99,9 +99,9 @@ def frame_lines(buf: U8, first_line_no: int) -> Lines:
     if len(t_idx):
         ts, te = start[t_idx], end[t_idx]
         j = np.searchsorted(slashes, ts, "right")
-        close = np.where(j < len(slashes), slashes[np.minimum(j, len(slashes) - 1)], size)
+        close = _pick(slashes, j, size)
         k = np.searchsorted(stars, close) - 1
-        tstar = np.where(k >= 0, stars[np.maximum(k, 0)], -1)
+        tstar = _pick(stars, k, -1)
         ok = (close < te) & (tstar > ts) & (close == tstar + 3)
         cs = HEX[at(tstar + 1)].astype(np.int64) * 16 + HEX[at(tstar + 2)]
         ok &= (HEX[at(tstar + 1)] != INVALID) & (HEX[at(tstar + 2)] != INVALID)
@@ -137,7 +137,7 @@ def frame_lines(buf: U8, first_line_no: int) -> Lines:
     chk = cand[v | p]
     s0 = sentence[chk]
     k = np.searchsorted(stars, s0)
-    sstar = np.where(k < len(stars), stars[np.minimum(k, max(len(stars) - 1, 0))], size)
+    sstar = _pick(stars, k, size)
     has_star = sstar + 3 <= end[chk]
     h1, h2 = HEX[at(sstar + 1)], HEX[at(sstar + 2)]
     cs_ok = (h1 != INVALID) & (h2 != INVALID)
@@ -158,6 +158,14 @@ def frame_lines(buf: U8, first_line_no: int) -> Lines:
     _vdm_fields(buf, chk[is_v], s0[is_v], sstar[is_v], commas, out)
     _pghp_fields(buf, chk[~is_v], s0[~is_v], sstar[~is_v], commas, out)
     return out
+
+
+def _pick(a: I64, i: I64, default: int) -> I64:
+    """a[i] where 0 <= i < len(a), else `default` (also when `a` is empty)."""
+    if len(a) == 0:
+        return np.full(len(i), default, np.int64)
+    inside = (i >= 0) & (i < len(a))
+    return np.where(inside, a[np.clip(i, 0, len(a) - 1)], default)
 
 
 def _strip(buf: U8, start: I64, end: I64) -> tuple[I64, I64]:
@@ -295,9 +303,10 @@ def _vdm_fields(buf: U8, rows: I64, s0: I64, star: I64, commas: I64, out: Lines)
     """`!AIVDM,count,frag,seq,chan,payload,fill*hh`: validate and store the six fields."""
     if len(rows) == 0:
         return
+    size = len(buf)
     nc = len(commas)
     k = np.searchsorted(commas, s0)
-    c = [commas[np.minimum(k + i, nc - 1)] for i in range(7)]
+    c = [_pick(commas, k + i, size) for i in range(7)]
     ok = (k + 5 < nc) & (c[5] < star)
     ok &= (k + 6 >= nc) | (c[6] > star)  # no seventh field
     count, cok = parse_uint(buf, c[0] + 1, c[1], 1)
@@ -322,9 +331,10 @@ def _pghp_fields(buf: U8, rows: I64, s0: I64, star: I64, commas: I64, out: Lines
     """DMA's `$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...` stamps the sentence that follows it."""
     if len(rows) == 0:
         return
+    size = len(buf)
     nc = len(commas)
     k = np.searchsorted(commas, s0)
-    c = [commas[np.minimum(k + i, nc - 1)] for i in range(10)]
+    c = [_pick(commas, k + i, size) for i in range(10)]
     ok = (k + 8 < nc) & (c[8] < star)
     vals = []
     for i, w in zip(range(1, 8), (4, 2, 2, 2, 2, 2, 3), strict=True):
