@@ -274,6 +274,12 @@ def test_distance_to_boundary_matches_dense_edges(shared_data):
     assert d[0] == pytest.approx(g.haversine_m(0.5, 0.5, 0.5, 0.0), abs=1.0)
     assert d[1] == pytest.approx(g.haversine_m(0.9, 0.5, 1.0, 0.5), abs=1.0)
     assert np.isnan(sq.distance_to_boundary_m([0.5], [0.5], -1)[0])
+    # outside, "about to enter": 0.1° east of the east edge; and capped by max_distance_m
+    out = sq.distance_to_boundary_m([0.5, 0.5], [1.1, 1.1], [0, 0])
+    assert out[0] == pytest.approx(g.haversine_m(0.5, 1.1, 0.5, 1.0), abs=1.0)
+    capped = sq.distance_to_boundary_m([0.5, 0.5], [1.1, 1.001], 0, max_distance_m=1000.0)
+    assert capped[0] == np.inf
+    assert capped[1] == pytest.approx(g.haversine_m(0.5, 1.001, 0.5, 1.0), abs=0.5)
 
 
 # ---------------------------------------------------------------- antimeridian

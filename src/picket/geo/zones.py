@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
-from picket.geo.geodesy import EARTH_RADIUS_M
+from picket.geo.geodesy import EARTH_RADIUS_M, haversine_m
 from picket.geo.zone_io import (
     DEFAULT_CORRIDOR_M,
     BadFeature,
@@ -249,7 +249,7 @@ class ZoneSet:
             self.area_m2 = shapely.area(self.geoms) * np.cos(np.radians(cy)) * k
         else:
             self.area_m2 = np.zeros(0)
-        self._boundary: LineSet | None = None
+        self._boundaries: dict[int, LineSet] = {}
 
     @classmethod
     def from_features(
@@ -305,32 +305,59 @@ class ZoneSet:
         out[p[best]] = z[best]
         return out
 
-    @property
-    def boundaries(self) -> LineSet:
-        """Zone edges as lines (one per zone), built on first use."""
-        if self._boundary is None:
-            feats = []
-            for f in self.features:
-                edges = shapely.segmentize(shapely.boundary(f.geometry), BOUNDARY_STEP_DEG)
-                parts = []
-                for ring in shapely.get_parts(edges):
-                    xy = shapely.get_coordinates(ring)
-                    # drop cut edges on ±180: they are seams, not borders
-                    seam = (np.abs(xy[:-1, 0]) == 180.0) & (xy[1:, 0] == xy[:-1, 0])
-                    for piece in np.split(np.arange(len(xy)), np.flatnonzero(seam) + 1):
-                        if piece.size >= 2:
-                            parts.append(xy[piece])
-                geom = shapely.MultiLineString(parts) if parts else shapely.MultiLineString()
-                feats.append(Feature(f.name, "boundary", geom, {}, 0.0, f.where))
-            self._boundary = LineSet(feats)
-        return self._boundary
+    def boundary(self, zone: int) -> LineSet:
+        """One zone's edges as a line, segmentized to follow the lon/lat edges; cached."""
+        if zone not in self._boundaries:
+            f = self.features[zone]
+            edges = shapely.segmentize(shapely.boundary(f.geometry), BOUNDARY_STEP_DEG)
+            parts = []
+            for ring in shapely.get_parts(edges):
+                xy = shapely.get_coordinates(ring)
+                a, b = xy[:-1], xy[1:]
+                # cut edges on ±180 and edges along a pole are seams, not borders
+                seam = ((np.abs(a[:, 0]) == 180.0) & (a[:, 0] == b[:, 0])) | (
+                    (np.abs(a[:, 1]) == 90.0) & (a[:, 1] == b[:, 1])
+                )
+                for piece in np.split(np.arange(len(xy)), np.flatnonzero(seam) + 1):
+                    if piece.size >= 2:
+                        parts.append(xy[piece])
+            geom = shapely.MultiLineString(parts) if parts else shapely.MultiLineString()
+            self._boundaries[zone] = LineSet([Feature(f.name, "boundary", geom, {}, 0.0)])
+        return self._boundaries[zone]
 
-    def distance_to_boundary_m(self, lat: ArrayLike, lon: ArrayLike, zone_idx: ArrayLike) -> F8:
-        """Great-circle metres from each point to the edge of its zone (`zone_idx` per point or
-        one for all); NaN where the index is -1 or the point invalid."""
-        lat, lon, _ = _as_points(lat, lon)
+    def distance_to_boundary_m(
+        self,
+        lat: ArrayLike,
+        lon: ArrayLike,
+        zone_idx: ArrayLike,
+        max_distance_m: float = np.inf,
+    ) -> F8:
+        """Great-circle metres from each point (inside or out) to the edge of a zone
+        (`zone_idx` per point, or one for all); NaN where the index is -1 or the point invalid,
+        inf beyond `max_distance_m` (a finite one makes far points cheap)."""
+        lat, lon, ok = _as_points(lat, lon)
         z = np.broadcast_to(np.asarray(zone_idx, np.int64), lat.shape)
-        return self.boundaries.distance_to_line_m(lat, lon, z)
+        guess = np.full(lat.shape, 2_000.0)
+        sel = np.flatnonzero(ok & (z >= 0) & (z < len(self)))
+        if sel.size and np.isinf(max_distance_m):
+            # shapely's nearest edge point in lon/lat is on the edge, so its distance bounds
+            # the true one (plus the ~1 m the great-circle pieces stray from the edge)
+            edges = shapely.boundary(self.geoms[z[sel]])
+            foot = shapely.get_point(
+                shapely.shortest_line(edges, shapely.points(lon[sel], lat[sel])), 0
+            )
+            fx, fy = shapely.get_x(foot), shapely.get_y(foot)
+            bound = haversine_m(lat[sel], lon[sel], fy, fx) * 1.001 + 10.0
+            guess[sel] = np.where(np.isfinite(bound), bound, 2_000.0)
+        out = np.full(lat.shape, np.nan)
+        if sel.size == 0:
+            return out
+        sel = sel[np.argsort(z[sel], kind="stable")]
+        zones, starts = np.unique(z[sel], return_index=True)
+        for zone, pts in zip(zones, np.split(sel, starts[1:]), strict=True):
+            edge = self.boundary(int(zone))
+            out[pts] = edge.distance_to_line_m(lat[pts], lon[pts], 0, guess[pts], max_distance_m)
+        return out
 
 
 # ---------------------------------------------------------------- lines
@@ -374,7 +401,9 @@ class LineSet:
         lo, hi = arc_lat_range(self.seg_a, self.seg_b, self.seg_n, self.seg_ok)
         x0 = np.minimum(a_ll[keep, 0], b_ll[keep, 0])
         x1 = np.maximum(a_ll[keep, 0], b_ll[keep, 0])
-        self.tree = shapely.STRtree(shapely.box(x0, lo, x1, hi))
+        self.seg_boxes = shapely.box(x0, lo, x1, hi)
+        self.tree = shapely.STRtree(self.seg_boxes)
+        self._line_trees: dict[int, tuple[shapely.STRtree, int]] = {}
 
     @classmethod
     def from_features(
@@ -503,31 +532,50 @@ class LineSet:
         out[idx[p[best]]] = self.seg_line[s[best]]
         return out
 
+    def _line_tree(self, line: int) -> tuple[shapely.STRtree, int]:
+        """An STRtree over one line's segments (and its first segment's index), cached."""
+        if line not in self._line_trees:
+            s0, s1 = np.searchsorted(self.seg_line, [line, line + 1])
+            self._line_trees[line] = (shapely.STRtree(self.seg_boxes[s0:s1]), int(s0))
+        return self._line_trees[line]
+
     def distance_to_line_m(
-        self, lat: ArrayLike, lon: ArrayLike, line_idx: ArrayLike, start_m: float = 2_000.0
+        self,
+        lat: ArrayLike,
+        lon: ArrayLike,
+        line_idx: ArrayLike,
+        guess_m: ArrayLike = 2_000.0,
+        max_distance_m: float = np.inf,
     ) -> F8:
-        """Distance from each point to one given line (per point), however far: the search
-        radius grows 4× until the nearest segment of that line lies inside it."""
+        """Distance from each point to one given line (per point): NaN for an invalid point or
+        index, inf beyond `max_distance_m`. The search radius starts at `guess_m` (an upper
+        bound, if the caller has one, finishes in one pass) and grows 4× until the nearest
+        segment lies inside it; points are grouped per line, so the loop is over lines."""
         lat, lon, ok = _as_points(lat, lon)
         want = np.broadcast_to(np.asarray(line_idx, np.int64), lat.shape)
+        guess = np.broadcast_to(np.asarray(guess_m, float), lat.shape)
         out = np.full(lat.shape, np.nan)
-        rem = np.flatnonzero(ok & (want >= 0) & (want < len(self)))
-        r = start_m
-        while rem.size and len(self.seg_line):
-            whole = r >= np.pi * EARTH_RADIUS_M / 2
-            p, s = self._candidates(lat[rem], lon[rem], np.full(rem.size, r))
-            mine = self.seg_line[s] == want[rem][p]
-            p, s = p[mine], s[mine]
-            d, _ = self._pair_distance(lat[rem], lon[rem], p, s)
-            best = _first_per_owner(p, d)
-            found = np.zeros(rem.size, bool)
-            got = d[best] <= r
-            out[rem[p[best][got]]] = d[best][got]
-            found[p[best][got]] = True
-            if whole:
-                break  # every segment was a candidate: what is unresolved has none
-            rem = rem[~found]
-            r *= 4.0
+        idx = np.flatnonzero(ok & (want >= 0) & (want < len(self)))
+        if idx.size == 0:
+            return out
+        idx = idx[np.argsort(want[idx], kind="stable")]
+        lines, starts = np.unique(want[idx], return_index=True)
+        for line, pts in zip(lines, np.split(idx, starts[1:]), strict=True):
+            tree, s0 = self._line_tree(int(line))
+            r = np.minimum(np.maximum(guess[pts], 1.0), max_distance_m)
+            while pts.size:
+                o, x0, y0, x1, y1 = cap_boxes(lat[pts], lon[pts], r)
+                b, s = tree.query(shapely.box(x0, y0, x1, y1))
+                p = o[b]
+                d, _ = self._pair_distance(lat[pts], lon[pts], p, s + s0)
+                best = _first_per_owner(p, d)
+                near = np.full(pts.size, np.inf)
+                near[p[best]] = d[best]
+                found = near <= r
+                out[pts[found]] = near[found]
+                done = found | (r >= max_distance_m) | (r >= np.pi * EARTH_RADIUS_M)
+                out[pts[done & ~found]] = np.inf
+                pts, r = pts[~done], np.minimum(r[~done] * 4.0, max_distance_m)
         return out
 
 
