@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pyais.decode import decode_nmea_and_ais
 
+from picket.codec.ais_decode import OK, decode_payloads
 from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
 from picket.model.subjects import number
@@ -106,3 +108,59 @@ def test_fast_path_matches_pyais_on_every_position_message(shared_data, name):
         if not ok:
             bad.append((no, mine, m))
     assert bad == [], f"{len(bad)} of {len(ref)} differ, first: {bad[0]}"
+
+
+def _text6(s: str | None) -> str | None:
+    """AIS text ends at the first '@' pad; pyais only strips trailing ones."""
+    return (s or "").partition("@")[0].strip() or None
+
+
+@pytest.mark.realdata
+def test_identity_and_station_messages_match_pyais(shared_data):
+    """Types 4, 21 and 24 (one sentence each) through the batch codec, field by field."""
+    payloads, fills, refs = [], [], []
+    for name in ("aislib_stream_example_20100611.nmea", "aisdb_global_20211101_1min.nm4"):
+        for line in _lines(shared_data / "ais" / name):
+            line = line.strip()
+            body = line[line.find(b"\\", 1) + 1 :] if line.startswith(b"\\") else line
+            f = body.split(b",")
+            if len(f) != 7 or f[1] != b"1" or f[5][:1] not in (b"4", b"E", b"H"):
+                continue
+            try:
+                _, m = decode_nmea_and_ais(line, error_if_checksum_invalid=True)
+            except Exception:
+                continue
+            payloads.append(f[5])
+            fills.append(int(f[6][:1]))
+            refs.append(m)
+    counts = Counter(m.msg_type for m in refs)
+    assert counts[4] > 50 and counts[21] > 20 and counts[24] > 50
+    buf = np.frombuffer(b"".join(payloads), np.uint8)
+    length = np.array([len(p) for p in payloads])
+    start = np.concatenate([[0], np.cumsum(length)[:-1]])
+    res = decode_payloads(buf, start, length, np.array(fills))
+    statics = {j: (subject, fields) for j, subject, fields in res.statics}
+    row_of = {int(j): i for i, j in enumerate(res.rows)}
+    for j, m in enumerate(refs):
+        assert res.status[j] == OK
+        subject, fields = statics[j]
+        assert number(subject) == m.mmsi
+        if m.msg_type in (4, 21):
+            i = row_of[j]
+            lat = math.nan if abs(m.lat) > 90 else m.lat
+            lon = math.nan if abs(m.lon) > 180 else m.lon
+            assert _same(float(res.cols["lat"][i]), lat, 1e-6)
+            assert _same(float(res.cols["lon"][i]), lon, 1e-6)
+        if m.msg_type == 4:
+            assert fields == {"base_station": True}
+        elif m.msg_type == 21:
+            assert fields.get("name") == _text6(m.full_name)
+            assert fields["aid_type"] == int(m.aid_type)
+        elif m.partno == 0:
+            assert fields.get("name") == _text6(m.shipname)
+        else:
+            assert fields.get("callsign") == _text6(m.callsign)
+            assert fields.get("ship_type") == (int(m.ship_type) or None)
+            if m.mmsi // 10_000_000 != 98:
+                assert fields.get("to_bow") == (m.to_bow or None)
+                assert fields.get("to_starboard") == (m.to_starboard or None)

@@ -327,12 +327,14 @@ def _aid_to_navigation(
     cols["lat"], cols["lon"] = _latlon(by, 164, 192, 27, 600_000.0)
     aid_type = field(by, 38, 5)
     name = text(by, 43, 20)
+    full = field(by, 157, 6) != 0  # last name character is not the '@' pad: an extension follows
     ext_chars = np.clip((nbits - 272) // 6, 0, 14)
-    ext = text(by, 272, 14)
     virtual = field(by, 269, 1)
     statics = []
     for i in range(len(idx)):
-        full = name[i] + (ext[i][: int(ext_chars[i])] if len(name[i]) == 20 else "")
-        fields = {"name": full, "aid_type": int(aid_type[i]), "virtual_aid": bool(virtual[i])}
+        n = name[i]
+        if full[i] and ext_chars[i] > 0:
+            n += text(by[i : i + 1], 272, int(ext_chars[i]))[0]
+        fields = {"name": n, "aid_type": int(aid_type[i]), "virtual_aid": bool(virtual[i])}
         statics.append((int(idx[i]), int(cols["subject"][i]), _clean(fields)))
     return cols, statics
