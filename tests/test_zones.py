@@ -511,6 +511,18 @@ def test_fuzz_truncated_and_mutated_geojson_never_raise(cut, flip, byte):
     parse_bytes(bytes(mutated), "m.geojson", Rejects())
 
 
+def test_loading_one_kind_counts_the_other(tmp_path):
+    path = tmp_path / "mixed.geojson"
+    path.write_bytes(GEOJSON_SAMPLE)
+    r = Rejects()
+    zs = load_zones(path, r)
+    assert zs.names == ["Z1"] and r.accepted == 1 and r.counts == {"zones.not_polygon": 1}
+    r = Rejects()
+    ls = load_lines([path, path], r, default_corridor_m=250.0)
+    assert ls.names == ["L", "L"] and (ls.corridor_m == 250.0).all()
+    assert r.accepted == 2 and r.counts == {"zones.not_line": 2}
+
+
 def test_geojson_names_kinds_and_bare_geometry():
     r = Rejects()
     feats = parse_geojson(GEOJSON_SAMPLE, "s.geojson", r)

@@ -263,8 +263,11 @@ def feature_corridor(props: dict[str, Any], default: float, rejects: Rejects, wh
 class Collector:
     """Turns parsed rings/parts into Features, counting every loss."""
 
-    def __init__(self, source: str, rejects: Rejects, default_corridor_m: float):
+    def __init__(
+        self, source: str, rejects: Rejects, default_corridor_m: float, want: str | None = None
+    ):
         self.source, self.rejects, self.default = source, rejects, default_corridor_m
+        self.want = want  # "polygon" or "line": the other kind is counted, not kept
         self.features: list[Feature] = []
 
     def add(
@@ -280,6 +283,9 @@ class Collector:
         name = feature_name(props, fallback)
         for polygonal, items in ((True, polys), (False, lines)):
             if not items:
+                continue
+            if self.want is not None and self.want != ("polygon" if polygonal else "line"):
+                self.rejects.reject(f"zones.not_{self.want}", where, raw)
                 continue
             try:
                 if polygonal:
@@ -352,7 +358,11 @@ def _geojson_features(doc: Any) -> Iterator[Any]:
 
 
 def parse_geojson(
-    data: bytes, source: str, rejects: Rejects, default_corridor_m: float = DEFAULT_CORRIDOR_M
+    data: bytes,
+    source: str,
+    rejects: Rejects,
+    default_corridor_m: float = DEFAULT_CORRIDOR_M,
+    want: str | None = None,
 ) -> list[Feature]:
     """Features of a GeoJSON document (FeatureCollection, Feature or bare geometry)."""
     try:
@@ -363,7 +373,7 @@ def parse_geojson(
     except (ValueError, RecursionError):
         rejects.reject("zones.bad_json", f"{source}:1", data[:4096])
         return []
-    out = Collector(source, rejects, default_corridor_m)
+    out = Collector(source, rejects, default_corridor_m, want)
     try:
         feats = list(_geojson_features(doc))
     except BadFeature as e:
@@ -479,7 +489,11 @@ def _kml_properties(pm: ET.Element) -> dict[str, Any]:
 
 
 def parse_kml(
-    data: bytes, source: str, rejects: Rejects, default_corridor_m: float = DEFAULT_CORRIDOR_M
+    data: bytes,
+    source: str,
+    rejects: Rejects,
+    default_corridor_m: float = DEFAULT_CORRIDOR_M,
+    want: str | None = None,
 ) -> list[Feature]:
     """Placemarks with Polygon / LineString / MultiGeometry, at any Document/Folder depth."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -494,7 +508,7 @@ def parse_kml(
     except (ValueError, RecursionError):
         rejects.reject("zones.bad_xml", f"{source}:1", data[:4096])
         return []
-    out = Collector(source, rejects, default_corridor_m)
+    out = Collector(source, rejects, default_corridor_m, want)
     placemarks = [el for el in root.iter() if _local(el.tag) == "Placemark"]
     for i, pm in enumerate(placemarks):
         where = f"{source}:feature[{i}]"
@@ -524,7 +538,11 @@ def parse_kml(
 
 
 def parse_kmz(
-    data: bytes, source: str, rejects: Rejects, default_corridor_m: float = DEFAULT_CORRIDOR_M
+    data: bytes,
+    source: str,
+    rejects: Rejects,
+    default_corridor_m: float = DEFAULT_CORRIDOR_M,
+    want: str | None = None,
 ) -> list[Feature]:
     """KMZ is zipped KML: read doc.kml, else the first .kml inside."""
     try:
@@ -544,7 +562,7 @@ def parse_kmz(
     except Exception:  # zipfile raises assorted errors on corrupt archives
         rejects.reject("zones.bad_kmz", f"{source}:0", data[:4096])
         return []
-    return parse_kml(inner, f"{source}!{name}", rejects, default_corridor_m)
+    return parse_kml(inner, f"{source}!{name}", rejects, default_corridor_m, want)
 
 
 def parse_bytes(
@@ -553,6 +571,7 @@ def parse_bytes(
     rejects: Rejects,
     default_corridor_m: float = DEFAULT_CORRIDOR_M,
     fmt: str | None = None,
+    want: str | None = None,
 ) -> list[Feature]:
     """Dispatch on `fmt` (geojson, kml, kmz) or, without one, on the first bytes."""
     if fmt is None:
@@ -562,15 +581,17 @@ def parse_bytes(
     if fmt not in parser:
         rejects.reject("zones.unknown_format", f"{source}:0", None)
         return []
-    return parser[fmt](data, source, rejects, default_corridor_m)
+    return parser[fmt](data, source, rejects, default_corridor_m, want)
 
 
 def read_features(
     paths: str | Path | Iterable[str | Path],
     rejects: Rejects,
     default_corridor_m: float = DEFAULT_CORRIDOR_M,
+    want: str | None = None,
 ) -> list[Feature]:
-    """Features of every file; the format comes from the suffix, else from the content."""
+    """Features of every file; the format comes from the suffix, else from the content.
+    `want` = "polygon" or "line" keeps only that kind and counts the rest."""
     if isinstance(paths, str | Path):
         paths = [paths]
     out: list[Feature] = []
@@ -583,5 +604,5 @@ def read_features(
             continue
         suffix = p.suffix.lower().lstrip(".")
         fmt = suffix if suffix in ("geojson", "json", "kml", "kmz") else None
-        out.extend(parse_bytes(data, str(p), rejects, default_corridor_m, fmt))
+        out.extend(parse_bytes(data, str(p), rejects, default_corridor_m, fmt, want))
     return out

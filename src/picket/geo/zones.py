@@ -130,9 +130,11 @@ def arc_lat_range(a: F8, b: F8, n: F8, ok: NDArray[np.bool_]) -> tuple[F8, F8]:
 def cap_boxes(
     lat: F8, lon: F8, radius_m: F8, lat_lo: F8 | None = None, lat_hi: F8 | None = None
 ) -> tuple[I8, F8, F8, F8, F8]:
-    """Lon/lat boxes (owner, xmin, ymin, xmax, ymax) holding every point within `radius_m`
-    of a box [lon, lat_lo..lat_hi] (lon may be a (lo, hi) pair via lat/lon stacking by the
-    caller); boxes crossing ±180 are split into in-range pieces."""
+    """Lon/lat boxes (owner, xmin, ymin, xmax, ymax) that hold every point within `radius_m`
+    of each owner: a point (lat, lon), or with `lat_lo`/`lat_hi` and an (n, 2) unwrapped lon
+    range, a path's envelope. The longitude margin is the spherical cap's true half-width,
+    asin(sin(d) / cos(lat)), taken at the envelope's most poleward latitude; a cap reaching a
+    pole takes all longitudes. Boxes crossing ±180 are split into in-range pieces."""
     lat_lo = lat if lat_lo is None else lat_lo
     lat_hi = lat if lat_hi is None else lat_hi
     d = np.asarray(radius_m, float) / EARTH_RADIUS_M
@@ -512,24 +514,25 @@ class LineSet:
         if len(self) == 0 or len(self.seg_line) == 0 or idx.size == 0:
             return out
         rmax = float(np.max(self.corridor_m))
-        a = unit_vectors(lat1[idx], lon1[idx])
-        b = unit_vectors(lat2[idx], lon2[idx])
-        n, okn = _normals(a, b)
-        lo, hi = arc_lat_range(a, b, n, okn)
-        l1 = lon1[idx]
-        l2 = l1 + ((lon2[idx] - l1 + 180.0) % 360.0 - 180.0)  # the short way, unwrapped
-        lon_rng = np.stack([np.minimum(l1, l2), np.maximum(l1, l2)], axis=1)
-        o, x0, y0, x1, y1 = cap_boxes(lo, lon_rng, np.full(idx.size, rmax), lo, hi)
-        bi, s = self.tree.query(shapely.box(x0, y0, x1, y1))
-        p = o[bi]
-        if p.size:
-            key = np.unique(p * len(self.seg_line) + s)
-            p, s = key // len(self.seg_line), key % len(self.seg_line)
-        d = arc_arc(a[p], b[p], self.seg_a[s], self.seg_b[s]) * EARTH_RADIUS_M
-        within = d <= self.corridor_m[self.seg_line[s]]
-        p, s, d = p[within], s[within], d[within]
-        best = _first_per_owner(p, d)
-        out[idx[p[best]]] = self.seg_line[s[best]]
+        for chunk in np.array_split(idx, max(1, -(-idx.size // _PAIR_CHUNK))):
+            a = unit_vectors(lat1[chunk], lon1[chunk])
+            b = unit_vectors(lat2[chunk], lon2[chunk])
+            n, okn = _normals(a, b)
+            lo, hi = arc_lat_range(a, b, n, okn)
+            l1 = lon1[chunk]
+            l2 = l1 + ((lon2[chunk] - l1 + 180.0) % 360.0 - 180.0)  # the short way, unwrapped
+            lon_rng = np.stack([np.minimum(l1, l2), np.maximum(l1, l2)], axis=1)
+            o, x0, y0, x1, y1 = cap_boxes(lo, lon_rng, np.full(chunk.size, rmax), lo, hi)
+            bi, s = self.tree.query(shapely.box(x0, y0, x1, y1))
+            p = o[bi]
+            if p.size:
+                key = np.unique(p * len(self.seg_line) + s)
+                p, s = key // len(self.seg_line), key % len(self.seg_line)
+            d = arc_arc(a[p], b[p], self.seg_a[s], self.seg_b[s]) * EARTH_RADIUS_M
+            within = d <= self.corridor_m[self.seg_line[s]]
+            p, s, d = p[within], s[within], d[within]
+            best = _first_per_owner(p, d)
+            out[chunk[p[best]]] = self.seg_line[s[best]]
         return out
 
     def _line_tree(self, line: int) -> tuple[shapely.STRtree, int]:
@@ -584,11 +587,7 @@ class LineSet:
 
 def load_zones(paths: str | Path | Iterable[str | Path], rejects: Rejects) -> ZoneSet:
     """All polygonal features of the files; lines in them are counted as zones.not_polygon."""
-    feats = read_features(paths, rejects)
-    for f in feats:
-        if not f.is_polygonal:
-            rejects.reject("zones.not_polygon", f.where, f.geometry.wkt[:4096])
-    return ZoneSet(feats)
+    return ZoneSet(read_features(paths, rejects, want="polygon"))
 
 
 def load_lines(
@@ -597,8 +596,4 @@ def load_lines(
     default_corridor_m: float = DEFAULT_CORRIDOR_M,
 ) -> LineSet:
     """All linear features of the files; polygons in them are counted as zones.not_line."""
-    feats = read_features(paths, rejects, default_corridor_m)
-    for f in feats:
-        if f.is_polygonal:
-            rejects.reject("zones.not_line", f.where, f.geometry.wkt[:4096])
-    return LineSet(feats)
+    return LineSet(read_features(paths, rejects, default_corridor_m, want="line"))
