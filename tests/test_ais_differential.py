@@ -124,7 +124,7 @@ def test_identity_and_station_messages_match_pyais(shared_data):
             line = line.strip()
             body = line[line.find(b"\\", 1) + 1 :] if line.startswith(b"\\") else line
             f = body.split(b",")
-            if len(f) != 7 or f[1] != b"1" or f[5][:1] not in (b"4", b"E", b"H"):
+            if len(f) != 7 or f[1] != b"1" or f[5][:1] not in (b"4", b"C", b"E", b"H"):
                 continue
             try:
                 _, m = decode_nmea_and_ais(line, error_if_checksum_invalid=True)
@@ -145,7 +145,7 @@ def test_identity_and_station_messages_match_pyais(shared_data):
         assert res.status[j] == OK
         subject, fields = statics[j]
         assert number(subject) == m.mmsi
-        if m.msg_type in (4, 21):
+        if m.msg_type in (4, 19, 21):
             i = row_of[j]
             lat = math.nan if abs(m.lat) > 90 else m.lat
             lon = math.nan if abs(m.lon) > 180 else m.lon
@@ -153,6 +153,10 @@ def test_identity_and_station_messages_match_pyais(shared_data):
             assert _same(float(res.cols["lon"][i]), lon, 1e-6)
         if m.msg_type == 4:
             assert fields == {"base_station": True}
+        elif m.msg_type == 19:
+            assert fields.get("name") == _text6(m.shipname)
+            assert fields.get("ship_type") == (int(m.ship_type) or None)
+            assert fields.get("to_stern") == (m.to_stern or None)
         elif m.msg_type == 21:
             assert fields.get("name") == _text6(m.full_name)
             assert fields["aid_type"] == int(m.aid_type)

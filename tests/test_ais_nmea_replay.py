@@ -90,6 +90,13 @@ def test_danish_multipart_type5_become_statics_like_pyais(shared_data):
     # text ends at the first '@' (the AIS pad character); pyais only strips trailing ones
     ref = {(m.mmsi, _text6(m.shipname), _text6(m.destination)) for m in ref5}
     assert ref <= mine
+    by_id = {(number(s.subject), s.fields.get("name"), s.fields.get("destination")): s.fields
+             for s in statics}  # fmt: skip
+    for m in ref5:
+        f = by_id[(m.mmsi, _text6(m.shipname), _text6(m.destination))]
+        assert f.get("callsign") == _text6(m.callsign) and f.get("imo") == (m.imo or None)
+        assert f.get("to_bow") == (m.to_bow or None) and f.get("to_port") == (m.to_port or None)
+        assert f.get("draught") == (pytest.approx(m.draught) if m.draught else None)
     # statics are emitted on change: repeats of an unchanged type 5 add nothing
     at5 = set(zip(ident.time.tolist(), ident.subject.tolist(), strict=True))
     type5 = [s for s in statics if (s.time, s.subject) in at5 and "aid_type" not in s.fields]

@@ -350,9 +350,11 @@ class AisCsvDecoder:
         numbered = [(first + i, x) for i, x in enumerate(lines) if x.strip(b" \t\r")]
         if not numbered:
             return Decoded.empty()
+        accepted, counts = self.rejects.accepted, self.rejects.counts.copy()
         try:
             return self._decode(numbered)
         except Exception:  # never let a bug take a replay down; count what it cost
+            self.rejects.accepted, self.rejects.counts = accepted, counts  # count each line once
             for no, raw in numbered:
                 self.rejects.reject("ais.internal_error", self._where(no), raw)
             return Decoded.empty()
@@ -360,7 +362,7 @@ class AisCsvDecoder:
     def _decode(self, numbered: list[tuple[int, bytes]]) -> Decoded:
         if self._header is None:
             no, raw = numbered.pop(0)
-            self._header = next(csv.reader([raw.decode("utf-8", "replace").strip("\r")]))
+            self._header = _split_line(raw.decode("utf-8", "replace").strip("\r").lstrip("\ufeff"))
             self._dialect = dialect_of(self._header)
             if self._dialect is None:
                 self.rejects.reject("ais.csv_unknown_header", self._where(no), raw)

@@ -87,11 +87,13 @@ class AisNmeaDecoder:
         """Decode a chunk; an internal error rejects the chunk's lines instead of escaping."""
         first = self._next_line
         self._next_line += chunk.count(b"\n")
+        accepted, counts = self.rejects.accepted, self.rejects.counts.copy()
         try:
             out = self._decode(chunk, first) if chunk else Decoded.empty()
         except Exception:  # never let a bug in one chunk take a live feed down
+            self.rejects.accepted, self.rejects.counts = accepted, counts  # count each line once
             for i, line in enumerate(chunk.split(b"\n")[:-1]):
-                if line.strip():
+                if line.strip(b" \t\r"):
                     self.rejects.reject("ais.internal_error", f"{self.source}:{first + i}", line)
             out = Decoded.empty()
         return out
