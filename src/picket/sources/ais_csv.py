@@ -325,6 +325,7 @@ class AisCsvDecoder:
         self._header: list[str] | None = None
         self._dialect: Dialect | None = None
         self._statics: dict[int, dict[str, Any]] = {}
+        self._parsed: dict[str, np.ndarray] = {}  # columns converted while validating a chunk
 
     def feed(self, data: bytes) -> Decoded:
         buf = self._rest + data
@@ -400,28 +401,38 @@ class AisCsvDecoder:
         return self._reports(cols, nos[idx_ok[keep]], numbered, idx_ok[keep])
 
     def _convert_ok(self, cols: dict[str, S], n: int) -> NDArray[np.bool_]:
-        """Rows whose MMSI, time and numeric columns all parse."""
+        """Rows whose MMSI, time and numeric columns all parse (parsed columns are kept)."""
         d = self._dialect
         assert d is not None
         keep = np.ones(n, bool)
-        converters: list[Callable[[], Any]] = [
-            lambda: num(cols[d.mmsi]),
-            lambda: d.time(cols),
-        ]
-        nav = d.nav_status if d.name != "dma-aisdk" else None  # aisdk writes it as text
-        for c in (d.lat, d.lon, d.sog_kn, d.cog, d.heading, d.accuracy, nav):
-            if c is not None and c in cols:
-                converters.append(lambda c=c: num(cols[c]))
-        if d.msg is not None:
-            converters.append(lambda: d.msg(cols))
-        for conv in converters:
+        self._parsed = {}
+        for name, conv in self._converters(cols):
             try:
-                conv()
+                self._parsed[name] = conv()
             except BadRows as e:
                 keep &= ~e.mask
         mmsi = num(np.where(keep, cols[d.mmsi], "0")) if n else np.zeros(0)
         keep &= np.isfinite(mmsi) & (mmsi >= 0) & (mmsi < 1e9) & (mmsi == np.round(mmsi))
+        self._parsed = (
+            {k: v[keep] for k, v in self._parsed.items()} if not keep.all() else self._parsed
+        )
         return keep
+
+    def _converters(self, cols: dict[str, S]) -> list[tuple[str, Callable[[], np.ndarray]]]:
+        d = self._dialect
+        assert d is not None
+        out: list[tuple[str, Callable[[], np.ndarray]]] = [
+            ("mmsi", lambda: num(cols[d.mmsi])),
+            ("time", lambda: d.time(cols)),
+        ]
+        nav = d.nav_status if d.name != "dma-aisdk" else None  # aisdk writes it as text
+        for c in (d.lat, d.lon, d.sog_kn, d.cog, d.heading, d.accuracy, nav):
+            if c is not None and c in cols:
+                out.append((c, lambda c=c: num(cols[c])))
+        if d.msg is not None:
+            msg = d.msg
+            out.append(("msg", lambda: msg(cols)))
+        return out
 
     def _reports(
         self, cols: dict[str, S], line_no: NDArray[np.int64], numbered: list, idx: NDArray
@@ -431,27 +442,31 @@ class AisCsvDecoder:
         n = len(line_no)
         if n == 0:
             return Decoded.empty()
-        mmsi = num(cols[d.mmsi]).astype(np.int64)
+        conv = dict(self._converters(cols))
+
+        def parsed(name: str | None) -> np.ndarray:
+            if name is None or name not in conv:
+                return np.full(n, np.nan)
+            v = self._parsed.get(name)
+            return (v if v is not None else conv[name]()).copy()
+
+        mmsi = parsed("mmsi").astype(np.int64)
         subject = key(Namespace.MMSI, mmsi)
-        t = d.time(cols)
-        msg = d.msg(cols) if d.msg is not None else np.zeros(n, np.int64)
-
-        def col(name: str | None) -> F8:
-            return num(cols[name]) if name is not None and name in cols else np.full(n, np.nan)
-
-        lat, lon = col(d.lat), col(d.lon)
+        t = parsed("time")
+        msg = parsed("msg").astype(np.int64) if d.msg is not None else np.zeros(n, np.int64)
+        lat, lon = parsed(d.lat), parsed(d.lon)
         lat[np.abs(lat) > 90] = np.nan
         lon[np.abs(lon) > 180] = np.nan
-        sog, cog, hdg = col(d.sog_kn), col(d.cog), col(d.heading)
+        sog, cog, hdg = parsed(d.sog_kn), parsed(d.cog), parsed(d.heading)
         sog[(sog >= 102.25) | (sog < 0)] = np.nan
         cog[(cog >= 360) | (cog < 0)] = np.nan
         hdg[(hdg >= 360) | (hdg < 0)] = np.nan
         nav = np.full(n, -1, np.int64)
         if d.nav_status is not None and d.nav_status in cols:
-            a = cols[d.nav_status]
-            v = num(a) if d.name != "dma-aisdk" else _nav_text(a).astype(float)
+            v = parsed(d.nav_status) if d.name != "dma-aisdk" else _nav_text(cols[d.nav_status])
+            v = v.astype(float)
             nav = np.where(np.isfinite(v) & (v >= 0) & (v <= 15), v, -1).astype(np.int64)
-        acc = col(d.accuracy)
+        acc = parsed(d.accuracy)
         acc = np.where(acc == 1, ACCURACY_HIGH_M, np.where(acc == 0, ACCURACY_LOW_M, np.nan))
 
         unsupported = ~np.isin(msg, POSITION_MSGS + IDENTITY_MSGS)
