@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from picket.codec.modes_cpr_track import CprTracker
+from picket.codec.modes_cpr_track import REASONS, CprTracker
 from picket.codec.modes_crc import syndrome_mixed
 from picket.codec.modes_fields import (
     FPM,
@@ -206,7 +206,7 @@ class ModeSDecoder:
         m, ptc, a = me[s], tc[s], icao[s]
         is_surf = surf[s]
         odd = me_bits(m, 22, 1)
-        lat, lon, bad = self.cpr.decode(
+        lat, lon, why = self.cpr.decode(
             a, t[s], odd, me_bits(m, 23, 17), me_bits(m, 40, 17), is_surf
         )
         fl = self.flags[a]
@@ -227,19 +227,22 @@ class ModeSDecoder:
         gspd = np.where(is_surf, _MOV[mov] * KT, np.nan)
         trk_ok = is_surf & (me_bits(m, 13, 1) == 1)
         crs = np.where(trk_ok, me_bits(m, 14, 7) * (360.0 / 128), np.nan)
+        bad = why != 0
         k = ~bad
         parts.append(Reports.build(
             time=t[s][k], kind=Kind.POSITION, subject=sub[s][k], lat=lat[k], lon=lon[k],
             alt=alt[k], speed=gspd[k], course=crs[k], nic=nic[k], version=ver[k],
             msg=ptc[k], raw=raw[s][k], **base))  # fmt: skip
-        nbad = int(np.count_nonzero(bad))
-        if nbad:
-            i = int(np.flatnonzero(bad)[0])
-            self.rejects.reject(
-                "modes.cpr_inconsistent", f"{self.source}:{int(raw[s][i])}",
-                f"icao {int(a[i]):06x}", n=nbad,
-            )  # fmt: skip
-        return nbad
+        for code, reason in REASONS.items():
+            hit = why == code
+            nhit = int(np.count_nonzero(hit))
+            if nhit:
+                i = int(np.flatnonzero(hit)[0])
+                self.rejects.reject(
+                    f"modes.{reason}", f"{self.source}:{int(raw[s][i])}",
+                    f"icao {int(a[i]):06x}", n=nhit,
+                )  # fmt: skip
+        return int(np.count_nonzero(bad))
 
     def _velocity(self, me, tc, t, raw, sub, base, parts) -> None:  # type: ignore[no-untyped-def]
         s = np.flatnonzero(tc == 19)
