@@ -44,6 +44,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 # replay -------------------------------------------------------------------------------
+CLOCKLESS = ("beast", "avr")  # formats whose frames carry no wall-clock time
+
+
 def cmd_replay(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.pipeline.assemble import assemble
@@ -75,8 +78,14 @@ def cmd_replay(a: argparse.Namespace) -> int:
     advance, stop = (_progress_bar(total, "replay") if not a.no_progress and sys.stderr.isatty()
                      else (None, lambda: None))  # fmt: skip
     try:
+        dargs = {}
+        if a.start_time:
+            from picket.model.alerts import parse_time
+
+            t0 = parse_time(a.start_time)
+            dargs = {f: {"start_time": t0} for f in CLOCKLESS}
         s = replay_files(asm.pipeline, inputs, asm.rejects, batch_s=a.batch_s, speed=a.speed,
-                         progress=advance)  # fmt: skip
+                         progress=advance, decoder_args=dargs)  # fmt: skip
     finally:
         stop()
     tracks = asm.pipeline.tracks
@@ -214,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-store", action="store_true", help="keep nothing on disk but outputs")
     r.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
     r.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
+    r.add_argument(
+        "--start-time",
+        help="ISO time of the first frame for clockless formats "
+        "(Beast, AVR); default: from the file name when it holds a unix time",
+    )
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--quiet", action="store_true", help="do not print alerts as they fire")
     r.set_defaults(func=cmd_replay)

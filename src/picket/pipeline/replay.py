@@ -148,8 +148,12 @@ def replay_files(
     batch_s: float = 10.0,
     speed: float = 0.0,
     progress: Callable[[int], None] | None = None,
+    decoder_args: dict[str, dict[str, object]] | None = None,
 ) -> ReplaySummary:
-    streams = [read_file(p, rejects, fmt, progress=progress) for p, fmt in inputs]
+    """`decoder_args` maps a format name to keyword arguments for its decoder (start_time)."""
+    args = decoder_args or {}
+    streams = [read_file(p, rejects, fmt, progress=progress, **args.get(fmt, {}))
+               for p, fmt in inputs]  # fmt: skip
     counted = (_drop_timeless(s, rejects) for s in streams)
     return run_stream(pipeline, merge(list(counted)), batch_s, speed)
 
