@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,16 +88,20 @@ def num(a: S) -> F8:
 
 
 def _iso_times(a: S) -> F8:
-    try:
-        t = a.astype("datetime64[ms]")
-    except ValueError:
-        bad = np.zeros(len(a), bool)
-        for i, s in enumerate(a.tolist()):
-            try:
-                np.datetime64(s, "ms")
-            except ValueError:
-                bad[i] = True
-        raise BadRows(bad) from None
+    """ISO 8601 times, UTC; a trailing 'Z' is accepted (numpy would only warn about it)."""
+    a = np.char.rstrip(a, "Z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # explicit offsets: numpy converts them to UTC and warns
+        try:
+            t = a.astype("datetime64[ms]")
+        except ValueError:
+            bad = np.zeros(len(a), bool)
+            for i, s in enumerate(a.tolist()):
+                try:
+                    np.datetime64(s, "ms")
+                except ValueError:
+                    bad[i] = True
+            raise BadRows(bad) from None
     out = t.astype(np.int64) / 1000.0
     out[np.isnat(t)] = np.nan
     if np.isnan(out).any():

@@ -233,11 +233,13 @@ def _tag_fields(buf: U8, rows: I64, cs: I64, ce: I64, commas: I64, out: Lines) -
     ok = np.ones(len(rows), bool)
     if len(rows) == 0:
         return ok
-    inner = commas[np.searchsorted(commas, cs[0]) : np.searchsorted(commas, ce[-1])]
-    owner = np.searchsorted(cs, inner, "right") - 1
-    inside = (owner >= 0) & (inner < ce[np.maximum(owner, 0)])
-    fs = np.concatenate([cs, inner[inside] + 1])
-    fo = np.concatenate([np.arange(len(rows)), owner[inside]])
+    lo, hi = np.searchsorted(commas, cs), np.searchsorted(commas, ce)
+    per_row = hi - lo  # commas inside each tag block (none in DMA's `\\si:AISD*3F\\`)
+    owner = np.repeat(np.arange(len(rows)), per_row)
+    first = np.repeat(lo - np.concatenate([[0], np.cumsum(per_row)[:-1]]), per_row)
+    inner = commas[first + np.arange(len(owner))] if len(owner) else owner
+    fs = np.concatenate([cs, inner + 1])
+    fo = np.concatenate([np.arange(len(rows)), owner])
     order = np.argsort(fs, kind="stable")
     fs, fo = fs[order], fo[order]
     fe = np.empty_like(fs)
