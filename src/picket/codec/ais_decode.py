@@ -252,10 +252,11 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v != ""}
 
 
-def _dims(by: U8, at: int, i: int) -> dict[str, int | None]:
-    vals = [field(by[i : i + 1], at + o, w)[0] for o, w in ((0, 9), (9, 9), (18, 6), (24, 6))]
+def _dims(by: U8, at: int) -> list[dict[str, int | None]]:
+    """Ship dimensions (bow, stern, port, starboard) per row; 0 means not available."""
     names = ("to_bow", "to_stern", "to_port", "to_starboard")
-    return {k: (int(v) or None) for k, v in zip(names, vals, strict=True)}
+    vals = np.stack([field(by, at + o, w) for o, w in ((0, 9), (9, 9), (18, 6), (24, 6))], 1)
+    return [{k: (v or None) for k, v in zip(names, row, strict=True)} for row in vals.tolist()]
 
 
 def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
@@ -268,6 +269,7 @@ def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
     hour, minute = field(by, 283, 5), field(by, 288, 6)
     draught = field(by, 294, 8)
     dest = text(by, 302, 20)
+    dims = _dims(by, 240)
     out = []
     for i in range(len(idx)):
         eta = None
@@ -280,7 +282,7 @@ def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
             "callsign": callsign[i],
             "imo": int(imo[i]) or None,
             "ship_type": int(ship_type[i]) or None,
-            **_dims(by, 240, i),
+            **dims[i],
             "destination": dest[i],
             "draught": (int(draught[i]) / 10.0) or None,
             "eta": eta,
@@ -293,9 +295,10 @@ def _statics_19(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
     mmsi = field(by, 8, 30)
     name = text(by, 143, 20)
     ship_type = field(by, 263, 8)
+    dims = _dims(by, 271)
     out = []
     for i in range(len(idx)):
-        fields = {"name": name[i], "ship_type": int(ship_type[i]) or None, **_dims(by, 271, i)}
+        fields = {"name": name[i], "ship_type": int(ship_type[i]) or None, **dims[i]}
         out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
     return out
 
@@ -305,6 +308,8 @@ def _statics_24(idx: I64, by: U8, part: I64) -> list[tuple[int, int, dict[str, A
     name = text(by, 40, 20)
     ship_type = field(by, 40, 8)
     callsign = text(by, 90, 7)
+    dims = _dims(by, 132)
+    mothership = field(by, 132, 30)
     out = []
     for i in range(len(idx)):
         if part[i] == 0:
@@ -312,9 +317,9 @@ def _statics_24(idx: I64, by: U8, part: I64) -> list[tuple[int, int, dict[str, A
         else:
             fields = {"ship_type": int(ship_type[i]) or None, "callsign": callsign[i]}
             if mmsi[i] // 10_000_000 == 98:  # auxiliary craft: the field is the mothership
-                fields["mothership_mmsi"] = int(field(by[i : i + 1], 132, 30)[0]) or None
+                fields["mothership_mmsi"] = int(mothership[i]) or None
             else:
-                fields.update(_dims(by, 132, i))
+                fields.update(dims[i])
         out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
     return out
 
