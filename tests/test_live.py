@@ -1,0 +1,72 @@
+"""`picket run` with real loopback sockets: feeds in over TCP and UDP, alerts out."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+
+from picket.codec.ais_encode import encode_positions
+from picket.config import Config, SourceConfig
+from picket.geo.geodesy import KNOT, destination
+from picket.pipeline.assemble import assemble
+from picket.pipeline.live import run_live
+from picket.sinks.jsonl import MemorySink
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dragging_ship() -> list[bytes]:
+    """A vessel 'at anchor' moving at 3 kn for 20 min: an anchor drag, as NMEA lines."""
+    t = 1.7e9 + np.arange(0, 1200, 10.0)
+    lat, lon = destination(59.5, 24.0, 90.0, 3.0 * KNOT * (t - t[0]))
+    n = len(t)
+    return encode_positions(t, np.full(n, 276123000), lat, lon, np.full(n, 3.0),
+                            np.full(n, 90.0), np.full(n, 90.0), np.full(n, 1))  # fmt: skip
+
+
+def test_tcp_and_udp_feeds_raise_alerts_live(tmp_path):
+    tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
+    sources = [
+        SourceConfig(name="ais-tcp", format="ais-nmea", listen_tcp=f"127.0.0.1:{tcp}"),
+        SourceConfig(name="ais-udp", format="ais-nmea", udp=f"127.0.0.1:{udp}"),
+    ]
+    mem = MemorySink()
+    asm = assemble(Config(store_path=str(tmp_path / "p.sqlite")), console=False,
+                   extra_sinks=[mem])  # fmt: skip
+    stop = threading.Event()
+    logs: list[str] = []
+    th = threading.Thread(target=run_live, args=(asm, sources, tmp_path),
+                          kwargs={"batch_s": 0.2, "stop": stop, "log": logs.append,
+                                  "max_seconds": 20}, daemon=True)  # fmt: skip
+    th.start()
+    lines = dragging_ship()
+    deadline = time.monotonic() + 10
+    ready = ("listening on", "UDP on")
+    while not all(any(r in x for x in logs) for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with socket.create_connection(("127.0.0.1", tcp), timeout=5) as c:
+        c.sendall(b"\r\n".join(lines[:60]) + b"\r\n")
+        c.sendall(b"garbage that is not NMEA\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        for line in lines[60:]:
+            u.sendto(line, ("127.0.0.1", udp))
+            time.sleep(0.001)
+    deadline = time.monotonic() + 15
+    while asm.rejects.accepted < len(lines) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    th.join(timeout=10)
+    kinds = {a.kind for a in mem.alerts.values()}
+    assert "maritime.anchor_drag" in kinds, (kinds, logs, asm.rejects.summary())
+    assert asm.rejects.accepted == len(lines), (asm.rejects.summary(), logs)  # TCP and UDP
+    assert (
+        asm.rejects.counts.get("ais.not_ais", 0) + asm.rejects.counts.get("ais.malformed", 0) >= 1
+    )
+    assert asm.store is not None and asm.store.count_alerts() >= 1
