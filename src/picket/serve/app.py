@@ -1,0 +1,528 @@
+"""The HTTP application: REST, the WebSocket track channel, the SSE alert stream.
+
+Contract in docs/api.md. Store reads run in the thread pool; encoding runs in
+the hub's tick thread; the event loop only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time as wall
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from picket import __version__
+from picket.model.alerts import KINDS, iso
+from picket.model.subjects import parse_subject
+from picket.serve import triage as tri
+from picket.serve.auth import Authenticator, AuthError, Principal
+from picket.serve.hub import LiveHub
+from picket.serve.layers import feature_collection, gnss_cells
+from picket.serve.queries import StoreReader, clamp, opt_time, select_tracks, track_json
+from picket.serve.replay import replay_steps
+from picket.serve.sse import format_event
+from picket.serve.views import ViewKey
+
+BODY_LIMIT = 64 * 1024
+ZONES_LIMIT = 4 * 1024 * 1024
+WS_TEXT_LIMIT = 4096
+MAX_WS, MAX_SSE = 256, 256
+PING_S = 15.0
+
+NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>picket</title></head>
+<body><h1>picket</h1><p>The web front-end is not built (no <code>web/dist/</code>).
+Build it with the setup command; the API is live at <a href="/api/health">/api/health</a>
+(see docs/api.md).</p></body></html>"""
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+class ServerState:
+    def __init__(self, hub: LiveHub, reader: StoreReader, auth: Authenticator,
+                 data_dir: Path | None):  # fmt: skip
+        self.hub, self.reader, self.auth, self.data_dir = hub, reader, auth, data_dir
+        self.ws_clients = 0
+        self.sse_clients = 0
+
+
+def _q(request: Request | WebSocket) -> dict[str, str]:
+    return dict(request.query_params)
+
+
+def _who(request: Request | WebSocket) -> Principal:
+    st: ServerState = request.app.state.picket
+    return st.auth.principal(request.headers.get("authorization"),
+                             request.query_params.get("token"))  # fmt: skip
+
+
+async def read_json(request: Request, limit: int = BODY_LIMIT) -> Any:
+    """The JSON body, refusing more than `limit` bytes before reading them all."""
+    cl = request.headers.get("content-length")
+    if cl and cl.isdigit() and int(cl) > limit:
+        raise ApiError(413, f"request body larger than {limit} bytes")
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise ApiError(413, f"request body larger than {limit} bytes")
+    try:
+        return json.loads(buf or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(422, "body is not JSON") from None
+
+
+# REST -----------------------------------------------------------------------------------
+async def health(request: Request) -> Response:
+    p = _who(request)
+    st: ServerState = request.app.state.picket
+    pic = st.hub.current()
+    return JSONResponse({
+        "status": "ok", "version": __version__, "boot": st.hub.boot,
+        "event_time": iso(pic.time) if pic.time > 0 else None, "tracks": int(pic.alive().sum()),
+        "alerts_open": len(st.hub.open_alerts), "role": p.role, "who": p.name,
+    })  # fmt: skip
+
+
+async def metrics(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    hub = st.hub
+    pic = hub.current()
+    rej = hub.rejects
+    body = {
+        "reports": hub.stats["reports"], "reports_per_s": round(hub.stats["reports_per_s"], 1),
+        "accepted": getattr(rej, "accepted", None),
+        "rejected": getattr(rej, "rejected", None),
+        "rejects": dict(getattr(rej, "counts", {}) or {}),
+        "event_time": iso(pic.time) if pic.time > 0 else None,
+        "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
+        "tracks": int(pic.alive().sum()), "alerts_open": len(hub.open_alerts),
+        "ws_clients": st.ws_clients, "sse_clients": st.sse_clients, "tick": hub.stats["tick"],
+        "encode_ms": round(hub.stats["encode_ms"], 3), "frame_bytes": hub.stats["frame_bytes"],
+    }  # fmt: skip
+    return JSONResponse(body)
+
+
+def _alert_ids(hub: LiveHub) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in list(hub.open_alerts.values()):
+        out.setdefault(a["subject"], []).append(a["id"])
+    return out
+
+
+def tracks(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    try:
+        limit, offset = clamp(q.get("limit"), 1000), max(0, int(q.get("offset") or 0))
+        pic = st.hub.current()
+        idx = select_tracks(pic, q)
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    flags = pic.flags(st.hub.alert_subject_keys())
+    ids = _alert_ids(st.hub)
+    statics = getattr(st.hub.tracks_ref, "statics", {}) or {}
+    page = idx[offset : offset + limit]
+    rows = [track_json(pic, int(i), flags, ids, statics.get(int(pic["subject"][i])))
+            for i in page.tolist()]  # fmt: skip
+    nxt = offset + limit if offset + limit < len(idx) else None
+    return JSONResponse({"tracks": rows, "total": len(idx), "next_offset": nxt})
+
+
+def _find_track(st: ServerState, subject: str) -> tuple[Any, int]:
+    try:
+        key = parse_subject(subject)
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    pic = st.hub.current()
+    hit = (pic["subject"] == key).nonzero()[0]
+    if not len(hit):
+        raise ApiError(404, f"no track {subject}")
+    return pic, int(hit[0])
+
+
+def track_one(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    pic, i = _find_track(st, request.path_params["subject"])
+    table = st.hub.tracks_ref
+    statics = (getattr(table, "statics", {}) or {}).get(int(pic["subject"][i]))
+    d = track_json(pic, i, pic.flags(st.hub.alert_subject_keys()), _alert_ids(st.hub), statics)
+    hist = []
+    if table is not None and int(pic["id"][i]) < len(table):
+        t, la, lo = table.history(int(pic["id"][i]))
+        hist = [{"time": iso(a), "lat": b, "lon": c}
+                for a, b, c in zip(t.tolist(), la.tolist(), lo.tolist(), strict=True)
+                if a == a]  # fmt: skip
+    d["history"] = hist
+    return JSONResponse(d)
+
+
+def track_history(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    subject = request.path_params["subject"]
+    try:
+        key = parse_subject(subject)
+        pts = st.reader.history(key, opt_time(q.get("since")), opt_time(q.get("until")),
+                                clamp(q.get("limit"), 5000))  # fmt: skip
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    return JSONResponse({"subject": subject, "points": pts})
+
+
+def alerts(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    try:
+        limit, offset = clamp(q.get("limit"), 200), max(0, int(q.get("offset") or 0))
+        rows = st.reader.alerts(q, limit + 1, offset)
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    nxt = offset + limit if len(rows) > limit else None
+    return JSONResponse({"alerts": rows[:limit], "next_offset": nxt})
+
+
+def alert_one(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    a = st.reader.alert(request.path_params["alert_id"])
+    if a is None:
+        raise ApiError(404, "no such alert")
+    return JSONResponse(a)
+
+
+async def alert_triage(request: Request) -> Response:
+    p = _who(request)
+    Authenticator.require_operator(p)
+    st: ServerState = request.app.state.picket
+    body = await read_json(request)
+    try:
+        action, assignee, comment = tri.validate(body)
+    except tri.TriageError as e:
+        raise ApiError(422, str(e)) from None
+    aid = request.path_params["alert_id"]
+    now = wall.time()
+    a = await run_in_threadpool(st.reader.triage, aid, p.name, action, assignee, comment, now)
+    if a is None:
+        raise ApiError(404, "no such alert")
+    entry = {"alert_id": aid, "action": action, "who": p.name, "time": iso(now),
+             "comment": comment, "assignee": assignee}  # fmt: skip
+    st.hub.triage_event(entry, a["triage"], {k: v for k, v in a.items() if k != "log"})
+    return JSONResponse(a)
+
+
+async def layer(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    name = request.path_params["name"]
+    if name == "gnss":
+        q = _q(request)
+        if q.get("since") or q.get("until"):
+            qq = {"kind": "gnss.interference", "since": q.get("since"), "until": q.get("until")}
+            rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
+        else:
+            rows = [a for a in list(st.hub.open_alerts.values())
+                    if a.get("kind") == "gnss.interference"]  # fmt: skip
+        return JSONResponse(gnss_cells(rows))
+    if name not in ("zones", "infrastructure"):
+        raise ApiError(404, f"no layer {name}")
+    return JSONResponse(st.hub.layers.get(name) or feature_collection([]))
+
+
+async def put_zones(request: Request) -> Response:
+    p = _who(request)
+    Authenticator.require_operator(p)
+    st: ServerState = request.app.state.picket
+    body = await read_json(request, ZONES_LIMIT)
+    from picket.geo.zone_io import BadFeature  # noqa: F401  (validation below mirrors it)
+
+    if (
+        not isinstance(body, dict)
+        or body.get("type") != "FeatureCollection"
+        or not isinstance(body.get("features"), list)
+    ):
+        raise ApiError(422, "body must be a GeoJSON FeatureCollection")
+    for i, f in enumerate(body["features"]):
+        g = (f or {}).get("geometry") if isinstance(f, dict) else None
+        if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ApiError(422, f"feature {i}: geometry must be a Polygon or MultiPolygon")
+        try:
+            import shapely.geometry
+
+            if not shapely.geometry.shape(g).is_valid:
+                raise ApiError(422, f"feature {i}: invalid polygon")
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise ApiError(422, f"feature {i}: bad coordinates") from None
+    if st.data_dir is not None:
+        path = st.data_dir / "zones.edited.geojson"
+        await run_in_threadpool(path.write_text, json.dumps(body))
+    st.hub.layer_event("zones", body)
+    return JSONResponse({"features": len(body["features"]), "edited_by": p.name})
+
+
+async def kinds(request: Request) -> Response:
+    _who(request)
+    return JSONResponse(KINDS)
+
+
+def export(request: Request) -> Response:
+    _who(request)
+    from picket.share.export import export_picture
+
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    fmt = q.get("format", "geojson")
+    layers = [x for x in (q.get("layers") or "tracks,alerts,zones").split(",") if x]
+    try:
+        pic = st.hub.current()
+        idx = select_tracks(pic, q)
+        alert_rows = st.reader.alerts(q, 5000, 0) if "alerts" in layers else []
+        data, ctype = export_picture(fmt, pic, idx, alert_rows, st.hub.layers.get("zones"),
+                                     layers)  # fmt: skip
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    ext = {"geojson": "geojson", "kml": "kml", "kmz": "kmz"}[fmt]
+    return Response(
+        data,
+        media_type=ctype,
+        headers={"content-disposition": f'attachment; filename="picket.{ext}"'},
+    )
+
+
+# SSE ------------------------------------------------------------------------------------
+async def alert_stream(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    if st.sse_clients >= MAX_SSE:
+        raise ApiError(503, "too many alert stream clients")
+    log = st.hub.events
+    last = request.headers.get("last-event-id") or request.query_params.get("last_id")
+    start = log.parse_id(last)
+    loop = asyncio.get_running_loop()
+    ev = asyncio.Event()
+
+    async def gen():
+        st.sse_clients += 1
+        waiter = (loop, ev)
+        log.waiters.add(waiter)
+        try:
+            yield b"retry: 2000\n\n"
+            seq = start
+            if seq is None:
+                seq = log.seq_now()
+                yield format_event("reset", json.dumps({"reason": "unknown last id"}))
+            while True:
+                ev.clear()
+                for s, name, data in log.since(seq):
+                    yield format_event(name, data, log.eid(s))
+                    seq = s
+                try:
+                    await asyncio.wait_for(ev.wait(), PING_S)
+                except TimeoutError:
+                    yield b": ping\n\n"
+        finally:
+            log.waiters.discard(waiter)
+            st.sse_clients -= 1
+
+    headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+    return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
+
+
+# WebSocket ------------------------------------------------------------------------------
+async def ws_tracks(ws: WebSocket) -> None:
+    st: ServerState = ws.app.state.picket
+    try:
+        p = _who(ws)
+        view = ViewKey.parse(ws.query_params.get("domain"), ws.query_params.get("bbox"))
+    except AuthError:
+        await ws.close(code=4401)
+        return
+    except ValueError:
+        await ws.close(code=4422)
+        return
+    if st.ws_clients >= MAX_WS:
+        await ws.close(code=1013)
+        return
+    await ws.accept()
+    st.ws_clients += 1
+    hub = st.hub
+    client = hub.subscribe(asyncio.get_running_loop(), view, p.role)
+    replay_task: asyncio.Task | None = None
+
+    async def sender() -> None:
+        await ws.send_text(json.dumps({"type": "hello", "boot": hub.boot, "tick_s": hub.tick_s,
+                                       "role": p.role}))  # fmt: skip
+        while True:
+            kind, item = await client.queue.get()
+            if kind == "bytes":
+                await ws.send_bytes(item)
+            else:
+                await ws.send_text(item)
+
+    send_task = asyncio.create_task(sender())
+    try:
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                break
+            text = msg.get("text")
+            if text is None:
+                continue
+            if len(text) > WS_TEXT_LIMIT:
+                await ws.close(code=1009)
+                break
+            try:
+                cmd = json.loads(text)
+                typ = cmd.get("type")
+                if typ == "view":
+                    hub.change_view(client, ViewKey.parse(cmd.get("domain"), cmd.get("bbox")))
+                elif typ == "replay":
+                    if replay_task:
+                        replay_task.cancel()
+                    replay_task = asyncio.create_task(_replay(st, client, cmd))
+                elif typ == "live":
+                    if replay_task:
+                        replay_task.cancel()
+                        replay_task = None
+                    client.paused, client.needs_keyframe = False, True
+                else:
+                    raise ValueError(f"unknown message type {typ!r}")
+            except (ValueError, AttributeError, TypeError) as e:
+                await client.queue.put(("text", json.dumps({"type": "error", "detail": str(e)})))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(client)
+        st.ws_clients -= 1
+        send_task.cancel()
+        if replay_task:
+            replay_task.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
+    since, until = opt_time(str(cmd.get("since", ""))), opt_time(str(cmd.get("until", "")))
+    speed = float(cmd.get("speed") or 1.0)
+    if since is None or until is None or until <= since or not speed > 0:
+        raise ValueError("replay needs since < until and speed > 0")
+    client.paused = True
+    q = client.queue
+    while not q.empty():
+        q.get_nowait()
+    hub = st.hub
+    pts = await run_in_threadpool(st.reader.points, since, until)
+    alerts = await run_in_threadpool(st.reader.alerts, {"since": str(since),
+                                                        "until": str(until)}, 5000, 0)  # fmt: skip
+    alerts.sort(key=lambda a: a["time"])
+    table = hub.tracks_ref
+    id_of = dict(getattr(table, "_index", {}) or {})
+    step = speed * hub.tick_s
+    info = {"type": "replay", "state": "start", "since": iso(since), "until": iso(until),
+            "speed": speed}  # fmt: skip
+    await q.put(("text", json.dumps(info)))
+    gen = replay_steps(pts, alerts, since, until, step, id_of)
+    sentinel = object()
+    while True:
+        t0 = asyncio.get_running_loop().time()
+        item = await run_in_threadpool(next, gen, sentinel)
+        if item is sentinel:
+            break
+        meta, data, fired = item
+        if meta:
+            await q.put(("text", json.dumps({"type": "meta", "tracks": meta})))
+        await q.put(("bytes", data))
+        if fired:
+            await q.put(("text", json.dumps({"type": "replay_alerts", "alerts": fired})))
+        await asyncio.sleep(max(0.0, hub.tick_s - (asyncio.get_running_loop().time() - t0)))
+    await q.put(("text", json.dumps({**info, "state": "end"})))
+
+
+# errors ---------------------------------------------------------------------------------
+async def _api_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)  # type: ignore[attr-defined]
+
+
+async def _lookup_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+def build_app(
+    hub: LiveHub,
+    store: Any = None,
+    static_dir: str | Path | None = None,
+    tokens: dict | None = None,
+    cors_origins: list[str] | None = None,
+    data_dir: str | Path | None = None,
+) -> Starlette:
+    from picket.serve.auth import normalise_tokens
+
+    reader = StoreReader(store)
+    ddir = Path(data_dir) if data_dir else (reader.store.path.parent if reader.store else None)
+    state = ServerState(hub, reader, Authenticator(normalise_tokens(tokens)), ddir)
+    routes: list[Any] = [
+        Route("/api/health", health),
+        Route("/api/metrics", metrics),
+        Route("/api/tracks", tracks),
+        Route("/api/tracks/{subject}/history", track_history),
+        Route("/api/tracks/{subject}", track_one),
+        Route("/api/alerts", alerts),
+        Route("/api/alerts/stream", alert_stream),
+        Route("/api/alerts/{alert_id}/triage", alert_triage, methods=["POST"]),
+        Route("/api/alerts/{alert_id}", alert_one),
+        Route("/api/layers/zones", put_zones, methods=["PUT"]),
+        Route("/api/layers/{name}", layer),
+        Route("/api/kinds", kinds),
+        Route("/api/export", export),
+        WebSocketRoute("/api/ws/tracks", ws_tracks),
+        Route("/api/{rest:path}", _not_found),
+    ]
+    sdir = Path(static_dir) if static_dir else None
+    if sdir is not None and (sdir / "index.html").exists():
+        routes.append(Mount("/", StaticFiles(directory=sdir, html=True)))
+    else:
+        routes.append(Route("/{rest:path}", lambda r: HTMLResponse(NOT_BUILT)))
+    middleware = []
+    if cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                                     allow_methods=["GET", "POST", "PUT"],
+                                     allow_headers=["authorization", "content-type",
+                                                    "last-event-id"]))  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        hub.start()
+        try:
+            yield
+        finally:
+            reader.close()
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={ApiError: _api_error, AuthError: _api_error,
+                                        LookupError: _lookup_error})  # fmt: skip
+    app.state.picket = state
+    return app
+
+
+async def _not_found(request: Request) -> Response:
+    raise ApiError(404, "no such API path")

@@ -1,0 +1,81 @@
+"""Map layers as GeoJSON: zones, infrastructure lines and GNSS interference cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+
+from picket.model.alerts import parse_time
+
+YELLOW, RED = 0.02, 0.10  # gpsjam.org colour steps for the bad fraction
+
+
+def feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _set_geojson(fs: Any) -> dict[str, Any]:
+    feats = []
+    for f in getattr(fs, "features", []):
+        props = {k: v for k, v in (f.properties or {}).items() if _jsonable(v)}
+        props.update(name=f.name, kind=f.kind)
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": shapely.geometry.mapping(f.geometry)})  # fmt: skip
+    return feature_collection(feats)
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool) or v is None
+
+
+def layers_from_env(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The zones and lines the pipeline loaded, as GeoJSON for the map."""
+    out = {}
+    if env.get("zones") is not None:
+        out["zones"] = _set_geojson(env["zones"])
+    if env.get("lines") is not None:
+        out["infrastructure"] = _set_geojson(env["lines"])
+    return out
+
+
+def colour(frac: float | None) -> str | None:
+    if frac is None:
+        return None
+    return "red" if frac >= RED else "yellow" if frac >= YELLOW else "green"
+
+
+def _bad_fraction(ev: dict[str, Any]) -> float | None:
+    for k in ("bad_fraction", "fraction", "bad_frac"):
+        v = ev.get(k)
+        if isinstance(v, int | float):
+            return float(v)
+    return None
+
+
+def gnss_cells(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """H3 cell polygons of `gnss.interference` alerts whose subject is `h3:<cell>`."""
+    import h3
+
+    feats = []
+    for a in alerts:
+        subj = str(a.get("subject", ""))
+        if a.get("kind") != "gnss.interference" or not subj.startswith("h3:"):
+            continue
+        cell = subj[3:]
+        try:
+            ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
+        except (ValueError, TypeError, h3.H3BaseException):
+            continue
+        ring.append(ring[0])
+        frac = _bad_fraction(a.get("evidence") or {})
+        props = {"cell": cell, "alert_id": a["id"], "severity": a.get("severity"),
+                 "bad_fraction": frac, "colour": colour(frac) or "red",
+                 "status": a.get("status"), "time": a.get("time")}  # fmt: skip
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}})  # fmt: skip
+    return feature_collection(feats)
+
+
+def alert_time(a: dict[str, Any]) -> float:
+    return parse_time(a["time"])

@@ -1,0 +1,106 @@
+"""The current picture: a columnar copy of the track table taken once per tick.
+
+Why a copy: the pipeline thread keeps writing the `TrackTable` while the
+server encodes and answers queries; a snapshot of a few columns (a couple of
+milliseconds for 20,000 tracks) gives every reader one consistent instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from picket.model.reports import Domain
+from picket.model.subjects import SHIFT, Namespace
+
+# Seconds of event time after the last position before a track is drawn stale, and
+# before it leaves the picture. Why these: an aircraft is reported every second or
+# so and ADS-B receivers (tar1090) drop a track after ~60-300 s; class A AIS reports
+# at anchor every 3 min and class B every 3 min, so vessels get half an hour.
+STALE_S = {Domain.AIR: 60.0, Domain.MARITIME: 600.0, Domain.SPACE: 3600.0, Domain.EM: 300.0}
+DROP_S = {Domain.AIR: 300.0, Domain.MARITIME: 3600.0, Domain.SPACE: 86400.0, Domain.EM: 900.0}
+DOMAIN_NAMES = {int(d): d.label for d in Domain if d != Domain.NONE}
+DOMAIN_CODES = {v: k for k, v in DOMAIN_NAMES.items()}
+
+FLAG_ALERT, FLAG_STALE, FLAG_NONCOOP, FLAG_EMERGENCY = 1, 2, 4, 8
+
+
+def per_domain(table: dict[Domain, float], domain: np.ndarray, default: float) -> np.ndarray:
+    """Look a per-domain constant up for every row (vectorised)."""
+    lut = np.full(256, default)
+    for d, v in table.items():
+        lut[int(d)] = v
+    return lut[domain.astype(np.int64)]
+
+
+@dataclass
+class Picture:
+    """Columns of every track with a position, indexed by track id (= table slot)."""
+
+    time: float  # event time of the picture
+    cols: dict[str, np.ndarray]
+    labels: dict[int, str] = field(default_factory=dict)  # id -> name/callsign
+    now_by_domain: dict[int, float] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> Picture:
+        z = np.zeros(0)
+        cols = {k: z.copy() for k in ("lat", "lon", "alt", "speed", "course", "heading",
+                                      "last_time", "pos_time", "first_time")}  # fmt: skip
+        cols.update(subject=np.zeros(0, np.int64), domain=np.zeros(0, np.uint8),
+                    squawk=np.zeros(0, np.int16), emergency=np.zeros(0, np.int8),
+                    nav_status=np.zeros(0, np.int8), n_reports=np.zeros(0, np.int64),
+                    id=np.zeros(0, np.int64))  # fmt: skip
+        return cls(-np.inf, cols)
+
+    def __len__(self) -> int:
+        return len(self.cols["subject"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.cols[name]
+
+    def age(self) -> np.ndarray:
+        """Seconds since each track's last position, against its own domain's clock."""
+        now = np.full(len(self), self.time)
+        for d, t in self.now_by_domain.items():
+            now[self.cols["domain"] == d] = t
+        return now - self.cols["pos_time"]
+
+    def flags(self, alert_subjects: np.ndarray) -> np.ndarray:
+        c = self.cols
+        f = np.zeros(len(self), np.uint8)
+        if len(alert_subjects):
+            f[np.isin(c["subject"], alert_subjects)] |= FLAG_ALERT
+        f[self.age() > per_domain(STALE_S, c["domain"], 600.0)] |= FLAG_STALE
+        f[(c["subject"] >> SHIFT) == int(Namespace.TRACK)] |= FLAG_NONCOOP
+        emerg = np.isin(c["squawk"], (7500, 7600, 7700)) | (c["emergency"] > 0)
+        f[emerg] |= FLAG_EMERGENCY
+        return f
+
+    def alive(self) -> np.ndarray:
+        """Tracks still in the picture: a position no older than their domain's drop time."""
+        return np.isfinite(self.cols["lat"]) & (
+            self.age() <= per_domain(DROP_S, self.cols["domain"], 3600.0)
+        )
+
+
+def snapshot(tracks, now: float, now_by_domain: dict[int, float] | None = None) -> Picture:
+    """Copy what the picture needs from a `TrackTable` (called in the pipeline thread)."""
+    n = len(tracks)
+    c = tracks.cols
+    cols = {k: c[k][:n].copy() for k in ("subject", "domain", "lat", "lon", "alt", "speed",
+                                         "course", "heading", "last_time", "pos_time",
+                                         "first_time", "squawk", "emergency", "nav_status",
+                                         "n_reports")}  # fmt: skip
+    cols["id"] = np.arange(n, dtype=np.int64)
+    return Picture(float(now), cols, {}, dict(now_by_domain or {}))
+
+
+def label_of(fields: dict) -> str | None:
+    """The human name of a subject from its static fields, if any."""
+    for k in ("name", "callsign", "shipname", "registration"):
+        v = fields.get(k)
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    return None

@@ -1,0 +1,214 @@
+"""Reads for the REST API: the live picture as JSON and the store behind a lock.
+
+Why a lock: the server keeps its own SQLite connection (WAL lets it read
+while the pipeline writes) and handlers run in a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from picket.model.alerts import iso, parse_time
+from picket.model.subjects import format_subject
+from picket.serve import triage as tri
+from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, Picture
+from picket.serve.views import ViewKey, in_bbox, parse_bbox
+from picket.store.sqlite import Store
+
+MAX_LIMIT = 5000
+
+
+def clamp(limit: Any, default: int) -> int:
+    try:
+        v = int(limit) if limit not in (None, "") else default
+    except (TypeError, ValueError):
+        raise ValueError("limit must be an integer") from None
+    return max(1, min(v, MAX_LIMIT))
+
+
+def opt_time(v: str | None) -> float | None:
+    if v in (None, ""):
+        return None
+    try:
+        return parse_time(v)
+    except ValueError:
+        raise ValueError(f"bad time {v!r} (ISO 8601 or unix seconds)") from None
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def track_json(pic: Picture, i: int, flags: np.ndarray, alert_ids: dict[str, list[str]],
+               statics: dict | None) -> dict[str, Any]:  # fmt: skip
+    c = pic.cols
+    subj = format_subject(int(c["subject"][i]))
+    tid = int(c["id"][i])
+    sq = int(c["squawk"][i])
+    ns = int(c["nav_status"][i])
+
+    def f(k: str, nd: int = 6) -> Any:
+        v = float(c[k][i])
+        return round(v, nd) if np.isfinite(v) else None
+
+    def t(k: str) -> Any:
+        v = float(c[k][i])
+        return iso(v) if np.isfinite(v) else None
+
+    st = {k: v for k, v in (statics or {}).items() if isinstance(v, str | int | float | bool)}
+    return {
+        "id": tid, "subject": subj, "domain": DOMAIN_NAMES.get(int(c["domain"][i]), "none"),
+        "label": pic.labels.get(tid) or subj, "lat": f("lat", 7), "lon": f("lon", 7),
+        "alt": f("alt", 1), "speed": f("speed", 2), "course": f("course", 1),
+        "heading": f("heading", 1), "time": t("last_time"), "pos_time": t("pos_time"),
+        "first_time": t("first_time"), "n_reports": int(c["n_reports"][i]),
+        "squawk": sq if sq >= 0 else None, "nav_status": ns if ns >= 0 else None,
+        "stale": bool(flags[i] & FLAG_STALE), "alerts": alert_ids.get(subj, []), "static": st,
+    }  # fmt: skip
+
+
+def select_tracks(pic: Picture, q: dict[str, str]) -> np.ndarray:
+    """Rows of the picture matching the query, newest report first."""
+    key = ViewKey.parse(q.get("domain"), None)
+    m = pic.alive() if q.get("all") != "1" else np.isfinite(pic["lat"])
+    if key.domains is not None:
+        m &= np.isin(pic["domain"], key.domains)
+    bbox = parse_bbox(q.get("bbox"))
+    if bbox is not None:
+        m &= in_bbox(pic["lat"], pic["lon"], bbox)
+    since, until = opt_time(q.get("since")), opt_time(q.get("until"))
+    if since is not None:
+        m &= pic["last_time"] >= since
+    if until is not None:
+        m &= pic["last_time"] <= until
+    if q.get("subject"):
+        from picket.model.subjects import parse_subject
+
+        m &= pic["subject"] == parse_subject(q["subject"])
+    idx = np.flatnonzero(m)
+    return idx[np.argsort(-pic["last_time"][idx], kind="stable")]
+
+
+class StoreReader:
+    def __init__(self, store: Store | str | Path | None):
+        path = store.path if isinstance(store, Store) else store
+        self.store = Store(path) if path else None
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        if self.store is not None:
+            with self.lock:
+                self.store.close()
+
+    def _need(self) -> Store:
+        if self.store is None:
+            raise LookupError("no store configured")
+        return self.store
+
+    def alerts(self, q: dict[str, str], limit: int, offset: int) -> list[dict[str, Any]]:
+        """Filtered alerts with triage state; filters the store cannot do are done here."""
+        st = self._need()
+        kind = q.get("kind") or None
+        sev = set(filter(None, (q.get("severity") or "").split(",")))
+        tstates = set(filter(None, (q.get("triage") or "").split(",")))
+        domain = q.get("domain") or None
+        bbox = parse_bbox(q.get("bbox"))
+        post = bool(sev or tstates or domain or bbox)
+        with self.lock:
+            rows = st.alerts(since=opt_time(q.get("since")), until=opt_time(q.get("until")),
+                             kind=kind, subject=q.get("subject") or None,
+                             status=q.get("status") or None,
+                             limit=MAX_LIMIT * 4 if post else limit,
+                             offset=0 if post else offset)  # fmt: skip
+            states = self._states([r["id"] for r in rows])
+        out = []
+        for r in rows:
+            r["triage"] = states[r["id"]]
+            if sev and r["severity"] not in sev:
+                continue
+            if tstates and r["triage"]["state"] not in tstates:
+                continue
+            if domain and r["domain"] != domain:
+                continue
+            if bbox is not None and (
+                r["lat"] is None or not in_bbox(np.array([r["lat"]]), np.array([r["lon"]]), bbox)[0]
+            ):
+                continue
+            out.append(r)
+        return out[offset : offset + limit] if post else out
+
+    def _states(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        st = self._need()
+        logs: dict[str, list] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            cur = st.db.execute(
+                f"SELECT alert_id, time, who, action, comment FROM triage WHERE alert_id IN "
+                f"({','.join('?' * len(part))}) ORDER BY time",
+                part,
+            )
+            for aid, t, who, action, comment in cur:
+                logs[aid].append(tri.log_entry({"time": iso(t), "who": who, "action": action,
+                                                "comment": comment}))  # fmt: skip
+        return {i: tri.fold(v) for i, v in logs.items()}
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        st = self._need()
+        with self.lock:
+            cur = st.db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            a = dict(zip([d[0] for d in cur.description], row, strict=True))
+            log = [tri.log_entry(e) for e in st.triage_log(alert_id)]
+        a["evidence"] = json.loads(a["evidence"])
+        for k in ("time", "last_time", "closed_time"):
+            a[k] = iso(a[k]) if a[k] is not None else None
+        a["triage"] = tri.fold(log)
+        a["log"] = log
+        return a
+
+    def triage(self, alert_id: str, who: str, action: str, assignee: str | None,
+               comment: str | None, t: float) -> dict[str, Any] | None:  # fmt: skip
+        st = self._need()
+        with self.lock:
+            if st.db.execute("SELECT 1 FROM alerts WHERE id=?", (alert_id,)).fetchone() is None:
+                return None
+            st.triage(alert_id, who, tri.store_action(action, assignee), comment, t)
+        return self.alert(alert_id)
+
+    def history(self, subject: int, since: float | None, until: float | None, limit: int):
+        st = self._need()
+        with self.lock:
+            rows = list(st.track_points(subject, since, until, limit))
+        return [{"time": iso(r[1]), "lat": r[3], "lon": r[4], "alt": r[5], "speed": r[6],
+                 "course": r[7]} for r in rows]  # fmt: skip
+
+    def points(self, since: float, until: float) -> dict[str, np.ndarray]:
+        """Stored track points of a window as columns sorted by time (replay, export)."""
+        st = self._need()
+        with self.lock:
+            rows = st.db.execute(
+                "SELECT subject, time, domain, lat, lon, alt, speed, course FROM track_points "
+                "WHERE time >= ? AND time <= ? ORDER BY time",
+                (since, until),
+            ).fetchall()
+        names = ("subject", "time", "domain", "lat", "lon", "alt", "speed", "course")
+        if not rows:
+            return {k: np.zeros(0, np.int64 if k in ("subject", "domain") else float)
+                    for k in names}  # fmt: skip
+        arr = list(zip(*rows, strict=True))
+        out = {}
+        for k, col in zip(names, arr, strict=True):
+            if k in ("subject", "domain"):
+                out[k] = np.array(col, np.int64)
+            else:
+                out[k] = np.array([np.nan if v is None else v for v in col], float)
+        return out

@@ -1,0 +1,74 @@
+"""Replay a past window from the store as keyframes on the live channel.
+
+Each step shows, for every subject, its newest stored point at or before the
+step's time, while that point is younger than the domain's drop time; the
+store keeps downsampled points, so replay moves in those steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from picket.model.alerts import parse_time
+from picket.model.subjects import format_subject
+from picket.serve import frames
+from picket.serve.picture import DROP_S, FLAG_STALE, STALE_S, per_domain
+
+REPLAY_ID_BASE = 1 << 31  # ids for subjects the live picture does not know
+
+
+def replay_steps(
+    pts: dict[str, np.ndarray],
+    alerts: list[dict[str, Any]],
+    since: float,
+    until: float,
+    step_s: float,
+    id_of: dict[int, int] | None = None,
+    max_steps: int = 100_000,
+) -> Iterator[tuple[list[list], bytes, list[dict[str, Any]]]]:
+    """(meta rows, keyframe, alerts first firing in the step) per step of `step_s`."""
+    id_of = id_of or {}
+    subj_u, inv = np.unique(pts["subject"], return_inverse=True)
+    ids = np.array([id_of.get(int(s), REPLAY_ID_BASE + i) for i, s in enumerate(subj_u.tolist())],
+                   np.int64)  # fmt: skip
+    latest = np.full(len(subj_u), -1, np.int64)
+    sent_meta = np.zeros(len(subj_u), bool)
+    t_pts = pts["time"]
+    a_times = np.array([parse_time(a["time"]) for a in alerts]) if alerts else np.zeros(0)
+    n_steps = min(max_steps, int(np.ceil((until - since) / step_s)) + 1)
+    lo = 0
+    for k in range(n_steps):
+        t = min(since + k * step_s, until)
+        hi = int(np.searchsorted(t_pts, t, side="right"))
+        if hi > lo:
+            rows = np.arange(lo, hi)
+            # time-sorted rows: the last assignment per subject is its newest point
+            u, first_rev = np.unique(inv[rows][::-1], return_index=True)
+            latest[u] = rows[::-1][first_rev]
+            lo = hi
+        have = latest >= 0
+        sel = np.flatnonzero(have)
+        r = latest[sel]
+        dom = pts["domain"][r]
+        age = t - t_pts[r]
+        keep = age <= per_domain(DROP_S, dom, 3600.0)
+        sel, r, dom, age = sel[keep], r[keep], dom[keep], age[keep]
+        flags = np.where(age > per_domain(STALE_S, dom, 600.0), FLAG_STALE, 0).astype(np.uint8)
+        new = sel[~sent_meta[sel]]
+        sent_meta[new] = True
+        meta = [[int(ids[i]), format_subject(int(subj_u[i])), format_subject(int(subj_u[i])),
+                 int(pts["domain"][latest[i]])] for i in new.tolist()]  # fmt: skip
+        cols = {"id": ids[sel], "lat": pts["lat"][r], "lon": pts["lon"][r], "alt": pts["alt"][r],
+                "speed": pts["speed"][r], "course": pts["course"][r],
+                "domain": dom.astype(np.uint8)}  # fmt: skip
+        last = k == n_steps - 1
+        ff = frames.FLAG_REPLAY | (frames.FLAG_REPLAY_END if last else 0)
+        data = frames.encode(frames.KEYFRAME, k, t, cols, flags, frame_flags=ff)
+        prev = t - step_s if k else -np.inf
+        fired = [alerts[i] for i in np.flatnonzero((a_times > prev) & (a_times <= t)).tolist()]
+        yield meta, data, fired
+        if t >= until:
+            break

@@ -1,0 +1,130 @@
+"""Views of the live picture: one per distinct (domains, area) that clients watch.
+
+Why views: every client watching the same thing gets the same bytes, encoded
+once per tick; a view remembers what its clients were last sent, so a tick
+sends only what changed (delta) plus the ids that left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from picket.model.subjects import format_subject
+from picket.serve import frames
+from picket.serve.picture import DOMAIN_CODES, Picture
+
+
+@dataclass(frozen=True)
+class ViewKey:
+    domains: tuple[int, ...] | None  # domain codes, None = all
+    bbox: tuple[float, float, float, float] | None  # west, south, east, north
+
+    @classmethod
+    def parse(cls, domains: list[str] | str | None, bbox: list[float] | str | None) -> ViewKey:
+        """From query/JSON values; raises ValueError on nonsense."""
+        if isinstance(domains, str):
+            domains = [d for d in domains.split(",") if d]
+        codes = None
+        if domains:
+            try:
+                codes = tuple(sorted({DOMAIN_CODES[d.strip().lower()] for d in domains}))
+            except KeyError as e:
+                raise ValueError(f"unknown domain {e.args[0]!r}") from None
+        return cls(codes, parse_bbox(bbox))
+
+    def mask(self, pic: Picture) -> np.ndarray:
+        m = pic.alive()
+        if self.domains is not None:
+            m &= np.isin(pic["domain"], self.domains)
+        if self.bbox is not None:
+            m &= in_bbox(pic["lat"], pic["lon"], self.bbox)
+        return m
+
+
+def parse_bbox(bbox: list[float] | str | None) -> tuple[float, float, float, float] | None:
+    if bbox is None or bbox == "":
+        return None
+    vals = [float(v) for v in bbox.split(",")] if isinstance(bbox, str) else list(bbox)
+    if len(vals) != 4 or not all(np.isfinite(vals)):
+        raise ValueError("bbox must be west,south,east,north")
+    w, s, e, n = (float(v) for v in vals)
+    if not (-90 <= s <= n <= 90 and -180 <= w <= 180 and -180 <= e <= 180):
+        raise ValueError("bbox out of range (west,south,east,north in degrees)")
+    # rounded so nearly equal views share one encoding
+    return (round(w, 2), round(s, 2), round(e, 2), round(n, 2))
+
+
+def in_bbox(lat: np.ndarray, lon: np.ndarray, bbox: tuple[float, float, float, float]):
+    w, s, e, n = bbox
+    ok = (lat >= s) & (lat <= n)
+    if w <= e:
+        return ok & (lon >= w) & (lon <= e)
+    return ok & ((lon >= w) | (lon <= e))  # crosses the antimeridian
+
+
+def meta_rows(pic: Picture, idx: np.ndarray) -> list[list]:
+    """[id, subject, label, domain] for the picture rows `idx` (few per tick)."""
+    c = pic.cols
+    out = []
+    for i in idx.tolist():
+        tid = int(c["id"][i])
+        subj = format_subject(int(c["subject"][i]))
+        out.append([tid, subj, pic.labels.get(tid) or subj, int(c["domain"][i])])
+    return out
+
+
+class ViewState:
+    """What this view's clients hold: the last sent report time and flags per id."""
+
+    def __init__(self, key: ViewKey):
+        self.key = key
+        self.sent_t = np.full(0, np.nan)
+        self.sent_flags = np.zeros(0, np.uint8)
+        self.sent_label: dict[int, str | None] = {}
+        self.pic: Picture | None = None
+        self.mask = np.zeros(0, bool)
+        self.flags = np.zeros(0, np.uint8)
+        self.seq = 0
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.sent_t):
+            self.sent_t = np.r_[self.sent_t, np.full(n - len(self.sent_t), np.nan)]
+            self.sent_flags = np.r_[self.sent_flags, np.zeros(n - len(self.sent_flags), np.uint8)]
+
+    def delta(self, pic: Picture, flags: np.ndarray, seq: int) -> tuple[list[list], bytes]:
+        """(meta rows, delta frame) taking this view from its last tick to `pic`."""
+        self._grow(len(pic))
+        n = len(pic)
+        m = self.key.mask(pic)
+        t = pic["last_time"]
+        held = np.isfinite(self.sent_t[:n])
+        changed = m & (~held | (t != self.sent_t[:n]) | (flags != self.sent_flags[:n]))
+        removed = np.flatnonzero(held & ~m)
+        idx = np.flatnonzero(changed)
+        new_or_renamed = idx[~held[idx]]
+        if pic.labels:
+            lab = [i for i in idx[held[idx]].tolist()
+                   if pic.labels.get(i) != self.sent_label.get(i)]  # fmt: skip
+            if lab:
+                new_or_renamed = np.r_[new_or_renamed, lab].astype(np.int64)
+        meta = meta_rows(pic, new_or_renamed)
+        for row in meta:
+            self.sent_label[row[0]] = pic.labels.get(row[0])
+        self.sent_t[idx] = t[idx]
+        self.sent_flags[idx] = flags[idx]
+        self.sent_t[removed] = np.nan
+        self.pic, self.mask, self.flags, self.seq = pic, m, flags, seq
+        cols = {k: pic[k][idx] for k in ("id", "lat", "lon", "alt", "speed", "course", "domain")}
+        data = frames.encode(frames.DELTA, seq, pic.time, cols, flags[idx],
+                             removed.astype(np.uint32))  # fmt: skip
+        return meta, data
+
+    def keyframe(self) -> tuple[list[list], bytes]:
+        """(meta rows, keyframe) of the view as of its last tick, for clients joining."""
+        pic = self.pic or Picture.empty()
+        idx = np.flatnonzero(self.mask)
+        cols = {k: pic[k][idx] for k in ("id", "lat", "lon", "alt", "speed", "course", "domain")}
+        flags = self.flags[idx] if len(idx) else np.zeros(0, np.uint8)
+        return meta_rows(pic, idx), frames.encode(frames.KEYFRAME, self.seq, pic.time, cols, flags)
