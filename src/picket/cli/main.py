@@ -261,9 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("args", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
 
-    for mod in ("picket.cli.track_cmd",):
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod).add_parser(sub)
+    # commands that live in their own modules: add_parser(sub) and, if it sets no func, run(args)
+    for name in ("track", "space", "jamming", "serve", "export"):
+        modname = f"picket.cli.{name}_cmd"
+        if importlib.util.find_spec(modname) is None:
+            continue
+        mod = importlib.import_module(modname)
+        before = set(sub.choices)
+        mod.add_parser(sub)
+        for cmd in set(sub.choices) - before:
+            sp = sub.choices[cmd]
+            if sp.get_default("func") is None and hasattr(mod, "run"):
+                sp.set_defaults(func=mod.run)
     return p
 
 
