@@ -1,0 +1,1 @@
+"""picket.share: the picture on partners' tools (CoT/TAK, KML/KMZ, GeoJSON, webhooks)."""
