@@ -1,0 +1,270 @@
+/**
+ * The alert queue: newest first, kept current by the SSE stream (which resumes by last id on
+ * its own), with the evidence and triage of the chosen alert. Rendering is batched to one
+ * animation frame so a burst of alerts costs one redraw.
+ */
+import { type Alert, api, apiUrl, seconds } from "./api";
+import { clear, clock, evidenceView, h } from "./dom";
+import { swatch } from "./symbols";
+
+const SEVERITY_CSS: Record<string, string> = { critical: "#ff4040", warning: "#ffb020", info: "#78beff" };
+const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, critical: 2 };
+const TRIAGE_LABEL: Record<string, string> = {
+  new: "new",
+  acknowledged: "ack",
+  assigned: "assigned",
+  resolved: "resolved",
+  false_alarm: "false alarm",
+};
+const MAX_ROWS = 400;
+
+export interface AlertPanelHooks {
+  onSelect(a: Alert): void;
+  onChange(): void;
+  onGnss(): void;
+  onLayers(layer: string): void;
+}
+
+export class AlertPanel {
+  alerts = new Map<string, Alert>();
+  selected: Alert | null = null;
+  role: "viewer" | "operator" = "viewer";
+  /** In replay, only alerts first fired at or before the picture's time are shown. */
+  cutoff = Infinity;
+  stream: EventSource | null = null;
+  streamState = "connecting";
+  private pending = false;
+  private list: HTMLElement;
+  private detail: HTMLElement;
+  private count: HTMLElement;
+  private filters = { openOnly: false, minSeverity: 0 };
+
+  constructor(
+    private root: HTMLElement,
+    private detailRoot: HTMLElement,
+    private hooks: AlertPanelHooks,
+  ) {
+    this.count = h("span", { class: "count" });
+    const sev = h(
+      "select",
+      { "aria-label": "minimum severity", onchange: (e: Event) => this.setSeverity(e) },
+      h("option", { value: "0" }, "all"),
+      h("option", { value: "1" }, "warning+"),
+      h("option", { value: "2" }, "critical"),
+    );
+    const open = h("input", { type: "checkbox", "aria-label": "open only", onchange: (e: Event) => {
+      this.filters.openOnly = (e.target as HTMLInputElement).checked;
+      this.render();
+    } });
+    this.list = h("ol", { class: "alert-list", "data-testid": "alert-list" });
+    this.detail = detailRoot;
+    root.append(
+      h("header", {}, h("h2", {}, "Alerts "), this.count,
+        h("div", { class: "filters" }, h("label", {}, open, " open only"), sev)),
+      this.list,
+    );
+  }
+
+  private setSeverity(e: Event): void {
+    this.filters.minSeverity = Number((e.target as HTMLSelectElement).value);
+    this.render();
+  }
+
+  async load(): Promise<void> {
+    const res = await api<{ alerts: Alert[] }>("alerts", { params: { limit: "1000" } });
+    for (const a of res.alerts) this.alerts.set(a.id, a);
+    this.changed();
+  }
+
+  connect(): void {
+    this.stream?.close();
+    const es = new EventSource(apiUrl("alerts/stream", {}, { stream: true }));
+    this.stream = es;
+    es.onopen = () => (this.streamState = "live");
+    es.onerror = () => (this.streamState = "reconnecting");
+    es.addEventListener("alert", (e) => {
+      const d = JSON.parse((e as MessageEvent).data) as { event: string; alert: Alert };
+      this.upsert(d.alert);
+      if (d.alert.kind.startsWith("gnss.interference")) this.hooks.onGnss();
+    });
+    es.addEventListener("triage", (e) => {
+      const d = JSON.parse((e as MessageEvent).data) as { alert: Alert };
+      this.upsert(d.alert);
+      if (this.selected?.id === d.alert.id) void this.open(d.alert, false);
+    });
+    es.addEventListener("layers", (e) => {
+      this.hooks.onLayers(JSON.parse((e as MessageEvent).data).layer);
+    });
+    es.addEventListener("reset", () => void this.load());
+  }
+
+  upsert(a: Alert): void {
+    const old = this.alerts.get(a.id);
+    // SSE alert events may not carry triage; keep what we know
+    if (old?.triage && !a.triage) a.triage = old.triage;
+    if (old?.log && !a.log) a.log = old.log;
+    this.alerts.set(a.id, a);
+    if (this.selected?.id === a.id) this.selected = a;
+    this.changed();
+  }
+
+  /** Alerts as shown: filters and replay cut-off applied, newest first. */
+  visible(): Alert[] {
+    const out: Alert[] = [];
+    for (const a of this.alerts.values()) {
+      if (seconds(a.time) > this.cutoff) continue;
+      if (this.filters.openOnly && a.status !== "open") continue;
+      if ((SEVERITY_RANK[a.severity] ?? 0) < this.filters.minSeverity) continue;
+      out.push(a);
+    }
+    return out.sort((x, y) => (x.time < y.time ? 1 : x.time > y.time ? -1 : x.id < y.id ? -1 : 1));
+  }
+
+  changed(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.render();
+      this.hooks.onChange();
+    });
+  }
+
+  render(): void {
+    const shown = this.visible();
+    const open = shown.filter((a) => a.status === "open").length;
+    this.count.textContent = `${shown.length} (${open} open)`;
+    clear(this.list);
+    const frag = document.createDocumentFragment();
+    for (const a of shown.slice(0, MAX_ROWS)) frag.append(this.row(a));
+    this.list.append(frag);
+  }
+
+  private row(a: Alert): HTMLElement {
+    const state = a.triage?.state ?? "new";
+    const li = h(
+      "li",
+      {
+        class: `alert sev-${a.severity} ${a.status} ${this.selected?.id === a.id ? "selected" : ""}`,
+        "data-alert-id": a.id,
+        "data-severity": a.severity,
+        tabindex: "0",
+        role: "button",
+        onclick: () => this.hooks.onSelect(a),
+        onkeydown: (e: Event) => {
+          if ((e as KeyboardEvent).key === "Enter") this.hooks.onSelect(a);
+        },
+      },
+      swatch(a.severity, SEVERITY_CSS[a.severity] ?? "#fff", 18),
+      h("span", { class: "sev" }, a.severity.toUpperCase()),
+      h("span", { class: "kind" }, a.kind),
+      h("time", { datetime: a.time }, clock(a.time, a.last_time)),
+      h("span", { class: "subject" }, a.subject),
+      h("span", { class: `triage t-${state}`, "data-triage": state }, TRIAGE_LABEL[state] ?? state),
+      a.status === "closed" ? h("span", { class: "closed-tag" }, "closed") : null,
+      h("p", { class: "summary" }, a.summary),
+    );
+    return li;
+  }
+
+  /** Show an alert's evidence and triage; fetches the triage log. */
+  async open(a: Alert, fetchFull = true): Promise<void> {
+    this.selected = a;
+    this.renderDetail(a);
+    this.render();
+    if (!fetchFull) return;
+    try {
+      const full = await api<Alert>(`alerts/${encodeURIComponent(a.id)}`);
+      if (this.selected?.id !== a.id) return;
+      this.alerts.set(full.id, full);
+      this.selected = full;
+      this.renderDetail(full);
+    } catch (e) {
+      this.detail.append(h("p", { class: "error" }, `could not load the triage log: ${e}`));
+    }
+  }
+
+  closeDetail(): void {
+    this.selected = null;
+    clear(this.detail);
+    this.detail.hidden = true;
+    this.render();
+    this.hooks.onChange();
+  }
+
+  private renderDetail(a: Alert): void {
+    const d = this.detail;
+    clear(d);
+    d.hidden = false;
+    const state = a.triage?.state ?? "new";
+    d.append(
+      h("header", {},
+        swatch(a.severity, SEVERITY_CSS[a.severity] ?? "#fff", 22),
+        h("h2", {}, `${a.severity.toUpperCase()} · ${a.kind}`),
+        h("button", { class: "close", "aria-label": "close", onclick: () => this.closeDetail() }, "×"),
+      ),
+      h("section", { class: "alert-detail", "data-testid": "alert-detail", "data-alert-id": a.id },
+        h("p", { class: "summary" }, a.summary),
+        h("dl", { class: "facts" },
+          h("dt", {}, "subject"), h("dd", {}, a.subject),
+          h("dt", {}, "status"), h("dd", {}, `${a.status}${a.closed_time ? ` (${clock(a.closed_time)})` : ""}`),
+          h("dt", {}, "first"), h("dd", {}, clock(a.time)),
+          h("dt", {}, "last"), h("dd", {}, clock(a.last_time)),
+          h("dt", {}, "updates"), h("dd", {}, String(a.updates)),
+          h("dt", {}, "position"), h("dd", {}, a.lat === null || a.lon === null ? "–" : `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}`),
+          h("dt", {}, "triage"), h("dd", { "data-testid": "triage-state", "data-triage": state },
+            `${TRIAGE_LABEL[state] ?? state}${a.triage?.assignee ? ` → ${a.triage.assignee}` : ""}${a.triage?.who ? ` by ${a.triage.who}` : ""}`),
+        ),
+        h("h3", {}, "Evidence"),
+        h("div", { class: "evidence-box", "data-testid": "evidence" }, evidenceView(a.evidence)),
+        this.triageControls(a),
+        a.log?.length
+          ? h("section", { class: "log" }, h("h3", {}, "Triage log"),
+              h("ol", {}, ...a.log.map((e) =>
+                h("li", {}, `${clock(e.time)} ${e.who}: ${e.action}${e.assignee ? ` → ${e.assignee}` : ""}${e.comment ? ` — ${e.comment}` : ""}`))))
+          : null,
+      ),
+    );
+  }
+
+  private triageControls(a: Alert): HTMLElement {
+    if (this.role !== "operator") {
+      return h("p", { class: "muted" }, "Read-only: triage needs an operator token.");
+    }
+    const who = h("input", { type: "text", placeholder: "assignee", "aria-label": "assignee", size: "10" });
+    const note = h("input", { type: "text", placeholder: "comment", "aria-label": "comment" });
+    const status = h("span", { class: "triage-status", role: "status" });
+    const act = (action: string) => async () => {
+      const body: Record<string, string> = { action };
+      if (action === "assign") {
+        if (!who.value.trim()) return void (status.textContent = "name an assignee");
+        body.assignee = who.value.trim();
+      }
+      if (action === "comment") {
+        if (!note.value.trim()) return void (status.textContent = "write a comment");
+        body.comment = note.value.trim();
+      } else if (note.value.trim()) body.comment = note.value.trim();
+      status.textContent = "…";
+      try {
+        const updated = await api<Alert>(`alerts/${encodeURIComponent(a.id)}/triage`, { method: "POST", body });
+        this.alerts.set(updated.id, updated);
+        this.selected = updated;
+        this.renderDetail(updated);
+        this.render();
+      } catch (e) {
+        status.textContent = String(e);
+      }
+    };
+    const b = (action: string, label: string) =>
+      h("button", { "data-action": action, onclick: act(action) }, label);
+    return h("section", { class: "triage-controls", "data-testid": "triage" },
+      h("h3", {}, "Triage"),
+      h("div", { class: "buttons" },
+        b("acknowledge", "Acknowledge"), b("resolve", "Resolve"), b("false_alarm", "False alarm"),
+        b("reopen", "Reopen")),
+      h("div", { class: "row" }, who, b("assign", "Assign")),
+      h("div", { class: "row" }, note, b("comment", "Comment")),
+      status,
+    );
+  }
+}

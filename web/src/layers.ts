@@ -1,0 +1,307 @@
+/**
+ * deck.gl layers for the picture. Track layers take their attributes straight from the
+ * TrackStore's typed arrays; everything else (alerts, cells, zones, cables) is small enough
+ * for ordinary accessors.
+ */
+import type { Layer, PickingInfo } from "@deck.gl/core";
+import { GeoJsonLayer, IconLayer, PathLayer, ScatterplotLayer, TextLayer } from "@deck.gl/layers";
+import type { Alert, Feature, FeatureCollection } from "./api";
+import { iconAtlas } from "./symbols";
+import { CLASSES, FLAG_ALERT, FLAG_EMERGENCY, type Pool, type TrackStore, type TrackView } from "./trackStore";
+
+export const LAYER_KEYS = [
+  "aircraft",
+  "vessels",
+  "satellites",
+  "noncoop",
+  "alerts",
+  "gnss",
+  "zones",
+  "infrastructure",
+] as const;
+export type LayerKey = (typeof LAYER_KEYS)[number];
+
+export const LAYER_LABELS: Record<LayerKey, string> = {
+  aircraft: "Aircraft",
+  vessels: "Vessels",
+  satellites: "Satellites",
+  noncoop: "Non-cooperative",
+  alerts: "Alerts",
+  gnss: "GNSS interference",
+  zones: "Zones",
+  infrastructure: "Cables & pipelines",
+};
+
+const ICON_OF_CLASS = ["aircraft", "vessel", "satellite", "noncoop", "em"];
+/** Which toggle shows each symbol class (emitters go with the non-cooperative picture). */
+const TOGGLE_OF_CLASS: LayerKey[] = ["aircraft", "vessels", "satellites", "noncoop", "noncoop"];
+
+export const SEVERITY_RGB: Record<string, [number, number, number]> = {
+  critical: [255, 64, 64],
+  warning: [255, 176, 32],
+  info: [120, 190, 255],
+};
+
+/** gpsjam's traffic-light colours for interference cells. */
+export const GNSS_RGB: Record<string, [number, number, number]> = {
+  green: [40, 200, 90],
+  yellow: [240, 210, 40],
+  red: [235, 50, 40],
+};
+
+const ZONE_RGB: Record<string, [number, number, number]> = {
+  airspace: [255, 90, 90],
+  restricted: [255, 90, 90],
+  prohibited: [255, 60, 60],
+  danger: [255, 140, 60],
+  border: [255, 120, 120],
+  port: [120, 200, 255],
+  anchorage: [120, 200, 255],
+  airport: [180, 180, 255],
+};
+
+/** What the GeoJSON accessors read: only the properties. */
+type GeoFeature = { properties: Record<string, unknown> };
+
+export interface PictureState {
+  store: TrackStore;
+  visible: Record<LayerKey, boolean>;
+  alerts: Alert[];
+  gnss: FeatureCollection | null;
+  zones: FeatureCollection | null;
+  infrastructure: FeatureCollection | null;
+  trail: [number, number][] | null;
+  selectedTrack: TrackView | null;
+  selectedAlert: Alert | null;
+  iconScale: number;
+}
+
+/** Binary data per pool, rebuilt only when the pool's version moves. */
+const binaryCache = new Map<number, { version: number; data: unknown }>();
+
+function binaryData(pool: Pool): unknown {
+  const hit = binaryCache.get(pool.cls);
+  if (hit && hit.version === pool.version) return hit.data;
+  const n = pool.size;
+  const data = {
+    length: n,
+    attributes: {
+      getPosition: { value: pool.position.subarray(0, 2 * n), size: 2 },
+      getAngle: { value: pool.angle.subarray(0, n), size: 1 },
+      getColor: { value: pool.color.subarray(0, 4 * n), size: 4, normalized: true },
+    },
+  };
+  binaryCache.set(pool.cls, { version: pool.version, data });
+  return data;
+}
+
+const rgba = (rgb: [number, number, number], a: number): [number, number, number, number] => [
+  ...rgb,
+  a,
+];
+
+export function buildLayers(s: PictureState): Layer[] {
+  const atlas = iconAtlas();
+  const layers: Layer[] = [];
+  const v = s.visible;
+
+  if (v.zones && s.zones) {
+    layers.push(
+      new GeoJsonLayer({
+        id: "zones",
+        data: s.zones as never,
+        stroked: true,
+        filled: true,
+        getFillColor: (f: GeoFeature) => rgba(ZONE_RGB[String(f.properties.kind)] ?? [200, 200, 200], 28),
+        getLineColor: (f: GeoFeature) => rgba(ZONE_RGB[String(f.properties.kind)] ?? [200, 200, 200], 200),
+        getLineWidth: 1.5,
+        lineWidthUnits: "pixels",
+        pickable: true,
+      }),
+    );
+  }
+  if (v.gnss && s.gnss) {
+    layers.push(
+      new GeoJsonLayer({
+        id: "gnss",
+        data: s.gnss as never,
+        stroked: true,
+        filled: true,
+        getFillColor: (f: GeoFeature) => rgba(GNSS_RGB[String(f.properties.colour)] ?? [150, 150, 150], 110),
+        getLineColor: (f: GeoFeature) => rgba(GNSS_RGB[String(f.properties.colour)] ?? [150, 150, 150], 230),
+        // red cells get a heavier outline: the level shows without colour too
+        getLineWidth: (f: GeoFeature) => (f.properties.colour === "red" ? 3 : 1),
+        lineWidthUnits: "pixels",
+        pickable: true,
+      }),
+    );
+  }
+  if (v.infrastructure && s.infrastructure) {
+    layers.push(
+      new GeoJsonLayer({
+        id: "infrastructure",
+        data: s.infrastructure as never,
+        stroked: true,
+        filled: false,
+        // pipelines wide and amber, cables thin and violet: width differs, not only colour
+        getLineColor: (f: GeoFeature) =>
+          f.properties.kind === "pipeline" ? [255, 170, 60, 220] : [200, 120, 255, 220],
+        getLineWidth: (f: GeoFeature) => (f.properties.kind === "pipeline" ? 4 : 2),
+        lineWidthUnits: "pixels",
+        pickable: true,
+      }),
+    );
+  }
+  if (s.trail && s.trail.length > 1) {
+    layers.push(
+      new PathLayer({
+        id: "trail",
+        data: [{ path: s.trail }],
+        getPath: (d: { path: [number, number][] }) => d.path,
+        getColor: [255, 255, 255, 170],
+        getWidth: 2,
+        widthUnits: "pixels",
+      }),
+    );
+  }
+
+  s.store.pools.forEach((pool, cls) => {
+    if (!v[TOGGLE_OF_CLASS[cls]]) return;
+    layers.push(
+      new IconLayer({
+        id: `tracks-${CLASSES[cls]}`,
+        data: binaryData(pool) as never,
+        iconAtlas: atlas.canvas as never,
+        iconMapping: atlas.mapping,
+        getIcon: () => ICON_OF_CLASS[cls],
+        getSize: cls === 1 ? 15 : 18,
+        sizeUnits: "pixels",
+        sizeScale: s.iconScale,
+        pickable: true,
+      }),
+    );
+  });
+
+  const flagged = s.store.flagged(FLAG_ALERT | FLAG_EMERGENCY).filter((t) =>
+    v[TOGGLE_OF_CLASS[CLASSES.indexOf(t.cls)]],
+  );
+  layers.push(
+    new ScatterplotLayer({
+      id: "track-alert-rings",
+      data: flagged.filter((t) => t.flags & FLAG_ALERT),
+      getPosition: (t: TrackView) => [t.lon, t.lat],
+      getRadius: 15,
+      radiusUnits: "pixels",
+      stroked: true,
+      filled: false,
+      getLineColor: [255, 150, 40, 230],
+      getLineWidth: 2,
+      lineWidthUnits: "pixels",
+      updateTriggers: { getPosition: s.store.frames },
+    }),
+    new IconLayer({
+      id: "track-emergency-frames",
+      data: flagged.filter((t) => t.flags & FLAG_EMERGENCY),
+      iconAtlas: atlas.canvas as never,
+      iconMapping: atlas.mapping,
+      getIcon: () => "frame",
+      getPosition: (t: TrackView) => [t.lon, t.lat],
+      getColor: [255, 60, 60],
+      getSize: 34,
+      sizeUnits: "pixels",
+      updateTriggers: { getPosition: s.store.frames },
+    }),
+  );
+
+  if (v.alerts) {
+    const placed = s.alerts.filter((a) => a.lat !== null && a.lon !== null);
+    layers.push(
+      new IconLayer({
+        id: "alerts",
+        data: placed,
+        iconAtlas: atlas.canvas as never,
+        iconMapping: atlas.mapping,
+        getIcon: (a: Alert) => a.severity,
+        getPosition: (a: Alert) => [a.lon!, a.lat!],
+        getColor: (a: Alert) => rgba(SEVERITY_RGB[a.severity] ?? [255, 255, 255], a.status === "open" ? 255 : 120),
+        getSize: (a: Alert) => (a.status === "open" ? 22 : 16),
+        getPixelOffset: [0, -18],
+        sizeUnits: "pixels",
+        pickable: true,
+      }),
+    );
+  }
+  if (s.selectedAlert && s.selectedAlert.lat !== null && s.selectedAlert.lon !== null) {
+    layers.push(
+      new ScatterplotLayer({
+        id: "selected-alert",
+        data: [s.selectedAlert],
+        getPosition: (a: Alert) => [a.lon!, a.lat!],
+        getRadius: 28,
+        radiusUnits: "pixels",
+        stroked: true,
+        filled: false,
+        getLineColor: [255, 255, 255, 255],
+        getLineWidth: 3,
+        lineWidthUnits: "pixels",
+      }),
+    );
+  }
+  const labelled: TrackView[] = s.selectedTrack ? [s.selectedTrack, ...flagged] : flagged;
+  layers.push(
+    new TextLayer({
+      id: "labels",
+      data: labelled,
+      getPosition: (t: TrackView) => [t.lon, t.lat],
+      getText: (t: TrackView) => t.label,
+      getSize: 12,
+      getColor: [235, 240, 245, 255],
+      getPixelOffset: [14, -12],
+      getTextAnchor: "start",
+      fontFamily: "DejaVu Sans, Arial, sans-serif",
+      outlineWidth: 2,
+      outlineColor: [10, 20, 30, 255],
+      fontSettings: { sdf: true },
+      characterSet: "auto",
+      updateTriggers: { getPosition: s.store.frames },
+    }),
+  );
+  return layers;
+}
+
+/** Text for the hover tooltip; the track layers are binary, so the id comes from the index. */
+export function describePick(info: PickingInfo, store: TrackStore): string | null {
+  const id = info.layer?.id ?? "";
+  if (id.startsWith("tracks-") && info.index >= 0) {
+    const cls = CLASSES.indexOf(id.slice(7) as (typeof CLASSES)[number]);
+    const pool = store.pools[cls];
+    if (!pool || info.index >= pool.size) return null;
+    const t = store.view(pool.ids[info.index]);
+    if (!t) return null;
+    const parts = [t.label, t.subject];
+    if (Number.isFinite(t.alt)) parts.push(`${Math.round(t.alt)} m`);
+    if (Number.isFinite(t.speed)) parts.push(`${(t.speed * 1.943844).toFixed(1)} kn`);
+    if (Number.isFinite(t.course)) parts.push(`${Math.round(t.course)}°`);
+    return parts.join("\n");
+  }
+  const o = info.object as (Alert & Feature) | undefined;
+  if (!o) return null;
+  if (id === "alerts") return `${o.severity.toUpperCase()} ${o.kind}\n${o.subject}\n${o.summary}`;
+  if (o.properties) {
+    const p = o.properties;
+    if (id === "gnss") {
+      const f = typeof p.bad_fraction === "number" ? `${Math.round(p.bad_fraction * 100)} % bad` : "";
+      return `GNSS ${String(p.colour).toUpperCase()} ${f}\n${p.cell}`;
+    }
+    return `${p.name ?? ""} (${p.kind ?? id})`;
+  }
+  return null;
+}
+
+/** The track id under a click on a track layer, if any. */
+export function pickedTrackId(info: PickingInfo, store: TrackStore): number | null {
+  const id = info.layer?.id ?? "";
+  if (!id.startsWith("tracks-") || info.index < 0) return null;
+  const pool = store.pools[CLASSES.indexOf(id.slice(7) as (typeof CLASSES)[number])];
+  return pool && info.index < pool.size ? pool.ids[info.index] : null;
+}

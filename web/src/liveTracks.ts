@@ -1,0 +1,86 @@
+/**
+ * The live track channel (WebSocket, docs/api.md): binary frames go straight into the
+ * TrackStore; text frames carry identities (meta), replay state and replayed alerts.
+ */
+import { type Alert, apiUrl } from "./api";
+import { FrameError, parseFrame } from "./frames";
+import type { TrackStore } from "./trackStore";
+
+export interface ChannelHooks {
+  onFrame(): void;
+  onReplay(msg: { state: string; since?: string; until?: string; speed?: number }): void;
+  onReplayAlerts(alerts: Alert[]): void;
+  onState(state: string): void;
+}
+
+export class TrackChannel {
+  ws: WebSocket | null = null;
+  bytes = 0;
+  errors = 0;
+  private retry = 500;
+  private closed = false;
+
+  constructor(
+    private store: TrackStore,
+    private hooks: ChannelHooks,
+  ) {}
+
+  connect(): void {
+    this.closed = false;
+    const ws = new WebSocket(apiUrl("ws/tracks", {}, { ws: true }));
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.hooks.onState("connecting");
+    ws.onopen = () => {
+      this.retry = 500;
+      this.hooks.onState("live");
+    };
+    ws.onmessage = (e) => this.receive(e.data);
+    ws.onclose = () => {
+      this.hooks.onState("disconnected");
+      if (!this.closed) {
+        setTimeout(() => this.connect(), this.retry);
+        this.retry = Math.min(this.retry * 2, 10000);
+      }
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ws?.close();
+  }
+
+  send(msg: unknown): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  receive(data: ArrayBuffer | string): void {
+    if (typeof data !== "string") {
+      this.bytes += data.byteLength;
+      try {
+        const f = parseFrame(data);
+        const before = this.store.gaps;
+        this.store.apply(f);
+        // a delta after a gap: ask for a fresh keyframe by restating the view
+        if (this.store.gaps !== before) this.send({ type: "view", bbox: null, domain: null });
+        this.hooks.onFrame();
+      } catch (e) {
+        this.errors++;
+        if (!(e instanceof FrameError)) throw e;
+        console.warn("bad track frame", e.message);
+      }
+      return;
+    }
+    let msg: { type: string; [k: string]: unknown };
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      this.errors++;
+      return;
+    }
+    if (msg.type === "meta") this.store.addMeta(msg.tracks as [number, string, string, number][]);
+    else if (msg.type === "replay") this.hooks.onReplay(msg as never);
+    else if (msg.type === "replay_alerts") this.hooks.onReplayAlerts(msg.alerts as Alert[]);
+    else if (msg.type === "error") console.warn("track channel:", msg.detail);
+  }
+}

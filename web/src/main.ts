@@ -1,0 +1,302 @@
+/**
+ * The picture: an offline MapLibre basemap under deck.gl layers, the live track channel, the
+ * alert queue with triage, the track panel and the time bar. See docs/api.md for the server.
+ */
+import "maplibre-gl/dist/maplibre-gl.css";
+import "./style.css";
+import type { PickingInfo } from "@deck.gl/core";
+import { MapLibreOverlay } from "@deck.gl/maplibre";
+import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, setWorkerUrl } from "maplibre-gl";
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
+import { AlertPanel } from "./alertPanel";
+import { type Alert, api, ApiError, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
+import { basemapStyle } from "./basemap";
+import { h } from "./dom";
+import { FRAME_REPLAY } from "./frames";
+import { buildLayers, describePick, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
+import { TrackChannel } from "./liveTracks";
+import { swatch } from "./symbols";
+import { runSynthetic } from "./synthetic";
+import { TimeBar } from "./timeBar";
+import { TrackPanel } from "./trackPanel";
+import { TrackStore } from "./trackStore";
+
+const params = new URLSearchParams(location.search);
+const synthetic = Number(params.get("synthetic") ?? 0);
+const $ = (id: string) => document.getElementById(id)!;
+
+const LAYERS_KEY = "picket.layers";
+function loadVisible(): Record<LayerKey, boolean> {
+  const v = Object.fromEntries(LAYER_KEYS.map((k) => [k, true])) as Record<LayerKey, boolean>;
+  try {
+    Object.assign(v, JSON.parse(localStorage.getItem(LAYERS_KEY) ?? "{}"));
+  } catch {
+    /* keep defaults */
+  }
+  return v;
+}
+
+const store = new TrackStore();
+const state: PictureState = {
+  store,
+  visible: loadVisible(),
+  alerts: [],
+  gnss: null,
+  zones: null,
+  infrastructure: null,
+  trail: null,
+  selectedTrack: null,
+  selectedAlert: null,
+  iconScale: 1,
+};
+const stats = { renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false };
+
+// --- map and overlay ------------------------------------------------------------------
+// MapLibre 6 looks for its worker beside its own module; the bundle moves it, so say where.
+setWorkerUrl(workerUrl);
+const map = new MapLibreMap({
+  container: "map",
+  style: basemapStyle(),
+  center: [20.5, 57.2],
+  zoom: 4.9,
+  minZoom: 1,
+  maxZoom: 16,
+  dragRotate: false,
+  pitchWithRotate: false,
+  attributionControl: false,
+});
+map.touchZoomRotate.disableRotation();
+map.addControl(new AttributionControl({ compact: true, customAttribution: "Basemap: Natural Earth" }));
+map.addControl(new NavigationControl({ showCompass: false }), "bottom-left");
+map.addControl(new ScaleControl({ unit: "nautical" }), "bottom-left");
+
+const overlay = new MapLibreOverlay({
+  interleaved: false,
+  layers: [],
+  getTooltip: (info: PickingInfo) => {
+    const text = describePick(info, store);
+    return text ? { text, className: "deck-tip" } : null;
+  },
+  onClick: (info: PickingInfo) => {
+    const id = pickedTrackId(info, store);
+    if (id !== null) return void selectTrack(id);
+    if (info.layer?.id === "alerts" && info.object) return void selectAlert(info.object as Alert, false);
+  },
+});
+map.addControl(overlay);
+
+let dirty = false;
+function schedule(): void {
+  if (dirty) return;
+  dirty = true;
+  requestAnimationFrame(() => {
+    dirty = false;
+    const t0 = performance.now();
+    state.alerts = alertPanel.visible();
+    overlay.setProps({ layers: buildLayers(state) });
+    stats.renderMs = performance.now() - t0;
+    stats.renders++;
+  });
+}
+
+// frame rate, for the status line and the benchmark
+let ticks = 0;
+let since = performance.now();
+function fpsLoop(now: number): void {
+  ticks++;
+  if (now - since >= 1000) {
+    stats.fps = (ticks * 1000) / (now - since);
+    ticks = 0;
+    since = now;
+    status();
+  }
+  requestAnimationFrame(fpsLoop);
+}
+requestAnimationFrame(fpsLoop);
+
+// --- layer toggles --------------------------------------------------------------------
+const LEGEND: Partial<Record<LayerKey, [string, string]>> = {
+  aircraft: ["aircraft", "#60c8ff"],
+  vessels: ["vessel", "#50e696"],
+  satellites: ["satellite", "#dcbeff"],
+  noncoop: ["noncoop", "#ffdc3c"],
+  alerts: ["critical", "#ff4040"],
+};
+function layerToggles(): void {
+  const root = $("layers");
+  root.append(h("h2", {}, "Layers"));
+  for (const k of LAYER_KEYS) {
+    const box = h("input", { type: "checkbox", "data-layer": k, checked: state.visible[k], onchange: (e: Event) => {
+      state.visible[k] = (e.target as HTMLInputElement).checked;
+      localStorage.setItem(LAYERS_KEY, JSON.stringify(state.visible));
+      schedule();
+    } });
+    const lg = LEGEND[k];
+    const mark = lg
+      ? swatch(lg[0], lg[1], 14)
+      : h("span", { class: `legend-line l-${k}` });
+    root.append(h("label", { class: "toggle" }, box, mark, ` ${LAYER_LABELS[k]}`));
+  }
+  root.append(
+    h("div", { class: "legend" },
+      h("span", { class: "gnss g-green" }, "< 2 %"), h("span", { class: "gnss g-yellow" }, "2–10 %"),
+      h("span", { class: "gnss g-red" }, "≥ 10 %"), h("small", {}, " aircraft with bad GNSS")),
+  );
+}
+
+// --- panels ---------------------------------------------------------------------------
+const alertPanel = new AlertPanel($("alerts"), $("alert-detail"), {
+  onSelect: (a) => void selectAlert(a, true),
+  onChange: () => schedule(),
+  onGnss: () => refreshGnss(),
+  onLayers: (layer) => void loadLayer(layer === "zones" ? "zones" : "infrastructure"),
+});
+
+const trackPanel = new TrackPanel($("track-detail"), {
+  alertsOf: (subject) => [...alertPanel.alerts.values()].filter((a) => a.subject === subject)
+    .sort((x, y) => (x.time < y.time ? 1 : -1)),
+  onAlert: (a) => void selectAlert(a, true),
+  onTrail: (trail) => {
+    state.trail = trail ? [...trail] : null;
+    schedule();
+  },
+  onClose: () => {
+    state.selectedTrack = null;
+    trackPanel.close();
+    schedule();
+  },
+});
+
+function selectTrack(id: number): void {
+  const t = store.view(id);
+  if (!t) return;
+  state.selectedTrack = t;
+  void trackPanel.show(t);
+  schedule();
+}
+
+async function selectAlert(a: Alert, fly: boolean): Promise<void> {
+  state.selectedAlert = a;
+  if (fly && a.lat !== null && a.lon !== null) {
+    map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 7.5), speed: 1.6 });
+  }
+  const id = store.bySubject.get(a.subject);
+  if (id !== undefined && store.view(id)) selectTrack(id);
+  schedule();
+  await alertPanel.open(a);
+  state.selectedAlert = alertPanel.selected;
+}
+
+// --- time -----------------------------------------------------------------------------
+const channel = new TrackChannel(store, {
+  onFrame: () => {
+    const replay = (store.frameFlags & FRAME_REPLAY) !== 0;
+    timeBar.show(store.time, replay);
+    alertPanel.cutoff = replay ? store.time : Infinity;
+    if (state.selectedTrack) {
+      const id = store.bySubject.get(state.selectedTrack.subject);
+      const t = id === undefined ? null : store.view(id);
+      if (t) state.selectedTrack = t;
+      trackPanel.tick(t, store.time);
+    }
+    if (replay) alertPanel.changed();
+    stats.ready = true;
+    schedule();
+  },
+  onReplay: (msg) => {
+    if (msg.state === "start") {
+      alertPanel.cutoff = seconds(msg.since);
+      void refreshGnss(msg.since, msg.until);
+    }
+    alertPanel.changed();
+  },
+  onReplayAlerts: (alerts) => alerts.forEach((a) => alertPanel.upsert(a)),
+  onState: (s) => {
+    stats.channel = s;
+    status();
+  },
+});
+
+const timeBar = new TimeBar($("timebar"), {
+  live: () => {
+    channel.send({ type: "live" });
+    alertPanel.cutoff = Infinity;
+    void refreshGnss();
+  },
+  replay: (s, u, speed) => channel.send({ type: "replay", since: isoOf(s), until: isoOf(u), speed }),
+});
+
+function status(): void {
+  $("status").textContent =
+    `${store.count.toLocaleString("en")} tracks · tracks ${stats.channel} · alerts ${alertPanel.streamState} · ${stats.fps.toFixed(0)} fps`;
+}
+
+// --- static layers --------------------------------------------------------------------
+async function loadLayer(name: "zones" | "infrastructure"): Promise<void> {
+  try {
+    state[name] = await api<FeatureCollection>(`layers/${name}`);
+    schedule();
+  } catch (e) {
+    console.warn(`layer ${name}:`, e);
+  }
+}
+
+let gnssTimer: number | undefined;
+function refreshGnss(since?: string, until?: string): void {
+  clearTimeout(gnssTimer);
+  gnssTimer = window.setTimeout(async () => {
+    try {
+      const p: Record<string, string> = {};
+      if (since) p.since = since;
+      if (until) p.until = until;
+      state.gnss = await api<FeatureCollection>("layers/gnss", { params: p });
+      schedule();
+    } catch (e) {
+      console.warn("gnss cells:", e);
+    }
+  }, 500);
+}
+
+// --- auth -----------------------------------------------------------------------------
+function askToken(): void {
+  const dlg = $("token-dialog") as HTMLDialogElement;
+  if (dlg.open) return;
+  const input = dlg.querySelector("input")!;
+  input.value = token() ?? "";
+  dlg.showModal();
+  dlg.onclose = () => {
+    if (dlg.returnValue === "ok" && input.value.trim()) {
+      setToken(input.value.trim());
+      location.reload();
+    }
+  };
+}
+whenUnauthorized(askToken);
+
+// --- start ----------------------------------------------------------------------------
+async function start(): Promise<void> {
+  layerToggles();
+  if (synthetic > 0) {
+    alertPanel.role = "viewer";
+    runSynthetic(channel, synthetic);
+    stats.channel = `synthetic ${synthetic}`;
+    return;
+  }
+  try {
+    const health = await api<Health>("health");
+    alertPanel.role = health.role;
+    if (health.event_time) timeBar.show(seconds(health.event_time), false);
+    $("who").textContent = `${health.who} (${health.role})`;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) $("status").textContent = `server unreachable: ${e}`;
+    return;
+  }
+  channel.connect();
+  alertPanel.connect();
+  await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure")]);
+  refreshGnss();
+}
+
+// hooks for the browser tests and the benchmark
+(window as unknown as { __picket: unknown }).__picket = { store, state, stats, alertPanel, map, channel };
+void start();

@@ -1,0 +1,133 @@
+/**
+ * The chosen track: identity, static data, its trail (stored history joined with the live
+ * points) and the alerts on it. Live kinematics come from the TrackStore each frame; the
+ * REST detail is fetched once per selection.
+ */
+import { type Alert, api, seconds, type Track } from "./api";
+import { clear, clock, evidenceView, h } from "./dom";
+import type { TrackView } from "./trackStore";
+
+const KN = 1.943844;
+const DOMAIN_NAME: Record<number, string> = { 1: "air", 2: "maritime", 3: "space", 4: "em" };
+
+export interface TrackPanelHooks {
+  alertsOf(subject: string): Alert[];
+  onAlert(a: Alert): void;
+  onTrail(trail: [number, number][] | null): void;
+  onClose(): void;
+}
+
+export class TrackPanel {
+  subject: string | null = null;
+  detail: Track | null = null;
+  trail: [number, number][] = [];
+  private lastTime = -Infinity;
+  private live: HTMLElement | null = null;
+
+  constructor(
+    private root: HTMLElement,
+    private hooks: TrackPanelHooks,
+  ) {}
+
+  async show(t: TrackView): Promise<void> {
+    this.subject = t.subject;
+    this.detail = null;
+    this.trail = [];
+    this.lastTime = -Infinity;
+    this.render(t);
+    const subject = t.subject;
+    const enc = encodeURIComponent(subject);
+    try {
+      const [one, hist] = await Promise.all([
+        api<Track>(`tracks/${enc}`),
+        api<{ points: { time: string; lat: number; lon: number }[] }>(`tracks/${enc}/history`).catch(
+          () => ({ points: [] }),
+        ),
+      ]);
+      if (this.subject !== subject) return;
+      this.detail = one;
+      const pts = [...hist.points, ...(one.history ?? [])]
+        .map((p) => ({ t: seconds(p.time), lon: p.lon, lat: p.lat }))
+        .filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon))
+        .sort((a, b) => a.t - b.t);
+      this.trail = [];
+      for (const p of pts) {
+        if (p.t > this.lastTime) {
+          this.trail.push([p.lon, p.lat]);
+          this.lastTime = p.t;
+        }
+      }
+      this.hooks.onTrail(this.trail);
+      this.render(t);
+    } catch (e) {
+      this.root.append(h("p", { class: "error" }, `no detail for ${subject}: ${e}`));
+    }
+  }
+
+  /** Called every frame with the live state: moves the trail on and refreshes kinematics. */
+  tick(t: TrackView | null, time: number): void {
+    if (!this.subject || !t || t.subject !== this.subject) return;
+    if (time > this.lastTime) {
+      this.trail.push([t.lon, t.lat]);
+      this.lastTime = time;
+      if (this.trail.length > 5000) this.trail.splice(0, this.trail.length - 5000);
+      this.hooks.onTrail(this.trail);
+    }
+    if (this.live) this.fillLive(this.live, t);
+  }
+
+  close(): void {
+    this.subject = null;
+    this.detail = null;
+    clear(this.root);
+    this.root.hidden = true;
+    this.hooks.onTrail(null);
+  }
+
+  private fillLive(el: HTMLElement, t: TrackView): void {
+    const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+    clear(el);
+    el.append(
+      h("dt", {}, "position"), h("dd", {}, `${t.lat.toFixed(4)}, ${t.lon.toFixed(4)}`),
+      h("dt", {}, "altitude"), h("dd", {}, `${f(t.alt)} m`),
+      h("dt", {}, "speed"), h("dd", {}, `${f(t.speed * KN, 1)} kn (${f(t.speed, 1)} m/s)`),
+      h("dt", {}, "course"), h("dd", {}, `${f(t.course)}°`),
+    );
+  }
+
+  private render(t: TrackView): void {
+    const r = this.root;
+    clear(r);
+    r.hidden = false;
+    const d = this.detail;
+    this.live = h("dl", { class: "facts" });
+    this.fillLive(this.live, t);
+    const alerts = this.hooks.alertsOf(t.subject);
+    r.append(
+      h("header", {},
+        h("h2", {}, t.label),
+        h("button", { class: "close", "aria-label": "close", onclick: () => this.hooks.onClose() }, "×"),
+      ),
+      h("section", { class: "track-detail", "data-testid": "track-detail", "data-subject": t.subject },
+        h("dl", { class: "facts" },
+          h("dt", {}, "subject"), h("dd", {}, t.subject),
+          h("dt", {}, "domain"), h("dd", {}, d?.domain ?? DOMAIN_NAME[t.domain] ?? "?"),
+          h("dt", {}, "identity"), h("dd", {}, t.cls === "noncoop" ? "non-cooperative (no transponder identity)" : "cooperative"),
+          d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, d.squawk) : null,
+          d ? h("dt", {}, "first seen") : null, d ? h("dd", {}, clock(d.first_time)) : null,
+          d ? h("dt", {}, "last report") : null, d ? h("dd", {}, clock(d.time)) : null,
+          d ? h("dt", {}, "reports") : null, d ? h("dd", {}, String(d.n_reports)) : null,
+        ),
+        this.live,
+        d && Object.keys(d.static ?? {}).length
+          ? h("section", {}, h("h3", {}, "Static data"), evidenceView(d.static))
+          : null,
+        h("h3", {}, `Alerts (${alerts.length})`),
+        h("ul", { class: "track-alerts" },
+          ...alerts.map((a) =>
+            h("li", { class: `sev-${a.severity}`, onclick: () => this.hooks.onAlert(a) },
+              `${a.severity.toUpperCase()} ${a.kind} · ${clock(a.time)}`))),
+      ),
+    );
+  }
+}
