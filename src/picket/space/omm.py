@@ -1,0 +1,249 @@
+"""CCSDS Orbit Mean-elements Messages (OMM) in CSV, JSON, XML and KVN.
+
+All four carry the same keywords (CelesTrak/Space-Track GP names), so each
+reader only collects keyword -> list of texts per record; `from_keywords`
+converts every keyword column at once with NumPy and rejects records whose
+elements are missing or impossible. OMM carries the catalogue number as a
+plain integer, so six-digit numbers need nothing special.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+import numpy as np
+
+from picket.model.rejects import Rejects
+from picket.space.elements import ElementSets
+
+REQUIRED = ("EPOCH", "MEAN_MOTION", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE",
+            "ARG_OF_PERICENTER", "MEAN_ANOMALY", "NORAD_CAT_ID")  # fmt: skip
+KEYWORDS = (*REQUIRED, "OBJECT_NAME", "OBJECT_ID", "BSTAR", "MEAN_MOTION_DOT",
+            "MEAN_MOTION_DDOT", "ELEMENT_SET_NO", "REV_AT_EPOCH", "CLASSIFICATION_TYPE",
+            "EPHEMERIS_TYPE")  # fmt: skip
+
+
+def _floats(texts: Sequence[object]) -> np.ndarray:
+    try:  # CSV/XML texts and JSON numbers convert in one NumPy call
+        arr = np.array(texts)
+        if arr.dtype.kind in "fiu":
+            return arr.astype(np.float64)
+        return np.where(np.char.strip(arr.astype(str)) == "", "nan", arr).astype(np.float64)
+    except (ValueError, TypeError):
+        arr = np.array(["" if t is None else str(t).strip() for t in texts], dtype="U32")
+        out = np.full(len(arr), np.nan)
+        for i, v in enumerate(arr.tolist()):
+            try:
+                out[i] = float(v)
+            except ValueError:
+                pass
+        return out
+
+
+def _epochs(texts: Sequence[object]) -> np.ndarray:
+    """ISO 8601 epochs (UTC, optional Z) to unix seconds; bad ones NaN."""
+    arr = [("" if t is None else str(t).strip().removesuffix("Z")) for t in texts]
+    try:
+        return np.array(arr, dtype="datetime64[us]").astype(np.int64) / 1e6
+    except ValueError:
+        out = np.full(len(arr), np.nan)
+        for i, v in enumerate(arr):
+            try:
+                out[i] = np.datetime64(v, "us").astype(np.int64) / 1e6
+            except ValueError:
+                pass
+        return out
+
+
+def _raw(x: object) -> str:
+    """The rejected record as text (made only for rejects)."""
+    if isinstance(x, ET.Element):
+        return ET.tostring(x, encoding="unicode")[:400]
+    if isinstance(x, dict):
+        return json.dumps(x, default=str)[:400]
+    return str(x)[:400]
+
+
+def from_keywords(
+    recs: dict[str, list[object]],
+    n: int,
+    rejects: Rejects,
+    source: str,
+    where: Sequence[str],
+    raws: Sequence[object],
+    fmt: str,
+    rows: Sequence[int],
+) -> ElementSets:
+    """Columns of keyword texts (one list per keyword, n records) to element sets."""
+    if n == 0:
+        return ElementSets.empty()
+
+    def col(k: str) -> list[object]:
+        return recs.get(k) or [None] * n
+
+    epoch = _epochs(col("EPOCH"))
+    mm, ecc, inc = _floats(col("MEAN_MOTION")), _floats(col("ECCENTRICITY")), _floats(
+        col("INCLINATION"))  # fmt: skip
+    raan, argp, mo = _floats(col("RA_OF_ASC_NODE")), _floats(col("ARG_OF_PERICENTER")), _floats(
+        col("MEAN_ANOMALY"))  # fmt: skip
+    norad = _floats(col("NORAD_CAT_ID"))
+    good = (
+        np.isfinite(epoch) & np.isfinite(mm) & (mm > 0) & np.isfinite(ecc) & (ecc >= 0)
+        & (ecc < 1) & np.isfinite(inc) & (inc >= 0) & (inc <= 180) & np.isfinite(raan)
+        & np.isfinite(argp) & np.isfinite(mo) & np.isfinite(norad) & (norad > 0)
+        & (norad == np.floor(norad)) & (norad < 2**40)
+    )  # fmt: skip
+    for i in np.flatnonzero(~good):
+        rejects.reject(f"{fmt}.elements", where[i], _raw(raws[i]))
+    rejects.accept(int(good.sum()))
+    g = np.flatnonzero(good)
+
+    def text(k: str) -> np.ndarray:
+        return np.array(["" if v is None else str(v).strip() for v in col(k)], dtype=str)[g]
+
+    def num(k: str, fill: float = 0.0) -> np.ndarray:
+        return np.nan_to_num(_floats(col(k))[g], nan=fill)
+
+    return ElementSets(
+        norad=norad[g].astype(np.int64),
+        name=text("OBJECT_NAME"),
+        object_id=text("OBJECT_ID"),
+        epoch=epoch[g],
+        mean_motion=mm[g],
+        ecc=ecc[g],
+        incl=inc[g],
+        raan=raan[g],
+        argp=argp[g],
+        mean_anomaly=mo[g],
+        bstar=num("BSTAR"),
+        ndot=num("MEAN_MOTION_DOT"),
+        nddot=num("MEAN_MOTION_DDOT"),
+        elset_no=num("ELEMENT_SET_NO", -1).astype(np.int32),
+        rev_at_epoch=num("REV_AT_EPOCH", -1).astype(np.int64),
+        classification=np.char.upper(text("CLASSIFICATION_TYPE").astype("U1")),
+        provider=np.full(len(g), source),
+        row=np.asarray(rows, dtype=np.int64)[g],
+    )
+
+
+def parse_csv(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -> ElementSets:
+    """OMM CSV with a header row (CelesTrak GP CSV)."""
+    text = data.decode("utf-8", "replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return ElementSets.empty()
+    header = [h.strip().upper() for h in rows[0]]
+    if "NORAD_CAT_ID" not in header or "MEAN_MOTION" not in header:
+        rejects.reject("omm-csv.header", f"{source}:{first_line}", ",".join(rows[0]))
+        return ElementSets.empty()
+    body, where, raws, nums = [], [], [], []
+    for k, r in enumerate(rows[1:], start=first_line + 1):
+        if not r or all(not c.strip() for c in r):
+            continue
+        if len(r) != len(header):
+            rejects.reject("omm-csv.columns", f"{source}:{k}", ",".join(r))
+            continue
+        body.append(r)
+        nums.append(k)
+    where = [f"{source}:{k}" for k in nums]
+    raws = [",".join(r) for r in body]
+    cols = list(zip(*body, strict=True)) if body else [() for _ in header]
+    recs = {h: list(c) for h, c in zip(header, cols, strict=True) if h in KEYWORDS}
+    return from_keywords(recs, len(body), rejects, source, where, raws, "omm-csv", nums)
+
+
+def parse_json(data: bytes, rejects: Rejects, source: str) -> ElementSets:
+    """OMM JSON: a list of flat objects (CelesTrak / Space-Track GP JSON), or one object."""
+    try:
+        doc = json.loads(data.decode("utf-8", "replace"))
+    except (json.JSONDecodeError, RecursionError) as e:
+        rejects.reject("omm-json.syntax", f"{source}:{getattr(e, 'pos', 0)}", data[:200])
+        return ElementSets.empty()
+    if isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        rejects.reject("omm-json.shape", f"{source}:0", data[:200])
+        return ElementSets.empty()
+    recs: dict[str, list[object]] = {k: [] for k in KEYWORDS}
+    where, raws = [], []
+    for i, d in enumerate(doc):
+        if not isinstance(d, dict):
+            rejects.reject("omm-json.record", f"{source}:record {i}", json.dumps(d)[:200])
+            continue
+        up = {str(k).upper(): v for k, v in d.items()}
+        for k in KEYWORDS:
+            recs[k].append(up.get(k))
+        where.append(f"{source}:{i}")
+        raws.append(d)
+    return from_keywords(
+        recs, len(where), rejects, source, where, raws, "omm-json", range(len(where)))
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].upper()
+
+
+def parse_xml(data: bytes, rejects: Rejects, source: str) -> ElementSets:
+    """OMM XML (NDM/XML): every <omm> or <segment> element is one element set."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        rejects.reject("omm-xml.syntax", f"{source}:{e.position[0]}", data[:200])
+        return ElementSets.empty()
+    segs = [el for el in root.iter() if _local(el.tag) == "SEGMENT"]
+    recs: dict[str, list[object]] = {k: [] for k in KEYWORDS}
+    where, raws = [], []
+    for i, seg in enumerate(segs):
+        vals = {_local(el.tag): (el.text or "") for el in seg.iter() if len(el) == 0}
+        for k in KEYWORDS:
+            recs[k].append(vals.get(k))
+        where.append(f"{source}:segment {i}")
+        raws.append(seg)
+    if not segs:
+        rejects.reject("omm-xml.no_segment", f"{source}:0", data[:200])
+    return from_keywords(
+        recs, len(where), rejects, source, where, raws, "omm-xml", range(len(where)))
+
+
+_KVN = re.compile(r"^\s*([A-Z_0-9]+)\s*=\s*(.*?)\s*(\[[^\]]*\])?\s*$")
+
+
+def parse_kvn(data: bytes, rejects: Rejects, source: str) -> ElementSets:
+    """OMM KVN ("KEY = value" lines); each CCSDS_OMM_VERS line starts a message."""
+    recs: dict[str, list[object]] = {k: [] for k in KEYWORDS}
+    where, raws, starts = [], [], []
+    cur: dict[str, str] | None = None
+    start = 0
+    lines = data.decode("utf-8", "replace").splitlines()
+
+    def close() -> None:
+        if cur is not None:
+            for k in KEYWORDS:
+                recs[k].append(cur.get(k))
+            where.append(f"{source}:{start}")
+            starts.append(start)
+            raws.append(" ".join(f"{k}={v}" for k, v in cur.items())[:400])
+
+    for ln, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s or s.startswith("COMMENT"):
+            continue
+        m = _KVN.match(s)
+        if not m:
+            rejects.reject("omm-kvn.line", f"{source}:{ln}", line)
+            continue
+        k, v = m.group(1), m.group(2)
+        if k == "CCSDS_OMM_VERS":
+            close()
+            cur, start = {}, ln
+        elif cur is not None:
+            cur[k] = v
+        else:
+            rejects.reject("omm-kvn.line", f"{source}:{ln}", line)
+    close()
+    return from_keywords(recs, len(where), rejects, source, where, raws, "omm-kvn", starts)

@@ -1,0 +1,117 @@
+"""SGP4 propagation of a whole catalogue with sgp4's vectorised `SatrecArray`.
+
+States are TEME (the frame SGP4 works in), km and km/s. Objects that SGP4
+cannot propagate at a time (decayed, eccentricity out of range) come back
+with NaN states and a non-zero error code; they are reported, never raised.
+opsmode 'a' is AFSPC's original behaviour (what SOCRATES and Space-Track use),
+'i' the improved one; the difference is metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sgp4.api import SatrecArray
+
+from picket.space.elements import ElementSets, unix_to_jd
+
+SGP4_ERRORS = {
+    1: "mean eccentricity out of range",
+    2: "mean motion below zero",
+    3: "perturbed eccentricity out of range",
+    4: "semi-latus rectum below zero",
+    5: "epoch elements are sub-orbital",
+    6: "satellite has decayed",
+}
+EARTH_RADIUS_KM = 6378.135  # WGS72, SGP4's own
+OMEGA_EARTH = 7.292115146706979e-5  # rad/s
+
+
+@dataclass
+class InitFailure:
+    norad: int
+    error: int
+    reason: str
+
+
+class Propagator:
+    """A catalogue ready to propagate: Satrecs built once, reused for every step."""
+
+    def __init__(self, elements: ElementSets, opsmode: str = "a"):
+        if opsmode not in ("a", "i"):
+            raise ValueError("opsmode must be 'a' (AFSPC, as SOCRATES) or 'i' (improved)")
+        self.opsmode = opsmode
+        sats = elements.satrecs(opsmode)
+        err = np.array([s.error for s in sats], dtype=np.int16)
+        self.failures = [
+            InitFailure(int(elements.norad[i]), int(err[i]), SGP4_ERRORS.get(int(err[i]), "?"))
+            for i in np.flatnonzero(err)
+        ]
+        keep = np.flatnonzero(err == 0)
+        self.elements = elements.take(keep)
+        self.sats = [sats[i] for i in keep]
+        self.array = SatrecArray(self.sats) if self.sats else None
+        # perigee and apogee radii (km) of the mean orbit, for the apogee/perigee filter
+        a = np.array([s.a for s in self.sats]) * EARTH_RADIUS_KM
+        e = np.array([s.ecco for s in self.sats])
+        self.perigee_km = a * (1 - e)
+        self.apogee_km = a * (1 + e)
+
+    def __len__(self) -> int:
+        return len(self.sats)
+
+    def states(
+        self, times: np.ndarray, index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(r km, v km/s, error) of shape (n, m, 3), (n, m, 3), (n, m) at unix `times`.
+
+        `index` picks a subset of objects (a new SatrecArray, cheap).
+        """
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        arr = self.array if index is None else SatrecArray([self.sats[i] for i in index])
+        n = len(self.sats) if index is None else len(index)
+        if n == 0 or arr is None:
+            z = np.zeros((n, len(times), 3))
+            return z, z.copy(), np.zeros((n, len(times)), np.uint8)
+        jd, fr = unix_to_jd(times)
+        e, r, v = arr.sgp4(jd, fr)
+        bad = e != 0
+        if bad.any():
+            r[bad] = np.nan
+            v[bad] = np.nan
+        return r, v, e
+
+
+def propagate_one(sat, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Satrec at many times (used to refine candidate pairs)."""
+    jd, fr = unix_to_jd(np.atleast_1d(t))
+    e, r, v = sat.sgp4_array(jd, fr)
+    return r, v, e
+
+
+def gmst(t: np.ndarray | float) -> np.ndarray:
+    """Greenwich mean sidereal angle (rad), IAU-82 as SGP4 uses; UT1 taken as UTC."""
+    jd = np.asarray(t, dtype=float) / 86400.0 + 2440587.5
+    tut1 = (jd - 2451545.0) / 36525.0
+    sec = (
+        -6.2e-6 * tut1**3 + 0.093104 * tut1**2
+        + (876600.0 * 3600 + 8640184.812866) * tut1 + 67310.54841
+    )  # fmt: skip
+    return np.mod(sec * (np.pi / 180.0) / 240.0, 2 * np.pi)
+
+
+def teme_to_ecef(r: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+    """Rotate TEME positions (..., 3) to Earth-fixed by GMST (no polar motion: < 20 m)."""
+    th = gmst(t)
+    c, s = np.cos(th), np.sin(th)
+    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    return np.stack([c * x + s * y, -s * x + c * y, z], axis=-1)
+
+
+def subpoints(r_teme: np.ndarray, t: np.ndarray | float) -> tuple[np.ndarray, ...]:
+    """(lat deg, lon deg, alt m) WGS84 below TEME positions in km."""
+    from picket.geo.geodesy import ecef_to_geodetic
+
+    ecef = teme_to_ecef(r_teme, t) * 1000.0
+    return ecef_to_geodetic(ecef[..., 0], ecef[..., 1], ecef[..., 2])
