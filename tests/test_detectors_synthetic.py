@@ -214,3 +214,29 @@ def test_spoofed_jump_is_flagged_with_its_evidence():
     j = a.evidence["jumps"][0]
     assert 59_000 < j["distance_m"] < 61_000 and j["reported_speed_ms"] == 230
     assert kinds(mem) == {"gnss.spoofing"}
+
+
+def test_silence_where_nobody_is_heard_is_not_a_gap():
+    p, mem = pipeline()
+    t = np.arange(0.0, 5400, 10)
+    lat, lon = straight(59.5, 19.99, 0.0, 4.0, t)
+    silent = (t > 1200) & (t < 1200 + 2700)
+    # everyone goes quiet together: a coverage hole or a feed outage, not a vessel going dark
+    reps = [ship(276_222_001, t[~silent], lat[~silent], lon[~silent], 4.0, 0.0)]
+    reps += [r.where(~((r.time > 1200) & (r.time < 3900))) for r in background(t)]
+    feed(p, reps)
+    assert "maritime.ais_gap" not in kinds(mem)
+
+
+def test_long_silence_starts_a_new_segment_instead_of_an_outlier():
+    p, mem = pipeline()
+    t1 = np.arange(0.0, 1800, 10)
+    t2 = np.arange(1800 + 9 * 3600, 1800 + 9 * 3600 + 1800, 10)
+    lat1, lon1 = straight(59.5, 19.0, 90.0, 12.0, t1)
+    lat2, lon2 = straight(57.5, 17.0, 90.0, 12.0, t2)  # 250 km away, 9 h later
+    feed(p, [ship(230_555_000, t1, lat1, lon1, 12, 90), ship(230_555_000, t2, lat2, lon2, 12, 90)])
+    tr = p.tracks
+    sl = tr.slot(key(Namespace.MMSI, 230_555_000))
+    assert tr.cols["n_outliers"][sl] == 0 and tr.cols["n_segments"][sl] == 1
+    assert abs(tr.cols["lat"][sl] - lat2[-1]) < 1e-6
+    assert "maritime.identity_conflict" not in kinds(mem)

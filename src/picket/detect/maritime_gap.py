@@ -2,11 +2,11 @@
 
 Class A transponders report every 2-10 s under way and every 3 min at anchor
 (ITU-R M.1371), so ten minutes of silence from a vessel under way means
-dozens of missed reports. Reception is judged from the picture itself: a gap
-counts only where at least `min_neighbours` other vessels were heard within
-`coverage_radius_m` of the gap's start in the last `coverage_window_s` (a
-coast station's coverage hole silences everyone, a transponder switched off
-silences one). Gaps that begin in a port or anchorage zone are ignored.
+dozens of missed reports. Reception is learned from the picture itself (`ReceptionMap`):
+a gap counts only where others kept being heard around the vessel's last
+position throughout its silence (a coverage hole or a feed outage silences
+everyone; a transponder switched off silences one). Gaps that begin in a
+port or anchorage zone are ignored.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from picket.detect.base import (
     Thresholds,
@@ -26,8 +25,9 @@ from picket.detect.base import (
     make_signal,
     th,
 )
+from picket.detect.reception import ReceptionMap
 from picket.fusion.context import BatchContext
-from picket.geo.geodesy import EARTH_RADIUS_M, geodetic_to_ecef, haversine_m
+from picket.geo.geodesy import haversine_m
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
@@ -46,13 +46,12 @@ class AisGapThresholds(Thresholds):
         "silence that counts for a vessel at anchor or moored",
         "ITU-R M.1371: every 3 min at anchor (10 missed)",
     )
-    coverage_radius_m: float = th(
-        50_000.0,
-        "others must be heard within this distance",
-        "picket: ~ a coast station's VHF range at sea level",
+    min_heard_per_bucket: float = th(
+        120.0,
+        "reports heard per 10 min around the gap (3 x 3 cells of 0.25 x 0.5 deg), on average "
+        "over the silence, for reception to count as good",
+        "picket: two class-A vessels under way (one report per 10 s each)",
     )
-    coverage_window_s: float = th(600.0, "... within this much recent time", "picket")
-    min_neighbours: int = th(3, "at least this many other vessels heard there", "picket")
     check_every_s: float = th(30.0, "how often silence is checked (event time)", "picket")
 
 
@@ -63,6 +62,7 @@ class AisGap:
         self.th = th or AisGapThresholds()
         self.open: dict[int, dict[str, Any]] = {}  # slot -> gap start
         self._next_check = -np.inf
+        self.reception = ReceptionMap()
 
     def _limit(self, ctx: BatchContext, slots: np.ndarray) -> np.ndarray:
         tc = ctx.tracks.cols
@@ -70,23 +70,9 @@ class AisGap:
         still = (st == 1) | (st == 5) | (tc["speed"][slots] < 0.5 * KNOT)
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
-    def _covered(self, ctx: BatchContext, now: float, slots: np.ndarray) -> np.ndarray:
-        """Whether enough other vessels were heard near each slot's last position."""
-        tc = ctx.tracks.cols
-        n = ctx.tracks.n
-        heard = np.flatnonzero(
-            (tc["domain"][:n] == Domain.MARITIME)
-            & (tc["last_time"][:n] >= now - self.th.coverage_window_s)
-            & np.isfinite(tc["lat"][:n])
-        )
-        if len(heard) == 0:
-            return np.zeros(len(slots), bool)
-        xyz = np.c_[geodetic_to_ecef(tc["lat"][heard], tc["lon"][heard], 0)]
-        tree = cKDTree(xyz)
-        q = np.c_[geodetic_to_ecef(tc["lat"][slots], tc["lon"][slots], 0)]
-        chord = 2 * EARTH_RADIUS_M * np.sin(self.th.coverage_radius_m / (2 * EARTH_RADIUS_M))
-        counts = np.array([len(x) for x in tree.query_ball_point(q, chord)], dtype=int)
-        return counts >= self.th.min_neighbours  # the vessel itself is silent, so not counted
+    def _covered(self, lat, lon, t0, t1) -> np.ndarray:
+        """Whether others were heard around each place during the silence."""
+        return self.reception.heard(lat, lon, t0, t1) >= self.th.min_heard_per_bucket
 
     def _severity_and_infra(self, ctx: BatchContext, lat, lon) -> tuple[str, dict | None]:
         line, dist = infrastructure_near(ctx, np.atleast_1d(lat), np.atleast_1d(lon))
@@ -101,6 +87,7 @@ class AisGap:
         tc = ctx.tracks.cols
         # 1. gaps that end in this batch (vessel heard again, or a gap seen only in hindsight)
         mrows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.MARITIME))
+        self.reception.add(r.lat[mrows], r.lon[mrows], r.time[mrows])
         if len(mrows):
             s = ctx.slots[mrows]
             dt = r.time[mrows] - ctx.prev_t[mrows]
@@ -119,7 +106,7 @@ class AisGap:
                            "lon": float(ctx.prev_lon[row])}  # fmt: skip
                     if in_zone_kinds(ctx, gap["lat"], gap["lon"], ("port", "anchorage"))[0]:
                         continue
-                    if not self._covered(ctx, gap["t"], np.array([sl]))[0]:
+                    if not self._covered(gap["lat"], gap["lon"], gap["t"], r.time[row])[0]:
                         continue
                     sev, infra = self._severity_and_infra(ctx, gap["lat"], gap["lon"])
                     ev0 = {"start": {"time": iso(gap["t"]), "lat": gap["lat"], "lon": gap["lon"]}}
@@ -143,7 +130,10 @@ class AisGap:
                     silent = silent[~in_zone_kinds(ctx, tc["lat"][silent], tc["lon"][silent],
                                                    ("port", "anchorage"))]  # fmt: skip
                 if len(silent):
-                    silent = silent[self._covered(ctx, now, silent)]
+                    t_last = tc["last_time"][silent]
+                    ok = self._covered(tc["lat"][silent], tc["lon"][silent], t_last,
+                                       np.full(len(silent), now))  # fmt: skip
+                    silent = silent[ok]
                 for sl in silent.tolist():
                     out.append(self._start_signal(ctx, sl, now))
             for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long

@@ -69,6 +69,7 @@ def reject_outliers(
     has_pos: np.ndarray,
     jump_speed: np.ndarray,
     tracks: TrackTable,
+    prev_t: np.ndarray,
 ) -> np.ndarray:
     """Mark positions the track should not follow.
 
@@ -80,7 +81,11 @@ def reject_outliers(
     row_lim = np.full(len(r), np.inf)
     for d in np.unique(r.domain).tolist():
         row_lim[r.domain == d] = tracks.max_speed.get(d, np.inf)
-    suspect = has_pos & (jump_speed > row_lim)
+    seg = tracks.config.segment_gap_s
+    new_segment = has_pos & (r.time - prev_t > seg)
+    if new_segment.any():
+        np.add.at(tracks.cols["n_segments"], slots[new_segment], 1)
+    suspect = has_pos & (jump_speed > row_lim) & ~new_segment
     outlier = np.zeros(len(r), bool)
     if not suspect.any():
         return outlier
@@ -92,8 +97,9 @@ def reject_outliers(
         pending: list[int] = []
         for i in rows.tolist():
             t, a, b = r.time[i], r.lat[i], r.lon[i]
-            if not np.isfinite(la):
+            if not np.isfinite(la) or t - lt > seg:
                 lt, la, lo = t, a, b
+                pending.clear()
                 continue
             v = haversine_m(la, lo, a, b) / max(abs(t - lt), 1.0)
             if v <= row_lim[i]:

@@ -31,6 +31,9 @@ class TrackConfig:
     history: int = 64  # positions kept per track (ring buffer); bounded memory
     max_speed_ms: dict[int, float] | None = None  # per domain code; None -> defaults below
     reanchor_after: int = 3  # consecutive mutually consistent outliers that move the track
+    # a silence longer than this starts a new segment: the next fix is accepted wherever it is
+    # (Global Fishing Watch's segmenter splits AIS tracks at 8 h gaps)
+    segment_gap_s: float = 8 * 3600.0
 
 
 # Outlier limits per domain (m/s). Maritime 50 kn is issue #3's default (fast craft
@@ -67,6 +70,7 @@ class TrackTable:
             "lon": np.full(cap, np.nan),
             "n_reports": np.zeros(cap, np.int64),
             "n_outliers": np.zeros(cap, np.int64),
+            "n_segments": np.zeros(cap, np.int64),
             "hist_head": np.zeros(cap, np.int64),  # total positions ever written
         }
         for c in STATE_COLUMNS:

@@ -80,7 +80,7 @@ class Pipeline:
             order = np.lexsort((r.time, slots))
             r, slots = r.take(order), slots[order]
         has_pos, prev_t, prev_lat, prev_lon, jump, speed = link_positions(r, slots, t)
-        outlier = reject_outliers(r, slots, has_pos, speed, t) if len(r) else has_pos
+        outlier = reject_outliers(r, slots, has_pos, speed, t, prev_t) if len(r) else has_pos
         t.update(r, slots, has_pos & ~outlier)
         env = self.env
         env["now_by_domain"] = self.now_by_domain
