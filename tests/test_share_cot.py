@@ -1,6 +1,6 @@
 """CoT/TAK output: a TCP listener receives the demo's tracks; each event parses with takproto.
 
-The demo's first five minutes go through the real decoders and pipeline with a
+The demo's first ten minutes go through the real decoders and pipeline with a
 `CotSink` attached; the listener checks every event's type, time, stale and
 position against the pipeline's own final track state.
 """
@@ -73,7 +73,7 @@ def demo_cot(tmp_path_factory):
     asm.pipeline.sinks.append(sink)
     for k, dec in enumerate(decoded_chunks(scn, asm, 10.0)):
         asm.pipeline.process(dec)
-        if k == 29:  # five minutes
+        if k == 59:  # ten minutes (plot tracks confirm by then)
             break
     sink.close()
     lp.join()
