@@ -89,8 +89,9 @@ def final_state(tracks):
     out = {}
     for s in range(len(tracks)):
         if np.isfinite(c["lat"][s]):
-            out[uid_of(int(c["subject"][s]))] = (int(c["domain"][s]), float(c["pos_time"][s]),
-                                                 float(c["lat"][s]), float(c["lon"][s]))  # fmt: skip
+            row = (int(c["domain"][s]), float(c["pos_time"][s]), float(c["lat"][s]),
+                   float(c["lon"][s]))  # fmt: skip
+            out[uid_of(int(c["subject"][s]))] = row
     return out
 
 
