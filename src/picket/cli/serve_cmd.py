@@ -1,0 +1,66 @@
+"""`picket serve`: the web picture, API and alert stream over a store (no live pipeline).
+
+`picket demo` and `picket run` start the same server beside their pipeline;
+this command serves what a past run left in the store (alerts, triage,
+history, replay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time as wall
+from pathlib import Path
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    from picket import config as cfgmod
+    from picket.serve import LiveHub, start_server
+    from picket.serve.auth import load_tokens
+
+    cfg = cfgmod.load(a.config)
+    store = Path(a.store) if a.store else cfg.path(cfg.store_path or "var/picket.sqlite")
+    if not store.exists():
+        print(f"picket serve: no store at {store} (run a demo, replay or run first)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        tokens = load_tokens(a.tokens) if a.tokens else None
+    except (OSError, ValueError) as e:
+        print(f"picket serve: {e}", file=sys.stderr)
+        return 2
+    hub = LiveHub()
+    for name, path in (("zones", a.zones), ("infrastructure", a.infrastructure)):
+        if path:
+            hub.layers[name] = json.loads(Path(path).read_text())
+    try:
+        h = start_server(store, hub, host=a.host, port=a.port, static_dir=a.static,
+                         tokens=tokens, cors_origins=a.cors_origin)  # fmt: skip
+    except (ValueError, OSError, TimeoutError) as e:
+        print(f"picket serve: {e}", file=sys.stderr)
+        return 2
+    print(f"picket: serving {store} at {h.url} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        deadline = wall.monotonic() + a.seconds if a.seconds else None
+        while h.thread.is_alive() and (deadline is None or wall.monotonic() < deadline):
+            wall.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    h.stop()
+    return 0
+
+
+def add_parser(sub) -> None:
+    s = sub.add_parser("serve", help="serve the web picture and API over a store")
+    s.add_argument("--store", help="SQLite store (default from config: var/picket.sqlite)")
+    s.add_argument("--config", help="TOML config")
+    s.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --tokens)")
+    s.add_argument("--port", type=int, default=8642)
+    s.add_argument("--tokens", help="token file: '<token> viewer|operator <name>' per line")
+    s.add_argument("--cors-origin", action="append", default=[], help="allow this origin (CORS)")
+    s.add_argument("--static", help="front-end directory (default web/dist when built)")
+    s.add_argument("--zones", help="GeoJSON zones to show")
+    s.add_argument("--infrastructure", help="GeoJSON cables/pipelines to show")
+    s.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    s.set_defaults(func=cmd_serve)
