@@ -5,8 +5,8 @@ silence is over a hundred missed squitters. Silence alone means little: an
 aircraft flying out of a receiver's range, or landing, goes quiet too. So the
 gap counts only inside good coverage, learnt from the picture itself as
 `maritime.ais_gap` does: other aircraft were heard recently all around the
-silent one's last position (in at least three of the four quadrants within
-`coverage_radius_m`), which an aircraft at the edge of coverage never has. It
+silent one's last position (within `coverage_radius_m`, with no empty sector
+wider than `max_gap_deg`), which an aircraft at the edge of coverage never has. It
 must also have been high enough that line of sight to the receivers is not the
 reason. Near a watched airspace border (national airspace, FIR) the alert is
 critical: a transponder switched off before a border crossing is what air
@@ -22,7 +22,7 @@ import numpy as np
 
 from picket.detect.base import Thresholds, label, make_signal, select_kinds, th
 from picket.fusion.context import BatchContext
-from picket.geo.geodesy import geodetic_to_enu, haversine_m
+from picket.geo.geodesy import haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 from picket.model.subjects import Namespace
@@ -49,8 +49,13 @@ class TransponderLossThresholds(Thresholds):
         "picket: well inside a ground receiver's 300-400 km ADS-B range at cruise",
     )
     coverage_window_s: float = th(120.0, "... within this much recent time", "picket")
-    min_quadrants: int = th(
-        3, "... in at least this many of the 4 quadrants around it", "picket: not at the edge"
+    max_gap_deg: float = th(
+        120.0,
+        "... seen in every direction: no empty sector wider than this around it",
+        "picket: at the edge of coverage all others lie on one side (a gap >= 180 deg)",
+    )
+    min_offset_m: float = th(
+        5_000.0, "neighbours closer than this give no direction and are not used", "picket"
     )
     min_neighbours: int = th(4, "... and at least this many of them", "picket")
     border_m: float = th(
@@ -119,11 +124,14 @@ class TransponderLoss:
         near = heard[(d <= self.th.coverage_radius_m) & (heard != sl)]
         if len(near) < self.th.min_neighbours:
             return None
-        e, nn, _ = geodetic_to_enu(tc["lat"][near], tc["lon"][near], 0.0, lat0, lon0, 0.0)
-        quad = np.unique((e >= 0).astype(int) * 2 + (nn >= 0).astype(int))
-        if len(quad) < self.th.min_quadrants:
+        far = haversine_m(lat0, lon0, tc["lat"][near], tc["lon"][near]) >= self.th.min_offset_m
+        brg = np.sort(initial_bearing_deg(lat0, lon0, tc["lat"][near[far]], tc["lon"][near[far]]))
+        if len(brg) < 2:
             return None
-        return {"neighbours": len(near), "quadrants": len(quad),
+        gap = float(np.max(np.diff(np.r_[brg, brg[0] + 360.0])))
+        if gap > self.th.max_gap_deg:
+            return None
+        return {"neighbours": len(near), "widest_empty_sector_deg": round(gap, 1),
                 "radius_m": self.th.coverage_radius_m}  # fmt: skip
 
     def _border(self, ctx: BatchContext, lat: float, lon: float) -> dict | None:
