@@ -114,7 +114,9 @@ async def metrics(request: Request) -> Response:
         "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
         "tracks": int(pic.alive().sum()), "alerts_open": len(hub.open_alerts),
         "ws_clients": st.ws_clients, "sse_clients": st.sse_clients, "tick": hub.stats["tick"],
-        "encode_ms": round(hub.stats["encode_ms"], 3), "frame_bytes": hub.stats["frame_bytes"],
+        "encode_ms": round(hub.stats["encode_ms"], 3),
+        "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
+        "frame_bytes": hub.stats["frame_bytes"],
     }  # fmt: skip
     return JSONResponse(body)
 

@@ -66,8 +66,8 @@ class LiveHub:
         self.layers: dict[str, dict[str, Any]] = {}
         self.tracks_ref: Any = None  # the live TrackTable (history/static look-ups)
         self.rejects: Any = None
-        self.stats = {"tick": 0, "encode_ms": 0.0, "frame_bytes": 0, "reports": 0,
-                      "reports_per_s": 0.0, "sse_clients": 0}  # fmt: skip
+        self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
+                      "reports": 0, "reports_per_s": 0.0, "sse_clients": 0}  # fmt: skip
         self._rate = (wall.monotonic(), 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -174,7 +174,7 @@ class LiveHub:
             views = {k: self.views[k] for k in watched}
         if not views:
             return
-        t0 = wall.perf_counter()
+        t0, c0 = wall.perf_counter(), wall.thread_time()
         pic = self.current()
         flags = pic.flags(self._alert_keys)
         self.stats["tick"] += 1
@@ -188,6 +188,7 @@ class LiveHub:
             if any(kf and v == k for _, v, kf in clients):
                 keyframes[k] = v.keyframe()
         self.stats["encode_ms"] = (wall.perf_counter() - t0) * 1e3
+        self.stats["encode_cpu_ms"] = (wall.thread_time() - c0) * 1e3
         self.stats["frame_bytes"] = nbytes
         for c, view, kf in clients:
             if kf:
