@@ -2,6 +2,6 @@
 
 from picket.serve.hub import LiveHub
 from picket.serve.live_sink import LiveSink
-from picket.serve.server import ServerHandle, start_server
+from picket.serve.server import ServerHandle, serve_assembly, start_server
 
-__all__ = ["LiveHub", "LiveSink", "ServerHandle", "start_server"]
+__all__ = ["LiveHub", "LiveSink", "ServerHandle", "serve_assembly", "start_server"]

@@ -76,3 +76,14 @@ def start_server(
             raise TimeoutError(f"picket server did not start on {host}:{port}")
         wall.sleep(0.02)
     return ServerHandle(server, th, hub, host)
+
+
+def serve_assembly(asm: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                   tokens: dict | None = None, static_dir: str | Path | None = None,
+                   cors_origins: list[str] | None = None) -> ServerHandle:  # fmt: skip
+    """Attach a `LiveSink` to an assembled pipeline and serve it (one call for demo/run)."""
+    from picket.serve.live_sink import LiveSink
+
+    hub = LiveHub()
+    asm.pipeline.sinks.append(LiveSink(hub, env=asm.env, rejects=asm.rejects))
+    return start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins)
