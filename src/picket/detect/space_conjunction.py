@@ -41,9 +41,10 @@ def _one(rep: ConjunctionReport, k: int) -> dict[str, Any]:
         "tca": iso(float(c.tca[k])),
         "miss_distance_m": round(float(c.miss_km[k]) * 1000, 1),
         "relative_speed_ms": round(float(c.speed_kms[k]) * 1000, 1),
-        "max_probability": float(rep.max_prob[k]),
-        "dilution_km": float(rep.dilution_km[k]),
-        "probability": float(rep.prob[k]),
+        # as text: alert evidence rounds floats to 6 decimals, probabilities go to 1e-12
+        "max_probability": f"{rep.max_prob[k]:.3e}",
+        "dilution_km": round(float(rep.dilution_km[k]), 3),
+        "probability": f"{rep.prob[k]:.3e}",
         "probability_assumptions": (
             f"isotropic {rep.sigma_km:g} km 1-sigma per object (TLEs carry no covariance), "
             f"hard-body radius {rep.hbr_km[k] * 1000:.1f} m from object types; max_probability "

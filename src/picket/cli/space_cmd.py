@@ -1,0 +1,205 @@
+"""`picket space screen|passes|manoeuvres`: the common space picture from element-set files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    sp = subparsers.add_parser("space", help="space catalogue: conjunctions, passes, manoeuvres")
+    sub = sp.add_subparsers(dest="space_cmd", required=True)
+
+    s = sub.add_parser("screen", help="conjunction screening of catalogues against themselves")
+    s.add_argument("catalogs", nargs="+", help="TLE/3LE/OMM files; PROVIDER=FILE names a provider")
+    s.add_argument("--days", type=float, default=7.0, help="window length (7, as SOCRATES)")
+    s.add_argument("--threshold-km", type=float, default=5.0, help="report closer than (5 km)")
+    s.add_argument("--start", help="window start, ISO 8601 UTC (default: the catalogue's now)")
+    s.add_argument("--out", default="conjunctions.csv", help="SOCRATES-column CSV")
+    s.add_argument("--cdm-dir", help="also write one CCSDS CDM (KVN) per conjunction here")
+    s.add_argument("--alerts-out", help="space.conjunction alerts as JSON Lines")
+    s.add_argument("--alert-km", type=float, default=1.0, help="alert below this range (1 km)")
+    s.add_argument("--opsmode", choices=("a", "i"), default="a",
+                   help="SGP4 mode: a = AFSPC as SOCRATES (default), i = improved")  # fmt: skip
+    s.add_argument("--step", type=float, default=60.0, help="screening time step, s (60)")
+    s.add_argument("--workers", type=int, default=2, help="processes (2)")
+    s.add_argument("--max-age-days", type=float, default=30.0,
+                   help="leave out objects whose newest element set is older (30)")  # fmt: skip
+    s.add_argument("--sigma-km", type=float, default=1.0,
+                   help="assumed 1-sigma position error per object for the probability (1 km)")  # fmt: skip
+    s.add_argument("--dead-letter", help="keep rejected element sets here (JSON Lines)")
+    s.set_defaults(func=cmd_screen)
+
+    p = sub.add_parser("passes", help="which satellites see an area, and when")
+    p.add_argument("catalogs", nargs="+")
+    p.add_argument("--area", required=True, nargs="+", help="GeoJSON/KML polygon file(s)")
+    p.add_argument("--start", help="ISO 8601 UTC (default: the catalogue's now)")
+    p.add_argument("--hours", type=float, default=6.0)
+    p.add_argument("--step", type=float, default=30.0, help="s (30)")
+    p.add_argument("--min-elevation", type=float, default=10.0, help="deg above horizon (10)")
+    p.add_argument("--out", default="passes.csv")
+    p.add_argument("--geojson-out", help="ground tracks of the passes as a GeoJSON layer")
+    p.add_argument("--max-age-days", type=float, default=30.0)
+    p.set_defaults(func=cmd_passes)
+
+    m = sub.add_parser("manoeuvres", help="manoeuvres from element-set history")
+    m.add_argument("histories", nargs="+", help="TLE/OMM files with many epochs per object")
+    m.add_argument("--out", default="manoeuvres.csv")
+    m.add_argument("--alerts-out", help="space.manoeuvre alerts as JSON Lines")
+    m.add_argument("--sma-floor-km", type=float, default=0.25)
+    m.set_defaults(func=cmd_manoeuvres)
+    return sp
+
+
+def default_start(epochs: np.ndarray) -> float:
+    """The catalogue's "now": its 99th-percentile epoch, to the minute.
+
+    Not the newest epoch: catalogues hold a few element sets dated days ahead.
+    """
+    return float(np.floor(np.quantile(epochs, 0.99) / 60.0) * 60.0) if len(epochs) else 0.0
+
+
+def _catalogue(paths: list[str], rejects, start: str | None, max_age_days: float):
+    from picket.model.alerts import parse_time
+    from picket.space.catalog import fuse
+    from picket.space.read import read_catalogues
+
+    stack = read_catalogues(paths, rejects)
+    fused = fuse(stack)
+    t0 = parse_time(start) if start else default_start(fused.elements.epoch)
+    stale = fused.stale(t0, max_age_days)
+    print(f"{len(stack)} element sets, {len(fused.elements)} objects after fusion "
+          f"({int((fused.n_providers > 1).sum())} from several providers, "
+          f"{len(fused.disagreements)} provider disagreements, {fused.rejected} refused by SGP4, "
+          f"{int(stale.sum())} older than {max_age_days:g} days left out); "
+          f"input: {rejects.summary()}")  # fmt: skip
+    return fused, fused.elements.take(np.flatnonzero(~stale)), t0
+
+
+def _write_alerts(path: str, signals: list) -> int:
+    from picket.model.alerts import AlertBook
+    from picket.sinks.jsonl import JsonlSink
+
+    book, sink = AlertBook(), JsonlSink(path)
+    sink.emit(book.apply(signals))
+    sink.close()
+    return len(sink.alerts)
+
+
+def cmd_screen(a: argparse.Namespace) -> int:
+    from picket.detect.space_conjunction import ConjunctionThresholds, conjunction_signals
+    from picket.model.alerts import iso
+    from picket.model.rejects import Rejects
+    from picket.space.cdm import write_cdms
+    from picket.space.propagate import Propagator
+    from picket.space.report import ConjunctionReport
+    from picket.space.screen import ScreenConfig, screen
+
+    for p in a.catalogs:
+        if not Path(p.rpartition("=")[2] if "=" in p else p).exists():
+            print(f"picket space screen: {p}: no such file", file=sys.stderr)
+            return 2
+    rejects = Rejects(a.dead_letter)
+    _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
+    prop = Propagator(el, a.opsmode)
+    cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers)
+    conj, st = screen(prop, t0, a.days * 86400.0, cfg)
+    rep = ConjunctionReport.build(conj, prop.elements, a.sigma_km)
+    rep.write_csv(a.out)
+    print(f"{iso(t0)} + {a.days:g} days, {a.threshold_km:g} km: {len(conj)} conjunctions "
+          f"-> {a.out} in {st.seconds['wall']:.1f} s")  # fmt: skip
+    print(f"pairs: {st.pairs_total:,} in catalogue, {st.pairs_after_ap:,} after apogee/perigee; "
+          f"pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after apogee/perigee, "
+          f"{st.linear:,} after linear bound, {st.refined:,} with a minimum in-step")  # fmt: skip
+    if prop.failures:
+        print(f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
+              f"{prop.failures[0].norad}: {prop.failures[0].reason})")  # fmt: skip
+    if a.cdm_dir:
+        n = write_cdms(rep, a.cdm_dir, time.time())
+        print(f"{n} CDMs -> {a.cdm_dir}")
+    if a.alerts_out:
+        sigs = conjunction_signals(rep, t0, ConjunctionThresholds(alert_km=a.alert_km))
+        n = _write_alerts(a.alerts_out, sigs)
+        print(f"{n} space.conjunction alerts (< {a.alert_km:g} km) -> {a.alerts_out}")
+    rejects.close()
+    return 0
+
+
+def cmd_passes(a: argparse.Namespace) -> int:
+    from picket.geo.zones import load_zones
+    from picket.model.alerts import iso
+    from picket.model.rejects import Rejects
+    from picket.space.passes import find_passes
+    from picket.space.propagate import Propagator, subpoints
+
+    rejects = Rejects()
+    zones = load_zones(a.area, rejects)
+    if not len(zones):
+        print(f"picket space passes: no polygon in {a.area}: {rejects.summary()}", file=sys.stderr)
+        return 2
+    _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
+    prop = Propagator(el)
+    ps = find_passes(prop, zones, t0, a.hours * 3600.0, a.step, a.min_elevation)
+    e = prop.elements
+    with open(a.out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["NORAD_CAT_ID", "OBJECT_NAME", "AREA", "START", "END", "DURATION_S",
+                    "MAX_ELEVATION_DEG", "MIN_GROUND_DISTANCE_KM"])  # fmt: skip
+        for k in np.argsort(ps.start, kind="stable").tolist():
+            s = int(ps.sat[k])
+            w.writerow([int(e.norad[s]), e.name[s], zones.names[int(ps.zone[k])],
+                        iso(ps.start[k]), iso(ps.end[k]), round(ps.end[k] - ps.start[k]),
+                        round(float(ps.max_elevation_deg[k]), 1),
+                        round(float(ps.min_ground_km[k]), 1)])  # fmt: skip
+    print(f"{len(ps)} passes of {len(np.unique(ps.sat))} objects over "
+          f"{', '.join(zones.names)} in {a.hours:g} h from {iso(t0)} -> {a.out}")  # fmt: skip
+    if a.geojson_out:
+        feats = []
+        for k in range(len(ps)):
+            s = int(ps.sat[k])
+            ts = np.arange(ps.start[k], ps.end[k] + a.step / 2, a.step)
+            r, _, _ = prop.states(ts, np.array([s]))
+            lat, lon, alt = subpoints(r[0], ts)
+            feats.append({"type": "Feature", "properties": {
+                "subject": f"norad:{int(e.norad[s])}", "name": str(e.name[s]),
+                "start": iso(ps.start[k]), "end": iso(ps.end[k]), "layer": "space",
+                "max_elevation_deg": round(float(ps.max_elevation_deg[k]), 1)},
+                "geometry": {"type": "LineString", "coordinates": [
+                    [round(float(x), 5), round(float(y), 5), round(float(z), 0)]
+                    for x, y, z in zip(lon, lat, alt, strict=True)]}})  # fmt: skip
+        Path(a.geojson_out).write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+        print(f"ground tracks -> {a.geojson_out}")
+    return 0
+
+
+def cmd_manoeuvres(a: argparse.Namespace) -> int:
+    from picket.detect.space_manoeuvre import ManoeuvreThresholds, manoeuvre_signals
+    from picket.model.alerts import iso
+    from picket.model.rejects import Rejects
+    from picket.space.manoeuvres import detect_manoeuvres
+    from picket.space.read import read_catalogues
+
+    rejects = Rejects()
+    hist = read_catalogues(a.histories, rejects)
+    th = ManoeuvreThresholds(sma_floor_km=a.sma_floor_km)
+    m = detect_manoeuvres(hist, th.config())
+    with open(a.out, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["NORAD_CAT_ID", "OBJECT_NAME", "AFTER", "BEFORE", "DELTA_SMA_KM",
+                    "DELTA_INCLINATION_DEG", "DELTA_RAAN_DEG", "CHANGED"])  # fmt: skip
+        for k in range(len(m)):
+            w.writerow([int(m.norad[k]), m.name[k], iso(m.t_before[k]), iso(m.t_after[k]),
+                        f"{m.d_sma_km[k]:.3f}", f"{m.d_incl_deg[k]:.4f}",
+                        f"{m.d_raan_deg[k]:.4f}", m.which[k]])  # fmt: skip
+    print(f"{len(hist)} element sets of {len(np.unique(hist.norad))} objects: "
+          f"{len(m)} manoeuvres -> {a.out}; input: {rejects.summary()}")  # fmt: skip
+    if a.alerts_out:
+        n = _write_alerts(a.alerts_out, manoeuvre_signals(m, th))
+        print(f"{n} space.manoeuvre alerts -> {a.alerts_out}")
+    return 0
