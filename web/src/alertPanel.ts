@@ -1,7 +1,7 @@
 /**
  * The alert queue: newest first, kept current by the SSE stream (which resumes by last id on
- * its own), with the evidence and triage of the chosen alert. Rendering is batched to one
- * animation frame so a burst of alerts costs one redraw.
+ * its own), with the evidence and triage of the chosen alert. Rendering is batched (50 ms) so a
+ * burst of alerts costs one redraw.
  */
 import { type Alert, api, apiUrl, seconds } from "./api";
 import { clear, clock, evidenceView, h } from "./dom";
@@ -73,7 +73,9 @@ export class AlertPanel {
   async load(): Promise<void> {
     const res = await api<{ alerts: Alert[] }>("alerts", { params: { limit: "1000" } });
     for (const a of res.alerts) this.alerts.set(a.id, a);
-    this.changed();
+    // drawn at once: the first map frames can hold animation frames back for seconds
+    this.render();
+    this.hooks.onChange();
   }
 
   connect(): void {
@@ -123,11 +125,11 @@ export class AlertPanel {
   changed(): void {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => {
       this.pending = false;
       this.render();
       this.hooks.onChange();
-    });
+    }, 50);
   }
 
   render(): void {
@@ -159,9 +161,8 @@ export class AlertPanel {
       h("span", { class: "sev" }, a.severity.toUpperCase()),
       h("span", { class: "kind" }, a.kind),
       h("time", { datetime: a.time }, clock(a.time, a.last_time)),
-      h("span", { class: "subject" }, a.subject),
+      h("span", { class: "subject" }, a.status === "closed" ? `${a.subject} · closed` : a.subject),
       h("span", { class: `triage t-${state}`, "data-triage": state }, TRIAGE_LABEL[state] ?? state),
-      a.status === "closed" ? h("span", { class: "closed-tag" }, "closed") : null,
       h("p", { class: "summary" }, a.summary),
     );
     return li;

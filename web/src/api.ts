@@ -126,7 +126,7 @@ export interface Track {
   pos_time: string | null;
   first_time: string | null;
   n_reports: number;
-  squawk: string | null;
+  squawk: number | string | null;
   nav_status: number | null;
   stale: boolean;
   alerts: string[];

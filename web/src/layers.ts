@@ -214,7 +214,10 @@ export function buildLayers(s: PictureState): Layer[] {
   );
 
   if (v.alerts) {
-    const placed = s.alerts.filter((a) => a.lat !== null && a.lon !== null);
+    // an interference alert's cell is its own symbol when the GNSS layer is on
+    const placed = s.alerts.filter(
+      (a) => a.lat !== null && a.lon !== null && !(v.gnss && a.subject.startsWith("h3:")),
+    );
     layers.push(
       new IconLayer({
         id: "alerts",

@@ -12,7 +12,7 @@ import { AlertPanel } from "./alertPanel";
 import { type Alert, api, ApiError, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
-import { FRAME_REPLAY } from "./frames";
+import { FRAME_REPLAY, parseFrame } from "./frames";
 import { buildLayers, describePick, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
 import { TrackChannel } from "./liveTracks";
 import { swatch } from "./symbols";
@@ -52,13 +52,13 @@ const state: PictureState = {
 const stats = { renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false };
 
 // --- map and overlay ------------------------------------------------------------------
+const HOME_VIEW = { center: [20.5, 57.2] as [number, number], zoom: 4.9 };
 // MapLibre 6 looks for its worker beside its own module; the bundle moves it, so say where.
 setWorkerUrl(workerUrl);
 const map = new MapLibreMap({
   container: "map",
   style: basemapStyle(),
-  center: [20.5, 57.2],
-  zoom: 4.9,
+  ...HOME_VIEW,
   minZoom: 1,
   maxZoom: 16,
   dragRotate: false,
@@ -160,6 +160,10 @@ const trackPanel = new TrackPanel($("track-detail"), {
     state.trail = trail ? [...trail] : null;
     schedule();
   },
+  current: (subject) => {
+    const id = store.bySubject.get(subject);
+    return [id === undefined ? null : store.view(id), store.time];
+  },
   onClose: () => {
     state.selectedTrack = null;
     trackPanel.close();
@@ -186,6 +190,19 @@ async function selectAlert(a: Alert, fly: boolean): Promise<void> {
   await alertPanel.open(a);
   state.selectedAlert = alertPanel.selected;
 }
+
+/** Back to the whole picture: panels closed, the Baltic in view (also the Escape key). */
+function home(): void {
+  state.selectedAlert = null;
+  state.selectedTrack = null;
+  alertPanel.closeDetail();
+  trackPanel.close();
+  map.jumpTo(HOME_VIEW);
+  schedule();
+}
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && !(e.target instanceof HTMLInputElement)) home();
+});
 
 // --- time -----------------------------------------------------------------------------
 const channel = new TrackChannel(store, {
@@ -220,6 +237,8 @@ const channel = new TrackChannel(store, {
 const timeBar = new TimeBar($("timebar"), {
   live: () => {
     channel.send({ type: "live" });
+    // restating the view makes the server re-create it (see NOTES-for-server.md, item 1)
+    channel.send({ type: "view", bbox: null, domain: null });
     alertPanel.cutoff = Infinity;
     void refreshGnss();
   },
@@ -242,7 +261,8 @@ async function loadLayer(name: "zones" | "infrastructure"): Promise<void> {
 }
 
 let gnssTimer: number | undefined;
-function refreshGnss(since?: string, until?: string): void {
+/** Refetch the interference cells; bursts of GNSS alerts are folded into one request. */
+function refreshGnss(since?: string, until?: string, delayMs = 500): void {
   clearTimeout(gnssTimer);
   gnssTimer = window.setTimeout(async () => {
     try {
@@ -254,7 +274,7 @@ function refreshGnss(since?: string, until?: string): void {
     } catch (e) {
       console.warn("gnss cells:", e);
     }
-  }, 500);
+  }, delayMs);
 }
 
 // --- auth -----------------------------------------------------------------------------
@@ -293,10 +313,12 @@ async function start(): Promise<void> {
   }
   channel.connect();
   alertPanel.connect();
+  refreshGnss(undefined, undefined, 0);
   await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure")]);
-  refreshGnss();
 }
 
 // hooks for the browser tests and the benchmark
-(window as unknown as { __picket: unknown }).__picket = { store, state, stats, alertPanel, map, channel };
+(window as unknown as { __picket: unknown }).__picket = {
+  store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home,
+};
 void start();

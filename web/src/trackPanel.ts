@@ -15,6 +15,8 @@ export interface TrackPanelHooks {
   onAlert(a: Alert): void;
   onTrail(trail: [number, number][] | null): void;
   onClose(): void;
+  /** The subject's live state and the picture's time. */
+  current(subject: string): [TrackView | null, number];
 }
 
 export class TrackPanel {
@@ -50,7 +52,9 @@ export class TrackPanel {
         .map((p) => ({ t: seconds(p.time), lon: p.lon, lat: p.lat }))
         .filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon))
         .sort((a, b) => a.t - b.t);
+      // live points that arrived while we waited are newer; the live position is re-added below
       this.trail = [];
+      this.lastTime = -Infinity;
       for (const p of pts) {
         if (p.t > this.lastTime) {
           this.trail.push([p.lon, p.lat]);
@@ -58,7 +62,9 @@ export class TrackPanel {
         }
       }
       this.hooks.onTrail(this.trail);
-      this.render(t);
+      const [now, time] = this.hooks.current(subject);
+      this.render(now ?? t);
+      this.tick(now, time);
     } catch (e) {
       this.root.append(h("p", { class: "error" }, `no detail for ${subject}: ${e}`));
     }
@@ -113,7 +119,7 @@ export class TrackPanel {
           h("dt", {}, "subject"), h("dd", {}, t.subject),
           h("dt", {}, "domain"), h("dd", {}, d?.domain ?? DOMAIN_NAME[t.domain] ?? "?"),
           h("dt", {}, "identity"), h("dd", {}, t.cls === "noncoop" ? "non-cooperative (no transponder identity)" : "cooperative"),
-          d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, d.squawk) : null,
+          d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, String(d.squawk)) : null,
           d ? h("dt", {}, "first seen") : null, d ? h("dd", {}, clock(d.first_time)) : null,
           d ? h("dt", {}, "last report") : null, d ? h("dd", {}, clock(d.time)) : null,
           d ? h("dt", {}, "reports") : null, d ? h("dd", {}, String(d.n_reports)) : null,

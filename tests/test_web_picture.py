@@ -1,0 +1,335 @@
+"""The web picture in a real browser against the real server running the Baltic demo.
+
+Chromium (Debian's, at /usr/bin/chromium) is driven by Playwright from PyPI. The demo runs
+once per module through the real pipeline into a LiveHub; the page is web/dist as built by
+`npm ci && npm run build` in web/. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "web" / "dist"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1"}
+LOCAL_SCHEMES = {"data", "blob"}
+
+
+def _need_browser() -> Any:
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium not found at {CHROMIUM} (CI installs it: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) not installed")
+    if not (DIST / "index.html").exists():
+        pytest.skip("web/dist not built: run `npm ci && npm run build` in web/")
+    return sync_api
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demo's simulated hour through the real pipeline, served live on a free port."""
+    _need_browser()
+    from picket.demo.run import run_demo
+    from picket.serve import LiveHub, LiveSink, start_server
+    from picket.store.sqlite import Store
+
+    work = tmp_path_factory.mktemp("web-demo")
+    Store(work / "picket.sqlite").close()
+    hub = LiveHub(tick_s=0.5)
+    server = start_server(work / "picket.sqlite", hub, port=0, static_dir=DIST)
+
+    def attach(asm: Any) -> None:
+        asm.pipeline.sinks.append(LiveSink(hub, env=asm.env, rejects=asm.rejects))
+
+    try:
+        result = run_demo(duration_s=3600.0, workdir=work, console=False, on_assembly=attach)
+        assert result.alerts, "the demo raised no alerts"
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(demo_server: Any) -> Iterator[Any]:
+    sync_api = _need_browser()
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser: Any, demo_server: Any) -> Iterator[Any]:
+    """One page for the module (loading the map costs seconds on a software GPU); it records
+    every URL it asks for and every uncaught error."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+    pg = ctx.new_page()
+    pg.requested = []  # type: ignore[attr-defined]
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("request", lambda r: pg.requested.append(r.url))
+    pg.on("websocket", lambda ws: pg.requested.append(ws.url))
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(f"{demo_server.url}/")
+    wait_for_picture(pg)
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(shared_page: Any) -> Any:
+    """The shared page back at its start: every layer on, panels closed, the Baltic in view."""
+    for box in shared_page.query_selector_all("input[data-layer]"):
+        box.check()
+    shared_page.evaluate("() => window.__picket.home()")
+    return shared_page
+
+
+def get_json(server: Any, path: str) -> Any:
+    with urllib.request.urlopen(f"{server.url}{path}", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def shot(pg: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def wait_for_picture(pg: Any) -> None:
+    """Wait until tracks and alerts are on the page and the basemap is loaded."""
+    pg.wait_for_function("() => window.__picket && window.__picket.store.count > 0", timeout=30000)
+    pg.wait_for_selector("li.alert", timeout=30000)
+    pg.wait_for_function("() => window.__picket.map.loaded()", timeout=30000)
+
+
+def assert_offline(pg: Any) -> None:
+    assert pg.requested, "the page made no requests at all"
+    for url in pg.requested:
+        u = urlparse(url)
+        assert u.scheme in LOCAL_SCHEMES or u.hostname in LOCAL_HOSTS, f"left the host: {url}"
+
+
+def test_page_loads_offline_with_tracks_and_alert_panel(page: Any, demo_server: Any) -> None:
+    page.wait_for_timeout(1500)  # a few live ticks
+    shot(page, "web-picture")
+    assert_offline(page)
+    assert any("/basemap/land.geojson" in u for u in page.requested)
+    assert any(urlparse(u).path == "/api/ws/tracks" for u in page.requested)
+    assert not page.errors, page.errors
+
+    # the picture holds exactly the tracks the server has, by subject
+    api_tracks = get_json(demo_server, "/api/tracks?limit=5000")
+    shown = page.evaluate(
+        "() => [...window.__picket.store.meta.entries()]"
+        ".filter(([id]) => window.__picket.store.view(id)).map(([, m]) => m.subject)"
+    )
+    assert len(api_tracks["tracks"]) == api_tracks["total"] > 100
+    assert set(shown) == {t["subject"] for t in api_tracks["tracks"]}
+
+    # the alert panel: every alert, newest first, with severity, kind, subject and time
+    alerts = get_json(demo_server, "/api/alerts?limit=1000")["alerts"]
+    rows = page.eval_on_selector_all(
+        "li.alert",
+        "els => els.map(e => [e.dataset.alertId, e.dataset.severity,"
+        " e.querySelector('.kind').textContent, e.querySelector('.subject').textContent,"
+        " e.querySelector('time').getAttribute('datetime')])",
+    )
+    want = sorted(sorted(alerts, key=lambda a: a["id"]), key=lambda a: a["time"], reverse=True)
+    assert [r[0] for r in rows] == [a["id"] for a in want]
+    times = [r[4] for r in rows]
+    assert times == sorted(times, reverse=True)
+    by_id = {a["id"]: a for a in alerts}
+    for aid, sev, kind, subject, t in rows:
+        a = by_id[aid]
+        assert (sev, kind, t) == (a["severity"], a["kind"], a["time"])
+        assert subject.startswith(a["subject"])
+    status = page.inner_text("[data-testid=status]")
+    assert f"{len(shown):,} tracks" in status
+
+
+def test_tracks_are_drawn_where_the_server_puts_them(page: Any, demo_server: Any) -> None:
+    """Pick the rendered symbol at a vessel's projected position: it is that vessel."""
+    track = next(
+        t
+        for t in get_json(demo_server, "/api/tracks?domain=maritime&limit=5000")["tracks"]
+        if 55.0 < t["lat"] < 59.0 and 15.0 < t["lon"] < 22.0
+    )
+    hit = page.evaluate(
+        """([subject, lon, lat]) => {
+          const p = window.__picket;
+          p.map.jumpTo({center: [lon, lat], zoom: 9});
+          return new Promise((done) => setTimeout(() => {
+            const xy = p.map.project([lon, lat]);
+            const info = p.overlay.pickObject({x: xy.x, y: xy.y, radius: 3,
+                                               layerIds: ['tracks-vessels']});
+            if (!info) return done(null);
+            const id = p.store.pools[1].ids[info.index];
+            done(p.store.meta.get(id).subject);
+          }, 1500));
+        }""",
+        [track["subject"], track["lon"], track["lat"]],
+    )
+    shot(page, "web-vessel-zoom")
+    assert hit == track["subject"]
+
+
+def test_layer_toggle_hides_a_domain(page: Any, demo_server: Any) -> None:
+    layer_ids = "() => window.__picket.overlay._deck.props.layers.map(l => l.id)"
+    page.wait_for_function(f"() => ({layer_ids})().includes('tracks-vessels')")
+    page.uncheck("input[data-layer=vessels]")
+    page.wait_for_function(f"() => !({layer_ids})().includes('tracks-vessels')")
+    ids = page.evaluate(layer_ids)
+    assert "tracks-aircraft" in ids and "gnss" in ids and "infrastructure" in ids
+    # the choice is kept for the next visit
+    stored = json.loads(page.evaluate("() => localStorage.getItem('picket.layers')"))
+    assert stored["vessels"] is False and stored["aircraft"] is True
+
+
+def test_click_on_alert_flies_to_it_and_opens_evidence(page: Any, demo_server: Any) -> None:
+    alerts = get_json(demo_server, "/api/alerts?kind=maritime.anchor_drag")["alerts"]
+    assert alerts, "the demo's anchor-drag incident raised no alert"
+    a = alerts[0]
+    page.click(f"li.alert[data-alert-id='{a['id']}']")
+    detail = page.wait_for_selector(f"[data-testid=alert-detail][data-alert-id='{a['id']}']")
+    page.wait_for_function("() => !window.__picket.map.isMoving()", timeout=15000)
+    page.wait_for_timeout(300)
+    shot(page, "web-alert-evidence")
+    text = detail.inner_text()
+    assert a["summary"] in text
+    evidence = page.inner_text("[data-testid=evidence]")
+    for key in a["evidence"]:
+        assert key in evidence
+    infra = a["evidence"].get("infrastructure")
+    if isinstance(infra, dict) and infra.get("name"):
+        assert str(infra["name"]) in evidence
+    centre = page.evaluate("() => window.__picket.map.getCenter().toArray()")
+    assert abs(centre[0] - a["lon"]) < 0.01 and abs(centre[1] - a["lat"]) < 0.01
+    assert page.evaluate("() => window.__picket.map.getZoom()") >= 7.5
+
+
+def test_triage_persists_across_reload(page: Any, demo_server: Any) -> None:
+    a = get_json(demo_server, "/api/alerts?kind=air.emergency")["alerts"][0]
+    page.click(f"li.alert[data-alert-id='{a['id']}']")
+    page.wait_for_selector("[data-testid=triage] button[data-action=acknowledge]")
+    page.click("[data-testid=triage] button[data-action=acknowledge]")
+    page.wait_for_selector("[data-testid=triage-state][data-triage=acknowledged]")
+    page.fill("[data-testid=triage] input[aria-label=assignee]", "watch-officer-2")
+    page.click("[data-testid=triage] button[data-action=assign]")
+    page.wait_for_selector("[data-testid=triage-state][data-triage=assigned]")
+
+    stored = get_json(demo_server, f"/api/alerts/{a['id']}")
+    assert stored["triage"]["state"] == "assigned"
+    assert stored["triage"]["assignee"] == "watch-officer-2"
+    assert [e["action"] for e in stored["log"]][-2:] == ["acknowledge", "assign"]
+
+    page.reload()
+    wait_for_picture(page)
+    page.wait_for_selector(f"li.alert[data-alert-id='{a['id']}'] [data-triage=assigned]")
+    page.click(f"li.alert[data-alert-id='{a['id']}']")
+    page.wait_for_selector("[data-testid=triage-state][data-triage=assigned]")
+    log = page.inner_text(".log")
+    assert "acknowledge" in log and "assign → watch-officer-2" in log
+    shot(page, "web-triage")
+
+
+def test_track_panel_shows_identity_trail_and_alerts(page: Any, demo_server: Any) -> None:
+    a = get_json(demo_server, "/api/alerts?kind=air.emergency")["alerts"][0]
+    page.click(f"li.alert[data-alert-id='{a['id']}']")
+    panel = page.wait_for_selector(f"[data-testid=track-detail][data-subject='{a['subject']}']")
+    page.wait_for_function("() => (window.__picket.state.trail || []).length > 10")
+    text = panel.inner_text()
+    one = get_json(demo_server, f"/api/tracks/{a['subject']}")
+    assert one["label"] in text and a["kind"] in text
+    trail = np.array(page.evaluate("() => window.__picket.state.trail"))
+    hist = get_json(demo_server, f"/api/tracks/{a['subject']}/history")["points"]
+    # the trail starts at the oldest stored point and ends at the live position
+    assert np.allclose(trail[0], [hist[0]["lon"], hist[0]["lat"]], atol=1e-6)
+    assert np.allclose(trail[-1], [one["lon"], one["lat"]], atol=1e-4)
+
+
+def test_replay_window_plays_through_the_track_channel(page: Any, demo_server: Any) -> None:
+    live_time = page.evaluate("() => window.__picket.store.time")
+    page.select_option("select[aria-label='window length']", "900")
+    page.select_option("select[aria-label='replay speed']", "300")
+    page.fill("input[aria-label^='replay window start']", "-40")
+    page.click("[data-testid=replay]")
+    page.wait_for_selector("[data-testid=mode]:has-text('REPLAY')", timeout=15000)
+    t = page.evaluate("() => window.__picket.store.time")
+    assert live_time - 40 * 60 - 1 <= t <= live_time - 25 * 60 + 1
+    # alerts first fired after the picture's time are not in the panel during replay
+    cut = page.eval_on_selector_all(
+        "li.alert time", "els => els.map(e => e.getAttribute('datetime'))"
+    )
+    assert all(np.datetime64(x.rstrip("Z")) <= np.datetime64(int(t * 1000) + 1, "ms") for x in cut)
+    shot(page, "web-replay")
+    page.click("button:has-text('Live')")
+    page.wait_for_selector("[data-testid=mode]:has-text('LIVE')", timeout=15000)
+
+
+def test_frame_parser_reads_the_server_encoder(page: Any, demo_server: Any) -> None:
+    """The page's binary parser against picket.serve.frames on random values."""
+    from picket.serve import frames
+
+    rng = np.random.default_rng(5)
+    n = 500
+    cols = {
+        "id": rng.integers(0, 2**31, n), "lat": rng.uniform(-90, 90, n),
+        "lon": rng.uniform(-180, 180, n), "alt": rng.uniform(-400, 20000, n),
+        "speed": rng.uniform(0, 300, n), "course": rng.uniform(0, 360, n),
+        "domain": rng.integers(1, 5, n).astype(np.uint8),
+    }  # fmt: skip
+    cols["alt"][:7] = np.nan
+    flags = rng.integers(0, 16, n).astype(np.uint8)
+    data = frames.encode(frames.DELTA, 77, 1.7e9 + 0.25, cols, flags, np.array([3, 5], np.uint32))
+    ref = frames.decode(data)
+    got = page.evaluate(
+        """(b64) => {
+          const bin = atob(b64); const buf = new Uint8Array(bin.length);
+          for (let i = 0; i < bin.length; i++) buf[i] = bin.charCodeAt(i);
+          const f = window.__picket.parseFrame(buf.buffer);
+          return {type: f.type, seq: f.seq, time: f.time, id: [...f.id], lat: [...f.lat],
+                  lon: [...f.lon], removed: [...f.removed], flags: [...f.trackFlags],
+                  domain: [...f.domain]};
+        }""",
+        base64.b64encode(data).decode(),
+    )
+    assert (got["type"], got["seq"], got["time"]) == (frames.DELTA, 77, 1.7e9 + 0.25)
+    np.testing.assert_array_equal(got["id"], ref.cols["id"])
+    np.testing.assert_allclose(np.array(got["lat"]) / 1e7, ref.cols["lat"], atol=1e-9)
+    np.testing.assert_allclose(np.array(got["lon"]) / 1e7, ref.cols["lon"], atol=1e-9)
+    np.testing.assert_array_equal(got["flags"], flags)
+    np.testing.assert_array_equal(got["domain"], cols["domain"])
+    assert got["removed"] == [3, 5]
+    # a header promising one track more than the bytes hold is refused, not misread
+    short = bytearray(data[:24])
+    short[16:20] = (n + 1).to_bytes(4, "little")
+    bad = page.evaluate(
+        """(b) => { try { window.__picket.parseFrame(new Uint8Array(b).buffer); return 'parsed'; }
+                    catch (e) { return e.message; } }""",
+        list(bytes(short) + data[24:]),
+    )
+    assert bad.startswith("frame length")
