@@ -25,14 +25,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     s.add_argument("--cdm-dir", help="also write one CCSDS CDM (KVN) per conjunction here")
     s.add_argument("--alerts-out", help="space.conjunction alerts as JSON Lines")
     s.add_argument("--alert-km", type=float, default=1.0, help="alert below this range (1 km)")
-    s.add_argument("--opsmode", choices=("a", "i"), default="a",
-                   help="SGP4 mode: a = AFSPC as SOCRATES (default), i = improved")  # fmt: skip
+    s.add_argument(
+        "--opsmode",
+        choices=("a", "i"),
+        default="a",
+        help="SGP4 mode: a = AFSPC as SOCRATES (default), i = improved",
+    )
     s.add_argument("--step", type=float, default=60.0, help="screening time step, s (60)")
     s.add_argument("--workers", type=int, default=2, help="processes (2)")
-    s.add_argument("--max-age-days", type=float, default=30.0,
-                   help="leave out objects whose newest element set is older (30)")  # fmt: skip
-    s.add_argument("--sigma-km", type=float, default=1.0,
-                   help="assumed 1-sigma position error per object for the probability (1 km)")  # fmt: skip
+    s.add_argument(
+        "--max-age-days",
+        type=float,
+        default=30.0,
+        help="leave out objects whose newest element set is older (30)",
+    )
+    s.add_argument(
+        "--sigma-km",
+        type=float,
+        default=1.0,
+        help="assumed 1-sigma position error per object for the probability (1 km)",
+    )
     s.add_argument("--dead-letter", help="keep rejected element sets here (JSON Lines)")
     s.set_defaults(func=cmd_screen)
 
@@ -74,11 +86,13 @@ def _catalogue(paths: list[str], rejects, start: str | None, max_age_days: float
     fused = fuse(stack)
     t0 = parse_time(start) if start else default_start(fused.elements.epoch)
     stale = fused.stale(t0, max_age_days)
-    print(f"{len(stack)} element sets, {len(fused.elements)} objects after fusion "
-          f"({int((fused.n_providers > 1).sum())} from several providers, "
-          f"{len(fused.disagreements)} provider disagreements, {fused.rejected} refused by SGP4, "
-          f"{int(stale.sum())} older than {max_age_days:g} days left out); "
-          f"input: {rejects.summary()}")  # fmt: skip
+    print(
+        f"{len(stack)} element sets, {len(fused.elements)} objects after fusion "
+        f"({int((fused.n_providers > 1).sum())} from several providers, "
+        f"{len(fused.disagreements)} provider disagreements, {fused.rejected} refused by SGP4, "
+        f"{int(stale.sum())} older than {max_age_days:g} days left out); "
+        f"input: {rejects.summary()}"
+    )
     return fused, fused.elements.take(np.flatnonzero(~stale)), t0
 
 
@@ -112,14 +126,20 @@ def cmd_screen(a: argparse.Namespace) -> int:
     conj, st = screen(prop, t0, a.days * 86400.0, cfg)
     rep = ConjunctionReport.build(conj, prop.elements, a.sigma_km)
     rep.write_csv(a.out)
-    print(f"{iso(t0)} + {a.days:g} days, {a.threshold_km:g} km: {len(conj)} conjunctions "
-          f"-> {a.out} in {st.seconds['wall']:.1f} s")  # fmt: skip
-    print(f"pairs: {st.pairs_total:,} in catalogue, {st.pairs_after_ap:,} after apogee/perigee; "
-          f"pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after apogee/perigee, "
-          f"{st.linear:,} after linear bound, {st.refined:,} with a minimum in-step")  # fmt: skip
+    print(
+        f"{iso(t0)} + {a.days:g} days, {a.threshold_km:g} km: {len(conj)} conjunctions "
+        f"-> {a.out} in {st.seconds['wall']:.1f} s"
+    )
+    print(
+        f"pairs: {st.pairs_total:,} in catalogue, {st.pairs_after_ap:,} after apogee/perigee; "
+        f"pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after apogee/perigee, "
+        f"{st.linear:,} after linear bound, {st.refined:,} with a minimum in-step"
+    )
     if prop.failures:
-        print(f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
-              f"{prop.failures[0].norad}: {prop.failures[0].reason})")  # fmt: skip
+        print(
+            f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
+            f"{prop.failures[0].norad}: {prop.failures[0].reason})"
+        )
     if a.cdm_dir:
         n = write_cdms(rep, a.cdm_dir, time.time())
         print(f"{n} CDMs -> {a.cdm_dir}")
@@ -149,16 +169,36 @@ def cmd_passes(a: argparse.Namespace) -> int:
     e = prop.elements
     with open(a.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["NORAD_CAT_ID", "OBJECT_NAME", "AREA", "START", "END", "DURATION_S",
-                    "MAX_ELEVATION_DEG", "MIN_GROUND_DISTANCE_KM"])  # fmt: skip
+        w.writerow(
+            [
+                "NORAD_CAT_ID",
+                "OBJECT_NAME",
+                "AREA",
+                "START",
+                "END",
+                "DURATION_S",
+                "MAX_ELEVATION_DEG",
+                "MIN_GROUND_DISTANCE_KM",
+            ]
+        )
         for k in np.argsort(ps.start, kind="stable").tolist():
             s = int(ps.sat[k])
-            w.writerow([int(e.norad[s]), e.name[s], zones.names[int(ps.zone[k])],
-                        iso(ps.start[k]), iso(ps.end[k]), round(ps.end[k] - ps.start[k]),
-                        round(float(ps.max_elevation_deg[k]), 1),
-                        round(float(ps.min_ground_km[k]), 1)])  # fmt: skip
-    print(f"{len(ps)} passes of {len(np.unique(ps.sat))} objects over "
-          f"{', '.join(zones.names)} in {a.hours:g} h from {iso(t0)} -> {a.out}")  # fmt: skip
+            w.writerow(
+                [
+                    int(e.norad[s]),
+                    e.name[s],
+                    zones.names[int(ps.zone[k])],
+                    iso(ps.start[k]),
+                    iso(ps.end[k]),
+                    round(ps.end[k] - ps.start[k]),
+                    round(float(ps.max_elevation_deg[k]), 1),
+                    round(float(ps.min_ground_km[k]), 1),
+                ]
+            )
+    print(
+        f"{len(ps)} passes of {len(np.unique(ps.sat))} objects over "
+        f"{', '.join(zones.names)} in {a.hours:g} h from {iso(t0)} -> {a.out}"
+    )
     if a.geojson_out:
         feats = []
         for k in range(len(ps)):
@@ -166,13 +206,26 @@ def cmd_passes(a: argparse.Namespace) -> int:
             ts = np.arange(ps.start[k], ps.end[k] + a.step / 2, a.step)
             r, _, _ = prop.states(ts, np.array([s]))
             lat, lon, alt = subpoints(r[0], ts)
-            feats.append({"type": "Feature", "properties": {
-                "subject": f"norad:{int(e.norad[s])}", "name": str(e.name[s]),
-                "start": iso(ps.start[k]), "end": iso(ps.end[k]), "layer": "space",
-                "max_elevation_deg": round(float(ps.max_elevation_deg[k]), 1)},
-                "geometry": {"type": "LineString", "coordinates": [
-                    [round(float(x), 5), round(float(y), 5), round(float(z), 0)]
-                    for x, y, z in zip(lon, lat, alt, strict=True)]}})  # fmt: skip
+            feats.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "subject": f"norad:{int(e.norad[s])}",
+                        "name": str(e.name[s]),
+                        "start": iso(ps.start[k]),
+                        "end": iso(ps.end[k]),
+                        "layer": "space",
+                        "max_elevation_deg": round(float(ps.max_elevation_deg[k]), 1),
+                    },
+                    "geometry": {
+                        "type": "LineString",
+                        "coordinates": [
+                            [round(float(x), 5), round(float(y), 5), round(float(z), 0)]
+                            for x, y, z in zip(lon, lat, alt, strict=True)
+                        ],
+                    },
+                }
+            )
         Path(a.geojson_out).write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
         print(f"ground tracks -> {a.geojson_out}")
     return 0
@@ -191,14 +244,35 @@ def cmd_manoeuvres(a: argparse.Namespace) -> int:
     m = detect_manoeuvres(hist, th.config())
     with open(a.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["NORAD_CAT_ID", "OBJECT_NAME", "AFTER", "BEFORE", "DELTA_SMA_KM",
-                    "DELTA_INCLINATION_DEG", "DELTA_RAAN_DEG", "CHANGED"])  # fmt: skip
+        w.writerow(
+            [
+                "NORAD_CAT_ID",
+                "OBJECT_NAME",
+                "AFTER",
+                "BEFORE",
+                "DELTA_SMA_KM",
+                "DELTA_INCLINATION_DEG",
+                "DELTA_RAAN_DEG",
+                "CHANGED",
+            ]
+        )
         for k in range(len(m)):
-            w.writerow([int(m.norad[k]), m.name[k], iso(m.t_before[k]), iso(m.t_after[k]),
-                        f"{m.d_sma_km[k]:.3f}", f"{m.d_incl_deg[k]:.4f}",
-                        f"{m.d_raan_deg[k]:.4f}", m.which[k]])  # fmt: skip
-    print(f"{len(hist)} element sets of {len(np.unique(hist.norad))} objects: "
-          f"{len(m)} manoeuvres -> {a.out}; input: {rejects.summary()}")  # fmt: skip
+            w.writerow(
+                [
+                    int(m.norad[k]),
+                    m.name[k],
+                    iso(m.t_before[k]),
+                    iso(m.t_after[k]),
+                    f"{m.d_sma_km[k]:.3f}",
+                    f"{m.d_incl_deg[k]:.4f}",
+                    f"{m.d_raan_deg[k]:.4f}",
+                    m.which[k],
+                ]
+            )
+    print(
+        f"{len(hist)} element sets of {len(np.unique(hist.norad))} objects: "
+        f"{len(m)} manoeuvres -> {a.out}; input: {rejects.summary()}"
+    )
     if a.alerts_out:
         n = _write_alerts(a.alerts_out, manoeuvre_signals(m, th))
         print(f"{n} space.manoeuvre alerts -> {a.alerts_out}")

@@ -22,14 +22,22 @@ from picket.space.report import ConjunctionReport
 
 @dataclass
 class ConjunctionThresholds(Thresholds):
-    alert_km: float = th(1.0, "conjunctions closer than this become alerts (km)",
-                         "picket: SOCRATES lists 5 km; 1 km keeps alerts to the actionable few")  # fmt: skip
-    critical_km: float = th(0.2, "closer than this is critical (km)",
-                            "picket: 200 m is inside typical TLE 1-sigma errors")  # fmt: skip
-    critical_prob: float = th(1e-4, "maximum probability at or above this is critical",
-                              "NASA CARA / ESA practice: 1e-4 manoeuvre threshold")  # fmt: skip
-    max_listed: int = th(10, "other conjunctions listed in one object's evidence",
-                         "picket")  # fmt: skip
+    alert_km: float = th(
+        1.0,
+        "conjunctions closer than this become alerts (km)",
+        "picket: SOCRATES lists 5 km; 1 km keeps alerts to the actionable few",
+    )
+    critical_km: float = th(
+        0.2,
+        "closer than this is critical (km)",
+        "picket: 200 m is inside typical TLE 1-sigma errors",
+    )
+    critical_prob: float = th(
+        1e-4,
+        "maximum probability at or above this is critical",
+        "NASA CARA / ESA practice: 1e-4 manoeuvre threshold",
+    )
+    max_listed: int = th(10, "other conjunctions listed in one object's evidence", "picket")
 
 
 def _one(rep: ConjunctionReport, k: int) -> dict[str, Any]:
@@ -74,24 +82,40 @@ def conjunction_signals(
         ks = sel[prim == p]
         ks = ks[np.argsort(c.miss_km[ks])]
         k = int(ks[0])
-        crit = bool((c.miss_km[ks] <= th.critical_km).any() or
-                    (rep.max_prob[ks] >= th.critical_prob).any())  # fmt: skip
+        crit = bool(
+            (c.miss_km[ks] <= th.critical_km).any() or (rep.max_prob[ks] >= th.critical_prob).any()
+        )
         ev = _one(rep, k)
         ev["name"] = str(e.name[p])
         ev["count"] = len(ks)
         ev["others"] = [
-            {"other": f"norad:{int(e.norad[c.j[x]])}", "tca": iso(float(c.tca[x])),
-             "miss_distance_m": round(float(c.miss_km[x]) * 1000, 1)}
+            {
+                "other": f"norad:{int(e.norad[c.j[x]])}",
+                "tca": iso(float(c.tca[x])),
+                "miss_distance_m": round(float(c.miss_km[x]) * 1000, 1),
+            }
             for x in ks[1 : 1 + th.max_listed].tolist()
-        ]  # fmt: skip
-        ev["thresholds"] = {"alert_km": th.alert_km, "critical_km": th.critical_km,
-                            "critical_prob": th.critical_prob}  # fmt: skip
-        out.append(Signal(
-            kind="space.conjunction", subject=f"norad:{int(e.norad[p])}", time=float(now),
-            lat=where[k][0], lon=where[k][1], severity="critical" if crit else "warning",
-            summary=(f"norad:{int(e.norad[p])} ({e.name[p]}) passes {ev['miss_distance_m']:.0f} m "
-                     f"from {ev['other']} ({ev['other_name']}) at {ev['tca']}, "
-                     f"{ev['relative_speed_ms'] / 1000:.1f} km/s"),
-            evidence=ev, domain="space",
-        ))  # fmt: skip
+        ]
+        ev["thresholds"] = {
+            "alert_km": th.alert_km,
+            "critical_km": th.critical_km,
+            "critical_prob": th.critical_prob,
+        }
+        out.append(
+            Signal(
+                kind="space.conjunction",
+                subject=f"norad:{int(e.norad[p])}",
+                time=float(now),
+                lat=where[k][0],
+                lon=where[k][1],
+                severity="critical" if crit else "warning",
+                summary=(
+                    f"norad:{int(e.norad[p])} ({e.name[p]}) passes {ev['miss_distance_m']:.0f} m "
+                    f"from {ev['other']} ({ev['other_name']}) at {ev['tca']}, "
+                    f"{ev['relative_speed_ms'] / 1000:.1f} km/s"
+                ),
+                evidence=ev,
+                domain="space",
+            )
+        )
     return out

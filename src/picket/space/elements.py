@@ -72,7 +72,9 @@ class ElementSets:
             return cls.empty()
         if len(ps) == 1:
             return ps[0]
-        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in ps]) for f in fields(cls)})
+        return cls(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in ps]) for f in fields(cls)}
+        )
 
     def take(self, index: np.ndarray | slice) -> ElementSets:
         return ElementSets(**{f.name: getattr(self, f.name)[index] for f in fields(self)})

@@ -9,6 +9,7 @@ plain integer, so six-digit numbers need nothing special.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -38,10 +39,8 @@ def _floats(texts: Sequence[object]) -> np.ndarray:
         arr = np.array(["" if t is None else str(t).strip() for t in texts], dtype="U32")
         out = np.full(len(arr), np.nan)
         for i, v in enumerate(arr.tolist()):
-            try:
+            with contextlib.suppress(ValueError):
                 out[i] = float(v)
-            except ValueError:
-                pass
         return out
 
 
@@ -53,10 +52,8 @@ def _epochs(texts: Sequence[object]) -> np.ndarray:
     except ValueError:
         out = np.full(len(arr), np.nan)
         for i, v in enumerate(arr):
-            try:
+            with contextlib.suppress(ValueError):
                 out[i] = np.datetime64(v, "us").astype(np.int64) / 1e6
-            except ValueError:
-                pass
         return out
 
 
@@ -181,7 +178,8 @@ def parse_json(data: bytes, rejects: Rejects, source: str) -> ElementSets:
         where.append(f"{source}:{i}")
         raws.append(d)
     return from_keywords(
-        recs, len(where), rejects, source, where, raws, "omm-json", range(len(where)))
+        recs, len(where), rejects, source, where, raws, "omm-json", range(len(where))
+    )
 
 
 def _local(tag: str) -> str:
@@ -207,7 +205,8 @@ def parse_xml(data: bytes, rejects: Rejects, source: str) -> ElementSets:
     if not segs:
         rejects.reject("omm-xml.no_segment", f"{source}:0", data[:200])
     return from_keywords(
-        recs, len(where), rejects, source, where, raws, "omm-xml", range(len(where)))
+        recs, len(where), rejects, source, where, raws, "omm-xml", range(len(where))
+    )
 
 
 _KVN = re.compile(r"^\s*([A-Z_0-9]+)\s*=\s*(.*?)\s*(\[[^\]]*\])?\s*$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ def sniff(head: bytes, name: str = "") -> str | None:
     if b"NORAD_CAT_ID" in first and b"MEAN_MOTION" in first:
         return "omm-csv"
     lines = [x.rstrip() for x in s.splitlines()[:6]]
-    for a, b in zip(lines, lines[1:], strict=False):
+    for a, b in itertools.pairwise(lines):
         if a.startswith(b"1 ") and b.startswith(b"2 ") and len(a) >= 60 and len(b) >= 60:
             return "tle"
     return None

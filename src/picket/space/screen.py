@@ -319,10 +319,10 @@ def screen(
     t_all = time.perf_counter()
     lo, hi = ap_ranges(prop, cfg, duration_s)
     _PROP, _CFG, _LOHI = prop, cfg, (lo, hi)
-    n_steps = int(math.ceil(duration_s / cfg.step_s)) + 1
+    n_steps = math.ceil(duration_s / cfg.step_s) + 1
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
     n_tasks = 1 if workers == 1 else workers * 4
-    per = int(math.ceil(n_steps / n_tasks))
+    per = math.ceil(n_steps / n_tasks)
     tasks = [(start + k0 * cfg.step_s, min(per, n_steps - k0)) for k0 in range(0, n_steps, per)]
     if workers == 1:
         results = [_screen_steps(t) for t in tasks]
@@ -365,7 +365,7 @@ def propagation_floor(prop: Propagator, start: float, duration_s: float, step_s:
     """Wall seconds merely to propagate the catalogue over the window (the goal's yardstick)."""
     global _PROP
     _PROP = prop
-    n_steps = int(math.ceil(duration_s / step_s)) + 1
+    n_steps = math.ceil(duration_s / step_s) + 1
     blocks = [(start + k * step_s, min(block, n_steps - k), step_s)
               for k in range(0, n_steps, block)]  # fmt: skip
     c = time.perf_counter()

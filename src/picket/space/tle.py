@@ -12,6 +12,8 @@ the ten-thousands, so "A0001" = 100001), the TLE's answer to numbers above
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from picket.model.rejects import Rejects
@@ -49,10 +51,8 @@ def to_float(s: np.ndarray) -> np.ndarray:
     except ValueError:
         out = np.full(len(s), np.nan)
         for i, v in enumerate(s.tolist()):
-            try:
+            with contextlib.suppress(ValueError):
                 out[i] = float(v)
-            except ValueError:
-                pass
         return out
 
 
@@ -80,7 +80,7 @@ def implied_decimal(s: np.ndarray) -> np.ndarray:
     sign = np.where(m[:, 0] == 45, -1.0, 1.0)
     mant = to_float(columns(m, 1, 6))
     expo = to_float(columns(m, 6, 8))
-    return sign * mant * 1e-5 * 10.0 ** expo
+    return sign * mant * 1e-5 * 10.0**expo
 
 
 def epoch_unix(year2: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -91,9 +91,7 @@ def epoch_unix(year2: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (jan1 + day - 1.0) * 86400.0
 
 
-def parse_tle(
-    data: bytes, rejects: Rejects, source: str, first_line: int = 1
-) -> ElementSets:
+def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -> ElementSets:
     """Every TLE/3LE group in `data`; everything else is rejected with its line number."""
     lines = data.splitlines()
     if not lines:
@@ -131,7 +129,6 @@ def parse_tle(
     ndot = to_float(columns(m1, 33, 43))
     nddot = implied_decimal(columns(m1, 44, 52))
     bstar = implied_decimal(columns(m1, 53, 61))
-    eph = to_float(columns(m1, 62, 63))
     elnum = to_float(columns(m1, 64, 68))
     incl = to_float(columns(m2, 8, 16))
     raan = to_float(columns(m2, 17, 25))
@@ -155,7 +152,7 @@ def parse_tle(
             else "tle.catalogue_number" if num1[k] < 0 or num1[k] != num2[k]
             else "tle.field"
         )  # fmt: skip
-        raw = lines[i1[k]] + b"\n" + lines[i2[k]]
+        raw = (lines[i1[k]] + b"\n" + lines[i2[k]]).decode("ascii", "replace")
         rejects.reject(reason, f"{source}:{first_line + i1[k]}", raw)
     rejects.accept(int(good.sum()))
 
