@@ -89,7 +89,7 @@ def test_head_on_fast_encounter_is_found_and_refined():
         argp=np.array([0.0, 180.0]), mean_anomaly=np.zeros(2),
     )  # fmt: skip
     prop = Propagator(es)
-    c, st = screen(prop, t0 - 600, 0.5 * 86400.0, ScreenConfig(threshold_km=5.0))
+    c, _ = screen(prop, t0 - 600, 0.5 * 86400.0, ScreenConfig(threshold_km=5.0))
     assert len(c) >= 1
     k = int(np.argmin(np.abs(c.tca - t0)))
     assert abs(c.tca[k] - t0) < 2.0 and c.miss_km[k] < 0.5 and c.speed_kms[k] > 17.0
