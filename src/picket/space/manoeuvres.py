@@ -10,8 +10,9 @@ median after minus the median before, so one badly fitted set cannot make a
 manoeuvre on its own (a median needs most of the window to move) and a real
 step persists.
 
-A step is a manoeuvre when it exceeds both an absolute floor and
-`k_noise` times the object's own robust scatter (MAD of set-to-set residuals),
+A step is a manoeuvre when it exceeds both an absolute floor and `k_noise`
+standard deviations of the step statistic itself, estimated from the object's
+own robust scatter (MAD of set-to-set residuals),
 and is the largest within +- `suppress_s`.
 """
 
@@ -83,6 +84,9 @@ def _object_steps(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray]
     adot = np.full(n, float(np.median(np.diff(a)[spaced] / dt[spaced])) if spaced.any() else 0.0)
     p = a * (1 - e.ecc**2)
     raandot = np.degrees(-1.5 * nrad * J2 * (RE_KM / p) ** 2 * np.cos(np.radians(e.incl)))
+    if spaced.any():  # plus the object's median departure from J2-only drift (J4, drag...)
+        draan = np.diff(np.unwrap(e.raan, period=360.0))[spaced] / dt[spaced]
+        raandot = raandot + float(np.median(draan - raandot[:-1][spaced]))
     tb = 0.5 * (t[w - 1 : n - w] + t[w : n - w + 1])  # boundary times k = w..n-w
     k = np.arange(w, n - w + 1)
     out = {"k": k, "t0": t[k - 1], "t1": t[k], "t": t}
@@ -112,10 +116,13 @@ def detect_manoeuvres(history: ElementSets, cfg: ManoeuvreConfig | None = None) 
         s = _object_steps(e, cfg)
         if s is None:
             continue
+        # noise of the step statistic: two medians of `window` sets, each set-to-set
+        # difference sqrt(2) sigma, a median 1.2533 sigma / sqrt(window)
+        f = cfg.k_noise * 1.2533 / np.sqrt(cfg.window)
         lim = {
-            "sma": max(cfg.sma_floor_km, cfg.k_noise * float(s["s_sma"])),
-            "incl": max(cfg.incl_floor_deg, cfg.k_noise * float(s["s_incl"])),
-            "raan": max(cfg.raan_floor_deg, cfg.k_noise * float(s["s_raan"])),
+            "sma": max(cfg.sma_floor_km, f * float(s["s_sma"])),
+            "incl": max(cfg.incl_floor_deg, f * float(s["s_incl"])),
+            "raan": max(cfg.raan_floor_deg, f * float(s["s_raan"])),
         }
         score = np.maximum.reduce([np.abs(s[q]) / lim[q] for q in ("sma", "incl", "raan")])
         cand = np.flatnonzero(score > 1.0)
