@@ -248,8 +248,8 @@ def cmd_manoeuvres(a: argparse.Namespace) -> int:
             [
                 "NORAD_CAT_ID",
                 "OBJECT_NAME",
-                "AFTER",
                 "BEFORE",
+                "AFTER",
                 "DELTA_SMA_KM",
                 "DELTA_INCLINATION_DEG",
                 "DELTA_RAAN_DEG",
