@@ -173,7 +173,9 @@ export function buildLayers(s: PictureState): Layer[] {
         data: binaryData(pool) as never,
         iconAtlas: atlas.canvas as never,
         iconMapping: atlas.mapping,
-        getIcon: () => ICON_OF_CLASS[cls],
+        // a constant (not a function) makes deck.gl keep one icon for the layer instead of
+        // calling an accessor for each of 20,000 tracks on every tick
+        getIcon: ICON_OF_CLASS[cls] as never,
         getSize: cls === 1 ? 15 : 18,
         sizeUnits: "pixels",
         sizeScale: s.iconScale,

@@ -17,6 +17,7 @@ export class TrackChannel {
   ws: WebSocket | null = null;
   bytes = 0;
   errors = 0;
+  applyMs = 0; // parse + apply of the newest binary frame, for the status line and benchmarks
   private retry = 500;
   private closed = false;
 
@@ -57,12 +58,14 @@ export class TrackChannel {
   receive(data: ArrayBuffer | string): void {
     if (typeof data !== "string") {
       this.bytes += data.byteLength;
+      const t0 = performance.now();
       try {
         const f = parseFrame(data);
         const before = this.store.gaps;
         this.store.apply(f);
         // a delta after a gap: ask for a fresh keyframe by restating the view
         if (this.store.gaps !== before) this.send({ type: "view", bbox: null, domain: null });
+        this.applyMs = performance.now() - t0;
         this.hooks.onFrame();
       } catch (e) {
         this.errors++;
