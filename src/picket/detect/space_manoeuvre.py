@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from picket.detect.base import Thresholds, th
+from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal, iso
-from picket.space.manoeuvres import ManoeuvreConfig, Manoeuvres
+from picket.space.elements import ElementSets
+from picket.space.manoeuvres import ManoeuvreConfig, Manoeuvres, detect_manoeuvres
 
 
 @dataclass
@@ -86,3 +90,55 @@ def manoeuvre_signals(m: Manoeuvres, th: ManoeuvreThresholds | None = None) -> l
                 )
             )
     return out
+
+
+class SpaceManoeuvre:
+    """The same detection inside `picket replay`/`run`: element sets arrive as `Static`s
+    (from the `space-elements` reader) and each object's recent history is re-examined
+    when a new set comes; a step is reported once its after-window is complete.
+    """
+
+    kind = "space.manoeuvre"
+    keep = 200  # element sets of history kept per object
+
+    def __init__(self, th: ManoeuvreThresholds | None = None) -> None:
+        self.th = th or ManoeuvreThresholds()
+        self.cfg = self.th.config()
+        self.hist: dict[int, list[tuple]] = {}
+        self.last: dict[int, float] = {}
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        fresh: set[int] = set()
+        for s in ctx.statics:
+            f = s.fields
+            if "mean_motion_rev_day" not in f or "raan_deg" not in f:
+                continue
+            h = self.hist.setdefault(s.subject, [])
+            h.append((float(f["epoch"]), f["mean_motion_rev_day"], f["eccentricity"],
+                      f["inclination_deg"], f["raan_deg"], f.get("mean_motion_dot", 0.0),
+                      str(f.get("name", ""))))  # fmt: skip
+            if len(h) > 2 * self.keep:
+                del h[: -self.keep]
+            fresh.add(s.subject)
+        out: list[Signal] = []
+        for subj in fresh:
+            h = sorted(self.hist[subj])[-self.keep :]
+            if len(h) < 2 * self.cfg.window:
+                continue
+            cols = list(zip(*h, strict=True))
+            n = len(h)
+            es = ElementSets.build(
+                n, norad=np.full(n, subj & ((1 << 48) - 1)), epoch=np.array(cols[0]),
+                mean_motion=np.array(cols[1]), ecc=np.array(cols[2]), incl=np.array(cols[3]),
+                raan=np.array(cols[4]), ndot=np.array(cols[5]), name=np.array(cols[6]),
+            )  # fmt: skip
+            m = detect_manoeuvres(es, self.cfg)
+            last = self.last.get(subj, -np.inf)
+            new = np.flatnonzero(m.t_after > last + self.cfg.suppress_s)
+            if not len(new):
+                continue
+            self.last[subj] = float(m.t_after[new].max())
+            idx = np.array(new)
+            sub = Manoeuvres(**{k: getattr(m, k)[idx] for k in Manoeuvres.__dataclass_fields__})
+            out += manoeuvre_signals(sub, self.th)
+        return out

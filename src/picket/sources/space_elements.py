@@ -73,9 +73,11 @@ def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
                 "eccentricity": ecc,
                 "semi_major_axis_km": round(sma, 3),
                 "mean_motion_rev_day": mm,
+                "raan_deg": raan,
+                "mean_motion_dot": nd,
             },
         )
-        for t, subj, name, oid, prov, inc, ecc, sma, mm in zip(
+        for t, subj, name, oid, prov, inc, ecc, sma, mm, raan, nd in zip(
             es.epoch.tolist(),
             reports.subject.tolist(),
             es.name.tolist(),
@@ -85,6 +87,8 @@ def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
             es.ecc.tolist(),
             a.tolist(),
             es.mean_motion.tolist(),
+            es.raan.tolist(),
+            es.ndot.tolist(),
             strict=True,
         )
     ]
