@@ -71,7 +71,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def browser(demo_server: Any) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     sync_api = _need_browser()
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -333,3 +333,62 @@ def test_frame_parser_reads_the_server_encoder(page: Any, demo_server: Any) -> N
         list(bytes(short) + data[24:]),
     )
     assert bad.startswith("frame length")
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server that wants tokens, with one stored alert and an empty live picture."""
+    _need_browser()
+    from picket.model.alerts import Alert
+    from picket.serve import LiveHub, start_server
+    from picket.store.sqlite import Store
+
+    path = tmp_path_factory.mktemp("web-auth") / "picket.sqlite"
+    store = Store(path)
+    alert = Alert(
+        id="a1b2c3d4e5f60718", kind="maritime.drift", severity="critical", time=1.7e9,
+        domain="maritime", subject="mmsi:212123000", lat=55.2, lon=14.9,
+        summary="drifting across a cable", evidence={"infrastructure": {"name": "c-lion1"}},
+        last_time=1.7e9 + 600,
+    )  # fmt: skip
+    store.upsert_alerts([alert])
+    store.close()
+    tokens = {"view-tok": ("ann", "viewer"), "op-tok": ("bob", "operator")}
+    server = start_server(path, LiveHub(tick_s=0.5), port=0, static_dir=DIST, tokens=tokens)
+    server.alert_id = alert.id
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_token_dialog_and_roles_decide_triage(browser: Any, token_server: Any) -> None:
+    """No token: the page asks for one. A viewer sees evidence but no triage buttons; an
+    operator triages, recorded under the token's name."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 700})
+    pg = ctx.new_page()
+    aid = token_server.alert_id
+    try:
+        pg.goto(f"{token_server.url}/")
+        pg.wait_for_selector("#token-dialog[open]")
+        pg.fill("#token-dialog input", "view-tok")
+        pg.click("#token-dialog button[value=ok]")
+        pg.wait_for_selector(f"li.alert[data-alert-id='{aid}']", timeout=30000)
+        assert pg.inner_text("#who") == "ann (viewer)"
+        pg.click(f"li.alert[data-alert-id='{aid}']")
+        pg.wait_for_selector("[data-testid=alert-detail]")
+        assert "c-lion1" in pg.inner_text("[data-testid=evidence]")
+        assert "Read-only" in pg.inner_text("[data-testid=alert-detail]")
+        assert pg.query_selector("[data-testid=triage] button") is None
+
+        pg.evaluate("() => localStorage.setItem('picket.token', 'op-tok')")
+        pg.reload()
+        pg.wait_for_selector(f"li.alert[data-alert-id='{aid}']", timeout=30000)
+        assert pg.inner_text("#who") == "bob (operator)"
+        pg.click(f"li.alert[data-alert-id='{aid}']")
+        pg.click("[data-testid=triage] button[data-action=false_alarm]")
+        pg.wait_for_selector("[data-testid=triage-state][data-triage=false_alarm]")
+        assert "by bob" in pg.inner_text("[data-testid=triage-state]")
+        shot(pg, "web-operator-triage")
+    finally:
+        ctx.close()
