@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # a real browser on a software GPU: about a minute in all
+
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "web" / "dist"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -105,6 +107,7 @@ def page(shared_page: Any) -> Any:
     """The shared page back at its start: every layer on, panels closed, the Baltic in view."""
     for box in shared_page.query_selector_all("input[data-layer]"):
         box.check()
+    wait_for_picture(shared_page)
     shared_page.evaluate("() => window.__picket.home()")
     return shared_page
 
@@ -167,6 +170,12 @@ def test_page_loads_offline_with_tracks_and_alert_panel(page: Any, demo_server: 
         a = by_id[aid]
         assert (sev, kind, t) == (a["severity"], a["kind"], a["time"])
         assert subject.startswith(a["subject"])
+    # the export link hands over the same picture as GeoJSON
+    href = page.get_attribute("a:has-text('GeoJSON')", "href")
+    assert urlparse(href).hostname == "127.0.0.1"
+    with urllib.request.urlopen(href, timeout=30) as r:
+        exported = json.loads(r.read())
+    assert exported["type"] == "FeatureCollection" and len(exported["features"]) > 100
     status = page.inner_text("[data-testid=status]")
     assert f"{len(shown):,} tracks" in status
 
@@ -247,7 +256,6 @@ def test_triage_persists_across_reload(page: Any, demo_server: Any) -> None:
     assert [e["action"] for e in stored["log"]][-2:] == ["acknowledge", "assign"]
 
     page.reload()
-    wait_for_picture(page)
     page.wait_for_selector(f"li.alert[data-alert-id='{a['id']}'] [data-triage=assigned]")
     page.click(f"li.alert[data-alert-id='{a['id']}']")
     page.wait_for_selector("[data-testid=triage-state][data-triage=assigned]")

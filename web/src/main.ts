@@ -9,7 +9,7 @@ import { MapLibreOverlay } from "@deck.gl/maplibre";
 import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, setWorkerUrl } from "maplibre-gl";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { AlertPanel } from "./alertPanel";
-import { type Alert, api, ApiError, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
+import { type Alert, api, ApiError, apiUrl, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
 import { FRAME_REPLAY, parseFrame } from "./frames";
@@ -137,6 +137,12 @@ function layerToggles(): void {
       : h("span", { class: `legend-line l-${k}` });
     root.append(h("label", { class: "toggle" }, box, mark, ` ${LAYER_LABELS[k]}`));
   }
+  const exportLink = (format: string, label: string) =>
+    h("a", { href: apiUrl("export", { format, layers: "tracks,alerts,zones" }, { stream: true }), download: "" }, label);
+  root.append(
+    h("div", { class: "export" }, "Export ", exportLink("geojson", "GeoJSON"), " · ", exportLink("kml", "KML"),
+      " · ", exportLink("kmz", "KMZ")),
+  );
   root.append(
     h("div", { class: "legend" },
       h("span", { class: "gnss g-green" }, "< 2 %"), h("span", { class: "gnss g-yellow" }, "2–10 %"),
