@@ -400,3 +400,60 @@ def test_token_dialog_and_roles_decide_triage(browser: Any, token_server: Any) -
         shot(pg, "web-operator-triage")
     finally:
         ctx.close()
+
+
+def test_track_store_applies_server_frames(page: Any) -> None:
+    """Keyframe, deltas, removal, class change, sequence gap and satellite ground tracks across
+    the antimeridian, from frames made by the server's encoder, into a fresh TrackStore."""
+    from picket.serve import frames
+
+    def frame(ftype: int, seq: int, t: float, rows: list[tuple], removed=(), flags=()) -> str:
+        ids, lats, lons, doms = zip(*rows, strict=True)
+        n = len(rows)
+        cols = {
+            "id": np.array(ids), "lat": np.array(lats), "lon": np.array(lons),
+            "alt": np.full(n, 1000.0), "speed": np.full(n, 10.0), "course": np.full(n, 90.0),
+            "domain": np.array(doms, np.uint8),
+        }  # fmt: skip
+        fl = np.array(flags or [0] * n, np.uint8)
+        data = frames.encode(ftype, seq, t, cols, fl, np.array(removed, np.uint32))
+        return base64.b64encode(data).decode()
+
+    t0 = 1.7e9
+    key = frame(frames.KEYFRAME, 10, t0,
+                [(1, 55.0, 12.0, 1), (2, 56.0, 13.0, 2), (3, 57.0, 14.0, 2), (4, 10.0, 179.5, 3)],
+                flags=[2, 0, 4, 0])  # fmt: skip
+    d1 = frame(frames.DELTA, 11, t0 + 20, [(2, 56.5, 13.5, 2), (4, 11.0, -179.5, 3)], removed=[1])
+    d2 = frame(frames.DELTA, 12, t0 + 40, [(3, 57.5, 14.5, 2), (4, 12.0, -178.9, 3)])
+    d3 = frame(frames.DELTA, 14, t0 + 60, [(2, 56.6, 13.6, 2)])
+    got = page.evaluate(
+        """(frames) => {
+          const p = window.__picket;
+          const s = new p.TrackStore();
+          const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+          const out = [];
+          for (const f of frames) {
+            s.apply(p.parseFrame(bytes(f)));
+            out.push({count: s.count, sizes: s.pools.map((q) => q.size), gaps: s.gaps,
+                      v2: s.view(2), v3: s.view(3), v1: s.view(1),
+                      alpha1: s.view(1) ? s.pools[0].color[3] : null,
+                      ground: [...s.groundTracks.get(4).path], paths: p.groundPaths(s)});
+          }
+          return out;
+        }""",
+        [key, d1, d2, d3],
+    )
+    k, a, b, c = got
+    # keyframe: aircraft (stale: faded), vessel, plot track (non-cooperative), satellite
+    assert k["count"] == 4 and k["sizes"] == [1, 1, 1, 1, 0]
+    assert k["alpha1"] == 90 and k["v3"]["cls"] == "noncoop"
+    assert abs(k["v2"]["lat"] - 56.0) < 1e-5 and abs(k["v2"]["course"] - 90.0) < 0.01
+    # delta: one moved, one removed; the satellite crossed the antimeridian
+    assert a["count"] == 3 and a["v1"] is None and a["sizes"] == [0, 1, 1, 1, 0]
+    assert abs(a["v2"]["lon"] - 13.5) < 1e-5
+    assert a["ground"] == [[179.5, 10.0], [-179.5, 11.0]] and a["paths"] == []
+    # the plot track gained an identity: it moves from the non-cooperative to the vessel pool
+    assert b["sizes"] == [0, 2, 1, 0, 0] and b["v3"]["cls"] == "vessels"  # air, sea, space, ncoop
+    assert b["paths"] == [[[-179.5, 11.0], [-178.9, 12.0]]]
+    # seq 12 -> 14: a gap is counted (the channel then asks for a keyframe)
+    assert (b["gaps"], c["gaps"]) == (0, 1)

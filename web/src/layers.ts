@@ -165,6 +165,20 @@ export function buildLayers(s: PictureState): Layer[] {
     );
   }
 
+  if (v.satellites && s.store.groundTracks.size) {
+    layers.push(
+      new PathLayer({
+        id: "ground-tracks",
+        data: groundPaths(s.store),
+        getPath: (d: [number, number][]) => d,
+        getColor: [220, 190, 255, 120],
+        getWidth: 1.5,
+        widthUnits: "pixels",
+        updateTriggers: { getPath: s.store.frames },
+      }),
+    );
+  }
+
   s.store.pools.forEach((pool, cls) => {
     if (!v[TOGGLE_OF_CLASS[cls]]) return;
     layers.push(
@@ -272,6 +286,23 @@ export function buildLayers(s: PictureState): Layer[] {
     }),
   );
   return layers;
+}
+
+/** Ground tracks cut where they cross the antimeridian, so no line spans the whole map. */
+export function groundPaths(store: TrackStore): [number, number][][] {
+  const out: [number, number][][] = [];
+  for (const g of store.groundTracks.values()) {
+    let part: [number, number][] = [];
+    for (const p of g.path) {
+      if (part.length && Math.abs(p[0] - part[part.length - 1][0]) > 180) {
+        if (part.length > 1) out.push(part);
+        part = [];
+      }
+      part.push(p);
+    }
+    if (part.length > 1) out.push(part);
+  }
+  return out;
 }
 
 /** Text for the hover tooltip; the track layers are binary, so the id comes from the index. */

@@ -13,7 +13,7 @@ import { type Alert, api, ApiError, apiUrl, type FeatureCollection, type Health,
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
 import { FRAME_REPLAY, parseFrame } from "./frames";
-import { buildLayers, describePick, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
+import { buildLayers, describePick, groundPaths, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
 import { TrackChannel } from "./liveTracks";
 import { swatch } from "./symbols";
 import { runSynthetic } from "./synthetic";
@@ -326,5 +326,6 @@ async function start(): Promise<void> {
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home,
+  TrackStore, groundPaths,
 };
 void start();

@@ -131,6 +131,15 @@ export interface TrackView extends TrackMeta {
 
 const SLOT_BITS = 0x1000000; // slot < 2^24 tracks per class; the class sits above it
 
+/** Satellite ground tracks: one point per this many event seconds, this many points kept. */
+export const GROUND_STEP_S = 10;
+export const GROUND_POINTS = 180;
+
+export interface GroundTrack {
+  t: number; // event time of the newest point
+  path: [number, number][];
+}
+
 export class TrackStore {
   pools: Pool[] = CLASSES.map((_, i) => new Pool(i));
   meta = new Map<number, TrackMeta>();
@@ -140,6 +149,8 @@ export class TrackStore {
   seq = -1;
   frames = 0;
   gaps = 0;
+  /** Recent sub-satellite points of each satellite in the picture (satellites are few). */
+  groundTracks = new Map<number, GroundTrack>();
   private where = new Map<number, number>(); // id -> cls * SLOT_BITS + slot
 
   get count(): number {
@@ -198,11 +209,26 @@ export class TrackStore {
       pool.color[k + 1] = rgb[1];
       pool.color[k + 2] = rgb[2];
       pool.color[k + 3] = tflags & FLAG_STALE ? STALE_ALPHA : 255;
+      if (cls === CLS_SPACE) this.groundPoint(id, f.time, lon, lat);
+    }
+    if (f.type === FRAME_KEY) {
+      // replay steps are keyframes: keep the ground tracks of satellites still in the picture
+      for (const id of this.groundTracks.keys()) if (!this.where.has(id)) this.groundTracks.delete(id);
     }
     touched.forEach((t, cls) => {
       if (t) this.pools[cls].version++;
     });
     return true;
+  }
+
+  private groundPoint(id: number, time: number, lon: number, lat: number): void {
+    let g = this.groundTracks.get(id);
+    if (!g) this.groundTracks.set(id, (g = { t: -Infinity, path: [] }));
+    if (time < g.t) g.path.length = 0; // time went back (a replay): start again
+    else if (time - g.t < GROUND_STEP_S) return;
+    g.t = time;
+    g.path.push([lon, lat]);
+    if (g.path.length > GROUND_POINTS) g.path.shift();
   }
 
   /** The slot of `id` in class `cls`, moving it out of another class if it changed class. */
@@ -238,6 +264,7 @@ export class TrackStore {
     pool.size--;
     pool.version++;
     this.where.delete(id);
+    this.groundTracks.delete(id);
   }
 
   view(id: number): TrackView | null {
