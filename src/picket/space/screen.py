@@ -53,7 +53,7 @@ class ScreenConfig:
     ap_margin_km: float = 30.0  # mean vs osculating radius (J2 short-period) and noise
     slow_kms: float = 7.95  # speed bound of the "slow" class (circular LEO is below 7.85)
     accel_slack: float = 2e-5  # km/s^2 differential J2/drag acceleration allowance
-    block_steps: int = 60  # steps propagated together (memory: n x block x 48 bytes)
+    block_steps: int = 60  # steps whose candidates are refined together
     workers: int = 1
 
 
@@ -156,7 +156,7 @@ def _pairs_at_step(
         return np.zeros((0, 2), np.int64)
     p = pos[idx]
     vb = speed_bounds(p, vel[idx], h)
-    tree = cKDTree(p)
+    tree = cKDTree(p, copy_data=False)
     r_slow = cfg.threshold_km + 2 * cfg.slow_kms * h
     pairs = tree.query_pairs(r_slow, output_type="ndarray")
     fast = np.flatnonzero(vb > cfg.slow_kms)
@@ -288,31 +288,31 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
     tp = tt = tr = 0.0
     for b0 in range(0, n_steps, cfg.block_steps):
         times = t_first + cfg.step_s * np.arange(b0, min(n_steps, b0 + cfg.block_steps))
-        c = time.perf_counter()
-        r, v, err = prop.states(times)
-        r, v = r.transpose(1, 0, 2).copy(), v.transpose(1, 0, 2).copy()  # step-major
-        xs = np.concatenate([r, v], axis=2).astype(np.float32)
-        radii = np.sqrt(np.einsum("kni,kni->kn", r, r))
-        tp += time.perf_counter() - c
-        c = time.perf_counter()
         ci, cj, ct = [], [], []
-        for k, tk in enumerate(times):
-            pos, vel = r[k], v[k]
-            pairs = _pairs_at_step(pos, vel, err[:, k] == 0, cfg)
+        for tk in times:
+            c = time.perf_counter()
+            r, v, err = prop.states(np.array([tk]))  # one step: (n, 1, 3), no transposes
+            pos, vel = r[:, 0, :], v[:, 0, :]
+            tp += time.perf_counter() - c
+            c = time.perf_counter()
+            pairs = _pairs_at_step(pos, vel, err[:, 0] == 0, cfg)
             st.steps += 1
             st.spatial += len(pairs)
             if not len(pairs):
+                tt += time.perf_counter() - c
                 continue
             a, bb = pairs[:, 0], pairs[:, 1]
             keep = (lo[a] <= hi[bb]) & (lo[bb] <= hi[a])
             a, bb = a[keep], bb[keep]
             st.spatial_after_ap += len(a)
-            keep = _linear_keep(xs[k], a, bb, radii[k], cfg)
+            x = np.concatenate([pos, vel], axis=1).astype(np.float32)
+            radius = np.sqrt(np.einsum("ni,ni->n", pos, pos))
+            keep = _linear_keep(x, a, bb, radius, cfg)
             st.linear += int(keep.sum())
             ci.append(a[keep])
             cj.append(bb[keep])
             ct.append(np.full(int(keep.sum()), tk))
-        tt += time.perf_counter() - c
+            tt += time.perf_counter() - c
         if not ci:
             continue
         c = time.perf_counter()
