@@ -107,18 +107,19 @@ class Conjunctions:
         return Conjunctions(*(getattr(self, n)[idx] for n in names))
 
 
-def ap_ranges(prop: Propagator, cfg: ScreenConfig, duration_s: float) -> tuple[np.ndarray, ...]:
+def ap_ranges(
+    prop: Propagator, cfg: ScreenConfig, start: float, duration_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) radius bounds per object for the apogee/perigee filter.
 
-    The low bound also drops by the decay the element set's own mean-motion
-    derivative predicts over the window (three times over, for safety).
+    The low bound also drops by three times the decay the element set's own
+    mean-motion derivative predicts from its epoch to the end of the window.
     """
     el = prop.elements
-    days = duration_s / 86400.0 + np.maximum(0.0, 0.0)
+    days = np.maximum(0.0, (start + duration_s - el.epoch) / 86400.0)
     a = (prop.perigee_km + prop.apogee_km) / 2
-    n = el.mean_motion
-    dn = np.abs(2.0 * el.ndot) * days * (1.0 + days)  # rev/day, generous
-    decay = 3.0 * (2.0 / 3.0) * a * dn / n
+    dn = np.abs(2.0 * el.ndot) * days  # rev/day gained by the end of the window
+    decay = 3.0 * (2.0 / 3.0) * a * dn / el.mean_motion
     m = cfg.ap_margin_km + cfg.threshold_km / 2
     return prop.perigee_km - m - decay, prop.apogee_km + m
 
@@ -334,7 +335,7 @@ def screen(
     global _PROP, _CFG, _LOHI
     cfg = cfg or ScreenConfig()
     t_all = time.perf_counter()
-    lo, hi = ap_ranges(prop, cfg, duration_s)
+    lo, hi = ap_ranges(prop, cfg, start, duration_s)
     _PROP, _CFG, _LOHI = prop, cfg, (lo, hi)
     n_steps = math.ceil(duration_s / cfg.step_s) + 1
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
