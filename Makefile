@@ -14,12 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+WEB := web/dist/index.html
 
-demo: $(STAMP)
+# the web picture: built with npm from the lock file (built assets are not committed)
+$(WEB): web/package.json web/package-lock.json web/index.html web/vite.config.ts web/scripts/build-basemap.mjs $(wildcard web/src/*)
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+setup: $(STAMP) $(WEB)
+
+demo: $(STAMP) $(WEB)
 	$(BIN)/picket demo
 
-test: $(STAMP)
+test: $(STAMP) $(WEB)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 

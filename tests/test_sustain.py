@@ -6,14 +6,16 @@ import pytest
 from picket.detect.base import Sustain, group_ffill_time
 
 
-def reference(batches, grace):
+def reference(batches, grace, max_gap=np.inf):
     """Plain Python: per slot, start of the current (grace-bridged) run at each row."""
-    state = {}  # slot -> (t0, last_true)
+    state = {}  # slot -> (t0, last_true, last report time)
     out = []
     for slots, t, cond in batches:
         res = []
         for s, ti, c in zip(slots.tolist(), t.tolist(), cond.tolist(), strict=True):
-            t0, lt = state.get(s, (np.nan, np.nan))
+            t0, lt, prev = state.get(s, (np.nan, np.nan, np.nan))
+            if not ti - prev <= max_gap:  # silence: nothing carries over
+                t0, lt = np.nan, np.nan
             if c:
                 lt = ti
             live = c or (np.isfinite(lt) and ti - lt <= grace)
@@ -22,16 +24,16 @@ def reference(batches, grace):
                     t0 = ti
             else:
                 t0 = np.nan
-            state[s] = (t0, lt)
+            state[s] = (t0, lt, ti)
             res.append(t0)
         out.append(np.array(res))
     return out
 
 
-@pytest.mark.parametrize("grace", [0.0, 25.0])
-def test_sustain_matches_reference(grace):
+@pytest.mark.parametrize("grace, max_gap", [(0.0, 1e9), (25.0, 1e9), (25.0, 60.0)])
+def test_sustain_matches_reference(grace, max_gap):
     rng = np.random.default_rng(5)
-    sus = Sustain(grace_s=grace)
+    sus = Sustain(grace_s=grace, max_gap_s=max_gap)
     batches = []
     t_next = np.zeros(7)
     for _ in range(30):
@@ -39,11 +41,11 @@ def test_sustain_matches_reference(grace):
         slots = np.sort(rng.integers(0, 7, n))
         t = np.empty(n)
         for i, s in enumerate(slots):
-            t_next[s] += rng.uniform(1, 20)
+            t_next[s] += rng.uniform(1, 20) if rng.random() > 0.05 else 100.0
             t[i] = t_next[s]
         cond = rng.random(n) < 0.7
         batches.append((slots, t, cond))
-    ref = reference(batches, grace)
+    ref = reference(batches, grace, max_gap)
     for (slots, t, cond), want in zip(batches, ref, strict=True):
         t0, *_ = sus.update(slots, t, np.zeros(len(t)), np.zeros(len(t)), cond)
         np.testing.assert_array_equal(t0, want)

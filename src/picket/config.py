@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from picket.detect.air_loiter import AirLoitering, AirLoiterThresholds
+from picket.detect.air_loss import TransponderLoss, TransponderLossThresholds
 from picket.detect.air_rules import AirspaceEntry, AirspaceThresholds, Emergency, LowSlow
 from picket.detect.air_rules import LowSlowThresholds as _LowSlowTh
 from picket.detect.gnss import (
@@ -63,6 +65,8 @@ DETECTORS: dict[str, tuple[type, type | None]] = {
     "air.emergency": (Emergency, None),
     "air.airspace_entry": (AirspaceEntry, AirspaceThresholds),
     "air.low_slow": (LowSlow, _LowSlowTh),
+    "air.transponder_loss": (TransponderLoss, TransponderLossThresholds),
+    "air.loitering": (AirLoitering, AirLoiterThresholds),
     "gnss.interference": (GnssInterference, InterferenceThresholds),
     "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
 }

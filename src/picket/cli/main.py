@@ -29,11 +29,25 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from picket.demo.score import score
 
     speed = a.speed if a.speed is not None else (0.0 if a.headless else 60.0)
-    if not a.headless:
-        print("picket demo: the web picture (http://127.0.0.1:8642) is not built yet; "
-              "running the scenario in the terminal.", file=sys.stderr)  # fmt: skip
-    res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
-                   alerts_out=a.alerts_out, console=not a.quiet)  # fmt: skip
+    handles: list = []
+
+    def serve(asm) -> None:
+        from picket.serve import serve_assembly
+
+        h = serve_assembly(asm, host=a.host, port=a.port)
+        handles.append(h)
+        print(f"picket demo: the picture is on http://{a.host}:{a.port}/", file=sys.stderr)
+
+    try:
+        res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
+                       alerts_out=a.alerts_out, console=not a.quiet,
+                       on_assembly=None if a.headless else serve)  # fmt: skip
+        if handles and a.linger:
+            print("scenario finished; the picture stays up (Ctrl-C to stop)", file=sys.stderr)
+            _wait_forever()
+    finally:
+        for h in handles:
+            h.stop()
     sc = score(res.alerts, res.incidents)
     print(f"\n{res.summary.reports} reports in {res.summary.seconds:.1f} s; "
           f"{len(res.alerts)} alerts; input: {res.rejects}")  # fmt: skip
@@ -41,6 +55,16 @@ def cmd_demo(a: argparse.Namespace) -> int:
     if a.alerts_out:
         print(f"alerts written to {a.alerts_out}")
     return 0
+
+
+def _wait_forever() -> None:
+    import time
+
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 # replay -------------------------------------------------------------------------------
@@ -109,7 +133,17 @@ def cmd_run(a: argparse.Namespace) -> int:
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
     asm = assemble(cfg)
-    counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds)
+    handle = None
+    if not a.no_serve:
+        from picket.serve import serve_assembly
+
+        handle = serve_assembly(asm, host=a.host, port=a.port)
+        print(f"picket run: the picture is on http://{a.host}:{a.port}/", file=sys.stderr)
+    try:
+        counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds)
+    finally:
+        if handle is not None:
+            handle.stop()
     print(f"bytes per source: {counts}; {asm.rejects.summary()}")
     asm.close()
     return 0
@@ -209,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--alerts-out", help="write alerts as JSON Lines here")
     d.add_argument("--workdir", default="var/demo", help="store, dead letters and geography")
     d.add_argument("--quiet", action="store_true", help="do not print alerts as they fire")
+    d.add_argument("--host", default="127.0.0.1", help="where the picture is served")
+    d.add_argument("--port", type=int, default=8642)
+    d.add_argument(
+        "--no-linger",
+        dest="linger",
+        action="store_false",
+        help="stop serving when the scenario ends",
+    )
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("replay", help="replay recorded files through the pipeline")
@@ -236,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("config")
     u.add_argument("--batch-s", type=float, default=1.0, help="micro-batch, wall seconds")
     u.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    u.add_argument("--no-serve", action="store_true", help="no web picture / API")
+    u.add_argument("--host", default="127.0.0.1")
+    u.add_argument("--port", type=int, default=8642)
     u.set_defaults(func=cmd_run)
 
     al = sub.add_parser("alerts", help="query stored alerts")

@@ -81,11 +81,15 @@ class Sustain:
 
     `grace_s` bridges short lapses: a run goes on through false rows that come
     within `grace_s` of the last true one (a drifting ship that dips below the
-    speed window for a few minutes is still drifting).
+    speed window for a few minutes is still drifting). A run never spans a
+    silence longer than `max_gap_s` between a track's reports: what happened
+    while nobody heard it was not observed.
     """
 
-    def __init__(self, grace_s: float = 0.0) -> None:
+    def __init__(self, grace_s: float = 0.0, max_gap_s: float = 1800.0) -> None:
         self.grace_s = grace_s
+        self.max_gap_s = max_gap_s
+        self.last_t = np.full(0, np.nan)
         self.t0 = np.full(0, np.nan)
         self.lat0 = np.full(0, np.nan)
         self.lon0 = np.full(0, np.nan)
@@ -94,7 +98,7 @@ class Sustain:
     def _grow(self, n: int) -> None:
         if n > len(self.t0):
             m = max(n, 2 * len(self.t0), 1024)
-            for name in ("t0", "lat0", "lon0", "last_true"):
+            for name in ("t0", "lat0", "lon0", "last_true", "last_t"):
                 a = np.full(m, np.nan)
                 old = getattr(self, name)
                 a[: len(old)] = old
@@ -115,16 +119,26 @@ class Sustain:
             e = np.empty(0)
             return e, e, e, e
         self._grow(int(slots.max()) + 1)
-        last_true = group_ffill_time(slots, t, cond, self.last_true[slots])
+        gs = group_starts(slots)
+        prev_t = np.empty(n)
+        prev_t[1:] = t[:-1]
+        prev_t[gs] = self.last_t[slots[gs]]
+        broken = ~(t - prev_t <= self.max_gap_s)  # first report ever, or after a long silence
+        seed = np.where(broken[gs], np.nan, self.last_true[slots[gs]])
+        seeds = np.full(n, np.nan)
+        seeds[gs] = seed
+        # last true time, not looking back across a break
+        brk_t = group_ffill_time(slots, t, broken, np.full(n, np.nan))
+        last_true = group_ffill_time(slots, t, cond, seeds)
+        last_true = np.where(last_true >= np.nan_to_num(brk_t, nan=-np.inf), last_true, np.nan)
         live = cond | (t - last_true <= self.grace_s)
         idx = np.arange(n)
-        gs = group_starts(slots)
         prev_live = np.zeros(n, bool)
         prev_live[1:] = live[:-1]
         prev_live &= ~gs
-        start_row = np.maximum.accumulate(np.where(live & ~prev_live, idx, -1))
+        start_row = np.maximum.accumulate(np.where(live & (~prev_live | broken), idx, -1))
         gs_idx = np.maximum.accumulate(np.where(gs, idx, 0))
-        continues = live & (start_row == gs_idx)
+        continues = live & (start_row == gs_idx) & ~broken[gs_idx]
         src = np.maximum(start_row, 0)
         t0 = np.where(live, t[src], np.nan)
         lat0 = np.where(live, lat[src], np.nan)
@@ -138,6 +152,7 @@ class Sustain:
         sl = slots[last]
         self.t0[sl], self.lat0[sl], self.lon0[sl] = t0[last], lat0[last], lon0[last]
         self.last_true[sl] = last_true[last]
+        self.last_t[sl] = t[last]
         return t0, lat0, lon0, last_true
 
     def reset(self, slots: np.ndarray) -> None:

@@ -83,18 +83,34 @@ class Encounter:
                 if st.get("fired"):
                     out.append(make_signal(ctx, self.kind, key[0], None, "info", "",
                                            {"ended": iso(now)}, ended=True, t=now))  # fmt: skip
-        for a, b in current:
-            d = float(haversine_m(tc["lat"][a], tc["lon"][a], tc["lat"][b], tc["lon"][b]))
-            st = self.pairs.setdefault((a, b), {"t0": now, "min_d": d, "speeds": []})
-            st["min_d"] = min(st["min_d"], d)
-            st["speeds"].append(float(max(tc["speed"][a], tc["speed"][b])) / KNOT)
-            st["speeds"] = st["speeds"][-240:]
-            dur = now - st["t0"]
-            if dur < self.th.live_min_duration_s:
-                continue
+        if not current:
+            return out
+        pairs = np.array(sorted(current), dtype=np.int64)
+        a_, b_ = pairs[:, 0], pairs[:, 1]
+        dist = haversine_m(tc["lat"][a_], tc["lon"][a_], tc["lat"][b_], tc["lon"][b_])
+        spd = np.fmax(tc["speed"][a_], tc["speed"][b_]) / KNOT
+        firing = []
+        for k, (a, b) in enumerate(pairs.tolist()):
+            st = self.pairs.get((a, b))
+            # a pair not seen at the previous check (or after a silence) starts over
+            if st is None or now - st["seen"] > 2 * self.th.check_every_s + 1:
+                st = self.pairs[(a, b)] = {"t0": now, "min_d": dist[k], "speeds": []}
+            st["seen"] = now
+            st["min_d"] = min(st["min_d"], float(dist[k]))
+            st["speeds"] = [*st["speeds"][-239:], float(spd[k])]
+            if now - st["t0"] >= self.th.live_min_duration_s:
+                firing.append(k)
+        if not firing:
+            return out
+        f = np.array(firing)
+        lat = (tc["lat"][a_[f]] + tc["lat"][b_[f]]) / 2
+        lon = (tc["lon"][a_[f]] + tc["lon"][b_[f]]) / 2
+        line, ld = infrastructure_near(ctx, lat, lon)  # one vectorised lookup for all pairs
+        for i, k in enumerate(firing):
+            a, b = int(a_[k]), int(b_[k])
+            st = self.pairs[(a, b)]
             st["fired"] = True
-            lat = (tc["lat"][a] + tc["lat"][b]) / 2
-            lon = (tc["lon"][a] + tc["lon"][b]) / 2
+            dur, d = now - st["t0"], float(dist[k])
             ev: dict[str, Any] = {
                 "other": label(ctx, b),
                 "since": iso(st["t0"]),
@@ -105,13 +121,12 @@ class Encounter:
                 "gfw_definition_met": dur >= self.th.gfw_min_duration_s,
                 "thresholds": vars(self.th),
             }
-            line, ld = infrastructure_near(ctx, np.array([lat]), np.array([lon]))
             sev = "warning"
-            if line[0] >= 0:
-                ev["infrastructure"] = infrastructure_evidence(ctx, int(line[0]), float(ld[0]))
+            if line[i] >= 0:
+                ev["infrastructure"] = infrastructure_evidence(ctx, int(line[i]), float(ld[i]))
                 sev = "critical"
             summary = (f"{label(ctx, a)} and {label(ctx, b)} side by side ({d:.0f} m) at low "
                        f"speed for {dur / 60:.0f} min")  # fmt: skip
             out.append(make_signal(ctx, self.kind, a, None, sev, summary, ev, t=now,
-                                   lat=float(lat), lon=float(lon)))  # fmt: skip
+                                   lat=float(lat[i]), lon=float(lon[i])))  # fmt: skip
         return out

@@ -71,51 +71,27 @@ class AisGap:
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
-        """Whether others were heard around each place during the silence."""
-        return self.reception.heard(lat, lon, t0, t1) >= self.th.min_heard_per_bucket
+        """Whether others were heard around each place during the silence.
 
-    def _severity_and_infra(self, ctx: BatchContext, lat, lon) -> tuple[str, dict | None]:
-        line, dist = infrastructure_near(ctx, np.atleast_1d(lat), np.atleast_1d(lon))
-        if line[0] >= 0:
-            return "critical", infrastructure_evidence(ctx, int(line[0]), float(dist[0]))
-        return "warning", None
+        The buckets holding the silence's two ends are left out when the
+        silence spans others: they hold the vessel's own reports, and in a
+        feed outage they are the only full ones.
+        """
+        b = self.reception.bucket_s
+        t0, t1 = np.asarray(t0, float), np.asarray(t1, float)
+        inner = (np.floor(t1 / b) - np.floor(t0 / b)) >= 2
+        a0, a1 = np.where(inner, t0 + b, t0), np.where(inner, t1 - b, t1)
+        return self.reception.heard(lat, lon, a0, a1) >= self.th.min_heard_per_bucket
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         out: list[Signal] = []
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
         r = ctx.reports
         tc = ctx.tracks.cols
-        # 1. gaps that end in this batch (vessel heard again, or a gap seen only in hindsight)
         mrows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.MARITIME))
         self.reception.add(r.lat[mrows], r.lon[mrows], r.time[mrows])
         if len(mrows):
-            s = ctx.slots[mrows]
-            dt = r.time[mrows] - ctx.prev_t[mrows]
-            lim = self._limit(ctx, s)
-            ends = np.flatnonzero((dt > lim) | np.isin(s, list(self.open)))
-            first_of = {}
-            for j in ends.tolist():
-                first_of.setdefault(int(s[j]), j)
-            for sl, j in first_of.items():
-                row = int(mrows[j])
-                gap = self.open.pop(sl, None)
-                if gap is None:
-                    if not dt[j] > lim[j]:
-                        continue
-                    gap = {"t": float(ctx.prev_t[row]), "lat": float(ctx.prev_lat[row]),
-                           "lon": float(ctx.prev_lon[row])}  # fmt: skip
-                    if in_zone_kinds(ctx, gap["lat"], gap["lon"], ("port", "anchorage"))[0]:
-                        continue
-                    if not self._covered(gap["lat"], gap["lon"], gap["t"], r.time[row])[0]:
-                        continue
-                    sev, infra = self._severity_and_infra(ctx, gap["lat"], gap["lon"])
-                    ev0 = {"start": {"time": iso(gap["t"]), "lat": gap["lat"], "lon": gap["lon"]}}
-                    if infra:
-                        ev0["infrastructure"] = infra
-                    out.append(make_signal(ctx, self.kind, sl, None, sev,
-                                           f"{label(ctx, sl)} went silent (AIS gap)", ev0,
-                                           t=gap["t"], lat=gap["lat"], lon=gap["lon"]))  # fmt: skip
-                out.append(self._end_signal(ctx, sl, row, gap))
+            out.extend(self._ended(ctx, mrows))
         # 2. vessels silent right now
         if now >= self._next_check:
             self._next_check = now + self.th.check_every_s
@@ -123,19 +99,27 @@ class AisGap:
             cand = np.flatnonzero(
                 (tc["domain"][:n] == Domain.MARITIME) & np.isfinite(tc["pos_time"][:n])
             )
-            cand = cand[[c not in self.open for c in cand.tolist()]] if self.open else cand
+            if self.open:
+                cand = cand[~np.isin(cand, np.fromiter(self.open, np.int64, len(self.open)))]
             if len(cand):
-                silent = cand[(now - tc["last_time"][cand]) > self._limit(ctx, cand)]
+                quiet = now - tc["last_time"][cand]
+                # vessels silent longer than the reception map remembers have left the picture;
+                # if they come back, the gap is judged in hindsight
+                silent = cand[(quiet > self._limit(ctx, cand)) & (quiet < self.reception.keep_s)]
                 if len(silent):
                     silent = silent[~in_zone_kinds(ctx, tc["lat"][silent], tc["lon"][silent],
                                                    ("port", "anchorage"))]  # fmt: skip
                 if len(silent):
-                    t_last = tc["last_time"][silent]
-                    ok = self._covered(tc["lat"][silent], tc["lon"][silent], t_last,
-                                       np.full(len(silent), now))  # fmt: skip
+                    # is the area heard well right now? (one window for all: vectorised)
+                    ok = self._covered(tc["lat"][silent], tc["lon"][silent],
+                                       now - self.th.underway_gap_s, now)  # fmt: skip
                     silent = silent[ok]
-                for sl in silent.tolist():
-                    out.append(self._start_signal(ctx, sl, now))
+                if len(silent):
+                    line, dist = infrastructure_near(ctx, tc["lat"][silent], tc["lon"][silent])
+                    for k, sl in enumerate(silent.tolist()):
+                        infra = (infrastructure_evidence(ctx, int(line[k]), float(dist[k]))
+                                 if line[k] >= 0 else None)  # fmt: skip
+                        out.append(self._start_signal(ctx, sl, now, infra))
             for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long
                 ev = {"silent_s": round(now - gap["t"], 1)}
                 s = make_signal(ctx, self.kind, sl, None, "info", "", ev, t=now,
@@ -143,11 +127,82 @@ class AisGap:
                 out.append(s)
         return out
 
-    def _start_signal(self, ctx: BatchContext, sl: int, now: float) -> Signal:
+    def _ended(self, ctx: BatchContext, mrows: np.ndarray) -> list[Signal]:
+        """Gaps that end in this batch: live ones heard again, and ones seen only in hindsight.
+
+        Every geographic question is asked once for the whole batch.
+        """
+        r = ctx.reports
+        s = ctx.slots[mrows]
+        dt = r.time[mrows] - ctx.prev_t[mrows]
+        lim = self._limit(ctx, s)
+        is_open = np.isin(s, np.fromiter(self.open, np.int64, len(self.open)))
+        cand = np.flatnonzero((dt > lim) | is_open)
+        if not len(cand):
+            return []
+        first = np.ones(len(cand), bool)
+        first[1:] = s[cand][1:] != s[cand][:-1]  # rows are sorted by slot: first row per slot
+        j = cand[first]
+        rows = mrows[j]
+        slots = s[j]
+        live = is_open[j]
+        # hindsight gaps: start where the previous fix was, if reception stayed good meanwhile
+        hind = ~live & (dt[j] > lim[j])
+        if hind.any():
+            h = np.flatnonzero(hind)
+            la, lo = ctx.prev_lat[rows[h]], ctx.prev_lon[rows[h]]
+            ok = ~in_zone_kinds(ctx, la, lo, ("port", "anchorage"))
+            ok &= self._covered(la, lo, ctx.prev_t[rows[h]], r.time[rows[h]])
+            hind[h[~ok]] = False
+        keep = live | hind
+        rows, slots, live = rows[keep], slots[keep], live[keep]
+        if not len(rows):
+            return []
+        gaps = []
+        for sl, row, lv in zip(slots.tolist(), rows.tolist(), live.tolist(), strict=True):
+            if lv:
+                gaps.append(self.open.pop(sl))
+            else:
+                gaps.append({"t": float(ctx.prev_t[row]), "lat": float(ctx.prev_lat[row]),
+                             "lon": float(ctx.prev_lon[row])})  # fmt: skip
+        g_lat = np.array([g["lat"] for g in gaps])
+        g_lon = np.array([g["lon"] for g in gaps])
+        e_lat, e_lon = r.lat[rows], r.lon[rows]
+        line0, d0 = infrastructure_near(ctx, g_lat, g_lon)
+        line1, d1 = (a[rows] for a in ctx.corridor())
+        lines = ctx.env.get("lines")
+        crossed = (lines.crosses(g_lat, g_lon, e_lat, e_lon) if lines is not None and len(lines)
+                   else np.full(len(rows), -1))  # fmt: skip
+        out = []
+        for k, (sl, row, lv) in enumerate(zip(slots.tolist(), rows.tolist(), live.tolist(),
+                                              strict=True)):  # fmt: skip
+            gap = gaps[k]
+            if line0[k] >= 0:
+                infra = infrastructure_evidence(ctx, int(line0[k]), float(d0[k]))
+            elif line1[k] >= 0:
+                infra = infrastructure_evidence(ctx, int(line1[k]), float(d1[k]))
+            elif crossed[k] >= 0:
+                infra = {**infrastructure_evidence(ctx, int(crossed[k]), 0.0), "path_crosses": True}
+            else:
+                infra = None
+            if not lv:  # opened and closed at once: the silence was only seen in hindsight
+                ev0: dict[str, Any] = {
+                    "start": {"time": iso(gap["t"]), "lat": gap["lat"], "lon": gap["lon"]}
+                }
+                if infra:
+                    ev0["infrastructure"] = infra
+                out.append(make_signal(ctx, self.kind, sl, None,
+                                       "critical" if infra else "warning",
+                                       f"{label(ctx, sl)} went silent (AIS gap)", ev0,
+                                       t=gap["t"], lat=gap["lat"], lon=gap["lon"]))  # fmt: skip
+            out.append(self._end_signal(ctx, sl, row, gap, infra))
+        return out
+
+    def _start_signal(self, ctx: BatchContext, sl: int, now: float, infra: dict | None) -> Signal:
         tc = ctx.tracks.cols
         lat, lon, t = float(tc["lat"][sl]), float(tc["lon"][sl]), float(tc["last_time"][sl])
         self.open[sl] = {"t": t, "lat": lat, "lon": lon}
-        sev, infra = self._severity_and_infra(ctx, lat, lon)
+        sev = "critical" if infra else "warning"
         ev: dict[str, Any] = {
             "start": {"time": iso(t), "lat": lat, "lon": lon},
             "silent_s": round(now - t, 1),
@@ -161,7 +216,9 @@ class AisGap:
         summary = f"{label(ctx, sl)} silent for {(now - t) / 60:.0f} min{where}"
         return make_signal(ctx, self.kind, sl, None, sev, summary, ev, t=now, lat=lat, lon=lon)
 
-    def _end_signal(self, ctx: BatchContext, sl: int, row: int, gap: dict) -> Signal:
+    def _end_signal(
+        self, ctx: BatchContext, sl: int, row: int, gap: dict, infra: dict | None
+    ) -> Signal:
         r = ctx.reports
         lat, lon, t = float(r.lat[row]), float(r.lon[row]), float(r.time[row])
         dist = float(haversine_m(gap["lat"], gap["lon"], lat, lon))
@@ -172,20 +229,9 @@ class AisGap:
             "distance_m": round(dist, 1),
             "implied_speed_kn": round(dist / max(t - gap["t"], 1.0) / KNOT, 2),
         }
-        sev, infra = self._severity_and_infra(ctx, gap["lat"], gap["lon"])
-        if infra is None:
-            sev, infra = self._severity_and_infra(ctx, lat, lon)
-        lines = ctx.env.get("lines")
-        if infra is None and lines is not None and len(lines):
-            crossed = lines.crosses(
-                np.array([gap["lat"]]), np.array([gap["lon"]]), np.array([lat]), np.array([lon])
-            )
-            if crossed[0] >= 0:
-                sev = "critical"
-                infra = {**infrastructure_evidence(ctx, int(crossed[0]), 0.0), "path_crosses": True}
         if infra:
             ev["infrastructure"] = infra
         summary = (f"{label(ctx, sl)} reappeared after {(t - gap['t']) / 60:.0f} min of silence, "
                    f"{dist / 1000:.1f} km away")  # fmt: skip
-        s = make_signal(ctx, self.kind, sl, row, sev, summary, ev, ended=True)
-        return s
+        sev = "critical" if infra else "warning"
+        return make_signal(ctx, self.kind, sl, row, sev, summary, ev, ended=True)

@@ -35,6 +35,7 @@ class ReceptionMap:
         self.keep_s = keep_s
         self.counts: dict[int, int] = {}
         self._newest = -1
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
     def _keys(self, cells: np.ndarray, buckets: np.ndarray) -> np.ndarray:
         return cells * N_BUCKETS + buckets
@@ -46,6 +47,7 @@ class ReceptionMap:
         b = np.floor(t[ok] / self.bucket_s).astype(np.int64)
         keys, n = np.unique(self._keys(cell_of(lat[ok], lon[ok]), b), return_counts=True)
         c = self.counts
+        self._sorted = None
         for k, v in zip(keys.tolist(), n.tolist(), strict=True):
             c[k] = c.get(k, 0) + v
         newest = int(b.max())
@@ -55,17 +57,39 @@ class ReceptionMap:
             for k in [k for k in c if k % N_BUCKETS < oldest]:
                 del c[k]
 
-    def heard(self, lat: np.ndarray, lon: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-        """Mean reports per bucket around each point (3 x 3 cells) over [t0, t1]."""
+    def _prefix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys and running totals, rebuilt only after `add`."""
+        if self._sorted is None:
+            keys = np.fromiter(self.counts.keys(), np.int64, len(self.counts))
+            vals = np.fromiter(self.counts.values(), np.float64, len(self.counts))
+            order = np.argsort(keys)
+            self._sorted = (keys[order], np.cumsum(vals[order]))
+        return self._sorted
+
+    def heard(
+        self, lat: np.ndarray, lon: np.ndarray, t0: np.ndarray | float, t1: np.ndarray | float
+    ) -> np.ndarray:
+        """Mean reports per bucket around each point (3 x 3 cells) over [t0, t1].
+
+        Buckets older than the map keeps count as silent, so a window reaching
+        further back than `keep_s` is clipped to what is known. Vectorised: a
+        sum over a cell's buckets is a difference of two running totals.
+        """
         lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
-        t0, t1 = np.atleast_1d(t0), np.atleast_1d(t1)
-        out = np.zeros(len(lat))
-        nb = neighbours(cell_of(lat, lon))
-        b0 = np.floor(t0 / self.bucket_s).astype(np.int64)
+        t0 = np.broadcast_to(np.asarray(t0, float), lat.shape)
+        t1 = np.broadcast_to(np.asarray(t1, float), lat.shape)
+        if not len(lat) or not self.counts:
+            return np.zeros(len(lat))
+        keep = int(self.keep_s / self.bucket_s)
         b1 = np.floor(t1 / self.bucket_s).astype(np.int64)
-        c = self.counts
-        for i in range(len(lat)):
-            buckets = range(int(b0[i]), int(b1[i]) + 1)
-            total = sum(c.get(int(cell) * N_BUCKETS + b, 0) for cell in nb[i] for b in buckets)
-            out[i] = total / max(len(buckets), 1)
-        return out
+        b0 = np.maximum(np.floor(t0 / self.bucket_s).astype(np.int64), b1 - keep)
+        b0 = np.minimum(b0, b1)
+        keys, cum = self._prefix()
+        nb = neighbours(cell_of(lat, lon)) * N_BUCKETS  # (n, 9)
+
+        def upto(k: np.ndarray) -> np.ndarray:
+            i = np.searchsorted(keys, k, side="right") - 1
+            return np.where(i >= 0, cum[np.maximum(i, 0)], 0.0)
+
+        total = upto(nb + b1[:, None]) - upto(nb + b0[:, None] - 1)
+        return total.sum(axis=1) / (b1 - b0 + 1)

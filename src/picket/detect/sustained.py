@@ -15,7 +15,6 @@ import numpy as np
 from picket.detect.base import (
     Sustain,
     infrastructure_evidence,
-    infrastructure_near,
     last_per_slot,
     make_signal,
 )
@@ -37,6 +36,7 @@ class SustainedDetector:
         self.firing: set[int] = set()
         self.last_signal: dict[int, float] = {}
         self.closest: dict[int, dict[str, Any]] = {}  # slot -> nearest infrastructure this run
+        self._corridor: dict[int, dict[str, Any]] = {}  # row -> corridor, for this batch
 
     # to override ---------------------------------------------------------------
     def condition(self, ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
@@ -67,11 +67,12 @@ class SustainedDetector:
         s = ctx.slots[rows]
         t, lat, lon = r.time[rows], r.lat[rows], r.lon[rows]
         cond = self.condition(ctx, rows)
+        self._rows = rows
         t0, lat0, lon0, last_true = self.sus.update(s, t, lat, lon, cond)
         dur = t - t0
         moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
-        self._track_closest(ctx, s, t, lat, lon, np.isfinite(t0))
+        self._track_closest(ctx, s, t, lat, lon, fire | np.isin(s, list(self.firing)))
         out: list[Signal] = []
         last = last_per_slot(s, np.ones(len(s), bool))
         over = last[~np.isfinite(t0[last])]  # runs that have lapsed for longer than the grace
@@ -84,12 +85,24 @@ class SustainedDetector:
                 ended = float(last_true[j]) if np.isfinite(last_true[j]) else float(t[j])
                 out.append(make_signal(ctx, self.kind, sl, int(rows[j]), "info", "",
                                        {"ended": iso(ended)}, ended=True))  # fmt: skip
+        due = []
         for j in last_per_slot(s, fire).tolist():
             sl = int(s[j])
             if sl in self.firing and t[j] - self.last_signal.get(sl, -np.inf) < self.resignal_s:
                 continue
             if not np.isfinite(t0[last[np.searchsorted(s[last], sl)]]):
                 continue  # fired earlier in the batch but has lapsed since
+            due.append(j)
+        # the corridor of every row about to be described (looked up once per batch)
+        due_rows = rows[np.array(due, dtype=np.int64)]
+        line, dist = (a[due_rows] for a in ctx.corridor())
+        self._corridor = {
+            int(row): infrastructure_evidence(ctx, int(ln), float(d))
+            for row, ln, d in zip(due_rows.tolist(), line.tolist(), dist.tolist(), strict=True)
+            if ln >= 0
+        }
+        for j in due:
+            sl = int(s[j])
             row = int(rows[j])
             sev, summary, extra = self.describe(ctx, sl, row, float(dur[j]), float(moved[j]))
             best = self.closest.get(sl)
@@ -116,7 +129,7 @@ class SustainedDetector:
         idx = np.flatnonzero(live)
         if not len(idx) or not ctx.env.get("lines"):
             return
-        line, dist = infrastructure_near(ctx, lat[idx], lon[idx])
+        line, dist = (a[self._rows[idx]] for a in ctx.corridor())
         hit = line >= 0
         if not hit.any():
             return
@@ -135,11 +148,8 @@ class SustainedDetector:
 
     # helpers for subclasses -----------------------------------------------------------
     def corridor(self, ctx: BatchContext, row: int) -> dict[str, Any] | None:
-        r = ctx.reports
-        line, dist = infrastructure_near(ctx, np.array([r.lat[row]]), np.array([r.lon[row]]))
-        if line[0] < 0:
-            return None
-        return infrastructure_evidence(ctx, int(line[0]), float(dist[0]))
+        """The protected corridor a row being described lies in (looked up per batch)."""
+        return self._corridor.get(row)
 
     @staticmethod
     def speed_kn(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:

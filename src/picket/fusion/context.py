@@ -36,6 +36,24 @@ class BatchContext:
     identity_changes: list[tuple[int, str, Any, Any]] = field(default_factory=list)
     plots: Reports | None = None  # anonymous plots (tracker input), time-sorted
     env: dict[str, Any] = field(default_factory=dict)  # zones, lines, shared lookups
+    _corridor: tuple[np.ndarray, np.ndarray] | None = None
+
+    def corridor(self) -> tuple[np.ndarray, np.ndarray]:
+        """(line index or -1, distance m) of the protected corridor holding each row.
+
+        Computed once per batch for every row with a position, and shared by
+        all detectors: one vectorised spatial query instead of one per rule.
+        """
+        if self._corridor is None:
+            n = len(self.reports)
+            line, dist = np.full(n, -1, np.int64), np.full(n, np.inf)
+            lines = self.env.get("lines")
+            idx = np.flatnonzero(self.has_pos)
+            if lines is not None and len(lines) and len(idx):
+                li, di = lines.in_corridor(self.reports.lat[idx], self.reports.lon[idx])
+                line[idx], dist[idx] = li, di
+            self._corridor = (line, dist)
+        return self._corridor
 
 
 def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[np.ndarray, ...]:

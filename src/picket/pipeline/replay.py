@@ -3,8 +3,9 @@
 Each input is decoded in chunks; the merger only releases reports older than
 the newest time every still-open input has reached (the frontier), so reports
 from several files interleave as they would have arrived live. Released
-reports are cut into micro-batches of `batch_s` event seconds. With `speed`
-> 0 the replay is paced at that multiple of real time.
+reports are cut into micro-batches of `batch_s` event seconds (as fast as
+possible, sparse stretches are merged into batches of up to 10 minutes). With
+`speed` > 0 the replay is paced at that multiple of real time.
 """
 
 from __future__ import annotations
@@ -87,8 +88,16 @@ def merge(streams: list[Iterator[Decoded]]) -> Iterator[Decoded]:
         min(active, key=lambda i: i.hi).pull()
 
 
-def batches(stream: Iterator[Decoded], batch_s: float) -> Iterator[tuple[Decoded, float]]:
-    """Cut a time-ordered stream into micro-batches of `batch_s` event seconds."""
+def batches(
+    stream: Iterator[Decoded], batch_s: float, min_rows: int = 0, max_span_s: float = 0.0
+) -> Iterator[tuple[Decoded, float]]:
+    """Cut a time-ordered stream into micro-batches of `batch_s` event seconds.
+
+    With `min_rows`, adjacent windows are merged until a batch holds that many
+    reports or spans `max_span_s`: sparse stretches of a replay then cost a
+    few batches instead of one per window (detectors use report times, so
+    nothing changes but the per-batch overhead).
+    """
     for d in stream:
         r = d.reports
         if not len(r):
@@ -96,7 +105,13 @@ def batches(stream: Iterator[Decoded], batch_s: float) -> Iterator[tuple[Decoded
             continue
         t = r.time
         edges = np.floor(t / batch_s)
-        cuts = np.r_[0, np.flatnonzero(edges[1:] != edges[:-1]) + 1, len(t)]
+        cuts = [0, *(np.flatnonzero(edges[1:] != edges[:-1]) + 1).tolist(), len(t)]
+        if min_rows:
+            merged = [0]
+            for c in cuts[1:-1]:
+                if c - merged[-1] >= min_rows or t[c - 1] - t[merged[-1]] >= max_span_s:
+                    merged.append(c)
+            cuts = [*merged, len(t)]
         st = d.statics
         for a, b in itertools.pairwise(cuts):
             hi = float(t[b - 1])
@@ -113,11 +128,13 @@ def run_stream(
     batch_s: float = 10.0,
     speed: float = 0.0,
     on_batch: Callable[[float], None] | None = None,
+    min_rows: int = 0,
+    max_span_s: float = 0.0,
 ) -> ReplaySummary:
     start = wall.perf_counter()
     first = last = np.nan
     t0_event = None
-    for d, hi in batches(stream, batch_s):
+    for d, hi in batches(stream, batch_s, min_rows, max_span_s):
         if np.isfinite(hi):
             if t0_event is None:
                 t0_event, first = hi, hi
@@ -155,7 +172,9 @@ def replay_files(
     streams = [read_file(p, rejects, fmt, progress=progress, **args.get(fmt, {}))
                for p, fmt in inputs]  # fmt: skip
     counted = (_drop_timeless(s, rejects) for s in streams)
-    return run_stream(pipeline, merge(list(counted)), batch_s, speed)
+    # as fast as possible: merge sparse windows (<= 10 min, or until 2,000 reports)
+    merge_rows, merge_span = (2000, 600.0) if speed <= 0 else (0, 0.0)
+    return run_stream(pipeline, merge(list(counted)), batch_s, speed, None, merge_rows, merge_span)
 
 
 def _drop_timeless(stream: Iterator[Decoded], rejects: Rejects) -> Iterator[Decoded]:

@@ -1,0 +1,182 @@
+"""picket's full AIS replay against pyais decode-only, on the same tiled real data.
+
+The real NMEA files in ../shared/data/ais/ are tiled to at least `--min-sentences`
+sentences. Each copy is shifted by whole days (DMA `$PGHP` dates and NMEA 4.10
+tag-block `c:`/`t:` times rewritten, checksums recomputed), so event time moves
+forward as it would in a long capture and the detectors see realistic time.
+
+Baseline: pyais `FileReaderStream` over the same files, `msg.decode()` on every
+message, nothing more. picket: `picket replay` minus printing: decode -> fusion
+-> tracks -> all detectors -> alerts, with zones and the TeleGeography cables as
+infrastructure. Both are timed in the same run, as process CPU time and wall
+time; the ratio uses CPU time (the machine may be shared). `--memory` replays a
+10x longer input in a subprocess and reports both peak RSS values.
+
+Run: ``picket bench ais [--min-sentences 1000000] [--memory]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pyais.stream import FileReaderStream
+
+from picket.config import Config
+from picket.pipeline.assemble import assemble
+from picket.pipeline.replay import replay_files
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FILES = (
+    "ais/dma_danish_waters_20131112_5min.nmea.gz",
+    "ais/aislib_stream_example_20100611.nmea",
+    "ais/dma_212123000_drift_bornholm_20141002.nmea",
+    "ais/dma_219165000_sudden_speed_change.nmea",
+    "ais/aisdb_global_20211101_1min.nm4",
+)
+PGHP = re.compile(rb"^\$PGHP,1,(\d+),(\d+),(\d+),(.*)\*([0-9A-Fa-f]{2})\s*$")
+TAG = re.compile(rb"^\\([^\\]*)\*([0-9A-Fa-f]{2})\\")
+
+
+def _cs(body: bytes) -> bytes:
+    c = 0
+    for b in body:
+        c ^= b
+    return f"{c:02X}".encode()
+
+
+def shift_line(line: bytes, days: int) -> bytes:
+    """The same line, `days` later (PGHP date, tag-block c:/t:), with valid checksums."""
+    if not days:
+        return line
+    m = PGHP.match(line)
+    if m:
+        d = dt.date(int(m[1]), int(m[2]), int(m[3])) + dt.timedelta(days=days)
+        body = b"PGHP,1,%d,%d,%d,%s" % (d.year, d.month, d.day, m[4])
+        return b"$" + body + b"*" + _cs(body) + b"\n"
+    m = TAG.match(line)
+    if m:
+        fields = []
+        for f in m[1].split(b","):
+            if f[:2] in (b"c:", b"t:") and f[2:].isdigit():
+                v = int(f[2:])
+                v += days * 86400 * (1000 if v > 10**11 else 1)  # seconds or milliseconds
+                f = f[:2] + str(v).encode()
+            fields.append(f)
+        body = b",".join(fields)
+        return b"\\" + body + b"*" + _cs(body) + b"\\" + line[m.end() :]
+    return line
+
+
+def read_lines(path: Path) -> list[bytes]:
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return [ln if ln.endswith(b"\n") else ln + b"\n" for ln in data.splitlines()]
+
+
+def count_sentences(lines: list[bytes]) -> int:
+    return sum(1 for ln in lines if b"VDM," in ln or b"VDO," in ln)
+
+
+def build_tiles(outdir: Path, min_sentences: int, factor: int = 1) -> tuple[list[Path], int]:
+    sources = {f: read_lines(SHARED / f) for f in FILES}
+    per_tile = sum(count_sentences(v) for v in sources.values())
+    tiles = max(1, -(-min_sentences // per_tile)) * factor
+    paths = []
+    for f, lines in sources.items():
+        p = outdir / (Path(f).name.removesuffix(".gz") + f".x{tiles}")
+        with open(p, "wb") as fh:
+            for k in range(tiles):
+                fh.writelines(shift_line(ln, k) for ln in lines)
+        paths.append(p)
+    return paths, per_tile * tiles
+
+
+def run_pyais(paths: list[Path]) -> int:
+    n = 0
+    for p in paths:
+        for msg in FileReaderStream(str(p)):
+            try:
+                msg.decode()
+                n += 1
+            except Exception:
+                pass
+    return n
+
+
+def prepare_picket() -> Any:
+    """Set-up outside the timing, as pyais's import is: the pipeline and its cable index."""
+    cables = SHARED / "geo" / "submarine_cables_telegeography_2021.geojson"
+    return assemble(Config(store_path=None), console=False, store=False, line_files=[cables])
+
+
+def run_picket(paths: list[Path], asm: Any = None) -> dict:
+    asm = asm or prepare_picket()
+    s = replay_files(asm.pipeline, [(p, "ais-nmea") for p in paths], asm.rejects, batch_s=60.0)
+    return {"reports": s.reports, "accepted": asm.rejects.accepted,
+            "rejected": asm.rejects.rejected, "tracks": len(asm.pipeline.tracks),
+            "alerts": asm.pipeline.n_opened}  # fmt: skip
+
+
+def timed(fn, *args) -> tuple:
+    """(result, CPU seconds, wall seconds)."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn(*args)
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
+def peak_rss_mb(paths: list[Path]) -> float:
+    here = str(Path(__file__).parent)
+    code = (
+        f"import sys, json, resource; sys.path.insert(0, {here!r}); import bench_ais as b; "
+        "from pathlib import Path; b.run_picket([Path(p) for p in json.loads(sys.argv[1])]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, json.dumps([str(p) for p in paths])],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="picket bench ais", description=__doc__.splitlines()[0])
+    ap.add_argument("--min-sentences", type=int, default=1_000_000)
+    ap.add_argument("--memory", action="store_true", help="also compare peak RSS at 1x and 10x")
+    a = ap.parse_args(argv)
+    if not (SHARED / "MANIFEST.tsv").exists():
+        print(f"bench ais: real data not found at {SHARED}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, n_sent = build_tiles(Path(tmp), a.min_sentences)
+        print(f"input: {len(paths)} files tiled to {n_sent:,} AIS sentences", flush=True)
+        n_py, cpu_py, wall_py = timed(run_pyais, paths)
+        res, cpu_pk, wall_pk = timed(run_picket, paths, prepare_picket())
+        rate_py, rate_pk = n_sent / cpu_py, n_sent / cpu_pk
+        print(f"pyais FileReaderStream decode only: {n_py:,} messages, {cpu_py:.2f} s CPU "
+              f"({wall_py:.2f} s wall): {rate_py:,.0f} sentences/s")  # fmt: skip
+        print(f"picket full replay (decode, tracks, detectors, alerts): {res['reports']:,} "
+              f"reports, {res['tracks']:,} tracks, {res['alerts']} alerts, {cpu_pk:.2f} s CPU "
+              f"({wall_pk:.2f} s wall): {rate_pk:,.0f} sentences/s")  # fmt: skip
+        ratio = rate_pk / rate_py
+        verdict = "PASS" if ratio >= 2 else "FAIL"
+        print(f"ratio picket/pyais: {ratio:.2f}x (target >= 2x): {verdict}", flush=True)
+        if a.memory:
+            (Path(tmp) / "x10").mkdir()
+            big, n_big = build_tiles(Path(tmp) / "x10", a.min_sentences, factor=10)
+            m1, m10 = peak_rss_mb(paths), peak_rss_mb(big)
+            print(f"peak RSS: {m1:.0f} MB for {n_sent:,} sentences, {m10:.0f} MB for "
+                  f"{n_big:,} ({m10 / m1:.2f}x memory for 10x input)")  # fmt: skip
+        print("resource:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB peak")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
