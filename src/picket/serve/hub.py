@@ -166,8 +166,14 @@ class LiveHub:
     def tick(self) -> None:
         """Encode every watched view once and hand the bytes to its clients."""
         with self._clients_lock:
-            clients = [(c, c.view, c.needs_keyframe) for c in self.clients.values()
-                       if not c.paused]  # fmt: skip
+            live = [c for c in self.clients.values() if not c.paused]
+            for c in live:
+                # a client back from a replay watches a view that was dropped while it was
+                # paused: make the view again and start the client from a keyframe
+                if c.view not in self.views:
+                    self.views[c.view] = ViewState(c.view)
+                    c.needs_keyframe = True
+            clients = [(c, c.view, c.needs_keyframe) for c in live]
             watched = {v for _, v, _ in clients}
             for k in [k for k in self.views if k not in watched]:
                 del self.views[k]
