@@ -44,7 +44,11 @@ class EncounterThresholds(Thresholds):
         7200.0, "GFW's own minimum; flagged in the evidence", "Global Fishing Watch (2 h)"
     )
     max_report_age_s: float = th(600.0, "positions older than this are not compared", "picket")
-    check_every_s: float = th(60.0, "how often pairs are looked for (event time)", "picket")
+    check_every_s: float = th(
+        120.0,
+        "how often pairs are looked for (event time)",
+        "picket: 2-min sampling of a >= 30-min condition",
+    )
 
 
 class Encounter:

@@ -28,7 +28,9 @@ class SustainedDetector:
     domain: ClassVar[int]
 
     grace_s: ClassVar[float] = 600.0  # lapses shorter than this do not end a run
-    resignal_s: ClassVar[float] = 60.0  # a firing track is re-described at most this often
+    # a firing track's evidence is refreshed at most this often (event time); the alert is
+    # already open, so this only bounds work, never delays a first warning
+    resignal_s: ClassVar[float] = 300.0
 
     def __init__(self, th: Any):
         self.th = th
