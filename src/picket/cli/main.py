@@ -114,6 +114,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
         stop()
     tracks = asm.pipeline.tracks
     print(f"{', '.join(f'{p.name} ({f})' for p, f in inputs)}: {asm.rejects.summary()}")
+    if asm.pipeline.n_duplicates:
+        print(f"{asm.pipeline.n_duplicates} duplicate reports (same message, another receiver)")
     print(f"{s.reports} reports, {len(tracks)} tracks, {asm.pipeline.n_opened} alerts "
           f"in {s.seconds:.1f} s ({s.reports / max(s.seconds, 1e-9):,.0f} reports/s)")  # fmt: skip
     if asm.rejects.rejected and asm.rejects.path:

@@ -56,6 +56,37 @@ class BatchContext:
         return self._corridor
 
 
+DUP_FIELDS = ("lat", "lon", "alt", "speed", "course", "vrate", "squawk", "emergency", "nic", "nacp")
+
+
+def duplicates(r: Reports, slots: np.ndarray, window_s: float = 2.0) -> np.ndarray:
+    """Rows that repeat the row before: the same message heard by another receiver.
+
+    Rows are sorted by (slot, time). A duplicate has the same subject and
+    message type as its predecessor, comes from a different source within
+    `window_s`, and decodes to the same values (NaN equal to NaN). Identical
+    reports from one receiver are kept: an aircraft may say the same thing twice.
+    """
+    n = len(r)
+    dup = np.zeros(n, bool)
+    if n < 2:
+        return dup
+    same = (
+        (slots[1:] == slots[:-1]) & (r.source[1:] != r.source[:-1])
+        & (r.msg[1:] == r.msg[:-1]) & (np.abs(np.diff(r.time)) <= window_s)
+    )  # fmt: skip
+    for c in DUP_FIELDS:
+        if not same.any():
+            break
+        v = r[c]
+        eq = v[1:] == v[:-1]
+        if v.dtype.kind == "f":
+            eq |= np.isnan(v[1:]) & np.isnan(v[:-1])
+        same &= eq
+    dup[1:] = same
+    return dup
+
+
 def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[np.ndarray, ...]:
     """Previous position per row (rows sorted by slot, time)."""
     n = len(r)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from picket.detect.base import Detector
-from picket.fusion.context import BatchContext, link_positions, reject_outliers
+from picket.fusion.context import BatchContext, duplicates, link_positions, reject_outliers
 from picket.fusion.tracks import TrackTable
 from picket.model.alerts import AlertBook, Event
 from picket.model.decoded import Decoded
@@ -53,6 +53,7 @@ class Pipeline:
         self.n_reports = 0
         self.n_alert_events = 0
         self.n_opened = 0
+        self.n_duplicates = 0  # reports dropped as the same message from another receiver
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
         r = decoded.reports
@@ -79,6 +80,10 @@ class Pipeline:
         if len(r):
             order = np.lexsort((r.time, slots))
             r, slots = r.take(order), slots[order]
+            dup = duplicates(r, slots)  # one message heard by several receivers counts once
+            if dup.any():
+                self.n_duplicates += int(dup.sum())
+                r, slots = r.where(~dup), slots[~dup]
         has_pos, prev_t, prev_lat, prev_lon, jump, speed = link_positions(r, slots, t)
         outlier = reject_outliers(r, slots, has_pos, speed, t, prev_t) if len(r) else has_pos
         t.update(r, slots, has_pos & ~outlier)
