@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from picket.detect.base import Thresholds, in_zone_kinds, label, make_signal, th
+from picket.detect.base import Thresholds, in_zone_kinds, label, make_signal, sampled_rows, th
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
@@ -64,19 +64,14 @@ class AirLoitering:
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
         th = self.th
-        rows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.AIR) & ~ctx.outlier)
+        rows, _ = sampled_rows(ctx, Domain.AIR, th.sample_s)
         if len(rows):
-            s = ctx.slots[rows]
-            bucket = np.floor(r.time[rows] / th.sample_s).astype(np.int64)
-            _, first = np.unique(np.c_[s, bucket], axis=0, return_index=True)
-            rows = rows[np.sort(first)]
-            if len(rows):
-                keep = ~in_zone_kinds(ctx, r.lat[rows], r.lon[rows], ("airport",))
-                rows = rows[keep]
-                self.slot = np.r_[self.slot, ctx.slots[rows]]
-                self.t = np.r_[self.t, r.time[rows]]
-                self.lat = np.r_[self.lat, r.lat[rows]]
-                self.lon = np.r_[self.lon, r.lon[rows]]
+            keep = ~in_zone_kinds(ctx, r.lat[rows], r.lon[rows], ("airport",))
+            rows = rows[keep]
+            self.slot = np.r_[self.slot, ctx.slots[rows]]
+            self.t = np.r_[self.t, r.time[rows]]
+            self.lat = np.r_[self.lat, r.lat[rows]]
+            self.lon = np.r_[self.lon, r.lon[rows]]
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
         if now < self._next or not len(self.t):
             return []

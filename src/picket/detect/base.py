@@ -161,6 +161,23 @@ class Sustain:
         self.last_true[slots] = np.nan
 
 
+def sampled_rows(ctx: BatchContext, domain: int, sample_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, slots): one accepted position per track per `sample_s`, in batch order.
+
+    Area statistics count aircraft, not messages: a track reporting twice a
+    second must weigh the same as one reporting every five.
+    """
+    r = ctx.reports
+    rows = np.flatnonzero(ctx.has_pos & (r.domain == domain) & ~ctx.outlier)
+    if not len(rows):
+        return rows, rows
+    s = ctx.slots[rows]
+    bucket = np.floor(r.time[rows] / sample_s).astype(np.int64)
+    _, first = np.unique(np.c_[s, bucket], axis=0, return_index=True)
+    first = np.sort(first)
+    return rows[first], s[first]
+
+
 def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Row index of the last row per slot among rows where `mask` (rows sorted by slot)."""
     idx = np.flatnonzero(mask)

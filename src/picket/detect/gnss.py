@@ -21,7 +21,7 @@ from typing import Any
 import h3
 import numpy as np
 
-from picket.detect.base import Thresholds, label, make_signal, report_evidence, th
+from picket.detect.base import Thresholds, label, make_signal, report_evidence, sampled_rows, th
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -88,12 +88,8 @@ class GnssInterference:
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
         th = self.th
-        rows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.AIR) & ~ctx.outlier)
+        rows, s = sampled_rows(ctx, Domain.AIR, th.sample_s)
         if len(rows):
-            s = ctx.slots[rows]
-            bucket = np.floor(r.time[rows] / th.sample_s).astype(np.int64)
-            _, first = np.unique(np.c_[s, bucket], axis=0, return_index=True)
-            rows, s = rows[first], s[first]
             tc = ctx.tracks.cols
             nic = np.where(r.nic[rows] >= 0, r.nic[rows], tc["nic"][s])
             bad, judged = bad_integrity(nic, tc["nacp"][s], tc["version"][s], th)
