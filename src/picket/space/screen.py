@@ -137,14 +137,15 @@ def speed_bounds(pos: np.ndarray, vel: np.ndarray, h: float) -> np.ndarray:
     """Upper bound on each object's speed within +-h of the sample (km/s).
 
     Speed changes at the tangential two-body rate -mu (r.v) / (r^3 |v|), zero on
-    circular orbits; its own change over h is below 0.03 km/s for any orbit above
-    the atmosphere (jerk 3 mu v / r^3), a margin that also covers J2 and drag.
+    circular orbits; that rate itself changes by less than 5e-5 km/s^3 above the
+    atmosphere (|a|^2 / |v| plus the jerk 3 mu |v| / r^3), giving the h^2 term;
+    5 m/s more covers J2 and drag.
     """
     r = np.sqrt(np.einsum("ni,ni->n", pos, pos))
     v = np.sqrt(np.einsum("ni,ni->n", vel, vel))
     with np.errstate(divide="ignore", invalid="ignore"):
         sdot = np.abs(MU * np.einsum("ni,ni->n", pos, vel) / (r**3 * v))
-    return v + np.nan_to_num(sdot) * h + 0.03
+    return v + np.nan_to_num(sdot) * h + 0.5 * 5e-5 * h * h + 0.005
 
 
 def _pairs_at_step(
