@@ -182,6 +182,7 @@ def test_fuzz_decoder_never_raises(parts, chunk):
         n += len(dec.feed(data[i : i + chunk]).reports)
     n += len(dec.flush().reports)
     assert n == rj.accepted
-    header_only = data.strip().startswith(b"NORAD_CAT_ID") and data.count(b"\n") == 0
+    filled = [x for x in data.splitlines() if x.strip()]
+    header_only = len(filled) == 1 and filled[0].strip().startswith(b"NORAD_CAT_ID")
     if data.strip() and n == 0 and not header_only:  # something was said about the input
         assert rj.rejected > 0
