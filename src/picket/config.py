@@ -53,6 +53,7 @@ from picket.detect.maritime_motion import (
     Loitering,
     LoiteringThresholds,
 )
+from picket.detect.space_manoeuvre import ManoeuvreThresholds, SpaceManoeuvre
 
 # kind -> (detector class, thresholds class or None)
 DETECTORS: dict[str, tuple[type, type | None]] = {
@@ -69,6 +70,7 @@ DETECTORS: dict[str, tuple[type, type | None]] = {
     "air.loitering": (AirLoitering, AirLoiterThresholds),
     "gnss.interference": (GnssInterference, InterferenceThresholds),
     "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
+    "space.manoeuvre": (SpaceManoeuvre, ManoeuvreThresholds),
 }
 
 

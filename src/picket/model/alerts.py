@@ -58,7 +58,7 @@ def parse_time(text: str) -> float:
 
 
 def clean(value: Any) -> Any:
-    """Make evidence JSON-safe: NumPy scalars to Python, NaN to None, round floats."""
+    """Make evidence JSON-safe: NumPy scalars to Python, NaN to None, floats to 10 digits."""
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -70,7 +70,7 @@ def clean(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
-        return round(value, 6)
+        return float(f"{value:.10g}")  # significant digits: a 1e-8 probability stays 1e-8
     return value
 
 
