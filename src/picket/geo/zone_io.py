@@ -69,6 +69,27 @@ class BadFeature(Exception):
 # ---------------------------------------------------------------- coordinates and geometry
 
 
+def _keep(
+    out: Any,
+    i: int,
+    props: dict[str, Any],
+    polys: list,
+    lines: list,
+    points: int,
+    raw: Any,
+    where: str,
+    rejects: Rejects,
+) -> None:
+    """Add a parsed feature, counting what it carried that zones cannot use."""
+    if points:
+        rejects.reject("zones.point_ignored", where, raw, n=points)
+    if not polys and not lines:
+        if not points:
+            rejects.reject("zones.empty_geometry", where, raw)
+        return
+    out.add(i, props, polys, lines, raw)
+
+
 def positions(obj: Any) -> np.ndarray:
     """A GeoJSON-style list of [lon, lat, ...] positions as an (n, 2) array, checked."""
     if not isinstance(obj, list | tuple | np.ndarray) or len(obj) == 0:
@@ -400,13 +421,7 @@ def parse_geojson(
         except (RecursionError, TypeError, ValueError):
             rejects.reject("zones.malformed_feature", where, raw)
             continue
-        if points:
-            rejects.reject("zones.point_ignored", where, raw, n=points)
-        if not polys and not lines:
-            if not points:
-                rejects.reject("zones.empty_geometry", where, raw)
-            continue
-        out.add(i, props, polys, lines, raw)
+        _keep(out, i, props, polys, lines, points, raw, where, rejects)
     return out.features
 
 
@@ -527,13 +542,7 @@ def parse_kml(
         except (RecursionError, TypeError, ValueError):
             rejects.reject("zones.malformed_feature", where, raw)
             continue
-        if points:
-            rejects.reject("zones.point_ignored", where, raw, n=points)
-        if not polys and not lines:
-            if not points:
-                rejects.reject("zones.empty_geometry", where, raw)
-            continue
-        out.add(i, props, polys, lines, raw or "")
+        _keep(out, i, props, polys, lines, points, raw or "", where, rejects)
     return out.features
 
 
