@@ -54,3 +54,14 @@ def test_a_single_impossible_fix_stays_out_of_the_track():
     assert p.tracks.cols["n_outliers"][sl] == 1 and p.tracks.cols["lat"][sl] == 59.0
     ht, hlat, _ = p.tracks.history(sl)
     assert len(ht) == 9 and (hlat == 59.0).all()
+
+
+def test_reports_naming_no_one_are_counted_not_dropped_silently():
+    from picket.model.rejects import Rejects
+
+    rj = Rejects()
+    p = Pipeline([], rejects=rj)
+    r = Reports.build(3, time=[0.0, 1.0, 2.0], domain=Domain.AIR, kind=Kind.POSITION,
+                      subject=[key(Namespace.ICAO, 1), -1, -1], lat=59.0, lon=24.0)  # fmt: skip
+    p.process(Decoded(r))
+    assert rj.counts["pipeline.no_subject"] == 2 and len(p.tracks) == 1

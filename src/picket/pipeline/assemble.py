@@ -90,5 +90,6 @@ def assemble(
         env=env,
         tracks=TrackTable(TrackConfig(history=cfg.history)),
         plot_tracker=plot_tracker,
+        rejects=rejects,
     )
     return Assembly(pipe, rejects, st, env)

@@ -17,6 +17,7 @@ from picket.fusion.context import BatchContext, duplicates, link_positions, reje
 from picket.fusion.tracks import TrackTable
 from picket.model.alerts import AlertBook, Event
 from picket.model.decoded import Decoded
+from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
 
 
@@ -41,6 +42,7 @@ class Pipeline:
         tracks: TrackTable | None = None,
         plot_tracker: PlotStage | None = None,
         book: AlertBook | None = None,
+        rejects: Rejects | None = None,
     ):
         self.detectors = list(detectors)
         self.sinks = list(sinks)
@@ -48,6 +50,7 @@ class Pipeline:
         self.tracks = tracks or TrackTable()
         self.plot_tracker = plot_tracker
         self.book = book or AlertBook()
+        self.rejects = rejects
         self.now = -np.inf
         self.now_by_domain: dict[int, float] = {}
         self.n_reports = 0
@@ -59,14 +62,19 @@ class Pipeline:
         r = decoded.reports
         self.n_reports += len(r)
         plots_mask = r.kind == Kind.PLOT
+        nameless = ~plots_mask & (r.subject < 0)
+        if nameless.any():  # fusion is by identity: a report naming no one cannot join a track
+            if self.rejects is not None:
+                self.rejects.reject("pipeline.no_subject", "decoded reports", None,
+                                    n=int(nameless.sum()))  # fmt: skip
+            r = r.where(~nameless)
+            plots_mask = r.kind == Kind.PLOT
         plots = None
         if plots_mask.any():
             plots = r.where(plots_mask).sorted_by_time()
-            r = r.where(~plots_mask & (r.subject >= 0))
+            r = r.where(~plots_mask)
             if self.plot_tracker is not None:
                 r = Reports.concat([r, self.plot_tracker.update(plots)])
-        elif (r.subject < 0).any():
-            r = r.where(r.subject >= 0)
         if len(r):
             for d in np.unique(r.domain).tolist():
                 td = float(r.time[r.domain == d].max())
