@@ -1,5 +1,9 @@
 """Read zones and protected lines from GeoJSON, KML and KMZ into checked shapely geometry.
 
+Airspace files (OpenAir text, openAIP JSON and XML) are read by `airspace_io` into the same
+Features; `read_features` and `parse_bytes` send them there by suffix (.txt, .openair, .air)
+or content (an `AC` record, an `<OPENAIP>` root, a JSON object with `items`).
+
 Geometry is kept in lon/lat degrees (x = lon, y = lat, WGS84). Zone files come from many
 hands, so nothing in them is trusted: every feature that cannot be used is counted in
 `Rejects` under a ``zones.<reason>`` with ``where`` = file and feature index (or line, for
@@ -38,6 +42,7 @@ from picket.model.rejects import Rejects
 
 DEFAULT_CORRIDOR_M = 1000.0  # a cable's protection corridor when the file names none
 MAX_KMZ_UNPACKED = 256 * 1024 * 1024  # refuse zip bombs
+SUFFIX_FORMATS = {"txt": "openair", "openair": "openair", "air": "openair"}  # .aip: sniffed
 NAME_KEYS = ("name", "NAME", "Name", "title", "id", "ID", "ADMIN", "admin", "slug", "label")
 KIND_KEYS = ("kind", "type", "category", "class", "infrastructure", "asset")
 
@@ -298,8 +303,10 @@ class Collector:
         polys: list[list[np.ndarray]],
         lines: list[np.ndarray],
         raw: str,
+        where: str | None = None,
     ) -> None:
-        where = f"{self.source}:feature[{index}]"
+        """`where` defaults to file:feature[index]; line-based formats pass file:line."""
+        where = where or f"{self.source}:feature[{index}]"
         fallback = f"{Path(self.source).stem}#{index}"
         name = feature_name(props, fallback)
         for polygonal, items in ((True, polys), (False, lines)):
@@ -329,7 +336,7 @@ class Collector:
 # ---------------------------------------------------------------- GeoJSON
 
 
-def _geojson_geometry(
+def geojson_geometry(
     g: Any, polys: list[list[np.ndarray]], lines: list[np.ndarray], depth: int = 0
 ) -> int:
     """Collect rings/parts from a GeoJSON geometry; returns the number of points skipped."""
@@ -340,7 +347,7 @@ def _geojson_geometry(
         members = g.get("geometries")
         if not isinstance(members, list):
             raise BadFeature("bad_geometry")
-        return sum(_geojson_geometry(m, polys, lines, depth + 1) for m in members)
+        return sum(geojson_geometry(m, polys, lines, depth + 1) for m in members)
     if t in ("Point", "MultiPoint"):
         return 1
     if t not in ("Polygon", "MultiPolygon", "LineString", "MultiLineString"):
@@ -394,6 +401,10 @@ def parse_geojson(
     except (ValueError, RecursionError):
         rejects.reject("zones.bad_json", f"{source}:1", data[:4096])
         return []
+    from picket.geo import airspace_io  # late: airspace_io builds on this module
+
+    if airspace_io.is_openaip_items(doc):
+        return airspace_io.openaip_items(doc, source, rejects, default_corridor_m, want)
     out = Collector(source, rejects, default_corridor_m, want)
     try:
         feats = list(_geojson_features(doc))
@@ -410,11 +421,13 @@ def parse_geojson(
             props = dict(props) if isinstance(props, dict) else {}
             if "id" in f and "id" not in props and isinstance(f["id"], str | int):
                 props["id"] = f["id"]
+            if "kind" not in props and airspace_io.looks_like_openaip(props):
+                props.update(airspace_io.openaip_properties(props, rejects, where))
             if f.get("geometry") is None:
                 raise BadFeature("empty_geometry")
             polys: list[list[np.ndarray]] = []
             lines: list[np.ndarray] = []
-            points = _geojson_geometry(f["geometry"], polys, lines)
+            points = geojson_geometry(f["geometry"], polys, lines)
         except BadFeature as e:
             rejects.reject(f"zones.{e.reason}", where, raw)
             continue
@@ -582,11 +595,29 @@ def parse_bytes(
     fmt: str | None = None,
     want: str | None = None,
 ) -> list[Feature]:
-    """Dispatch on `fmt` (geojson, kml, kmz) or, without one, on the first bytes."""
-    if fmt is None:
+    """Dispatch on `fmt` (geojson, kml, kmz, openair, openaip) or, without one, on the first
+    bytes. openAIP JSON ({"items": [...]}) is recognised inside the JSON reader."""
+    from picket.geo import airspace_io  # late: airspace_io builds on this module
+
+    if fmt in (None, "aip"):
         head = data.lstrip()[:1]
-        fmt = "kmz" if data[:2] == b"PK" else "kml" if head == b"<" else "geojson"
-    parser = {"geojson": parse_geojson, "json": parse_geojson, "kml": parse_kml, "kmz": parse_kmz}
+        if data[:2] == b"PK":
+            fmt = "kmz"
+        elif head == b"<":
+            fmt = "openaip-xml" if re.search(rb"<(\w+:)?OPENAIP[\s>]", data[:4096]) else "kml"
+        elif head not in (b"{", b"[") and airspace_io.looks_like_openair(data):
+            fmt = "openair"
+        else:
+            fmt = "geojson"
+    parser = {
+        "geojson": parse_geojson,
+        "json": parse_geojson,
+        "kml": parse_kml,
+        "kmz": parse_kmz,
+        "openair": airspace_io.parse_openair,
+        "openaip": parse_geojson,
+        "openaip-xml": airspace_io.parse_openaip_xml,
+    }
     if fmt not in parser:
         rejects.reject("zones.unknown_format", f"{source}:0", None)
         return []
@@ -612,6 +643,6 @@ def read_features(
             rejects.reject("zones.unreadable_file", f"{p}:0", None)
             continue
         suffix = p.suffix.lower().lstrip(".")
-        fmt = suffix if suffix in ("geojson", "json", "kml", "kmz") else None
+        fmt = suffix if suffix in ("geojson", "json", "kml", "kmz") else SUFFIX_FORMATS.get(suffix)
         out.extend(parse_bytes(data, str(p), rejects, default_corridor_m, fmt, want))
     return out
