@@ -49,7 +49,7 @@ class AisGapThresholds(Thresholds):
     min_heard_per_bucket: float = th(
         120.0,
         "reports heard per 10 min around the gap (3 x 3 cells of 0.25 x 0.5 deg), on average "
-        "over the silence, for reception to count as good",
+        "over the whole 5-min buckets of the silence, for reception to count as good",
         "picket: two class-A vessels under way (one report per 10 s each)",
     )
     check_every_s: float = th(30.0, "how often silence is checked (event time)", "picket")
@@ -62,7 +62,7 @@ class AisGap:
         self.th = th or AisGapThresholds()
         self.open: dict[int, dict[str, Any]] = {}  # slot -> gap start
         self._next_check = -np.inf
-        self.reception = ReceptionMap()
+        self.reception = ReceptionMap(bucket_s=300.0)
 
     def _limit(self, ctx: BatchContext, slots: np.ndarray) -> np.ndarray:
         tc = ctx.tracks.cols
@@ -71,17 +71,18 @@ class AisGap:
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
-        """Whether others were heard around each place during the silence.
+        """Whether others were heard around each place while the vessel was silent.
 
-        The buckets holding the silence's two ends are left out when the
-        silence spans others: they hold the vessel's own reports, and in a
-        feed outage they are the only full ones.
+        Only whole buckets after the one holding the vessel's last report and
+        ended by `t1` count: the vessel's own reports stay out, a feed outage
+        leaves them empty, and the answer is the same whenever it is asked
+        (a bucket still filling is never judged).
         """
         b = self.reception.bucket_s
-        t0, t1 = np.asarray(t0, float), np.asarray(t1, float)
-        inner = (np.floor(t1 / b) - np.floor(t0 / b)) >= 2
-        a0, a1 = np.where(inner, t0 + b, t0), np.where(inner, t1 - b, t1)
-        return self.reception.heard(lat, lon, a0, a1) >= self.th.min_heard_per_bucket
+        first = np.floor(np.asarray(t0, float) / b) + 1
+        last = np.floor(np.asarray(t1, float) / b) - 1
+        rate = self.reception.heard(lat, lon, first * b, last * b) * (600.0 / b)
+        return (last >= first) & (rate >= self.th.min_heard_per_bucket)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         out: list[Signal] = []
@@ -110,16 +111,18 @@ class AisGap:
                     silent = silent[~in_zone_kinds(ctx, tc["lat"][silent], tc["lon"][silent],
                                                    ("port", "anchorage"))]  # fmt: skip
                 if len(silent):
-                    # is the area heard well right now? (one window for all: vectorised)
-                    ok = self._covered(tc["lat"][silent], tc["lon"][silent],
-                                       now - self.th.underway_gap_s, now)  # fmt: skip
-                    silent = silent[ok]
+                    # the gap fires when the silence passed its limit, judged on what was heard
+                    # until then: the same alert whichever batch or check first sees it
+                    t0 = tc["last_time"][silent]
+                    fire = t0 + self._limit(ctx, silent)
+                    ok = self._covered(tc["lat"][silent], tc["lon"][silent], t0, fire)
+                    silent, fire = silent[ok], fire[ok]
                 if len(silent):
                     line, dist = infrastructure_near(ctx, tc["lat"][silent], tc["lon"][silent])
                     for k, sl in enumerate(silent.tolist()):
                         infra = (infrastructure_evidence(ctx, int(line[k]), float(dist[k]))
                                  if line[k] >= 0 else None)  # fmt: skip
-                        out.append(self._start_signal(ctx, sl, now, infra))
+                        out.append(self._start_signal(ctx, sl, float(fire[k]), infra))
             for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long
                 ev = {"silent_s": round(now - gap["t"], 1)}
                 s = make_signal(ctx, self.kind, sl, None, "info", "", ev, t=now,
@@ -152,19 +155,22 @@ class AisGap:
             h = np.flatnonzero(hind)
             la, lo = ctx.prev_lat[rows[h]], ctx.prev_lon[rows[h]]
             ok = ~in_zone_kinds(ctx, la, lo, ("port", "anchorage"))
-            ok &= self._covered(la, lo, ctx.prev_t[rows[h]], r.time[rows[h]])
+            t0 = ctx.prev_t[rows[h]]
+            ok &= self._covered(la, lo, t0, t0 + lim[j][h])  # as the live check would have
             hind[h[~ok]] = False
         keep = live | hind
         rows, slots, live = rows[keep], slots[keep], live[keep]
         if not len(rows):
             return []
         gaps = []
-        for sl, row, lv in zip(slots.tolist(), rows.tolist(), live.tolist(), strict=True):
+        fire = (ctx.prev_t[mrows[j]] + lim[j])[keep].tolist()
+        for k, (sl, row, lv) in enumerate(zip(slots.tolist(), rows.tolist(), live.tolist(),
+                                              strict=True)):  # fmt: skip
             if lv:
                 gaps.append(self.open.pop(sl))
             else:
                 gaps.append({"t": float(ctx.prev_t[row]), "lat": float(ctx.prev_lat[row]),
-                             "lon": float(ctx.prev_lon[row])})  # fmt: skip
+                             "lon": float(ctx.prev_lon[row]), "fire": fire[k]})  # fmt: skip
         g_lat = np.array([g["lat"] for g in gaps])
         g_lon = np.array([g["lon"] for g in gaps])
         e_lat, e_lon = r.lat[rows], r.lon[rows]
@@ -194,11 +200,12 @@ class AisGap:
                 out.append(make_signal(ctx, self.kind, sl, None,
                                        "critical" if infra else "warning",
                                        f"{label(ctx, sl)} went silent (AIS gap)", ev0,
-                                       t=gap["t"], lat=gap["lat"], lon=gap["lon"]))  # fmt: skip
+                                       t=gap["fire"], lat=gap["lat"], lon=gap["lon"]))  # fmt: skip
             out.append(self._end_signal(ctx, sl, row, gap, infra))
         return out
 
     def _start_signal(self, ctx: BatchContext, sl: int, now: float, infra: dict | None) -> Signal:
+        """`now` is when the silence passed its limit (last heard + limit)."""
         tc = ctx.tracks.cols
         lat, lon, t = float(tc["lat"][sl]), float(tc["lon"][sl]), float(tc["last_time"][sl])
         self.open[sl] = {"t": t, "lat": lat, "lon": lon}

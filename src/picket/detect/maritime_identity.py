@@ -90,7 +90,7 @@ class IdentityConflict:
                 out.append(make_signal(ctx, self.kind, sl, row, "warning", summary, ev))
         if self.th.check_mid:
             out.extend(self._invalid_mmsi(ctx, mar))
-        for subject, fld, old, new in ctx.identity_changes:
+        for subject, fld, old, new, when in ctx.identity_changes:
             if fld not in self.th.identity_fields or (subject >> 48) != Namespace.MMSI:
                 continue
             sl = ctx.tracks.slot(subject)
@@ -100,13 +100,14 @@ class IdentityConflict:
                                   "new": new}  # fmt: skip
             out.append(make_signal(ctx, self.kind, sl, None, "info",
                                    f"{label(ctx, sl)} changed {fld} from {old!r} to {new!r}",
-                                   ev, t=ctx.now))  # fmt: skip
+                                   ev, t=when))  # fmt: skip
         return out
 
     def _invalid_mmsi(self, ctx: BatchContext, mar: np.ndarray) -> list[Signal]:
         out = []
-        subs = np.unique(ctx.reports.subject[mar & ctx.has_pos])
-        for sub in subs.tolist():
+        rows = np.flatnonzero(mar & ctx.has_pos)
+        subs, first = np.unique(ctx.reports.subject[rows], return_index=True)
+        for sub, row in zip(subs.tolist(), rows[first].tolist(), strict=True):
             if sub in self.checked_mid:
                 continue
             self.checked_mid.add(sub)
@@ -117,7 +118,7 @@ class IdentityConflict:
                 if sl is not None:
                     ev = {"reason": reason, "mmsi": mmsi}
                     summary = f"{label(ctx, sl)}: {reason}"
-                    sig = make_signal(ctx, self.kind, sl, None, "info", summary, ev, t=ctx.now)
+                    sig = make_signal(ctx, self.kind, sl, row, "info", summary, ev)
                     out.append(sig)
         return out
 

@@ -2,7 +2,7 @@
 
 A silence only means something where others were heard at the same time. The
 map counts reports per coarse cell (0.25 deg of latitude by 0.5 deg of
-longitude, roughly 28 x 28 km at 60 N) per 10-minute bucket, learned from the
+longitude, roughly 28 x 28 km at 60 N) per time bucket, learned from the
 picture itself, and forgets buckets older than `keep_s`. Counting is
 vectorised per batch; only the distinct (cell, bucket) keys touch Python.
 """

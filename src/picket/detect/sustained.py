@@ -14,6 +14,7 @@ import numpy as np
 
 from picket.detect.base import (
     Sustain,
+    group_starts,
     infrastructure_evidence,
     last_per_slot,
     make_signal,
@@ -35,9 +36,11 @@ class SustainedDetector:
     def __init__(self, th: Any):
         self.th = th
         self.sus = Sustain(grace_s=float(getattr(th, "grace_s", self.grace_s)))
-        self.firing: set[int] = set()
+        self.firing: dict[int, float] = {}  # slot -> start time of its firing run
+        self.fire_last: dict[int, float] = {}  # slot -> last true time of its firing run
         self.last_signal: dict[int, float] = {}
-        self.closest: dict[int, dict[str, Any]] = {}  # slot -> nearest infrastructure this run
+        # (slot, start of its run) -> nearest infrastructure during that run
+        self.closest: dict[tuple[int, float], dict[str, Any]] = {}
         self._corridor: dict[int, dict[str, Any]] = {}  # row -> corridor, for this batch
 
     # to override ---------------------------------------------------------------
@@ -74,61 +77,123 @@ class SustainedDetector:
         dur = t - t0
         moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
-        self._track_closest(ctx, s, t, lat, lon, fire | np.isin(s, list(self.firing)))
+        self._track_closest(ctx, s, t, t0)
+        return self._signals(ctx, rows, s, t, t0, lat0, lon0, last_true, dur, moved, cond, fire)
+
+    def _signals(self, ctx, rows, s, t, t0, lat0, lon0, last_true, dur, moved, cond, fire):
+        """Start, refresh and end signals, timed by the reports themselves.
+
+        A run is a slot's stretch of rows sharing one start time. A run fires at
+        its first qualifying row and ends at its last true row once it lapses,
+        wherever the batch boundaries fall: the same input gives the same alerts
+        whether it arrives in one batch or in many.
+        """
         out: list[Signal] = []
+        ended: list[Signal] = []  # after the refreshes: an end may share its time with one
+        n = len(s)
+        # runs that were firing before this batch: rows that go on with them, and where they end
+        going = np.zeros(n, bool)
+        if self.firing:
+            keys = np.fromiter(self.firing.keys(), np.int64, len(self.firing))
+            vals = np.fromiter(self.firing.values(), float, len(self.firing))
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            pos = np.minimum(np.searchsorted(keys, s), len(keys) - 1)
+            known = keys[pos] == s
+            going = known & (t0 == vals[pos])
+            for j in last_per_slot(s, going & cond).tolist():
+                self.fire_last[int(s[j])] = float(t[j])
+            broke = known & ~going
+            first_broke = np.flatnonzero(broke & ~np.r_[False, (s[1:] == s[:-1]) & broke[:-1]])
+            for j in first_broke.tolist():
+                sl = int(s[j])
+                ended.append(self._ended(ctx, sl, int(rows[j]), self.fire_last.get(sl, t[j])))
+                self._stop(sl)
+        fr = np.flatnonzero(fire)
+        if len(fr):
+            run_start = group_starts(s)
+            run_start[1:] |= ~(t0[1:] == t0[:-1])  # rows outside any run (NaN) stand alone
+            run_id = np.cumsum(run_start) - 1
+            run_last = np.r_[np.flatnonzero(run_start)[1:] - 1, n - 1]
+            runs, first = np.unique(run_id[fr], return_index=True)
+            plan = []  # (first qualifying row, refresh row or -1, last row if the run ends here)
+            for k, run in enumerate(runs.tolist()):
+                a = int(fr[first[k]])
+                b = int(fr[first[k + 1] - 1]) if k + 1 < len(runs) else int(fr[-1])
+                sl = int(s[a])
+                since = self.last_signal.get(sl, t[a]) if going[a] else t[a]
+                refresh = b if (b != a or going[a]) and t[b] - since >= self.resignal_s else -1
+                e = int(run_last[run])
+                ends = not going[a] and e + 1 < n and s[e + 1] == sl
+                plan.append((a, refresh, e if ends else -1))
+            due = [a for a, _, _ in plan if not going[a]] + [b for _, b, _ in plan if b >= 0]
+            self._describe_corridors(ctx, rows[np.array(due, dtype=np.int64)])
+            for a, b, e in plan:
+                sl = int(s[a])
+                for j in ([] if going[a] else [a]) + ([b] if b >= 0 else []):
+                    out.append(self._fire(ctx, sl, int(rows[j]), t[j], t0[j], lat0[j], lon0[j],
+                                          dur[j], moved[j]))  # fmt: skip
+                if e >= 0:  # started and lapsed within this batch
+                    seg = slice(a, e + 1)
+                    true_t = t[seg][cond[seg]]
+                    end_t = float(true_t.max()) if len(true_t) else float(t[a])
+                    out.append(self._ended(ctx, sl, int(rows[e]), end_t))
+                    self._stop(sl)
+        self._forget(s, t0)
+        return out + ended
+
+    def _stop(self, sl: int) -> None:
+        self.firing.pop(sl, None)
+        self.fire_last.pop(sl, None)
+        self.last_signal.pop(sl, None)
+
+    def _forget(self, s, t0) -> None:
+        """Closest-approach memory lives only as long as a slot's current run."""
+        if not self.closest:
+            return
         last = last_per_slot(s, np.ones(len(s), bool))
-        over = last[~np.isfinite(t0[last])]  # runs that have lapsed for longer than the grace
-        for j in over.tolist():
-            sl = int(s[j])
-            self.closest.pop(sl, None)
-            if sl in self.firing:
-                self.firing.discard(sl)
-                self.last_signal.pop(sl, None)
-                ended = float(last_true[j]) if np.isfinite(last_true[j]) else float(t[j])
-                out.append(make_signal(ctx, self.kind, sl, int(rows[j]), "info", "",
-                                       {"ended": iso(ended)}, ended=True))  # fmt: skip
-        due = []
-        for j in last_per_slot(s, fire).tolist():
-            sl = int(s[j])
-            if sl in self.firing and t[j] - self.last_signal.get(sl, -np.inf) < self.resignal_s:
-                continue
-            if not np.isfinite(t0[last[np.searchsorted(s[last], sl)]]):
-                continue  # fired earlier in the batch but has lapsed since
-            due.append(j)
-        # the corridor of every row about to be described (looked up once per batch)
-        due_rows = rows[np.array(due, dtype=np.int64)]
+        current = dict(zip(s[last].tolist(), t0[last].tolist(), strict=True))
+        for key in [k for k in self.closest if k[0] in current and k[1] != current[k[0]]]:
+            del self.closest[key]
+
+    def _describe_corridors(self, ctx: BatchContext, due_rows: np.ndarray) -> None:
+        """The corridor of every row about to be described (looked up once per batch)."""
         line, dist = (a[due_rows] for a in ctx.corridor())
         self._corridor = {
             int(row): infrastructure_evidence(ctx, int(ln), float(d))
             for row, ln, d in zip(due_rows.tolist(), line.tolist(), dist.tolist(), strict=True)
             if ln >= 0
         }
-        for j in due:
-            sl = int(s[j])
-            row = int(rows[j])
-            sev, summary, extra = self.describe(ctx, sl, row, float(dur[j]), float(moved[j]))
-            best = self.closest.get(sl)
-            if best is not None:
-                extra["infrastructure"] = best
-                sev = "critical"
-                if best["name"] not in summary:
-                    summary += f"; passed {best['distance_m']:.0f} m from {best['name']}"
-            ev = {
-                "since": iso(float(t0[j])),
-                "duration_s": round(float(dur[j]), 1),
-                "start": {"lat": float(lat0[j]), "lon": float(lon0[j])},
-                "moved_m": round(float(moved[j]), 1),
-                "thresholds": {k: v for k, v in vars(self.th).items() if not k.startswith("_")},
-                **extra,
-            }
-            self.firing.add(sl)
-            self.last_signal[sl] = float(t[j])
-            out.append(make_signal(ctx, self.kind, sl, row, sev, summary, ev))
-        return out
 
-    def _track_closest(self, ctx: BatchContext, s, t, lat, lon, live) -> None:
-        """Closest approach to protected infrastructure during each track's current run."""
-        idx = np.flatnonzero(live)
+    def _ended(self, ctx: BatchContext, sl: int, row: int, end_t: float) -> Signal:
+        return make_signal(ctx, self.kind, sl, row, "info", "", {"ended": iso(end_t)},
+                           ended=True, t=end_t)  # fmt: skip
+
+    def _fire(self, ctx, sl, row, t, t0, lat0, lon0, dur, moved) -> Signal:
+        sev, summary, extra = self.describe(ctx, sl, row, float(dur), float(moved))
+        best = self.closest.get((sl, float(t0)))
+        if best is not None:
+            extra["infrastructure"] = best
+            sev = "critical"
+            if best["name"] not in summary:
+                summary += f"; passed {best['distance_m']:.0f} m from {best['name']}"
+        ev = {
+            "since": iso(float(t0)),
+            "duration_s": round(float(dur), 1),
+            "start": {"lat": float(lat0), "lon": float(lon0)},
+            "moved_m": round(float(moved), 1),
+            "thresholds": {k: v for k, v in vars(self.th).items() if not k.startswith("_")},
+            **extra,
+        }
+        self.firing[sl] = float(t0)
+        self.last_signal[sl] = float(t)
+        self.fire_last[sl] = float(t)
+        return make_signal(ctx, self.kind, sl, row, sev, summary, ev)
+
+    def _track_closest(self, ctx: BatchContext, s, t, t0) -> None:
+        """Closest approach to protected infrastructure during each track's current run
+        (every row of the run, before and after it qualifies)."""
+        idx = np.flatnonzero(np.isfinite(t0))
         if not len(idx) or not ctx.env.get("lines"):
             return
         line, dist = (a[self._rows[idx]] for a in ctx.corridor())
@@ -136,17 +201,17 @@ class SustainedDetector:
         if not hit.any():
             return
         idx, line, dist = idx[hit], line[hit], dist[hit]
-        order = np.lexsort((dist, s[idx]))
+        order = np.lexsort((dist, t0[idx], s[idx]))
         idx, line, dist = idx[order], line[order], dist[order]
         first = np.ones(len(idx), bool)
-        first[1:] = s[idx][1:] != s[idx][:-1]
+        first[1:] = (s[idx][1:] != s[idx][:-1]) | (t0[idx][1:] != t0[idx][:-1])
         for i, ln, d in zip(idx[first].tolist(), line[first].tolist(), dist[first].tolist(),
                             strict=True):  # fmt: skip
-            sl = int(s[i])
-            best = self.closest.get(sl)
+            key = (int(s[i]), float(t0[i]))
+            best = self.closest.get(key)
             if best is None or d < best["distance_m"]:
-                self.closest[sl] = {**infrastructure_evidence(ctx, ln, d),
-                                    "time": iso(float(t[i]))}  # fmt: skip
+                self.closest[key] = {**infrastructure_evidence(ctx, ln, d),
+                                     "time": iso(float(t[i]))}  # fmt: skip
 
     # helpers for subclasses -----------------------------------------------------------
     def corridor(self, ctx: BatchContext, row: int) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ class BatchContext:
     jump_speed: np.ndarray  # implied speed from the previous position (m/s)
     outlier: np.ndarray  # position rejected from the track state
     statics: list[Static] = field(default_factory=list)
-    identity_changes: list[tuple[int, str, Any, Any]] = field(default_factory=list)
+    identity_changes: list[tuple[int, str, Any, Any, float]] = field(default_factory=list)
     plots: Reports | None = None  # anonymous plots (tracker input), time-sorted
     env: dict[str, Any] = field(default_factory=dict)  # zones, lines, shared lookups
     _corridor: tuple[np.ndarray, np.ndarray] | None = None

@@ -123,8 +123,8 @@ class TrackTable:
         return self.cols[name][: self.n]
 
     # updates ------------------------------------------------------------------
-    def apply_statics(self, statics: list[Static]) -> list[tuple[int, str, Any, Any]]:
-        """Merge identity data; return (subject, field, old, new) for changed identity fields."""
+    def apply_statics(self, statics: list[Static]) -> list[tuple[int, str, Any, Any, float]]:
+        """Merge identity data; return (subject, field, old, new, time) for changed fields."""
         changes = []
         for st in statics:
             cur = self.statics.setdefault(st.subject, {})
@@ -133,7 +133,7 @@ class TrackTable:
                     continue
                 old = cur.get(k)
                 if old is not None and old != v:
-                    changes.append((st.subject, k, old, v))
+                    changes.append((st.subject, k, old, v, st.time))
                 cur[k] = v
         return changes
 

@@ -3,9 +3,10 @@
 Each input is decoded in chunks; the merger only releases reports older than
 the newest time every still-open input has reached (the frontier), so reports
 from several files interleave as they would have arrived live. Released
-reports are cut into micro-batches of `batch_s` event seconds (as fast as
-possible, sparse stretches are merged into batches of up to 10 minutes). With
-`speed` > 0 the replay is paced at that multiple of real time.
+reports are cut into micro-batches of `batch_s` event seconds; as fast as
+possible, windows are merged into batches of up to an hour or 20,000 reports
+(detectors time alerts by the reports, so batching changes only the cost).
+With `speed` > 0 the replay is paced at that multiple of real time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from picket.model.rejects import Rejects
 from picket.model.reports import Reports
 from picket.pipeline.runtime import Pipeline
 from picket.sources.registry import read_file
+
+
+MERGE_ROWS, MERGE_SPAN_S = 20_000, 3600.0  # batch size when replaying as fast as possible
 
 
 @dataclass
@@ -93,33 +97,56 @@ def batches(
 ) -> Iterator[tuple[Decoded, float]]:
     """Cut a time-ordered stream into micro-batches of `batch_s` event seconds.
 
-    With `min_rows`, adjacent windows are merged until a batch holds that many
-    reports or spans `max_span_s`: sparse stretches of a replay then cost a
-    few batches instead of one per window (detectors use report times, so
-    nothing changes but the per-batch overhead).
+    With `min_rows`, adjacent windows are merged (across the stream's chunks)
+    until a batch holds that many reports or spans `max_span_s`: a replay then
+    costs a few large batches instead of many small ones. Detectors time their
+    alerts by the reports, so the alerts are the same; only the per-batch
+    overhead changes.
     """
+    held: list[Decoded] = []  # windows waiting to fill a merged batch
+    n_held = 0
     for d in stream:
         r = d.reports
         if not len(r):
-            yield d, np.nan
+            if held:
+                held.append(d)
+            else:
+                yield d, np.nan
             continue
         t = r.time
         edges = np.floor(t / batch_s)
         cuts = [0, *(np.flatnonzero(edges[1:] != edges[:-1]) + 1).tolist(), len(t)]
-        if min_rows:
-            merged = [0]
-            for c in cuts[1:-1]:
-                if c - merged[-1] >= min_rows or t[c - 1] - t[merged[-1]] >= max_span_s:
-                    merged.append(c)
-            cuts = [*merged, len(t)]
         st = d.statics
         for a, b in itertools.pairwise(cuts):
             hi = float(t[b - 1])
             mine = [s for s in st if s.time <= hi]
             st = [s for s in st if s.time > hi]
-            yield Decoded(r.take(slice(a, b)), mine), hi
+            part = Decoded(r.take(slice(a, b)), mine)
+            if not min_rows:
+                yield part, hi
+                continue
+            if held and (n_held + b - a > min_rows or hi - _t0(held) > max_span_s):
+                yield _joined(held)
+                held, n_held = [], 0
+            held.append(part)
+            n_held += b - a
         if st:
-            yield Decoded(Reports.empty(0), st), float(t[-1])
+            if min_rows:
+                held.append(Decoded(Reports.empty(0), st))
+            else:
+                yield Decoded(Reports.empty(0), st), float(t[-1])
+    if held:
+        yield _joined(held)
+
+
+def _t0(held: list[Decoded]) -> float:
+    return next(float(d.reports.time[0]) for d in held if len(d.reports))
+
+
+def _joined(held: list[Decoded]) -> tuple[Decoded, float]:
+    r = Reports.concat([d.reports for d in held])
+    sts = [s for d in held for s in d.statics]
+    return Decoded(r, sts), float(r.time[-1]) if len(r) else np.nan
 
 
 def run_stream(
@@ -172,8 +199,8 @@ def replay_files(
     streams = [read_file(p, rejects, fmt, progress=progress, **args.get(fmt, {}))
                for p, fmt in inputs]  # fmt: skip
     counted = (_drop_timeless(s, rejects) for s in streams)
-    # as fast as possible: merge sparse windows (<= 10 min, or until 2,000 reports)
-    merge_rows, merge_span = (2000, 600.0) if speed <= 0 else (0, 0.0)
+    # as fast as possible: merge windows into batches of up to an hour or 20,000 reports
+    merge_rows, merge_span = (MERGE_ROWS, MERGE_SPAN_S) if speed <= 0 else (0, 0.0)
     return run_stream(pipeline, merge(list(counted)), batch_s, speed, None, merge_rows, merge_span)
 
 
