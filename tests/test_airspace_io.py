@@ -191,9 +191,11 @@ def test_other_bad_records_are_counted_by_line():
         "AC R\nAN alt\nAL FLX\nAH 3000ft\nV X=54:00:00 N 023:00:00 E\nDC 1\nZZ what\n"  # 7, 11
         "AC R\nAN empty\n"  # 12: no geometry
         "AC R\nAN airway\nDY 54:00:00 N 023:00:00 E\n"  # 16: airways are not zones
+        "AC R\nAN way\nV X=54:00:00 N 023:00:00 E\nV D=x\nDA 1, 0, 90\n"  # 20: direction?
+        "AC R\nAN var\nV Q=1\nV X=54:00:00 N 023:00:00 E\nDC 1\n"  # 23: unknown, harmless
     )
     feats, r = _openair(text, "f.txt")
-    assert [f.name for f in feats] == ["alt"]  # a bad limit keeps the zone, without the limit
+    assert [f.name for f in feats] == ["alt", "var"]  # a bad limit keeps the zone, minus the limit
     assert "floor_m" not in feats[0].properties and feats[0].properties["floor"] == "FLX"
     assert r.counts == {
         "openair.outside_airspace": 1,
@@ -202,6 +204,8 @@ def test_other_bad_records_are_counted_by_line():
         "openair.unknown_record": 1,
         "openair.no_geometry": 1,
         "openair.unsupported_airway": 1,
+        "openair.bad_direction": 1,
+        "openair.unknown_variable": 1,
     }
 
 

@@ -360,12 +360,15 @@ class _OpenAirReader:
                 self.bad("bad_coordinate", no, raw)
                 return
             a.centre = c[0]
-        elif name == "D" and value in ("+", "-"):
+        elif name == "D":
+            if value not in ("+", "-"):
+                self.bad("bad_direction", no, raw)  # the arcs that follow would turn wrongly
+                return
             a.clockwise = value == "+"
         elif name in ("W", "Z"):  # airway width, display zoom: not used by zones
             return
         else:
-            self.bad("bad_variable", no, raw)
+            self.bad("unknown_variable", no, raw, drop=False)
 
     def geometry(self, no: int, raw: str, rec: str, rest: str) -> None:
         a = self.cur
