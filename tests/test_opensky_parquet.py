@@ -99,7 +99,7 @@ def test_values_types_and_callsign_changes():
             "vertrate": [-3.25, 0.0, None, 1.5, None],
             "callsign": ["RYR60VP ", "RYR60VP ", None, "RYR61  ", "ABC"],
             "onground": [False] * 5,
-            "squawk": ["7700", None, "0012", "1174", "77x0"],
+            "squawk": ["7700", None, " 0012 ", "1174", "77x0"],
             "baroaltitude": [9707.88, 9700.0, None, 9690.0, 300.0],
             "lastposupdate": [t0 - 0.25, None, t0 + 19.5, None, t0 + 39.0],
         }

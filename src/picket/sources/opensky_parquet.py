@@ -32,7 +32,7 @@ BATCH_ROWS = 65_536
 NEEDED = ("time", "icao24", "lat", "lon")
 USED = (*NEEDED, "velocity", "heading", "vertrate", "callsign", "squawk", "baroaltitude",
         "lastposupdate")  # fmt: skip
-_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _HEX = np.full(256, 0, dtype=np.int64)
 for _i, _c in enumerate(b"0123456789abcdef"):
     _HEX[_c] = _i
@@ -184,8 +184,12 @@ class OpenSkyParquetDecoder:
                 scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[t.unit]
                 arr = pc.multiply(pc.cast(pc.cast(arr, pa.int64()), pa.float64()), scale)
             elif pa.types.is_string(t) or pa.types.is_large_string(t):
-                ok = pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False)
-                arr = pc.cast(pc.if_else(ok, arr, pa.scalar(None, t)), pa.float64())
+                try:  # all numbers (the usual case): one cast
+                    arr = pc.cast(arr, pa.float64())
+                except pa.ArrowInvalid:  # some are not: those become null
+                    arr = pc.utf8_trim_whitespace(arr)
+                    ok = pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False)
+                    arr = pc.cast(pc.if_else(ok, arr, pa.scalar(None, t)), pa.float64())
             elif any(f(t) for f in (pa.types.is_integer, pa.types.is_floating,
                                     pa.types.is_boolean, pa.types.is_decimal)):  # fmt: skip
                 arr = pc.cast(arr, pa.float64())
@@ -239,16 +243,8 @@ class OpenSkyParquetDecoder:
         numbers ("1174.0" after a pandas round trip)."""
         if arr is None:
             return np.full(n, -1, np.int64)
-        s = self._strings(arr)
-        if s is not None:
-            s = self.pc.replace_substring_regex(s, r"\.0*$", "")
-            ok = self.pc.fill_null(self.pc.match_substring_regex(s, r"^\d{1,4}$"), False)
-            arr = self.pc.if_else(ok, s, self.pa.scalar(None, s.type))
-            col = {"squawk": self.pc.cast(arr, self.pa.float64())}
-        else:
-            col = {"squawk": arr}
-        v = self._floats(col, "squawk", n)
-        good = np.isfinite(v) & (v >= 0) & (v <= 9999)
+        v = self._floats({"squawk": arr}, "squawk", n)  # text that is not a number: NaN
+        good = np.isfinite(v) & (v >= 0) & (v <= 9999) & (v == np.floor(v))
         return np.where(good, np.where(good, v, 0).astype(np.int64), -1)
 
     def _statics(
@@ -269,9 +265,9 @@ class OpenSkyParquetDecoder:
         rows = keep[~empty[codes[keep]]]
         if rows.size == 0:
             return []
+        order = np.argsort(icao[rows], kind="stable")  # by aircraft, rows still in order
+        rows = rows[order]
         ic, co = icao[rows], codes[rows]
-        order = np.lexsort((rows, ic))
-        ic, co, rows = ic[order], co[order], rows[order]
         change = np.ones(rows.size, bool)
         change[1:] = (ic[1:] != ic[:-1]) | (co[1:] != co[:-1])
         out = []
