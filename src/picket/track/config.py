@@ -24,6 +24,14 @@ class TrackerConfig:
     hypothesis sits at the gate. `confirm` is M-of-N: a tentative track is confirmed once it has
     M updates (its first plot counts) within its first N scans and dropped when it can no longer
     get there. Confirmed tracks are deleted after `delete_after` consecutive missed scans.
+
+    Scans are counted per call of the tracker, or, with `scan_quantum` > 0, on a clock of
+    that period: several sensors, or one radar's revolution cut across two bins, then
+    count as one scan rather than as several chances to miss.
+
+    `model` "imm" runs an interacting multiple model filter: constant velocity plus turns at
+    ±`turn_rate_deg_s`, a turn starting on average after `cv_sojourn_s` of straight flight
+    and lasting `turn_sojourn_s`.
     """
 
     process_noise: float = 1.0
@@ -42,6 +50,10 @@ class TrackerConfig:
     scan_quantum: float = 0.0  # s; plots of one sensor within this bin form one scan
     recentre_km: float = 300.0  # move the tangent plane when the scene drifts this far
     sensors: dict[int, SensorModel] = field(default_factory=dict)  # empty: accept any sensor
+    model: str = "cv"  # "cv" or "imm"
+    turn_rate_deg_s: float = 3.0  # IMM turn modes (3 deg/s: a standard-rate turn)
+    cv_sojourn_s: float = 60.0  # IMM: mean time flying straight before a turn
+    turn_sojourn_s: float = 20.0  # IMM: mean length of a turn
 
     def __post_init__(self) -> None:
         m, n = self.confirm
@@ -51,6 +63,12 @@ class TrackerConfig:
             raise ValueError("dims must be 2 or 3")
         if self.cost not in ("distance", "likelihood"):
             raise ValueError("cost must be 'distance' or 'likelihood'")
+        if self.model not in ("cv", "imm"):
+            raise ValueError("model must be 'cv' or 'imm'")
+        if self.model == "imm" and not (
+            self.turn_rate_deg_s > 0 and self.cv_sojourn_s > 0 and self.turn_sojourn_s > 0
+        ):
+            raise ValueError("IMM needs turn_rate_deg_s, cv_sojourn_s, turn_sojourn_s > 0")
         if self.delete_after < 1:
             raise ValueError("delete_after must be >= 1")
 

@@ -10,9 +10,11 @@ In 2-D mode the tracker works on the ground point under each plot, so a plot's
 height never leaks into its east/north position; 3-D mode tracks height as well.
 
 Plots are grouped into scans by (time, sensor) — each sensor's plots update the
-tracks in turn — and held back `config.out_of_order_window` seconds so that late
-plots within the window are still processed in time order. Anything later than
-that, or unusable, is counted and dead-lettered in `self.rejects`.
+tracks in turn; with `scan_quantum` a scan is each sensor's plots within one period of
+that clock, every plot still compared with the track at its own time — and held back
+`config.out_of_order_window` seconds so that late plots within the window are still
+processed in time order. Anything later than that, or unusable, is counted and
+dead-lettered in `self.rejects`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
 from picket.track.config import TrackerConfig
 from picket.track.core import CartesianTracker, TrackSet
-from picket.track.kalman import CVState
 
 F8 = NDArray[np.float64]
 EARTH_R = 6_371_008.8
@@ -100,15 +101,15 @@ class PlotTracker:
         order = np.lexsort((batch.source, tkey))
         tkey, src = tkey[order], batch.source[order]
         cut = np.flatnonzero((np.diff(tkey) != 0) | (np.diff(src) != 0)) + 1
-        out = []
+        out: list[tuple[TrackSet, int]] = []
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(order)], strict=True):
             rows = order[a:b]
-            t = float(np.max(batch.time[rows]))
+            tz = batch.time[rows]
             sensor = self.config.sensor(int(src[a]))
             pd = sensor.detection_probability if sensor else None
-            self.core.step(t, z[rows], r[rows], pd)
-            out.append(self._reports(self.core.confirmed(), int(src[a])))
-        return Reports.concat(out)
+            self.core.step(float(np.max(tz)), z[rows], r[rows], pd, tz=tz)
+            out.append((self.core.confirmed(), int(src[a])))
+        return self._reports(out)
 
     def _to_plane(self, batch: Reports) -> tuple[F8, F8]:
         lat0, lon0, alt0 = self.origin  # type: ignore[misc]
@@ -141,9 +142,13 @@ class PlotTracker:
         if len(s.pos):
             lat, lon, h = self._to_geodetic(s.pos)
             e, n, u = geodetic_to_enu(lat, lon, h, *new)
-            vel = _rotate(s.vel, self.origin, new)  # type: ignore[arg-type]
+            old = self.origin
+
+            def rotate(vel: F8) -> F8:
+                return _rotate(vel, old, new)  # type: ignore[arg-type]
+
             pos = np.column_stack([e, n, u][: self.core.k])
-            self.core.state = CVState(pos, vel, s.pxx, s.pxv, s.pvv)
+            self.core.state = s.relocated(pos, rotate)
         self.origin = new
 
     def _to_geodetic(self, pos: F8) -> tuple[F8, F8, F8]:
@@ -153,27 +158,32 @@ class PlotTracker:
         return lat, lon, np.zeros_like(lat)
 
     # output --------------------------------------------------------------------------
-    def _reports(self, ts: TrackSet, source: int) -> Reports:
-        n = len(ts.ids)
-        if n == 0:
+    def _reports(self, scans: list[tuple[TrackSet, int]]) -> Reports:
+        """Every scan's confirmed tracks as reports, converted to geodetic in one go."""
+        scans = [(ts, src) for ts, src in scans if len(ts.ids)]
+        if not scans:
             return Reports.empty(0)
-        lat, lon, h = self._to_geodetic(ts.state.pos)
-        ve, vn, vu = _local_velocity(ts.state.vel, self.origin, lat, lon)  # type: ignore[arg-type]
+        sizes = [len(ts.ids) for ts, _ in scans]
+        pos = np.concatenate([ts.state.pos for ts, _ in scans])
+        vel = np.concatenate([ts.state.vel for ts, _ in scans])
+        pxx = np.concatenate([ts.state.pxx for ts, _ in scans])
+        lat, lon, h = self._to_geodetic(pos)
+        ve, vn, vu = _local_velocity(vel, self.origin, lat, lon)  # type: ignore[arg-type]
         k = self.core.k
         return Reports.build(
-            n,
-            time=ts.time,
+            len(pos),
+            time=np.repeat([ts.time for ts, _ in scans], sizes),
             domain=Domain.AIR,
             kind=Kind.POSITION,
-            source=source,
-            subject=key(Namespace.TRACK, ts.ids),
+            source=np.repeat([src for _, src in scans], sizes),
+            subject=key(Namespace.TRACK, np.concatenate([ts.ids for ts, _ in scans])),
             lat=lat,
             lon=lon,
             alt=h if k == 3 else np.nan,
             speed=np.hypot(ve, vn),
             course=np.degrees(np.arctan2(ve, vn)) % 360.0,
             vrate=vu if k == 3 else np.nan,
-            accuracy=np.sqrt(0.5 * (ts.state.pxx[:, 0] + ts.state.pxx[:, 1])),
+            accuracy=np.sqrt(0.5 * (pxx[:, 0] + pxx[:, 1])),
         )
 
 
