@@ -15,6 +15,8 @@ confirm 3/3, delete after 5, initial velocity sigma 2 m/s in both).
 
 Reported: tracker CPU time per scan (process time around the tracker calls only) and, over
 scans 51-100, mean OSPA (c = 10 m, p = 1) and mean GOSPA missed + false (counts of points).
+Rows marked "IMM" run picket with ``model="imm"`` (CV plus 3 deg/s turns) on the same
+detections, for information: the bars are the CV tracker's.
 
 Run: ``python benchmarks/bench_tracking.py [--targets 20 200 1000] [--seeds 0 1 2]``.
 Needs ``stonesoup==1.9.1`` (MIT) in the environment; it is not a runtime dependency.
@@ -99,8 +101,9 @@ def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
     return sc
 
 
-def picket_config() -> TrackerConfig:
+def picket_config(model: str = "cv") -> TrackerConfig:
     return TrackerConfig(
+        model=model,
         process_noise=Q,
         measurement_sigma=SIGMA,
         detection_probability=PD,
@@ -112,9 +115,9 @@ def picket_config() -> TrackerConfig:
     )
 
 
-def run_picket(sc: Scenario) -> tuple[float, list[np.ndarray]]:
+def run_picket(sc: Scenario, model: str = "cv") -> tuple[float, list[np.ndarray]]:
     """CPU seconds in the tracker and confirmed-track positions per scan."""
-    tracker = CartesianTracker(picket_config())
+    tracker = CartesianTracker(picket_config(model))
     t0 = sc.times[0]
     r = [np.full_like(z, SIGMA**2) for z in sc.plots]
     out, cpu = [], 0.0
@@ -196,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--stonesoup-max", type=int, default=1000, help="skip Stone Soup above this many targets"
     )
+    ap.add_argument(
+        "--imm-targets", type=int, nargs="*", default=[200], help="also run picket's IMM here"
+    )
     args = ap.parse_args(argv)
     try:
         import stonesoup  # noqa: F401
@@ -230,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
             if n >= 1000:
                 ok &= p_ms <= 14.0
             print(f"| {n} | {seed} | {cells} |", flush=True)
+            if n in args.imm_targets:
+                i_cpu, i_out = run_picket(sc, "imm")
+                i_ospa, i_mf = quality(i_out, sc.truth, first)
+                cells = (
+                    f"- | {1e3 * i_cpu / args.scans:.2f} | - | - | {i_ospa:.3f} | - | {i_mf:.2f}"
+                )
+                print(f"| {n} IMM | {seed} | {cells} |", flush=True)
     print("bars met" if ok else "BARS NOT MET")
     return 0 if ok else 1
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from picket.cli.track_cmd import main
 
 
-def test_track_command_xy(tmp_path):
+@pytest.mark.parametrize("model", ["cv", "imm"])
+def test_track_command_xy(tmp_path, model):
     rng = np.random.default_rng(0)
     lines = ["# origin: 59.0, 24.0", "time,x,y,sensor"]
     for k in range(20):
@@ -21,6 +23,7 @@ def test_track_command_xy(tmp_path):
     src.write_text("\n".join(lines) + "\n")
     argv = ["track", str(src), "--out", str(out), "--measurement-sigma", "3"]
     argv += ["--process-noise", "0.1", "--initial-velocity-sigma", "20", "--confirm", "3/3"]
+    argv += ["--model", model]
     assert main(argv) == 0
     assert out.read_text().splitlines()[0] == "time,track_id,x,y"
     t, tid, x, y = np.loadtxt(out, delimiter=",", skiprows=1, unpack=True)

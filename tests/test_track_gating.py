@@ -81,3 +81,39 @@ def test_sparse_gnn_equals_dense_optimum():
         big[np.arange(n), m + np.arange(n)] = 3.0
         rr, cc = linear_sum_assignment(big)
         assert abs(got - big[rr, cc].sum()) < 1e-9
+
+
+def test_tree_gating_with_full_covariances_and_plot_offsets():
+    # IMM tracks (correlated x/y covariances) against plots stamped up to 4 s early: the
+    # tree's radius bound (largest eigenvalue, plus how far a track moves) loses no pair.
+    from picket.track import imm
+    from picket.track.config import TrackerConfig
+    from picket.track.motion import IMMMotion
+
+    rng = np.random.default_rng(8)
+    n, m = 120, 200
+    x = np.column_stack([rng.uniform(0, 5000, (n, 2)), rng.normal(0, 60, (n, 2))])
+    x = np.repeat(x[:, None, :], 3, axis=1) + rng.normal(0, 5, (n, 3, 4))
+    a = rng.normal(0, 1, (n, 3, 4, 4))
+    p = a @ np.swapaxes(a, -1, -2) * rng.uniform(1, 10, (n, 1, 1, 1)) + np.eye(4)
+    pred = imm.IMMState.make(x, p, rng.dirichlet(np.ones(3), n))
+    tz = -rng.uniform(0, 4, m)
+    z = np.vstack(
+        [pred.pos[:100] + tz[:100, None] * pred.vel[:100], rng.uniform(0, 5000, (100, 2))]
+    )
+    z += rng.normal(0, 20, z.shape)
+    r = rng.uniform(100, 900, z.shape)
+    mo = IMMMotion(TrackerConfig(model="imm", process_noise=0.5))
+
+    def d2_fn(ti, pj):
+        return mo.mahalanobis2(pred.take(ti), z[pj], r[pj], tz[pj])
+
+    dmax = float(-tz.min())
+    shift = dmax * float(np.max(np.hypot(*pred.vel.T)))
+    bound = mo.var_bound(pred, dmax)
+    ti, pj, _ = gating.gate_pairs(pred, z, r, 3.0, m, d2_fn, bound, shift)
+    all_t, all_p = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    full = d2_fn(all_t, all_p)
+    want = set(zip(all_t[full < 9].tolist(), all_p[full < 9].tolist(), strict=True))
+    assert set(zip(ti.tolist(), pj.tolist(), strict=True)) == want
+    assert len(want) >= 90

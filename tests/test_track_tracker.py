@@ -228,3 +228,48 @@ def test_two_sensors_one_target_one_track():
     out = tr.update(both)
     assert set(np.asarray(number(out.subject)).tolist()) == {1}
     assert len(tr.core) == 1
+
+
+def test_scan_clock_counts_missed_scans_not_sensor_calls():
+    # One target, seen every 4 s by sensor 1 but for two revolutions; sensor 2 (a 5 s
+    # rotation) only reports clutter far away, three plots per revolution at their own
+    # azimuth times. Each of those is a tracker call, but on the 4 s clock only two
+    # scans pass unseen, fewer than `delete_after`.
+    lat, lon, t = _aircraft(40, speed=60.0, dt=4.0)
+    seen = (t - t[0] < 60) | (t - t[0] >= 68)
+    target = _plots(lat[seen], lon[seen], t[seen], source=1)
+    rng = np.random.default_rng(2)
+    tc = np.repeat(np.arange(t[0] + 0.3, t[-1] - 5, 5.0), 3)
+    tc += rng.uniform(0, 5, len(tc))
+    clutter = _plots(rng.uniform(61, 62, len(tc)), rng.uniform(26, 28, len(tc)), tc, source=2)
+    plots = Reports.concat([target, clutter]).sorted_by_time()
+    cfg = dict(measurement_sigma=30, initial_velocity_sigma=100, delete_after=3)
+    clock = PlotTracker(TrackerConfig(scan_quantum=4.0, **cfg))
+    ids = set(np.asarray(number(clock.update(plots).subject)).tolist())
+    assert len(ids) == 1
+    # Counted per call, clutter calls interleave with the target's: 3/3 confirmation
+    # never completes (and the gap alone would be six misses).
+    calls = PlotTracker(TrackerConfig(**cfg))
+    assert len(calls.update(plots)) == 0
+
+
+def test_plots_are_compared_at_their_own_times_within_a_scan():
+    # A 250 m/s aircraft seen once per 4 s revolution, each plot stamped when the beam
+    # crossed it (0-4 s into the revolution), among clutter seen at other azimuths: up
+    # to 1 km off if the plot were taken at the scan's time.
+    rng = np.random.default_rng(4)
+    n = 40
+    t = 1.7e9 + 4.0 * np.arange(n) + rng.uniform(0, 4, n)
+    d = 250.0 * (t - t[0])
+    lat, lon = destination(60.2, 24.9, 60.0, d)
+    e, nn = rng.normal(0, 20, (2, n))
+    plat, plon = _enu_shift(np.asarray(lat), np.asarray(lon), e, nn)
+    tc = 1.7e9 + 4.0 * np.repeat(np.arange(n), 3) + rng.uniform(0, 4, 3 * n)
+    clutter = _plots(rng.uniform(59, 59.5, 3 * n), rng.uniform(22, 23, 3 * n), tc)
+    cfg = TrackerConfig(scan_quantum=4.0, measurement_sigma=20, initial_velocity_sigma=300)
+    tr = PlotTracker(cfg)
+    out = tr.update(Reports.concat([_plots(plat, plon, t), clutter]).sorted_by_time())
+    assert len(set(np.asarray(number(out.subject)).tolist())) == 1
+    err = haversine_m(out.lat, out.lon, *destination(60.2, 24.9, 60.0, 250.0 * (out.time - t[0])))
+    assert np.median(err[-20:]) < 20  # at each report's own time, within the plot noise
+    assert out.speed[-1] == pytest.approx(250, abs=5)

@@ -41,6 +41,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--cost", choices=("distance", "likelihood"), default="distance",
         help="GNN cost: Mahalanobis distance, or log-likelihood using Pd and clutter",
     )  # fmt: skip
+    p.add_argument(
+        "--model", choices=("cv", "imm"), default="cv",
+        help="motion model: constant velocity, or IMM of CV and coordinated turns",
+    )  # fmt: skip
+    p.add_argument("--turn-rate", type=float, default=3.0, help="IMM turn modes, deg/s")
     p.add_argument("--window", type=float, default=0.0, help="out-of-order window, s")
     p.add_argument("--dead-letter", type=Path, help="JSON Lines file for rejected input")
     return p
@@ -59,6 +64,8 @@ def config_from(args: argparse.Namespace) -> TrackerConfig:
         dims=args.dims,
         cost=args.cost,
         out_of_order_window=args.window,
+        model=args.model,
+        turn_rate_deg_s=args.turn_rate,
     )
 
 
