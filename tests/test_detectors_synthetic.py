@@ -240,3 +240,25 @@ def test_long_silence_starts_a_new_segment_instead_of_an_outlier():
     assert tr.cols["n_outliers"][sl] == 0 and tr.cols["n_segments"][sl] == 1
     assert abs(tr.cols["lat"][sl] - lat2[-1]) < 1e-6
     assert "maritime.identity_conflict" not in kinds(mem)
+
+
+def test_slow_transit_along_a_cable_is_an_anchor_drag_and_nothing_else():
+    p, mem = pipeline()
+    t = np.arange(0.0, 2400 + 1, 10)
+    lat, lon = straight(59.3, 20.002, 0.0, 3.0, t)  # 40 min north along the cable, 110 m off
+    feed(p, [ship(273_222_000, t, lat, lon, 3.0, 0.0), *background(t)])
+    (a,) = [a for a in mem.alerts.values() if a.kind == "maritime.anchor_drag"]
+    assert a.severity == "critical" and a.evidence["behaviour"] == "slow transit along Test cable"
+    assert 3.0 <= a.evidence["along_km"] <= 3.0 * 1852 * 40 / 60 / 1000 + 0.01
+    assert kinds(mem) == {"maritime.anchor_drag"}
+
+
+def test_stopped_engine_over_a_cable_is_both_drift_and_anchor_drag():
+    p, mem = pipeline()
+    t = np.arange(0.0, 1800, 10)
+    lat, lon = straight(59.5, 20.002, 0.0, 2.0, t)  # 2 kn over ground, bow 90 deg off
+    feed(p, [ship(273_222_001, t, lat, lon, 2.0, 0.0, hdg=90.0), *background(t)])
+    (a,) = [a for a in mem.alerts.values() if a.kind == "maritime.anchor_drag"]
+    assert a.severity == "critical" and a.evidence["behaviour"] == "stopped-engine drift"
+    assert a.evidence["infrastructure"]["name"] == "Test cable" and "along_km" in a.evidence
+    assert kinds(mem) == {"maritime.anchor_drag", "maritime.drift"}
