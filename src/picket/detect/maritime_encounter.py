@@ -52,31 +52,93 @@ class EncounterThresholds(Thresholds):
 
 
 class Encounter:
+    """Pairs are looked for at fixed event-time ticks (every `check_every_s`), on each
+    vessel's last report at or before the tick, however the reports were batched."""
+
     kind = "maritime.encounter"
 
     def __init__(self, th: EncounterThresholds | None = None):
         self.th = th or EncounterThresholds()
         self.pairs: dict[tuple[int, int], dict[str, Any]] = {}
-        self._next = -np.inf
+        self._done = -np.inf  # last tick evaluated
+        self._newest = -np.inf  # newest report applied to the state
+        # each vessel's last position, its time, and last reported speed, as of the last tick
+        self.t = np.full(0, np.nan)
+        self.lat = np.full(0, np.nan)
+        self.lon = np.full(0, np.nan)
+        self.speed = np.full(0, np.nan)
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.t):
+            m = max(n, 2 * len(self.t), 1024)
+            for name in ("t", "lat", "lon", "speed"):
+                a = np.full(m, np.nan)
+                old = getattr(self, name)
+                a[: len(old)] = old
+                setattr(self, name, a)
+
+    def _apply(self, ctx: BatchContext, rows: np.ndarray) -> None:
+        """Move each vessel's state to its last report among `rows` (sorted by slot, time)."""
+        if not len(rows):
+            return
+        r, s = ctx.reports, ctx.slots[rows]
+        last = np.r_[s[1:] != s[:-1], True]
+        sl, j = s[last], rows[last]
+        self.t[sl], self.lat[sl], self.lon[sl] = r.time[j], r.lat[j], r.lon[j]
+        v = np.isfinite(r.speed[rows])
+        if v.any():
+            sv, jv = s[v], rows[v]
+            lv = np.r_[sv[1:] != sv[:-1], True]
+            self.speed[sv[lv]] = r.speed[jv[lv]]
+        self._newest = max(self._newest, float(r.time[rows].max()))
+
+    def _ticks(self, t: np.ndarray, now: float) -> np.ndarray:
+        """Ticks due up to `now` at which some vessel has a fresh enough report."""
+        step = self.th.check_every_s
+        k0 = (
+            np.floor(self._done / step) + 1 if np.isfinite(self._done) else np.floor(t.min() / step)
+        )
+        ticks = np.arange(k0, np.floor(now / step) + 1) * step
+        if not len(ticks):
+            return ticks
+        known = np.sort(np.r_[t, self._newest]) if np.isfinite(self._newest) else np.sort(t)
+        i = np.searchsorted(known, ticks, side="right") - 1
+        fresh = (i >= 0) & (known[np.maximum(i, 0)] >= ticks - self.th.max_report_age_s)
+        return ticks[fresh]
 
     def update(self, ctx: BatchContext) -> list[Signal]:
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
-        if now < self._next:
+        r = ctx.reports
+        rows = np.flatnonzero(ctx.has_pos & ~ctx.outlier & (r.domain == Domain.MARITIME))
+        self._grow(ctx.tracks.n)
+        if not len(rows):
             return []
-        self._next = now + self.th.check_every_s
-        tc, n = ctx.tracks.cols, ctx.tracks.n
+        now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
+        t = r.time[rows]
+        ticks = self._ticks(t, now)
+        out: list[Signal] = []
+        done = np.zeros(len(rows), bool)
+        for tk in ticks.tolist():
+            due = ~done & (t <= tk)
+            self._apply(ctx, rows[due])
+            done |= due
+            out.extend(self._check(ctx, tk))
+        self._apply(ctx, rows[~done])
+        self._done = max(self._done, np.floor(now / self.th.check_every_s) * self.th.check_every_s)
+        return out
+
+    def _check(self, ctx: BatchContext, now: float) -> list[Signal]:
+        n = ctx.tracks.n
+        lat, lon, speed = self.lat[:n], self.lon[:n], self.speed[:n]
         cand = np.flatnonzero(
-            (tc["domain"][:n] == Domain.MARITIME)
-            & (tc["pos_time"][:n] >= now - self.th.max_report_age_s)
-            & (tc["speed"][:n] < self.th.max_speed_kn * KNOT)
+            (ctx.tracks.cols["domain"][:n] == Domain.MARITIME)
+            & (self.t[:n] >= now - self.th.max_report_age_s)
+            & (speed < self.th.max_speed_kn * KNOT)
         )
         if len(cand):
-            cand = cand[
-                ~in_zone_kinds(ctx, tc["lat"][cand], tc["lon"][cand], ("port", "anchorage"))
-            ]
+            cand = cand[~in_zone_kinds(ctx, lat[cand], lon[cand], ("port", "anchorage"))]
         current: set[tuple[int, int]] = set()
         if len(cand) >= 2:
-            xyz = np.c_[geodetic_to_ecef(tc["lat"][cand], tc["lon"][cand], 0)]
+            xyz = np.c_[geodetic_to_ecef(lat[cand], lon[cand], 0)]
             for i, j in cKDTree(xyz).query_pairs(self.th.max_distance_m):
                 a, b = sorted((int(cand[i]), int(cand[j])))
                 current.add((a, b))
@@ -91,8 +153,8 @@ class Encounter:
             return out
         pairs = np.array(sorted(current), dtype=np.int64)
         a_, b_ = pairs[:, 0], pairs[:, 1]
-        dist = haversine_m(tc["lat"][a_], tc["lon"][a_], tc["lat"][b_], tc["lon"][b_])
-        spd = np.fmax(tc["speed"][a_], tc["speed"][b_]) / KNOT
+        dist = haversine_m(lat[a_], lon[a_], lat[b_], lon[b_])
+        spd = np.fmax(speed[a_], speed[b_]) / KNOT
         firing = []
         for k, (a, b) in enumerate(pairs.tolist()):
             st = self.pairs.get((a, b))
@@ -107,9 +169,9 @@ class Encounter:
         if not firing:
             return out
         f = np.array(firing)
-        lat = (tc["lat"][a_[f]] + tc["lat"][b_[f]]) / 2
-        lon = (tc["lon"][a_[f]] + tc["lon"][b_[f]]) / 2
-        line, ld = infrastructure_near(ctx, lat, lon)  # one vectorised lookup for all pairs
+        mlat = (lat[a_[f]] + lat[b_[f]]) / 2
+        mlon = (lon[a_[f]] + lon[b_[f]]) / 2
+        line, ld = infrastructure_near(ctx, mlat, mlon)  # one vectorised lookup for all pairs
         for i, k in enumerate(firing):
             a, b = int(a_[k]), int(b_[k])
             st = self.pairs[(a, b)]
@@ -132,5 +194,5 @@ class Encounter:
             summary = (f"{label(ctx, a)} and {label(ctx, b)} side by side ({d:.0f} m) at low "
                        f"speed for {dur / 60:.0f} min")  # fmt: skip
             out.append(make_signal(ctx, self.kind, a, None, sev, summary, ev, t=now,
-                                   lat=float(lat[i]), lon=float(lon[i])))  # fmt: skip
+                                   lat=float(mlat[i]), lon=float(mlon[i])))  # fmt: skip
         return out

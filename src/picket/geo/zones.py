@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
 from picket.geo.geodesy import EARTH_RADIUS_M, haversine_m
+from picket.geo.near_grid import NearGrid
 from picket.geo.zone_io import (
     DEFAULT_CORRIDOR_M,
     BadFeature,
@@ -163,6 +164,17 @@ def cap_boxes(
     )
     o, x0, y0, x1, y1 = (np.concatenate(c) for c in zip(*parts, strict=True))
     return o, x0, y0, x1, y1
+
+
+def distinct_points(lat: F8, lon: F8) -> tuple[I8, I8]:
+    """(index of one row per distinct exact position, each row's position among those)."""
+    a, b = lat.view(np.int64), lon.view(np.int64)
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    back = np.empty(len(order), np.int64)
+    back[order] = np.cumsum(first) - 1
+    return order[first], back
 
 
 def _first_per_owner(owner: I8, value: F8) -> I8:
@@ -406,6 +418,7 @@ class LineSet:
         self.seg_boxes = shapely.box(x0, lo, x1, hi)
         self.tree = shapely.STRtree(self.seg_boxes)
         self._line_trees: dict[int, tuple[shapely.STRtree, int]] = {}
+        self._near: NearGrid | None = None  # built at the first corridor query
 
     @classmethod
     def from_features(
@@ -483,24 +496,35 @@ class LineSet:
         return line, dist, along
 
     def in_corridor(self, lat: ArrayLike, lon: ArrayLike) -> tuple[I8, F8]:
-        """The nearest line whose own `corridor_m` holds each point (-1, inf if none)."""
+        """The nearest line whose own `corridor_m` holds each point (-1, inf if none).
+
+        Called for every position of every batch, so candidates come from a grid of
+        which segments come near each 0.1 deg cell (`NearGrid`), not geometry objects,
+        and a position repeated in the batch (a moored ship) is measured once.
+        """
         lat, lon, ok = _as_points(lat, lon)
         line = np.full(lat.shape, -1, np.int64)
         dist = np.full(lat.shape, np.inf)
         if len(self) == 0 or len(self.seg_line) == 0:
             return line, dist
-        rmax = float(np.max(self.corridor_m))
+        if self._near is None:
+            self._near = NearGrid(self.seg_a, self.seg_b, float(np.max(self.corridor_m)))
         idx = np.flatnonzero(ok)
-        for chunk in np.array_split(idx, max(1, -(-idx.size // _PAIR_CHUNK))):
-            if chunk.size == 0:
-                continue
-            p, s = self._candidates(lat[chunk], lon[chunk], np.full(chunk.size, rmax))
-            d, _ = self._pair_distance(lat[chunk], lon[chunk], p, s)
+        idx = idx[self._near.maybe_near(lat[idx], lon[idx])]  # most points are far from any
+        if not idx.size:
+            return line, dist
+        uniq, back = distinct_points(lat[idx], lon[idx])
+        li, di = np.full(len(uniq), -1, np.int64), np.full(len(uniq), np.inf)
+        ulat, ulon = lat[idx][uniq], lon[idx][uniq]
+        for chunk in np.array_split(np.arange(len(uniq)), -(-len(uniq) // _PAIR_CHUNK)):
+            p, s = self._near.candidates(ulat[chunk], ulon[chunk])
+            d, _ = self._pair_distance(ulat[chunk], ulon[chunk], p, s)
             within = d <= self.corridor_m[self.seg_line[s]]
             p, s, d = p[within], s[within], d[within]
             best = _first_per_owner(p, d)
             tgt = chunk[p[best]]
-            line[tgt], dist[tgt] = self.seg_line[s[best]], d[best]
+            li[tgt], di[tgt] = self.seg_line[s[best]], d[best]
+        line[idx], dist[idx] = li[back], di[back]
         return line, dist
 
     def crosses(self, lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> I8:

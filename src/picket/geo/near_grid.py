@@ -1,0 +1,120 @@
+"""A coarse lat/lon grid (0.05 deg) of which line segments may come near each cell.
+
+Most reports are nowhere near a cable or pipeline, and those that are sit near
+a handful of its segments. The grid answers "which segments could this point
+be within `radius_m` of?" with one integer lookup per point (no geometry
+objects), and only those pairs go on to the exact spherical distance. It is
+conservative: it may offer a segment that turns out to be too far, never miss
+one that is near.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from picket.geo.geodesy import EARTH_RADIUS_M
+
+CELL_DEG = 0.05
+N_LON = round(360 / CELL_DEG)
+POLAR_LAT = 85.0  # poleward of this points are also offered every polar segment
+M_PER_DEG = np.pi * EARTH_RADIUS_M / 180
+STEP_M = 4000.0  # sample spacing along each segment
+
+I8 = NDArray[np.int64]
+F8 = NDArray[np.float64]
+
+
+def cell_keys(lat: F8, lon: F8) -> I8:
+    i = np.floor((lat + 90.0) / CELL_DEG).astype(np.int64)
+    j = np.floor(((lon + 180.0) % 360.0) / CELL_DEG).astype(np.int64) % N_LON
+    return i * N_LON + j
+
+
+def _unique(a: I8) -> I8:
+    """Sorted distinct values (a sort beats numpy's hashing unique here several times over)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _samples(a: F8, b: F8) -> tuple[I8, F8, F8]:
+    """(segment, lat, lon) of points every STEP_M or closer along each great-circle arc."""
+    theta = np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), np.einsum("ij,ij->i", a, b))
+    n = np.maximum(1, np.ceil(theta * EARTH_RADIUS_M / STEP_M)).astype(np.int64)
+    seg = np.repeat(np.arange(len(a)), n + 1)
+    f = (np.arange(len(seg)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)) / n[seg]
+    th = theta[seg]
+    small = th < 1e-12
+    s = np.where(small, 1.0, np.sin(th))
+    wa = np.where(small, 1.0 - f, np.sin((1 - f) * th) / s)
+    wb = np.where(small, f, np.sin(f * th) / s)
+    p = wa[:, None] * a[seg] + wb[:, None] * b[seg]
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    lat = np.degrees(np.arcsin(np.clip(p[:, 2], -1, 1)))
+    lon = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
+    return seg, lat, lon
+
+
+class NearGrid:
+    """Segments (arcs from unit vectors `a` to `b`) that may come within `radius_m` of a cell."""
+
+    def __init__(self, a: F8, b: F8, radius_m: float):
+        self.n_seg = len(a)
+        seg, lat, lon = _samples(a, b)
+        # every point within radius of an arc is within radius + step/2 of one of its samples
+        reach = radius_m + STEP_M / 2
+        # samples so far poleward that only polar points can reach them: every polar point
+        # is offered their segments
+        polar = np.abs(lat) >= POLAR_LAT + reach / M_PER_DEG + CELL_DEG
+        self.polar_segs = _unique(seg[polar])
+        seg, lat, lon = seg[~polar], lat[~polar], lon[~polar]
+        i = np.floor((lat + 90.0) / CELL_DEG).astype(np.int64)
+        j = np.floor(((lon + 180.0) % 360.0) / CELL_DEG).astype(np.int64) % N_LON
+        ki = int(np.ceil(reach / (CELL_DEG * M_PER_DEG)))
+        # the most poleward latitude the reach gets to sets how many longitude cells it spans
+        pole = np.minimum(np.abs(i * CELL_DEG - 90.0) + CELL_DEG * (ki + 1), 89.9)
+        kj = np.ceil(reach / (CELL_DEG * M_PER_DEG * np.cos(np.radians(pole)))).astype(np.int64)
+        kj = np.minimum(kj, 1023)
+        ns = max(self.n_seg, 1)
+        packed = _unique(((i * N_LON + j) * 1024 + kj) * ns + seg)  # many samples share a cell
+        seg, rest = packed % ns, packed // ns
+        kj, cell = rest % 1024, rest // 1024
+        i, j = cell // N_LON, cell % N_LON
+        pairs = []
+        for dj in range(-int(kj.max(initial=0)), int(kj.max(initial=0)) + 1):
+            m = kj >= abs(dj)
+            jj = (j[m] + dj) % N_LON
+            for di in range(-ki, ki + 1):
+                pairs.append(((i[m] + di) * N_LON + jj) * ns + seg[m])
+        pairs_u = _unique(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)
+        cells, self.segs = pairs_u // ns, pairs_u % ns
+        first = np.r_[True, cells[1:] != cells[:-1]] if len(cells) else np.zeros(0, bool)
+        self.keys = cells[first]
+        self.start = np.r_[np.flatnonzero(first), len(cells)]
+
+    def _cell_rows(self, lat: F8, lon: F8) -> tuple[I8, NDArray[np.bool_]]:
+        k = cell_keys(lat, lon)
+        pos = np.minimum(np.searchsorted(self.keys, k), max(len(self.keys) - 1, 0))
+        hit = (self.keys[pos] == k) if len(self.keys) else np.zeros(len(k), bool)
+        return pos, hit
+
+    def maybe_near(self, lat: F8, lon: F8) -> NDArray[np.bool_]:
+        """Whether any segment may be within reach of each point."""
+        _, hit = self._cell_rows(lat, lon)
+        return hit | ((np.abs(lat) >= POLAR_LAT) & (len(self.polar_segs) > 0))
+
+    def candidates(self, lat: F8, lon: F8) -> tuple[I8, I8]:
+        """(point, segment) pairs that may be within reach; polar points get every segment
+        that goes near a pole plus their cell's."""
+        pos, hit = self._cell_rows(lat, lon)
+        p = np.flatnonzero(hit)
+        lo, hi = self.start[pos[p]], self.start[pos[p] + 1]
+        cnt = hi - lo
+        owner = np.repeat(p, cnt)
+        off = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        seg = self.segs[np.repeat(lo, cnt) + off]
+        polar = np.flatnonzero(np.abs(lat) >= POLAR_LAT)
+        if len(polar) and len(self.polar_segs):
+            owner = np.r_[owner, np.repeat(polar, len(self.polar_segs))]
+            seg = np.r_[seg, np.tile(self.polar_segs, len(polar))]
+        return owner.astype(np.int64), seg.astype(np.int64)
