@@ -327,10 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     from picket.config import ConfigError
+    from picket.sources.opensky_parquet import MissingExtra
 
     try:
         return int(a.func(a) or 0)
-    except (ConfigError, FileNotFoundError) as e:
+    except (ConfigError, FileNotFoundError, MissingExtra) as e:
         print(f"picket {a.cmd}: {e}", file=sys.stderr)
         return 2
 

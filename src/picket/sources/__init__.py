@@ -11,6 +11,7 @@ for _mod in (
     "picket.sources.beast",
     "picket.sources.modes_text",
     "picket.sources.air_json",
+    "picket.sources.opensky_parquet",
     "picket.sources.plots_csv",
     "picket.sources.asterix",
     "picket.sources.remoteid",
