@@ -194,3 +194,33 @@ def test_at_anchor_crossing_reports_its_along_distance():
     assert a.evidence["behaviour"] == "at anchor but moving"
     assert a.evidence["infrastructure"]["name"] == "Test cable"
     assert a.evidence["along_km"] < 0.05
+
+
+# ------------------------------------------------------------------ real data
+
+
+@pytest.mark.realdata
+def test_bornholm_drift_over_c_lion1_is_an_anchor_drag_beside_its_drift(shared_data, tmp_path):
+    """STOC MARCIA, 'not under command', drifts at ~0.8 kn across C-Lion1 for about 1.5 h."""
+    import json
+
+    from picket.cli.main import main
+
+    out = tmp_path / "a.jsonl"
+    code = main([
+        "replay", str(shared_data / "ais" / "dma_212123000_drift_bornholm_20141002.nmea"),
+        "--infrastructure",
+        str(shared_data / "geo" / "submarine_cables_telegeography_2021.geojson"),
+        "--alerts-out", str(out), "--no-store", "--quiet", "--no-progress",
+    ])  # fmt: skip
+    assert code == 0
+    alerts = [json.loads(x) for x in out.read_text().splitlines()]
+    kinds = {a["kind"] for a in alerts}
+    assert {"maritime.drift", "maritime.loitering"} <= kinds  # what it raised before
+    (a,) = [a for a in alerts if a["kind"] == KIND]
+    ev = a["evidence"]
+    assert a["subject"] == "mmsi:212123000" and a["severity"] == "critical"
+    assert ev["behaviour"] == "not under command, moving"
+    assert ev["infrastructure"]["name"] == "c-lion1" and ev["infrastructure"]["distance_m"] < 500
+    # it crosses the cable obliquely: some progress along it, far less than it moved
+    assert 0.2 < ev["along_km"] < ev["moved_m"] / 1000

@@ -186,7 +186,7 @@ class StoppedEngineDrag(_MeasuredRule):
     so its bow points well away from its course over ground; with an anchor down
     it still moves if the anchor drags. Whatever it claims to be doing (under
     way, restricted, undefined), that motion inside a cable or pipeline corridor
-    is the drag hazard. 'Not under command' moving at 1-7 kn counts whatever its
+    is the drag hazard. 'Not under command' moving at 0.5-7 kn counts whatever its
     heading: the ship says it cannot manoeuvre. Outside corridors the same motion
     is `maritime.drift`'s business; ports and anchorages are excluded (tugs and
     thrusters move ships sideways there).
@@ -276,6 +276,13 @@ class AnchorDrag:
         )  # fmt: skip
 
     def update(self, ctx: BatchContext) -> list[Signal]:
+        try:
+            out = self._update(ctx)
+        finally:
+            ctx.env.pop(View.KEY, None)  # the view is this batch's only
+        return self._merge(ctx, out) if out else []
+
+    def _update(self, ctx: BatchContext) -> list[Signal]:
         view = View.of(ctx)
         rows = view.rows
         if not len(rows):
@@ -285,24 +292,24 @@ class AnchorDrag:
             v = view.speed_kn[rows]
             lo, hi = self.measure_kn
             odo[rows] = self.along.update(ctx, rows, (v >= lo) & (v <= hi))
-        out: list[Signal] = []
+        out: list[tuple[str, Signal]] = []
         for rule in self.rules:
             rule.odo = odo
-            out.extend(rule.update(ctx))
-        ctx.env.pop(View.KEY, None)  # the view is this batch's only
-        if not out:
-            return out
-        # which behaviours hold per vessel after this batch
-        holding: dict[str, list[str]] = {}
+            out.extend((RULE_NAMES[type(rule)], sig) for sig in rule.update(ctx))
+        return out
+
+    def _merge(self, ctx: BatchContext, out: list[tuple[str, Signal]]) -> list[Signal]:
+        """Drop a rule's end while another rule holds for the vessel; name what holds."""
+        holding: dict[str, set[str]] = {}
         for rule in self.rules:
             for sl in rule.firing:
-                holding.setdefault(subject_name(ctx, sl), []).append(RULE_NAMES[type(rule)])
+                holding.setdefault(subject_name(ctx, sl), set()).add(RULE_NAMES[type(rule)])
         merged = []
-        for sig in out:
+        for name, sig in out:
             if sig.ended and sig.subject in holding:
                 continue  # another rule still holds: the alert stays open
             if not sig.ended:
-                sig.evidence["behaviours"] = sorted(holding.get(sig.subject, []))
+                sig.evidence["behaviours"] = sorted(holding.get(sig.subject, set()) | {name})
             merged.append(sig)
         return merged
 
