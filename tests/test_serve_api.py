@@ -239,11 +239,11 @@ def ws_url(world, **q):
     return world["srv"].url.replace("http", "ws") + "/api/ws/tracks?" + qs
 
 
-def recv_until_binary(ws, metas):
+def recv_until_binary(ws, metas, client=None):
     while True:
         m = ws.recv(timeout=5)
         if isinstance(m, bytes):
-            return frames.decode(m)
+            return client.apply(m) if client is not None else frames.decode(m)
         d = json.loads(m)
         if d["type"] == "meta":
             metas.update({row[0]: row for row in d["tracks"]})
@@ -251,9 +251,10 @@ def recv_until_binary(ws, metas):
 
 def test_websocket_keyframe_delta_and_view(world):
     metas = {}
+    held = frames.ClientPicture()  # deltas carry positions as steps from what it holds
     with connect(ws_url(world)) as ws:
         assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-        kf = recv_until_binary(ws, metas)
+        kf = recv_until_binary(ws, metas, held)
         assert kf.ftype == frames.KEYFRAME and len(kf.cols["id"]) == 3
         subj = {metas[i][1]: j for j, i in enumerate(kf.cols["id"].tolist())}
         assert set(subj) == {"mmsi:211000001", "mmsi:211000002", "icao:4ca7b5"}
@@ -265,15 +266,16 @@ def test_websocket_keyframe_delta_and_view(world):
         # one vessel moves: the next non-empty delta carries it alone
         world["pipe"].process(Decoded(batch(T0 + 70, 55.007).take(np.array([0])), []))
         for _ in range(50):
-            f = recv_until_binary(ws, metas)
+            f = recv_until_binary(ws, metas, held)
             if len(f.cols["id"]):
                 break
         assert f.ftype == frames.DELTA and [metas[i][1] for i in f.cols["id"]] == [
             "mmsi:211000001"]  # fmt: skip
-        assert f.cols["lat"][0] == pytest.approx(55.007, abs=1e-7)
+        assert f.rel.all() and f.cols["lat"][0] == pytest.approx(55.007, abs=0.55e-6)
+        assert f.cols["flags"][0] >> 4 == 3  # identity: suspect (its open maritime.ais_gap)
         ws.send(json.dumps({"type": "view", "domain": ["air"]}))
         for _ in range(50):
-            f = recv_until_binary(ws, metas)
+            f = recv_until_binary(ws, metas, held)
             if f.ftype == frames.KEYFRAME:
                 break
         assert [metas[i][1] for i in f.cols["id"]] == ["icao:4ca7b5"]

@@ -25,6 +25,29 @@ DOMAIN_CODES = {v: k for k, v in DOMAIN_NAMES.items()}
 
 FLAG_ALERT, FLAG_STALE, FLAG_NONCOOP, FLAG_EMERGENCY = 1, 2, 4, 8
 
+# Identity (affiliation) in flag bits 4-5, the CoT/APP-6 letters in share/cot.py's types.
+# Why these rules: picket knows no one's side. A vessel broadcasting AIS is a civil ship,
+# neutral (CoT `a-n-S`); aircraft, space objects and plot tracks are unknown (`a-u-*`).
+# A track becomes suspect while a detector holds an open alert on it for behaviour
+# (SUSPECT_KINDS): distress (emergency squawks, drift), safety (conjunctions) and area
+# alerts are not behaviour. Friend is only what an operator declares (`LiveHub.friends`).
+IDENTITIES = ("unknown", "neutral", "friend", "suspect")
+ID_UNKNOWN, ID_NEUTRAL, ID_FRIEND, ID_SUSPECT = range(4)
+COT_AFFILIATION = {"unknown": "u", "neutral": "n", "friend": "f", "suspect": "s"}
+IDENTITY_SHIFT = 4
+BASE_IDENTITY = {Domain.MARITIME: ID_NEUTRAL}
+SUSPECT_KINDS = frozenset({
+    "maritime.loitering", "maritime.anchor_drag", "maritime.ais_gap",
+    "maritime.identity_conflict", "maritime.encounter", "air.airspace_entry",
+    "air.transponder_loss", "air.loitering", "air.low_slow", "gnss.spoofing",
+    "space.manoeuvre",
+})  # fmt: skip
+
+
+def identity_of(flags: np.ndarray | int) -> np.ndarray | int:
+    """The identity code (index into IDENTITIES) carried in track flags."""
+    return (flags >> IDENTITY_SHIFT) & 3
+
 
 def per_domain(table: dict[Domain, float], domain: np.ndarray, default: float) -> np.ndarray:
     """Look a per-domain constant up for every row (vectorised)."""
@@ -67,9 +90,20 @@ class Picture:
             now[self.cols["domain"] == d] = t
         return now - self.cols["pos_time"]
 
-    def flags(self, alert_subjects: np.ndarray) -> np.ndarray:
+    def identity(self, suspects: np.ndarray = (), friends: np.ndarray = ()) -> np.ndarray:
+        """Identity code per track (see IDENTITIES); suspect outranks friend."""
         c = self.cols
-        f = np.zeros(len(self), np.uint8)
+        code = per_domain(BASE_IDENTITY, c["domain"], ID_UNKNOWN).astype(np.uint8)
+        if len(friends):
+            code[np.isin(c["subject"], friends)] = ID_FRIEND
+        if len(suspects):
+            code[np.isin(c["subject"], suspects)] = ID_SUSPECT
+        return code
+
+    def flags(self, alert_subjects: np.ndarray, suspects: np.ndarray = (),
+              friends: np.ndarray = ()) -> np.ndarray:  # fmt: skip
+        c = self.cols
+        f = self.identity(suspects, friends) << IDENTITY_SHIFT
         if len(alert_subjects):
             f[np.isin(c["subject"], alert_subjects)] |= FLAG_ALERT
         f[self.age() > per_domain(STALE_S, c["domain"], 600.0)] |= FLAG_STALE

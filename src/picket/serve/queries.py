@@ -16,7 +16,7 @@ import numpy as np
 from picket.model.alerts import iso, parse_time
 from picket.model.subjects import format_subject
 from picket.serve import triage as tri
-from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, Picture
+from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, IDENTITIES, Picture, identity_of
 from picket.serve.views import ViewKey, in_bbox, parse_bbox
 from picket.store.sqlite import Store
 
@@ -70,7 +70,8 @@ def track_json(pic: Picture, i: int, flags: np.ndarray, alert_ids: dict[str, lis
         "heading": f("heading", 1), "time": t("last_time"), "pos_time": t("pos_time"),
         "first_time": t("first_time"), "n_reports": int(c["n_reports"][i]),
         "squawk": sq if sq >= 0 else None, "nav_status": ns if ns >= 0 else None,
-        "stale": bool(flags[i] & FLAG_STALE), "alerts": alert_ids.get(subj, []), "static": st,
+        "stale": bool(flags[i] & FLAG_STALE), "identity": IDENTITIES[int(identity_of(flags[i]))],
+        "alerts": alert_ids.get(subj, []), "static": st,
     }  # fmt: skip
 
 

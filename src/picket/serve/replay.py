@@ -15,7 +15,15 @@ import numpy as np
 from picket.model.alerts import parse_time
 from picket.model.subjects import format_subject
 from picket.serve import frames
-from picket.serve.picture import DROP_S, FLAG_STALE, STALE_S, per_domain
+from picket.serve.picture import (
+    BASE_IDENTITY,
+    DROP_S,
+    FLAG_STALE,
+    ID_UNKNOWN,
+    IDENTITY_SHIFT,
+    STALE_S,
+    per_domain,
+)
 
 REPLAY_ID_BASE = 1 << 31  # ids for subjects the live picture does not know
 
@@ -28,9 +36,11 @@ def replay_steps(
     step_s: float,
     id_of: dict[int, int] | None = None,
     max_steps: int = 100_000,
+    labels: dict[int, str] | None = None,
 ) -> Iterator[tuple[list[list], bytes, list[dict[str, Any]]]]:
     """(meta rows, keyframe, alerts first firing in the step) per step of `step_s`."""
     id_of = id_of or {}
+    labels = labels or {}
     subj_u, inv = np.unique(pts["subject"], return_inverse=True)
     ids = np.array([id_of.get(int(s), REPLAY_ID_BASE + i) for i, s in enumerate(subj_u.tolist())],
                    np.int64)  # fmt: skip
@@ -57,13 +67,17 @@ def replay_steps(
         keep = age <= per_domain(DROP_S, dom, 3600.0)
         sel, r, dom, age = sel[keep], r[keep], dom[keep], age[keep]
         flags = np.where(age > per_domain(STALE_S, dom, 600.0), FLAG_STALE, 0).astype(np.uint8)
+        # identity as the live picture's base rule (suspects need the alerts open back then)
+        flags |= per_domain(BASE_IDENTITY, dom, ID_UNKNOWN).astype(np.uint8) << IDENTITY_SHIFT
         new = sel[~sent_meta[sel]]
         sent_meta[new] = True
-        meta = [[int(ids[i]), format_subject(int(subj_u[i])), format_subject(int(subj_u[i])),
-                 int(pts["domain"][latest[i]])] for i in new.tolist()]  # fmt: skip
+        meta = []
+        for i in new.tolist():
+            subj = format_subject(int(subj_u[i]))
+            meta.append([int(ids[i]), subj, labels.get(int(ids[i])) or subj,
+                         int(pts["domain"][latest[i]])])  # fmt: skip
         cols = {"id": ids[sel], "lat": pts["lat"][r], "lon": pts["lon"][r], "alt": pts["alt"][r],
-                "speed": pts["speed"][r], "course": pts["course"][r],
-                "domain": dom.astype(np.uint8)}  # fmt: skip
+                "speed": pts["speed"][r], "course": pts["course"][r]}  # fmt: skip
         last = k == n_steps - 1
         ff = frames.FLAG_REPLAY | (frames.FLAG_REPLAY_END if last else 0)
         data = frames.encode(frames.KEYFRAME, k, t, cols, flags, frame_flags=ff)

@@ -76,12 +76,15 @@ def meta_rows(pic: Picture, idx: np.ndarray) -> list[list]:
 
 
 class ViewState:
-    """What this view's clients hold: the last sent report time and flags per id."""
+    """What this view's clients hold: per id the last sent report time, flags and the exact
+    (quantised) position, so a delta can send positions as steps from it."""
 
     def __init__(self, key: ViewKey):
         self.key = key
         self.sent_t = np.full(0, np.nan)
         self.sent_flags = np.zeros(0, np.uint8)
+        self.held_lat = np.full(0, frames.HELD_NONE, np.int64)
+        self.held_lon = np.full(0, frames.HELD_NONE, np.int64)
         self.sent_label: dict[int, str | None] = {}
         self.pic: Picture | None = None
         self.mask = np.zeros(0, bool)
@@ -89,9 +92,12 @@ class ViewState:
         self.seq = 0
 
     def _grow(self, n: int) -> None:
-        if n > len(self.sent_t):
-            self.sent_t = np.r_[self.sent_t, np.full(n - len(self.sent_t), np.nan)]
-            self.sent_flags = np.r_[self.sent_flags, np.zeros(n - len(self.sent_flags), np.uint8)]
+        k = n - len(self.sent_t)
+        if k > 0:
+            self.sent_t = np.r_[self.sent_t, np.full(k, np.nan)]
+            self.sent_flags = np.r_[self.sent_flags, np.zeros(k, np.uint8)]
+            self.held_lat = np.r_[self.held_lat, np.full(k, frames.HELD_NONE, np.int64)]
+            self.held_lon = np.r_[self.held_lon, np.full(k, frames.HELD_NONE, np.int64)]
 
     def delta(self, pic: Picture, flags: np.ndarray, seq: int) -> tuple[list[list], bytes]:
         """(meta rows, delta frame) taking this view from its last tick to `pic`."""
@@ -112,19 +118,29 @@ class ViewState:
         meta = meta_rows(pic, new_or_renamed)
         for row in meta:
             self.sent_label[row[0]] = pic.labels.get(row[0])
+        place = frames.place(pic["lat"][idx], pic["lon"][idx], self.held_lat[idx],
+                             self.held_lon[idx])  # fmt: skip
+        self.held_lat[idx], self.held_lon[idx] = place.qlat, place.qlon
         self.sent_t[idx] = t[idx]
         self.sent_flags[idx] = flags[idx]
         self.sent_t[removed] = np.nan
+        self.held_lat[removed] = self.held_lon[removed] = frames.HELD_NONE
         self.pic, self.mask, self.flags, self.seq = pic, m, flags, seq
-        cols = {k: pic[k][idx] for k in ("id", "lat", "lon", "alt", "speed", "course", "domain")}
+        cols = {k: pic[k][idx] for k in ("id", "alt", "speed", "course")}
+        cols["lat"] = cols["lon"] = place.qlat  # unused: the placement carries the positions
         data = frames.encode(frames.DELTA, seq, pic.time, cols, flags[idx],
-                             removed.astype(np.uint32))  # fmt: skip
+                             removed.astype(np.uint32), placement=place)  # fmt: skip
         return meta, data
 
     def keyframe(self) -> tuple[list[list], bytes]:
-        """(meta rows, keyframe) of the view as of its last tick, for clients joining."""
+        """(meta rows, keyframe) of the view as of its last tick, for clients joining: the
+        positions its clients hold, so the next delta's steps apply to the joiner too."""
         pic = self.pic or Picture.empty()
         idx = np.flatnonzero(self.mask)
-        cols = {k: pic[k][idx] for k in ("id", "lat", "lon", "alt", "speed", "course", "domain")}
+        cols = {k: pic[k][idx] for k in ("id", "alt", "speed", "course")}
+        hl, hn = self.held_lat[idx], self.held_lon[idx]
+        cols["lat"] = cols["lon"] = hl
+        place = frames.Placement(np.zeros(len(idx), bool), hl, hn, hl * 0, hn * 0)
         flags = self.flags[idx] if len(idx) else np.zeros(0, np.uint8)
-        return meta_rows(pic, idx), frames.encode(frames.KEYFRAME, self.seq, pic.time, cols, flags)
+        data = frames.encode(frames.KEYFRAME, self.seq, pic.time, cols, flags, placement=place)
+        return meta_rows(pic, idx), data
