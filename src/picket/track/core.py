@@ -77,14 +77,16 @@ class CartesianTracker:
         delta = None
         if tz is not None and len(z):
             tz = np.asarray(tz, float).reshape(-1)
-            t = max(t, float(tz.max()))
+            # Tracks never go back in time: a scan stamped before the last one (another
+            # sensor's, same clock period) is compared through its plots' offsets.
+            t = max(t, float(tz.max()), self.time)
             delta = tz - t
             if not delta.any():
                 delta = None
         if len(self.ids):
             dt = max(0.0, t - self.time) if np.isfinite(self.time) else 0.0
             self.state = self.motion.predict(self.state, np.full(len(self.ids), dt))
-        self.time = t
+        self.time = max(t, self.time)
         scan = self.scan_index(t)
         self.steps += 1
         used = np.zeros(len(z), bool)
