@@ -321,3 +321,98 @@ def test_layers_metrics_and_export(world):
     assert kinds.count("track") == 3 and kinds.count("alert") >= 3
     kml = get(world, "/api/export", format="kml", layers="tracks").text
     assert kml.count("<Placemark>") == 3 and "NORDIC STAR" in kml
+
+
+def _flight(t0, seconds, icao=0xABCDEF):
+    """One aircraft east along 55 N at 200 m/s from 14 E, a report a second (known truth)."""
+    for k in range(seconds):
+        lon = 14.0 + 200.0 * k / (111_195.0 * np.cos(np.radians(55.0)))
+        yield Decoded(Reports.build(time=[t0 + k], domain=Domain.AIR, kind=Kind.POSITION,
+                                    subject=[key(Namespace.ICAO, icao)], lat=[55.0], lon=[lon],
+                                    alt=[3000.0], speed=[200.0], course=[90.0]), [])  # fmt: skip
+
+
+def _box(w, s, e, n, name, kind="restricted"):
+    ring = [[w, s], [e, s], [e, n], [w, n], [w, s]]
+    return {"type": "Feature", "properties": {"name": name, "kind": kind},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
+
+
+def test_zone_added_through_the_api_reaches_the_running_detectors(tmp_path):
+    """While a paced replay runs, an operator adds a restricted zone around the aircraft:
+    `air.airspace_entry` fires for it from the next batch (it flew outside the configured
+    zone, so nothing before); the zone is kept in the store directory and pushed to
+    clients; viewers get 403."""
+    import threading
+
+    from picket.detect.air_rules import AirspaceEntry
+    from picket.geo.zones import ZoneSet
+    from picket.pipeline.replay import run_stream
+
+    store = Store(tmp_path / "picket.sqlite")
+    hub = LiveHub(tick_s=0.05)
+    far = ZoneSet.from_features(
+        [("EXISTING", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
+    )
+    pipe = Pipeline(detectors=[AirspaceEntry()], sinks=[StoreSink(store, 30.0)],
+                    env={"zones": far})  # fmt: skip
+    pipe.sinks.append(LiveSink(hub, min_interval_s=0.0, pipeline=pipe))
+    srv = start_server(store, hub, port=0, tokens={VIEWER: ("vera", "viewer"),
+                                                   OPERATOR: ("olga", "operator")})  # fmt: skip
+    url = srv.url + "/api/layers/zones"
+    op = {"authorization": f"Bearer {OPERATOR}"}
+    replay = threading.Thread(target=run_stream, args=(pipe, _flight(T0, 120)),
+                              kwargs={"batch_s": 1.0, "speed": 40.0}, daemon=True)  # fmt: skip
+    try:
+        with httpx.stream("GET", srv.url + "/api/alerts/stream", params={"token": VIEWER},
+                          timeout=10) as sse:  # fmt: skip
+            replay.start()  # the stream is open: it gets every event from here on
+            subj = key(Namespace.ICAO, 0xABCDEF)
+            deadline = time.monotonic() + 10
+            lon = None
+            while time.monotonic() < deadline:  # until the aircraft is past 14.15 E
+                pic = hub.current()
+                hit = np.flatnonzero(pic["subject"] == subj)
+                if len(hit) and (lon := float(pic["lon"][hit[0]])) > 14.15:
+                    break
+                time.sleep(0.01)
+            assert lon is not None and 14.15 < lon < 14.4 and replay.is_alive()
+            assert pipe.n_opened == 0  # no zone yet: nothing to enter
+            zone = _box(14.1, 54.9, 14.6, 55.1, "TEMP R-1")
+            h_view = {"authorization": f"Bearer {VIEWER}"}
+            assert httpx.post(url, json=zone, headers=h_view).status_code == 403
+            r = httpx.post(url, json=zone, headers=op)
+            assert r.status_code == 201
+            zid = r.json()["properties"]["id"]
+            assert r.json()["properties"]["edited_by"] == "olga"
+            got = read_sse(sse, 2, deadline_s=8)
+        kinds = [(g["event"], json.loads(g["data"])) for g in got]
+        assert kinds[0] == ("layers", {"layer": "zones"})
+        ev, data = kinds[1]
+        a = data["alert"]
+        assert (ev, data["event"], a["kind"], a["subject"]) == (
+            "alert", "open", "air.airspace_entry", "icao:abcdef")  # fmt: skip
+        assert a["evidence"]["zone"] == {"name": "TEMP R-1", "kind": "restricted"}
+        assert 14.15 < a["lon"] < 14.6  # the aircraft inside the new zone, not a prediction
+        replay.join(timeout=15)
+        kept = json.loads((tmp_path / "zones.edited.geojson").read_text())
+        assert [f["properties"]["id"] for f in kept["features"]] == ["z1", zid]
+        assert [f["properties"]["name"] for f in kept["features"]] == ["EXISTING", "TEMP R-1"]
+        # edit and delete one zone; bad ids and bad shapes are refused
+        moved = _box(10.0, 50.0, 11.0, 51.0, "TEMP R-1 moved")
+        assert httpx.put(f"{url}/{zid}", json=moved, headers=op).status_code == 200
+        names = [f["properties"]["name"] for f in httpx.get(url, headers=op).json()["features"]]
+        assert names == ["EXISTING", "TEMP R-1 moved"]
+        assert httpx.put(f"{url}/nope", json=moved, headers=op).status_code == 404
+        line = {**moved, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}
+        assert httpx.post(url, json=line, headers=op).status_code == 422
+        assert httpx.delete(f"{url}/{zid}", headers={"authorization": f"Bearer {VIEWER}"}
+                            ).status_code == 403  # fmt: skip
+        assert httpx.delete(f"{url}/{zid}", headers=op).status_code == 200
+        assert [f["properties"]["id"] for f in httpx.get(url, headers=op).json()["features"]] == [
+            "z1"]  # fmt: skip
+        pipe.process(next(_flight(T0 + 300, 1)))  # the next batch takes the edit
+        assert pipe.env["zones"].names == ["EXISTING"]
+    finally:
+        srv.stop()
+        store.close()

@@ -29,6 +29,20 @@ class Assembly:
             self.store.close()
 
 
+def replace_zones(pipeline: Pipeline, zones: Any, reindexed: bool) -> None:
+    """Swap the zones every detector reads, from the next batch on (call between batches,
+    in the pipeline's thread: live zone edits). `reindexed`: zones already known changed
+    position (one was deleted, or the set replaced), so detectors that remember a track's
+    zone by index are told to forget (`zones_changed()`, where they define it)."""
+    pipeline.env["zones"] = zones
+    pipeline.env.pop("_zone_cache", None)  # per-kind subsets of the old set
+    if reindexed:
+        for det in pipeline.detectors:
+            forget = getattr(det, "zones_changed", None)
+            if callable(forget):
+                forget()
+
+
 def load_geography(
     cfg: Config,
     rejects: Rejects,

@@ -34,6 +34,7 @@ from picket.serve.queries import StoreReader, clamp, opt_time, select_tracks, tr
 from picket.serve.replay import replay_steps
 from picket.serve.sse import format_event
 from picket.serve.views import ViewKey
+from picket.serve.zone_edits import ZoneError
 
 BODY_LIMIT = 64 * 1024
 ZONES_LIMIT = 4 * 1024 * 1024
@@ -138,7 +139,7 @@ def tracks(request: Request) -> Response:
         idx = select_tracks(pic, q)
     except ValueError as e:
         raise ApiError(422, str(e)) from None
-    flags = pic.flags(st.hub.alert_subject_keys())
+    flags = st.hub.track_flags(pic)
     ids = _alert_ids(st.hub)
     statics = getattr(st.hub.tracks_ref, "statics", {}) or {}
     page = idx[offset : offset + limit]
@@ -166,7 +167,7 @@ def track_one(request: Request) -> Response:
     pic, i = _find_track(st, request.path_params["subject"])
     table = st.hub.tracks_ref
     statics = (getattr(table, "statics", {}) or {}).get(int(pic["subject"][i]))
-    d = track_json(pic, i, pic.flags(st.hub.alert_subject_keys()), _alert_ids(st.hub), statics)
+    d = track_json(pic, i, st.hub.track_flags(pic), _alert_ids(st.hub), statics)
     hist = []
     if table is not None and int(pic["id"][i]) < len(table):
         t, la, lo = table.history(int(pic["id"][i]))
@@ -251,35 +252,43 @@ async def layer(request: Request) -> Response:
     return JSONResponse(st.hub.layers.get(name) or feature_collection([]))
 
 
-async def put_zones(request: Request) -> Response:
+async def _zone_edit(request: Request, op: str) -> Response:
+    """POST (add one), PUT one (`/zones/{id}`) or all, DELETE one: operators only. The
+    running pipeline's detectors use the result from their next batch."""
     p = _who(request)
     Authenticator.require_operator(p)
     st: ServerState = request.app.state.picket
-    body = await read_json(request, ZONES_LIMIT)
-    from picket.geo.zone_io import BadFeature  # noqa: F401  (validation below mirrors it)
+    zid = request.path_params.get("zone_id")
+    body = None if op == "delete" else await read_json(request, ZONES_LIMIT)
+    ed = st.hub.zones
+    try:
+        if op == "add":
+            out: Any = await run_in_threadpool(ed.add, body, p.name)
+            status = 201
+        elif op == "put" and zid is not None:
+            out, status = await run_in_threadpool(ed.replace, zid, body, p.name), 200
+        elif op == "put":
+            n = await run_in_threadpool(ed.replace_all, body, p.name)
+            out, status = {"features": n, "edited_by": p.name}, 200
+        else:
+            await run_in_threadpool(ed.delete, zid)
+            out, status = {"deleted": zid, "edited_by": p.name}, 200
+    except ZoneError as e:
+        raise ApiError(e.status, str(e)) from None
+    st.hub.layer_event("zones", ed.collection())
+    return JSONResponse(out, status_code=status)
 
-    if (
-        not isinstance(body, dict)
-        or body.get("type") != "FeatureCollection"
-        or not isinstance(body.get("features"), list)
-    ):
-        raise ApiError(422, "body must be a GeoJSON FeatureCollection")
-    for i, f in enumerate(body["features"]):
-        g = (f or {}).get("geometry") if isinstance(f, dict) else None
-        if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
-            raise ApiError(422, f"feature {i}: geometry must be a Polygon or MultiPolygon")
-        try:
-            import shapely.geometry
 
-            if not shapely.geometry.shape(g).is_valid:
-                raise ApiError(422, f"feature {i}: invalid polygon")
-        except (ValueError, TypeError, AttributeError, IndexError):
-            raise ApiError(422, f"feature {i}: bad coordinates") from None
-    if st.data_dir is not None:
-        path = st.data_dir / "zones.edited.geojson"
-        await run_in_threadpool(path.write_text, json.dumps(body))
-    st.hub.layer_event("zones", body)
-    return JSONResponse({"features": len(body["features"]), "edited_by": p.name})
+async def add_zone(request: Request) -> Response:
+    return await _zone_edit(request, "add")
+
+
+async def put_zones(request: Request) -> Response:
+    return await _zone_edit(request, "put")
+
+
+async def delete_zone(request: Request) -> Response:
+    return await _zone_edit(request, "delete")
 
 
 async def kinds(request: Request) -> Response:
@@ -443,7 +452,7 @@ async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
     info = {"type": "replay", "state": "start", "since": iso(since), "until": iso(until),
             "speed": speed}  # fmt: skip
     await q.put(("text", json.dumps(info)))
-    gen = replay_steps(pts, alerts, since, until, step, id_of)
+    gen = replay_steps(pts, alerts, since, until, step, id_of, labels=dict(hub.labels))
     sentinel = object()
     while True:
         t0 = asyncio.get_running_loop().time()
@@ -482,6 +491,10 @@ def build_app(
     reader = StoreReader(store)
     ddir = Path(data_dir) if data_dir else (reader.store.path.parent if reader.store else None)
     state = ServerState(hub, reader, Authenticator(normalise_tokens(tokens)), ddir)
+    if hub.zones.attach(ddir):  # edits kept from an earlier run win over the configured zones
+        hub.layers["zones"] = hub.zones.collection()
+    else:
+        hub.zones.seed_geojson(hub.layers.get("zones"))
     routes: list[Any] = [
         Route("/api/health", health),
         Route("/api/metrics", metrics),
@@ -493,6 +506,9 @@ def build_app(
         Route("/api/alerts/{alert_id}/triage", alert_triage, methods=["POST"]),
         Route("/api/alerts/{alert_id}", alert_one),
         Route("/api/layers/zones", put_zones, methods=["PUT"]),
+        Route("/api/layers/zones", add_zone, methods=["POST"]),
+        Route("/api/layers/zones/{zone_id}", put_zones, methods=["PUT"]),
+        Route("/api/layers/zones/{zone_id}", delete_zone, methods=["DELETE"]),
         Route("/api/layers/{name}", layer),
         Route("/api/kinds", kinds),
         Route("/api/export", export),
@@ -507,7 +523,7 @@ def build_app(
     middleware = []
     if cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
-                                     allow_methods=["GET", "POST", "PUT"],
+                                     allow_methods=["GET", "POST", "PUT", "DELETE"],
                                      allow_headers=["authorization", "content-type",
                                                     "last-event-id"]))  # fmt: skip
 

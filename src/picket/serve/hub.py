@@ -4,6 +4,13 @@ Threads: the pipeline thread hands over snapshots and alert events; a tick
 thread encodes one frame per view per tick (all CPU work happens there); the
 server's event loop only moves ready bytes to sockets. A slow client whose
 queue is full is dropped back to a keyframe instead of stalling the others.
+
+Why the tick waits for a batch boundary: the pipeline and the tick share one
+interpreter (the GIL), so an encode started mid-batch takes a few ms of CPU
+but tens of ms of wall time. When a pipeline is running, the tick asks it to
+park at the end of its current batch (it hands over a fresh snapshot first),
+encodes alone, and lets it go; a tick never waits longer than `tick_s` for
+that, and an idle pipeline is not waited for.
 """
 
 from __future__ import annotations
@@ -14,17 +21,21 @@ import json
 import secrets
 import threading
 import time as wall
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from picket.model.subjects import parse_subject
-from picket.serve.picture import Picture
+from picket.serve.picture import SUSPECT_KINDS, Picture
 from picket.serve.sse import EventLog
 from picket.serve.views import ViewKey, ViewState
+from picket.serve.zone_edits import ZoneEditor
 
 QUEUE_FRAMES = 8  # frames a client may lag before it is resynchronised
+PARK_MAX_S = 1.0  # longest a parked pipeline waits for an encode (a stuck tick frees it)
 
 
 @dataclass(eq=False)
@@ -62,15 +73,26 @@ class LiveHub:
         self._ids = itertools.count(1)
         self.open_alerts: dict[str, dict[str, Any]] = {}
         self._alert_keys = np.zeros(0, np.int64)
+        self._suspect_keys = np.zeros(0, np.int64)
+        self.friends: set[int] = set()  # subject keys an operator declared friendly
         self.triage_state: dict[str, dict[str, Any]] = {}
         self.layers: dict[str, dict[str, Any]] = {}
         self.tracks_ref: Any = None  # the live TrackTable (history/static look-ups)
         self.rejects: Any = None
+        self.zones = ZoneEditor()
         self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
-                      "reports": 0, "reports_per_s": 0.0, "sse_clients": 0}  # fmt: skip
+                      "keyframe_bytes": 0, "wait_ms": 0.0, "reports": 0, "reports_per_s": 0.0,
+                      "sse_clients": 0}  # fmt: skip
+        # per tick: (tick, waited for the pipeline ms, encode wall ms, encode CPU ms,
+        # largest delta bytes, largest keyframe bytes or 0, pipeline parked)
+        self.tick_log: deque[tuple] = deque(maxlen=10_000)
         self._rate = (wall.monotonic(), 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._gate = threading.Condition()
+        self._want = 0  # tick number the tick thread wants the pipeline parked for (0: none)
+        self._parked = 0  # tick number the pipeline is parked for
+        self.last_batch = -np.inf  # monotonic time of the pipeline's newest batch end
 
     # pipeline side ----------------------------------------------------------------
     def set_picture(self, pic: Picture, n_reports: int | None = None) -> None:
@@ -100,13 +122,55 @@ class LiveHub:
         self.events.publish("alert", {"event": what, "alert": alert})
 
     def _refresh_alert_keys(self) -> None:
-        keys = []
+        keys, suspects = set(), set()
         for a in list(self.open_alerts.values()):
             try:
-                keys.append(parse_subject(a["subject"]))
+                k = parse_subject(a["subject"])
             except (ValueError, KeyError):
                 continue
-        self._alert_keys = np.array(sorted(set(keys)), np.int64)
+            keys.add(k)
+            if a.get("kind") in SUSPECT_KINDS:
+                suspects.add(k)
+        self._alert_keys = np.array(sorted(keys), np.int64)
+        self._suspect_keys = np.array(sorted(suspects), np.int64)
+
+    def track_flags(self, pic: Picture) -> np.ndarray:
+        """Per-track flags (alert, stale, non-cooperative, emergency, identity) of `pic`."""
+        friends = np.fromiter(self.friends, np.int64) if self.friends else ()
+        return pic.flags(self._alert_keys, self._suspect_keys, friends)
+
+    def at_batch_end(self, push: Callable[[], None]) -> bool:
+        """Called by the pipeline thread after each batch: if a tick is waiting, hand it a
+        fresh picture (`push`) and stay parked while it encodes. True if it did."""
+        self.last_batch = wall.monotonic()
+        with self._gate:
+            want = self._want
+            if not want:
+                return False
+            push()
+            self._parked = want
+            self._gate.notify_all()
+            self._gate.wait_for(lambda: self._want != want, timeout=PARK_MAX_S)
+            return True
+
+    def _wait_for_pipeline(self) -> bool:
+        """Ask a busy pipeline to park at its next batch boundary; True once it has."""
+        if wall.monotonic() - self.last_batch > 2 * self.tick_s + 1.0:
+            return False  # no pipeline, or an idle one: nothing to wait for
+        want = self.stats["tick"] + 1
+        with self._gate:
+            self._want = want
+            return (
+                self._gate.wait_for(
+                    lambda: self._parked == want or self._stop.is_set(), timeout=self.tick_s
+                )
+                and self._parked == want
+            )
+
+    def _release(self) -> None:
+        with self._gate:
+            self._want = 0
+            self._gate.notify_all()
 
     # server side ------------------------------------------------------------------
     def triage_event(self, entry: dict[str, Any], state: dict[str, Any], alert: dict | None):
@@ -152,18 +216,31 @@ class LiveHub:
 
     def stop(self) -> None:
         self._stop.set()
+        self._release()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.tick_s):
+        due = wall.monotonic() + self.tick_s
+        while not self._stop.wait(max(0.0, due - wall.monotonic())):
+            t0 = wall.monotonic()
+            parked = self._watched() and self._wait_for_pipeline()
             try:
-                self.tick()
+                self.tick(wait_ms=(wall.monotonic() - t0) * 1e3, parked=parked)
             except Exception as e:  # a bug in one tick must not stop the picture
                 self.stats["last_error"] = repr(e)
+            finally:
+                self._release()
+            due += self.tick_s
+            if due < wall.monotonic():  # late (a long wait): no burst of ticks to catch up
+                due = wall.monotonic() + self.tick_s
 
-    def tick(self) -> None:
+    def _watched(self) -> bool:
+        with self._clients_lock:
+            return any(not c.paused for c in self.clients.values())
+
+    def tick(self, wait_ms: float = 0.0, parked: bool = False) -> None:
         """Encode every watched view once and hand the bytes to its clients."""
         with self._clients_lock:
             live = [c for c in self.clients.values() if not c.paused]
@@ -182,20 +259,25 @@ class LiveHub:
             return
         t0, c0 = wall.perf_counter(), wall.thread_time()
         pic = self.current()
-        flags = pic.flags(self._alert_keys)
+        flags = self.track_flags(pic)
         self.stats["tick"] += 1
         seq = self.stats["tick"]
         out: dict[ViewKey, tuple[list, bytes]] = {}
         keyframes: dict[ViewKey, tuple[list, bytes]] = {}
-        nbytes = 0
+        nbytes = kbytes = 0
         for k, v in views.items():
             out[k] = v.delta(pic, flags, seq)
             nbytes = max(nbytes, len(out[k][1]))
             if any(kf and v == k for _, v, kf in clients):
                 keyframes[k] = v.keyframe()
-        self.stats["encode_ms"] = (wall.perf_counter() - t0) * 1e3
-        self.stats["encode_cpu_ms"] = (wall.thread_time() - c0) * 1e3
-        self.stats["frame_bytes"] = nbytes
+                kbytes = max(kbytes, len(keyframes[k][1]))
+        enc_ms = (wall.perf_counter() - t0) * 1e3
+        cpu_ms = (wall.thread_time() - c0) * 1e3
+        self.stats.update(encode_ms=enc_ms, encode_cpu_ms=cpu_ms, frame_bytes=nbytes,
+                          wait_ms=wait_ms)  # fmt: skip
+        if kbytes:
+            self.stats["keyframe_bytes"] = kbytes
+        self.tick_log.append((seq, wait_ms, enc_ms, cpu_ms, nbytes, kbytes, parked))
         for c, view, kf in clients:
             if kf:
                 meta, data = keyframes[view]

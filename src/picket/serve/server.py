@@ -85,5 +85,8 @@ def serve_assembly(asm: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     from picket.serve.live_sink import LiveSink
 
     hub = LiveHub()
-    asm.pipeline.sinks.append(LiveSink(hub, env=asm.env, rejects=asm.rejects))
-    return start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins)
+    live = LiveSink(hub, env=asm.env, rejects=asm.rejects, pipeline=asm.pipeline)
+    asm.pipeline.sinks.append(live)
+    handle = start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins)
+    live.take_zone_edits(asm.pipeline.env)  # edits kept from an earlier run, before batch one
+    return handle

@@ -1,0 +1,219 @@
+"""Watched zones as operators edit them: the list the map shows, the file that keeps the
+edits, and the `ZoneSet` handed to the running pipeline.
+
+Why the order matters: detectors may remember a track's zone by its index in the set, so
+an added zone goes to the end and a changed zone keeps its place; only deleting or
+replacing the whole set moves zones, and then the swap says so (`reindexed`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time as wall
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shapely
+
+from picket.geo.zone_io import Feature, parse_geojson
+from picket.geo.zones import ZoneSet
+from picket.model.alerts import iso
+from picket.model.rejects import Rejects
+
+EDITED_FILE = "zones.edited.geojson"
+MAX_ZONES = 10_000
+
+
+class ZoneError(ValueError):
+    """A zone edit refused: `status` 404 (unknown id) or 422 (unusable feature)."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+
+
+@dataclass
+class Zone:
+    id: str
+    feature: Feature  # what the detectors index
+    geojson: dict[str, Any]  # what clients see and the file keeps
+
+
+def _jsonable(v: Any) -> bool:
+    return isinstance(v, str | int | float | bool) or v is None
+
+
+def parse_zone(doc: Any, where: str) -> Feature:
+    """One polygonal zone from a GeoJSON Feature, checked as zone files are (zone_io)."""
+    if not isinstance(doc, dict) or doc.get("type") != "Feature":
+        raise ZoneError(422, f"{where}: a GeoJSON Feature is needed")
+    g = doc.get("geometry")
+    if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
+        raise ZoneError(422, f"{where}: geometry must be a Polygon or MultiPolygon")
+    rejects = Rejects()
+    feats = [f for f in parse_geojson(json.dumps(doc).encode(), where, rejects, want="polygon")
+             if f.is_polygonal]  # fmt: skip
+    bad = sorted(r for r in rejects.counts if r != "zones.repaired_invalid_geometry")
+    if len(feats) != 1 or bad:
+        raise ZoneError(422, f"{where}: unusable zone ({', '.join(bad) or 'no polygon'})")
+    return feats[0]
+
+
+class ZoneEditor:
+    """The live zone list; thread-safe. The pipeline takes the newest set with `take()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.zones: list[Zone] = []
+        self.path: Path | None = None
+        self.seeded = False
+        self._next = 1
+        self._pending: ZoneSet | None = None
+        self._reindexed = False
+
+    # set-up ----------------------------------------------------------------------------
+    def seed(self, zones: Any) -> None:
+        """The zones the pipeline started with (a ZoneSet), unless edits were loaded."""
+        if self.seeded or zones is None:
+            return
+        with self._lock:
+            for f in getattr(zones, "features", []):
+                self.zones.append(self._zone(f, f.properties.get("id"), None))
+            self.seeded = True
+
+    def seed_geojson(self, fc: dict[str, Any] | None) -> None:
+        """Zones given as GeoJSON only (`picket serve --zones`), unless already seeded."""
+        if self.seeded or not fc:
+            return
+        feats = fc.get("features") if isinstance(fc, dict) else None
+        with self._lock:
+            for i, doc in enumerate(feats or []):
+                try:
+                    f = parse_zone(doc, f"zones[{i}]")
+                except ZoneError:
+                    continue
+                self.zones.append(self._zone(f, f.properties.get("id"), None))
+            self.seeded = True
+
+    def attach(self, data_dir: Path | None) -> bool:
+        """Keep edits in `data_dir`; load earlier edits from there (they win over the seed).
+        True if edits were loaded (the pipeline must take them)."""
+        if data_dir is None:
+            return False
+        self.path = Path(data_dir) / EDITED_FILE
+        if not self.path.exists():
+            return False
+        try:
+            fc = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        with self._lock:
+            self.zones, self._next = [], 1
+            for i, doc in enumerate((fc or {}).get("features") or []):
+                try:
+                    f = parse_zone(doc, f"{self.path}:feature[{i}]")
+                except ZoneError:
+                    continue
+                self.zones.append(self._zone(f, (doc.get("properties") or {}).get("id"), None,
+                                             doc.get("properties")))  # fmt: skip
+            self.seeded = True
+            self._changed(reindexed=True, persist=False)
+        return True
+
+    # reads -----------------------------------------------------------------------------
+    def collection(self) -> dict[str, Any]:
+        with self._lock:
+            return {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
+
+    def take(self) -> tuple[ZoneSet, bool] | None:
+        """The zone set edited since the last take, and whether zones moved (or None)."""
+        with self._lock:
+            if self._pending is None:
+                return None
+            out = (self._pending, self._reindexed)
+            self._pending, self._reindexed = None, False
+            return out
+
+    # edits -----------------------------------------------------------------------------
+    def add(self, doc: Any, who: str) -> dict[str, Any]:
+        f = parse_zone(doc, "zone")
+        with self._lock:
+            if len(self.zones) >= MAX_ZONES:
+                raise ZoneError(422, f"at most {MAX_ZONES} zones")
+            want = (doc.get("properties") or {}).get("id")
+            if isinstance(want, str) and any(z.id == want for z in self.zones):
+                raise ZoneError(422, f"zone id {want!r} exists (PUT it to change it)")
+            z = self._zone(f, want, who, doc.get("properties"))
+            self.zones.append(z)  # at the end: the indices of the others stay
+            self._changed(reindexed=False)
+            return z.geojson
+
+    def replace(self, zid: str, doc: Any, who: str) -> dict[str, Any]:
+        f = parse_zone(doc, f"zone {zid}")
+        with self._lock:
+            i = self._index(zid)
+            self.zones[i] = self._zone(f, zid, who, doc.get("properties"), keep_id=True)
+            self._changed(reindexed=False)
+            return self.zones[i].geojson
+
+    def delete(self, zid: str) -> None:
+        with self._lock:
+            del self.zones[self._index(zid)]
+            self._changed(reindexed=True)
+
+    def replace_all(self, fc: Any, who: str) -> int:
+        if (
+            not isinstance(fc, dict)
+            or fc.get("type") != "FeatureCollection"
+            or not isinstance(fc.get("features"), list)
+        ):
+            raise ZoneError(422, "body must be a GeoJSON FeatureCollection")
+        if len(fc["features"]) > MAX_ZONES:
+            raise ZoneError(422, f"at most {MAX_ZONES} zones")
+        parsed = [(parse_zone(d, f"feature {i}"), d) for i, d in enumerate(fc["features"])]
+        with self._lock:
+            self.zones, self._next = [], 1
+            for f, d in parsed:
+                self.zones.append(self._zone(f, (d.get("properties") or {}).get("id"), who,
+                                             d.get("properties")))  # fmt: skip
+            self.seeded = True
+            self._changed(reindexed=True)
+            return len(self.zones)
+
+    # internals (lock held) -------------------------------------------------------------
+    def _index(self, zid: str) -> int:
+        for i, z in enumerate(self.zones):
+            if z.id == zid:
+                return i
+        raise ZoneError(404, f"no zone {zid}")
+
+    def _zone(self, f: Feature, want: Any, who: str | None, props: dict | None = None,
+              keep_id: bool = False) -> Zone:  # fmt: skip
+        taken = {z.id for z in self.zones}
+        if keep_id or (isinstance(want, str) and want.strip() and want not in taken):
+            zid = str(want)
+        else:
+            while f"z{self._next}" in taken:
+                self._next += 1
+            zid = f"z{self._next}"
+            self._next += 1
+        p = {k: v for k, v in {**f.properties, **(props or {})}.items() if _jsonable(v)}
+        p.update(id=zid, name=f.name, kind=f.kind)
+        if who is not None:
+            p.update(edited_by=who, edited=iso(wall.time()))
+        gj = {"type": "Feature", "properties": p,
+              "geometry": shapely.geometry.mapping(f.geometry)}  # fmt: skip
+        return Zone(zid, dataclasses.replace(f, properties={**f.properties, "id": zid}), gj)
+
+    def _changed(self, reindexed: bool, persist: bool = True) -> None:
+        self._pending = ZoneSet([z.feature for z in self.zones])
+        self._reindexed = self._reindexed or reindexed
+        self.seeded = True
+        if persist and self.path is not None:
+            fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fc), encoding="utf-8")
+            tmp.replace(self.path)

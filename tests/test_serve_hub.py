@@ -1,0 +1,43 @@
+"""The live hub's hand-off with the pipeline thread: a tick encodes while the pipeline is
+parked at a batch boundary, with the picture of that boundary; an idle pipeline is not
+waited for. Ordering is checked, not durations."""
+
+import threading
+import time
+
+import numpy as np
+
+from picket.serve import LiveHub
+from picket.serve.picture import Picture
+
+
+def test_tick_encodes_while_the_pipeline_is_parked_at_a_batch_boundary():
+    hub = LiveHub(tick_s=5.0)
+    hub.last_batch = time.monotonic()  # a pipeline that is busy
+    order, out = [], {}
+    fresh = Picture.empty()
+
+    def ticker():
+        out["parked"] = hub._wait_for_pipeline()
+        out["picture"] = hub.current()
+        order.append("encode")
+        hub._release()
+
+    th = threading.Thread(target=ticker)
+    th.start()
+    while not hub._want:  # the tick has asked for the next boundary
+        time.sleep(0.001)
+    parked = hub.at_batch_end(lambda: (order.append("push"), hub.set_picture(fresh)))
+    order.append("resumed")
+    th.join(timeout=10)
+    assert parked and out["parked"] and out["picture"] is fresh
+    assert order == ["push", "encode", "resumed"]
+    # with no tick waiting, a batch end goes straight on and pushes nothing
+    assert not hub.at_batch_end(lambda: order.append("pushed anyway"))
+    assert order[-1] == "resumed"
+
+
+def test_an_idle_pipeline_is_not_waited_for():
+    hub = LiveHub(tick_s=5.0)
+    assert hub.last_batch == -np.inf
+    assert hub._wait_for_pipeline() is False and hub._want == 0
