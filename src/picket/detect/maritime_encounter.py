@@ -51,15 +51,29 @@ class EncounterThresholds(Thresholds):
     )
 
 
+PAIR_KEY = 1 << 31  # pair (a, b) of track slots, a < b, as one int64
+N_SPEEDS = 60  # checks kept for the median speed (the last 2 h at 2 min: GFW's duration)
+
+
+def _no_pairs() -> dict[str, np.ndarray]:
+    """An empty pair table, holding one key that matches no pair (so lookups need no guard)."""
+    e = np.full(1, -np.inf)
+    return {"key": np.full(1, -1, np.int64), "t0": e, "seen": e, "min_d": e,
+            "fired": np.zeros(1, bool), "signalled": e,
+            "speeds": np.full((1, N_SPEEDS), np.nan, np.float32)}  # fmt: skip
+
+
 class Encounter:
     """Pairs are looked for at fixed event-time ticks (every `check_every_s`), on each
     vessel's last report at or before the tick, however the reports were batched."""
 
     kind = "maritime.encounter"
+    # a firing pair's evidence is refreshed at most this often (the alert stays open)
+    resignal_s = 600.0
 
     def __init__(self, th: EncounterThresholds | None = None):
         self.th = th or EncounterThresholds()
-        self.pairs: dict[tuple[int, int], dict[str, Any]] = {}
+        self.state = _no_pairs()  # the pairs being followed, sorted by key
         self._done = -np.inf  # last tick evaluated
         self._newest = -np.inf  # newest report applied to the state
         # each vessel's last position, its time, and last reported speed, as of the last tick
@@ -127,6 +141,8 @@ class Encounter:
         return out
 
     def _check(self, ctx: BatchContext, now: float) -> list[Signal]:
+        """One tick: today's close slow pairs against the pairs already being followed,
+        as arrays (a harbour holds hundreds of side-by-side pairs)."""
         n = ctx.tracks.n
         lat, lon, speed = self.lat[:n], self.lon[:n], self.speed[:n]
         cand = np.flatnonzero(
@@ -136,55 +152,66 @@ class Encounter:
         )
         if len(cand):
             cand = cand[~in_zone_kinds(ctx, lat[cand], lon[cand], ("port", "anchorage"))]
-        current: set[tuple[int, int]] = set()
+        st = self.state
+        if len(cand) < 2 and len(st["key"]) == 1 and st["key"][0] < 0:
+            return []  # nobody to pair, nobody being followed
+        ij = np.zeros((0, 2), np.int64)
         if len(cand) >= 2:
-            xyz = np.c_[geodetic_to_ecef(lat[cand], lon[cand], 0)]
-            for i, j in cKDTree(xyz).query_pairs(self.th.max_distance_m):
-                a, b = sorted((int(cand[i]), int(cand[j])))
-                current.add((a, b))
+            xyz = np.column_stack(geodetic_to_ecef(lat[cand], lon[cand], 0))
+            ij = cKDTree(xyz).query_pairs(self.th.max_distance_m, output_type="ndarray")
+        a_ = np.minimum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
+        b_ = np.maximum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
+        keys = a_ * PAIR_KEY + b_
+        order = np.argsort(keys)
+        keys, a_, b_ = keys[order], a_[order], b_[order]
         out: list[Signal] = []
-        for key in list(self.pairs):
-            if key not in current:
-                st = self.pairs.pop(key)
-                if st.get("fired"):
-                    out.append(make_signal(ctx, self.kind, key[0], None, "info", "",
-                                           {"ended": iso(now)}, ended=True, t=now))  # fmt: skip
-        if not current:
-            return out
-        pairs = np.array(sorted(current), dtype=np.int64)
-        a_, b_ = pairs[:, 0], pairs[:, 1]
+        # pairs that came apart: close the ones that had fired
+        gone = ~np.isin(st["key"], keys)
+        for k in np.flatnonzero(gone & st["fired"]).tolist():
+            out.append(make_signal(ctx, self.kind, int(st["key"][k] // PAIR_KEY), None, "info",
+                                   "", {"ended": iso(now)}, ended=True, t=now))  # fmt: skip
+        pos = np.minimum(np.searchsorted(st["key"], keys), len(st["key"]) - 1)
+        known = st["key"][pos] == keys
+        # a pair not seen at the previous check (or after a silence) starts over
+        goes_on = known & (now - st["seen"][pos] <= 2 * self.th.check_every_s + 1)
         dist = haversine_m(lat[a_], lon[a_], lat[b_], lon[b_])
         spd = np.fmax(speed[a_], speed[b_]) / KNOT
-        firing = []
-        for k, (a, b) in enumerate(pairs.tolist()):
-            st = self.pairs.get((a, b))
-            # a pair not seen at the previous check (or after a silence) starts over
-            if st is None or now - st["seen"] > 2 * self.th.check_every_s + 1:
-                st = self.pairs[(a, b)] = {"t0": now, "min_d": dist[k], "speeds": []}
-            st["seen"] = now
-            st["min_d"] = min(st["min_d"], float(dist[k]))
-            st["speeds"] = [*st["speeds"][-239:], float(spd[k])]
-            if now - st["t0"] >= self.th.live_min_duration_s:
-                firing.append(k)
-        if not firing:
+        hist = np.where(goes_on[:, None], st["speeds"][pos], np.nan)
+        hist = np.concatenate([hist[:, 1:], spd[:, None]], axis=1, dtype=np.float32)
+        new = {
+            "key": keys,
+            "t0": np.where(goes_on, st["t0"][pos], now),
+            "seen": np.full(len(keys), now),
+            "min_d": np.where(goes_on, np.fmin(st["min_d"][pos], dist), dist),
+            "fired": goes_on & st["fired"][pos],
+            "signalled": np.where(goes_on, st["signalled"][pos], -np.inf),
+            "speeds": hist,
+        }
+        self.state = new if len(keys) else _no_pairs()
+        dur = now - new["t0"]
+        due = (dur >= self.th.live_min_duration_s) & (
+            ~new["fired"] | (now - new["signalled"] >= self.resignal_s)
+        )
+        f = np.flatnonzero(due)
+        if not len(f):
             return out
-        f = np.array(firing)
+        new["fired"][f] = True
+        new["signalled"][f] = now
         mlat = (lat[a_[f]] + lat[b_[f]]) / 2
         mlon = (lon[a_[f]] + lon[b_[f]]) / 2
         line, ld = infrastructure_near(ctx, mlat, mlon)  # one vectorised lookup for all pairs
-        for i, k in enumerate(firing):
+        med = np.nanmedian(hist[f], axis=1)
+        for i, k in enumerate(f.tolist()):
             a, b = int(a_[k]), int(b_[k])
-            st = self.pairs[(a, b)]
-            st["fired"] = True
-            dur, d = now - st["t0"], float(dist[k])
+            d = float(dist[k])
             ev: dict[str, Any] = {
                 "other": label(ctx, b),
-                "since": iso(st["t0"]),
-                "duration_s": round(dur, 1),
+                "since": iso(float(new["t0"][k])),
+                "duration_s": round(float(dur[k]), 1),
                 "distance_m": round(d, 1),
-                "min_distance_m": round(st["min_d"], 1),
-                "median_speed_kn": round(float(np.median(st["speeds"])), 2),
-                "gfw_definition_met": dur >= self.th.gfw_min_duration_s,
+                "min_distance_m": round(float(new["min_d"][k]), 1),
+                "median_speed_kn": round(float(med[i]), 2),
+                "gfw_definition_met": bool(dur[k] >= self.th.gfw_min_duration_s),
                 "thresholds": vars(self.th),
             }
             sev = "warning"
@@ -192,7 +219,7 @@ class Encounter:
                 ev["infrastructure"] = infrastructure_evidence(ctx, int(line[i]), float(ld[i]))
                 sev = "critical"
             summary = (f"{label(ctx, a)} and {label(ctx, b)} side by side ({d:.0f} m) at low "
-                       f"speed for {dur / 60:.0f} min")  # fmt: skip
+                       f"speed for {dur[k] / 60:.0f} min")  # fmt: skip
             out.append(make_signal(ctx, self.kind, a, None, sev, summary, ev, t=now,
                                    lat=float(mlat[i]), lon=float(mlon[i])))  # fmt: skip
         return out
