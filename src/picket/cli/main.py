@@ -196,9 +196,12 @@ def cmd_config(a: argparse.Namespace) -> int:
     rows = describe_defaults()
     if a.markdown:
         print("| detector | threshold | default | meaning | source |\n|---|---|---|---|---|")
+        def cell(x: object) -> str:  # a '|' inside a cell would end it
+            return str(x).replace("|", "\\|")
+
         for r in rows:
-            print(f"| `{r['detector']}` | `{r['name']}` | {r['default']} | {r['doc']} | "
-                  f"{r['source']} |")  # fmt: skip
+            print(f"| `{r['detector']}` | `{r['name']}` | {cell(r['default'])} | {cell(r['doc'])} "
+                  f"| {cell(r['source'])} |")  # fmt: skip
     else:
         cur = None
         for r in rows:
