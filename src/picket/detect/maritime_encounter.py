@@ -55,6 +55,13 @@ PAIR_KEY = 1 << 31  # pair (a, b) of track slots, a < b, as one int64
 N_SPEEDS = 60  # checks kept for the median speed (the last 2 h at 2 min: GFW's duration)
 
 
+def _last_of_runs(s: np.ndarray) -> np.ndarray:
+    """True at the last row of each run of equal values (np.r_ costs more than this)."""
+    out = np.ones(len(s), bool)
+    out[:-1] = s[1:] != s[:-1]
+    return out
+
+
 def _no_pairs() -> dict[str, np.ndarray]:
     """An empty pair table, holding one key that matches no pair (so lookups need no guard)."""
     e = np.full(1, -np.inf)
@@ -96,13 +103,13 @@ class Encounter:
         if not len(rows):
             return
         r, s = ctx.reports, ctx.slots[rows]
-        last = np.r_[s[1:] != s[:-1], True]
+        last = _last_of_runs(s)
         sl, j = s[last], rows[last]
         self.t[sl], self.lat[sl], self.lon[sl] = r.time[j], r.lat[j], r.lon[j]
         v = np.isfinite(r.speed[rows])
         if v.any():
             sv, jv = s[v], rows[v]
-            lv = np.r_[sv[1:] != sv[:-1], True]
+            lv = _last_of_runs(sv)
             self.speed[sv[lv]] = r.speed[jv[lv]]
         self._newest = max(self._newest, float(r.time[rows].max()))
 
@@ -131,25 +138,29 @@ class Encounter:
         ticks = self._ticks(t, now)
         out: list[Signal] = []
         done = np.zeros(len(rows), bool)
+        if len(ticks):  # the vessels any of this batch's ticks can look at
+            n = ctx.tracks.n
+            recent = self.t[:n] >= ticks[0] - self.th.max_report_age_s
+            recent[ctx.slots[rows]] = True
+            pool = np.flatnonzero(recent & (ctx.tracks.cols["domain"][:n] == Domain.MARITIME))
         for tk in ticks.tolist():
             due = ~done & (t <= tk)
             self._apply(ctx, rows[due])
             done |= due
-            out.extend(self._check(ctx, tk))
+            out.extend(self._check(ctx, tk, pool))
         self._apply(ctx, rows[~done])
         self._done = max(self._done, np.floor(now / self.th.check_every_s) * self.th.check_every_s)
         return out
 
-    def _check(self, ctx: BatchContext, now: float) -> list[Signal]:
-        """One tick: today's close slow pairs against the pairs already being followed,
-        as arrays (a harbour holds hundreds of side-by-side pairs)."""
+    def _check(self, ctx: BatchContext, now: float, pool: np.ndarray) -> list[Signal]:
+        """One tick: the close slow pairs now against the pairs already being followed,
+        as arrays (a harbour holds thousands of side-by-side pairs)."""
         n = ctx.tracks.n
         lat, lon, speed = self.lat[:n], self.lon[:n], self.speed[:n]
-        cand = np.flatnonzero(
-            (ctx.tracks.cols["domain"][:n] == Domain.MARITIME)
-            & (self.t[:n] >= now - self.th.max_report_age_s)
-            & (speed < self.th.max_speed_kn * KNOT)
-        )
+        cand = pool[
+            (self.t[pool] >= now - self.th.max_report_age_s)
+            & (speed[pool] < self.th.max_speed_kn * KNOT)
+        ]
         if len(cand):
             cand = cand[~in_zone_kinds(ctx, lat[cand], lon[cand], ("port", "anchorage"))]
         st = self.state
