@@ -7,17 +7,16 @@ queue is full is dropped back to a keyframe instead of stalling the others.
 
 Why the tick waits for a batch boundary: the pipeline and the tick share one
 interpreter (the GIL), so an encode started mid-batch takes a few ms of CPU
-but tens of ms of wall time. When a pipeline is running, the tick asks it to
-park at the end of its current batch (it hands over a fresh snapshot first),
-encodes alone, and lets it go; a tick never waits longer than `tick_s` for
-that, and an idle pipeline is not waited for.
+but tens of ms of wall time. When the pipeline thread is busy (its CPU clock
+moves), the tick asks it to park at the end of its current batch (it hands
+over a fresh snapshot first), encodes alone, and lets it go; a tick never
+waits longer than `tick_s` for that, and an idle pipeline is not waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
 import threading
 import time as wall
@@ -31,7 +30,7 @@ import numpy as np
 from picket.model.subjects import parse_subject
 from picket.serve.picture import SUSPECT_KINDS, Picture
 from picket.serve.sse import EventLog
-from picket.serve.views import ViewKey, ViewState
+from picket.serve.views import MetaCache, ViewKey, ViewState, meta_message
 from picket.serve.zone_edits import ZoneEditor
 
 QUEUE_FRAMES = 8  # frames a client may lag before it is resynchronised
@@ -69,6 +68,7 @@ class LiveHub:
         self._pic_lock = threading.Lock()
         self.clients: dict[int, Client] = {}
         self.views: dict[ViewKey, ViewState] = {}
+        self.meta_cache = MetaCache()  # shared by the views
         self._clients_lock = threading.Lock()
         self._ids = itertools.count(1)
         self.open_alerts: dict[str, dict[str, Any]] = {}
@@ -93,6 +93,7 @@ class LiveHub:
         self._want = 0  # tick number the tick thread wants the pipeline parked for (0: none)
         self._parked = 0  # tick number the pipeline is parked for
         self.last_batch = -np.inf  # monotonic time of the pipeline's newest batch end
+        self.pipeline_thread: int | None = None  # ident of the thread that runs batches
 
     # pipeline side ----------------------------------------------------------------
     def set_picture(self, pic: Picture, n_reports: int | None = None) -> None:
@@ -143,6 +144,7 @@ class LiveHub:
         """Called by the pipeline thread after each batch: if a tick is waiting, hand it a
         fresh picture (`push`) and stay parked while it encodes. True if it did."""
         self.last_batch = wall.monotonic()
+        self.pipeline_thread = threading.get_ident()
         with self._gate:
             want = self._want
             if not want:
@@ -153,10 +155,23 @@ class LiveHub:
             self._gate.wait_for(lambda: self._want != want, timeout=PARK_MAX_S)
             return True
 
+    def pipeline_busy(self, probe_s: float = 0.002) -> bool:
+        """Whether the pipeline thread is working now: its CPU clock moves over `probe_s`
+        (where the platform has per-thread clocks; else assumed busy while batches come)."""
+        if self.pipeline_thread is None or wall.monotonic() - self.last_batch > 2 * self.tick_s + 1:
+            return False  # no pipeline, or one that stopped sending batches
+        try:
+            clock = wall.pthread_getcpuclockid(self.pipeline_thread)
+            c0 = wall.clock_gettime(clock)
+            wall.sleep(probe_s)
+            return wall.clock_gettime(clock) - c0 > probe_s / 10
+        except (AttributeError, OSError, ValueError):
+            return True
+
     def _wait_for_pipeline(self) -> bool:
         """Ask a busy pipeline to park at its next batch boundary; True once it has."""
-        if wall.monotonic() - self.last_batch > 2 * self.tick_s + 1.0:
-            return False  # no pipeline, or an idle one: nothing to wait for
+        if not self.pipeline_busy():
+            return False  # no pipeline, or an idle one: the tick runs alone anyway
         want = self.stats["tick"] + 1
         with self._gate:
             self._want = want
@@ -195,13 +210,13 @@ class LiveHub:
         c = Client(loop, view, role, id=next(self._ids))
         with self._clients_lock:
             self.clients[c.id] = c
-            self.views.setdefault(view, ViewState(view))
+            self.views.setdefault(view, ViewState(view, self.meta_cache))
         return c
 
     def change_view(self, c: Client, view: ViewKey) -> None:
         with self._clients_lock:
             c.view, c.needs_keyframe = view, True
-            self.views.setdefault(view, ViewState(view))
+            self.views.setdefault(view, ViewState(view, self.meta_cache))
 
     def unsubscribe(self, c: Client) -> None:
         with self._clients_lock:
@@ -248,7 +263,7 @@ class LiveHub:
                 # a client back from a replay watches a view that was dropped while it was
                 # paused: make the view again and start the client from a keyframe
                 if c.view not in self.views:
-                    self.views[c.view] = ViewState(c.view)
+                    self.views[c.view] = ViewState(c.view, self.meta_cache)
                     c.needs_keyframe = True
             clients = [(c, c.view, c.needs_keyframe) for c in live]
             watched = {v for _, v, _ in clients}
@@ -262,15 +277,17 @@ class LiveHub:
         flags = self.track_flags(pic)
         self.stats["tick"] += 1
         seq = self.stats["tick"]
-        out: dict[ViewKey, tuple[list, bytes]] = {}
-        keyframes: dict[ViewKey, tuple[list, bytes]] = {}
+        out: dict[ViewKey, tuple[str | None, bytes]] = {}  # (meta message, frame) per view
+        keyframes: dict[ViewKey, tuple[str | None, bytes]] = {}
         nbytes = kbytes = 0
         for k, v in views.items():
-            out[k] = v.delta(pic, flags, seq)
-            nbytes = max(nbytes, len(out[k][1]))
+            meta, data = v.delta(pic, flags, seq)
+            out[k] = (meta_message(meta) if meta else None, data)
+            nbytes = max(nbytes, len(data))
             if any(kf and v == k for _, v, kf in clients):
-                keyframes[k] = v.keyframe()
-                kbytes = max(kbytes, len(keyframes[k][1]))
+                meta, data = v.keyframe()
+                keyframes[k] = (meta_message(meta) if meta else None, data)
+                kbytes = max(kbytes, len(data))
         enc_ms = (wall.perf_counter() - t0) * 1e3
         cpu_ms = (wall.thread_time() - c0) * 1e3
         self.stats.update(encode_ms=enc_ms, encode_cpu_ms=cpu_ms, frame_bytes=nbytes,
@@ -286,7 +303,7 @@ class LiveHub:
                 meta, data = out[view]
             items: list[tuple[str, Any]] = []
             if meta:
-                items.append(("text", json.dumps({"type": "meta", "tracks": meta})))
+                items.append(("text", meta))
             items.append(("bytes", data))
             try:
                 c.loop.call_soon_threadsafe(c.offer, items, False)
