@@ -95,3 +95,19 @@ def test_synthetic_incidents_give_the_same_alerts_in_any_batching():
     assert {"maritime.anchor_drag", "maritime.ais_gap", "maritime.encounter",
             "maritime.drift"} <= kinds  # fmt: skip
     assert got[0] == got[1]
+
+
+@pytest.mark.realdata
+def test_air_loitering_on_real_data_is_the_same_in_any_batching(shared_data):
+    """The border-control aircraft flies orbits for hours: judged on fixed ticks, not batches."""
+    f = shared_data / "air" / "border_control_channel_20200417.json.gz"
+    got = []
+    for batch_s, rows, span in ((1.0, 0, 0.0), (60.0, 20_000, 3600.0)):
+        asm = assemble(Config(store_path=None), console=False, store=False)
+        mem = MemorySink()
+        asm.pipeline.sinks.append(mem)
+        run_stream(asm.pipeline, merge([read_file(f, asm.rejects, "opensky")]), batch_s, 0.0,
+                   None, rows, span)  # fmt: skip
+        got.append({(a.kind, a.subject, round(a.time, 3), a.status) for a in mem.alerts.values()})
+    assert any(k == "air.loitering" for k, *_ in got[0])
+    assert got[0] == got[1]

@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from picket.detect.base import Thresholds, in_zone_kinds, label, make_signal, sampled_rows, th
+from picket.detect.base import (
+    Sampler,
+    Thresholds,
+    Ticker,
+    in_zone_kinds,
+    label,
+    make_signal,
+    th,
+)
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
@@ -57,33 +65,38 @@ class AirLoitering:
         self.t = np.empty(0)
         self.lat = np.empty(0)
         self.lon = np.empty(0)
-        self.last_bucket: dict[int, int] = {}
         self.active: set[int] = set()
-        self._next = -np.inf
+        self.sampler = Sampler(self.th.sample_s)
+        self.ticker = Ticker(self.th.check_every_s)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
         th = self.th
-        rows, _ = sampled_rows(ctx, Domain.AIR, th.sample_s)
+        rows, _ = self.sampler.rows(ctx, Domain.AIR)
         if len(rows):
             keep = ~in_zone_kinds(ctx, r.lat[rows], r.lon[rows], ("airport",))
             rows = rows[keep]
-            self.slot = np.r_[self.slot, ctx.slots[rows]]
-            self.t = np.r_[self.t, r.time[rows]]
-            self.lat = np.r_[self.lat, r.lat[rows]]
-            self.lon = np.r_[self.lon, r.lon[rows]]
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
-        if now < self._next or not len(self.t):
+            self.slot = np.concatenate([self.slot, ctx.slots[rows]])
+            self.t = np.concatenate([self.t, r.time[rows]])
+            self.lat = np.concatenate([self.lat, r.lat[rows]])
+            self.lon = np.concatenate([self.lon, r.lon[rows]])
+        if not len(self.t):
             return []
-        self._next = now + th.check_every_s
-        keep = self.t >= now - th.window_s
+        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        out: list[Signal] = []
+        for tk in self.ticker.due(float(self.t.min()), now).tolist():
+            inside = (self.t <= tk) & (self.t >= tk - th.window_s)
+            if inside.any() or self.active:
+                out += self._judge(ctx, tk, inside)
+        keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
         self.slot, self.t, self.lat, self.lon = (
             self.slot[keep], self.t[keep], self.lat[keep], self.lon[keep])  # fmt: skip
-        return self._judge(ctx, now)
+        return out
 
-    def turns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def turns(self, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per slot in the window: (slots, net signed turn deg, max radius m, sample count)."""
-        o = np.lexsort((self.t, self.slot))
+        o = np.flatnonzero(inside)
+        o = o[np.lexsort((self.t[o], self.slot[o]))]
         s, la, lo = self.slot[o], self.lat[o], self.lon[o]
         slots, count = np.unique(s, return_counts=True)
         # bearings of steps long enough to have one; then turns between consecutive steps
@@ -111,15 +124,16 @@ class AirLoitering:
         self._centre = (mlat, mlon)
         return slots, net, radius, count
 
-    def _judge(self, ctx: BatchContext, now: float) -> list[Signal]:
+    def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
+        """The window ending at tick `now` (samples flagged `inside`)."""
         th = self.th
-        slots, net, radius, count = self.turns()
+        slots, net, radius, count = self.turns(inside)
         loiter = (np.abs(net) >= th.min_turn_deg) & (radius <= th.max_radius_m)
         out: list[Signal] = []
         mlat, mlon = self._centre
         for i in np.flatnonzero(loiter).tolist():
             sl = int(slots[i])
-            first = float(self.t[self.slot == sl].min())
+            first = float(self.t[inside & (self.slot == sl)].min())
             ev: dict[str, Any] = {
                 "net_turn_deg": round(float(net[i]), 1),
                 "direction": "right (clockwise)" if net[i] > 0 else "left (anticlockwise)",

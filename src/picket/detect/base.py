@@ -161,21 +161,61 @@ class Sustain:
         self.last_true[slots] = np.nan
 
 
-def sampled_rows(ctx: BatchContext, domain: int, sample_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, slots): one accepted position per track per `sample_s`, in batch order.
+NO_BUCKET = np.iinfo(np.int64).min
+
+
+class Sampler:
+    """One accepted position per track per `sample_s` bucket of event time.
 
     Area statistics count aircraft, not messages: a track reporting twice a
-    second must weigh the same as one reporting every five.
+    second must weigh the same as one reporting every five. The last bucket
+    taken per track is remembered, so a bucket split across two batches still
+    gives one sample.
     """
-    r = ctx.reports
-    rows = np.flatnonzero(ctx.has_pos & (r.domain == domain) & ~ctx.outlier)
-    if not len(rows):
-        return rows, rows
-    s = ctx.slots[rows]
-    bucket = np.floor(r.time[rows] / sample_s).astype(np.int64)
-    _, first = np.unique(np.c_[s, bucket], axis=0, return_index=True)
-    first = np.sort(first)
-    return rows[first], s[first]
+
+    def __init__(self, sample_s: float):
+        self.sample_s = sample_s
+        self.last = np.full(0, NO_BUCKET)
+
+    def rows(self, ctx: BatchContext, domain: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, slots) of the batch's new samples, in batch order."""
+        r = ctx.reports
+        rows = np.flatnonzero(ctx.has_pos & (r.domain == domain) & ~ctx.outlier)
+        if not len(rows):
+            return rows, rows
+        s = ctx.slots[rows]
+        bucket = np.floor(r.time[rows] / self.sample_s).astype(np.int64)
+        if int(s.max()) >= len(self.last):
+            grown = np.full(max(int(s.max()) + 1, 2 * len(self.last), 1024), NO_BUCKET)
+            grown[: len(self.last)] = self.last
+            self.last = grown
+        first = group_starts(s) | np.r_[False, bucket[1:] != bucket[:-1]]  # sorted by slot, time
+        first &= bucket != self.last[s]
+        rows, s, bucket = rows[first], s[first], bucket[first]
+        ends = np.ones(len(s), bool)
+        ends[:-1] = s[1:] != s[:-1]
+        self.last[s[ends]] = bucket[ends]
+        return rows, s
+
+
+class Ticker:
+    """Fixed event-time ticks every `step_s`: a rule judged "every minute" is judged at the
+    same instants whether reports arrive one second or one hour at a time."""
+
+    def __init__(self, step_s: float):
+        self.step_s = step_s
+        self.done = -np.inf  # the last tick handed out
+
+    def due(self, first_t: float, now: float) -> np.ndarray:
+        """Ticks up to `now` not handed out yet (from `first_t` on, the first time)."""
+        if np.isfinite(self.done):
+            k0 = round(self.done / self.step_s) + 1
+        else:
+            k0 = np.floor(first_t / self.step_s)
+        ticks = np.arange(k0, np.floor(now / self.step_s) + 1) * self.step_s
+        if len(ticks):
+            self.done = float(ticks[-1])
+        return ticks
 
 
 def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:

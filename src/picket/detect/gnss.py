@@ -21,7 +21,15 @@ from typing import Any
 import h3
 import numpy as np
 
-from picket.detect.base import Thresholds, label, make_signal, report_evidence, sampled_rows, th
+from picket.detect.base import (
+    Sampler,
+    Thresholds,
+    Ticker,
+    label,
+    make_signal,
+    report_evidence,
+    th,
+)
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -83,30 +91,41 @@ class GnssInterference:
         self.t = np.empty(0)
         self.bad = np.empty(0, bool)
         self.red: set[int] = set()
-        self._next = -np.inf
+        self.sampler = Sampler(self.th.sample_s)
+        self.ticker = Ticker(self.th.check_every_s)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
         th = self.th
-        rows, s = sampled_rows(ctx, Domain.AIR, th.sample_s)
+        rows, s = self.sampler.rows(ctx, Domain.AIR)
         if len(rows):
             tc = ctx.tracks.cols
             nic = np.where(r.nic[rows] >= 0, r.nic[rows], tc["nic"][s])
             bad, judged = bad_integrity(nic, tc["nacp"][s], tc["version"][s], th)
             rows, s, bad = rows[judged], s[judged], bad[judged]
             if len(rows):
-                self.cell = np.r_[self.cell, cells_of(r.lat[rows], r.lon[rows], th.resolution)]
-                self.slot = np.r_[self.slot, s]
-                self.t = np.r_[self.t, r.time[rows]]
-                self.bad = np.r_[self.bad, bad]
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
-        if now < self._next or not len(self.t):
+                cells = cells_of(r.lat[rows], r.lon[rows], th.resolution)
+                self.cell = np.concatenate([self.cell, cells])
+                self.slot = np.concatenate([self.slot, s])
+                self.t = np.concatenate([self.t, r.time[rows]])
+                self.bad = np.concatenate([self.bad, bad])
+        if not len(self.t):
             return []
-        self._next = now + th.check_every_s
-        keep = self.t >= now - th.window_s
+        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        out: list[Signal] = []
+        for tk in self.ticker.due(float(self.t.min()), now).tolist():
+            inside = (self.t <= tk) & (self.t >= tk - th.window_s)
+            if inside.any():  # an empty window judges no cell: red ones stay red until seen
+                out += self._judge(ctx, tk, inside)
+        keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
         self.cell, self.slot, self.t, self.bad = (
             self.cell[keep], self.slot[keep], self.t[keep], self.bad[keep])  # fmt: skip
-        cells, good, nbad, bad_slots = self.counts()
+        return out
+
+    def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
+        """Every cell of the window ending at tick `now` (samples flagged `inside`)."""
+        th = self.th
+        cells, good, nbad, bad_slots = self.counts(inside)
         frac = cell_fraction(good, nbad)
         total = good + nbad
         out: list[Signal] = []
@@ -124,12 +143,15 @@ class GnssInterference:
                                         bad_slots[i], now, ended=True))  # fmt: skip
         return out
 
-    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    def counts(
+        self, inside: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
         """Per cell: good and bad aircraft counts in the window (an aircraft once per cell)."""
-        key = np.c_[self.cell.view(np.int64), self.slot]
+        sel = slice(None) if inside is None else inside
+        key = np.column_stack([self.cell[sel].view(np.int64), self.slot[sel]])
         uk, inv = np.unique(key, axis=0, return_inverse=True)
         ac_bad = np.zeros(len(uk), bool)
-        np.logical_or.at(ac_bad, inv.ravel(), self.bad)
+        np.logical_or.at(ac_bad, inv.ravel(), self.bad[sel])
         cells, cinv = np.unique(uk[:, 0], return_inverse=True)
         nbad = np.bincount(cinv, weights=ac_bad, minlength=len(cells)).astype(int)
         ntot = np.bincount(cinv, minlength=len(cells))
