@@ -105,8 +105,9 @@ class Config:
     track_history_s: float = 30.0  # stored track history: one point per subject per this
     # plot tracker settings (picket.track.config.TrackerConfig fields). Plots of one sensor
     # within `scan_quantum` seconds form one scan: a rotating radar stamps each plot with its
-    # own azimuth time, so a scan is a revolution (4 s is a short ATC/air-defence rotation).
-    tracker: dict[str, Any] = field(default_factory=lambda: {"scan_quantum": 4.0})
+    # own azimuth time, so a scan is a revolution (4 s is a short ATC/air-defence rotation);
+    # 3-D because radar plots carry height (a drone is told from an airliner by it).
+    tracker: dict[str, Any] = field(default_factory=lambda: {"scan_quantum": 4.0, "dims": 3})
     base: Path = field(default_factory=Path.cwd)  # relative paths resolve from here
 
     def path(self, p: str) -> Path:

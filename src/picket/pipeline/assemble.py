@@ -96,7 +96,7 @@ def assemble(
         tcfg["confirm"] = tuple(tcfg["confirm"])
     try:
         plot_tracker = PlotTracker(TrackerConfig(**tcfg))
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise ConfigError(f"[tracker]: {e}") from None
     pipe = Pipeline(
         detectors=build_detectors(cfg),
