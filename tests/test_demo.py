@@ -71,3 +71,15 @@ def test_rerun_keeps_each_alert_once_in_the_store(demo_run, tmp_path):
     st = Store(d / "work" / "picket.sqlite")
     assert st.count_alerts() == len(alerts)
     assert sorted(a["id"] for a in st.alerts(limit=10_000)) == sorted(a["id"] for a in alerts)
+
+
+def test_a_demo_too_short_for_its_incidents_is_refused_with_a_reason(capsys):
+    import pytest
+
+    from picket.cli.main import main
+    from picket.sim import scenario
+
+    assert main(["demo", "--headless", "--duration", "600", "--quiet"]) == 2
+    assert "at least 3600 s" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="at least 3600 s"):
+        scenario.build(seed=1, duration_s=1200)

@@ -27,7 +27,12 @@ def _progress_bar(total: int, label: str) -> tuple:
 def cmd_demo(a: argparse.Namespace) -> int:
     from picket.demo.run import run_demo
     from picket.demo.score import score
+    from picket.sim.scenario import MIN_DURATION_S
 
+    if not a.duration >= MIN_DURATION_S:
+        print(f"picket demo: --duration must be at least {MIN_DURATION_S:.0f} s: the scripted "
+              "incidents run for most of an hour", file=sys.stderr)  # fmt: skip
+        return 2
     speed = a.speed if a.speed is not None else (0.0 if a.headless else 60.0)
     handles: list = []
 
@@ -243,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="x real time (0 = as fast as possible; default 60, or 0 headless)",
     )
-    d.add_argument("--duration", type=float, default=3600.0, help="scenario seconds (3600)")
+    d.add_argument("--duration", type=float, default=3600.0,
+                   help="scenario seconds (3600, the least that holds every incident)")
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--alerts-out", help="write alerts as JSON Lines here")
     d.add_argument("--workdir", default="var/demo", help="store, dead letters and geography")

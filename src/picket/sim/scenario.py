@@ -84,6 +84,9 @@ def _incident_mmsi(rng: np.random.Generator, mid: int, taken: set[int]) -> int:
             return m
 
 
+MIN_DURATION_S = 3600.0  # the scripted incidents run to ~55 min (the AIS gap ends then)
+
+
 def build(
     seed: int = 7,
     duration_s: float = 3600.0,
@@ -93,6 +96,11 @@ def build(
 ) -> Scenario:
     """A deterministic scenario: `n_ships` background vessels (plus five incident vessels),
     `n_aircraft` aircraft (two of them scripted), one drone, and their incidents."""
+    if not duration_s >= MIN_DURATION_S:
+        raise ValueError(
+            f"the Baltic scenario scripts its incidents over an hour: duration must be at least "
+            f"{MIN_DURATION_S:.0f} s (got {duration_s:g})"
+        )
     t0 = parse_time(start)
     T = float(duration_s)
     r_inc, r_bg, r_air, r_plot, r_id = np.random.default_rng(seed).spawn(5)
