@@ -193,10 +193,10 @@ def test_tracks_are_drawn_where_the_server_puts_them(page: Any, demo_server: Any
           p.map.jumpTo({center: [lon, lat], zoom: 9});
           return new Promise((done) => setTimeout(() => {
             const xy = p.map.project([lon, lat]);
-            const info = p.overlay.pickObject({x: xy.x, y: xy.y, radius: 3,
-                                               layerIds: ['tracks-vessels']});
+            const vessels = p.store.pools.filter((q) => q.cls === 1).map((q) => 'tracks-' + q.key);
+            const info = p.overlay.pickObject({x: xy.x, y: xy.y, radius: 3, layerIds: vessels});
             if (!info) return done(null);
-            const id = p.store.pools[1].ids[info.index];
+            const id = p.pickedTrackId(info, p.store);
             done(p.store.meta.get(id).subject);
           }, 1500));
         }""",
@@ -208,11 +208,13 @@ def test_tracks_are_drawn_where_the_server_puts_them(page: Any, demo_server: Any
 
 def test_layer_toggle_hides_a_domain(page: Any, demo_server: Any) -> None:
     layer_ids = "() => window.__picket.overlay._deck.props.layers.map(l => l.id)"
-    page.wait_for_function(f"() => ({layer_ids})().includes('tracks-vessels')")
+    vessels = f"({layer_ids})().some(i => i.startsWith('tracks-vessels-'))"
+    page.wait_for_function(f"() => {vessels}")
     page.uncheck("input[data-layer=vessels]")
-    page.wait_for_function(f"() => !({layer_ids})().includes('tracks-vessels')")
+    page.wait_for_function(f"() => !{vessels}")
     ids = page.evaluate(layer_ids)
-    assert "tracks-aircraft" in ids and "gnss" in ids and "infrastructure" in ids
+    assert any(i.startswith("tracks-aircraft-") for i in ids)
+    assert "gnss" in ids and "infrastructure" in ids
     # the choice is kept for the next visit
     stored = json.loads(page.evaluate("() => localStorage.getItem('picket.layers')"))
     assert stored["vessels"] is False and stored["aircraft"] is True
@@ -299,46 +301,58 @@ def test_replay_window_plays_through_the_track_channel(page: Any, demo_server: A
 
 
 def test_frame_parser_reads_the_server_encoder(page: Any, demo_server: Any) -> None:
-    """The page's binary parser against picket.serve.frames on random values."""
+    """The page's binary parser against picket.serve.frames on random values: a list-id
+    frame and a bitmap-id delta whose rows are partly steps from held positions."""
     from picket.serve import frames
 
     rng = np.random.default_rng(5)
     n = 500
     cols = {
-        "id": rng.integers(0, 2**31, n), "lat": rng.uniform(-90, 90, n),
-        "lon": rng.uniform(-180, 180, n), "alt": rng.uniform(-400, 20000, n),
-        "speed": rng.uniform(0, 300, n), "course": rng.uniform(0, 360, n),
-        "domain": rng.integers(1, 5, n).astype(np.uint8),
+        "id": rng.permutation(np.unique(rng.integers(0, 2**31, 2 * n))[:n]),
+        "lat": rng.uniform(-90, 90, n), "lon": rng.uniform(-180, 180, n),
+        "alt": rng.uniform(-400, 20000, n), "speed": rng.uniform(0, 300, n),
+        "course": rng.uniform(0, 360, n),
     }  # fmt: skip
     cols["alt"][:7] = np.nan
-    flags = rng.integers(0, 16, n).astype(np.uint8)
-    data = frames.encode(frames.DELTA, 77, 1.7e9 + 0.25, cols, flags, np.array([3, 5], np.uint32))
-    ref = frames.decode(data)
-    got = page.evaluate(
-        """(b64) => {
-          const bin = atob(b64); const buf = new Uint8Array(bin.length);
-          for (let i = 0; i < bin.length; i++) buf[i] = bin.charCodeAt(i);
-          const f = window.__picket.parseFrame(buf.buffer);
-          return {type: f.type, seq: f.seq, time: f.time, id: [...f.id], lat: [...f.lat],
-                  lon: [...f.lon], removed: [...f.removed], flags: [...f.trackFlags],
-                  domain: [...f.domain]};
-        }""",
-        base64.b64encode(data).decode(),
-    )
-    assert (got["type"], got["seq"], got["time"]) == (frames.DELTA, 77, 1.7e9 + 0.25)
-    np.testing.assert_array_equal(got["id"], ref.cols["id"])
-    np.testing.assert_allclose(np.array(got["lat"]) / 1e7, ref.cols["lat"], atol=1e-9)
-    np.testing.assert_allclose(np.array(got["lon"]) / 1e7, ref.cols["lon"], atol=1e-9)
-    np.testing.assert_array_equal(got["flags"], flags)
-    np.testing.assert_array_equal(got["domain"], cols["domain"])
-    assert got["removed"] == [3, 5]
+    flags = rng.integers(0, 64, n).astype(np.uint8)
+    dense = {**cols, "id": np.arange(n) * 3}  # dense ids: a bitmap
+    held = frames.quantise(dense["lat"] - 0.01), frames.quantise(dense["lon"] + 0.01)
+    held[0][::5] = frames.HELD_NONE  # every fifth track is new: absolute
+    place = frames.place(dense["lat"], dense["lon"], *held)
+    for data in (
+        frames.encode(frames.DELTA, 77, 1.7e9 + 0.25, cols, flags, np.array([3, 5], np.uint32)),
+        frames.encode(frames.DELTA, 78, 1.7e9 + 1.25, dense, flags, placement=place),
+    ):
+        ref = frames.decode(data)
+        got = page.evaluate(
+            """(b64) => {
+              const bin = atob(b64); const buf = new Uint8Array(bin.length);
+              for (let i = 0; i < bin.length; i++) buf[i] = bin.charCodeAt(i);
+              const f = window.__picket.parseFrame(buf.buffer);
+              return {type: f.type, seq: f.seq, time: f.time, id: [...f.id], lat: [...f.lat],
+                      lon: [...f.lon], dLat: [...f.dLat], dLon: [...f.dLon], alt: [...f.alt],
+                      removed: [...f.removed], flags: [...f.trackFlags]};
+            }""",
+            base64.b64encode(data).decode(),
+        )
+        assert (got["type"], got["seq"], got["time"]) == (frames.DELTA, ref.seq, ref.time)
+        np.testing.assert_array_equal(got["id"], ref.cols["id"])
+        rel = ref.rel
+        np.testing.assert_allclose(np.array(got["lat"]) / 1e7, ref.cols["lat"][~rel], atol=1e-9)
+        np.testing.assert_allclose(np.array(got["lon"]) / 1e7, ref.cols["lon"][~rel], atol=1e-9)
+        np.testing.assert_array_equal(got["dLat"], ref.dlat[rel])
+        np.testing.assert_array_equal(got["dLon"], ref.dlon[rel])
+        np.testing.assert_array_equal(np.array(got["flags"]) & 0x7F, ref.cols["flags"])
+        np.testing.assert_array_equal((np.array(got["flags"]) & 0x80) != 0, rel)
+        assert got["removed"] == ref.removed.tolist()
+    assert 0 < rel.sum() < n and int.from_bytes(data[28:32], "little") > 0  # a bitmap
     # a header promising one track more than the bytes hold is refused, not misread
-    short = bytearray(data[:24])
+    short = bytearray(data)
     short[16:20] = (n + 1).to_bytes(4, "little")
     bad = page.evaluate(
         """(b) => { try { window.__picket.parseFrame(new Uint8Array(b).buffer); return 'parsed'; }
                     catch (e) { return e.message; } }""",
-        list(bytes(short) + data[24:]),
+        list(bytes(short)),
     )
     assert bad.startswith("frame length")
 
@@ -403,57 +417,147 @@ def test_token_dialog_and_roles_decide_triage(browser: Any, token_server: Any) -
 
 
 def test_track_store_applies_server_frames(page: Any) -> None:
-    """Keyframe, deltas, removal, class change, sequence gap and satellite ground tracks across
-    the antimeridian, from frames made by the server's encoder, into a fresh TrackStore."""
+    """Keyframe, deltas with position steps, removal, class and identity change, a sequence
+    gap (deltas skipped until the next keyframe) and satellite ground tracks across the
+    antimeridian, from frames made by the server's encoder, into a fresh TrackStore."""
     from picket.serve import frames
 
+    held: dict[int, tuple[int, int]] = {}
+
     def frame(ftype: int, seq: int, t: float, rows: list[tuple], removed=(), flags=()) -> str:
-        ids, lats, lons, doms = zip(*rows, strict=True)
+        ids, lats, lons = zip(*rows, strict=True)
         n = len(rows)
         cols = {
             "id": np.array(ids), "lat": np.array(lats), "lon": np.array(lons),
             "alt": np.full(n, 1000.0), "speed": np.full(n, 10.0), "course": np.full(n, 90.0),
-            "domain": np.array(doms, np.uint8),
         }  # fmt: skip
+        h = [held.get(i, (frames.HELD_NONE,) * 2) if ftype == frames.DELTA else
+             (frames.HELD_NONE,) * 2 for i in ids]  # fmt: skip
+        place = frames.place(cols["lat"], cols["lon"], np.array([x[0] for x in h]),
+                             np.array([x[1] for x in h]))  # fmt: skip
+        for i, a, b in zip(ids, place.qlat.tolist(), place.qlon.tolist(), strict=True):
+            held[i] = (a, b)
         fl = np.array(flags or [0] * n, np.uint8)
-        data = frames.encode(ftype, seq, t, cols, fl, np.array(removed, np.uint32))
+        data = frames.encode(ftype, seq, t, cols, fl, np.array(removed, np.uint32),
+                             placement=place)  # fmt: skip
         return base64.b64encode(data).decode()
 
     t0 = 1.7e9
+    meta = [[1, "icao:4ca7b5", "SAS12", 1], [2, "mmsi:211000001", "NORDIC", 2],
+            [3, "track:7", "track:7", 2], [4, "norad:25544", "ISS", 3],
+            [5, "rid:DRONE1", "DRONE1", 1]]  # fmt: skip
     key = frame(frames.KEYFRAME, 10, t0,
-                [(1, 55.0, 12.0, 1), (2, 56.0, 13.0, 2), (3, 57.0, 14.0, 2), (4, 10.0, 179.5, 3)],
-                flags=[2, 0, 4, 0])  # fmt: skip
-    d1 = frame(frames.DELTA, 11, t0 + 20, [(2, 56.5, 13.5, 2), (4, 11.0, -179.5, 3)], removed=[1])
-    d2 = frame(frames.DELTA, 12, t0 + 40, [(3, 57.5, 14.5, 2), (4, 12.0, -178.9, 3)])
-    d3 = frame(frames.DELTA, 14, t0 + 60, [(2, 56.6, 13.6, 2)])
+                [(1, 55.0, 12.0), (2, 56.0, 13.0), (3, 57.0, 14.0), (4, 10.0, 179.5),
+                 (5, 54.0, 11.0)], flags=[2, 0x10, 4, 0, 0])  # fmt: skip
+    d1 = frame(frames.DELTA, 11, t0 + 20, [(2, 56.5, 13.5), (4, 11.0, -179.5)], removed=[1],
+               flags=[0x10, 0])  # fmt: skip
+    # the plot track gains an identity (a vessel now), the ship a behaviour alert (suspect)
+    d2 = frame(frames.DELTA, 12, t0 + 40, [(2, 56.50012, 13.49994), (3, 57.5, 14.5),
+                                          (4, 12.0, -178.9)], flags=[0x31, 0x10, 0])  # fmt: skip
+    d3 = frame(frames.DELTA, 14, t0 + 60, [(2, 56.6, 13.6)], flags=[0x31])
+    k2 = frame(frames.KEYFRAME, 15, t0 + 80, [(2, 56.7, 13.7)], flags=[0x10])
     got = page.evaluate(
-        """(frames) => {
+        """([meta, frames]) => {
           const p = window.__picket;
           const s = new p.TrackStore();
+          s.addMeta(meta);
           const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
           const out = [];
           for (const f of frames) {
-            s.apply(p.parseFrame(bytes(f)));
-            out.push({count: s.count, sizes: s.pools.map((q) => q.size), gaps: s.gaps,
-                      v2: s.view(2), v3: s.view(3), v1: s.view(1),
+            const ok = s.apply(p.parseFrame(bytes(f)));
+            const g = s.groundTracks.get(4);
+            out.push({ok, count: s.count, sizes: s.classSizes(), gaps: s.gaps,
+                      v2: s.view(2), v3: s.view(3), v1: s.view(1), v5: s.view(5),
                       alpha1: s.view(1) ? s.pools[0].color[3] : null,
-                      ground: [...s.groundTracks.get(4).path], paths: p.groundPaths(s)});
+                      ground: g ? [...g.path] : [], paths: p.groundPaths(s)});
           }
           return out;
         }""",
-        [key, d1, d2, d3],
+        [meta, [key, d1, d2, d3, k2]],
     )
-    k, a, b, c = got
-    # keyframe: aircraft (stale: faded), vessel, plot track (non-cooperative), satellite
-    assert k["count"] == 4 and k["sizes"] == [1, 1, 1, 1, 0]
-    assert k["alpha1"] == 90 and k["v3"]["cls"] == "noncoop"
-    assert abs(k["v2"]["lat"] - 56.0) < 1e-5 and abs(k["v2"]["course"] - 90.0) < 0.01
-    # delta: one moved, one removed; the satellite crossed the antimeridian
-    assert a["count"] == 3 and a["v1"] is None and a["sizes"] == [0, 1, 1, 1, 0]
-    assert abs(a["v2"]["lon"] - 13.5) < 1e-5
+    k, a, b, c, k2r = got
+    # keyframe: aircraft (stale: faded), vessel, plot track (non-cooperative), satellite, drone
+    assert k["count"] == 5 and k["sizes"] == [1, 1, 1, 1, 0, 1]
+    assert k["alpha1"] == 90 and k["v3"]["cls"] == "noncoop" and k["v5"]["cls"] == "drones"
+    assert k["v2"]["identity"] == "neutral" and k["v1"]["identity"] == "unknown"
+    assert abs(k["v2"]["lat"] - 56.0) < 1e-6 and abs(k["v2"]["course"] - 90.0) < 0.01
+    # delta: one moved (a step from the held position), one removed; the satellite crossed
+    # the antimeridian (too far for a step: absolute)
+    assert a["ok"] and a["count"] == 4 and a["v1"] is None and a["sizes"] == [0, 1, 1, 1, 0, 1]
+    assert abs(a["v2"]["lon"] - 13.5) < 1e-6
     assert a["ground"] == [[179.5, 10.0], [-179.5, 11.0]] and a["paths"] == []
-    # the plot track gained an identity: it moves from the non-cooperative to the vessel pool
-    assert b["sizes"] == [0, 2, 1, 0, 0] and b["v3"]["cls"] == "vessels"  # air, sea, space, ncoop
+    # steps of 1e-6 degree land within half a step of the truth
+    assert abs(b["v2"]["lat"] - 56.50012) <= 0.55e-6 and abs(b["v2"]["lon"] - 13.49994) <= 0.55e-6
+    assert b["v2"]["identity"] == "suspect" and b["v2"]["flags"] & 1
+    # the plot track moves from the non-cooperative to the vessel pool, its position kept
+    assert b["sizes"] == [0, 2, 1, 0, 0, 1] and b["v3"]["cls"] == "vessels"
+    assert abs(b["v3"]["lat"] - 57.5) < 1e-6
     assert b["paths"] == [[[-179.5, 11.0], [-178.9, 12.0]]]
-    # seq 12 -> 14: a gap is counted (the channel then asks for a keyframe)
-    assert (b["gaps"], c["gaps"]) == (0, 1)
+    # seq 12 -> 14: a gap; the delta's steps are from a missed frame, so it is not applied
+    assert (b["gaps"], c["gaps"]) == (0, 1) and not c["ok"]
+    assert abs(c["v2"]["lat"] - 56.50012) <= 0.55e-6
+    # the next keyframe starts the picture again
+    assert k2r["ok"] and k2r["count"] == 1 and abs(k2r["v2"]["lat"] - 56.7) < 1e-6
+
+
+def test_identity_in_track_panel_and_app6_symbols(page: Any, demo_server: Any) -> None:
+    """The track panel names the identity the server gives; the APP-6 option draws every
+    track pool from one milsymbol atlas, each symbol code rendered once."""
+    a = get_json(demo_server, "/api/alerts?kind=maritime.anchor_drag&status=open")["alerts"]
+    a = a or get_json(demo_server, "/api/alerts?kind=air.emergency")["alerts"]
+    subject = a[0]["subject"]
+    one = get_json(demo_server, f"/api/tracks/{subject}")
+    page.click(f"li.alert[data-alert-id='{a[0]['id']}']")
+    ident = page.wait_for_selector(f"[data-testid=track-detail][data-subject='{subject}'] "
+                                   "[data-testid=identity]")  # fmt: skip
+    assert ident.get_attribute("data-identity") == one["identity"]
+    assert one["identity"] in ident.inner_text()
+    page.check("input[data-option=app6]")
+    page.wait_for_function("() => window.__picket.state.milAtlas.canvas !== null", timeout=30000)
+    page.evaluate("() => window.__picket.home()")
+    page.wait_for_timeout(1500)
+    shot(page, "web-app6-symbols")
+    info = page.evaluate(
+        """() => {
+          const p = window.__picket;
+          const m = p.state.milAtlas;
+          const layers = p.overlay._deck.props.layers.filter((l) => l.id.startsWith('tracks-'));
+          return {pools: p.store.pools.filter((q) => q.size).map((q) => q.key),
+                  mapped: Object.keys(m.mapping), renders: m.renders, codes: [...m.rendered.keys()],
+                  shared: layers.length > 0
+                    && layers.every((l) => l.props.iconMapping === m.mapping),
+                  legend: [...document.querySelectorAll('[data-testid=identity-legend] .identity')]
+                    .map((e) => e.textContent.trim())};
+        }"""
+    )
+    assert set(info["pools"]) <= set(info["mapped"]) and info["shared"]
+    assert info["renders"] == len(info["codes"]) == len(set(info["codes"]))
+    assert {"vessels-neutral", "aircraft-unknown"} <= set(info["pools"])
+    assert all(len(c) == 15 and c[0] == "S" for c in info["codes"])
+    assert info["legend"] == ["unknown", "neutral", "friend", "suspect"]
+    page.uncheck("input[data-option=app6]")
+    assert not page.errors, page.errors
+
+
+def test_zone_added_through_the_api_appears_live(page: Any, demo_server: Any) -> None:
+    """An operator's new zone reaches the open page over the alert stream (`layers`)."""
+    zone = {"type": "Feature", "properties": {"name": "WEB TEST ZONE", "kind": "restricted"},
+            "geometry": {"type": "Polygon", "coordinates": [[[18, 56], [19, 56], [19, 57],
+                                                             [18, 57], [18, 56]]]}}  # fmt: skip
+    req = urllib.request.Request(f"{demo_server.url}/api/layers/zones", method="POST",
+                                 data=json.dumps(zone).encode(),
+                                 headers={"content-type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=10) as r:
+        zid = json.loads(r.read())["properties"]["id"]
+    page.wait_for_function(
+        "(zid) => (window.__picket.state.zones?.features || [])"
+        ".some((f) => f.properties.id === zid && f.properties.name === 'WEB TEST ZONE')",
+        arg=zid, timeout=15000,
+    )  # fmt: skip
+    urllib.request.urlopen(urllib.request.Request(f"{demo_server.url}/api/layers/zones/{zid}",
+                                                  method="DELETE"), timeout=10).close()  # fmt: skip
+    page.wait_for_function(
+        "(zid) => !(window.__picket.state.zones?.features || [])"
+        ".some((f) => f.properties.id === zid)",
+        arg=zid, timeout=15000,
+    )  # fmt: skip

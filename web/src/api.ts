@@ -129,6 +129,7 @@ export interface Track {
   squawk: number | string | null;
   nav_status: number | null;
   stale: boolean;
+  identity: "unknown" | "neutral" | "friend" | "suspect";
   alerts: string[];
   static: Record<string, unknown>;
   history?: { time: string; lat: number; lon: number }[];

@@ -6,6 +6,7 @@
 import type { Layer, PickingInfo } from "@deck.gl/core";
 import { GeoJsonLayer, IconLayer, PathLayer, ScatterplotLayer, TextLayer } from "@deck.gl/layers";
 import type { Alert, Feature, FeatureCollection } from "./api";
+import type { MilAtlas } from "./milSymbols";
 import { iconAtlas } from "./symbols";
 import { CLASSES, FLAG_ALERT, FLAG_EMERGENCY, type Pool, type TrackStore, type TrackView } from "./trackStore";
 
@@ -32,9 +33,9 @@ export const LAYER_LABELS: Record<LayerKey, string> = {
   infrastructure: "Cables & pipelines",
 };
 
-const ICON_OF_CLASS = ["aircraft", "vessel", "satellite", "noncoop", "em"];
-/** Which toggle shows each symbol class (emitters go with the non-cooperative picture). */
-const TOGGLE_OF_CLASS: LayerKey[] = ["aircraft", "vessels", "satellites", "noncoop", "noncoop"];
+/** Which toggle shows each symbol class (emitters go with the non-cooperative picture,
+ * drones with the aircraft). */
+const TOGGLE_OF_CLASS: LayerKey[] = ["aircraft", "vessels", "satellites", "noncoop", "noncoop", "aircraft"];
 
 export const SEVERITY_RGB: Record<string, [number, number, number]> = {
   critical: [255, 64, 64],
@@ -74,24 +75,26 @@ export interface PictureState {
   selectedTrack: TrackView | null;
   selectedAlert: Alert | null;
   iconScale: number;
+  /** Draw tracks as APP-6 / MIL-STD-2525 symbols (milsymbol) instead of the plain shapes. */
+  app6: boolean;
+  milAtlas: MilAtlas;
 }
 
 /** Binary data per pool, rebuilt only when the pool's version moves. */
-const binaryCache = new Map<number, { version: number; data: unknown }>();
+const binaryCache = new Map<number, { version: number; upright: boolean; data: unknown }>();
 
-function binaryData(pool: Pool): unknown {
-  const hit = binaryCache.get(pool.cls);
-  if (hit && hit.version === pool.version) return hit.data;
+/** `upright`: no angle attribute (APP-6 symbols are drawn upright; their frame is the cue). */
+function binaryData(pool: Pool, upright: boolean): unknown {
+  const hit = binaryCache.get(pool.index);
+  if (hit && hit.version === pool.version && hit.upright === upright) return hit.data;
   const n = pool.size;
-  const data = {
-    length: n,
-    attributes: {
-      getPosition: { value: pool.position.subarray(0, 2 * n), size: 2 },
-      getAngle: { value: pool.angle.subarray(0, n), size: 1 },
-      getColor: { value: pool.color.subarray(0, 4 * n), size: 4, normalized: true },
-    },
+  const attributes: Record<string, unknown> = {
+    getPosition: { value: pool.position.subarray(0, 2 * n), size: 2 },
+    getColor: { value: pool.color.subarray(0, 4 * n), size: 4, normalized: true },
   };
-  binaryCache.set(pool.cls, { version: pool.version, data });
+  if (!upright) attributes.getAngle = { value: pool.angle.subarray(0, n), size: 1 };
+  const data = { length: n, attributes };
+  binaryCache.set(pool.index, { version: pool.version, upright, data });
   return data;
 }
 
@@ -179,24 +182,27 @@ export function buildLayers(s: PictureState): Layer[] {
     );
   }
 
-  s.store.pools.forEach((pool, cls) => {
-    if (!v[TOGGLE_OF_CLASS[cls]]) return;
+  const mil = s.app6 && s.milAtlas.update(s.store.pools) ? s.milAtlas : null;
+  for (const pool of s.store.pools) {
+    if (!pool.size || !v[TOGGLE_OF_CLASS[pool.cls]]) continue;
     layers.push(
       new IconLayer({
-        id: `tracks-${CLASSES[cls]}`,
-        data: binaryData(pool) as never,
-        iconAtlas: atlas.canvas as never,
-        iconMapping: atlas.mapping,
+        id: `tracks-${pool.key}`,
+        data: binaryData(pool, mil !== null) as never,
+        iconAtlas: (mil ? mil.canvas : atlas.canvas) as never,
+        iconMapping: mil ? mil.mapping : atlas.mapping,
         // a constant (not a function) makes deck.gl keep one icon for the layer instead of
         // calling an accessor for each of 20,000 tracks on every tick
-        getIcon: ICON_OF_CLASS[cls] as never,
-        getSize: cls === 1 ? 15 : 18,
+        getIcon: pool.key as never,
+        getSize: mil ? 24 : pool.cls === 1 ? 15 : 18,
+        ...(mil ? { getAngle: 0 } : {}),
         sizeUnits: "pixels",
         sizeScale: s.iconScale,
         pickable: true,
+        updateTriggers: { getIcon: mil ? mil.version : 0 },
       }),
     );
-  });
+  }
 
   const flagged = s.store.flagged(FLAG_ALERT | FLAG_EMERGENCY).filter((t) =>
     v[TOGGLE_OF_CLASS[CLASSES.indexOf(t.cls)]],
@@ -272,7 +278,9 @@ export function buildLayers(s: PictureState): Layer[] {
       id: "labels",
       data: labelled,
       getPosition: (t: TrackView) => [t.lon, t.lat],
-      getText: (t: TrackView) => t.label,
+      // a suspect or friend says so in words too: colour is never the only cue
+      getText: (t: TrackView) =>
+        t.identity === "suspect" || t.identity === "friend" ? `${t.label} · ${t.identity}` : t.label,
       getSize: 12,
       getColor: [235, 240, 245, 255],
       getPixelOffset: [14, -12],
@@ -309,12 +317,11 @@ export function groundPaths(store: TrackStore): [number, number][][] {
 export function describePick(info: PickingInfo, store: TrackStore): string | null {
   const id = info.layer?.id ?? "";
   if (id.startsWith("tracks-") && info.index >= 0) {
-    const cls = CLASSES.indexOf(id.slice(7) as (typeof CLASSES)[number]);
-    const pool = store.pools[cls];
+    const pool = store.poolOfLayer(id);
     if (!pool || info.index >= pool.size) return null;
     const t = store.view(pool.ids[info.index]);
     if (!t) return null;
-    const parts = [t.label, t.subject];
+    const parts = [t.label, `${t.subject} · ${t.identity}`];
     if (Number.isFinite(t.alt)) parts.push(`${Math.round(t.alt)} m`);
     if (Number.isFinite(t.speed)) parts.push(`${(t.speed * 1.943844).toFixed(1)} kn`);
     if (Number.isFinite(t.course)) parts.push(`${Math.round(t.course)}°`);
@@ -336,8 +343,6 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
 
 /** The track id under a click on a track layer, if any. */
 export function pickedTrackId(info: PickingInfo, store: TrackStore): number | null {
-  const id = info.layer?.id ?? "";
-  if (!id.startsWith("tracks-") || info.index < 0) return null;
-  const pool = store.pools[CLASSES.indexOf(id.slice(7) as (typeof CLASSES)[number])];
+  const pool = info.index >= 0 ? store.poolOfLayer(info.layer?.id ?? "") : undefined;
   return pool && info.index < pool.size ? pool.ids[info.index] : null;
 }

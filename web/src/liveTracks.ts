@@ -3,7 +3,7 @@
  * TrackStore; text frames carry identities (meta), replay state and replayed alerts.
  */
 import { type Alert, apiUrl } from "./api";
-import { FrameError, parseFrame } from "./frames";
+import { FRAME_KEY, FrameError, parseFrame } from "./frames";
 import type { TrackStore } from "./trackStore";
 
 export interface ChannelHooks {
@@ -19,6 +19,7 @@ export class TrackChannel {
   errors = 0;
   applyMs = 0; // parse + apply of the newest binary frame, for the status line and benchmarks
   private retry = 500;
+  private keyAsked = false;
   private closed = false;
 
   constructor(
@@ -34,6 +35,8 @@ export class TrackChannel {
     this.hooks.onState("connecting");
     ws.onopen = () => {
       this.retry = 500;
+      this.keyAsked = false;
+      this.store.needKeyframe = true; // a new connection starts from its keyframe
       this.hooks.onState("live");
     };
     ws.onmessage = (e) => this.receive(e.data);
@@ -61,10 +64,13 @@ export class TrackChannel {
       const t0 = performance.now();
       try {
         const f = parseFrame(data);
-        const before = this.store.gaps;
-        this.store.apply(f);
-        // a delta after a gap: ask for a fresh keyframe by restating the view
-        if (this.store.gaps !== before) this.send({ type: "view", bbox: null, domain: null });
+        if (f.type === FRAME_KEY) this.keyAsked = false;
+        // a delta after a gap cannot be applied (its positions are steps from what was
+        // missed): ask once for a fresh keyframe by restating the view
+        if (!this.store.apply(f) && !this.keyAsked) {
+          this.keyAsked = true;
+          this.send({ type: "view", bbox: null, domain: null });
+        }
         this.applyMs = performance.now() - t0;
         this.hooks.onFrame();
       } catch (e) {

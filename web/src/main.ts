@@ -12,9 +12,10 @@ import { AlertPanel } from "./alertPanel";
 import { type Alert, api, ApiError, apiUrl, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
-import { FRAME_REPLAY, parseFrame } from "./frames";
+import { FRAME_REPLAY, IDENTITIES, parseFrame } from "./frames";
 import { buildLayers, describePick, groundPaths, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
 import { TrackChannel } from "./liveTracks";
+import { MilAtlas } from "./milSymbols";
 import { swatch } from "./symbols";
 import { runSynthetic } from "./synthetic";
 import { TimeBar } from "./timeBar";
@@ -26,6 +27,7 @@ const synthetic = Number(params.get("synthetic") ?? 0);
 const $ = (id: string) => document.getElementById(id)!;
 
 const LAYERS_KEY = "picket.layers";
+const APP6_KEY = "picket.app6";
 function loadVisible(): Record<LayerKey, boolean> {
   const v = Object.fromEntries(LAYER_KEYS.map((k) => [k, true])) as Record<LayerKey, boolean>;
   try {
@@ -48,6 +50,11 @@ const state: PictureState = {
   selectedTrack: null,
   selectedAlert: null,
   iconScale: 1,
+  app6: localStorage.getItem(APP6_KEY) === "1",
+  milAtlas: new MilAtlas(22, () => {
+    fillIdentityLegend();
+    schedule();
+  }),
 };
 const stats = { renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false };
 
@@ -137,6 +144,16 @@ function layerToggles(): void {
       : h("span", { class: `legend-line l-${k}` });
     root.append(h("label", { class: "toggle" }, box, mark, ` ${LAYER_LABELS[k]}`));
   }
+  const app6 = h("input", { type: "checkbox", "data-option": "app6", checked: state.app6, onchange: (e: Event) => {
+    state.app6 = (e.target as HTMLInputElement).checked;
+    localStorage.setItem(APP6_KEY, state.app6 ? "1" : "0");
+    if (state.app6) void state.milAtlas.load();
+    fillIdentityLegend();
+    schedule();
+  } });
+  root.append(h("label", { class: "toggle option" }, app6, " APP-6 symbols"));
+  root.append(h("div", { class: "legend identities", "data-testid": "identity-legend" }));
+  fillIdentityLegend();
   const exportLink = (format: string, label: string) =>
     h("a", { href: apiUrl("export", { format, layers: "tracks,alerts,zones" }, { stream: true }), download: "" }, label);
   root.append(
@@ -148,6 +165,17 @@ function layerToggles(): void {
       h("span", { class: "gnss g-green" }, "< 2 %"), h("span", { class: "gnss g-yellow" }, "2–10 %"),
       h("span", { class: "gnss g-red" }, "≥ 10 %"), h("small", {}, " aircraft with bad GNSS")),
   );
+}
+
+/** Identity in words beside its symbol: the APP-6 frame, or the plain set's ring/diamond. */
+function fillIdentityLegend(): void {
+  const root = document.querySelector("[data-testid=identity-legend]");
+  if (!root) return;
+  root.replaceChildren();
+  for (const id of IDENTITIES) {
+    const mark = state.app6 ? state.milAtlas.swatch(id, 14) : swatch(`aircraft-${id}`, "#9fb3c6", 14);
+    root.append(h("span", { class: "identity", "data-identity": id }, mark ?? "", ` ${id}`));
+  }
 }
 
 // --- panels ---------------------------------------------------------------------------
@@ -302,6 +330,7 @@ whenUnauthorized(askToken);
 // --- start ----------------------------------------------------------------------------
 async function start(): Promise<void> {
   layerToggles();
+  if (state.app6) void state.milAtlas.load();
   if (synthetic > 0) {
     alertPanel.role = "viewer";
     runSynthetic(channel, synthetic);
@@ -326,6 +355,6 @@ async function start(): Promise<void> {
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home,
-  TrackStore, groundPaths,
+  TrackStore, groundPaths, pickedTrackId,
 };
 void start();

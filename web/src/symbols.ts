@@ -1,8 +1,12 @@
 /**
  * Track and alert symbols drawn once into one icon atlas at start-up. Shapes carry the
  * meaning (domain, identity, severity) so colour is never the only cue; icons are white and
- * tinted per track by deck.gl (mask mode).
+ * tinted per track by deck.gl (mask mode). Identity: a friend's symbol sits in a ring, a
+ * suspect's in a diamond (APP-6's frame for hostile and suspect); unknown and neutral tracks
+ * are the bare shape, the domain telling them apart (ships with AIS are neutral).
  */
+import { IDENTITIES, type Identity } from "./frames";
+import { CLASSES } from "./trackStore";
 
 const CELL = 64;
 
@@ -42,6 +46,21 @@ const SHAPES: Record<string, Draw> = {
   },
   // four-point star: an emitter
   em: (g) => poly(g, [[32, 2], [40, 24], [62, 32], [40, 40], [32, 62], [24, 40], [2, 32], [24, 24]]),
+  // quad-rotor seen from above: an unmanned aircraft (Remote ID)
+  drone: (g) => {
+    g.lineWidth = 6;
+    g.beginPath();
+    g.moveTo(14, 14);
+    g.lineTo(50, 50);
+    g.moveTo(50, 14);
+    g.lineTo(14, 50);
+    g.stroke();
+    for (const [x, y] of [[14, 14], [50, 14], [14, 50], [50, 50]]) {
+      g.beginPath();
+      g.arc(x, y, 10, 0, 2 * Math.PI);
+      g.fill();
+    }
+  },
   // alert severities: filled triangle, open triangle, open circle
   critical: (g) => {
     poly(g, [[32, 4], [61, 58], [3, 58]]);
@@ -70,7 +89,38 @@ const SHAPES: Record<string, Draw> = {
   },
 };
 
-export const ICON_NAMES = Object.keys(SHAPES);
+/** The shape of each symbol class (trackStore CLASSES order). */
+export const SHAPE_OF_CLASS = ["aircraft", "vessel", "satellite", "noncoop", "em", "drone"];
+
+/** A class's shape in its identity frame (see the header). */
+function framed(shape: Draw, identity: Identity): Draw {
+  if (identity !== "friend" && identity !== "suspect") return shape;
+  return (g) => {
+    g.save();
+    g.translate(32, 32);
+    g.scale(0.6, 0.6);
+    g.translate(-32, -32);
+    shape(g);
+    g.restore();
+    g.lineWidth = 5;
+    if (identity === "friend") {
+      g.beginPath();
+      g.arc(32, 32, 28, 0, 2 * Math.PI);
+      g.stroke();
+    } else {
+      poly(g, [[32, 3], [61, 32], [32, 61], [3, 32]], false, 5);
+    }
+  };
+}
+
+/** Every track symbol, by pool key `${class}-${identity}` (trackStore Pool.key). */
+const TRACK_SYMBOLS: Record<string, Draw> = Object.fromEntries(
+  CLASSES.flatMap((cls, c) =>
+    IDENTITIES.map((id) => [`${cls}-${id}`, framed(SHAPES[SHAPE_OF_CLASS[c]], id)]),
+  ),
+);
+const ALL: Record<string, Draw> = { ...SHAPES, ...TRACK_SYMBOLS };
+export const ICON_NAMES = Object.keys(ALL);
 
 export interface IconDef {
   x: number;
@@ -91,19 +141,22 @@ let cached: Atlas | null = null;
 export function iconAtlas(): Atlas {
   if (cached) return cached;
   const canvas = document.createElement("canvas");
-  canvas.width = CELL * ICON_NAMES.length;
-  canvas.height = CELL;
+  const cols = 16;
+  canvas.width = CELL * cols;
+  canvas.height = CELL * Math.ceil(ICON_NAMES.length / cols);
   const g = canvas.getContext("2d")!;
   const mapping: Record<string, IconDef> = {};
   ICON_NAMES.forEach((name, i) => {
+    const x = (i % cols) * CELL;
+    const y = Math.floor(i / cols) * CELL;
     g.save();
-    g.translate(i * CELL, 0);
+    g.translate(x, y);
     g.fillStyle = "#fff";
     g.strokeStyle = "#fff";
     g.lineJoin = "round";
-    SHAPES[name](g);
+    ALL[name](g);
     g.restore();
-    mapping[name] = { x: i * CELL, y: 0, width: CELL, height: CELL, mask: true, anchorY: CELL / 2 };
+    mapping[name] = { x, y, width: CELL, height: CELL, mask: true, anchorY: CELL / 2 };
   });
   cached = { canvas, mapping };
   return cached;
@@ -119,6 +172,6 @@ export function swatch(name: string, colour: string, size = 16): HTMLCanvasEleme
   g.fillStyle = colour;
   g.strokeStyle = colour;
   g.lineJoin = "round";
-  SHAPES[name]?.(g);
+  ALL[name]?.(g);
   return c;
 }

@@ -25,6 +25,7 @@ export class TrackPanel {
   trail: [number, number][] = [];
   private lastTime = -Infinity;
   private live: HTMLElement | null = null;
+  private identity: string | null = null;
 
   constructor(
     private root: HTMLElement,
@@ -73,6 +74,7 @@ export class TrackPanel {
   /** Called every frame with the live state: moves the trail on and refreshes kinematics. */
   tick(t: TrackView | null, time: number): void {
     if (!this.subject || !t || t.subject !== this.subject) return;
+    if (t.identity !== this.identity) this.render(t); // an alert opened or closed on it
     if (time > this.lastTime) {
       this.trail.push([t.lon, t.lat]);
       this.lastTime = time;
@@ -102,6 +104,7 @@ export class TrackPanel {
   }
 
   private render(t: TrackView): void {
+    this.identity = t.identity;
     const r = this.root;
     clear(r);
     r.hidden = false;
@@ -118,7 +121,8 @@ export class TrackPanel {
         h("dl", { class: "facts" },
           h("dt", {}, "subject"), h("dd", {}, t.subject),
           h("dt", {}, "domain"), h("dd", {}, d?.domain ?? DOMAIN_NAME[t.domain] ?? "?"),
-          h("dt", {}, "identity"), h("dd", {}, t.cls === "noncoop" ? "non-cooperative (no transponder identity)" : "cooperative"),
+          h("dt", {}, "identity"), h("dd", { "data-testid": "identity", "data-identity": t.identity },
+            `${t.identity} · ${t.cls === "noncoop" ? "non-cooperative (no transponder identity)" : t.cls === "drones" ? "drone (Remote ID)" : "cooperative"}`),
           d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, String(d.squawk)) : null,
           d ? h("dt", {}, "first seen") : null, d ? h("dd", {}, clock(d.first_time)) : null,
           d ? h("dt", {}, "last report") : null, d ? h("dd", {}, clock(d.time)) : null,

@@ -1,7 +1,9 @@
 /**
- * The live picture as typed arrays, one dense pool per symbol class, so deck.gl can take the
- * positions, angles and colours as binary attributes (no JS object per track, no accessor
- * calls per track per tick). Frames are applied in place; removals swap the last slot in.
+ * The live picture as typed arrays, one dense pool per symbol (class x identity), so deck.gl
+ * can take the positions, angles and colours as binary attributes and one icon per layer (no
+ * JS object per track, no accessor calls per track per tick). Frames are applied in place;
+ * removals swap the last slot in. Positions are kept as the wire's integers too, so the
+ * 16-bit steps of a delta resolve exactly.
  */
 import {
   altMetres,
@@ -9,15 +11,21 @@ import {
   FLAG_ALERT,
   FLAG_EMERGENCY,
   FLAG_NONCOOP,
+  FLAG_REL,
   FLAG_STALE,
   FRAME_KEY,
   type Frame,
+  IDENTITIES,
+  type Identity,
+  IDENTITY_SHIFT,
+  POS_SCALE,
+  REL_STEP,
   speedMs,
   U16_UNKNOWN,
 } from "./frames";
 
 /** Symbol classes: each is its own layer and its own toggle. */
-export const CLASSES = ["aircraft", "vessels", "satellites", "noncoop", "em"] as const;
+export const CLASSES = ["aircraft", "vessels", "satellites", "noncoop", "em", "drones"] as const;
 export type TrackClass = (typeof CLASSES)[number];
 
 const CLS_AIR = 0;
@@ -25,6 +33,7 @@ const CLS_SEA = 1;
 const CLS_SPACE = 2;
 const CLS_NONCOOP = 3;
 const CLS_EM = 4;
+const CLS_DRONE = 5;
 
 /** Colour by status within a class; the symbol's shape already says the domain. */
 const BASE: Record<number, [number, number, number]> = {
@@ -33,13 +42,15 @@ const BASE: Record<number, [number, number, number]> = {
   [CLS_SPACE]: [220, 190, 255],
   [CLS_NONCOOP]: [255, 220, 60],
   [CLS_EM]: [255, 140, 220],
+  [CLS_DRONE]: [150, 235, 255],
 };
 const EMERGENCY: [number, number, number] = [255, 60, 60];
 const ALERTED: [number, number, number] = [255, 150, 40];
 const STALE_ALPHA = 90;
 
-export function classOf(domain: number, flags: number): number {
+export function classOf(domain: number, flags: number, drone = false): number {
   if (flags & FLAG_NONCOOP) return CLS_NONCOOP;
+  if (drone) return CLS_DRONE;
   if (domain === 1) return CLS_AIR;
   if (domain === 2) return CLS_SEA;
   if (domain === 3) return CLS_SPACE;
@@ -48,12 +59,18 @@ export function classOf(domain: number, flags: number): number {
 }
 
 /** Symbols that point along the course; the others are drawn upright. */
-const ROTATES = [true, true, false, false, false];
+const ROTATES = [true, true, false, false, false, false];
+const N_ID = IDENTITIES.length;
+
+/** A pool per symbol: class x identity. */
+export const poolIndex = (cls: number, ident: number): number => cls * N_ID + ident;
 
 export class Pool {
   size = 0;
   version = 0;
   ids: Uint32Array;
+  qlat: Int32Array; // degrees x 1e7, as on the wire
+  qlon: Int32Array;
   position: Float32Array; // lon, lat
   angle: Float32Array; // deck.gl degrees, counter-clockwise from up
   color: Uint8Array; // rgba
@@ -62,11 +79,21 @@ export class Pool {
   course: Float32Array;
   flags: Uint8Array;
 
+  readonly cls: number;
+  readonly identity: Identity;
+  /** Layer id, and the key the icon atlases know this pool's symbol by. */
+  readonly key: string;
+
   constructor(
-    readonly cls: number,
+    readonly index: number,
     capacity = 1024,
   ) {
+    this.cls = Math.floor(index / N_ID);
+    this.identity = IDENTITIES[index % N_ID];
+    this.key = `${CLASSES[this.cls]}-${this.identity}`;
     this.ids = new Uint32Array(capacity);
+    this.qlat = new Int32Array(capacity);
+    this.qlon = new Int32Array(capacity);
     this.position = new Float32Array(2 * capacity);
     this.angle = new Float32Array(capacity);
     this.color = new Uint8Array(4 * capacity);
@@ -82,12 +109,14 @@ export class Pool {
 
   grow(): void {
     const cap = this.capacity * 2;
-    const re = <T extends Uint32Array | Float32Array | Uint8Array>(a: T, k: number): T => {
+    const re = <T extends Uint32Array | Int32Array | Float32Array | Uint8Array>(a: T, k: number): T => {
       const b = new (a.constructor as new (n: number) => T)(k * cap);
       b.set(a);
       return b;
     };
     this.ids = re(this.ids, 1);
+    this.qlat = re(this.qlat, 1);
+    this.qlon = re(this.qlon, 1);
     this.position = re(this.position, 2);
     this.angle = re(this.angle, 1);
     this.color = re(this.color, 4);
@@ -100,6 +129,8 @@ export class Pool {
   /** Copy slot `from` into slot `to` (used to fill the hole a removal leaves). */
   move(from: number, to: number): void {
     this.ids[to] = this.ids[from];
+    this.qlat[to] = this.qlat[from];
+    this.qlon[to] = this.qlon[from];
     this.position[2 * to] = this.position[2 * from];
     this.position[2 * to + 1] = this.position[2 * from + 1];
     this.angle[to] = this.angle[from];
@@ -115,6 +146,7 @@ export interface TrackMeta {
   subject: string;
   label: string;
   domain: number;
+  drone: boolean; // a Remote ID subject: drawn as an unmanned aircraft
 }
 
 /** One track's current state, made on demand for panels and tooltips. */
@@ -127,9 +159,10 @@ export interface TrackView extends TrackMeta {
   course: number;
   flags: number;
   cls: TrackClass;
+  identity: Identity;
 }
 
-const SLOT_BITS = 0x1000000; // slot < 2^24 tracks per class; the class sits above it
+const SLOT_BITS = 0x1000000; // slot < 2^24 tracks per pool; the pool sits above it
 
 /** Satellite ground tracks: one point per this many event seconds, this many points kept. */
 export const GROUND_STEP_S = 10;
@@ -141,7 +174,7 @@ export interface GroundTrack {
 }
 
 export class TrackStore {
-  pools: Pool[] = CLASSES.map((_, i) => new Pool(i));
+  pools: Pool[] = Array.from({ length: CLASSES.length * N_ID }, (_, i) => new Pool(i));
   meta = new Map<number, TrackMeta>();
   bySubject = new Map<string, number>();
   time = NaN; // event time of the picture
@@ -149,6 +182,9 @@ export class TrackStore {
   seq = -1;
   frames = 0;
   gaps = 0;
+  /** After a gap or an inconsistent delta: deltas are skipped until the next keyframe. */
+  needKeyframe = false;
+  skipped = 0;
   /** Recent sub-satellite points of each satellite in the picture (satellites are few). */
   groundTracks = new Map<number, GroundTrack>();
   private where = new Map<number, number>(); // id -> cls * SLOT_BITS + slot
@@ -159,7 +195,7 @@ export class TrackStore {
 
   addMeta(rows: [number, string, string, number][]): void {
     for (const [id, subject, label, domain] of rows) {
-      this.meta.set(id, { subject, label: label || subject, domain });
+      this.meta.set(id, { subject, label: label || subject, domain, drone: subject.startsWith("rid:") });
       this.bySubject.set(subject, id);
     }
   }
@@ -172,35 +208,85 @@ export class TrackStore {
     this.where.clear();
   }
 
-  /** Apply a parsed frame; returns false when a delta arrives after a gap (wait for a key). */
+  /** The pool drawn by the deck.gl layer `tracks-<pool key>`, if any. */
+  poolOfLayer(layerId: string): Pool | undefined {
+    if (!layerId.startsWith("tracks-")) return undefined;
+    const key = layerId.slice(7);
+    return this.pools.find((p) => p.key === key);
+  }
+
+  /** Tracks per class (all identities), in CLASSES order. */
+  classSizes(): number[] {
+    const out = CLASSES.map(() => 0);
+    for (const p of this.pools) out[p.cls] += p.size;
+    return out;
+  }
+
+  /**
+   * Apply a parsed frame. Returns false for a delta that cannot be applied: after a sequence
+   * gap, or with a step for a track not held (its positions are relative to what was
+   * missed); the caller then asks for a keyframe and deltas are skipped until it comes.
+   */
   apply(f: Frame): boolean {
     if (f.type === FRAME_KEY) {
       this.clear();
-    } else if (this.seq >= 0 && f.seq !== this.seq + 1) {
+      this.needKeyframe = false;
+    } else if (this.seq >= 0 && f.seq !== ((this.seq + 1) >>> 0)) {
       this.gaps++;
+      this.needKeyframe = true;
     }
     this.seq = f.seq;
+    if (this.needKeyframe) {
+      this.skipped++;
+      return false;
+    }
     this.time = f.time;
     this.frameFlags = f.flags;
     this.frames++;
     for (let j = 0; j < f.m; j++) this.remove(f.removed[j]);
     const touched = new Uint8Array(this.pools.length);
+    let ka = 0;
+    let kr = 0;
     for (let i = 0; i < f.n; i++) {
       const id = f.id[i];
-      const tflags = f.trackFlags[i];
-      const cls = classOf(f.domain[i], tflags);
-      let slot = this.locate(id, cls);
-      const pool = this.pools[cls];
-      if (slot < 0) slot = this.insert(id, cls);
-      touched[cls] = 1;
-      const lon = f.lon[i] / 1e7;
-      const lat = f.lat[i] / 1e7;
+      const raw = f.trackFlags[i];
+      const tflags = raw & ~FLAG_REL;
+      let qlat: number;
+      let qlon: number;
+      if (raw & FLAG_REL) {
+        const w = this.where.get(id);
+        if (w === undefined) {
+          kr++;
+          this.needKeyframe = true; // a step from a position never received
+          continue;
+        }
+        const held = this.pools[Math.floor(w / SLOT_BITS)];
+        const s0 = w % SLOT_BITS;
+        qlat = held.qlat[s0] + f.dLat[kr] * REL_STEP;
+        qlon = held.qlon[s0] + f.dLon[kr] * REL_STEP;
+        kr++;
+      } else {
+        qlat = f.lat[ka];
+        qlon = f.lon[ka];
+        ka++;
+      }
+      const meta = this.meta.get(id);
+      const cls = classOf(meta?.domain ?? 0, tflags, meta?.drone);
+      const pi = poolIndex(cls, (tflags >> IDENTITY_SHIFT) & 3);
+      let slot = this.locate(id, pi);
+      const pool = this.pools[pi];
+      if (slot < 0) slot = this.insert(id, pi);
+      touched[pi] = 1;
+      const lon = qlon / POS_SCALE;
+      const lat = qlat / POS_SCALE;
+      pool.qlat[slot] = qlat;
+      pool.qlon[slot] = qlon;
       pool.position[2 * slot] = lon;
       pool.position[2 * slot + 1] = lat;
       const c = f.course[i];
       pool.course[slot] = courseDeg(c);
       pool.angle[slot] = ROTATES[cls] && c !== U16_UNKNOWN ? -courseDeg(c) : 0;
-      pool.alt[slot] = altMetres(f.alt[i], f.domain[i]);
+      pool.alt[slot] = altMetres(f.alt[i]);
       pool.speed[slot] = speedMs(f.speed[i]);
       pool.flags[slot] = tflags;
       const rgb = tflags & FLAG_EMERGENCY ? EMERGENCY : tflags & FLAG_ALERT ? ALERTED : BASE[cls];
@@ -215,10 +301,10 @@ export class TrackStore {
       // replay steps are keyframes: keep the ground tracks of satellites still in the picture
       for (const id of this.groundTracks.keys()) if (!this.where.has(id)) this.groundTracks.delete(id);
     }
-    touched.forEach((t, cls) => {
-      if (t) this.pools[cls].version++;
+    touched.forEach((t, pi) => {
+      if (t) this.pools[pi].version++;
     });
-    return true;
+    return !this.needKeyframe;
   }
 
   private groundPoint(id: number, time: number, lon: number, lat: number): void {
@@ -231,59 +317,59 @@ export class TrackStore {
     if (g.path.length > GROUND_POINTS) g.path.shift();
   }
 
-  /** The slot of `id` in class `cls`, moving it out of another class if it changed class. */
-  private locate(id: number, cls: number): number {
+  /** The slot of `id` in pool `pi`, moving it out of another pool if its symbol changed. */
+  private locate(id: number, pi: number): number {
     const w = this.where.get(id);
     if (w === undefined) return -1;
-    const oldCls = Math.floor(w / SLOT_BITS);
-    if (oldCls === cls) return w % SLOT_BITS;
-    this.remove(id);
+    if (Math.floor(w / SLOT_BITS) === pi) return w % SLOT_BITS;
+    this.remove(id, true);
     return -1;
   }
 
-  private insert(id: number, cls: number): number {
-    const pool = this.pools[cls];
+  private insert(id: number, pi: number): number {
+    const pool = this.pools[pi];
     if (pool.size === pool.capacity) pool.grow();
     const slot = pool.size++;
     pool.ids[slot] = id;
-    this.where.set(id, cls * SLOT_BITS + slot);
+    this.where.set(id, pi * SLOT_BITS + slot);
     return slot;
   }
 
-  remove(id: number): void {
+  /** Drop a track (`moving`: it changes pool and stays in the picture). */
+  remove(id: number, moving = false): void {
     const w = this.where.get(id);
     if (w === undefined) return;
-    const cls = Math.floor(w / SLOT_BITS);
+    const pi = Math.floor(w / SLOT_BITS);
     const slot = w % SLOT_BITS;
-    const pool = this.pools[cls];
+    const pool = this.pools[pi];
     const last = pool.size - 1;
     if (slot !== last) {
       pool.move(last, slot);
-      this.where.set(pool.ids[slot], cls * SLOT_BITS + slot);
+      this.where.set(pool.ids[slot], pi * SLOT_BITS + slot);
     }
     pool.size--;
     pool.version++;
     this.where.delete(id);
-    this.groundTracks.delete(id);
+    if (!moving) this.groundTracks.delete(id);
   }
 
   view(id: number): TrackView | null {
     const w = this.where.get(id);
     if (w === undefined) return null;
-    const cls = Math.floor(w / SLOT_BITS);
+    const p = this.pools[Math.floor(w / SLOT_BITS)];
     const slot = w % SLOT_BITS;
-    const p = this.pools[cls];
-    const meta = this.meta.get(id) ?? { subject: `#${id}`, label: `#${id}`, domain: 0 };
+    const meta = this.meta.get(id) ?? { subject: `#${id}`, label: `#${id}`, domain: 0, drone: false };
     return {
       ...meta,
       id,
-      lon: p.position[2 * slot],
-      lat: p.position[2 * slot + 1],
+      lon: p.qlon[slot] / POS_SCALE, // the wire's integers: exact, unlike the float32 copy
+      lat: p.qlat[slot] / POS_SCALE,
       alt: p.alt[slot],
       speed: p.speed[slot],
       course: p.course[slot],
       flags: p.flags[slot],
-      cls: CLASSES[cls],
+      cls: CLASSES[p.cls],
+      identity: p.identity,
     };
   }
 
