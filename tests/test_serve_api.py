@@ -416,3 +416,30 @@ def test_zone_added_through_the_api_reaches_the_running_detectors(tmp_path):
     finally:
         srv.stop()
         store.close()
+
+
+def test_zone_edits_kept_in_the_store_directory_win_at_the_next_start(tmp_path):
+    from picket.geo.zones import ZoneSet
+    from picket.model.rejects import Rejects
+    from picket.pipeline.assemble import Assembly
+    from picket.serve import serve_assembly
+
+    zone = _box(14.1, 54.9, 14.6, 55.1, "KEPT R-2")
+    zone["properties"].update(id="r2", edited_by="olga")
+    kept = {"type": "FeatureCollection", "features": [zone]}
+    (tmp_path / "zones.edited.geojson").write_text(json.dumps(kept))
+    configured = ZoneSet.from_features(
+        [("CONFIGURED", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
+    )
+    store = Store(tmp_path / "picket.sqlite")
+    pipe = Pipeline(detectors=[], env={"zones": configured})
+    asm = Assembly(pipe, Rejects(), store, {"zones": configured})
+    h = serve_assembly(asm, port=0)
+    try:
+        assert pipe.env["zones"].names == ["KEPT R-2"]  # before the first batch
+        got = httpx.get(h.url + "/api/layers/zones", timeout=5).json()["features"]
+        assert [(f["properties"]["id"], f["properties"]["edited_by"]) for f in got] == [
+            ("r2", "olga")]  # fmt: skip
+    finally:
+        h.stop()
+        store.close()
