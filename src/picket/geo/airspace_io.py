@@ -39,7 +39,9 @@ from picket.geo.zone_io import (
     BadFeature,
     Collector,
     Feature,
+    _local,
     geojson_geometry,
+    parse_xml,
     positions,
 )
 from picket.model.rejects import Rejects
@@ -601,10 +603,6 @@ def openaip_items(
 _XML_UNITS = {"F": FOOT, "FT": FOOT, "FL": 100 * FOOT, "M": 1.0}
 
 
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _child(el: ET.Element, name: str) -> ET.Element | None:
     return next((c for c in el if _local(c.tag) == name), None)
 
@@ -652,17 +650,8 @@ def parse_openaip_xml(
     want: str | None = None,
 ) -> list[Feature]:
     """Airspaces of a legacy openAIP XML file (OPENAIP/AIRSPACES/ASP with POLYGON)."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        rejects.reject("openaip.xml_dtd_refused", f"{source}:1", data[:4096])
-        return []
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:
-        line = e.position[0] if getattr(e, "position", None) else 0
-        rejects.reject("openaip.bad_xml", f"{source}:{line}", data[:4096])
-        return []
-    except (ValueError, RecursionError):
-        rejects.reject("openaip.bad_xml", f"{source}:1", data[:4096])
+    root = parse_xml(data, source, rejects, "openaip")
+    if root is None:
         return []
     out = Collector(source, rejects, default_corridor_m, want)
     asps = [el for el in root.iter() if _local(el.tag) == "ASP"]

@@ -516,6 +516,23 @@ def _kml_properties(pm: ET.Element) -> dict[str, Any]:
     return props
 
 
+def parse_xml(data: bytes, source: str, rejects: Rejects, fmt: str) -> ET.Element | None:
+    """The document's root, or None after counting why not (`<fmt>.bad_xml` at the line).
+
+    DTDs are refused outright: entity expansion is how XML files attack parsers."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        rejects.reject(f"{fmt}.xml_dtd_refused", f"{source}:1", data[:4096])
+        return None
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as e:
+        line = e.position[0] if getattr(e, "position", None) else 0
+        rejects.reject(f"{fmt}.bad_xml", f"{source}:{line}", data[:4096])
+    except (ValueError, RecursionError):
+        rejects.reject(f"{fmt}.bad_xml", f"{source}:1", data[:4096])
+    return None
+
+
 def parse_kml(
     data: bytes,
     source: str,
@@ -524,17 +541,8 @@ def parse_kml(
     want: str | None = None,
 ) -> list[Feature]:
     """Placemarks with Polygon / LineString / MultiGeometry, at any Document/Folder depth."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        rejects.reject("zones.xml_dtd_refused", f"{source}:1", data[:4096])
-        return []
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as e:
-        line = e.position[0] if getattr(e, "position", None) else 0
-        rejects.reject("zones.bad_xml", f"{source}:{line}", data[:4096])
-        return []
-    except (ValueError, RecursionError):
-        rejects.reject("zones.bad_xml", f"{source}:1", data[:4096])
+    root = parse_xml(data, source, rejects, "zones")
+    if root is None:
         return []
     out = Collector(source, rejects, default_corridor_m, want)
     placemarks = [el for el in root.iter() if _local(el.tag) == "Placemark"]
