@@ -528,7 +528,7 @@ def parse_xml(data: bytes, source: str, rejects: Rejects, fmt: str) -> ET.Elemen
     except ET.ParseError as e:
         line = e.position[0] if getattr(e, "position", None) else 0
         rejects.reject(f"{fmt}.bad_xml", f"{source}:{line}", data[:4096])
-    except (ValueError, RecursionError):
+    except (ValueError, LookupError, RecursionError):  # LookupError: an unknown encoding
         rejects.reject(f"{fmt}.bad_xml", f"{source}:1", data[:4096])
     return None
 
