@@ -262,3 +262,58 @@ def test_stopped_engine_over_a_cable_is_both_drift_and_anchor_drag():
     assert a.severity == "critical" and a.evidence["behaviour"] == "stopped-engine drift"
     assert a.evidence["infrastructure"]["name"] == "Test cable" and "along_km" in a.evidence
     assert kinds(mem) == {"maritime.anchor_drag", "maritime.drift"}
+
+
+def test_zone_drawn_around_a_track_already_inside_reports_it_once():
+    """Live zone edits: a new zone holding a track raises an entry at its next position; a
+    zone that stays through the edit is not reported again."""
+    from picket.pipeline.assemble import replace_zones
+
+    p, mem = pipeline()
+    t = np.arange(0.0, 600, 4)
+    lat, lon = destination(55.0, 25.0, 0.0, 5.0 * t)  # a slow drone inside Lithuania
+    far_lat, far_lon = destination(58.0, 21.0, 0.0, 5.0 * t)  # another one far away
+    reps = Reports.concat(
+        [
+            plot_track(t, lat, lon, 200.0, 5.0, 0.0),
+            plot_track(t, far_lat, far_lon, 200.0, 5.0, 0.0, n=2),
+        ]
+    ).sorted_by_time()
+    half = reps.time < 300
+    p.process(Decoded(reps.where(half)), now=299.0)
+    before = {a.subject for a in mem.alerts.values() if a.kind == "air.airspace_entry"}
+    assert before == set()  # first seen inside: not an entry
+    square = [(20.9, 57.9), (21.1, 57.9), (21.1, 58.1), (20.9, 58.1), (20.9, 57.9)]
+    replace_zones(p, ZoneSet.from_features([
+        ("Port", "port", PORT, {}),
+        ("Lithuania", "airspace", BORDER, {"watch": "non-cooperative"}),
+        ("Drawn", "restricted", square, {}),
+    ]), reindexed=True)  # fmt: skip
+    p.process(Decoded(reps.where(~half)), now=600.0)
+    got = [a for a in mem.alerts.values() if a.kind == "air.airspace_entry"]
+    assert [(a.subject, a.evidence["zone"]["name"]) for a in got] == [("track:2", "Drawn")]
+    assert 300 <= got[0].time <= 304  # at its first position after the edit
+
+
+def test_zone_edits_keep_zones_by_name_and_watch_from_the_first_zone():
+    from picket.pipeline.assemble import replace_zones
+
+    square = [(20.9, 57.9), (21.1, 57.9), (21.1, 58.1), (20.9, 58.1), (20.9, 57.9)]
+    t = np.arange(0.0, 900, 4)
+    lat, lon = destination(58.0, 21.0, 0.0, 5.0 * t)
+    reps = plot_track(t, lat, lon, 200.0, 5.0, 0.0)
+    thirds = [reps.where((reps.time >= a) & (reps.time < a + 300)) for a in (0, 300, 600)]
+    # no watched zone at first: the first one drawn reports the track already inside it
+    p, mem = pipeline()
+    replace_zones(p, ZoneSet.from_features([("Port", "port", PORT, {})]), reindexed=True)
+    p.process(Decoded(thirds[0]), now=299.0)
+    replace_zones(p, ZoneSet.from_features([("Border", "airspace", BORDER, {}),
+                                            ("Drawn", "restricted", square, {})]),
+                  reindexed=True)  # fmt: skip
+    p.process(Decoded(thirds[1]), now=599.0)
+    # deleting the zone before it shifts Drawn's index: not a new entry
+    replace_zones(p, ZoneSet.from_features([("Drawn", "restricted", square, {})]), reindexed=True)
+    p.process(Decoded(thirds[2]), now=900.0)
+    got = [a for a in mem.alerts.values() if a.kind == "air.airspace_entry"]
+    assert [(a.evidence["zone"]["name"], a.updates) for a in got] == [("Drawn", 1)]
+    assert 300 <= got[0].time <= 304  # when Drawn appeared, and never again after the delete

@@ -9,6 +9,7 @@ import numpy as np
 
 from picket.detect.base import (
     Thresholds,
+    group_starts,
     in_zone_kinds,
     label,
     last_per_slot,
@@ -23,6 +24,8 @@ from picket.geo.geodesy import destination
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 from picket.model.subjects import Namespace
+
+UNSEEN = -2  # a track's zone before its first position
 
 EMERGENCY_SQUAWKS = {7500: "unlawful interference", 7600: "radio failure", 7700: "emergency"}
 # ADS-B emergency/priority status (DO-260B 2.2.3.2.7.8.1.1)
@@ -114,8 +117,34 @@ class AirspaceEntry:
 
     def __init__(self, th: AirspaceThresholds | None = None):
         self.th = th or AirspaceThresholds()
-        self.zone_of: dict[int, int] = {}  # slot -> zone index at last position
+        # per track slot: watched zone index at its last position, -1 outside, -2 never seen
+        self.zone_of = np.full(0, UNSEEN, np.int64)
         self.predicted: set[tuple[int, int]] = set()
+        self._names: list[str] | None = None  # the watched zones these indices refer to
+
+    def _grow(self, n: int) -> None:
+        if n > len(self.zone_of):
+            grown = np.full(max(n, 2 * len(self.zone_of), 1024), UNSEEN)
+            grown[: len(self.zone_of)] = self.zone_of
+            self.zone_of = grown
+
+    def _follow_edits(self, zones, n_tracks: int) -> None:
+        """Zones edited live: keep each track's zone by name, so a track already inside a
+        zone that stays is not re-reported, and one inside a new zone is reported at its next
+        position; predictions are made again."""
+        names = list(zones.names) if zones is not None else []
+        if self._names is None or names == self._names:
+            self._names = names
+            return
+        self._grow(n_tracks)
+        index = {n: i for i, n in enumerate(names)}
+        old = np.array([index.get(n, -1) for n in self._names] + [-1], np.int64)
+        known = self.zone_of >= 0
+        self.zone_of[known] = old[self.zone_of[known]]
+        seen = self.zone_of[:n_tracks]
+        seen[seen == UNSEEN] = -1  # tracks known before the edit were outside the new zones
+        self.predicted.clear()
+        self._names = names
 
     def _zones(self, ctx: BatchContext):
         zones = ctx.env.get("zones")
@@ -129,6 +158,7 @@ class AirspaceEntry:
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         zones = self._zones(ctx)
+        self._follow_edits(zones, ctx.tracks.n)
         r = ctx.reports
         if zones is None or not len(r):
             return []
@@ -136,24 +166,25 @@ class AirspaceEntry:
         if not len(rows):
             return []
         s = ctx.slots[rows]
-        z = zones.contains(r.lat[rows], r.lon[rows])
+        self._grow(int(s.max()) + 1)
+        z = zones.contains(r.lat[rows], r.lon[rows]).astype(np.int64)
         nonco = non_cooperative(ctx, s)
-        watch = np.array([str(p.get("watch", "all")) for p in zones.properties])
-        applies = lambda zi, nc: zi >= 0 and (watch[zi] == "all" or nc)  # noqa: E731
+        watch_all = np.array([str(p.get("watch", "all")) == "all" for p in zones.properties])
+        applies = (z >= 0) & (watch_all[np.maximum(z, 0)] | nonco)
+        # the zone each row comes from: the previous row of its track, or the track's state
+        first = group_starts(s)
+        before = np.empty_like(z)
+        before[1:] = z[:-1]
+        before[first] = self.zone_of[s[first]]
+        enter = (z != before) & applies & (before != UNSEEN)
         out: list[Signal] = []
-        prev = None
-        for j in range(len(rows)):
-            sl = int(s[j])
-            if sl != prev:
-                prev = sl
-                before = self.zone_of.get(sl, -2)
-            zi = int(z[j])
-            if zi != before and applies(zi, bool(nonco[j])) and before != -2:
-                out.append(self._signal(ctx, sl, int(rows[j]), zi, zones, bool(nonco[j]), None))
-            before = zi
-            self.zone_of[sl] = zi
-        # predicted entries for tracks outside, from their last position
+        for j in np.flatnonzero(enter).tolist():
+            out.append(self._signal(ctx, int(s[j]), int(rows[j]), int(z[j]), zones,
+                                    bool(nonco[j]), None))  # fmt: skip
         last = last_per_slot(s, np.ones(len(s), bool))
+        self.zone_of[s[last]] = z[last]
+        applies_to = lambda zi, nc: zi >= 0 and (watch_all[zi] or nc)  # noqa: E731
+        # predicted entries for tracks outside, from their last position
         outside = last[z[last] < 0]
         if len(outside):
             tc = ctx.tracks.cols
@@ -171,7 +202,7 @@ class AirspaceEntry:
                 found[new], eta[new] = zk[new], dt
             for i in np.flatnonzero(found >= 0).tolist():
                 j, zi = int(outside[i]), int(found[i])
-                if not applies(zi, bool(nonco[j])) or (int(sl[i]), zi) in self.predicted:
+                if not applies_to(zi, bool(nonco[j])) or (int(sl[i]), zi) in self.predicted:
                     continue
                 self.predicted.add((int(sl[i]), zi))
                 out.append(self._signal(ctx, int(sl[i]), int(rows[j]), zi, zones,
