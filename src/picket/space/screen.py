@@ -34,7 +34,7 @@ import math
 import multiprocessing as mp
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -55,6 +55,7 @@ class ScreenConfig:
     accel_slack: float = 2e-5  # km/s^2 differential J2/drag acceleration allowance
     block_steps: int = 60  # steps whose candidates are refined together
     workers: int = 1
+    index: str = "grid"  # "grid" (numba cell grid, filters fused) or "kdtree" (SciPy)
 
 
 @dataclass
@@ -64,7 +65,9 @@ class ScreenStats:
     pairs_total: int = 0  # N(N-1)/2
     pairs_after_ap: int = 0  # catalogue pairs whose radius ranges overlap
     steps: int = 0
-    spatial: int = 0  # pair-steps from the KD-tree (summed over steps)
+    joined: int = 0  # grid: pair-steps from neighbouring cells within the radius window
+    radial: int = 0  # grid: of those, within the radial gate
+    spatial: int = 0  # pair-steps within the search radius (summed over steps)
     spatial_after_ap: int = 0
     linear: int = 0  # pair-steps left after the linear-motion test
     refined: int = 0  # root found inside the step
@@ -288,6 +291,11 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
     st = ScreenStats()
     out: list[Conjunctions] = []
     tp = tt = tr = 0.0
+    grid = None
+    if cfg.index == "grid":
+        from picket.space.sieve import GridSieve
+
+        grid = GridSieve(lo, hi, cfg.threshold_km, cfg.step_s, cfg.slow_kms, cfg.accel_slack)
     for b0 in range(0, n_steps, cfg.block_steps):
         times = t_first + cfg.step_s * np.arange(b0, min(n_steps, b0 + cfg.block_steps))
         ci, cj, ct = [], [], []
@@ -297,6 +305,14 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
             pos, vel = r[:, 0, :], v[:, 0, :]
             tp += time.perf_counter() - c
             c = time.perf_counter()
+            if grid is not None:
+                a, bb = grid.step(pos, vel, err[:, 0] == 0)
+                st.steps += 1
+                ci.append(a)
+                cj.append(bb)
+                ct.append(np.full(len(a), tk))
+                tt += time.perf_counter() - c
+                continue
             pairs = _pairs_at_step(pos, vel, err[:, 0] == 0, cfg)
             st.steps += 1
             st.spatial += len(pairs)
@@ -325,6 +341,8 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
         out.append(Conjunctions(ci_[sel], cj_[sel], tca[sel], miss[sel], spd[sel],
                                 r1[sel], v1[sel], r2[sel], v2[sel]))  # fmt: skip
         tr += time.perf_counter() - c
+    if grid is not None:
+        st.joined, st.radial, st.spatial, st.spatial_after_ap, st.linear = map(int, grid.counts)
     st.seconds = {"propagate": tp, "spatial+linear": tt, "refine": tr}
     return Conjunctions.concat(out), st
 
@@ -335,6 +353,15 @@ def screen(
     """Every close approach under `cfg.threshold_km` with TCA in [start, start + duration]."""
     global _PROP, _CFG, _LOHI
     cfg = cfg or ScreenConfig()
+    if cfg.index not in ("grid", "kdtree"):
+        raise ValueError("index must be 'grid' or 'kdtree'")
+    if cfg.index == "grid":
+        try:
+            from picket.space.sieve import warm_up
+        except ImportError:  # numba absent: SciPy's KD-tree does the same job, slower
+            cfg = replace(cfg, index="kdtree")
+        else:
+            warm_up()
     t_all = time.perf_counter()
     lo, hi = ap_ranges(prop, cfg, start, duration_s)
     _PROP, _CFG, _LOHI = prop, cfg, (lo, hi)
@@ -359,7 +386,8 @@ def screen(
     st.pairs_total = n * (n - 1) // 2
     st.pairs_after_ap = count_overlaps(lo, hi)
     for _, s in results:
-        for name in ("steps", "spatial", "spatial_after_ap", "linear", "refined"):
+        for name in ("steps", "joined", "radial", "spatial", "spatial_after_ap", "linear",
+                     "refined"):  # fmt: skip
             setattr(st, name, getattr(st, name) + getattr(s, name))
         for k, v in s.seconds.items():
             st.seconds[k] = st.seconds.get(k, 0.0) + v
