@@ -1,8 +1,10 @@
 """Cursor on Target events for tracks: XML and TAK protocol v1 protobuf.
 
-Type by domain (MIL-STD-2525 battle dimension in the CoT type): aircraft are
-`a-u-A` (unknown affiliation: a transponder says who, not whose side),
-vessels with AIS `a-n-S`, space objects `a-u-P`, anything else `a-u-G`.
+Type by domain (MIL-STD-2525 battle dimension in the CoT type) and the
+picture's identity: aircraft are `a-u-A` (unknown affiliation: a transponder
+says who, not whose side), vessels with AIS `a-n-S`, space objects `a-u-P`,
+anything else `a-u-G`; a track with an open behaviour alert is suspect
+(`a-s-*`), one an operator marked friendly `a-f-*`.
 time and start are the track's last position time; stale is when the track
 expires from the picture (its domain's drop time), so a TAK client greys a
 track out exactly when picket would drop it.
@@ -18,15 +20,27 @@ import numpy as np
 from picket.model.alerts import iso
 from picket.model.reports import Domain
 from picket.model.subjects import SHIFT, Namespace, format_subject
-from picket.serve.picture import DROP_S, Picture, per_domain
+from picket.serve.picture import (
+    BASE_IDENTITY,
+    COT_AFFILIATION,
+    DROP_S,
+    ID_UNKNOWN,
+    IDENTITIES,
+    Picture,
+    per_domain,
+)
 
-TYPES = {int(Domain.AIR): "a-u-A", int(Domain.MARITIME): "a-n-S", int(Domain.SPACE): "a-u-P"}
+DIMENSION = {int(Domain.AIR): "A", int(Domain.MARITIME): "S", int(Domain.SPACE): "P"}
 UNKNOWN = 9999999.0  # CoT's "not known" for hae, ce and le
 CE_M = {int(Domain.AIR): 30.0, int(Domain.MARITIME): 10.0, int(Domain.SPACE): 1000.0}
 
 
-def cot_type(domain: int, subject: int) -> str:
-    return TYPES.get(int(domain), "a-u-G")
+def cot_type(domain: int, identity: int | None = None) -> str:
+    """`a-<affiliation>-<dimension>`: the picture's identity (unknown, neutral for AIS
+    vessels, friend, suspect while a behaviour alert is open) and the battle dimension."""
+    ident = int(BASE_IDENTITY.get(Domain(domain), ID_UNKNOWN)) if identity is None else identity
+    aff = COT_AFFILIATION[IDENTITIES[ident]]
+    return f"a-{aff}-{DIMENSION.get(int(domain), 'G')}"
 
 
 def uid_of(subject: int) -> str:
@@ -95,9 +109,12 @@ def _text(s: str) -> str:
 
 
 def events_for(pic: Picture, idx: np.ndarray, remarks: dict[int, str] | None = None,
-               labels: dict[int, str] | None = None) -> list[CotEvent]:  # fmt: skip
-    """CoT events for picture rows `idx` (the per-event part is small string work)."""
+               labels: dict[int, str] | None = None,
+               identity: np.ndarray | None = None) -> list[CotEvent]:  # fmt: skip
+    """CoT events for picture rows `idx` (the per-event part is small string work);
+    `identity` is the picture's identity code per row (`Picture.identity`)."""
     c = pic.cols
+    ident = (pic.identity() if identity is None else identity)[idx].tolist()
     remarks = remarks or {}
     labels = labels if labels is not None else pic.labels
     dom = c["domain"][idx]
@@ -115,7 +132,7 @@ def events_for(pic: Picture, idx: np.ndarray, remarks: dict[int, str] | None = N
         hae = alt if has_alt else (0.0 if d == int(Domain.MARITIME) else UNKNOWN)
         name = format_subject(subj) or str(subj)
         out.append(CotEvent(
-            uid=uid_of(subj), type=cot_type(d, subj),
+            uid=uid_of(subj), type=cot_type(d, ident[j]),
             how="m-f" if ns[j] == int(Namespace.TRACK) else "m-g",
             time=t, stale=float(stale[j]), lat=la, lon=lo, hae=hae, ce=float(ce[j]),
             le=30.0 if has_alt else UNKNOWN, callsign=labels.get(tid) or name,

@@ -23,7 +23,7 @@ import numpy as np
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.subjects import parse_subject
-from picket.serve.picture import DOMAIN_CODES, Picture, label_of, snapshot
+from picket.serve.picture import DOMAIN_CODES, SUSPECT_KINDS, Picture, label_of, snapshot
 from picket.serve.views import in_bbox, parse_bbox
 from picket.share import tak
 from picket.share.cot import CotEvent, events_for
@@ -187,6 +187,7 @@ class CotSink:
         self.outputs = outputs
         self.min_interval_s = min_interval_s  # wall seconds between selections
         self.remarks: dict[int, dict[str, str]] = {}
+        self.kinds: dict[int, dict[str, str]] = {}  # subject -> open alert id -> kind
         self.labels: dict[int, str] = {}
         self._last = -1e18
         self._pending: BatchContext | None = None
@@ -200,12 +201,16 @@ class CotSink:
             except ValueError:
                 continue
             d = self.remarks.setdefault(key, {})
+            k = self.kinds.setdefault(key, {})
             if what == "close":
                 d.pop(a.id, None)
+                k.pop(a.id, None)
                 if not d:
                     self.remarks.pop(key, None)
+                    self.kinds.pop(key, None)
             else:
                 d[a.id] = f"[{a.severity}] {a.kind}: {a.summary}"
+                k[a.id] = a.kind
 
     def tracks(self, ctx: BatchContext) -> None:
         for st in ctx.statics:
@@ -226,10 +231,13 @@ class CotSink:
 
     def send_picture(self, pic: Picture) -> int:
         rem = {k: " | ".join(v.values()) for k, v in self.remarks.items()}
+        held = [s for s, kinds in self.kinds.items() if SUSPECT_KINDS.intersection(kinds.values())]
+        suspects = np.array(sorted(held), np.int64)
+        identity = pic.identity(suspects)
         n = 0
         for o in self.outputs:
             idx = o.due(pic)
-            for ev in events_for(pic, idx, rem, self.labels):
+            for ev in events_for(pic, idx, rem, self.labels, identity):
                 o.put(o.encode(ev))
             n += len(idx)
         return n
