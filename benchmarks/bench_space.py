@@ -14,6 +14,7 @@ Run: ``picket bench space [--days 7] [--workers 2] [--check] [--skip-full]``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -61,6 +62,16 @@ def check(prop_all: Propagator, es, start: float, n: int, seed: int, coarse_s: f
           f"max |dTCA| {dt:.2e} s, max |drange| {dr:.2e} m")  # fmt: skip
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the worker pools)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="picket bench space", description=__doc__)
     p.add_argument("--catalog", default=str(DEFAULT))
@@ -68,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threshold-km", type=float, default=5.0)
     p.add_argument("--step", type=float, default=60.0)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--index", choices=("grid", "kdtree"), default="grid",
+                   help="per-step pair search: numba cell grid or SciPy KD-tree")  # fmt: skip
     p.add_argument("--check", action="store_true", help="also the brute-force check")
     p.add_argument("--check-n", type=int, default=2000)
     p.add_argument("--check-coarse", type=float, default=30.0,
@@ -88,21 +101,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{path.name}: {len(es)} objects read and initialised in {t_load:.1f} s; "
           f"{a.days:g} days at {a.step:g} s = {n_steps} steps, {a.workers} workers")  # fmt: skip
     if not a.skip_full:
+        load0 = _load()
+        cpu0 = _cpu()
         t_floor = propagation_floor(prop, start, dur, a.step, a.workers)
+        cpu_floor = _cpu() - cpu0
         rate = len(prop) * n_steps / t_floor
-        print(f"propagation floor: {t_floor:.1f} s wall ({rate / 1e6:.2f} M object-epochs/s, "
-              f"{rate / a.workers / 1e6:.2f} M per worker)")  # fmt: skip
-        cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers)
+        print(f"propagation floor: {t_floor:.1f} s wall, {cpu_floor:.0f} s CPU "
+              f"({rate / 1e6:.2f} M object-epochs/s, {rate / a.workers / 1e6:.2f} M per "
+              f"worker)")  # fmt: skip
+        cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers,
+                           index=a.index)  # fmt: skip
+        cpu0 = _cpu()
         conj, st = screen(prop, start, dur, cfg)
-        s = st.seconds
-        print(f"screening: {s['wall']:.1f} s wall ({s['wall'] / t_floor:.2f} x floor); "
-              f"worker CPU: propagate {s['propagate']:.0f} s, spatial+linear "
-              f"{s['spatial+linear']:.0f} s, refine {s['refine']:.0f} s")  # fmt: skip
+        s, cpu = st.seconds, _cpu() - cpu0
+        print(
+            f"screening ({cfg.index}): {s['wall']:.1f} s wall ({s['wall'] / t_floor:.2f} x "
+            f"floor), {cpu:.0f} s CPU ({cpu / cpu_floor:.2f} x floor); worker CPU: propagate "
+            f"{s['propagate']:.0f} s, sieve {s['sieve']:.0f} s, refine {s['refine']:.0f} s"
+        )
         print(f"pairs: catalogue {st.pairs_total:,}; after apogee/perigee {st.pairs_after_ap:,}")
-        print(f"pair-steps: KD-tree {st.spatial:,}; after apogee/perigee "
-              f"{st.spatial_after_ap:,}; after linear bound {st.linear:,}; minimum inside "
-              f"the step {st.refined:,}; conjunctions {len(conj):,}")  # fmt: skip
-        print(f"goal 300 s: {'met' if s['wall'] <= 300 else 'NOT met'}")
+        if cfg.index == "grid":
+            print(f"pair-steps: neighbouring cells in the radius window {st.joined:,}; "
+                  f"after radial gate {st.radial:,}; within search radius {st.spatial:,}; "
+                  f"after apogee/perigee {st.spatial_after_ap:,}; after linear bound "
+                  f"{st.linear:,}")  # fmt: skip
+        else:
+            print(f"pair-steps: KD-tree {st.spatial:,}; after apogee/perigee "
+                  f"{st.spatial_after_ap:,}; after linear bound {st.linear:,}")  # fmt: skip
+        print(f"minimum inside the step {st.refined:,}; conjunctions {len(conj):,}")
+        print(f"goal 300 s: {'met' if s['wall'] <= 300 else 'NOT met'} "
+              f"(load average before/after: {load0} / {_load()})")  # fmt: skip
     if a.check:
         check(prop, es, start, a.check_n, 7, a.check_coarse)
     return 0

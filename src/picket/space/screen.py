@@ -44,6 +44,7 @@ from picket.space.propagate import Propagator
 
 MU = 398600.8  # km^3/s^2 (WGS72)
 R_MIN = 6478.0  # km: SGP4 objects below ~100 km altitude have decayed
+PROPAGATE_STEPS = 8  # steps per SatrecArray call: ~15 % cheaper per step than one at a time
 
 
 @dataclass
@@ -282,12 +283,30 @@ _CFG: ScreenConfig | None = None
 _LOHI: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def _kdtree_candidates(
+    pos: np.ndarray, vel: np.ndarray, valid: np.ndarray, cfg: ScreenConfig, st: ScreenStats
+) -> tuple[np.ndarray, np.ndarray]:
+    """The SciPy path (no numba): KD-tree pairs, apogee/perigee, linear bound."""
+    assert _LOHI is not None
+    lo, hi = _LOHI
+    pairs = _pairs_at_step(pos, vel, valid, cfg)
+    st.spatial += len(pairs)
+    a, b = pairs[:, 0], pairs[:, 1]
+    keep = (lo[a] <= hi[b]) & (lo[b] <= hi[a])
+    a, b = a[keep], b[keep]
+    st.spatial_after_ap += len(a)
+    x = np.concatenate([pos, vel], axis=1).astype(np.float32)
+    radius = np.sqrt(np.einsum("ni,ni->n", pos, pos))
+    keep = _linear_keep(x, a, b, radius, cfg)
+    st.linear += int(keep.sum())
+    return a[keep], b[keep]
+
+
 def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
-    """Screen the steps t0 + k*step for k in [0, n)."""
+    """Screen the steps t0 + k*step for k in [0, n). Stage times are this process's CPU."""
     t_first, n_steps = args
     prop, cfg = _PROP, _CFG
     assert prop is not None and cfg is not None and _LOHI is not None
-    lo, hi = _LOHI
     st = ScreenStats()
     out: list[Conjunctions] = []
     tp = tt = tr = 0.0
@@ -295,55 +314,38 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
     if cfg.index == "grid":
         from picket.space.sieve import GridSieve
 
-        grid = GridSieve(lo, hi, cfg.threshold_km, cfg.step_s, cfg.slow_kms, cfg.accel_slack)
+        grid = GridSieve(*_LOHI, cfg.threshold_km, cfg.step_s, cfg.slow_kms, cfg.accel_slack)
     for b0 in range(0, n_steps, cfg.block_steps):
         times = t_first + cfg.step_s * np.arange(b0, min(n_steps, b0 + cfg.block_steps))
         ci, cj, ct = [], [], []
-        for tk in times:
-            c = time.perf_counter()
-            r, v, err = prop.states(np.array([tk]))  # one step: (n, 1, 3), no transposes
-            pos, vel = r[:, 0, :], v[:, 0, :]
-            tp += time.perf_counter() - c
-            c = time.perf_counter()
-            if grid is not None:
-                a, bb = grid.step(pos, vel, err[:, 0] == 0)
-                st.steps += 1
+        for c0 in range(0, len(times), PROPAGATE_STEPS):
+            c = time.process_time()
+            chunk = times[c0 : c0 + PROPAGATE_STEPS]
+            r, v, err = prop.states(chunk)  # (n, k, 3): a few steps per SatrecArray call
+            tp += time.process_time() - c
+            c = time.process_time()
+            for k, tk in enumerate(chunk):
+                pos, vel, valid = r[:, k, :], v[:, k, :], err[:, k] == 0
+                if grid is not None:
+                    a, b = grid.step(pos, vel, valid)
+                else:
+                    a, b = _kdtree_candidates(pos, vel, valid, cfg, st)
                 ci.append(a)
-                cj.append(bb)
+                cj.append(b)
                 ct.append(np.full(len(a), tk))
-                tt += time.perf_counter() - c
-                continue
-            pairs = _pairs_at_step(pos, vel, err[:, 0] == 0, cfg)
-            st.steps += 1
-            st.spatial += len(pairs)
-            if not len(pairs):
-                tt += time.perf_counter() - c
-                continue
-            a, bb = pairs[:, 0], pairs[:, 1]
-            keep = (lo[a] <= hi[bb]) & (lo[bb] <= hi[a])
-            a, bb = a[keep], bb[keep]
-            st.spatial_after_ap += len(a)
-            x = np.concatenate([pos, vel], axis=1).astype(np.float32)
-            radius = np.sqrt(np.einsum("ni,ni->n", pos, pos))
-            keep = _linear_keep(x, a, bb, radius, cfg)
-            st.linear += int(keep.sum())
-            ci.append(a[keep])
-            cj.append(bb[keep])
-            ct.append(np.full(int(keep.sum()), tk))
-            tt += time.perf_counter() - c
-        if not ci:
-            continue
-        c = time.perf_counter()
+            st.steps += len(chunk)
+            tt += time.process_time() - c
+        c = time.process_time()
         ci_, cj_, ct_ = np.concatenate(ci), np.concatenate(cj), np.concatenate(ct)
         ok, tca, miss, spd, r1, v1, r2, v2 = refine(prop.sats, ci_, cj_, ct_, cfg.step_s / 2)
         st.refined += int(ok.sum())
         sel = ok & (miss <= cfg.threshold_km)
         out.append(Conjunctions(ci_[sel], cj_[sel], tca[sel], miss[sel], spd[sel],
                                 r1[sel], v1[sel], r2[sel], v2[sel]))  # fmt: skip
-        tr += time.perf_counter() - c
+        tr += time.process_time() - c
     if grid is not None:
         st.joined, st.radial, st.spatial, st.spatial_after_ap, st.linear = map(int, grid.counts)
-    st.seconds = {"propagate": tp, "spatial+linear": tt, "refine": tr}
+    st.seconds = {"propagate": tp, "sieve": tt, "refine": tr}
     return Conjunctions.concat(out), st
 
 
