@@ -34,13 +34,14 @@ import math
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from picket.space.elements import unix_to_jd
-from picket.space.propagate import Propagator
+from picket.space.propagate import Propagator, velocity_slack
 
 MU = 398600.8  # km^3/s^2 (WGS72)
 R_MIN = 6478.0  # km: SGP4 objects below ~100 km altitude have decayed
@@ -55,6 +56,7 @@ class ScreenConfig:
     slow_kms: float = 7.95  # speed bound of the "slow" class (circular LEO is below 7.85)
     accel_slack: float = 2e-5  # km/s^2 differential J2/drag acceleration allowance
     block_steps: int = 60  # steps whose candidates are refined together
+    interpolate: bool = True  # propagate every other step, Hermite midpoints between
     workers: int = 1
     index: str = "grid"  # "grid" (numba cell grid, filters fused) or "kdtree" (SciPy)
 
@@ -153,30 +155,36 @@ def speed_bounds(pos: np.ndarray, vel: np.ndarray, h: float) -> np.ndarray:
 
 
 def _pairs_at_step(
-    pos: np.ndarray, vel: np.ndarray, ok: np.ndarray, cfg: ScreenConfig
-) -> np.ndarray:
-    """Index pairs (k, 2), i < j, within the step's conservative search radius."""
+    pos: np.ndarray, vel: np.ndarray, ok: np.ndarray, cfg: ScreenConfig, m: np.ndarray,
+    dv: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Index pairs (k, 2), i < j, within the step's conservative search radius.
+
+    `m` (km) and `dv` (km/s) widen each object's reach (see `sieve.grid_pairs`).
+    """
     h = cfg.step_s / 2
     idx = np.flatnonzero(ok)
     if len(idx) < 2:
         return np.zeros((0, 2), np.int64)
     p = pos[idx]
-    vb = speed_bounds(p, vel[idx], h)
+    vb = speed_bounds(p, vel[idx], h) + 2 * dv[idx]
+    mm = m[idx]
+    m_max = float(mm.max())
     tree = cKDTree(p, copy_data=False)
-    r_slow = cfg.threshold_km + 2 * cfg.slow_kms * h
+    r_slow = cfg.threshold_km + 2 * m_max + 2 * cfg.slow_kms * h
     pairs = tree.query_pairs(r_slow, output_type="ndarray")
     fast = np.flatnonzero(vb > cfg.slow_kms)
     if len(fast):
-        r_max = cfg.threshold_km + (float(vb[fast].max()) + float(vb.max())) * h
-        m = cKDTree(p[fast]).sparse_distance_matrix(tree, r_max, output_type="ndarray")
-        q, o, d = fast[m["i"]], m["j"].astype(np.int64), m["v"]
+        r_max = cfg.threshold_km + 2 * m_max + (float(vb[fast].max()) + float(vb.max())) * h
+        sdm = cKDTree(p[fast]).sparse_distance_matrix(tree, r_max, output_type="ndarray")
+        q, o, d = fast[sdm["i"]], sdm["j"].astype(np.int64), sdm["v"]
         is_fast = np.zeros(len(p), bool)
         is_fast[fast] = True
         # pairs within r_slow are in `pairs` already; fast-fast pairs come twice
         new = (
             (o != q)
             & (d > r_slow)
-            & (d <= cfg.threshold_km + (vb[q] + vb[o]) * h)
+            & (d <= cfg.threshold_km + mm[q] + mm[o] + (vb[q] + vb[o]) * h)
             & (~is_fast[o] | (q < o))
         )
         q, o = q[new], o[new]
@@ -185,8 +193,9 @@ def _pairs_at_step(
 
 
 def _linear_keep(
-    x: np.ndarray, a: np.ndarray, b: np.ndarray, radius: np.ndarray, cfg: ScreenConfig
-) -> np.ndarray:
+    x: np.ndarray, a: np.ndarray, b: np.ndarray, radius: np.ndarray, cfg: ScreenConfig,
+    m: np.ndarray,
+) -> np.ndarray:  # fmt: skip
     """Pairs whose relative motion, a line plus bounded curvature, can reach the threshold.
 
     `x` holds (position, velocity) per object in float32 (metre-level rounding,
@@ -204,7 +213,7 @@ def _linear_keep(
     dmin2 = rr + tau * (2 * rv + tau * vv)
     far = np.sqrt(rr) + np.sqrt(vv) * h  # largest range reachable in the half-step
     grad = 3.0 * MU / np.maximum(np.minimum(radius[a], radius[b]), R_MIN) ** 3  # 1/s^2
-    reach = cfg.threshold_km + 0.01 + 0.5 * h * h * (grad * far + cfg.accel_slack)
+    reach = cfg.threshold_km + m[a] + m[b] + 0.01 + 0.5 * h * h * (grad * far + cfg.accel_slack)
     return dmin2 <= reach * reach
 
 
@@ -281,15 +290,17 @@ def refine(
 _PROP: Propagator | None = None
 _CFG: ScreenConfig | None = None
 _LOHI: tuple[np.ndarray, np.ndarray] | None = None
+_DV: np.ndarray | None = None  # per object: SGP4 velocity slack (km/s)
 
 
 def _kdtree_candidates(
-    pos: np.ndarray, vel: np.ndarray, valid: np.ndarray, cfg: ScreenConfig, st: ScreenStats
-) -> tuple[np.ndarray, np.ndarray]:
+    pos: np.ndarray, vel: np.ndarray, valid: np.ndarray, m: np.ndarray, dv: np.ndarray,
+    cfg: ScreenConfig, st: ScreenStats,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The SciPy path (no numba): KD-tree pairs, apogee/perigee, linear bound."""
     assert _LOHI is not None
     lo, hi = _LOHI
-    pairs = _pairs_at_step(pos, vel, valid, cfg)
+    pairs = _pairs_at_step(pos, vel, valid, cfg, m, dv)
     st.spatial += len(pairs)
     a, b = pairs[:, 0], pairs[:, 1]
     keep = (lo[a] <= hi[b]) & (lo[b] <= hi[a])
@@ -297,76 +308,138 @@ def _kdtree_candidates(
     st.spatial_after_ap += len(a)
     x = np.concatenate([pos, vel], axis=1).astype(np.float32)
     radius = np.sqrt(np.einsum("ni,ni->n", pos, pos))
-    keep = _linear_keep(x, a, b, radius, cfg)
+    keep = _linear_keep(x, a, b, radius, cfg, m)
     st.linear += int(keep.sum())
     return a[keep], b[keep]
+
+
+Sample = tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _samples(
+    prop: Propagator, t_first: float, n_steps: int, cfg: ScreenConfig, dv: np.ndarray,
+    cpu: dict[str, float],
+) -> Iterator[Sample]:  # fmt: skip
+    """(t, r, v, valid, margin km, dvel km/s) at t_first + k step for k in [0, n_steps).
+
+    States are exact SGP4, a few steps per SatrecArray call; with `cfg.interpolate`
+    only even k are propagated and odd k are Hermite midpoints (`hermite.py`)
+    whose error bounds, and SGP4's own velocity slack `dv`, go into the margins.
+    Objects valid at one end of a midpoint's interval only are propagated there.
+    """
+    h = cfg.step_s / 2
+    m_exact = dv * h
+    stride = 2 if cfg.interpolate else 1
+    prev: tuple[np.ndarray, ...] | None = None
+    for c0 in range(0, n_steps, stride * PROPAGATE_STEPS):
+        c = time.process_time()
+        ks = np.arange(c0, min(n_steps - 1 + stride, c0 + stride * PROPAGATE_STEPS), stride)
+        r, v, e = prop.states(t_first + cfg.step_s * ks)
+        cpu["propagate"] += time.process_time() - c
+        for col, k in enumerate(ks):
+            cur = (r[:, col, :], v[:, col, :], e[:, col] == 0)
+            if stride == 2 and prev is not None:
+                c = time.process_time()
+                mid = _midpoint(prop, t_first + cfg.step_s * (k - 1), prev, cur, cfg, dv)
+                cpu["interpolate"] += time.process_time() - c
+                yield mid
+            if k < n_steps:
+                yield t_first + cfg.step_s * k, *cur, m_exact, dv
+            prev = cur
+
+
+def _midpoint(
+    prop: Propagator, t: float, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...],
+    cfg: ScreenConfig, dv: np.ndarray,
+) -> Sample:  # fmt: skip
+    from picket.space.hermite import midpoints
+
+    dt = 2 * cfg.step_s
+    c = [np.ascontiguousarray(x) for x in (*a, *b)]
+    r, v, ok, er, ev = midpoints(*c, dt)
+    # SGP4's velocities at the ends are off by up to dv: H moves by dt/8 per unit of
+    # velocity difference, H' by 1/4 per unit of velocity sum
+    er = er + dt * dv / 4
+    ev = ev + dv / 2
+    margin, dvel = er + ev * cfg.step_s / 2, ev
+    odd = np.flatnonzero(a[2] != b[2])  # valid at one end only: propagate exactly
+    if len(odd):
+        ro, vo, eo = prop.states(np.array([t]), index=odd)
+        r[odd], v[odd], ok[odd] = ro[:, 0], vo[:, 0], eo[:, 0] == 0
+        margin[odd], dvel[odd] = dv[odd] * cfg.step_s / 2, dv[odd]
+    return t, r, v, ok, margin, dvel
 
 
 def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
     """Screen the steps t0 + k*step for k in [0, n). Stage times are this process's CPU."""
     t_first, n_steps = args
-    prop, cfg = _PROP, _CFG
-    assert prop is not None and cfg is not None and _LOHI is not None
+    prop, cfg, dv = _PROP, _CFG, _DV
+    assert prop is not None and cfg is not None and _LOHI is not None and dv is not None
     st = ScreenStats()
     out: list[Conjunctions] = []
-    tp = tt = tr = 0.0
+    cpu = {"propagate": 0.0, "interpolate": 0.0, "sieve": 0.0, "refine": 0.0}
     grid = None
     if cfg.index == "grid":
         from picket.space.sieve import GridSieve
 
         grid = GridSieve(*_LOHI, cfg.threshold_km, cfg.step_s, cfg.slow_kms, cfg.accel_slack)
-    for b0 in range(0, n_steps, cfg.block_steps):
-        times = t_first + cfg.step_s * np.arange(b0, min(n_steps, b0 + cfg.block_steps))
-        ci, cj, ct = [], [], []
-        for c0 in range(0, len(times), PROPAGATE_STEPS):
-            c = time.process_time()
-            chunk = times[c0 : c0 + PROPAGATE_STEPS]
-            r, v, err = prop.states(chunk)  # (n, k, 3): a few steps per SatrecArray call
-            tp += time.process_time() - c
-            c = time.process_time()
-            for k, tk in enumerate(chunk):
-                pos, vel, valid = r[:, k, :], v[:, k, :], err[:, k] == 0
-                if grid is not None:
-                    a, b = grid.step(pos, vel, valid)
-                else:
-                    a, b = _kdtree_candidates(pos, vel, valid, cfg, st)
-                ci.append(a)
-                cj.append(b)
-                ct.append(np.full(len(a), tk))
-            st.steps += len(chunk)
-            tt += time.process_time() - c
+    ci: list[np.ndarray] = []
+    cj: list[np.ndarray] = []
+    ct: list[np.ndarray] = []
+    for t, r, v, valid, margin, dvel in _samples(prop, t_first, n_steps, cfg, dv, cpu):
         c = time.process_time()
-        ci_, cj_, ct_ = np.concatenate(ci), np.concatenate(cj), np.concatenate(ct)
-        ok, tca, miss, spd, r1, v1, r2, v2 = refine(prop.sats, ci_, cj_, ct_, cfg.step_s / 2)
-        st.refined += int(ok.sum())
-        sel = ok & (miss <= cfg.threshold_km)
-        out.append(Conjunctions(ci_[sel], cj_[sel], tca[sel], miss[sel], spd[sel],
-                                r1[sel], v1[sel], r2[sel], v2[sel]))  # fmt: skip
-        tr += time.process_time() - c
+        if grid is not None:
+            a, b = grid.step(r, v, valid, margin, dvel)
+        else:
+            a, b = _kdtree_candidates(r, v, valid, margin, dvel, cfg, st)
+        ci.append(a)
+        cj.append(b)
+        ct.append(np.full(len(a), t))
+        st.steps += 1
+        cpu["sieve"] += time.process_time() - c
+        if st.steps % cfg.block_steps == 0 or st.steps == n_steps:
+            c = time.process_time()
+            out.append(_refine_block(prop, ci, cj, ct, cfg, st))
+            ci, cj, ct = [], [], []
+            cpu["refine"] += time.process_time() - c
     if grid is not None:
         st.joined, st.radial, st.spatial, st.spatial_after_ap, st.linear = map(int, grid.counts)
-    st.seconds = {"propagate": tp, "sieve": tt, "refine": tr}
+    st.seconds = cpu
     return Conjunctions.concat(out), st
+
+
+def _refine_block(
+    prop: Propagator, ci: list, cj: list, ct: list, cfg: ScreenConfig, st: ScreenStats
+) -> Conjunctions:
+    i, j, t = np.concatenate(ci), np.concatenate(cj), np.concatenate(ct)
+    ok, tca, miss, spd, r1, v1, r2, v2 = refine(prop.sats, i, j, t, cfg.step_s / 2)
+    st.refined += int(ok.sum())
+    sel = ok & (miss <= cfg.threshold_km)
+    return Conjunctions(i[sel], j[sel], tca[sel], miss[sel], spd[sel],
+                        r1[sel], v1[sel], r2[sel], v2[sel])  # fmt: skip
 
 
 def screen(
     prop: Propagator, start: float, duration_s: float, cfg: ScreenConfig | None = None
 ) -> tuple[Conjunctions, ScreenStats]:
     """Every close approach under `cfg.threshold_km` with TCA in [start, start + duration]."""
-    global _PROP, _CFG, _LOHI
+    global _PROP, _CFG, _LOHI, _DV
     cfg = cfg or ScreenConfig()
     if cfg.index not in ("grid", "kdtree"):
         raise ValueError("index must be 'grid' or 'kdtree'")
-    if cfg.index == "grid":
+    if cfg.index == "grid" or cfg.interpolate:
         try:
-            from picket.space.sieve import warm_up
-        except ImportError:  # numba absent: SciPy's KD-tree does the same job, slower
-            cfg = replace(cfg, index="kdtree")
+            from picket.space.hermite import warm_up
+        except ImportError:  # numba absent: SciPy's KD-tree does the job, slower
+            cfg = replace(cfg, index="kdtree", interpolate=False)
         else:
             warm_up()
     t_all = time.perf_counter()
     lo, hi = ap_ranges(prop, cfg, start, duration_s)
+    c = time.process_time()
     _PROP, _CFG, _LOHI = prop, cfg, (lo, hi)
+    _DV = velocity_slack(prop, start, duration_s)
+    t_slack = time.process_time() - c
     n_steps = math.ceil(duration_s / cfg.step_s) + 1
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
     n_tasks = 1 if workers == 1 else workers * 4
@@ -394,6 +467,7 @@ def screen(
         for k, v in s.seconds.items():
             st.seconds[k] = st.seconds.get(k, 0.0) + v
     st.conjunctions = len(conj)
+    st.seconds["velocity_slack"] = t_slack
     st.seconds["wall"] = time.perf_counter() - t_all
     return conj, st
 

@@ -36,7 +36,7 @@ VEL_SLACK = 0.01  # km/s: SGP4's velocity against its position's derivative
 _OFF = 1 << 20  # cell coordinates are packed into 21 bits each
 _EMPTY = np.int64(-1)
 # row columns
-X, Y, Z, VX, VY, VZ, RHO, VB, LO, HI, E = range(11)
+X, Y, Z, VX, VY, VZ, RHO, VB, LO, HI, E, M = range(12)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -96,13 +96,15 @@ def radial_reach(r: np.ndarray, v: np.ndarray, vb: float, h: float) -> float:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _argsort_keys(keys: np.ndarray) -> np.ndarray:
+def _argsort_keys(keys: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """Stable LSD radix argsort of non-negative int64 keys, 8 bits a pass (numba's
     quicksort costs ~1 ms for the ~11,000 cells of a step; this a tenth of that).
-    Passes in which every key has the same digit are skipped."""
+    Passes in which every key has the same digit are skipped. Returns a view of
+    `order` or `tmp` (work arrays at least as long as `keys`)."""
     n = len(keys)
-    order = np.arange(n)
-    tmp = np.empty(n, np.int64)
+    order, tmp = order[:n], tmp[:n]
+    for i in range(n):
+        order[i] = i
     count = np.empty(257, np.int64)
     for shift in range(0, 64, 8):
         count[:] = 0
@@ -120,23 +122,30 @@ def _argsort_keys(keys: np.ndarray) -> np.ndarray:
     return order
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _rows(pos, vel, valid, lo, hi, h, inv):
-    """Objects grouped by cell, cells in key order, radius ascending within a cell.
-
-    Returns (table, ids, ckey (m), start (m + 1), obj (row -> object), rows (k, 11)):
-    `table`/`ids` the hash from cell key to cell number, `ckey` the sorted cell keys.
-    """
-    n = len(pos)
+def workspace(n: int) -> tuple[np.ndarray, ...]:
+    """Work arrays for `grid_pairs` on n objects, allocated once per screening run
+    (fresh multi-megabyte arrays every step cost page faults)."""
     size = 16
     while size < 4 * n:
         size *= 2
-    table = np.full(size, _EMPTY, np.int64)
-    ids = np.empty(size, np.int64)
-    cell_of = np.full(n, -1, np.int64)
-    ckey = np.empty(n, np.int64)
+    i8 = [np.empty(n + 1, np.int64) for _ in range(8)]
+    return (np.full(size, _EMPTY, np.int64), np.empty(size, np.int64), *i8,
+            np.empty(n), np.empty((n, 12)))  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws):
+    """Objects grouped by cell, cells in key order, radius ascending within a cell.
+
+    Returns (ckey (m), start (m + 1), obj (row -> object), rows (k, 12)), all views
+    into the workspace `ws`, whose hash table then maps cell keys to cell numbers.
+    """
+    table, ids, cell_of, ckey, rank, start, fill, obj, tmp, order, rho, rows = ws
+    table[:] = _EMPTY
+    n = len(pos)
     m = 0
     for i in range(n):
+        cell_of[i] = -1
         t = pos[i, 0] + pos[i, 1] + pos[i, 2] + vel[i, 0] + vel[i, 1] + vel[i, 2]
         if not valid[i] or not abs(t) < 1e15:  # NaN and infinities fail too
             continue
@@ -150,23 +159,23 @@ def _rows(pos, vel, valid, lo, hi, h, inv):
         cell_of[i] = ids[s]
     # renumber cells in key order: neighbours along z are consecutive, rows of cells
     # (x, y) are sorted runs the joins walk with pointers
-    order = _argsort_keys(ckey[:m])
-    rank = np.empty(m, np.int64)
+    srt = _argsort_keys(ckey[:m], order, tmp)
     for r in range(m):
-        rank[order[r]] = r
-    for sl in range(size):
+        rank[srt[r]] = r
+    for r in range(m):
+        tmp[r] = ckey[srt[r]]
+    ckey[:m] = tmp[:m]
+    for sl in range(len(table)):
         if table[sl] != _EMPTY:
             ids[sl] = rank[ids[sl]]
-    start = np.zeros(m + 1, np.int64)
+    start[: m + 1] = 0
     for i in range(n):
         if cell_of[i] >= 0:
             cell_of[i] = rank[cell_of[i]]
             start[cell_of[i] + 1] += 1
     for a in range(m):
         start[a + 1] += start[a]
-    fill = start[:m].copy()
-    obj = np.empty(start[m], np.int64)
-    rho = np.empty(n)
+    fill[:m] = start[:m]
     for i in range(n):
         if cell_of[i] >= 0:
             obj[fill[cell_of[i]]] = i
@@ -180,18 +189,19 @@ def _rows(pos, vel, valid, lo, hi, h, inv):
                 obj[q + 1] = obj[q]
                 q -= 1
             obj[q + 1] = o
-    rows = np.empty((start[m], 11))
-    for p in range(start[m]):
+    k = start[m]
+    for p in range(k):
         i = obj[p]
-        for k in range(3):
-            rows[p, X + k] = pos[i, k]
-            rows[p, VX + k] = vel[i, k]
+        for c in range(3):
+            rows[p, X + c] = pos[i, c]
+            rows[p, VX + c] = vel[i, c]
         rows[p, RHO] = rho[i]
-        rows[p, VB] = speed_bound(pos[i], vel[i], h)
+        rows[p, VB] = speed_bound(pos[i], vel[i], h) + 2 * dvel[i]
         rows[p, LO] = lo[i]
         rows[p, HI] = hi[i]
-        rows[p, E] = radial_reach(pos[i], vel[i], rows[p, VB], h)
-    return table, ids, ckey[order], start, obj, rows
+        rows[p, M] = margin[i]
+        rows[p, E] = radial_reach(pos[i], vel[i], rows[p, VB], h) + margin[i]
+    return ckey[:m], start[: m + 1], obj[:k], rows[:k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -201,6 +211,7 @@ def _verdict(s: np.ndarray, a: int, b: int, thr: float, h: float, slack: float) 
     """
     if abs(s[a, RHO] - s[b, RHO]) > thr + s[a, E] + s[b, E]:
         return 0
+    thr = thr + s[a, M] + s[b, M]  # states that are interpolated, not exact
     dx = s[a, X] - s[b, X]
     dy = s[a, Y] - s[b, Y]
     dz = s[a, Z] - s[b, Z]
@@ -299,13 +310,14 @@ def _join_slow(ckey, start, obj, s, fast, thr, h, slack, out, counts, n_out):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts, n_out):
     """Every pair with a fast object, searched over that object's own reach."""
-    vmax = 0.0
+    vmax = m_max = 0.0
     for p in range(len(obj)):
         vmax = max(vmax, s[p, VB])
+        m_max = max(m_max, s[p, M])
     for p in range(len(obj)):
         if not fast[p]:
             continue
-        w = math.ceil((thr + (s[p, VB] + vmax) * h) * inv)
+        w = math.ceil((thr + s[p, M] + m_max + (s[p, VB] + vmax) * h) * inv)
         ix, iy, iz = _cell(s[p, X], inv), _cell(s[p, Y], inv), _cell(s[p, Z], inv)
         for dx in range(-w, w + 1):
             for dy in range(-w, w + 1):
@@ -325,6 +337,8 @@ def grid_pairs(
     pos: np.ndarray,
     vel: np.ndarray,
     valid: np.ndarray,
+    margin: np.ndarray,
+    dvel: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     thr: float,
@@ -333,18 +347,26 @@ def grid_pairs(
     slack: float,
     out: np.ndarray,
     counts: np.ndarray,
+    ws: tuple,
 ) -> int:
     """Pairs (i < j) passing every test, written to `out` (k, 2); returns how many.
 
+    `margin` (km) and `dvel` (km/s) bound each state's error when it is
+    interpolated (`hermite.py`), zero when it is exact: the threshold of a pair
+    grows by both objects' margins, speed bounds by twice `dvel`.
     When the count exceeds len(out) the caller grows `out` and calls again.
     `counts` gains, per test above (radial, radius, apogee/perigee, linear), the
     pairs handed to it, and in [4] the pairs kept.
     """
-    inv = 1.0 / ((thr + 2 * v_slow * h) * 1.001 + 1e-6)
-    table, ids, ckey, start, obj, s = _rows(pos, vel, valid, lo, hi, h, inv)
+    m_max = 0.0
+    for i in range(len(pos)):
+        if valid[i]:
+            m_max = max(m_max, margin[i])
+    inv = 1.0 / ((thr + 2 * m_max + 2 * v_slow * h) * 1.001 + 1e-6)
+    ckey, start, obj, s = _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws)
     fast = s[:, VB] > v_slow
     n = _join_slow(ckey, start, obj, s, fast, thr, h, slack, out, counts, 0)
-    return _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts, n)
+    return _join_fast(ws[0], ws[1], start, obj, s, fast, thr, h, inv, slack, out, counts, n)
 
 
 class GridSieve:
@@ -356,17 +378,30 @@ class GridSieve:
         self.hi = np.ascontiguousarray(hi, dtype=np.float64)
         self.args = (float(threshold_km), step_s / 2.0, float(slow_kms), float(accel_slack))
         self.out = np.empty((1024, 2), np.int64)
-        # pairs handed to each test: radial gate, search radius, apogee/perigee, linear
+        self.zero = np.zeros(len(lo))
+        self.ws = workspace(len(lo))
+        # pairs handed to each test: radial gate, search radius, apogee/perigee, linear; kept
         self.counts = np.zeros(5, np.int64)
 
-    def step(self, pos: np.ndarray, vel: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(i, j) of the pairs that pass every test at this sample."""
+    def step(
+        self,
+        pos: np.ndarray,
+        vel: np.ndarray,
+        valid: np.ndarray,
+        margin: np.ndarray | None = None,
+        dvel: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(i, j) of the pairs that pass every test at this sample; `margin` and `dvel`
+        bound the states' errors when they are interpolated."""
         pos = np.ascontiguousarray(pos, dtype=np.float64)
         vel = np.ascontiguousarray(vel, dtype=np.float64)
         valid = np.ascontiguousarray(valid, dtype=np.bool_)
+        margin = self.zero if margin is None else np.ascontiguousarray(margin, np.float64)
+        dvel = self.zero if dvel is None else np.ascontiguousarray(dvel, np.float64)
         while True:
             before = self.counts.copy()
-            n = grid_pairs(pos, vel, valid, self.lo, self.hi, *self.args, self.out, self.counts)
+            n = grid_pairs(pos, vel, valid, margin, dvel, self.lo, self.hi, *self.args,
+                           self.out, self.counts, self.ws)  # fmt: skip
             if n <= len(self.out):
                 break
             self.counts[:] = before
@@ -377,4 +412,5 @@ class GridSieve:
 def warm_up() -> None:
     """Compile (or load from numba's cache) before worker processes fork."""
     z = np.zeros((2, 3))
-    GridSieve(np.zeros(2), np.ones(2), 5.0, 60.0, 7.95, 2e-5).step(z, z, np.zeros(2, bool))
+    g = GridSieve(np.zeros(2), np.ones(2), 5.0, 60.0, 7.95, 2e-5)
+    g.step(z, z, np.zeros(2, bool))
