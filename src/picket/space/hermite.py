@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numba import njit
 
-from picket.space.sieve import MU, R_MIN, radial_reach, speed_bound
+from picket.space.sieve import MU, R_MIN, physical, radial_reach, speed_bound
 from picket.space.sieve import warm_up as sieve_warm_up
 
 M4_SLACK = 1e-9  # km/s^4: SGP4's non-two-body terms, several times their size
@@ -46,7 +46,8 @@ def midpoints(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(r, v, ok, position bound km, velocity bound km/s) at t0 + dt/2 for every object.
 
-    `ok` is False where either end is not valid (the caller propagates those exactly).
+    `ok` is False where either end is not valid or not `physical` (the caller
+    propagates those exactly).
     """
     n = len(r0)
     r = np.empty((n, 3))
@@ -56,7 +57,7 @@ def midpoints(
     ev = np.zeros(n)
     s = dt / 2
     for i in range(n):
-        if not (ok0[i] and ok1[i]):
+        if not (ok0[i] and ok1[i] and physical(r0[i], v0[i]) and physical(r1[i], v1[i])):
             r[i, :] = np.nan
             v[i, :] = np.nan
             continue

@@ -26,6 +26,8 @@ SGP4_ERRORS = {
     6: "satellite has decayed",
 }
 EARTH_RADIUS_KM = 6378.135  # WGS72, SGP4's own
+MU_KM3S2 = 398600.8  # WGS72
+HILL_KM = 2.0e6  # beyond the Earth's Hill sphere nothing is in Earth orbit
 OMEGA_EARTH = 7.292115146706979e-5  # rad/s
 
 
@@ -82,6 +84,19 @@ class Propagator:
             r[bad] = np.nan
             v[bad] = np.nan
         return r, v, e
+
+
+def physical_states(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """States an Earth orbit can have: between one Earth radius and the Hill sphere, at
+    most 1.05 times escape speed (False for NaN).
+
+    SGP4 returns no error for some decaying element sets whose states then run
+    off to millions of km at thousands of km/s; the screener drops and counts them.
+    """
+    rho = np.sqrt(np.einsum("...i,...i->...", r, r))
+    v2 = np.einsum("...i,...i->...", v, v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rho >= EARTH_RADIUS_KM) & (rho <= HILL_KM) & (v2 <= 2.2 * MU_KM3S2 / rho)
 
 
 def propagate_one(sat, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -165,6 +180,6 @@ def _mismatch(r: np.ndarray, v: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Largest |v - dr/dt| per object over triples (t - 0.5, t, t + 0.5) along axis 1."""
     r3 = r.reshape(r.shape[0], -1, 3, 3)
     v3 = v.reshape(v.shape[0], -1, 3, 3)
-    ok = (e.reshape(e.shape[0], -1, 3) == 0).all(axis=2)
+    ok = (e.reshape(e.shape[0], -1, 3) == 0).all(axis=2) & physical_states(r3, v3).all(axis=2)
     d = np.linalg.norm(v3[:, :, 1] - (r3[:, :, 2] - r3[:, :, 0]), axis=2)
     return np.where(ok, d, 0.0).max(axis=1)

@@ -41,7 +41,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from picket.space.elements import unix_to_jd
-from picket.space.propagate import Propagator, velocity_slack
+from picket.space.propagate import Propagator, physical_states, velocity_slack
 
 MU = 398600.8  # km^3/s^2 (WGS72)
 R_MIN = 6478.0  # km: SGP4 objects below ~100 km altitude have decayed
@@ -74,6 +74,7 @@ class ScreenStats:
     spatial_after_ap: int = 0
     linear: int = 0  # pair-steps left after the linear-motion test
     refined: int = 0  # root found inside the step
+    unphysical: int = 0  # propagated states SGP4 returned without error, off any Earth orbit
     conjunctions: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -318,7 +319,7 @@ Sample = tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 def _samples(
     prop: Propagator, t_first: float, n_steps: int, cfg: ScreenConfig, dv: np.ndarray,
-    cpu: dict[str, float],
+    cpu: dict[str, float], st: ScreenStats,
 ) -> Iterator[Sample]:  # fmt: skip
     """(t, r, v, valid, margin km, dvel km/s) at t_first + k step for k in [0, n_steps).
 
@@ -326,6 +327,8 @@ def _samples(
     only even k are propagated and odd k are Hermite midpoints (`hermite.py`)
     whose error bounds, and SGP4's own velocity slack `dv`, go into the margins.
     Objects valid at one end of a midpoint's interval only are propagated there.
+    States SGP4 returns without error but no Earth orbit can have are dropped and
+    counted (`ScreenStats.unphysical`).
     """
     h = cfg.step_s / 2
     m_exact = dv * h
@@ -335,12 +338,15 @@ def _samples(
         c = time.process_time()
         ks = np.arange(c0, min(n_steps - 1 + stride, c0 + stride * PROPAGATE_STEPS), stride)
         r, v, e = prop.states(t_first + cfg.step_s * ks)
+        ok = e == 0
+        good = ok & physical_states(r, v)
+        st.unphysical += int(np.count_nonzero(ok[:, ks < n_steps] & ~good[:, ks < n_steps]))
         cpu["propagate"] += time.process_time() - c
         for col, k in enumerate(ks):
-            cur = (r[:, col, :], v[:, col, :], e[:, col] == 0)
+            cur = (r[:, col, :], v[:, col, :], good[:, col])
             if stride == 2 and prev is not None:
                 c = time.process_time()
-                mid = _midpoint(prop, t_first + cfg.step_s * (k - 1), prev, cur, cfg, dv)
+                mid = _midpoint(prop, t_first + cfg.step_s * (k - 1), prev, cur, cfg, dv, st)
                 cpu["interpolate"] += time.process_time() - c
                 yield mid
             if k < n_steps:
@@ -350,7 +356,7 @@ def _samples(
 
 def _midpoint(
     prop: Propagator, t: float, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...],
-    cfg: ScreenConfig, dv: np.ndarray,
+    cfg: ScreenConfig, dv: np.ndarray, st: ScreenStats,
 ) -> Sample:  # fmt: skip
     from picket.space.hermite import midpoints
 
@@ -365,7 +371,10 @@ def _midpoint(
     odd = np.flatnonzero(a[2] != b[2])  # valid at one end only: propagate exactly
     if len(odd):
         ro, vo, eo = prop.states(np.array([t]), index=odd)
-        r[odd], v[odd], ok[odd] = ro[:, 0], vo[:, 0], eo[:, 0] == 0
+        r[odd], v[odd] = ro[:, 0], vo[:, 0]
+        good = physical_states(r[odd], v[odd])
+        ok[odd] = (eo[:, 0] == 0) & good
+        st.unphysical += int(np.count_nonzero((eo[:, 0] == 0) & ~good))
         margin[odd], dvel[odd] = dv[odd] * cfg.step_s / 2, dv[odd]
     return t, r, v, ok, margin, dvel
 
@@ -386,7 +395,7 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
     ci: list[np.ndarray] = []
     cj: list[np.ndarray] = []
     ct: list[np.ndarray] = []
-    for t, r, v, valid, margin, dvel in _samples(prop, t_first, n_steps, cfg, dv, cpu):
+    for t, r, v, valid, margin, dvel in _samples(prop, t_first, n_steps, cfg, dv, cpu, st):
         c = time.process_time()
         if grid is not None:
             a, b = grid.step(r, v, valid, margin, dvel)
@@ -462,7 +471,7 @@ def screen(
     st.pairs_after_ap = count_overlaps(lo, hi)
     for _, s in results:
         for name in ("steps", "joined", "radial", "spatial", "spatial_after_ap", "linear",
-                     "refined"):  # fmt: skip
+                     "refined", "unphysical"):  # fmt: skip
             setattr(st, name, getattr(st, name) + getattr(s, name))
         for k, v in s.seconds.items():
             st.seconds[k] = st.seconds.get(k, 0.0) + v

@@ -29,10 +29,13 @@ import math
 import numpy as np
 from numba import njit
 
-MU = 398600.8  # km^3/s^2 (WGS72)
+from picket.space.propagate import EARTH_RADIUS_KM, HILL_KM, MU_KM3S2
+
+MU = MU_KM3S2  # km^3/s^2 (WGS72)
 R_MIN = 6478.0  # km: lowest radius an SGP4 object reaches before it has decayed
 ACCEL_SLACK = 1e-4  # km/s^2 on one object's radial acceleration: J2 (3e-5 at most), drag
 VEL_SLACK = 0.01  # km/s: SGP4's velocity against its position's derivative
+M_SLOW = 2.0  # km: objects whose states carry a larger error margin are searched as fast
 _OFF = 1 << 20  # cell coordinates are packed into 21 bits each
 _EMPTY = np.int64(-1)
 # row columns
@@ -62,6 +65,23 @@ def _slot(keys: np.ndarray, k: int) -> int:
 def _cell(x: float, inv: float) -> int:
     c = math.floor(x * inv)
     return int(min(max(c, -_OFF + 4.0), _OFF - 4.0))  # absurd positions share edge cells
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def physical(r: np.ndarray, v: np.ndarray) -> bool:
+    """`propagate.physical_states` for one state."""
+    rho = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    v2 = v[0] ** 2 + v[1] ** 2 + v[2] ** 2
+    return EARTH_RADIUS_KM <= rho <= HILL_KM and v2 <= 2.2 * MU / rho
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def physical_mask(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`physical` for every row of (n, 3) positions and velocities."""
+    out = np.empty(len(r), np.bool_)
+    for i in range(len(r)):
+        out[i] = physical(r[i], v[i])
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -146,8 +166,7 @@ def _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws):
     m = 0
     for i in range(n):
         cell_of[i] = -1
-        t = pos[i, 0] + pos[i, 1] + pos[i, 2] + vel[i, 0] + vel[i, 1] + vel[i, 2]
-        if not valid[i] or not abs(t) < 1e15:  # NaN and infinities fail too
+        if not (valid[i] and physical(pos[i], vel[i])):
             continue
         key = _pack(_cell(pos[i, 0], inv), _cell(pos[i, 1], inv), _cell(pos[i, 2], inv))
         s = _slot(table, key)
@@ -261,10 +280,11 @@ def _join_slow(ckey, start, obj, s, fast, thr, h, slack, out, counts, n_out):
     m = len(ckey)
     radius = s[:, RHO].copy()  # contiguous: the window scans touch only these
     reach = s[:, E].copy()
-    e_max = np.zeros(m)
+    e_max = np.zeros(m)  # of the slow rows: fast ones are skipped here
     for a in range(m):
         for p in range(start[a], start[a + 1]):
-            e_max[a] = max(e_max[a], s[p, E])
+            if not fast[p]:
+                e_max[a] = max(e_max[a], s[p, E])
     step_y, step_x = np.int64(1) << 21, np.int64(1) << 42
     row_off = np.array([step_y, step_x - step_y, step_x, step_x + step_y])
     ptr = np.zeros(4, np.int64)
@@ -309,15 +329,24 @@ def _join_slow(ckey, start, obj, s, fast, thr, h, slack, out, counts, n_out):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts, n_out):
-    """Every pair with a fast object, searched over that object's own reach."""
-    vmax = m_max = 0.0
-    for p in range(len(obj)):
-        vmax = max(vmax, s[p, VB])
-        m_max = max(m_max, s[p, M])
+    """Every pair with a fast object, searched over that object's own reach.
+
+    An object's reach is M + VB h; a pair needs thr + both reaches. A pair of fast
+    objects is searched from the one with the larger reach (ties: lower row), so
+    each fast object's cube of cells spans thr + twice its own reach, or every row
+    when that cube would hold more cells than there are.
+    """
+    n_cells = len(start) - 1
     for p in range(len(obj)):
         if not fast[p]:
             continue
-        w = math.ceil((thr + s[p, M] + m_max + (s[p, VB] + vmax) * h) * inv)
+        reach = s[p, M] + s[p, VB] * h
+        w = math.ceil((thr + 2 * reach) * inv)
+        if (2 * w + 1) ** 3 >= n_cells:
+            for q in range(len(obj)):
+                if _searched_from(s, fast, p, q, reach, h):
+                    n_out = _emit(s, obj, p, q, thr, h, slack, out, counts, n_out)
+            continue
         ix, iy, iz = _cell(s[p, X], inv), _cell(s[p, Y], inv), _cell(s[p, Z], inv)
         for dx in range(-w, w + 1):
             for dy in range(-w, w + 1):
@@ -327,9 +356,20 @@ def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts,
                         continue
                     b = ids[sl]
                     for q in range(start[b], start[b + 1]):
-                        if q != p and not (fast[q] and q < p):
+                        if _searched_from(s, fast, p, q, reach, h):
                             n_out = _emit(s, obj, p, q, thr, h, slack, out, counts, n_out)
     return n_out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _searched_from(s, fast, p, q, reach, h) -> bool:
+    """Whether fast row p owns the pair (p, q)."""
+    if q == p:
+        return False
+    if not fast[q]:
+        return True
+    rq = s[q, M] + s[q, VB] * h
+    return rq < reach or (rq == reach and p < q)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -358,13 +398,9 @@ def grid_pairs(
     `counts` gains, per test above (radial, radius, apogee/perigee, linear), the
     pairs handed to it, and in [4] the pairs kept.
     """
-    m_max = 0.0
-    for i in range(len(pos)):
-        if valid[i]:
-            m_max = max(m_max, margin[i])
-    inv = 1.0 / ((thr + 2 * m_max + 2 * v_slow * h) * 1.001 + 1e-6)
+    inv = 1.0 / ((thr + 2 * (M_SLOW + v_slow * h)) * 1.001 + 1e-6)
     ckey, start, obj, s = _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws)
-    fast = s[:, VB] > v_slow
+    fast = (s[:, VB] > v_slow) | (s[:, M] > M_SLOW)
     n = _join_slow(ckey, start, obj, s, fast, thr, h, slack, out, counts, 0)
     return _join_fast(ws[0], ws[1], start, obj, s, fast, thr, h, inv, slack, out, counts, n)
 
