@@ -25,7 +25,6 @@ from picket.model.reports import Reports
 from picket.pipeline.runtime import Pipeline
 from picket.sources.registry import read_file
 
-
 MERGE_ROWS, MERGE_SPAN_S = 20_000, 3600.0  # batch size when replaying as fast as possible
 
 
