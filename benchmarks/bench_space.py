@@ -2,13 +2,14 @@
 
 In one run: (1) the floor, merely propagating the whole catalogue at the
 screening step with SatrecArray over the window; (2) picket's full screening
-(apogee/perigee, KD-tree per step, linear bound, exact SGP4 refinement), with
-the pairs left after each filter; (3) with `--check`, the correctness check at
+(apogee/perigee, per-step sieve, exact SGP4 refinement), with the pairs left
+after each filter, CPU and wall against the floor's; (3) with `--check`, the correctness check at
 the issue's size: a random sample of `--check-n` objects from the whole
 catalogue over one day, picket against the dense brute-force reference
 (`picket.space.brute`), recall under 5 km, TCA and range differences.
 
-Run: ``picket bench space [--days 7] [--workers 2] [--check] [--skip-full]``.
+Run: ``picket bench space [--days 7] [--workers 2] [--index grid|kdtree] [--exact]
+[--check] [--skip-full]``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--index", choices=("grid", "kdtree"), default="grid",
                    help="per-step pair search: numba cell grid or SciPy KD-tree")  # fmt: skip
+    p.add_argument("--exact", action="store_true",
+                   help="propagate every step (no interpolated half-steps)")  # fmt: skip
     p.add_argument("--check", action="store_true", help="also the brute-force check")
     p.add_argument("--check-n", type=int, default=2000)
     p.add_argument("--check-coarse", type=float, default=30.0,
@@ -110,15 +113,16 @@ def main(argv: list[str] | None = None) -> int:
               f"({rate / 1e6:.2f} M object-epochs/s, {rate / a.workers / 1e6:.2f} M per "
               f"worker)")  # fmt: skip
         cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers,
-                           index=a.index)  # fmt: skip
+                           index=a.index, interpolate=not a.exact)  # fmt: skip
         cpu0 = _cpu()
         conj, st = screen(prop, start, dur, cfg)
         s, cpu = st.seconds, _cpu() - cpu0
-        print(
-            f"screening ({cfg.index}): {s['wall']:.1f} s wall ({s['wall'] / t_floor:.2f} x "
-            f"floor), {cpu:.0f} s CPU ({cpu / cpu_floor:.2f} x floor); worker CPU: propagate "
-            f"{s['propagate']:.0f} s, sieve {s['sieve']:.0f} s, refine {s['refine']:.0f} s"
-        )
+        how = f"{cfg.index}{', interpolated half-steps' if cfg.interpolate else ''}"
+        print(f"screening ({how}): {s['wall']:.1f} s wall ({s['wall'] / t_floor:.2f} x "
+              f"floor), {cpu:.0f} s CPU ({cpu / cpu_floor:.2f} x floor); CPU: propagate "
+              f"{s['propagate']:.0f} s, interpolate {s['interpolate']:.0f} s, sieve "
+              f"{s['sieve']:.0f} s, refine {s['refine']:.0f} s, velocity slack "
+              f"{s['velocity_slack']:.1f} s")  # fmt: skip
         print(f"pairs: catalogue {st.pairs_total:,}; after apogee/perigee {st.pairs_after_ap:,}")
         if cfg.index == "grid":
             print(f"pair-steps: neighbouring cells in the radius window {st.joined:,}; "
@@ -128,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"pair-steps: KD-tree {st.spatial:,}; after apogee/perigee "
                   f"{st.spatial_after_ap:,}; after linear bound {st.linear:,}")  # fmt: skip
-        print(f"minimum inside the step {st.refined:,}; conjunctions {len(conj):,}")
+        print(f"minimum inside the step {st.refined:,}; conjunctions {len(conj):,}; "
+              f"states off any Earth orbit dropped {st.unphysical:,}")  # fmt: skip
         print(f"goal 300 s: {'met' if s['wall'] <= 300 else 'NOT met'} "
               f"(load average before/after: {load0} / {_load()})")  # fmt: skip
     if a.check:
