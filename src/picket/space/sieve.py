@@ -195,26 +195,27 @@ def _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws):
     for a in range(m):
         start[a + 1] += start[a]
     fill[:m] = start[:m]
-    for i in range(n):
+    for i in range(n):  # rho is kept by row, beside obj, for the sort
         if cell_of[i] >= 0:
-            obj[fill[cell_of[i]]] = i
+            p = fill[cell_of[i]]
+            obj[p] = i
+            rho[p] = math.sqrt(pos[i, 0] ** 2 + pos[i, 1] ** 2 + pos[i, 2] ** 2)
             fill[cell_of[i]] += 1
-            rho[i] = math.sqrt(pos[i, 0] ** 2 + pos[i, 1] ** 2 + pos[i, 2] ** 2)
     for a in range(m):  # insertion sort by radius: cells hold a few objects
         for p in range(start[a] + 1, start[a + 1]):
-            o = obj[p]
+            o, ro = obj[p], rho[p]
             q = p - 1
-            while q >= start[a] and rho[obj[q]] > rho[o]:
-                obj[q + 1] = obj[q]
+            while q >= start[a] and rho[q] > ro:
+                obj[q + 1], rho[q + 1] = obj[q], rho[q]
                 q -= 1
-            obj[q + 1] = o
+            obj[q + 1], rho[q + 1] = o, ro
     k = start[m]
     for p in range(k):
         i = obj[p]
         for c in range(3):
             rows[p, X + c] = pos[i, c]
             rows[p, VX + c] = vel[i, c]
-        rows[p, RHO] = rho[i]
+        rows[p, RHO] = rho[p]
         rows[p, VB] = speed_bound(pos[i], vel[i], h) + 2 * dvel[i]
         rows[p, LO] = lo[i]
         rows[p, HI] = hi[i]
@@ -334,9 +335,15 @@ def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts,
     An object's reach is M + VB h; a pair needs thr + both reaches. A pair of fast
     objects is searched from the one with the larger reach (ties: lower row), so
     each fast object's cube of cells spans thr + twice its own reach, or every row
-    when that cube would hold more cells than there are.
+    when that cube would hold more cells than there are. Cells whose radius range
+    is outside the radial gate are skipped.
     """
     n_cells = len(start) - 1
+    radius = s[:, RHO].copy()
+    e_all = np.zeros(n_cells)  # largest radial reach in each cell
+    for a in range(n_cells):
+        for q in range(start[a], start[a + 1]):
+            e_all[a] = max(e_all[a], s[q, E])
     for p in range(len(obj)):
         if not fast[p]:
             continue
@@ -348,6 +355,7 @@ def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts,
                     n_out = _emit(s, obj, p, q, thr, h, slack, out, counts, n_out)
             continue
         ix, iy, iz = _cell(s[p, X], inv), _cell(s[p, Y], inv), _cell(s[p, Z], inv)
+        rho, ep = radius[p], thr + s[p, E]
         for dx in range(-w, w + 1):
             for dy in range(-w, w + 1):
                 for dz in range(-w, w + 1):
@@ -355,8 +363,13 @@ def _join_fast(table, ids, start, obj, s, fast, thr, h, inv, slack, out, counts,
                     if table[sl] == _EMPTY:
                         continue
                     b = ids[sl]
+                    gate = ep + e_all[b]
+                    if radius[start[b]] > rho + gate or radius[start[b + 1] - 1] < rho - gate:
+                        continue
                     for q in range(start[b], start[b + 1]):
-                        if _searched_from(s, fast, p, q, reach, h):
+                        if radius[q] > rho + gate:
+                            break
+                        if radius[q] >= rho - gate and _searched_from(s, fast, p, q, reach, h):
                             n_out = _emit(s, obj, p, q, thr, h, slack, out, counts, n_out)
     return n_out
 
