@@ -23,12 +23,10 @@ steps (dt = 120 s) the bound is ~170 m and ~10 m/s in LEO.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-from picket.space.sieve import MU, R_MIN, physical, radial_reach, speed_bound
+from picket.space.sieve import MU, R_MIN, moments, physical, radial_reach, speed_bound
 from picket.space.sieve import warm_up as sieve_warm_up
 
 M4_SLACK = 1e-9  # km/s^4: SGP4's non-two-body terms, several times their size
@@ -57,7 +55,9 @@ def midpoints(
     ev = np.zeros(n)
     s = dt / 2
     for i in range(n):
-        if not (ok0[i] and ok1[i] and physical(r0[i], v0[i]) and physical(r1[i], v1[i])):
+        rho0, v20, rv0 = moments(r0, v0, i)
+        rho1, v21, rv1 = moments(r1, v1, i)
+        if not (ok0[i] and ok1[i] and physical(rho0, v20) and physical(rho1, v21)):
             r[i, :] = np.nan
             v[i, :] = np.nan
             continue
@@ -65,11 +65,9 @@ def midpoints(
             r[i, k] = 0.5 * (r0[i, k] + r1[i, k]) + dt * (v0[i, k] - v1[i, k]) / 8
             v[i, k] = 1.5 * (r1[i, k] - r0[i, k]) / dt - 0.25 * (v0[i, k] + v1[i, k])
         # every instant of the interval is within s of an end: bound radius and speed there
-        vb0, vb1 = speed_bound(r0[i], v0[i], s), speed_bound(r1[i], v1[i], s)
-        rho0 = math.sqrt(r0[i, 0] ** 2 + r0[i, 1] ** 2 + r0[i, 2] ** 2)
-        rho1 = math.sqrt(r1[i, 0] ** 2 + r1[i, 1] ** 2 + r1[i, 2] ** 2)
-        low = min(rho0 - radial_reach(r0[i], v0[i], vb0, s),
-                  rho1 - radial_reach(r1[i], v1[i], vb1, s))  # fmt: skip
+        vb0, vb1 = speed_bound(rho0, v20, rv0, s), speed_bound(rho1, v21, rv1, s)
+        low = min(rho0 - radial_reach(rho0, v20, rv0, vb0, s),
+                  rho1 - radial_reach(rho1, v21, rv1, vb1, s))  # fmt: skip
         low = max(low, R_MIN)
         vmax = max(vb0, vb1)
         m4 = 4 * MU * MU / low**5 + 24 * MU * vmax * vmax / low**4 + M4_SLACK
@@ -82,5 +80,5 @@ def midpoints(
 def warm_up() -> None:
     """Compile (or load from numba's cache) this and the sieve before workers fork."""
     sieve_warm_up()
-    z, ok = np.ones((1, 3)), np.ones(1, np.bool_)
-    midpoints(z * 7000.0, z, ok, z * 7000.0, z, ok, 120.0)
+    z, ok = np.ones((1, 2, 3)), np.ones((1, 2), np.bool_)
+    midpoints(z[:, 0] * 7000.0, z[:, 0], ok[:, 0], z[:, 1] * 7000.0, z[:, 1], ok[:, 1], 120.0)

@@ -361,8 +361,7 @@ def _midpoint(
     from picket.space.hermite import midpoints
 
     dt = 2 * cfg.step_s
-    c = [np.ascontiguousarray(x) for x in (*a, *b)]
-    r, v, ok, er, ev = midpoints(*c, dt)
+    r, v, ok, er, ev = midpoints(*a, *b, dt)
     # SGP4's velocities at the ends are off by up to dv: H moves by dt/8 per unit of
     # velocity difference, H' by 1/4 per unit of velocity sum
     er = er + dt * dv / 4

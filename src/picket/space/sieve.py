@@ -67,35 +67,31 @@ def _cell(x: float, inv: float) -> int:
     return int(min(max(c, -_OFF + 4.0), _OFF - 4.0))  # absurd positions share edge cells
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def physical(r: np.ndarray, v: np.ndarray) -> bool:
-    """`propagate.physical_states` for one state."""
-    rho = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    v2 = v[0] ** 2 + v[1] ** 2 + v[2] ** 2
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def moments(r: np.ndarray, v: np.ndarray, i: int) -> tuple[float, float, float]:
+    """(|r|, |v|^2, r.v) of row i: the scalars every per-object bound needs (scalars,
+    not row views, so the hot loops pass no arrays)."""
+    rho = math.sqrt(r[i, 0] ** 2 + r[i, 1] ** 2 + r[i, 2] ** 2)
+    v2 = v[i, 0] ** 2 + v[i, 1] ** 2 + v[i, 2] ** 2
+    return rho, v2, r[i, 0] * v[i, 0] + r[i, 1] * v[i, 1] + r[i, 2] * v[i, 2]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def physical(rho: float, v2: float) -> bool:
+    """`propagate.physical_states` for one state (False for NaN)."""
     return EARTH_RADIUS_KM <= rho <= HILL_KM and v2 <= 2.2 * MU / rho
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def physical_mask(r: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """`physical` for every row of (n, 3) positions and velocities."""
-    out = np.empty(len(r), np.bool_)
-    for i in range(len(r)):
-        out[i] = physical(r[i], v[i])
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def speed_bound(r: np.ndarray, v: np.ndarray, h: float) -> float:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def speed_bound(rho: float, v2: float, rv: float, h: float) -> float:
     """Upper bound on an object's speed within +-h of the sample (km/s); see screen.py."""
-    rho = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    s = math.sqrt(v[0] ** 2 + v[1] ** 2 + v[2] ** 2)
-    rv = r[0] * v[0] + r[1] * v[1] + r[2] * v[2]
+    s = math.sqrt(v2)
     sdot = abs(MU * rv / (rho**3 * s)) if rho > 0 and s > 0 else 0.0
     return s + sdot * h + 0.5 * 5e-5 * h * h + 0.005
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def radial_reach(r: np.ndarray, v: np.ndarray, vb: float, h: float) -> float:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def radial_reach(rho: float, v2: float, rv: float, vb: float, h: float) -> float:
     """Most the distance from the Earth's centre can change within +-h (km).
 
     rho'' = L^2/rho^3 - mu/rho^2 + a_r (L = |r x v|, a_r the non-central part,
@@ -104,9 +100,6 @@ def radial_reach(r: np.ndarray, v: np.ndarray, vb: float, h: float) -> float:
     |rho''| <= A = |rho''(0)| + K D + slack, and |rho(t) - rho(0)| <= |rho'| h + A h^2 / 2.
     Near-circular orbits: about 1.4 km in 30 s; eccentric ones near perigee: tens of km.
     """
-    rho = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    v2 = v[0] ** 2 + v[1] ** 2 + v[2] ** 2
-    rv = r[0] * v[0] + r[1] * v[1] + r[2] * v[2]
     ll = max(rho * rho * v2 - rv * rv, 0.0)
     d = vb * h
     low = max(rho - d, R_MIN)
@@ -166,7 +159,8 @@ def _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws):
     m = 0
     for i in range(n):
         cell_of[i] = -1
-        if not (valid[i] and physical(pos[i], vel[i])):
+        rho_i, v2, _ = moments(pos, vel, i)
+        if not (valid[i] and physical(rho_i, v2)):
             continue
         key = _pack(_cell(pos[i, 0], inv), _cell(pos[i, 1], inv), _cell(pos[i, 2], inv))
         s = _slot(table, key)
@@ -216,11 +210,13 @@ def _rows(pos, vel, valid, margin, dvel, lo, hi, h, inv, ws):
             rows[p, X + c] = pos[i, c]
             rows[p, VX + c] = vel[i, c]
         rows[p, RHO] = rho[p]
-        rows[p, VB] = speed_bound(pos[i], vel[i], h) + 2 * dvel[i]
+        _, v2, rv = moments(pos, vel, i)
+        vb = speed_bound(rho[p], v2, rv, h) + 2 * dvel[i]
+        rows[p, VB] = vb
         rows[p, LO] = lo[i]
         rows[p, HI] = hi[i]
         rows[p, M] = margin[i]
-        rows[p, E] = radial_reach(pos[i], vel[i], rows[p, VB], h) + margin[i]
+        rows[p, E] = radial_reach(rho[p], v2, rv, vb, h) + margin[i]
     return ckey[:m], start[: m + 1], obj[:k], rows[:k]
 
 
@@ -442,11 +438,11 @@ class GridSieve:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(i, j) of the pairs that pass every test at this sample; `margin` and `dvel`
         bound the states' errors when they are interpolated."""
-        pos = np.ascontiguousarray(pos, dtype=np.float64)
-        vel = np.ascontiguousarray(vel, dtype=np.float64)
-        valid = np.ascontiguousarray(valid, dtype=np.bool_)
-        margin = self.zero if margin is None else np.ascontiguousarray(margin, np.float64)
-        dvel = self.zero if dvel is None else np.ascontiguousarray(dvel, np.float64)
+        # strided views (one sample of a propagated block) go in as they are: no copies
+        pos, vel = np.asarray(pos, np.float64), np.asarray(vel, np.float64)
+        valid = np.asarray(valid, np.bool_)
+        margin = self.zero if margin is None else np.asarray(margin, np.float64)
+        dvel = self.zero if dvel is None else np.asarray(dvel, np.float64)
         while True:
             before = self.counts.copy()
             n = grid_pairs(pos, vel, valid, margin, dvel, self.lo, self.hi, *self.args,
@@ -459,7 +455,9 @@ class GridSieve:
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) before worker processes fork."""
-    z = np.zeros((2, 3))
+    """Compile (or load from numba's cache) before worker processes fork, for both
+    layouts the screener passes: contiguous arrays and columns of a (n, k, 3) block."""
     g = GridSieve(np.zeros(2), np.ones(2), 5.0, 60.0, 7.95, 2e-5)
-    g.step(z, z, np.zeros(2, bool))
+    z = np.zeros((2, 2, 3))
+    g.step(z[:, 0], z[:, 0], np.zeros((2, 2), bool)[:, 0], g.zero, g.zero)
+    g.step(z[:, 0].copy(), z[:, 0].copy(), np.zeros(2, bool), g.zero, g.zero)
