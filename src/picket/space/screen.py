@@ -7,25 +7,28 @@ one that comes within the threshold):
    threshold plus a margin (SGP4 short-period terms, decay over the window)
    never meet. Counted over all N(N-1)/2 pairs without enumerating them, and
    applied to every spatial candidate.
-2. spatial index per time step: the catalogue is propagated at `step_s`
-   (SatrecArray); at each step t_k a KD-tree gives every pair closer than
-   R = threshold + v_rel,max * step/2. A pair whose closest approach in
-   [t_k - step/2, t_k + step/2] is below the threshold must be within R at t_k,
-   because the range changes no faster than the relative speed, and
-   |v1 - v2| <= |v1| + |v2|. Each object's speed over the half-step is bounded
-   (`speed_bounds`); objects below `slow_kms` (all of near-circular LEO) pair at
-   R_slow = threshold + 2 slow_kms step/2, the few faster ones (eccentric orbits
-   near perigee) are searched again with their own larger radius.
-3. linear motion: over the half-step each pair's relative motion is a line
+2. samples every `step_s`: SGP4 (SatrecArray) every other one, the ones
+   between interpolated (`hermite.py`) with error bounds that widen each pair's
+   threshold; every reach also grows by the object's SGP4 velocity slack
+   (`propagate.velocity_slack`); states off any Earth orbit are dropped.
+3. spatial search per sample: a pair whose closest approach in
+   [t_k - step/2, t_k + step/2] is below the threshold must be within
+   R = threshold + (vb_1 + vb_2) step/2 at t_k, vb each object's speed bound
+   over the half step (`speed_bounds`), and its distances from the Earth's
+   centre within the threshold plus how far each can move radially. The numba
+   cell grid (`sieve.py`) applies these with 4 and 5 in one pass; without numba
+   a KD-tree finds pairs within R_slow = threshold + 2 slow_kms step/2, the few
+   faster objects (eccentric orbits near perigee) searched with their own radius.
+4. linear motion: over the half-step each pair's relative motion is a line
    plus a bounded curvature term (gravity-gradient times range, plus a slack for
    J2 and drag); pairs whose linear minimum range exceeds threshold + that
    bound are dropped.
-4. refinement: the time of closest approach is the root of d/dt |r1-r2|^2 =
+5. refinement: the time of closest approach is the root of d/dt |r1-r2|^2 =
    2 (r1-r2).(v1-v2), bracketed in the step's interval and found by the
    Illinois method on exact SGP4 states (no interpolation), to 0.1 ms.
 
 The window is cut into blocks screened by worker processes (fork), so both
-cores work. See docs/space.md for accuracy limits (TLEs: kilometres).
+cores work. See docs/space.md for the bounds and accuracy limits (TLEs: km).
 """
 
 from __future__ import annotations
