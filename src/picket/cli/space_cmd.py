@@ -135,6 +135,9 @@ def cmd_screen(a: argparse.Namespace) -> int:
         f"pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after apogee/perigee, "
         f"{st.linear:,} after linear bound, {st.refined:,} with a minimum in-step"
     )
+    if st.unphysical:
+        print(f"{st.unphysical:,} propagated states off any Earth orbit (decaying element sets) "
+              "left out of the screen")  # fmt: skip
     if prop.failures:
         print(
             f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
