@@ -10,6 +10,7 @@ import numpy as np
 from picket.detect.base import (
     Thresholds,
     group_starts,
+    grown,
     in_zone_kinds,
     label,
     last_per_slot,
@@ -122,12 +123,6 @@ class AirspaceEntry:
         self.predicted: set[tuple[int, int]] = set()
         self._names: list[str] | None = None  # the watched zones these indices refer to
 
-    def _grow(self, n: int) -> None:
-        if n > len(self.zone_of):
-            grown = np.full(max(n, 2 * len(self.zone_of), 1024), UNSEEN)
-            grown[: len(self.zone_of)] = self.zone_of
-            self.zone_of = grown
-
     def _follow_edits(self, zones, n_tracks: int) -> None:
         """Zones edited live: keep each track's zone by name, so a track already inside a
         zone that stays is not re-reported, and one inside a new zone is reported at its next
@@ -136,7 +131,7 @@ class AirspaceEntry:
         if self._names is None or names == self._names:
             self._names = names
             return
-        self._grow(n_tracks)
+        self.zone_of = grown(self.zone_of, n_tracks, UNSEEN)
         index = {n: i for i, n in enumerate(names)}
         old = np.array([index.get(n, -1) for n in self._names] + [-1], np.int64)
         known = self.zone_of >= 0
@@ -166,11 +161,11 @@ class AirspaceEntry:
         if not len(rows):
             return []
         s = ctx.slots[rows]
-        self._grow(int(s.max()) + 1)
+        self.zone_of = grown(self.zone_of, int(s.max()) + 1, UNSEEN)
         z = zones.contains(r.lat[rows], r.lon[rows]).astype(np.int64)
         nonco = non_cooperative(ctx, s)
         watch_all = np.array([str(p.get("watch", "all")) == "all" for p in zones.properties])
-        applies = (z >= 0) & (watch_all[np.maximum(z, 0)] | nonco)
+        applies = (z >= 0) & (watch_all[np.maximum(z, 0)] | nonco)  # zone watches this track
         # the zone each row comes from: the previous row of its track, or the track's state
         first = group_starts(s)
         before = np.empty_like(z)
@@ -183,7 +178,6 @@ class AirspaceEntry:
                                     bool(nonco[j]), None))  # fmt: skip
         last = last_per_slot(s, np.ones(len(s), bool))
         self.zone_of[s[last]] = z[last]
-        applies_to = lambda zi, nc: zi >= 0 and (watch_all[zi] or nc)  # noqa: E731
         # predicted entries for tracks outside, from their last position
         outside = last[z[last] < 0]
         if len(outside):
@@ -200,9 +194,10 @@ class AirspaceEntry:
                 zk = zones.contains(la, lo)
                 new = (found < 0) & (zk >= 0)
                 found[new], eta[new] = zk[new], dt
-            for i in np.flatnonzero(found >= 0).tolist():
+            watched = (found >= 0) & (watch_all[np.maximum(found, 0)] | nonco[outside])
+            for i in np.flatnonzero(watched).tolist():
                 j, zi = int(outside[i]), int(found[i])
-                if not applies_to(zi, bool(nonco[j])) or (int(sl[i]), zi) in self.predicted:
+                if (int(sl[i]), zi) in self.predicted:
                     continue
                 self.predicted.add((int(sl[i]), zi))
                 out.append(self._signal(ctx, int(sl[i]), int(rows[j]), zi, zones,

@@ -56,6 +56,22 @@ def group_starts(slots: np.ndarray) -> np.ndarray:
     return out
 
 
+def group_ends(slots: np.ndarray) -> np.ndarray:
+    """True at the last row of each run of equal slots."""
+    out = np.ones(len(slots), bool)
+    out[:-1] = slots[1:] != slots[:-1]
+    return out
+
+
+def grown(a: np.ndarray, n: int, fill: float | int) -> np.ndarray:
+    """`a` with room for index n - 1 (doubling, new rows `fill`): per-slot detector state."""
+    if n <= len(a):
+        return a
+    out = np.full(max(n, 2 * len(a), 1024), fill, a.dtype)
+    out[: len(a)] = a
+    return out
+
+
 def group_ffill_time(
     slots: np.ndarray, t: np.ndarray, mask: np.ndarray, seed: np.ndarray
 ) -> np.ndarray:
@@ -96,13 +112,8 @@ class Sustain:
         self.last_true = np.full(0, np.nan)
 
     def _grow(self, n: int) -> None:
-        if n > len(self.t0):
-            m = max(n, 2 * len(self.t0), 1024)
-            for name in ("t0", "lat0", "lon0", "last_true", "last_t"):
-                a = np.full(m, np.nan)
-                old = getattr(self, name)
-                a[: len(old)] = old
-                setattr(self, name, a)
+        for name in ("t0", "lat0", "lon0", "last_true", "last_t"):
+            setattr(self, name, grown(getattr(self, name), n, np.nan))
 
     def update(
         self,
@@ -185,15 +196,11 @@ class Sampler:
             return rows, rows
         s = ctx.slots[rows]
         bucket = np.floor(r.time[rows] / self.sample_s).astype(np.int64)
-        if int(s.max()) >= len(self.last):
-            grown = np.full(max(int(s.max()) + 1, 2 * len(self.last), 1024), NO_BUCKET)
-            grown[: len(self.last)] = self.last
-            self.last = grown
+        self.last = grown(self.last, int(s.max()) + 1, NO_BUCKET)
         first = group_starts(s) | np.r_[False, bucket[1:] != bucket[:-1]]  # sorted by slot, time
         first &= bucket != self.last[s]
         rows, s, bucket = rows[first], s[first], bucket[first]
-        ends = np.ones(len(s), bool)
-        ends[:-1] = s[1:] != s[:-1]
+        ends = group_ends(s)
         self.last[s[ends]] = bucket[ends]
         return rows, s
 

@@ -16,6 +16,9 @@ from scipy.spatial import cKDTree
 
 from picket.detect.base import (
     Thresholds,
+    Ticker,
+    group_ends,
+    grown,
     in_zone_kinds,
     infrastructure_evidence,
     infrastructure_near,
@@ -55,13 +58,6 @@ PAIR_KEY = 1 << 31  # pair (a, b) of track slots, a < b, as one int64
 N_SPEEDS = 60  # checks kept for the median speed (the last 2 h at 2 min: GFW's duration)
 
 
-def _last_of_runs(s: np.ndarray) -> np.ndarray:
-    """True at the last row of each run of equal values (np.r_ costs more than this)."""
-    out = np.ones(len(s), bool)
-    out[:-1] = s[1:] != s[:-1]
-    return out
-
-
 def _no_pairs() -> dict[str, np.ndarray]:
     """An empty pair table, holding one key that matches no pair (so lookups need no guard)."""
     e = np.full(1, -np.inf)
@@ -81,7 +77,7 @@ class Encounter:
     def __init__(self, th: EncounterThresholds | None = None):
         self.th = th or EncounterThresholds()
         self.state = _no_pairs()  # the pairs being followed, sorted by key
-        self._done = -np.inf  # last tick evaluated
+        self.ticker = Ticker(self.th.check_every_s)
         self._newest = -np.inf  # newest report applied to the state
         # each vessel's last position, its time, and last reported speed, as of the last tick
         self.t = np.full(0, np.nan)
@@ -90,36 +86,27 @@ class Encounter:
         self.speed = np.full(0, np.nan)
 
     def _grow(self, n: int) -> None:
-        if n > len(self.t):
-            m = max(n, 2 * len(self.t), 1024)
-            for name in ("t", "lat", "lon", "speed"):
-                a = np.full(m, np.nan)
-                old = getattr(self, name)
-                a[: len(old)] = old
-                setattr(self, name, a)
+        for name in ("t", "lat", "lon", "speed"):
+            setattr(self, name, grown(getattr(self, name), n, np.nan))
 
     def _apply(self, ctx: BatchContext, rows: np.ndarray) -> None:
         """Move each vessel's state to its last report among `rows` (sorted by slot, time)."""
         if not len(rows):
             return
         r, s = ctx.reports, ctx.slots[rows]
-        last = _last_of_runs(s)
+        last = group_ends(s)
         sl, j = s[last], rows[last]
         self.t[sl], self.lat[sl], self.lon[sl] = r.time[j], r.lat[j], r.lon[j]
         v = np.isfinite(r.speed[rows])
         if v.any():
             sv, jv = s[v], rows[v]
-            lv = _last_of_runs(sv)
+            lv = group_ends(sv)
             self.speed[sv[lv]] = r.speed[jv[lv]]
         self._newest = max(self._newest, float(r.time[rows].max()))
 
     def _ticks(self, t: np.ndarray, now: float) -> np.ndarray:
         """Ticks due up to `now` at which some vessel has a fresh enough report."""
-        step = self.th.check_every_s
-        k0 = (
-            np.floor(self._done / step) + 1 if np.isfinite(self._done) else np.floor(t.min() / step)
-        )
-        ticks = np.arange(k0, np.floor(now / step) + 1) * step
+        ticks = self.ticker.due(float(t.min()), now)
         if not len(ticks):
             return ticks
         known = np.sort(np.r_[t, self._newest]) if np.isfinite(self._newest) else np.sort(t)
@@ -149,7 +136,6 @@ class Encounter:
             done |= due
             out.extend(self._check(ctx, tk, pool))
         self._apply(ctx, rows[~done])
-        self._done = max(self._done, np.floor(now / self.th.check_every_s) * self.th.check_every_s)
         return out
 
     def _check(self, ctx: BatchContext, now: float, pool: np.ndarray) -> list[Signal]:

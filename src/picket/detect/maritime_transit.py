@@ -21,7 +21,9 @@ import numpy as np
 
 from picket.detect.base import (
     Sustain,
+    group_ends,
     group_starts,
+    grown,
     in_zone_kinds,
     infrastructure_evidence,
     label,
@@ -39,21 +41,6 @@ PORT_KINDS = ("port", "anchorage")
 # step over the ground (plus slack): a longer one jumped between the parts of a multi-part line
 STEP_STRETCH, STEP_SLACK_M = 1.5, 50.0
 MAX_STEP_S = 600.0  # feet further apart in time than this are not linked
-
-
-def _grown(a: np.ndarray, n: int, fill: float | int) -> np.ndarray:
-    if n <= len(a):
-        return a
-    out = np.full(max(n, 2 * len(a), 1024), fill, a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-def group_ends(slots: np.ndarray) -> np.ndarray:
-    """True at the last row of each run of equal slots."""
-    out = np.ones(len(slots), bool)
-    out[:-1] = slots[1:] != slots[:-1]
-    return out
 
 
 def shifted(a: np.ndarray) -> np.ndarray:
@@ -118,9 +105,9 @@ class AlongAsset:
             odo = np.zeros((max(n, 2 * len(self.odo), 1024), 2))
             odo[: len(self.odo)] = self.odo
             self.odo = odo
-        self.line = _grown(self.line, n, -1)
+        self.line = grown(self.line, n, -1)
         for name in ("along", "t", "lat", "lon"):
-            setattr(self, name, _grown(getattr(self, name), n, np.nan))
+            setattr(self, name, grown(getattr(self, name), n, np.nan))
 
     def update(self, ctx: BatchContext, rows: np.ndarray, want: np.ndarray) -> np.ndarray:
         """(n, 2) running totals per row of `rows` (sorted by slot, time): metres along
@@ -274,7 +261,7 @@ class SlowTransit(SustainedDetector):
         b.value = self.odo[rows]
         t0, lat0, lon0, _ = b.update(s, t, r.lat[rows], r.lon[rows], self._cand)
         progress = b.value[:, 0] - b.v0[:, 0]
-        self.fired_t0 = _grown(self.fired_t0, len(b.t0), np.nan)
+        self.fired_t0 = grown(self.fired_t0, len(b.t0), np.nan)
         idx = np.arange(len(rows))
         live = np.isfinite(t0)
         hit = live & (np.abs(progress) >= self.th.min_along_m)

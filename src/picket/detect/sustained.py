@@ -73,14 +73,14 @@ class SustainedDetector:
         t, lat, lon = r.time[rows], r.lat[rows], r.lon[rows]
         cond = self.condition(ctx, rows)
         self._rows = rows
-        t0, lat0, lon0, last_true = self.sus.update(s, t, lat, lon, cond)
+        t0, lat0, lon0, _ = self.sus.update(s, t, lat, lon, cond)
         dur = t - t0
         moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
         self._track_closest(ctx, s, t, t0)
-        return self._signals(ctx, rows, s, t, t0, lat0, lon0, last_true, dur, moved, cond, fire)
+        return self._signals(ctx, rows, s, t, t0, lat0, lon0, dur, moved, cond, fire)
 
-    def _signals(self, ctx, rows, s, t, t0, lat0, lon0, last_true, dur, moved, cond, fire):
+    def _signals(self, ctx, rows, s, t, t0, lat0, lon0, dur, moved, cond, fire):
         """Start, refresh and end signals, timed by the reports themselves.
 
         A run is a slot's stretch of rows sharing one start time. A run fires at

@@ -103,7 +103,7 @@ def batches(
     overhead changes.
     """
     held: list[Decoded] = []  # windows waiting to fill a merged batch
-    n_held = 0
+    n_held, held_t0 = 0, np.nan
     for d in stream:
         r = d.reports
         if not len(r):
@@ -124,9 +124,11 @@ def batches(
             if not min_rows:
                 yield part, hi
                 continue
-            if held and (n_held + b - a > min_rows or hi - _t0(held) > max_span_s):
+            if n_held and (n_held + b - a > min_rows or hi - held_t0 > max_span_s):
                 yield _joined(held)
                 held, n_held = [], 0
+            if not n_held:
+                held_t0 = float(t[a])
             held.append(part)
             n_held += b - a
         if st:
@@ -136,10 +138,6 @@ def batches(
                 yield Decoded(Reports.empty(0), st), float(t[-1])
     if held:
         yield _joined(held)
-
-
-def _t0(held: list[Decoded]) -> float:
-    return next(float(d.reports.time[0]) for d in held if len(d.reports))
 
 
 def _joined(held: list[Decoded]) -> tuple[Decoded, float]:
