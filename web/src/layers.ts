@@ -1,13 +1,14 @@
 /**
  * deck.gl layers for the picture. Track layers take their attributes straight from the
- * TrackStore's typed arrays; everything else (alerts, cells, zones, cables) is small enough
- * for ordinary accessors.
+ * TrackStore's typed arrays and draw a point sprite per track (trackPointLayer.ts); everything
+ * else (alerts, cells, zones, cables) is small enough for ordinary accessors.
  */
 import type { Layer, PickingInfo } from "@deck.gl/core";
 import { GeoJsonLayer, IconLayer, PathLayer, ScatterplotLayer, TextLayer } from "@deck.gl/layers";
 import type { Alert, Feature, FeatureCollection } from "./api";
 import type { MilAtlas } from "./milSymbols";
 import { iconAtlas } from "./symbols";
+import { TrackPointLayer } from "./trackPointLayer";
 import { CLASSES, FLAG_ALERT, FLAG_EMERGENCY, type Pool, type TrackStore, type TrackView } from "./trackStore";
 
 export const LAYER_KEYS = [
@@ -78,6 +79,9 @@ export interface PictureState {
   /** Draw tracks as APP-6 / MIL-STD-2525 symbols (milsymbol) instead of the plain shapes. */
   app6: boolean;
   milAtlas: MilAtlas;
+  /** How plain track symbols are drawn: one point sprite per track (the default), or deck.gl's
+   * IconLayer (an instanced quad each; the baseline of `picket bench web`). */
+  symbols: "points" | "icons";
 }
 
 /** Binary data per pool, rebuilt only when the pool's version moves. */
@@ -185,6 +189,22 @@ export function buildLayers(s: PictureState): Layer[] {
   const mil = s.app6 && s.milAtlas.update(s.store.pools) ? s.milAtlas : null;
   for (const pool of s.store.pools) {
     if (!pool.size || !v[TOGGLE_OF_CLASS[pool.cls]]) continue;
+    const size = pool.cls === 1 ? 15 : 18;
+    if (!mil && s.symbols === "points") {
+      const m = atlas.mapping[pool.key];
+      layers.push(
+        new TrackPointLayer({
+          id: `tracks-${pool.key}`,
+          data: binaryData(pool, false) as never,
+          iconAtlas: atlas.canvas,
+          iconFrame: [m.x, m.y, m.width, m.height],
+          size: size * s.iconScale,
+          pickable: true,
+        }),
+      );
+      continue;
+    }
+    // APP-6 symbols (coloured, anchored off-centre, not square) and `?symbols=icons`
     layers.push(
       new IconLayer({
         id: `tracks-${pool.key}`,
@@ -194,7 +214,7 @@ export function buildLayers(s: PictureState): Layer[] {
         // a constant (not a function) makes deck.gl keep one icon for the layer instead of
         // calling an accessor for each of 20,000 tracks on every tick
         getIcon: pool.key as never,
-        getSize: mil ? 24 : pool.cls === 1 ? 15 : 18,
+        getSize: mil ? 24 : size,
         ...(mil ? { getAngle: 0 } : {}),
         sizeUnits: "pixels",
         sizeScale: s.iconScale,

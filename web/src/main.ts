@@ -55,6 +55,7 @@ const state: PictureState = {
     fillIdentityLegend();
     schedule();
   }),
+  symbols: params.get("symbols") === "icons" ? "icons" : "points",
 };
 const stats = { renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false };
 
