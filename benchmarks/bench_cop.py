@@ -58,16 +58,11 @@ def bench_live(n_tracks: int, seconds: int, alerts_per_tick: int) -> dict:
     from websockets.sync.client import connect
 
     from picket.model.decoded import Decoded
-    from picket.model.reports import Domain, Kind, Reports
-    from picket.model.subjects import Namespace, key
     from picket.pipeline.runtime import Pipeline
     from picket.serve import LiveHub, LiveSink, frames, start_server
+    from picket.sim.crowd import StraightTraffic
 
-    rng = np.random.default_rng(3)
-    subj = key(Namespace.ICAO, np.arange(n_tracks, dtype=np.int64) + 0x400000)
-    lat0, lon0 = rng.uniform(50, 62, n_tracks), rng.uniform(5, 30, n_tracks)
-    v = rng.uniform(50, 250, n_tracks)
-    crs = rng.uniform(0, 360, n_tracks)
+    crowd = StraightTraffic(n_tracks)
     hub = LiveHub(tick_s=1.0)
     pipe = Pipeline(detectors=[BurstDetector(alerts_per_tick)], sinks=[])
     pipe.sinks.append(LiveSink(hub, pipeline=pipe))
@@ -115,7 +110,6 @@ def bench_live(n_tracks: int, seconds: int, alerts_per_tick: int) -> dict:
     wall.sleep(1.0)
     from picket.model.alerts import iso
 
-    t_event0 = 1_736_935_200.0
     start = wall.perf_counter()
     proc_ms = []
     for k in range(seconds):
@@ -124,14 +118,8 @@ def bench_live(n_tracks: int, seconds: int, alerts_per_tick: int) -> dict:
         if k == seconds // 2:  # a client joining: the full 20k-track keyframe
             threads.append(threading.Thread(target=ws, args=(key_bytes, True), daemon=True))
             threads[-1].start()
-        te = t_event0 + k
-        d = v * k
-        lat = lat0 + d * np.cos(np.radians(crs)) / 111_195.0
-        lon = lon0 + d * np.sin(np.radians(crs)) / (111_195.0 * np.cos(np.radians(lat0)))
-        r = Reports.build(time=np.full(n_tracks, te), domain=Domain.AIR, kind=Kind.POSITION,
-                          subject=subj, lat=lat, lon=lon, alt=np.full(n_tracks, 10000.0),
-                          speed=v, course=crs)  # fmt: skip
-        t_batch[iso(te)] = t0 = wall.perf_counter()
+        r = crowd.reports(k)
+        t_batch[iso(crowd.t0 + k)] = t0 = wall.perf_counter()
         pipe.process(Decoded(r, []))
         proc_ms.append((wall.perf_counter() - t0) * 1e3)
     wall.sleep(2.0)
