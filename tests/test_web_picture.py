@@ -206,6 +206,44 @@ def test_tracks_are_drawn_where_the_server_puts_them(page: Any, demo_server: Any
     assert hit == track["subject"]
 
 
+def test_point_sprites_draw_what_the_icon_layer_draws(page: Any, demo_server: Any) -> None:
+    """picket's track layer (a point sprite per track, the symbol turned in the fragment shader)
+    against deck.gl's IconLayer as the reference, on the same frame: the same symbols, turned
+    by course, at the same places and in the same colours, pixel by pixel."""
+    for k in ("alerts", "gnss", "zones", "infrastructure"):
+        page.uncheck(f"input[data-layer={k}]")
+    r = page.evaluate(
+        """async () => {
+          const p = window.__picket;
+          const grab = (symbols) => {
+            p.state.symbols = symbols;
+            const gl = p.drawNow();
+            const px = new Uint8Array(gl.drawingBufferWidth * gl.drawingBufferHeight * 4);
+            gl.readPixels(0, 0, gl.drawingBufferWidth, gl.drawingBufferHeight, gl.RGBA,
+                          gl.UNSIGNED_BYTE, px);
+            return px;
+          };
+          grab("icons");
+          await new Promise((done) => setTimeout(done, 1500));  // the IconLayer's atlas is up
+          const icons = grab("icons");  // one task: no frame is applied between the two
+          const points = grab("points");
+          let both = 0, either = 0, rgb = 0;
+          for (let i = 0; i < icons.length; i += 4) {
+            const a = icons[i + 3] > 32, b = points[i + 3] > 32;  // stale tracks are faded
+            if (a || b) either++;
+            if (a && b) {
+              both++;
+              for (let c = 0; c < 3; c++) rgb += Math.abs(icons[i + c] - points[i + c]);
+            }
+          }
+          return {both, either, rgb: rgb / Math.max(3 * both, 1), tracks: p.store.count};
+        }"""
+    )
+    assert r["tracks"] > 100 and r["either"] > 20 * r["tracks"], r  # symbols, not specks
+    assert r["both"] / r["either"] > 0.9, r
+    assert r["rgb"] < 12, r  # mean colour step per channel where both drew
+
+
 def test_layer_toggle_hides_a_domain(page: Any, demo_server: Any) -> None:
     layer_ids = "() => window.__picket.overlay._deck.props.layers.map(l => l.id)"
     vessels = f"({layer_ids})().some(i => i.startsWith('tracks-vessels-'))"

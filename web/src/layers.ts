@@ -204,10 +204,11 @@ export function buildLayers(s: PictureState): Layer[] {
       );
       continue;
     }
-    // APP-6 symbols (coloured, anchored off-centre, not square) and `?symbols=icons`
+    // APP-6 symbols (coloured, anchored off-centre, not square) and `?symbols=icons`; a layer
+    // id of its own, as deck.gl hands a layer's state on by id whatever the layer's class
     layers.push(
       new IconLayer({
-        id: `tracks-${pool.key}`,
+        id: `tracks-${pool.key}@${mil ? "app6" : "icons"}`,
         data: binaryData(pool, mil !== null) as never,
         iconAtlas: (mil ? mil.canvas : atlas.canvas) as never,
         iconMapping: mil ? mil.mapping : atlas.mapping,

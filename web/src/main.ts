@@ -57,7 +57,16 @@ const state: PictureState = {
   }),
   symbols: params.get("symbols") === "icons" ? "icons" : "points",
 };
-const stats = { renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false };
+const stats = {
+  renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false,
+  // the newest per-update costs on the main thread, for `picket bench web`
+  applyLog: [] as number[], renderLog: [] as number[],
+};
+const LOG_KEEP = 600;
+function logCost(log: number[], ms: number): void {
+  log.push(ms);
+  if (log.length > LOG_KEEP) log.splice(0, log.length - LOG_KEEP);
+}
 
 // --- map and overlay ------------------------------------------------------------------
 const HOME_VIEW = { center: [20.5, 57.2] as [number, number], zoom: 4.9 };
@@ -100,11 +109,31 @@ function schedule(): void {
   requestAnimationFrame(() => {
     dirty = false;
     const t0 = performance.now();
-    state.alerts = alertPanel.visible();
-    overlay.setProps({ layers: buildLayers(state) });
+    setLayers();
     stats.renderMs = performance.now() - t0;
     stats.renders++;
+    logCost(stats.renderLog, stats.renderMs);
   });
+}
+
+function setLayers(): void {
+  state.alerts = alertPanel.visible();
+  overlay.setProps({ layers: buildLayers(state) });
+}
+
+interface DeckInside {
+  layerManager: { updateLayers(): void };
+  redraw(reason: string): void;
+  device: { gl: WebGL2RenderingContext };
+}
+
+/** Layers set and drawn now, in this task (tests read the pixels right after). */
+function drawNow(): WebGL2RenderingContext {
+  setLayers();
+  const deck = (overlay as unknown as { _deck: DeckInside })._deck;
+  deck.layerManager.updateLayers(); // deck.gl would do it on its next animation frame
+  deck.redraw("drawNow");
+  return deck.device.gl;
 }
 
 // frame rate, for the status line and the benchmark
@@ -242,6 +271,7 @@ document.addEventListener("keydown", (e) => {
 // --- time -----------------------------------------------------------------------------
 const channel = new TrackChannel(store, {
   onFrame: () => {
+    logCost(stats.applyLog, channel.applyMs);
     const replay = (store.frameFlags & FRAME_REPLAY) !== 0;
     timeBar.show(store.time, replay);
     alertPanel.cutoff = replay ? store.time : Infinity;
@@ -355,7 +385,7 @@ async function start(): Promise<void> {
 
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
-  store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home,
+  store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
   TrackStore, groundPaths, pickedTrackId,
 };
 void start();

@@ -208,10 +208,10 @@ export class TrackStore {
     this.where.clear();
   }
 
-  /** The pool drawn by the deck.gl layer `tracks-<pool key>`, if any. */
+  /** The pool drawn by the deck.gl layer `tracks-<pool key>[@<renderer>]`, if any. */
   poolOfLayer(layerId: string): Pool | undefined {
     if (!layerId.startsWith("tracks-")) return undefined;
-    const key = layerId.slice(7);
+    const key = layerId.slice(7).split("@")[0];
     return this.pools.find((p) => p.key === key);
   }
 
