@@ -187,16 +187,39 @@ export class TrackStore {
   skipped = 0;
   /** Recent sub-satellite points of each satellite in the picture (satellites are few). */
   groundTracks = new Map<number, GroundTrack>();
-  private where = new Map<number, number>(); // id -> cls * SLOT_BITS + slot
+  // Track ids are the server's table slots (small, dense integers), so lookups by id are
+  // typed arrays, not Maps: 20,000 lookups per frame.
+  private where = new Int32Array(0); // id -> pool * SLOT_BITS + slot, -1 when not held
+  private baseCls = new Uint8Array(0); // id -> symbol class from its meta (domain, drone)
+  private held = 0;
 
   get count(): number {
-    return this.where.size;
+    return this.held;
+  }
+
+  private at(id: number): number {
+    return id < this.where.length ? this.where[id] : -1;
+  }
+
+  /** Room for ids up to `id` in the by-id arrays. */
+  private reach(id: number): void {
+    if (id < this.where.length) return;
+    const n = Math.max(1024, 2 * this.where.length, id + 1);
+    const w = new Int32Array(n).fill(-1);
+    w.set(this.where);
+    this.where = w;
+    const b = new Uint8Array(n).fill(CLS_NONCOOP); // no meta (yet): no identity to draw
+    b.set(this.baseCls);
+    this.baseCls = b;
   }
 
   addMeta(rows: [number, string, string, number][]): void {
     for (const [id, subject, label, domain] of rows) {
-      this.meta.set(id, { subject, label: label || subject, domain, drone: subject.startsWith("rid:") });
+      const drone = subject.startsWith("rid:");
+      this.meta.set(id, { subject, label: label || subject, domain, drone });
       this.bySubject.set(subject, id);
+      this.reach(id);
+      this.baseCls[id] = classOf(domain, 0, drone);
     }
   }
 
@@ -205,7 +228,8 @@ export class TrackStore {
       p.size = 0;
       p.version++;
     }
-    this.where.clear();
+    this.where.fill(-1);
+    this.held = 0;
   }
 
   /** The pool drawn by the deck.gl layer `tracks-<pool key>[@<renderer>]`, if any. */
@@ -254,8 +278,8 @@ export class TrackStore {
       let qlat: number;
       let qlon: number;
       if (raw & FLAG_REL) {
-        const w = this.where.get(id);
-        if (w === undefined) {
+        const w = this.at(id);
+        if (w < 0) {
           kr++;
           this.needKeyframe = true; // a step from a position never received
           continue;
@@ -270,8 +294,7 @@ export class TrackStore {
         qlon = f.lon[ka];
         ka++;
       }
-      const meta = this.meta.get(id);
-      const cls = classOf(meta?.domain ?? 0, tflags, meta?.drone);
+      const cls = tflags & FLAG_NONCOOP ? CLS_NONCOOP : id < this.baseCls.length ? this.baseCls[id] : CLS_NONCOOP;
       const pi = poolIndex(cls, (tflags >> IDENTITY_SHIFT) & 3);
       let slot = this.locate(id, pi);
       const pool = this.pools[pi];
@@ -299,7 +322,7 @@ export class TrackStore {
     }
     if (f.type === FRAME_KEY) {
       // replay steps are keyframes: keep the ground tracks of satellites still in the picture
-      for (const id of this.groundTracks.keys()) if (!this.where.has(id)) this.groundTracks.delete(id);
+      for (const id of this.groundTracks.keys()) if (this.at(id) < 0) this.groundTracks.delete(id);
     }
     touched.forEach((t, pi) => {
       if (t) this.pools[pi].version++;
@@ -319,8 +342,8 @@ export class TrackStore {
 
   /** The slot of `id` in pool `pi`, moving it out of another pool if its symbol changed. */
   private locate(id: number, pi: number): number {
-    const w = this.where.get(id);
-    if (w === undefined) return -1;
+    const w = this.at(id);
+    if (w < 0) return -1;
     if (Math.floor(w / SLOT_BITS) === pi) return w % SLOT_BITS;
     this.remove(id, true);
     return -1;
@@ -331,31 +354,34 @@ export class TrackStore {
     if (pool.size === pool.capacity) pool.grow();
     const slot = pool.size++;
     pool.ids[slot] = id;
-    this.where.set(id, pi * SLOT_BITS + slot);
+    this.reach(id);
+    this.where[id] = pi * SLOT_BITS + slot;
+    this.held++;
     return slot;
   }
 
   /** Drop a track (`moving`: it changes pool and stays in the picture). */
   remove(id: number, moving = false): void {
-    const w = this.where.get(id);
-    if (w === undefined) return;
+    const w = this.at(id);
+    if (w < 0) return;
     const pi = Math.floor(w / SLOT_BITS);
     const slot = w % SLOT_BITS;
     const pool = this.pools[pi];
     const last = pool.size - 1;
     if (slot !== last) {
       pool.move(last, slot);
-      this.where.set(pool.ids[slot], pi * SLOT_BITS + slot);
+      this.where[pool.ids[slot]] = pi * SLOT_BITS + slot;
     }
     pool.size--;
     pool.version++;
-    this.where.delete(id);
+    this.where[id] = -1;
+    this.held--;
     if (!moving) this.groundTracks.delete(id);
   }
 
   view(id: number): TrackView | null {
-    const w = this.where.get(id);
-    if (w === undefined) return null;
+    const w = this.at(id);
+    if (w < 0) return null;
     const p = this.pools[Math.floor(w / SLOT_BITS)];
     const slot = w % SLOT_BITS;
     const meta = this.meta.get(id) ?? { subject: `#${id}`, label: `#${id}`, domain: 0, drone: false };
