@@ -8,16 +8,16 @@ deck.gl's IconLayer (`?symbols=icons`, the baseline: an instanced quad per track
 
 - frames per second while the tracks update at 1 Hz, and the longest gap between frames;
 - frames per second during a 3 s pan (every frame redraws every track);
-- main-thread time per update: frame parse and apply, layer rebuild, deck.gl's CPU per drawn
-  frame, and long tasks (> 50 ms);
-- a full redraw: deck.gl draws every layer and the GPU is waited for (a one-pixel readPixels),
-  median of `--redraws`.
+- main-thread time per update: frame parse and apply, layer rebuild, and long tasks (> 50 ms);
+- a full redraw as after an update, median of `--redraws`: the layers rebuilt, every track's
+  attributes uploaded again and drawn, main-thread part (not waiting for the GPU) and the
+  whole with the GPU waited for (a one-pixel readPixels).
 
 "Smooth" here: the page's own main-thread work per update fits one 60 Hz frame (16.7 ms), so
 it never drops a frame itself, and a full redraw fits one too. The renderer is printed: with
 no GPU (CI, VMs, remote desktops) Chromium draws with SwiftShader on the CPU, and the redraw
-time is then the emulated GPU's; `--gpu` drops the software-rendering flags to measure the
-machine's own GPU.
+time is then the emulated GPU's; `--gpu` opens a Chromium window (a desktop session is needed)
+without the software-rendering flags, to measure the machine's own GPU.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "web" / "dist"
 FRAME_MS = 1000 / 60
 SOFTWARE_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
-BASE_ARGS = ["--no-sandbox", "--headless", "--no-first-run", "--disable-background-networking"]
+BASE_ARGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking"]
 
 MEASURE = """async ([seconds, redraws]) => {
   const p = window.__picket;
@@ -66,7 +66,6 @@ MEASURE = """async ([seconds, redraws]) => {
   const live = await frames(seconds * 1000);
   const apply = [...p.stats.applyLog];
   const render = [...p.stats.renderLog];
-  const deckCpuMs = deck.metrics.cpuTimePerFrame;
   const c = p.map.getCenter();
   p.map.easeTo({ center: [c.lng + 4, c.lat], duration: 3000, easing: (t) => t });
   const pan = await frames(3000);
@@ -75,16 +74,19 @@ MEASURE = """async ([seconds, redraws]) => {
   const gl = deck.device.gl;
   const px = new Uint8Array(4);
   const redraw = [];
+  const submit = [];
   for (let i = 0; i < redraws; i++) {
+    for (const pool of p.store.pools) pool.version++;  // as after an update: data re-uploaded
     const t = performance.now();
-    deck.redraw("bench");
+    p.drawNow();
+    submit.push(performance.now() - t);  // layers, attributes and GL calls on the main thread
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
     redraw.push(performance.now() - t);
   }
   obs.disconnect();
   const dbg = gl.getExtension("WEBGL_debug_renderer_info");
   return {
-    tracks: p.store.count, live, pan, apply, render, deckCpuMs, redraw, long,
+    tracks: p.store.count, live, pan, apply, render, submit, redraw, long,
     renderer: dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),
   };
 }"""
@@ -121,7 +123,7 @@ def summary(r: dict) -> dict:
         "updates": len(r["apply"]),
         "apply_ms_p50": pct(r["apply"], 50), "apply_ms_p99": pct(r["apply"], 99),
         "rebuild_ms_p50": pct(r["render"], 50), "rebuild_ms_p99": pct(r["render"], 99),
-        "main_thread_ms_p99": pct(work, 99), "deck_cpu_ms_per_frame": r["deckCpuMs"],
+        "main_thread_ms_p99": pct(work, 99), "draw_main_thread_ms": pct(r["submit"], 50),
         "redraw_ms_median": pct(r["redraw"], 50), "redraw_ms_min": min(r["redraw"]),
         "long_tasks": len(r["long"]), "long_task_ms_max": max(r["long"] or [0.0]),
         "renderer": r["renderer"],
@@ -157,8 +159,9 @@ def run(n: int, seconds: int, redraws: int, chromium: str, gpu: bool) -> dict:
     out = {}
     try:
         with sync_playwright() as p:
+            # headless Chromium draws with SwiftShader; a window gets the machine's GPU
             args = BASE_ARGS + ([] if gpu else SOFTWARE_ARGS)
-            browser = p.chromium.launch(executable_path=chromium, args=args)
+            browser = p.chromium.launch(executable_path=chromium, args=args, headless=not gpu)
             try:
                 # the baseline first: neither gets a warmer machine
                 for mode in ("icons", "points"):
@@ -181,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=int, default=15, help="live window per renderer")
     ap.add_argument("--redraws", type=int, default=10)
     ap.add_argument("--chromium", default="/usr/bin/chromium")
-    ap.add_argument("--gpu", action="store_true", help="use the machine's GPU, not SwiftShader")
+    ap.add_argument("--gpu", action="store_true",
+                    help="a Chromium window on the machine's GPU, not headless SwiftShader")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(sys.argv[1:] if argv is None else argv)
     res = run(a.tracks, a.seconds, a.redraws, a.chromium, a.gpu)
@@ -198,13 +202,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{s['fps_pan']:.1f} fps panning; full redraw {s['redraw_ms_median']:.0f} ms; "
             f"main thread per update p99 {s['main_thread_ms_p99']:.1f} ms "
             f"(apply p99 {s['apply_ms_p99']:.1f}, rebuild p99 {s['rebuild_ms_p99']:.1f}, "
-            f"deck.gl CPU per frame {s['deck_cpu_ms_per_frame']:.1f}); "
+            f"+ draw {s['draw_main_thread_ms']:.1f} ms); "
             f"{s['long_tasks']} long tasks"
         )
     ratio = ico["redraw_ms_median"] / pts["redraw_ms_median"]
     print(f"  full redraw: {ratio:.1f}x faster than the IconLayer baseline; live fps "
           f"{pts['fps_live'] / max(ico['fps_live'], 1e-9):.1f}x")  # fmt: skip
-    main_ok = pts["main_thread_ms_p99"] + pts["deck_cpu_ms_per_frame"] <= FRAME_MS
+    main_ok = pts["main_thread_ms_p99"] + pts["draw_main_thread_ms"] <= FRAME_MS
     draw_ok = pts["redraw_ms_median"] <= FRAME_MS
     print(f"  page's own work per update within one 60 Hz frame ({FRAME_MS:.1f} ms): "
           f"{'OK' if main_ok else 'MISSED'}; full redraw within one frame: "
