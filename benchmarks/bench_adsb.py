@@ -36,8 +36,9 @@ from picket.model.rejects import Rejects
 from picket.pipeline.assemble import assemble
 from picket.pipeline.replay import run_stream
 from picket.sources.beast import _LEN, ESC, BeastDecoder, split_frames
+from shared_data import SHARED
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "air"
+DATA = SHARED / "air"
 CAPTURE = DATA / "beast_capture_gulf_of_finland_20180403_61s.bin"
 START = 1522782148.0  # 2018-04-03, the capture's day
 VENV = Path(tempfile.gettempdir()) / "picket-bench-pymodes"

@@ -36,8 +36,8 @@ from picket.pipeline.replay import replay_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_ais_decode
+from shared_data import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FILES = (
     "ais/dma_danish_waters_20131112_5min.nmea.gz",
     "ais/aislib_stream_example_20100611.nmea",

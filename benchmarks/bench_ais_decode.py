@@ -21,14 +21,9 @@ from pyais.stream import FileReaderStream
 
 from picket.model.rejects import Rejects
 from picket.sources.registry import read_file
+from shared_data import SHARED
 
-DEFAULT = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "ais"
-    / "dma_danish_waters_20131112_5min.nmea.gz"
-)
+DEFAULT = SHARED / "ais" / "dma_danish_waters_20131112_5min.nmea.gz"
 
 
 def run_picket(path: Path) -> int:
@@ -57,11 +52,12 @@ def best(fn, arg, repeat: int) -> tuple[float, float, int]:
     return min(walls), min(cpus), n
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="picket bench ais_decode",
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("--file", type=Path, default=DEFAULT)
     ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     raw = args.file.read_bytes()
     text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     lines = text.count(b"\n")
@@ -74,7 +70,8 @@ def main() -> None:
     print(f"picket ais-nmea : {pn:6d} reports  {pw * 1e3:7.1f} ms wall  {pc * 1e3:7.1f} ms cpu")
     print(f"pyais decode    : {yn:6d} messages {yw * 1e3:7.1f} ms wall  {yc * 1e3:7.1f} ms cpu")
     print(f"speed-up        : {yw / pw:.1f}x wall, {yc / pc:.1f}x cpu")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -26,14 +26,9 @@ from picket.space.brute import brute_force
 from picket.space.propagate import Propagator
 from picket.space.read import read_elements
 from picket.space.screen import ScreenConfig, propagation_floor, screen
+from shared_data import SHARED
 
-DEFAULT = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "space"
-    / "celestrak_omm_catalog_20241101.csv"
-)
+DEFAULT = SHARED / "space" / "celestrak_omm_catalog_20241101.csv"
 
 
 def check(prop_all: Propagator, es, start: float, n: int, seed: int, coarse_s: float) -> None:

@@ -129,10 +129,8 @@ const defaultProps: DefaultProps<TrackPointLayerProps> = {
   getAngle: { type: "accessor", value: 0 },
 };
 
-/** Atlas textures by canvas, newest last: every track layer shares one upload, and an atlas
- * drawn again (a new canvas) frees the oldest. */
-const textures = new Map<HTMLCanvasElement, Texture>();
-const KEEP_TEXTURES = 4;
+/** Atlas textures by canvas: every track layer shares one upload of the (drawn-once) atlas. */
+const textures = new WeakMap<HTMLCanvasElement, Texture>();
 
 const pointLimits = new WeakMap<WebGL2RenderingContext, number>();
 
@@ -207,11 +205,6 @@ export class TrackPointLayer extends Layer<Required<_TrackPointLayerProps> & Lay
   private texture(canvas: HTMLCanvasElement): Texture {
     let t = textures.get(canvas);
     if (t && !t.destroyed) return t;
-    for (const [c, old] of textures) {
-      if (textures.size < KEEP_TEXTURES) break;
-      old.destroy();
-      textures.delete(c);
-    }
     const device = this.context.device;
     t = device.createTexture({
       format: "rgba8unorm",

@@ -294,7 +294,7 @@ export class TrackStore {
         qlon = f.lon[ka];
         ka++;
       }
-      const cls = tflags & FLAG_NONCOOP ? CLS_NONCOOP : id < this.baseCls.length ? this.baseCls[id] : CLS_NONCOOP;
+      const cls = tflags & FLAG_NONCOOP || id >= this.baseCls.length ? CLS_NONCOOP : this.baseCls[id];
       const pi = poolIndex(cls, (tflags >> IDENTITY_SHIFT) & 3);
       let slot = this.locate(id, pi);
       const pool = this.pools[pi];

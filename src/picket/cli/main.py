@@ -229,6 +229,8 @@ def cmd_bench(a: argparse.Namespace) -> int:
         print(f"picket bench: no benchmark {a.name!r}; available: {', '.join(names) or 'none'} "
               f"(benchmarks run from a source checkout)", file=sys.stderr)  # fmt: skip
         return 2
+    if str(bench_dir()) not in sys.path:  # benchmarks share helpers (shared_data.py)
+        sys.path.insert(0, str(bench_dir()))
     spec = importlib.util.spec_from_file_location(f"bench_{a.name}", path)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
