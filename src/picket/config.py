@@ -87,6 +87,14 @@ class SourceConfig:
     listen_tcp: str | None = None  # host:port to accept feeders on
     udp: str | None = None  # host:port to bind
     follow: bool = False  # tail the file for new data
+    # where a report's time comes from (docs/api.md, "Time"): "auto" = the message's own
+    # time where the format carries one, else the time the bytes arrived; "message" = the
+    # message's own time only; "receive" = always the arrival time
+    clock: str = "auto"
+    # reports timed before this (unix s; 1980-01-01) or further ahead of the receive clock
+    # than `max_ahead_s` are rejected (counted, dead-lettered)
+    min_time: float = 315532800.0
+    max_ahead_s: float = 600.0
 
 
 @dataclass
@@ -108,6 +116,9 @@ class Config:
     # own azimuth time, so a scan is a revolution (4 s is a short ATC/air-defence rotation);
     # 3-D because radar plots carry height (a drone is told from an airliner by it).
     tracker: dict[str, Any] = field(default_factory=lambda: {"scan_quantum": 4.0, "dims": 3})
+    # [[outputs]] tables as written (kind = "cot" | "webhook" | "alerts_jsonl" ...), checked
+    # and built by picket.share.outputs_config
+    outputs: list[dict[str, Any]] = field(default_factory=list)
     base: Path = field(default_factory=Path.cwd)  # relative paths resolve from here
 
     def path(self, p: str) -> Path:
@@ -131,7 +142,7 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker"}  # fmt: skip
+             "tracker", "outputs"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -139,9 +150,13 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.store_path = store.get("path", cfg.store_path)
     for i, s in enumerate(data.get("sources", [])):
         try:
-            cfg.sources.append(SourceConfig(**s))
+            src = SourceConfig(**s)
         except TypeError as e:
             raise ConfigError(f"{where}: sources[{i}]: {e}") from None
+        if src.clock not in ("auto", "message", "receive"):
+            raise ConfigError(f"{where}: sources[{i}]: clock = {src.clock!r}; "
+                              "one of 'auto', 'message', 'receive'")  # fmt: skip
+        cfg.sources.append(src)
     cfg.zone_files = list(data.get("zones", {}).get("files", []))
     infra = data.get("infrastructure", {})
     cfg.infrastructure_files = list(infra.get("files", []))
@@ -159,6 +174,10 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
             raise ConfigError(f"{where}: [detectors.{kind!r}] unknown thresholds {sorted(bad)}; "
                               f"known: {sorted(names)}")  # fmt: skip
         cfg.detectors[kind] = dict(over)
+    outs = data.get("outputs", [])
+    if not isinstance(outs, list) or not all(isinstance(o, dict) for o in outs):
+        raise ConfigError(f"{where}: outputs must be [[outputs]] tables")
+    cfg.outputs = [dict(o) for o in outs]
     sinks = data.get("sinks", {})
     cfg.alerts_jsonl = sinks.get("alerts_jsonl")
     cfg.console = bool(sinks.get("console", True))
