@@ -67,7 +67,7 @@ class AirLoitering:
         self.lon = np.empty(0)
         self.active: set[int] = set()
         self.sampler = Sampler(self.th.sample_s)
-        self.ticker = Ticker(self.th.check_every_s)
+        self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
@@ -84,7 +84,7 @@ class AirLoitering:
             return []
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
         out: list[Signal] = []
-        for tk in self.ticker.due(float(self.t.min()), now).tolist():
+        for tk in self.ticker.due(float(self.t.min()), now, self.t).tolist():
             inside = (self.t <= tk) & (self.t >= tk - th.window_s)
             if inside.any() or self.active:
                 out += self._judge(ctx, tk, inside)

@@ -207,22 +207,59 @@ class Sampler:
 
 class Ticker:
     """Fixed event-time ticks every `step_s`: a rule judged "every minute" is judged at the
-    same instants whether reports arrive one second or one hour at a time."""
+    same instants whether reports arrive one second or one hour at a time.
 
-    def __init__(self, step_s: float):
+    Only ticks that can see data are handed out: those within `horizon_s` after some report
+    (the rule's window), plus the first tick after each such stretch (to close what the
+    data stopped supporting). A tick with no report in its window judges nothing a later
+    tick would not, so skipping the empty stretch changes no alert, and the work (and
+    memory) grows with the data, never with the span of event time: a report dated 2300
+    among 2024 ones costs a few ticks, not a century of them."""
+
+    def __init__(self, step_s: float, horizon_s: float = np.inf):
         self.step_s = step_s
+        self.horizon_s = horizon_s
         self.done = -np.inf  # the last tick handed out
 
-    def due(self, first_t: float, now: float) -> np.ndarray:
-        """Ticks up to `now` not handed out yet (from `first_t` on, the first time)."""
-        if np.isfinite(self.done):
-            k0 = round(self.done / self.step_s) + 1
+    def due(self, first_t: float, now: float, times: np.ndarray | None = None) -> np.ndarray:
+        """Ticks up to `now` not handed out yet (from `first_t` on, the first time).
+
+        `times`: report times the ticks look at (with a finite horizon, only ticks within
+        it of one of them, plus one after, are due)."""
+        step = self.step_s
+        k0 = round(self.done / step) + 1 if np.isfinite(self.done) else np.floor(first_t / step)
+        k1 = np.floor(now / step)
+        if k1 < k0:
+            return np.empty(0)
+        if times is None or not np.isfinite(self.horizon_s):
+            ticks = np.arange(k0, k1 + 1) * step
         else:
-            k0 = np.floor(first_t / self.step_s)
-        ticks = np.arange(k0, np.floor(now / self.step_s) + 1) * self.step_s
+            ticks = _ticks_near(np.asarray(times, float), step, self.horizon_s, k0, k1)
         if len(ticks):
             self.done = float(ticks[-1])
         return ticks
+
+
+def _ticks_near(t: np.ndarray, step: float, horizon: float, k0: float, k1: float) -> np.ndarray:
+    """Tick numbers in [k0, k1] within `horizon` after a time in `t` (and one more), * step."""
+    t = t[np.isfinite(t)]
+    if not len(t):
+        return np.empty(0)
+    a = np.maximum(np.ceil(t / step), k0)
+    b = np.minimum(np.floor((t + horizon) / step) + 1, k1)  # +1: the tick that closes
+    ok = a <= b
+    if not ok.any():
+        return np.empty(0)
+    a, b = a[ok], b[ok]
+    o = np.argsort(a, kind="stable")
+    a, b = a[o], b[o]
+    reach = np.maximum.accumulate(b)
+    new = np.r_[True, a[1:] > reach[:-1] + 1]  # an interval not touching the ones before
+    starts = a[new]
+    ends = np.r_[reach[np.flatnonzero(new)[1:] - 1], reach[-1]]
+    n = (ends - starts + 1).astype(np.int64)
+    offs = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    return (np.repeat(starts, n) + offs) * step
 
 
 def last_per_slot(slots: np.ndarray, mask: np.ndarray) -> np.ndarray:

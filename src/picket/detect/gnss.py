@@ -92,7 +92,7 @@ class GnssInterference:
         self.bad = np.empty(0, bool)
         self.red: set[int] = set()
         self.sampler = Sampler(self.th.sample_s)
-        self.ticker = Ticker(self.th.check_every_s)
+        self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
@@ -113,7 +113,7 @@ class GnssInterference:
             return []
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
         out: list[Signal] = []
-        for tk in self.ticker.due(float(self.t.min()), now).tolist():
+        for tk in self.ticker.due(float(self.t.min()), now, self.t).tolist():
             inside = (self.t <= tk) & (self.t >= tk - th.window_s)
             if inside.any():  # an empty window judges no cell: red ones stay red until seen
                 out += self._judge(ctx, tk, inside)

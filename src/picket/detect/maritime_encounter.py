@@ -77,7 +77,7 @@ class Encounter:
     def __init__(self, th: EncounterThresholds | None = None):
         self.th = th or EncounterThresholds()
         self.state = _no_pairs()  # the pairs being followed, sorted by key
-        self.ticker = Ticker(self.th.check_every_s)
+        self.ticker = Ticker(self.th.check_every_s, self.th.max_report_age_s)
         self._newest = -np.inf  # newest report applied to the state
         # each vessel's last position, its time, and last reported speed, as of the last tick
         self.t = np.full(0, np.nan)
@@ -106,10 +106,10 @@ class Encounter:
 
     def _ticks(self, t: np.ndarray, now: float) -> np.ndarray:
         """Ticks due up to `now` at which some vessel has a fresh enough report."""
-        ticks = self.ticker.due(float(t.min()), now)
+        known = np.sort(np.r_[t, self._newest]) if np.isfinite(self._newest) else np.sort(t)
+        ticks = self.ticker.due(float(t.min()), now, known)
         if not len(ticks):
             return ticks
-        known = np.sort(np.r_[t, self._newest]) if np.isfinite(self._newest) else np.sort(t)
         i = np.searchsorted(known, ticks, side="right") - 1
         fresh = (i >= 0) & (known[np.maximum(i, 0)] >= ticks - self.th.max_report_age_s)
         return ticks[fresh]
