@@ -19,8 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
     s = sub.add_parser("show", help="render a gpsjam-format CSV as PNG and GeoJSON")
     s.add_argument("file", type=Path, help="hex,count_good_aircraft,count_bad_aircraft CSV")
-    s.add_argument("--png", type=Path, help="PNG to write (default: FILE with .png)")
-    s.add_argument("--geojson", type=Path, help="GeoJSON to write (default: FILE with .geojson)")
+    s.add_argument("--png", type=Path, help="PNG to write (default: ./FILE-NAME.png)")
+    s.add_argument("--geojson", type=Path, help="GeoJSON to write (default: ./FILE-NAME.geojson)")
     s.add_argument("--outline", nargs="*", default=None, metavar="GEOJSON",
                    help="coastline/border GeoJSON drawn under the cells "
                         "(default: the config's zone files)")  # fmt: skip
@@ -64,14 +64,16 @@ def cmd_show(a: argparse.Namespace) -> int:
     counts = gpsjam_csv.read(a.file, rej)
     outline = a.outline if a.outline is not None else list(cfg.zone_files)
     outline = [f for f in outline if str(f).lower().endswith((".geojson", ".json"))]
-    gj = render.write_geojson(a.geojson or a.file.with_suffix(".geojson"), counts, th=th,
+    # outputs default to the current directory: the input's folder may be read-only or shared
+    here = Path(a.file.name)
+    gj = render.write_geojson(a.geojson or here.with_suffix(".geojson"), counts, th=th,
                               min_aircraft=a.min_aircraft)  # fmt: skip
     col = counts.colours(th)
     print(f"{a.file.name}: {len(counts)} cells, {int((col == 'red').sum())} red, "
           f"{int((col == 'yellow').sum())} yellow; input: {rej.summary()}")  # fmt: skip
     print(f"GeoJSON: {gj}")
     try:
-        png = render.write_png(a.png or a.file.with_suffix(".png"), counts, th=th,
+        png = render.write_png(a.png or here.with_suffix(".png"), counts, th=th,
                                outline_files=outline, title=a.file.stem,
                                min_aircraft=a.min_aircraft,
                                bbox=tuple(a.bbox) if a.bbox else None)  # fmt: skip

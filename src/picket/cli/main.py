@@ -1,4 +1,8 @@
-"""`picket`: demo, replay, run, alerts, formats, config, bench, track."""
+"""picket: fuse air, maritime, space and GNSS-interference feeds into tracks and alerts.
+
+Commands: demo, replay, run, serve, export, jamming, space, alerts, formats, config,
+track, bench. `picket COMMAND --help` for each.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
 from picket import __version__
+
+# options that take a time, by argparse dest: checked once in main() for every command
+TIME_OPTIONS = ("since", "until", "start", "start_time")
 
 
 # alerts -------------------------------------------------------------------------------
@@ -24,22 +33,44 @@ def cmd_alerts(a: argparse.Namespace) -> int:
         print(f"picket alerts: no store at {path} (run a demo, replay or run first)",
               file=sys.stderr)  # fmt: skip
         return 2
+    if a.kind and not known_kind(a.kind):
+        from picket.model.alerts import KINDS
+
+        print(f"picket alerts: warning: no alert kind matches --kind {a.kind!r}; known kinds: "
+              f"{', '.join(KINDS)} (or a namespace: "
+              f"{', '.join(sorted({k.split('.')[0] for k in KINDS}))}, or NS.*)",
+              file=sys.stderr)  # fmt: skip
     st = Store(path)
-    rows = st.alerts(
-        since=parse_time(a.since) if a.since else None,
-        until=parse_time(a.until) if a.until else None,
-        kind=a.kind, subject=a.subject, status=a.status, limit=a.limit,
-    )  # fmt: skip
+    filters = {
+        "since": parse_time(a.since) if a.since else None,
+        "until": parse_time(a.until) if a.until else None,
+        "kind": a.kind, "subject": a.subject, "status": a.status,
+    }  # fmt: skip
+    rows = st.alerts(**filters, limit=a.limit + 1)  # one more tells whether the limit cut
+    total = len(rows)
+    if total > a.limit:
+        rows = rows[: a.limit]
+        total = a.limit + len(st.alerts(**filters, limit=-1, offset=a.limit))
     for d in rows:
         if a.json:
             print(json.dumps(d))
         else:
             print(f"{d['time']}  {d['severity']:<8} {d['kind']:<28} {d['subject']:<22} "
                   f"{d['summary']}")  # fmt: skip
-    if not a.json:
+    if total > len(rows):
+        print(f"showing {len(rows)} of {total}; --limit to see more", file=sys.stderr)
+    elif not a.json:
         print(f"{len(rows)} alerts", file=sys.stderr)
     st.close()
     return 0
+
+
+def known_kind(kind: str) -> bool:
+    """Whether `--kind` can match anything: a kind, a namespace, or `namespace.*`."""
+    from picket.model.alerts import KINDS
+
+    spaces = {k.split(".")[0] for k in KINDS}
+    return kind in KINDS or kind in spaces or kind.removesuffix(".*") in spaces
 
 
 def cmd_formats(a: argparse.Namespace) -> int:
@@ -100,11 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     al = sub.add_parser("alerts", help="query stored alerts")
     al.add_argument("--since", help="ISO time or unix seconds")
-    al.add_argument("--until")
+    al.add_argument("--until", help="ISO time or unix seconds")
     al.add_argument("--kind", help="e.g. maritime.ais_gap, or maritime.* / maritime")
     al.add_argument("--subject", help="e.g. mmsi:212123000")
     al.add_argument("--status", choices=["open", "closed"])
-    al.add_argument("--limit", type=int, default=100)
+    al.add_argument("--limit", type=positive_int, default=100, help="at most this many (100)")
     al.add_argument("--store", help="SQLite store path")
     al.add_argument("--config")
     al.add_argument("--json", action="store_true", help="JSON Lines")
@@ -136,16 +167,76 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def bad_time_option(a: argparse.Namespace) -> str | None:
+    """The first time option that does not parse, as a one-line message; None if all do.
+
+    Checked here, before any command runs, so every command answers a bad time the same way.
+    """
+    from picket.model.alerts import parse_time
+
+    for dest in TIME_OPTIONS:
+        text = getattr(a, dest, None)
+        if not isinstance(text, str):
+            continue
+        try:
+            ok = math.isfinite(parse_time(text))
+        except (ValueError, OverflowError, OSError):
+            ok = False
+        if not ok:
+            flag = "--" + dest.replace("_", "-")
+            return (f"{flag} {text!r} is not a time: give ISO 8601 UTC "
+                    "(2024-11-01T12:00:00Z) or unix seconds")  # fmt: skip
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        if not _stdout_closed():  # a socket or a child's pipe: a real error, not `| head`
+            raise
+        # the reader (head, less) left: stop quietly; the interpreter's own final flush
+        # would raise again, so stdout goes to devnull first (the Python docs' recipe)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command a pipe stopped
+    return rc
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), stdout replaced
+        return True
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
+    name = " ".join(x for x in (a.cmd, getattr(a, f"{a.cmd}_cmd", None)) if x)
+    if err := bad_time_option(a):
+        print(f"picket {name}: {err}", file=sys.stderr)
+        return 2
     from picket.config import ConfigError
     from picket.sources.opensky_parquet import MissingExtra
 
     try:
         return int(a.func(a) or 0)
     except (ConfigError, FileNotFoundError, MissingExtra) as e:
-        print(f"picket {a.cmd}: {e}", file=sys.stderr)
+        print(f"picket {name}: {e}", file=sys.stderr)
         return 2
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from picket.cli.progress import terminal_progress
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     sp = subparsers.add_parser("space", help="space catalogue: conjunctions, passes, manoeuvres")
@@ -113,7 +115,7 @@ def cmd_screen(a: argparse.Namespace) -> int:
     from picket.space.cdm import write_cdms
     from picket.space.propagate import Propagator
     from picket.space.report import ConjunctionReport
-    from picket.space.screen import ScreenConfig, screen
+    from picket.space.screen import ScreenConfig, screen, screen_steps
 
     for p in a.catalogs:
         if not Path(p.rpartition("=")[2] if "=" in p else p).exists():
@@ -123,7 +125,11 @@ def cmd_screen(a: argparse.Namespace) -> int:
     _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
     prop = Propagator(el, a.opsmode)
     cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers)
-    conj, st = screen(prop, t0, a.days * 86400.0, cfg)
+    advance, stop = terminal_progress(screen_steps(a.days * 86400.0, cfg), "screen", "steps")
+    try:
+        conj, st = screen(prop, t0, a.days * 86400.0, cfg, progress=advance)
+    finally:
+        stop()
     rep = ConjunctionReport.build(conj, prop.elements, a.sigma_km)
     rep.write_csv(a.out)
     print(
@@ -158,7 +164,7 @@ def cmd_passes(a: argparse.Namespace) -> int:
     from picket.geo.zones import load_zones
     from picket.model.alerts import iso
     from picket.model.rejects import Rejects
-    from picket.space.passes import find_passes
+    from picket.space.passes import find_passes, pass_steps
     from picket.space.propagate import Propagator, subpoints
 
     rejects = Rejects()
@@ -168,7 +174,12 @@ def cmd_passes(a: argparse.Namespace) -> int:
         return 2
     _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
     prop = Propagator(el)
-    ps = find_passes(prop, zones, t0, a.hours * 3600.0, a.step, a.min_elevation)
+    advance, stop = terminal_progress(pass_steps(a.hours * 3600.0, a.step), "passes", "steps")
+    try:
+        ps = find_passes(prop, zones, t0, a.hours * 3600.0, a.step, a.min_elevation,
+                         progress=advance)  # fmt: skip
+    finally:
+        stop()
     e = prop.elements
     with open(a.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

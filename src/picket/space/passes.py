@@ -13,6 +13,7 @@ against the polygon itself (inside, or distance to its edge).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,11 @@ def _zone_circles(zones: ZoneSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(lat0), np.array(lon0), np.array(rad)
 
 
+def pass_steps(duration_s: float, step_s: float = 30.0) -> int:
+    """How many time steps `find_passes` takes (the progress total)."""
+    return len(np.arange(0.0, duration_s + step_s / 2, step_s))
+
+
 def find_passes(
     prop: Propagator,
     zones: ZoneSet,
@@ -71,7 +77,9 @@ def find_passes(
     step_s: float = 30.0,
     min_elevation_deg: float = 10.0,
     block: int = 40,
+    progress: Callable[[int], None] | None = None,
 ) -> Passes:
+    # progress(n): n more of the len(times) time steps done (`pass_steps` gives the total)
     times = start + np.arange(0.0, duration_s + step_s / 2, step_s)
     zlat, zlon, zrad = _zone_circles(zones)
     hits_s, hits_z, hits_k, hits_g, hits_e = [], [], [], [], []
@@ -103,6 +111,8 @@ def find_passes(
             hits_k.append(b0 + k_i[seen])
             hits_g.append(g[seen])
             hits_e.append(elevation_deg(g[seen], alt[s_i, k_i][seen]))
+        if progress is not None:
+            progress(len(tb))
     if not hits_s:
         z = np.zeros(0)
         return Passes(z.astype(int), z.astype(int), z, z, z, z)

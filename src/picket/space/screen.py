@@ -37,7 +37,7 @@ import math
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -295,6 +295,7 @@ _PROP: Propagator | None = None
 _CFG: ScreenConfig | None = None
 _LOHI: tuple[np.ndarray, np.ndarray] | None = None
 _DV: np.ndarray | None = None  # per object: SGP4 velocity slack (km/s)
+_ON_STEP: Callable[[int], None] | None = None  # progress, in-process screens only
 
 
 def _kdtree_candidates(
@@ -408,6 +409,8 @@ def _screen_steps(args: tuple[float, int]) -> tuple[Conjunctions, ScreenStats]:
         ct.append(np.full(len(a), t))
         st.steps += 1
         cpu["sieve"] += time.process_time() - c
+        if _ON_STEP is not None:
+            _ON_STEP(1)
         if st.steps % cfg.block_steps == 0 or st.steps == n_steps:
             c = time.process_time()
             out.append(_refine_block(prop, ci, cj, ct, cfg, st))
@@ -431,10 +434,15 @@ def _refine_block(
 
 
 def screen(
-    prop: Propagator, start: float, duration_s: float, cfg: ScreenConfig | None = None
+    prop: Propagator, start: float, duration_s: float, cfg: ScreenConfig | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Conjunctions, ScreenStats]:
-    """Every close approach under `cfg.threshold_km` with TCA in [start, start + duration]."""
-    global _PROP, _CFG, _LOHI, _DV
+    """Every close approach under `cfg.threshold_km` with TCA in [start, start + duration].
+
+    `progress(n)` is called in this process as n more time steps are screened (per step with
+    one worker, per task with several); `screen_steps` gives the total.
+    """
+    global _PROP, _CFG, _LOHI, _DV, _ON_STEP
     cfg = cfg or ScreenConfig()
     if cfg.index not in ("grid", "kdtree"):
         raise ValueError("index must be 'grid' or 'kdtree'")
@@ -451,16 +459,25 @@ def screen(
     _PROP, _CFG, _LOHI = prop, cfg, (lo, hi)
     _DV = velocity_slack(prop, start, duration_s)
     t_slack = time.process_time() - c
-    n_steps = math.ceil(duration_s / cfg.step_s) + 1
+    n_steps = screen_steps(duration_s, cfg)
     workers = max(1, min(cfg.workers, os.cpu_count() or 1))
     n_tasks = 1 if workers == 1 else workers * 4
     per = math.ceil(n_steps / n_tasks)
     tasks = [(start + k0 * cfg.step_s, min(per, n_steps - k0)) for k0 in range(0, n_steps, per)]
     if workers == 1:
-        results = [_screen_steps(t) for t in tasks]
+        _ON_STEP = progress
+        try:
+            results = [_screen_steps(t) for t in tasks]
+        finally:
+            _ON_STEP = None
     else:
+        _ON_STEP = None  # forked workers must not call back into the parent's terminal
         with mp.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_screen_steps, tasks, chunksize=1)
+            results = []
+            for res in pool.imap(_screen_steps, tasks, chunksize=1):
+                results.append(res)
+                if progress is not None:
+                    progress(res[1].steps)
     conj = Conjunctions.concat([r[0] for r in results])
     conj = dedupe(conj)
     inside = (conj.tca >= start) & (conj.tca <= start + duration_s)
@@ -481,6 +498,11 @@ def screen(
     st.seconds["velocity_slack"] = t_slack
     st.seconds["wall"] = time.perf_counter() - t_all
     return conj, st
+
+
+def screen_steps(duration_s: float, cfg: ScreenConfig | None = None) -> int:
+    """How many time steps `screen` takes over a window (the progress total)."""
+    return math.ceil(duration_s / (cfg or ScreenConfig()).step_s) + 1
 
 
 def dedupe(c: Conjunctions, tol_s: float = 1.0) -> Conjunctions:
