@@ -12,6 +12,7 @@ track out exactly when picket would drop it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -33,6 +34,17 @@ from picket.serve.picture import (
 DIMENSION = {int(Domain.AIR): "A", int(Domain.MARITIME): "S", int(Domain.SPACE): "P"}
 UNKNOWN = 9999999.0  # CoT's "not known" for hae, ce and le
 CE_M = {int(Domain.AIR): 30.0, int(Domain.MARITIME): 10.0, int(Domain.SPACE): 1000.0}
+
+
+# characters XML 1.0 cannot carry (C0 controls but tab/newline/CR, lone surrogates,
+# U+FFFE/U+FFFF): a callsign from a feed may hold any of them, and one would make
+# the whole event unparseable (XML) or unencodable (protobuf strings are UTF-8)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(s: str) -> str:
+    """`s` with every character XML 1.0 and UTF-8 refuse replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", s)
 
 
 def cot_type(domain: int, identity: int | None = None) -> str:
@@ -66,7 +78,7 @@ class CotEvent:
 
     def xml(self) -> bytes:
         t = iso(self.time)
-        det = [f"<contact callsign={quoteattr(self.callsign)}/>"]
+        det = [f"<contact callsign={quoteattr(clean(self.callsign))}/>"]
         if self.course is not None or self.speed is not None:
             parts = []
             if self.course is not None:
@@ -77,7 +89,8 @@ class CotEvent:
         if self.remarks:
             det.append(f"<remarks>{_text(self.remarks)}</remarks>")
         return (
-            f'<?xml version="1.0" encoding="UTF-8"?><event version="2.0" uid={quoteattr(self.uid)}'
+            f'<?xml version="1.0" encoding="UTF-8"?><event version="2.0"'
+            f" uid={quoteattr(clean(self.uid))}"
             f' type="{self.type}" how="{self.how}" time="{t}" start="{t}"'
             f' stale="{iso(self.stale)}"><point lat="{self.lat:.7f}" lon="{self.lon:.7f}"'
             f' hae="{self.hae:.1f}" ce="{self.ce:.1f}" le="{self.le:.1f}"/>'
@@ -90,11 +103,11 @@ class CotEvent:
 
         m = TakMessage()
         e = m.cotEvent
-        e.type, e.uid, e.how = self.type, self.uid, self.how
+        e.type, e.uid, e.how = self.type, clean(self.uid), self.how
         ms = round(self.time * 1000)
         e.sendTime, e.startTime, e.staleTime = ms, ms, round(self.stale * 1000)
         e.lat, e.lon, e.hae, e.ce, e.le = self.lat, self.lon, self.hae, self.ce, self.le
-        e.detail.contact.callsign = self.callsign
+        e.detail.contact.callsign = clean(self.callsign)
         if self.course is not None:
             e.detail.track.course = self.course
         if self.speed is not None:
@@ -105,20 +118,23 @@ class CotEvent:
 
 
 def _text(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return clean(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def events_for(pic: Picture, idx: np.ndarray, remarks: dict[int, str] | None = None,
                labels: dict[int, str] | None = None,
-               identity: np.ndarray | None = None) -> list[CotEvent]:  # fmt: skip
+               identity: np.ndarray | None = None,
+               stale_s: float | None = None) -> list[CotEvent]:  # fmt: skip
     """CoT events for picture rows `idx` (the per-event part is small string work);
-    `identity` is the picture's identity code per row (`Picture.identity`)."""
+    `identity` is the picture's identity code per row (`Picture.identity`); `stale_s`
+    overrides the domain's drop time as the stale offset (a partner's own policy)."""
     c = pic.cols
     ident = (pic.identity() if identity is None else identity)[idx].tolist()
     remarks = remarks or {}
     labels = labels if labels is not None else pic.labels
     dom = c["domain"][idx]
-    stale = c["pos_time"][idx] + per_domain(DROP_S, dom, 3600.0)
+    stale = c["pos_time"][idx] + (per_domain(DROP_S, dom, 3600.0) if stale_s is None
+                                   else stale_s)  # fmt: skip
     ns = c["subject"][idx] >> SHIFT
     acc = np.full(len(idx), np.nan)
     ce = per_domain({Domain(k): v for k, v in CE_M.items()}, dom, 100.0)

@@ -1,21 +1,26 @@
-"""CoT outputs: TCP streaming and UDP (unicast or multicast), each with its own filter.
+"""CoT outputs: TCP or TLS streaming and UDP (unicast or multicast), each with its own filter.
 
 Why per-output filters: a TAK server wants the whole area, a boat's tablet on
 a thin link wants vessels near it, and multicast on a shared LAN must never be
 flooded. Each output keeps, per track, when it last sent it (event time), and
 a token bucket caps events per second of wall time; tracks sent longest ago go
 first, so a cap delays updates but starves no track. Sockets are written from
-a thread per output: a slow or absent receiver never stalls the pipeline.
+a thread per output: a slow or absent receiver never stalls the pipeline, and
+what it could not take is counted (`stats()`), never dropped silently.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import queue
+import select
 import socket
+import ssl
 import threading
 import time as wall
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,8 +33,15 @@ from picket.serve.views import in_bbox, parse_bbox
 from picket.share import tak
 from picket.share.cot import CotEvent, events_for
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("xml", "tak-stream", "tak-mesh")
+SCHEMES = ("tcp", "udp", "tls")
 MULTICAST_MAX_RATE = 50.0  # events/s: a shared LAN segment, every host receives it
+COUNTERS = ("sent", "bytes_sent", "queued", "dropped_queue_full", "dropped_send_failed",
+            "dropped_at_close", "connects", "reconnects", "connect_failures",
+            "send_errors")  # fmt: skip
+TLS_ALERT_WAIT_S = 0.25  # after a TLS 1.3 handshake: time for the server to refuse our cert
 
 
 @dataclass
@@ -49,35 +61,64 @@ class CotFilter:
 
 @dataclass
 class CotOutput:
-    """One destination: `tcp://host:port` (we connect) or `udp://host:port`."""
+    """One destination: `tcp://host:port` or `tls://host:port` (we connect; TLS with the
+    context in `tls`), or `udp://host:port` (unicast or multicast)."""
 
     url: str
     fmt: str = "xml"
     filter: CotFilter = field(default_factory=CotFilter)
     queue_events: int = 20_000
+    tls: ssl.SSLContext | None = None
+    stale_s: float | None = None  # stale = position time + this (default: the drop time)
+    name: str = ""
 
     def __post_init__(self):
         u = urlparse(self.url)
-        if u.scheme not in ("tcp", "udp") or not u.hostname or not u.port:
-            raise ValueError(
-                f"CoT output {self.url!r}: expected tcp://host:port or udp://host:port"
-            )
+        if u.scheme not in SCHEMES or not u.hostname or not u.port:
+            raise ValueError(f"CoT output {self.url!r}: expected tcp://host:port, "
+                             "tls://host:port or udp://host:port")  # fmt: skip
         if self.fmt not in FORMATS:
             raise ValueError(f"CoT format must be one of {', '.join(FORMATS)}")
         self.scheme, self.host, self.port = u.scheme, u.hostname, u.port
+        if self.scheme == "tls" and self.tls is None:
+            raise ValueError(f"CoT output {self.url!r}: tls:// needs a TLS context")
+        self.name = self.name or self.url
         try:
             self.multicast = ipaddress.ip_address(self.host).is_multicast
         except ValueError:
             self.multicast = False
         if self.multicast:
             self.filter.max_rate = min(self.filter.max_rate, MULTICAST_MAX_RATE)
-        self.sent = self.dropped = self.errors = 0
+        self.sent = self.bytes_sent = self.dropped_queue_full = self.dropped_send_failed = 0
+        self.dropped_at_close = self.connects = self.connect_failures = self.errors = 0
+        self.last_error = ""
+        self.connected = False
         self._last = np.full(0, -np.inf)
         self._tokens = self.filter.max_rate
         self._t = wall.monotonic()
         self._q: queue.Queue[bytes | None] = queue.Queue(self.queue_events)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_queue_full + self.dropped_send_failed + self.dropped_at_close
+
+    @property
+    def reconnects(self) -> int:
+        """Connections made after the first (the peer went away, or refused, and came back)."""
+        return max(self.connects - 1, 0)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "url": self.url, "format": self.fmt, "connected": self.connected,
+            "sent": self.sent, "bytes_sent": self.bytes_sent, "queued": self._q.qsize(),
+            "dropped_queue_full": self.dropped_queue_full,
+            "dropped_send_failed": self.dropped_send_failed,
+            "dropped_at_close": self.dropped_at_close, "connects": self.connects,
+            "reconnects": self.reconnects, "connect_failures": self.connect_failures,
+            "send_errors": self.errors, "last_error": self.last_error,
+        }  # fmt: skip
 
     # selection (pipeline thread) ---------------------------------------------------------
     def due(self, pic: Picture) -> np.ndarray:
@@ -114,7 +155,7 @@ class CotOutput:
         try:
             self._q.put_nowait(data)
         except queue.Full:
-            self.dropped += 1
+            self.dropped_queue_full += 1
 
     # sending (own thread) ----------------------------------------------------------------
     def start(self) -> None:
@@ -126,6 +167,12 @@ class CotOutput:
         while not self._q.empty() and wall.monotonic() < deadline:
             wall.sleep(0.01)
         self._stop.set()
+        while True:  # what the peer did not take in time is counted, not lost silently
+            try:
+                if self._q.get_nowait() is not None:
+                    self.dropped_at_close += 1
+            except queue.Empty:
+                break
         self._q.put(None)
         if self._thread:
             self._thread.join(timeout=5)
@@ -151,33 +198,89 @@ class CotOutput:
                 if sock is None:
                     sock = self._connect()
                     backoff = 0.5
-                if self.scheme == "tcp":
-                    sock.sendall(b"".join(batch))
-                else:
+                if self.scheme == "udp":
                     for d in batch:
                         sock.sendto(d, (self.host, self.port))
+                else:
+                    _discard_incoming(sock)
+                    sock.sendall(b"".join(batch))
                 self.sent += len(batch)
-            except OSError:
-                self.errors += 1
-                self.dropped += len(batch)
+                self.bytes_sent += sum(len(d) for d in batch)
+            except OSError as e:
+                self._failed(e, sock is None)
+                self.dropped_send_failed += len(batch)
                 if sock is not None:
                     sock.close()
                 sock = None
+                self.connected = False
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
         if sock is not None:
             sock.close()
+        self.connected = False
+
+    def _failed(self, e: OSError, connecting: bool) -> None:
+        msg = f"{type(e).__name__}: {e}"
+        if connecting:
+            self.connect_failures += 1
+        else:
+            self.errors += 1
+        if msg != self.last_error:  # one line per change of state, not one per retry
+            log.warning("CoT output %s: %s %s", self.name,
+                        "cannot connect:" if connecting else "send failed:", msg)  # fmt: skip
+        self.last_error = msg
 
     def _connect(self) -> socket.socket:
-        if self.scheme == "tcp":
-            s = socket.create_connection((self.host, self.port), timeout=5)
+        if self.scheme in ("tcp", "tls"):
+            raw = socket.create_connection((self.host, self.port), timeout=5)
+            if self.scheme == "tls":
+                assert self.tls is not None
+                try:
+                    s = self.tls.wrap_socket(raw, server_hostname=self.host)
+                except OSError:
+                    raw.close()
+                    raise
+                # TLS 1.3 finishes our handshake before the server has checked our
+                # certificate: give it a moment to refuse, so a rejected certificate
+                # shows as a connect failure rather than as events sent into the void
+                _discard_incoming(s, TLS_ALERT_WAIT_S)
+            else:
+                s = raw
             s.settimeout(10)
+            self.connects += 1
+            self.connected = True
+            if self.connects > 1:
+                log.info("CoT output %s: connected again", self.name)
             return s
         fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
         if self.multicast:
             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        self.connects += 1
+        self.connected = True
         return s
+
+
+def _discard_incoming(sock: socket.socket, wait_s: float = 0.0) -> None:
+    """Read and drop what the peer sent (a server's pings, a TLS alert): an unread
+    receive buffer would eventually stall the peer. A closed connection or an alert
+    raises OSError here, before the next batch is written into it."""
+    deadline = wall.monotonic() + wait_s
+    for _ in range(64):  # bounded: a peer that never stops talking still lets us write
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+        left = max(deadline - wall.monotonic(), 0.0)
+        if not pending and not select.select([sock], [], [], left)[0]:
+            return
+        old = sock.gettimeout()
+        sock.settimeout(0.0)
+        try:
+            chunk = sock.recv(1 << 16)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return
+        finally:
+            sock.settimeout(old)
+        if not chunk:
+            raise ConnectionResetError("the peer closed the connection")
 
 
 class CotSink:
@@ -237,10 +340,20 @@ class CotSink:
         n = 0
         for o in self.outputs:
             idx = o.due(pic)
-            for ev in events_for(pic, idx, rem, self.labels, identity):
+            for ev in events_for(pic, idx, rem, self.labels, identity, o.stale_s):
                 o.put(o.encode(ev))
             n += len(idx)
         return n
+
+    def stats(self) -> dict[str, Any]:
+        """The counters summed over destinations, and each destination's own (for
+        /api/metrics and the end-of-run summary)."""
+        per = [o.stats() for o in self.outputs]
+        out: dict[str, Any] = {"kind": "cot", "name": ", ".join(o.name for o in self.outputs)}
+        for k in COUNTERS:
+            out[k] = sum(p[k] for p in per)
+        out["destinations"] = per
+        return out
 
     def close(self) -> None:
         if self._pending is not None:

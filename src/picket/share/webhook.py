@@ -7,29 +7,37 @@ never silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import queue
 import threading
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from picket.fusion.context import BatchContext
 from picket.model.alerts import SEVERITY_RANK, Event
+
+log = logging.getLogger(__name__)
 
 
 class WebhookSink:
     def __init__(self, url: str, kinds: list[str] | None = None, min_severity: str = "info",
                  events: tuple[str, ...] = ("open", "update", "close"), retries: int = 5,
                  backoff_s: float = 1.0, timeout_s: float = 5.0, headers: dict | None = None,
-                 max_queue: int = 10_000):  # fmt: skip
+                 max_queue: int = 10_000, name: str = ""):  # fmt: skip
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"webhook url must be http(s): {url!r}")
         self.url, self.kinds, self.events = url, kinds, events
         self.min_rank = SEVERITY_RANK[min_severity]
         self.retries, self.backoff_s, self.timeout_s = retries, backoff_s, timeout_s
         self.headers = {"content-type": "application/json", **(headers or {})}
-        self.sent = self.failed = self.retried = self.dropped = 0
+        u = urlsplit(url)  # user:password@ or a query may carry a secret: not in stats
+        self.name = name or f"{u.scheme}://{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
+        self.sent = self.failed = self.retried = self.dropped = self.dropped_at_close = 0
+        self.last_error = ""
         self._q: queue.Queue[bytes | None] = queue.Queue(max_queue)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="picket-webhook", daemon=True)
@@ -54,6 +62,14 @@ class WebhookSink:
     def tracks(self, ctx: BatchContext) -> None:
         pass
 
+    def stats(self) -> dict[str, Any]:
+        """Counters, in the same names as the CoT outputs' (headers are never shown)."""
+        return {"kind": "webhook", "name": self.name, "sent": self.sent,
+                "queued": self._q.qsize(), "retried": self.retried,
+                "dropped_queue_full": self.dropped, "dropped_send_failed": self.failed,
+                "dropped_at_close": self.dropped_at_close,
+                "last_error": self.last_error}  # fmt: skip
+
     def _post(self, body: bytes) -> bool:
         """True when delivered; False to retry. 4xx other than 408/429 is final."""
         req = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
@@ -61,14 +77,21 @@ class WebhookSink:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
                 return 200 <= r.status < 300
         except urllib.error.HTTPError as e:
+            self._error(f"HTTP {e.code}")
             if 400 <= e.code < 500 and e.code not in (408, 429):
                 raise
             return False
-        except (OSError, ValueError):
+        except (OSError, ValueError) as e:
+            self._error(f"{type(e).__name__}: {e}")
             return False
 
+    def _error(self, msg: str) -> None:
+        if msg != self.last_error:  # one line per change, not one per retry
+            log.warning("webhook %s: %s", self.name, msg)
+        self.last_error = msg
+
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             body = self._q.get()
             if body is None:
                 return
@@ -92,7 +115,14 @@ class WebhookSink:
 
     def close(self, drain_s: float = 10.0) -> None:
         """Deliver what is queued (bounded wait), then stop."""
-        self._q.put(None)
+        with contextlib.suppress(queue.Full):
+            self._q.put(None, timeout=drain_s)
         self._thread.join(timeout=drain_s)
         self._stop.set()
         self._thread.join(timeout=2)
+        while True:  # what could not be delivered in time is counted, not lost silently
+            try:
+                if self._q.get_nowait() is not None:
+                    self.dropped_at_close += 1
+            except queue.Empty:
+                break
