@@ -16,6 +16,7 @@ from picket.detect.base import Detector
 from picket.fusion.context import BatchContext, duplicates, link_positions, reject_outliers
 from picket.fusion.tracks import TrackTable
 from picket.model.alerts import AlertBook, Event
+from picket.model.bounds import check_values
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
@@ -59,7 +60,7 @@ class Pipeline:
         self.n_duplicates = 0  # reports dropped as the same message from another receiver
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
-        r = decoded.reports
+        r = check_values(decoded.reports, self.rejects)  # impossible values never reach state
         self.n_reports += len(r)
         plots_mask = r.kind == Kind.PLOT
         nameless = ~plots_mask & (r.subject < 0)
