@@ -4,6 +4,10 @@ Every reader gets a `Rejects` and calls `reject()` for anything it cannot use.
 The dead-letter file is JSON Lines beside the store: one object per rejected
 item with the reason, where it was (file, line or byte offset) and the raw
 bytes (text when printable, else hex).
+
+Input that decodes fine but that picket has no use for (Mode A/C replies,
+receiver status frames) is not a reject: it is counted apart in `unused`,
+shown in the summary, and not dead-lettered.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ class Rejects:
     def __init__(self, dead_letter: str | Path | None = None, keep_raw: int = 4096):
         self.counts: Counter[str] = Counter()
         self.accepted = 0
+        self.unused: Counter[str] = Counter()  # what (e.g. "Mode A/C replies") -> count
         self.path = Path(dead_letter) if dead_letter else None
         self._fh: IO[str] | None = None
         self.keep_raw = keep_raw
@@ -50,15 +55,21 @@ class Rejects:
     def accept(self, n: int) -> None:
         self.accepted += n
 
+    def note_unused(self, what: str, n: int = 1) -> None:
+        """Count `n` items of `what`, decoded but not used: no reject, no dead letter."""
+        self.unused[what] += n
+
     @property
     def rejected(self) -> int:
         return sum(self.counts.values())
 
     def summary(self) -> str:
-        """``N accepted, M rejected: reason (k), ...``"""
+        """``N accepted, M rejected: reason (k), ...; K Mode A/C replies (not used)``"""
         s = f"{self.accepted} accepted, {self.rejected} rejected"
         if self.counts:
             s += ": " + ", ".join(f"{r} ({k})" for r, k in self.counts.most_common())
+        if self.unused:
+            s += "; " + ", ".join(f"{k} {w} (not used)" for w, k in self.unused.most_common())
         return s
 
     def flush(self) -> None:

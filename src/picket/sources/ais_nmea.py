@@ -6,8 +6,10 @@ or a DMA `$PGHP` line before the sentence. A sentence with none of these takes
 the last time seen on this stream (DMA writes the tag block and `$PGHP` only
 before the first fragment of a multi-part message, and receivers that stamp
 once per burst do the same). Before any time has been seen, messages are
-rejected as `ais.no_time` rather than stamped with an invented time; a live
-listener may pass `clock` to stamp them on arrival instead.
+rejected as `ais.no_time` rather than stamped with an invented time, unless
+the decoder has a `clock` (registry.Clock, docs/time.md): live, the arrival
+time of the bytes; in replay, a start time and a line rate (a message at line
+k is at start + (k - 1) / rate, by its last line).
 
 Station. The tag block `s:` (or DMA's `si:`) names the receiving station; like
 time it carries forward to the following untagged lines. Reports from a
@@ -32,7 +34,7 @@ from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Reports
 from picket.sources import ais_nmea_lines as al
 from picket.sources.ais_nmea_parts import Fragment, Message, Reassembler
-from picket.sources.registry import Format, register
+from picket.sources.registry import Clock, Format, clock_times, register
 
 MAX_LINE = 1 << 16  # a "line" longer than this is junk; cut it so memory stays bounded
 STATUS_REASON = {
@@ -49,7 +51,7 @@ class AisNmeaDecoder:
         self,
         rejects: Rejects,
         source: str,
-        clock: Callable[[], float] | None = None,
+        clock: Clock | Callable[[], float] | None = None,
         max_fragment_age_s: float = 10.0,
         max_fragment_lines: int = 100,
     ):
@@ -155,7 +157,7 @@ class AisNmeaDecoder:
 
         no_time = ~np.isfinite(t)
         if no_time.any() and self.clock is not None:
-            t[no_time] = self.clock()
+            t[no_time] = clock_times(self.clock, last[no_time])
             no_time[:] = False
         for j in np.flatnonzero(no_time).tolist():
             self._reject_message("ais.no_time", lines_of(j))

@@ -8,24 +8,35 @@ escape. Both facts are array operations, so a whole chunk is split into frames
 without a Python loop. Anything between frames is garbage (counted); a frame
 cut by the end of a chunk waits for the next `feed`.
 
-Time: Beast carries no wall clock. With an explicit `base_time` a frame's time
-is base_time + ticks / 12e6 (the simulator's convention). With `start_time`,
-or else a unix time in the file name (`...--1522782148.136310917--...`), the
-*first* frame is at that time and later frames follow the counter (a receiver's
-counter starts at power-on, not at the epoch). Failing all, time is
-ticks / 12e6 after the epoch, i.e. not wall-clock. The 2**48 wrap is undone.
+Time (docs/time.md): Beast carries no wall clock, only a 12 MHz counter that
+orders frames and refines sub-second time but never sets the date.
+`CounterTime` turns ticks into unix time, one policy for Beast and AVR `@`
+lines: with `base_time`, base_time + ticks / 12e6 (the simulator's
+convention); with a live `clock`, the counter anchored to the arrival time of
+the bytes and re-anchored when the two disagree by more than `REANCHOR_S`;
+with a start time (`start_time`, the clock's start, or a unix time in the
+file name, `...--1522782148.136310917--...`) the first frame is at the start
+and later ones follow the counter, or, with a replay rate and a counter that
+is not sane, frame k is at start + (k - 1) / rate. With none of these a frame
+has no time and is rejected as `beast.no_time`, never stamped 1970.
+The 2**48 wrap is undone.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
 from picket.codec.modes_decode import ModeSDecoder
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
-from picket.sources.registry import Format, register
+from picket.sources.registry import Clock, Format, clock_times, register
+
+log = logging.getLogger(__name__)
 
 ESC = 0x1A
 PAYLOAD = {ord("1"): 2, ord("2"): 7, ord("3"): 14, ord("4"): 14}
@@ -35,6 +46,11 @@ for _t, _n in PAYLOAD.items():
 TICKS_PER_S = 12e6
 WRAP = 1 << 48
 MAX_CARRY = 1 << 16
+# live: counter time + offset may stray this far from the arrival time before the counter is
+# re-anchored (a reset on reconnect or power-on, drift, or a receiver that puts GPS
+# seconds-of-day in the counter, which then re-anchors on every chunk)
+REANCHOR_S = 2.0
+UNUSED = {ord("1"): "Mode A/C replies", ord("4"): "receiver status frames"}
 _NAME_TIME = re.compile(r"(?<![\d.])(1[0-9]{9}(?:\.[0-9]+)?)(?![\d])")
 
 
@@ -91,6 +107,105 @@ def split_frames(
     return starts, ub, ustarts, consumed, garbage
 
 
+class CounterTime:
+    """12 MHz counter ticks to unix time (the policy in the module docstring)."""
+
+    def __init__(
+        self,
+        source: str,
+        base_time: float | None = None,
+        start_time: float | None = None,
+        clock: Clock | Callable[[], float] | None = None,
+    ) -> None:
+        self.source = source
+        self.base = base_time
+        self.clock = clock
+        self.live = clock is not None and (not isinstance(clock, Clock) or clock.live)
+        self.rate = clock.rate if isinstance(clock, Clock) and not self.live else None
+        if start_time is None and isinstance(clock, Clock) and not self.live:
+            start_time = clock.start if math.isfinite(clock.start) else None
+        if start_time is None and base_time is None and not self.live:
+            start_time = time_from_name(source)
+        self.start = start_time
+        self.t0: int | None = None  # first counted frame's ticks (start anchoring)
+        self.counter_ok = True  # replay with a rate: False once the counter proved useless
+        self.last_sane = -1  # last ticks seen while the counter kept time
+        self.offset: float | None = None  # live: receive time minus counter time
+        self.reanchors = 0
+        self.last_ticks = -1
+        self.wraps = 0
+
+    def unwrap(self, ticks: np.ndarray) -> np.ndarray:
+        """Undo the 48-bit counter wrap: a jump back by more than half the range."""
+        if not len(ticks):
+            return ticks
+        prev = np.r_[self.last_ticks if self.last_ticks >= 0 else ticks[0], ticks[:-1]]
+        wrapped = (prev - ticks) > (WRAP // 2)
+        w = self.wraps + np.cumsum(wrapped)
+        self.wraps = int(w[-1])
+        self.last_ticks = int(ticks[-1])
+        return ticks + w * WRAP
+
+    def times(self, ticks: np.ndarray, ordinals: np.ndarray) -> np.ndarray:
+        """Times of frames with unwrapped `ticks` (-1: no counter), numbered `ordinals`.
+
+        NaN where nothing gives a time.
+        """
+        has = ticks >= 0
+        tsec = ticks / TICKS_PER_S
+        if self.base is not None:
+            return np.where(has, self.base + tsec, self.base)
+        if self.live:
+            return self._live(tsec, has, float(self.clock()))  # type: ignore[misc]
+        if self.start is None:
+            return np.full(len(ticks), np.nan)
+        if self.rate and self.counter_ok and has.any() and not _sane(ticks[has], self.last_sane):
+            self.counter_ok = False
+            log.info("%s: the counter does not keep time; frames timed by --rate", self.source)
+        if self.rate and not self.counter_ok:
+            return self.start + (ordinals - 1.0) / self.rate
+        if has.any():
+            self.last_sane = int(ticks[has][-1])
+        if self.t0 is None and has.any():
+            self.t0 = int(ticks[has][0])
+        t0 = self.t0 if self.t0 is not None else 0
+        other = clock_times(self.clock, ordinals) if self.clock is not None else self.start
+        return np.where(has, self.start + (ticks - t0) / TICKS_PER_S, other)
+
+    def _live(self, tsec: np.ndarray, has: np.ndarray, recv: float) -> np.ndarray:
+        """Counter anchored to the arrival time `recv` of the chunk these frames came in.
+
+        The offset (receive time minus counter time) kept is the least seen,
+        i.e. the least network latency; a chunk whose last frame disagrees with
+        it by more than REANCHOR_S re-anchors it. A frame that still strays
+        (a reset inside the chunk) takes the arrival time itself.
+        """
+        out = np.full(len(tsec), recv)
+        if not has.any():
+            return out
+        off = recv - tsec[has]
+        if self.offset is None or abs(off[-1] - self.offset) > REANCHOR_S:
+            if self.offset is not None:
+                self.reanchors += 1
+                log.info("%s: Beast counter re-anchored to the receive clock (%d so far)",
+                         self.source, self.reanchors)  # fmt: skip
+            self.offset = float(off[-1])
+        else:
+            self.offset = min(self.offset, float(off[-1]))
+        t = tsec[has] + self.offset
+        out[has] = np.where(np.abs(t - recv) > REANCHOR_S, recv, t)
+        return out
+
+
+def _sane(ticks: np.ndarray, prev: int) -> bool:
+    """A counter keeps time if it moves, never jumps back more than 1 s (real receivers
+    emit frames a fraction of a second out of order) nor ahead more than 10 min."""
+    t = np.r_[prev, ticks] if prev >= 0 else ticks
+    d = np.diff(t)
+    moves = len(t) < 2 or bool(t.max() > t.min())  # some feeders send a zero counter
+    return moves and bool(np.all((d > -TICKS_PER_S) & (d < 600 * TICKS_PER_S)))
+
+
 class BeastDecoder:
     """Incremental Beast decoder; Mode S frames go to a shared `ModeSDecoder`."""
 
@@ -101,19 +216,15 @@ class BeastDecoder:
         base_time: float | None = None,
         reference: tuple[float, float] | None = None,
         start_time: float | None = None,
+        clock: Clock | Callable[[], float] | None = None,
     ) -> None:
         self.rejects = rejects
         self.source = source
         self.modes = ModeSDecoder(rejects, source, reference)
         self.carry = b""
         self.offset = 0  # stream offset of carry[0]
-        if start_time is None and base_time is None:
-            start_time = time_from_name(source)
-        self.anchor_first = base_time is None and start_time is not None
-        self.base = base_time if base_time is not None else (start_time or 0.0)
-        self.t0: int | None = None  # first frame's unwrapped ticks (file-name anchoring)
-        self.last_ticks = -1
-        self.wraps = 0
+        self.frames_seen = 0  # frame ordinal, for line-rate timing
+        self.clock = CounterTime(source, base_time, start_time, clock)
 
     def feed(self, data: bytes) -> Decoded:
         try:
@@ -172,19 +283,28 @@ class BeastDecoder:
         ticks = np.zeros(len(us), dtype=np.int64)
         for j in range(6):
             ticks = (ticks << 8) | ub[us + 2 + j].astype(np.int64)
-        ticks = self._unwrap(ticks)
+        ticks = self.clock.unwrap(ticks)
+        ordinals = self.frames_seen + 1 + np.arange(len(ticks))
+        self.frames_seen += len(ticks)
         modes = (typ == ord("2")) | (typ == ord("3"))
-        for code, reason in ((ord("1"), "beast.mode_ac"), (ord("4"), "beast.status_frame")):
-            other = typ == code  # anonymous Mode A/C replies, receiver status: unused
-            if other.any():
-                i = int(np.flatnonzero(other)[0])
-                self.rejects.reject(
-                    reason, f"{self.source}:{base_off + int(starts[i])}",
-                    ub[us[i] : us[i] + need[ok][i]].tobytes(), n=int(other.sum()),
-                )  # fmt: skip
+        for code, what in UNUSED.items():  # anonymous Mode A/C replies, receiver status
+            k = int(np.count_nonzero(typ == code))
+            if k:
+                self.rejects.note_unused(what, k)
         sel = np.flatnonzero(modes)
         if len(sel) == 0:
             return Decoded.empty()
+        time = self.clock.times(ticks[sel], ordinals[sel])
+        timeless = ~np.isfinite(time)
+        if timeless.any():
+            i = int(sel[np.flatnonzero(timeless)[0]])
+            self.rejects.reject(
+                "beast.no_time", f"{self.source}:{base_off + int(starts[i])}",
+                ub[us[i] : us[i] + need[ok][i]].tobytes(), n=int(timeless.sum()),
+            )  # fmt: skip
+            sel, time = sel[~timeless], time[~timeless]
+            if len(sel) == 0:
+                return Decoded.empty()
         nb = np.where(typ[sel] == ord("3"), 14, 7)
         frames = np.zeros((len(sel), 14), dtype=np.uint8)
         p0 = us[sel] + 9
@@ -192,21 +312,8 @@ class BeastDecoder:
         gather = np.minimum(p0[:, None] + cols[None, :], len(ub) - 1)
         frames[:] = ub[gather]
         frames[nb == 7, 7:] = 0
-        if self.anchor_first and self.t0 is None:
-            self.t0 = int(ticks[sel[0]])
-        t0 = self.t0 if self.anchor_first and self.t0 is not None else 0
-        time = self.base + (ticks[sel] - t0) / TICKS_PER_S
         raw = base_off + starts[sel]
         return self.modes.decode(frames, nb, time, raw)
-
-    def _unwrap(self, ticks: np.ndarray) -> np.ndarray:
-        """Undo the 48-bit counter wrap: a jump back by more than half the range."""
-        prev = np.r_[self.last_ticks if self.last_ticks >= 0 else ticks[0], ticks[:-1]]
-        wrapped = (prev - ticks) > (WRAP // 2)
-        w = self.wraps + np.cumsum(wrapped)
-        self.wraps = int(w[-1])
-        self.last_ticks = int(ticks[-1])
-        return ticks + w * WRAP
 
 
 def _sniff(head: bytes, name: str) -> bool:

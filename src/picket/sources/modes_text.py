@@ -7,6 +7,11 @@ group with one table lookup, then decoded by `ModeSDecoder`. SBS lines are
 already decoded by dump1090/readsb: their fields become report columns.
 
 Text lines are split per chunk; a partial last line waits for the next `feed`.
+
+Time: AVR lines carry none; `@` lines carry the 12 MHz counter. Both go
+through the Beast reader's `CounterTime` (start time, replay rate or live
+receive clock; docs/time.md); a line nothing can time is rejected as
+`avr.no_time`. AVR Mode A/C replies (`*7700;`) are counted as unused.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.sources.beast import time_from_name
-from picket.sources.registry import Format, register
+from picket.sources.beast import CounterTime
+from picket.sources.registry import Clock, Format, register
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -105,14 +110,11 @@ class HexFramesDecoder(LineDecoder):
         base_time: float | None = None,
         reference: tuple[float, float] | None = None,
         start_time: float | None = None,
+        clock: Clock | Callable[[], float] | None = None,
     ) -> None:
         super().__init__(rejects, source)
         self.modes = ModeSDecoder(rejects, source, reference)
-        if start_time is None and base_time is None:
-            start_time = time_from_name(source)
-        self.anchor_first = base_time is None and start_time is not None
-        self.base = base_time if base_time is not None else (start_time or 0.0)
-        self.t0: float | None = None
+        self.clock = CounterTime(source, base_time, start_time, clock)
 
     def frames(
         self, payloads: list[bytes], times: np.ndarray, rows: np.ndarray, lines: list[bytes],
@@ -122,8 +124,17 @@ class HexFramesDecoder(LineDecoder):
         lens = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
         mats, nbs, ts, raws = [], [], [], []
         bad = np.ones(len(payloads), dtype=bool)
+        mode_ac = lens == 4  # a Mode A/C reply: 12 bits of squawk or altitude, no address
+        if mode_ac.any():
+            _, ok = hex_matrix([payloads[i] for i in np.flatnonzero(mode_ac)], 4)
+            bad[np.flatnonzero(mode_ac)[ok]] = False
+            self.rejects.note_unused("Mode A/C replies", int(ok.sum()))
+        timeless = ~np.isfinite(times) & ~mode_ac
+        if timeless.any():
+            self.reject_lines(f"{self.fmt}.no_time", rows[timeless] - first, lines, first)
+            bad[timeless] = False
         for width in (14, 28):
-            sel = np.flatnonzero(lens == width)
+            sel = np.flatnonzero((lens == width) & ~timeless)
             m, ok = hex_matrix([payloads[i] for i in sel], width)
             sel, m = sel[ok], m[ok]
             bad[sel] = False
@@ -165,13 +176,12 @@ class AvrDecoder(HexFramesDecoder):
             else:
                 bad.append(i)
         self.reject_lines("avr.bad_line", np.array(bad, dtype=np.int64), lines, first)
-        tk = np.array(ticks, dtype=np.float64)
+        tk = np.array(ticks, dtype=np.int64)
         has = tk >= 0
-        if self.anchor_first and self.t0 is None and has.any():
-            self.t0 = float(tk[has][0])
-        t0 = self.t0 if (self.anchor_first and self.t0 is not None) else 0.0
-        times = np.where(has, self.base + (tk - t0) / 12e6, self.base)
-        return self.frames(payloads, times, np.array(rows, dtype=np.int64), lines, first)
+        tk[has] = self.clock.unwrap(tk[has])
+        rows_a = np.array(rows, dtype=np.int64)
+        times = self.clock.times(tk, rows_a)
+        return self.frames(payloads, times, rows_a, lines, first)
 
 
 class HexCsvDecoder(HexFramesDecoder):

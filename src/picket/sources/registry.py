@@ -7,18 +7,32 @@ end of input `flush` decodes what is left (and counts anything truncated).
 
 Adding a format = writing a Decoder and calling `register()` in its module,
 then importing that module in `picket.sources.__init__`.
+
+Time (docs/time.md). A decoder whose messages may carry no time of their own
+(AIS NMEA without tag block, Beast, AVR) takes a `clock`: one `Clock` object
+gives every such decoder the time of what it cannot time itself, live (the
+arrival time of the bytes) or in replay (a start time and a line rate). Every
+decoded report then passes `at_the_door`, the one plausibility check of
+event times, live and in replay alike.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+import numpy as np
+
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
+
+MIN_TIME = 315532800.0  # 1980-01-01: no feed picket reads predates it
+MAX_AHEAD_S = 600.0  # a report further ahead of the receive (or wall) clock is implausible
+DOOR_DETAIL = 20  # reports dead-lettered one by one per batch and reason; the rest as one count
 
 
 class Decoder(Protocol):
@@ -50,6 +64,82 @@ FORMATS: dict[str, Format] = {}
 def register(fmt: Format) -> Format:
     FORMATS[fmt.name] = fmt
     return fmt
+
+
+@dataclass
+class Clock:
+    """Time for messages that carry none: the receive clock live, start and rate in replay.
+
+    Live, the driver sets `now` to the arrival time (`time.time()` in the feed
+    thread) of the chunk it is about to decode. In replay, item k of a stream
+    (line k, or frame k for Beast; 1-based) is at `start + (k - 1) / rate`, or
+    at `start` when no rate is given. A decoder with a counter (Beast, AVR `@`)
+    uses the clock only to anchor that counter.
+    """
+
+    live: bool = False
+    now: float = math.nan  # live: arrival time of the bytes being decoded
+    start: float = math.nan  # replay: time of the first item
+    rate: float | None = None  # replay: items per second, in stream order
+
+    def __call__(self) -> float:
+        return self.now if self.live else self.start
+
+    def times(self, ordinals: np.ndarray) -> np.ndarray:
+        """Times of items numbered `ordinals` (1-based, stream order)."""
+        k = np.asarray(ordinals, dtype=np.float64)
+        if self.live or not self.rate:
+            return np.full(len(k), self())
+        return self.start + (k - 1.0) / self.rate
+
+
+def clock_times(clock: Clock | Callable[[], float], ordinals: np.ndarray) -> np.ndarray:
+    """`clock.times(ordinals)`, or a plain callable's one time for every item."""
+    if isinstance(clock, Clock):
+        return clock.times(ordinals)
+    return np.full(len(ordinals), float(clock()))
+
+
+def at_the_door(
+    d: Decoded,
+    rejects: Rejects,
+    source: str,
+    now: float,
+    min_time: float = MIN_TIME,
+    max_ahead_s: float = MAX_AHEAD_S,
+) -> Decoded:
+    """Keep reports (and statics) whose time is plausible; reject the rest, counted.
+
+    `now` is the receive clock live and the wall clock in replay: nothing is
+    received before it was sent (a recording cannot be from the future), so a
+    time more than `max_ahead_s` ahead is a wrong clock or a forged line, and
+    one before `min_time` is a missing date (a counter read as unix time).
+    Both would stretch every event-time ticker between them and the true time.
+    """
+    r = d.reports
+    t = r.time
+    hi = now + max_ahead_s
+    missing = ~np.isfinite(t)
+    early = t < min_time
+    late = t > hi
+    bad = missing | early | late
+    statics = d.statics
+    bad_st = [s for s in statics if not (min_time <= s.time <= hi)]
+    if not bad.any() and not bad_st:
+        return d
+    for mask, reason in ((missing, "time.missing"), (early, "time.before_min"),
+                         (late, "time.ahead_of_clock")):  # fmt: skip
+        idx = np.flatnonzero(mask)
+        for i in idx[:DOOR_DETAIL].tolist():
+            rejects.reject(reason, f"{source}:{int(r.raw[i])}", f"time {t[i]!r}")
+        if len(idx) > DOOR_DETAIL:
+            i = int(idx[DOOR_DETAIL])
+            rejects.reject(reason, f"{source}:{int(r.raw[i])}+", None, n=len(idx) - DOOR_DETAIL)
+    if bad_st:
+        rejects.reject("time.static_out_of_window", source, f"time {bad_st[0].time!r}",
+                       n=len(bad_st))  # fmt: skip
+        statics = [s for s in statics if min_time <= s.time <= hi]
+    return Decoded(r.where(~bad) if bad.any() else r, statics)
 
 
 class UnknownFormat(ValueError):
@@ -108,21 +198,31 @@ def read_file(
 ) -> Iterator[Decoded]:
     """Decode a whole file in chunks through its format's decoder.
 
-    `progress` is called with the number of raw bytes read after each chunk.
+    `progress` is called after each chunk with the number of bytes read from
+    the file on disk: compressed bytes for a .gz, so a bar's total is the
+    file's size.
     """
     p = Path(path)
     spec = detect(p) if fmt == "auto" else get_format(fmt)
     dec = spec.decoder(rejects, p.name, **decoder_args)  # type: ignore[call-arg]
-    with open_binary(p) as fh:
+    with open(p, "rb") as disk:
+        gz = disk.read(2) == b"\x1f\x8b"
+        disk.seek(0)
+        fh: IO[bytes] = gzip.GzipFile(fileobj=disk, mode="rb") if gz else disk  # type: ignore[assignment]
+        done = 0
         while True:
             data = fh.read(chunk_size)
             if not data:
                 break
             if progress is not None:
-                progress(len(data))
+                pos = disk.tell()
+                progress(pos - done)
+                done = pos
             out = dec.feed(data)
             if len(out.reports) or out.statics:
                 yield out
+        if gz:
+            fh.close()
     out = dec.flush()
     if len(out.reports) or out.statics:
         yield out
