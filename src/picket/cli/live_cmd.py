@@ -4,6 +4,75 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+
+# outputs from flags (docs/outputs.md) ---------------------------------------------------
+def output_specs(a: argparse.Namespace) -> list[Any]:
+    """`--cot`, `--webhook` (repeatable) as checked outputs; a bad flag is a ConfigError
+    that names it."""
+    from picket.share.outputs_config import check_output
+
+    specs = []
+    for url in a.cot:
+        t: dict[str, Any] = {"kind": "cot", "url": url, "protocol": a.cot_protocol}
+        for k in ("cert", "key", "p12", "p12_password_env", "ca", "bbox", "domains"):
+            v = getattr(a, f"cot_{k}")
+            if v is not None:
+                t[k] = v
+        if not a.cot_verify_hostname:
+            t["verify_hostname"] = False
+        specs.append(check_output(t, f"--cot {url}"))
+    headers = {}
+    for h in a.webhook_header:
+        name, sep, value = h.partition(":")
+        if not sep:
+            from picket.config import ConfigError
+
+            raise ConfigError(f"--webhook-header {h!r}: expected 'Name: value'")
+        headers[name.strip()] = value.strip()
+    for url in a.webhook:
+        t = {"kind": "webhook", "url": url, "min_severity": a.webhook_min_severity}
+        if headers:
+            t["headers"] = headers
+        specs.append(check_output(t, f"--webhook {url}"))
+    return specs
+
+
+def print_outputs(outputs: list[Any]) -> None:
+    from picket.share.outputs_config import summary
+
+    for o in outputs:
+        print(summary(o))
+
+
+def add_output_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("outputs", "share tracks and alerts (docs/outputs.md); "
+                             "[[outputs]] in the config does the same")  # fmt: skip
+    g.add_argument("--cot", action="append", default=[], metavar="URL",
+                   help="send tracks as Cursor on Target to tcp://, tls:// or udp://host:port "
+                   "(repeatable; TAK Server: tls://host:8089 with a client certificate)")
+    g.add_argument("--cot-protocol", choices=("xml", "tak"), default="xml",
+                   help="xml (default) or tak: TAK protocol v1 protobuf, streamed over "
+                   "TCP/TLS, mesh over UDP")
+    g.add_argument("--cot-cert", help="client certificate, PEM (tls://)")
+    g.add_argument("--cot-key", help="its private key, PEM (when not in --cot-cert)")
+    g.add_argument("--cot-p12", help="client certificate and key as a .p12 bundle (tls://)")
+    g.add_argument("--cot-p12-password-env", metavar="VAR",
+                   help="environment variable holding the .p12 password")
+    g.add_argument("--cot-ca", help="CA that signed the server's certificate (PEM or .p12)")
+    g.add_argument("--cot-no-verify-hostname", dest="cot_verify_hostname",
+                   action="store_false",
+                   help="accept a server certificate issued for another name (still verified "
+                   "against --cot-ca)")
+    g.add_argument("--cot-bbox", help="only tracks in west,south,east,north")
+    g.add_argument("--cot-domains", help="only these domains, e.g. maritime,air")
+    g.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="POST each alert event as JSON to this http(s) URL (repeatable)")
+    g.add_argument("--webhook-header", action="append", default=[], metavar="'NAME: VALUE'",
+                   help="a header on every webhook request, e.g. an Authorization header")
+    g.add_argument("--webhook-min-severity", choices=("info", "warning", "critical"),
+                   default="info")
 
 
 # demo ---------------------------------------------------------------------------------
@@ -18,8 +87,15 @@ def cmd_demo(a: argparse.Namespace) -> int:
         return 2
     speed = a.speed if a.speed is not None else (0.0 if a.headless else 60.0)
     handles: list = []
+    specs = output_specs(a)
+    outputs: list = []
 
     def serve(asm) -> None:
+        from picket.pipeline.assemble import attach_outputs
+
+        outputs.extend(attach_outputs(asm, specs))
+        if a.headless:
+            return
         from picket.serve import serve_assembly
 
         h = serve_assembly(asm, host=a.host, port=a.port)
@@ -29,7 +105,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     try:
         res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
                        alerts_out=a.alerts_out, console=not a.quiet,
-                       on_assembly=None if a.headless else serve)  # fmt: skip
+                       on_assembly=None if a.headless and not specs else serve)  # fmt: skip
         if handles and a.linger:
             print("scenario finished; the picture stays up (Ctrl-C to stop)", file=sys.stderr)
             _wait_forever()
@@ -42,6 +118,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     print(sc.report())
     if a.alerts_out:
         print(f"alerts written to {a.alerts_out}")
+    print_outputs(outputs)
     return 0
 
 
@@ -65,7 +142,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     if not cfg.sources:
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
-    asm = assemble(cfg)
+    asm = assemble(cfg, alerts_out=a.alerts_out, extra_outputs=output_specs(a))
     handle = None
     if not a.no_serve:
         from picket.serve import serve_assembly
@@ -78,6 +155,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         if handle is not None:
             handle.stop()
     print(f"bytes per source: {counts}; {asm.rejects.summary()}")
+    print_outputs(asm.outputs)
     asm.close()
     return 0
 
@@ -105,6 +183,7 @@ def add_parser(sub) -> None:
         action="store_false",
         help="stop serving when the scenario ends",
     )
+    add_output_flags(d)
     d.set_defaults(func=cmd_demo)
 
     u = sub.add_parser("run", help="run live from the sources in a config file")
@@ -114,4 +193,6 @@ def add_parser(sub) -> None:
     u.add_argument("--no-serve", action="store_true", help="no web picture / API")
     u.add_argument("--host", default="127.0.0.1")
     u.add_argument("--port", type=int, default=8642)
+    u.add_argument("--alerts-out", help="also write alerts as JSON Lines here")
+    add_output_flags(u)
     u.set_defaults(func=cmd_run)

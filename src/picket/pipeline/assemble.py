@@ -22,6 +22,8 @@ class Assembly:
     rejects: Rejects
     store: Store | None
     env: dict[str, Any] = field(default_factory=dict)
+    # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
+    outputs: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
         self.rejects.close()
@@ -41,6 +43,17 @@ def replace_zones(pipeline: Pipeline, zones: Any, reindexed: bool) -> None:
             forget = getattr(det, "zones_changed", None)
             if callable(forget):
                 forget()
+
+
+def attach_outputs(asm: Assembly, specs: list[Any]) -> list[Any]:
+    """Build checked outputs (`OutputSpec`) and add them to a ready assembly (the demo's
+    `on_assembly` hook): call before the first batch."""
+    from picket.share.outputs_config import build_outputs
+
+    sinks = build_outputs(specs)
+    asm.pipeline.sinks.extend(sinks)
+    asm.outputs.extend(sinks)
+    return sinks
 
 
 def load_geography(
@@ -74,7 +87,14 @@ def assemble(
     line_files: list[str | Path] = (),  # type: ignore[assignment]
     extra_sinks: list[Sink] = (),  # type: ignore[assignment]
     dead_letter: str | Path | None = None,
+    extra_outputs: list[Any] = (),  # type: ignore[assignment]
 ) -> Assembly:
+    """The pipeline for `cfg`; `extra_outputs` are outputs checked elsewhere
+    (`OutputSpec`s from command-line flags), attached after the config's own."""
+    from picket.share.outputs_config import build_outputs, check_outputs
+
+    # checked before anything opens a file or a socket: a bad table stops the start
+    specs = check_outputs(cfg.outputs, cfg.base) + list(extra_outputs)
     st = Store(cfg.path(cfg.store_path)) if (store and cfg.store_path) else None
     dl = dead_letter or (st.dead_letter_path if st else None)
     rejects = Rejects(dl)
@@ -98,12 +118,15 @@ def assemble(
         plot_tracker = PlotTracker(TrackerConfig(**tcfg))
     except (TypeError, ValueError) as e:
         raise ConfigError(f"[tracker]: {e}") from None
+    detectors = build_detectors(cfg)
+    outputs = build_outputs(specs)
+    sinks.extend(outputs)
     pipe = Pipeline(
-        detectors=build_detectors(cfg),
+        detectors=detectors,
         sinks=sinks,
         env=env,
         tracks=TrackTable(TrackConfig(history=cfg.history)),
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
-    return Assembly(pipe, rejects, st, env)
+    return Assembly(pipe, rejects, st, env, outputs)
