@@ -13,7 +13,8 @@ def test_one_open_alert_per_subject_and_kind_then_closed():
     book = AlertBook(min_update_s=0)
     e1 = book.apply([sig(100), sig(110, a=1)])
     assert [w for w, _ in e1] == ["open", "update"]
-    assert e1[0][1] is e1[1][1]
+    # each event carries its own state: the open is not rewritten by the update after it
+    assert e1[0][1].id == e1[1][1].id and (e1[0][1].updates, e1[1][1].updates) == (1, 2)
     e2 = book.apply([sig(120, subject="mmsi:1"), sig(130, ended=True, b=2)])
     assert [w for w, _ in e2] == ["open", "close"]
     closed = e2[1][1]
@@ -36,7 +37,8 @@ def test_quiet_alerts_close_and_ids_are_deterministic():
     assert a.id == alert_id("maritime.drift", "mmsi:212123000", 0)
     assert book.expire(30) == []
     ((what, b),) = book.expire(61)
-    assert what == "close" and b is a and a.closed_time == 0
+    assert what == "close" and b.id == a.id and b.closed_time == 0 and b.event_time == 61
+    assert a.status == "open"  # the open event's snapshot stays as it was
     # a new episode is a new alert with a new id
     ((_, c),) = book.apply([sig(100)])
     assert c.id != a.id

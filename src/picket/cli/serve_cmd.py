@@ -2,7 +2,10 @@
 
 `picket demo` and `picket run` start the same server beside their pipeline;
 this command serves what a past run left in the store (alerts, triage,
-history, replay).
+history, replay). With no pipeline, the picture is built from the stored
+track history as of the store's newest event time (or `--at`), and the open
+alerts are those open then: the page, `/api/health` and `/api/metrics` all
+count from that one instant.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import json
 import sys
 import time as wall
 from pathlib import Path
+
+from picket.model.alerts import iso
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
@@ -35,12 +40,18 @@ def cmd_serve(a: argparse.Namespace) -> int:
         if path:
             hub.layers[name] = json.loads(Path(path).read_text())
     try:
+        at = load_stored(hub, store, a.at)
+    except ValueError as e:
+        print(f"picket serve: {e}", file=sys.stderr)
+        return 2
+    try:
         h = start_server(store, hub, host=a.host, port=a.port, static_dir=a.static,
                          tokens=tokens, cors_origins=a.cors_origin)  # fmt: skip
     except (ValueError, OSError, TimeoutError) as e:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
-    print(f"picket: serving {store} at {h.url} (Ctrl-C to stop)", file=sys.stderr)
+    when = iso(at) if at is not None else "no events stored"
+    print(f"picket: serving {store} as of {when} at {h.url} (Ctrl-C to stop)", file=sys.stderr)
     try:
         deadline = wall.monotonic() + a.seconds if a.seconds else None
         while h.thread.is_alive() and (deadline is None or wall.monotonic() < deadline):
@@ -49,6 +60,24 @@ def cmd_serve(a: argparse.Namespace) -> int:
         pass
     h.stop()
     return 0
+
+
+def load_stored(hub, store: Path, at: str | None = None) -> float | None:
+    """Put the stored run's picture as of `at` (default: its newest event time) and the
+    alerts open then into `hub`; returns that time (None for an empty store)."""
+    from picket.serve.queries import StoreReader, opt_time
+
+    reader = StoreReader(store)
+    try:
+        t = opt_time(at) if at else reader.latest_time()
+        if t is None:
+            hub.mode = "stored"
+            return None
+        open_now = reader.alerts({"at": str(t), "status": "open"}, 5000, 0)
+        hub.show_stored(reader.picture_at(t), open_now)
+        return t
+    finally:
+        reader.close()
 
 
 def add_parser(sub) -> None:
@@ -62,5 +91,7 @@ def add_parser(sub) -> None:
     s.add_argument("--static", help="front-end directory (default web/dist when built)")
     s.add_argument("--zones", help="GeoJSON zones to show")
     s.add_argument("--infrastructure", help="GeoJSON cables/pipelines to show")
+    s.add_argument("--at", help="show the run as of this time (ISO 8601 or unix seconds; "
+                   "default: the store's newest event time)")
     s.add_argument("--seconds", type=float, default=None, help="stop after this long")
     s.set_defaults(func=cmd_serve)

@@ -10,6 +10,7 @@ exactly once.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -107,6 +108,16 @@ class Alert:
     closed_time: float | None = None
     updates: int = 1
     triage: dict[str, Any] = field(default_factory=dict)
+    # event time at which the book emitted this state (an expiry closes at `now`, later
+    # than `closed_time`): what the store keys the alert's history on, not part of the JSON
+    event_time: float = 0.0
+
+    def snapshot(self, at: float) -> Alert:
+        """A copy frozen at event time `at`: the book goes on changing the live object, and an
+        alert that opens and closes in one batch must reach the sinks as two states."""
+        c = copy.copy(self)
+        c.event_time = at
+        return c
 
     def to_json(self) -> dict[str, Any]:
         return clean(
@@ -156,6 +167,7 @@ def alert_id(kind: str, subject: str, first_time: float) -> str:
     return h.hexdigest()
 
 
+# Each event carries a snapshot of the alert as it was then (`Alert.event_time` says when).
 Event = tuple[Literal["open", "update", "close"], Alert]
 
 
@@ -195,7 +207,7 @@ class AlertBook:
                 )
                 self.open[k] = a
                 self._last_emit[a.id] = s.time
-                events.append(("open", a))
+                events.append(("open", a.snapshot(s.time)))
                 continue
             escalated = SEVERITY_RANK[s.severity] > SEVERITY_RANK[a.severity]
             a.last_time = max(a.last_time, s.time)
@@ -209,7 +221,7 @@ class AlertBook:
                     a.evidence = {**a.evidence, **clean(s.evidence)}
                 del self.open[k]
                 self._last_emit.pop(a.id, None)
-                events.append(("close", a))
+                events.append(("close", a.snapshot(s.time)))
                 continue
             a.updates += 1
             if escalated:
@@ -222,7 +234,7 @@ class AlertBook:
             a.evidence = {**a.evidence, **clean(s.evidence)}
             if escalated or s.time - self._last_emit.get(a.id, 0) >= self.min_update_s:
                 self._last_emit[a.id] = s.time
-                events.append(("update", a))
+                events.append(("update", a.snapshot(s.time)))
         return events
 
     def expire(self, now: float) -> list[Event]:
@@ -233,9 +245,9 @@ class AlertBook:
                 a.status, a.closed_time = "closed", a.last_time
                 del self.open[k]
                 self._last_emit.pop(a.id, None)
-                events.append(("close", a))
+                events.append(("close", a.snapshot(now)))
         return events
 
     def close_all(self, now: float) -> list[Event]:
         """End of a replay: leave alerts open (the condition may go on) but flush updates."""
-        return [("update", a) for a in self.open.values()]
+        return [("update", a.snapshot(max(a.last_time, a.event_time))) for a in self.open.values()]

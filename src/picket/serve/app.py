@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time as wall
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -26,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from picket import __version__
 from picket.model.alerts import KINDS, iso
 from picket.model.subjects import parse_subject
+from picket.serve import frames
 from picket.serve import triage as tri
 from picket.serve.auth import Authenticator, AuthError, Principal
 from picket.serve.hub import LiveHub
@@ -36,6 +39,7 @@ from picket.serve.sse import format_event
 from picket.serve.views import ViewKey
 from picket.serve.zone_edits import ZoneError
 
+log = logging.getLogger(__name__)
 BODY_LIMIT = 64 * 1024
 ZONES_LIMIT = 4 * 1024 * 1024
 WS_TEXT_LIMIT = 4096
@@ -89,15 +93,48 @@ async def read_json(request: Request, limit: int = BODY_LIMIT) -> Any:
 
 
 # REST -----------------------------------------------------------------------------------
+def _open_count(st: ServerState, t: float) -> int:
+    """Alerts open as of the picture's time: from the store's events where there is a store
+    (the same derivation as `/api/alerts?at=`), else the hub's live set."""
+    if st.reader.store is not None and np.isfinite(t):
+        return st.reader.count_open(t)
+    return len(st.hub.open_alerts)
+
+
 async def health(request: Request) -> Response:
     p = _who(request)
     st: ServerState = request.app.state.picket
     pic = st.hub.current()
+    n_open = await run_in_threadpool(_open_count, st, pic.time)
     return JSONResponse({
-        "status": "ok", "version": __version__, "boot": st.hub.boot,
+        "status": "ok", "version": __version__, "boot": st.hub.boot, "mode": st.hub.mode,
         "event_time": iso(pic.time) if pic.time > 0 else None, "tracks": int(pic.alive().sum()),
-        "alerts_open": len(st.hub.open_alerts), "role": p.role, "who": p.name,
+        "alerts_open": n_open, "role": p.role, "who": p.name,
     })  # fmt: skip
+
+
+def _outputs(hub: LiveHub) -> dict[str, Any]:
+    """`stats()` of every pipeline sink that has one, under its `name` or class name."""
+    out: dict[str, Any] = {}
+    for sink in list(hub.sinks):
+        fn = getattr(sink, "stats", None)
+        if not callable(fn):
+            continue
+        name = str(getattr(sink, "name", "") or type(sink).__name__)
+        key, k = name, 2
+        while key in out:
+            key, k = f"{name}#{k}", k + 1
+        try:
+            out[key] = fn()
+        except Exception as e:  # one broken sink must not take the metrics down
+            out[key] = {"error": repr(e)}
+    return out
+
+
+def _geography(hub: LiveHub) -> dict[str, int]:
+    """Features of the zone and infrastructure layers: geography, not accepted input."""
+    return {k: len((hub.layers.get(k) or {}).get("features") or [])
+            for k in ("zones", "infrastructure")}  # fmt: skip
 
 
 async def metrics(request: Request) -> Response:
@@ -106,6 +143,7 @@ async def metrics(request: Request) -> Response:
     hub = st.hub
     pic = hub.current()
     rej = hub.rejects
+    n_open = await run_in_threadpool(_open_count, st, pic.time)
     body = {
         "reports": hub.stats["reports"], "reports_per_s": round(hub.stats["reports_per_s"], 1),
         "accepted": getattr(rej, "accepted", None),
@@ -113,8 +151,9 @@ async def metrics(request: Request) -> Response:
         "rejects": dict(getattr(rej, "counts", {}) or {}),
         "event_time": iso(pic.time) if pic.time > 0 else None,
         "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
-        "tracks": int(pic.alive().sum()), "alerts_open": len(hub.open_alerts),
-        "ws_clients": st.ws_clients, "sse_clients": st.sse_clients, "tick": hub.stats["tick"],
+        "tracks": int(pic.alive().sum()), "alerts_open": n_open, "mode": hub.mode,
+        "geography": _geography(hub), "outputs": _outputs(hub), "ws_clients": st.ws_clients,
+        "sse_clients": st.sse_clients, "tick": hub.stats["tick"],
         "encode_ms": round(hub.stats["encode_ms"], 3),
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
         "frame_bytes": hub.stats["frame_bytes"],
@@ -135,7 +174,7 @@ def tracks(request: Request) -> Response:
     q = _q(request)
     try:
         limit, offset = clamp(q.get("limit"), 1000), max(0, int(q.get("offset") or 0))
-        pic = st.hub.current()
+        pic = _picture(st, q)
         idx = select_tracks(pic, q)
     except ValueError as e:
         raise ApiError(422, str(e)) from None
@@ -149,12 +188,18 @@ def tracks(request: Request) -> Response:
     return JSONResponse({"tracks": rows, "total": len(idx), "next_offset": nxt})
 
 
-def _find_track(st: ServerState, subject: str) -> tuple[Any, int]:
+def _picture(st: ServerState, q: dict[str, str]) -> Any:
+    """The live picture, or with `at` the picture as of then from stored track history."""
+    at = opt_time(q.get("at"))
+    return st.hub.current() if at is None else st.reader.picture_at(at)
+
+
+def _find_track(st: ServerState, subject: str, q: dict[str, str]) -> tuple[Any, int]:
     try:
         key = parse_subject(subject)
+        pic = _picture(st, q)
     except ValueError as e:
         raise ApiError(422, str(e)) from None
-    pic = st.hub.current()
     hit = (pic["subject"] == key).nonzero()[0]
     if not len(hit):
         raise ApiError(404, f"no track {subject}")
@@ -164,12 +209,16 @@ def _find_track(st: ServerState, subject: str) -> tuple[Any, int]:
 def track_one(request: Request) -> Response:
     _who(request)
     st: ServerState = request.app.state.picket
-    pic, i = _find_track(st, request.path_params["subject"])
+    q = _q(request)
+    pic, i = _find_track(st, request.path_params["subject"], q)
     table = st.hub.tracks_ref
     statics = (getattr(table, "statics", {}) or {}).get(int(pic["subject"][i]))
     d = track_json(pic, i, st.hub.track_flags(pic), _alert_ids(st.hub), statics)
     hist = []
-    if table is not None and int(pic["id"][i]) < len(table):
+    if q.get("at") or st.hub.mode == "stored":  # a past picture: the stored history to then
+        hist = st.reader.history(int(pic["subject"][i]), None, pic.time, 5000)
+        hist = [{k: p[k] for k in ("time", "lat", "lon")} for p in hist]
+    elif table is not None and int(pic["id"][i]) < len(table):
         t, la, lo = table.history(int(pic["id"][i]))
         hist = [{"time": iso(a), "lat": b, "lon": c}
                 for a, b, c in zip(t.tolist(), la.tolist(), lo.tolist(), strict=True)
@@ -208,9 +257,13 @@ def alerts(request: Request) -> Response:
 def alert_one(request: Request) -> Response:
     _who(request)
     st: ServerState = request.app.state.picket
-    a = st.reader.alert(request.path_params["alert_id"])
+    try:
+        at = opt_time(request.query_params.get("at"))
+    except ValueError as e:
+        raise ApiError(422, str(e)) from None
+    a = st.reader.alert(request.path_params["alert_id"], at)
     if a is None:
-        raise ApiError(404, "no such alert")
+        raise ApiError(404, "no such alert" if at is None else "no such alert at that time")
     return JSONResponse(a)
 
 
@@ -225,7 +278,10 @@ async def alert_triage(request: Request) -> Response:
         raise ApiError(422, str(e)) from None
     aid = request.path_params["alert_id"]
     now = wall.time()
-    a = await run_in_threadpool(st.reader.triage, aid, p.name, action, assignee, comment, now)
+    pic_t = st.hub.current().time  # the picture's event time: what replay goes by
+    ev_t = float(pic_t) if np.isfinite(pic_t) else now
+    a = await run_in_threadpool(st.reader.triage, aid, p.name, action, assignee, comment, now,
+                                ev_t)  # fmt: skip
     if a is None:
         raise ApiError(404, "no such alert")
     entry = {"alert_id": aid, "action": action, "who": p.name, "time": iso(now),
@@ -240,7 +296,13 @@ async def layer(request: Request) -> Response:
     name = request.path_params["name"]
     if name == "gnss":
         q = _q(request)
-        if q.get("since") or q.get("until"):
+        if q.get("at"):  # the cells open as of then, each as it was then
+            qq = {"kind": "gnss.interference", "at": q["at"], "status": "open"}
+            try:
+                rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
+            except ValueError as e:
+                raise ApiError(422, str(e)) from None
+        elif q.get("since") or q.get("until"):
             qq = {"kind": "gnss.interference", "since": q.get("since"), "until": q.get("until")}
             rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
         else:
@@ -411,6 +473,7 @@ async def ws_tracks(ws: WebSocket) -> None:
                     if replay_task:
                         replay_task.cancel()
                     replay_task = asyncio.create_task(_replay(st, client, cmd))
+                    replay_task.add_done_callback(_replay_done)
                 elif typ == "live":
                     if replay_task:
                         replay_task.cancel()
@@ -432,6 +495,12 @@ async def ws_tracks(ws: WebSocket) -> None:
             await ws.close()
 
 
+def _replay_done(task: asyncio.Task) -> None:
+    """A replay that failed is logged (the client sees its stream stop)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("replay failed", exc_info=task.exception())
+
+
 async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
     since, until = opt_time(str(cmd.get("since", ""))), opt_time(str(cmd.get("until", "")))
     speed = float(cmd.get("speed") or 1.0)
@@ -443,16 +512,21 @@ async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
         q.get_nowait()
     hub = st.hub
     pts = await run_in_threadpool(st.reader.points, since, until)
-    alerts = await run_in_threadpool(st.reader.alerts, {"since": str(since),
-                                                        "until": str(until)}, 5000, 0)  # fmt: skip
-    alerts.sort(key=lambda a: a["time"])
+    # the alerts as they were at `since`, then every change in the window as of its step
+    first = await run_in_threadpool(st.reader.alerts, {"at": str(since)}, 5000, 0)
+    changes = await run_in_threadpool(st.reader.changes, since, until)
     table = hub.tracks_ref
     id_of = dict(getattr(table, "_index", {}) or {})
     step = speed * hub.tick_s
     info = {"type": "replay", "state": "start", "since": iso(since), "until": iso(until),
             "speed": speed}  # fmt: skip
     await q.put(("text", json.dumps(info)))
-    gen = replay_steps(pts, alerts, since, until, step, id_of, labels=dict(hub.labels))
+    gnss = {a["id"]: a for a in first if a["kind"] == "gnss.interference"}
+    await q.put(("text", json.dumps({"type": "replay_alerts", "reset": True, "time": iso(since),
+                                     "alerts": first})))  # fmt: skip
+    await q.put(("text", _gnss_message(gnss, since)))
+    gen = replay_steps(pts, changes, since, until, step, id_of, labels=dict(hub.labels),
+                       state_at=st.reader.alerts_for)  # fmt: skip
     sentinel = object()
     while True:
         t0 = asyncio.get_running_loop().time()
@@ -464,9 +538,21 @@ async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
             await q.put(("text", json.dumps({"type": "meta", "tracks": meta})))
         await q.put(("bytes", data))
         if fired:
-            await q.put(("text", json.dumps({"type": "replay_alerts", "alerts": fired})))
+            t = frames.decode(data).time
+            await q.put(("text", json.dumps({"type": "replay_alerts", "time": iso(t),
+                                             "alerts": fired})))  # fmt: skip
+            cells = [a for a in fired if a["kind"] == "gnss.interference"]
+            if cells:
+                gnss.update({a["id"]: a for a in cells})
+                await q.put(("text", _gnss_message(gnss, t)))
         await asyncio.sleep(max(0.0, hub.tick_s - (asyncio.get_running_loop().time() - t0)))
     await q.put(("text", json.dumps({**info, "state": "end"})))
+
+
+def _gnss_message(states: dict[str, dict[str, Any]], t: float) -> str:
+    """The GNSS interference cells open at replay time `t`, as the `layers/gnss` GeoJSON."""
+    cells = gnss_cells([a for a in states.values() if a.get("status") == "open"])
+    return json.dumps({"type": "replay_layer", "layer": "gnss", "time": iso(t), "data": cells})
 
 
 # errors ---------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class LiveHub:
         self.layers: dict[str, dict[str, Any]] = {}
         self.tracks_ref: Any = None  # the live TrackTable (history/static look-ups)
         self.rejects: Any = None
+        self.sinks: list[Any] = []  # the pipeline's sinks: their stats() go into /api/metrics
+        self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
         self.zones = ZoneEditor()
         self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
                       "keyframe_bytes": 0, "wait_ms": 0.0, "reports": 0, "reports_per_s": 0.0,
@@ -186,6 +188,14 @@ class LiveHub:
         with self._gate:
             self._want = 0
             self._gate.notify_all()
+
+    def show_stored(self, pic: Picture, open_alerts: list[dict[str, Any]]) -> None:
+        """A stored run's picture and the alerts open as of its time (no pipeline)."""
+        self.mode = "stored"
+        self.set_picture(pic)
+        self.open_alerts = {a["id"]: a for a in open_alerts}
+        self.triage_state = {a["id"]: a["triage"] for a in open_alerts if a.get("triage")}
+        self._refresh_alert_keys()
 
     # server side ------------------------------------------------------------------
     def triage_event(self, entry: dict[str, Any], state: dict[str, Any], alert: dict | None):

@@ -31,6 +31,8 @@ class LiveSink:
         self._pending: BatchContext | None = None
         if rejects is not None:
             hub.rejects = rejects
+        if pipeline is not None:
+            hub.sinks = pipeline.sinks  # the list itself: sinks attached later show up too
         if not env and pipeline is not None:
             env = pipeline.env
         if env:

@@ -122,13 +122,21 @@ class StoreReader:
         domain = q.get("domain") or None
         bbox = parse_bbox(q.get("bbox"))
         post = bool(sev or tstates or domain or bbox)
+        at = opt_time(q.get("at"))
         with self.lock:
-            rows = st.alerts(since=opt_time(q.get("since")), until=opt_time(q.get("until")),
-                             kind=kind, subject=q.get("subject") or None,
-                             status=q.get("status") or None,
-                             limit=MAX_LIMIT * 4 if post else limit,
-                             offset=0 if post else offset)  # fmt: skip
-            states = self._states([r["id"] for r in rows])
+            if at is not None:  # each alert as it was then (store.asof), triage folded too
+                rows = st.alerts_at(at, since=opt_time(q.get("since")),
+                                    until=opt_time(q.get("until")), kind=kind,
+                                    subject=q.get("subject") or None,
+                                    status=q.get("status") or None)  # fmt: skip
+                states, post = {r["id"]: r["triage"] for r in rows}, True
+            else:
+                rows = st.alerts(since=opt_time(q.get("since")), until=opt_time(q.get("until")),
+                                 kind=kind, subject=q.get("subject") or None,
+                                 status=q.get("status") or None,
+                                 limit=MAX_LIMIT * 4 if post else limit,
+                                 offset=0 if post else offset)  # fmt: skip
+                states = self._states([r["id"] for r in rows])
         out = []
         for r in rows:
             r["triage"] = states[r["id"]]
@@ -160,8 +168,17 @@ class StoreReader:
                                                 "comment": comment}))  # fmt: skip
         return {i: tri.fold(v) for i, v in logs.items()}
 
-    def alert(self, alert_id: str) -> dict[str, Any] | None:
+    def alert(self, alert_id: str, at: float | None = None) -> dict[str, Any] | None:
+        """One alert with its triage log; with `at`, as it was then (None if not yet open)."""
         st = self._need()
+        if at is not None:
+            with self.lock:
+                rows = st.alerts_at(at, ids=[alert_id])
+                logs = st._triage_logs([alert_id], at).get(alert_id, [])
+            if not rows:
+                return None
+            rows[0]["log"] = [tri.log_entry(e) for e in logs]
+            return rows[0]
         with self.lock:
             cur = st.db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,))
             row = cur.fetchone()
@@ -177,13 +194,57 @@ class StoreReader:
         return a
 
     def triage(self, alert_id: str, who: str, action: str, assignee: str | None,
-               comment: str | None, t: float) -> dict[str, Any] | None:  # fmt: skip
+               comment: str | None, t: float,
+               event_time: float | None = None) -> dict[str, Any] | None:  # fmt: skip
         st = self._need()
         with self.lock:
             if st.db.execute("SELECT 1 FROM alerts WHERE id=?", (alert_id,)).fetchone() is None:
                 return None
-            st.triage(alert_id, who, tri.store_action(action, assignee), comment, t)
+            st.triage(alert_id, who, tri.store_action(action, assignee), comment, t, event_time)
         return self.alert(alert_id)
+
+    def count_open(self, at: float) -> int:
+        """Alerts open as of `at`, derived as `alerts(at=...)` derives them."""
+        st = self._need()
+        with self.lock:
+            return st.count_open_at(at)
+
+    def alerts_for(self, ids: list[str], at: float) -> list[dict[str, Any]]:
+        """These alerts as of `at` (replay steps)."""
+        st = self._need()
+        with self.lock:
+            return st.alerts_at(at, ids=ids)
+
+    def changes(self, since: float, until: float) -> list[tuple[float, str]]:
+        """(event time, alert id) of everything that changed an alert in (since, until]:
+        its events, its triage, and for alerts stored without events their first and
+        closing times."""
+        st = self._need()
+        w = "> ? AND {0} <= ?"
+        q = " UNION ALL ".join([
+            f"SELECT time, alert_id FROM alert_events WHERE time {w.format('time')}",
+            f"SELECT coalesce(event_time, time) t, alert_id FROM triage WHERE "
+            f"coalesce(event_time, time) {w.format('coalesce(event_time, time)')}",
+            f"SELECT time, id FROM alerts WHERE time {w.format('time')}",
+            f"SELECT closed_time, id FROM alerts WHERE closed_time {w.format('closed_time')}",
+        ])  # fmt: skip
+        with self.lock:
+            rows = st.db.execute(q + " ORDER BY 1", [since, until] * 4).fetchall()
+        return [(float(t), str(a)) for t, a in rows]
+
+    def picture_at(self, at: float) -> Picture:
+        """The picture as of `at` from stored track history (`serve.stored`)."""
+        from picket.serve.stored import picture_at
+
+        st = self._need()
+        with self.lock:
+            return picture_at(st, at)
+
+    def latest_time(self) -> float | None:
+        if self.store is None:
+            return None
+        with self.lock:
+            return self.store.latest_time()
 
     def history(self, subject: int, since: float | None, until: float | None, limit: int):
         st = self._need()

@@ -3,16 +3,20 @@
 Each step shows, for every subject, its newest stored point at or before the
 step's time, while that point is younger than the domain's drop time; the
 store keeps downsampled points, so replay moves in those steps.
+
+Alerts move with the picture: each step carries the alerts whose events (open,
+update, close, triage) fall in it, in their state as of the step's time
+(`state_at`, which is `picket.store.asof` behind the store), never their final
+state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from picket.model.alerts import parse_time
 from picket.model.subjects import format_subject
 from picket.serve import frames
 from picket.serve.picture import (
@@ -30,15 +34,19 @@ REPLAY_ID_BASE = 1 << 31  # ids for subjects the live picture does not know
 
 def replay_steps(
     pts: dict[str, np.ndarray],
-    alerts: list[dict[str, Any]],
+    changes: list[tuple[float, str]],
     since: float,
     until: float,
     step_s: float,
     id_of: dict[int, int] | None = None,
     max_steps: int = 100_000,
     labels: dict[int, str] | None = None,
+    state_at: Callable[[list[str], float], list[dict[str, Any]]] | None = None,
 ) -> Iterator[tuple[list[list], bytes, list[dict[str, Any]]]]:
-    """(meta rows, keyframe, alerts first firing in the step) per step of `step_s`."""
+    """(meta rows, keyframe, alerts changed in the step as of its end) per step of `step_s`.
+
+    `changes`: (event time, alert id) of every alert event in the window, sorted by time;
+    the caller sends the alerts as of `since` before the first step."""
     id_of = id_of or {}
     labels = labels or {}
     subj_u, inv = np.unique(pts["subject"], return_inverse=True)
@@ -47,9 +55,10 @@ def replay_steps(
     latest = np.full(len(subj_u), -1, np.int64)
     sent_meta = np.zeros(len(subj_u), bool)
     t_pts = pts["time"]
-    a_times = np.array([parse_time(a["time"]) for a in alerts]) if alerts else np.zeros(0)
+    c_times = np.array([c[0] for c in changes], float)
+    c_ids = [c[1] for c in changes]
     n_steps = min(max_steps, int(np.ceil((until - since) / step_s)) + 1)
-    lo = 0
+    lo, prev = 0, since
     for k in range(n_steps):
         t = min(since + k * step_s, until)
         hi = int(np.searchsorted(t_pts, t, side="right"))
@@ -81,8 +90,10 @@ def replay_steps(
         last = k == n_steps - 1
         ff = frames.FLAG_REPLAY | (frames.FLAG_REPLAY_END if last else 0)
         data = frames.encode(frames.KEYFRAME, k, t, cols, flags, frame_flags=ff)
-        prev = t - step_s if k else -np.inf
-        fired = [alerts[i] for i in np.flatnonzero((a_times > prev) & (a_times <= t)).tolist()]
+        lo_c, hi_c = np.searchsorted(c_times, [prev, t], side="right").tolist()
+        prev = t
+        changed = list(dict.fromkeys(c_ids[lo_c:hi_c]))
+        fired = state_at(changed, t) if (changed and state_at is not None) else []
         yield meta, data, fired
         if t >= until:
             break

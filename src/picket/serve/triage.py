@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from picket.store.asof import STATE_OF, fold, log_entry
+
+__all__ = ["ACTIONS", "STATES", "STATE_OF", "TriageError", "fold", "log_entry", "store_action",
+           "validate"]
+
 ACTIONS = ("acknowledge", "assign", "comment", "resolve", "false_alarm", "reopen")
-STATE_OF = {"acknowledge": "acknowledged", "assign": "assigned", "resolve": "resolved",
-            "false_alarm": "false_alarm", "reopen": "new"}  # fmt: skip
 STATES = ("new", "acknowledged", "assigned", "resolved", "false_alarm")
 MAX_COMMENT = 4000
 
@@ -43,28 +46,3 @@ def validate(body: Any) -> tuple[str, str | None, str | None]:
     if action == "comment" and not (comment and comment.strip()):
         raise TriageError("comment needs a comment")
     return action, assignee, comment
-
-
-def log_entry(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored log row as the API shows it (assignee split out of `assign:<who>`)."""
-    action, _, who = str(row["action"]).partition(":")
-    return {"time": row["time"], "who": row["who"], "action": action,
-            "comment": row.get("comment"), "assignee": who or None}  # fmt: skip
-
-
-def fold(log: list[dict[str, Any]]) -> dict[str, Any]:
-    """The current triage state from an API log, oldest first."""
-    st: dict[str, Any] = {"state": "new", "assignee": None, "who": None, "time": None,
-                          "comments": 0}  # fmt: skip
-    for e in log:
-        a = e["action"]
-        if e.get("comment"):
-            st["comments"] += 1
-        if a in STATE_OF:
-            st["state"] = STATE_OF[a]
-            st["who"], st["time"] = e["who"], e["time"]
-            if a == "assign":
-                st["assignee"] = e.get("assignee")
-            elif a == "reopen":
-                st["assignee"] = None
-    return st

@@ -1,4 +1,5 @@
-"""Persist alerts (upsert by id) and downsampled track history into the store."""
+"""Persist alert events (and each alert's latest state, upserted by id) and downsampled
+track history into the store."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ class StoreSink:
         self.down = Downsampler(every_s)
 
     def emit(self, events: list[Event]) -> None:
-        latest = {a.id: a for _, a in events}
-        self.store.upsert_alerts(list(latest.values()))
+        self.store.record(events)
 
     def tracks(self, ctx: BatchContext) -> None:
         rows, s = self.down.select(ctx)

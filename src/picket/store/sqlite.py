@@ -5,6 +5,12 @@ lets the web server read while the pipeline writes, and an upsert keyed on
 the deterministic alert id gives exactly-once alerts across restarts and
 reruns. Track history is written in batches, downsampled per subject, so the
 file grows with time covered, not with message rate.
+
+Why alert events as well as alerts: the `alerts` row is the latest state,
+but a replay or a stored run shown at an earlier time must show each alert
+as it was then. `alert_events` keeps every open, update and close with its
+event time and the state it carried, keyed so a rerun inserts nothing new;
+`picket.store.asof` derives the state as of any time from them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from picket.model.alerts import Alert, iso
+from picket.model.alerts import Alert, Event, iso
+from picket.store.asof import LAST_EVENT_SQL, state_as_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -46,6 +53,22 @@ CREATE TABLE IF NOT EXISTS triage (
     comment TEXT
 );
 CREATE INDEX IF NOT EXISTS triage_alert ON triage(alert_id, time);
+CREATE TABLE IF NOT EXISTS alert_events (
+    alert_id TEXT NOT NULL,
+    time REAL NOT NULL,
+    updates INTEGER NOT NULL,
+    what TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    status TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    summary TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    last_time REAL NOT NULL,
+    closed_time REAL,
+    PRIMARY KEY (alert_id, time, updates, what)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alert_events_time ON alert_events(time);
 CREATE TABLE IF NOT EXISTS track_points (
     subject INTEGER NOT NULL,
     time REAL NOT NULL,
@@ -61,6 +84,22 @@ CREATE INDEX IF NOT EXISTS track_points_time ON track_points(time);
 """
 
 
+def _kind_subject(q: str, args: list[Any], kind: str | None, subject: str | None,
+                  p: str) -> tuple[str, list[Any]]:  # fmt: skip
+    """Kind (`maritime`, `maritime.*` or exact) and subject filters on table prefix `p`."""
+    if kind:
+        if kind.endswith(".*") or "." not in kind:
+            q += f" AND {p}kind LIKE ?"
+            args.append(kind.removesuffix(".*") + ".%")
+        else:
+            q += f" AND {p}kind = ?"
+            args.append(kind)
+    if subject:
+        q += f" AND {p}subject = ?"
+        args.append(subject)
+    return q, args
+
+
 def _f(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -73,6 +112,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(triage)")}
+        if "event_time" not in cols:  # a store from before triage kept the picture's time
+            self.db.execute("ALTER TABLE triage ADD COLUMN event_time REAL")
         self.db.commit()
 
     @property
@@ -100,6 +142,108 @@ class Store:
         )
         self.db.commit()
 
+    def record(self, events: list[Event]) -> None:
+        """Keep each alert event (insert-or-ignore: a rerun adds nothing) and upsert the
+        latest state of every alert they touch, in one transaction."""
+        if not events:
+            return
+        rows = [
+            (a.id, a.event_time or a.last_time or a.time, a.updates, what, a.severity, a.status,
+             _f(a.lat) if a.lat is not None else None, _f(a.lon) if a.lon is not None else None,
+             a.summary, json.dumps(a.to_json()["evidence"]), a.last_time or a.time, a.closed_time)
+            for what, a in events
+        ]  # fmt: skip
+        self.db.executemany("INSERT OR IGNORE INTO alert_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            rows)  # fmt: skip
+        latest = {a.id: a for _, a in events}
+        self.upsert_alerts(list(latest.values()))
+
+    def alert_events(self, alert_id: str) -> list[dict[str, Any]]:
+        """One alert's events, oldest first (times as unix seconds)."""
+        cur = self.db.execute(
+            "SELECT * FROM alert_events WHERE alert_id=? ORDER BY time, updates, "
+            "CASE what WHEN 'open' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
+            (alert_id,),
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def alerts_at(
+        self,
+        at: float,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        subject: str | None = None,
+        status: str | None = None,
+        ids: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Alerts that had opened by `at`, each in its state as of `at` (`state_as_of`), newest
+        first, triage folded as of `at` too. `since` keeps those active since then."""
+        q = (f"SELECT a.id, a.kind, a.domain, a.subject, a.time, a.severity, a.last_time, "
+             f"a.closed_time, a.status, a.lat, a.lon, a.summary, a.evidence, a.updates, "
+             f"e.what AS e_what, e.time AS e_time, e.updates AS e_updates, "
+             f"e.severity AS e_severity, e.status AS e_status, e.lat AS e_lat, e.lon AS e_lon, "
+             f"e.summary AS e_summary, e.evidence AS e_evidence, e.last_time AS e_last_time, "
+             f"e.closed_time AS e_closed_time FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ?")  # fmt: skip
+        args: list[Any] = [at, at]
+        if until is not None:
+            q += " AND a.time <= ?"
+            args.append(until)
+        q, args = _kind_subject(q, args, kind, subject, "a.")
+        if ids is not None:
+            q += f" AND a.id IN ({','.join('?' * len(ids))})"
+            args += ids
+        cur = self.db.execute(q + " ORDER BY a.time DESC, a.id", args)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        logs = self._triage_logs([r["id"] for r in rows], at)
+        out = []
+        for r in rows:
+            ev = {k[2:]: r.pop(k) for k in list(r) if k.startswith("e_")}
+            d = state_as_of(r, [ev] if ev["what"] is not None else [], logs.get(r["id"], []), at)
+            if d is None or (status and d["status"] != status):
+                continue
+            if since is not None and d["_last"] < since:
+                continue
+            d.pop("_last")
+            out.append(d)
+        return out
+
+    def count_open_at(self, at: float) -> int:
+        """How many alerts were open as of `at` (the same derivation as `alerts_at`)."""
+        q = (f"SELECT count(*) FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ? AND "
+             f"((e.alert_id IS NOT NULL AND e.status = 'open') OR (e.alert_id IS NULL "
+             f"AND (a.closed_time IS NULL OR a.closed_time > ?)))")  # fmt: skip
+        return int(self.db.execute(q, (at, at, at)).fetchone()[0])
+
+    def latest_time(self) -> float | None:
+        """The newest event time the store holds (track points, alert events, alerts)."""
+        row = self.db.execute(
+            "SELECT max(t) FROM (SELECT max(time) t FROM track_points UNION ALL "
+            "SELECT max(time) FROM alert_events UNION ALL SELECT max(last_time) FROM alerts)"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def _triage_logs(self, ids: list[str], at: float | None) -> dict[str, list[dict[str, Any]]]:
+        """Triage rows per alert, oldest first; with `at`, only those acted by then (in the
+        picture's event time, or wall time where a row has none)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            q = (f"SELECT alert_id, time, who, action, comment FROM triage WHERE alert_id IN "
+                 f"({','.join('?' * len(part))})")  # fmt: skip
+            args: list[Any] = list(part)
+            if at is not None:
+                q += " AND coalesce(event_time, time) <= ?"
+                args.append(at)
+            for aid, t, who, action, comment in self.db.execute(q + " ORDER BY time", args):
+                out.setdefault(aid, []).append({"time": iso(t), "who": who, "action": action,
+                                                "comment": comment})  # fmt: skip
+        return out
+
     def alerts(
         self,
         since: float | None = None,
@@ -117,16 +261,7 @@ class Store:
         if until is not None:
             q += " AND time <= ?"
             args.append(until)
-        if kind:
-            if kind.endswith(".*") or "." not in kind:
-                q += " AND kind LIKE ?"
-                args.append(kind.removesuffix(".*") + ".%")
-            else:
-                q += " AND kind = ?"
-                args.append(kind)
-        if subject:
-            q += " AND subject = ?"
-            args.append(subject)
+        q, args = _kind_subject(q, args, kind, subject, "")
         if status:
             q += " AND status = ?"
             args.append(status)
@@ -147,9 +282,15 @@ class Store:
         return int(self.db.execute("SELECT count(*) FROM alerts").fetchone()[0])
 
     # triage ---------------------------------------------------------------------
-    def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float) -> None:
-        self.db.execute("INSERT INTO triage VALUES (?,?,?,?,?)",
-                        (alert_id, t, who, action, comment))  # fmt: skip
+    def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float,
+               event_time: float | None = None) -> None:  # fmt: skip
+        """Log an action at wall time `t`; `event_time` is the picture's time then (what a
+        replay or a stored run as of a time goes by)."""
+        self.db.execute(
+            "INSERT INTO triage (alert_id, time, who, action, comment, event_time) "
+            "VALUES (?,?,?,?,?,?)",
+            (alert_id, t, who, action, comment, event_time),
+        )
         self.db.commit()
 
     def triage_log(self, alert_id: str) -> list[dict[str, Any]]:
