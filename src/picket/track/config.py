@@ -12,6 +12,9 @@ class SensorModel:
     sigma: float = 50.0  # m, 1-sigma per horizontal axis when a plot carries no accuracy
     vertical_sigma: float = 100.0  # m, 1-sigma in height (3-D tracking only)
     detection_probability: float = 0.9
+    # (lat, lon) of a rotating sensor: its scans are then antenna revolutions, cut where the
+    # azimuth of its plots wraps past north (see PlotTracker)
+    site: tuple[float, float] | None = None
 
 
 @dataclass(slots=True)

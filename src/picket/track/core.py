@@ -1,14 +1,21 @@
 """The multi-target tracker in a Cartesian frame: one call per scan, all tracks at once.
 
-Per scan: predict every track to the scan time; associate confirmed (and coasting)
-tracks first, then tentative tracks with the plots left over, then start tentative
-tracks on what is still unused. That order keeps clutter-born tentative tracks from
-stealing plots from established ones (Stone Soup's multi-measurement initiator works
-the same way, which keeps the benchmark comparison like for like).
+Per scan: associate confirmed (and coasting) tracks first, then tentative tracks with
+the plots left over, then start tentative tracks on what is still unused. That order
+keeps clutter-born tentative tracks from stealing plots from established ones (Stone
+Soup's multi-measurement initiator works the same way, which keeps the benchmark
+comparison like for like).
 
 Plots may carry their own times within a scan (a rotating radar stamps each at its
-azimuth): tracks are predicted to the scan's latest plot and every plot is compared
-with where the track was at that plot's own time.
+azimuth; a receiver network at each position's own time). Every candidate pair is then
+judged at the plot's own time: the track is predicted from its time to the plot's
+(per pair, as array maths), gated there and, if assigned, updated there. A track whose
+plot is earlier than the track's time (another sensor's overlapping scan) takes it as
+a retrodicted measurement instead. A track updated early in a long scan may take a
+second, later plot of the same scan (an irregular revisit puts two plots of one target
+in one window) before anything unused starts a new track. At the end of the scan every
+track is predicted to the scan's latest time, so between calls all tracks sit at one
+time. Plots all at one time take the plain path: one prediction, per-axis gating.
 """
 
 from __future__ import annotations
@@ -41,6 +48,23 @@ class TrackSet:
     status: NDArray[np.uint8]
 
 
+@dataclass(slots=True)
+class TrackerCounts:
+    """What the tracker saw and did, summed over its life: the reason behind "0 tracks"."""
+
+    scans: int = 0  # calls of `step`
+    plots: int = 0
+    busiest_scan: int = 0  # most plots in one call
+    gated: int = 0  # track-plot pairs inside a gate
+    assigned: int = 0  # plots that updated a track
+    second_plots: int = 0  # of those, a track's second (later) plot in one scan
+    started: int = 0  # tentative tracks started
+    dropped: int = 0  # tentative tracks dropped before M of N
+    confirmed: int = 0  # tracks confirmed
+    deleted: int = 0  # confirmed tracks deleted after `delete_after` missed scans
+    best_dropped: int = 0  # most plots any dropped tentative track had
+
+
 class CartesianTracker:
     """GNN tracker over plots already in a local Cartesian frame (metres, seconds)."""
 
@@ -57,6 +81,11 @@ class CartesianTracker:
         self.time = -np.inf  # time of the last processed scan (all tracks sit there)
         self.steps = 0
         self.next_id = 1
+        self.counts = TrackerCounts()
+        # the track id each plot of the last `step` went to (-1: none), in its order
+        self.plot_ids = np.zeros(0, np.int64)
+        self._tt = np.zeros(0)  # per-track time while a scan with own-time plots runs
+        self._tz: F8 | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -67,94 +96,189 @@ class CartesianTracker:
         return int(np.floor(t / q)) if q > 0 else self.steps
 
     # one scan ------------------------------------------------------------------------
-    def step(self, t: float, z: F8, r: F8, pd: float | None = None, tz: F8 | None = None) -> None:
+    def step(
+        self,
+        t: float,
+        z: F8,
+        r: F8,
+        pd: float | None = None,
+        tz: F8 | None = None,
+        scan: int | None = None,
+    ) -> None:
         """Process one scan: plots z (m, k) with per-axis variances r (m, k) at time t,
-        or each at its own time tz (m,) (then t is at least the latest of them)."""
+        or each at its own time tz (m,) (then t is at least the latest of them).
+
+        `scan` is the scan's index when the caller forms scans (PlotTracker: revolutions
+        or `scan_quantum` windows per sensor); several calls may share one index, so a
+        scan is only counted as missed once a later index arrives.
+        """
         cfg = self.config
         pd = cfg.detection_probability if pd is None else pd
         z = np.asarray(z, float).reshape(-1, self.k)
         r = np.asarray(r, float).reshape(-1, self.k)
-        delta = None
+        t_end = max(t, self.time)
         if tz is not None and len(z):
             tz = np.asarray(tz, float).reshape(-1)
-            # Tracks never go back in time: a scan stamped before the last one (another
-            # sensor's, same clock period) is compared through its plots' offsets.
-            t = max(t, float(tz.max()), self.time)
-            delta = tz - t
-            if not delta.any():
-                delta = None
-        if len(self.ids):
-            dt = max(0.0, t - self.time) if np.isfinite(self.time) else 0.0
+            t_end = max(t_end, float(tz.max()))
+            if bool(np.all(tz == t_end)):
+                tz = None  # every plot at the scan's time: the plain path
+        else:
+            tz = None
+        if tz is None and len(self.ids):
+            dt = max(0.0, t_end - self.time) if np.isfinite(self.time) else 0.0
             self.state = self.motion.predict(self.state, np.full(len(self.ids), dt))
-        self.time = max(t, self.time)
-        scan = self.scan_index(t)
+        if tz is not None:
+            start = self.time if np.isfinite(self.time) else float(tz.min())
+            self._tt = np.full(len(self.ids), start)
+        self._tz = tz
+        explicit = scan is not None
+        scan = self.scan_index(t_end) if scan is None else int(scan)
         self.steps += 1
+        c = self.counts
+        c.scans += 1
+        c.plots += len(z)
+        c.busiest_scan = max(c.busiest_scan, len(z))
         used = np.zeros(len(z), bool)
         lam = self._clutter_density(z) if cfg.cost == "likelihood" else 0.0
 
         firm = np.flatnonzero(self.status != TENTATIVE)
-        hit_t, hit_p = self._associate(firm, np.arange(len(z)), z, r, delta, pd, lam)
+        hit_t, hit_p = self._associate(firm, np.arange(len(z)), z, r, pd, lam)
         used[hit_p] = True
         self.last_hit[hit_t] = scan
         self.hits[hit_t] += 1
         self.status[firm] = np.where(self.last_hit[firm] == scan, CONFIRMED, COASTING)
+        owner = np.full(len(z), -1, np.int64)
+        owner[hit_p] = self.ids[hit_t]
 
         tent = np.flatnonzero(self.status == TENTATIVE)
         free = np.flatnonzero(~used)
-        hit_t, hit_p = self._associate(tent, free, z, r, delta, pd, lam)
+        hit_t, hit_p = self._associate(tent, free, z, r, pd, lam)
         used[hit_p] = True
+        owner[hit_p] = self.ids[hit_t]
         self.hits[hit_t] += 1
         self.last_hit[hit_t] = scan
+
+        if tz is not None and not used.all():
+            # A track's second plot in this scan: only later than its first, same order.
+            fresh = self.last_hit == scan
+            for group in (fresh & (self.status != TENTATIVE), fresh & (self.status == TENTATIVE)):
+                free = np.flatnonzero(~used)
+                hit_t, hit_p = self._associate(
+                    np.flatnonzero(group), free, z, r, pd, lam, later=True
+                )
+                used[hit_p] = True
+                owner[hit_p] = self.ids[hit_t]
+                self.hits[hit_t] += 1
+                c.second_plots += len(hit_t)
+        c.assigned += int(used.sum())
+
         m, n = cfg.confirm
+        tent = np.flatnonzero(self.status == TENTATIVE)
         promote = tent[self.hits[tent] >= m]
         self.status[promote] = CONFIRMED
+        c.confirmed += len(promote)
+
+        if tz is not None:
+            if len(self.ids):  # everything to the scan's end: tracks share one time again
+                self.state = self.motion.predict(self.state, t_end - self._tt)
+            self._tt = np.zeros(0)
+        self.time = t_end
 
         # On the scan clock other sensors may still report in this scan: it is not over.
-        age = scan - self.born + (0 if cfg.scan_quantum > 0 else 1)
+        clock = explicit or cfg.scan_quantum > 0
+        age = scan - self.born + (0 if clock else 1)
         dead = (self.status != TENTATIVE) & (scan - self.last_hit >= cfg.delete_after)
-        dead |= (self.status == TENTATIVE) & (self.hits + (n - age) < m)
-        if dead.any():
-            self._keep(~dead)
-        new = ~used
-        self._birth(z[new], r[new], scan)
+        lost = (self.status == TENTATIVE) & (self.hits + (n - age) < m)
+        if lost.any():
+            c.dropped += int(lost.sum())
+            c.best_dropped = max(c.best_dropped, int(self.hits[lost].max()))
+        c.deleted += int(dead.sum())
+        if (dead | lost).any():
+            self._keep(~(dead | lost))
+        new = np.flatnonzero(~used)
+        if len(new):
+            owner[new] = np.arange(self.next_id, self.next_id + len(new))
+            c.started += len(new) if m > 1 else 0
+            c.confirmed += len(new) if m <= 1 else 0
+            self._birth(z[new], r[new], scan, None if tz is None else t_end - tz[new])
+        self.plot_ids = owner
+        self._tz = None
 
     def _associate(
-        self, tracks: I8, plots: I8, z: F8, r: F8, delta: F8 | None, pd: float, lam: float
+        self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, later: bool = False
     ) -> tuple[I8, I8]:
-        """Gate, assign and update `tracks` against `plots`; returns global indices."""
+        """Gate, assign and update `tracks` against `plots`; returns global indices.
+
+        With own-time plots each pair is judged at the plot's time; `later` keeps only
+        plots after the track's time (a second plot in one scan).
+        """
         cfg, mo = self.config, self.motion
         if len(tracks) == 0 or len(plots) == 0:
             return np.zeros(0, np.intp), np.zeros(0, np.intp)
-        pred = self.state.take(tracks)
+        s = self.state.take(tracks)
         zp, rp = z[plots], r[plots]
-        dp = None if delta is None else delta[plots]
-        if dp is None and isinstance(pred, CVState):
-            d2_fn, bound, shift = None, None, 0.0  # the plain per-axis test, fastest
+        tz = self._tz
+        if tz is None:
+            pred, d2_fn, bound, shift = s, None, None, 0.0
+            if isinstance(s, IMMState):
+
+                def d2_fn(ti: I8, pj: I8) -> F8:
+                    return mo.mahalanobis2(s.take(ti), zp[pj], rp[pj], None)
+
+                bound = mo.var_bound(s, 0.0)
         else:
-            dmax = 0.0 if dp is None else float(-dp.min())
+            tp, tt = tz[plots], self._tt[tracks]
+            # The tree looks around each track's place at the plots' middle time, as
+            # far as the fastest track moves in half the plots' spread (CV: exact).
+            mid = 0.5 * (float(tp.min()) + float(tp.max()))
             h = min(2, self.k)
-            shift = dmax * float(np.max(np.hypot(*pred.vel[:, :h].T))) if dmax else 0.0
-            bound = mo.var_bound(pred, dmax)
+            ref = s.pos + s.vel * (mid - tt)[:, None]
+            pred = CVState(ref, s.vel, s.pxx, s.pxv, s.pvv)
+            speed = float(np.max(np.hypot(*s.vel[:, :h].T)))
+            shift = speed * 0.5 * float(np.ptp(tp))
+            reach = max(float(tp.max() - tt.min()), float(tt.max() - tp.min()), 0.0)
+            bound = mo.var_bound(s, reach)
 
             def d2_fn(ti: I8, pj: I8) -> F8:
-                return mo.mahalanobis2(
-                    pred.take(ti), zp[pj], rp[pj], None if dp is None else dp[pj]
-                )
+                ps, delta = self._at_plot(s, ti, tt, tp, pj)
+                d2 = mo.mahalanobis2(ps, zp[pj], rp[pj], delta)
+                if later:
+                    d2 = np.where(tp[pj] > tt[ti], d2, np.inf)
+                return d2
 
         ti, pj, d2 = gate_pairs(
             pred, zp, rp, cfg.gate_sigma, cfg.max_neighbours, d2_fn, bound, shift
         )
+        self.counts.gated += len(ti)
         if cfg.cost == "distance":
             cost, miss = np.sqrt(d2), cfg.gate_sigma
         else:
-            logdet = mo.log_det(pred.take(ti), zp[pj], rp[pj], None if dp is None else dp[pj])
+            if tz is None:
+                ps, delta = s.take(ti), None
+            else:
+                ps, delta = self._at_plot(s, ti, tt, tp, pj)
+            logdet = mo.log_det(ps, zp[pj], rp[pj], delta)
             cost = 0.5 * d2 + 0.5 * logdet - np.log(pd) + np.log(lam)
             miss = -np.log(max(1.0 - pd, 1e-12))
         at, ap = gnn_assign(ti, pj, cost, miss, len(tracks), len(plots))
         if len(at):
-            da = None if dp is None else dp[ap]
-            self.state.put(tracks[at], mo.update(pred.take(at), zp[ap], rp[ap], da))
+            if tz is None:
+                ps, delta = s.take(at), None
+            else:
+                ps, delta = self._at_plot(s, at, tt, tp, ap)
+                self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
+            self.state.put(tracks[at], mo.update(ps, zp[ap], rp[ap], delta))
         return tracks[at], plots[ap]
+
+    def _at_plot(
+        self, s: CVState | IMMState, ti: I8, tt: F8, tp: F8, pj: I8
+    ) -> tuple[CVState | IMMState, F8 | None]:
+        """Tracks ti predicted to plots pj's times; an earlier plot is a retrodicted
+        measurement instead (offset <= 0), so a track never moves back in time."""
+        gap = tp[pj] - tt[ti]
+        ps = self.motion.predict(s.take(ti), np.maximum(gap, 0.0))
+        back = np.minimum(gap, 0.0)
+        return ps, (back if back.any() else None)
 
     def _clutter_density(self, z: F8) -> float:
         """Clutter plots per m² over the scan's extent (at least 1 km²)."""
@@ -170,11 +294,15 @@ class CartesianTracker:
         self.ids, self.hits, self.born = self.ids[idx], self.hits[idx], self.born[idx]
         self.last_hit, self.status = self.last_hit[idx], self.status[idx]
 
-    def _birth(self, z: F8, r: F8, scan: int) -> None:
+    def _birth(self, z: F8, r: F8, scan: int, age: F8 | None = None) -> None:
+        """New tracks on unused plots; `age` (s) predicts them from their plots' own times
+        to the scan's time, where every other track now sits."""
         n = len(z)
         if n == 0:
             return
         born = self.motion.initiate(z, r)
+        if age is not None and age.any():
+            born = self.motion.predict(born, age)
         self.state = type(self.state).concat(self.state, born)
         self.ids = np.concatenate([self.ids, np.arange(self.next_id, self.next_id + n)])
         self.next_id += n

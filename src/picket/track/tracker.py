@@ -22,7 +22,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from picket.geo.geodesy import enu_to_geodetic, geodetic_to_enu, haversine_m
+from picket.geo.geodesy import (
+    enu_to_geodetic,
+    geodetic_to_enu,
+    haversine_m,
+    initial_bearing_deg,
+)
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
@@ -41,6 +46,7 @@ class PlotTracker:
         self,
         config: TrackerConfig | None = None,
         origin: tuple[float, float, float] | None = None,
+        keep_assignments: bool = False,
     ):
         self.config = config or TrackerConfig()
         self.core = CartesianTracker(self.config)
@@ -48,6 +54,10 @@ class PlotTracker:
         self.rejects = Rejects()
         self._held = Reports.empty(0)
         self._latest = -np.inf  # newest plot time seen
+        self.keep_assignments = keep_assignments  # for scoring: see `assignments`
+        self._fed: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        self._sensors: set[int] = set()
+        self._rev: dict[int, tuple[float, float, int]] = {}  # sensor: azimuth, time, revolution
 
     # input ---------------------------------------------------------------------------
     def update(self, plots: Reports) -> Reports:
@@ -92,24 +102,110 @@ class PlotTracker:
             return Reports.empty(0)
         batch, self._held = self._held.where(due), self._held.where(~due)
         self.rejects.accept(len(batch))
+        self._sensors.update(np.unique(batch.source).tolist())
         if self.origin is None:
             self.origin = (float(batch.lat[0]), float(batch.lon[0]), 0.0)
         self._maybe_recentre(batch)
         z, r = self._to_plane(batch)
-        q = self.config.scan_quantum
-        tkey = np.floor(batch.time / q) if q > 0 else batch.time
-        order = np.lexsort((batch.source, tkey))
-        tkey, src = tkey[order], batch.source[order]
-        cut = np.flatnonzero((np.diff(tkey) != 0) | (np.diff(src) != 0)) + 1
+        order, cut, index = self._scans(batch)
         out: list[tuple[TrackSet, int]] = []
-        for a, b in zip(np.r_[0, cut], np.r_[cut, len(order)], strict=True):
+        for a, b, scan in zip(np.r_[0, cut], np.r_[cut, len(order)], index, strict=True):
             rows = order[a:b]
             tz = batch.time[rows]
-            sensor = self.config.sensor(int(src[a]))
+            code = int(batch.source[rows[0]])
+            sensor = self.config.sensor(code)
             pd = sensor.detection_probability if sensor else None
-            self.core.step(float(np.max(tz)), z[rows], r[rows], pd, tz=tz)
-            out.append((self.core.confirmed(), int(src[a])))
+            self.core.step(float(np.max(tz)), z[rows], r[rows], pd, tz=tz, scan=scan)
+            if self.keep_assignments:
+                self._fed.append((batch.raw[rows], self.core.plot_ids))
+            out.append((self.core.confirmed(), code))
         return self._reports(out)
+
+    def _scans(self, batch: Reports) -> tuple[NDArray[np.intp], NDArray[np.intp], list]:
+        """Plots in scan order, where each scan ends, and each scan's index (None: counted
+        by call).
+
+        A scan is one sensor's plots over one antenna revolution where the sensor's site
+        is known (a new revolution starts when the azimuth of its plots wraps past north,
+        or after a silence longer than `scan_quantum`), else over one `scan_quantum`
+        period of the clock, else (no quantum) at one time stamp. Scans run in the order
+        they start.
+        """
+        t, src = batch.time, batch.source
+        q = self.config.scan_quantum
+        key = np.floor(t / q) if q > 0 else t.copy()
+        explicit = q > 0
+        for code in np.unique(src).tolist():
+            sensor = self.config.sensor(code)
+            if sensor is None or sensor.site is None:
+                continue
+            explicit = True
+            rows = np.flatnonzero(src == code)
+            rows = rows[np.argsort(t[rows], kind="stable")]
+            key[rows] = self._revolutions(code, sensor.site, batch.take(rows))
+        order = np.lexsort((t, key, src))
+        k, s = key[order], src[order]
+        cut = np.flatnonzero((np.diff(k) != 0) | (np.diff(s) != 0)) + 1
+        starts = np.r_[0, cut]
+        first = t[order][starts]  # plots are time-sorted within a scan
+        by_start = np.argsort(first, kind="stable")
+        bounds = np.r_[cut, len(order)]
+        parts = [order[starts[i] : bounds[i]] for i in by_start.tolist()]
+        lens = np.cumsum([len(p) for p in parts])
+        index = [int(k[starts[i]]) if explicit else None for i in by_start.tolist()]
+        return np.concatenate(parts), lens[:-1], index
+
+    def _revolutions(self, code: int, site: tuple[float, float], plots: Reports) -> F8:
+        """Revolution index of each of one sensor's plots (time-sorted), carried on from
+        the previous batch so a revolution split between batches stays one scan."""
+        az = initial_bearing_deg(site[0], site[1], plots.lat, plots.lon)
+        last_az, last_t, last_rev = self._rev.get(code, (np.nan, np.nan, None))
+        if last_rev is None:  # a sensor joins at the scan the tracker is on
+            q = self.config.scan_quantum
+            last_rev = int(np.floor(plots.time[0] / q)) if q > 0 else self._latest_scan()
+        wrap = np.diff(np.r_[last_az, az]) < -180.0
+        q = self.config.scan_quantum
+        if q > 0:
+            wrap |= np.diff(np.r_[last_t, plots.time]) > q
+        rev = last_rev + np.cumsum(wrap)
+        self._rev[code] = (float(az[-1]), float(plots.time[-1]), int(rev[-1]))
+        return rev.astype(float)
+
+    def _latest_scan(self) -> int:
+        revs = [v[2] for v in self._rev.values()]
+        return max(revs) if revs else 0
+
+    def assignments(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(raw, track id) of every plot processed so far, with `keep_assignments`: which
+        track each plot fed (-1: none; a tentative track's id even if it was dropped)."""
+        if not self._fed:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        raw, ids = zip(*self._fed, strict=True)
+        return np.concatenate(raw), np.concatenate(ids)
+
+    def reason(self) -> str:
+        """One line on what the tracker made of its plots; says why when no track formed."""
+        c, cfg = self.core.counts, self.config
+        m, n = cfg.confirm
+        head = f"{c.confirmed:,} tracks" if c.confirmed else "0 tracks"
+        seen = f"{c.plots:,} plots from {len(self._sensors)} sensors in {c.scans:,} scans"
+        if c.confirmed:
+            return f"{head} from {seen}"
+        if c.plots == 0:
+            return f"{head}: no plot reached the tracker (see the rejects)"
+        if c.scans >= 2 * n and c.plots < 1.5 * c.scans and cfg.scan_quantum <= 0:
+            return (
+                f"{head}: {seen}, about one plot a scan: each plot carries its own time and"
+                " makes a scan of its own; set --scan-quantum to the sensors' revisit time"
+            )
+        why = f"no {m} plots of any target within the gate over {n} scans (confirm M/N = {m}/{n})"
+        detail = f"{c.gated:,} track-plot pairs gated, {c.started:,} tentative tracks started"
+        if c.dropped:
+            detail += f", {c.dropped:,} dropped (the best had {c.best_dropped} plots)"
+        return (
+            f"{head}: {seen}, {why}; {detail}; check --scan-quantum, "
+            "--initial-velocity-sigma or the plots' units"
+        )
 
     def _to_plane(self, batch: Reports) -> tuple[F8, F8]:
         lat0, lon0, alt0 = self.origin  # type: ignore[misc]
