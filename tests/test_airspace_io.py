@@ -82,7 +82,7 @@ def test_dc_circle_of_5_nm_is_9260_m_from_its_centre():
     feats, r = _openair(
         "* a circle\nAC R\nAN EY R1\nAL GND\nAH FL95\nV X=54:12:30 N 023:05:10 E\nDC 5\n"
     )
-    assert r.rejected == 0 and r.accepted == 1 and len(feats) == 1
+    assert r.rejected == 0 and r.geography == 1 and len(feats) == 1
     f = feats[0]
     clat, clon = 54 + 12 / 60 + 30 / 3600, 23 + 5 / 60 + 10 / 3600
     ring = np.asarray(f.geometry.exterior.coords)
@@ -179,7 +179,7 @@ def test_bad_coordinate_line_is_one_counted_reject(tmp_path):
     feats = read_features(path, r)
     r.close()
     assert [f.name for f in feats] == ["good one", "also good"]
-    assert r.rejected == 1 and r.counts == {"openair.bad_coordinate": 1} and r.accepted == 2
+    assert r.rejected == 1 and r.counts == {"openair.bad_coordinate": 1} and r.geography == 2
     rec = json.loads(dead.read_text())
     assert rec["where"] == f"{path}:10" and rec["raw"] == "DP 55:0O:00 N 023:30:00 E"
 
@@ -240,7 +240,7 @@ def test_limits_and_kinds():
 
 def test_circle_across_the_antimeridian_is_split_and_still_contains():
     feats, r = _openair("AC R\nAN dateline\nV X=10:00:00 S 179:58:00 E\nDC 5\n")
-    assert r.accepted == 1 and feats[0].geometry.geom_type == "MultiPolygon"
+    assert r.geography == 1 and feats[0].geometry.geom_type == "MultiPolygon"
     zs = ZoneSet(feats)
     lo, la, _ = GEOD.fwd([179 + 58 / 60] * 2, [-10.0] * 2, [90, 270], [8000.0] * 2)
     assert lo[0] < -179.9 and lo[1] > 179.8  # one each side of ±180
@@ -293,7 +293,7 @@ def test_openaip_json_items(tmp_path):
     r = Rejects()
     zs = load_zones(path, r)
     assert zs.names == ["EYR 1 TEST", "TMA"] and zs.kinds == ["restricted", "controlled"]
-    assert r.accepted == 2
+    assert r.geography == 2
     assert r.counts == {"openaip.bad_coordinates": 1, "openaip.bad_limit": 1}
     p0, p1 = zs.properties
     assert p0["ceiling_m"] == pytest.approx(9500 * FT) and p0["ceiling_ref"] == "STD"
@@ -382,9 +382,9 @@ def test_fuzz_mutated_openair_never_raises(flips, cut):
         data[i] = b
     r = Rejects()
     feats = parse_bytes(bytes(data[:cut]), "fuzz.txt", r, fmt="openair")
-    assert len(feats) == r.accepted <= 3
+    assert len(feats) == r.geography <= 3
     if not flips and cut == len(SAMPLE):
-        assert r.accepted == 3 and r.rejected == 0
+        assert r.geography == 3 and r.rejected == 0
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -395,4 +395,4 @@ def test_fuzz_mutated_openaip_xml_never_raises(cut, i, b):
     data[i] = b
     r = Rejects()
     feats = parse_bytes(bytes(data[:cut]), "fuzz.aip", r)
-    assert len(feats) == r.accepted
+    assert len(feats) == r.geography

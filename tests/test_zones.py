@@ -328,7 +328,7 @@ def test_polygon_crossing_antimeridian_and_round_a_pole():
 def test_kml_loads_ten_named_cables_and_kmz_too(shared_data):
     r = Rejects()
     ls = load_lines(shared_data / KML, r)
-    assert len(ls) == 10 and r.rejected == 0 and r.accepted == 10
+    assert len(ls) == 10 and r.rejected == 0 and r.geography == 10
     assert "Botnia" in ls.names and "Sweden-Latvia" in ls.names
     assert set(ls.kinds) == {"cable"} and (ls.corridor_m == 1000.0).all()
     assert ls.properties[0]["description"] == "Umeå-Vaasa"
@@ -388,7 +388,7 @@ def test_bow_tie_is_repaired_counted_and_dead_lettered(tmp_path):
     }
     feats = parse_geojson(json.dumps(doc).encode(), "bow.geojson", r)
     r.close()
-    assert r.counts == {"zones.repaired_invalid_geometry": 1} and r.accepted == 1
+    assert r.counts == {"zones.repaired_invalid_geometry": 1} and r.geography == 1
     (rec,) = [json.loads(x) for x in (tmp_path / "dead.jsonl").read_text().splitlines()]
     assert rec["where"] == "bow.geojson:feature[0]" and rec["raw"].startswith("POLYGON ((0 0, 1 1")
     zs = ZoneSet(feats)
@@ -451,7 +451,7 @@ def test_garbage_files_are_counted_not_raised(tmp_path):
 def test_fuzz_random_bytes_never_raise_and_are_counted(data, fmt):
     r = Rejects()
     feats = parse_bytes(data, "fuzz", r, fmt=fmt)
-    assert len(feats) == r.accepted
+    assert len(feats) == r.geography
     assert feats or r.rejected > 0 or data.strip().startswith((b"{", b"[", b"<", b'"'))
 
 
@@ -516,11 +516,11 @@ def test_loading_one_kind_counts_the_other(tmp_path):
     path.write_bytes(GEOJSON_SAMPLE)
     r = Rejects()
     zs = load_zones(path, r)
-    assert zs.names == ["Z1"] and r.accepted == 1 and r.counts == {"zones.not_polygon": 1}
+    assert zs.names == ["Z1"] and r.geography == 1 and r.counts == {"zones.not_polygon": 1}
     r = Rejects()
     ls = load_lines([path, path], r, default_corridor_m=250.0)
     assert ls.names == ["L", "L"] and (ls.corridor_m == 250.0).all()
-    assert r.accepted == 2 and r.counts == {"zones.not_line": 2}
+    assert r.geography == 2 and r.counts == {"zones.not_line": 2}
 
 
 def test_geojson_names_kinds_and_bare_geometry():
@@ -529,4 +529,4 @@ def test_geojson_names_kinds_and_bare_geometry():
     assert [(f.name, f.kind) for f in feats] == [("Z1", "airspace"), ("L", "cable")]
     bare = parse_geojson(b'{"type": "LineString", "coordinates": [[0, 0], [1, 1]]}', "b", r)
     assert [(f.name, f.kind, f.corridor_m) for f in bare] == [("b#0", "cable", 1000.0)]
-    assert r.rejected == 0 and r.accepted == 3
+    assert r.rejected == 0 and r.geography == 3

@@ -330,7 +330,7 @@ class Collector:
                 continue
             kind = feature_kind(props, polygonal)
             self.features.append(Feature(name, kind, geom, dict(props), corridor, where))
-            self.rejects.accept(1)
+            self.rejects.note_geography(1)  # geography, not accepted input
 
 
 # ---------------------------------------------------------------- GeoJSON

@@ -237,7 +237,7 @@ def _hand_feature(
         rejects.reject("zones.bad_coordinates", where, repr(item)[:4096])
         return None
     kind = kind or feature_kind(props, polygonal)
-    rejects.accept(1)
+    rejects.note_geography(1)  # geography, not accepted input
     return Feature(str(name), str(kind), geom, props, corridor, where)
 
 

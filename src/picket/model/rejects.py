@@ -23,6 +23,7 @@ class Rejects:
         self.counts: Counter[str] = Counter()
         self.accepted = 0
         self.unused: Counter[str] = Counter()  # what (e.g. "Mode A/C replies") -> count
+        self.geography = 0  # zone/infrastructure features loaded: configuration, not input
         self.path = Path(dead_letter) if dead_letter else None
         self._fh: IO[str] | None = None
         self.keep_raw = keep_raw
@@ -54,6 +55,10 @@ class Rejects:
 
     def accept(self, n: int) -> None:
         self.accepted += n
+
+    def note_geography(self, n: int = 1) -> None:
+        """Count `n` zone or infrastructure features loaded (not accepted input)."""
+        self.geography += n
 
     def note_unused(self, what: str, n: int = 1) -> None:
         """Count `n` items of `what`, decoded but not used: no reject, no dead letter."""
