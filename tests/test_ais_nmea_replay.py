@@ -56,7 +56,9 @@ def test_real_file_replays_with_every_line_accounted_for(shared_data, name):
     assert rj.counts["ais.not_ais"] == other
     assert rj.counts["ais.bad_checksum"] == 0  # these archives are clean
     assert len(reports) > 0
-    assert np.all(reports.domain == Domain.MARITIME)
+    sar = reports.msg == 9  # type 9: search-and-rescue aircraft, an air track
+    assert np.all(reports.domain[~sar] == Domain.MARITIME)
+    assert np.all(reports.domain[sar] == Domain.AIR)
     assert np.all(np.isfinite(reports.time))
     assert np.all(np.diff(reports.raw) > 0)  # in input order, one report per message
     assert np.all(number(reports.subject) < 1_000_000_000)

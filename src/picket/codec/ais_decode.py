@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbit_to_bytes, text
-from picket.model.reports import Kind
+from picket.model.reports import Domain, Kind
 from picket.model.subjects import Namespace, key
 
 KNOT = 1852.0 / 3600.0  # m/s per knot
@@ -36,10 +36,12 @@ ACCURACY_LOW_M = 100.0
 OK, TRUNCATED, UNSUPPORTED, BAD_PAYLOAD = 0, 1, 2, 3
 
 # bits a message must carry for the fields read from it
-MIN_BITS = {1: 168, 2: 168, 3: 168, 4: 168, 5: 422, 18: 168, 19: 312, 21: 272, 27: 96}
+MIN_BITS = {1: 168, 2: 168, 3: 168, 4: 168, 5: 422, 9: 168, 14: 40, 18: 168, 19: 312, 21: 272,
+            27: 96}  # fmt: skip
 MIN_BITS_24A, MIN_BITS_24B = 160, 162
 POSITION_TYPES = (1, 2, 3, 18, 19, 27)
-SUPPORTED_TYPES = (1, 2, 3, 4, 5, 18, 19, 21, 24, 27)
+SUPPORTED_TYPES = (1, 2, 3, 4, 5, 9, 14, 18, 19, 21, 24, 27)
+MAX_TEXT_14 = 161  # six-bit characters: a five-slot message carries 968 text bits
 
 F8 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -111,6 +113,16 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
         m19 = np.flatnonzero(msg_type[idx] == 19)
         if len(m19):
             statics += _statics_19(idx[m19], by[m19])
+    idx = rows_of((9,), MIN_BITS[9])
+    if len(idx):
+        idx, by = payload(idx, 128)
+        parts.append((idx, _sar_aircraft(by)))
+    idx = rows_of((14,), MIN_BITS[14])
+    if len(idx):
+        w = int(min(MAX_TEXT_14, int((nbits[idx].max() - 40) // 6)))
+        idx, by = payload(idx, 40 + 6 * w)
+        parts.append((idx, _identity(by, 14)))
+        statics += _statics_14(idx, by, (nbits[idx] - 40) // 6)
     idx = rows_of((27,), MIN_BITS[27])
     if len(idx):
         idx, by = payload(idx, 96)
@@ -172,6 +184,8 @@ def _empty_cols(n: int) -> dict[str, np.ndarray]:
         "nav_status": np.full(n, -1, np.int8),
         "accuracy": np.full(n, np.nan, np.float32),
         "msg": np.zeros(n, np.uint8),
+        "alt": np.full(n, np.nan, np.float32),
+        "domain": np.full(n, int(Domain.MARITIME), np.uint8),
     }
 
 
@@ -234,6 +248,32 @@ def _long_range(by: U8) -> dict[str, np.ndarray]:
     cols["speed"] = _sog(field(by, 79, 6), 1.0, 63)
     cols["course"] = _angle(field(by, 85, 9), 1.0, 360)
     return cols
+
+
+def _sar_aircraft(by: U8) -> dict[str, np.ndarray]:
+    """Type 9: a search-and-rescue aircraft (or helicopter) on AIS: an air track, altitude
+    in metres from GNSS, speed over ground in whole knots."""
+    cols = _base(by, 9, Kind.POSITION)
+    cols["domain"][:] = Domain.AIR
+    alt = field(by, 38, 12)
+    cols["alt"] = np.where(alt == 4095, np.nan, alt).astype(np.float32)
+    cols["speed"] = _sog(field(by, 50, 10), 1.0, 1023)
+    cols["accuracy"] = _accuracy(field(by, 60, 1))
+    cols["lat"], cols["lon"] = _latlon(by, 61, 89, 27, 600_000.0)
+    cols["course"] = _angle(field(by, 116, 12), 0.1, 3600)
+    return cols
+
+
+def _statics_14(idx: I64, by: U8, nchars: I64) -> list[tuple[int, int, dict[str, Any]]]:
+    """Type 14: a safety-related broadcast (free text, e.g. 'MAYDAY', 'SART ACTIVE')."""
+    mmsi = field(by, 8, 30)
+    width = (by.shape[1] * 8 - 40) // 6
+    txt = text(by, 40, width) if width > 0 else [""] * len(idx)
+    out = []
+    for i in range(len(idx)):
+        t = txt[i][: max(int(nchars[i]), 0)].strip()
+        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), {"safety_text": t}))
+    return out
 
 
 def _base_station(by: U8) -> dict[str, np.ndarray]:

@@ -31,7 +31,7 @@ import numpy as np
 from picket.codec import ais_decode as ad
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
-from picket.model.reports import SOURCES, Domain, Reports
+from picket.model.reports import SOURCES, Reports
 from picket.sources import ais_nmea_lines as al
 from picket.sources.ais_nmea_parts import Fragment, Message, Reassembler
 from picket.sources.registry import Clock, Format, clock_times, register
@@ -177,7 +177,6 @@ class AisNmeaDecoder:
         reports = Reports.build(
             n=len(rows),
             time=t[rows],
-            domain=Domain.MARITIME,
             source=st[rows],
             raw=last[rows],
             **{c: v[order] for c, v in cols.items()},
