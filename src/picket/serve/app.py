@@ -131,10 +131,13 @@ def _outputs(hub: LiveHub) -> dict[str, Any]:
     return out
 
 
-def _geography(hub: LiveHub) -> dict[str, int]:
-    """Features of the zone and infrastructure layers: geography, not accepted input."""
-    return {k: len((hub.layers.get(k) or {}).get("features") or [])
-            for k in ("zones", "infrastructure")}  # fmt: skip
+def _geography(hub: LiveHub) -> dict[str, int | None]:
+    """Features of the zone and infrastructure layers (and as loaded by the pipeline):
+    geography is configuration, not accepted input."""
+    out: dict[str, int | None] = {k: len((hub.layers.get(k) or {}).get("features") or [])
+                                  for k in ("zones", "infrastructure")}  # fmt: skip
+    out["loaded"] = getattr(hub.rejects, "geography", None)
+    return out
 
 
 async def metrics(request: Request) -> Response:
@@ -149,6 +152,7 @@ async def metrics(request: Request) -> Response:
         "accepted": getattr(rej, "accepted", None),
         "rejected": getattr(rej, "rejected", None),
         "rejects": dict(getattr(rej, "counts", {}) or {}),
+        "unused": dict(getattr(rej, "unused", {}) or {}),
         "event_time": iso(pic.time) if pic.time > 0 else None,
         "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
         "tracks": int(pic.alive().sum()), "alerts_open": n_open, "mode": hub.mode,
