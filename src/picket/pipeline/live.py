@@ -4,6 +4,15 @@ One thread per source only moves bytes into a queue; the main loop owns the
 decoders and the pipeline, and runs a micro-batch every `batch_s` wall
 seconds. A feed that drops is reconnected with backoff; nothing a feed sends
 can stop the loop (decoders count and dead-letter what they cannot read).
+
+Time (docs/time.md): the feed thread stamps each chunk with its arrival time
+(`time.time()`), carried with the bytes through the queue. Each source's
+`clock` setting says what a report's time is: "auto", the message's own time
+where it has one, else the arrival time (the decoder's `Clock`); "message",
+the message's own only; "receive", always the arrival time. Every report then
+passes `at_the_door` against the arrival time of its chunk: a feed's wrong
+clock or a forged date is rejected, counted, and never stretches the
+event-time tickers.
 """
 
 from __future__ import annotations
@@ -20,9 +29,9 @@ from picket.config import SourceConfig
 from picket.model.decoded import Decoded
 from picket.model.reports import Reports
 from picket.pipeline.assemble import Assembly
-from picket.sources.registry import detect, get_format
+from picket.sources.registry import Clock, Decoder, at_the_door, detect, get_format
 
-Chunk = tuple[int, bytes]
+Chunk = tuple[int, float, bytes]  # (source index, arrival time, bytes)
 
 
 def _hostport(s: str) -> tuple[str, int]:
@@ -40,7 +49,7 @@ class Feed(threading.Thread):
     def put(self, data: bytes) -> None:
         if data:
             self.bytes += len(data)
-            self.q.put((self.idx, data))
+            self.q.put((self.idx, time.time(), data))
 
     def run(self) -> None:
         s = self.src
@@ -125,21 +134,45 @@ class Feed(threading.Thread):
                     return
 
 
+class _Timed:
+    """A source's decoder with its clock setting and the door check around it."""
+
+    def __init__(self, asm: Assembly, src: SourceConfig, base: Path):
+        if src.format == "auto":
+            if not src.file:
+                raise ValueError(f"source {src.name}: a network source needs format = '...'")
+            fmt = detect(base / src.file)
+        else:
+            fmt = get_format(src.format)
+        self.src, self.rejects = src, asm.rejects
+        self.clock = Clock(live=True)
+        kw = {"clock": self.clock} if fmt.clockless and src.clock != "message" else {}
+        self.dec: Decoder = fmt.decoder(asm.rejects, src.name, **kw)  # type: ignore[call-arg]
+
+    def feed(self, data: bytes, recv: float) -> Decoded:
+        self.clock.now = recv
+        return self._door(self.dec.feed(data), recv)
+
+    def flush(self, recv: float) -> Decoded:
+        self.clock.now = recv
+        return self._door(self.dec.flush(), recv)
+
+    def _door(self, out: Decoded, recv: float) -> Decoded:
+        s = self.src
+        if s.clock == "receive":
+            out.reports.time[:] = recv
+            for st in out.statics:
+                st.time = recv
+        return at_the_door(out, self.rejects, s.name, recv, s.min_time, s.max_ahead_s)
+
+
 def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: float = 1.0,
              stop: threading.Event | None = None, log: Callable[[str], None] = print,
              max_seconds: float | None = None) -> dict[str, Any]:  # fmt: skip
     """Run until `stop` is set (or `max_seconds` pass); return per-source byte counts."""
     stop = stop or threading.Event()
     q: queue.Queue[Chunk] = queue.Queue(maxsize=10_000)
-    decoders = []
-    for s in sources:
-        if s.format == "auto":
-            if not s.file:
-                raise ValueError(f"source {s.name}: a network source needs format = '...'")
-            fmt = detect(base / s.file)
-        else:
-            fmt = get_format(s.format)
-        decoders.append(fmt.decoder(asm.rejects, s.name))
+    decoders = [_Timed(asm, s, base) for s in sources]
     feeds = [Feed(i, s, q, stop, base, log) for i, s in enumerate(sources)]
     for f in feeds:
         f.start()
@@ -150,10 +183,10 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
             parts, statics = [], []
             while (left := deadline - time.monotonic()) > 0:
                 try:
-                    i, data = q.get(timeout=left)
+                    i, recv, data = q.get(timeout=left)
                 except queue.Empty:
                     break
-                out = decoders[i].feed(data)
+                out = decoders[i].feed(data, recv)
                 parts.append(out.reports)
                 statics.extend(out.statics)
             r = Reports.concat(parts).sorted_by_time()
@@ -166,7 +199,7 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
     finally:
         stop.set()
         for dec in decoders:
-            out = dec.flush()
+            out = dec.flush(time.time())
             if len(out.reports):
                 asm.pipeline.process(out)
         asm.pipeline.finish()

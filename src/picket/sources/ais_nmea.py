@@ -272,5 +272,6 @@ FORMAT = register(
         sniff=sniff,
         decoder=AisNmeaDecoder,
         priority=10,
+        clockless=True,
     )
 )

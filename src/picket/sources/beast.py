@@ -331,5 +331,6 @@ register(
         sniff=_sniff,
         decoder=BeastDecoder,
         priority=20,
+        clockless=True,
     )
 )

@@ -331,11 +331,13 @@ def _sniff_sbs(head: bytes, name: str) -> bool:
     return bool(ls) and sum(ln.startswith(b"MSG,") for ln in ls) >= max(1, len(ls) // 2)
 
 
-def _reg(name: str, desc: str, sniff: Callable[[bytes, str], bool], dec: type) -> None:
+def _reg(name: str, desc: str, sniff: Callable[[bytes, str], bool], dec: type,
+         clockless: bool = False) -> None:  # fmt: skip
     register(Format(name=name, domain="air", description=desc, sniff=sniff, decoder=dec,
-                    priority=10))  # fmt: skip
+                    priority=10, clockless=clockless))  # fmt: skip
 
 
-_reg("avr", "AVR raw Mode S hex lines (*...; or @<12 MHz ticks>...;)", _sniff_avr, AvrDecoder)
+_reg("avr", "AVR raw Mode S hex lines (*...; or @<12 MHz ticks>...;)", _sniff_avr, AvrDecoder,
+     clockless=True)  # fmt: skip
 _reg("modes-csv", "timestamp,hex CSV of raw Mode S frames", _sniff_csv, HexCsvDecoder)
 _reg("sbs", "SBS-1 BaseStation CSV (MSG,1..8), port 30003", _sniff_sbs, SbsDecoder)

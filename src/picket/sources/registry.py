@@ -56,6 +56,9 @@ class Format:
     sniff: Callable[[bytes, str], bool]  # (first bytes, file name) -> is it mine?
     decoder: DecoderFactory
     priority: int = 0  # higher sniffs first (specific before generic)
+    # its messages may carry no time (AIS NMEA without tag block, Beast, AVR): the decoder
+    # takes a `clock` keyword (a `Clock`) for what it cannot time itself
+    clockless: bool = False
 
 
 FORMATS: dict[str, Format] = {}
@@ -115,6 +118,8 @@ def at_the_door(
     time more than `max_ahead_s` ahead is a wrong clock or a forged line, and
     one before `min_time` is a missing date (a counter read as unix time).
     Both would stretch every event-time ticker between them and the true time.
+    A report turned away here was counted accepted by its decoder: it moves
+    to the rejected counts, so accepted + rejected still adds up.
     """
     r = d.reports
     t = r.time
@@ -139,6 +144,7 @@ def at_the_door(
         rejects.reject("time.static_out_of_window", source, f"time {bad_st[0].time!r}",
                        n=len(bad_st))  # fmt: skip
         statics = [s for s in statics if min_time <= s.time <= hi]
+    rejects.accepted = max(rejects.accepted - int(bad.sum()), 0)
     return Decoded(r.where(~bad) if bad.any() else r, statics)
 
 
