@@ -194,6 +194,13 @@ class CotOutput:
                     self._stop.set()
                     break
                 batch.append(nxt)
+            if sock is not None and self.scheme != "udp":
+                try:  # the peer hung up since the last batch: reconnect, lose nothing yet
+                    _discard_incoming(sock)
+                except OSError as e:
+                    self._failed(e, False)
+                    sock.close()
+                    sock = None
             try:
                 if sock is None:
                     sock = self._connect()
@@ -202,7 +209,6 @@ class CotOutput:
                     for d in batch:
                         sock.sendto(d, (self.host, self.port))
                 else:
-                    _discard_incoming(sock)
                     sock.sendall(b"".join(batch))
                 self.sent += len(batch)
                 self.bytes_sent += sum(len(d) for d in batch)
@@ -352,6 +358,7 @@ class CotSink:
         out: dict[str, Any] = {"kind": "cot", "name": ", ".join(o.name for o in self.outputs)}
         for k in COUNTERS:
             out[k] = sum(p[k] for p in per)
+        out["last_error"] = "; ".join(p["last_error"] for p in per if p["last_error"])
         out["destinations"] = per
         return out
 
