@@ -8,15 +8,18 @@
   OpenSky historical CSV (`time,icao24,lat,lon,velocity,...`, SI units), and
   `traffic`-style JSON records (timestamp in ms, feet, knots, ft/min).
 
-A JSON document is parsed when it is complete (on `feed` if the buffer ends a
-document, else on `flush`); units are converted to SI in whole columns.
+JSON is parsed as it streams, record by record (`JsonDocDecoder`): linear cost however
+the bytes are cut, one bad record costs that record. CSV records are lines. Units are
+converted to SI in whole columns; callsigns are cleaned (`picket.model.text.clean_text`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
+import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.sources.modes_text import LineDecoder
+from picket.model.text import LineFramer, clean_text
 from picket.sources.registry import Format, register
 
 READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao", "adsc",
@@ -34,7 +37,10 @@ READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao"
                 "tisb_trackfile")  # fmt: skip
 EMERGENCY = {"none": 0, "general": 1, "lifeguard": 2, "minfuel": 3, "nordo": 4,
              "unlawful": 5, "downed": 6, "reserved": 7}  # fmt: skip
-MAX_DOC = 256 << 20
+MAX_CALLSIGN = 16  # ADS-B carries 8 characters; room for feeds that add a suffix
+MAX_LINE = 16 << 10  # an OpenSky CSV row is ~200 bytes
+MAX_FIELD = 256  # no OpenSky CSV field is longer
+logger = logging.getLogger(__name__)
 
 
 def _f(v: Any) -> float:
@@ -67,7 +73,8 @@ def _icao(v: Any) -> int:
 
 
 def _callsign(v: Any) -> str:
-    return v.strip() if isinstance(v, str) else ""
+    """Callsign as safe text (see `clean_text`): anything not a string is no callsign."""
+    return clean_text(v, MAX_CALLSIGN) if isinstance(v, str) else ""
 
 
 class _Rows:
@@ -116,44 +123,313 @@ class _Rows:
         return rep, statics
 
 
+class _Scan:
+    """Resumable scan for the end of one JSON value (strings, nesting, scalars).
+
+    Only used when `raw_decode` cannot parse a value yet: it tells an incomplete value
+    (wait for bytes, resume where the scan stopped) from a complete but invalid one
+    (reject it alone), in one linear pass however the bytes are cut.
+    """
+
+    def __init__(self, pos: int) -> None:
+        self.pos = pos
+        self.start = pos
+        self.depth = 0
+        self.in_str = False
+        self.started = False
+        self.scalar = False
+
+    def end(self, text: str) -> int | None:
+        """Offset just past the value, or None if `text` ends first."""
+        n = len(text)
+        while self.pos < n:
+            if self.in_str:
+                m = _STR_STOP.search(text, self.pos)
+                if m is None:
+                    self.pos = n
+                    return None
+                if m.group() == "\\":
+                    if m.end() >= n:
+                        self.pos = m.start()
+                        return None
+                    self.pos = m.end() + 1
+                    continue
+                self.in_str, self.pos = False, m.end()
+                if self.depth == 0:
+                    return self.pos
+                continue
+            if not self.started:
+                self.started = True
+                c = text[self.pos]
+                if c not in "[{\"":
+                    self.scalar = True
+            if self.scalar:
+                m = _SCALAR_END.search(text, self.pos)
+                if m is None:
+                    self.pos = n
+                    return None
+                return max(m.start(), self.start + 1)  # at least one character: progress
+            m = _SIGNIFICANT.search(text, self.pos)
+            if m is None:
+                self.pos = n
+                return None
+            c, self.pos = m.group(), m.end()
+            if c == '"':
+                self.in_str = True
+            elif c in "[{":
+                self.depth += 1
+            else:
+                self.depth -= 1
+                if self.depth <= 0:
+                    return self.pos
+        return None
+
+
+_STR_STOP = re.compile(r'["\\]')
+_SIGNIFICANT = re.compile(r'["\[\]{}]')
+_SCALAR_END = re.compile(r"[\s,\]}]")
+_WS = re.compile("[ \t\r\n\ufeff]*")
+_JSON = json.JSONDecoder(strict=False)  # a raw control character in a string is cleaned later
+MAX_ELEMENT = 1 << 20  # characters in one record / header value; beyond, it is rejected
+MAX_RECORDS = 4_000_000  # records in one document
+
+
 class JsonDocDecoder:
-    """Buffers one JSON document and decodes it when complete."""
+    """JSON documents parsed as they stream, one record at a time.
+
+    The big array of a document ("aircraft", "trace", "states", or a top-level list) is
+    parsed element by element with `raw_decode` as each element completes, keeping the
+    offset so nothing is parsed twice: cost is linear in the input however it is cut. A
+    document is decoded when its closing bracket arrives (documents may follow one
+    another in a stream); a malformed record costs that record only, an over-long one
+    is skipped without being held, and at the end of input a truncated document keeps
+    its complete records.
+    """
 
     fmt = "json"
+    stream_keys: tuple[str, ...] = ()
 
     def __init__(self, rejects: Rejects, source: str, **_: object) -> None:
         self.rejects = rejects
         self.source = source
         self.source_code = SOURCES.code(source)
-        self.buf = bytearray()
         self.callsigns: dict[int, str] = {}
+        self.utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+        self.text = ""
+        self.pos = 0  # next character of `text` to look at
+        self.base = 0  # stream offset (characters) of text[0]
+        self.state = "top"  # top | key | colon | value | elems | garbage
+        self.doc: dict[str, Any] | list[Any] | None = None
+        self.items: list[Any] = []  # the streamed array of the current document
+        self.key = ""
+        self.scan: _Scan | None = None
+        self.skipping = False  # inside an over-long value: scan to its end, keep nothing
+        self.garbage = 0
+        self.garbage_at = 0
+        self.out: list[Decoded] = []
 
     def feed(self, data: bytes) -> Decoded:
-        self.buf += data
-        if len(self.buf) > MAX_DOC:
-            self.rejects.reject(f"{self.fmt}.too_large", f"{self.source}:0", bytes(self.buf[:256]))
-            self.buf = bytearray()
-            return Decoded.empty()
-        tail = self.buf.rstrip()[-1:]
-        if tail in (b"}", b"]"):
-            try:
-                doc = json.loads(bytes(self.buf))
-            except (ValueError, RecursionError):
-                return Decoded.empty()  # incomplete: wait for more
-            self.buf = bytearray()
-            return self._safe(doc)
-        return Decoded.empty()
+        self.text += self.utf8.decode(data)
+        self._parse(final=False)
+        return self._collect()
 
     def flush(self) -> Decoded:
-        if not bytes(self.buf).strip():
-            return Decoded.empty()
-        raw, self.buf = bytes(self.buf), bytearray()
-        try:
-            doc = json.loads(raw)
+        self.text += self.utf8.decode(b"", final=True)
+        self._parse(final=True)
+        self._end_garbage()
+        if self.doc is not None or self.skipping or self.scan is not None:
+            where = f"{self.source}:@{self.base + self.pos}"
+            self.rejects.reject(f"{self.fmt}.truncated", where, self.text[self.pos :][:256])
+            if self.doc is not None:
+                self._finish_doc()
+        self.text, self.pos, self.scan, self.skipping = "", 0, None, False
+        return self._collect()
+
+    # -- the state machine ------------------------------------------------------------
+    def _parse(self, final: bool) -> None:
+        t = self.text
+        while True:
+            if self.skipping or self.scan is not None:
+                if not self._value(final):
+                    break
+                continue
+            p = _WS.match(t, self.pos).end()
+            self.pos = p
+            if p >= len(t):
+                break
+            c = t[p]
+            st = self.state
+            if st in ("top", "garbage"):
+                if c in "{[":
+                    self._end_garbage()
+                    self.state = "key" if c == "{" else "elems"
+                    self.doc = {} if c == "{" else self.items
+                    self.items = [] if c == "{" else self.items
+                    self.pos = p + 1
+                else:
+                    if not self.garbage:
+                        self.garbage_at = self.base + p
+                    self.garbage += 1
+                    self.state, self.pos = "garbage", p + 1
+            elif st == "key":
+                if c == ",":
+                    self.pos = p + 1
+                elif c == "}":
+                    self.pos = p + 1
+                    self._finish_doc()
+                elif c == '"':
+                    self.state = "keystr"
+                    if not self._value(final):
+                        break
+                else:
+                    self._bad_syntax(p)
+            elif st == "keystr":
+                if not self._value(final):
+                    break
+            elif st == "colon":
+                if c == ":":
+                    self.state, self.pos = "value", p + 1
+                else:
+                    self._bad_syntax(p)
+            elif st == "value":
+                if c == "[" and self.key in self.stream_keys and isinstance(self.doc, dict):
+                    self.items = []
+                    self.doc[self.key] = self.items
+                    self.state, self.pos = "elems", p + 1
+                elif not self._value(final):
+                    break
+            elif st == "elems":
+                if c == ",":
+                    self.pos = p + 1
+                elif c == "]":
+                    self.pos = p + 1
+                    if isinstance(self.doc, list):
+                        self._finish_doc()
+                    else:
+                        self.state = "key"
+                elif not self._value(final):
+                    break
+            t = self.text
+        self._trim()
+
+    def _value(self, final: bool) -> bool:
+        """Parse the value at `pos` (key, header value or record); False: wait for bytes."""
+        t, p = self.text, self.pos
+        if self.scan is None and not self.skipping:
+            stop = -1
+            if t[p] not in "[{\"":  # a scalar ends at a delimiter: "12" may go on as "12.5"
+                m = _SCALAR_END.search(t, p)
+                stop = m.start() if m else (len(t) if final else -2)
+            try:
+                if stop == -2:
+                    raise ValueError("wait for the scalar's end")
+                v, end = _JSON.raw_decode(t, p)
+                if stop >= 0 and end != stop:
+                    raise ValueError("junk after a scalar")
+            except (ValueError, RecursionError):
+                self.scan = _Scan(p)
+            else:
+                self._done(v, p, end)
+                return True
+        scan = self.scan
+        assert scan is not None
+        end = scan.end(t)
+        if end is None:  # incomplete: too long already, or wait for more
+            if not self.skipping and len(t) - p > MAX_ELEMENT:
+                self._too_long(p)
+                self.skipping = True
+            if self.skipping:  # keep nothing of it: the scan resumes at its own offset
+                self.text, self.base = t[scan.pos :], self.base + scan.pos
+                scan.start -= scan.pos
+                scan.pos, self.pos = 0, 0
+            return False
+        self.scan = None
+        if self.skipping:
+            self.skipping = False
+            self._after()
+            self.pos = end
+            return True
+        try:  # complete now: parse it once (it may just have been cut before)
+            v, vend = _JSON.raw_decode(t[:end], p)
+            if vend != end:
+                raise ValueError("junk after a value")
         except (ValueError, RecursionError):
-            self.rejects.reject(f"{self.fmt}.bad_json", f"{self.source}:0", raw[:4096])
+            if end - p > MAX_ELEMENT:
+                self._too_long(p)
+            else:
+                self.rejects.reject(f"{self.fmt}.bad_json", f"{self.source}:@{self.base + p}",
+                                    t[p:end][:512])  # fmt: skip
+            self._after()
+            self.pos = end
+            return True
+        self._done(v, p, vend)
+        return True
+
+    def _done(self, v: Any, p: int, end: int) -> None:
+        if end - p > MAX_ELEMENT:
+            self._too_long(p)
+            self._after()
+        else:
+            self._take(v, p)
+        self.pos = end
+
+    def _too_long(self, p: int) -> None:
+        self.rejects.reject(f"{self.fmt}.record_too_long", f"{self.source}:@{self.base + p}",
+                            self.text[p : p + 256])  # fmt: skip
+
+    def _take(self, v: Any, p: int) -> None:
+        if self.state == "keystr":
+            self.key, self.state = (v if isinstance(v, str) else ""), "colon"
+        elif self.state == "value":
+            if isinstance(self.doc, dict):
+                self.doc[self.key] = v
+            self.state = "key"
+        elif self.state == "elems":
+            if len(self.items) < MAX_RECORDS:
+                self.items.append(v)
+            else:
+                self.rejects.reject(f"{self.fmt}.too_many_records",
+                                    f"{self.source}:@{self.base + p}")  # fmt: skip
+
+    def _after(self) -> None:
+        """A bad or skipped value: carry on as if it was there (a key gets a dummy)."""
+        if self.state == "keystr":
+            self.key, self.state = "", "colon"
+        elif self.state == "value":
+            self.state = "key"
+
+    def _bad_syntax(self, p: int) -> None:
+        """Not JSON where a key, colon or value belongs: drop that document."""
+        self.rejects.reject(f"{self.fmt}.bad_json", f"{self.source}:@{self.base + p}",
+                            self.text[p : p + 256])  # fmt: skip
+        self.doc, self.items, self.state = None, [], "garbage"
+        self.garbage, self.garbage_at, self.pos = 0, self.base + p + 1, p + 1
+
+    def _end_garbage(self) -> None:
+        if self.garbage:
+            self.rejects.reject(f"{self.fmt}.bad_json", f"{self.source}:@{self.garbage_at}",
+                                f"{self.garbage} characters outside a document")  # fmt: skip
+            self.garbage = 0
+
+    def _finish_doc(self) -> None:
+        doc = self.doc
+        self.doc, self.items, self.state = None, [], "top"
+        self.out.append(self._safe(doc))
+
+    def _trim(self) -> None:
+        if self.pos > (1 << 16) and self.pos * 2 > len(self.text) and self.scan is None:
+            self.text, self.base, self.pos = (
+                self.text[self.pos :], self.base + self.pos, 0,
+            )  # fmt: skip
+
+    def _collect(self) -> Decoded:
+        outs, self.out = self.out, []
+        if not outs:
             return Decoded.empty()
-        return self._safe(doc)
+        if len(outs) == 1:
+            return outs[0]
+        return Decoded(Reports.concat([o.reports for o in outs]),
+                       [s for o in outs for s in o.statics])  # fmt: skip
 
     def _safe(self, doc: Any) -> Decoded:
         try:
@@ -181,6 +457,7 @@ class JsonDocDecoder:
 
 class ReadsbDecoder(JsonDocDecoder):
     fmt = "readsb_json"
+    stream_keys = ("aircraft", "trace")
 
     def decode_doc(self, doc: Any) -> Decoded:
         rows = _Rows()
@@ -245,6 +522,7 @@ def _type_code(v: Any) -> int:
 
 class OpenSkyJson(JsonDocDecoder):
     fmt = "opensky"
+    stream_keys = ("states",)
 
     def decode_doc(self, doc: Any) -> Decoded:
         rows = _Rows()
@@ -278,32 +556,64 @@ class OpenSkyJson(JsonDocDecoder):
         return self.finish(rows, 0)
 
 
-class OpenSkyCsv(LineDecoder):
-    """OpenSky historical state-vector CSV (SI units) with a header line."""
+class OpenSkyCsv:
+    """OpenSky historical state-vector CSV (SI units) with a header line.
+
+    Records are lines (`LineFramer`: the same rows whatever the chunking); a line longer
+    than `MAX_LINE` or with a field longer than `MAX_FIELD` is rejected alone, and a
+    stray quote cannot swallow the lines after it.
+    """
 
     fmt = "opensky"
 
     def __init__(self, rejects: Rejects, source: str, **_: object) -> None:
-        super().__init__(rejects, source)
+        self.rejects, self.source = rejects, source
+        self.lines = LineFramer(rejects, source, "opensky.line_too_long", MAX_LINE)
         self.header: list[str] | None = None
         self.json = OpenSkyJson(rejects, source)
         self.source_code = SOURCES.code(source)
 
+    def feed(self, data: bytes) -> Decoded:
+        return self._safe(*self.lines.feed(data))
+
+    def flush(self) -> Decoded:
+        return self._safe(*self.lines.flush())
+
+    def _safe(self, lines: list[bytes], first: int) -> Decoded:
+        if not lines:
+            return Decoded.empty()
+        try:
+            return self.decode_lines(lines, first)
+        except Exception as exc:  # defensive: never let a line take the feed down
+            logger.exception("opensky CSV lines %s:%d+ failed", self.source, first)
+            self.rejects.reject("opensky.internal_error", f"{self.source}:{first}", repr(exc),
+                                n=len(lines))  # fmt: skip
+            return Decoded.empty()
+
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
         text = [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines]
-        if self.header is None and text:
-            self.header = [h.strip() for h in next(csv.reader([text[0]]))]
+        if self.header is None:
+            self.header = [h.strip() for h in _csv_line(text[0])]
             text, first = text[1:], first + 1
-        h = {name: k for k, name in enumerate(self.header or [])}
+        h = {name: k for k, name in enumerate(self.header)}
         need = ("time", "icao24", "lat", "lon")
         if any(k not in h for k in need):
-            self.reject_lines("opensky.bad_header", np.arange(len(text)), lines, first)
+            for k, t in enumerate(text):
+                if t:
+                    self.rejects.reject("opensky.bad_header", f"{self.source}:{first + k}",
+                                        t[:512])  # fmt: skip
             return Decoded.empty()
-        rows, bad = _Rows(), []
-        for k, rec in enumerate(csv.reader(io.StringIO("\n".join(text)))):
+        rows = _Rows()
+        for k, rec in enumerate(_csv_lines(text)):
+            if not rec:
+                continue  # an empty line (an over-long one was counted by the framer)
             if len(rec) != len(h) or _icao(rec[h["icao24"]]) < 0:
-                if any(x.strip() for x in rec):
-                    bad.append(k)
+                self.rejects.reject("opensky.bad_line", f"{self.source}:{first + k}",
+                                    text[k][:512])  # fmt: skip
+                continue
+            if max(map(len, rec)) > MAX_FIELD:
+                self.rejects.reject("opensky.field_too_long", f"{self.source}:{first + k}",
+                                    text[k][:512])  # fmt: skip
                 continue
 
             def g(name: str, rec: list[str] = rec) -> str | None:
@@ -317,9 +627,27 @@ class OpenSkyCsv(LineDecoder):
                 course=g("heading"), vrate=g("vertrate"), squawk=g("squawk"),
                 raw=first + k, callsign=_callsign(g("callsign")),
             )  # fmt: skip
-        self.reject_lines("opensky.bad_line", np.array(bad, dtype=np.int64), lines, first)
         self.json.source_code = self.source_code
-        return self.json.finish(rows, len(bad))
+        return self.json.finish(rows, 0)
+
+
+def _csv_line(line: str) -> list[str]:
+    """One line as CSV fields; an unclosed quote ends at the end of the line."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return [line, "\0unparsable"]  # a field count no header has: rejected as a bad line
+
+
+def _csv_lines(lines: list[str]) -> list[list[str]]:
+    """Each line as its own CSV record (fast path: one reader over all of them)."""
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error:
+        rows = []
+    if len(rows) != len(lines):  # a quote ran over a line end, or the reader gave up
+        rows = [_csv_line(x) for x in lines]
+    return rows
 
 
 class OpenSkyDecoder:
