@@ -15,6 +15,9 @@ A plot carrying a Mode S address (I048/220) is an identified report (`Kind.POSIT
 subject ICAO); all others are anonymous `Kind.PLOT` for the plot tracker. The sensor
 (``source``) is ``asterix:SAC/SIC``. Callsigns (I048/240) are `Static` facts.
 
+A raw stream is cut into data blocks by their length field, so a block split across
+reads is whole again; a corrupt capture record costs that record (see `CaptureStream`).
+
 Records are walked one at a time to find where each item sits (ASTERIX is a variable-
 length format), then every field is extracted for the whole batch at once with NumPy.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +36,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.text import clean_text
 from picket.sources.registry import Format, register
 
 NAME = "asterix"
@@ -187,11 +192,21 @@ class CaptureStream:
     """Incremental pcap / pcapng / raw reader yielding (time, payload, file offset).
 
     Payloads are the UDP payloads of IPv4/IPv6 packets (or, for link types without IP,
-    the link-layer frame itself, see `raw_link`); a raw stream is one payload.
+    the link-layer frame itself, see `raw_link`). A raw stream is cut into ASTERIX data
+    blocks by their length field when `raw_blocks` is set, else it is one payload.
+
+    A record or block header that cannot be right (a length past any snapshot, a
+    fraction of a second over one, a pcapng trailer that disagrees) costs that record
+    only: the reader skips forward to the next plausible header and counts the skipped
+    bytes once (`<fmt>.capture_resync`). Every decision waits for the bytes it needs,
+    so the records are the same however the input is cut.
     """
 
-    def __init__(self, rejects: Rejects, source: str, fmt: str):
+    MAX_RECORD = 1 << 18
+
+    def __init__(self, rejects: Rejects, source: str, fmt: str, raw_blocks: bool = False):
         self.rejects, self.source, self.fmt = rejects, source, fmt
+        self.raw_blocks = raw_blocks
         self.buf = b""
         self.base = 0  # file offset of buf[0]
         self.kind: str | None = None  # pcap | pcapng | raw
@@ -199,6 +214,9 @@ class CaptureStream:
         self.tsdiv = 1e6
         self.linktype = 1
         self.ifaces: list[tuple[int, float]] = []
+        self.last_sec: int | None = None
+        self.skip_from = -1  # file offset where a skipped run began, -1 when in step
+        self.skip_head = b""
 
     def feed(self, data: bytes, final: bool = False) -> Iterator[tuple[float, int, bytes, int]]:
         """(capture time or NaN, link type, frame, offset) for each complete record."""
@@ -225,59 +243,128 @@ class CaptureStream:
                     self.linktype = struct.unpack(self.endian + "I", self.buf[20:24])[0] & 0xFFFF
                     self._drop(24)
         if self.kind == "raw":
-            if self.buf:
+            if self.raw_blocks:
+                yield from self._records(self._raw_check, self._raw_record, final)
+            elif self.buf:
                 yield np.nan, -1, self.buf, self.base
                 self._drop(len(self.buf))
-            return
-        yield from self._pcap() if self.kind == "pcap" else self._pcapng()
-        if final and self.buf:
-            self.rejects.reject(
-                f"{self.fmt}.truncated_capture", f"{self.source}:@{self.base}", self.buf[:64]
-            )
-            self._drop(len(self.buf))
+        elif self.kind == "pcap":
+            yield from self._records(self._pcap_check, self._pcap_record, final)
+        else:
+            yield from self._records(self._pcapng_check, self._pcapng_record, final)
+        if final:
+            self._resynced()
+            if self.buf:
+                self.rejects.reject(
+                    f"{self.fmt}.truncated_capture", f"{self.source}:@{self.base}", self.buf[:64]
+                )
+                self._drop(len(self.buf))
 
     def _drop(self, n: int) -> None:
         self.buf = self.buf[n:]
         self.base += n
 
-    def _pcap(self) -> Iterator[tuple[float, int, bytes, int]]:
-        e = self.endian
-        while len(self.buf) >= 16:
-            sec, frac, incl, _ = struct.unpack(e + "IIII", self.buf[:16])
-            if incl > 1 << 18:
-                self.rejects.reject(f"{self.fmt}.bad_capture", f"{self.source}:@{self.base}")
-                self._drop(len(self.buf))
-                return
-            if len(self.buf) < 16 + incl:
-                return
-            yield sec + frac / self.tsdiv, self.linktype, self.buf[16 : 16 + incl], self.base + 16
-            self._drop(16 + incl)
+    def _records(self, check: Any, record: Any, final: bool) -> Iterator[Any]:
+        """Walk records; `check(p)` is the length of a plausible record at p, 0 if none
+        can start there, -1 if more bytes are needed to tell."""
+        p = 0
+        buf = self.buf
+        step = 4 if self.kind == "pcapng" else 1
+        while True:
+            n = check(p)
+            if n < 0:  # need more bytes
+                if final and self.skip_from >= 0:  # the rest is part of the skipped run
+                    p = len(buf)
+                break
+            if n == 0:  # not a record: skip forward (counted once when back in step)
+                if self.skip_from < 0:
+                    self.skip_from, self.skip_head = self.base + p, buf[p : p + 64]
+                p += step
+                continue
+            if self.skip_from >= 0:
+                self._drop(p)
+                buf, p = self.buf, 0
+                self._resynced()
+            out = record(p, n)
+            if out is not None:
+                yield out
+            p += n
+        self._drop(p)
 
-    def _pcapng(self) -> Iterator[tuple[float, int, bytes, int]]:
-        while len(self.buf) >= 12:
-            btype = struct.unpack(self.endian + "I", self.buf[:4])[0]
-            if btype == 0x0A0D0D0A:
-                self.endian = "<" if self.buf[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-                self.ifaces = []
-            blen = struct.unpack(self.endian + "I", self.buf[4:8])[0]
-            if blen < 12 or blen % 4 or blen > 1 << 20:
-                self.rejects.reject(f"{self.fmt}.bad_capture", f"{self.source}:@{self.base}")
-                self._drop(len(self.buf))
-                return
-            if len(self.buf) < blen:
-                return
-            body = self.buf[8 : blen - 4]
-            if btype == 1 and len(body) >= 8:  # interface description
-                link = struct.unpack(self.endian + "H", body[:2])[0]
-                self.ifaces.append((link, self._tsresol(body[8:])))
-            elif btype == 6 and len(body) >= 20:  # enhanced packet
-                iface, hi, lo, cap = struct.unpack(self.endian + "IIII", body[:16])
-                link, div = self.ifaces[iface] if iface < len(self.ifaces) else (1, 1e6)
-                yield ((hi << 32) | lo) / div, link, body[20 : 20 + cap], self.base + 28
-            elif btype == 3 and len(body) >= 4:  # simple packet
-                link, _ = self.ifaces[0] if self.ifaces else (1, 1e6)
-                yield np.nan, link, body[4:], self.base + 12
-            self._drop(blen)
+    def _resynced(self) -> None:
+        if self.skip_from >= 0:
+            skipped = self.base - self.skip_from
+            where = f"{self.source}:@{self.skip_from} ({skipped} bytes skipped)"
+            self.rejects.reject(f"{self.fmt}.capture_resync", where, self.skip_head)
+            self.skip_from = -1
+
+    # pcap: 16-byte record headers
+    def _pcap_check(self, p: int) -> int:
+        if len(self.buf) - p < 16:
+            return -1
+        sec, frac, incl, orig = struct.unpack_from(self.endian + "IIII", self.buf, p)
+        if not (0 < incl <= self.MAX_RECORD and incl <= orig and frac < self.tsdiv):
+            return 0
+        if self.last_sec is not None and abs(sec - self.last_sec) > 30 * 86400:
+            return 0
+        if len(self.buf) - p < 16 + incl:
+            return -1
+        return 16 + incl
+
+    def _pcap_record(self, p: int, n: int) -> tuple[float, int, bytes, int]:
+        sec, frac = struct.unpack_from(self.endian + "II", self.buf, p)
+        self.last_sec = sec
+        return sec + frac / self.tsdiv, self.linktype, self.buf[p + 16 : p + n], self.base + p + 16
+
+    # pcapng: blocks with their length at both ends
+    def _pcapng_check(self, p: int) -> int:
+        if len(self.buf) - p < 12:
+            return -1
+        btype = struct.unpack_from(self.endian + "I", self.buf, p)[0]
+        endian = self.endian
+        if btype == 0x0A0D0D0A:
+            endian = "<" if self.buf[p + 8 : p + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+        elif btype not in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10):
+            return 0
+        blen = struct.unpack_from(endian + "I", self.buf, p + 4)[0]
+        if blen < 12 or blen % 4 or blen > 1 << 20:
+            return 0
+        if len(self.buf) - p < blen:
+            return -1
+        if struct.unpack_from(endian + "I", self.buf, p + blen - 4)[0] != blen:
+            return 0
+        return blen
+
+    def _pcapng_record(self, p: int, blen: int) -> tuple[float, int, bytes, int] | None:
+        btype = struct.unpack_from(self.endian + "I", self.buf, p)[0]
+        if btype == 0x0A0D0D0A:
+            self.endian = "<" if self.buf[p + 8 : p + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            self.ifaces = []
+            btype = 0x0A0D0D0A
+        body = self.buf[p + 8 : p + blen - 4]
+        if btype == 1 and len(body) >= 8:  # interface description
+            link = struct.unpack(self.endian + "H", body[:2])[0]
+            self.ifaces.append((link, self._tsresol(body[8:])))
+        elif btype == 6 and len(body) >= 20:  # enhanced packet
+            iface, hi, lo, cap = struct.unpack(self.endian + "IIII", body[:16])
+            link, div = self.ifaces[iface] if iface < len(self.ifaces) else (1, 1e6)
+            return ((hi << 32) | lo) / div, link, body[20 : 20 + cap], self.base + p + 28
+        elif btype == 3 and len(body) >= 4:  # simple packet
+            link, _ = self.ifaces[0] if self.ifaces else (1, 1e6)
+            return np.nan, link, body[4:], self.base + p + 12
+        return None
+
+    # raw ASTERIX: data blocks of CAT (1 byte) and LEN (2 bytes, the whole block)
+    def _raw_check(self, p: int) -> int:
+        if len(self.buf) - p < 3:
+            return -1
+        ln = int.from_bytes(self.buf[p + 1 : p + 3], "big")
+        if ln < 4 or self.buf[p] == 0:
+            return 0
+        return ln if len(self.buf) - p >= ln else -1
+
+    def _raw_record(self, p: int, n: int) -> tuple[float, int, bytes, int]:
+        return np.nan, -1, self.buf[p : p + n], self.base + p
 
     def _tsresol(self, opts: bytes) -> float:
         p = 0
@@ -330,7 +417,7 @@ class AsterixDecoder:
     def __init__(self, rejects: Rejects, source: str):
         self.rejects = rejects
         self.source = source
-        self.cap = CaptureStream(rejects, source, NAME)
+        self.cap = CaptureStream(rejects, source, NAME, raw_blocks=True)
         self.sites = dict(RADAR_SITES)
         self.pending = _Plots()
         self.buf = b""  # the bytes the pending offsets point into
@@ -498,7 +585,7 @@ class AsterixDecoder:
         for i in np.flatnonzero((off >= 0) & (subj >= 0)):  # a few per aircraft per scan
             bits = int.from_bytes(b[off[i] : off[i] + 6].tobytes(), "big")
             chars = [(bits >> (42 - 6 * k)) & 0x3F for k in range(8)]
-            text = "".join(_IA5[ch] for ch in chars).strip()
+            text = clean_text("".join(_IA5[ch] for ch in chars), 8)
             if text and "#" not in text:  # '#': not an IA-5 character, an empty field
                 out.append(Static(float(t[i]), int(subj[i]), {"callsign": text}))
         return out

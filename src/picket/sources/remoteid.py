@@ -12,6 +12,7 @@ same pack, else the last one heard from the capture). Altitude is the pressure a
 when the drone sends one, else the geodetic one. Identity and the operator's position
 are `Static` facts on the same subject: ``serial``, ``id_type``, ``ua_type``,
 ``operator_lat``, ``operator_lon``, ``operator_alt``, ``operator_id``, ``description``.
+Text fields (serial, operator ID, self-ID description) pass `clean_text` once here.
 The Location timestamp (tenths of a second since the hour) is placed in the hour of the
 capture record. Remote ID is low volume (about one message per second per drone), so
 messages are read one at a time.
@@ -28,6 +29,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import rid_key
+from picket.model.text import clean_text
 from picket.sources.asterix import CaptureStream
 from picket.sources.registry import Format, register
 
@@ -127,7 +129,7 @@ class RemoteIdDecoder:
         facts: dict[str, Any] = {}
         for m in msgs:  # identity first: it names the subject of the rest of the pack
             if m[0] >> 4 == 0:
-                serial = m[2:22].split(b"\0")[0].decode("ascii", "replace").strip()
+                serial = clean_text(m[2:22].split(b"\0")[0], 20)
                 if serial:
                     self.serial = serial
                     facts.update(serial=serial, id_type=_ID_TYPES.get(m[1] >> 4, "none"))
@@ -153,9 +155,9 @@ class RemoteIdDecoder:
                     facts.update(operator_lat=olat * 1e-7, operator_lon=olon * 1e-7)
                     facts["operator_alt"] = _alt(struct.unpack_from("<H", m, 18)[0])
             elif kind == 5:
-                facts["operator_id"] = m[2:22].split(b"\0")[0].decode("ascii", "replace")
+                facts["operator_id"] = clean_text(m[2:22].split(b"\0")[0], 20)
             elif kind == 3:
-                facts["description"] = m[2:25].split(b"\0")[0].decode("ascii", "replace")
+                facts["description"] = clean_text(m[2:25].split(b"\0")[0], 23)
         if facts:
             statics.append(Static(float(t_fix), subject, facts))
 
