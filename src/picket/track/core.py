@@ -141,35 +141,22 @@ class CartesianTracker:
         used = np.zeros(len(z), bool)
         lam = self._clutter_density(z) if cfg.cost == "likelihood" else 0.0
 
-        firm = np.flatnonzero(self.status != TENTATIVE)
-        hit_t, hit_p = self._associate(firm, np.arange(len(z)), z, r, pd, lam)
-        used[hit_p] = True
-        self.last_hit[hit_t] = scan
-        self.hits[hit_t] += 1
-        self.status[firm] = np.where(self.last_hit[firm] == scan, CONFIRMED, COASTING)
-        owner = np.full(len(z), -1, np.int64)
-        owner[hit_p] = self.ids[hit_t]
-
-        tent = np.flatnonzero(self.status == TENTATIVE)
-        free = np.flatnonzero(~used)
-        hit_t, hit_p = self._associate(tent, free, z, r, pd, lam)
-        used[hit_p] = True
-        owner[hit_p] = self.ids[hit_t]
-        self.hits[hit_t] += 1
-        self.last_hit[hit_t] = scan
-
-        if tz is not None and not used.all():
-            # A track's second plot in this scan: only later than its first, same order.
-            fresh = self.last_hit == scan
-            for group in (fresh & (self.status != TENTATIVE), fresh & (self.status == TENTATIVE)):
+        owner = np.full(len(z), -1, np.int64)  # the track id each plot went to
+        firm = self.status != TENTATIVE
+        for group in (firm, ~firm):  # established tracks choose first
+            tracks = np.flatnonzero(group)
+            for again in (None, "other") if tz is not None else (None,):
+                # then a track's second plot in this scan, at another time than its first
+                if again:
+                    tracks = tracks[self.last_hit[tracks] == scan]
                 free = np.flatnonzero(~used)
-                hit_t, hit_p = self._associate(
-                    np.flatnonzero(group), free, z, r, pd, lam, later=True
-                )
+                hit_t, hit_p = self._associate(tracks, free, z, r, pd, lam, again)
                 used[hit_p] = True
                 owner[hit_p] = self.ids[hit_t]
                 self.hits[hit_t] += 1
-                c.second_plots += len(hit_t)
+                self.last_hit[hit_t] = scan
+                c.second_plots += len(hit_t) if again else 0
+        self.status[firm] = np.where(self.last_hit[firm] == scan, CONFIRMED, COASTING)
         c.assigned += int(used.sum())
 
         m, n = cfg.confirm
@@ -177,12 +164,6 @@ class CartesianTracker:
         promote = tent[self.hits[tent] >= m]
         self.status[promote] = CONFIRMED
         c.confirmed += len(promote)
-
-        if tz is not None:
-            if len(self.ids):  # everything to the scan's end: tracks share one time again
-                self.state = self.motion.predict(self.state, t_end - self._tt)
-            self._tt = np.zeros(0)
-        self.time = t_end
 
         # On the scan clock other sensors may still report in this scan: it is not over.
         clock = explicit or cfg.scan_quantum > 0
@@ -197,20 +178,79 @@ class CartesianTracker:
             self._keep(~(dead | lost))
         new = np.flatnonzero(~used)
         if len(new):
-            owner[new] = np.arange(self.next_id, self.next_id + len(new))
-            c.started += len(new) if m > 1 else 0
-            c.confirmed += len(new) if m <= 1 else 0
-            self._birth(z[new], r[new], scan, None if tz is None else t_end - tz[new])
+            first = len(self.ids)
+            self._birth(z[new], r[new], scan)
+            owner[new] = self.ids[first:]
+            if tz is not None:
+                self._tt = np.concatenate([self._tt, tz[new]])
+                owner[new] = self._chain(first, new, z, r, pd, lam)
+            born = np.arange(first, len(self.ids))
+            c.started += len(born) if m > 1 else 0
+            c.confirmed += len(born) if m <= 1 else int(np.sum(self.hits[born] >= m))
+            self.status[born[self.hits[born] >= m]] = CONFIRMED
+        if tz is not None:
+            if len(self.ids):  # everything to the scan's end: tracks share one time again
+                self.state = self.motion.predict(self.state, t_end - self._tt)
+            self._tt = np.zeros(0)
+        self.time = t_end
         self.plot_ids = owner
         self._tz = None
 
-    def _associate(
-        self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, later: bool = False
-    ) -> tuple[I8, I8]:
-        """Gate, assign and update `tracks` against `plots`; returns global indices.
+    def _chain(self, first: int, plots: I8, z: F8, r: F8, pd: float, lam: float) -> I8:
+        """Join this scan's new tracks when one target left several plots in it (a long
+        window, an irregular revisit): each new track may take a later new plot, chains
+        are followed from their first plot; returns the track id each plot went to."""
+        nb = np.arange(first, len(self.ids))
+        at, ap = self._match(nb, plots, z, r, pd, lam, "later")
+        ids = self.ids[nb].copy()
+        if len(at) == 0:
+            return ids
+        nxt = np.full(len(nb), -1)
+        nxt[at] = ap
+        has_prev = np.zeros(len(nb), bool)
+        has_prev[ap] = True
+        heads = np.flatnonzero((nxt >= 0) & ~has_prev)
+        cur = nxt[heads]
+        gone = np.zeros(len(self.ids), bool)
+        tp = self._tz[plots]  # type: ignore[index]
+        while len(heads):
+            tt = self._tt[nb]
+            ps, delta = self._at_plot(self.state.take(nb), heads, tt, tp, cur)
+            self.state.put(nb[heads], self.motion.update(ps, z[plots[cur]], r[plots[cur]], delta))
+            self._tt[nb[heads]] = tp[cur]
+            self.hits[nb[heads]] += 1
+            ids[cur] = self.ids[nb[heads]]
+            gone[nb[cur]] = True
+            self.counts.second_plots += len(cur)
+            cur = nxt[cur]
+            heads, cur = heads[cur >= 0], cur[cur >= 0]
+        self._keep(~gone)
+        return ids
 
-        With own-time plots each pair is judged at the plot's time; `later` keeps only
-        plots after the track's time (a second plot in one scan).
+    def _associate(
+        self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None
+    ) -> tuple[I8, I8]:
+        """Gate, assign and update `tracks` against `plots`; returns global indices."""
+        at, ap = self._match(tracks, plots, z, r, pd, lam, again)
+        if len(at):
+            s, zp, rp = self.state.take(tracks), z[plots], r[plots]
+            if self._tz is None:
+                ps, delta = s.take(at), None
+            else:
+                tt, tp = self._tt[tracks], self._tz[plots]
+                ps, delta = self._at_plot(s, at, tt, tp, ap)
+                self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
+            self.state.put(tracks[at], self.motion.update(ps, zp[ap], rp[ap], delta))
+        return tracks[at], plots[ap]
+
+    def _match(
+        self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None
+    ) -> tuple[I8, I8]:
+        """Gate and assign `tracks` against `plots`; returns indices into both.
+
+        With own-time plots each pair is judged at the plot's time. For a track's second
+        plot in one scan, `again` keeps only plots at an "other" time than the track's
+        (an earlier one is a retrodicted measurement) or only "later" ones.
         """
         cfg, mo = self.config, self.motion
         if len(tracks) == 0 or len(plots) == 0:
@@ -242,8 +282,10 @@ class CartesianTracker:
             def d2_fn(ti: I8, pj: I8) -> F8:
                 ps, delta = self._at_plot(s, ti, tt, tp, pj)
                 d2 = mo.mahalanobis2(ps, zp[pj], rp[pj], delta)
-                if later:
+                if again == "later":
                     d2 = np.where(tp[pj] > tt[ti], d2, np.inf)
+                elif again:
+                    d2 = np.where(tp[pj] != tt[ti], d2, np.inf)
                 return d2
 
         ti, pj, d2 = gate_pairs(
@@ -260,15 +302,7 @@ class CartesianTracker:
             logdet = mo.log_det(ps, zp[pj], rp[pj], delta)
             cost = 0.5 * d2 + 0.5 * logdet - np.log(pd) + np.log(lam)
             miss = -np.log(max(1.0 - pd, 1e-12))
-        at, ap = gnn_assign(ti, pj, cost, miss, len(tracks), len(plots))
-        if len(at):
-            if tz is None:
-                ps, delta = s.take(at), None
-            else:
-                ps, delta = self._at_plot(s, at, tt, tp, ap)
-                self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
-            self.state.put(tracks[at], mo.update(ps, zp[ap], rp[ap], delta))
-        return tracks[at], plots[ap]
+        return gnn_assign(ti, pj, cost, miss, len(tracks), len(plots))
 
     def _at_plot(
         self, s: CVState | IMMState, ti: I8, tt: F8, tp: F8, pj: I8
@@ -293,16 +327,15 @@ class CartesianTracker:
         self.state = self.state.take(idx)
         self.ids, self.hits, self.born = self.ids[idx], self.hits[idx], self.born[idx]
         self.last_hit, self.status = self.last_hit[idx], self.status[idx]
+        if len(self._tt):
+            self._tt = self._tt[idx]
 
-    def _birth(self, z: F8, r: F8, scan: int, age: F8 | None = None) -> None:
-        """New tracks on unused plots; `age` (s) predicts them from their plots' own times
-        to the scan's time, where every other track now sits."""
+    def _birth(self, z: F8, r: F8, scan: int) -> None:
+        """New tracks on unused plots (at the plots' own times until the scan ends)."""
         n = len(z)
         if n == 0:
             return
         born = self.motion.initiate(z, r)
-        if age is not None and age.any():
-            born = self.motion.predict(born, age)
         self.state = type(self.state).concat(self.state, born)
         self.ids = np.concatenate([self.ids, np.arange(self.next_id, self.next_id + n)])
         self.next_id += n
