@@ -1,7 +1,7 @@
 """picket: fuse air, maritime, space and GNSS-interference feeds into tracks and alerts.
 
-Commands: demo, replay, run, serve, export, jamming, space, alerts, formats, config,
-track, bench. `picket COMMAND --help` for each.
+Commands: demo, replay, run, serve, export, jamming, space, track, alerts, formats,
+config, bench. `picket COMMAND --help` for each.
 """
 
 from __future__ import annotations
@@ -124,10 +124,40 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return int(mod.main(a.args) or 0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="picket", description=__doc__)
+# Commands that live in their own modules (picket.cli.<module>_cmd: add_parser(sub) and, if
+# it sets no func, run(args)), in the order `picket --help` lists them, with the one line the
+# listing shows. Only the module of the command being run is imported: building the whole
+# parser would import the tracker, SciPy and numba to print a help text.
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("live", "run the Baltic scenario (simulated feeds, real decoders)"),
+    "replay": ("replay", "replay recorded files through the pipeline"),
+    "run": ("live", "run live from the sources in a config file"),
+    "serve": ("serve", "serve the web picture and API over a store"),
+    "export": ("export", "export tracks, alerts and zones as GeoJSON, KML or KMZ"),
+    "jamming": ("jamming", "GNSS interference maps (gpsjam.org format)"),
+    "space": ("space", "space catalogue: conjunctions, passes, manoeuvres"),
+    "track": ("track", "track anonymous plots (radar, drone detectors)"),
+}
+
+
+BUILTIN_COMMANDS = ("alerts", "formats", "config", "bench")  # defined below, in this module
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `command` ("" for none), only that command's module is imported
+    (the others are listed with their one line but take no arguments)."""
+    p = argparse.ArgumentParser(prog="picket", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--version", action="version", version=f"picket {__version__}")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands")
+    lazy = command is not None
+    loaded: set[str] = set()
+    for name, (module, help_) in MODULE_COMMANDS.items():
+        if lazy and MODULE_COMMANDS.get(command, ("",))[0] != module:
+            sub.add_parser(name, help=help_)
+        elif module not in loaded:
+            loaded.add(module)
+            _add_module(sub, module)
 
     al = sub.add_parser("alerts", help="query stored alerts")
     al.add_argument("--since", help="ISO time or unix seconds")
@@ -151,20 +181,24 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("name")
     b.add_argument("args", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
-
-    # commands that live in their own modules: add_parser(sub) and, if it sets no func, run(args)
-    for name in ("live", "replay", "track", "space", "jamming", "serve", "export"):
-        modname = f"picket.cli.{name}_cmd"
-        if importlib.util.find_spec(modname) is None:
-            continue
-        mod = importlib.import_module(modname)
-        before = set(sub.choices)
-        mod.add_parser(sub)
-        for cmd in set(sub.choices) - before:
-            sp = sub.choices[cmd]
-            if sp.get_default("func") is None and hasattr(mod, "run"):
-                sp.set_defaults(func=mod.run)
     return p
+
+
+def _add_module(sub: argparse._SubParsersAction, module: str) -> None:
+    modname = f"picket.cli.{module}_cmd"
+    if importlib.util.find_spec(modname) is None:
+        return
+    mod = importlib.import_module(modname)
+    before = set(sub.choices)
+    mod.add_parser(sub)
+    for cmd in set(sub.choices) - before:
+        sp = sub.choices[cmd]
+        if sp.get_default("func") is None and hasattr(mod, "run"):
+            sp.set_defaults(func=mod.run)
+    # the listing shows MODULE_COMMANDS' line whichever way the parser was built
+    for act in sub._choices_actions:
+        if act.dest in MODULE_COMMANDS:
+            act.help = MODULE_COMMANDS[act.dest][1]
 
 
 def positive_int(text: str) -> int:
@@ -224,20 +258,39 @@ def _stdout_closed() -> bool:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
-    a = parser.parse_args(argv)
+    args = sys.argv[1:] if argv is None else argv
+    word = next((x for x in args if not x.startswith("-")), "")
+    if word in MODULE_COMMANDS or word in BUILTIN_COMMANDS or not word:
+        parser = build_parser(word)
+    else:  # not a command we know of: the full parser finds a module's new one, or says no
+        parser = build_parser()
+    a = parser.parse_args(args)
     name = " ".join(x for x in (a.cmd, getattr(a, f"{a.cmd}_cmd", None)) if x)
     if err := bad_time_option(a):
         print(f"picket {name}: {err}", file=sys.stderr)
         return 2
-    from picket.config import ConfigError
-    from picket.sources.opensky_parquet import MissingExtra
-
     try:
         return int(a.func(a) or 0)
-    except (ConfigError, FileNotFoundError, MissingExtra) as e:
+    except Exception as e:
+        if not _user_error(e):
+            raise
         print(f"picket {name}: {e}", file=sys.stderr)
         return 2
+
+
+def _user_error(e: Exception) -> bool:
+    """A missing file, a bad config or a missing extra: one line, not a traceback.
+
+    Their classes are looked up only if their modules were imported (whatever raised them
+    was), so a light command does not import the config's detectors to be able to fail.
+    """
+    kinds: list[type] = [FileNotFoundError]
+    for modname, cls in (("picket.config", "ConfigError"),
+                         ("picket.sources.opensky_parquet", "MissingExtra")):  # fmt: skip
+        mod = sys.modules.get(modname)
+        if mod is not None and isinstance(getattr(mod, cls, None), type):
+            kinds.append(getattr(mod, cls))
+    return isinstance(e, tuple(kinds))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.sources.registry import Format, register
-from picket.track.tracker import plane_to_ground
 
 NAME = "plots-csv"
 _NUMERIC = ("time", "x", "y", "z", "lat", "lon", "alt", "sigma")
@@ -121,6 +120,9 @@ class PlotsCsvDecoder:
             lat, lon, alt = enu_to_geodetic(val["x"], val["y"], np.nan_to_num(z), *self.origin)
             flat = np.isnan(z)  # no height: the ground point under (x, y), as 2-D tracking uses
             if flat.any():
+                # imported here: the tracker pulls in SciPy, which listing formats need not load
+                from picket.track.tracker import plane_to_ground
+
                 glat, glon = plane_to_ground(val["x"][flat], val["y"][flat], self.origin)
                 lat[flat], lon[flat], alt[flat] = glat, glon, np.nan
         else:
