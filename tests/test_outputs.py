@@ -112,12 +112,29 @@ def pki(tmp_path):
 
 
 # peers ---------------------------------------------------------------------------------
+TAKP_OFFER = (b"<?xml version='1.0'?><event version='2.0' uid='protouid-7f3a' type='t-x-takp-v'"
+              b" time='2026-01-01T00:00:00Z' start='2026-01-01T00:00:00Z' "
+              b"stale='2026-01-01T00:01:00Z' how='m-g'><point lat='0.0' lon='0.0' hae='0.0' "
+              b"ce='999999' le='999999'/><detail><TakControl><TakProtocolSupport version='1'/>"
+              b"</TakControl></detail></event>")  # fmt: skip
+
+
+def takp_answer(ok: bool) -> bytes:
+    return (b"<event version='2.0' uid='protouid-7f3a' type='t-x-takp-r'"
+            b" time='2026-01-01T00:00:00Z' start='2026-01-01T00:00:00Z'"
+            b" stale='2026-01-01T00:01:00Z' how='m-g'><point lat='0'"
+            b" lon='0' hae='0' ce='999999' le='999999'/><detail><TakControl><TakResponse status='"
+            + (b"true" if ok else b"false") + b"'/></TakControl></detail></event>")  # fmt: skip
+
+
 class StreamPeer:
     """A TCP (or, with `tls`, TLS) server on loopback keeping each connection's bytes.
-    TLS: the client must present a certificate our CA signed (as TAK Server's 8089)."""
+    TLS: the client must present a certificate our CA signed (as TAK Server's 8089).
+    `takp` ("accept" or "refuse"): offer TAK protocol v1 first, as TAK Server does, and
+    answer the client's request; the bytes kept are those after the answer."""
 
     def __init__(self, tls: ssl.SSLContext | None = None, read: bool = True, rcvbuf: int = 0,
-                 close_first_after: int = 0):  # fmt: skip
+                 close_first_after: int = 0, takp: str | None = None):  # fmt: skip
         self.sock = socket.socket()
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -126,6 +143,7 @@ class StreamPeer:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.tls, self.read, self.close_first_after = tls, read, close_first_after
+        self.takp, self.requests = takp, []
         self.conns: list[bytearray] = []
         self.client_cns: list[str] = []
         self.refused: list[str] = []
@@ -155,6 +173,17 @@ class StreamPeer:
             subject = dict(x[0] for x in conn.getpeercert()["subject"])
             self.client_cns.append(subject["commonName"])
         buf = bytearray()
+        if self.takp:
+            conn.sendall(TAKP_OFFER)
+            while b"</event>" not in buf and not self.stop.is_set():
+                try:
+                    buf += conn.recv(1 << 16)
+                except (TimeoutError, ssl.SSLWantReadError):
+                    continue
+            req, _, rest = bytes(buf).partition(b"</event>")
+            self.requests.append(ET.fromstring(req[req.find(b"<event") :] + b"</event>"))
+            conn.sendall(takp_answer(self.takp == "accept"))
+            buf = bytearray(rest)
         self.conns.append(buf)
         first = len(self.conns) == 1
         with conn:
@@ -241,8 +270,10 @@ def xml_events(data: bytes) -> list[ET.Element]:
 
 
 # TLS with client certificates ----------------------------------------------------------
-def test_tls_client_pem_pair_tak_stream(pki, tmp_path):
-    peer = StreamPeer(server_tls(pki))
+def test_tls_client_pem_pair_tak_protocol_negotiated(pki, tmp_path):
+    """As with TAK Server on 8089: client certificate, the server offers TAK protocol v1,
+    picket asks for it under the offer's uid, and streams protobuf frames once accepted."""
+    peer = StreamPeer(server_tls(pki), takp="accept")
     try:
         sink, asm = cot_from_config(tmp_path, url=f"tls://127.0.0.1:{peer.port}",
                                     protocol="tak", cert=str(pki["cert"]), key="client.key",
@@ -253,6 +284,9 @@ def test_tls_client_pem_pair_tak_stream(pki, tmp_path):
     finally:
         peer.close()
     assert peer.client_cns == ["picket-client"] and not peer.refused
+    (req,) = peer.requests
+    assert req.get("type") == "t-x-takp-q" and req.get("uid") == "protouid-7f3a"
+    assert req.find("detail/TakControl/TakRequest").get("version") == "1"
     msgs = tak.split_stream(bytearray(peer.data))
     events = [takproto.parse_proto(bytearray(m)).cotEvent for m in msgs]
     assert [e.uid for e in events] == [uid_of(int(s)) for s in pic["subject"]]
@@ -263,6 +297,34 @@ def test_tls_client_pem_pair_tak_stream(pki, tmp_path):
     st = sink.stats()
     assert (st["sent"], st["dropped_queue_full"], st["dropped_send_failed"]) == (40, 0, 0)
     assert st["connects"] == 1 and st["destinations"][0]["url"].startswith("tls://")
+    assert st["destinations"][0]["wire"] == "tak-stream"
+    asm.close()
+
+
+@pytest.mark.parametrize("server", ["no offer", "refuses", "negotiate = false"])
+def test_tak_protocol_falls_back_to_xml_or_streams_at_once(tmp_path, server):
+    peer = StreamPeer(takp={"refuses": "refuse"}.get(server))
+    try:
+        extra = {"negotiate": False} if server == "negotiate = false" else {}
+        sink, asm = cot_from_config(tmp_path, url=f"tcp://127.0.0.1:{peer.port}",
+                                    protocol="tak", **extra)  # fmt: skip
+        sink.outputs[0].offer_wait_s = 0.3
+        send(sink, 12)
+        sink.close()
+        if server == "negotiate = false":
+            assert wait_for(lambda: len(tak.split_stream(bytearray(peer.data))) == 12)
+        else:
+            assert wait_for(lambda: peer.data.count(b"</event>") == 12)
+    finally:
+        peer.close()
+    if server == "negotiate = false":
+        msgs = tak.split_stream(bytearray(peer.data))
+        assert takproto.parse_proto(bytearray(msgs[0])).cotEvent.uid == "picket.mmsi-211000001"
+        assert sink.stats()["destinations"][0]["wire"] == "tak-stream"
+    else:
+        assert len(xml_events(peer.data)) == 12  # a streaming peer always takes XML
+        assert sink.stats()["destinations"][0]["wire"] == "xml"
+        assert len(peer.requests) == (1 if server == "refuses" else 0)
     asm.close()
 
 
@@ -479,6 +541,8 @@ def test_hostile_callsigns_make_well_formed_xml_and_protobuf():
         ({"kind": "cot", "url": "http://h:1"}, "outputs[0].url"),
         ({"kind": "cot", "url": "tcp://h"}, "outputs[0].url"),
         ({"kind": "cot", "url": "tcp://h:1", "protocol": "json"}, "outputs[0].protocol"),
+        ({"kind": "cot", "url": "udp://h:1", "protocol": "tak", "negotiate": True},
+         "outputs[0].negotiate"),
         ({"kind": "cot", "url": "tcp://h:1", "cert": "c.pem"}, "outputs[0].cert"),
         ({"kind": "cot", "url": "tls://h:1", "cert": "missing.pem"}, "outputs[0].cert"),
         ({"kind": "cot", "url": "tls://h:1", "key": "k.pem"}, "outputs[0].key"),
@@ -628,7 +692,7 @@ def test_run_flags_attach_outputs(pki, tmp_path, capsys):
     Hook.bodies, Hook.auth = [], []
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    peer = StreamPeer(server_tls(pki))
+    peer = StreamPeer(server_tls(pki), takp="accept")
     feed = socket.create_server(("127.0.0.1", 0))
     scn = scenario.build(seed=7, duration_s=3600)
     ais = b"".join(c["ais-nmea"] for _, c in wire_chunks(scn))[:400_000]

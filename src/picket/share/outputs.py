@@ -19,6 +19,7 @@ import socket
 import ssl
 import threading
 import time as wall
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -26,7 +27,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from picket.fusion.context import BatchContext
-from picket.model.alerts import Event
+from picket.model.alerts import Event, iso
 from picket.model.subjects import parse_subject
 from picket.serve.picture import DOMAIN_CODES, SUSPECT_KINDS, Picture, label_of, snapshot
 from picket.serve.views import in_bbox, parse_bbox
@@ -42,6 +43,11 @@ COUNTERS = ("sent", "bytes_sent", "queued", "dropped_queue_full", "dropped_send_
             "dropped_at_close", "connects", "reconnects", "connect_failures",
             "send_errors")  # fmt: skip
 TLS_ALERT_WAIT_S = 0.25  # after a TLS 1.3 handshake: time for the server to refuse our cert
+# TAK protocol negotiation on a stream (TAK Server's 8087/8089): the server offers version 1
+# right after the connection opens; the client asks, and waits at least a minute for the answer
+TAKP_OFFER_WAIT_S = 5.0
+TAKP_ANSWER_WAIT_S = 60.0
+TAKP_MAX_XML = 1 << 20  # bytes of server XML buffered while negotiating
 
 
 @dataclass
@@ -71,6 +77,9 @@ class CotOutput:
     tls: ssl.SSLContext | None = None
     stale_s: float | None = None  # stale = position time + this (default: the drop time)
     name: str = ""
+    # tak-stream over TCP/TLS: speak XML until the server offers TAK protocol v1 and accepts
+    # our request (TAK Server's streaming ports); False = frames from the first byte
+    negotiate: bool = False
 
     def __post_init__(self):
         u = urlparse(self.url)
@@ -93,10 +102,13 @@ class CotOutput:
         self.dropped_at_close = self.connects = self.connect_failures = self.errors = 0
         self.last_error = ""
         self.connected = False
+        self.wire = "xml" if self.negotiate else self.fmt  # the encoding on this connection
+        self.offer_wait_s, self.answer_wait_s = TAKP_OFFER_WAIT_S, TAKP_ANSWER_WAIT_S
         self._last = np.full(0, -np.inf)
         self._tokens = self.filter.max_rate
         self._t = wall.monotonic()
-        self._q: queue.Queue[bytes | None] = queue.Queue(self.queue_events)
+        # encoded bytes, or events the sender encodes once it knows the connection's format
+        self._q: queue.Queue[bytes | CotEvent | None] = queue.Queue(self.queue_events)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -111,7 +123,8 @@ class CotOutput:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "name": self.name, "url": self.url, "format": self.fmt, "connected": self.connected,
+            "name": self.name, "url": self.url, "format": self.fmt, "wire": self.wire,
+            "connected": self.connected,
             "sent": self.sent, "bytes_sent": self.bytes_sent, "queued": self._q.qsize(),
             "dropped_queue_full": self.dropped_queue_full,
             "dropped_send_failed": self.dropped_send_failed,
@@ -145,13 +158,14 @@ class CotOutput:
         self._last[idx] = pic["pos_time"][idx]
         return idx
 
-    def encode(self, ev: CotEvent) -> bytes:
-        if self.fmt == "xml":
+    def encode(self, ev: CotEvent, fmt: str | None = None) -> bytes:
+        fmt = fmt or self.fmt
+        if fmt == "xml":
             return ev.xml()
         payload = ev.proto().SerializeToString()
-        return tak.stream(payload) if self.fmt == "tak-stream" else tak.mesh(payload)
+        return tak.stream(payload) if fmt == "tak-stream" else tak.mesh(payload)
 
-    def put(self, data: bytes) -> None:
+    def put(self, data: bytes | CotEvent) -> None:
         try:
             self._q.put_nowait(data)
         except queue.Full:
@@ -205,13 +219,14 @@ class CotOutput:
                 if sock is None:
                     sock = self._connect()
                     backoff = 0.5
+                wire = [d if isinstance(d, bytes) else self.encode(d, self.wire) for d in batch]
                 if self.scheme == "udp":
-                    for d in batch:
+                    for d in wire:
                         sock.sendto(d, (self.host, self.port))
                 else:
-                    sock.sendall(b"".join(batch))
+                    sock.sendall(b"".join(wire))
                 self.sent += len(batch)
-                self.bytes_sent += sum(len(d) for d in batch)
+                self.bytes_sent += sum(len(d) for d in wire)
             except OSError as e:
                 self._failed(e, sock is None)
                 self.dropped_send_failed += len(batch)
@@ -252,6 +267,12 @@ class CotOutput:
                 _discard_incoming(s, TLS_ALERT_WAIT_S)
             else:
                 s = raw
+            if self.negotiate and self.fmt == "tak-stream":
+                try:
+                    self.wire = self._negotiate(s)
+                except (OSError, ValueError):
+                    s.close()
+                    raise
             s.settimeout(10)
             self.connects += 1
             self.connected = True
@@ -265,6 +286,78 @@ class CotOutput:
         self.connects += 1
         self.connected = True
         return s
+
+
+    def _negotiate(self, s: socket.socket) -> str:
+        """TAK protocol negotiation: "tak-stream" once the server accepted version 1, else
+        "xml" (no offer in time, or refused: a streaming peer always takes XML)."""
+        buf = bytearray()
+        deadline = wall.monotonic() + self.offer_wait_s
+        while True:
+            ev = _read_event(s, buf, deadline)
+            if ev is None:
+                log.info("CoT output %s: no TAK protocol offer; sending XML", self.name)
+                return "xml"
+            if ev.get("type") == "t-x-takp-v" and any(
+                e.get("version") == "1" for e in ev.iter("TakProtocolSupport")
+            ):
+                break
+        s.sendall(_takp_request(ev.get("uid") or "protouid"))
+        deadline = wall.monotonic() + self.answer_wait_s
+        while True:
+            ev = _read_event(s, buf, deadline)
+            if ev is None:
+                raise TimeoutError("no answer to the TAK protocol request")
+            if ev.get("type") == "t-x-takp-r":
+                resp = ev.find(".//TakResponse")
+                if resp is not None and resp.get("status") == "true":
+                    return "tak-stream"
+                log.warning("CoT output %s: the server refused TAK protocol v1; sending XML",
+                            self.name)  # fmt: skip
+                return "xml"
+
+
+def _takp_request(protouid: str) -> bytes:
+    """The client's request for TAK protocol v1, under the uid the server's offer used."""
+    now = wall.time()
+    t, stale = iso(now), iso(now + 60)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><event version="2.0" uid="{_attr(protouid)}"'
+        f' type="t-x-takp-q" time="{t}" start="{t}" stale="{stale}" how="m-g">'
+        '<point lat="0.0" lon="0.0" hae="0.0" ce="9999999.0" le="9999999.0"/>'
+        '<detail><TakControl><TakRequest version="1"/></TakControl></detail></event>'
+    ).encode()
+
+
+def _attr(v: str) -> str:
+    return "".join(c for c in v if c.isalnum() or c in "-_.:")[:128]
+
+
+def _read_event(s: socket.socket, buf: bytearray, deadline: float) -> ET.Element | None:
+    """The next CoT event the server sent (parsed), or None at the deadline."""
+    while True:
+        end = buf.find(b"</event>")
+        if end >= 0:
+            raw = bytes(buf[: end + 8])
+            del buf[: end + 8]
+            start = raw.find(b"<event")
+            try:
+                return ET.fromstring(raw[start:]) if start >= 0 else ET.Element("none")
+            except ET.ParseError:
+                continue  # not for us to judge the server's other traffic
+        left = deadline - wall.monotonic()
+        if left <= 0:
+            return None
+        s.settimeout(left)
+        try:
+            chunk = s.recv(1 << 16)
+        except (TimeoutError, ssl.SSLWantReadError):
+            return None
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection while negotiating")
+        buf += chunk
+        if len(buf) > TAKP_MAX_XML:
+            raise ConnectionError("the server sent more than 1 MB without a complete event")
 
 
 def _discard_incoming(sock: socket.socket, wait_s: float = 0.0) -> None:
@@ -347,7 +440,7 @@ class CotSink:
         for o in self.outputs:
             idx = o.due(pic)
             for ev in events_for(pic, idx, rem, self.labels, identity, o.stale_s):
-                o.put(o.encode(ev))
+                o.put(ev)
             n += len(idx)
         return n
 

@@ -8,7 +8,7 @@ as a silent absence on the partner's map. Kinds:
     [[outputs]]
     kind = "cot"                     # Cursor on Target to TAK (docs/outputs.md)
     url = "tls://tak.example:8089"   # tcp://, tls:// or udp:// (multicast too)
-    protocol = "xml"                 # or "tak": TAK protocol v1 (stream over TCP/TLS, mesh/UDP)
+    protocol = "xml"                 # or "tak": TAK protocol v1 (negotiated on TCP/TLS, mesh/UDP)
     p12 = "picket.p12"               # or cert + key (PEM); ca = the server's CA (PEM or p12)
 
     [[outputs]]
@@ -153,7 +153,8 @@ def _headers(v: Any) -> dict[str, str]:
 
 
 COT_KEYS: dict[str, Callable[[Any], Any]] = {
-    "url": _str, "protocol": _one_of(PROTOCOLS), "bbox": _bbox, "domains": _domains,
+    "url": _str, "protocol": _one_of(PROTOCOLS), "negotiate": _bool, "bbox": _bbox,
+    "domains": _domains,
     "min_interval_s": _nonneg, "max_rate": _pos, "stale_s": _pos, "queue_events": _size,
     "cert": _str, "key": _str, "key_password": _str, "p12": _str, "p12_password": str,
     "p12_password_env": _str, "ca": _str, "ca_password": str, "verify_hostname": _bool,
@@ -228,6 +229,8 @@ def _check_cot(spec: OutputSpec, label: str, base: Path) -> None:
     if u.scheme not in ("tcp", "udp", "tls") or not u.hostname or not port:
         raise ConfigError(f"{label}.url: {o['url']!r}; expected tcp://host:port, "
                           "tls://host:port or udp://host:port")  # fmt: skip
+    if "negotiate" in o and (o.get("protocol") != "tak" or u.scheme == "udp"):
+        raise ConfigError(f"{label}.negotiate: only for protocol = 'tak' over tcp:// or tls://")
     tls_given = [k for k in TLS_KEYS if k in o]
     if u.scheme != "tls":
         if tls_given:
@@ -338,7 +341,8 @@ def build_output(spec: OutputSpec) -> Any:
         if k in o:
             setattr(flt, k, o[k])
     out = CotOutput(o["url"], fmt, flt, queue_events=o.get("queue_events", 20_000),
-                    tls=spec.tls, stale_s=o.get("stale_s"), name=spec.name)  # fmt: skip
+                    tls=spec.tls, stale_s=o.get("stale_s"), name=spec.name,
+                    negotiate=fmt == "tak-stream" and o.get("negotiate", True))  # fmt: skip
     return CotSink([out])
 
 
