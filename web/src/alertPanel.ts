@@ -2,8 +2,12 @@
  * The alert queue: newest first, kept current by the SSE stream (which resumes by last id on
  * its own), with the evidence and triage of the chosen alert. Rendering is batched (50 ms) so a
  * burst of alerts costs one redraw.
+ *
+ * In replay the queue shows a second set: the alerts as they were at the picture's time (the
+ * server sends them as of each step, docs/api.md), never their final state; the live set keeps
+ * following the stream underneath and comes back with "Live".
  */
-import { type Alert, api, apiUrl, seconds } from "./api";
+import { type Alert, api, apiUrl, isoOf, seconds } from "./api";
 import { clear, clock, evidenceView, h } from "./dom";
 import { swatch } from "./symbols";
 
@@ -26,7 +30,13 @@ export interface AlertPanelHooks {
 }
 
 export class AlertPanel {
-  alerts = new Map<string, Alert>();
+  live = new Map<string, Alert>();
+  /** The replayed alerts as of the picture's time, while replaying. */
+  past: Map<string, Alert> | null = null;
+  /** ISO time the panel's alerts are as of: the replay's time, or a stored run's time. */
+  at: string | null = null;
+  /** The picture's time (ISO): rows show the date when it is another day. */
+  pictureTime: string | null = null;
   selected: Alert | null = null;
   role: "viewer" | "operator" = "viewer";
   /** In replay, only alerts first fired at or before the picture's time are shown. */
@@ -65,14 +75,59 @@ export class AlertPanel {
     );
   }
 
+  /** The alerts shown now: the replay's as of its time, else the live set. */
+  get alerts(): Map<string, Alert> {
+    return this.past ?? this.live;
+  }
+
+  /** Replay started: its alerts as of the window's start replace the list. */
+  startPast(alerts: Alert[], time: string): void {
+    this.past = new Map(alerts.map((a) => [a.id, a]));
+    this.at = time;
+    if (this.selected && !this.past.has(this.selected.id)) this.closeDetail();
+    this.changed();
+  }
+
+  /** A replay step: these alerts changed, each as of `time`. */
+  updatePast(alerts: Alert[], time: string): void {
+    if (!this.past) return;
+    this.at = time;
+    for (const a of alerts) {
+      this.past.set(a.id, a);
+      if (this.selected?.id === a.id) {
+        this.selected = a;
+        this.renderDetail(a);
+      }
+    }
+    this.changed();
+  }
+
+  /** Back to live. */
+  endPast(): void {
+    this.past = null;
+    this.at = this.stored;
+    this.cutoff = Infinity;
+    if (this.selected) {
+      const a = this.live.get(this.selected.id);
+      if (a) void this.open(a);
+      else this.closeDetail();
+    }
+    this.changed();
+  }
+
+  /** A stored run (`picket serve` over a store): the list is as of the run's time. */
+  stored: string | null = null;
+
   private setSeverity(e: Event): void {
     this.filters.minSeverity = Number((e.target as HTMLSelectElement).value);
     this.render();
   }
 
   async load(): Promise<void> {
-    const res = await api<{ alerts: Alert[] }>("alerts", { params: { limit: "1000" } });
-    for (const a of res.alerts) this.alerts.set(a.id, a);
+    const params: Record<string, string> = { limit: "1000" };
+    if (this.stored) params.at = this.stored;
+    const res = await api<{ alerts: Alert[] }>("alerts", { params });
+    for (const a of res.alerts) this.live.set(a.id, a);
     // drawn at once: the first map frames can hold animation frames back for seconds
     this.render();
     this.hooks.onChange();
@@ -100,12 +155,14 @@ export class AlertPanel {
     es.addEventListener("reset", () => void this.load());
   }
 
+  /** A live alert event (SSE): the live set; what a replay shows is left as it was then. */
   upsert(a: Alert): void {
-    const old = this.alerts.get(a.id);
+    const old = this.live.get(a.id);
     // SSE alert events may not carry triage; keep what we know
     if (old?.triage && !a.triage) a.triage = old.triage;
     if (old?.log && !a.log) a.log = old.log;
-    this.alerts.set(a.id, a);
+    this.live.set(a.id, a);
+    if (this.past) return;
     if (this.selected?.id === a.id) this.selected = a;
     this.changed();
   }
@@ -160,7 +217,7 @@ export class AlertPanel {
       swatch(a.severity, SEVERITY_CSS[a.severity] ?? "#fff", 18),
       h("span", { class: "sev" }, a.severity.toUpperCase()),
       h("span", { class: "kind" }, a.kind),
-      h("time", { datetime: a.time }, clock(a.time, a.last_time)),
+      h("time", { datetime: a.time }, clock(a.time, this.pictureTime ?? a.last_time)),
       h("span", { class: "subject" }, a.status === "closed" ? `${a.subject} · closed` : a.subject),
       h("span", { class: `triage t-${state}`, "data-triage": state }, TRIAGE_LABEL[state] ?? state),
       h("p", { class: "summary" }, a.summary),
@@ -175,7 +232,9 @@ export class AlertPanel {
     this.render();
     if (!fetchFull) return;
     try {
-      const full = await api<Alert>(`alerts/${encodeURIComponent(a.id)}`);
+      // in replay (or a stored run) the evidence and triage log as of the picture's time
+      const at = this.past ? (this.at ?? isoOf(this.cutoff)) : this.stored;
+      const full = await api<Alert>(`alerts/${encodeURIComponent(a.id)}`, at ? { params: { at } } : {});
       if (this.selected?.id !== a.id) return;
       this.alerts.set(full.id, full);
       this.selected = full;
@@ -248,7 +307,7 @@ export class AlertPanel {
       status.textContent = "…";
       try {
         const updated = await api<Alert>(`alerts/${encodeURIComponent(a.id)}/triage`, { method: "POST", body });
-        this.alerts.set(updated.id, updated);
+        this.live.set(updated.id, updated);
         this.selected = updated;
         this.renderDetail(updated);
         this.render();

@@ -139,6 +139,8 @@ export interface Health {
   status: string;
   version: string;
   boot: string;
+  /** "stored": `picket serve` over a store, the picture as of the store's time. */
+  mode?: "live" | "stored";
   event_time: string | null;
   tracks: number;
   alerts_open: number;

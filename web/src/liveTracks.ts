@@ -1,15 +1,18 @@
 /**
  * The live track channel (WebSocket, docs/api.md): binary frames go straight into the
- * TrackStore; text frames carry identities (meta), replay state and replayed alerts.
+ * TrackStore; text frames carry identities (meta), replay state, and the replayed alerts and
+ * GNSS cells as they were at each step.
  */
-import { type Alert, apiUrl } from "./api";
+import { type Alert, apiUrl, type FeatureCollection } from "./api";
 import { FRAME_KEY, FrameError, parseFrame } from "./frames";
 import type { TrackStore } from "./trackStore";
 
 export interface ChannelHooks {
   onFrame(): void;
   onReplay(msg: { state: string; since?: string; until?: string; speed?: number }): void;
-  onReplayAlerts(alerts: Alert[]): void;
+  /** Alerts as of `time`; `reset`: the whole set at the replay's start. */
+  onReplayAlerts(alerts: Alert[], time: string, reset: boolean): void;
+  onReplayLayer(layer: string, data: FeatureCollection, time: string): void;
   onState(state: string): void;
 }
 
@@ -89,7 +92,11 @@ export class TrackChannel {
     }
     if (msg.type === "meta") this.store.addMeta(msg.tracks as [number, string, string, number][]);
     else if (msg.type === "replay") this.hooks.onReplay(msg as never);
-    else if (msg.type === "replay_alerts") this.hooks.onReplayAlerts(msg.alerts as Alert[]);
+    else if (msg.type === "replay_alerts") {
+      this.hooks.onReplayAlerts(msg.alerts as Alert[], msg.time as string, msg.reset === true);
+    } else if (msg.type === "replay_layer") {
+      this.hooks.onReplayLayer(msg.layer as string, msg.data as FeatureCollection, msg.time as string);
+    }
     else if (msg.type === "error") console.warn("track channel:", msg.detail);
   }
 }

@@ -228,6 +228,7 @@ const trackPanel = new TrackPanel($("track-detail"), {
     const id = store.bySubject.get(subject);
     return [id === undefined ? null : store.view(id), store.time];
   },
+  at: () => (timeBar.replaying && Number.isFinite(store.time) ? isoOf(store.time) : null),
   onClose: () => {
     state.selectedTrack = null;
     trackPanel.close();
@@ -275,6 +276,7 @@ const channel = new TrackChannel(store, {
     const replay = (store.frameFlags & FRAME_REPLAY) !== 0;
     timeBar.show(store.time, replay);
     alertPanel.cutoff = replay ? store.time : Infinity;
+    alertPanel.pictureTime = Number.isFinite(store.time) ? isoOf(store.time) : null;
     if (state.selectedTrack) {
       const id = store.bySubject.get(state.selectedTrack.subject);
       const t = id === undefined ? null : store.view(id);
@@ -288,11 +290,20 @@ const channel = new TrackChannel(store, {
   onReplay: (msg) => {
     if (msg.state === "start") {
       alertPanel.cutoff = seconds(msg.since);
-      void refreshGnss(msg.since, msg.until);
+      clearTimeout(gnssTimer); // the replay sends its own cells, as of each step
     }
     alertPanel.changed();
   },
-  onReplayAlerts: (alerts) => alerts.forEach((a) => alertPanel.upsert(a)),
+  // the alerts as they were at the replay's time, not as they ended
+  onReplayAlerts: (alerts, time, reset) => {
+    if (reset || !alertPanel.past) alertPanel.startPast(alerts, time);
+    else alertPanel.updatePast(alerts, time);
+  },
+  onReplayLayer: (layer, data) => {
+    if (layer !== "gnss") return;
+    state.gnss = data;
+    schedule();
+  },
   onState: (s) => {
     stats.channel = s;
     status();
@@ -304,7 +315,7 @@ const timeBar = new TimeBar($("timebar"), {
     channel.send({ type: "live" });
     // restating the view makes the server re-create it (see NOTES-for-server.md, item 1)
     channel.send({ type: "view", bbox: null, domain: null });
-    alertPanel.cutoff = Infinity;
+    alertPanel.endPast();
     void refreshGnss();
   },
   replay: (s, u, speed) => channel.send({ type: "replay", since: isoOf(s), until: isoOf(u), speed }),
@@ -371,7 +382,12 @@ async function start(): Promise<void> {
   try {
     const health = await api<Health>("health");
     alertPanel.role = health.role;
-    if (health.event_time) timeBar.show(seconds(health.event_time), false);
+    if (health.mode === "stored") {
+      // a stored run: its own time, and its alerts as of that time (the server counts the same)
+      timeBar.stored = true;
+      alertPanel.stored = alertPanel.at = health.event_time;
+      timeBar.show(seconds(health.event_time), false);
+    } else if (health.event_time) timeBar.show(seconds(health.event_time), false);
     $("who").textContent = `${health.who} (${health.role})`;
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 401)) $("status").textContent = `server unreachable: ${e}`;

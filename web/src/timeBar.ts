@@ -15,6 +15,8 @@ const HOURS_BACK = 24;
 export class TimeBar {
   latest = NaN; // newest event time seen live
   replaying = false;
+  /** Serving a stored run (no pipeline): the badge says so instead of LIVE. */
+  stored = false;
   private slider: HTMLInputElement;
   private span: HTMLSelectElement;
   private speed: HTMLSelectElement;
@@ -74,11 +76,13 @@ export class TimeBar {
     }
     if (replay !== this.replaying) {
       this.replaying = replay;
-      this.badge.textContent = replay ? "REPLAY" : "LIVE";
-      this.badge.className = `badge ${replay ? "replay" : "live"}`;
       this.liveBtn.disabled = !replay;
     }
+    this.badge.textContent = replay ? "REPLAY" : this.stored ? "STORED RUN" : "LIVE";
+    this.badge.className = `badge ${replay ? "replay" : this.stored ? "stored" : "live"}`;
+    this.liveBtn.textContent = this.stored ? "Back" : "Live";
     if (Number.isFinite(time)) this.clockEl.textContent = `${isoOf(time).slice(0, 19).replace("T", " ")}Z`;
+    else if (this.stored) this.clockEl.textContent = "no events stored";
     this.describe();
   }
 }

@@ -17,6 +17,8 @@ export interface TrackPanelHooks {
   onClose(): void;
   /** The subject's live state and the picture's time. */
   current(subject: string): [TrackView | null, number];
+  /** In replay, the picture's time (ISO): detail and trail as of then, not as of now. */
+  at(): string | null;
 }
 
 export class TrackPanel {
@@ -40,12 +42,12 @@ export class TrackPanel {
     this.render(t);
     const subject = t.subject;
     const enc = encodeURIComponent(subject);
+    const at = this.hooks.at();
     try {
       const [one, hist] = await Promise.all([
-        api<Track>(`tracks/${enc}`),
-        api<{ points: { time: string; lat: number; lon: number }[] }>(`tracks/${enc}/history`).catch(
-          () => ({ points: [] }),
-        ),
+        api<Track>(`tracks/${enc}`, at ? { params: { at } } : {}),
+        api<{ points: { time: string; lat: number; lon: number }[] }>(`tracks/${enc}/history`,
+          at ? { params: { until: at } } : {}).catch(() => ({ points: [] })),
       ]);
       if (this.subject !== subject) return;
       this.detail = one;

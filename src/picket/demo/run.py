@@ -4,11 +4,19 @@ The simulator emits wire bytes (AIS NMEA, Beast, plot CSV) in 10-second
 chunks; each chunk is fed to picket's own decoders exactly as a socket's
 bytes would be, and the decoded batch goes through the same `Pipeline` that
 `picket run` and `picket replay` use.
+
+Each demo is a run of its own: the store, dead letters and zone edits a
+previous demo left in the work directory are moved to `runs/<time>/` first
+(the newest few kept), so the page never shows another run's alerts or
+triage as current. `picket run`/`replay` with a store path are cumulative by
+design instead: deterministic alert ids upsert into the same store.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import time as wall
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +31,10 @@ from picket.pipeline.replay import ReplaySummary, run_stream
 from picket.sinks.jsonl import MemorySink
 from picket.sources.registry import get_format
 
+log = logging.getLogger(__name__)
+KEEP_RUNS = 5  # archived demo runs kept in <workdir>/runs
+RUN_FILES = ("picket.sqlite", "picket.sqlite-wal", "picket.sqlite-shm", "dead-letter.jsonl")
+
 
 @dataclass
 class DemoResult:
@@ -32,6 +44,45 @@ class DemoResult:
     rejects: str
     workdir: Path
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def archive_previous_run(workdir: Path, keep: int = KEEP_RUNS) -> Path | None:
+    """Move what an earlier demo left (store, dead letters, zone edits) to
+    `runs/<UTC time of its store>/`, keep the newest `keep`; returns the archive, if any."""
+    from picket.serve.zone_edits import EDITED_FILE
+
+    store = workdir / "picket.sqlite"
+    names = {*RUN_FILES, EDITED_FILE}
+    found = [workdir / n for n in sorted(names) if (workdir / n).exists()]
+    others = [f for f in found if not f.name.startswith(store.name)]
+    if not others and (not store.exists() or _empty_store(store)):
+        return None  # nothing a run left (a server may already hold this empty store open)
+    stamp = (store if store.exists() else found[0]).stat().st_mtime
+    name = wall.strftime("%Y%m%dT%H%M%SZ", wall.gmtime(stamp))
+    runs = workdir / "runs"
+    dest, k = runs / name, 1
+    while dest.exists():
+        k += 1
+        dest = runs / f"{name}-{k}"
+    dest.mkdir(parents=True)
+    for f in found:
+        f.replace(dest / f.name)
+    old = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for p in old[: max(0, len(old) - keep)]:
+        shutil.rmtree(p, ignore_errors=True)
+    log.info("previous demo run moved to %s", dest)
+    return dest
+
+
+def _empty_store(path: Path) -> bool:
+    from picket.store.sqlite import Store
+
+    st = Store(path)
+    try:
+        return not any(st.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                       for t in ("alerts", "triage", "track_points"))  # fmt: skip
+    finally:
+        st.close()
 
 
 def write_geography(scn: Any, workdir: Path) -> tuple[Path, Path]:
@@ -79,6 +130,8 @@ def run_demo(
     from picket.sim import scenario
 
     workdir = Path(workdir)
+    if store:
+        archive_previous_run(workdir)
     scn = scenario.build(seed=seed, duration_s=duration_s)
     zones, infra = write_geography(scn, workdir)
     cfg = Config(store_path=str(workdir / "picket.sqlite"), base=Path.cwd())
