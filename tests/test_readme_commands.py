@@ -86,7 +86,6 @@ class Setting:
 
 SETTINGS: dict[str, Setting] = {
     "demo": Setting(force={"--port": FREE_PORT}, add=["--quiet", "--no-linger"]),
-    "replay": Setting(add=["--quiet", "--no-progress"]),
     "run": Setting(force={"--seconds": "4", "--port": FREE_PORT}),
     "serve": Setting(force={"--seconds": "2", "--port": FREE_PORT}),
     "space screen": Setting(force={"--days": "0.5", "--workers": "1"}),
@@ -231,7 +230,7 @@ def workdir(shared_data, tmp_path_factory) -> Path:
     _write_inputs(d)
     # a store for `alerts`, `serve` and `export`, whatever order the README lists them in
     r = subprocess.run([*_picket(), "replay", str(SHARED / "ais/dma_212123000_drift_bornholm"
-                        "_20141002.nmea"), "--quiet", "--no-progress"], cwd=d,
+                        "_20141002.nmea"), "--quiet"], cwd=d,
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
     return d
