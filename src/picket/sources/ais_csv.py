@@ -6,7 +6,10 @@ per row); identity columns are reduced to their distinct values per MMSI
 before any Python object is made, and a static is emitted only when a vessel's
 identity changes. "Not available" codes (lat 91, lon 181, SOG 102.3, COG 360,
 heading 511, 'None', 'Unknown') become missing. A row whose MMSI or time does
-not parse, or whose field count is wrong, is rejected as `ais.bad_csv_row`.
+not parse, or whose field count is wrong, is rejected as `ais.bad_csv_row`; a line over
+`MAX_LINE` as `ais.line_too_long`. Lines are framed byte-exactly (`LineFramer`) and
+statics come in row order, so the output does not depend on how the input is cut.
+Text fields pass `clean_text` once here.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.text import LineFramer, clean_text
 from picket.sources.registry import Format, register
 
 F8 = NDArray[np.float64]
 S = NDArray[np.str_]
 MAX_LINE = 1 << 16
+MAX_TEXT = 64  # names, callsigns, destinations: AIS carries at most 20 characters
 MISSING_TEXT = ("", "None", "none", "nan", "NaN", "Unknown", "Undefined", "NULL", "null")
 
 NAV_STATUS_TEXT = {
@@ -146,7 +151,7 @@ def _int_or_none(v: Any) -> int | None:
 
 
 def _text_or_none(v: Any) -> str | None:
-    s = str(v).strip()
+    s = clean_text(str(v), MAX_TEXT)
     return None if s in MISSING_TEXT else s
 
 
@@ -325,34 +330,22 @@ class AisCsvDecoder:
         self.rejects = rejects
         self.source = source
         self._source_code = SOURCES.code(source)
-        self._rest = b""
-        self._next_line = 1
+        self._lines = LineFramer(rejects, source, "ais.line_too_long", MAX_LINE)
         self._header: list[str] | None = None
         self._dialect: Dialect | None = None
         self._statics: dict[int, dict[str, Any]] = {}
         self._parsed: dict[str, np.ndarray] = {}  # columns converted while validating a chunk
 
     def feed(self, data: bytes) -> Decoded:
-        buf = self._rest + data
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0 and len(buf) > MAX_LINE:
-            cut = len(buf)
-        self._rest = buf[cut:]
-        return self._safe(buf[:cut])
+        return self._safe(*self._lines.feed(data))
 
     def flush(self) -> Decoded:
-        chunk, self._rest = self._rest, b""
-        return self._safe(chunk)
+        return self._safe(*self._lines.flush())
 
     def _where(self, line_no: int) -> str:
         return f"{self.source}:{line_no}"
 
-    def _safe(self, chunk: bytes) -> Decoded:
-        first = self._next_line
-        lines = chunk.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        self._next_line += len(lines)
+    def _safe(self, lines: list[bytes], first: int) -> Decoded:
         numbered = [(first + i, x) for i, x in enumerate(lines) if x.strip(b" \t\r")]
         if not numbered:
             return Decoded.empty()
@@ -511,20 +504,25 @@ class AisCsvDecoder:
         assert d is not None
         fields = [(f, c, conv) for f, c, conv in d.statics if c in cols]
         out: list[Static] = []
+        cand = np.zeros(0, np.int64)
+        table = np.zeros((len(subject), 0), str)
         if fields:
             table = np.stack([np.char.strip(cols[c]) for _, c, _ in fields], axis=1)
-            has = ~np.isin(table, MISSING_TEXT).all(axis=1) & use
-            rows = np.flatnonzero(has)
-            if len(rows):
-                keyed = np.concatenate([subject[rows, None].astype(str), table[rows]], axis=1)
-                _, first = np.unique(keyed, axis=0, return_index=True)
-                for i in rows[np.sort(first)].tolist():
-                    f = {name: conv(table[i, k]) for k, (name, _, conv) in enumerate(fields)}
-                    out += self._emit(int(subject[i]), float(t[i]), f)
-        for m, extra in ((4, {"base_station": True}),):
-            for i in np.flatnonzero((msg == m) & use).tolist():
-                out += self._emit(int(subject[i]), float(t[i]), dict(extra))
-        out.sort(key=lambda s: s.time)
+            rows = np.flatnonzero(~np.isin(table, MISSING_TEXT).all(axis=1) & use)
+            if len(rows):  # a row equal to the previous one of its vessel changes nothing
+                o = rows[np.lexsort((rows, subject[rows]))]
+                same = np.zeros(len(o), bool)
+                same[1:] = (subject[o[1:]] == subject[o[:-1]]) & (
+                    table[o[1:]] == table[o[:-1]]).all(axis=1)  # fmt: skip
+                cand = np.sort(o[~same])
+        base = np.flatnonzero((msg == 4) & use)
+        ident = set(cand.tolist())
+        for i in np.union1d(cand, base).astype(np.int64).tolist():  # row order: chunk-proof
+            if i in ident:
+                f = {name: conv(table[i, k]) for k, (name, _, conv) in enumerate(fields)}
+                out += self._emit(int(subject[i]), float(t[i]), f)
+            if msg[i] == 4:
+                out += self._emit(int(subject[i]), float(t[i]), {"base_station": True})
         return out
 
     def _emit(self, subject: int, time: float, fields: dict[str, Any]) -> list[Static]:
