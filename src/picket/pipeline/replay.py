@@ -7,6 +7,9 @@ reports are cut into micro-batches of `batch_s` event seconds; as fast as
 possible, windows are merged into batches of up to an hour or 20,000 reports
 (detectors time alerts by the reports, so batching changes only the cost).
 With `speed` > 0 the replay is paced at that multiple of real time.
+
+Every decoded report passes `at_the_door` (docs/time.md) with the wall clock
+as the upper bound: a recording cannot be from the future.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import Reports
 from picket.pipeline.runtime import Pipeline
-from picket.sources.registry import read_file
+from picket.sources.registry import MAX_AHEAD_S, MIN_TIME, at_the_door, read_file
 
 MERGE_ROWS, MERGE_SPAN_S = 20_000, 3600.0  # batch size when replaying as fast as possible
 
@@ -190,23 +193,25 @@ def replay_files(
     speed: float = 0.0,
     progress: Callable[[int], None] | None = None,
     decoder_args: dict[str, dict[str, object]] | None = None,
+    file_args: dict[Path, dict[str, object]] | None = None,
+    min_time: float = MIN_TIME,
+    max_ahead_s: float = MAX_AHEAD_S,
 ) -> ReplaySummary:
-    """`decoder_args` maps a format name to keyword arguments for its decoder (start_time)."""
-    args = decoder_args or {}
-    streams = [read_file(p, rejects, fmt, progress=progress, **args.get(fmt, {}))
+    """`decoder_args` maps a format name, `file_args` an input path, to keyword arguments
+    for its decoder (`clock`, `start_time`); a path's own arguments win."""
+    args, per_file = decoder_args or {}, file_args or {}
+    streams = [read_file(p, rejects, fmt, progress=progress,
+                         **{**args.get(fmt, {}), **per_file.get(p, {})})
                for p, fmt in inputs]  # fmt: skip
-    counted = (_drop_timeless(s, rejects) for s in streams)
+    counted = [_at_door(s, rejects, p.name, min_time, max_ahead_s)
+               for s, (p, _) in zip(streams, inputs, strict=True)]  # fmt: skip
     # as fast as possible: merge windows into batches of up to an hour or 20,000 reports
     merge_rows, merge_span = (MERGE_ROWS, MERGE_SPAN_S) if speed <= 0 else (0, 0.0)
     return run_stream(pipeline, merge(list(counted)), batch_s, speed, None, merge_rows, merge_span)
 
 
-def _drop_timeless(stream: Iterator[Decoded], rejects: Rejects) -> Iterator[Decoded]:
-    """Drop (and count) reports without a usable time; everything else is accepted."""
+def _at_door(stream: Iterator[Decoded], rejects: Rejects, source: str, min_time: float,
+             max_ahead_s: float) -> Iterator[Decoded]:  # fmt: skip
+    """Drop (and count) reports without a plausible time; the wall clock bounds the future."""
     for d in stream:
-        r = d.reports
-        bad = ~np.isfinite(r.time)
-        if bad.any():
-            rejects.reject("pipeline.no_time", "decoded reports", None, n=int(bad.sum()))
-            d = Decoded(r.where(~bad), d.statics)
-        yield d
+        yield at_the_door(d, rejects, source, wall.time(), min_time, max_ahead_s)
