@@ -740,3 +740,50 @@ clock = "receive"
     assert f"webhook http://127.0.0.1:{srv.server_port}/h: " in out
     assert (tmp_path / "a.jsonl").exists()
 
+
+
+@pytest.mark.slow
+def test_demo_flags_attach_outputs(tmp_path, capsys):
+    """`picket demo --headless --cot udp://... --webhook ...`: the demo's outputs go through
+    its `on_assembly` hook; the incidents reach the webhook, the tracks the UDP peer."""
+    from picket.cli.main import main
+
+    Hook.bodies, Hook.auth = [], []
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.2)
+    grams: list[bytes] = []
+    done = threading.Event()
+
+    def receive():
+        while not done.is_set():
+            try:
+                grams.append(udp.recv(1 << 16))
+            except OSError:
+                continue
+
+    th = threading.Thread(target=receive, daemon=True)
+    th.start()
+    try:
+        rc = main(["demo", "--headless", "--quiet", "--workdir", str(tmp_path / "demo"),
+                   "--cot", f"udp://127.0.0.1:{udp.getsockname()[1]}", "--cot-protocol", "tak",
+                   "--cot-domains", "maritime",
+                   "--webhook", f"http://127.0.0.1:{srv.server_port}/demo",
+                   "--webhook-min-severity", "critical"])  # fmt: skip
+        assert rc == 0
+        time.sleep(0.5)
+    finally:
+        done.set()
+        th.join(timeout=5)
+        udp.close()
+        srv.shutdown()
+    out = capsys.readouterr().out
+    events = [takproto.parse_proto(bytearray(g)).cotEvent for g in grams]
+    assert len({e.uid for e in events}) > 100 and {e.type for e in events} <= {"a-n-S", "a-s-S"}
+    kinds = {b["alert"]["kind"] for b in Hook.bodies}
+    assert {"maritime.anchor_drag", "air.emergency"} <= kinds
+    assert {b["alert"]["severity"] for b in Hook.bodies} == {"critical"}
+    assert "cot udp://127.0.0.1:" in out and f"webhook http://127.0.0.1:{srv.server_port}" in out
