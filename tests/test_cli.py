@@ -122,6 +122,7 @@ def test_head_with_a_shell_pipe(store):
         ["alerts", "--since", "yesterday"],
         ["alerts", "--until", "2024-13-45"],
         ["export", "--since", "nan"],
+        ["serve", "--at", "the end"],
         ["space", "screen", "c.tle", "--start", "next tuesday"],
         ["space", "passes", "c.tle", "--area", "a.geojson", "--start", "soon"],
         ["replay", "x.bin", "--start-time", "12:00"],
@@ -130,13 +131,29 @@ def test_head_with_a_shell_pipe(store):
     ids=lambda a: " ".join(a[:2]),
 )
 def test_bad_time_is_one_line_and_exit_2(argv, store, capsys):
-    if argv[0] in ("alerts", "export"):
+    if argv[0] in ("alerts", "export", "serve"):
         argv = [*argv, "--store", str(store)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err, err
     flag = next(a for a in argv if a.startswith("--") and a in err)
     assert err.startswith(f"picket {argv[0]}") and flag, err
+
+
+def test_every_time_option_is_checked():
+    """An option documented as a time is checked by main() (a new one needs TIME_OPTIONS)."""
+    from picket.cli.main import TIME_OPTIONS
+
+    seen = []
+    for path in _commands():
+        sp = build_parser()
+        for w in path:
+            sp = _subparsers(sp)[w]
+        for act in sp._actions:
+            if act.help and re.search(r"ISO|unix seconds", act.help):
+                seen.append(act.dest)
+                assert act.dest in TIME_OPTIONS, f"picket {' '.join(path)} {act.option_strings}"
+    assert {"since", "until", "start", "start_time"} <= set(seen)
 
 
 def test_alerts_says_when_the_limit_cut(store, capsys):

@@ -18,7 +18,7 @@ from pathlib import Path
 from picket import __version__
 
 # options that take a time, by argparse dest: checked once in main() for every command
-TIME_OPTIONS = ("since", "until", "start", "start_time")
+TIME_OPTIONS = ("since", "until", "start", "start_time", "at")
 
 
 # alerts -------------------------------------------------------------------------------
