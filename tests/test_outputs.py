@@ -787,3 +787,35 @@ def test_demo_flags_attach_outputs(tmp_path, capsys):
     assert {"maritime.anchor_drag", "air.emergency"} <= kinds
     assert {b["alert"]["severity"] for b in Hook.bodies} == {"critical"}
     assert "cot udp://127.0.0.1:" in out and f"webhook http://127.0.0.1:{srv.server_port}" in out
+
+
+def test_counters_reach_api_metrics(tmp_path):
+    """/api/metrics lists each output's stats() under its name: a dead CoT peer's failed
+    sends and a delivered-nothing webhook show there as they do on the sinks."""
+    import httpx
+
+    from picket.serve import serve_assembly
+
+    cfg = from_dict({"store": {"path": "m.sqlite"}, "outputs": [
+        {"kind": "cot", "url": f"tcp://127.0.0.1:{free_port()}", "name": "tak-east",
+         "min_interval_s": 0},
+        {"kind": "webhook", "url": f"http://127.0.0.1:{free_port()}/x", "name": "ops",
+         "retries": 0},
+    ]}, base=tmp_path)  # fmt: skip
+    asm = assemble(cfg, console=False)
+    srv = serve_assembly(asm, port=0)
+    try:
+        cot, hook = asm.outputs
+        send(cot, 7, hostile=False)
+        hook.emit([("open", alert(1))])
+        assert wait_for(lambda: cot.stats()["dropped_send_failed"] > 0 and hook.failed == 1)
+        m = httpx.get(srv.url + "/api/metrics", timeout=10).json()["outputs"]
+    finally:
+        srv.stop()
+        asm.pipeline.finish()
+        asm.close()
+    assert m["tak-east"]["kind"] == "cot" and m["tak-east"]["sent"] == 0
+    assert m["tak-east"]["dropped_send_failed"] == cot.stats()["dropped_send_failed"] > 0
+    assert m["tak-east"]["destinations"][0]["connect_failures"] >= 1
+    assert (m["ops"]["kind"], m["ops"]["sent"], m["ops"]["dropped_send_failed"]) == (
+        "webhook", 0, 1)  # fmt: skip

@@ -444,11 +444,16 @@ class CotSink:
             n += len(idx)
         return n
 
+    @property
+    def name(self) -> str:
+        """What /api/metrics lists this sink under: its destinations' names."""
+        return ", ".join(o.name for o in self.outputs)
+
     def stats(self) -> dict[str, Any]:
         """The counters summed over destinations, and each destination's own (for
         /api/metrics and the end-of-run summary)."""
         per = [o.stats() for o in self.outputs]
-        out: dict[str, Any] = {"kind": "cot", "name": ", ".join(o.name for o in self.outputs)}
+        out: dict[str, Any] = {"kind": "cot", "name": self.name}
         for k in COUNTERS:
             out[k] = sum(p[k] for p in per)
         out["last_error"] = "; ".join(p["last_error"] for p in per if p["last_error"])
