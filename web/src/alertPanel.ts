@@ -233,7 +233,7 @@ export class AlertPanel {
     if (!fetchFull) return;
     try {
       // in replay (or a stored run) the evidence and triage log as of the picture's time
-      const at = this.past ? (this.at ?? isoOf(this.cutoff)) : this.stored;
+      const at = this.past && Number.isFinite(this.cutoff) ? isoOf(this.cutoff) : this.past ? this.at : this.stored;
       const full = await api<Alert>(`alerts/${encodeURIComponent(a.id)}`, at ? { params: { at } } : {});
       if (this.selected?.id !== a.id) return;
       this.alerts.set(full.id, full);
