@@ -61,16 +61,28 @@ def test_alerts_follow_the_contract_and_carry_evidence(demo_run):
     assert by_kind["air.airspace_entry"]["subject"].startswith("track:")
 
 
-def test_rerun_keeps_each_alert_once_in_the_store(demo_run, tmp_path):
+def test_rerun_starts_its_own_run_and_keeps_each_alert_once(demo_run, tmp_path):
+    """A second demo archives the first (store, triage, dead letters) under runs/ and starts
+    a fresh store: no alert or triage of the earlier run shows as current."""
     alerts, _, d = demo_run
     from picket.store.sqlite import Store
 
+    first = Store(d / "work" / "picket.sqlite")
+    n_events = first.db.execute("SELECT count(*) FROM alert_events").fetchone()[0]
+    first.triage(alerts[0]["id"], "analyst", "acknowledge", "seen in run 1", 1.0)
+    first.close()
     out = tmp_path / "b.jsonl"
     assert main(["demo", "--headless", "--duration", "3600", "--alerts-out", str(out),
                  "--workdir", str(d / "work"), "--quiet"]) == 0  # fmt: skip
     st = Store(d / "work" / "picket.sqlite")
     assert st.count_alerts() == len(alerts)
     assert sorted(a["id"] for a in st.alerts(limit=10_000)) == sorted(a["id"] for a in alerts)
+    assert st.triage_log(alerts[0]["id"]) == []  # the earlier run's triage is not current
+    assert st.db.execute("SELECT count(*) FROM alert_events").fetchone()[0] == n_events
+    (run1,) = [p for p in (d / "work" / "runs").iterdir()]
+    old = Store(run1 / "picket.sqlite")
+    assert old.triage_log(alerts[0]["id"])[0]["comment"] == "seen in run 1"
+    assert old.count_alerts() == len(alerts)
 
 
 def test_a_demo_too_short_for_its_incidents_is_refused_with_a_reason(capsys):
