@@ -1,19 +1,32 @@
-"""Manoeuvres from element-set history: steps in mean elements beyond drag and noise.
+"""Manoeuvres from element-set history: each new set judged against the previous one.
 
-Per object, element sets in epoch order. At every boundary between two
-consecutive sets, the sets just before and just after (`window` each side)
-are carried to the boundary time with the expected drift: semi-major axis decays at the
-object's median set-to-set rate over its history (not the TLE's ndot: the
-sets right after a burn carry a distorted ndot that absorbed the burn); RAAN
-drifts at the J2 secular rate. The step is the
-median after minus the median before, so one badly fitted set cannot make a
-manoeuvre on its own (a median needs most of the window to move) and a real
-step persists.
+Per object, element sets in epoch order. Each set k is compared with set k-1
+propagated to set k's epoch with SGP4 (the theory the sets were fitted in), in
+three residuals that a burn changes and that element-set noise barely does:
 
-A step is a manoeuvre when it exceeds both an absolute floor and `k_noise`
-standard deviations of the step statistic itself, estimated from the object's
-own robust scatter (MAD of set-to-set residuals),
-and is the largest within +- `suppress_s`.
+- `sma`: mean semi-major axis (km), the in-plane, along-track burn. Drag lowers it
+  steadily; the object's own drift rate is the robust (median) rate of its recent
+  residuals, so drag decay (or a B* that over- or under-predicts it) is not a burn.
+- `normal`: the angle between the two orbit normals (deg), the out-of-plane burn.
+  It is the change of the inclination vector, well defined at zero inclination,
+  so a geostationary satellite's ill-defined RAAN cannot make a detection alone.
+- `ecc`: the change of the eccentricity vector (e cos(w+W), e sin(w+W)), also
+  in-plane (radial burns and the eccentricity control of station keeping).
+
+Each residual is judged against THIS object's noise: drift removed, the scale
+is 1.4826 x the median absolute deviation of its previous `history` residuals
+(a robust standard deviation, causal: the set is judged on what came before it).
+A set is a manoeuvre when one residual exceeds `k_sigma` of its scale and the
+step persists: set k-1 propagated to set k+1's epoch still differs from set
+k+1 by at least `k_confirm` sigmas in the same residual. A lone badly fitted set
+(residuals k and k+1 cancel) therefore never alarms. Scale floors (what the TLE
+format and SGP4 can resolve) stop a very quiet object from alarming on rounding.
+
+Geostationary objects (mean motion 0.9-1.1 rev/day, e < 0.1) report east-west
+(`sma`/`ecc`) and north-south (`normal`) station keeping; others in-plane and
+out-of-plane. Delta-v estimates are the minimum impulse for the observed change
+(Gauss's equations for a near-circular orbit): tangential v*da/(2a), normal
+v*dtheta, eccentricity v*de/2.
 """
 
 from __future__ import annotations
@@ -21,22 +34,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from picket.space.elements import ElementSets
+from picket.space.elements import ElementSets, unix_to_jd
 
-J2 = 0.001082616
-RE_KM = 6378.135
+RE_KM = 6378.135  # WGS72 as SGP4
+MU = 398600.8
+CHANNELS = ("sma", "normal", "ecc")
 
 
 @dataclass
 class ManoeuvreConfig:
-    window: int = 5  # element sets each side of a boundary (odd: a true median)
-    sma_floor_km: float = 0.25  # ISS debris avoidance ~0.5 m/s is ~0.9 km; TLE noise ~0.05 km
-    incl_floor_deg: float = 0.02  # TLE inclination noise ~0.005 deg
-    raan_floor_deg: float = 0.05
-    k_noise: float = 6.0
-    suppress_s: float = 86400.0  # one manoeuvre per day per object at most
+    k_sigma: float = 8.0  # residual beyond this many robust sigmas of the object's own history
+    k_confirm: float = 4.0  # the step still seen one set later (set k-1 vs set k+1)
+    k_ramp: float = 4.0  # a partial step this large, completed by the next set
+    history: int = 60  # residuals in the noise model (about two months of daily sets)
+    min_history: int = 10  # fewer residuals before a set: no judgement yet
+    sigma_floor_sma_km: float = 0.0002  # 0.2 m
+    sigma_floor_normal_deg: float = 0.0002  # twice the TLE's 1e-4 deg inclination digit
+    sigma_floor_ecc: float = 2e-6  # 20x the TLE's 1e-7 eccentricity digit
+    geo_ew_floor_km: float = 1.5
+    geo_ns_floor_deg: float = 0.05
+    suppress_s: float = 0.0  # kept for callers; sets are judged one by one
 
 
 @dataclass
@@ -48,110 +66,242 @@ class Manoeuvres:
     d_sma_km: np.ndarray
     d_incl_deg: np.ndarray
     d_raan_deg: np.ndarray
-    which: np.ndarray  # "sma", "incl", "raan" joined with "+"
-    sigma_sma_km: np.ndarray  # the object's robust SMA scatter
+    which: np.ndarray  # residuals beyond k_sigma: "sma", "normal", "ecc" joined with "+"
+    sigma_sma_km: np.ndarray  # the object's robust SMA residual scale at the time
+    d_normal_deg: np.ndarray  # angle between the orbit normals
+    d_ecc: np.ndarray  # |change of the eccentricity vector|
+    z: np.ndarray  # largest residual in robust sigmas
+    kind: np.ndarray  # "east-west", "north-south" (GEO); "in-plane", "out-of-plane"
+    regime: np.ndarray  # "GEO" or "other"
+    dv_ms: np.ndarray  # minimum delta-v for the observed change, m/s
 
     def __len__(self) -> int:
         return len(self.norad)
 
-
-def _median_windows(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median of the w values before and the w values from each boundary k (k = w..n-w)."""
-    win = sliding_window_view(x, w, axis=0)
-    med = np.median(win, axis=-1)
-    return med[:-w], med[w:]  # before boundary k: x[k-w:k]; after: x[k:k+w]
+    def take(self, idx: np.ndarray) -> Manoeuvres:
+        return Manoeuvres(**{k: getattr(self, k)[idx] for k in Manoeuvres.__dataclass_fields__})
 
 
-def _mad(x: np.ndarray) -> float:
-    x = x[np.isfinite(x)]
-    return float(1.4826 * np.median(np.abs(x - np.median(x)))) if len(x) else 0.0
+def _mean_state(sat, t: float) -> np.ndarray:
+    """SGP4's mean elements at unix time t: [a km, incl, raan, e, argp] (radians)."""
+    jd, fr = unix_to_jd(t)
+    sat.sgp4(float(jd), float(fr))
+    return np.array([sat.am * RE_KM, sat.im, sat.Om, sat.em, sat.om])
 
 
-def _object_steps(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | None:
-    w = cfg.window
+def _wrap(x: float) -> float:
+    return float(np.remainder(x + np.pi, 2 * np.pi) - np.pi)
+
+
+def _channels(own: np.ndarray, pred: np.ndarray, geo: bool) -> np.ndarray:
+    """Residual [da, normal 1, normal 2, ecc 1, ecc 2, d_incl, d_raan] of own vs predicted.
+
+    The out-of-plane pair is the change of the orbit normal. Away from the equator it
+    is taken in the orbit's own frame (d_incl, sin(i) d_raan), so the object's steady
+    residual drift keeps its direction while the node precesses by degrees a day;
+    geostationary orbits use the inclination vector (sin i sin W, -sin i cos W), whose
+    lunisolar drift is fixed in inertial space and which stays defined at i = 0.
+    The eccentricity vector likewise: from the node line (e cos w, e sin w), or for
+    geostationary orbits from the vernal equinox (e cos(w+W), e sin(w+W)).
+    """
+    a1, i1, n1, e1, w1 = own
+    a0, i0, n0, e0, w0 = pred
+    dn = _wrap(n1 - n0)
+    if geo:
+        s1, s0 = np.sin(i1), np.sin(i0)
+        h = s1 * np.sin(n1) - s0 * np.sin(n0), s0 * np.cos(n0) - s1 * np.cos(n1)
+        u1, u0 = w1 + n1, w0 + n0
+    else:
+        h = i1 - i0, np.sin(i0) * dn
+        u1, u0 = w1, w0
+    ev = e1 * np.cos(u1) - e0 * np.cos(u0), e1 * np.sin(u1) - e0 * np.sin(u0)
+    return np.array([a1 - a0, *h, *ev, i1 - i0, dn])
+
+
+class _Noise:
+    """The object's own residual model: per component a drift rate (median of
+    residual/dt, e.g. drag lowering the semi-major axis) and a robust scale (1.4826 x
+    the median absolute deviation after the drift) over its last `m` accepted sets."""
+
+    def __init__(self, m: int, floors: np.ndarray) -> None:
+        self.m, self.floors = m, floors
+        self.res: list[np.ndarray] = []
+        self.dt: list[float] = []
+        self.rate = np.zeros(len(floors))
+        self.scale = floors.copy()
+
+    def __len__(self) -> int:
+        return len(self.res)
+
+    def add(self, r: np.ndarray, dt: float) -> None:
+        self.res.append(r)
+        self.dt.append(dt)
+        if len(self.res) > self.m:
+            del self.res[0], self.dt[0]
+        x, d = np.array(self.res), np.array(self.dt)[:, None]
+        self.rate = np.median(x / d, axis=0)
+        e = x - self.rate * d
+        mad = np.median(np.abs(e - np.median(e, axis=0)), axis=0)
+        self.scale = np.maximum(1.4826 * mad, self.floors)
+
+    def z(self, r: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """(drift-removed residual, the same in robust sigmas)."""
+        step = r - self.rate * dt
+        return step, step / self.scale
+
+
+GROUPS = {"sma": [0], "normal": [1, 2], "ecc": [3, 4]}
+
+
+def _group_z(z: np.ndarray) -> dict[str, float]:
+    return {g: float(np.sqrt(np.sum(z[c] ** 2))) for g, c in GROUPS.items()}
+
+
+TRIGGERS = ("sma", "normal")  # the eccentricity vector is evidence, not a trigger
+
+
+def _big_enough(g: str, step: np.ndarray, geo: bool, cfg: ManoeuvreConfig) -> bool:
+    """Geostationary station keeping has a physical size (see the module notes)."""
+    if not geo:
+        return True
+    if g == "sma":
+        return abs(float(step[0])) >= cfg.geo_ew_floor_km
+    return float(np.degrees(np.hypot(step[1], step[2]))) >= cfg.geo_ns_floor_deg
+
+
+def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | None:
+    """Judge every set of one object in epoch order; its manoeuvres as columns.
+
+    The reference is the last set accepted: a set whose residual is beyond
+    `k_sigma` but is not confirmed by the next set is a bad fit and is skipped, so
+    the set after it is judged against the last good one, not against the bad one.
+    """
     keep = np.ones(len(e), bool)
-    keep[1:] = np.diff(e.epoch) > 1.0  # the same epoch twice: keep the first
+    keep[1:] = np.diff(e.epoch) > 60.0  # the same set twice (or re-fitted within a minute)
     e = e.take(np.flatnonzero(keep))
     n = len(e)
-    if n < 2 * w:
+    if n < cfg.min_history + 2:
         return None
-    t = e.epoch
-    a = e.semi_major_axis_km()
-    nrad = e.mean_motion * 2 * np.pi / 86400.0  # rad/s
-    # decay rate: the object's own typical set-to-set rate (robust to the burns themselves)
-    dt = np.diff(t)
-    spaced = dt > 3600.0
-    adot = np.full(n, float(np.median(np.diff(a)[spaced] / dt[spaced])) if spaced.any() else 0.0)
-    p = a * (1 - e.ecc**2)
-    raandot = np.degrees(-1.5 * nrad * J2 * (RE_KM / p) ** 2 * np.cos(np.radians(e.incl)))
-    if spaced.any():  # plus the object's median departure from J2-only drift (J4, drag...)
-        draan = np.diff(np.unwrap(e.raan, period=360.0))[spaced] / dt[spaced]
-        raandot = raandot + float(np.median(draan - raandot[:-1][spaced]))
-    tb = 0.5 * (t[w - 1 : n - w] + t[w : n - w + 1])  # boundary times k = w..n-w
-    k = np.arange(w, n - w + 1)
-    out = {"k": k, "t0": t[k - 1], "t1": t[k], "t": t}
-    # each window carried to its boundary with the window-median rate
-    win_t = sliding_window_view(t, w)
-    for name, x, rate in (("sma", a, adot), ("incl", e.incl, np.zeros(n)),
-                          ("raan", np.unwrap(e.raan, period=360.0), raandot)):  # fmt: skip
-        rw = np.median(sliding_window_view(rate, w), axis=-1)
-        xw = sliding_window_view(x, w)
-        before = np.median(xw[:-w] + rw[:-w, None] * (tb[:, None] - win_t[:-w]), axis=-1)
-        after = np.median(xw[w:] + rw[w:, None] * (tb[:, None] - win_t[w:]), axis=-1)
-        out[name] = after - before
-        out[f"jump_{name}"] = np.append(0.0, np.diff(x) - rate[:-1] * np.diff(t))  # into set k
-        # set-to-set residual scatter after the predicted drift, for the noise scale
-        out[f"s_{name}"] = np.array(_mad(np.diff(x) - rate[:-1] * np.diff(t)))
-    return out
+    t = e.epoch.tolist()
+    sats = e.satrecs()
+    ok = [s.error == 0 for s in sats]
+    geo = bool(0.9 < np.median(e.mean_motion) < 1.1 and np.median(e.ecc) < 0.1)
+    own = [_mean_state(s, x) if g else None for s, x, g in zip(sats, t, ok, strict=True)]
+    floors = np.array([cfg.sigma_floor_sma_km, *[np.radians(cfg.sigma_floor_normal_deg)] * 2,
+                       cfg.sigma_floor_ecc, cfg.sigma_floor_ecc])  # fmt: skip
+    noise = _Noise(cfg.history, floors)
+
+    def resid(ref: int, k: int) -> np.ndarray | None:
+        if not (ok[ref] and ok[k]):
+            return None
+        pred = _mean_state(sats[ref], t[k])
+        if sats[ref].error:  # decayed or out of range on the way
+            sats[ref].error = 0
+            return None
+        return _channels(own[k], pred, geo)  # type: ignore[arg-type]
+
+    rows: list[tuple] = []
+
+    def judge(ref: int, k: int) -> tuple | None:
+        r = resid(ref, k)
+        if r is None:
+            return None
+        step, z = noise.z(r[:5], t[k] - t[ref])
+        return r, step, z, _group_z(z)
+
+    def confirmed(ref: int, last: int, j: tuple) -> list[str]:
+        """The groups beyond k_sigma at `last` that set last+1 still shows (vs ref)."""
+        nxt = judge(ref, last + 1) if last + 1 < n else None
+        if nxt is None:
+            return []
+        _, step, z, zg = j
+        hit = []
+        for g, c in GROUPS.items():
+            along = float(nxt[2][c] @ z[c]) / zg[g] if zg[g] > 0 else 0.0
+            if zg[g] > cfg.k_sigma and along > cfg.k_confirm:
+                hit.append(g)
+        if not any(g in TRIGGERS and _big_enough(g, step, geo, cfg) for g in hit):
+            return []
+        return hit
+
+    ref = 0 if ok[0] else -1
+    k = 1
+    while k < n:
+        if ref < 0:
+            ref = k if ok[k] else -1
+            k += 1
+            continue
+        j = judge(ref, k)
+        if j is None:
+            k += 1
+            continue
+        top = max(j[3][g] for g in TRIGGERS)
+        if len(noise) < cfg.min_history or top <= cfg.k_ramp:
+            noise.add(j[0][:5], t[k] - t[ref])
+            ref, k = k, k + 1
+            continue
+        if top > cfg.k_sigma:
+            hit = confirmed(ref, k, j)
+            if hit:
+                rows.append((ref, k, j, hit, noise.scale[0]))
+                ref, k = k, k + 1
+            else:
+                k += 1  # a lone bad fit (or the last set): skipped, the reference stays
+            continue
+        # between k_ramp and k_sigma: a burn split over two sets by fits that straddle it?
+        j2 = judge(ref, k + 1) if k + 1 < n else None
+        if j2 is not None and max(j2[3][g] for g in TRIGGERS) > cfg.k_sigma:
+            part = [float(j2[2][c] @ j[2][c]) for c in (GROUPS[g] for g in TRIGGERS)]
+            hit = confirmed(ref, k + 1, j2) if max(part) > 0 else []
+            if hit:
+                rows.append((ref, k, j2, hit, noise.scale[0]))
+                ref, k = k + 1, k + 2
+                continue
+        noise.add(j[0][:5], t[k] - t[ref])
+        ref, k = k, k + 1
+    if not rows:
+        return None
+    a = e.semi_major_axis_km()[[x[1] for x in rows]]
+    v_ms = np.sqrt(MU / a) * 1000.0
+    step = np.array([x[2][1] for x in rows])
+    raw = np.array([x[2][0] for x in rows])
+    d_sma = step[:, 0]
+    d_nrm = np.hypot(step[:, 1], step[:, 2])  # rad, small angle
+    d_ecc = np.hypot(step[:, 3], step[:, 4])
+    which = ["+".join(x[3]) for x in rows]
+    names = ("east-west", "north-south") if geo else ("in-plane", "out-of-plane")
+    inp = np.array([("sma" in w or "ecc" in w) for w in which])
+    oop = np.array(["normal" in w for w in which])
+    kind = ["+".join(x for x, on in zip(names, (i, o), strict=True) if on)
+            for i, o in zip(inp, oop, strict=True)]  # fmt: skip
+    dv_in = np.maximum(v_ms * np.abs(d_sma) / (2 * a), v_ms * d_ecc / 2)
+    dv = np.hypot(np.where(inp, dv_in, 0.0), np.where(oop, v_ms * d_nrm, 0.0))
+    m = len(rows)
+    return {
+        "norad": np.full(m, int(e.norad[0])), "name": np.full(m, str(e.name[-1]), dtype=object),
+        "t_before": np.array([t[x[0]] for x in rows]), "t_after": np.array([t[x[1]] for x in rows]),
+        "d_sma_km": d_sma, "d_incl_deg": np.degrees(raw[:, 5]), "d_raan_deg": np.degrees(raw[:, 6]),
+        "which": np.array(which, dtype=object), "sigma_sma_km": np.array([x[4] for x in rows]),
+        "d_normal_deg": np.degrees(d_nrm), "d_ecc": d_ecc,
+        "z": np.array([max(x[2][3].values()) for x in rows]),
+        "kind": np.array(kind, dtype=object), "regime": np.full(m, "GEO" if geo else "other"),
+        "dv_ms": dv,
+    }  # fmt: skip
 
 
 def detect_manoeuvres(history: ElementSets, cfg: ManoeuvreConfig | None = None) -> Manoeuvres:
+    """Manoeuvres of every object in a history (any order, many objects)."""
     cfg = cfg or ManoeuvreConfig()
-    rows: dict[str, list] = {k: [] for k in Manoeuvres.__dataclass_fields__}
     order = np.lexsort((history.epoch, history.norad))
     h = history.take(order)
     cuts = np.flatnonzero(np.diff(h.norad)) + 1
-    for idx in np.split(np.arange(len(h)), cuts):
-        e = h.take(idx)
-        s = _object_steps(e, cfg)
-        if s is None:
-            continue
-        # noise of the step statistic: two medians of `window` sets, each set-to-set
-        # difference sqrt(2) sigma, a median 1.2533 sigma / sqrt(window)
-        f = cfg.k_noise * 1.2533 / np.sqrt(cfg.window)
-        lim = {
-            "sma": max(cfg.sma_floor_km, f * float(s["s_sma"])),
-            "incl": max(cfg.incl_floor_deg, f * float(s["s_incl"])),
-            "raan": max(cfg.raan_floor_deg, f * float(s["s_raan"])),
-        }
-        score = np.maximum.reduce([np.abs(s[q]) / lim[q] for q in ("sma", "incl", "raan")])
-        cand = np.flatnonzero(score > 1.0)
-        # non-maximum suppression in time: strongest first
-        taken: list[int] = []
-        for c in cand[np.argsort(-score[cand])].tolist():
-            if all(abs(s["t1"][c] - s["t1"][o]) > cfg.suppress_s for o in taken):
-                taken.append(c)
-        placed: set[int] = set()
-        for c in sorted(taken):
-            which = [q for q in ("sma", "incl", "raan") if abs(s[q][c]) > lim[q]]
-            # the step is smeared over neighbouring boundaries: the burn sits at the
-            # largest single set-to-set jump of the same sign near the strongest one
-            q = max(which, key=lambda q: abs(s[q][c]) / lim[q])
-            lo, hi = max(0, c - cfg.window + 1), min(len(s["k"]), c + cfg.window)
-            near = s["k"][lo:hi]
-            jumps = s[f"jump_{q}"][near] * np.sign(s[q][c])
-            kk = int(near[int(np.argmax(jumps))])
-            if kk in placed:  # two smeared candidates found the same burn
-                continue
-            placed.add(kk)
-            s["t0"][c], s["t1"][c] = s["t"][kk - 1], s["t"][kk]
-            rows["norad"].append(int(e.norad[0]))
-            rows["name"].append(str(e.name[-1]))
-            rows["t_before"].append(float(s["t0"][c]))
-            rows["t_after"].append(float(s["t1"][c]))
-            rows["d_sma_km"].append(float(s["sma"][c]))
-            rows["d_incl_deg"].append(float(s["incl"][c]))
-            rows["d_raan_deg"].append(float(s["raan"][c]))
-            rows["which"].append("+".join(which))
-            rows["sigma_sma_km"].append(float(s["s_sma"]))
-    return Manoeuvres(**{k: np.asarray(v) for k, v in rows.items()})  # type: ignore[arg-type]
+    parts = [r for idx in np.split(np.arange(len(h)), cuts) if len(idx)
+             if (r := _object(h.take(idx), cfg)) is not None]  # fmt: skip
+    names = list(Manoeuvres.__dataclass_fields__)
+    if not parts:
+        empty = {k: np.zeros(0) for k in names}
+        for k in ("name", "which", "kind", "regime"):
+            empty[k] = np.zeros(0, dtype=object)
+        empty["norad"] = np.zeros(0, np.int64)
+        return Manoeuvres(**empty)
+    return Manoeuvres(**{k: np.concatenate([p[k] for p in parts]) for k in names})
