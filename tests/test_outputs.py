@@ -559,6 +559,8 @@ def test_hostile_callsigns_make_well_formed_xml_and_protobuf():
         ({"kind": "webhook", "url": "https://h/x", "headers": {"A": "b\r\nX: y"}},
          "outputs[0].headers"),
         ({"kind": "webhook", "url": "https://h/x", "timeout": 3}, "'timeout'"),
+        ({"kind": "webhook", "url": "https://h/x", "headers_env": {"A": "PICKET_NOT_SET_X"}},
+         "outputs[0].headers_env: $PICKET_NOT_SET_X"),
         ({"kind": "alerts_jsonl"}, "'path' is required"),
     ],
 )
@@ -605,14 +607,15 @@ def alert(i, kind="maritime.ais_gap", sev="warning"):
                  last_time=1.7e9 + i)  # fmt: skip
 
 
-def test_webhook_and_alert_file_from_config(tmp_path):
+def test_webhook_and_alert_file_from_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("PICKET_TEST_HOOK_AUTH", "Bearer t0ken")
     Hook.bodies, Hook.auth = [], []
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     cfg = from_dict({"outputs": [
         {"kind": "webhook", "url": f"http://127.0.0.1:{srv.server_port}/hook?token=s3cret",
          "kinds": ["maritime"], "min_severity": "warning", "timeout_s": 2.0,
-         "headers": {"Authorization": "Bearer t0ken"}},
+         "headers_env": {"Authorization": "PICKET_TEST_HOOK_AUTH"}, "headers": {"X-A": "1"}},
         {"kind": "alerts_jsonl", "path": "out/alerts.jsonl", "name": "file"},
     ]}, base=tmp_path)  # fmt: skip
     asm = assemble(cfg, console=False, store=False, dead_letter=tmp_path / "dl.jsonl")

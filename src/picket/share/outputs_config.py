@@ -161,7 +161,8 @@ COT_KEYS: dict[str, Callable[[Any], Any]] = {
 }  # fmt: skip
 WEBHOOK_KEYS: dict[str, Callable[[Any], Any]] = {
     "url": _str, "kinds": _alert_kinds, "min_severity": _one_of(tuple(SEVERITY_RANK)),
-    "events": _events, "headers": _headers, "timeout_s": _pos, "retries": _count,
+    "events": _events, "headers": _headers, "headers_env": _headers, "timeout_s": _pos,
+    "retries": _count,
     "backoff_s": _pos, "queue_events": _size,
 }  # fmt: skip
 JSONL_KEYS: dict[str, Callable[[Any], Any]] = {"path": _str, "every_s": _pos}
@@ -278,6 +279,14 @@ def _check_webhook(spec: OutputSpec, label: str) -> None:
     u = urlsplit(spec.opts["url"])
     if u.scheme not in ("http", "https") or not u.hostname:
         raise ConfigError(f"{label}.url: {spec.opts['url']!r}; expected http(s)://host/path")
+    for header, var in spec.opts.pop("headers_env", {}).items():  # secrets kept out of files
+        value = os.environ.get(var)
+        if value is None:
+            raise ConfigError(f"{label}.headers_env: ${var} (for {header}) is not set")
+        try:
+            spec.opts.setdefault("headers", {}).update(_headers({header: value}))
+        except ValueError as e:
+            raise ConfigError(f"{label}.headers_env: ${var}: {e}") from None
     if u.scheme == "http" and spec.opts.get("headers") and not _loopback(u.hostname):
         log.warning("%s: headers go in clear text over http:// to %s; use https://",
                     label, u.hostname)  # fmt: skip
