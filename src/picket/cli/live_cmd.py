@@ -90,7 +90,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
     specs = output_specs(a)
     outputs: list = []
 
-    def serve(asm) -> None:
+    def attach(asm) -> None:
+        """Outputs from flags, then (unless headless) the web picture."""
         from picket.pipeline.assemble import attach_outputs
 
         outputs.extend(attach_outputs(asm, specs))
@@ -105,7 +106,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     try:
         res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
                        alerts_out=a.alerts_out, console=not a.quiet,
-                       on_assembly=None if a.headless and not specs else serve)  # fmt: skip
+                       on_assembly=None if a.headless and not specs else attach)  # fmt: skip
         if handles and a.linger:
             print("scenario finished; the picture stays up (Ctrl-C to stop)", file=sys.stderr)
             _wait_forever()
