@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from picket.track.assign import gnn_assign
 from picket.track.config import TrackerConfig
@@ -62,6 +63,7 @@ class TrackerCounts:
     dropped: int = 0  # tentative tracks dropped before M of N
     confirmed: int = 0  # tracks confirmed
     deleted: int = 0  # confirmed tracks deleted after `delete_after` missed scans
+    merged: int = 0  # confirmed tracks dropped as duplicates of another (own-time plots)
     best_dropped: int = 0  # most plots any dropped tentative track had
 
 
@@ -86,6 +88,9 @@ class CartesianTracker:
         self.plot_ids = np.zeros(0, np.int64)
         self._tt = np.zeros(0)  # per-track time while a scan with own-time plots runs
         self._tz: F8 | None = None
+        self._t0 = 0.0  # while such a scan runs: its start, the tracks' state then, and
+        self._pre: CVState | IMMState = self.state  # the track index each plot went to
+        self._own = np.zeros(0, np.intp)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -130,6 +135,9 @@ class CartesianTracker:
         if tz is not None:
             start = self.time if np.isfinite(self.time) else float(tz.min())
             self._tt = np.full(len(self.ids), start)
+            self._t0 = start
+            self._pre = self.state.take(np.arange(len(self.ids)))  # for `_refilter`
+            self._own = np.full(len(z), -1, np.intp)
         self._tz = tz
         explicit = scan is not None
         scan = self.scan_index(t_end) if scan is None else int(scan)
@@ -145,11 +153,14 @@ class CartesianTracker:
         firm = self.status != TENTATIVE
         for group in (firm, ~firm):  # established tracks choose first
             tracks = np.flatnonzero(group)
-            for again in (None, "other") if tz is not None else (None,):
-                # then a track's second plot in this scan, at another time than its first
+            rounds = (None, "other", "other") if tz is not None else (None,)
+            for again in rounds:
+                # then a track's further plots in this scan, at other times than its own
                 if again:
                     tracks = tracks[self.last_hit[tracks] == scan]
                 free = np.flatnonzero(~used)
+                if len(free) == 0:
+                    break
                 hit_t, hit_p = self._associate(tracks, free, z, r, pd, lam, again)
                 used[hit_p] = True
                 owner[hit_p] = self.ids[hit_t]
@@ -192,6 +203,7 @@ class CartesianTracker:
             if len(self.ids):  # everything to the scan's end: tracks share one time again
                 self.state = self.motion.predict(self.state, t_end - self._tt)
             self._tt = np.zeros(0)
+            self._merge(scan)
         self.time = t_end
         self.plot_ids = owner
         self._tz = None
@@ -227,21 +239,79 @@ class CartesianTracker:
         self._keep(~gone)
         return ids
 
+    def _merge(self, scan: int) -> None:
+        """Drop the lesser of two confirmed tracks that have become one (position and
+        velocity within the gate of each other). With several plots of a target in one
+        scan, a track that lost its own target can settle on another's plots and share
+        them with that target's track for good, one plot each."""
+        cand = np.flatnonzero((self.status != TENTATIVE) & (self.last_hit == scan))
+        if len(cand) < 2:
+            return
+        s, h, g = self.state.take(cand), min(2, self.k), self.config.gate_sigma
+        reach = g * np.sqrt(2.0 * float(np.max(s.pxx[:, :h])))
+        pairs = cKDTree(s.pos[:, :h]).query_pairs(reach, output_type="ndarray")
+        if len(pairs) == 0:
+            return
+        a, b = pairs[:, 0], pairs[:, 1]
+        dp, dv = s.pos[a, :h] - s.pos[b, :h], s.vel[a, :h] - s.vel[b, :h]
+        sp, sv = s.pxx[a, :h] + s.pxx[b, :h], s.pvv[a, :h] + s.pvv[b, :h]
+        same = np.sum(dp * dp / sp + dv * dv / sv, axis=1) < g * g
+        if not same.any():
+            return
+        a, b = cand[a[same]], cand[b[same]]
+        # keep the track with more plots (then the older); a chain of merges keeps its best
+        worse = np.where(
+            (self.hits[a] > self.hits[b]) | ((self.hits[a] == self.hits[b]) & (a < b)), b, a
+        )
+        gone = np.zeros(len(self.ids), bool)
+        gone[worse] = True
+        self.counts.merged += int(gone.sum())
+        self._keep(~gone)
+
     def _associate(
         self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None
     ) -> tuple[I8, I8]:
         """Gate, assign and update `tracks` against `plots`; returns global indices."""
         at, ap = self._match(tracks, plots, z, r, pd, lam, again)
-        if len(at):
-            s, zp, rp = self.state.take(tracks), z[plots], r[plots]
-            if self._tz is None:
-                ps, delta = s.take(at), None
-            else:
-                tt, tp = self._tt[tracks], self._tz[plots]
-                ps, delta = self._at_plot(s, at, tt, tp, ap)
-                self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
-            self.state.put(tracks[at], self.motion.update(ps, zp[ap], rp[ap], delta))
+        if len(at) == 0:
+            return tracks[at], plots[ap]
+        if self._tz is not None:
+            self._own[plots[ap]] = tracks[at]
+        if again:
+            self._refilter(tracks[at], z, r)
+            return tracks[at], plots[ap]
+        s, zp, rp = self.state.take(tracks), z[plots], r[plots]
+        if self._tz is None:
+            ps, delta = s.take(at), None
+        else:
+            tt, tp = self._tt[tracks], self._tz[plots]
+            ps, delta = self._at_plot(s, at, tt, tp, ap)
+            self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
+        self.state.put(tracks[at], self.motion.update(ps, zp[ap], rp[ap], delta))
         return tracks[at], plots[ap]
+
+    def _refilter(self, tracks: I8, z: F8, r: F8) -> None:
+        """Run `tracks` again from the scan's start over all their plots of this scan in
+        time order: a second plot may be earlier than the one a track took first, and
+        the filter stays the plain sequential one either way."""
+        tz = self._tz
+        assert tz is not None
+        sel = np.flatnonzero(np.isin(self._own, tracks))
+        sel = sel[np.lexsort((tz[sel], self._own[sel]))]
+        own = self._own[sel]
+        uniq, first = np.unique(own, return_index=True)
+        rank = np.arange(len(sel)) - np.repeat(first, np.diff(np.r_[first, len(sel)]))
+        row = np.searchsorted(uniq, own)
+        st = self._pre.take(uniq)
+        tt = np.full(len(uniq), self._t0)
+        for j in range(int(rank.max()) + 1):
+            m = rank == j
+            rows, p = row[m], sel[m]
+            ps, delta = self._at_plot(st, rows, tt, tz, p)
+            st.put(rows, self.motion.update(ps, z[p], r[p], delta))
+            tt[rows] = np.maximum(tt[rows], tz[p])
+        self.state.put(uniq, st)
+        self._tt[uniq] = tt
 
     def _match(
         self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None

@@ -55,7 +55,7 @@ class PlotTracker:
         self._held = Reports.empty(0)
         self._latest = -np.inf  # newest plot time seen
         self.keep_assignments = keep_assignments  # for scoring: see `assignments`
-        self._fed: list[tuple[NDArray[np.int64], NDArray[np.int64]]] = []
+        self._fed: list[tuple[NDArray[np.int64], F8, NDArray[np.int64]]] = []
         self._sensors: set[int] = set()
         self._rev: dict[int, tuple[float, float, int]] = {}  # sensor: azimuth, time, revolution
 
@@ -117,7 +117,7 @@ class PlotTracker:
             pd = sensor.detection_probability if sensor else None
             self.core.step(float(np.max(tz)), z[rows], r[rows], pd, tz=tz, scan=scan)
             if self.keep_assignments:
-                self._fed.append((batch.raw[rows], self.core.plot_ids))
+                self._fed.append((batch.raw[rows], tz, self.core.plot_ids))
             out.append((self.core.confirmed(), code))
         return self._reports(out)
 
@@ -175,13 +175,13 @@ class PlotTracker:
         revs = [v[2] for v in self._rev.values()]
         return max(revs) if revs else 0
 
-    def assignments(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """(raw, track id) of every plot processed so far, with `keep_assignments`: which
-        track each plot fed (-1: none; a tentative track's id even if it was dropped)."""
+    def assignments(self) -> tuple[NDArray[np.int64], F8, NDArray[np.int64]]:
+        """(raw, time, track id) of every plot processed so far, with `keep_assignments`:
+        which track each plot fed (a tentative track's id even if it was dropped)."""
         if not self._fed:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        raw, ids = zip(*self._fed, strict=True)
-        return np.concatenate(raw), np.concatenate(ids)
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        raw, t, ids = zip(*self._fed, strict=True)
+        return np.concatenate(raw), np.concatenate(t), np.concatenate(ids)
 
     def reason(self) -> str:
         """One line on what the tracker made of its plots; says why when no track formed."""
