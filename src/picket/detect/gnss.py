@@ -9,8 +9,14 @@ it turns red and closes only when it is green again (yellow keeps it open), so
 a cell on the edge of a jammed area does not flap.
 
 Spoofing rarely shows in integrity fields (a spoofer feeds a confident lie),
-so it is read from kinematics: a reported position jump that the aircraft's
-own speed cannot explain.
+so it is read from kinematics, and told apart from data faults: fusion
+(`picket.fusion.context.classify_air`) judges every fix against the aircraft's
+own dead-reckoned path; a single out-and-back fix is a glitch (counted, no
+alert), a displacement that persists (jump in, then fixes consistent with each
+other but not with the path) is a spoof. The detector turns fusion's
+transitions into alerts; `gnss.spoofing_area` aggregates spoofed aircraft into
+H3 cells per window, like the interference cells. docs/air_detectors.md has
+the method, thresholds and sources.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from picket.detect.base import (
     report_evidence,
     th,
 )
-from picket.fusion.context import BatchContext
+from picket.fusion.context import SPOOFED, BatchContext
+from picket.fusion.tracks import FixThresholds
+from picket.geo.geodesy import haversine_m
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
@@ -184,61 +192,243 @@ class GnssInterference:
 
 
 @dataclass
-class SpoofingThresholds(Thresholds):
-    min_jump_m: float = th(
-        5000.0,
-        "position jumps shorter than this are ignored",
-        "picket: CPR and multipath errors stay well below 5 km",
+class SpoofingThresholds(Thresholds, FixThresholds):
+    """Fusion's fix judgement (FixThresholds) plus what the alert reports."""
+
+    airborne_alt_m: float = th(
+        3000.0,
+        "above this (barometric) an aircraft is airborne for the ground-speed clue",
+        "picket: above any airport elevation in Europe but one (Samedan 1707 m)",
     )
-    speed_factor: float = th(
-        2.0, "a jump needs this many times the aircraft's own speed ...", "picket"
+    min_airborne_gs_ms: float = th(
+        40.0,
+        "an airborne ground speed under this is implausible (a clue, not a trigger)",
+        "~78 kn: below the stall speed of transport aircraft; slow aircraft rarely fly "
+        "above 3000 m into a headwind this strong",
     )
-    speed_margin_ms: float = th(150.0, "... plus this margin", "picket: covers stale velocity")
+    max_gs_ms: float = th(
+        350.0,
+        "a ground speed over this is implausible for a civil aircraft (a clue)",
+        "M 0.85 at FL350 plus a 100 m/s jet-stream tailwind",
+    )
 
 
 class GnssSpoofing:
-    """Reported positions that jump further than the aircraft's own velocity allows."""
+    """Alerts on fusion's confirmed displacements: one alert per episode, jumps in and out.
+
+    A jump in opens the alert (stamped at the fix that confirmed it, with the first
+    displaced fix's time and place as evidence); a move to another false place updates it;
+    the jump back onto the dead-reckoned path closes it. Glitches never alert; they are
+    counted per track (`n_glitches`) and in `self.glitches`.
+    """
 
     kind = "gnss.spoofing"
 
     def __init__(self, th: SpoofingThresholds | None = None):
         self.th = th or SpoofingThresholds()
         self.jumps: dict[int, list[dict[str, Any]]] = {}
+        self.glitches = 0  # held fixes that proved out-and-back glitches
+        self.transitions = 0
 
     def update(self, ctx: BatchContext) -> list[Signal]:
-        r = ctx.reports
-        if not len(r):
+        tracks = ctx.tracks
+        tracks.fix_th = self.th  # fusion judges fixes with this detector's configuration
+        batch = tracks.batch
+        if batch is None:
             return []
-        tc = ctx.tracks.cols
-        s = ctx.slots
-        own = np.where(np.isfinite(tc["speed"][s]), tc["speed"][s], 250.0)
-        allowed = own * self.th.speed_factor + self.th.speed_margin_ms
-        jump = (
-            (r.domain == Domain.AIR) & ctx.has_pos & (ctx.jump_m > self.th.min_jump_m)
-            & (ctx.jump_speed > allowed) & (ctx.prev_t > r.time - 60)
-        )  # fmt: skip
-        out = []
-        for j in np.flatnonzero(jump).tolist():
-            sl = int(s[j])
-            lst = self.jumps.setdefault(sl, [])
-            lst.append({
-                "time": iso(float(r.time[j])),
-                "from": {"lat": float(ctx.prev_lat[j]), "lon": float(ctx.prev_lon[j])},
-                "to": {"lat": float(r.lat[j]), "lon": float(r.lon[j])},
-                "distance_m": round(float(ctx.jump_m[j]), 1),
-                "implied_speed_ms": round(float(ctx.jump_speed[j]), 1),
-                "reported_speed_ms": round(float(own[j]), 1),
-            })  # fmt: skip
-            del lst[:-20]
-            ev = {
-                "jumps": list(lst),
-                "nic": int(tc["nic"][sl]),
-                "nacp": int(tc["nacp"][sl]),
-                "reports": report_evidence(ctx, [j]),
-                "thresholds": vars(self.th),
-            }
-            sev = "critical" if len(lst) >= 2 else "warning"
-            summary = (f"{label(ctx, sl)} reported position jumped {ctx.jump_m[j] / 1000:.0f} km "
-                       f"in {r.time[j] - ctx.prev_t[j]:.0f} s: possible GNSS spoofing")  # fmt: skip
-            out.append(make_signal(ctx, self.kind, sl, j, sev, summary, ev))
+        self.glitches += sum(g[2] for g in batch.glitches)
+        out: list[Signal] = []
+        for tr in batch.transitions:
+            out.append(self._signal(ctx, tr))
         return out
+
+    def _clues(self, ctx: BatchContext, sl: int) -> dict[str, Any]:
+        th, tc = self.th, ctx.tracks.cols
+        nic, nacp, ver = int(tc["nic"][sl]), int(tc["nacp"][sl]), int(tc["version"][sl])
+        bad, judged = bad_integrity(np.array([nic]), np.array([nacp]), np.array([ver]),
+                                    InterferenceThresholds())  # fmt: skip
+        gs, alt = float(tc["speed"][sl]), float(tc["alt"][sl])
+        gs_bad = bool(
+            np.isfinite(gs)
+            and (
+                gs > th.max_gs_ms
+                or (np.isfinite(alt) and alt > th.airborne_alt_m and gs < th.min_airborne_gs_ms)
+            )
+        )
+        return {
+            "nic": nic, "nacp": nacp,
+            "integrity_degraded": bool(bad[0] and judged[0]),
+            "ground_speed_ms": round(gs, 1) if np.isfinite(gs) else None,
+            "altitude_m": round(alt) if np.isfinite(alt) else None,
+            "ground_speed_implausible": gs_bad,
+        }  # fmt: skip
+
+    def _signal(self, ctx: BatchContext, tr: dict[str, Any]) -> Signal:
+        sl, row, what = int(tr["slot"]), int(tr["row"]), tr["what"]
+        self.transitions += 1
+        lst = self.jumps.setdefault(sl, [])
+        dist = haversine_m(tr["from"]["lat"], tr["from"]["lon"], tr["to"]["lat"], tr["to"]["lon"])
+        dt = max(tr["time"] - tr["from"]["time"], 0.0)
+        entry = {
+            "what": what,
+            "time": iso(tr["time"]),
+            "confirmed": iso(tr["confirmed"]),
+            "from": {**tr["from"], "time": iso(tr["from"]["time"])},
+            "to": tr["to"],
+            "dead_reckoned": tr["dead_reckoned"],
+            "distance_m": round(float(dist), 1),
+            "offset_from_dead_reckoning_m": round(tr["offset_m"], 1),
+            "gap_s": round(dt, 1),
+            "implied_speed_ms": round(float(dist) / max(dt, 1.0), 1),
+            "reported_speed_ms": round(tr["speed_ms"], 1) if np.isfinite(tr["speed_ms"]) else None,
+            "fixes_to_confirm": tr["fixes"],
+        }
+        lst.append(entry)
+        del lst[:-20]
+        clues = self._clues(ctx, sl)
+        n_in = sum(1 for j in lst if j["what"] != "out")
+        sev = "critical" if n_in >= 2 or clues["integrity_degraded"] else "warning"
+        tc = ctx.tracks.cols
+        ev = {
+            "jumps": list(lst),
+            "clues": clues,
+            "spoofed_fixes_kept_out": int(tc["n_spoofed"][sl]),
+            "glitches": int(tc["n_glitches"][sl]),
+            "reports": report_evidence(ctx, [row]),
+            "method": "persistent displacement from the dead-reckoned path (docs/air_detectors.md)",
+            "thresholds": vars(self.th),
+        }
+        name = label(ctx, sl)
+        km = entry["offset_from_dead_reckoning_m"] / 1000
+        if what == "out":
+            summary = (f"{name} reported positions back on its dead-reckoned path after "
+                       f"{len(lst) and sum(1 for j in lst if j['what'] != 'out')} displacement(s): "
+                       "GNSS spoofing ended")  # fmt: skip
+            self.jumps.pop(sl, None)
+            return make_signal(ctx, self.kind, sl, row, "info", summary, ev, ended=True)
+        summary = (f"{name} reported positions displaced {km:.0f} km from its dead-reckoned path "
+                   f"and holding there ({tr['fixes']} fixes): GNSS spoofing")  # fmt: skip
+        dr = tr["dead_reckoned"]
+        return make_signal(ctx, self.kind, sl, row, sev, summary, ev,
+                           lat=dr["lat"], lon=dr["lon"])  # fmt: skip
+
+
+@dataclass
+class SpoofingAreaThresholds(Thresholds):
+    resolution: int = th(4, "H3 resolution of the cells", "as gnss.interference (gpsjam.org)")
+    window_s: float = th(900.0, "rolling window of a cell", "as gnss.interference (issue #4)")
+    sample_s: float = th(20.0, "one spoofed fix per aircraft per this many seconds",
+                         "as gnss.interference")  # fmt: skip
+    check_every_s: float = th(60.0, "cells re-judged this often (event time)", "picket")
+    min_aircraft: int = th(
+        2,
+        "spoofed aircraft in a cell's window that light it",
+        "picket: one aircraft already has its gnss.spoofing alert; two displaced at once "
+        "are a transmitter, not an avionics fault (as gnss.interference forgives one box)",
+    )
+    same_place_m: float = th(
+        30_000.0,
+        "displaced positions closer than this are 'displaced to the same place'",
+        "picket: ~ one resolution-4 cell; area spoofers place victims at one point or ring",
+    )
+
+
+class GnssSpoofingArea:
+    """H3 cells (where spoofed aircraft truly were) with the count of aircraft spoofed there.
+
+    The cell is that of the aircraft's dead-reckoned position at the jump in (its true
+    whereabouts, as far as known); evidence says where the aircraft were displaced to and
+    whether several were displaced to the same place (area spoofing)."""
+
+    kind = "gnss.spoofing_area"
+
+    def __init__(self, th: SpoofingAreaThresholds | None = None):
+        self.th = th or SpoofingAreaThresholds()
+        self.home: dict[int, int] = {}  # slot -> cell of the current displacement
+        self.last_bucket: dict[int, int] = {}
+        self.samples: list[tuple[float, int, int, float, float]] = []  # t, cell, slot, lat, lon
+        self.lit: set[int] = set()
+        self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
+
+    def update(self, ctx: BatchContext) -> list[Signal]:
+        th = self.th
+        batch = ctx.tracks.batch
+        if batch is not None:
+            trs = {int(t["row"]): t for t in batch.transitions}
+            rows = np.flatnonzero(batch.cls == SPOOFED)
+            for i in sorted(set(rows.tolist()) | set(trs)):
+                sl = int(ctx.slots[i])
+                tr = trs.get(i)
+                if tr is not None and tr["what"] == "in":
+                    dr = tr["dead_reckoned"]
+                    c = h3.latlng_to_cell(dr["lat"], dr["lon"], th.resolution)
+                    self.home[sl] = h3.str_to_int(c)
+                elif tr is not None and tr["what"] == "out":
+                    self.home.pop(sl, None)
+                    continue
+                if sl not in self.home or batch.cls[i] != SPOOFED:
+                    continue
+                b = int(np.floor(ctx.reports.time[i] / th.sample_s))
+                if self.last_bucket.get(sl) == b:
+                    continue
+                self.last_bucket[sl] = b
+                self.samples.append(
+                    (
+                        float(ctx.reports.time[i]),
+                        self.home[sl],
+                        sl,
+                        float(ctx.reports.lat[i]),
+                        float(ctx.reports.lon[i]),
+                    )
+                )
+        if not self.samples:
+            return []
+        t = np.array([x[0] for x in self.samples])
+        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        out: list[Signal] = []
+        for tk in self.ticker.due(float(t.min()), now, t).tolist():
+            out += self._judge(ctx, tk, (t <= tk) & (t >= tk - th.window_s))
+        # keep samples until the tick after they leave the window has closed their cell
+        horizon = self.ticker.done - th.window_s - 2 * th.check_every_s
+        self.samples = [x for x in self.samples if x[0] >= horizon]
+        return out
+
+    def _judge(self, ctx: BatchContext, tk: float, inside: np.ndarray) -> list[Signal]:
+        th = self.th
+        by_cell: dict[int, dict[int, tuple[float, float]]] = {}
+        for x, ok in zip(self.samples, inside.tolist(), strict=True):
+            if ok:
+                by_cell.setdefault(x[1], {})[x[2]] = (x[3], x[4])  # last displaced place
+        out = []
+        for c, ac in by_cell.items():
+            if len(ac) >= th.min_aircraft:
+                self.lit.add(c)
+                out.append(self._signal(ctx, c, ac, tk))
+        for c in sorted(self.lit - set(by_cell)):
+            self.lit.discard(c)
+            out.append(self._signal(ctx, c, {}, tk, ended=True))
+        return out
+
+    def _signal(self, ctx, cell, ac, tk, ended=False) -> Signal:
+        th = self.th
+        hexid = h3.int_to_str(cell)
+        lat, lon = h3.cell_to_latlng(hexid)
+        places = [{"aircraft": label(ctx, sl), "lat": round(a, 5), "lon": round(b, 5)}
+                  for sl, (a, b) in sorted(ac.items())][:20]  # fmt: skip
+        same = 0
+        if len(ac) >= 2:
+            pts = np.array(list(ac.values()))
+            d = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+            same = int(((d <= th.same_place_m).sum(axis=1) - 1).max()) + 1
+        ev = {
+            "cell": hexid, "resolution": th.resolution, "count_spoofed_aircraft": len(ac),
+            "displaced_to": places, "most_displaced_to_one_place": same,
+            "window_s": th.window_s,
+            "thresholds": vars(th),
+        }  # fmt: skip
+        sev = "critical" if same >= 2 else "warning"
+        summary = (f"GNSS spoofing: {len(ac)} aircraft displaced while in cell {hexid}"
+                   + (f", {same} to the same place" if same >= 2 else ""))  # fmt: skip
+        return Signal(kind=self.kind, subject=f"h3:{hexid}", time=tk, lat=lat, lon=lon,
+                      severity="info" if ended else sev, summary="" if ended else summary,
+                      evidence=ev, domain="em", ended=ended)  # fmt: skip

@@ -4,6 +4,14 @@ Fusion sorts a micro-batch by (track, time), links every position to the one
 before it (in the batch or in the track's state), and marks kinematically
 impossible jumps. The common case is vectorised; only subjects that actually
 jump are walked row by row, to decide which positions the track keeps.
+
+Aircraft get a finer judgement (`classify_air`, docs/air_detectors.md): a
+repeated position is no new fix (OpenSky and aggregators forward-fill positions
+between updates), kinematics use each fix's own time, and a fix off the
+aircraft's dead-reckoned path is held back until it proves a glitch (the next
+fixes come back: counted, no alert) or a persistent displacement (a spoof: kept
+out of the track, which coasts on its last good fix, and reported to the
+`gnss.spoofing` detector as a transition).
 """
 
 from __future__ import annotations
@@ -13,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from picket.fusion.tracks import TrackTable
-from picket.geo.geodesy import haversine_m
+from picket.fusion.tracks import FixThresholds, TrackTable
+from picket.geo.geodesy import destination, haversine_m
 from picket.model.decoded import Static
 from picket.model.reports import Reports
 
@@ -87,28 +95,86 @@ def duplicates(r: Reports, slots: np.ndarray, window_s: float = 2.0) -> np.ndarr
     return dup
 
 
+AIR = 1  # picket.model.reports.Domain.AIR (fusion does not import the detector layer)
+
+# fix classes per batch row (FixBatch.cls)
+NO_FIX, ACCEPTED, REPEAT, HELD, SPOOFED = 0, 1, 2, 3, 4
+
+
+@dataclass
+class FixBatch:
+    """What fusion decided about each aircraft fix of one batch (read by gnss.spoofing).
+
+    `cls` per row (ACCEPTED, REPEAT, HELD: off the path and awaiting proof, SPOOFED: part of
+    a confirmed displacement); `own_t` the time of the fix a row carries (a repeat carries
+    its fix's time); `transitions` one dict per confirmed jump in or out of a displacement;
+    `glitches` (slot, row, n) where a held run proved a glitch."""
+
+    cls: np.ndarray
+    own_t: np.ndarray
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    glitches: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+def _ffill_index(slots: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per row: the latest `valid` row at or before it in its slot's run, else -1."""
+    n = len(slots)
+    if not n:
+        return np.empty(0, np.int64)
+    ar = np.arange(n)
+    gs = np.r_[True, slots[1:] != slots[:-1]]
+    gstart = np.maximum.accumulate(np.where(gs, ar, 0))
+    run = np.maximum.accumulate(np.where(valid, ar, -1))
+    return np.where(run >= gstart, run, -1)
+
+
 def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[np.ndarray, ...]:
-    """Previous position per row (rows sorted by slot, time)."""
+    """Previous position per row (rows sorted by slot, time).
+
+    For aircraft the previous position is the previous distinct fix (accepted or not) at
+    its own time: a repeated position links to the fix it repeats with a zero jump, so
+    forward-filled rows never feed jump speeds (`tracks.batch` keeps repeats and own times).
+    """
     n = len(r)
     has_pos = r.has_position()
     idx = np.flatnonzero(has_pos)
     prev_t = np.full(n, np.nan)
     prev_lat = np.full(n, np.nan)
     prev_lon = np.full(n, np.nan)
+    own_t = r.time.astype(float)
+    cls = np.zeros(n, np.int8)
+    tc = tracks.cols
     if len(idx):
         s = slots[idx]
         first = np.r_[True, s[1:] != s[:-1]]
         pi = np.r_[0, idx[:-1]]  # previous position row
-        prev_t[idx] = np.where(first, tracks.cols["pos_time"][s], r.time[pi])
-        prev_lat[idx] = np.where(first, tracks.cols["lat"][s], r.lat[pi])
-        prev_lon[idx] = np.where(first, tracks.cols["lon"][s], r.lon[pi])
+        prev_t[idx] = np.where(first, tc["pos_time"][s], r.time[pi])
+        prev_lat[idx] = np.where(first, tc["lat"][s], r.lat[pi])
+        prev_lon[idx] = np.where(first, tc["lon"][s], r.lon[pi])
+        air = r.domain[idx] == AIR
+        if air.any():
+            a_idx, sa = idx[air], s[air]
+            fa = np.r_[True, sa[1:] != sa[:-1]]
+            pa = np.r_[0, a_idx[:-1]]
+            plat = np.where(fa, tc["fix_lat"][sa], r.lat[pa])
+            plon = np.where(fa, tc["fix_lon"][sa], r.lon[pa])
+            rep = (r.lat[a_idx] == plat) & (r.lon[a_idx] == plon)
+            # own time: a distinct fix's is its own; a repeat carries its fix's (or the state's)
+            j = _ffill_index(sa, ~rep)
+            own = np.where(j >= 0, r.time[a_idx[np.maximum(j, 0)]], tc["fix_time"][sa])
+            own_t[a_idx] = own
+            prev_own = np.where(fa, tc["fix_time"][sa], np.r_[np.nan, own[:-1]])
+            prev_t[a_idx] = np.where(rep, own, prev_own)
+            prev_lat[a_idx], prev_lon[a_idx] = plat, plon
+            cls[a_idx] = np.where(rep, REPEAT, ACCEPTED)
     jump = np.full(n, np.nan)
     speed = np.full(n, np.nan)
     ok = has_pos & np.isfinite(prev_lat)
     if ok.any():
         jump[ok] = haversine_m(prev_lat[ok], prev_lon[ok], r.lat[ok], r.lon[ok])
-        dt = np.maximum(np.abs(r.time[ok] - prev_t[ok]), 1.0)
+        dt = np.maximum(np.abs(own_t[ok] - prev_t[ok]), 1.0)
         speed[ok] = jump[ok] / dt
+    tracks.batch = FixBatch(cls, own_t)
     return has_pos, prev_t, prev_lat, prev_lon, jump, speed
 
 
@@ -122,22 +188,40 @@ def reject_outliers(
 ) -> np.ndarray:
     """Mark positions the track should not follow.
 
-    A position is an outlier when reaching it from the last *accepted* position
-    needs more than the domain's speed limit. After `reanchor_after` outliers
-    that agree with each other, the track moves to them (a real relocation, or
-    a persistent false position that detectors have already flagged).
+    Aircraft: `classify_air`. Other domains: a position is an outlier when reaching it
+    from the last *accepted* position needs more than the domain's speed limit; after
+    `reanchor_after` outliers that agree with each other, the track moves to them (a real
+    relocation, or a persistent false position that detectors have already flagged).
     """
+    air = has_pos & (r.domain == AIR)
+    outlier = np.zeros(len(r), bool)
+    if air.any():
+        batch = tracks.batch
+        if batch is None or len(batch.cls) != len(r):  # called without link_positions
+            link_positions(r, slots, tracks)
+            batch = tracks.batch
+        outlier |= classify_air(r, slots, air, tracks, batch)
+    other = has_pos & ~air
     row_lim = np.full(len(r), np.inf)
-    for d in np.unique(r.domain).tolist():
+    for d in np.unique(r.domain[other]).tolist():
         row_lim[r.domain == d] = tracks.max_speed.get(d, np.inf)
     seg = tracks.config.segment_gap_s
     new_segment = has_pos & (r.time - prev_t > seg)
     if new_segment.any():
         np.add.at(tracks.cols["n_segments"], slots[new_segment], 1)
-    suspect = has_pos & (jump_speed > row_lim) & ~new_segment
+    suspect = other & (jump_speed > row_lim) & ~new_segment
+    if suspect.any():
+        outlier |= _reanchor_walk(r, slots, other, suspect, row_lim, tracks)
+    tracks.cols["n_outliers"][: tracks.n] += np.bincount(slots[outlier], minlength=tracks.n)[
+        : tracks.n
+    ]
+    return outlier
+
+
+def _reanchor_walk(r, slots, has_pos, suspect, row_lim, tracks) -> np.ndarray:
+    """The non-aircraft outlier walk (speed limit, re-anchor after k agreeing outliers)."""
+    seg = tracks.config.segment_gap_s
     outlier = np.zeros(len(r), bool)
-    if not suspect.any():
-        return outlier
     k = tracks.config.reanchor_after
     for s in np.unique(slots[suspect]).tolist():
         rows = np.flatnonzero((slots == s) & has_pos)
@@ -166,7 +250,215 @@ def reject_outliers(
                 outlier[pending] = False
                 lt, la, lo = t, a, b
                 pending.clear()
-    tracks.cols["n_outliers"][: tracks.n] += np.bincount(slots[outlier], minlength=tracks.n)[
-        : tracks.n
-    ]
     return outlier
+
+
+def dr_offset(
+    th: FixThresholds,
+    t0: np.ndarray | float,
+    lat0: np.ndarray | float,
+    lon0: np.ndarray | float,
+    v0: np.ndarray | float,
+    c0: np.ndarray | float,
+    t: np.ndarray | float,
+    lat: np.ndarray | float,
+    lon: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(distance of a fix from the dead-reckoned position in metres, whether it fits).
+
+    From an anchor fix (t0, lat0, lon0) with its velocity (v0 m/s along c0 deg), an aircraft
+    whose acceleration stays under a_max is within a*dt^2/2 of the straight-line prediction,
+    and never further than (2 v0 + margin) dt (a full reversal); `min_offset_m` covers the
+    position and timestamp errors of a single fix. A fix also fits when any aircraft could
+    have reached it from the anchor (unknown_speed_ms * dt): one glitched velocity report
+    (real data has 18 m/s at FL400) must not make the true path look displaced.
+    """
+    dt = np.maximum(np.asarray(t, float) - t0, 0.0)
+    v0 = np.asarray(v0, float)
+    known = np.isfinite(v0) & np.isfinite(c0)
+    vv = np.where(known, v0, 0.0)
+    plat, plon = destination(lat0, lon0, np.where(known, c0, 0.0), vv * dt)
+    off = haversine_m(plat, plon, lat, lon)
+    bound = np.minimum(0.5 * th.max_accel_ms2 * dt**2, (2 * vv + th.speed_margin_ms) * dt)
+    reach = th.min_offset_m + th.unknown_speed_ms * dt
+    ok = (known & (off <= th.min_offset_m + bound)) | (haversine_m(lat0, lon0, lat, lon) <= reach)
+    return off, ok
+
+
+_ANCHOR = ("t", "lat", "lon", "speed", "course")
+
+
+def classify_air(
+    r: Reports, slots: np.ndarray, air: np.ndarray, tracks: TrackTable, batch: FixBatch
+) -> np.ndarray:
+    """Aircraft fixes the track must not follow; fills `batch` (classes, transitions).
+
+    Each distinct fix is judged against the dead-reckoned path of the track's anchor: the
+    last good fix, or while displaced the last displaced fix. A fix off that path is held;
+    held fixes that agree with each other for `confirm_fixes` fixes and `confirm_s` make a
+    transition (into a displacement, back onto the good path, or to another false place);
+    a fix back on the anchor's path first makes them a glitch. Vectorised for tracks whose
+    every fix follows the one before; only the others are walked fix by fix.
+    """
+    th = tracks.fix_th
+    tc = tracks.cols
+    cls, own = batch.cls, batch.own_t
+    n = len(r)
+    # velocity per row: the latest speed and course at or before it (state seeds the first)
+    has_v = np.isfinite(r.speed) & np.isfinite(r.course)
+    j = _ffill_index(slots, has_v)
+    spd = np.where(j >= 0, r.speed[np.maximum(j, 0)], tc["speed"][slots]).astype(float)
+    crs = np.where(j >= 0, r.course[np.maximum(j, 0)], tc["course"][slots]).astype(float)
+    fix = air & (cls == ACCEPTED)
+    fi = np.flatnonzero(fix)
+    outlier = np.zeros(n, bool)
+    if not len(fi):
+        reps = air & (cls == REPEAT)
+        _repeat_only(slots, reps, outlier, tc)
+        return outlier
+    s = slots[fi]
+    first = np.r_[True, s[1:] != s[:-1]]
+    pf = np.r_[0, fi[:-1]]
+    a_t = np.where(first, tc["fix_time"][s], own[pf])
+    a_lat = np.where(first, tc["fix_lat"][s], r.lat[pf])
+    a_lon = np.where(first, tc["fix_lon"][s], r.lon[pf])
+    a_v = np.where(first, tc["good_speed"][s], spd[pf])
+    a_c = np.where(first, tc["good_course"][s], crs[pf])
+    _, fit = dr_offset(th, a_t, a_lat, a_lon, a_v, a_c, own[fi], r.lat[fi], r.lon[fi])
+    seg = tracks.config.segment_gap_s
+    fresh = ~np.isfinite(a_lat) | (own[fi] - a_t > seg)
+    bad = ~fresh & ~fit
+    walk = np.zeros(tracks.n, bool)
+    walk[s[bad]] = True
+    walk[s] |= (tc["spoof_mode"][s] != 0) | (tc["pend_n"][s] > 0) | tc["fix_out"][s]
+    easy = ~walk[s]
+    if easy.any():  # every fix follows the one before: all accepted
+        fe, se = fi[easy], s[easy]
+        last = np.r_[se[1:] != se[:-1], True]
+        sl, il = se[last], fe[last]
+        for q, v in zip(_ANCHOR, (own[il], r.lat[il], r.lon[il], spd[il], crs[il]), strict=True):
+            tc[f"good_{q}"][sl] = v
+        tc["fix_time"][sl], tc["fix_lat"][sl], tc["fix_lon"][sl] = own[il], r.lat[il], r.lon[il]
+        tc["fix_out"][sl] = False
+    for sl in np.flatnonzero(walk).tolist():
+        rows = np.flatnonzero((slots == sl) & air)
+        _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks, batch)
+    reps = air & (cls == REPEAT) & ~walk[slots]
+    _repeat_only(slots, reps, outlier, tc)
+    np.add.at(tc["n_repeats"], slots[air & (cls == REPEAT)], 1)
+    return outlier
+
+
+def _repeat_only(slots: np.ndarray, reps: np.ndarray, outlier: np.ndarray, tc) -> None:
+    """A repeat outside the walked tracks repeats a kept or a held fix: it shares its fate."""
+    if not reps.any():
+        return
+    j = _ffill_index(slots, ~reps)  # never a fix in these tracks' rows: state decides
+    ri = np.flatnonzero(reps)
+    outlier[ri] = np.where(j[ri] >= 0, outlier[np.maximum(j[ri], 0)], tc["fix_out"][slots[ri]])
+
+
+def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: FixBatch) -> None:
+    """One track's fixes in time order through the displacement state machine."""
+    th = tracks.fix_th
+    tc = tracks.cols
+    seg = tracks.config.segment_gap_s
+    k, conf_s = th.confirm_fixes, th.confirm_s
+
+    def anchor(p: str) -> list[float]:
+        return [float(tc[f"{p}_{q}"][sl]) for q in _ANCHOR]
+
+    def put(p: str, v: list[float]) -> None:
+        for q, x in zip(_ANCHOR, v, strict=True):
+            tc[f"{p}_{q}"][sl] = x
+
+    def fits(a: list[float], f: list[float]) -> tuple[bool, float]:
+        off, ok = dr_offset(th, a[0], a[1], a[2], a[3], a[4], f[0], f[1], f[2])
+        return bool(ok), float(off)
+
+    mode = int(tc["spoof_mode"][sl])
+    good, alt, pend, pend0 = anchor("good"), anchor("alt"), anchor("pend"), anchor("pend0")
+    pend_n = int(tc["pend_n"][sl])
+    pend_rows: list[int] = []
+    last_out = bool(tc["fix_out"][sl])
+    last_t = float(tc["fix_time"][sl])
+    for i in rows.tolist():
+        if cls[i] == REPEAT:
+            outlier[i] = last_out
+            continue
+        f = [float(own[i]), float(r.lat[i]), float(r.lon[i]), float(spd[i]), float(crs[i])]
+        if not np.isfinite(good[1]) or (np.isfinite(last_t) and f[0] - last_t > seg):
+            mode, pend_n, good = 0, 0, f  # first fix, or a new segment: accepted anywhere
+            last_out, last_t = False, f[0]
+            continue
+        last_t = f[0]
+        ok, _ = fits(alt if mode else good, f)
+        if ok:
+            if pend_n:
+                tc["n_glitches"][sl] += pend_n
+                batch.glitches.append((sl, i, pend_n))
+                pend_n = 0
+            if mode:
+                alt = f
+                outlier[i], cls[i], last_out = True, SPOOFED, True
+                tc["n_spoofed"][sl] += 1
+            else:
+                good = f
+                last_out = False
+            continue
+        if pend_n and fits(pend, f)[0]:
+            pend_n += 1
+        else:
+            if pend_n:
+                tc["n_glitches"][sl] += pend_n
+                batch.glitches.append((sl, i, pend_n))
+            pend_n, pend0 = 1, f
+            pend_rows = []
+        pend = f
+        pend_rows.append(i)
+        outlier[i], cls[i], last_out = True, HELD, True
+        if pend_n < k or f[0] - pend0[0] < conf_s:
+            continue
+        # a persistent displacement: a transition
+        ref = alt if mode else good
+        back, off_good = fits(good, pend0)
+        _, off_ref = fits(ref, pend0)
+        if mode and back:
+            what, mode = "out", 0
+            good = f
+            outlier[i], cls[i], last_out = False, ACCEPTED, False
+        else:
+            what = "in" if not mode else "moved"
+            mode = 1
+            alt = f
+            tc["n_spoofed"][sl] += pend_n
+            for h in pend_rows:
+                cls[h] = SPOOFED
+            cls[i] = SPOOFED
+        dr = destination(
+            ref[1],
+            ref[2],
+            ref[4] if np.isfinite(ref[4]) else 0.0,
+            (ref[3] if np.isfinite(ref[3]) else 0.0) * max(pend0[0] - ref[0], 0.0),
+        )
+        batch.transitions.append({
+            "slot": sl, "row": i, "what": what, "time": pend0[0], "confirmed": f[0],
+            "from": {"time": ref[0], "lat": ref[1], "lon": ref[2]},
+            "to": {"lat": pend0[1], "lon": pend0[2]},
+            "dead_reckoned": {"lat": float(dr[0]), "lon": float(dr[1])},
+            "offset_m": off_ref, "good_offset_m": off_good, "fixes": pend_n,
+            "speed_ms": ref[3],
+        })  # fmt: skip
+        pend_n = 0
+        pend_rows = []
+    tc["spoof_mode"][sl] = mode
+    put("good", good)
+    put("alt", alt)
+    put("pend", pend)
+    put("pend0", pend0)
+    tc["pend_n"][sl] = pend_n
+    tc["fix_out"][sl] = last_out
+    last = rows[cls[rows] != REPEAT]
+    if len(last):
+        i = int(last[-1])
+        tc["fix_time"][sl], tc["fix_lat"][sl], tc["fix_lon"][sl] = own[i], r.lat[i], r.lon[i]

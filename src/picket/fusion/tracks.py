@@ -6,12 +6,16 @@ ADS-B velocity message updates speed without erasing the position, an
 operational-status message updates NACp without touching either. Positions
 that imply an impossible speed are kept out of the state (they stay in the
 batch context for detectors, which is where spoofing and identity conflicts
-are seen).
+are seen). For aircraft, fusion tells data faults from spoofing
+(`picket.fusion.context.classify_air`): a repeated position is no new fix, a
+fix off the dead-reckoned path is held back until it either proves a glitch
+(the next fixes come back) or a persistent displacement (a spoof, kept out
+while the track coasts on its last good fix).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,55 @@ class TrackConfig:
     segment_gap_s: float = 8 * 3600.0
 
 
+def _th(default: Any, doc: str, source: str) -> Any:
+    """A documented threshold (the same metadata as `picket.detect.base.th`)."""
+    return field(default=default, metadata={"doc": doc, "source": source})
+
+
+@dataclass
+class FixThresholds:
+    """How fusion judges an aircraft fix against its own dead-reckoned path.
+
+    Method and sources: docs/air_detectors.md.
+
+    The `gnss.spoofing` detector's thresholds extend these, so `picket config` lists them and
+    a config file sets them; the detector hands its values to the track table."""
+
+    min_offset_m: float = _th(
+        5000.0,
+        "a fix closer than this to its dead-reckoned position is never a jump",
+        "picket: above ADS-B position error (NACp >= 5: EPU < 926 m, DO-260B) plus a few "
+        "seconds of timestamp error at airliner speed (3 s x 300 m/s)",
+    )
+    max_accel_ms2: float = _th(
+        10.0,
+        "horizontal acceleration bound: dead reckoning over dt is off by at most a*dt^2/2",
+        "g*tan(45 deg) = 9.8 m/s^2, a 45-deg banked turn; airliners bank <= 25-30 deg "
+        "(ICAO Doc 8168 PANS-OPS turn criteria use 25 deg)",
+    )
+    speed_margin_ms: float = _th(
+        50.0,
+        "over long gaps the dead-reckoning error is at most (2 x own speed + this) x dt",
+        "picket: a full reversal (2 v dt) plus speed changes during the gap",
+    )
+    unknown_speed_ms: float = _th(
+        350.0,
+        "reachable speed of an aircraft that reported no velocity",
+        "M 0.85 at FL350 (~250 m/s true airspeed) plus a 100 m/s jet-stream tailwind",
+    )
+    confirm_fixes: int = _th(
+        3,
+        "consecutive mutually consistent displaced fixes that make a displacement persist",
+        "picket: the real out-and-back glitches of the traffic samples last 1-2 fixes",
+    )
+    confirm_s: float = _th(
+        20.0,
+        "... spanning at least this long (fewer or shorter runs are glitches)",
+        "picket: glitch and mistimed-fix runs in the traffic samples last <= 10 s; spoofing "
+        "episodes last minutes to hours (EASA SIB 2022-02R3)",
+    )
+
+
 # Outlier limits per domain (m/s). Maritime 50 kn is issue #3's default (fast craft
 # rarely exceed 40 kn); air 600 m/s is well above any civil or drone speed.
 DEFAULT_MAX_SPEED = {1: 600.0, 2: 50 * 1852 / 3600, 3: 1e9, 4: 600.0}
@@ -54,6 +107,8 @@ class TrackTable:
     def __init__(self, config: TrackConfig | None = None, capacity: int = 1024):
         self.config = config or TrackConfig()
         self.max_speed = {**DEFAULT_MAX_SPEED, **(self.config.max_speed_ms or {})}
+        self.fix_th = FixThresholds()  # set by the gnss.spoofing detector from its config
+        self.batch: Any = None  # per-batch fix classes and transitions (fusion.context.FixBatch)
         self.n = 0
         self._index: dict[int, int] = {}
         self.statics: dict[int, dict[str, Any]] = {}
@@ -72,7 +127,20 @@ class TrackTable:
             "n_outliers": np.zeros(cap, np.int64),
             "n_segments": np.zeros(cap, np.int64),
             "hist_head": np.zeros(cap, np.int64),  # total positions ever written
+            # aircraft fix classification (fusion/context.classify_air); own times, not rows
+            "fix_time": np.full(cap, np.nan),  # last reported distinct fix, any class
+            "fix_lat": np.full(cap, np.nan),
+            "fix_lon": np.full(cap, np.nan),
+            "fix_out": np.zeros(cap, bool),  # that fix was kept out of the track
+            "n_glitches": np.zeros(cap, np.int64),  # fixes judged glitches (out-and-back)
+            "n_spoofed": np.zeros(cap, np.int64),  # fixes judged displaced (spoofed)
+            "n_repeats": np.zeros(cap, np.int64),  # repeated positions (no new fix)
+            "spoof_mode": np.zeros(cap, np.int8),  # 1 while the reported positions are displaced
         }
+        for p in ("good", "alt", "pend", "pend0"):  # anchors: (own time, lat, lon, speed, course)
+            for q in ("t", "lat", "lon", "speed", "course"):
+                cols[f"{p}_{q}"] = np.full(cap, np.nan)
+        cols["pend_n"] = np.zeros(cap, np.int64)
         for c in STATE_COLUMNS:
             dt, miss = SCHEMA[c]
             cols[c] = np.full(cap, miss, dt)
@@ -203,7 +271,7 @@ class TrackTable:
         """One track as plain values (API, evidence)."""
         out: dict[str, Any] = {}
         for k, v in self.cols.items():
-            if k == "hist_head":
+            if k == "hist_head" or k.startswith(("good_", "alt_", "pend")):
                 continue
             x = v[slot].item()
             if isinstance(x, float) and not np.isfinite(x):
