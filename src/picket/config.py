@@ -39,7 +39,9 @@ from picket.detect.air_rules import LowSlowThresholds as _LowSlowTh
 from picket.detect.gnss import (
     GnssInterference,
     GnssSpoofing,
+    GnssSpoofingArea,
     InterferenceThresholds,
+    SpoofingAreaThresholds,
     SpoofingThresholds,
 )
 from picket.detect.maritime_encounter import Encounter, EncounterThresholds
@@ -70,6 +72,7 @@ DETECTORS: dict[str, tuple[type, type | None]] = {
     "air.loitering": (AirLoitering, AirLoiterThresholds),
     "gnss.interference": (GnssInterference, InterferenceThresholds),
     "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
+    "gnss.spoofing_area": (GnssSpoofingArea, SpoofingAreaThresholds),
     "space.manoeuvre": (SpaceManoeuvre, ManoeuvreThresholds),
 }
 

@@ -36,6 +36,7 @@ KINDS: dict[str, str] = {
     "air.low_slow": "drone-like profile: low and slow outside airports",
     "gnss.interference": "area where many aircraft report degraded GNSS integrity",
     "gnss.spoofing": "track whose reported positions are kinematically impossible",
+    "gnss.spoofing_area": "H3 cell where aircraft were spoofed, and where they were displaced to",
     "space.conjunction": "close approach between two space objects",
     "space.manoeuvre": "element-set change beyond drag and noise",
 }
