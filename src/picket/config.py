@@ -90,7 +90,7 @@ class SourceConfig:
     listen_tcp: str | None = None  # host:port to accept feeders on
     udp: str | None = None  # host:port to bind
     follow: bool = False  # tail the file for new data
-    # where a report's time comes from (docs/api.md, "Time"): "auto" = the message's own
+    # where a report's time comes from (docs/time.md): "auto" = the message's own
     # time where the format carries one, else the time the bytes arrived; "message" = the
     # message's own time only; "receive" = always the arrival time
     clock: str = "auto"
