@@ -37,3 +37,27 @@ def test_bad_confirm_is_an_error(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("time,x,y\n0,1,2\n")
     assert main(["track", str(src), "--out", str(tmp_path / "o.csv"), "--confirm", "4/2"]) == 2
+
+
+def test_own_time_plots_need_scan_quantum_and_zero_tracks_say_why(tmp_path, capsys):
+    # Three aircraft, each plot stamped at its own time within a 4 s revolution.
+    rng = np.random.default_rng(2)
+    lines = ["# origin: 59.0, 24.0", "time,x,y"]
+    for k in range(25):
+        for j in range(3):
+            t = 4.0 * k + rng.uniform(0, 4)
+            x, y = 5000.0 * j + 200.0 * t, -3000.0 + 50.0 * t
+            lines.append(f"{t:.3f},{x + rng.normal(0, 20):.1f},{y + rng.normal(0, 20):.1f}")
+    src, out = tmp_path / "plots.csv", tmp_path / "tracks.csv"
+    src.write_text("\n".join(lines) + "\n")
+    argv = ["track", str(src), "--out", str(out), "--measurement-sigma", "20"]
+    argv += ["--initial-velocity-sigma", "300"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "0 tracks: 75 plots from 1 sensors in 75 scans" in err
+    assert "set --scan-quantum" in err
+    assert main([*argv, "--scan-quantum", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "0 tracks:" not in err
+    _, tid, x, _ = np.loadtxt(out, delimiter=",", skiprows=1, unpack=True)
+    assert len(np.unique(tid)) == 3

@@ -19,7 +19,9 @@ from picket.track.config import parse_confirm
 
 HELP = """Plot file: CSV with a header, `time,x,y[,z][,sensor][,sigma]` (seconds, metres east/north
 of `# origin: lat, lon` or 0°N 0°E) or `time,lat,lon[,alt][,sensor][,sigma]`. Writes
-`time,track_id,x,y` (or lat,lon) for every confirmed track at every scan."""
+`time,track_id,x,y` (or lat,lon) for every confirmed track at every scan. Plots that each
+carry their own time (a rotating radar's azimuth time) need --scan-quantum: see
+docs/tracking.md."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -47,6 +49,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )  # fmt: skip
     p.add_argument("--turn-rate", type=float, default=3.0, help="IMM turn modes, deg/s")
     p.add_argument("--window", type=float, default=0.0, help="out-of-order window, s")
+    p.add_argument(
+        "--scan-quantum", type=float, default=0.0, metavar="S",
+        help="plots of one sensor within S seconds form one scan: the sensor's revisit time "
+        "(a radar's rotation period, 10 s for OpenSky state vectors); 0: one scan per time "
+        "stamp, for plots already grouped by scan",
+    )  # fmt: skip
     p.add_argument("--dead-letter", type=Path, help="JSON Lines file for rejected input")
     return p
 
@@ -64,6 +72,7 @@ def config_from(args: argparse.Namespace) -> TrackerConfig:
         dims=args.dims,
         cost=args.cost,
         out_of_order_window=args.window,
+        scan_quantum=args.scan_quantum,
         model=args.model,
         turn_rate_deg_s=args.turn_rate,
     )
@@ -98,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     np.savetxt(args.out, table, fmt=fmt, delimiter=",", header=head, comments="")
     n_tracks = len(np.unique(ids))
     print(f"{len(out)} track points, {n_tracks} tracks", file=sys.stderr)
+    if n_tracks == 0:
+        print(tracker.reason(), file=sys.stderr)
     print(f"read: {rejects.summary()}", file=sys.stderr)
     print(f"tracker: {tracker.rejects.summary()}", file=sys.stderr)
     rejects.close()
