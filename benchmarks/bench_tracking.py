@@ -28,7 +28,7 @@ import argparse
 import datetime
 import sys
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,8 +39,7 @@ Q, SIGMA, PD, CLUTTER, SPACING, GATE, V0 = 0.05, 1.0, 0.9, 10.0, 50.0, 3.0, 2.0
 C_OSPA, P_OSPA = 10.0, 1.0
 
 
-@dataclass
-class Scenario:
+class Scenario(NamedTuple):  # not a dataclass: `picket bench` loads this file unregistered
     times: list[datetime.datetime]
     detections: list[set]  # Stone Soup Detection objects per scan
     plots: list[np.ndarray]  # the same as (m, 2) arrays
