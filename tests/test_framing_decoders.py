@@ -150,7 +150,7 @@ def test_chunking_does_not_change_output(shared_data, case, fmt, rel, transform,
 @pytest.mark.parametrize(("case", "fmt", "rel", "transform"), CASES, ids=[c[0] for c in CASES])
 def test_whole_sample_in_4k_and_1k_chunks(shared_data, case, fmt, rel, transform):
     """The whole sample (catalogues cut as above) at 1 KiB and 4 KiB equals one piece."""
-    data = load(shared_data, rel, transform)[: BIG.get(case, None)]
+    data = load(shared_data, rel, transform)[: BIG.get(case)]
     ref = reference(case, fmt, data)
     assert ref[3] + sum(ref[2].values()) > 0, "the sample is read at all"
     for n in (1024, 4096):

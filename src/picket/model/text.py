@@ -13,6 +13,7 @@ one line, without holding it in memory, so line numbers after it stay right.
 
 from __future__ import annotations
 
+import csv
 import re
 
 from picket.model.rejects import Rejects
@@ -110,3 +111,23 @@ class LineFramer:
                 where = f"{self.source}:{first + i} ({len(ln)} bytes)"
                 self.rejects.reject(self.reason, where, ln[:256])
                 lines[i] = b""
+
+
+def csv_line(line: str) -> list[str]:
+    """One line as CSV fields; an unclosed quote ends at the end of its line."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return [line, "\0unparsable"]  # a field count no header has: rejected as a bad row
+
+
+def csv_lines(lines: list[str]) -> list[list[str]]:
+    """Each line as its own CSV record, so a stray quote cannot swallow the lines after it
+    (fast path: one reader over all lines; per line only when that went wrong)."""
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error:
+        rows = []
+    if len(rows) != len(lines):  # a quote ran over a line end, or the reader gave up
+        rows = [csv_line(x) for x in lines]
+    return rows

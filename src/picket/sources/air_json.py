@@ -16,7 +16,6 @@ converted to SI in whole columns; callsigns are cleaned (`picket.model.text.clea
 from __future__ import annotations
 
 import codecs
-import csv
 import json
 import logging
 import re
@@ -29,7 +28,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.model.text import LineFramer, clean_text
+from picket.model.text import LineFramer, clean_text, csv_line, csv_lines
 from picket.sources.registry import Format, register
 
 READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao", "adsc",
@@ -593,7 +592,7 @@ class OpenSkyCsv:
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
         text = [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines]
         if self.header is None:
-            self.header = [h.strip() for h in _csv_line(text[0])]
+            self.header = [h.strip() for h in csv_line(text[0])]
             text, first = text[1:], first + 1
         h = {name: k for k, name in enumerate(self.header)}
         need = ("time", "icao24", "lat", "lon")
@@ -604,7 +603,7 @@ class OpenSkyCsv:
                                         t[:512])  # fmt: skip
             return Decoded.empty()
         rows = _Rows()
-        for k, rec in enumerate(_csv_lines(text)):
+        for k, rec in enumerate(csv_lines(text)):
             if not rec:
                 continue  # an empty line (an over-long one was counted by the framer)
             if len(rec) != len(h) or _icao(rec[h["icao24"]]) < 0:
@@ -629,25 +628,6 @@ class OpenSkyCsv:
             )  # fmt: skip
         self.json.source_code = self.source_code
         return self.json.finish(rows, 0)
-
-
-def _csv_line(line: str) -> list[str]:
-    """One line as CSV fields; an unclosed quote ends at the end of the line."""
-    try:
-        return next(csv.reader([line]), [])
-    except csv.Error:
-        return [line, "\0unparsable"]  # a field count no header has: rejected as a bad line
-
-
-def _csv_lines(lines: list[str]) -> list[list[str]]:
-    """Each line as its own CSV record (fast path: one reader over all of them)."""
-    try:
-        rows = list(csv.reader(lines))
-    except csv.Error:
-        rows = []
-    if len(rows) != len(lines):  # a quote ran over a line end, or the reader gave up
-        rows = [_csv_line(x) for x in lines]
-    return rows
 
 
 class OpenSkyDecoder:

@@ -9,16 +9,21 @@ documents and decode at the end of input.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
+from picket.model.text import LineFramer
 from picket.sources.registry import Format, register
-from picket.space import read
+from picket.space import read, tle
 from picket.space.elements import ElementSets
 
 MAX_DOCUMENT = 512 << 20  # JSON/XML/KVN held whole; beyond this the input is refused
+MAX_CSV_LINE = 1 << 16  # an OMM CSV row is ~300 bytes
+logger = logging.getLogger(__name__)
 
 
 def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
@@ -96,13 +101,21 @@ def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
 
 
 class ElementDecoder:
+    """TLE and OMM CSV stream as lines (`LineFramer`, over-long lines counted); a TLE group
+    is never cut between feeds. JSON, XML and KVN are held whole and decoded at the end."""
+
+    MAX_PENDING = 1000  # lines held while waiting for a line 2 before the rest is read
+
     def __init__(self, rejects: Rejects, source: str):
         self.rejects, self.source = rejects, source
         self.buf = b""
         self.fmt: str | None = None
-        self.line = 1  # line number of buf's first line
+        self.line = 1  # line number for internal-error reports
         self.header: bytes | None = None
         self.refused = False
+        self.lines: LineFramer | None = None
+        self.pending: list[bytes] = []  # TLE lines after the last line 2 seen
+        self.pending_first = 1
 
     def _decode(self, es: ElementSets) -> Decoded:
         return element_reports(es, self.rejects, self.source)
@@ -111,6 +124,7 @@ class ElementDecoder:
         try:
             return self._feed(data)
         except Exception as e:  # never let a reader bug escape
+            logger.exception("element sets %s: reader failed", self.source)
             self.rejects.reject(
                 "space-elements.internal", f"{self.source}:{self.line}", f"{type(e).__name__}: {e}"
             )
@@ -120,6 +134,8 @@ class ElementDecoder:
     def _feed(self, data: bytes) -> Decoded:
         if self.refused:
             return Decoded.empty()
+        if self.lines is not None:
+            return self._stream(*self.lines.feed(data), final=False)
         self.buf += data
         if self.fmt is None:
             if b"\n" not in self.buf and len(self.buf) < 4096:
@@ -128,58 +144,76 @@ class ElementDecoder:
             if self.fmt is None and len(self.buf) >= 4096:
                 self.fmt = "tle"  # unknown text: let the TLE reader reject it line by line
         if self.fmt in ("tle", "omm-csv"):
-            return self._stream_lines(final=False)
+            return self._start_lines(final=False)
         if len(self.buf) > MAX_DOCUMENT:
             self.rejects.reject(f"{self.fmt}.too_large", f"{self.source}:0", self.buf[:200])
             self.buf, self.refused = b"", True
         return Decoded.empty()
 
-    def _stream_lines(self, final: bool) -> Decoded:
-        end = len(self.buf) if final else self.buf.rfind(b"\n") + 1
-        if end <= 0:
-            return Decoded.empty()
+    def _start_lines(self, final: bool) -> Decoded:
+        limit, reason = (
+            (tle.MAX_LINE, "tle.line_too_long") if self.fmt == "tle"
+            else (MAX_CSV_LINE, "omm-csv.line_too_long")
+        )  # fmt: skip
+        self.lines = LineFramer(self.rejects, self.source, reason, limit)
+        data, self.buf = self.buf, b""
+        out = self._stream(*self.lines.feed(data), final=False)
+        if not final:
+            return out
+        last = self._stream(*self.lines.flush(), final=True)
+        return Decoded(
+            Reports.concat([out.reports, last.reports]), out.statics + last.statics
+        )
+
+    def _stream(self, lines: list[bytes], first: int, final: bool) -> Decoded:
+        self.line = first
         if self.fmt == "omm-csv":
             if self.header is None:
-                nl = self.buf.find(b"\n")
-                if nl < 0 and not final:
+                if not lines:
                     return Decoded.empty()
-                nl = len(self.buf) if nl < 0 else nl
-                self.header = self.buf[: nl + 1]
-                self.buf = self.buf[nl + 1 :]
-                self.line += 1
-                end = max(0, end - nl - 1)
-            chunk, self.buf = self.buf[:end], self.buf[end:]
+                self.header, lines, first = lines[0], lines[1:], first + 1
+            if not lines:
+                return Decoded.empty()
             es = read.omm.parse_csv(
-                self.header + chunk, self.rejects, self.source, first_line=self.line - 1
-            )
-            self.line += chunk.count(b"\n")
+                self.header + b"\n" + b"\n".join(lines), self.rejects, self.source,
+                first_line=first - 1,
+            )  # fmt: skip
             return self._decode(es)
-        # TLE: cut after the last line 2 so a group never straddles feeds
-        chunk = self.buf[:end]
-        if not final:
-            lines = chunk.split(b"\n")
-            last2 = max((k for k, x in enumerate(lines) if x.startswith(b"2 ")), default=-1)
-            if last2 < 0 and len(chunk) < (1 << 16):
-                return Decoded.empty()  # wait for a line 2 (a lone header or line 1)
-            if last2 >= 0:
-                end = sum(len(x) + 1 for x in lines[: last2 + 1])
-                chunk = self.buf[:end]
-        self.buf = self.buf[end:]
-        es = read.tle.parse_tle(chunk, self.rejects, self.source, first_line=self.line)
-        self.line += chunk.count(b"\n")
+        # TLE: read up to the last line 2 so a group never straddles feeds
+        if not self.pending:
+            self.pending_first = first
+        self.pending += lines
+        p = self.pending
+        if final:
+            cut = len(p)
+        else:
+            cut = next((k + 1 for k in range(len(p) - 1, -1, -1) if p[k].startswith(b"2 ")), 0)
+            if cut == 0 and len(p) > self.MAX_PENDING:
+                cut = len(p) - 2  # a name and a line 1 may still meet their line 2
+        if cut == 0:
+            return Decoded.empty()
+        chunk, self.pending = p[:cut], p[cut:]
+        first, self.pending_first = self.pending_first, self.pending_first + cut
+        es = read.tle.parse_tle(b"\n".join(chunk) + b"\n", self.rejects, self.source,
+                                first_line=first)  # fmt: skip
         return self._decode(es)
 
     def flush(self) -> Decoded:
         try:
-            if self.refused or not self.buf.strip():
+            if self.refused:
+                return Decoded.empty()
+            if self.lines is not None:
+                return self._stream(*self.lines.flush(), final=True)
+            if not self.buf.strip():
                 return Decoded.empty()
             if self.fmt is None:
                 self.fmt = read.sniff(self.buf[:4096], self.source.lower()) or "tle"
             if self.fmt in ("tle", "omm-csv"):
-                return self._stream_lines(final=True)
+                return self._start_lines(final=True)
             data, self.buf = self.buf, b""
             return self._decode(read.parse(data, self.fmt, self.rejects, self.source))
         except Exception as e:
+            logger.exception("element sets %s: reader failed", self.source)
             self.rejects.reject(
                 "space-elements.internal", f"{self.source}:{self.line}", f"{type(e).__name__}: {e}"
             )

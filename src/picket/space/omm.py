@@ -10,8 +10,6 @@ plain integer, so six-digit numbers need nothing special.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -20,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from picket.model.rejects import Rejects
+from picket.model.text import clean_text, csv_lines
 from picket.space.elements import ElementSets
 
 REQUIRED = ("EPOCH", "MEAN_MOTION", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE",
@@ -101,7 +100,9 @@ def from_keywords(
     g = np.flatnonzero(good)
 
     def text(k: str) -> np.ndarray:
-        return np.array(["" if v is None else str(v).strip() for v in col(k)], dtype=str)[g]
+        vals = col(k)
+        return np.array([clean_text("" if vals[i] is None else str(vals[i]), MAX_TEXT)
+                         for i in g.tolist()], dtype=str)  # fmt: skip
 
     def num(k: str, fill: float = 0.0) -> np.ndarray:
         return np.nan_to_num(_floats(col(k))[g], nan=fill)
@@ -130,8 +131,10 @@ def from_keywords(
 
 def parse_csv(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -> ElementSets:
     """OMM CSV with a header row (CelesTrak GP CSV)."""
-    text = data.decode("utf-8", "replace")
-    rows = list(csv.reader(io.StringIO(text)))
+    text = data.decode("utf-8", "replace").split("\n")
+    if text and text[-1] == "":
+        text.pop()
+    rows = csv_lines([x.removesuffix("\r") for x in text])
     if not rows:
         return ElementSets.empty()
     header = [h.strip().upper() for h in rows[0]]
@@ -140,8 +143,8 @@ def parse_csv(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
         return ElementSets.empty()
     body, where, raws, nums = [], [], [], []
     for k, r in enumerate(rows[1:], start=first_line + 1):
-        if not r or all(not c.strip() for c in r):
-            continue
+        if not r:
+            continue  # an empty line (an over-long one was counted where it was cut)
         if len(r) != len(header):
             rejects.reject("omm-csv.columns", f"{source}:{k}", ",".join(r))
             continue
@@ -187,7 +190,13 @@ def _local(tag: str) -> str:
 
 
 def parse_xml(data: bytes, rejects: Rejects, source: str) -> ElementSets:
-    """OMM XML (NDM/XML): every <omm> or <segment> element is one element set."""
+    """OMM XML (NDM/XML): every <omm> or <segment> element is one element set.
+
+    OMM needs no DTD: a document declaring one (entities, external references) is refused.
+    """
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        rejects.reject("omm-xml.doctype", f"{source}:0", data[:200])
+        return ElementSets.empty()
     try:
         root = ET.fromstring(data)
     except ET.ParseError as e:
@@ -209,7 +218,23 @@ def parse_xml(data: bytes, rejects: Rejects, source: str) -> ElementSets:
     )
 
 
-_KVN = re.compile(r"^\s*([A-Z_0-9]+)\s*=\s*(.*?)\s*(\[[^\]]*\])?\s*$")
+_KEY = re.compile(r"[A-Z_0-9]+")  # matched whole on a short string: linear
+MAX_KVN_LINE = 4096
+MAX_TEXT = 64  # OBJECT_NAME and OBJECT_ID: CelesTrak's are at most 25 characters
+
+
+def _kvn_line(s: str) -> tuple[str, str] | None:
+    """'KEY = value [unit]' as (KEY, value) without a backtracking pattern; None if not."""
+    k, eq, v = s.partition("=")
+    k = k.strip()
+    if not eq or not _KEY.fullmatch(k):
+        return None
+    v = v.strip()
+    if v.endswith("]"):
+        u = v.rfind("[")
+        if u >= 0:
+            v = v[:u].rstrip()
+    return k, v
 
 
 def parse_kvn(data: bytes, rejects: Rejects, source: str) -> ElementSets:
@@ -218,7 +243,7 @@ def parse_kvn(data: bytes, rejects: Rejects, source: str) -> ElementSets:
     where, raws, starts = [], [], []
     cur: dict[str, str] | None = None
     start = 0
-    lines = data.decode("utf-8", "replace").splitlines()
+    lines = data.decode("utf-8", "replace").split("\n")
 
     def close() -> None:
         if cur is not None:
@@ -229,14 +254,18 @@ def parse_kvn(data: bytes, rejects: Rejects, source: str) -> ElementSets:
             raws.append(" ".join(f"{k}={v}" for k, v in cur.items())[:400])
 
     for ln, line in enumerate(lines, start=1):
+        if len(line) > MAX_KVN_LINE:
+            rejects.reject("omm-kvn.line_too_long", f"{source}:{ln} ({len(line)} chars)",
+                           line[:256])  # fmt: skip
+            continue
         s = line.strip()
         if not s or s.startswith("COMMENT"):
             continue
-        m = _KVN.match(s)
-        if not m:
-            rejects.reject("omm-kvn.line", f"{source}:{ln}", line)
+        kv = _kvn_line(s)
+        if kv is None:
+            rejects.reject("omm-kvn.line", f"{source}:{ln}", line[:512])
             continue
-        k, v = m.group(1), m.group(2)
+        k, v = kv
         if k == "CCSDS_OMM_VERS":
             close()
             cur, start = {}, ln

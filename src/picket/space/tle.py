@@ -17,9 +17,11 @@ import contextlib
 import numpy as np
 
 from picket.model.rejects import Rejects
+from picket.model.text import clean_text
 from picket.space.elements import ElementSets, designator_from_tle
 
-MAX_LINE = 160  # longer lines are not element-set lines
+MAX_LINE = 160  # longer lines are not element-set lines: rejected as tle.line_too_long
+MAX_NAME = 64  # a 3LE name line is 24 characters; longer names are cut
 _A5 = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 letters: I and O are skipped
 A5_VALUE = np.full(256, -1, dtype=np.int64)
 for _i, _c in enumerate(_A5):
@@ -92,10 +94,23 @@ def epoch_unix(year2: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -> ElementSets:
-    """Every TLE/3LE group in `data`; everything else is rejected with its line number."""
-    lines = data.splitlines()
+    """Every TLE/3LE group in `data`; everything else is rejected with its line number.
+
+    Lines end at LF only (a stray form feed or CR inside a line must not renumber the
+    rest); an over-long line is rejected and then read as blank.
+    """
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
     if not lines:
         return ElementSets.empty()
+    for i, x in enumerate(lines):
+        if len(x) > MAX_LINE:
+            rejects.reject("tle.line_too_long", f"{source}:{first_line + i} ({len(x)} bytes)",
+                           x[:256])  # fmt: skip
+            lines[i] = b""
+        elif x.endswith(b"\r"):
+            lines[i] = x[:-1]
     m = byte_matrix(lines)
     n = len(lines)
     blank = (m == 32).all(axis=1) | (m == 9).all(axis=1)
@@ -117,6 +132,8 @@ def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
     for i in np.flatnonzero(~used & ~blank):
         rejects.reject("tle.orphan_line", f"{source}:{first_line + i}", lines[i])
 
+    if not len(i1):
+        return ElementSets.empty()
     m1, m2 = m[i1], m[i2]
     long_enough = (
         (np.array([len(lines[i].rstrip()) for i in i1.tolist()], dtype=np.int64) >= 69)
@@ -159,8 +176,8 @@ def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
     g = np.flatnonzero(good)
     names = np.full(len(i1), "", dtype=object)
     for k in np.flatnonzero(has_name & good):
-        text = lines[i1[k] - 1].decode("ascii", "replace").strip()
-        names[k] = text[2:].strip() if text.startswith("0 ") else text
+        text = clean_text(lines[i1[k] - 1], 4 * MAX_NAME)
+        names[k] = clean_text(text[2:] if text.startswith("0 ") else text, MAX_NAME)
     cls = columns(m1, 7, 8).astype("U1")
     return ElementSets(
         norad=num1[g],
