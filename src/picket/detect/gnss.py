@@ -344,7 +344,8 @@ class GnssSpoofingArea:
 
     def __init__(self, th: SpoofingAreaThresholds | None = None):
         self.th = th or SpoofingAreaThresholds()
-        self.home: dict[int, int] = {}  # slot -> cell of the current displacement
+        # slot -> (cell where the displacement began, where the aircraft was displaced to)
+        self.home: dict[int, tuple[int, float, float]] = {}
         self.last_bucket: dict[int, int] = {}
         self.samples: list[tuple[float, int, int, float, float]] = []  # t, cell, slot, lat, lon
         self.lit: set[int] = set()
@@ -355,32 +356,31 @@ class GnssSpoofingArea:
         batch = ctx.tracks.batch
         if batch is not None:
             trs = {int(t["row"]): t for t in batch.transitions}
+            # fixes held before a confirmation count from the confirmation on, whatever the
+            # batching (held in an earlier batch, they were never SPOOFED rows)
+            since = {int(t["slot"]): float(t["confirmed"]) for t in batch.transitions}
             rows = np.flatnonzero(batch.cls == SPOOFED)
             for i in sorted(set(rows.tolist()) | set(trs)):
-                sl = int(ctx.slots[i])
+                sl, ti = int(ctx.slots[i]), float(ctx.reports.time[i])
                 tr = trs.get(i)
-                if tr is not None and tr["what"] == "in":
-                    dr = tr["dead_reckoned"]
-                    c = h3.latlng_to_cell(dr["lat"], dr["lon"], th.resolution)
-                    self.home[sl] = h3.str_to_int(c)
-                elif tr is not None and tr["what"] == "out":
+                if tr is not None and tr["what"] == "out":
                     self.home.pop(sl, None)
                     continue
-                if sl not in self.home or batch.cls[i] != SPOOFED:
+                if tr is not None:  # in, or moved to another false place
+                    dr = tr["dead_reckoned"]
+                    c = h3.str_to_int(h3.latlng_to_cell(dr["lat"], dr["lon"], th.resolution))
+                    if tr["what"] == "in" or sl not in self.home:
+                        self.home[sl] = (c, tr["to"]["lat"], tr["to"]["lon"])
+                    else:
+                        self.home[sl] = (self.home[sl][0], tr["to"]["lat"], tr["to"]["lon"])
+                if sl not in self.home or batch.cls[i] != SPOOFED or ti < since.get(sl, -np.inf):
                     continue
-                b = int(np.floor(ctx.reports.time[i] / th.sample_s))
+                b = int(np.floor(ti / th.sample_s))
                 if self.last_bucket.get(sl) == b:
                     continue
                 self.last_bucket[sl] = b
-                self.samples.append(
-                    (
-                        float(ctx.reports.time[i]),
-                        self.home[sl],
-                        sl,
-                        float(ctx.reports.lat[i]),
-                        float(ctx.reports.lon[i]),
-                    )
-                )
+                cell, to_lat, to_lon = self.home[sl]
+                self.samples.append((ti, cell, sl, to_lat, to_lon))
         if not self.samples:
             return []
         t = np.array([x[0] for x in self.samples])
@@ -398,7 +398,7 @@ class GnssSpoofingArea:
         by_cell: dict[int, dict[int, tuple[float, float]]] = {}
         for x, ok in zip(self.samples, inside.tolist(), strict=True):
             if ok:
-                by_cell.setdefault(x[1], {})[x[2]] = (x[3], x[4])  # last displaced place
+                by_cell.setdefault(x[1], {})[x[2]] = (x[3], x[4])  # where it was displaced to
         out = []
         for c, ac in by_cell.items():
             if len(ac) >= th.min_aircraft:
@@ -431,4 +431,4 @@ class GnssSpoofingArea:
                    + (f", {same} to the same place" if same >= 2 else ""))  # fmt: skip
         return Signal(kind=self.kind, subject=f"h3:{hexid}", time=tk, lat=lat, lon=lon,
                       severity="info" if ended else sev, summary="" if ended else summary,
-                      evidence=ev, domain="em", ended=ended)  # fmt: skip
+                      evidence={} if ended else ev, domain="em", ended=ended)  # fmt: skip

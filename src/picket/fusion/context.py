@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from picket.fusion.tracks import FixThresholds, TrackTable
+from picket.fusion.tracks import REPEAT_FIX, FixThresholds, TrackTable
 from picket.geo.geodesy import destination, haversine_m
 from picket.model.decoded import Static
 from picket.model.reports import Reports
@@ -98,7 +98,7 @@ def duplicates(r: Reports, slots: np.ndarray, window_s: float = 2.0) -> np.ndarr
 AIR = 1  # picket.model.reports.Domain.AIR (fusion does not import the detector layer)
 
 # fix classes per batch row (FixBatch.cls)
-NO_FIX, ACCEPTED, REPEAT, HELD, SPOOFED = 0, 1, 2, 3, 4
+NO_FIX, ACCEPTED, REPEAT, HELD, SPOOFED = 0, 1, REPEAT_FIX, 3, 4
 
 
 @dataclass

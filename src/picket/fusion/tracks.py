@@ -89,6 +89,9 @@ class FixThresholds:
     )
 
 
+REPEAT_FIX = 2  # fusion.context.REPEAT: a row repeating its track's last fix
+
+
 # Outlier limits per domain (m/s). Maritime 50 kn is issue #3's default (fast craft
 # rarely exceed 40 kn); air 600 m/s is well above any civil or drone speed.
 DEFAULT_MAX_SPEED = {1: 600.0, 2: 50 * 1852 / 3600, 3: 1e9, 4: 600.0}
@@ -231,7 +234,13 @@ class TrackTable:
             s = slots[idx]
             lastv = np.r_[s[1:] != s[:-1], True]
             c[col][s[lastv]] = v[idx[lastv]]
-        # positions
+        # positions, at their own time (a repeated aircraft position keeps its fix's time
+        # and is no new point of history)
+        b = self.batch
+        fixed = accepted_pos
+        if b is not None and len(b.own_t) == len(r):
+            t = np.where(np.isfinite(b.own_t), b.own_t, t)
+            fixed = accepted_pos & (b.cls != REPEAT_FIX)
         idx = np.flatnonzero(accepted_pos)
         if len(idx):
             s = slots[idx]
@@ -242,7 +251,9 @@ class TrackTable:
             c["pos_time"][sl] = t[il]
             c["lat"][sl] = r.lat[il]
             c["lon"][sl] = r.lon[il]
-            self._append_history(s, t[idx], r.lat[idx], r.lon[idx])
+        idx = np.flatnonzero(fixed)
+        if len(idx):
+            self._append_history(slots[idx], t[idx], r.lat[idx], r.lon[idx])
 
     def _append_history(self, s: np.ndarray, t: np.ndarray, lat: np.ndarray, lon: np.ndarray):
         h = self.config.history
