@@ -599,3 +599,127 @@ def test_zone_added_through_the_api_appears_live(page: Any, demo_server: Any) ->
         ".some((f) => f.properties.id === zid)",
         arg=zid, timeout=15000,
     )  # fmt: skip
+
+
+# --- the past as it was -------------------------------------------------------------------
+def _replay_to(pg: Any, since: float, until: float) -> None:
+    """Replay [since, until] through the page's own channel and wait for its last frame."""
+    pg.evaluate(
+        "([s, u]) => window.__picket.channel.send({type: 'replay', since: s, until: u, "
+        "speed: 60})",
+        [since, until],
+    )  # fmt: skip
+    pg.wait_for_function("(u) => window.__picket.store.time === u && "
+                         "window.__picket.alertPanel.past !== null", arg=until,
+                         timeout=30000)  # fmt: skip
+    pg.wait_for_timeout(300)  # the 50 ms render batch
+
+
+def test_replay_lists_alerts_as_they_were_at_the_picture_time(
+    page: Any, demo_server: Any, tmp_path: Path
+) -> None:
+    """The vessel going dark: while the replayed vessel is still silent its AIS-gap alert is
+    open, not the 'closed, reappeared' it ended as; nothing that fired later is listed; the
+    GNSS cells are those open then."""
+    from picket.model.alerts import iso, parse_time
+
+    gap = next(a for a in get_json(demo_server, "/api/alerts?kind=maritime.ais_gap")["alerts"]
+               if a["closed_time"])  # fmt: skip
+    t_open, t_close = parse_time(gap["time"]), parse_time(gap["closed_time"])
+    assert t_close - t_open > 120, gap
+    since, until = t_open + 30, t_open + 90
+    _replay_to(page, since, until)
+    shot_path = tmp_path / "web-replay-as-of.png"
+    page.screenshot(path=str(shot_path))
+    row = page.wait_for_selector(f"li.alert[data-alert-id='{gap['id']}']")
+    assert "closed" not in (row.get_attribute("class") or "").split()
+    assert "closed" not in row.inner_text()
+    assert get_json(demo_server, f"/api/alerts/{gap['id']}")["status"] == "closed"  # as it ended
+    listed = page.eval_on_selector_all("li.alert", "els => els.map(e => e.dataset.alertId)")
+    then = get_json(demo_server, f"/api/alerts?at={iso(until)}&limit=1000")["alerts"]
+    assert sorted(listed) == sorted(a["id"] for a in then)
+    assert len(then) < len(get_json(demo_server, "/api/alerts?limit=1000")["alerts"])
+    cells = page.evaluate("() => (window.__picket.state.gnss?.features || [])"
+                          ".map(f => f.properties.alert_id).sort()")  # fmt: skip
+    open_gnss = get_json(demo_server, f"/api/layers/gnss?at={iso(until)}")["features"]
+    assert cells == sorted(f["properties"]["alert_id"] for f in open_gnss)
+    # the evidence panel shows the alert as of then too
+    page.click(f"li.alert[data-alert-id='{gap['id']}']")  # rows are redrawn: by selector
+    page.wait_for_selector(f"[data-testid=alert-detail][data-alert-id='{gap['id']}']")
+    page.wait_for_timeout(500)
+    detail = page.inner_text("[data-testid=alert-detail]")
+    past = get_json(demo_server, f"/api/alerts/{gap['id']}?at={iso(until)}")
+    assert past["status"] == "open" and past["summary"] in detail
+    page.click("button:has-text('Live')")
+    page.wait_for_selector("[data-testid=mode]:has-text('LIVE')", timeout=15000)
+    page.wait_for_function("() => window.__picket.alertPanel.past === null")
+    assert shot_path.exists()
+
+
+@pytest.fixture(scope="module")
+def stored_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`picket serve` over a stored run across midnight: one alert the day before, one on
+    the picture's day, one vessel track; no pipeline behind the server."""
+    _need_browser()
+    from picket.cli.serve_cmd import load_stored
+    from picket.model.alerts import AlertBook
+    from picket.model.decoded import Decoded
+    from picket.model.reports import Domain, Kind, Reports
+    from picket.model.subjects import Namespace, key
+    from picket.pipeline.runtime import Pipeline
+    from picket.serve import LiveHub, start_server
+    from picket.sinks.store_sink import StoreSink
+    from picket.store.sqlite import Store
+    from tests.test_past import Script, sig
+
+    t0 = 1_736_985_000.0  # 2025-01-15T23:50:00Z
+    path = tmp_path_factory.mktemp("web-stored") / "picket.sqlite"
+    store = Store(path)
+    script = {t0 + 300: [sig(t0 + 300, "warning", "drifting before midnight")],
+              t0 + 900: [sig(t0 + 900, "critical", "emergency after midnight",
+                             kind="air.emergency", subject="icao:4ca7b5")]}  # fmt: skip
+    pipe = Pipeline(detectors=[Script(script)], sinks=[StoreSink(store, 30.0)])
+    pipe.book = AlertBook(min_update_s=0)
+    for k in range(121):  # 23:50 to 00:10, a report every 10 s
+        pipe.process(Decoded(Reports.build(
+            time=[t0 + 10 * k], domain=Domain.MARITIME, kind=Kind.POSITION,
+            subject=[key(Namespace.MMSI, 211000001)], lat=[55.0 + 0.0005 * k], lon=[14.0],
+            speed=[3.0], course=[0.0]), []))  # fmt: skip
+    pipe.finish()
+    store.close()
+    hub = LiveHub(tick_s=0.5)
+    load_stored(hub, path)
+    server = start_server(path, hub, port=0, static_dir=DIST)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_stored_run_page_says_so_with_its_time_and_dates(
+    browser: Any, stored_server: Any, tmp_path: Path
+) -> None:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+    pg = ctx.new_page()
+    try:
+        pg.goto(f"{stored_server.url}/")
+        wait_for_picture(pg)
+        pg.wait_for_timeout(300)
+        pg.screenshot(path=str(tmp_path / "web-stored-run.png"))
+        health = get_json(stored_server, "/api/health")
+        assert health["mode"] == "stored" and health["event_time"].startswith("2025-01-16T00:")
+        assert pg.inner_text("[data-testid=mode]") == "STORED RUN"
+        assert pg.inner_text("[data-testid=picture-time]") == health["event_time"][:19].replace(
+            "T", " ") + "Z"  # fmt: skip
+        assert pg.evaluate("() => window.__picket.store.count") == health["tracks"] == 1
+        # the page counts what the server counts, as of the same time
+        count = pg.inner_text("#alerts .count")
+        assert count == f"2 ({health['alerts_open']} open)"
+        assert get_json(stored_server, "/api/metrics")["alerts_open"] == health["alerts_open"]
+        times = dict(pg.eval_on_selector_all(
+            "li.alert", "els => els.map(e => [e.querySelector('.kind').textContent, "
+            "e.querySelector('time').textContent])"))  # fmt: skip
+        assert times == {"maritime.drift": "2025-01-15 23:55:00Z", "air.emergency": "00:05:00Z"}
+        assert (tmp_path / "web-stored-run.png").exists()
+    finally:
+        ctx.close()

@@ -37,6 +37,14 @@ export class AlertPanel {
   at: string | null = null;
   /** The picture's time (ISO): rows show the date when it is another day. */
   pictureTime: string | null = null;
+
+  /** A new picture time: rows are redrawn when its day changes (their dates depend on it). */
+  setPictureTime(iso: string | null): void {
+    const day = (t: string | null) => t?.slice(0, 10) ?? null;
+    const changed = day(iso) !== day(this.pictureTime);
+    this.pictureTime = iso;
+    if (changed) this.changed();
+  }
   selected: Alert | null = null;
   role: "viewer" | "operator" = "viewer";
   /** In replay, only alerts first fired at or before the picture's time are shown. */

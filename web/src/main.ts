@@ -276,7 +276,7 @@ const channel = new TrackChannel(store, {
     const replay = (store.frameFlags & FRAME_REPLAY) !== 0;
     timeBar.show(store.time, replay);
     alertPanel.cutoff = replay ? store.time : Infinity;
-    alertPanel.pictureTime = Number.isFinite(store.time) ? isoOf(store.time) : null;
+    alertPanel.setPictureTime(Number.isFinite(store.time) ? isoOf(store.time) : null);
     if (state.selectedTrack) {
       const id = store.bySubject.get(state.selectedTrack.subject);
       const t = id === undefined ? null : store.view(id);
@@ -386,6 +386,7 @@ async function start(): Promise<void> {
       // a stored run: its own time, and its alerts as of that time (the server counts the same)
       timeBar.stored = true;
       alertPanel.stored = alertPanel.at = health.event_time;
+      alertPanel.setPictureTime(health.event_time);
       timeBar.show(seconds(health.event_time), false);
     } else if (health.event_time) timeBar.show(seconds(health.event_time), false);
     $("who").textContent = `${health.who} (${health.role})`;
