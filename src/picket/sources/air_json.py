@@ -189,6 +189,7 @@ _SIGNIFICANT = re.compile(r'["\[\]{}]')
 _SCALAR_END = re.compile(r"[\s,\]}]")
 _WS = re.compile("[ \t\r\n\ufeff]*")
 _JSON = json.JSONDecoder(strict=False)  # a raw control character in a string is cleaned later
+_NO_REPORTS = Reports.empty(0)
 MAX_ELEMENT = 1 << 20  # characters in one record / header value; beyond, it is rejected
 MAX_RECORDS = 4_000_000  # records in one document
 
@@ -416,15 +417,18 @@ class JsonDocDecoder:
         self.out.append(self._safe(doc))
 
     def _trim(self) -> None:
-        if self.pos > (1 << 16) and self.pos * 2 > len(self.text) and self.scan is None:
-            self.text, self.base, self.pos = (
-                self.text[self.pos :], self.base + self.pos, 0,
-            )  # fmt: skip
+        """Drop what is parsed, so small feeds do not copy a long tail again and again."""
+        p = self.pos
+        if p > 4096 and p * 2 > len(self.text):
+            self.text, self.base, self.pos = self.text[p:], self.base + p, 0
+            if self.scan is not None:
+                self.scan.pos -= p
+                self.scan.start -= p
 
     def _collect(self) -> Decoded:
         outs, self.out = self.out, []
-        if not outs:
-            return Decoded.empty()
+        if not outs:  # the common case on small feeds: no new arrays for nothing
+            return Decoded(_NO_REPORTS, [])
         if len(outs) == 1:
             return outs[0]
         return Decoded(Reports.concat([o.reports for o in outs]),
