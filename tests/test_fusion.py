@@ -65,3 +65,36 @@ def test_reports_naming_no_one_are_counted_not_dropped_silently():
                       subject=[key(Namespace.ICAO, 1), -1, -1], lat=59.0, lon=24.0)  # fmt: skip
     p.process(Decoded(r))
     assert rj.counts["pipeline.no_subject"] == 2 and len(p.tracks) == 1
+
+
+def test_an_aircraft_position_repeated_between_updates_is_no_new_fix():
+    """OpenSky-style forward fill: rows every second, the position new every 5 s. The track
+    keeps the fix's own time, history holds fixes only, and no jump speed is inflated."""
+    t = np.arange(0.0, 60.0, 1.0)
+    fix_t = np.floor(t / 5) * 5
+    lat, lon = 59.0 + fix_t * 2e-3, np.full(len(t), 24.0)  # ~222 m/s northward
+    p = Pipeline([])
+    p.process(Decoded(adsb(t[:33], lat[:33], lon[:33], "rx", speed=222.0, course=0.0)))
+    p.process(Decoded(adsb(t[33:], lat[33:], lon[33:], "rx", speed=222.0, course=0.0)))
+    sl = p.tracks.slot(key(Namespace.ICAO, 0x4CA7B5))
+    c = p.tracks.cols
+    assert c["pos_time"][sl] == 55.0 and c["lat"][sl] == lat[-1]  # own time, not row time 59
+    assert c["n_repeats"][sl] == 48 and c["n_outliers"][sl] == 0
+    ht, _, _ = p.tracks.history(sl)
+    assert list(ht) == list(np.arange(0.0, 60.0, 5.0))
+
+
+def test_an_out_and_back_aircraft_fix_is_a_counted_glitch_kept_out_of_the_track():
+    t = np.arange(0.0, 120.0, 2.0)
+    lat, lon = 59.0 + t * 2e-3, np.full(len(t), 24.0)
+    lon[30] = 24.15  # one fix ~8.6 km east, then back
+    p = Pipeline([])
+    for a in range(0, len(t), 7):  # batching does not matter
+        s = slice(a, a + 7)
+        p.process(Decoded(adsb(t[s], lat[s], lon[s], "rx", speed=222.0, course=0.0)))
+    sl = p.tracks.slot(key(Namespace.ICAO, 0x4CA7B5))
+    c = p.tracks.cols
+    assert c["n_glitches"][sl] == 1 and c["n_outliers"][sl] == 1 and c["n_spoofed"][sl] == 0
+    assert c["spoof_mode"][sl] == 0
+    _, _, hlon = p.tracks.history(sl)
+    assert (hlon == 24.0).all()
