@@ -117,6 +117,8 @@ def placeholders(d: Path) -> dict[str, str]:
         "X": "0",  # --speed: as fast as possible
         "S": "3600",  # demo --duration: the least that holds every incident
         "T": "2014-10-02T00:00:00Z",
+        "--start-time ISO": "2014-10-02T00:00:00Z",  # clockless input only: ignored here
+        "--rate N": "10",  # lines per second of clockless input
         "mmsi:...": "mmsi:212123000",
         "maritime.*": "maritime.*",
         # outputs, written in the scratch directory
