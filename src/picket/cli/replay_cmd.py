@@ -177,6 +177,10 @@ def cmd_replay(a: argparse.Namespace) -> int:
           f"in {s.seconds:.1f} s ({s.reports / max(s.seconds, 1e-9):,.0f} reports/s)")  # fmt: skip
     if asm.rejects.rejected and asm.rejects.path:
         print(f"rejected input kept in {asm.rejects.path}")
+    if asm.outputs:
+        from picket.cli.live_cmd import print_outputs
+
+        print_outputs(asm.outputs)  # what each output sent and could not deliver
     asm.close()
     return 0
 
