@@ -168,12 +168,31 @@ def test_alerts_do_not_depend_on_batching():
     reps, _ = known_truth()
 
     def key_of(mem):
-        return sorted((a.kind, a.subject, round(a.time, 3), a.status, a.severity,
-                       len(a.evidence.get("jumps", []))) for a in mem.alerts.values())  # fmt: skip
+        return sorted((a.kind, a.subject, round(a.time, 3), a.status, a.severity, a.updates,
+                       round(a.last_time, 3), len(a.evidence.get("jumps", [])))
+                      for a in mem.alerts.values())  # fmt: skip
 
+    reps = Reports.concat([reps, long_spoof()])
     small = key_of(run([reps], step=2.0)[0])
     assert small == key_of(run([reps], step=3600.0)[0])
     assert small == key_of(run([reps], step=47.0)[0])
+
+
+def long_spoof() -> Reports:
+    """45 min displaced, longer than the alert book's 30-min quiet close."""
+    t = np.arange(0.0, 4000.0, 4.0)
+    lat, lon, crs = fly(t, 58.0, 22.0, lambda x: 200.0)
+    m = (t >= 600) & (t < 3300)
+    lat[m], lon[m] = destination(lat[m], lon[m], 270.0, 30_000.0)
+    return aircraft(0x4B3000, t, lat, lon, crs)
+
+
+def test_a_spoof_lasting_hours_keeps_one_alert_until_its_jump_out():
+    mem, *_ = run([long_spoof()])
+    (a,) = [a for a in mem.alerts.values() if a.kind == "gnss.spoofing"]
+    assert [j["what"] for j in a.evidence["jumps"]] == ["in", "out"]
+    assert a.status == "closed" and 3300 < a.closed_time <= 3360
+    assert a.updates >= 8  # re-signalled every 5 min while the displaced fixes came
 
 
 def test_a_jump_after_a_gap_is_judged_against_dead_reckoning_over_the_gap():

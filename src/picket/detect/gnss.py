@@ -211,6 +211,12 @@ class SpoofingThresholds(Thresholds, FixThresholds):
         "a ground speed over this is implausible for a civil aircraft (a clue)",
         "M 0.85 at FL350 plus a 100 m/s jet-stream tailwind",
     )
+    heartbeat_s: float = th(
+        300.0,
+        "an open episode is signalled again this often while displaced fixes arrive",
+        "picket: well inside the alert book's 30-min quiet close, so a spoof lasting hours "
+        "keeps one alert open until its jump out",
+    )
 
 
 class GnssSpoofing:
@@ -229,6 +235,7 @@ class GnssSpoofing:
         self.jumps: dict[int, list[dict[str, Any]]] = {}
         self.glitches = 0  # held fixes that proved out-and-back glitches
         self.transitions = 0
+        self.beat: dict[int, int] = {}  # slot -> heartbeat bucket last signalled
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         tracks = ctx.tracks
@@ -237,10 +244,44 @@ class GnssSpoofing:
         if batch is None:
             return []
         self.glitches += sum(g[2] for g in batch.glitches)
-        out: list[Signal] = []
+        # displaced fixes that keep an episode alive: those after its confirmation (held
+        # fixes relabelled in the confirming batch would depend on the batching)
+        rows = np.flatnonzero(batch.cls == SPOOFED)
+        held = np.zeros(len(rows), bool)
         for tr in batch.transitions:
-            out.append(self._signal(ctx, tr))
+            held |= (ctx.slots[rows] == tr["slot"]) & (batch.own_t[rows] >= tr["time"]) & (
+                batch.own_t[rows] <= tr["confirmed"])  # fmt: skip
+        todo = [(float(tr["confirmed"]), 0, int(tr["row"]), tr) for tr in batch.transitions]
+        todo += [(float(batch.own_t[i]), 1, int(i), None) for i in rows[~held].tolist()]
+        out: list[Signal] = []
+        for t, _, i, tr in sorted(todo, key=lambda x: (int(ctx.slots[x[2]]), x[0], x[1])):
+            sl = int(ctx.slots[i])
+            b = int(np.floor(t / self.th.heartbeat_s))
+            if tr is not None:
+                self.beat[sl] = b
+                out.append(self._signal(ctx, tr))
+            elif sl in self.jumps and self.beat.get(sl) != b:
+                self.beat[sl] = b
+                out.append(self._still(ctx, sl, i))
         return out
+
+    def _still(self, ctx: BatchContext, sl: int, row: int) -> Signal:
+        """The episode goes on: the alert stays open (no quiet close) with fresh counts."""
+        lst = self.jumps[sl]
+        tc = ctx.tracks.cols
+        ev = {
+            "jumps": list(lst),
+            "spoofed_fixes_kept_out": int(tc["n_spoofed"][sl]),
+            "glitches": int(tc["n_glitches"][sl]),
+            "still_displaced": iso(float(ctx.reports.time[row])),
+        }
+        n_in = sum(1 for j in lst if j["what"] != "out")
+        summary = (f"{label(ctx, sl)} reported positions still displaced "
+                   f"{lst[-1]['offset_from_dead_reckoning_m'] / 1000:.0f} km from its "
+                   "dead-reckoned path: GNSS spoofing")  # fmt: skip
+        sev = "critical" if n_in >= 2 else "warning"
+        return make_signal(ctx, self.kind, sl, row, sev, summary, ev,
+                           lat=float(tc["lat"][sl]), lon=float(tc["lon"][sl]))  # fmt: skip
 
     def _clues(self, ctx: BatchContext, sl: int) -> dict[str, Any]:
         th, tc = self.th, ctx.tracks.cols
