@@ -151,14 +151,14 @@ class CartesianTracker:
 
         owner = np.full(len(z), -1, np.int64)  # the track id each plot went to
         firm = self.status != TENTATIVE
+        rounds = (None, "other", "other") if tz is not None else (None,)
         for group in (firm, ~firm):  # established tracks choose first
             tracks = np.flatnonzero(group)
-            rounds = (None, "other", "other") if tz is not None else (None,)
             for again in rounds:
                 # then a track's further plots in this scan, at other times than its own
                 if again:
                     tracks = tracks[self.last_hit[tracks] == scan]
-                free = np.flatnonzero(~used)
+                free = np.flatnonzero(~used) if used.any() else np.arange(len(z))
                 if len(free) == 0:
                     break
                 hit_t, hit_p = self._associate(tracks, free, z, r, pd, lam, again)
@@ -181,12 +181,13 @@ class CartesianTracker:
         age = scan - self.born + (0 if clock else 1)
         dead = (self.status != TENTATIVE) & (scan - self.last_hit >= cfg.delete_after)
         lost = (self.status == TENTATIVE) & (self.hits + (n - age) < m)
-        if lost.any():
-            c.dropped += int(lost.sum())
-            c.best_dropped = max(c.best_dropped, int(self.hits[lost].max()))
-        c.deleted += int(dead.sum())
-        if (dead | lost).any():
-            self._keep(~(dead | lost))
+        gone = dead | lost
+        if gone.any():
+            if lost.any():
+                c.dropped += int(lost.sum())
+                c.best_dropped = max(c.best_dropped, int(self.hits[lost].max()))
+            c.deleted += int(dead.sum())
+            self._keep(~gone)
         new = np.flatnonzero(~used)
         if len(new):
             first = len(self.ids)
@@ -195,10 +196,14 @@ class CartesianTracker:
             if tz is not None:
                 self._tt = np.concatenate([self._tt, tz[new]])
                 owner[new] = self._chain(first, new, z, r, pd, lam)
-            born = np.arange(first, len(self.ids))
-            c.started += len(born) if m > 1 else 0
-            c.confirmed += len(born) if m <= 1 else int(np.sum(self.hits[born] >= m))
-            self.status[born[self.hits[born] >= m]] = CONFIRMED
+            if m <= 1:
+                c.confirmed += len(self.ids) - first
+            else:
+                c.started += len(self.ids) - first
+                if tz is not None:  # chained plots may have confirmed a new track already
+                    born = first + np.flatnonzero(self.hits[first:] >= m)
+                    self.status[born] = CONFIRMED
+                    c.confirmed += len(born)
         if tz is not None:
             if len(self.ids):  # everything to the scan's end: tracks share one time again
                 self.state = self.motion.predict(self.state, t_end - self._tt)
@@ -213,7 +218,7 @@ class CartesianTracker:
         window, an irregular revisit): each new track may take a later new plot, chains
         are followed from their first plot; returns the track id each plot went to."""
         nb = np.arange(first, len(self.ids))
-        at, ap = self._match(nb, plots, z, r, pd, lam, "later")
+        at, ap = self._match(self.state.take(nb), nb, plots, z, r, pd, lam, "later")
         ids = self.ids[nb].copy()
         if len(at) == 0:
             return ids
@@ -272,7 +277,10 @@ class CartesianTracker:
         self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None
     ) -> tuple[I8, I8]:
         """Gate, assign and update `tracks` against `plots`; returns global indices."""
-        at, ap = self._match(tracks, plots, z, r, pd, lam, again)
+        if len(tracks) == 0 or len(plots) == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
+        s = self.state.take(tracks)
+        at, ap = self._match(s, tracks, plots, z, r, pd, lam, again)
         if len(at) == 0:
             return tracks[at], plots[ap]
         if self._tz is not None:
@@ -280,7 +288,7 @@ class CartesianTracker:
         if again:
             self._refilter(tracks[at], z, r)
             return tracks[at], plots[ap]
-        s, zp, rp = self.state.take(tracks), z[plots], r[plots]
+        zp, rp = z[plots], r[plots]
         if self._tz is None:
             ps, delta = s.take(at), None
         else:
@@ -314,18 +322,24 @@ class CartesianTracker:
         self._tt[uniq] = tt
 
     def _match(
-        self, tracks: I8, plots: I8, z: F8, r: F8, pd: float, lam: float, again: str | None = None
+        self,
+        s: CVState | IMMState,
+        tracks: I8,
+        plots: I8,
+        z: F8,
+        r: F8,
+        pd: float,
+        lam: float,
+        again: str | None = None,
     ) -> tuple[I8, I8]:
-        """Gate and assign `tracks` against `plots`; returns indices into both.
+        """Gate and assign `tracks` (their state `s`) against `plots`; returns indices
+        into both.
 
         With own-time plots each pair is judged at the plot's time. For a track's second
         plot in one scan, `again` keeps only plots at an "other" time than the track's
         (an earlier one is a retrodicted measurement) or only "later" ones.
         """
         cfg, mo = self.config, self.motion
-        if len(tracks) == 0 or len(plots) == 0:
-            return np.zeros(0, np.intp), np.zeros(0, np.intp)
-        s = self.state.take(tracks)
         zp, rp = z[plots], r[plots]
         tz = self._tz
         if tz is None:
