@@ -19,6 +19,7 @@ from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
 from picket.pipeline.runtime import Pipeline
 from picket.serve import LiveHub, frames, start_server
+from picket.serve.picture import FLAG_ALERT
 from picket.sinks.store_sink import StoreSink
 from picket.store.asof import state_as_of
 from picket.store.sqlite import Store
@@ -181,6 +182,7 @@ def test_replay_shows_alerts_as_they_were_at_each_step(server):
     srv, _ = server
     states: dict[str, list] = {}
     gnss: list[tuple[str, int]] = []
+    flagged: list[tuple[float, int]] = []  # (step time, the ship's alert flag)
     with connect(srv.url.replace("http", "ws") + "/api/ws/tracks") as ws:
         # 50 s steps (speed 1000 x tick 0.05 s) from T0+50 to T0+350
         ws.send(json.dumps({"type": "replay", "since": T0 + 50, "until": T0 + 350,
@@ -188,6 +190,9 @@ def test_replay_shows_alerts_as_they_were_at_each_step(server):
         for _ in range(500):
             m = ws.recv(timeout=5)
             if isinstance(m, bytes):
+                f = frames.decode(m)
+                if f.flags & frames.FLAG_REPLAY:  # the ship from its T0+30 point on
+                    flagged.append((f.time - T0, int(f.cols["flags"][0]) & FLAG_ALERT))
                 continue
             d = json.loads(m)
             if d["type"] == "replay_alerts":
@@ -206,6 +211,8 @@ def test_replay_shows_alerts_as_they_were_at_each_step(server):
     assert states["gnss.interference"] == [("10:02:30", "open", "warning"),
                                            ("10:04:10", "closed", "warning")]  # fmt: skip
     assert gnss == [("10:00:50", 0), ("10:02:30", 1), ("10:04:10", 0)]
+    # the track carries the alert flag only while its alert was open
+    assert flagged == [(50, 0), (100, 1), (150, 1), (200, 1), (250, 1), (300, 0), (350, 0)]
 
 
 def test_replay_steps_are_the_same_function_as_the_api(stored):

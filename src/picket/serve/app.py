@@ -36,6 +36,7 @@ from picket.serve.layers import feature_collection, gnss_cells
 from picket.serve.queries import StoreReader, clamp, opt_time, select_tracks, track_json
 from picket.serve.replay import replay_steps
 from picket.serve.sse import format_event
+from picket.serve.stored import MAX_DROP_S
 from picket.serve.views import ViewKey
 from picket.serve.zone_edits import ZoneError
 
@@ -515,7 +516,8 @@ async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
     while not q.empty():
         q.get_nowait()
     hub = st.hub
-    pts = await run_in_threadpool(st.reader.points, since, until)
+    # the picture as it was at `since` (each track's newest point then), and what followed
+    pts = await run_in_threadpool(st.reader.points, since, until, MAX_DROP_S)
     # the alerts as they were at `since`, then every change in the window as of its step
     first = await run_in_threadpool(st.reader.alerts, {"at": str(since)}, 5000, 0)
     changes = await run_in_threadpool(st.reader.changes, since, until)
@@ -530,7 +532,7 @@ async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
                                      "alerts": first})))  # fmt: skip
     await q.put(("text", _gnss_message(gnss, since)))
     gen = replay_steps(pts, changes, since, until, step, id_of, labels=dict(hub.labels),
-                       state_at=st.reader.alerts_for)  # fmt: skip
+                       state_at=st.reader.alerts_for, first=first)  # fmt: skip
     sentinel = object()
     while True:
         t0 = asyncio.get_running_loop().time()

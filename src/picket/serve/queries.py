@@ -253,8 +253,10 @@ class StoreReader:
         return [{"time": iso(r[1]), "lat": r[3], "lon": r[4], "alt": r[5], "speed": r[6],
                  "course": r[7]} for r in rows]  # fmt: skip
 
-    def points(self, since: float, until: float) -> dict[str, np.ndarray]:
-        """Stored track points of a window as columns sorted by time (replay, export)."""
+    def points(self, since: float, until: float, lead_s: float = 0.0) -> dict[str, np.ndarray]:
+        """Stored track points of a window as columns sorted by time (replay, export).
+        `lead_s`: also each subject's newest point in the `lead_s` before `since`, so a
+        replay starts with the picture as it was at `since`."""
         st = self._need()
         with self.lock:
             rows = st.db.execute(
@@ -262,6 +264,13 @@ class StoreReader:
                 "WHERE time >= ? AND time <= ? ORDER BY time",
                 (since, until),
             ).fetchall()
+            if lead_s > 0:
+                lead = st.db.execute(
+                    "SELECT subject, max(time), domain, lat, lon, alt, speed, course "
+                    "FROM track_points WHERE time > ? AND time < ? GROUP BY subject",
+                    (since - lead_s, since),
+                ).fetchall()
+                rows = sorted(lead, key=lambda r: r[1]) + rows
         names = ("subject", "time", "domain", "lat", "lon", "alt", "speed", "course")
         if not rows:
             return {k: np.zeros(0, np.int64 if k in ("subject", "domain") else float)

@@ -17,19 +17,36 @@ from typing import Any
 
 import numpy as np
 
-from picket.model.subjects import format_subject
+from picket.model.subjects import format_subject, parse_subject
 from picket.serve import frames
 from picket.serve.picture import (
     BASE_IDENTITY,
     DROP_S,
+    FLAG_ALERT,
     FLAG_STALE,
+    ID_SUSPECT,
     ID_UNKNOWN,
     IDENTITY_SHIFT,
     STALE_S,
+    SUSPECT_KINDS,
     per_domain,
 )
 
 REPLAY_ID_BASE = 1 << 31  # ids for subjects the live picture does not know
+
+
+def _subject_keys(alerts: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Subject keys with an open alert, and those whose alert makes them suspect."""
+    keys, suspects = set(), set()
+    for a in alerts:
+        try:
+            k = parse_subject(a["subject"])
+        except (ValueError, KeyError):
+            continue  # h3: cells and the like are no track
+        keys.add(k)
+        if a.get("kind") in SUSPECT_KINDS:
+            suspects.add(k)
+    return np.fromiter(keys, np.int64, len(keys)), np.fromiter(suspects, np.int64, len(suspects))
 
 
 def replay_steps(
@@ -42,11 +59,13 @@ def replay_steps(
     max_steps: int = 100_000,
     labels: dict[int, str] | None = None,
     state_at: Callable[[list[str], float], list[dict[str, Any]]] | None = None,
+    first: list[dict[str, Any]] | None = None,
 ) -> Iterator[tuple[list[list], bytes, list[dict[str, Any]]]]:
     """(meta rows, keyframe, alerts changed in the step as of its end) per step of `step_s`.
 
     `changes`: (event time, alert id) of every alert event in the window, sorted by time;
-    the caller sends the alerts as of `since` before the first step."""
+    `first`: the alerts as of `since` (the caller sends them before the first step). The
+    alert flag and the suspect identity of each frame follow the alerts open at its time."""
     id_of = id_of or {}
     labels = labels or {}
     subj_u, inv = np.unique(pts["subject"], return_inverse=True)
@@ -59,6 +78,16 @@ def replay_steps(
     c_ids = [c[1] for c in changes]
     n_steps = min(max_steps, int(np.ceil((until - since) / step_s)) + 1)
     lo, prev = 0, since
+    opened: dict[str, dict[str, Any]] = {}  # alert id -> its state, while open
+
+    def track(states: list[dict[str, Any]]) -> None:
+        for a in states:
+            if a.get("status") == "open":
+                opened[a["id"]] = a
+            else:
+                opened.pop(a["id"], None)
+
+    track(first or [])
     for k in range(n_steps):
         t = min(since + k * step_s, until)
         hi = int(np.searchsorted(t_pts, t, side="right"))
@@ -75,9 +104,19 @@ def replay_steps(
         age = t - t_pts[r]
         keep = age <= per_domain(DROP_S, dom, 3600.0)
         sel, r, dom, age = sel[keep], r[keep], dom[keep], age[keep]
+        lo_c, hi_c = np.searchsorted(c_times, [prev, t], side="right").tolist()
+        prev = t
+        changed = list(dict.fromkeys(c_ids[lo_c:hi_c]))
+        fired = state_at(changed, t) if (changed and state_at is not None) else []
+        track(fired)
         flags = np.where(age > per_domain(STALE_S, dom, 600.0), FLAG_STALE, 0).astype(np.uint8)
-        # identity as the live picture's base rule (suspects need the alerts open back then)
-        flags |= per_domain(BASE_IDENTITY, dom, ID_UNKNOWN).astype(np.uint8) << IDENTITY_SHIFT
+        # identity as the live picture's rule, with the alerts open at this step's time
+        ident = per_domain(BASE_IDENTITY, dom, ID_UNKNOWN).astype(np.uint8)
+        alert_keys, suspect_keys = _subject_keys(opened.values())
+        subj = subj_u[sel]
+        ident[np.isin(subj, suspect_keys)] = ID_SUSPECT
+        flags |= ident << IDENTITY_SHIFT
+        flags[np.isin(subj, alert_keys)] |= FLAG_ALERT
         new = sel[~sent_meta[sel]]
         sent_meta[new] = True
         meta = []
@@ -90,10 +129,6 @@ def replay_steps(
         last = k == n_steps - 1
         ff = frames.FLAG_REPLAY | (frames.FLAG_REPLAY_END if last else 0)
         data = frames.encode(frames.KEYFRAME, k, t, cols, flags, frame_flags=ff)
-        lo_c, hi_c = np.searchsorted(c_times, [prev, t], side="right").tolist()
-        prev = t
-        changed = list(dict.fromkeys(c_ids[lo_c:hi_c]))
-        fired = state_at(changed, t) if (changed and state_at is not None) else []
         yield meta, data, fired
         if t >= until:
             break
