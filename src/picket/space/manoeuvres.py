@@ -31,6 +31,7 @@ v*dtheta, eccentricity v*de/2.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,9 @@ class ManoeuvreConfig:
     sigma_floor_ecc: float = 2e-6  # 20x the TLE's 1e-7 eccentricity digit
     geo_ew_floor_km: float = 1.5
     geo_ns_floor_deg: float = 0.05
+    confirm_gap_s: float = 43200.0
+    settle_s: float = 86400.0
+    settle_frac: float = 0.5
     suppress_s: float = 0.0  # kept for callers; sets are judged one by one
 
 
@@ -150,11 +154,13 @@ class _Noise:
         return step, step / self.scale
 
 
-GROUPS = {"sma": [0], "normal": [1, 2], "ecc": [3, 4]}
+# residual components per group (see `_channels`); the group's z is their quadrature sum
+GROUPS_GEO = {"sma": [0], "normal": [1, 2], "ecc": [3, 4]}
+# away from the equator the out-of-plane trigger is the inclination alone: sin(i) dRAAN
+# also follows every along-track error (the nodal drift depends on the semi-major axis),
+# so it is reported as evidence but cannot raise an alert
+GROUPS_LEO = {"sma": [0], "normal": [1], "ecc": [3, 4]}
 
-
-def _group_z(z: np.ndarray) -> dict[str, float]:
-    return {g: float(np.sqrt(np.sum(z[c] ** 2))) for g, c in GROUPS.items()}
 
 
 TRIGGERS = ("sma", "normal")  # the eccentricity vector is evidence, not a trigger
@@ -186,6 +192,7 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
     sats = e.satrecs()
     ok = [s.error == 0 for s in sats]
     geo = bool(0.9 < np.median(e.mean_motion) < 1.1 and np.median(e.ecc) < 0.1)
+    groups = GROUPS_GEO if geo else GROUPS_LEO
     own = [_mean_state(s, x) if g else None for s, x, g in zip(sats, t, ok, strict=True)]
     floors = np.array([cfg.sigma_floor_sma_km, *[np.radians(cfg.sigma_floor_normal_deg)] * 2,
                        cfg.sigma_floor_ecc, cfg.sigma_floor_ecc])  # fmt: skip
@@ -207,22 +214,26 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
         if r is None:
             return None
         step, z = noise.z(r[:5], t[k] - t[ref])
-        return r, step, z, _group_z(z)
+        return r, step, z, {g: float(np.sqrt(np.sum(z[c] ** 2))) for g, c in groups.items()}
 
-    def confirmed(ref: int, last: int, j: tuple) -> list[str]:
-        """The groups beyond k_sigma at `last` that set last+1 still shows (vs ref)."""
-        nxt = judge(ref, last + 1) if last + 1 < n else None
+    def confirmed(ref: int, last: int, j: tuple) -> tuple[list[str], int]:
+        """The groups beyond k_sigma at `last` that a later set still shows (vs ref),
+        and that set's index."""
+        # the first set fitted mostly to later observations: consecutive sets of a
+        # high-cadence object share their fit span and are no independent evidence
+        later = bisect.bisect_left(t, t[last] + cfg.confirm_gap_s, lo=last + 1)
+        nxt = judge(ref, later) if later < n else None
         if nxt is None:
-            return []
+            return [], later
         _, step, z, zg = j
         hit = []
-        for g, c in GROUPS.items():
+        for g, c in groups.items():
             along = float(nxt[2][c] @ z[c]) / zg[g] if zg[g] > 0 else 0.0
             if zg[g] > cfg.k_sigma and along > cfg.k_confirm:
                 hit.append(g)
         if not any(g in TRIGGERS and _big_enough(g, step, geo, cfg) for g in hit):
-            return []
-        return hit
+            return [], later
+        return hit, later
 
     ref = 0 if ok[0] else -1
     k = 1
@@ -241,21 +252,25 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
             ref, k = k, k + 1
             continue
         if top > cfg.k_sigma:
-            hit = confirmed(ref, k, j)
+            hit, later = confirmed(ref, k, j)
             if hit:
                 rows.append((ref, k, j, hit, noise.scale[0]))
-                ref, k = k, k + 1
+                # sets between the burn and the confirming set are still settling onto
+                # the new orbit (their fit spans straddle the burn): judged from there on
+                ref = later if later > k + 1 else k
+                k = ref + 1
             else:
                 k += 1  # a lone bad fit (or the last set): skipped, the reference stays
             continue
         # between k_ramp and k_sigma: a burn split over two sets by fits that straddle it?
         j2 = judge(ref, k + 1) if k + 1 < n else None
         if j2 is not None and max(j2[3][g] for g in TRIGGERS) > cfg.k_sigma:
-            part = [float(j2[2][c] @ j[2][c]) for c in (GROUPS[g] for g in TRIGGERS)]
-            hit = confirmed(ref, k + 1, j2) if max(part) > 0 else []
+            part = [float(j2[2][c] @ j[2][c]) for c in (groups[g] for g in TRIGGERS)]
+            hit, later = confirmed(ref, k + 1, j2) if max(part) > 0 else ([], k)
             if hit:
                 rows.append((ref, k, j2, hit, noise.scale[0]))
-                ref, k = k + 1, k + 2
+                ref = later if later > k + 2 else k + 1
+                k = ref + 1
                 continue
         noise.add(j[0][:5], t[k] - t[ref])
         ref, k = k, k + 1
@@ -275,11 +290,25 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
     kind = ["+".join(x for x, on in zip(names, (i, o), strict=True) if on)
             for i, o in zip(inp, oop, strict=True)]  # fmt: skip
     dv_in = np.maximum(v_ms * np.abs(d_sma) / (2 * a), v_ms * d_ecc / 2)
-    dv = np.hypot(np.where(inp, dv_in, 0.0), np.where(oop, v_ms * d_nrm, 0.0))
+    dv_in = np.where(inp, dv_in, 0.0)
+    dv_out = np.where(oop, v_ms * d_nrm, 0.0)
+    t_after = np.array([t[x[1]] for x in rows])
+    # the sets fitted just after a burn settle onto the new orbit in smaller steps:
+    # within `settle_s` of a reported burn, a step under `settle_frac` of its delta-v
+    # (in-plane and out-of-plane alike) is the same event, not a new manoeuvre
+    keep = np.ones(len(rows), bool)
+    ev_t, ev_in, ev_out = -np.inf, 0.0, 0.0
+    for j in range(len(rows)):
+        if (t_after[j] - ev_t <= cfg.settle_s and dv_in[j] <= cfg.settle_frac * ev_in
+                and dv_out[j] <= cfg.settle_frac * ev_out):  # fmt: skip
+            keep[j] = False
+            continue
+        ev_t, ev_in, ev_out = float(t_after[j]), float(dv_in[j]), float(dv_out[j])
+    dv = np.hypot(dv_in, dv_out)
     m = len(rows)
-    return {
+    out = {
         "norad": np.full(m, int(e.norad[0])), "name": np.full(m, str(e.name[-1]), dtype=object),
-        "t_before": np.array([t[x[0]] for x in rows]), "t_after": np.array([t[x[1]] for x in rows]),
+        "t_before": np.array([t[x[0]] for x in rows]), "t_after": t_after,
         "d_sma_km": d_sma, "d_incl_deg": np.degrees(raw[:, 5]), "d_raan_deg": np.degrees(raw[:, 6]),
         "which": np.array(which, dtype=object), "sigma_sma_km": np.array([x[4] for x in rows]),
         "d_normal_deg": np.degrees(d_nrm), "d_ecc": d_ecc,
@@ -287,6 +316,7 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
         "kind": np.array(kind, dtype=object), "regime": np.full(m, "GEO" if geo else "other"),
         "dv_ms": dv,
     }  # fmt: skip
+    return {k: v[keep] for k, v in out.items()}
 
 
 def detect_manoeuvres(history: ElementSets, cfg: ManoeuvreConfig | None = None) -> Manoeuvres:
