@@ -67,3 +67,17 @@ def test_no_header_and_garbage_bytes_never_crash():
     assert len(rep) == 1
     assert rj.counts["plots-csv.no_header"] == 2
     assert rj.counts["plots-csv.bad_value"] == 1
+
+
+def test_site_lines_name_rotating_sensors():
+    data = b"""# site: radar-a, 60.1, 24.8
+# site: 59.9, 25.2
+# site: radar-c, 95, 0
+# site: radar-d, sixty, 0
+time,lat,lon,sensor
+0,60.0,25.0,radar-a
+"""
+    out, rj, dec = _decode(data, 5)
+    assert dec.sites == {"radar-a": (60.1, 24.8), "plots.csv": (59.9, 25.2)}
+    assert rj.counts == {"plots-csv.bad_site": 2}
+    assert len(out) == 1

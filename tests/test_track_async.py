@@ -226,3 +226,21 @@ def test_rotating_radar_scans_are_revolutions():
     assert az.min() < 10 and az.max() > 350  # the first target did cross north
     assert tracker.core.counts.scans == 41  # 40 revolutions, one split between batches
     assert tracker.core.counts.second_plots <= 2  # a plot whose noise puts it across north
+
+
+def test_rotating_radar_with_its_period_needs_no_other_target():
+    # One target flying straight at the radar: its azimuth never changes, so only the
+    # rotation period (scan_quantum) tells one revolution from the next: each plot says
+    # when the beam crossed north, the same for a whole revolution.
+    rng = np.random.default_rng(9)
+    site = (60.0, 25.0)
+    t, lat, lon, k = _radar(site, 4.8, 1.7e9 + 0.7, 30, [(60.4, 25.3, 200.0, 180.0)], rng)
+    cfg = TrackerConfig(
+        sensors={1: SensorModel(sigma=30.0, site=site)}, scan_quantum=4.8,
+        initial_velocity_sigma=250.0, delete_after=2,
+    )  # fmt: skip
+    tracker = PlotTracker(cfg, keep_assignments=True)
+    out = Reports.concat([tracker.update(_plots(lat, lon, t, raw=k)), tracker.flush()])
+    assert tracker.core.counts.scans == 30
+    assert set(np.asarray(number(out.subject)).tolist()) == {1}
+    assert len(out) == 28  # confirmed at the third revolution, reported at every one after

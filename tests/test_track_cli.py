@@ -61,3 +61,26 @@ def test_own_time_plots_need_scan_quantum_and_zero_tracks_say_why(tmp_path, caps
     assert "0 tracks:" not in err
     _, tid, x, _ = np.loadtxt(out, delimiter=",", skiprows=1, unpack=True)
     assert len(np.unique(tid)) == 3
+
+
+def test_site_line_makes_revolution_scans(tmp_path, capsys):
+    # A 4.8 s radar's plots, each at its beam time, no --scan-quantum: with the radar's
+    # site in the file its scans are revolutions, without it every plot is a scan.
+    from tests.test_track_async import _radar
+
+    rng = np.random.default_rng(8)
+    site = (60.0, 25.0)
+    targets = [(60.3, 24.9, 90.0, 200.0), (60.0, 25.6, 0.0, 150.0)]
+    t, lat, lon, _ = _radar(site, 4.8, 1.7e9, 30, targets, rng)
+    rows = [f"{a:.3f},{b:.7f},{c:.7f},psr" for a, b, c in zip(t, lat, lon, strict=True)]
+    src, out = tmp_path / "plots.csv", tmp_path / "tracks.csv"
+    argv = ["track", str(src), "--out", str(out), "--measurement-sigma", "30"]
+    argv += ["--initial-velocity-sigma", "250"]
+    src.write_text("\n".join(["time,lat,lon,sensor", *rows]) + "\n")
+    assert main(argv) == 0
+    assert "0 tracks: 60 plots from 1 sensors in 60 scans" in capsys.readouterr().err
+    src.write_text("\n".join(["# site: psr, 60, 25", "time,lat,lon,sensor", *rows]) + "\n")
+    assert main(argv) == 0
+    assert ", 2 tracks" in capsys.readouterr().err
+    _, tid, _, _ = np.loadtxt(out, delimiter=",", skiprows=1, unpack=True)
+    assert len(np.unique(tid)) == 2

@@ -10,17 +10,18 @@ import numpy as np
 
 from picket.geo.geodesy import geodetic_to_enu
 from picket.model.rejects import Rejects
-from picket.model.reports import Kind, Reports
+from picket.model.reports import SOURCES, Kind, Reports
 from picket.model.subjects import number
 from picket.sources.plots_csv import PlotsCsvDecoder
 from picket.sources.registry import open_binary
 from picket.track import PlotTracker, TrackerConfig
-from picket.track.config import parse_confirm
+from picket.track.config import SensorModel, parse_confirm
 
 HELP = """Plot file: CSV with a header, `time,x,y[,z][,sensor][,sigma]` (seconds, metres east/north
 of `# origin: lat, lon` or 0°N 0°E) or `time,lat,lon[,alt][,sensor][,sigma]`. Writes
 `time,track_id,x,y` (or lat,lon) for every confirmed track at every scan. Plots that each
-carry their own time (a rotating radar's azimuth time) need --scan-quantum: see
+carry their own time (a rotating radar's azimuth time) need --scan-quantum, or a
+`# site: [sensor,] lat, lon` line before the header for revolution scans: see
 docs/tracking.md."""
 
 
@@ -93,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     parts.append(dec.flush().reports)
     plots = Reports.concat(parts)
     plots = plots.where(plots.kind == Kind.PLOT)
+    if dec.sites:  # sensors with a `# site:` line have their scans cut at revolutions
+        cfg.sensors = {
+            code: SensorModel(cfg.measurement_sigma, cfg.vertical_sigma,
+                              cfg.detection_probability, dec.sites.get(SOURCES.name(code)))
+            for code in np.unique(plots.source).tolist()
+        }  # fmt: skip
     tracker = PlotTracker(cfg, origin=dec.origin if dec.cartesian else None)
     tracker.rejects = Rejects(args.dead_letter) if args.dead_letter else Rejects()
     out = Reports.concat([tracker.update(plots), tracker.flush()])

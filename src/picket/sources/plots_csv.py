@@ -3,6 +3,7 @@
 Format (documented in the CLI help too)::
 
     # origin: 59.9, 24.9, 0        <- optional, for x/y files: lat, lon[, alt] of the plane
+    # site: radar1, 60.1, 24.8      <- optional, a rotating sensor's lat, lon (name optional)
     time,x,y[,z][,sensor][,sigma]  <- header line is required; column order is free
     0.0,120.5,-33.0,,radar1,25
 
@@ -13,6 +14,8 @@ ground point under x/y, as 2-D tracking uses), so the tracker
 gets them back exactly. ``sensor`` is any name (it becomes the report's source; without
 the column the file name is the sensor); ``sigma`` is the plot's 1-sigma position error
 in metres. Blank lines and ``#`` comments are skipped; every other bad row is rejected.
+A ``# site:`` line before the header gives a rotating sensor's position (without a name:
+the file's own sensor): the tracker then cuts its scans at antenna revolutions.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class PlotsCsvDecoder:
         self.header: list[str] | None = None
         self.origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.cartesian = False
+        self.sites: dict[str, tuple[float, float]] = {}  # sensor name: lat, lon
 
     def feed(self, data: bytes) -> Decoded:
         buf = self.rest + data
@@ -85,6 +89,16 @@ class PlotsCsvDecoder:
                     self.origin = (vals[0], vals[1], vals[2] if len(vals) > 2 else 0.0)
                 except (ValueError, IndexError):
                     self.rejects.reject(f"{NAME}.bad_origin", f"{self.source}:{line_no}", line)
+            elif body.lower().startswith("site:"):
+                parts = [p.strip() for p in body[5:].split(",")]
+                name = parts.pop(0) if len(parts) == 3 else self.source
+                try:
+                    lat, lon = float(parts[0]), float(parts[1])
+                    if not (abs(lat) <= 90 and abs(lon) <= 180) or len(parts) != 2 or not name:
+                        raise ValueError(line)
+                    self.sites[name] = (lat, lon)
+                except (ValueError, IndexError):
+                    self.rejects.reject(f"{NAME}.bad_site", f"{self.source}:{line_no}", line)
             return
         cols = [c.strip().lower() for c in line.split(",")]
         xy = {"x", "y"} <= set(cols)

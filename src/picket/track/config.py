@@ -28,9 +28,16 @@ class TrackerConfig:
     M updates (its first plot counts) within its first N scans and dropped when it can no longer
     get there. Confirmed tracks are deleted after `delete_after` consecutive missed scans.
 
-    Scans are counted per call of the tracker, or, with `scan_quantum` > 0, on a clock of
-    that period: several sensors, or one radar's revolution cut across two bins, then
-    count as one scan rather than as several chances to miss.
+    A scan is one sensor's antenna revolution where its site is known (`SensorModel.site`:
+    a new revolution starts when the plots' azimuth wraps past north), else its plots
+    within one `scan_quantum` period of the clock (set it to the sensor's revisit time),
+    else (0) one time stamp. Plots carry their own times within a scan and each is judged
+    at its own (docs/tracking.md). `CartesianTracker` called directly counts scans per call,
+    or on the `scan_quantum` clock, or as the caller numbers them.
+
+    In TOML, ``[tracker.sensors.<name>]`` tables (sigma, vertical_sigma,
+    detection_probability, site = [lat, lon]) become `sensors`, keyed by the sensor's name
+    as its plots carry it; listing sensors makes the tracker ignore (and count) others.
 
     `model` "imm" runs an interacting multiple model filter: constant velocity plus turns at
     ±`turn_rate_deg_s`, a turn starting on average after `cv_sojourn_s` of straight flight
@@ -50,7 +57,7 @@ class TrackerConfig:
     cost: str = "distance"  # "distance" (Stone Soup's GNN) or "likelihood"
     max_neighbours: int = 8  # plots examined per track by the spatial index
     out_of_order_window: float = 0.0  # s plots are held back so late ones still fit
-    scan_quantum: float = 0.0  # s; plots of one sensor within this bin form one scan
+    scan_quantum: float = 0.0  # s, the sensors' revisit time: one sensor's plots in one scan
     recentre_km: float = 300.0  # move the tangent plane when the scene drifts this far
     sensors: dict[int, SensorModel] = field(default_factory=dict)  # empty: accept any sensor
     model: str = "cv"  # "cv" or "imm"
@@ -74,6 +81,9 @@ class TrackerConfig:
             raise ValueError("IMM needs turn_rate_deg_s, cv_sojourn_s, turn_sojourn_s > 0")
         if self.delete_after < 1:
             raise ValueError("delete_after must be >= 1")
+        if self.scan_quantum < 0:
+            raise ValueError("scan_quantum must be >= 0 (0: one scan per time stamp)")
+        self.sensors = {_sensor_code(k): _sensor_model(v) for k, v in self.sensors.items()}
 
     def sensor(self, code: int) -> SensorModel | None:
         """The model for a sensor; None when sensors are listed and this one is not."""
@@ -82,6 +92,28 @@ class TrackerConfig:
                 self.measurement_sigma, self.vertical_sigma, self.detection_probability
             )
         return self.sensors.get(int(code))
+
+
+def _sensor_code(key: int | str) -> int:
+    """A sensor named as its plots' source (a TOML key) or already a source code."""
+    if isinstance(key, str) and not key.isdigit():
+        from picket.model.reports import SOURCES
+
+        return SOURCES.code(key)
+    return int(key)
+
+
+def _sensor_model(v: SensorModel | dict) -> SensorModel:
+    if isinstance(v, SensorModel):
+        return v
+    try:
+        v = dict(v)
+        if v.get("site") is not None:
+            lat, lon = (float(x) for x in v["site"])
+            v["site"] = (lat, lon)
+        return SensorModel(**v)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"tracker sensor {v!r}: {e}") from None
 
 
 def parse_confirm(text: str) -> tuple[int, int]:

@@ -37,6 +37,7 @@ from picket.track.core import CartesianTracker, TrackSet
 F8 = NDArray[np.float64]
 EARTH_R = 6_371_008.8
 NO_HEIGHT_VAR = 1e12  # m²: a plot without height says nothing about it
+WRAP_DEG = 5.0  # azimuth going back by more than this (plot noise) starts a revolution
 
 
 class PlotTracker:
@@ -57,7 +58,7 @@ class PlotTracker:
         self.keep_assignments = keep_assignments  # for scoring: see `assignments`
         self._fed: list[tuple[NDArray[np.int64], F8, NDArray[np.int64]]] = []
         self._sensors: set[int] = set()
-        self._rev: dict[int, tuple[float, float, int]] = {}  # sensor: azimuth, time, revolution
+        self._rev: dict[int, tuple[float, float, int]] = {}  # sensor: azimuth, u, revolution
 
     # input ---------------------------------------------------------------------------
     def update(self, plots: Reports) -> Reports:
@@ -157,18 +158,27 @@ class PlotTracker:
 
     def _revolutions(self, code: int, site: tuple[float, float], plots: Reports) -> F8:
         """Revolution index of each of one sensor's plots (time-sorted), carried on from
-        the previous batch so a revolution split between batches stays one scan."""
+        the previous batch so a revolution split between batches stays one scan.
+
+        The beam turns clockwise from north. With `scan_quantum` as the rotation period P,
+        a plot at azimuth a and time t says the beam crossed north at u = t - a/360 P, the
+        same for every plot of one revolution: a new one starts where u moves on by more
+        than P/2, however few plots there are. Without P, a new revolution starts where
+        the azimuth goes back (by more than WRAP_DEG): it wrapped past north.
+        """
         az = initial_bearing_deg(site[0], site[1], plots.lat, plots.lon)
-        last_az, last_t, last_rev = self._rev.get(code, (np.nan, np.nan, None))
-        if last_rev is None:  # a sensor joins at the scan the tracker is on
-            q = self.config.scan_quantum
-            last_rev = int(np.floor(plots.time[0] / q)) if q > 0 else self._latest_scan()
-        wrap = np.diff(np.r_[last_az, az]) < -180.0
+        t = plots.time
         q = self.config.scan_quantum
+        last_az, last_u, last_rev = self._rev.get(code, (np.nan, np.nan, None))
+        if last_rev is None:  # a sensor joins at the scan the tracker is on
+            last_rev = int(np.floor(t[0] / q)) if q > 0 else self._latest_scan()
+        u = t - az / 360.0 * q
         if q > 0:
-            wrap |= np.diff(np.r_[last_t, plots.time]) > q
-        rev = last_rev + np.cumsum(wrap)
-        self._rev[code] = (float(az[-1]), float(plots.time[-1]), int(rev[-1]))
+            cut = np.diff(np.r_[last_u, u]) > 0.5 * q
+        else:
+            cut = np.diff(np.r_[last_az, az]) < -WRAP_DEG
+        rev = last_rev + np.cumsum(cut)
+        self._rev[code] = (float(az[-1]), float(u[-1]), int(rev[-1]))
         return rev.astype(float)
 
     def _latest_scan(self) -> int:
