@@ -1,32 +1,37 @@
-"""Manoeuvres from element-set history: each new set judged against the previous one.
+"""Manoeuvres from element-set history: each new set judged against the last good one.
 
-Per object, element sets in epoch order. Each set k is compared with set k-1
-propagated to set k's epoch with SGP4 (the theory the sets were fitted in), in
-three residuals that a burn changes and that element-set noise barely does:
+Per object, element sets in epoch order. Each set is compared with the last
+accepted set propagated to its epoch with SGP4 (the theory the sets were fitted
+in), in SGP4's mean elements:
 
 - `sma`: mean semi-major axis (km), the in-plane, along-track burn. Drag lowers it
-  steadily; the object's own drift rate is the robust (median) rate of its recent
-  residuals, so drag decay (or a B* that over- or under-predicts it) is not a burn.
-- `normal`: the angle between the two orbit normals (deg), the out-of-plane burn.
-  It is the change of the inclination vector, well defined at zero inclination,
-  so a geostationary satellite's ill-defined RAAN cannot make a detection alone.
-- `ecc`: the change of the eccentricity vector (e cos(w+W), e sin(w+W)), also
-  in-plane (radial burns and the eccentricity control of station keeping).
+  steadily; the object's own drift (the median residual rate of its recent sets)
+  is removed, so drag decay, or a B* that mispredicts it, is not a burn.
+- `normal`: the out-of-plane burn. Geostationary orbits: the change of the
+  inclination vector (sin i sin W, -sin i cos W), defined at zero inclination, so
+  an ill-defined RAAN cannot make a detection; elsewhere the inclination change
+  (sin(i) dRAAN is evidence only: it follows every along-track error).
+- `ecc`: the change of the eccentricity vector, evidence only (it is the noisiest
+  element of a near-circular orbit and alone was wrong more often than right).
 
-Each residual is judged against THIS object's noise: drift removed, the scale
-is 1.4826 x the median absolute deviation of its previous `history` residuals
-(a robust standard deviation, causal: the set is judged on what came before it).
-A set is a manoeuvre when one residual exceeds `k_sigma` of its scale and the
-step persists: set k-1 propagated to set k+1's epoch still differs from set
-k+1 by at least `k_confirm` sigmas in the same residual. A lone badly fitted set
-(residuals k and k+1 cancel) therefore never alarms. Scale floors (what the TLE
-format and SGP4 can resolve) stop a very quiet object from alarming on rounding.
+Each residual is judged against THIS object's noise: after the drift, 1.4826 x
+the median absolute deviation of its last `history` accepted residuals (a
+robust standard deviation; causal, so a set is judged on what came before it),
+with floors at what the TLE format resolves. A set is a manoeuvre when a residual
+exceeds `k_sigma` of its scale and the step persists: the first set fitted to
+later observations (`confirm_gap_s` on) still differs from the reference by
+`k_confirm` sigmas in the same direction. A lone bad fit is skipped and the set
+after it is judged against the last good one. A burn the fits split over two
+sets (the first beyond `k_ramp`, both together beyond `k_sigma`) is one burn.
+The sets right after a burn settle onto the new orbit: a smaller step (under
+`settle_frac` of the delta-v) within `settle_s` is the same event.
 
-Geostationary objects (mean motion 0.9-1.1 rev/day, e < 0.1) report east-west
-(`sma`/`ecc`) and north-south (`normal`) station keeping; others in-plane and
-out-of-plane. Delta-v estimates are the minimum impulse for the observed change
-(Gauss's equations for a near-circular orbit): tangential v*da/(2a), normal
-v*dtheta, eccentricity v*de/2.
+Geostationary objects (0.9-1.1 rev/day, e < 0.1) report east-west (`sma`) and
+north-south (`normal`) station keeping, each only above the size station
+keeping has (`geo_ew_floor_km`, `geo_ns_floor_deg`, docs/space.md); others
+in-plane and out-of-plane. Delta-v is the smallest impulse for the observed
+change (Gauss's equations, near-circular orbit): v*da/(2a) or v*de/2 in plane,
+v*di out of plane.
 """
 
 from __future__ import annotations
@@ -40,25 +45,27 @@ from picket.space.elements import ElementSets, unix_to_jd
 
 RE_KM = 6378.135  # WGS72 as SGP4
 MU = 398600.8
-CHANNELS = ("sma", "normal", "ecc")
 
 
 @dataclass
 class ManoeuvreConfig:
-    k_sigma: float = 8.0  # residual beyond this many robust sigmas of the object's own history
-    k_confirm: float = 4.0  # the step still seen one set later (set k-1 vs set k+1)
-    k_ramp: float = 4.0  # a partial step this large, completed by the next set
-    history: int = 60  # residuals in the noise model (about two months of daily sets)
-    min_history: int = 10  # fewer residuals before a set: no judgement yet
-    sigma_floor_sma_km: float = 0.0002  # 0.2 m
-    sigma_floor_normal_deg: float = 0.0002  # twice the TLE's 1e-4 deg inclination digit
-    sigma_floor_ecc: float = 2e-6  # 20x the TLE's 1e-7 eccentricity digit
+    """Defaults and their reasons: `ManoeuvreThresholds` in detect/space_manoeuvre.py."""
+
+    k_sigma: float = 8.0
+    k_confirm: float = 4.0
+    k_ramp: float = 4.0
+    history: int = 60
+    min_history: int = 10
+    sigma_floor_sma_km: float = 0.0002
+    sigma_floor_normal_deg: float = 0.0002
+    sigma_floor_ecc: float = 2e-6
     geo_ew_floor_km: float = 1.5
     geo_ns_floor_deg: float = 0.05
     confirm_gap_s: float = 43200.0
     settle_s: float = 86400.0
     settle_frac: float = 0.5
-    suppress_s: float = 0.0  # kept for callers; sets are judged one by one
+    min_sma_km: float = 0.0
+    min_incl_deg: float = 0.0
 
 
 @dataclass
@@ -162,17 +169,16 @@ GROUPS_GEO = {"sma": [0], "normal": [1, 2], "ecc": [3, 4]}
 GROUPS_LEO = {"sma": [0], "normal": [1], "ecc": [3, 4]}
 
 
-
 TRIGGERS = ("sma", "normal")  # the eccentricity vector is evidence, not a trigger
 
 
 def _big_enough(g: str, step: np.ndarray, geo: bool, cfg: ManoeuvreConfig) -> bool:
-    """Geostationary station keeping has a physical size (see the module notes)."""
-    if not geo:
-        return True
+    """Geostationary station keeping has a physical size (see the module notes); an
+    analyst may also ask for steps of at least `min_sma_km` / `min_incl_deg` only."""
     if g == "sma":
-        return abs(float(step[0])) >= cfg.geo_ew_floor_km
-    return float(np.degrees(np.hypot(step[1], step[2]))) >= cfg.geo_ns_floor_deg
+        return abs(float(step[0])) >= max(cfg.min_sma_km, cfg.geo_ew_floor_km if geo else 0.0)
+    floor = max(cfg.min_incl_deg, cfg.geo_ns_floor_deg if geo else 0.0)
+    return float(np.degrees(np.hypot(step[1], step[2]))) >= floor
 
 
 def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | None:
@@ -216,24 +222,24 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
         step, z = noise.z(r[:5], t[k] - t[ref])
         return r, step, z, {g: float(np.sqrt(np.sum(z[c] ** 2))) for g, c in groups.items()}
 
-    def confirmed(ref: int, last: int, j: tuple) -> tuple[list[str], int]:
+    def confirmed(ref: int, last: int, j: tuple) -> tuple[list[str], int, bool]:
         """The groups beyond k_sigma at `last` that a later set still shows (vs ref),
-        and that set's index."""
+        that set's index, and whether the step is large enough to report."""
         # the first set fitted mostly to later observations: consecutive sets of a
         # high-cadence object share their fit span and are no independent evidence
         later = bisect.bisect_left(t, t[last] + cfg.confirm_gap_s, lo=last + 1)
         nxt = judge(ref, later) if later < n else None
         if nxt is None:
-            return [], later
+            return [], later, False
         _, step, z, zg = j
         hit = []
         for g, c in groups.items():
             along = float(nxt[2][c] @ z[c]) / zg[g] if zg[g] > 0 else 0.0
             if zg[g] > cfg.k_sigma and along > cfg.k_confirm:
                 hit.append(g)
-        if not any(g in TRIGGERS and _big_enough(g, step, geo, cfg) for g in hit):
-            return [], later
-        return hit, later
+        if not any(g in TRIGGERS for g in hit):
+            return [], later, False
+        return hit, later, any(g in TRIGGERS and _big_enough(g, step, geo, cfg) for g in hit)
 
     ref = 0 if ok[0] else -1
     k = 1
@@ -252,9 +258,10 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
             ref, k = k, k + 1
             continue
         if top > cfg.k_sigma:
-            hit, later = confirmed(ref, k, j)
-            if hit:
-                rows.append((ref, k, j, hit, noise.scale[0]))
+            hit, later, report = confirmed(ref, k, j)
+            if hit:  # a real step; below the floors it is not reported, but it happened
+                if report:
+                    rows.append((ref, k, j, hit, noise.scale[0]))
                 # sets between the burn and the confirming set are still settling onto
                 # the new orbit (their fit spans straddle the burn): judged from there on
                 ref = later if later > k + 1 else k
@@ -266,9 +273,10 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
         j2 = judge(ref, k + 1) if k + 1 < n else None
         if j2 is not None and max(j2[3][g] for g in TRIGGERS) > cfg.k_sigma:
             part = [float(j2[2][c] @ j[2][c]) for c in (groups[g] for g in TRIGGERS)]
-            hit, later = confirmed(ref, k + 1, j2) if max(part) > 0 else ([], k)
+            hit, later, report = confirmed(ref, k + 1, j2) if max(part) > 0 else ([], k, False)
             if hit:
-                rows.append((ref, k, j2, hit, noise.scale[0]))
+                if report:
+                    rows.append((ref, k, j2, hit, noise.scale[0]))
                 ref = later if later > k + 2 else k + 1
                 k = ref + 1
                 continue
