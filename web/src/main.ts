@@ -323,7 +323,7 @@ const timeBar = new TimeBar($("timebar"), {
 
 function status(): void {
   $("status").textContent =
-    `${store.count.toLocaleString("en")} tracks · tracks ${stats.channel} · alerts ${alertPanel.streamState} · ${stats.fps.toFixed(0)} fps`;
+    `${store.count.toLocaleString("en")} tracks · ${timeBar.stored ? "stored run · " : ""}tracks ${stats.channel} · alerts ${alertPanel.streamState} · ${stats.fps.toFixed(0)} fps`;
 }
 
 // --- static layers --------------------------------------------------------------------
