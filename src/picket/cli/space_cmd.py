@@ -66,7 +66,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     m.add_argument("histories", nargs="+", help="TLE/OMM files with many epochs per object")
     m.add_argument("--out", default="manoeuvres.csv")
     m.add_argument("--alerts-out", help="space.manoeuvre alerts as JSON Lines")
-    m.add_argument("--sma-floor-km", type=float, default=0.25)
+    m.add_argument(
+        "--sma-floor-km",
+        type=float,
+        default=0.0,
+        help="report in-plane steps from this semi-major-axis change on (km; 0: noise decides)",
+    )
     m.set_defaults(func=cmd_manoeuvres)
     return sp
 
@@ -254,7 +259,7 @@ def cmd_manoeuvres(a: argparse.Namespace) -> int:
 
     rejects = Rejects()
     hist = read_catalogues(a.histories, rejects)
-    th = ManoeuvreThresholds(sma_floor_km=a.sma_floor_km)
+    th = ManoeuvreThresholds(min_sma_km=a.sma_floor_km)
     m = detect_manoeuvres(hist, th.config())
     with open(a.out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
