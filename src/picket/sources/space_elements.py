@@ -80,9 +80,12 @@ def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
                 "mean_motion_rev_day": mm,
                 "raan_deg": raan,
                 "mean_motion_dot": nd,
+                "argp_deg": w,
+                "mean_anomaly_deg": ma,
+                "bstar": bs,
             },
         )
-        for t, subj, name, oid, prov, inc, ecc, sma, mm, raan, nd in zip(
+        for t, subj, name, oid, prov, inc, ecc, sma, mm, raan, nd, w, ma, bs in zip(
             es.epoch.tolist(),
             reports.subject.tolist(),
             es.name.tolist(),
@@ -94,6 +97,9 @@ def element_reports(es: ElementSets, rejects: Rejects, source: str) -> Decoded:
             es.mean_motion.tolist(),
             es.raan.tolist(),
             es.ndot.tolist(),
+            es.argp.tolist(),
+            es.mean_anomaly.tolist(),
+            np.nan_to_num(es.bstar).tolist(),
             strict=True,
         )
     ]
