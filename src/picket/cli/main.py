@@ -46,11 +46,16 @@ def cmd_alerts(a: argparse.Namespace) -> int:
         "until": parse_time(a.until) if a.until else None,
         "kind": a.kind, "subject": a.subject, "status": a.status,
     }  # fmt: skip
-    rows = st.alerts(**filters, limit=a.limit + 1)  # one more tells whether the limit cut
-    total = len(rows)
-    if total > a.limit:
+    if a.at:  # each alert as it was then, from its stored events (docs/api.md)
+        rows = st.alerts_at(parse_time(a.at), **filters)
+        total = len(rows)
         rows = rows[: a.limit]
-        total = a.limit + len(st.alerts(**filters, limit=-1, offset=a.limit))
+    else:
+        rows = st.alerts(**filters, limit=a.limit + 1)  # one more tells whether the limit cut
+        total = len(rows)
+        if total > a.limit:
+            rows = rows[: a.limit]
+            total = a.limit + len(st.alerts(**filters, limit=-1, offset=a.limit))
     for d in rows:
         if a.json:
             print(json.dumps(d))
@@ -165,6 +170,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     al.add_argument("--kind", help="e.g. maritime.ais_gap, or maritime.* / maritime")
     al.add_argument("--subject", help="e.g. mmsi:212123000")
     al.add_argument("--status", choices=["open", "closed"])
+    al.add_argument("--at", help="each alert as it was at this ISO time or unix seconds")
     al.add_argument("--limit", type=positive_int, default=100, help="at most this many (100)")
     al.add_argument("--store", help="SQLite store path")
     al.add_argument("--config")
