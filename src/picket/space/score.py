@@ -119,3 +119,61 @@ def score(
     dup = int((free & near).sum())
     false = int((free & ~near).sum())
     return Score(len(tt), int((~inside).sum()), len(lo), matched, dup, false, np.array(offsets))
+
+
+@dataclass
+class SatelliteScore:
+    name: str
+    regime: str  # "GEO" or "LEO" (everything not geostationary in this benchmark)
+    score: Score
+    seconds: float  # detection time
+
+
+def score_folder(folder: str | Path, cfg=None, window_s: float = WINDOW_S) -> list[SatelliteScore]:
+    """Every `<name>.tle` with its `manoeuvres_<name>.yaml` in `folder`, detected and scored.
+
+    The class follows the orbit (mean motion 0.9-1.1 rev/day: GEO), not the file name.
+    """
+    import time
+
+    from picket.model.rejects import Rejects
+    from picket.space.manoeuvres import detect_manoeuvres
+    from picket.space.read import read_elements
+
+    out = []
+    for tle in sorted(Path(folder).glob("*.tle")):
+        truth_file = tle.with_name(f"manoeuvres_{tle.stem}.yaml")
+        if not truth_file.exists():
+            continue
+        es = read_elements(tle, Rejects())
+        _, truth = read_truth(truth_file)
+        c = time.perf_counter()
+        m = detect_manoeuvres(es, cfg)
+        sec = time.perf_counter() - c
+        geo = 0.9 < float(np.median(es.mean_motion)) < 1.1
+        s = score(m.t_before, m.t_after, truth, (float(es.epoch.min()), float(es.epoch.max())),
+                  window_s)  # fmt: skip
+        out.append(SatelliteScore(tle.stem, "GEO" if geo else "LEO", s, sec))
+    return out
+
+
+def table(rows: list[SatelliteScore]) -> str:
+    """Per satellite and per class: true, detected, matched, recall, precision, offset."""
+    head = (f"{'satellite':14s} {'class':5s} {'true':>5s} {'out':>4s} {'det':>5s} {'match':>5s} "
+            f"{'dup':>4s} {'false':>5s} {'recall':>6s} {'prec':>6s} {'med off h':>9s}")  # fmt: skip
+    lines = [head]
+
+    def line(name: str, cls: str, s: Score) -> str:
+        return (f"{name:14s} {cls:5s} {s.true:5d} {s.outside:4d} {s.detected:5d} {s.matched:5d} "
+                f"{s.duplicates:4d} {s.false:5d} {s.recall:6.2f} {s.precision:6.2f} "
+                f"{s.median_offset_h:9.1f}")  # fmt: skip
+
+    for r in rows:
+        lines.append(line(r.name, r.regime, r.score))
+    for cls in ("LEO", "GEO"):
+        tot = Score.zero()
+        for r in rows:
+            if r.regime == cls:
+                tot = tot + r.score
+        lines.append(line("all " + cls, cls, tot))
+    return "\n".join(lines)
