@@ -178,7 +178,8 @@ class SpaceManoeuvre:
     """
 
     kind = "space.manoeuvre"
-    keep = 200  # element sets of history kept per object (more than `history` + margin)
+    keep = 200  # sets kept per object: the noise model's 60, and a reference chain long
+    # enough that the streamed pass settles onto the offline one (tests: ISS)
 
     def __init__(self, th: ManoeuvreThresholds | None = None) -> None:
         self.th = th or ManoeuvreThresholds()

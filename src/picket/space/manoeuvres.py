@@ -239,7 +239,11 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
                 hit.append(g)
         if not any(g in TRIGGERS for g in hit):
             return [], later, False
-        return hit, later, any(g in TRIGGERS and _big_enough(g, step, geo, cfg) for g in hit)
+        # what is reported: the triggers of reportable size (a GEO inclination wobble
+        # under the north-south floor does not make an east-west burn "north-south")
+        big = [g for g in hit if g not in TRIGGERS or _big_enough(g, step, geo, cfg)]
+        report = any(g in TRIGGERS for g in big)
+        return (big if report else hit), later, report
 
     ref = 0 if ok[0] else -1
     k = 1
