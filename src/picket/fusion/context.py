@@ -264,32 +264,59 @@ def dr_offset(
     t: np.ndarray | float,
     lat: np.ndarray | float,
     lon: np.ndarray | float,
+    v1: np.ndarray | float = np.nan,
+    c1: np.ndarray | float = np.nan,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(distance of a fix from the dead-reckoned position in metres, whether it fits).
 
-    From an anchor fix (t0, lat0, lon0) with its velocity (v0 m/s along c0 deg), an aircraft
-    whose acceleration stays under a_max is within a*dt^2/2 of the straight-line prediction,
-    and never further than (2 v0 + margin) dt (a full reversal); `min_offset_m` covers the
-    position and timestamp errors of a single fix. A fix also fits when any aircraft could
-    have reached it from the anchor (unknown_speed_ms * dt): one glitched velocity report
-    (real data has 18 m/s at FL400) must not make the true path look displaced.
+    A fix at t fits an anchor fix at t0 (dt = t - t0) when both hold:
+
+    - reach: it is within `min_offset_m + max_speed_ms dt` of the anchor: some aircraft
+      could have flown there. The bound is not the aircraft's own reported speed: real
+      OpenSky velocities go stale for minutes while positions come (143 m/s reported,
+      200 m/s flown, in the traffic samples);
+    - path: it is within `min_offset_m + max_accel_ms2 dt^2 / 2` of the anchor dead
+      reckoned forward with the anchor's velocity (v0, c0), or of the fix dead reckoned
+      back with its own (v1, c1): an aircraft whose acceleration stays under a_max is
+      never further than a dt^2/2 from the straight-line prediction. Either end may
+      carry the one glitched velocity (real data: 18 m/s at FL400), so either will do;
+      with no velocity at either end only the reach applies.
+
+    `min_offset_m` covers the position and timestamp error of one fix.
     """
     dt = np.maximum(np.asarray(t, float) - t0, 0.0)
-    v0 = np.asarray(v0, float)
-    known = np.isfinite(v0) & np.isfinite(c0)
-    vv = np.where(known, v0, 0.0)
+    v0, v1 = np.asarray(v0, float), np.asarray(v1, float)
+    k0 = np.isfinite(v0) & np.isfinite(c0)
+    k1 = np.isfinite(v1) & np.isfinite(c1)
     # local east/north metres (equirectangular about the mid latitude): within ~0.1 % over
     # the few hundred km these bounds ever matter, and a fraction of the great-circle cost
     lat0, lat = np.asarray(lat0, float), np.asarray(lat, float)
     dn = (lat - lat0) * M_PER_DEG
     dlon = (np.asarray(lon, float) - lon0 + 540.0) % 360.0 - 180.0
     de = dlon * M_PER_DEG * np.cos(np.radians(0.5 * (lat + lat0)))
-    c = np.radians(np.where(known, c0, 0.0))
-    off = np.hypot(dn - vv * dt * np.cos(c), de - vv * dt * np.sin(c))
-    bound = np.minimum(0.5 * th.max_accel_ms2 * dt**2, (2 * vv + th.speed_margin_ms) * dt)
-    reach = th.min_offset_m + th.unknown_speed_ms * dt
-    ok = (known & (off <= th.min_offset_m + bound)) | (np.hypot(dn, de) <= reach)
-    return off, ok
+    a0, a1 = np.radians(np.where(k0, c0, 0.0)), np.radians(np.where(k1, c1, 0.0))
+    s0, s1 = np.where(k0, v0, 0.0) * dt, np.where(k1, v1, 0.0) * dt
+    off0 = np.hypot(dn - s0 * np.cos(a0), de - s0 * np.sin(a0))
+    off1 = np.hypot(dn - s1 * np.cos(a1), de - s1 * np.sin(a1))
+    tol = th.min_offset_m + 0.5 * th.max_accel_ms2 * dt**2
+    path = (k0 & (off0 <= tol)) | (k1 & (off1 <= tol)) | ~(k0 | k1)
+    reach = np.hypot(dn, de) <= th.min_offset_m + th.max_speed_ms * dt
+    off = np.where(k0, off0, np.where(k1, off1, np.hypot(dn, de)))
+    return off, path & reach
+
+
+def stale_axis(th: FixThresholds, a: list[float], f: list[float]) -> bool:
+    """Fix f repeats one coordinate of fix a bit for bit although its own velocity should
+    have moved it more than `stale_axis_m` along that axis: a coordinate forward-filled
+    on its own (real OpenSky data freezes a longitude for minutes while latitude moves).
+    Such a fix is no evidence that a displacement persists."""
+    dt = max(f[0] - a[0], 0.0)
+    if not (np.isfinite(f[3]) and np.isfinite(f[4])):
+        return f[1] == a[1] or f[2] == a[2]
+    c = np.radians(f[4])
+    north, east = abs(f[3] * np.cos(c)) * dt, abs(f[3] * np.sin(c)) * dt
+    return bool((f[1] == a[1] and north > th.stale_axis_m)
+                or (f[2] == a[2] and east > th.stale_axis_m))  # fmt: skip
 
 
 _ANCHOR = ("t", "lat", "lon", "speed", "course")
@@ -331,7 +358,8 @@ def classify_air(
     a_lon = np.where(first, tc["fix_lon"][s], r.lon[pf])
     a_v = np.where(first, tc["good_speed"][s], spd[pf])
     a_c = np.where(first, tc["good_course"][s], crs[pf])
-    _, fit = dr_offset(th, a_t, a_lat, a_lon, a_v, a_c, own[fi], r.lat[fi], r.lon[fi])
+    _, fit = dr_offset(th, a_t, a_lat, a_lon, a_v, a_c, own[fi], r.lat[fi], r.lon[fi],
+                       spd[fi], crs[fi])  # fmt: skip
     seg = tracks.config.segment_gap_s
     fresh = ~np.isfinite(a_lat) | (own[fi] - a_t > seg)
     bad = ~fresh & ~fit
@@ -380,12 +408,13 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
             tc[f"{p}_{q}"][sl] = x
 
     def fits(a: list[float], f: list[float]) -> tuple[bool, float]:
-        off, ok = dr_offset(th, a[0], a[1], a[2], a[3], a[4], f[0], f[1], f[2])
+        off, ok = dr_offset(th, a[0], a[1], a[2], a[3], a[4], f[0], f[1], f[2], f[3], f[4])
         return bool(ok), float(off)
 
     mode = int(tc["spoof_mode"][sl])
     good, alt, pend, pend0 = anchor("good"), anchor("alt"), anchor("pend"), anchor("pend0")
     pend_n = int(tc["pend_n"][sl])
+    pend_k = int(tc["pend_k"][sl])  # held fixes that count towards a confirmation
     pend_rows: list[int] = []
     last_out = bool(tc["fix_out"][sl])
     last_t = float(tc["fix_time"][sl])
@@ -415,16 +444,17 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
             continue
         if pend_n and fits(pend, f)[0]:
             pend_n += 1
+            pend_k += 0 if stale_axis(th, pend, f) else 1
         else:
             if pend_n:
                 tc["n_glitches"][sl] += pend_n
                 batch.glitches.append((sl, i, pend_n))
-            pend_n, pend0 = 1, f
+            pend_n, pend_k, pend0 = 1, 1, f
             pend_rows = []
         pend = f
         pend_rows.append(i)
         outlier[i], cls[i], last_out = True, HELD, True
-        if pend_n < k or f[0] - pend0[0] < conf_s:
+        if pend_k < k or f[0] - pend0[0] < conf_s:
             continue
         # a persistent displacement: a transition
         ref = alt if mode else good
@@ -464,6 +494,7 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
     put("pend", pend)
     put("pend0", pend0)
     tc["pend_n"][sl] = pend_n
+    tc["pend_k"][sl] = pend_k
     tc["fix_out"][sl] = last_out
     last = rows[cls[rows] != REPEAT]
     if len(last):

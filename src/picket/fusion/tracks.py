@@ -66,20 +66,22 @@ class FixThresholds:
         "g*tan(45 deg) = 9.8 m/s^2, a 45-deg banked turn; airliners bank <= 25-30 deg "
         "(ICAO Doc 8168 PANS-OPS turn criteria use 25 deg)",
     )
-    speed_margin_ms: float = _th(
-        50.0,
-        "over long gaps the dead-reckoning error is at most (2 x own speed + this) x dt",
-        "picket: a full reversal (2 v dt) plus speed changes during the gap",
-    )
-    unknown_speed_ms: float = _th(
+    max_speed_ms: float = _th(
         350.0,
-        "reachable speed of an aircraft that reported no velocity",
+        "no aircraft fix is further than max_speed x dt (+ min_offset) from the one before",
         "M 0.85 at FL350 (~250 m/s true airspeed) plus a 100 m/s jet-stream tailwind",
     )
     confirm_fixes: int = _th(
         3,
         "consecutive mutually consistent displaced fixes that make a displacement persist",
         "picket: the real out-and-back glitches of the traffic samples last 1-2 fixes",
+    )
+    stale_axis_m: float = _th(
+        30.0,
+        "a coordinate bit-identical to the previous fix's although the aircraft's velocity "
+        "moved it more than this along that axis is stale (no evidence of a displacement)",
+        "CPR airborne resolution ~5 m in latitude, ~10 m in longitude at 60 N (DO-260B, "
+        "17-bit encoding): a real fix moving 30 m changes its coordinates",
     )
     confirm_s: float = _th(
         20.0,
@@ -144,6 +146,7 @@ class TrackTable:
             for q in ("t", "lat", "lon", "speed", "course"):
                 cols[f"{p}_{q}"] = np.full(cap, np.nan)
         cols["pend_n"] = np.zeros(cap, np.int64)
+        cols["pend_k"] = np.zeros(cap, np.int64)
         for c in STATE_COLUMNS:
             dt, miss = SCHEMA[c]
             cols[c] = np.full(cap, miss, dt)
