@@ -209,6 +209,34 @@ def test_a_jump_after_a_gap_is_judged_against_dead_reckoning_over_the_gap():
     assert 600 < a.time <= 660
 
 
+def test_sparse_forward_filled_feed_flags_every_transition_across_gaps():
+    """OpenSky-like: a row every 5 s timed by the row, the position new every 10 s and
+    repeated in between, 90 s without a new position around each of the four transitions
+    (two episodes 150 km off). Every jump in and out is flagged and the spoofed fixes
+    stay out of the track."""
+    t = np.arange(0.0, 4200.0, 5.0)
+    fix_t = np.floor(t / 10) * 10
+    for a, b in ((1150, 1240), (1750, 1840), (2650, 2740), (3250, 3340)):  # position gaps
+        fix_t = np.where((fix_t > a) & (fix_t < b), a, fix_t)
+    lat, lon, crs = fly(fix_t, 34.0, 33.0, lambda x: 120.0)
+    spoofed = np.zeros(len(t), bool)
+    for a, b in ((1200, 1800), (2700, 3300)):
+        m = (fix_t >= a) & (fix_t < b)
+        lat[m], lon[m] = destination(lat[m], lon[m], 30.0, 150_000.0)
+        spoofed |= m
+    mem, rec, *_ = run([aircraft(0x738000, t, lat, lon, crs)], step=60.0)
+    alerts = sorted((a for a in mem.alerts.values() if a.kind == "gnss.spoofing"),
+                    key=lambda a: a.time)  # fmt: skip
+    assert [[j["what"] for j in a.evidence["jumps"]] for a in alerts] == [["in", "out"]] * 2
+    assert [parse_time(a.evidence["jumps"][0]["time"]) for a in alerts] == [1240.0, 2740.0]
+    assert [parse_time(a.evidence["jumps"][1]["time"]) for a in alerts] == [1840.0, 3340.0]
+    for a, t0 in zip(alerts, (1240.0, 2740.0), strict=True):
+        assert a.time - t0 <= 60 and a.evidence["jumps"][0]["gap_s"] == 90.0
+    _, tr, _, _, out, _, _ = rec.cols()
+    k = np.searchsorted(t, tr)
+    assert out[spoofed[k]].all()
+
+
 def test_aircraft_displaced_to_one_place_light_a_spoofing_cell():
     cell = h3.latlng_to_cell(56.0, 20.0, 4)
     c_lat, c_lon = h3.cell_to_latlng(cell)

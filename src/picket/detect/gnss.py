@@ -36,7 +36,7 @@ from picket.detect.base import (
     report_evidence,
     th,
 )
-from picket.fusion.context import SPOOFED, BatchContext
+from picket.fusion.context import HELD, SPOOFED, BatchContext
 from picket.fusion.tracks import FixThresholds
 from picket.geo.geodesy import haversine_m
 from picket.model.alerts import Signal, iso
@@ -244,15 +244,11 @@ class GnssSpoofing:
         if batch is None:
             return []
         self.glitches += sum(g[2] for g in batch.glitches)
-        # displaced fixes that keep an episode alive: those after its confirmation (held
-        # fixes relabelled in the confirming batch would depend on the batching)
-        rows = np.flatnonzero(batch.cls == SPOOFED)
-        held = np.zeros(len(rows), bool)
-        for tr in batch.transitions:
-            held |= (ctx.slots[rows] == tr["slot"]) & (batch.own_t[rows] >= tr["time"]) & (
-                batch.own_t[rows] <= tr["confirmed"])  # fmt: skip
+        # fixes kept out while an episode is open keep it alive; taken in time order with
+        # the transitions, so a fix counts only once its episode is open, in any batching
+        rows = np.flatnonzero((batch.cls == SPOOFED) | (batch.cls == HELD))
         todo = [(float(tr["confirmed"]), 0, int(tr["row"]), tr) for tr in batch.transitions]
-        todo += [(float(batch.own_t[i]), 1, int(i), None) for i in rows[~held].tolist()]
+        todo += [(float(batch.own_t[i]), 1, int(i), None) for i in rows.tolist()]
         out: list[Signal] = []
         for t, _, i, tr in sorted(todo, key=lambda x: (int(ctx.slots[x[2]]), x[0], x[1])):
             sl = int(ctx.slots[i])
