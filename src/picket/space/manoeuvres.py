@@ -169,6 +169,14 @@ GROUPS_GEO = {"sma": [0], "normal": [1, 2], "ecc": [3, 4]}
 GROUPS_LEO = {"sma": [0], "normal": [1], "ecc": [3, 4]}
 
 
+def _same_way(d: np.ndarray, ev: np.ndarray) -> bool:
+    """Both steps in-plane with the same sign of da, or out-of-plane within 90 deg, and
+    neither adds a kind of step the other lacks."""
+    if (d[0] != 0) != (ev[0] != 0) or (d[1:] @ d[1:] > 0) != (ev[1:] @ ev[1:] > 0):
+        return False
+    return bool(d[0] * ev[0] >= 0 and d[1:] @ ev[1:] >= 0)
+
+
 TRIGGERS = ("sma", "normal")  # the eccentricity vector is evidence, not a trigger
 
 
@@ -305,17 +313,23 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
     dv_in = np.where(inp, dv_in, 0.0)
     dv_out = np.where(oop, v_ms * d_nrm, 0.0)
     t_after = np.array([t[x[1]] for x in rows])
-    # the sets fitted just after a burn settle onto the new orbit in smaller steps:
-    # within `settle_s` of a reported burn, a step under `settle_frac` of its delta-v
-    # (in-plane and out-of-plane alike) is the same event, not a new manoeuvre
+    # the sets fitted just after a burn settle onto the new orbit in further steps
+    # (fit spans of days take in more post-burn tracking each time): within `settle_s`
+    # of the event's last step, a step under `settle_frac` of its delta-v, or one that
+    # carries on in the same direction, is the same event, not a new manoeuvre
     keep = np.ones(len(rows), bool)
-    ev_t, ev_in, ev_out = -np.inf, 0.0, 0.0
+    ev_t, ev_in, ev_out, ev_dir = -np.inf, 0.0, 0.0, np.zeros(3)
     for j in range(len(rows)):
-        if (t_after[j] - ev_t <= cfg.settle_s and dv_in[j] <= cfg.settle_frac * ev_in
-                and dv_out[j] <= cfg.settle_frac * ev_out):  # fmt: skip
+        d = np.array([np.sign(d_sma[j]) if "sma" in which[j] else 0.0,
+                      *(step[j, 1:3] if "normal" in which[j] else (0.0, 0.0))])  # fmt: skip
+        if t_after[j] - ev_t <= cfg.settle_s and (
+            (dv_in[j] <= cfg.settle_frac * ev_in and dv_out[j] <= cfg.settle_frac * ev_out)
+            or _same_way(d, ev_dir)
+        ):
             keep[j] = False
+            ev_t = float(t_after[j])
             continue
-        ev_t, ev_in, ev_out = float(t_after[j]), float(dv_in[j]), float(dv_out[j])
+        ev_t, ev_in, ev_out, ev_dir = float(t_after[j]), float(dv_in[j]), float(dv_out[j]), d
     dv = np.hypot(dv_in, dv_out)
     m = len(rows)
     out = {
