@@ -93,11 +93,13 @@ class Manoeuvres:
         return Manoeuvres(**{k: getattr(self, k)[idx] for k in Manoeuvres.__dataclass_fields__})
 
 
-def _mean_state(sat, t: float) -> np.ndarray:
-    """SGP4's mean elements at unix time t: [a km, incl, raan, e, argp] (radians)."""
+def _mean_state(sat, t: float) -> np.ndarray | None:
+    """SGP4's mean elements at unix time t: [a km, incl, raan, e, argp] (radians); None
+    where SGP4 fails (decayed, eccentricity out of range)."""
     jd, fr = unix_to_jd(t)
-    sat.sgp4(float(jd), float(fr))
-    return np.array([sat.am * RE_KM, sat.im, sat.Om, sat.em, sat.om])
+    err, _, _ = sat.sgp4(float(jd), float(fr))
+    x = np.array([sat.am * RE_KM, sat.im, sat.Om, sat.em, sat.om])
+    return x if err == 0 and np.isfinite(x).all() else None
 
 
 def _wrap(x: float) -> float:
@@ -208,6 +210,7 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
     geo = bool(0.9 < np.median(e.mean_motion) < 1.1 and np.median(e.ecc) < 0.1)
     groups = GROUPS_GEO if geo else GROUPS_LEO
     own = [_mean_state(s, x) if g else None for s, x, g in zip(sats, t, ok, strict=True)]
+    ok = [x is not None for x in own]
     floors = np.array([cfg.sigma_floor_sma_km, *[np.radians(cfg.sigma_floor_normal_deg)] * 2,
                        cfg.sigma_floor_ecc, cfg.sigma_floor_ecc])  # fmt: skip
     noise = _Noise(cfg.history, floors)
@@ -216,8 +219,7 @@ def _object(e: ElementSets, cfg: ManoeuvreConfig) -> dict[str, np.ndarray] | Non
         if not (ok[ref] and ok[k]):
             return None
         pred = _mean_state(sats[ref], t[k])
-        if sats[ref].error:  # decayed or out of range on the way
-            sats[ref].error = 0
+        if pred is None:  # decayed or out of range on the way
             return None
         return _channels(own[k], pred, geo)  # type: ignore[arg-type]
 
