@@ -75,10 +75,14 @@ class ManoeuvreThresholds(Thresholds):
         "picket: 18 SDS fits span a day or more; sets hours apart share observations",
     )
     settle_s: float = th(
-        86400.0, "after a burn, smaller steps this soon are the same event (s)", "picket"
+        86400.0,
+        "after a burn, steps this soon that are smaller or go the same way are the same "
+        "event (s)",
+        "picket: fit spans of days take in post-burn tracking set by set (ISS reboosts, "
+        "CryoSat-2 burns seen over three daily sets)",
     )
     settle_frac: float = th(
-        0.5, "... when under this fraction of the burn's delta-v", "picket: ISS reboosts"
+        0.5, "'smaller': under this fraction of the burn's delta-v", "picket: ISS reboosts"
     )
     min_sma_km: float = th(
         0.0,

@@ -24,7 +24,9 @@ later observations (`confirm_gap_s` on) still differs from the reference by
 after it is judged against the last good one. A burn the fits split over two
 sets (the first beyond `k_ramp`, both together beyond `k_sigma`) is one burn.
 The sets right after a burn settle onto the new orbit: a smaller step (under
-`settle_frac` of the delta-v) within `settle_s` is the same event.
+`settle_frac` of the delta-v), or one carrying on in the same direction, within
+`settle_s` of the last is the same event. Sets SGP4 refuses (decayed on the way,
+eccentricity out of range) lose that comparison only.
 
 Geostationary objects (0.9-1.1 rev/day, e < 0.1) report east-west (`sma`) and
 north-south (`normal`) station keeping, each only above the size station
