@@ -76,8 +76,7 @@ class ManoeuvreThresholds(Thresholds):
     )
     settle_s: float = th(
         86400.0,
-        "after a burn, steps this soon that are smaller or go the same way are the same "
-        "event (s)",
+        "after a burn, steps this soon that are smaller or go the same way are the same event (s)",
         "picket: fit spans of days take in post-burn tracking set by set (ISS reboosts, "
         "CryoSat-2 burns seen over three daily sets)",
     )
