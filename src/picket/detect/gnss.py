@@ -198,7 +198,7 @@ class SpoofingThresholds(Thresholds, FixThresholds):
     airborne_alt_m: float = th(
         3000.0,
         "above this (barometric) an aircraft is airborne for the ground-speed clue",
-        "picket: above any airport elevation in Europe but one (Samedan 1707 m)",
+        "picket: above Europe's highest airports (Samedan, 1707 m)",
     )
     min_airborne_gs_ms: float = th(
         40.0,
