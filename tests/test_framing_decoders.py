@@ -155,3 +155,24 @@ def test_whole_sample_in_4k_and_1k_chunks(shared_data, case, fmt, rel, transform
     assert ref[3] + sum(ref[2].values()) > 0, "the sample is read at all"
     for n in (1024, 4096):
         same(decode(fmt, data, [n]), ref)
+
+
+@pytest.mark.parametrize(("case", "fmt", "rel", "transform"), CASES, ids=[c[0] for c in CASES])
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=1, max_size=12), st.booleans()),
+                   min_size=1, max_size=4),
+    sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=4),
+)  # fmt: skip
+def test_damaged_samples_frame_the_same(shared_data, case, fmt, rel, transform, edits, sizes):
+    """Real samples with bytes overwritten or inserted: still chunking-independent,
+    rejects included (a damaged record is rejected the same way however it arrives)."""
+    data = bytearray(load(shared_data, rel, transform)[:6000])
+    for where, junk, insert in edits:
+        p = int(where * len(data))
+        if insert:
+            data[p:p] = junk
+        else:
+            data[p : p + len(junk)] = junk
+    data = bytes(data)
+    same(decode(fmt, data, sizes), decode(fmt, data, [len(data) + 1]))

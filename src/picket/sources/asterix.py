@@ -193,7 +193,8 @@ class CaptureStream:
 
     Payloads are the UDP payloads of IPv4/IPv6 packets (or, for link types without IP,
     the link-layer frame itself, see `raw_link`). A raw stream is cut into ASTERIX data
-    blocks by their length field when `raw_blocks` is set, else it is one payload.
+    blocks by their length field when `raw_blocks` is set, else it is rejected whole
+    (`<fmt>.not_a_capture`, once, with its size).
 
     A record or block header that cannot be right (a length past any snapshot, a
     fraction of a second over one, a pcapng trailer that disagrees) costs that record
@@ -245,9 +246,14 @@ class CaptureStream:
         if self.kind == "raw":
             if self.raw_blocks:
                 yield from self._records(self._raw_check, self._raw_record, final)
-            elif self.buf:
-                yield np.nan, -1, self.buf, self.base
+            elif self.buf:  # no frames to find in it: counted once, at the end, unheld
+                if self.skip_from < 0:
+                    self.skip_from, self.skip_head = self.base, self.buf[:64]
                 self._drop(len(self.buf))
+            if final and self.skip_from >= 0 and not self.raw_blocks:
+                where = f"{self.source}:@0 ({self.base} bytes)"
+                self.rejects.reject(f"{self.fmt}.not_a_capture", where, self.skip_head)
+                self.skip_from = -1
         elif self.kind == "pcap":
             yield from self._records(self._pcap_check, self._pcap_record, final)
         else:

@@ -24,11 +24,13 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.text import clean_text
 from picket.sources.registry import Format, register
 
 FMT = "opensky_parquet"
 MAX_FILE = 4 << 30  # bytes buffered before the file is refused
 BATCH_ROWS = 65_536
+MAX_CALLSIGN = 16  # as the CSV reader: cleaned, stripped, capped (`clean_text`)
 NEEDED = ("time", "icao24", "lat", "lon")
 USED = (*NEEDED, "velocity", "heading", "vertrate", "callsign", "squawk", "baroaltitude",
         "lastposupdate")  # fmt: skip
@@ -260,7 +262,7 @@ class OpenSkyParquetDecoder:
         pc = self.pc
         enc = pc.dictionary_encode(s)
         codes = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False), np.int64)
-        names = enc.dictionary.to_pylist()
+        names = [clean_text(x, MAX_CALLSIGN) for x in enc.dictionary.to_pylist()]  # once each
         empty = np.array([not x for x in names] + [True], bool)  # code -1: null
         rows = keep[~empty[codes[keep]]]
         if rows.size == 0:

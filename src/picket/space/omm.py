@@ -139,7 +139,10 @@ def parse_csv(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
         return ElementSets.empty()
     header = [h.strip().upper() for h in rows[0]]
     if "NORAD_CAT_ID" not in header or "MEAN_MOTION" not in header:
-        rejects.reject("omm-csv.header", f"{source}:{first_line}", ",".join(rows[0]))
+        n = sum(1 for r in rows[1:] if r)  # every row it would have named: counted once each
+        if n:
+            rejects.reject("omm-csv.header", f"{source}:{first_line}", ",".join(rows[0])[:400],
+                           n=n)  # fmt: skip
         return ElementSets.empty()
     body, where, raws, nums = [], [], [], []
     for k, r in enumerate(rows[1:], start=first_line + 1):

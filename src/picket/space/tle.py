@@ -112,6 +112,7 @@ def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
         elif x.endswith(b"\r"):
             lines[i] = x[:-1]
     m = byte_matrix(lines)
+    m[(m >= 127) | ((m < 32) & (m != 9))] = ord("?")  # not TLE characters: fail, never raise
     n = len(lines)
     blank = (m == 32).all(axis=1) | (m == 9).all(axis=1)
     c0, c1 = m[:, 0], m[:, 1]
