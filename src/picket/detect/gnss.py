@@ -269,7 +269,11 @@ class GnssSpoofing:
             "jumps": list(lst),
             "spoofed_fixes_kept_out": int(tc["n_spoofed"][sl]),
             "glitches": int(tc["n_glitches"][sl]),
-            "still_displaced": iso(float(ctx.reports.time[row])),
+            "still_displaced": {  # the latest fix kept out of the track
+                "time": iso(float(ctx.reports.time[row])),
+                "lat": float(ctx.reports.lat[row]),
+                "lon": float(ctx.reports.lon[row]),
+            },
         }
         n_in = sum(1 for j in lst if j["what"] != "out")
         summary = (f"{label(ctx, sl)} reported positions still displaced "
