@@ -93,8 +93,10 @@ class CartesianTracker:
         self.plot_ids = np.zeros(0, np.int64)
         self._tt = np.zeros(0)  # per-track time while a scan with own-time plots runs
         self._tz: F8 | None = None
-        self._t0 = 0.0  # while such a scan runs: its start, the tracks' state then, and
-        self._pre: CVState | IMMState = self.state  # the track index each plot went to
+        # while such a scan runs: its start time, the tracks' state then (for `_refilter`)
+        # and the track index each plot went to
+        self._t0 = 0.0
+        self._pre: CVState | IMMState = self.state
         self._own = np.zeros(0, np.intp)
 
     def __len__(self) -> int:

@@ -135,12 +135,12 @@ class PlotTracker:
         t, src = batch.time, batch.source
         q = self.config.scan_quantum
         key = np.floor(t / q) if q > 0 else t.copy()
-        explicit = q > 0
+        sited = []
         for code in np.unique(src).tolist():
             sensor = self.config.sensor(code)
             if sensor is None or sensor.site is None:
                 continue
-            explicit = True
+            sited.append(code)
             rows = np.flatnonzero(src == code)
             rows = rows[np.argsort(t[rows], kind="stable")]
             key[rows] = self._revolutions(code, sensor.site, batch.take(rows))
@@ -153,7 +153,12 @@ class PlotTracker:
         bounds = np.r_[cut, len(order)]
         parts = [order[starts[i] : bounds[i]] for i in by_start.tolist()]
         lens = np.cumsum([len(p) for p in parts])
-        index = [int(k[starts[i]]) if explicit else None for i in by_start.tolist()]
+        # a time stamp is no index: those scans are counted by call (give a quantum to
+        # mix unsited sensors with rotating ones)
+        index = [
+            int(k[starts[i]]) if q > 0 or int(s[starts[i]]) in sited else None
+            for i in by_start.tolist()
+        ]
         return np.concatenate(parts), lens[:-1], index
 
     def _revolutions(self, code: int, site: tuple[float, float], plots: Reports) -> F8:
