@@ -20,6 +20,7 @@ import time
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -405,8 +406,10 @@ def test_tle_hostile_name_line(shared_data, name):
     l2 = next(x for x in tle.split(b"\n") if x.startswith(b"2 "))
     if name.startswith((b"1 ", b"2 ")) or not name.strip(b" \t"):
         name = b"N" + name
-    rep, statics, _ = _run("space-elements", b"\n".join([name, l1.rstrip(), l2.rstrip()]))
-    assert len(rep) == 1
+    # a real group first, so the input is known as TLE whatever the hostile name says
+    data = b"\n".join([b"ISS", l1.rstrip(), l2.rstrip(), name, l1.rstrip(), l2.rstrip()])
+    rep, statics, _ = _run("space-elements", data)
+    assert len(rep) == 2
     assert_safe_text(statics)
 
 
@@ -437,3 +440,56 @@ def test_every_text_field_cleaned_on_real_samples(shared_data):
         _, statics, _ = _run(fmt, data, 4096)
         assert statics, rel
         assert_safe_text(statics)
+
+
+# -- absurd values: parsed without crashing or mis-framing (range checks are the pipeline's) --
+
+EXTREMES = ["1e308", "-1e308", "1e400", "inf", "-inf", "nan", "NaN", "91", "-181", "1e-400",
+            "99999999999999999999999", "0x10", "1_000", " 5 "]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", EXTREMES)
+def test_opensky_csv_absurd_numbers_keep_the_rows(shared_data, value):
+    lines = _opensky(shared_data).split(b"\n")[:50]
+    for k in (2, 3):  # lat, lon
+        row = lines[10].split(b",")
+        row[k] = value.encode()
+        lines[10] = b",".join(row)
+    for k in (4, 5, 6, 11, 12, 14):  # velocity, heading, vertrate, squawk, alt, lastposupdate
+        row = lines[20].split(b",")
+        row[k] = value.encode()
+        lines[20] = b",".join(row)
+    with np.errstate(all="raise"):
+        rep, _, rej = _run("opensky", b"\n".join(lines), 300)
+    assert len(rep) == 49 and rej.rejected == 0
+    assert list(rep.raw) == list(range(2, 51))  # every row in its place
+
+
+@pytest.mark.parametrize("value", ["1e308", "-1e308", "1e400", "-1e400", "1e-400", "1" * 40])
+def test_readsb_absurd_numbers_keep_the_rows(value):
+    acs = [{"hex": f"{i:06x}", "lat": 51.0, "lon": 0.1, "alt_baro": 1000, "gs": 100,
+            "squawk": "1234", "nic": 8, "seen_pos": 0.1} for i in range(1, 6)]  # fmt: skip
+    doc = json.dumps({"now": 1.7e9, "aircraft": acs})
+    for k in ("lat", "lon", "alt_baro", "gs", "squawk", "nic", "seen_pos"):
+        doc = doc.replace(f'"{k}": ', f'"{k}": {value}, "{k}_was": ', 1)
+    with np.errstate(all="raise"):
+        rep, _, rej = _run("readsb-json", doc.encode(), 7)
+    assert len(rep) == 5 and rej.rejected == 0
+
+
+def test_opensky_parquet_hostile_callsigns():
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import io
+
+    names = ["\ud800X", "AB\x07\x1b[2J\u202eC", "\x00" * 40, " OK  ", "\x85\x9f"]
+    safe = [n.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for n in names]
+    t = pa.table({"time": [1.7e9 + i for i in range(5)], "icao24": [f"4ca1b{i}" for i in range(5)],
+                  "lat": [51.0] * 5, "lon": [0.1] * 5, "callsign": safe})  # fmt: skip
+    bio = io.BytesIO()
+    pq.write_table(t, bio)
+    rep, statics, _ = _run("opensky-parquet", bio.getvalue())
+    assert len(rep) == 5
+    assert_safe_text(statics)
+    # Arrow holds no lone surrogate: its three UTF-8 bytes came in replaced; C1-only is empty
+    assert {s.fields["callsign"] for s in statics} == {"\ufffd" * 3 + "X", "AB[2JC", "OK"}

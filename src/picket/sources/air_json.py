@@ -95,7 +95,11 @@ class _Rows:
             return Reports.empty(0), []
 
         def fcol(k: str, scale: float = 1.0) -> np.ndarray:
-            return np.array([_f(v) for v in c[k]], dtype=np.float64) * scale
+            x = np.array([_f(v) for v in c[k]], dtype=np.float64)
+            # beyond any float32 column (1e308 from a hostile feed): inf, kept for the range
+            # check at the pipeline's door, without an overflow on the way
+            x[np.abs(x) > F4_MAX] = np.copysign(np.inf, x[np.abs(x) > F4_MAX])
+            return x * scale
 
         def icol(k: str, table: dict[str, int] | None = None) -> np.ndarray:
             return np.array([_i(v, table) for v in c[k]], dtype=np.int64)
@@ -190,6 +194,7 @@ _SCALAR_END = re.compile(r"[\s,\]}]")
 _WS = re.compile("[ \t\r\n\ufeff]*")
 _JSON = json.JSONDecoder(strict=False)  # a raw control character in a string is cleaned later
 _NO_REPORTS = Reports.empty(0)
+F4_MAX = 1e38  # below float32's largest: scaled values stay castable
 MAX_ELEMENT = 1 << 20  # characters in one record / header value; beyond, it is rejected
 MAX_RECORDS = 4_000_000  # records in one document
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
@@ -46,14 +47,16 @@ def _floats(texts: Sequence[object]) -> np.ndarray:
 def _epochs(texts: Sequence[object]) -> np.ndarray:
     """ISO 8601 epochs (UTC, optional Z) to unix seconds; bad ones NaN."""
     arr = [("" if t is None else str(t).strip().removesuffix("Z")) for t in texts]
-    try:
-        return np.array(arr, dtype="datetime64[us]").astype(np.int64) / 1e6
-    except ValueError:
-        out = np.full(len(arr), np.nan)
-        for i, v in enumerate(arr):
-            with contextlib.suppress(ValueError):
-                out[i] = np.datetime64(v, "us").astype(np.int64) / 1e6
-        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # explicit offsets: numpy converts them to UTC and warns
+        try:
+            return np.array(arr, dtype="datetime64[us]").astype(np.int64) / 1e6
+        except ValueError:
+            out = np.full(len(arr), np.nan)
+            for i, v in enumerate(arr):
+                with contextlib.suppress(ValueError):
+                    out[i] = np.datetime64(v, "us").astype(np.int64) / 1e6
+            return out
 
 
 def _raw(x: object) -> str:

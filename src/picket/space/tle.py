@@ -114,7 +114,7 @@ def parse_tle(data: bytes, rejects: Rejects, source: str, first_line: int = 1) -
     m = byte_matrix(lines)
     m[(m >= 127) | ((m < 32) & (m != 9))] = ord("?")  # not TLE characters: fail, never raise
     n = len(lines)
-    blank = (m == 32).all(axis=1) | (m == 9).all(axis=1)
+    blank = np.fromiter((not x.strip(b" \t") for x in lines), bool, n)  # NUL is not blank
     c0, c1 = m[:, 0], m[:, 1]
     is1 = (c0 == ord("1")) & (c1 == 32)
     is2 = (c0 == ord("2")) & (c1 == 32)
