@@ -172,10 +172,17 @@ def test_alerts_do_not_depend_on_batching():
                        round(a.last_time, 3), len(a.evidence.get("jumps", [])))
                       for a in mem.alerts.values())  # fmt: skip
 
+    def counts(p):
+        return [int(p.tracks[c].sum()) for c in ("n_glitches", "n_spoofed", "n_repeats",
+                                                  "n_outliers")]  # fmt: skip
+
     reps = Reports.concat([reps, long_spoof()])
-    small = key_of(run([reps], step=2.0)[0])
-    assert small == key_of(run([reps], step=3600.0)[0])
-    assert small == key_of(run([reps], step=47.0)[0])
+    mem, _, p, _ = run([reps], step=2.0)
+    small = key_of(mem)
+    assert len(small) == 3 and min(counts(p)) > 0
+    for step in (1.0, 47.0, 3600.0):
+        mem, _, q, _ = run([reps], step=step)
+        assert key_of(mem) == small and counts(q) == counts(p)
 
 
 def long_spoof() -> Reports:

@@ -346,9 +346,9 @@ def classify_air(
     fix = air & (cls == ACCEPTED)
     fi = np.flatnonzero(fix)
     outlier = np.zeros(n, bool)
+    np.add.at(tc["n_repeats"], slots[air & (cls == REPEAT)], 1)
     if not len(fi):
-        reps = air & (cls == REPEAT)
-        _repeat_only(slots, reps, outlier, tc)
+        _repeat_only(slots, air & (cls == REPEAT), outlier, tc)
         return outlier
     s = slots[fi]
     first = np.r_[True, s[1:] != s[:-1]]
@@ -380,7 +380,6 @@ def classify_air(
         _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks, batch)
     reps = air & (cls == REPEAT) & ~walk[slots]
     _repeat_only(slots, reps, outlier, tc)
-    np.add.at(tc["n_repeats"], slots[air & (cls == REPEAT)], 1)
     return outlier
 
 
