@@ -493,3 +493,18 @@ def test_opensky_parquet_hostile_callsigns():
     assert_safe_text(statics)
     # Arrow holds no lone surrogate: its three UTF-8 bytes came in replaced; C1-only is empty
     assert {s.fields["callsign"] for s in statics} == {"\ufffd" * 3 + "X", "AB[2JC", "OK"}
+
+
+@pytest.mark.parametrize("junk", [b"\x00", b"\xff", b"\x30\x00\x00"])
+def test_megabytes_of_junk_in_a_capture_are_skipped_fast(shared_data, junk):
+    """Resynchronising steps over junk at array speed; one reject says how much."""
+    data = (shared_data / AIR / "asterix_cat034_048.pcap").read_bytes()
+    good, _, rej0 = _run("asterix", data)
+    blob = junk * (5_000_000 // len(junk))
+    bad = data[:1008 - 16] + blob + data[1008 - 16 :]  # before one record header
+    for n in (None, 4096):
+        t = time.perf_counter()
+        rep, _, rej = _run("asterix", bad, n)
+        assert time.perf_counter() - t < 5.0
+        assert rej.counts["asterix.capture_resync"] == 1
+        assert len(rep) == len(good) and rej.accepted == rej0.accepted

@@ -285,7 +285,7 @@ class CaptureStream:
             if n == 0:  # not a record: skip forward (counted once when back in step)
                 if self.skip_from < 0:
                     self.skip_from, self.skip_head = self.base + p, buf[p : p + 64]
-                p += step
+                p = self._next_plausible(p + step)
                 continue
             if self.skip_from >= 0:
                 self._drop(p)
@@ -296,6 +296,47 @@ class CaptureStream:
                 yield out
             p += n
         self._drop(p)
+
+    def _next_plausible(self, p: int) -> int:
+        """The first offset from p (within a window) whose header could be right, by the
+        same tests as the checks below, in NumPy: junk is skipped at array speed. The
+        exact check still runs there; only offsets that cannot pass are jumped over."""
+        win = np.frombuffer(self.buf, np.uint8)[p : p + (1 << 16) + 16]
+        e = "little" if self.endian == "<" else "big"
+
+        def u32(at: int, n: int, stride: int = 1) -> np.ndarray:
+            parts = [win[at + k : at + k + (n - 1) * stride + 1 : stride].astype(np.int64)
+                     for k in range(4)]  # fmt: skip
+            if e == "big":
+                parts.reverse()
+            return parts[0] | parts[1] << 8 | parts[2] << 16 | parts[3] << 24
+
+        if self.kind == "pcap":
+            n = len(win) - 15
+            if n <= 0:
+                return p
+            incl, orig, frac = u32(8, n), u32(12, n), u32(4, n)
+            ok = (incl > 0) & (incl <= self.MAX_RECORD) & (incl <= orig) & (frac < self.tsdiv)
+            if self.last_sec is not None:
+                ok &= np.abs(u32(0, n) - self.last_sec) <= 30 * 86400
+            step = 1
+        elif self.kind == "pcapng":
+            n = (len(win) - 8) // 4
+            if n <= 0:
+                return p
+            btype, blen = u32(0, n, 4), u32(4, n, 4)
+            ok = (btype == 0x0A0D0D0A) | ((btype >= 1) & (btype <= 10))
+            ok &= ((blen >= 12) & (blen % 4 == 0) & (blen <= 1 << 20)) | (btype == 0x0A0D0D0A)
+            step = 4
+        else:
+            n = len(win) - 2
+            if n <= 0:
+                return p
+            ln = win[1 : 1 + n].astype(np.int64) << 8 | win[2 : 2 + n]
+            ok = (win[:n] != 0) & (ln >= 4)
+            step = 1
+        hit = np.flatnonzero(ok)
+        return p + step * (int(hit[0]) if len(hit) else n)
 
     def _resynced(self) -> None:
         if self.skip_from >= 0:
