@@ -392,7 +392,11 @@ class CaptureStream:
         if btype == 1 and len(body) >= 8:  # interface description
             link = struct.unpack(self.endian + "H", body[:2])[0]
             self.ifaces.append((link, self._tsresol(body[8:])))
-        elif btype == 6 and len(body) >= 20:  # enhanced packet
+        elif btype == 6 and (len(body) < 20 or struct.unpack_from(self.endian + "I", body, 12)[0]
+                             > len(body) - 20):  # fmt: skip
+            self.rejects.reject(f"{self.fmt}.truncated_packet", f"{self.source}:@{self.base + p}",
+                                body[:64])  # fmt: skip
+        elif btype == 6:  # enhanced packet
             iface, hi, lo, cap = struct.unpack(self.endian + "IIII", body[:16])
             link, div = self.ifaces[iface] if iface < len(self.ifaces) else (1, 1e6)
             return ((hi << 32) | lo) / div, link, body[20 : 20 + cap], self.base + p + 28
