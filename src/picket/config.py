@@ -114,10 +114,12 @@ class Config:
     batch_s: float = 10.0  # micro-batch length in event time
     history: int = 64  # positions kept per track in memory
     track_history_s: float = 30.0  # stored track history: one point per subject per this
-    # plot tracker settings (picket.track.config.TrackerConfig fields). Plots of one sensor
-    # within `scan_quantum` seconds form one scan: a rotating radar stamps each plot with its
-    # own azimuth time, so a scan is a revolution (4 s is a short ATC/air-defence rotation);
-    # 3-D because radar plots carry height (a drone is told from an airliner by it).
+    # plot tracker settings (picket.track.config.TrackerConfig fields). `scan_quantum` is the
+    # sensors' revisit time in s: per sensor, plots within one period, or one antenna
+    # revolution where `[tracker.sensors.<name>] site = [lat, lon]` is given, form one scan,
+    # and each plot is judged at its own time (docs/tracking.md); 4 s is a short
+    # ATC/air-defence rotation. 3-D because radar plots carry height (a drone is told from
+    # an airliner by it).
     tracker: dict[str, Any] = field(default_factory=lambda: {"scan_quantum": 4.0, "dims": 3})
     # [[outputs]] tables as written (kind = "cot" | "webhook" | "alerts_jsonl" ...), checked
     # and built by picket.share.outputs_config

@@ -125,6 +125,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         sys.path.insert(0, str(bench_dir()))
     spec = importlib.util.spec_from_file_location(f"bench_{a.name}", path)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = mod  # type: ignore[union-attr]  # dataclasses look their module up
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     return int(mod.main(a.args) or 0)
 
