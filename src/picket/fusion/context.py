@@ -356,27 +356,34 @@ def classify_air(
     a_t = np.where(first, tc["fix_time"][s], own[pf])
     a_lat = np.where(first, tc["fix_lat"][s], r.lat[pf])
     a_lon = np.where(first, tc["fix_lon"][s], r.lon[pf])
-    a_v = np.where(first, tc["good_speed"][s], spd[pf])
-    a_c = np.where(first, tc["good_course"][s], crs[pf])
+    mode = tc["spoof_mode"][s] != 0  # displaced: the anchor is the last displaced fix
+    a_v = np.where(first, np.where(mode, tc["alt_speed"][s], tc["good_speed"][s]), spd[pf])
+    a_c = np.where(first, np.where(mode, tc["alt_course"][s], tc["good_course"][s]), crs[pf])
     _, fit = dr_offset(th, a_t, a_lat, a_lon, a_v, a_c, own[fi], r.lat[fi], r.lon[fi],
                        spd[fi], crs[fi])  # fmt: skip
     seg = tracks.config.segment_gap_s
     fresh = ~np.isfinite(a_lat) | (own[fi] - a_t > seg)
-    bad = ~fresh & ~fit
     walk = np.zeros(tracks.n, bool)
-    walk[s[bad]] = True
-    walk[s] |= (tc["spoof_mode"][s] != 0) | (tc["pend_n"][s] > 0) | tc["fix_out"][s]
+    walk[s[~fresh & ~fit]] = True
+    walk[s[mode & fresh]] = True
+    walk[s] |= (tc["pend_n"][s] > 0) | (~mode & tc["fix_out"][s])
     easy = ~walk[s]
-    if easy.any():  # every fix follows the one before: all accepted
-        fe, se = fi[easy], s[easy]
+    if easy.any():  # every fix follows the one before: the track goes on as it was
+        fe, se, me = fi[easy], s[easy], mode[easy]
         last = np.r_[se[1:] != se[:-1], True]
-        sl, il = se[last], fe[last]
-        for q, v in zip(_ANCHOR, (own[il], r.lat[il], r.lon[il], spd[il], crs[il]), strict=True):
-            tc[f"good_{q}"][sl] = v
+        sl, il, ml = se[last], fe[last], me[last]
+        anchor = (own[il], r.lat[il], r.lon[il], spd[il], crs[il])
+        for q, v in zip(_ANCHOR, anchor, strict=True):
+            tc[f"good_{q}"][sl[~ml]] = v[~ml]
+            tc[f"alt_{q}"][sl[ml]] = v[ml]
         tc["fix_time"][sl], tc["fix_lat"][sl], tc["fix_lon"][sl] = own[il], r.lat[il], r.lon[il]
-        tc["fix_out"][sl] = False
+        tc["fix_out"][sl] = ml
+        # displaced tracks: every fix follows the false chain, none enters the track
+        outlier[fe[me]], cls[fe[me]] = True, SPOOFED
+        np.add.at(tc["n_spoofed"], se[me], 1)
     for sl in np.flatnonzero(walk).tolist():
-        rows = np.flatnonzero((slots == sl) & air)
+        a, b = np.searchsorted(slots, sl, "left"), np.searchsorted(slots, sl, "right")
+        rows = a + np.flatnonzero(air[a:b])
         _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks, batch)
     reps = air & (cls == REPEAT) & ~walk[slots]
     _repeat_only(slots, reps, outlier, tc)
