@@ -264,6 +264,9 @@ ADVERSARIAL = {
     "readsb digits": ("readsb-json", '{"now": ' + "1" * 100_000 + ', "aircraft": []}'),
     "opensky json": ("opensky", "[" + "[" * 100_000 + "]" * 100_000 + "]"),
     "asterix zeros": ("asterix", "\x30\x00\x00" * 34_000),
+    "ais-csv commas": ("ais-csv", "MMSI,BaseDateTime,LAT,LON\n" + "," * 100_000 + "\n"),
+    "remoteid junk": ("remoteid", "\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + "\x00" * 16
+                      + "\xff" * 100_000),
 }
 
 
