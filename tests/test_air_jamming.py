@@ -182,9 +182,10 @@ def test_cli_show_and_daily(tmp_path, shared_data):
     jamming_cmd.add_parser(p.add_subparsers(dest="cmd"))
     csv_in = tmp_path / "in.csv"
     csv_in.write_text(gpsjam_csv.HEADER + "\n84a9737ffffffff,2,0\n841f059ffffffff,3,2\n")
-    a = p.parse_args(["jamming", "show", str(csv_in), "--png", str(tmp_path / "o.png")])
+    a = p.parse_args(["jamming", "show", str(csv_in), "--png", str(tmp_path / "o.png"),
+                      "--geojson", str(tmp_path / "o.geojson")])  # fmt: skip
     assert a.func(a) == 0
-    feats = json.loads((tmp_path / "in.geojson").read_text())["features"]
+    feats = json.loads((tmp_path / "o.geojson").read_text())["features"]
     assert sorted(f["properties"]["colour"] for f in feats) == ["green", "red"]
     assert (tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     beast = shared_data / "air" / "beast_capture_gulf_of_finland_20180403_61s.bin"
