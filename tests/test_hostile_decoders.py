@@ -176,9 +176,13 @@ def test_opensky_huge_field_costs_one_row(shared_data):
     row = lines[100].split(b",")
     row[7] = b"X" * 200_000  # callsign
     lines[100] = b",".join(row)
-    rep, _, rej = _run("opensky", b"\n".join(lines), 1 << 20)
-    assert len(rep) == 6052 - 1
-    assert dict(rej.counts) == {"opensky.line_too_long": 1}
+    for n in (1 << 20, 4096):
+        rep, _, rej = _run("opensky", b"\n".join(lines), n)
+        assert len(rep) == 6052 - 1
+        assert dict(rej.counts) == {"opensky.field_too_long": 1}
+    lines[100] = b"," * 2_000_000  # past the framing limit: counted, never held
+    rep, _, rej = _run("opensky", b"\n".join(lines), 4096)
+    assert len(rep) == 6052 - 1 and dict(rej.counts) == {"opensky.line_too_long": 1}
 
 
 def test_opensky_long_field_in_short_line_costs_one_row(shared_data):

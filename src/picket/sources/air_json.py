@@ -37,7 +37,8 @@ READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao"
 EMERGENCY = {"none": 0, "general": 1, "lifeguard": 2, "minfuel": 3, "nordo": 4,
              "unlawful": 5, "downed": 6, "reserved": 7}  # fmt: skip
 MAX_CALLSIGN = 16  # ADS-B carries 8 characters; room for feeds that add a suffix
-MAX_LINE = 16 << 10  # an OpenSky CSV row is ~200 bytes
+MAX_LINE = 1 << 20  # framing limit: longer lines are counted without being held
+MAX_ROW = 4096  # an OpenSky CSV row is ~200 bytes: longer ones are rejected unparsed
 MAX_FIELD = 256  # no OpenSky CSV field is longer
 logger = logging.getLogger(__name__)
 
@@ -568,8 +569,9 @@ class OpenSkyCsv:
     """OpenSky historical state-vector CSV (SI units) with a header line.
 
     Records are lines (`LineFramer`: the same rows whatever the chunking); a line longer
-    than `MAX_LINE` or with a field longer than `MAX_FIELD` is rejected alone, and a
-    stray quote cannot swallow the lines after it.
+    with a field longer than `MAX_FIELD` is rejected alone (`opensky.field_too_long`), as is
+    one over `MAX_ROW` without such a field (`opensky.line_too_long`), and a stray quote
+    cannot swallow the lines after it.
     """
 
     fmt = "opensky"
@@ -611,10 +613,17 @@ class OpenSkyCsv:
                     self.rejects.reject("opensky.bad_header", f"{self.source}:{first + k}",
                                         t[:512])  # fmt: skip
             return Decoded.empty()
+        long = [k for k, t in enumerate(text) if len(t) > MAX_ROW]
+        for k in long:  # rejected before the CSV module sees them (its field limit: 128 KiB)
+            big = max(map(len, text[k].split(","))) > MAX_FIELD
+            reason = "opensky.field_too_long" if big else "opensky.line_too_long"
+            self.rejects.reject(reason, f"{self.source}:{first + k} ({len(text[k])} chars)",
+                                text[k][:256])  # fmt: skip
+            text[k] = ""
         rows = _Rows()
         for k, rec in enumerate(csv_lines(text)):
             if not rec:
-                continue  # an empty line (an over-long one was counted by the framer)
+                continue  # an empty line (an over-long one was counted above or when framed)
             if len(rec) != len(h) or _icao(rec[h["icao24"]]) < 0:
                 self.rejects.reject("opensky.bad_line", f"{self.source}:{first + k}",
                                     text[k][:512])  # fmt: skip
