@@ -14,83 +14,90 @@ from picket.space.elements import ElementSets
 from picket.space.manoeuvres import ManoeuvreConfig, Manoeuvres, detect_manoeuvres
 
 _SCORE = "scored on operators' manoeuvre times (docs/space.md, Manoeuvres)"
+_D = ManoeuvreConfig()  # the offline pass's defaults: one place for each value
 
 
 @dataclass
 class ManoeuvreThresholds(Thresholds):
     k_sigma: float = th(
-        8.0,
+        _D.k_sigma,
         "a residual beyond this many robust sigmas of the object's own history is a step",
         "picket: 1.4826 MAD is the normal sigma (Huber, Robust Statistics); element-set "
         "residuals are heavy-tailed, so 8 not 3-5; " + _SCORE,
     )
     k_confirm: float = th(
-        4.0,
+        _D.k_confirm,
         "the first set fitted to later observations must still show the step (sigmas)",
         "picket: a bad fit is corrected by the next set, a burn persists",
     )
     k_ramp: float = th(
-        4.0,
+        _D.k_ramp,
         "a partial step this large that the next set completes is one burn (sigmas)",
         "picket: sets whose fit span straddles the burn show part of it",
     )
     history: int = th(
-        60,
+        _D.history,
         "accepted residuals in the object's noise model (sets)",
         "picket: about two months of daily sets, long enough for a stable median, short "
         "enough to follow the solar cycle's drag",
     )
     min_history: int = th(
-        10, "residuals needed before an object's sets are judged", "picket: a median of 10"
+        _D.min_history,
+        "residuals needed before an object's sets are judged",
+        "picket: a median of 10",
     )
     sigma_floor_sma_km: float = th(
-        0.0002,
+        _D.sigma_floor_sma_km,
         "smallest semi-major-axis noise scale (km)",
         "picket: quiet altimetry satellites scatter 0.2-0.5 m; the TLE's 8-digit mean "
         "motion resolves mm",
     )
     sigma_floor_normal_deg: float = th(
-        0.0002,
+        _D.sigma_floor_normal_deg,
         "smallest out-of-plane noise scale (deg)",
         "TLE format: inclination and RAAN to 1e-4 deg",
     )
     sigma_floor_ecc: float = th(
-        2e-6, "smallest eccentricity-vector noise scale", "TLE format: eccentricity to 1e-7"
+        _D.sigma_floor_ecc,
+        "smallest eccentricity-vector noise scale",
+        "TLE format: eccentricity to 1e-7",
     )
     geo_ew_floor_km: float = th(
-        1.5,
+        _D.geo_ew_floor_km,
         "smallest geostationary east-west step (semi-major axis, km)",
         "Soop, Handbook of Geostationary Orbits: reversing the triaxiality drift "
         "(0.0005-0.0017 deg/day^2) inside a +-0.05 deg box takes 1.6-2.9 km",
     )
     geo_ns_floor_deg: float = th(
-        0.05,
+        _D.geo_ns_floor_deg,
         "smallest geostationary north-south step (inclination vector, deg)",
         "Soop: the lunisolar pull tilts the orbit 0.75-0.95 deg/year; a correction "
         "smaller than a +-0.05 deg box is not made",
     )
     confirm_gap_s: float = th(
-        43200.0,
+        _D.confirm_gap_s,
         "the confirming set lies at least this long after the step (s)",
         "picket: 18 SDS fits span a day or more; sets hours apart share observations",
     )
     settle_s: float = th(
-        86400.0,
+        _D.settle_s,
         "after a burn, steps this soon that are smaller or go the same way are the same event (s)",
         "picket: fit spans of days take in post-burn tracking set by set (ISS reboosts, "
         "CryoSat-2 burns seen over three daily sets)",
     )
     settle_frac: float = th(
-        0.5, "'smaller': under this fraction of the burn's delta-v", "picket: ISS reboosts"
+        _D.settle_frac,
+        "'smaller': under this fraction of the burn's delta-v",
+        "picket: ISS reboosts",
     )
     min_sma_km: float = th(
-        0.0,
+        _D.min_sma_km,
         "report in-plane steps only from this semi-major-axis change on (km); 0: the noise "
         "model decides",
         "analyst's choice (e.g. 0.25 for ISS reboosts and debris avoidance only)",
     )
     min_incl_deg: float = th(
-        0.0,
+        _D.min_incl_deg,
         "report out-of-plane steps only from this change of the orbit normal on (deg); 0: "
         "the noise model decides",
         "analyst's choice (e.g. 0.02 with min_sma_km 0.25 for the ISS)",
