@@ -176,3 +176,21 @@ def test_damaged_samples_frame_the_same(shared_data, case, fmt, rel, transform, 
             data[p : p + len(junk)] = junk
     data = bytes(data)
     same(decode(fmt, data, sizes), decode(fmt, data, [len(data) + 1]))
+
+
+JSONISH = st.lists(st.one_of(
+    st.sampled_from(['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '\n', '1', '-', '.', 'e',
+                     'true', 'null', '"hex"', '"4ca1b2"', '"aircraft"', '"now"', '1.7e9',
+                     '"trace"', '"icao"', '"timestamp"', '"states"', '\\u', '\ud800']),
+    st.text(max_size=5),
+), max_size=60).map("".join)  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["readsb-json", "opensky"])
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(soup=JSONISH, sizes=st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_json_soup_frames_the_same(fmt, soup, sizes):
+    """JSON-like junk (brackets, quotes, escapes, surrogates, numbers cut anywhere): the
+    streaming JSON reader never raises and gives the same output at any chunking."""
+    data = ('{"now": 1.7e9, "aircraft": [' + soup).encode("utf-8", "surrogatepass")
+    same(decode(fmt, data, sizes), decode(fmt, data, [len(data) + 1]))

@@ -193,6 +193,7 @@ _STR_STOP = re.compile(r'["\\]')
 _SIGNIFICANT = re.compile(r'["\[\]{}]')
 _SCALAR_END = re.compile(r"[\s,\]}]")
 _WS = re.compile("[ \t\r\n\ufeff]*")
+_DOC_START = re.compile(r"[{\[]")
 _JSON = json.JSONDecoder(strict=False)  # a raw control character in a string is cleaned later
 _NO_REPORTS = Reports.empty(0)
 F4_MAX = 1e38  # below float32's largest: scaled values stay castable
@@ -259,8 +260,8 @@ class JsonDocDecoder:
                 if not self._value(final):
                     break
                 continue
-            p = _WS.match(t, self.pos).end()
-            self.pos = p
+            p = self.pos if self.state == "garbage" else _WS.match(t, self.pos).end()
+            self.pos = p  # (inside junk, spaces are junk too: the count is chunking-proof)
             if p >= len(t):
                 break
             c = t[p]
@@ -272,11 +273,13 @@ class JsonDocDecoder:
                     self.doc = {} if c == "{" else self.items
                     self.items = [] if c == "{" else self.items
                     self.pos = p + 1
-                else:
+                else:  # not a document: skip to the next one that may start, counted
                     if not self.garbage:
                         self.garbage_at = self.base + p
-                    self.garbage += 1
-                    self.state, self.pos = "garbage", p + 1
+                    m = _DOC_START.search(t, p)
+                    end = m.start() if m else len(t)
+                    self.garbage += end - p
+                    self.state, self.pos = "garbage", end
             elif st == "key":
                 if c == ",":
                     self.pos = p + 1
