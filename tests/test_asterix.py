@@ -126,3 +126,25 @@ def test_truncated_and_garbage_never_crash(shared_data):
     dec.feed(data[:-7])
     dec.flush()
     assert rj.counts["asterix.truncated_capture"] == 1
+
+
+def test_raw_stream_is_dated_by_its_clock_or_rejected():
+    """A raw stream carries only the time of day: a clock (arrival live, start in replay)
+    dates it, on the day nearest the clock; without one the plots are counted, not 1970."""
+    from picket.sources.registry import Clock, get_format
+
+    assert get_format("asterix").clockless
+    raw = _cat034_site(7, 9, 45.0, 15.0, 500) + _cat048_plot(7, 9, 86399.0, 40.0, 90.0, 1200, 350)
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "raw.ast")
+    assert len(dec.feed(raw).reports) + len(dec.flush().reports) == 0
+    assert rj.counts == {"asterix.no_time": 1}
+    # live, a second after midnight: the plot of 23:59:59 is from the day before
+    clock = Clock(live=True, now=DAY + 86400 + 1.0)
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "raw.ast", clock=clock)
+    rep = Reports.concat([dec.feed(raw[:7]).reports, dec.feed(raw[7:]).reports,
+                          dec.flush().reports])  # fmt: skip
+    assert rj.rejected == 0 and rep.time.tolist() == [DAY + 86399.0]
+    rep = AsterixDecoder(Rejects(), "raw.ast", start_time=DAY + 80_000.0).feed(raw).reports
+    assert rep.time.tolist() == [DAY + 86399.0]

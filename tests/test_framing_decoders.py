@@ -91,7 +91,9 @@ def load(shared: Path, rel: str, transform) -> bytes:
 def decode(fmt: str, data: bytes, sizes: list[int], source: str = "sample") -> tuple:
     """(reports, statics, reject counts, accepted) of `data` fed in chunks of `sizes` (cycled)."""
     rej = Rejects()
-    dec = get_format(fmt).decoder(rej, source)
+    # a raw ASTERIX stream has only times of day: dated by a start time (2016-05-05)
+    kw = {"start_time": 1462406400.0} if fmt == "asterix" else {}
+    dec = get_format(fmt).decoder(rej, source, **kw)
     outs = []
     p = 0
     for n in itertools.cycle(sizes):

@@ -42,9 +42,9 @@ HOSTILE = st.text(
 )
 
 
-def _run(fmt: str, data: bytes, chunk: int | None = None) -> tuple[Reports, list, Rejects]:
+def _run(fmt: str, data: bytes, chunk: int | None = None, **kw) -> tuple[Reports, list, Rejects]:
     rej = Rejects()
-    dec = get_format(fmt).decoder(rej, "hostile")
+    dec = get_format(fmt).decoder(rej, "hostile", **kw)
     n = chunk or len(data) + 1
     outs = [dec.feed(data[p : p + n]) for p in range(0, len(data), n)] + [dec.flush()]
     return Reports.concat([o.reports for o in outs]), [s for o in outs for s in o.statics], rej
@@ -121,12 +121,14 @@ def test_line_framer_is_chunking_independent(lines, sizes, trailing):
 
 def test_raw_asterix_blocks_split_across_reads(shared_data):
     raw = _raw_asterix((shared_data / AIR / "asterix_cat034_048.pcap").read_bytes())
-    whole, _, _ = _run("asterix", raw)
+    day = 1462406400.0  # the capture's date (2016-05-05): a raw stream carries none
+    whole, _, _ = _run("asterix", raw, start_time=day)
     assert len(whole) == 38
     for n in (1, 100, 1024):
-        rep, _, rej = _run("asterix", raw, n)
+        rep, _, rej = _run("asterix", raw, n, start_time=day)
         assert len(rep) == 38, n
         assert "asterix.truncated" not in rej.counts
+        np.testing.assert_array_equal(rep.time, whole.time)
 
 
 def test_corrupt_pcap_record_header_costs_one_record(shared_data):

@@ -8,8 +8,10 @@ deployment fills. Plots of a radar whose site is never learnt are rejected at th
 (``asterix.unknown_site``) rather than guessed. Slant range becomes ground distance on a
 sphere using the plot's flight level (or the radar's own height when there is none).
 
-Time is I048/140 (seconds since midnight UTC) on the date of the capture record; a raw
-stream has no date, so its times are seconds since midnight of 1970-01-01.
+Time is I048/140 (seconds since midnight UTC) placed on the day nearest the capture
+record's time; a raw stream has no date of its own, so the format is `clockless`: the
+decoder takes a `clock` (arrival time live, start time in replay) and rejects raw plots
+it cannot date as `asterix.no_time` rather than putting them in 1970.
 
 A plot carrying a Mode S address (I048/220) is an identified report (`Kind.POSITION`,
 subject ICAO); all others are anonymous `Kind.PLOT` for the plot tracker. The sensor
@@ -24,8 +26,9 @@ length format), then every field is extracted for the whole batch at once with N
 
 from __future__ import annotations
 
+import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,14 +178,14 @@ class _Plots:
     """Item offsets of CAT048 records, gathered before the columnar decode."""
 
     offs: dict[int, list[int]] = field(default_factory=dict)  # FRN -> per-record offset or -1
-    day0: list[float] = field(default_factory=list)
+    ref: list[float] = field(default_factory=list)  # capture or clock time: dates the plot
     where: list[int] = field(default_factory=list)
     n: int = 0
 
-    def add(self, items: dict[int, int], day0: float, where: int) -> None:
+    def add(self, items: dict[int, int], ref: float, where: int) -> None:
         for frn in (1, 2, 4, 5, 6, 8, 9, 13):
             self.offs.setdefault(frn, [-1] * self.n).append(items.get(frn, -1))
-        self.day0.append(day0)
+        self.ref.append(ref)
         self.where.append(where)
         self.n += 1
 
@@ -465,9 +468,19 @@ def udp_payload(link: int, frame: bytes) -> bytes | None:
 
 # ---- decoder -------------------------------------------------------------------------
 class AsterixDecoder:
-    def __init__(self, rejects: Rejects, source: str):
+    """ASTERIX plots from pcap(ng) or a raw block stream; see the module docstring.
+
+    `clock` (a `Clock` or any callable giving unix time) or `start_time` dates a raw
+    stream, whose records carry only the time of day: live the arrival time, in replay
+    the recording's start. Without either, raw plots are rejected as `asterix.no_time`.
+    """
+
+    def __init__(self, rejects: Rejects, source: str, clock: Callable[[], float] | None = None,
+                 start_time: float | None = None, **_: object) -> None:  # fmt: skip
         self.rejects = rejects
         self.source = source
+        self.clock = clock
+        self.start_time = start_time
         self.cap = CaptureStream(rejects, source, NAME, raw_blocks=True)
         self.sites = dict(RADAR_SITES)
         self.pending = _Plots()
@@ -481,6 +494,14 @@ class AsterixDecoder:
         out = self._run(self.cap.feed(b"", final=True), final=True)
         return out
 
+    def _clock_time(self) -> float:
+        """The time a raw block is dated by: the clock's, the start time, or NaN."""
+        if self.clock is not None:
+            t = float(self.clock())
+            if math.isfinite(t):
+                return t
+        return float(self.start_time) if self.start_time is not None else math.nan
+
     def _run(self, frames: Iterator[tuple[float, int, bytes, int]], final: bool = False) -> Decoded:
         plots = _Plots()
         chunks: list[bytes] = []
@@ -491,8 +512,8 @@ class AsterixDecoder:
                 self.rejects.reject(f"{NAME}.not_udp", f"{self.source}:@{off}", frame[:64])
                 continue
             poff = off + len(frame) - len(payload)
-            day0 = np.floor(ts / 86400.0) * 86400.0 if np.isfinite(ts) else 0.0
-            self._blocks(payload, poff, base, ts, day0, plots)
+            ref = ts if np.isfinite(ts) else self._clock_time()
+            self._blocks(payload, poff, base, ts, ref, plots)
             chunks.append(payload)
             base += len(payload)
         buf = self.buf + b"".join(chunks)
@@ -504,7 +525,7 @@ class AsterixDecoder:
         return self._decode(np.frombuffer(buf, np.uint8), plots, final)
 
     def _blocks(
-        self, pl: bytes, poff: int, base: int, ts: float, day0: float, plots: _Plots
+        self, pl: bytes, poff: int, base: int, ts: float, ref: float, plots: _Plots
     ) -> None:
         p = 0
         while p < len(pl):
@@ -517,14 +538,14 @@ class AsterixDecoder:
                 self.rejects.reject(f"{NAME}.truncated", where, pl[p:])
                 return
             if cat in (48, 34):
-                self._records(pl, p + 3, p + ln, cat, poff, base, ts, day0, plots)
+                self._records(pl, p + 3, p + ln, cat, poff, base, ts, ref, plots)
             else:
                 self.rejects.reject(f"{NAME}.unsupported_category", where, pl[p : p + ln])
             p += ln
 
     def _records(
         self, pl: bytes, p: int, end: int, cat: int, poff: int, base: int, ts: float,
-        day0: float, plots: _Plots,
+        ref: float, plots: _Plots,
     ) -> None:  # fmt: skip
         uap = _UAP48 if cat == 48 else _UAP34
         while p < end:
@@ -539,7 +560,7 @@ class AsterixDecoder:
             elif 1 not in items or 4 not in items:
                 self.rejects.reject(f"{NAME}.no_position", f"{self.source}:@{poff + p}", pl[p:nxt])
             else:
-                plots.add({k: v + base for k, v in items.items()}, day0, poff + p)
+                plots.add({k: v + base for k, v in items.items()}, ref, poff + p)
             p = nxt
 
     def _service(self, pl: bytes, items: dict[int, int]) -> None:
@@ -585,10 +606,11 @@ class AsterixDecoder:
             return v, has
 
         tod, has_t = u(2, 0, 3)
-        day0 = np.asarray(pl.day0)
-        t = np.where(has_t, day0 + tod / 128.0, np.nan)
-        ts_ref = day0 + 43200.0
-        t = np.where(t - ts_ref > 43200, t - 86400, t)  # midnight roll-over
+        ref = np.asarray(pl.ref, dtype=np.float64)
+        t = np.floor(ref / 86400.0) * 86400.0 + tod / 128.0  # time of day on ref's date...
+        t = np.where(t - ref > 43200, t - 86400, np.where(t - ref < -43200, t + 86400, t))
+        t = np.where(has_t, t, np.nan)  # ...the one nearest ref (midnight either side)
+        timed = np.isfinite(t)
         rho, _ = u(4, 0, 2)
         theta, _ = u(4, 2, 2)
         rng_m = rho / 256.0 * NM
@@ -627,8 +649,12 @@ class AsterixDecoder:
             msg=48,
             raw=np.asarray(pl.where),
         )
-        self.rejects.accept(n)
-        return Decoded(reports, self._callsigns(b, o[9], t, subject))
+        if not timed.all():  # no I048/140, or a raw stream with no clock to date it
+            for i in np.flatnonzero(~timed).tolist():
+                self.rejects.reject(f"{NAME}.no_time", f"{self.source}:@{pl.where[i]}")
+            reports = reports.where(timed)
+        self.rejects.accept(len(reports))
+        return Decoded(reports, self._callsigns(b, o[9], t, np.where(timed, subject, -1)))
 
     @staticmethod
     def _callsigns(b: np.ndarray, off: np.ndarray, t: np.ndarray, subj: np.ndarray) -> list[Static]:
@@ -649,7 +675,7 @@ def _select(pl: _Plots, mask: np.ndarray) -> _Plots:
     idx = np.flatnonzero(mask).tolist()
     out = _Plots()
     out.offs = {k: [v[i] for i in idx] for k, v in pl.offs.items()}
-    out.day0 = [pl.day0[i] for i in idx]
+    out.ref = [pl.ref[i] for i in idx]
     out.where = [pl.where[i] for i in idx]
     out.n = len(idx)
     return out
@@ -662,7 +688,7 @@ def _merge(old: _Plots, new: _Plots, shift: int) -> _Plots:
         a = old.offs.get(k, [-1] * old.n)
         bb = [v + shift if v >= 0 else -1 for v in new.offs.get(k, [-1] * new.n)]
         out.offs[k] = a + bb
-    out.day0 = old.day0 + new.day0
+    out.ref = old.ref + new.ref
     out.where = old.where + new.where
     out.n = old.n + new.n
     return out
@@ -684,5 +710,6 @@ register(
         sniff=_sniff,
         decoder=AsterixDecoder,
         priority=4,
+        clockless=True,
     )
 )
