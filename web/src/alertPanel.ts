@@ -93,7 +93,9 @@ export class AlertPanel {
     this.past = new Map(alerts.map((a) => [a.id, a]));
     this.at = time;
     if (this.selected && !this.past.has(this.selected.id)) this.closeDetail();
-    this.changed();
+    // drawn at once, not in the next render batch: the REPLAY label shows with the first
+    // replay frame, and the list must never show the live set under it
+    this.flush();
   }
 
   /** A replay step: these alerts changed, each as of `time`. */
@@ -120,7 +122,7 @@ export class AlertPanel {
       if (a) void this.open(a);
       else this.closeDetail();
     }
-    this.changed();
+    this.flush();
   }
 
   /** A stored run (`picket serve` over a store): the list is as of the run's time. */
@@ -185,6 +187,12 @@ export class AlertPanel {
       out.push(a);
     }
     return out.sort((x, y) => (x.time < y.time ? 1 : x.time > y.time ? -1 : x.id < y.id ? -1 : 1));
+  }
+
+  /** Draw now (a change of mode); a batch already pending finds nothing more to do. */
+  flush(): void {
+    this.render();
+    this.hooks.onChange();
   }
 
   changed(): void {
