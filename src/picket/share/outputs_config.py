@@ -19,6 +19,10 @@ as a silent absence on the partner's map. Kinds:
     [[outputs]]
     kind = "alerts_jsonl"
     path = "alerts.jsonl"
+
+    [[outputs]]
+    kind = "readsb_json"             # aircraft.json, receiver.json, history_N.json for tar1090
+    path = "/run/picket/tar1090"
 """
 
 from __future__ import annotations
@@ -166,8 +170,23 @@ WEBHOOK_KEYS: dict[str, Callable[[Any], Any]] = {
     "backoff_s": _pos, "queue_events": _size,
 }  # fmt: skip
 JSONL_KEYS: dict[str, Callable[[Any], Any]] = {"path": _str, "every_s": _pos}
-KEYS = {"cot": COT_KEYS, "webhook": WEBHOOK_KEYS, "alerts_jsonl": JSONL_KEYS}
-REQUIRED = {"cot": ("url",), "webhook": ("url",), "alerts_jsonl": ("path",)}
+
+
+def _latlon(v: Any) -> tuple[float, float]:
+    if (not isinstance(v, list) or len(v) != 2 or not all(map(_is_num, v))
+            or not (abs(v[0]) <= 90 and abs(v[1]) <= 180)):  # fmt: skip
+        raise ValueError("must be [lat, lon] in degrees")
+    return float(v[0]), float(v[1])
+
+
+READSB_KEYS: dict[str, Callable[[Any], Any]] = {
+    "path": _str, "interval_s": _pos, "history_every_s": _pos, "history": _size,
+    "receiver": _latlon,
+}  # fmt: skip
+KEYS = {"cot": COT_KEYS, "webhook": WEBHOOK_KEYS, "alerts_jsonl": JSONL_KEYS,
+        "readsb_json": READSB_KEYS}  # fmt: skip
+REQUIRED = {"cot": ("url",), "webhook": ("url",), "alerts_jsonl": ("path",),
+            "readsb_json": ("path",)}  # fmt: skip
 
 
 @dataclass
@@ -331,6 +350,11 @@ def build_output(spec: OutputSpec) -> Any:
     o = spec.opts
     if spec.kind == "alerts_jsonl":
         return AlertsJsonlOutput(o["path"], o.get("every_s", 2.0), spec.name)
+    if spec.kind == "readsb_json":
+        from picket.share.readsb_out import ReadsbJsonSink
+
+        kw = {k: o[k] for k in ("interval_s", "history_every_s", "history", "receiver") if k in o}
+        return ReadsbJsonSink(o["path"], **kw)
     if spec.kind == "webhook":
         from picket.share.webhook import WebhookSink
 
@@ -362,6 +386,8 @@ def build_outputs(specs: list[OutputSpec]) -> list[Any]:
 def summary(sink: Any) -> str:
     """One line of an output's counters, for the end of a run."""
     st = sink.stats()
+    if st["kind"] == "readsb_json":
+        return f"readsb_json {st['name']}: {st['written']} files written, {st['failed']} failed"
     if st["kind"] == "alerts_jsonl":
         return (f"alerts_jsonl {st['name']}: {st['alerts']} alerts, "
                 f"{st['write_failures']} failed writes")  # fmt: skip
