@@ -184,12 +184,17 @@ class AlertBook:
         self.quiet_close_s = quiet_close_s
         self.min_update_s = min_update_s  # rate-limit update events for a sustained condition
         self._last_emit: dict[str, float] = {}
+        # alerts the store holds open that this book did not know on a restart
+        # (`load_open`): a later signal continues them, quiet closes them
+        self.provisional: dict[tuple[str, str], Alert] = {}
 
     def apply(self, signals: list[Signal]) -> list[Event]:
         events: list[Event] = []
         for s in sorted(signals, key=lambda s: s.time):
             k = (s.subject, s.kind)
             a = self.open.get(k)
+            if a is None and k in self.provisional:
+                a = self._adopt(k, s)
             if a is None:
                 if s.ended:
                     continue
@@ -247,8 +252,47 @@ class AlertBook:
                 del self.open[k]
                 self._last_emit.pop(a.id, None)
                 events.append(("close", a.snapshot(now)))
+        for k, a in list(self.provisional.items()):
+            if now - a.last_time > self.quiet_close_s:
+                a.status, a.closed_time = "closed", a.last_time
+                del self.provisional[k]
+                events.append(("close", a.snapshot(now)))
         return events
 
     def close_all(self, now: float) -> list[Event]:
         """End of a replay: leave alerts open (the condition may go on) but flush updates."""
         return [("update", a.snapshot(max(a.last_time, a.event_time))) for a in self.open.values()]
+
+    def load_open(self, alerts: list[Alert]) -> int:
+        """On a restart: alerts the store holds open that this book does not (it started empty,
+        or from a checkpoint older than they are). Each waits as provisional: a signal for
+        its subject and kind at or after its first time continues it (same id), an older one
+        is a condition before it and goes its own way (a feed replaying from before the
+        alert re-derives it), and `quiet_close_s` without a signal closes it, so no alert
+        stays open forever. Returns how many were taken."""
+        known = {a.id for a in self.open.values()}
+        n = 0
+        for a in sorted(alerts, key=lambda a: a.time):
+            k = (a.subject, a.kind)
+            if a.id in known or a.status != "open":
+                continue
+            p = self.provisional.get(k)
+            if p is None or a.time > p.time:
+                self.provisional[k] = a
+                n += 1
+        return n
+
+    def _adopt(self, k: tuple[str, str], s: Signal) -> Alert | None:
+        """A provisional alert meets a signal: one after its first time continues it; one at
+        its first time opens it afresh (the same id: the condition re-derived); an older one
+        leaves it waiting."""
+        p = self.provisional[k]
+        if s.time < p.time:
+            return None
+        del self.provisional[k]
+        if s.time == p.time:
+            return None
+        p.status, p.closed_time = "open", None
+        self.open[k] = p
+        self._last_emit[p.id] = p.last_time
+        return p

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,10 @@ from picket.pipeline.runtime import Pipeline, Sink
 from picket.sinks.console import ConsoleSink
 from picket.sinks.jsonl import JsonlSink
 from picket.sinks.store_sink import StoreSink
+from picket.store import open_store
 from picket.store.sqlite import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,6 +68,9 @@ def load_geography(
     zone_files: list[str | Path] = (),  # type: ignore[assignment]
     line_files: list[str | Path] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:
+    import functools
+
+    from picket.geo.airports import load_airports
     from picket.geo.zones import load_lines, load_zones
 
     zfiles = [cfg.path(z) for z in cfg.zone_files] + [Path(z) for z in zone_files]
@@ -74,6 +83,11 @@ def load_geography(
         env["zones"] = load_zones(zfiles, rejects)
     if lfiles:
         env["lines"] = load_lines(lfiles, rejects, cfg.default_corridor_m)
+    # the world airports (picket.geo.airports), read at the first aircraft, once per process
+    env["airports"] = (
+        functools.partial(load_airports, float(cfg.airports_radius_m))
+        if cfg.airports_enabled else None
+    )  # fmt: skip
     return env
 
 
@@ -88,14 +102,17 @@ def assemble(
     extra_sinks: list[Sink] = (),  # type: ignore[assignment]
     dead_letter: str | Path | None = None,
     extra_outputs: list[Any] = (),  # type: ignore[assignment]
+    resume: bool = False,
 ) -> Assembly:
     """The pipeline for `cfg`; `extra_outputs` are outputs checked elsewhere
-    (`OutputSpec`s from command-line flags), attached after the config's own."""
+    (`OutputSpec`s from command-line flags), attached after the config's own. `resume`
+    (`picket run`): carry on from the store's checkpoint and open alerts, and checkpoint
+    every `checkpoint_s` wall seconds (docs/restart.md)."""
     from picket.share.outputs_config import build_outputs, check_outputs
 
     # checked before anything opens a file or a socket: a bad table stops the start
     specs = check_outputs(cfg.outputs, cfg.base) + list(extra_outputs)
-    st = Store(cfg.path(cfg.store_path)) if (store and cfg.store_path) else None
+    st = open_store(cfg.store_target(), cfg.store_dir()) if store and cfg.store_target() else None
     dl = dead_letter or (st.dead_letter_path if st else None)
     rejects = Rejects(dl)
     env = load_geography(cfg, rejects, list(zone_files), list(line_files))
@@ -129,4 +146,42 @@ def assemble(
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
+    if resume and st is not None:
+        _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
     return Assembly(pipe, rejects, st, env, outputs)
+
+
+def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> None:
+    """Restore the checkpoint, hand the book the alerts the store holds open, let alert files
+    keep what they held, and checkpoint from now on (docs/restart.md)."""
+    from picket.model.alerts import Alert, iso
+    from picket.sinks.jsonl import JsonlSink
+    from picket.store.checkpoint import CheckpointError
+
+    ck = st.load_checkpoint()
+    if ck is not None:
+        try:
+            fresh = pipe.restore(ck[0])
+            log.info("restart: state restored from the checkpoint at %s%s",
+                     iso(ck[1]) if math.isfinite(ck[1]) else "start",
+                     f" ({', '.join(fresh)} start empty)" if fresh else "")  # fmt: skip
+        except CheckpointError as e:
+            log.warning("restart: checkpoint not used (%s); detectors start empty", e)
+    n = pipe.book.load_open(st.open_alerts())
+    if n:
+        log.info("restart: %d open alerts from the store wait for their condition", n)
+    pipe.seen_event = st.has_event
+    pipe.seen_until = st.latest_event_time()
+    for sink in sinks:
+        if isinstance(sink, JsonlSink) and sink.path.exists():
+            try:
+                for line in sink.path.read_text(encoding="utf-8").splitlines():
+                    a = Alert.from_json(json.loads(line))
+                    sink.alerts.setdefault(a.id, a)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                log.warning("restart: %s: earlier alerts not kept: %s", sink.path, e)
+
+    def save(p: Pipeline) -> None:
+        st.save_checkpoint(p.snapshot(), float(p.now) if math.isfinite(p.now) else 0.0)
+
+    pipe.checkpointer, pipe.checkpoint_s = save, every_s

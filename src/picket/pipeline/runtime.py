@@ -7,7 +7,9 @@ behaves exactly as the live run did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time as wall
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +23,13 @@ from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
 
+log = logging.getLogger(__name__)
+
+# After a restart, reports no newer than what the checkpoint had seen (per domain) were
+# processed before it: they are dropped until the domain's event time is this far past
+# that mark (a feed replaying its recent past on reconnect), and alert events the store
+# already holds are not pushed to outputs again (docs/restart.md).
+RESUME_WINDOW_S = 600.0
 
 class Sink(Protocol):
     def emit(self, events: list[Event]) -> None: ...
@@ -58,6 +67,14 @@ class Pipeline:
         self.n_alert_events = 0
         self.n_opened = 0
         self.n_duplicates = 0  # reports dropped as the same message from another receiver
+        # checkpoints (docs/restart.md): `checkpointer(self)` runs every `checkpoint_s` wall
+        # seconds at a batch boundary and at `finish`; set by `assemble(resume=True)`
+        self.checkpointer: Callable[[Pipeline], None] | None = None
+        self.checkpoint_s = 10.0
+        self._checkpointed = wall.monotonic()
+        self.resume_mark: dict[int, float] = {}  # domain -> event time seen before a restart
+        self.seen_event: Callable[[str, Any], bool] | None = None  # event already stored?
+        self.seen_until = -np.inf  # the newest event time the store held at the restart
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
         r = check_values(decoded.reports, self.rejects)  # impossible values never reach state
@@ -69,6 +86,9 @@ class Pipeline:
                 self.rejects.reject("pipeline.no_subject", "decoded reports", None,
                                     n=int(nameless.sum()))  # fmt: skip
             r = r.where(~nameless)
+            plots_mask = r.kind == Kind.PLOT
+        if self.resume_mark and len(r):
+            r = self._drop_replayed(r)
             plots_mask = r.kind == Kind.PLOT
         plots = None
         if plots_mask.any():
@@ -112,16 +132,132 @@ class Pipeline:
             events += self.book.expire(self.now)
         self.n_alert_events += len(events)
         self.n_opened += sum(1 for what, _ in events if what == "open")
+        fresh = self._unseen(events)
         for sink in self.sinks:
-            if events:
-                sink.emit(events)
+            out = events if _idempotent(sink) else fresh
+            if out:
+                sink.emit(out)
             sink.tracks(ctx)
+        if self.resume_mark:
+            self._end_resume()
+        if self.checkpointer is not None and (
+            wall.monotonic() - self._checkpointed >= self.checkpoint_s
+        ):
+            self.checkpoint()
         return events
 
     def finish(self) -> list[Event]:
         events = self.book.close_all(self.now)
+        fresh = self._unseen(events)
         for sink in self.sinks:
-            if events:
-                sink.emit(events)
+            out = events if _idempotent(sink) else fresh
+            if out:
+                sink.emit(out)
+        if self.checkpointer is not None:
+            self.checkpoint()
+        for sink in self.sinks:
             sink.close()
         return events
+
+    # restarts (docs/restart.md) -----------------------------------------------------
+    def _components(self) -> dict[str, Any]:
+        """What a checkpoint holds, by a name that survives a restart with the same config."""
+        out: dict[str, Any] = {"tracks": self.tracks, "book": self.book}
+        if self.plot_tracker is not None:
+            out["plot_tracker"] = self.plot_tracker
+        seen: dict[str, int] = {}
+        for det in self.detectors:
+            name = type(det).__qualname__
+            seen[name] = seen.get(name, 0) + 1
+            out[f"detector:{name}:{seen[name]}"] = det
+        return out
+
+    def snapshot(self) -> bytes:
+        """The state that spans batches, as one blob (`picket.store.checkpoint`): fusion
+        tracks, the plot tracker, every detector (its own `checkpoint_state()` where it has
+        one, given back by `restore_state(state)`, else its attributes less configuration)
+        and the alert book."""
+        from picket.store.checkpoint import dumps, state_of
+
+        parts = {}
+        for name, comp in self._components().items():
+            own = getattr(comp, "checkpoint_state", None)
+            parts[name] = {"own": own()} if callable(own) else {"attrs": state_of(comp)}
+        return dumps({
+            "now": float(self.now), "now_by_domain": dict(self.now_by_domain), "parts": parts,
+            "counts": [self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates],
+        })  # fmt: skip
+
+    def restore(self, blob: bytes) -> list[str]:
+        """Put a `snapshot` back (before the first batch). A component whose saved state
+        does not fit this code or config starts empty, logged; returns their names. Reports
+        no newer than the checkpoint had seen are then dropped for `RESUME_WINDOW_S`."""
+        from picket.store.checkpoint import CheckpointError, loads, restore_into
+
+        st = loads(blob)
+        fresh = []
+        for name, comp in self._components().items():
+            part = st["parts"].get(name)
+            try:
+                if part is None:
+                    raise CheckpointError("not in the checkpoint")
+                if "own" in part:
+                    comp.restore_state(part["own"])
+                else:
+                    restore_into(comp, part["attrs"])
+            except (CheckpointError, AttributeError, TypeError, ValueError) as e:
+                log.warning("restart: %s starts empty: %s", name, e)
+                fresh.append(name)
+        self.now = st["now"]
+        self.now_by_domain = {int(k): float(v) for k, v in st["now_by_domain"].items()}
+        self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates = st["counts"]
+        self.resume_mark = dict(self.now_by_domain)
+        return fresh
+
+    def checkpoint(self) -> None:
+        """Save the state now (the checkpointer decides where); a failure is logged and the
+        run goes on: a missed checkpoint costs a longer replay after a crash, nothing else."""
+        self._checkpointed = wall.monotonic()
+        if self.checkpointer is None:
+            return
+        try:
+            self.checkpointer(self)
+        except Exception:
+            log.exception("checkpoint failed; the run goes on")
+
+    def _drop_replayed(self, r: Reports) -> Reports:
+        """Drop reports the checkpointed state already holds (no newer than its mark)."""
+        mark = np.full(len(r), -np.inf)
+        for d, t in self.resume_mark.items():
+            mark[r.domain == d] = t
+        old = r.time <= mark
+        if old.any():
+            if self.rejects is not None:
+                self.rejects.note_unused("reports processed before the restart",
+                                         int(old.sum()))  # fmt: skip
+            r = r.where(~old)
+        return r
+
+    def _end_resume(self) -> None:
+        for d, t in list(self.resume_mark.items()):
+            if self.now_by_domain.get(d, -np.inf) > t + RESUME_WINDOW_S:
+                del self.resume_mark[d]
+
+    def _unseen(self, events: list[Event]) -> list[Event]:
+        """Events for push outputs: after a restart, those already stored are not sent again."""
+        seen = self.seen_event
+        if seen is None or not events:
+            return events
+        if self.now > self.seen_until + RESUME_WINDOW_S:
+            self.seen_event = None  # past everything stored: nothing can repeat any more
+        return [(what, a) for what, a in events
+                if not (a.event_time <= self.seen_until and seen(what, a))]  # fmt: skip
+
+
+def _idempotent(sink: Any) -> bool:
+    """Sinks keyed by alert id or event key take every event, repeats included (the alert
+    file rewrites each alert's latest state; the store inserts an event once)."""
+    from picket.sinks.jsonl import MemorySink
+    from picket.sinks.store_sink import StoreSink
+
+    return isinstance(sink, MemorySink | StoreSink)

@@ -81,6 +81,12 @@ CREATE TABLE IF NOT EXISTS track_points (
     PRIMARY KEY (subject, time)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS track_points_time ON track_points(time);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    time REAL NOT NULL,
+    wall REAL NOT NULL,
+    state BLOB NOT NULL
+);
 """
 
 
@@ -280,6 +286,51 @@ class Store:
 
     def count_alerts(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM alerts").fetchone()[0])
+
+    # restarts (docs/restart.md) ---------------------------------------------------
+    def save_checkpoint(self, state: bytes, event_time: float, name: str = "pipeline") -> None:
+        """Keep the pipeline's state (one row, replaced): one transaction, so a kill leaves
+        the previous checkpoint or this one, never half of either."""
+        import time as _wall
+
+        self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?,?)",
+                        (name, event_time, _wall.time(), state))  # fmt: skip
+        self.db.commit()
+
+    def load_checkpoint(self, name: str = "pipeline") -> tuple[bytes, float, float] | None:
+        """The saved state, its event time and the wall time it was saved, or None."""
+        row = self.db.execute("SELECT state, time, wall FROM checkpoints WHERE name=?",
+                              (name,)).fetchone()  # fmt: skip
+        return None if row is None else (bytes(row[0]), float(row[1]), float(row[2]))
+
+    def open_alerts(self) -> list[Alert]:
+        """Every alert the store holds open, as `Alert`s (for the book on a restart)."""
+        cur = self.db.execute("SELECT * FROM alerts WHERE status = 'open' ORDER BY time, id")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            d = dict(zip(names, row, strict=True))
+            out.append(Alert(
+                id=d["id"], kind=d["kind"], severity=d["severity"], time=d["time"],
+                domain=d["domain"], subject=d["subject"], lat=d["lat"], lon=d["lon"],
+                summary=d["summary"], evidence=json.loads(d["evidence"]), status="open",
+                last_time=d["last_time"], closed_time=None, updates=d["updates"],
+                event_time=d["last_time"],
+            ))  # fmt: skip
+        return out
+
+    def has_event(self, what: str, a: Alert) -> bool:
+        """Whether this alert event (the key `record` stores it under) is already stored."""
+        row = self.db.execute(
+            "SELECT 1 FROM alert_events WHERE alert_id=? AND time=? AND updates=? AND what=?",
+            (a.id, a.event_time or a.last_time or a.time, a.updates, what),
+        ).fetchone()
+        return row is not None
+
+    def latest_event_time(self) -> float:
+        """The newest alert event time stored (-inf when none)."""
+        row = self.db.execute("SELECT max(time) FROM alert_events").fetchone()
+        return float("-inf") if row[0] is None else float(row[0])
 
     # triage ---------------------------------------------------------------------
     def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float,
