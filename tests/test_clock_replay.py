@@ -68,7 +68,8 @@ def test_beast_file_with_a_start_time_is_timed_from_it(shared_data, tmp_path, ca
     assert code == 0, so
     t = track_times(tr)
     assert t.min() >= parse_time(T0) and t.max() <= parse_time(T0) + 62
-    assert "8928 accepted, 0 rejected; 5026 Mode A/C replies (not used)" in so
+    assert ("8922 accepted, 6 rejected: modes.unknown_address (6); "
+            "5026 Mode A/C replies (not used)") in so
 
 
 @pytest.mark.realdata

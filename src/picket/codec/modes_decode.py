@@ -13,8 +13,9 @@ Trust rules
 
 Output (domain AIR, subject key(ICAO, address)); `msg` is the type code for
 DF17/18 and 100 + DF for other downlink formats:
-- POSITION: TC 5-8 (surface: speed, course), 9-18 and 20-22 (lat, lon, alt, nic)
-- VELOCITY: TC19 (speed, course, vrate; heading for airspeed subtypes)
+- POSITION: TC 5-8 (surface: speed, course), 9-18 and 20-22 (lat, lon, alt, nic);
+  `on_ground` 1 for surface positions, 0 for airborne ones (the type code says which)
+- VELOCITY: TC19 (speed, course, vrate; heading for airspeed subtypes), airborne only
 - STATUS: TC28/1 (emergency, squawk), TC31 (version, nacp, sil)
 - IDENTITY: DF0/4/16/20 (alt), DF5/21 (squawk)
 - Static(callsign, category) from TC1-4 when an aircraft's callsign changes.
@@ -72,6 +73,20 @@ _MOV[109:124] = 100 + (np.arange(109, 124) - 109) * 5.0
 _MOV[124] = 175.0
 
 
+def _known_before(flags: np.ndarray, aa: np.ndarray, seen: np.ndarray, syn: np.ndarray
+                  ) -> np.ndarray:  # fmt: skip
+    """Per frame: was the address its parity implies seen (DF11/17/18) in an earlier batch or
+    an earlier frame of this one? Order, not batch, decides, so chunking never changes it."""
+    addr = syn & 0xFFFFFF
+    known = (flags[addr] & _SEEN) != 0
+    si = np.flatnonzero(seen)
+    if len(si):
+        ua, first = np.unique(aa[si], return_index=True)
+        j = np.minimum(np.searchsorted(ua, addr), len(ua) - 1)
+        known |= (ua[j] == addr) & (si[first][j] < np.arange(len(addr)))
+    return known
+
+
 class ModeSDecoder:
     """Stateful batch decoder: remembers seen addresses, CPR halves, status, callsigns."""
 
@@ -105,10 +120,9 @@ class ModeSDecoder:
         es = length_ok & ((df == 17) | ((df == 18) & np.isin(ca, ES_DF18_CF)))
         es_ok = es & (syn == 0)
         df11_ok = length_ok & (df == 11) & ((syn & ~0x7F) == 0)
-        seen = aa[es_ok | df11_ok]
-        self.flags[seen] |= _SEEN
         ap = length_ok & np.isin(df, AP_DF)
-        ap_ok = ap & ((self.flags[syn & 0xFFFFFF] & _SEEN) != 0) & (syn < (1 << 24))
+        ap_ok = ap & _known_before(self.flags, aa, es_ok | df11_ok, syn) & (syn < (1 << 24))
+        self.flags[aa[es_ok | df11_ok]] |= _SEEN
         icao = np.where(ap, syn & 0xFFFFFF, aa)
 
         self._count(~length_ok & known_df, "modes.bad_length", frames, nbytes, raw)
@@ -232,7 +246,8 @@ class ModeSDecoder:
         parts.append(Reports.build(
             time=t[s][k], kind=Kind.POSITION, subject=sub[s][k], lat=lat[k], lon=lon[k],
             alt=alt[k], speed=gspd[k], course=crs[k], nic=nic[k], version=ver[k],
-            msg=ptc[k], raw=raw[s][k], **base))  # fmt: skip
+            msg=ptc[k], raw=raw[s][k], on_ground=is_surf[k].astype(np.int8),
+            **base))  # fmt: skip
         for code, reason in REASONS.items():
             hit = why == code
             nhit = int(np.count_nonzero(hit))
@@ -267,7 +282,8 @@ class ModeSDecoder:
         )
         parts.append(Reports.build(
             time=t[s], kind=Kind.VELOCITY, subject=sub[s], speed=speed, course=course,
-            heading=heading, vrate=vrate, msg=19, raw=raw[s], **base))  # fmt: skip
+            heading=heading, vrate=vrate, msg=19, raw=raw[s], on_ground=0,
+            **base))  # fmt: skip
 
     def _identification(self, me, tc, icao, t, sub) -> list[Static]:  # type: ignore[no-untyped-def]
         s = np.flatnonzero((tc >= 1) & (tc <= 4))
