@@ -1,0 +1,708 @@
+"""The shared store: alerts, triage and track history in PostgreSQL with PostGIS.
+
+Why PostgreSQL: several analysts and several picket workers need one alert
+store, and sites that run TAK Server clusters already run PostgreSQL. The
+interface is the SQLite `Store`'s, method for method, so the pipeline, the
+server and the CLI do not know which one they hold (tests/test_store_contract.py
+runs both through the same cases).
+
+Why these choices:
+- Alerts are upserted by their deterministic id (`INSERT ... ON CONFLICT (id) DO
+  UPDATE`) and events, triage and track points are inserted with `ON CONFLICT DO
+  NOTHING`, so every write can be retried, by a restarted worker or after a lost
+  connection, without duplicating anything.
+- Track history is partitioned by UTC day (partitions made on demand), so old days
+  are dropped as whole tables and time windows touch only their days; a BRIN index
+  on time (tiny, fits append-mostly data) and a GiST index on a PostGIS geography
+  point serve time windows and "near this cable" questions. Points arrive by binary
+  `COPY` built from the NumPy columns (no Python object per point), through a
+  staging table so a rerun's duplicates are skipped.
+- A lost server does not stop the pipeline: writes are queued in order and retried
+  with backoff; reads wait for the server up to `retry_s`. The queue of track
+  points is bounded (`max_pending_points`, oldest dropped and counted); alert
+  writes are never dropped while the process lives.
+- Text columns compared or sorted use the "C" collation, so ordering matches
+  SQLite's byte order whatever the database's locale.
+
+The driver is psycopg 3 (LGPL-3.0, used unmodified as an optional dependency: the
+`postgres` extra). See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time as wall
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from picket.model.alerts import Alert, Event, iso
+from picket.store.asof import LAST_EVENT_SQL, state_as_of
+from picket.store.sqlite import _f, _kind_subject
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+LOCK_SCHEMA = 0x7069636B01  # advisory lock keys ("pick" + n): schema, partitions
+LOCK_PARTITIONS = 0x7069636B02
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id text COLLATE "C" PRIMARY KEY,
+    kind text COLLATE "C" NOT NULL,
+    severity text NOT NULL,
+    time double precision NOT NULL,
+    last_time double precision NOT NULL,
+    closed_time double precision,
+    status text NOT NULL,
+    domain text NOT NULL,
+    subject text COLLATE "C" NOT NULL,
+    lat double precision,
+    lon double precision,
+    summary text NOT NULL,
+    evidence text NOT NULL,
+    updates integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_time ON alerts (time);
+CREATE INDEX IF NOT EXISTS alerts_kind ON alerts (kind, time);
+CREATE TABLE IF NOT EXISTS triage (
+    alert_id text COLLATE "C" NOT NULL,
+    time double precision NOT NULL,
+    who text COLLATE "C" NOT NULL,
+    action text COLLATE "C" NOT NULL,
+    comment text,
+    event_time double precision,
+    PRIMARY KEY (alert_id, time, who, action)
+);
+CREATE TABLE IF NOT EXISTS alert_events (
+    alert_id text COLLATE "C" NOT NULL,
+    time double precision NOT NULL,
+    updates integer NOT NULL,
+    what text COLLATE "C" NOT NULL,
+    severity text NOT NULL,
+    status text NOT NULL,
+    lat double precision,
+    lon double precision,
+    summary text NOT NULL,
+    evidence text NOT NULL,
+    last_time double precision NOT NULL,
+    closed_time double precision,
+    PRIMARY KEY (alert_id, time, updates, what)
+);
+CREATE INDEX IF NOT EXISTS alert_events_time ON alert_events (time);
+CREATE TABLE IF NOT EXISTS track_points (
+    subject bigint NOT NULL,
+    time double precision NOT NULL,
+    domain smallint NOT NULL,
+    lat double precision NOT NULL,
+    lon double precision NOT NULL,
+    alt double precision,
+    speed double precision,
+    course double precision,
+    geog geography(Point, 4326)
+        GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) STORED,
+    PRIMARY KEY (subject, time)
+) PARTITION BY RANGE (time);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name text COLLATE "C" PRIMARY KEY,
+    time double precision NOT NULL,
+    wall double precision NOT NULL,
+    state bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS track_points_geog ON track_points USING gist (geog);
+CREATE INDEX IF NOT EXISTS track_points_time ON track_points USING brin (time);
+"""
+
+STAGE = """CREATE TEMP TABLE IF NOT EXISTS picket_points_stage (
+    subject bigint, time double precision, domain smallint, lat double precision,
+    lon double precision, alt double precision, speed double precision,
+    course double precision) ON COMMIT DELETE ROWS"""
+
+POINT_COLS = "subject, time, domain, lat, lon, alt, speed, course"
+
+# binary COPY: one row is a field count, then (length, value) per field, big-endian
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+COPY_TRAILER = b"\xff\xff"
+_FIELDS = [("subject", ">i8"), ("time", ">f8"), ("domain", ">i2"), ("lat", ">f8"),
+           ("lon", ">f8"), ("alt", ">f8"), ("speed", ">f8"), ("course", ">f8")]  # fmt: skip
+COPY_ROW = np.dtype([("n", ">i2")] + [x for k, t in _FIELDS for x in ((f"l_{k}", ">i4"), (k, t))])
+
+
+def is_url(target: Any) -> bool:
+    """True for a PostgreSQL connection URL (what selects this store)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    p = urlsplit(url)
+    if p.password is None:
+        return url
+    host = p.hostname or ""
+    netloc = f"{p.username}:***@{host}" + (f":{p.port}" if p.port else "")
+    return urlunsplit((p.scheme, netloc, p.path, p.query, p.fragment))
+
+
+def qmarks(sql: str) -> str:
+    """SQLite-style `?` placeholders as psycopg's `%s` (literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def day_name(day: int) -> str:
+    return "track_points_" + datetime.fromtimestamp(day * DAY_S, UTC).strftime("%Y%m%d")
+
+
+def copy_points(cols: dict[str, np.ndarray]) -> bytes:
+    """Track point columns as one binary COPY stream (NaN where SQLite keeps NULL)."""
+    n = len(cols["subject"])
+    a = np.empty(n, COPY_ROW)
+    a["n"] = len(_FIELDS)
+    for k, t in _FIELDS:
+        a[f"l_{k}"] = np.dtype(t).itemsize
+        v = np.asarray(cols[k])
+        if t == ">f8":
+            v = v.astype(float)
+            v = np.where(np.isfinite(v), v, np.nan)
+        a[k] = v
+    return COPY_HEADER + a.tobytes() + COPY_TRAILER
+
+
+class StoreUnavailable(RuntimeError):
+    """The server could not be reached within the retry time."""
+
+
+class _Sql:
+    """SQLite-style access (`execute` with `?`, `commit`) for callers that write portable
+    SQL by hand (serve.queries, serve.stored, the demo's checks); retried like reads."""
+
+    def __init__(self, store: PostgresStore):
+        self.store = store
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        q, args = (qmarks(sql), list(params)) if params else (sql, None)
+        return self.store._read(lambda c: c.execute(q, args))
+
+    def commit(self) -> None:
+        self.store.flush()
+
+
+class PostgresStore:
+    """The SQLite `Store`'s interface over a PostgreSQL server with PostGIS.
+
+    `local_dir` holds what stays on this machine: the dead letter, the server's zone
+    edits (`path` names a file there, as the SQLite store's path does; none is made).
+    """
+
+    def __init__(self, url: str, local_dir: str | Path | None = None, retry_s: float = 60.0,
+                 max_pending_points: int = 2_000_000, connect_timeout_s: float = 5.0):  # fmt: skip
+        import psycopg
+
+        self._pg = psycopg
+        self.url = url
+        self.local_dir = Path(local_dir) if local_dir is not None else Path("var")
+        self.path = self.local_dir / "picket.postgres"
+        self.retry_s = retry_s
+        self.max_pending_points = max_pending_points
+        self.connect_timeout_s = connect_timeout_s
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._ever = False
+        self._staged = False
+        self._days: set[int] = set()
+        self._pending: deque[tuple[str, Any]] = deque()
+        self._pending_points = 0
+        self._next_try = 0.0
+        self._delay = 0.1
+        self.stats = {"reconnects": 0, "retried_writes": 0, "dropped_points": 0,
+                      "skipped_points": 0, "failed_writes": 0}  # fmt: skip
+        self.db = _Sql(self)
+        self._read(lambda c: None)  # connect now: a wrong URL fails at start, not later
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact(self.url)!r})"
+
+    @property
+    def dead_letter_path(self) -> Path:
+        """Rejected input is kept on this machine, in `local_dir`."""
+        return self.local_dir / "dead-letter.jsonl"
+
+    # connection ---------------------------------------------------------------------
+    def _retryable(self) -> tuple[type[BaseException], ...]:
+        return (self._pg.OperationalError, self._pg.InterfaceError)
+
+    def _connection(self) -> Any:
+        c = self._conn
+        if c is not None and not c.closed and not c.broken:
+            return c
+        self._drop()
+        c = self._pg.connect(self.url, autocommit=True, connect_timeout=max(1, round(
+            self.connect_timeout_s)), application_name="picket")  # fmt: skip
+        try:
+            self._init_schema(c)
+        except BaseException:
+            c.close()
+            raise
+        if self._ever:
+            self.stats["reconnects"] += 1
+            log.warning("store: reconnected to %s", redact(self.url))
+        self._ever = True
+        self._conn = c
+        return c
+
+    def _drop(self, err: BaseException | None = None) -> None:
+        if err is not None:
+            log.warning("store: %s: %s", redact(self.url), str(err).strip().splitlines()[0]
+                        if str(err).strip() else type(err).__name__)  # fmt: skip
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # a broken socket may fail to close; it is dropped either way
+                log.debug("store: closing a broken connection", exc_info=True)
+        self._conn = None
+        self._staged = False
+
+    def _init_schema(self, c: Any) -> None:
+        """Tables and indexes, once per database; workers starting together take turns."""
+        with c.transaction():
+            c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_SCHEMA,))
+            if c.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
+                try:
+                    with c.transaction():
+                        c.execute("CREATE EXTENSION postgis")
+                except self._pg.errors.InsufficientPrivilege:
+                    raise StoreUnavailable(
+                        f"{redact(self.url)}: PostGIS is not installed in this database; "
+                        "a superuser must run CREATE EXTENSION postgis") from None  # fmt: skip
+            c.execute(SCHEMA)
+
+    def _read(self, fn: Callable[[Any], Any]) -> Any:
+        """Run `fn(connection)`, reconnecting with backoff for up to `retry_s`."""
+        end = wall.monotonic() + self.retry_s
+        delay = 0.1
+        while True:
+            with self._lock:
+                try:
+                    return fn(self._connection())
+                except self._retryable() as e:
+                    self._drop(e)
+                    if wall.monotonic() + delay > end:
+                        raise StoreUnavailable(f"{redact(self.url)}: {e}") from e
+            wall.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    # writes: queued in order, applied in one transaction each, retried until done -------
+    def _write(self, kind: str, payload: Any) -> None:
+        with self._lock:
+            if kind == "checkpoint":  # only the newest state of a name is worth keeping
+                for i in [i for i, (k, p) in enumerate(self._pending)
+                          if k == "checkpoint" and p[0] == payload[0]][::-1]:  # fmt: skip
+                    del self._pending[i]
+            self._pending.append((kind, payload))
+            if kind == "points":
+                self._pending_points += len(payload["subject"])
+                self._bound_points()
+            self._apply_pending(block=False)
+
+    def _bound_points(self) -> None:
+        while self._pending_points > self.max_pending_points:
+            i = next((i for i, (k, _) in enumerate(self._pending) if k == "points"), None)
+            if i is None:
+                return
+            _, cols = self._pending[i]
+            del self._pending[i]
+            n = len(cols["subject"])
+            self._pending_points -= n
+            self.stats["dropped_points"] += n
+            log.error("store: %s unreachable; dropped %d queued track points (oldest first)",
+                      redact(self.url), n)  # fmt: skip
+
+    def _apply_pending(self, block: bool) -> bool:
+        """Apply queued writes in order; False when some are still queued."""
+        end = wall.monotonic() + self.retry_s
+        while self._pending:
+            if not block and wall.monotonic() < self._next_try:
+                return False
+            kind, payload = self._pending[0]
+            try:
+                c = self._connection()
+                self._apply(c, kind, payload)
+            except self._retryable() as e:
+                self._drop(e)
+                self.stats["retried_writes"] += 1
+                self._next_try = wall.monotonic() + self._delay
+                wait = self._delay
+                self._delay = min(self._delay * 2, 5.0)
+                if not block or wall.monotonic() + wait > end:
+                    return False
+                wall.sleep(wait)
+                continue
+            except Exception:  # a write the server refuses for good: counted, never blocking
+                self.stats["failed_writes"] += 1
+                log.exception("store: %s refused a %s write; dropped", redact(self.url), kind)
+            self._pending.popleft()
+            if kind == "points":
+                self._pending_points -= len(payload["subject"])
+            self._delay = 0.1
+        return True
+
+    def _apply(self, c: Any, kind: str, payload: Any) -> None:
+        if kind == "events":
+            with c.transaction(), c.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO alert_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT DO NOTHING", payload[0])  # fmt: skip
+                self._upsert(cur, payload[1])
+        elif kind == "alerts":
+            with c.transaction(), c.cursor() as cur:
+                self._upsert(cur, payload)
+        elif kind == "points":
+            self._insert_points(c, payload)
+        elif kind == "checkpoint":
+            c.execute("INSERT INTO checkpoints VALUES (%s,%s,%s,%s) ON CONFLICT (name) DO UPDATE "
+                      "SET time = excluded.time, wall = excluded.wall, state = excluded.state",
+                      payload)  # fmt: skip
+
+    def flush(self) -> bool:
+        """Apply every queued write, waiting for the server up to `retry_s`."""
+        with self._lock:
+            return self._apply_pending(block=True)
+
+    @property
+    def pending(self) -> int:
+        """Writes queued while the server is away."""
+        return len(self._pending)
+
+    # alerts ---------------------------------------------------------------------------
+    @staticmethod
+    def _alert_row(a: Alert) -> tuple:
+        return (a.id, a.kind, a.severity, a.time, a.last_time or a.time, a.closed_time,
+                a.status, a.domain, a.subject, _f(a.lat) if a.lat is not None else None,
+                _f(a.lon) if a.lon is not None else None, a.summary,
+                json.dumps(a.to_json()["evidence"]), a.updates)  # fmt: skip
+
+    @staticmethod
+    def _upsert(cur: Any, rows: list[tuple]) -> None:
+        cur.executemany(
+            """INSERT INTO alerts VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+               ON CONFLICT (id) DO UPDATE SET severity = excluded.severity,
+               last_time = greatest(alerts.last_time, excluded.last_time),
+               closed_time = excluded.closed_time, status = excluded.status,
+               lat = excluded.lat, lon = excluded.lon, summary = excluded.summary,
+               evidence = excluded.evidence,
+               updates = greatest(alerts.updates, excluded.updates)""",
+            rows,
+        )
+
+    def upsert_alerts(self, alerts: list[Alert]) -> None:
+        if alerts:
+            self._write("alerts", [self._alert_row(a) for a in alerts])
+
+    def record(self, events: list[Event]) -> None:
+        """Keep each alert event (a rerun adds nothing) and upsert the latest state of every
+        alert they touch, in one transaction."""
+        if not events:
+            return
+        rows = [
+            (a.id, a.event_time or a.last_time or a.time, a.updates, what, a.severity, a.status,
+             _f(a.lat) if a.lat is not None else None, _f(a.lon) if a.lon is not None else None,
+             a.summary, json.dumps(a.to_json()["evidence"]), a.last_time or a.time, a.closed_time)
+            for what, a in events
+        ]  # fmt: skip
+        latest = {a.id: a for _, a in events}
+        # one key order for every writer: concurrent workers never wait on each other in a cycle
+        rows.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+        ups = sorted((self._alert_row(a) for a in latest.values()), key=lambda r: r[0])
+        self._write("events", (rows, ups))
+
+    def _rows(self, sql: str, args: Any) -> list[dict[str, Any]]:
+        def run(c: Any) -> list[dict[str, Any]]:
+            cur = c.execute(sql, args)
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+        self.flush()
+        return self._read(run)
+
+    def alert_events(self, alert_id: str) -> list[dict[str, Any]]:
+        """One alert's events, oldest first (times as unix seconds)."""
+        return self._rows(
+            "SELECT * FROM alert_events WHERE alert_id = %s ORDER BY time, updates, "
+            "CASE what WHEN 'open' THEN 0 WHEN 'update' THEN 1 ELSE 2 END",
+            (alert_id,),
+        )
+
+    def alerts_at(
+        self,
+        at: float,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        subject: str | None = None,
+        status: str | None = None,
+        ids: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Alerts that had opened by `at`, each in its state as of `at` (`state_as_of`), newest
+        first, triage folded as of `at` too. `since` keeps those active since then."""
+        q = (f"SELECT a.id, a.kind, a.domain, a.subject, a.time, a.severity, a.last_time, "
+             f"a.closed_time, a.status, a.lat, a.lon, a.summary, a.evidence, a.updates, "
+             f"e.what AS e_what, e.time AS e_time, e.updates AS e_updates, "
+             f"e.severity AS e_severity, e.status AS e_status, e.lat AS e_lat, e.lon AS e_lon, "
+             f"e.summary AS e_summary, e.evidence AS e_evidence, e.last_time AS e_last_time, "
+             f"e.closed_time AS e_closed_time FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ?")  # fmt: skip
+        args: list[Any] = [at, at]
+        if until is not None:
+            q += " AND a.time <= ?"
+            args.append(until)
+        q, args = _kind_subject(q, args, kind, subject, "a.")
+        if ids is not None:
+            q += " AND a.id = ANY(?)"
+            args.append(list(ids))
+        rows = self._rows(qmarks(q.replace(" LIKE ", " ILIKE ")) + " ORDER BY a.time DESC, a.id",
+                          args)  # fmt: skip
+        logs = self._triage_logs([r["id"] for r in rows], at)
+        out = []
+        for r in rows:
+            ev = {k[2:]: r.pop(k) for k in list(r) if k.startswith("e_")}
+            d = state_as_of(r, [ev] if ev["what"] is not None else [], logs.get(r["id"], []), at)
+            if d is None or (status and d["status"] != status):
+                continue
+            if since is not None and d["_last"] < since:
+                continue
+            d.pop("_last")
+            out.append(d)
+        return out
+
+    def count_open_at(self, at: float) -> int:
+        """How many alerts were open as of `at` (the same derivation as `alerts_at`)."""
+        q = (f"SELECT count(*) FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ? AND "
+             f"((e.alert_id IS NOT NULL AND e.status = 'open') OR (e.alert_id IS NULL "
+             f"AND (a.closed_time IS NULL OR a.closed_time > ?)))")  # fmt: skip
+        self.flush()
+        return int(self._read(lambda c: c.execute(qmarks(q), (at, at, at)).fetchone()[0]))
+
+    def latest_time(self) -> float | None:
+        """The newest event time the store holds (track points, alert events, alerts). Track
+        points are read from the newest day partition that has any (no full scan)."""
+
+        def run(c: Any) -> float | None:
+            t = c.execute("SELECT greatest((SELECT max(time) FROM alert_events), "
+                          "(SELECT max(last_time) FROM alerts))").fetchone()[0]  # fmt: skip
+            for (name,) in c.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'track_points'::regclass ORDER BY c.relname DESC"
+            ).fetchall():
+                p = c.execute(f'SELECT max(time) FROM "{name}"').fetchone()[0]
+                if p is not None:
+                    t = p if t is None else max(t, p)
+                    break
+            return None if t is None else float(t)
+
+        self.flush()
+        return self._read(run)
+
+    def _triage_logs(self, ids: list[str], at: float | None) -> dict[str, list[dict[str, Any]]]:
+        """Triage rows per alert, oldest first; with `at`, only those acted by then (in the
+        picture's event time, or wall time where a row has none)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        if not ids:
+            return out
+        q = "SELECT alert_id, time, who, action, comment FROM triage WHERE alert_id = ANY(%s)"
+        args: list[Any] = [list(ids)]
+        if at is not None:
+            q += " AND coalesce(event_time, time) <= %s"
+            args.append(at)
+        for r in self._rows(q + " ORDER BY time", args):
+            out.setdefault(r["alert_id"], []).append({"time": iso(r["time"]), "who": r["who"],
+                                                      "action": r["action"],
+                                                      "comment": r["comment"]})  # fmt: skip
+        return out
+
+    def alerts(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        subject: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        q, args = "SELECT * FROM alerts WHERE 1=1", []
+        if since is not None:
+            q += " AND last_time >= ?"
+            args.append(since)
+        if until is not None:
+            q += " AND time <= ?"
+            args.append(until)
+        q, args = _kind_subject(q, args, kind, subject, "")
+        if status:
+            q += " AND status = ?"
+            args.append(status)
+        q += " ORDER BY time DESC, id LIMIT ? OFFSET ?"
+        args += [limit if limit >= 0 else None, offset]  # SQLite's LIMIT -1: no limit
+        out = self._rows(qmarks(q.replace(" LIKE ", " ILIKE ")), args)
+        for d in out:
+            d["evidence"] = json.loads(d["evidence"])
+            for k in ("time", "last_time", "closed_time"):
+                d[k] = iso(d[k]) if d[k] is not None else None
+        return out
+
+    def count_alerts(self) -> int:
+        self.flush()
+        return int(self._read(lambda c: c.execute("SELECT count(*) FROM alerts").fetchone()[0]))
+
+    # restarts (docs/restart.md) -----------------------------------------------------------
+    def save_checkpoint(self, state: bytes, event_time: float, name: str = "pipeline") -> None:
+        """Keep the pipeline's state (one row per name, replaced in one transaction), queued
+        behind the writes it follows so a restored state never runs ahead of the alerts."""
+        self._write("checkpoint", (name, event_time, wall.time(), bytes(state)))
+
+    def load_checkpoint(self, name: str = "pipeline") -> tuple[bytes, float, float] | None:
+        """The saved state, its event time and the wall time it was saved, or None."""
+        rows = self._rows("SELECT state, time, wall FROM checkpoints WHERE name = %s", (name,))
+        if not rows:
+            return None
+        r = rows[0]
+        return bytes(r["state"]), float(r["time"]), float(r["wall"])
+
+    def open_alerts(self) -> list[Alert]:
+        """Every alert the store holds open, as `Alert`s (for the book on a restart)."""
+        rows = self._rows("SELECT * FROM alerts WHERE status = 'open' ORDER BY time, id", None)
+        return [Alert(
+            id=d["id"], kind=d["kind"], severity=d["severity"], time=d["time"],
+            domain=d["domain"], subject=d["subject"], lat=d["lat"], lon=d["lon"],
+            summary=d["summary"], evidence=json.loads(d["evidence"]), status="open",
+            last_time=d["last_time"], closed_time=None, updates=d["updates"],
+            event_time=d["last_time"],
+        ) for d in rows]  # fmt: skip
+
+    def has_event(self, what: str, a: Alert) -> bool:
+        """Whether this alert event (the key `record` stores it under) is already stored."""
+        return bool(self._rows(
+            "SELECT 1 AS one FROM alert_events WHERE alert_id = %s AND time = %s AND "
+            "updates = %s AND what = %s",
+            (a.id, a.event_time or a.last_time or a.time, a.updates, what)))  # fmt: skip
+
+    def latest_event_time(self) -> float:
+        """The newest alert event time stored (-inf when none)."""
+        r = self._rows("SELECT max(time) AS t FROM alert_events", None)[0]["t"]
+        return float("-inf") if r is None else float(r)
+
+    # triage -------------------------------------------------------------------------------
+    def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float,
+               event_time: float | None = None) -> None:  # fmt: skip
+        """Log an action at wall time `t`; `event_time` is the picture's time then. Written at
+        once (an analyst's action is confirmed or fails), retried idempotently."""
+        self.flush()
+        self._read(lambda c: c.execute(
+            "INSERT INTO triage (alert_id, time, who, action, comment, event_time) "
+            "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (alert_id, t, who, action, comment, event_time)))  # fmt: skip
+
+    def triage_log(self, alert_id: str) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT time, who, action, comment FROM triage WHERE alert_id = %s "
+                          "ORDER BY time", (alert_id,))  # fmt: skip
+        return [{"time": iso(r["time"]), "who": r["who"], "action": r["action"],
+                 "comment": r["comment"]} for r in rows]  # fmt: skip
+
+    # tracks -------------------------------------------------------------------------------
+    def add_track_points(self, cols: dict[str, np.ndarray]) -> None:
+        if not len(cols["subject"]):
+            return
+        t = np.asarray(cols["time"], float)
+        ok = np.isfinite(t) & np.isfinite(cols["lat"]) & np.isfinite(cols["lon"])
+        if not ok.all():  # the SQLite store refuses these too (NOT NULL); never expected
+            self.stats["skipped_points"] += int((~ok).sum())
+            log.warning("store: %d track points without time or position skipped",
+                        int((~ok).sum()))  # fmt: skip
+        if not ok.any():
+            return
+        self._write("points", {k: np.asarray(cols[k])[ok] for k, _ in _FIELDS})
+
+    def _ensure_days(self, c: Any, days: np.ndarray) -> None:
+        """Day partitions for these UTC days, made once (workers take turns)."""
+        new = [int(d) for d in np.unique(days) if int(d) not in self._days]
+        if not new:
+            return
+        with c.transaction():
+            c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_PARTITIONS,))
+            for d in new:
+                c.execute(f'CREATE TABLE IF NOT EXISTS "{day_name(d)}" PARTITION OF track_points '
+                          f"FOR VALUES FROM ({d * DAY_S!r}) TO ({(d + 1) * DAY_S!r})")  # fmt: skip
+        self._days.update(new)
+
+    def _insert_points(self, c: Any, cols: dict[str, np.ndarray], again: bool = True) -> None:
+        days = np.floor(np.asarray(cols["time"], float) / DAY_S).astype(np.int64)
+        self._ensure_days(c, days)
+        if not self._staged:
+            c.execute(STAGE)
+            self._staged = True
+        data = copy_points(cols)
+        try:
+            with c.transaction(), c.cursor() as cur:
+                with cur.copy(f"COPY picket_points_stage ({POINT_COLS}) FROM STDIN "
+                              f"(FORMAT BINARY)") as cp:  # fmt: skip
+                    cp.write(data)
+                cur.execute(
+                    f"INSERT INTO track_points ({POINT_COLS}) SELECT subject, time, domain, lat, "
+                    f"lon, nullif(alt, 'NaN'), nullif(speed, 'NaN'), nullif(course, 'NaN') "
+                    f"FROM picket_points_stage ON CONFLICT DO NOTHING")  # fmt: skip
+        except self._pg.errors.CheckViolation:  # a day partition dropped behind our back
+            if not again:
+                raise
+            self._days.clear()
+            self._insert_points(c, cols, again=False)
+
+    def track_points(
+        self,
+        subject: int | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100_000,
+    ) -> Iterator[tuple]:
+        q, args = f"SELECT {POINT_COLS} FROM track_points WHERE true", []
+        if subject is not None:
+            q += " AND subject = %s"
+            args.append(int(subject))
+        if since is not None:
+            q += " AND time >= %s"
+            args.append(since)
+        if until is not None:
+            q += " AND time <= %s"
+            args.append(until)
+        q += " ORDER BY time, subject LIMIT %s"
+        args.append(limit if limit >= 0 else None)
+        self.flush()
+        return iter(self._read(lambda c: c.execute(q, args).fetchall()))
+
+    def newest_points(self, after: float, until: float, inclusive: bool = True) -> list[tuple]:
+        """Each subject's newest point in (after, until] (`inclusive`) or (after, until),
+        by subject: what SQLite's `max(time) ... GROUP BY subject` gives."""
+        op = "<=" if inclusive else "<"
+        q = (f"SELECT DISTINCT ON (subject) {POINT_COLS} FROM track_points "
+             f"WHERE time > %s AND time {op} %s ORDER BY subject, time DESC")  # fmt: skip
+        self.flush()
+        return self._read(lambda c: c.execute(q, (after, until)).fetchall())
+
+    def partitions(self) -> list[str]:
+        """The day partitions of track history, oldest first."""
+        return [r["relname"] for r in self._rows(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'track_points'::regclass ORDER BY c.relname", None)]  # fmt: skip
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._apply_pending(block=True):
+                log.error("store: %s unreachable for %.0f s; %d queued writes lost at close",
+                          redact(self.url), self.retry_s, len(self._pending))  # fmt: skip
+            self._drop()
+
