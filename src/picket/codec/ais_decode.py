@@ -18,6 +18,7 @@ low one. It ranks fixes; it is not a measured error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -25,9 +26,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbit_to_bytes, text
+from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbit_to_bytes
+from picket.codec.ais_armor import text as _armor_text
 from picket.model.reports import Domain, Kind
 from picket.model.subjects import Namespace, key
+from picket.model.text import clean_text
 
 KNOT = 1852.0 / 3600.0  # m/s per knot
 ACCURACY_HIGH_M = 10.0
@@ -45,6 +48,50 @@ MAX_TEXT_14 = 161  # six-bit characters: a five-slot message carries 968 text bi
 
 F8 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+StaticRow = tuple[int, int, dict[str, Any]]  # (message index, subject key, fields)
+
+# Identity messages repeat word for word (a vessel sends the same type 5 every six
+# minutes), so their fields are built once per distinct payload and looked up after.
+# Bounded: cleared when full, which costs a rebuild, never a wrong answer.
+MEMO_MAX = 16_384
+_MEMO: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+
+
+def text(by: U8, start: int, nchars: int) -> list[str]:
+    """Six-bit text as safe strings (`clean_text`): the AIS alphabet is printable ASCII
+    today, but names, callsigns and destinations go to every sink, so one check here."""
+    return [clean_text(s, nchars) for s in _armor_text(by, start, nchars)]
+
+
+def _memoised(
+    tag: int,
+    idx: I64,
+    by: U8,
+    build: Callable[[U8, I64], list[tuple[int, dict[str, Any]]]],
+    extra: I64 | None = None,
+) -> list[StaticRow]:
+    """`build(by_rows, positions) -> [(subject, fields)]`, run only for payloads (with their
+    `extra` value) not seen before; each row gets its own copy of the fields."""
+    n = len(idx)
+    if n == 0:
+        return []
+    w = by.shape[1]
+    raw = np.ascontiguousarray(by).view(np.dtype((np.void, w))).ravel().tolist()
+    ex = extra.tolist() if extra is not None else [0] * n
+    keys = [(tag, r, e) for r, e in zip(raw, ex, strict=True)]
+    got = [_MEMO.get(k) for k in keys]
+    todo: dict[tuple[Any, ...], int] = {}
+    for i, g in enumerate(got):
+        if g is None and keys[i] not in todo:
+            todo[keys[i]] = i
+    if todo:
+        pos = np.fromiter(todo.values(), np.int64, len(todo))
+        built = dict(zip(todo, build(by[pos], pos), strict=True))
+        if len(_MEMO) + len(built) > MEMO_MAX:
+            _MEMO.clear()
+        _MEMO.update(built)
+        got = [g if g is not None else built[k] for g, k in zip(got, keys, strict=True)]
+    return [(i, s, dict(f)) for i, (s, f) in zip(idx.tolist(), got, strict=True)]  # type: ignore[misc]
 
 
 @dataclass
@@ -112,7 +159,7 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
         parts.append((idx, _class_b(by, msg_type[idx])))
         m19 = np.flatnonzero(msg_type[idx] == 19)
         if len(m19):
-            statics += _statics_19(idx[m19], by[m19])
+            statics += _memoised(19, idx[m19], by[m19], _statics_19)
     idx = rows_of((9,), MIN_BITS[9])
     if len(idx):
         idx, by = payload(idx, 128)
@@ -122,7 +169,8 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
         w = int(min(MAX_TEXT_14, int((nbits[idx].max() - 40) // 6)))
         idx, by = payload(idx, 40 + 6 * w)
         parts.append((idx, _identity(by, 14)))
-        statics += _statics_14(idx, by, (nbits[idx] - 40) // 6)
+        nchars = (nbits[idx] - 40) // 6
+        statics += _memoised(14, idx, by, lambda b, p: _statics_14(b, nchars[p]), nchars)
     idx = rows_of((27,), MIN_BITS[27])
     if len(idx):
         idx, by = payload(idx, 96)
@@ -132,21 +180,21 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
         idx, by = payload(idx, 138)
         parts.append((idx, _base_station(by)))
         mmsi = field(by, 8, 30)
+        subjects = key(Namespace.MMSI, mmsi).tolist()
         statics += [
-            (int(i), int(key(Namespace.MMSI, int(m))), {"base_station": True})
-            for i, m in zip(idx, mmsi, strict=True)
+            (i, s, {"base_station": True}) for i, s in zip(idx.tolist(), subjects, strict=True)
         ]
     idx = rows_of((21,), MIN_BITS[21])
     if len(idx):
         idx, by = payload(idx, 360)
-        cols, st = _aid_to_navigation(by, idx, nbits[idx])
-        parts.append((idx, cols))
-        statics += st
+        parts.append((idx, _aid_to_navigation(by)))
+        ext = np.clip((nbits[idx] - 272) // 6, 0, 14)
+        statics += _memoised(21, idx, by, lambda b, p: _statics_21(b, ext[p]), ext)
     idx = rows_of((5,), MIN_BITS[5])
     if len(idx):
         idx, by = payload(idx, MIN_BITS[5])
         parts.append((idx, _identity(by, 5)))
-        statics += _statics_5(idx, by)
+        statics += _memoised(5, idx, by, _statics_5)
     idx = np.flatnonzero(good & (msg_type == 24))
     if len(idx):
         idx, by = payload(idx, 168)
@@ -160,7 +208,7 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
         idx, by, part = idx[keep], by[keep], part[keep]
         if len(idx):
             parts.append((idx, _identity(by, 24)))
-            statics += _statics_24(idx, by, part)
+            statics += _memoised(24, idx, by, _statics_24)
 
     if not parts:
         return PayloadBatch(status, msg_type, np.zeros(0, np.int64), _empty_cols(0), statics)
@@ -264,16 +312,15 @@ def _sar_aircraft(by: U8) -> dict[str, np.ndarray]:
     return cols
 
 
-def _statics_14(idx: I64, by: U8, nchars: I64) -> list[tuple[int, int, dict[str, Any]]]:
+def _statics_14(by: U8, nchars: I64) -> list[tuple[int, dict[str, Any]]]:
     """Type 14: a safety-related broadcast (free text, e.g. 'MAYDAY', 'SART ACTIVE')."""
-    mmsi = field(by, 8, 30)
+    mmsi = key(Namespace.MMSI, field(by, 8, 30)).tolist()
     width = (by.shape[1] * 8 - 40) // 6
-    txt = text(by, 40, width) if width > 0 else [""] * len(idx)
-    out = []
-    for i in range(len(idx)):
-        t = txt[i][: max(int(nchars[i]), 0)].strip()
-        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), {"safety_text": t}))
-    return out
+    txt = text(by, 40, width) if width > 0 else [""] * len(mmsi)
+    return [
+        (mmsi[i], {"safety_text": txt[i][: max(int(nchars[i]), 0)].strip()})
+        for i in range(len(mmsi))
+    ]
 
 
 def _base_station(by: U8) -> dict[str, np.ndarray]:
@@ -299,19 +346,19 @@ def _dims(by: U8, at: int) -> list[dict[str, int | None]]:
     return [{k: (v or None) for k, v in zip(names, row, strict=True)} for row in vals.tolist()]
 
 
-def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
-    mmsi = field(by, 8, 30)
-    imo = field(by, 40, 30)
+def _statics_5(by: U8, _pos: I64) -> list[tuple[int, dict[str, Any]]]:
+    mmsi = key(Namespace.MMSI, field(by, 8, 30)).tolist()
+    imo = field(by, 40, 30).tolist()
     callsign = text(by, 70, 7)
     name = text(by, 112, 20)
-    ship_type = field(by, 232, 8)
-    month, day = field(by, 274, 4), field(by, 278, 5)
-    hour, minute = field(by, 283, 5), field(by, 288, 6)
-    draught = field(by, 294, 8)
+    ship_type = field(by, 232, 8).tolist()
+    month, day = field(by, 274, 4).tolist(), field(by, 278, 5).tolist()
+    hour, minute = field(by, 283, 5).tolist(), field(by, 288, 6).tolist()
+    draught = field(by, 294, 8).tolist()
     dest = text(by, 302, 20)
     dims = _dims(by, 240)
     out = []
-    for i in range(len(idx)):
+    for i in range(len(mmsi)):
         eta = None
         if 1 <= month[i] <= 12 and 1 <= day[i] <= 31:
             eta = f"{month[i]:02d}-{day[i]:02d}"
@@ -320,66 +367,70 @@ def _statics_5(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
         fields = {
             "name": name[i],
             "callsign": callsign[i],
-            "imo": int(imo[i]) or None,
-            "ship_type": int(ship_type[i]) or None,
+            "imo": imo[i] or None,
+            "ship_type": ship_type[i] or None,
             **dims[i],
             "destination": dest[i],
-            "draught": (int(draught[i]) / 10.0) or None,
+            "draught": (draught[i] / 10.0) or None,
             "eta": eta,
         }
-        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
+        out.append((mmsi[i], _clean(fields)))
     return out
 
 
-def _statics_19(idx: I64, by: U8) -> list[tuple[int, int, dict[str, Any]]]:
-    mmsi = field(by, 8, 30)
+def _statics_19(by: U8, _pos: I64) -> list[tuple[int, dict[str, Any]]]:
+    mmsi = key(Namespace.MMSI, field(by, 8, 30)).tolist()
     name = text(by, 143, 20)
-    ship_type = field(by, 263, 8)
+    ship_type = field(by, 263, 8).tolist()
     dims = _dims(by, 271)
-    out = []
-    for i in range(len(idx)):
-        fields = {"name": name[i], "ship_type": int(ship_type[i]) or None, **dims[i]}
-        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
-    return out
+    return [
+        (mmsi[i], _clean({"name": name[i], "ship_type": ship_type[i] or None, **dims[i]}))
+        for i in range(len(mmsi))
+    ]
 
 
-def _statics_24(idx: I64, by: U8, part: I64) -> list[tuple[int, int, dict[str, Any]]]:
-    mmsi = field(by, 8, 30)
+def _statics_24(by: U8, _pos: I64) -> list[tuple[int, dict[str, Any]]]:
+    raw_mmsi = field(by, 8, 30).tolist()
+    mmsi = key(Namespace.MMSI, field(by, 8, 30)).tolist()
+    part = field(by, 38, 2).tolist()
     name = text(by, 40, 20)
-    ship_type = field(by, 40, 8)
+    ship_type = field(by, 40, 8).tolist()
     callsign = text(by, 90, 7)
     dims = _dims(by, 132)
-    mothership = field(by, 132, 30)
+    mothership = field(by, 132, 30).tolist()
     out = []
-    for i in range(len(idx)):
+    for i in range(len(mmsi)):
         if part[i] == 0:
             fields: dict[str, Any] = {"name": name[i]}
         else:
-            fields = {"ship_type": int(ship_type[i]) or None, "callsign": callsign[i]}
-            if mmsi[i] // 10_000_000 == 98:  # auxiliary craft: the field is the mothership
-                fields["mothership_mmsi"] = int(mothership[i]) or None
+            fields = {"ship_type": ship_type[i] or None, "callsign": callsign[i]}
+            if raw_mmsi[i] // 10_000_000 == 98:  # auxiliary craft: the field is the mothership
+                fields["mothership_mmsi"] = mothership[i] or None
             else:
                 fields.update(dims[i])
-        out.append((int(idx[i]), int(key(Namespace.MMSI, int(mmsi[i]))), _clean(fields)))
+        out.append((mmsi[i], _clean(fields)))
     return out
 
 
-def _aid_to_navigation(
-    by: U8, idx: I64, nbits: I64
-) -> tuple[dict[str, np.ndarray], list[tuple[int, int, dict[str, Any]]]]:
+def _aid_to_navigation(by: U8) -> dict[str, np.ndarray]:
     cols = _base(by, 21, Kind.POSITION)
     cols["accuracy"] = _accuracy(field(by, 163, 1))
     cols["lat"], cols["lon"] = _latlon(by, 164, 192, 27, 600_000.0)
-    aid_type = field(by, 38, 5)
+    return cols
+
+
+def _statics_21(by: U8, ext_chars: I64) -> list[tuple[int, dict[str, Any]]]:
+    """Type 21 identity: name (with its extension when the name field is full), aid type."""
+    mmsi = key(Namespace.MMSI, field(by, 8, 30)).tolist()
+    aid_type = field(by, 38, 5).tolist()
     name = text(by, 43, 20)
-    full = field(by, 157, 6) != 0  # last name character is not the '@' pad: an extension follows
-    ext_chars = np.clip((nbits - 272) // 6, 0, 14)
-    virtual = field(by, 269, 1)
-    statics = []
-    for i in range(len(idx)):
+    full = (field(by, 157, 6) != 0).tolist()  # last character not the '@' pad: extension
+    virtual = field(by, 269, 1).tolist()
+    out = []
+    for i in range(len(mmsi)):
         n = name[i]
         if full[i] and ext_chars[i] > 0:
             n += text(by[i : i + 1], 272, int(ext_chars[i]))[0]
-        fields = {"name": n, "aid_type": int(aid_type[i]), "virtual_aid": bool(virtual[i])}
-        statics.append((int(idx[i]), int(cols["subject"][i]), _clean(fields)))
-    return cols, statics
+        fields = {"name": n, "aid_type": aid_type[i], "virtual_aid": bool(virtual[i])}
+        out.append((mmsi[i], _clean(fields)))
+    return out

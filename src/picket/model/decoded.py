@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from picket.model.reports import Reports
+import numpy as np
+
+from picket.model.reports import SCHEMA, Reports
 
 
 @dataclass(slots=True)
@@ -20,6 +22,18 @@ class Static:
     fields: dict[str, Any]
 
 
+def _frozen_empty_columns() -> dict[str, np.ndarray]:
+    cols = {c: np.full(0, miss, dtype=dt) for c, (dt, miss) in SCHEMA.items()}
+    for v in cols.values():
+        v.flags.writeable = False
+    return cols
+
+
+# Zero-length columns hold no values to change, so every empty batch shares one set
+# (decoders return an empty batch for most chunks; 20-odd np.full calls each added up).
+_EMPTY_COLUMNS = _frozen_empty_columns()
+
+
 @dataclass(slots=True)
 class Decoded:
     reports: Reports
@@ -27,4 +41,5 @@ class Decoded:
 
     @classmethod
     def empty(cls) -> Decoded:
-        return cls(Reports.empty(0), [])
+        """An empty batch: its own `Reports` and list, the shared read-only empty columns."""
+        return cls(Reports(_EMPTY_COLUMNS), [])

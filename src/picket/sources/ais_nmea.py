@@ -135,9 +135,7 @@ class AisNmeaDecoder:
         vdm = np.flatnonzero(ln.kind == al.VDM)
         single = vdm[ln.count[vdm] == 1]
         multi = vdm[ln.count[vdm] > 1]
-        done: list[Message] = []
-        for i in multi.tolist():
-            done += self._fragment(chunk, ln, i, float(time[i]), int(msg_station[i]))
+        done = self._fragments(chunk, ln, multi, time, msg_station)
 
         # one table of messages: single-sentence ones point into the chunk, others into extra
         extra = b"".join(m.payload for m in done)
@@ -190,20 +188,34 @@ class AisNmeaDecoder:
         table = np.array([SOURCES.code(s) for s in ln.stations], np.int64)
         return np.where(ln.station >= 0, table[np.maximum(ln.station, 0)], -1)
 
-    def _fragment(
-        self, chunk: bytes, ln: al.Lines, i: int, time: float, station: int
+    def _fragments(
+        self, chunk: bytes, ln: al.Lines, multi: np.ndarray, time: np.ndarray, st: np.ndarray
     ) -> list[Message]:
-        a, b = int(ln.pay_start[i]), int(ln.pay_start[i] + ln.pay_len[i])
-        raw = chunk[ln.start[i] : ln.end[i]]
-        part = Fragment(int(ln.line_no[i]), raw, chunk[a:b], int(ln.fill[i]), time, station)
-        if ln.group_start[i] >= 0:
-            group = chunk[ln.group_start[i] : ln.group_end[i]].rpartition(b"-")[2]
-            key: tuple[Any, ...] = ("g", group)
-        else:
-            key = (station, int(ln.seq[i]), int(ln.channel[i]))
-        msg, orphans = self._parts.add(key, int(ln.count[i]), int(ln.frag[i]), part)
-        self._orphan(orphans)
-        return [msg] if msg is not None else []
+        """Offer the chunk's fragments to the reassembler in line order.
+
+        The columns are turned into lists once: indexing NumPy arrays element by
+        element cost more than the reassembly itself.
+        """
+        done: list[Message] = []
+        if not len(multi):
+            return done
+        cols = (ln.line_no, ln.start, ln.end, ln.pay_start, ln.pay_len, ln.fill, time, st,
+                ln.group_start, ln.group_end, ln.seq, ln.channel, ln.count, ln.frag)  # fmt: skip
+        add, orphan = self._parts.add, self._orphan
+        for line_no, a, b, p0, pn, fill, t, station, g0, g1, seq, chan, count, frag in zip(
+            *(c[multi].tolist() for c in cols), strict=True
+        ):
+            part = Fragment(line_no, chunk[a:b], chunk[p0 : p0 + pn], fill, t, station)
+            if g0 >= 0:
+                key: tuple[Any, ...] = ("g", chunk[g0:g1].rpartition(b"-")[2])
+            else:
+                key = (station, seq, chan)
+            msg, orphans = add(key, count, frag, part)
+            if orphans:
+                orphan(orphans)
+            if msg is not None:
+                done.append(msg)
+        return done
 
     def _reject_message(self, reason: str, lines: list[tuple[int, bytes]]) -> None:
         for line_no, raw in lines:

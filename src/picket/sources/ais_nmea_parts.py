@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Fragment:
     line_no: int
     raw: bytes  # the whole line, for the dead-letter file
@@ -27,7 +27,7 @@ class Fragment:
     station: int  # SOURCES code, for the message as a whole
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     """A reassembled message: payload, first fragment's time/station, every line it used."""
 
@@ -39,7 +39,7 @@ class Message:
     raws: list[bytes]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     count: int
     parts: list[Fragment] = field(default_factory=list)
