@@ -23,6 +23,10 @@ as a silent absence on the partner's map. Kinds:
     [[outputs]]
     kind = "readsb_json"             # aircraft.json, receiver.json, history_N.json for tar1090
     path = "/run/picket/tar1090"
+
+    [[outputs]]
+    kind = "sbs"                     # SBS-1 BaseStation lines (or "ais_nmea": NMEA 0183)
+    url = "listen://127.0.0.1:30003" # picket serves; tcp:// or udp:// to send
 """
 
 from __future__ import annotations
@@ -183,10 +187,32 @@ READSB_KEYS: dict[str, Callable[[Any], Any]] = {
     "path": _str, "interval_s": _pos, "history_every_s": _pos, "history": _size,
     "receiver": _latlon,
 }  # fmt: skip
+
+
+def _stream_urls(v: Any) -> list[str]:
+    urls = [v] if isinstance(v, str) else v
+    if not isinstance(urls, list) or not urls:
+        raise ValueError("must be a url or a list of urls")
+    for u in urls:
+        p = urlsplit(u) if isinstance(u, str) else None
+        try:
+            port = p.port if p else None
+        except ValueError:
+            port = None
+        if p is None or p.scheme not in ("listen", "tcp", "udp") or port is None:
+            raise ValueError(f"{u!r}: expected listen://host:port (picket serves), "
+                             "tcp://host:port or udp://host:port (picket sends)")  # fmt: skip
+    return urls
+
+
+LINE_KEYS: dict[str, Callable[[Any], Any]] = {
+    "url": _stream_urls, "min_interval_s": _nonneg, "queue_lines": _size,
+}  # fmt: skip
+NMEA_KEYS = {**LINE_KEYS, "statics_every_s": _pos, "station": _str}
 KEYS = {"cot": COT_KEYS, "webhook": WEBHOOK_KEYS, "alerts_jsonl": JSONL_KEYS,
-        "readsb_json": READSB_KEYS}  # fmt: skip
+        "readsb_json": READSB_KEYS, "sbs": LINE_KEYS, "ais_nmea": NMEA_KEYS}  # fmt: skip
 REQUIRED = {"cot": ("url",), "webhook": ("url",), "alerts_jsonl": ("path",),
-            "readsb_json": ("path",)}  # fmt: skip
+            "readsb_json": ("path",), "sbs": ("url",), "ais_nmea": ("url",)}  # fmt: skip
 
 
 @dataclass
@@ -233,6 +259,8 @@ def check_output(table: dict[str, Any], label: str, base: Path | None = None) ->
         _check_cot(spec, label, base)
     elif kind == "webhook":
         _check_webhook(spec, label)
+    elif kind in ("sbs", "ais_nmea"):
+        pass
     else:
         p = Path(opts["path"]).expanduser()
         opts["path"] = p if p.is_absolute() else base / p
@@ -350,6 +378,16 @@ def build_output(spec: OutputSpec) -> Any:
     o = spec.opts
     if spec.kind == "alerts_jsonl":
         return AlertsJsonlOutput(o["path"], o.get("every_s", 2.0), spec.name)
+    if spec.kind in ("sbs", "ais_nmea"):
+        from picket.share.line_sinks import AisNmeaSink, SbsSink
+
+        cls = SbsSink if spec.kind == "sbs" else AisNmeaSink
+        kw = {k: o[k] for k in ("min_interval_s", "queue_lines", "statics_every_s", "station")
+              if k in o}  # fmt: skip
+        try:
+            return cls(o["url"], name=spec.name, **kw)
+        except OSError as e:  # a busy port: one line naming the output, not a traceback
+            raise ConfigError(f"{spec.label}.url: {e.strerror or e}") from None
     if spec.kind == "readsb_json":
         from picket.share.readsb_out import ReadsbJsonSink
 
