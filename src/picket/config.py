@@ -103,6 +103,11 @@ class SourceConfig:
 @dataclass
 class Config:
     store_path: str | None = "var/picket.sqlite"
+    # [store] checkpoint_s: `picket run` saves its state this often (wall s), docs/restart.md
+    checkpoint_s: float = 10.0
+    # [store] url = "postgresql://...": the shared PostgreSQL/PostGIS store instead of the
+    # SQLite file (docs/scaling.md); the file path then only places the dead letter
+    store_url: str | None = None
     sources: list[SourceConfig] = field(default_factory=list)
     zone_files: list[str] = field(default_factory=list)
     infrastructure_files: list[str] = field(default_factory=list)
@@ -125,6 +130,28 @@ class Config:
     # and built by picket.share.outputs_config
     outputs: list[dict[str, Any]] = field(default_factory=list)
     base: Path = field(default_factory=Path.cwd)  # relative paths resolve from here
+    # [airports]: the world airports layer (airportsdata) that keeps aerodrome traffic out of
+    # the air detectors; radius_m is "at the airport" (4,630 m = 2.5 NM, the UK aerodrome
+    # traffic zone of a runway over 1,850 m, CAA CAP 393), docs/air_detectors.md
+    airports_enabled: bool = True
+    airports_radius_m: float = 4630.0
+
+    def store_target(self) -> str | Path | None:
+        """The store to open: the URL, else the file (a URL given as the path counts)."""
+        from picket.store.postgres import is_url
+
+        if self.store_url:
+            return self.store_url
+        if self.store_path and is_url(self.store_path):
+            return self.store_path
+        return self.path(self.store_path) if self.store_path else None
+
+    def store_dir(self) -> Path:
+        """Where files kept beside the store go (dead letter, zone edits), for a URL too."""
+        from picket.store.postgres import is_url
+
+        p = self.store_path if self.store_path and not is_url(self.store_path) else None
+        return self.path(p or "var/picket.sqlite").parent
 
     def path(self, p: str) -> Path:
         q = Path(p).expanduser()
@@ -147,12 +174,14 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker", "outputs"}  # fmt: skip
+             "tracker", "outputs", "airports"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
     store = data.get("store", {})
     cfg.store_path = store.get("path", cfg.store_path)
+    cfg.checkpoint_s = float(store.get("checkpoint_s", cfg.checkpoint_s))
+    cfg.store_url = store.get("url", cfg.store_url)
     for i, s in enumerate(data.get("sources", [])):
         try:
             src = SourceConfig(**s)
@@ -187,6 +216,13 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.alerts_jsonl = sinks.get("alerts_jsonl")
     cfg.console = bool(sinks.get("console", True))
     cfg.tracker.update(data.get("tracker", {}))
+    ap = dict(data.get("airports", {}))
+    bad_ap = set(ap) - {"enabled", "radius_m"}
+    if bad_ap:
+        raise ConfigError(f"{where}: [airports] unknown keys {sorted(bad_ap)}; "
+                          "known: ['enabled', 'radius_m']")  # fmt: skip
+    cfg.airports_enabled = bool(ap.get("enabled", cfg.airports_enabled))
+    cfg.airports_radius_m = float(ap.get("radius_m", cfg.airports_radius_m))
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))

@@ -7,9 +7,21 @@ that stretch stays within `max_radius_m` of their centre, the track is loitering
 Circles (orbits) and racetracks (two 180 deg turns the same way) both qualify,
 S-turns and zig-zags cancel out. Tracks are sampled every `sample_s` per
 aircraft, turns are the bearing changes between consecutive samples (so the
-course field is not needed), and steps shorter than `min_step_m` are skipped:
-a hovering drone's position noise has no direction. ICAO holding stacks near
-airports turn the same way too, so positions inside `airport` zones are ignored.
+course field is not needed), and steps shorter than `min_step_m` or slower than
+`min_speed_ms` are skipped: a hovering drone's position noise and a taxiing
+aircraft's turns have no flight direction. The stretch must also spread at least
+`min_radius_m` from its centre (a turn tighter than a standard-rate turn at the
+slowest counted speed is no flight orbit).
+
+Aerodrome traffic is no loiter: reports on the ground (`on_ground_rows`) end an
+activity and start the next one afresh, positions inside an airport's traffic zone
+(the airports layer) or an `airport` zone are ignored (circuits, holding stacks).
+
+One orbiting activity is one alert: it opens at the first full turn, carries its
+circuits and duration (updated every `resignal_s`), and closes only when the
+aircraft lands, goes silent for `silence_s`, or holds no full turn for `quiet_s`.
+Known-benign emitter categories (gliders thermalling, balloons, hang-gliders:
+ADS-B category B1, B2, B4) are reported at `info`.
 """
 
 from __future__ import annotations
@@ -19,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from picket.detect.air_rules import in_aerodrome_traffic, on_ground_rows
 from picket.detect.base import (
     Sampler,
     Thresholds,
     Ticker,
+    identity,
     in_zone_kinds,
     label,
     make_signal,
@@ -32,6 +46,8 @@ from picket.fusion.context import BatchContext
 from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
+
+BENIGN = {"B1": "glider/sailplane", "B2": "lighter-than-air", "B4": "ultralight/hang-glider"}
 
 
 @dataclass
@@ -47,11 +63,37 @@ class AirLoiterThresholds(Thresholds):
         "every position within this distance of the stretch's centre",
         "picket: ISR racetracks are tens of km long; airways never close a circle",
     )
+    min_radius_m: float = th(
+        250.0,
+        "... and at least one this far from it (tighter is a vehicle turning on the ground)",
+        "standard-rate turn, 3 deg/s (ICAO Doc 8168): radius v/omega = 286 m at 15 m/s",
+    )
     sample_s: float = th(10.0, "one position per aircraft per this many seconds", "picket")
     min_step_m: float = th(
         150.0,
         "shorter steps between samples carry no direction and are skipped",
         "picket: above ADS-B NACp 8 (< 93 m) and radar plot noise",
+    )
+    min_speed_ms: float = th(
+        15.0,
+        "steps slower than this (distance over time between samples) carry no turn",
+        "30 kn: above taxi speeds (Boeing 737 FCTM: ~20 kn, 10 kn in turns), below any "
+        "orbiting aircraft (helicopters orbit at 60-90 kn)",
+    )
+    quiet_s: float = th(
+        1800.0,
+        "an activity closes after this long without a full turn in the window",
+        "picket: a repositioning leg between orbit boxes of one sortie (~200 km at 100 m/s) "
+        "takes under 30 min; also the alert book's quiet close",
+    )
+    silence_s: float = th(
+        900.0,
+        "... or after this long without a position (landed out of coverage, or gone)",
+        "picket: longer than an orbit's far side hidden behind terrain (a 20 km orbit at "
+        "70 m/s takes 30 min a circuit, half of it at most out of sight is rare)",
+    )
+    resignal_s: float = th(
+        600.0, "an open activity's circuits and duration are refreshed this often", "picket"
     )
     check_every_s: float = th(60.0, "tracks re-judged this often (event time)", "picket")
 
@@ -65,7 +107,11 @@ class AirLoitering:
         self.t = np.empty(0)
         self.lat = np.empty(0)
         self.lon = np.empty(0)
-        self.active: set[int] = set()
+        self.ground = np.empty(0, bool)  # a sample on the ground: the sortie before it is over
+        # open activities: slot -> since, last_true, turn (net deg), turn_t, last_signal, ...
+        self.active: dict[int, dict[str, Any]] = {}
+        # slot -> when its last activity closed: samples up to then never open another one
+        self.cut: dict[int, float] = {}
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
@@ -74,12 +120,16 @@ class AirLoitering:
         th = self.th
         rows, _ = self.sampler.rows(ctx, Domain.AIR)
         if len(rows):
-            keep = ~in_zone_kinds(ctx, r.lat[rows], r.lon[rows], ("airport",))
-            rows = rows[keep]
+            ground = on_ground_rows(ctx, rows)
+            away = ~in_zone_kinds(ctx, r.lat[rows], r.lon[rows], ("airport",))
+            away &= ~in_aerodrome_traffic(ctx, rows)
+            keep = ground | away
+            rows, ground = rows[keep], ground[keep]
             self.slot = np.concatenate([self.slot, ctx.slots[rows]])
             self.t = np.concatenate([self.t, r.time[rows]])
             self.lat = np.concatenate([self.lat, r.lat[rows]])
             self.lon = np.concatenate([self.lon, r.lon[rows]])
+            self.ground = np.concatenate([self.ground, ground])
         if not len(self.t):
             return []
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
@@ -91,67 +141,151 @@ class AirLoitering:
         keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
         self.slot, self.t, self.lat, self.lon = (
             self.slot[keep], self.t[keep], self.lat[keep], self.lon[keep])  # fmt: skip
+        self.ground = self.ground[keep]
+        old = min(now, self.ticker.done) - th.window_s
+        self.cut = {k: v for k, v in self.cut.items() if v >= old}
         return out
 
-    def turns(self, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per slot in the window: (slots, net signed turn deg, max radius m, sample count)."""
+    def turns(self, inside: np.ndarray) -> dict[str, np.ndarray]:
+        """Per slot in the window, after its last ground sample: net signed turn (deg), spread
+        from the centre (m), samples, first and last sample time, last ground time; and every
+        turn with its time (for an open activity's running total)."""
         o = np.flatnonzero(inside)
         o = o[np.lexsort((self.t[o], self.slot[o]))]
-        s, la, lo = self.slot[o], self.lat[o], self.lon[o]
-        slots, count = np.unique(s, return_counts=True)
-        # bearings of steps long enough to have one; then turns between consecutive steps
+        s_all, t_all, g_all = self.slot[o], self.t[o], self.ground[o]
+        slots = np.unique(s_all)
+        si = np.searchsorted(slots, s_all)
+        landed = np.full(len(slots), -np.inf)
+        if g_all.any():
+            np.maximum.at(landed, si[g_all], t_all[g_all])
+        cut = np.array([self.cut.get(int(x), -np.inf) for x in slots.tolist()])
+        # the sortie in progress: after its last ground sample and its last closed activity
+        air = t_all > np.maximum(landed, cut)[si]
+        o = o[air]
+        s, t, la, lo = self.slot[o], self.t[o], self.lat[o], self.lon[o]
+        idx = np.searchsorted(slots, s)
+        count = np.bincount(idx, minlength=len(slots))
+        first = np.full(len(slots), np.inf)
+        last = np.full(len(slots), -np.inf)
+        last_any = np.full(len(slots), -np.inf)
+        np.maximum.at(last_any, si, t_all)
+        if len(t):
+            np.minimum.at(first, idx, t)
+            np.maximum.at(last, idx, t)
+        # bearings of steps long and fast enough to have one; then turns between them
         same = s[1:] == s[:-1]
         step = haversine_m(la[:-1], lo[:-1], la[1:], lo[1:])
-        ok = same & (step >= self.th.min_step_m)
+        dt = np.maximum(t[1:] - t[:-1], 1e-3)
+        ok = same & (step >= self.th.min_step_m) & (step / dt >= self.th.min_speed_ms)
         bi = np.flatnonzero(ok)
         brg = initial_bearing_deg(la[bi], lo[bi], la[bi + 1], lo[bi + 1])
         bs = s[bi]
         cont = bs[1:] == bs[:-1]
         turn = np.where(cont, angle_diff_deg(brg[1:], brg[:-1]), 0.0)
+        turn_t = t[bi[1:] + 1] if len(bi) > 1 else np.empty(0)
         net = np.zeros(len(slots))
         if len(turn):
             np.add.at(net, np.searchsorted(slots, bs[1:]), turn)
         # spread: the furthest sample from the slot's centre (mean of unit vectors)
         clat, clon = np.radians(la), np.radians(lo)
         x, y, z = np.cos(clat) * np.cos(clon), np.cos(clat) * np.sin(clon), np.sin(clat)
-        idx = np.searchsorted(slots, s)
         cx, cy, cz = (np.bincount(idx, weights=v, minlength=len(slots)) for v in (x, y, z))
         mlat = np.degrees(np.arctan2(cz, np.hypot(cx, cy)))
         mlon = np.degrees(np.arctan2(cy, cx))
         d = haversine_m(la, lo, mlat[idx], mlon[idx])
         radius = np.zeros(len(slots))
         np.maximum.at(radius, idx, d)
-        self._centre = (mlat, mlon)
-        return slots, net, radius, count
+        return {"slots": slots, "net": net, "radius": radius, "count": count, "first": first,
+                "last": last, "last_any": last_any, "landed": landed, "mlat": mlat,
+                "mlon": mlon, "turn": turn, "turn_t": turn_t,
+                "turn_slot": bs[1:] if len(bs) > 1 else np.empty(0, np.int64)}  # fmt: skip
 
     def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
         """The window ending at tick `now` (samples flagged `inside`)."""
         th = self.th
-        slots, net, radius, count = self.turns(inside)
-        loiter = (np.abs(net) >= th.min_turn_deg) & (radius <= th.max_radius_m)
+        w = self.turns(inside)
+        slots, net, radius = w["slots"], w["net"], w["radius"]
+        # an activity opens on a full turn in a bounded area and goes on while the aircraft
+        # keeps turning full circles, wherever they take it (an orbit over a moving event)
+        turning = (np.abs(net) >= th.min_turn_deg) & (radius >= th.min_radius_m)
+        loiter = turning & (radius <= th.max_radius_m)
+        pos = {int(sl): i for i, sl in enumerate(slots.tolist())}
         out: list[Signal] = []
-        mlat, mlon = self._centre
+        # open activities: add the turns since the last tick, then close or keep alive
+        for sl in sorted(self.active):
+            a = self.active[sl]
+            i = pos.get(sl)
+            if i is not None:
+                m = (w["turn_slot"] == sl) & (w["turn_t"] > a["turn_t"])
+                if m.any():
+                    a["turn"] += float(w["turn"][m].sum())
+                    a["turn_t"] = float(w["turn_t"][m].max())
+                    a["last_t"] = max(a["last_t"], float(w["last"][i]))
+            landed = i is not None and w["landed"][i] > a["since"]
+            heard = float(w["last_any"][i]) if i is not None else -np.inf
+            looping = i is not None and bool(turning[i])
+            why = ("landed" if landed else
+                   "silent" if now - max(heard, a["last_t"]) >= th.silence_s else
+                   "no full turn" if not looping and now - a["last_true"] >= th.quiet_s else "")
+            if why:
+                out.append(self._end(ctx, sl, now, why, float(w["landed"][i]) if landed else None))
+                continue
+            if looping:
+                a["last_true"] = now
+                if now - a["last_signal"] >= th.resignal_s:
+                    a["last_signal"] = now
+                    out.append(self._signal(ctx, sl, now, a, w, int(i)))  # type: ignore[arg-type]
+            elif now - a["last_signal"] >= th.resignal_s:
+                a["last_signal"] = now  # quiet, not over: keep the alert open, say how long
+                out.append(make_signal(ctx, self.kind, sl, None, "info", "",
+                                       {"quiet_s": round(now - a["last_true"], 1)},
+                                       t=now))  # fmt: skip
         for i in np.flatnonzero(loiter).tolist():
             sl = int(slots[i])
-            first = float(self.t[inside & (self.slot == sl)].min())
-            ev: dict[str, Any] = {
-                "net_turn_deg": round(float(net[i]), 1),
-                "direction": "right (clockwise)" if net[i] > 0 else "left (anticlockwise)",
-                "circuits": round(abs(float(net[i])) / 360.0, 2),
-                "centre": {"lat": round(float(mlat[i]), 5), "lon": round(float(mlon[i]), 5)},
-                "radius_m": round(float(radius[i]), 1),
-                "since": iso(first),
-                "samples": int(count[i]),
-                "thresholds": vars(th),
-            }
-            mins = (now - first) / 60
-            summary = (f"{label(ctx, sl)} loitering: turned {abs(net[i]):.0f} deg within "
-                       f"{radius[i] / 1000:.0f} km of one point in {mins:.0f} min")  # fmt: skip
-            self.active.add(sl)
-            out.append(make_signal(ctx, self.kind, sl, None, "warning", summary, ev, t=now))
-        # stopped loitering: the window no longer holds a full turn
-        done = self.active - {int(slots[i]) for i in np.flatnonzero(loiter).tolist()}
-        for sl in sorted(done):
-            self.active.discard(sl)
-            out.append(make_signal(ctx, self.kind, sl, None, "info", "", {}, ended=True, t=now))
+            if sl in self.active or self.cut.get(sl) == now:  # going on, or closed just now
+                continue
+            a = self.active[sl] = {"since": float(w["first"][i]), "turn": float(net[i]),
+                                   "turn_t": now, "last_t": float(w["last"][i]),
+                                   "last_signal": now, "last_true": now}  # fmt: skip
+            out.append(self._signal(ctx, sl, now, a, w, i))
         return out
+
+    def _signal(self, ctx: BatchContext, sl: int, now: float, a: dict[str, Any],
+                w: dict[str, np.ndarray], i: int) -> Signal:  # fmt: skip
+        th = self.th
+        turn = a["turn"] if abs(a["turn"]) >= abs(float(w["net"][i])) else float(w["net"][i])
+        circuits = abs(turn) / 360.0
+        cat = str(identity(ctx, sl).get("category", ""))
+        benign = BENIGN.get(cat)
+        ev: dict[str, Any] = {
+            "circuits": round(circuits, 2),
+            "net_turn_deg": round(turn, 1),
+            "window_turn_deg": round(float(w["net"][i]), 1),
+            "direction": "right (clockwise)" if turn > 0 else "left (anticlockwise)",
+            "centre": {"lat": round(float(w["mlat"][i]), 5), "lon": round(float(w["mlon"][i]), 5)},
+            "radius_m": round(float(w["radius"][i]), 1),
+            "since": iso(a["since"]),
+            "duration_s": round(now - a["since"], 1),
+            "samples": int(w["count"][i]),
+            "thresholds": vars(th),
+        }
+        if cat:
+            ev["category"] = cat
+        if benign:
+            ev["benign"] = benign
+        mins = (now - a["since"]) / 60
+        summary = (f"{label(ctx, sl)} loitering: {circuits:.1f} circuits within "
+                   f"{float(w['radius'][i]) / 1000:.1f} km of one point for {mins:.0f} min"
+                   + (f" ({benign})" if benign else ""))  # fmt: skip
+        sev = "info" if benign else "warning"
+        return make_signal(ctx, self.kind, sl, None, sev, summary, ev, t=now)
+
+    def _end(self, ctx: BatchContext, sl: int, now: float, why: str,
+             landed: float | None) -> Signal:  # fmt: skip
+        a = self.active.pop(sl)
+        self.cut[sl] = landed if landed is not None else now
+        ev: dict[str, Any] = {"ended": why, "circuits": round(abs(a["turn"]) / 360.0, 2),
+                              "duration_s": round(a["last_true"] - a["since"], 1)}  # fmt: skip
+        if landed is not None:
+            ev["landed"] = iso(landed)
+        return make_signal(ctx, self.kind, sl, None, "info", "", ev, ended=True, t=now)

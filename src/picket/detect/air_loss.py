@@ -10,7 +10,9 @@ wider than `max_gap_deg`), which an aircraft at the edge of coverage never has. 
 must also have been high enough that line of sight to the receivers is not the
 reason. Near a watched airspace border (national airspace, FIR) the alert is
 critical: a transponder switched off before a border crossing is what air
-policing looks for. The alert closes when the aircraft is heard again.
+policing looks for. The alert closes when the aircraft is heard again. An aircraft whose
+last position was on the ground (`picket.detect.air_rules.on_ground_rows`) has landed or
+is parked: its silence is never a loss.
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from picket.detect.base import Thresholds, label, make_signal, select_kinds, th
+from picket.detect.air_rules import on_ground_rows
+from picket.detect.base import (
+    Thresholds,
+    grown,
+    label,
+    last_per_slot,
+    make_signal,
+    select_kinds,
+    th,
+)
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
@@ -76,6 +87,7 @@ class TransponderLoss:
         self.th = th or TransponderLossThresholds()
         self.open: dict[int, dict[str, Any]] = {}  # slot -> where and when it went silent
         self.first_heard: np.ndarray = np.full(0, np.nan)
+        self.grounded = np.zeros(0, bool)  # per slot: its last position was on the ground
         self._next = -np.inf
 
     def update(self, ctx: BatchContext) -> list[Signal]:
@@ -86,6 +98,7 @@ class TransponderLoss:
         fh = self.first_heard[:n]
         fresh = np.isnan(fh) & np.isfinite(tc["pos_time"][:n])
         fh[fresh] = tc["pos_time"][:n][fresh]
+        self._follow_ground(ctx)
         out: list[Signal] = []
         # heard again: close
         if self.open:
@@ -104,6 +117,7 @@ class TransponderLoss:
         cand = np.flatnonzero(
             air & icao & (now - last > th.silence_s) & (now - last < th.silence_s + 600.0)
             & (last - fh >= th.min_heard_s) & (tc["alt"][:n] >= th.min_alt_m)
+            & ~self.grounded[:n]
         )  # fmt: skip
         cand = np.array([c for c in cand.tolist() if c not in self.open], dtype=np.int64)
         if not len(cand):
@@ -114,6 +128,16 @@ class TransponderLoss:
             if cov is not None:
                 out.append(self._start(ctx, sl, now, cov))
         return out
+
+    def _follow_ground(self, ctx: BatchContext) -> None:
+        """Remember, per aircraft, whether its latest position was on the ground."""
+        self.grounded = grown(self.grounded, ctx.tracks.n, False)
+        r = ctx.reports
+        rows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.AIR))
+        if not len(rows):
+            return
+        last = last_per_slot(ctx.slots[rows], np.ones(len(rows), bool))
+        self.grounded[ctx.slots[rows[last]]] = on_ground_rows(ctx, rows[last])
 
     def _coverage(self, tc: dict[str, np.ndarray], heard: np.ndarray, sl: int) -> dict | None:
         """Neighbours around the silent aircraft, or None when coverage is not good there."""

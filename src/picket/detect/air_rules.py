@@ -1,4 +1,10 @@
-"""Air detectors: emergencies, airspace entry (with predicted entry), low-and-slow."""
+"""Air detectors: emergencies, airspace entry (with predicted entry), low-and-slow.
+
+Aircraft on the ground feed no air detector but `air.emergency` (a 7700 on the apron is
+still an emergency). A report is on the ground when its format says so (`on_ground`:
+surface positions, OpenSky `onground`, readsb `"ground"`), or, where the format does not
+say, when it is low and slow at an airport (`on_ground_rows`, docs/air_detectors.md).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from picket.detect.base import (
 )
 from picket.detect.sustained import SustainedDetector
 from picket.fusion.context import BatchContext
+from picket.geo.airports import airports_of
 from picket.geo.geodesy import destination
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -38,6 +45,53 @@ EMERGENCY_STATES = {
     5: "unlawful interference",
     6: "downed aircraft",
 }
+
+
+# "low and slow at an airport" = on the ground where the format carries no flag
+GROUND_MAX_SPEED_MS = 20.6  # 40 kn: above any taxi speed (Boeing 737 FCTM: ~20 kn normal
+# taxi, 10 kn in turns) and below any powered aircraft's lift-off (a Cessna 172 rotates at
+# ~55 kn); a helicopter hovering over its airport counts as ground traffic too
+GROUND_MAX_HEIGHT_M = 150.0  # above the field: barometric altitude is off by ~8 m per hPa,
+# so a QNH 15 hPa from standard puts an aircraft on the runway ~125 m "up"
+
+
+def _speed_alt(ctx: BatchContext, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's speed and altitude, falling back to its track's last known values."""
+    r, s, tc = ctx.reports, ctx.slots[rows], ctx.tracks.cols
+    spd = np.where(np.isfinite(r.speed[rows]), r.speed[rows], tc["speed"][s])
+    alt = np.where(np.isfinite(r.alt[rows]), r.alt[rows], tc["alt"][s])
+    return spd.astype(float), alt.astype(float)
+
+
+def on_ground_rows(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
+    """Per row: the aircraft is on the ground (flagged, or low and slow at an airport)."""
+    r = ctx.reports
+    g = r.on_ground[rows]
+    out = g == 1
+    unk = np.flatnonzero(g < 0)
+    ap = airports_of(ctx.env)
+    if not len(unk) or ap is None or not len(ap):
+        return out
+    u = rows[unk]
+    spd, alt = _speed_alt(ctx, u)
+    slow = spd <= GROUND_MAX_SPEED_MS
+    if not slow.any():
+        return out
+    idx, _ = ap.nearest(r.lat[u], r.lon[u])
+    low = ~(alt > ap.elevation(idx) + GROUND_MAX_HEIGHT_M)
+    out[unk] = slow & (idx >= 0) & low
+    return out
+
+
+def in_aerodrome_traffic(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
+    """Per row: inside an airport's traffic zone (within the layer's radius, below its
+    height above the field): circuits, approaches and departures, not what air detectors seek."""
+    ap = airports_of(ctx.env)
+    if ap is None or not len(ap) or not len(rows):
+        return np.zeros(len(rows), bool)
+    _, alt = _speed_alt(ctx, rows)
+    r = ctx.reports
+    return ap.in_zone(r.lat[rows], r.lon[rows], alt)
 
 
 def non_cooperative(ctx: BatchContext, slots: np.ndarray) -> np.ndarray:
@@ -158,6 +212,7 @@ class AirspaceEntry:
         if zones is None or not len(r):
             return []
         rows = np.flatnonzero(ctx.has_pos & ~ctx.outlier & (r.domain == Domain.AIR))
+        rows = rows[~on_ground_rows(ctx, rows)]  # taxiing is no entry; take-off is judged aloft
         if not len(rows):
             return []
         s = ctx.slots[rows]
@@ -250,7 +305,8 @@ class LowSlowThresholds(Thresholds):
 
 
 class LowSlow(SustainedDetector):
-    """Drone-like profile outside airports."""
+    """Drone-like profile outside airports: never on the ground, never inside an
+    aerodrome traffic zone (the airports layer) or an `airport` zone."""
 
     kind = "air.low_slow"
     domain = Domain.AIR
@@ -270,7 +326,10 @@ class LowSlow(SustainedDetector):
             c &= non_cooperative(ctx, s)
         cand = np.flatnonzero(c)
         if len(cand):
-            c[cand[in_zone_kinds(ctx, r.lat[rows[cand]], r.lon[rows[cand]], ("airport",))]] = False
+            cr = rows[cand]
+            out = in_zone_kinds(ctx, r.lat[cr], r.lon[cr], ("airport",))
+            out |= on_ground_rows(ctx, cr) | in_aerodrome_traffic(ctx, cr)
+            c[cand[out]] = False
         return c
 
     def describe(self, ctx, slot, row, duration, moved) -> tuple[str, str, dict[str, Any]]:

@@ -65,6 +65,9 @@ SCHEMA: dict[str, tuple[np.dtype, Any]] = {
     "accuracy": (np.dtype("f4"), np.nan),  # m, 1-sigma horizontal position error when known
     "msg": (np.dtype("u1"), 0),  # message type: AIS type, ADS-B type code, ...
     "raw": (np.dtype("i8"), -1),  # where the report came from: line number or byte offset
+    # aircraft on the ground: -1 unknown, 0 airborne, 1 on the ground (surface position,
+    # OpenSky `onground`, readsb `alt_baro: "ground"`); air detectors skip ground reports
+    "on_ground": (np.dtype("i1"), -1),
 }
 COLUMNS: tuple[str, ...] = tuple(SCHEMA)
 

@@ -147,7 +147,11 @@ def assemble(
         rejects=rejects,
     )
     if resume and st is not None:
-        _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
+        if hasattr(st, "save_checkpoint"):
+            _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
+        else:
+            log.warning("restart: %s keeps no checkpoints; detectors start empty",
+                        type(st).__name__)  # fmt: skip
     return Assembly(pipe, rejects, st, env, outputs)
 
 

@@ -72,6 +72,17 @@ def _icao(v: Any) -> int:
     return n if 0 <= n < (1 << 24) else -1
 
 
+def _ground(v: Any) -> int:
+    """On-ground flag as -1 unknown, 0 airborne, 1 ground (bool, 0/1, "true"/"false")."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int | float) and v in (0, 1):
+        return int(v)
+    if isinstance(v, str):
+        return {"true": 1, "false": 0, "1": 1, "0": 0}.get(v.strip().lower(), -1)
+    return -1
+
+
 def _callsign(v: Any) -> str:
     """Callsign as safe text (see `clean_text`): anything not a string is no callsign."""
     return clean_text(v, MAX_CALLSIGN) if isinstance(v, str) else ""
@@ -83,7 +94,8 @@ class _Rows:
     def __init__(self) -> None:
         self.c: dict[str, list[Any]] = {k: [] for k in (
             "time", "icao", "lat", "lon", "alt", "speed", "course", "vrate", "squawk",
-            "emergency", "nic", "nacp", "sil", "version", "msg", "raw", "callsign")}  # fmt: skip
+            "emergency", "nic", "nacp", "sil", "version", "msg", "raw", "callsign",
+            "on_ground")}  # fmt: skip
 
     def add(self, **kv: Any) -> None:
         for k, lst in self.c.items():
@@ -118,6 +130,7 @@ class _Rows:
             emergency=icol("emergency", EMERGENCY), nic=icol("nic"), nacp=icol("nacp"),
             sil=icol("sil"), version=icol("version"),
             msg=np.array([m or 0 for m in c["msg"]], dtype=np.int64), raw=icol("raw"),
+            on_ground=np.array([_ground(v) for v in c["on_ground"]], dtype=np.int64),
         )  # fmt: skip
         statics, last = [], {}
         for i, cs in enumerate(c["callsign"]):
@@ -494,6 +507,7 @@ class ReadsbDecoder(JsonDocDecoder):
                 time=now - (seen if np.isfinite(seen) else 0.0), icao=icao,
                 lat=a.get("lat"), lon=a.get("lon"),
                 alt=0.0 if alt == "ground" else _f(alt) * FT,
+                on_ground=_readsb_ground(alt),
                 speed=_f(a.get("gs")) * KT, course=a.get("track"),
                 vrate=_f(a.get("baro_rate", a.get("geom_rate"))) * FPM,
                 squawk=a.get("squawk"), emergency=a.get("emergency"), nic=a.get("nic"),
@@ -520,12 +534,20 @@ class ReadsbDecoder(JsonDocDecoder):
             rows.add(
                 time=t0 + _f(p[0]), icao=icao, lat=p[1], lon=p[2],
                 alt=0.0 if alt == "ground" else _f(alt) * FT, speed=_f(p[4]) * KT,
+                on_ground=_readsb_ground(alt),
                 course=p[5], vrate=_f(p[7] if len(p) > 7 else None) * FPM,
                 squawk=status.get("squawk"), emergency=status.get("emergency"),
                 nic=status.get("nic"), nacp=status.get("nac_p"), sil=status.get("sil"),
                 version=status.get("version"), msg=_type_code(p[9] if len(p) > 9 else None),
                 raw=i, callsign=_callsign(det.get("flight")) if det else "",
             )  # fmt: skip
+
+
+def _readsb_ground(alt: Any) -> int | None:
+    """readsb writes `alt_baro: "ground"` for an aircraft on the surface; a number is airborne."""
+    if alt == "ground":
+        return 1
+    return 0 if np.isfinite(_f(alt)) else None
 
 
 def _type_code(v: Any) -> int:
@@ -548,7 +570,7 @@ class OpenSkyJson(JsonDocDecoder):
                 rows.add(
                     time=t if np.isfinite(t) else now, icao=_icao(s[0]), lat=s[6], lon=s[5],
                     alt=s[7], speed=s[9], course=s[10], vrate=s[11], squawk=s[14], raw=i,
-                    callsign=_callsign(s[1]),
+                    callsign=_callsign(s[1]), on_ground=s[8],
                 )  # fmt: skip
         elif isinstance(doc, list):  # traffic-style records: ms, ft, kt, ft/min
             for i, r in enumerate(doc):
@@ -562,6 +584,7 @@ class OpenSkyJson(JsonDocDecoder):
                     alt=_f(r.get("altitude")) * FT, speed=_f(r.get("groundspeed")) * KT,
                     course=r.get("track"), vrate=_f(r.get("vertical_rate")) * FPM,
                     squawk=r.get("squawk"), raw=i, callsign=_callsign(r.get("callsign")),
+                    on_ground=r.get("onground"),
                 )  # fmt: skip
         else:
             self.bad("unknown_shape", 0, str(doc)[:200])
@@ -645,7 +668,7 @@ class OpenSkyCsv:
                 time=t if np.isfinite(t) else _f(g("time")), icao=_icao(g("icao24")),
                 lat=g("lat"), lon=g("lon"), alt=g("baroaltitude"), speed=g("velocity"),
                 course=g("heading"), vrate=g("vertrate"), squawk=g("squawk"),
-                raw=first + k, callsign=_callsign(g("callsign")),
+                raw=first + k, callsign=_callsign(g("callsign")), on_ground=g("onground"),
             )  # fmt: skip
         self.json.source_code = self.source_code
         return self.json.finish(rows, 0)

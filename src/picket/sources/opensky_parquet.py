@@ -1,8 +1,9 @@
 """OpenSky state-vector history in Parquet (the Impala/Trino `state_vectors_data4` columns).
 
 Columns used: time, icao24, lat, lon, velocity, heading, vertrate, callsign, squawk,
-baroaltitude, lastposupdate (SI units, like OpenSky's CSV); onground, alert, spi,
-geoaltitude, lastcontact, hour and serials are read past. Reports match the `opensky` CSV
+baroaltitude, lastposupdate (SI units, like OpenSky's CSV) and onground (the `on_ground`
+column: air detectors skip aircraft on the ground); alert, spi, geoaltitude, lastcontact,
+hour and serials are read past. Reports match the `opensky` CSV
 reader row for row: event time is `lastposupdate` when the row has a latitude, else `time`;
 `raw` is the row number in the file (0-based).
 
@@ -33,7 +34,7 @@ BATCH_ROWS = 65_536
 MAX_CALLSIGN = 16  # as the CSV reader: cleaned, stripped, capped (`clean_text`)
 NEEDED = ("time", "icao24", "lat", "lon")
 USED = (*NEEDED, "velocity", "heading", "vertrate", "callsign", "squawk", "baroaltitude",
-        "lastposupdate")  # fmt: skip
+        "lastposupdate", "onground")  # fmt: skip
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _HEX = np.full(256, 0, dtype=np.int64)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -153,6 +154,7 @@ class OpenSkyParquetDecoder:
             alt=self._floats(col, "baroaltitude", n), speed=speed,
             course=self._floats(col, "heading", n), vrate=self._floats(col, "vertrate", n),
             squawk=self._squawk(col.get("squawk"), n), msg=0, raw=first + np.arange(n),
+            on_ground=self._flag(col.get("onground"), n),
         )  # fmt: skip
         bad = (icao < 0) | ~np.isfinite(t)
         if bad.any():
@@ -239,6 +241,18 @@ class OpenSkyParquetDecoder:
             idx = np.where(has, offsets[1:] - 1 - k, 0)
             out |= np.where(has, _HEX[data[idx]], 0) << (4 * k)
         return np.where(valid, out, -1)
+
+    def _flag(self, arr: Any, n: int) -> np.ndarray:
+        """A boolean column (true/false, 1/0) as 1/0, -1 where null or not a flag."""
+        if arr is None:
+            return np.full(n, -1, np.int64)
+        if self.pa.types.is_string(arr.type) or self.pa.types.is_large_string(arr.type):
+            pc = self.pc
+            low = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+            arr = pc.if_else(pc.equal(low, "true"), "1",
+                             pc.if_else(pc.equal(low, "false"), "0", low))  # fmt: skip
+        v = self._floats({"onground": arr}, "onground", n)
+        return np.where((v == 0) | (v == 1), np.nan_to_num(v), -1).astype(np.int64)
 
     def _squawk(self, arr: Any, n: int) -> np.ndarray:
         """Mode A code as its four digits (7700); OpenSky keeps it as text, some exports as

@@ -1,0 +1,142 @@
+"""The world's airports as a point index: "is this aircraft at an airport, and how high above it?"
+
+Air detectors must not mistake aerodrome traffic for what they look for: aircraft
+taxiing are not orbiting, a training circuit is not a loiter, a light aircraft on
+final is not a drone. The airports come from the `airportsdata` package (MIT,
+~28,000 airports and landing strips with ICAO codes, elevation in feet). They are
+loaded once per process, lazily, into a KD-tree on unit vectors, so a whole batch
+of positions is looked up in one vectorised query.
+
+The default radius is the aerodrome traffic zone (ATZ) of UK practice: 2.5 NM
+(4,630 m) around an aerodrome whose longest runway exceeds 1,850 m (2 NM for
+shorter ones), up to 2,000 ft above aerodrome level (UK CAA, ANO 2016 and CAP 393;
+ICAO Annex 11 leaves ATZ dimensions to states). Taxiways, runways and the
+traffic circuit (flown at 1,000-1,500 ft above the field, FAA AIM 4-3-3) lie inside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+logger = logging.getLogger(__name__)
+
+FT = 0.3048
+EARTH_R = 6_371_008.8
+ATZ_RADIUS_M = 4630.0  # 2.5 NM: UK ATZ for a longest runway over 1,850 m (CAP 393)
+ATZ_HEIGHT_M = 610.0  # 2,000 ft above aerodrome level (CAP 393)
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+@dataclass
+class Airports:
+    """Airport reference points with elevation; `radius_m` is what "at the airport" means."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    elev_m: np.ndarray
+    codes: list[str]
+    names: list[str]
+    radius_m: float = ATZ_RADIUS_M
+    height_m: float = ATZ_HEIGHT_M
+
+    def __post_init__(self) -> None:
+        self.tree = cKDTree(_unit(self.lat, self.lon)) if len(self.lat) else None
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+    def nearest(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index of the nearest airport within `radius_m` or -1, its distance m) per point."""
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        n = len(lat)
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        idx = np.full(n, -1, np.int64)
+        dist = np.full(n, np.inf)
+        if self.tree is None or not ok.any():
+            return idx, dist
+        chord = 2 * np.sin(self.radius_m / (2 * EARTH_R))
+        d, i = self.tree.query(_unit(lat[ok], lon[ok]), k=1, distance_upper_bound=chord)
+        hit = np.isfinite(d)
+        sub_i = np.where(hit, i, -1)
+        sub_d = np.where(hit, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
+        idx[ok], dist[ok] = sub_i, sub_d
+        return idx, dist
+
+    def in_zone(self, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray) -> np.ndarray:
+        """Inside an aerodrome traffic zone: within `radius_m` and below `height_m` above the
+        field (an unknown altitude counts as low: a 2-D radar plot near a runway is its traffic)."""
+        idx, _ = self.nearest(lat, lon)
+        hit = idx >= 0
+        alt = np.broadcast_to(np.asarray(alt, float), np.shape(idx))
+        top = np.where(hit, self.elev_m[np.maximum(idx, 0)] + self.height_m, -np.inf)
+        return hit & ~(alt > top)
+
+    def elevation(self, idx: np.ndarray) -> np.ndarray:
+        return np.where(idx >= 0, self.elev_m[np.maximum(idx, 0)], np.nan)
+
+    def geojson(self, bbox: tuple[float, float, float, float] | None = None) -> dict[str, Any]:
+        """Airports as GeoJSON points (optionally inside (west, south, east, north))."""
+        keep = np.ones(len(self), bool)
+        if bbox is not None:
+            w, s, e, n = bbox
+            keep = (self.lat >= s) & (self.lat <= n) & (self.lon >= w) & (self.lon <= e)
+        feats = [
+            {"type": "Feature",
+             "geometry": {"type": "Point", "coordinates": [float(self.lon[i]), float(self.lat[i])]},
+             "properties": {"code": self.codes[i], "name": self.names[i], "kind": "airport",
+                            "elevation_m": round(float(self.elev_m[i]), 1),
+                            "radius_m": self.radius_m}}
+            for i in np.flatnonzero(keep).tolist()
+        ]  # fmt: skip
+        return {"type": "FeatureCollection", "features": feats}
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
+    """The airportsdata table as arrays (read once per process)."""
+    try:
+        import airportsdata
+    except ImportError:  # a broken install must not stop the picture: no airport layer
+        logger.warning("airportsdata is not installed: no airports layer")
+        return np.empty(0), np.empty(0), np.empty(0), [], []
+    rows = list(airportsdata.load("ICAO").values())
+    lat = np.array([float(r["lat"]) for r in rows])
+    lon = np.array([float(r["lon"]) for r in rows])
+    elev = np.array([float(r.get("elevation") or 0.0) for r in rows]) * FT
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    idx = np.flatnonzero(ok)
+    return (lat[idx], lon[idx], elev[idx], [str(rows[i]["icao"]) for i in idx],
+            [str(rows[i]["name"]) for i in idx])  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def load_airports(radius_m: float = ATZ_RADIUS_M, height_m: float = ATZ_HEIGHT_M) -> Airports:
+    """The world airports, built once per process per (radius, height)."""
+    lat, lon, elev, codes, names = _table()
+    return Airports(lat, lon, elev, codes, names, float(radius_m), float(height_m))
+
+
+def airports_of(env: dict[str, Any]) -> Airports | None:
+    """The airports layer of a pipeline's geography, loaded at first use.
+
+    `env["airports"]` is an `Airports`, a loader to call once (`load_geography` puts
+    one there, so a run that sees no aircraft never reads the table), or None where the
+    layer is switched off (`[airports] enabled = false`); a geography built without
+    `load_geography` gets the default layer.
+    """
+    a = env.get("airports", load_airports)
+    if a is None or isinstance(a, Airports):
+        return a
+    a = a()
+    env["airports"] = a
+    return a
