@@ -15,11 +15,12 @@ def cmd_export(a: argparse.Namespace) -> int:
     from picket.model.alerts import parse_time
     from picket.serve.queries import StoreReader
     from picket.share.export import export_picture, picture_from_points
+    from picket.store import describe, missing, store_target
 
     cfg = cfgmod.load(a.config)
-    store = Path(a.store) if a.store else cfg.path(cfg.store_path or "var/picket.sqlite")
-    if not store.exists():
-        print(f"picket export: no store at {store}", file=sys.stderr)
+    store = store_target(a.store, cfg)
+    if missing(store):
+        print(f"picket export: no store at {describe(store)}", file=sys.stderr)
         return 2
     layers = [x for x in a.layers.split(",") if x]
     try:
@@ -53,7 +54,7 @@ def add_parser(sub) -> None:
     e = sub.add_parser("export", help="export tracks, alerts and zones as GeoJSON, KML or KMZ")
     e.add_argument("--format", choices=["geojson", "kml", "kmz"], default="geojson")
     e.add_argument("--out", help="output file (default stdout)")
-    e.add_argument("--store", help="SQLite store (default from config)")
+    e.add_argument("--store", help="SQLite store or postgresql:// URL (default from config)")
     e.add_argument("--config", help="TOML config")
     e.add_argument("--layers", default="tracks,alerts,zones", help="comma list")
     e.add_argument("--since", help="ISO time or unix seconds")

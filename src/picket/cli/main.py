@@ -25,12 +25,12 @@ TIME_OPTIONS = ("since", "until", "start", "start_time", "at")
 def cmd_alerts(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.model.alerts import parse_time
-    from picket.store.sqlite import Store
+    from picket.store import describe, missing, open_store, store_target
 
     cfg = cfgmod.load(a.config)
-    path = Path(a.store) if a.store else cfg.path(cfg.store_path or "var/picket.sqlite")
-    if not path.exists():
-        print(f"picket alerts: no store at {path} (run a demo, replay or run first)",
+    path = store_target(a.store, cfg)
+    if missing(path):
+        print(f"picket alerts: no store at {describe(path)} (run a demo, replay or run first)",
               file=sys.stderr)  # fmt: skip
         return 2
     if a.kind and not known_kind(a.kind):
@@ -40,7 +40,7 @@ def cmd_alerts(a: argparse.Namespace) -> int:
               f"{', '.join(KINDS)} (or a namespace: "
               f"{', '.join(sorted({k.split('.')[0] for k in KINDS}))}, or NS.*)",
               file=sys.stderr)  # fmt: skip
-    st = Store(path)
+    st = open_store(path)
     filters = {
         "since": parse_time(a.since) if a.since else None,
         "until": parse_time(a.until) if a.until else None,
@@ -173,7 +173,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     al.add_argument("--status", choices=["open", "closed"])
     al.add_argument("--at", help="each alert as it was at this ISO time or unix seconds")
     al.add_argument("--limit", type=positive_int, default=100, help="at most this many (100)")
-    al.add_argument("--store", help="SQLite store path")
+    al.add_argument("--store", help="SQLite store path or postgresql:// URL")
     al.add_argument("--config")
     al.add_argument("--json", action="store_true", help="JSON Lines")
     al.set_defaults(func=cmd_alerts)

@@ -124,8 +124,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
     from picket.sources.registry import UnknownFormat, detect, get_format
 
     cfg = cfgmod.load(a.config)
-    if a.store:
-        cfg.store_path = a.store
+    if a.store:  # a file path or a postgresql:// URL, over the config's [store]
+        cfg.store_path, cfg.store_url = a.store, None
     if a.rate is not None and not (math.isfinite(a.rate) and a.rate > 0):
         print(f"picket replay: --rate {a.rate}: lines (or frames) per second, above 0",
               file=sys.stderr)  # fmt: skip
@@ -194,7 +194,8 @@ def add_parser(sub) -> None:
     r.add_argument("--config", help="TOML config (thresholds, zones, store)")
     r.add_argument("--alerts-out", help="write alerts as JSON Lines here")
     r.add_argument("--tracks-out", help="write fused track positions as CSV here")
-    r.add_argument("--store", help="SQLite store path (default from config: var/picket.sqlite)")
+    r.add_argument("--store", help="SQLite store path or postgresql:// URL (default from config: "
+                   "var/picket.sqlite)")
     r.add_argument("--no-store", action="store_true", help="keep nothing on disk but outputs")
     r.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
     r.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from picket.serve.picture import DROP_S, Picture
+from picket.store import newest_points
 from picket.store.sqlite import Store
 
 MAX_DROP_S = max(DROP_S.values())
@@ -20,12 +21,7 @@ MAX_DROP_S = max(DROP_S.values())
 def picture_at(store: Store, at: float) -> Picture:
     """Every subject's newest stored point at or before `at` (within the longest drop time)."""
     lo = at - MAX_DROP_S
-    # SQLite returns the other columns of the row that holds max(time)
-    newest = store.db.execute(
-        "SELECT subject, max(time), domain, lat, lon, alt, speed, course FROM track_points "
-        "WHERE time > ? AND time <= ? GROUP BY subject ORDER BY subject",
-        (lo, at),
-    ).fetchall()
+    newest = newest_points(store, lo, at)
     pic = Picture.empty()
     pic.time = float(at)
     if not newest:
