@@ -23,11 +23,13 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.serve import LiveHub, start_server
     from picket.serve.auth import load_tokens
+    from picket.store import describe, missing, store_target
+    from picket.store.postgres import StoreUnavailable
 
     cfg = cfgmod.load(a.config)
-    store = Path(a.store) if a.store else cfg.path(cfg.store_path or "var/picket.sqlite")
-    if not store.exists():
-        print(f"picket serve: no store at {store} (run a demo, replay or run first)",
+    store = store_target(a.store, cfg)
+    if missing(store):
+        print(f"picket serve: no store at {describe(store)} (run a demo, replay or run first)",
               file=sys.stderr)  # fmt: skip
         return 2
     try:
@@ -41,7 +43,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
             hub.layers[name] = json.loads(Path(path).read_text())
     try:
         at = load_stored(hub, store, a.at)
-    except ValueError as e:
+    except (ValueError, StoreUnavailable) as e:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
     try:
@@ -51,7 +53,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
     when = iso(at) if at is not None else "no events stored"
-    print(f"picket: serving {store} as of {when} at {h.url} (Ctrl-C to stop)", file=sys.stderr)
+    print(f"picket: serving {describe(store)} as of {when} at {h.url} (Ctrl-C to stop)",
+          file=sys.stderr)  # fmt: skip
     try:
         deadline = wall.monotonic() + a.seconds if a.seconds else None
         while h.thread.is_alive() and (deadline is None or wall.monotonic() < deadline):
@@ -62,7 +65,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     return 0
 
 
-def load_stored(hub, store: Path, at: str | None = None) -> float | None:
+def load_stored(hub, store: Path | str, at: str | None = None) -> float | None:
     """Put the stored run's picture as of `at` (default: its newest event time) and the
     alerts open then into `hub`; returns that time (None for an empty store)."""
     from picket.serve.queries import StoreReader, opt_time
@@ -82,7 +85,8 @@ def load_stored(hub, store: Path, at: str | None = None) -> float | None:
 
 def add_parser(sub) -> None:
     s = sub.add_parser("serve", help="serve the web picture and API over a store")
-    s.add_argument("--store", help="SQLite store (default from config: var/picket.sqlite)")
+    s.add_argument("--store", help="SQLite store or postgresql:// URL (default from config: "
+                   "var/picket.sqlite)")
     s.add_argument("--config", help="TOML config")
     s.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --tokens)")
     s.add_argument("--port", type=int, default=8642)

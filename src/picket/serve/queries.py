@@ -18,6 +18,7 @@ from picket.model.subjects import format_subject
 from picket.serve import triage as tri
 from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, IDENTITIES, Picture, identity_of
 from picket.serve.views import ViewKey, in_bbox, parse_bbox
+from picket.store import newest_points, open_store
 from picket.store.sqlite import Store
 
 MAX_LIMIT = 5000
@@ -99,8 +100,7 @@ def select_tracks(pic: Picture, q: dict[str, str]) -> np.ndarray:
 
 class StoreReader:
     def __init__(self, store: Store | str | Path | None):
-        path = store.path if isinstance(store, Store) else store
-        self.store = Store(path) if path else None
+        self.store = open_store(store) if store else None  # its own connection or file handle
         self.lock = threading.Lock()
 
     def close(self) -> None:
@@ -265,11 +265,7 @@ class StoreReader:
                 (since, until),
             ).fetchall()
             if lead_s > 0:
-                lead = st.db.execute(
-                    "SELECT subject, max(time), domain, lat, lon, alt, speed, course "
-                    "FROM track_points WHERE time > ? AND time < ? GROUP BY subject",
-                    (since - lead_s, since),
-                ).fetchall()
+                lead = newest_points(st, since - lead_s, since, inclusive=False)
                 rows = sorted(lead, key=lambda r: r[1]) + rows
         names = ("subject", "time", "domain", "lat", "lon", "alt", "speed", "course")
         if not rows:
