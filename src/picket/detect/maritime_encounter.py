@@ -3,7 +3,9 @@
 Global Fishing Watch defines an encounter as two vessels within 500 m for at
 least 2 h at a median speed below 2 kn, away from ports. That is a forensic
 definition; for warning picket raises at a shorter live threshold (30 min by
-default) and marks in the evidence when the GFW definition is met.
+default) and marks in the evidence when the GFW definition is met. "Away from ports":
+vessels inside `port`/`anchorage` zones or harbours learned from the traffic
+(`picket.detect.harbours`) are never paired.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from picket.detect.base import (
     make_signal,
     th,
 )
+from picket.detect.harbours import harbour_at
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import geodetic_to_ecef, haversine_m
 from picket.model.alerts import Signal, iso
@@ -149,6 +152,8 @@ class Encounter:
         ]
         if len(cand):
             cand = cand[~in_zone_kinds(ctx, lat[cand], lon[cand], ("port", "anchorage"))]
+        if len(cand):
+            cand = cand[~harbour_at(ctx, lat[cand], lon[cand], now)]
         st = self.state
         if len(cand) < 2 and len(st["key"]) == 1 and st["key"][0] < 0:
             return []  # nobody to pair, nobody being followed

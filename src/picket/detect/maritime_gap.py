@@ -6,7 +6,8 @@ dozens of missed reports. Reception is learned from the picture itself (`Recepti
 a gap counts only where others kept being heard around the vessel's last
 position throughout its silence (a coverage hole or a feed outage silences
 everyone; a transponder switched off silences one). Gaps that begin in a
-port or anchorage zone are ignored.
+port or anchorage zone, or in a harbour learned from the traffic
+(`picket.detect.harbours`), are ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from picket.detect.base import (
     make_signal,
     th,
 )
+from picket.detect.harbours import harbour_at
 from picket.detect.reception import ReceptionMap
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import haversine_m
@@ -68,6 +70,12 @@ class AisGap:
         tc = ctx.tracks.cols
         st = tc["nav_status"][slots]
         still = (st == 1) | (st == 5) | (tc["speed"][slots] < 0.5 * KNOT)
+        # no status (decoded CSV feeds): a vessel the harbour learner saw settle (still within
+        # 500 m for 15 min) and still slow is at anchor or moored: it reports every 3 min
+        h = ctx.env.get("harbours")
+        if h is not None and h.settled:
+            settled = np.isin(slots, np.fromiter(h.settled, np.int64, len(h.settled)))
+            still |= settled & (tc["speed"][slots] < h.th.still_kn * KNOT)
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
@@ -116,6 +124,7 @@ class AisGap:
                     t0 = tc["last_time"][silent]
                     fire = t0 + self._limit(ctx, silent)
                     ok = self._covered(tc["lat"][silent], tc["lon"][silent], t0, fire)
+                    ok &= ~harbour_at(ctx, tc["lat"][silent], tc["lon"][silent], fire)
                     silent, fire = silent[ok], fire[ok]
                 if len(silent):
                     line, dist = infrastructure_near(ctx, tc["lat"][silent], tc["lon"][silent])
@@ -157,6 +166,7 @@ class AisGap:
             ok = ~in_zone_kinds(ctx, la, lo, ("port", "anchorage"))
             t0 = ctx.prev_t[rows[h]]
             ok &= self._covered(la, lo, t0, t0 + lim[j][h])  # as the live check would have
+            ok &= ~harbour_at(ctx, la, lo, t0 + lim[j][h])
             hind[h[~ok]] = False
         keep = live | hind
         rows, slots, live = rows[keep], slots[keep], live[keep]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from picket.detect.base import Thresholds, in_zone_kinds, label, subject_name, th
+from picket.detect.harbours import harbour_at
 from picket.detect.maritime_transit import (
     PORT_KINDS,
     AlongAsset,
@@ -388,7 +389,8 @@ class LoiteringThresholds(Thresholds):
 
 
 class Loitering(SustainedDetector):
-    """Lingering at low speed away from ports and anchorages."""
+    """Lingering at low speed away from ports and anchorages (zones, or harbours learned
+    from the traffic: `picket.detect.harbours`)."""
 
     kind = "maritime.loitering"
     domain = Domain.MARITIME
@@ -401,7 +403,9 @@ class Loitering(SustainedDetector):
         slow = self.speed_kn(ctx, rows) < self.th.max_speed_kn
         cand = np.flatnonzero(slow)
         if len(cand):
-            inport = in_zone_kinds(ctx, r.lat[rows[cand]], r.lon[rows[cand]], PORT_KINDS)
+            cr = rows[cand]
+            inport = in_zone_kinds(ctx, r.lat[cr], r.lon[cr], PORT_KINDS)
+            inport |= harbour_at(ctx, r.lat[cr], r.lon[cr], r.time[cr])
             slow[cand[inport]] = False
         return slow
 
