@@ -120,11 +120,17 @@ def placeholders(d: Path) -> dict[str, str]:
         "--start-time ISO": "2014-10-02T00:00:00Z",  # clockless input only: ignored here
         "--rate N": "10",  # lines per second of clockless input
         "mmsi:...": "mmsi:212123000",
+        "--bbox W": "14.0",  # around Bornholm, where the replayed vessel drifted
+        "--bbox S": "54.8",
+        "--bbox E": "15.8",
+        "--bbox N": "55.6",
+        "air,maritime": "air,maritime",
         "maritime.*": "maritime.*",
         # outputs, written in the scratch directory
         "a.jsonl": "a.jsonl",
         "alerts.jsonl": "alerts.jsonl",
         "t.csv": "t.csv",
+        "who.parquet": "who.parquet",
         "conjunctions.csv": "conjunctions.csv",
         "TRACKS.csv": "tracks.csv",
         "DIR": "daily",

@@ -140,6 +140,7 @@ MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("live", "run live from the sources in a config file"),
     "serve": ("serve", "serve the web picture and API over a store"),
     "export": ("export", "export tracks, alerts and zones as GeoJSON, KML or KMZ"),
+    "query": ("query", "who was in an area between two times, with trajectories"),
     "jamming": ("jamming", "GNSS interference maps (gpsjam.org format)"),
     "space": ("space", "space catalogue: conjunctions, passes, manoeuvres"),
     "track": ("track", "track anonymous plots (radar, drone detectors)"),
