@@ -1,6 +1,6 @@
 """picket: fuse air, maritime, space and GNSS-interference feeds into tracks and alerts.
 
-Commands: demo, replay, run, serve, export, jamming, space, track, alerts, formats,
+Commands: demo, replay, run, serve, export, query, jamming, space, track, alerts, formats,
 config, bench. `picket COMMAND --help` for each.
 """
 
