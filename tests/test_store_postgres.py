@@ -282,3 +282,40 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
         PostgresStore(f"postgresql://picket:secret@127.0.0.1:{free_port()}/x", tmp_path,
                       retry_s=0.5)  # fmt: skip
     assert "secret" not in str(e.value) and "***" in str(e.value)
+
+
+def test_config_store_url_runs_the_pipeline_into_postgres(pg_url, tmp_path):
+    """`[store] url` in picket.toml: the assembled pipeline writes alerts and track history
+    to PostgreSQL; the dead letter stays on this machine beside `[store] path`."""
+    from picket.config import from_dict
+    from picket.pipeline.assemble import assemble
+    from picket.store.postgres import PostgresStore
+    from tests.test_past import SCRIPT, Script
+
+    cfg = from_dict({"store": {"url": pg_url, "path": "run/picket.sqlite"}}, base=tmp_path)
+    assert cfg.store_target() == pg_url and cfg.store_dir() == tmp_path / "run"
+    asm = assemble(cfg, console=False)
+    assert isinstance(asm.store, PostgresStore)
+    assert asm.rejects.path == tmp_path / "run" / "dead-letter.jsonl"
+    from picket.model.alerts import AlertBook
+    from picket.model.decoded import Decoded
+    from picket.model.reports import Domain, Kind, Reports
+    from tests.test_past import SHIP
+
+    pipe = asm.pipeline
+    pipe.detectors = [Script(SCRIPT)]
+    pipe.book = AlertBook(min_update_s=0)
+    for k in range(41):
+        pipe.process(Decoded(Reports.build(time=[T0 + 10 * k], domain=Domain.MARITIME,
+                                           kind=Kind.POSITION, subject=[SHIP],
+                                           lat=[55.0 + 0.001 * k], lon=[14.0], speed=[3.0],
+                                           course=[90.0]), []))  # fmt: skip
+    pipe.finish()
+    asm.close()
+    st = open_store(pg_url, tmp_path)
+    assert {a["kind"] for a in st.alerts()} == {"maritime.drift", "gnss.interference"}
+    assert len(list(st.track_points())) == 14
+    st.close()
+    # --store on the command line wins over the config's url
+    cfg.store_path, cfg.store_url = str(tmp_path / "x.sqlite"), None
+    assert cfg.store_target() == tmp_path / "x.sqlite"
