@@ -4,6 +4,7 @@ from a real AIS capture. Real processes, real sockets, a real server."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -62,6 +63,18 @@ def test_two_servers_one_store_same_alerts(pg, tmp_path):
                             "--store", url, "--quiet", "--no-progress"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300)  # fmt: skip
         assert r.returncode == 0, r.stderr
+    # picket alerts and picket export read the same store by URL
+    r = subprocess.run([*picket(), "alerts", "--store", url, "--json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    listed = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    assert {"maritime.drift", "gnss.interference"} <= {a["kind"] for a in listed}
+    r = subprocess.run([*picket(), "export", "--store", url, "--format", "geojson", "--out",
+                        str(tmp_path / "x.geojson"), "--all-tracks"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    feats = json.loads((tmp_path / "x.geojson").read_text())["features"]
+    assert any(f["properties"].get("subject") == "mmsi:211000001" for f in feats)
     # a password in the URL is never printed (trust auth here ignores it)
     secret_url = url.replace("postgres@", "postgres:s3cret-pw@")
     ports = [free_port(), free_port()]
