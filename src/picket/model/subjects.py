@@ -20,6 +20,7 @@ class Namespace(IntEnum):
     NORAD = 3  # satellite catalogue number (six digits and beyond fit)
     TRACK = 4  # anonymous track made by picket's plot tracker
     RID = 5  # drone Remote ID serial, hashed (names kept in RID_NAMES)
+    COT = 6  # Cursor on Target uid, 48 bits of its BLAKE2 hash (the uid itself is a static)
 
 
 RID_NAMES: dict[int, str] = {}
@@ -65,6 +66,8 @@ def format_subject(k: int) -> str | None:
         return f"track:{n}"
     if ns == Namespace.RID:
         return f"rid:{RID_NAMES.get(n, format(n, 'x'))}"
+    if ns == Namespace.COT:
+        return f"cot:{n:012x}"
     return f"subject:{k}"
 
 
@@ -81,4 +84,6 @@ def parse_subject(text: str) -> int:
         return key(Namespace.TRACK, int(val))  # type: ignore[return-value]
     if ns == "rid":
         return rid_key(val)
+    if ns == "cot":
+        return key(Namespace.COT, int(val, 16))  # type: ignore[return-value]
     raise ValueError(f"unknown subject namespace in {text!r}")

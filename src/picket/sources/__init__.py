@@ -16,6 +16,7 @@ for _mod in (
     "picket.sources.asterix",
     "picket.sources.remoteid",
     "picket.sources.space_elements",
+    "picket.sources.cot_in",
 ):
     if importlib.util.find_spec(_mod) is not None:
         importlib.import_module(_mod)
