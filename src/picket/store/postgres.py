@@ -17,10 +17,10 @@ Why these choices:
   point serve time windows and "near this cable" questions. Points arrive by binary
   `COPY` built from the NumPy columns (no Python object per point), through a
   staging table so a rerun's duplicates are skipped.
-- A lost server does not stop the pipeline: writes are queued in order and retried
-  with backoff; reads wait for the server up to `retry_s`. The queue of track
-  points is bounded (`max_pending_points`, oldest dropped and counted); alert
-  writes are never dropped while the process lives.
+- A lost server does not stop the pipeline: writes are queued in order and applied by
+  one writer thread, retried with backoff; reads wait for the server up to `retry_s`.
+  The queue of track points is bounded (`max_pending_points`, oldest dropped and
+  counted); alert writes are never dropped while the process lives.
 - Text columns compared or sorted use the "C" collation, so ordering matches
   SQLite's byte order whatever the database's locale.
 
@@ -218,8 +218,10 @@ class PostgresStore:
         self._days: set[int] = set()
         self._pending: deque[tuple[str, Any]] = deque()
         self._pending_points = 0
-        self._next_try = 0.0
-        self._delay = 0.1
+        self._cv = threading.Condition(threading.Lock())  # guards the queue
+        self._busy = False  # the writer is applying the queue's head
+        self._closing = self._abandon = False
+        self._thread: threading.Thread | None = None
         self.stats = {"reconnects": 0, "retried_writes": 0, "dropped_points": 0,
                       "skipped_points": 0, "failed_writes": 0}  # fmt: skip
         self.db = _Sql(self)
@@ -297,22 +299,29 @@ class PostgresStore:
             wall.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    # writes: queued in order, applied in one transaction each, retried until done -------
+    # writes: queued in order, applied by one writer thread, one transaction each --------
     def _write(self, kind: str, payload: Any) -> None:
-        with self._lock:
+        """Queue a write and return: the pipeline never waits for the server."""
+        with self._cv:
+            first = 1 if self._busy else 0  # the head is being applied: leave it be
             if kind == "checkpoint":  # only the newest state of a name is worth keeping
                 for i in [i for i, (k, p) in enumerate(self._pending)
-                          if k == "checkpoint" and p[0] == payload[0]][::-1]:  # fmt: skip
-                    del self._pending[i]
+                          if i >= first and k == "checkpoint" and p[0] == payload[0]][::-1]:
+                    del self._pending[i]  # fmt: skip
             self._pending.append((kind, payload))
             if kind == "points":
                 self._pending_points += len(payload["subject"])
-                self._bound_points()
-            self._apply_pending(block=False)
+                self._bound_points(first)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="picket-store-writer",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+            self._cv.notify_all()
 
-    def _bound_points(self) -> None:
+    def _bound_points(self, first: int) -> None:
         while self._pending_points > self.max_pending_points:
-            i = next((i for i, (k, _) in enumerate(self._pending) if k == "points"), None)
+            i = next((i for i, (k, _) in enumerate(self._pending) if i >= first and k == "points"),
+                     None)  # fmt: skip
             if i is None:
                 return
             _, cols = self._pending[i]
@@ -323,34 +332,44 @@ class PostgresStore:
             log.error("store: %s unreachable; dropped %d queued track points (oldest first)",
                       redact(self.url), n)  # fmt: skip
 
-    def _apply_pending(self, block: bool) -> bool:
-        """Apply queued writes in order; False when some are still queued."""
-        end = wall.monotonic() + self.retry_s
-        while self._pending:
-            if not block and wall.monotonic() < self._next_try:
-                return False
-            kind, payload = self._pending[0]
+    def _writer(self) -> None:
+        """Apply queued writes in order; on a lost connection keep the write at the head and
+        try again with backoff (0.1 s doubling to 5 s) until it is applied or the store is
+        abandoned at close."""
+        delay = 0.1
+        while True:
+            with self._cv:
+                while not self._pending and not self._closing:
+                    self._cv.wait()
+                if not self._pending or self._abandon:
+                    return
+                kind, payload = self._pending[0]
+                self._busy = True
+            done = True
             try:
-                c = self._connection()
-                self._apply(c, kind, payload)
+                with self._lock:
+                    self._apply(self._connection(), kind, payload)
             except self._retryable() as e:
-                self._drop(e)
-                self.stats["retried_writes"] += 1
-                self._next_try = wall.monotonic() + self._delay
-                wait = self._delay
-                self._delay = min(self._delay * 2, 5.0)
-                if not block or wall.monotonic() + wait > end:
-                    return False
-                wall.sleep(wait)
-                continue
+                with self._lock:
+                    self._drop(e)
+                done = False
             except Exception:  # a write the server refuses for good: counted, never blocking
                 self.stats["failed_writes"] += 1
                 log.exception("store: %s refused a %s write; dropped", redact(self.url), kind)
-            self._pending.popleft()
-            if kind == "points":
-                self._pending_points -= len(payload["subject"])
-            self._delay = 0.1
-        return True
+            with self._cv:
+                self._busy = False
+                if done:
+                    self._pending.popleft()
+                    if kind == "points":
+                        self._pending_points -= len(payload["subject"])
+                    delay = 0.1
+                    self._cv.notify_all()
+                else:
+                    self.stats["retried_writes"] += 1
+                    if self._abandon:
+                        return
+                    self._cv.wait(timeout=delay)
+                    delay = min(delay * 2, 5.0)
 
     def _apply(self, c: Any, kind: str, payload: Any) -> None:
         if kind == "events":
@@ -369,10 +388,17 @@ class PostgresStore:
                       "SET time = excluded.time, wall = excluded.wall, state = excluded.state",
                       payload)  # fmt: skip
 
-    def flush(self) -> bool:
-        """Apply every queued write, waiting for the server up to `retry_s`."""
-        with self._lock:
-            return self._apply_pending(block=True)
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued write is applied (up to `retry_s`); False if some are
+        still queued. Reads call it first, so a store reads its own writes."""
+        end = wall.monotonic() + (self.retry_s if timeout is None else timeout)
+        with self._cv:
+            while self._pending:
+                left = end - wall.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(timeout=min(left, 0.5))
+            return True
 
     @property
     def pending(self) -> int:
@@ -700,9 +726,15 @@ class PostgresStore:
             "WHERE i.inhparent = 'track_points'::regclass ORDER BY c.relname", None)]  # fmt: skip
 
     def close(self) -> None:
+        """Apply what is queued (waiting up to `retry_s` for the server), then disconnect."""
+        if not self.flush():
+            log.error("store: %s unreachable for %.0f s; %d queued writes lost at close",
+                      redact(self.url), self.retry_s, len(self._pending))  # fmt: skip
+        with self._cv:
+            self._closing = self._abandon = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=self.connect_timeout_s + 1)
         with self._lock:
-            if not self._apply_pending(block=True):
-                log.error("store: %s unreachable for %.0f s; %d queued writes lost at close",
-                          redact(self.url), self.retry_s, len(self._pending))  # fmt: skip
             self._drop()
 
