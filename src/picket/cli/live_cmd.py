@@ -143,7 +143,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     if not cfg.sources:
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
-    asm = assemble(cfg, alerts_out=a.alerts_out, extra_outputs=output_specs(a))
+    asm = assemble(cfg, alerts_out=a.alerts_out, extra_outputs=output_specs(a), resume=True)
     handle = None
     if not a.no_serve:
         from picket.serve import serve_assembly

@@ -261,7 +261,9 @@ class AlertBook:
 
     def close_all(self, now: float) -> list[Event]:
         """End of a replay: leave alerts open (the condition may go on) but flush updates."""
-        return [("update", a.snapshot(max(a.last_time, a.event_time))) for a in self.open.values()]
+        # only what the update rate limit held back: a state already emitted is not sent twice
+        return [("update", a.snapshot(max(a.last_time, a.event_time))) for a in self.open.values()
+                if self._last_emit.get(a.id) != a.last_time]  # fmt: skip
 
     def load_open(self, alerts: list[Alert]) -> int:
         """On a restart: alerts the store holds open that this book does not (it started empty,
@@ -278,7 +280,7 @@ class AlertBook:
                 continue
             p = self.provisional.get(k)
             if p is None or a.time > p.time:
-                self.provisional[k] = a
+                self.provisional[k] = copy.copy(a)
                 n += 1
         return n
 

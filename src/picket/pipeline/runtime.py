@@ -255,9 +255,8 @@ class Pipeline:
 
 
 def _idempotent(sink: Any) -> bool:
-    """Sinks keyed by alert id or event key take every event, repeats included (the alert
-    file rewrites each alert's latest state; the store inserts an event once)."""
+    """Sinks keyed by alert id take every event, repeats included (the alert file rewrites
+    each alert's latest state); the store and push outputs take only news."""
     from picket.sinks.jsonl import MemorySink
-    from picket.sinks.store_sink import StoreSink
 
-    return isinstance(sink, MemorySink | StoreSink)
+    return isinstance(sink, MemorySink)

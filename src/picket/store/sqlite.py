@@ -320,12 +320,15 @@ class Store:
         return out
 
     def has_event(self, what: str, a: Alert) -> bool:
-        """Whether this alert event (the key `record` stores it under) is already stored."""
-        row = self.db.execute(
-            "SELECT 1 FROM alert_events WHERE alert_id=? AND time=? AND updates=? AND what=?",
-            (a.id, a.event_time or a.last_time or a.time, a.updates, what),
-        ).fetchone()
-        return row is not None
+        """Whether the store already holds this event's news: an alert opens once and closes
+        once (whatever batch time stamped it), and an update is old news when a stored one
+        reached its `last_time`. A restart's replayed overlap re-derives such events."""
+        if what == "update":
+            q = "SELECT 1 FROM alert_events WHERE alert_id=? AND what=? AND last_time>=? LIMIT 1"
+            args: tuple[Any, ...] = (a.id, what, a.last_time or a.time)
+        else:
+            q, args = "SELECT 1 FROM alert_events WHERE alert_id=? AND what=? LIMIT 1", (a.id, what)
+        return self.db.execute(q, args).fetchone() is not None
 
     def latest_event_time(self) -> float:
         """The newest alert event time stored (-inf when none)."""
