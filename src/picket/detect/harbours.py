@@ -10,8 +10,9 @@ it scales the same idea to hours:
   `still_kn` for `min_still_s`;
 - a place is a harbour or anchorage once `min_vessels` distinct vessels settled
   within `cluster_m` of each other (GFW groups anchorage cells closer than 4 km
-  into one port); the ~0.5 km grid cells (`CELL_DEG`, about GFW's level 14) around
-  each of them, with their eight neighbours, are harbour from that event time on.
+  into one port), and a vessel settling within `cluster_m` of a learned harbour
+  joins it; the ~0.5 km grid cells (`CELL_DEG`, about GFW's level 14) around each
+  of them, with their eight neighbours, are harbour from that event time on.
 
 Two vessels alone never make a harbour (a rendezvous must not learn itself away).
 Learning is on the fly with a warm-up: until a place is learned (`min_still_s`
@@ -78,6 +79,7 @@ class HarbourLearner:
         self.settled: dict[int, tuple[float, float, float]] = {}  # slot -> (t, lat, lon)
         self.cells: dict[int, float] = {}  # cell -> since (event time)
         self.points: list[tuple[float, float, float, int]] = []  # (t, lat, lon, slot) settled
+        self.harbour_points: set[int] = set()  # indices into points that lie in a harbour
         self._seen: Any = None
 
     def update(self, ctx: BatchContext) -> None:
@@ -110,10 +112,14 @@ class HarbourLearner:
         self.settled[sl] = (t, lat, lon)
         self.points.append((t, lat, lon, sl))
         pts = np.array([p[:3] for p in self.points])
-        near = haversine_m(lat, lon, pts[:, 1], pts[:, 2]) <= self.th.cluster_m
-        group = [self.points[k] for k in np.flatnonzero(near).tolist()]
-        if len({p[3] for p in group}) < self.th.min_vessels:
+        near = np.flatnonzero(haversine_m(lat, lon, pts[:, 1], pts[:, 2]) <= self.th.cluster_m)
+        group = [self.points[k] for k in near.tolist()]
+        # a place of its own (3 vessels within 4 km), or next to one already learned: GFW
+        # joins anchorages closer than 4 km into one port
+        joins = any(k in self.harbour_points for k in near.tolist())
+        if len({p[3] for p in group}) < self.th.min_vessels and not joins:
             return
+        self.harbour_points.update(near.tolist())
         for _, la, lo, _ in group:
             for dla in (-CELL_DEG, 0.0, CELL_DEG):
                 w = CELL_DEG / max(math.cos(math.radians(la)), 0.01)

@@ -19,6 +19,8 @@ import numpy as np
 
 from picket.detect.base import (
     Thresholds,
+    group_ends,
+    grown,
     in_zone_kinds,
     infrastructure_evidence,
     infrastructure_near,
@@ -65,17 +67,20 @@ class AisGap:
         self.open: dict[int, dict[str, Any]] = {}  # slot -> gap start
         self._next_check = -np.inf
         self.reception = ReceptionMap(bucket_s=300.0)
+        self.last_speed = np.full(0, np.nan)  # per slot: speed and status of its last report
+        self.last_status = np.full(0, -1, np.int64)
 
-    def _limit(self, ctx: BatchContext, slots: np.ndarray) -> np.ndarray:
+    def _limit(self, ctx: BatchContext, slots: np.ndarray, speed: np.ndarray | None = None,
+               status: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """Silence allowed per vessel, from its status and speed (the track's latest, or the
+        ones it had when it went silent, given)."""
         tc = ctx.tracks.cols
-        st = tc["nav_status"][slots]
-        still = (st == 1) | (st == 5) | (tc["speed"][slots] < 0.5 * KNOT)
-        # no status (decoded CSV feeds): a vessel the harbour learner saw settle (still within
-        # 500 m for 15 min) and still slow is at anchor or moored: it reports every 3 min
-        h = ctx.env.get("harbours")
-        if h is not None and h.settled:
-            settled = np.isin(slots, np.fromiter(h.settled, np.int64, len(h.settled)))
-            still |= settled & (tc["speed"][slots] < h.th.still_kn * KNOT)
+        st = tc["nav_status"][slots] if status is None else status
+        v = tc["speed"][slots] if speed is None else speed
+        still = (st == 1) | (st == 5) | (v < 0.5 * KNOT)
+        # no status given (decoded CSV feeds carry none): below 1 kn a vessel is not making
+        # way (the harbour learner's `still_kn`): at anchor or moored, it reports every 3 min
+        still |= (st < 0) & (v < 1.0 * KNOT)
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
@@ -147,7 +152,19 @@ class AisGap:
         r = ctx.reports
         s = ctx.slots[mrows]
         dt = r.time[mrows] - ctx.prev_t[mrows]
-        lim = self._limit(ctx, s)
+        # judged as the vessel was when it went silent: its report before the gap (in this
+        # batch, or the last one of the batches before), not the track after the whole batch
+        v, st = r.speed[mrows].astype(float), r.nav_status[mrows].astype(np.int64)
+        same = np.r_[False, s[1:] == s[:-1]]
+        self.last_speed = grown(self.last_speed, int(s.max()) + 1, np.nan)
+        self.last_status = grown(self.last_status, int(s.max()) + 1, -1)
+        pv = np.where(same, np.r_[np.nan, v[:-1]], self.last_speed[s])
+        pst = np.where(same, np.r_[-1, st[:-1]], self.last_status[s])
+        pv = np.where(np.isfinite(pv), pv, v)
+        lim = self._limit(ctx, s, pv, np.where(pst >= 0, pst, st))
+        ends = group_ends(s)
+        self.last_speed[s[ends]] = np.where(np.isfinite(v[ends]), v[ends], self.last_speed[s[ends]])
+        self.last_status[s[ends]] = np.where(st[ends] >= 0, st[ends], self.last_status[s[ends]])
         is_open = np.isin(s, np.fromiter(self.open, np.int64, len(self.open)))
         cand = np.flatnonzero((dt > lim) | is_open)
         if not len(cand):
