@@ -1,0 +1,152 @@
+"""OpenSky state-vector CSV end to end (decode, door, fusion, detectors, alerts) in rows/s.
+
+Input: the 25 real tracks of ../shared/data/air/traffic_samples/ (xoolive/traffic
+samples as OpenSky state-vector CSV) and the OpenSky plane-states sample, merged
+into one CSV sorted by time in a temporary directory. The files come from
+different days; each is moved to start at the same instant (whole seconds, so
+the rows keep their spacing) so that hundreds of aircraft are in the air at
+once, as in a live OpenSky feed. `--copies N` appends N-1 more copies, each a day
+later, for a longer run.
+
+Beside picket's rate the benchmark prints pandas `read_csv` of the same file (the
+parsing floor: C parsing, no checks, no tracks). pandas is only needed here, never
+by picket: `pip install pandas` into the venv if it is missing. Both are timed as
+process CPU time in the same run.
+
+Run: ``picket bench opensky [--copies 1] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import gzip
+import io
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from picket.config import Config
+from picket.pipeline.assemble import assemble
+from picket.pipeline.replay import replay_files
+from shared_data import SHARED
+
+COLUMNS = ["time", "icao24", "lat", "lon", "velocity", "heading", "vertrate", "callsign",
+           "onground", "alert", "spi", "squawk", "baroaltitude", "geoaltitude", "lastposupdate",
+           "lastcontact"]  # fmt: skip
+T0 = 1_600_000_000  # 2020-09-13: every input starts here
+TIME_COLS = ("time", "lastposupdate", "lastcontact")
+TARGET = 100_000.0  # rows/s, issue #18
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def build_input(out: Path, copies: int = 1) -> tuple[int, int]:
+    """Write the merged CSV; (rows, distinct aircraft)."""
+    files = sorted((SHARED / "air" / "traffic_samples").glob("*.csv.gz"))
+    files.append(SHARED / "air" / "opensky_plane_states_sample.csv")
+    rows: list[tuple[float, list[str]]] = []
+    for f in files:
+        recs = _read(f)
+        times = [float(r["time"]) for r in recs if r.get("time")]
+        if not times:
+            continue
+        shift = T0 - int(min(times))
+        for r in recs:
+            if not r.get("time"):
+                continue
+            vals = [r.get(c) or "" for c in COLUMNS]
+            for c in TIME_COLS:
+                i = COLUMNS.index(c)
+                if vals[i]:
+                    vals[i] = repr(float(vals[i]) + shift)
+            rows.append((float(vals[0]), vals))
+    rows.sort(key=lambda x: x[0])
+    aircraft = len({v[1] for _, v in rows})
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for k in range(copies):
+            day = 86400.0 * k
+            for _, v in rows:
+                if day:
+                    v = [repr(float(x) + day) if c in TIME_COLS and x else x
+                         for c, x in zip(COLUMNS, v, strict=True)]  # fmt: skip
+                w.writerow(v)
+    return len(rows) * copies, aircraft
+
+
+def run_pandas(path: Path) -> int:
+    import pandas as pd
+
+    return len(pd.read_csv(path, dtype={"icao24": str, "callsign": str, "squawk": str}))
+
+
+def prepare_picket() -> Any:
+    """The pipeline with every default detector, no store or console (set up untimed)."""
+    return assemble(Config(store_path=None), console=False, store=False)
+
+
+def run_picket(path: Path, asm: Any = None) -> dict:
+    asm = asm or prepare_picket()
+    s = replay_files(asm.pipeline, [(path, "opensky")], asm.rejects)
+    return {"reports": s.reports, "accepted": asm.rejects.accepted,
+            "rejected": asm.rejects.rejected, "tracks": len(asm.pipeline.tracks),
+            "alerts": asm.pipeline.n_opened}  # fmt: skip
+
+
+def timed(fn, *args) -> tuple:
+    """(result, CPU seconds, wall seconds)."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn(*args)
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="picket bench opensky", description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=1, help="copies of the input, a day apart")
+    ap.add_argument("--profile", action="store_true", help="also print picket's top functions")
+    a = ap.parse_args(argv)
+    if not (SHARED / "air" / "traffic_samples").is_dir():
+        print(f"bench opensky: real data not found at {SHARED}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "opensky_merged.csv"
+        n, aircraft = build_input(path, max(1, a.copies))
+        mb = path.stat().st_size / 1e6
+        print(f"input: {n:,} state vectors of {aircraft} aircraft, {mb:.1f} MB CSV", flush=True)
+        try:
+            n_pd, cpu_pd, wall_pd = timed(run_pandas, path)
+            print(f"pandas read_csv (parsing floor): {n_pd:,} rows, {cpu_pd:.2f} s CPU "
+                  f"({wall_pd:.2f} s wall): {n_pd / cpu_pd:,.0f} rows/s")  # fmt: skip
+        except ImportError:
+            print("pandas read_csv: pandas not installed (pip install pandas into the venv)")
+        asm = prepare_picket()
+        prof = cProfile.Profile() if a.profile else None
+        if prof:
+            prof.enable()
+        res, cpu, wall = timed(run_picket, path, asm)
+        if prof:
+            prof.disable()
+        rate = n / cpu
+        print(f"picket end to end (decode, door, tracks, detectors, alerts): {res['reports']:,} "
+              f"reports, {res['tracks']:,} tracks, {res['alerts']} alerts, {cpu:.2f} s CPU "
+              f"({wall:.2f} s wall): {rate:,.0f} rows/s")  # fmt: skip
+        verdict = "PASS" if rate >= TARGET else "FAIL"
+        print(f"target >= {TARGET:,.0f} rows/s: {verdict}", flush=True)
+        if prof:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
