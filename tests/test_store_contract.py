@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from picket.model.alerts import AlertBook, Signal, iso
+from picket.model.alerts import Alert, AlertBook, Signal, iso
 from picket.serve.queries import StoreReader
 from picket.sinks.store_sink import StoreSink
 from picket.store import newest_points, open_store
@@ -57,6 +57,10 @@ def fill(st, analysts: bool = True) -> None:
     ev += book.apply([Signal("air.emergency", "icao:4b1801", T0 + 180, None, None, "info", "",
                              {}, "air", ended=True)])  # fmt: skip
     st.upsert_alerts([a for _, a in ev])
+    # and one left open, upserted without events (what a restart hands back to the book)
+    st.upsert_alerts([a for _, a in AlertBook(min_update_s=0).apply([Signal(
+        "maritime.encounter", "mmsi:244000001", T0 + 380, 55.5, 15.0, "warning", "side by side",
+        {"other": "mmsi:244000002"}, "maritime")])])  # fmt: skip
     st.save_checkpoint(b"\x00state\xff" * 1000, T0 + 390)
     if not analysts:
         return
@@ -96,6 +100,15 @@ def outputs(st) -> dict:
     out["checkpoint"] = st.load_checkpoint()[:2], st.load_checkpoint("other")
     out["open_alerts"] = [a.to_json() for a in st.open_alerts()]
     out["latest_event"] = st.latest_event_time()
+    drift = ids["maritime.drift"]
+    out["has_event"] = [st.has_event(w, Alert(id=i, kind="", severity="info", time=0.0,
+                                              domain="", subject="", lat=None, lon=None,
+                                              summary="", evidence={}, updates=2,
+                                              last_time=t, event_time=t))
+                        for w, i, t in (("open", drift, T0 + 100), ("close", drift, T0 + 300),
+                                        ("open", "no-such-id", T0 + 100),
+                                        ("update", drift, T0 + 200),
+                                        ("update", drift, T0 + 250))]  # fmt: skip
     return out
 
 
@@ -114,19 +127,19 @@ def test_known_truth_on_each_backend(target):
     st = open_store(target, target.parent if hasattr(target, "parent") else None)
     fill(st)
     o = outputs(st)
-    assert o["count"] == 3
+    assert o["count"] == 4
     assert o["latest"] == T0 + 390
     drift = o["ids"]["maritime.drift"]
     assert [(e["what"], e["time"] - T0, e["severity"]) for e in o["events/maritime.drift"]] == [
         ("open", 100, "warning"), ("update", 200, "critical"), ("close", 300, "critical")]
     assert o["events/air.emergency"] == []  # upserted without events: the row stands alone
-    assert [r["kind"] for r in o["alerts/all"]] == ["gnss.interference", "air.emergency",
-                                                    "maritime.drift"]  # fmt: skip
+    assert [r["kind"] for r in o["alerts/all"]] == ["maritime.encounter", "gnss.interference",
+                                                    "air.emergency", "maritime.drift"]  # fmt: skip
     assert [r["kind"] for r in o["alerts/air"]] == ["air.emergency"]
-    assert [r["kind"] for r in o["alerts/mar*"]] == ["maritime.drift"]
-    assert len(o["alerts/page"]) == 1 and len(o["alerts/rest"]) == 2
+    assert [r["kind"] for r in o["alerts/mar*"]] == ["maritime.encounter", "maritime.drift"]
+    assert len(o["alerts/page"]) == 1 and len(o["alerts/rest"]) == 3
     assert [o[f"open/{x}"] for x in (50.0, 100.0, 150.0, 199.5, 200.0, 260.0, 300.0, 400.0)] \
-        == [0, 1, 3, 2, 2, 1, 0, 0]
+        == [0, 1, 3, 2, 2, 1, 0, 1]
     a = next(r for r in o["at/150.0"] if r["id"] == drift)
     assert (a["status"], a["severity"], a["evidence"]) == ("open", "warning", {"n": 1})
     assert o["triage/maritime.drift"][0] == {"time": iso(1_800_000_000.0), "who": "ana",
@@ -139,8 +152,10 @@ def test_known_truth_on_each_backend(target):
     assert o["points/filters"][2] == []
     assert [r[1] - T0 for r in o["newest"][0]] == [240] and o["newest"][1][0][1] == T0 + 210
     assert o["checkpoint"] == ((b"\x00state\xff" * 1000, T0 + 390), None)
-    assert o["open_alerts"] == [] and o["latest_event"] == T0 + 300
-    assert st.has_event("open", st.open_alerts()[0]) if st.open_alerts() else True
+    assert [a["kind"] for a in o["open_alerts"]] == ["maritime.encounter"]
+    assert o["latest_event"] == T0 + 300
+    assert o["has_event"] == [True, True, False, True, False]
+    assert not st.has_event("open", st.open_alerts()[0])  # upserted without events
     # rerun and restart: nothing added, nothing changed
     fill(st, analysts=False)
     st.close()
