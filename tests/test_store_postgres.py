@@ -319,3 +319,31 @@ def test_config_store_url_runs_the_pipeline_into_postgres(pg_url, tmp_path):
     # --store on the command line wins over the config's url
     cfg.store_path, cfg.store_url = str(tmp_path / "x.sqlite"), None
     assert cfg.store_target() == tmp_path / "x.sqlite"
+
+
+def test_checkpoint_in_postgres_resumes_as_the_run_went_on(pg_url, tmp_path, shared_data):
+    """`picket run` with `[store] url`: the pipeline's checkpoint goes to PostgreSQL behind
+    the alert events it follows, and a second process restored from it goes on exactly as
+    the first did (tests/test_restart.py's check, on the shared store)."""
+    from picket.config import Config
+    from picket.pipeline.assemble import assemble
+    from tests.test_restart import BORNHOLM, CABLES, _decoded, _events
+
+    batches = _decoded(shared_data / BORNHOLM)
+    cut = len(batches) // 3
+    cfg = Config(store_path=str(tmp_path / "local" / "x.sqlite"), store_url=pg_url,
+                 infrastructure_files=[str(shared_data / CABLES)])  # fmt: skip
+    a = assemble(cfg, console=False, resume=True)
+    _events(a, batches[:cut])
+    a.pipeline.checkpoint()
+    before = _events(a, batches[cut:])
+    assert any(w == "close" for w, *_ in before)
+    a.close()
+    st = open_store(pg_url, tmp_path)
+    blob, t, _ = st.load_checkpoint()
+    assert st.latest_event_time() >= t  # the events the checkpoint follows are stored
+    st.close()
+    b = assemble(Config(store_path=None, infrastructure_files=[str(shared_data / CABLES)]),
+                 console=False, store=False)  # fmt: skip
+    assert b.pipeline.restore(blob) == []
+    assert _events(b, batches[cut:]) == before
