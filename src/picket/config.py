@@ -44,6 +44,7 @@ from picket.detect.gnss import (
     SpoofingAreaThresholds,
     SpoofingThresholds,
 )
+from picket.detect.harbours import HarbourLearning, HarbourThresholds
 from picket.detect.maritime_encounter import Encounter, EncounterThresholds
 from picket.detect.maritime_gap import AisGap, AisGapThresholds
 from picket.detect.maritime_identity import IdentityConflict, IdentityThresholds
@@ -56,9 +57,12 @@ from picket.detect.maritime_motion import (
     LoiteringThresholds,
 )
 from picket.detect.space_manoeuvre import ManoeuvreThresholds, SpaceManoeuvre
+from picket.detect.watchlist import WatchlistHits, WatchlistThresholds
 
 # kind -> (detector class, thresholds class or None)
 DETECTORS: dict[str, tuple[type, type | None]] = {
+    # harbours learned from the traffic (no alerts of its own): first, for the maritime rules
+    "maritime.harbours": (HarbourLearning, HarbourThresholds),
     "maritime.loitering": (Loitering, LoiteringThresholds),
     "maritime.drift": (Drift, DriftThresholds),
     "maritime.anchor_drag": (AnchorDrag, AnchorDragThresholds),
@@ -74,6 +78,7 @@ DETECTORS: dict[str, tuple[type, type | None]] = {
     "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
     "gnss.spoofing_area": (GnssSpoofingArea, SpoofingAreaThresholds),
     "space.manoeuvre": (SpaceManoeuvre, ManoeuvreThresholds),
+    "watchlist.hit": (WatchlistHits, WatchlistThresholds),
 }
 
 
@@ -135,6 +140,9 @@ class Config:
     # traffic zone of a runway over 1,850 m, CAA CAP 393), docs/air_detectors.md
     airports_enabled: bool = True
     airports_radius_m: float = 4630.0
+    # [watchlist] files: CSV lists of subjects and identities to be told about
+    # (picket.detect.watchlist: appeared, entered a zone, went dark)
+    watchlist_files: list[str] = field(default_factory=list)
 
     def store_target(self) -> str | Path | None:
         """The store to open: the URL, else the file (a URL given as the path counts)."""
@@ -174,7 +182,7 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker", "outputs", "airports"}  # fmt: skip
+             "tracker", "outputs", "airports", "watchlist"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -223,6 +231,11 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
                           "known: ['enabled', 'radius_m']")  # fmt: skip
     cfg.airports_enabled = bool(ap.get("enabled", cfg.airports_enabled))
     cfg.airports_radius_m = float(ap.get("radius_m", cfg.airports_radius_m))
+    wl = dict(data.get("watchlist", {}))
+    if set(wl) - {"files"}:
+        raise ConfigError(f"{where}: [watchlist] unknown keys {sorted(set(wl) - {'files'})}; "
+                          "known: ['files']")  # fmt: skip
+    cfg.watchlist_files = list(wl.get("files", []))
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))
@@ -242,7 +255,8 @@ def build_detectors(cfg: Config) -> list[Any]:
         over = cfg.detectors.get(kind, {})
         if over:
             th = replace(th, **{k: tuple(v) if isinstance(v, list) else v for k, v in over.items()})
-        out.append(cls(th))
+        make = getattr(cls, "from_config", None)  # detectors that read files named in config
+        out.append(make(cfg, th) if make else cls(th))
     return out
 
 

@@ -39,6 +39,7 @@ KINDS: dict[str, str] = {
     "gnss.spoofing_area": "H3 cell where aircraft were spoofed, and where they were displaced to",
     "space.conjunction": "close approach between two space objects",
     "space.manoeuvre": "element-set change beyond drag and noise",
+    "watchlist.hit": "a watchlisted subject appeared, entered a zone, or went dark",
 }
 
 
