@@ -167,3 +167,18 @@ def learner_of(ctx: BatchContext) -> HarbourLearner:
 def harbour_at(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, t: np.ndarray | float):
     """True where a point lies in a learned harbour or anchorage as of time t."""
     return learner_of(ctx).contains(lat, lon, t)
+
+
+class HarbourLearning:
+    """The learner as a pipeline stage (`[detectors."maritime.harbours"]` sets its
+    thresholds): it learns from every batch and raises no alert of its own. Registered first,
+    so it has seen a batch before the maritime rules ask about it."""
+
+    kind = "maritime.harbours"
+
+    def __init__(self, th: HarbourThresholds | None = None):
+        self.learner = HarbourLearner(th)
+
+    def update(self, ctx: BatchContext) -> list:
+        ctx.env.setdefault("harbours", self.learner).update(ctx)
+        return []
