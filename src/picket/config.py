@@ -44,6 +44,7 @@ from picket.detect.gnss import (
     SpoofingAreaThresholds,
     SpoofingThresholds,
 )
+from picket.detect.harbours import HarbourLearning, HarbourThresholds
 from picket.detect.maritime_encounter import Encounter, EncounterThresholds
 from picket.detect.maritime_gap import AisGap, AisGapThresholds
 from picket.detect.maritime_identity import IdentityConflict, IdentityThresholds
@@ -60,6 +61,8 @@ from picket.detect.watchlist import WatchlistHits, WatchlistThresholds
 
 # kind -> (detector class, thresholds class or None)
 DETECTORS: dict[str, tuple[type, type | None]] = {
+    # harbours learned from the traffic (no alerts of its own): first, for the maritime rules
+    "maritime.harbours": (HarbourLearning, HarbourThresholds),
     "maritime.loitering": (Loitering, LoiteringThresholds),
     "maritime.drift": (Drift, DriftThresholds),
     "maritime.anchor_drag": (AnchorDrag, AnchorDragThresholds),
