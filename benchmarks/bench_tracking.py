@@ -30,7 +30,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -40,6 +42,10 @@ from picket.track import CartesianTracker, TrackerConfig
 
 Q, SIGMA, PD, CLUTTER, SPACING, GATE, V0 = 0.05, 1.0, 0.9, 10.0, 50.0, 3.0, 2.0
 C_OSPA, P_OSPA = 10.0, 1.0
+# In clutter (Pd below 0.9 or more than 10 false plots a scan) picket's mean OSPA may exceed
+# the better of Stone Soup's GNN and JPDA by this much (m): run-to-run noise of a few tracks
+# confirmed a scan earlier or later.
+CLUTTER_TOLERANCE = 0.02
 
 
 class Scenario(NamedTuple):  # not a dataclass: `picket bench` loads this file unregistered
@@ -48,9 +54,19 @@ class Scenario(NamedTuple):  # not a dataclass: `picket bench` loads this file u
     plots: list[np.ndarray]  # the same as (m, 2) arrays
     truth: list[np.ndarray]  # true positions (n, 2) per scan
     velocity: list[np.ndarray]  # true velocity (m, 2) of each plot's target (0 for clutter)
+    pd: float = PD
+    clutter: float = CLUTTER  # mean clutter plots per scan
+    area: float = 1.0  # m², where the clutter falls
 
 
-def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
+def make_scenario(
+    n_targets: int,
+    seed: int,
+    scans: int = 100,
+    pd: float = PD,
+    clutter: float = CLUTTER,
+    spacing: float = SPACING,
+) -> Scenario:
     from stonesoup.models.measurement.linear import LinearGaussian
     from stonesoup.models.transition.linear import (
         CombinedLinearGaussianTransitionModel,
@@ -67,7 +83,7 @@ def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n_targets)))
     grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)
-    grid = grid[:n_targets] * SPACING
+    grid = grid[:n_targets] * spacing
     vel = rng.normal(0.0, 1.0, (n_targets, 2))
     start = datetime.datetime(2024, 1, 1)
     transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(Q), ConstantVelocity(Q)])
@@ -89,11 +105,12 @@ def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
         groundtruth=truth_sim,
         measurement_model=meas,
         meas_range=np.array([[lo[0], hi[0]], [lo[1], hi[1]]]),
-        detection_probability=PD,
-        clutter_rate=CLUTTER,
+        detection_probability=pd,
+        clutter_rate=clutter,
         seed=seed,
     )
-    sc = Scenario([], [], [], [], [])
+    area = float(np.prod(hi - lo))
+    sc = Scenario([], [], [], [], [], pd, clutter, area)
     for when, dets in det_sim:
         dets = set(dets)
         sc.times.append(when)
@@ -110,13 +127,13 @@ def make_scenario(n_targets: int, seed: int, scans: int = 100) -> Scenario:
     return sc
 
 
-def picket_config(model: str = "cv") -> TrackerConfig:
+def picket_config(model: str = "cv", pd: float = PD, clutter: float = CLUTTER) -> TrackerConfig:
     return TrackerConfig(
         model=model,
         process_noise=Q,
         measurement_sigma=SIGMA,
-        detection_probability=PD,
-        clutter_rate=CLUTTER,
+        detection_probability=pd,
+        clutter_rate=clutter,
         gate_sigma=GATE,
         confirm=(3, 3),
         delete_after=5,
@@ -131,7 +148,7 @@ def run_picket(
 
     `spread` > 0 stamps each detection at its own time, up to `spread` s before the scan's,
     moved back along its target's true velocity, to time the own-time path."""
-    tracker = CartesianTracker(picket_config(model))
+    tracker = CartesianTracker(picket_config(model, sc.pd, sc.clutter))
     t0 = sc.times[0]
     r = [np.full_like(z, SIGMA**2) for z in sc.plots]
     rng = np.random.default_rng(0)
@@ -150,10 +167,16 @@ def run_picket(
     return cpu, out
 
 
-def run_stonesoup(sc: Scenario) -> tuple[float, list[np.ndarray]]:
+def run_stonesoup(sc: Scenario, method: str = "gnn") -> tuple[float, list[np.ndarray]]:
+    """Stone Soup's CPU seconds and track positions per scan: `method` "gnn" (k-d tree GNN,
+    `MultiTargetTracker`) or "jpda" (`JPDA` over a `PDAHypothesiser` with the scenario's Pd
+    and clutter density, `MultiTargetMixtureTracker`, as Stone Soup's JPDA tutorial), both
+    with the same initiator and deleter."""
+    from stonesoup.dataassociator.probability import JPDAwithLBP
     from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
     from stonesoup.deleter.time import UpdateTimeStepsDeleter
     from stonesoup.hypothesiser.distance import DistanceHypothesiser
+    from stonesoup.hypothesiser.probability import PDAHypothesiser
     from stonesoup.initiator.simple import MultiMeasurementInitiator
     from stonesoup.measures import Mahalanobis
     from stonesoup.models.measurement.linear import LinearGaussian
@@ -162,7 +185,7 @@ def run_stonesoup(sc: Scenario) -> tuple[float, list[np.ndarray]]:
         ConstantVelocity,
     )
     from stonesoup.predictor.kalman import KalmanPredictor
-    from stonesoup.tracker.simple import MultiTargetTracker
+    from stonesoup.tracker.simple import MultiTargetMixtureTracker, MultiTargetTracker
     from stonesoup.types.state import GaussianState
     from stonesoup.updater.kalman import KalmanUpdater
 
@@ -186,13 +209,28 @@ def run_stonesoup(sc: Scenario) -> tuple[float, list[np.ndarray]]:
         min_points=3,
     )
     feed = list(zip(sc.times, sc.detections, strict=True))
-    tracker = MultiTargetTracker(
-        initiator=initiator,
-        deleter=UpdateTimeStepsDeleter(5),
-        detector=feed,
-        data_associator=associator(),
-        updater=updater,
-    )
+    if method == "jpda":
+        pda = PDAHypothesiser(
+            predictor=predictor,
+            updater=updater,
+            clutter_spatial_density=sc.clutter / sc.area,
+            prob_detect=sc.pd,
+        )
+        tracker = MultiTargetMixtureTracker(
+            initiator=initiator,
+            deleter=UpdateTimeStepsDeleter(5),
+            detector=feed,
+            data_associator=JPDAwithLBP(hypothesiser=pda),
+            updater=updater,
+        )
+    else:
+        tracker = MultiTargetTracker(
+            initiator=initiator,
+            deleter=UpdateTimeStepsDeleter(5),
+            detector=feed,
+            data_associator=associator(),
+            updater=updater,
+        )
     out, cpu = [], 0.0
     it = iter(tracker)
     for _ in feed:
@@ -201,6 +239,55 @@ def run_stonesoup(sc: Scenario) -> tuple[float, list[np.ndarray]]:
         cpu += time.process_time() - c0
         pos = [np.ravel(t.state_vector)[[0, 2]] for t in tracks]
         out.append(np.array(pos, float).reshape(-1, 2))
+    return cpu, out
+
+
+def write_plots(sc: Scenario, path: Path) -> None:
+    """The scenario's detections as a plot CSV for `picket track` (time in s from the start,
+    x/y in metres; the same numbers the in-process run gets, to 1 mm)."""
+    t0 = sc.times[0]
+    t = np.concatenate(
+        [np.full(len(z), (w - t0).total_seconds()) for w, z in zip(sc.times, sc.plots, strict=True)]
+    )
+    z = np.concatenate(sc.plots)
+    np.savetxt(path, np.column_stack([t, z]), fmt="%.3f", delimiter=",", header="time,x,y",
+               comments="")  # fmt: skip
+
+
+def child_cpu(cmd: list[str]) -> float:
+    """CPU seconds (user + system) of one child process, from getrusage of the children."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def run_cli(sc: Scenario, workdir: Path, repeats: int = 3) -> tuple[float, list[np.ndarray]]:
+    """`picket track` on the scenario's plots as CSV: the child's CPU seconds minus the
+    interpreter's start (`python -c pass`; best of `repeats` each, as the machine is
+    shared) and the confirmed tracks per scan read back from its CSV."""
+    plots, tracks = workdir / "plots.csv", workdir / "tracks.csv"
+    write_plots(sc, plots)
+    cfg = picket_config("cv", sc.pd, sc.clutter)
+    m, n = cfg.confirm
+    main = "import sys; from picket.cli.main import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", main, "track", str(plots), "--out", str(tracks),
+           "--process-noise", str(cfg.process_noise), "--measurement-sigma", str(SIGMA),
+           "--detection-probability", str(cfg.detection_probability),
+           "--clutter-rate", str(cfg.clutter_rate), "--gate-sigma", str(cfg.gate_sigma),
+           "--confirm", f"{m}/{n}", "--delete-after", str(cfg.delete_after),
+           "--initial-velocity-sigma", str(cfg.initial_velocity_sigma)]  # fmt: skip
+    start = min(child_cpu([sys.executable, "-c", "pass"]) for _ in range(repeats))
+    cpu = min(child_cpu(cmd) for _ in range(repeats)) - start
+    rows = np.loadtxt(tracks, delimiter=",", skiprows=1, ndmin=2)
+    t0 = sc.times[0]
+    out = []
+    for when in sc.times:
+        at = rows[np.abs(rows[:, 0] - (when - t0).total_seconds()) < 1e-3]
+        out.append(at[:, 2:4].copy())
     return cpu, out
 
 
@@ -226,40 +313,86 @@ def main(argv: list[str] | None = None) -> int:
         "--spread", type=float, default=0.0,
         help="also run picket with each detection at its own time, up to this many s apart",
     )  # fmt: skip
+    ap.add_argument("--pd", type=float, default=PD, help=f"detection probability ({PD})")
+    ap.add_argument("--clutter", type=float, default=CLUTTER, help=f"clutter/scan ({CLUTTER:g})")
+    ap.add_argument("--spacing", type=float, default=SPACING, help=f"grid, m ({SPACING:g})")
+    ap.add_argument(
+        "--jpda", action="store_true",
+        help="also run Stone Soup's JPDA (on by default with --clutter above 10 or --pd below 0.9)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--cli", action="store_true",
+        help="also run `picket track` on the plots as CSV (child CPU minus interpreter start)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     try:
         import stonesoup  # noqa: F401
     except ImportError:
         print("needs stonesoup: pip install stonesoup==1.9.1", file=sys.stderr)
         return 2
+    hard = args.clutter > CLUTTER or args.pd < PD
+    jpda = args.jpda or hard
     first = args.scans // 2
+    print(f"Pd {args.pd:g}, clutter {args.clutter:g}/scan, targets every {args.spacing:g} m")
     print(
         "| targets | seed | Stone Soup ms/scan | picket ms/scan | speed-up "
         "| OSPA SS | OSPA picket | miss+false SS | miss+false picket |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ok = True
+    tmp = Path(tempfile.mkdtemp(prefix="bench_tracking_")) if args.cli else None
     for n in args.targets:
         for seed in args.seeds:
-            sc = make_scenario(n, seed, args.scans)
+            sc = make_scenario(n, seed, args.scans, args.pd, args.clutter, args.spacing)
             p_cpu, p_out = run_picket(sc)
             p_ms = 1e3 * p_cpu / args.scans
             p_ospa, p_mf = quality(p_out, sc.truth, first)
+            s_ms = None
             if n <= args.stonesoup_max:
                 s_cpu, s_out = run_stonesoup(sc)
                 s_ms = 1e3 * s_cpu / args.scans
                 s_ospa, s_mf = quality(s_out, sc.truth, first)
                 speed = s_ms / p_ms
-                ok &= p_ospa <= s_ospa + 0.01 and p_mf <= s_mf
+                best = s_ospa
+                if jpda:
+                    j_cpu, j_out = run_stonesoup(sc, "jpda")
+                    j_ospa, j_mf = quality(j_out, sc.truth, first)
+                    best = min(best, j_ospa)
+                if hard:  # against the better of GNN and JPDA, by OSPA
+                    ok &= p_ospa <= best + CLUTTER_TOLERANCE
+                else:
+                    ok &= p_ospa <= s_ospa + 0.01 and p_mf <= s_mf
                 if n == 200:
                     ok &= speed >= 100
                 cells = f"{s_ms:.1f} | {p_ms:.2f} | {speed:.0f}x | {s_ospa:.3f} | {p_ospa:.3f}"
                 cells += f" | {s_mf:.2f} | {p_mf:.2f}"
             else:
                 cells = f"- | {p_ms:.2f} | - | - | {p_ospa:.3f} | - | {p_mf:.2f}"
-            if n >= 1000:
+            if n >= 1000 and not hard:
                 ok &= p_ms <= 14.0
             print(f"| {n} | {seed} | {cells} |", flush=True)
+            if jpda and s_ms is not None:
+                j_ms = 1e3 * j_cpu / args.scans
+                cells = (
+                    f"{j_ms:.1f} | {p_ms:.2f} | {j_ms / p_ms:.0f}x | {j_ospa:.3f} | {p_ospa:.3f}"
+                )
+                cells += f" | {j_mf:.2f} | {p_mf:.2f}"
+                print(f"| {n} SS JPDA | {seed} | {cells} |", flush=True)
+            if args.cli and tmp is not None:
+                c_cpu, c_out = run_cli(sc, tmp)
+                c_ms = 1e3 * c_cpu / args.scans
+                c_ospa, c_mf = quality(c_out, sc.truth, first)
+                ok &= abs(c_ospa - p_ospa) <= 0.005
+                if s_ms is not None:
+                    c_speed = s_ms / c_ms
+                    ok &= n != 200 or c_speed >= 150
+                    cells = (
+                        f"{s_ms:.1f} | {c_ms:.2f} | {c_speed:.0f}x | {s_ospa:.3f} | {c_ospa:.3f}"
+                    )
+                    cells += f" | {s_mf:.2f} | {c_mf:.2f}"
+                else:
+                    cells = f"- | {c_ms:.2f} | - | - | {c_ospa:.3f} | - | {c_mf:.2f}"
+                print(f"| {n} CLI | {seed} | {cells} |", flush=True)
             if n in args.imm_targets:
                 i_cpu, i_out = run_picket(sc, "imm")
                 i_ospa, i_mf = quality(i_out, sc.truth, first)

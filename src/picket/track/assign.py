@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 I8 = NDArray[np.intp]
 F8 = NDArray[np.float64]
@@ -39,6 +36,10 @@ def gnn_assign(ti: I8, pj: I8, cost: F8, miss_cost: F8 | float, n: int, m: int) 
     out_t, out_p = [ti[lone]], [pj[lone]]
     rest = ~lone
     if rest.any():
+        from scipy.optimize import linear_sum_assignment  # here: contested clusters only
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
         rt, rp, rc = ti[rest], pj[rest], cost[rest]
         graph = coo_matrix((np.ones(len(rt)), (rt, n + rp)), shape=(n + m, n + m))
         _, label = connected_components(graph, directed=False)

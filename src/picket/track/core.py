@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from picket.track.assign import gnn_assign
 from picket.track.config import TrackerConfig
@@ -259,6 +258,8 @@ class CartesianTracker:
         cand = np.flatnonzero((self.status != TENTATIVE) & (self.last_hit == scan))
         if len(cand) < 2:
             return
+        from scipy.spatial import cKDTree  # here: only own-time scans merge
+
         s, h, g = self.state.take(cand), min(2, self.k), MERGE_SIGMA
         reach = g * np.sqrt(2.0 * float(np.max(s.pxx[:, :h])))
         pairs = cKDTree(s.pos[:, :h]).query_pairs(reach, output_type="ndarray")

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from picket.track.kalman import CVState
 
@@ -52,6 +51,8 @@ def gate_pairs(
         track_var = float(np.max(pred.pxx[:, :h])) if var_bound is None else var_bound
         s_max = track_var + float(np.max(r[:, :h]))
         radius = gate * np.sqrt(s_max) * (1 + 1e-9) + shift  # d² < g² ⇒ |v|² < g² λmax(S)
+        from scipy.spatial import cKDTree  # here: `picket track` starts without SciPy
+
         k = min(max_neighbours, m)
         _dist, idx = cKDTree(z[:, :h]).query(pred.pos[:, :h], k=k, distance_upper_bound=radius)
         idx = np.asarray(idx).reshape(n, k)
