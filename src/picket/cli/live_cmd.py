@@ -75,8 +75,50 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
                    default="info")
 
 
+# serving: tokens and the bind ----------------------------------------------------------
+class ServeError(Exception):
+    """The picture could not be served (port busy, bind refused, bad token file)."""
+
+
+def load_serve_tokens(a: argparse.Namespace) -> dict | None:
+    """`--tokens FILE` (the format of `picket serve --tokens`), or None."""
+    from picket.serve.auth import load_tokens
+
+    try:
+        return load_tokens(a.tokens) if a.tokens else None
+    except (OSError, ValueError) as e:
+        raise ServeError(str(e)) from None
+
+
+def serve(asm: Any, a: argparse.Namespace, tokens: dict | None) -> Any:
+    """Serve an assembled pipeline with the command's bind, tokens and allowed hosts."""
+    from picket.serve import serve_assembly
+
+    try:
+        return serve_assembly(asm, host=a.host, port=a.port, tokens=tokens,
+                              allowed_hosts=a.allow_host or None)  # fmt: skip
+    except (OSError, ValueError, TimeoutError) as e:
+        raise ServeError(str(e)) from None
+
+
+def add_serve_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tokens", help="token file: '<token> viewer|operator <name>' per line "
+                   "(as picket serve --tokens; needed off loopback)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer to this Host name (default: loopback names only "
+                   "without tokens)")
+
+
 # demo ---------------------------------------------------------------------------------
 def cmd_demo(a: argparse.Namespace) -> int:
+    try:
+        return _demo(a)
+    except ServeError as e:
+        print(f"picket demo: {e}", file=sys.stderr)
+        return 2
+
+
+def _demo(a: argparse.Namespace) -> int:
     from picket.demo.run import run_demo
     from picket.demo.score import score
     from picket.sim.scenario import MIN_DURATION_S
@@ -86,6 +128,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
               "incidents run for most of an hour", file=sys.stderr)  # fmt: skip
         return 2
     speed = a.speed if a.speed is not None else (0.0 if a.headless else 60.0)
+    tokens = None if a.headless else load_serve_tokens(a)
     handles: list = []
     specs = output_specs(a)
     outputs: list = []
@@ -97,11 +140,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
         outputs.extend(attach_outputs(asm, specs))
         if a.headless:
             return
-        from picket.serve import serve_assembly
-
-        h = serve_assembly(asm, host=a.host, port=a.port)
+        h = serve(asm, a, tokens)
         handles.append(h)
-        print(f"picket demo: the picture is on http://{a.host}:{a.port}/", file=sys.stderr)
+        print(f"picket demo: the picture is on {h.url}/", file=sys.stderr)
 
     try:
         res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
@@ -143,13 +184,21 @@ def cmd_run(a: argparse.Namespace) -> int:
     if not cfg.sources:
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
+    try:
+        tokens = None if a.no_serve else load_serve_tokens(a)
+    except ServeError as e:
+        print(f"picket run: {e}", file=sys.stderr)
+        return 2
     asm = assemble(cfg, alerts_out=a.alerts_out, extra_outputs=output_specs(a), resume=True)
     handle = None
     if not a.no_serve:
-        from picket.serve import serve_assembly
-
-        handle = serve_assembly(asm, host=a.host, port=a.port)
-        print(f"picket run: the picture is on http://{a.host}:{a.port}/", file=sys.stderr)
+        try:
+            handle = serve(asm, a, tokens)
+        except ServeError as e:
+            print(f"picket run: {e}", file=sys.stderr)
+            asm.close()
+            return 2
+        print(f"picket run: the picture is on {handle.url}/", file=sys.stderr)
     try:
         counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds)
     finally:
@@ -178,6 +227,7 @@ def add_parser(sub) -> None:
     d.add_argument("--quiet", action="store_true", help="do not print alerts as they fire")
     d.add_argument("--host", default="127.0.0.1", help="where the picture is served")
     d.add_argument("--port", type=int, default=8642)
+    add_serve_flags(d)
     d.add_argument(
         "--no-linger",
         dest="linger",
@@ -194,6 +244,7 @@ def add_parser(sub) -> None:
     u.add_argument("--no-serve", action="store_true", help="no web picture / API")
     u.add_argument("--host", default="127.0.0.1")
     u.add_argument("--port", type=int, default=8642)
+    add_serve_flags(u)
     u.add_argument("--alerts-out", help="also write alerts as JSON Lines here")
     add_output_flags(u)
     u.set_defaults(func=cmd_run)

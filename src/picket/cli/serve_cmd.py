@@ -48,7 +48,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
         return 2
     try:
         h = start_server(store, hub, host=a.host, port=a.port, static_dir=a.static,
-                         tokens=tokens, cors_origins=a.cors_origin)  # fmt: skip
+                         tokens=tokens, cors_origins=a.cors_origin,
+                         allowed_hosts=a.allow_host or None)  # fmt: skip
     except (ValueError, OSError, TimeoutError) as e:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
@@ -91,6 +92,9 @@ def add_parser(sub) -> None:
     s.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --tokens)")
     s.add_argument("--port", type=int, default=8642)
     s.add_argument("--tokens", help="token file: '<token> viewer|operator <name>' per line")
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer to this Host name (default: loopback names only "
+                   "without tokens)")
     s.add_argument("--cors-origin", action="append", default=[], help="allow this origin (CORS)")
     s.add_argument("--static", help="front-end directory (default web/dist when built)")
     s.add_argument("--zones", help="GeoJSON zones to show")

@@ -33,7 +33,14 @@ from picket.serve import triage as tri
 from picket.serve.auth import Authenticator, AuthError, Principal
 from picket.serve.hub import LiveHub
 from picket.serve.layers import feature_collection, gnss_cells
-from picket.serve.queries import StoreReader, clamp, opt_time, select_tracks, track_json
+from picket.serve.queries import (
+    StoreReader,
+    clamp,
+    offset_param,
+    opt_time,
+    select_tracks,
+    track_json,
+)
 from picket.serve.replay import replay_steps
 from picket.serve.sse import format_event
 from picket.serve.stored import MAX_DROP_S
@@ -45,7 +52,11 @@ BODY_LIMIT = 64 * 1024
 ZONES_LIMIT = 4 * 1024 * 1024
 WS_TEXT_LIMIT = 4096
 MAX_WS, MAX_SSE = 256, 256
+RETRY_AFTER_S = 5  # told to clients over a cap
+SLOW_S = 10.0  # a WebSocket client whose socket takes no frame this long, while frames wait,
+# is dropped (docs/api.md: the slow-client rule); its queue holds at most 2 ticks of frames
 PING_S = 15.0
+STREAM_PATHS = ("/api/alerts/stream",)  # besides WebSockets: where a query token is accepted
 
 NOT_BUILT = """<!doctype html><html><head><meta charset="utf-8"><title>picket</title></head>
 <body><h1>picket</h1><p>The web front-end is not built (no <code>web/dist/</code>).
@@ -61,10 +72,19 @@ class ApiError(Exception):
 
 class ServerState:
     def __init__(self, hub: LiveHub, reader: StoreReader, auth: Authenticator,
-                 data_dir: Path | None):  # fmt: skip
+                 data_dir: Path | None, max_ws: int = MAX_WS, max_sse: int = MAX_SSE,
+                 slow_s: float = SLOW_S):  # fmt: skip
         self.hub, self.reader, self.auth, self.data_dir = hub, reader, auth, data_dir
+        self.max_ws, self.max_sse, self.slow_s = max_ws, max_sse, slow_s
+        # counted and released on the event loop without an await between check and count,
+        # so a burst of connects cannot pass the cap together
         self.ws_clients = 0
         self.sse_clients = 0
+        self.ws_dropped_slow = 0
+        self.refused: dict[str, int] = {}  # over caps and by the browser checks, per reason
+
+    def refuse(self, reason: str) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + 1
 
 
 def _q(request: Request | WebSocket) -> dict[str, str]:
@@ -72,9 +92,12 @@ def _q(request: Request | WebSocket) -> dict[str, str]:
 
 
 def _who(request: Request | WebSocket) -> Principal:
+    """The caller. A token in the query string counts only where browsers cannot set a
+    header (WebSocket, EventSource): elsewhere it would end up in logs and histories."""
     st: ServerState = request.app.state.picket
-    return st.auth.principal(request.headers.get("authorization"),
-                             request.query_params.get("token"))  # fmt: skip
+    stream = request.scope["type"] == "websocket" or request.url.path in STREAM_PATHS
+    qtok = request.query_params.get("token") if stream else None
+    return st.auth.principal(request.headers.get("authorization"), qtok)
 
 
 async def read_json(request: Request, limit: int = BODY_LIMIT) -> Any:
@@ -158,7 +181,8 @@ async def metrics(request: Request) -> Response:
         "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
         "tracks": int(pic.alive().sum()), "alerts_open": n_open, "mode": hub.mode,
         "geography": _geography(hub), "outputs": _outputs(hub), "ws_clients": st.ws_clients,
-        "sse_clients": st.sse_clients, "tick": hub.stats["tick"],
+        "sse_clients": st.sse_clients, "ws_dropped_slow": st.ws_dropped_slow,
+        "refused": dict(st.refused), "tick": hub.stats["tick"],
         "encode_ms": round(hub.stats["encode_ms"], 3),
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
         "frame_bytes": hub.stats["frame_bytes"],
@@ -178,11 +202,11 @@ def tracks(request: Request) -> Response:
     st: ServerState = request.app.state.picket
     q = _q(request)
     try:
-        limit, offset = clamp(q.get("limit"), 1000), max(0, int(q.get("offset") or 0))
+        limit, offset = clamp(q.get("limit"), 1000), offset_param(q.get("offset"))
         pic = _picture(st, q)
         idx = select_tracks(pic, q)
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     flags = st.hub.track_flags(pic)
     ids = _alert_ids(st.hub)
     statics = getattr(st.hub.tracks_ref, "statics", {}) or {}
@@ -204,7 +228,7 @@ def _find_track(st: ServerState, subject: str, q: dict[str, str]) -> tuple[Any, 
         key = parse_subject(subject)
         pic = _picture(st, q)
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     hit = (pic["subject"] == key).nonzero()[0]
     if not len(hit):
         raise ApiError(404, f"no track {subject}")
@@ -242,7 +266,7 @@ def track_history(request: Request) -> Response:
         pts = st.reader.history(key, opt_time(q.get("since")), opt_time(q.get("until")),
                                 clamp(q.get("limit"), 5000))  # fmt: skip
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     return JSONResponse({"subject": subject, "points": pts})
 
 
@@ -251,10 +275,10 @@ def alerts(request: Request) -> Response:
     st: ServerState = request.app.state.picket
     q = _q(request)
     try:
-        limit, offset = clamp(q.get("limit"), 200), max(0, int(q.get("offset") or 0))
+        limit, offset = clamp(q.get("limit"), 200), offset_param(q.get("offset"))
         rows = st.reader.alerts(q, limit + 1, offset)
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     nxt = offset + limit if len(rows) > limit else None
     return JSONResponse({"alerts": rows[:limit], "next_offset": nxt})
 
@@ -265,7 +289,7 @@ def alert_one(request: Request) -> Response:
     try:
         at = opt_time(request.query_params.get("at"))
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     a = st.reader.alert(request.path_params["alert_id"], at)
     if a is None:
         raise ApiError(404, "no such alert" if at is None else "no such alert at that time")
@@ -301,16 +325,19 @@ async def layer(request: Request) -> Response:
     name = request.path_params["name"]
     if name == "gnss":
         q = _q(request)
-        if q.get("at"):  # the cells open as of then, each as it was then
-            qq = {"kind": "gnss.interference", "at": q["at"], "status": "open"}
-            try:
+        try:
+            if q.get("at"):  # the cells open as of then, each as it was then
+                qq = {"kind": "gnss.interference", "at": q["at"], "status": "open"}
                 rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
-            except ValueError as e:
-                raise ApiError(422, str(e)) from None
-        elif q.get("since") or q.get("until"):
-            qq = {"kind": "gnss.interference", "since": q.get("since"), "until": q.get("until")}
-            rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
-        else:
+            elif q.get("since") or q.get("until"):
+                qq = {"kind": "gnss.interference", "since": q.get("since"),
+                      "until": q.get("until")}  # fmt: skip
+                rows = await run_in_threadpool(st.reader.alerts, qq, 5000, 0)
+            else:
+                rows = None
+        except ValueError as e:
+            raise ApiError(400, str(e)) from None
+        if rows is None:
             rows = [a for a in list(st.hub.open_alerts.values())
                     if a.get("kind") == "gnss.interference"]  # fmt: skip
         return JSONResponse(gnss_cells(rows))
@@ -341,6 +368,9 @@ async def _zone_edit(request: Request, op: str) -> Response:
             await run_in_threadpool(ed.delete, zid)
             out, status = {"deleted": zid, "edited_by": p.name}, 200
     except ZoneError as e:
+        if e.status != 404:
+            st.refuse(f"zones.{e.reason}")
+            log.info("zone edit refused: %s", e)
         raise ApiError(e.status, str(e)) from None
     st.hub.layer_event("zones", ed.collection())
     return JSONResponse(out, status_code=status)
@@ -378,7 +408,7 @@ def export(request: Request) -> Response:
         data, ctype = export_picture(fmt, pic, idx, alert_rows, st.hub.layers.get("zones"),
                                      layers)  # fmt: skip
     except ValueError as e:
-        raise ApiError(422, str(e)) from None
+        raise ApiError(400, str(e)) from None
     ext = {"geojson": "geojson", "kml": "kml", "kmz": "kmz"}[fmt]
     return Response(
         data,
@@ -388,19 +418,49 @@ def export(request: Request) -> Response:
 
 
 # SSE ------------------------------------------------------------------------------------
+class _CountedStream(StreamingResponse):
+    """A streaming response that gives its slot back however it ends (also when the client
+    left before the first byte, when the body generator never starts)."""
+
+    def __init__(self, *args: Any, release: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def _over_cap(st: ServerState, what: str) -> ApiError:
+    st.refuse(f"{what}_cap")
+    return ApiError(503, f"too many {what} clients (at most "
+                    f"{st.max_ws if what == 'ws' else st.max_sse}); retry later")  # fmt: skip
+
+
 async def alert_stream(request: Request) -> Response:
     _who(request)
     st: ServerState = request.app.state.picket
-    if st.sse_clients >= MAX_SSE:
-        raise ApiError(503, "too many alert stream clients")
     log = st.hub.events
     last = request.headers.get("last-event-id") or request.query_params.get("last_id")
     start = log.parse_id(last)
+    # check and count with no await between: a burst of connects cannot pass the cap
+    if st.sse_clients >= st.max_sse:
+        raise _over_cap(st, "sse")
+    st.sse_clients += 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            st.sse_clients -= 1
+
     loop = asyncio.get_running_loop()
     ev = asyncio.Event()
 
     async def gen():
-        st.sse_clients += 1
         waiter = (loop, ev)
         log.waiters.add(waiter)
         try:
@@ -420,44 +480,96 @@ async def alert_stream(request: Request) -> Response:
                     yield b": ping\n\n"
         finally:
             log.waiters.discard(waiter)
-            st.sse_clients -= 1
 
     headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-    return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
+    try:
+        return _CountedStream(gen(), media_type="text/event-stream", headers=headers,
+                              release=release)  # fmt: skip
+    except BaseException:
+        release()
+        raise
 
 
 # WebSocket ------------------------------------------------------------------------------
+async def _deny(ws: WebSocket, status: int, detail: str, headers: dict | None = None) -> None:
+    """Refuse the upgrade with an HTTP answer (503 over the cap, as REST would say it)."""
+    resp = JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(resp)
+    else:
+        await ws.close(code=1013 if status == 503 else 1008)
+
+
+def _abort(ws: WebSocket) -> None:
+    """Drop a client's connection at once, without flushing what it has not read: a close
+    frame would queue behind the very bytes it does not take (uvicorn's protocol object is
+    `send`'s owner; without it, the close is left to the caller's timeout)."""
+    proto = getattr(ws._send, "__self__", None)
+    transport = getattr(proto, "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
+
+
 async def ws_tracks(ws: WebSocket) -> None:
     st: ServerState = ws.app.state.picket
     try:
         p = _who(ws)
         view = ViewKey.parse(ws.query_params.get("domain"), ws.query_params.get("bbox"))
-    except AuthError:
-        await ws.close(code=4401)
+    except AuthError as e:
+        await _deny(ws, e.status, e.detail)
         return
-    except ValueError:
-        await ws.close(code=4422)
+    except ValueError as e:
+        await _deny(ws, 400, str(e))
         return
-    if st.ws_clients >= MAX_WS:
-        await ws.close(code=1013)
+    # check and count with no await between: a burst of upgrades cannot pass the cap
+    if st.ws_clients >= st.max_ws:
+        st.refuse("ws_cap")
+        await _deny(ws, 503, f"too many WebSocket clients (at most {st.max_ws}); retry later",
+                    {"retry-after": str(RETRY_AFTER_S)})  # fmt: skip
         return
-    await ws.accept()
     st.ws_clients += 1
+    try:
+        await ws.accept()
+    except BaseException:
+        st.ws_clients -= 1
+        raise
     hub = st.hub
     client = hub.subscribe(asyncio.get_running_loop(), view, p.role)
     replay_task: asyncio.Task | None = None
+    progress: dict[str, Any] = {"t": asyncio.get_running_loop().time(), "sending": False}
 
     async def sender() -> None:
         await ws.send_text(json.dumps({"type": "hello", "boot": hub.boot, "tick_s": hub.tick_s,
                                        "role": p.role}))  # fmt: skip
         while True:
             kind, item = await client.queue.get()
+            progress["sending"] = True
             if kind == "bytes":
                 await ws.send_bytes(item)
             else:
                 await ws.send_text(item)
+            progress["sending"] = False
+            progress["t"] = asyncio.get_running_loop().time()
+            client.overflows = 0
+
+    async def watchdog() -> None:
+        """The slow-client rule: no frame taken for `slow_s` while frames wait: dropped."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, st.slow_s / 4))
+            waiting = progress["sending"] or not client.queue.empty() or client.overflows
+            if waiting and loop.time() - progress["t"] > st.slow_s:
+                st.ws_dropped_slow += 1
+                progress["dropped"] = True
+                log.info("dropped a slow WebSocket client (%.0f s without taking a frame)",
+                         loop.time() - progress["t"])  # fmt: skip
+                _abort(ws)
+                receive_task.cancel()
+                return
 
     send_task = asyncio.create_task(sender())
+    receive_task = asyncio.current_task()
+    dog = asyncio.create_task(watchdog())
     try:
         while True:
             msg = await ws.receive()
@@ -475,9 +587,10 @@ async def ws_tracks(ws: WebSocket) -> None:
                 if typ == "view":
                     hub.change_view(client, ViewKey.parse(cmd.get("domain"), cmd.get("bbox")))
                 elif typ == "replay":
+                    window = replay_window(cmd)
                     if replay_task:
                         replay_task.cancel()
-                    replay_task = asyncio.create_task(_replay(st, client, cmd))
+                    replay_task = asyncio.create_task(_replay(st, client, *window))
                     replay_task.add_done_callback(_replay_done)
                 elif typ == "live":
                     if replay_task:
@@ -490,14 +603,18 @@ async def ws_tracks(ws: WebSocket) -> None:
                 await client.queue.put(("text", json.dumps({"type": "error", "detail": str(e)})))
     except WebSocketDisconnect:
         pass
+    except asyncio.CancelledError:
+        if not progress.get("dropped"):
+            raise
     finally:
         hub.unsubscribe(client)
         st.ws_clients -= 1
         send_task.cancel()
+        dog.cancel()
         if replay_task:
             replay_task.cancel()
         with contextlib.suppress(Exception):
-            await ws.close()
+            await asyncio.wait_for(ws.close(), 1.0)
 
 
 def _replay_done(task: asyncio.Task) -> None:
@@ -506,18 +623,28 @@ def _replay_done(task: asyncio.Task) -> None:
         log.error("replay failed", exc_info=task.exception())
 
 
-async def _replay(st: ServerState, client: Any, cmd: dict[str, Any]) -> None:
+def replay_window(cmd: dict[str, Any]) -> tuple[float, float, float]:
+    """(since, until, speed) of a replay request, checked before anything runs."""
     since, until = opt_time(str(cmd.get("since", ""))), opt_time(str(cmd.get("until", "")))
-    speed = float(cmd.get("speed") or 1.0)
-    if since is None or until is None or until <= since or not speed > 0:
-        raise ValueError("replay needs since < until and speed > 0")
+    try:
+        speed = float(cmd.get("speed") or 1.0)
+    except (TypeError, ValueError):
+        raise ValueError("replay speed must be a number") from None
+    if since is None or until is None or until <= since or not 0 < speed < 1e9:
+        raise ValueError("replay needs since < until and 0 < speed < 1e9")
+    return since, until, speed
+
+
+async def _replay(st: ServerState, client: Any, since: float, until: float,
+                  speed: float) -> None:  # fmt: skip
     client.paused = True
     q = client.queue
     while not q.empty():
         q.get_nowait()
     hub = st.hub
     # the picture as it was at `since` (each track's newest point then), and what followed
-    pts = await run_in_threadpool(st.reader.points, since, until, MAX_DROP_S)
+    # read page by page as the steps reach them (bounded memory whatever the window)
+    pts = st.reader.point_pages(since, until, MAX_DROP_S)
     # the alerts as they were at `since`, then every change in the window as of its step
     first = await run_in_threadpool(st.reader.alerts, {"at": str(since)}, 5000, 0)
     changes = await run_in_threadpool(st.reader.changes, since, until)
@@ -577,12 +704,20 @@ def build_app(
     tokens: dict | None = None,
     cors_origins: list[str] | None = None,
     data_dir: str | Path | None = None,
+    allowed_hosts: list[str] | None = None,
+    max_ws: int = MAX_WS,
+    max_sse: int = MAX_SSE,
+    slow_s: float = SLOW_S,
 ) -> Starlette:
+    """The application. `allowed_hosts`: `Host` names served besides loopback's (without
+    tokens only loopback names are; with tokens any, unless this names them)."""
     from picket.serve.auth import normalise_tokens
+    from picket.serve.security import BrowserGuard
 
     reader = StoreReader(store)
     ddir = Path(data_dir) if data_dir else (reader.store.path.parent if reader.store else None)
-    state = ServerState(hub, reader, Authenticator(normalise_tokens(tokens)), ddir)
+    auth = Authenticator(normalise_tokens(tokens))
+    state = ServerState(hub, reader, auth, ddir, max_ws, max_sse, slow_s)
     if hub.zones.attach(ddir):  # edits kept from an earlier run win over the configured zones
         hub.layers["zones"] = hub.zones.collection()
     else:
@@ -612,7 +747,10 @@ def build_app(
         routes.append(Mount("/", StaticFiles(directory=sdir, html=True)))
     else:
         routes.append(Route("/{rest:path}", lambda r: HTMLResponse(NOT_BUILT)))
-    middleware = []
+    middleware = [Middleware(BrowserGuard, allowed_hosts=allowed_hosts or (),
+                             allowed_origins=cors_origins or (),
+                             check_host=auth.tokens is None or bool(allowed_hosts),
+                             on_refuse=state.refuse)]  # fmt: skip
     if cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins),
                                      allow_methods=["GET", "POST", "PUT", "DELETE"],

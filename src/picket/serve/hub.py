@@ -46,6 +46,7 @@ class Client:
     needs_keyframe: bool = True
     paused: bool = False  # replaying: live frames are not sent
     id: int = 0
+    overflows: int = 0  # ticks dropped since the client last took a frame (slow-client rule)
 
     def offer(self, items: list[tuple[str, Any]], resync: bool) -> None:
         """Runs on the event loop: queue a tick's messages or fall back to a keyframe."""
@@ -53,6 +54,7 @@ class Client:
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.needs_keyframe = True
+            self.overflows += 1
             return
         for it in items:
             self.queue.put_nowait(it)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,47 @@ from picket.store.sqlite import Store
 MAX_LIMIT = 5000
 
 
+MAX_OFFSET = 1_000_000_000
+TIME_MIN, TIME_MAX = 0.0, 253_402_300_799.0  # 1970 to the end of year 9999 (ISO 8601's range)
+
+
 def clamp(limit: Any, default: int) -> int:
+    """A `limit` parameter: a positive integer, clamped to MAX_LIMIT (ValueError: a 400)."""
+    if limit in (None, ""):
+        return default
     try:
-        v = int(limit) if limit not in (None, "") else default
+        v = int(str(limit).strip())
     except (TypeError, ValueError):
-        raise ValueError("limit must be an integer") from None
-    return max(1, min(v, MAX_LIMIT))
+        raise ValueError(f"limit must be a positive integer, not {str(limit)[:40]!r}") from None
+    if v < 1:
+        raise ValueError(f"limit must be a positive integer, not {v}")
+    return min(v, MAX_LIMIT)
+
+
+def offset_param(v: Any) -> int:
+    """An `offset` parameter: an integer from 0 to MAX_OFFSET (ValueError: a 400)."""
+    if v in (None, ""):
+        return 0
+    try:
+        k = int(str(v).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"offset must be an integer >= 0, not {str(v)[:40]!r}") from None
+    if not 0 <= k <= MAX_OFFSET:
+        raise ValueError(f"offset must be from 0 to {MAX_OFFSET}")
+    return k
 
 
 def opt_time(v: str | None) -> float | None:
+    """A time parameter (ISO 8601 or unix seconds), finite and within ISO 8601's years."""
     if v in (None, ""):
         return None
     try:
-        return parse_time(v)
-    except ValueError:
-        raise ValueError(f"bad time {v!r} (ISO 8601 or unix seconds)") from None
+        t = parse_time(v)
+    except (ValueError, OverflowError, TypeError):
+        raise ValueError(f"bad time {str(v)[:40]!r} (ISO 8601 or unix seconds)") from None
+    if not (np.isfinite(t) and TIME_MIN <= t <= TIME_MAX):
+        raise ValueError(f"time {str(v)[:40]!r} out of range (1970 to 9999)")
+    return t
 
 
 def _num(x: Any) -> Any:
@@ -279,3 +306,47 @@ class StoreReader:
             else:
                 out[k] = np.array([np.nan if v is None else v for v in col], float)
         return out
+
+    def point_pages(self, since: float, until: float, lead_s: float = 0.0,
+                    page: int = 20_000) -> Iterator[dict[str, np.ndarray]]:  # fmt: skip
+        """The points of `points()` as time-sorted pages of at most `page` rows, read one at
+        a time (keyset paging on (time, subject)), so a window of any width costs a page of
+        memory. The lock is held per page: other requests go between pages."""
+        st = self._need()
+        if lead_s > 0:
+            with self.lock:
+                lead = st.db.execute(
+                    "SELECT subject, max(time), domain, lat, lon, alt, speed, course "
+                    "FROM track_points WHERE time > ? AND time < ? GROUP BY subject",
+                    (since - lead_s, since),
+                ).fetchall()
+            lead.sort(key=lambda r: r[1])
+            for k in range(0, len(lead), page):
+                yield _columns(lead[k : k + page])
+        cursor = (since, -(1 << 63))
+        while True:
+            with self.lock:
+                rows = st.track_points_page(until, cursor, page)
+            if not rows:
+                return
+            yield _columns(rows)
+            if len(rows) < page:
+                return
+            cursor = (rows[-1][1], rows[-1][0])
+
+
+POINT_COLS = ("subject", "time", "domain", "lat", "lon", "alt", "speed", "course")
+
+
+def _columns(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Store rows (subject, time, domain, lat, lon, alt, speed, course) as columns."""
+    if not rows:
+        return {k: np.zeros(0, np.int64 if k in ("subject", "domain") else float)
+                for k in POINT_COLS}  # fmt: skip
+    out = {}
+    for k, col in zip(POINT_COLS, zip(*rows, strict=True), strict=True):
+        if k in ("subject", "domain"):
+            out[k] = np.array(col, np.int64)
+        else:
+            out[k] = np.array([np.nan if v is None else v for v in col], float)
+    return out

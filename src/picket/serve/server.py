@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import time as wall
 from pathlib import Path
@@ -48,11 +50,15 @@ def start_server(
     tokens: dict | None = None,
     cors_origins: list[str] | None = None,
     wait_s: float = 10.0,
+    allowed_hosts: list[str] | None = None,
+    **limits: Any,
 ) -> ServerHandle:
     """Start uvicorn on (host, port) in a daemon thread; port 0 picks a free port.
 
     Refuses a non-loopback bind without tokens: the picture and the triage
-    actions are not for whoever can reach the port.
+    actions are not for whoever can reach the port. The socket is bound here, in the
+    caller's thread, so a busy port is an OSError that says so (not a log line from
+    the server thread). `limits`: `max_ws`, `max_sse`, `slow_s` (see `build_app`).
     """
     import uvicorn
 
@@ -60,16 +66,20 @@ def start_server(
 
     if not is_loopback(host) and not tokens:
         raise ValueError(f"binding to {host} needs tokens (--tokens FILE); loopback needs none")
-    app = build_app(hub, store, static_dir or default_static_dir(), tokens, cors_origins)
+    sock = listen(host, port)
+    app = build_app(hub, store, static_dir or default_static_dir(), tokens, cors_origins,
+                    allowed_hosts=allowed_hosts, **limits)  # fmt: skip
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
                          ws="websockets-sansio", ws_max_size=1 << 16,
                          timeout_graceful_shutdown=2)  # fmt: skip
     server = uvicorn.Server(cfg)
-    th = threading.Thread(target=server.run, name="picket-http", daemon=True)
+    th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="picket-http",
+                          daemon=True)  # fmt: skip
     th.start()
     deadline = wall.monotonic() + wait_s
     while not server.started:
         if not th.is_alive():
+            sock.close()
             raise OSError(f"picket server could not start on {host}:{port}")
         if wall.monotonic() > deadline:
             server.should_exit = True
@@ -78,15 +88,37 @@ def start_server(
     return ServerHandle(server, th, hub, host)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), or OSError with a one-line reason."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # not SO_REUSEPORT
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        why = "the port is in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+        raise OSError(f"cannot listen on {host}:{port}: {why}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve_assembly(asm: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                    tokens: dict | None = None, static_dir: str | Path | None = None,
-                   cors_origins: list[str] | None = None) -> ServerHandle:  # fmt: skip
+                   cors_origins: list[str] | None = None,
+                   allowed_hosts: list[str] | None = None) -> ServerHandle:  # fmt: skip
     """Attach a `LiveSink` to an assembled pipeline and serve it (one call for demo/run)."""
     from picket.serve.live_sink import LiveSink
 
     hub = LiveHub()
     live = LiveSink(hub, env=asm.env, rejects=asm.rejects, pipeline=asm.pipeline)
-    asm.pipeline.sinks.append(live)
-    handle = start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins)
+    handle = start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins,
+                          allowed_hosts=allowed_hosts)  # fmt: skip
+    asm.pipeline.sinks.append(live)  # after the bind: a refused port leaves no sink behind
     live.take_zone_edits(asm.pipeline.env)  # edits kept from an earlier run, before batch one
     return handle

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 
 from picket.geo.zone_io import Feature, parse_geojson
@@ -25,14 +26,85 @@ from picket.model.rejects import Rejects
 
 EDITED_FILE = "zones.edited.geojson"
 MAX_ZONES = 10_000
+# Budgets checked before any geometry work (docs/api.md): repairing a self-intersecting
+# polygon (make_valid) costs seconds for a 100-vertex star and minutes for thousands, and
+# even the validity check grows faster than linearly (18 s at 100k vertices), so vertices
+# are counted on the raw JSON first and an invalid polygon is refused, never repaired.
+MAX_VERTICES = 10_000  # per zone
+MAX_REQUEST_VERTICES = 100_000  # per request (a whole-set replace)
+TIME_BUDGET_S = 2.0  # validity checks of one request; the rest is refused once spent
 
 
 class ZoneError(ValueError):
-    """A zone edit refused: `status` 404 (unknown id) or 422 (unusable feature)."""
+    """A zone edit refused: `status` 404 (unknown id), 413 (over a budget) or 422
+    (unusable feature); `reason` names it in the server's refusal counts."""
 
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, reason: str = "unusable"):
         super().__init__(detail)
         self.status = status
+        self.reason = reason
+
+
+class Budget:
+    """Vertices and validation time left for one request."""
+
+    def __init__(self, vertices: int = MAX_REQUEST_VERTICES, seconds: float = TIME_BUDGET_S):
+        self.vertices = vertices
+        self.deadline = wall.monotonic() + seconds
+        self.seconds = seconds
+
+
+def _rings(g: dict[str, Any], where: str) -> list[list[Any]]:
+    """The polygons of a raw GeoJSON geometry as lists of rings, shape-checked only."""
+    coords = g.get("coordinates")
+    polys = [coords] if g.get("type") == "Polygon" else coords
+    if not isinstance(polys, list) or not all(isinstance(p, list) for p in polys):
+        raise ZoneError(422, f"{where}: coordinates are not polygon rings", "bad_coordinates")
+    for p in polys:
+        if not all(isinstance(r, list) for r in p):
+            raise ZoneError(422, f"{where}: coordinates are not polygon rings",
+                            "bad_coordinates")  # fmt: skip
+    return polys
+
+
+def check_budget(doc: dict[str, Any], where: str, budget: Budget) -> None:
+    """Refuse a zone over the vertex budget (413) or whose polygons are not valid (422),
+    before any repair or index is built; counts against the request's `budget`."""
+    polys = _rings(doc["geometry"], where)
+    n = sum(len(r) for p in polys for r in p)
+    if n > MAX_VERTICES:
+        raise ZoneError(413, f"{where}: {n} vertices; a zone may have at most {MAX_VERTICES}",
+                        "too_many_vertices")  # fmt: skip
+    budget.vertices -= n
+    if budget.vertices < 0:
+        raise ZoneError(413, f"{where}: more than {MAX_REQUEST_VERTICES} vertices in one "
+                        "request", "too_many_vertices")  # fmt: skip
+    for k, rings in enumerate(polys):
+        try:
+            arrs = [np.asarray(r, float) for r in rings]
+        except (TypeError, ValueError):
+            raise ZoneError(422, f"{where}: coordinates are not numbers",
+                            "bad_coordinates") from None  # fmt: skip
+        if not arrs or any(a.ndim != 2 or a.shape[0] < 4 or a.shape[1] < 2 for a in arrs):
+            raise ZoneError(422, f"{where}: a ring needs 4 or more [lon, lat] positions",
+                            "bad_coordinates")  # fmt: skip
+        if not all(np.isfinite(a[:, :2]).all() for a in arrs):
+            raise ZoneError(422, f"{where}: coordinates must be finite", "bad_coordinates")
+        for a in arrs:  # across the antimeridian: continuous longitudes, as zone_io draws it
+            a[:, 0] = a[0, 0] + np.concatenate([[0.0], np.cumsum(
+                (np.diff(a[:, 0]) + 180.0) % 360.0 - 180.0)])  # fmt: skip
+        if wall.monotonic() > budget.deadline:
+            raise ZoneError(413, f"{where}: zone checks took longer than {budget.seconds} s",
+                            "time_budget")  # fmt: skip
+        poly = shapely.Polygon(arrs[0][:, :2], [a[:, :2] for a in arrs[1:]])
+        if not shapely.is_valid(poly):
+            why = shapely.is_valid_reason(poly).split("[", 1)[0]
+            part = f" (polygon {k})" if len(polys) > 1 else ""
+            raise ZoneError(422, f"{where}{part}: invalid polygon: {why}; zones sent to the "
+                            "API are not repaired: send a valid polygon", "invalid_geometry")
+    if wall.monotonic() > budget.deadline:
+        raise ZoneError(413, f"{where}: zone checks took longer than {budget.seconds} s",
+                        "time_budget")  # fmt: skip
 
 
 @dataclass
@@ -46,13 +118,16 @@ def _jsonable(v: Any) -> bool:
     return isinstance(v, str | int | float | bool) or v is None
 
 
-def parse_zone(doc: Any, where: str) -> Feature:
-    """One polygonal zone from a GeoJSON Feature, checked as zone files are (zone_io)."""
+def parse_zone(doc: Any, where: str, budget: Budget | None = None) -> Feature:
+    """One polygonal zone from a GeoJSON Feature, checked as zone files are (zone_io).
+    With `budget` (edits through the API) the budgets and validity come first."""
     if not isinstance(doc, dict) or doc.get("type") != "Feature":
         raise ZoneError(422, f"{where}: a GeoJSON Feature is needed")
     g = doc.get("geometry")
     if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
         raise ZoneError(422, f"{where}: geometry must be a Polygon or MultiPolygon")
+    if budget is not None:
+        check_budget(doc, where, budget)
     rejects = Rejects()
     feats = [f for f in parse_geojson(json.dumps(doc).encode(), where, rejects, want="polygon")
              if f.is_polygonal]  # fmt: skip
@@ -139,7 +214,7 @@ class ZoneEditor:
 
     # edits -----------------------------------------------------------------------------
     def add(self, doc: Any, who: str) -> dict[str, Any]:
-        f = parse_zone(doc, "zone")
+        f = parse_zone(doc, "zone", Budget())
         with self._lock:
             if len(self.zones) >= MAX_ZONES:
                 raise ZoneError(422, f"at most {MAX_ZONES} zones")
@@ -152,7 +227,7 @@ class ZoneEditor:
             return z.geojson
 
     def replace(self, zid: str, doc: Any, who: str) -> dict[str, Any]:
-        f = parse_zone(doc, f"zone {zid}")
+        f = parse_zone(doc, f"zone {zid}", Budget())
         with self._lock:
             i = self._index(zid)
             self.zones[i] = self._zone(f, zid, who, doc.get("properties"), keep_id=True)
@@ -173,6 +248,11 @@ class ZoneEditor:
             raise ZoneError(422, "body must be a GeoJSON FeatureCollection")
         if len(fc["features"]) > MAX_ZONES:
             raise ZoneError(422, f"at most {MAX_ZONES} zones")
+        budget = Budget()
+        for i, d in enumerate(fc["features"]):  # every budget before any geometry work
+            if isinstance(d, dict) and isinstance(d.get("geometry"), dict) and d.get(
+                "geometry", {}).get("type") in ("Polygon", "MultiPolygon"):  # fmt: skip
+                check_budget(d, f"feature {i}", budget)
         parsed = [(parse_zone(d, f"feature {i}"), d) for i, d in enumerate(fc["features"])]
         with self._lock:
             self.zones, self._next = [], 1

@@ -391,3 +391,16 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def track_points_page(self, until: float, after: tuple[float, int], limit: int) -> list[tuple]:
+        """Up to `limit` track points after the cursor `after` = (time, subject) and at or
+        before `until`, in (time, subject) order: a window read page by page in bounded
+        memory (the server's replay). Rows: subject, time, domain, lat, lon, alt, speed,
+        course; the next cursor is the last row's (time, subject)."""
+        t, s = after
+        return self.db.execute(
+            "SELECT subject, time, domain, lat, lon, alt, speed, course FROM track_points "
+            "WHERE time >= ? AND time <= ? AND (time > ? OR subject > ?) "
+            "ORDER BY time, subject LIMIT ?",
+            (t, until, t, s, limit),
+        ).fetchall()
