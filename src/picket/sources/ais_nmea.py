@@ -193,18 +193,34 @@ class AisNmeaDecoder:
     ) -> list[Message]:
         """Offer the chunk's fragments to the reassembler in line order.
 
-        The columns are turned into lists once: indexing NumPy arrays element by
-        element cost more than the reassembly itself.
+        Most multi-part traffic is two fragments on adjacent lines under one key
+        (a type 5 every few minutes per vessel). Such a pair, met while no other
+        group is open, can only complete: it is joined here directly, with the
+        reassembler's own age and line limits, and everything else goes through
+        the reassembler. The columns are turned into lists once: indexing NumPy
+        arrays element by element cost more than the reassembly itself.
         """
         done: list[Message] = []
-        if not len(multi):
+        m = len(multi)
+        if not m:
             return done
         cols = (ln.line_no, ln.start, ln.end, ln.pay_start, ln.pay_len, ln.fill, time, st,
                 ln.group_start, ln.group_end, ln.seq, ln.channel, ln.count, ln.frag)  # fmt: skip
-        add, orphan = self._parts.add, self._orphan
-        for line_no, a, b, p0, pn, fill, t, station, g0, g1, seq, chan, count, frag in zip(
-            *(c[multi].tolist() for c in cols), strict=True
-        ):
+        rows = list(zip(*(c[multi].tolist() for c in cols), strict=True))
+        pair = self._clean_pairs(ln, multi, time, st).tolist()
+        parts = self._parts
+        add, orphan = parts.add, self._orphan
+        k = 0
+        while k < m:
+            if pair[k] and parts.idle():
+                la, a0, a1, pa, na, _, ta, sa = rows[k][:8]
+                lb, b0, b1, pb, nb, fb = rows[k + 1][:6]
+                payload = chunk[pa : pa + na] + chunk[pb : pb + nb]
+                tm = ta if math.isfinite(ta) else rows[k + 1][6]
+                done.append(Message(payload, fb, tm, sa, [la, lb], [chunk[a0:a1], chunk[b0:b1]]))
+                k += 2
+                continue
+            line_no, a, b, p0, pn, fill, t, station, g0, g1, seq, chan, count, frag = rows[k]
             part = Fragment(line_no, chunk[a:b], chunk[p0 : p0 + pn], fill, t, station)
             if g0 >= 0:
                 key: tuple[Any, ...] = ("g", chunk[g0:g1].rpartition(b"-")[2])
@@ -215,7 +231,28 @@ class AisNmeaDecoder:
                 orphan(orphans)
             if msg is not None:
                 done.append(msg)
+            k += 1
         return done
+
+    def _clean_pairs(
+        self, ln: al.Lines, multi: np.ndarray, time: np.ndarray, st: np.ndarray
+    ) -> np.ndarray:
+        """Per fragment: it is part 1 of 2 and the next fragment is its part 2 under the same
+        key (no tag-block group), close enough in lines and time that the reassembler
+        would not expire it in between."""
+        pair = np.zeros(len(multi), bool)
+        if len(multi) < 2:
+            return pair
+        a, b = multi[:-1], multi[1:]
+        age = time[b] - time[a]
+        pair[:-1] = (
+            (ln.count[a] == 2) & (ln.count[b] == 2) & (ln.frag[a] == 1) & (ln.frag[b] == 2)
+            & (ln.group_start[a] < 0) & (ln.group_start[b] < 0)
+            & (st[a] == st[b]) & (ln.seq[a] == ln.seq[b]) & (ln.channel[a] == ln.channel[b])
+            & (ln.line_no[b] - ln.line_no[a] <= self._parts.max_lines)
+            & ~(np.isfinite(age) & (np.abs(age) > self._parts.max_age_s))
+        )  # fmt: skip
+        return pair
 
     def _reject_message(self, reason: str, lines: list[tuple[int, bytes]]) -> None:
         for line_no, raw in lines:

@@ -51,6 +51,10 @@ class Reassembler:
         self.max_lines = max_lines
         self._open: dict[Hashable, _Open] = {}
 
+    def idle(self) -> bool:
+        """No group is open: a fragment 1 offered now cannot orphan or expire anything."""
+        return not self._open
+
     def add(
         self, key: Hashable, count: int, frag: int, part: Fragment
     ) -> tuple[Message | None, list[Fragment]]:
