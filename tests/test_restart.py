@@ -102,10 +102,13 @@ def a_store_checkpoint(path: Path) -> tuple[bytes, float, float]:
 
 
 def test_a_checkpoint_rebuilds_only_picket_classes_and_never_unpickles():
-    blob = checkpoint.dumps({"x": np.arange(3), "s": {1, 2}, "t": (1, "a")})
+    blob, failed = checkpoint.dumps({"x": np.arange(3), "s": {1, 2}, "t": (1, "a")},
+                                    {"ok": [np.ones(2)], "foreign": {"f": threading.Lock()}})
     back = checkpoint.loads(blob)
     assert back["s"] == {1, 2} and back["t"] == (1, "a")
     assert back["x"].tolist() == [0, 1, 2]
+    assert failed == ["foreign"] and list(back["parts"]) == ["ok"]  # the rest is kept
+    assert back["parts"]["ok"][0].tolist() == [1.0, 1.0]
     import io
 
     doc = {"format": checkpoint.FORMAT, "state": {"~o": "os:_wrap_close", "id": 0, "s": {}}}

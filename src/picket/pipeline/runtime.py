@@ -75,6 +75,7 @@ class Pipeline:
         self.resume_mark: dict[int, float] = {}  # domain -> event time seen before a restart
         self.seen_event: Callable[[str, Any], bool] | None = None  # event already stored?
         self.seen_until = -np.inf  # the newest event time the store held at the restart
+        self._unsaved: set[str] = set()  # components a checkpoint had to leave out (logged)
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
         r = check_values(decoded.reports, self.rejects)  # impossible values never reach state
@@ -183,10 +184,16 @@ class Pipeline:
         for name, comp in self._components().items():
             own = getattr(comp, "checkpoint_state", None)
             parts[name] = {"own": own()} if callable(own) else {"attrs": state_of(comp)}
-        return dumps({
-            "now": float(self.now), "now_by_domain": dict(self.now_by_domain), "parts": parts,
+        blob, failed = dumps({
+            "now": float(self.now), "now_by_domain": dict(self.now_by_domain),
             "counts": [self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates],
-        })  # fmt: skip
+        }, parts)  # fmt: skip
+        for name in failed:
+            if name not in self._unsaved:
+                self._unsaved.add(name)
+                log.warning("checkpoint: %s holds state that cannot be saved; it will start "
+                            "empty after a restart", name)  # fmt: skip
+        return blob
 
     def restore(self, blob: bytes) -> list[str]:
         """Put a `snapshot` back (before the first batch). A component whose saved state

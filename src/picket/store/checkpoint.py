@@ -154,18 +154,35 @@ class _Decoder:
         raise CheckpointError(f"unknown checkpoint tag {sorted(v)[:3]}")
 
 
-def dumps(state: Any) -> bytes:
-    """`state` (plain data, NumPy arrays and picket objects) as one compact blob."""
+def dumps(state: Any, parts: dict[str, Any] | None = None) -> tuple[bytes, list[str]]:
+    """`state` (plain data, NumPy arrays and picket objects) as one compact blob, with
+    `parts` under `state["parts"]`: a part that cannot be encoded is left out (returned by
+    name) so one component holding something foreign costs its own restart state only."""
     e = _Encoder()
-    doc = json.dumps({"format": FORMAT, "state": e.enc(state)}, separators=(",", ":"))
+    doc_state = e.enc(state)
+    failed: list[str] = []
+    enc_parts: dict[str, Any] = {}
+    if parts is not None:
+        for name, part in parts.items():
+            n_arrays, memo = len(e.arrays), dict(e.memo)
+            try:
+                enc_parts[name] = e.enc(part)
+            except CheckpointError:
+                del e.arrays[n_arrays:]
+                e.memo = memo
+                failed.append(name)
+    doc = json.dumps({"format": FORMAT, "state": doc_state,
+                      **({"parts": enc_parts} if parts is not None else {})},
+                     separators=(",", ":"))  # fmt: skip
     buf = io.BytesIO()
     arrays = {f"a{i}": a for i, a in enumerate(e.arrays)}
     np.savez_compressed(buf, __json__=np.frombuffer(doc.encode(), np.uint8), **arrays)
-    return buf.getvalue()
+    return buf.getvalue(), failed
 
 
 def loads(blob: bytes) -> Any:
-    """The state `dumps` wrote; CheckpointError for anything else."""
+    """The state `dumps` wrote (its parts, if any, under `state["parts"]`); CheckpointError
+    for anything else."""
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -175,7 +192,11 @@ def loads(blob: bytes) -> Any:
     if doc.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint format {doc.get('format')}, this picket reads {FORMAT}")
     try:
-        return _Decoder(arrays).dec(doc["state"])
+        d = _Decoder(arrays)
+        state = d.dec(doc["state"])
+        if "parts" in doc:
+            state["parts"] = {k: d.dec(v) for k, v in doc["parts"].items()}
+        return state
     except (AttributeError, ImportError, KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"checkpoint does not fit this picket: {e}") from None
 
