@@ -168,6 +168,13 @@ def _pick(a: I64, i: I64, default: int) -> I64:
     return np.where(inside, a[np.clip(i, 0, len(a) - 1)], default)
 
 
+def _next_commas(commas: I64, k: I64, m: int, size: int) -> NDArray[np.int64]:
+    """Rows of `m` comma offsets from index k on (`size` past the last comma): an (m, n)
+    array, one gather instead of `m` calls of `_pick`."""
+    padded = np.concatenate([commas, np.full(m, size, np.int64)])
+    return padded[k[None, :] + np.arange(m)[:, None]]
+
+
 def _strip(buf: U8, start: I64, end: I64) -> tuple[I64, I64]:
     """Drop leading/trailing blanks and CRs: a few vectorised steps, whole-buffer scan if needed."""
     start, end = start.copy(), end.copy()
@@ -305,16 +312,15 @@ def _vdm_fields(buf: U8, rows: I64, s0: I64, star: I64, commas: I64, out: Lines)
     """`!AIVDM,count,frag,seq,chan,payload,fill*hh`: validate and store the six fields."""
     if len(rows) == 0:
         return
-    size = len(buf)
     nc = len(commas)
     k = np.searchsorted(commas, s0)
-    c = [_pick(commas, k + i, size) for i in range(7)]
+    c = _next_commas(commas, k, 7, len(buf))
     ok = (k + 5 < nc) & (c[5] < star)
     ok &= (k + 6 >= nc) | (c[6] > star)  # no seventh field
-    count, cok = parse_uint(buf, c[0] + 1, c[1], 1)
-    frag, fok = parse_uint(buf, c[1] + 1, c[2], 1)
-    seq, sok = parse_uint(buf, c[2] + 1, c[3], 1)
-    fill, lok = parse_uint(buf, c[5] + 1, star, 1)
+    # count, fragment, sequence and fill: one digit each, parsed in one stacked pass
+    v, vok = parse_uint(buf, np.concatenate([c[0], c[1], c[2], c[5]]) + 1,
+                        np.concatenate([c[1], c[2], c[3], star]), 1)  # fmt: skip
+    (count, frag, seq, fill), (cok, fok, sok, lok) = v.reshape(4, -1), vok.reshape(4, -1)
     ok &= cok & fok & lok & (count >= 1) & (frag >= 1) & (frag <= count) & (fill <= 5)
     ok &= sok | (c[3] == c[2] + 1)
     ok &= c[4] - c[3] <= 2  # channel: empty or one character
@@ -333,17 +339,17 @@ def _pghp_fields(buf: U8, rows: I64, s0: I64, star: I64, commas: I64, out: Lines
     """DMA's `$PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...` stamps the sentence that follows it."""
     if len(rows) == 0:
         return
-    size = len(buf)
     nc = len(commas)
     k = np.searchsorted(commas, s0)
-    c = [_pick(commas, k + i, size) for i in range(10)]
+    c = _next_commas(commas, k, 10, len(buf))
     ok = (k + 8 < nc) & (c[8] < star)
-    vals = []
-    for i, w in zip(range(1, 8), (4, 2, 2, 2, 2, 2, 3), strict=True):
-        v, vok = parse_uint(buf, c[i] + 1, c[i + 1], w)
-        ok &= vok
-        vals.append(v)
-    y, mo, d, h, mi, s, ms = vals
+    # the seven number fields parsed in one pass over a stacked column, each held to its width
+    widths = np.repeat(np.array([4, 2, 2, 2, 2, 2, 3], np.int64), len(rows))
+    a, b = np.concatenate(c[1:8]) + 1, np.concatenate(c[2:9])
+    v, vok = parse_uint(buf, a, b, 4)
+    vok &= b - a <= widths
+    ok &= vok.reshape(7, -1).all(axis=0)
+    y, mo, d, h, mi, s, ms = v.reshape(7, -1)
     ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (h < 24) & (mi < 60) & (s <= 60)
     days = days_from_civil(y, mo, d)
     t = days * 86400.0 + h * 3600.0 + mi * 60.0 + s + ms / 1000.0
