@@ -219,12 +219,11 @@ def parse_uint(buf: U8, a: I64, b: I64, max_width: int) -> tuple[I64, NDArray[np
     ln = b - a
     ok = (ln >= 1) & (ln <= max_width)
     val = np.zeros(len(a), np.int64)
-    top = len(buf) - 1
     for j in range(max_width):
         m = ok & (j < ln)
         if not m.any():
             break
-        d = buf[np.clip(a + j, 0, top)].astype(np.int64) - 48
+        d = buf.take(a + j, mode="clip").astype(np.int64) - 48  # clip: indices kept in buf
         ok &= ~m | ((d >= 0) & (d <= 9))
         val = np.where(m, val * 10 + d, val)
     return val, ok
