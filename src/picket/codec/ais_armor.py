@@ -45,8 +45,7 @@ def char_matrix(buf: U8, start: I64, length: I64, width: int) -> U8:
     """
     cols = np.arange(width)
     inside = cols[None, :] < np.minimum(length, width)[:, None]
-    idx = np.where(inside, start[:, None] + cols[None, :], 0)
-    out = buf[idx]
+    out = buf.take(start[:, None] + cols[None, :], mode="clip")  # outside cells overwritten
     out[~inside] = 48
     return out
 
@@ -56,8 +55,13 @@ def sixbit_to_bytes(chars: U8) -> U8:
 
     Invalid characters decode as zero; check them with `DEARMOR` first.
     """
-    n, w = chars.shape
-    v = DEARMOR[chars]
+    return sixbits_to_bytes(DEARMOR[chars])
+
+
+def sixbits_to_bytes(v: U8) -> U8:
+    """Six-bit values (n, w), as `DEARMOR` gives them, -> payload bytes; INVALID counts as 0.
+    Overwrites INVALID entries of `v` with 0."""
+    n, w = v.shape
     v[v == INVALID] = 0
     pad = (-w) % 4
     if pad:

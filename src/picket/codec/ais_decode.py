@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbit_to_bytes
+from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbits_to_bytes
 from picket.codec.ais_armor import text as _armor_text
 from picket.model.reports import Domain, Kind
 from picket.model.subjects import Namespace, key
@@ -138,12 +138,12 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
 
     def payload(idx: I64, bits: int) -> tuple[I64, U8]:
         """Payload bytes of the rows whose characters (those read) are all valid armour."""
-        chars = char_matrix(buf, start[idx], length[idx], -(-bits // 6))
-        invalid = (DEARMOR[chars] == INVALID).any(axis=1)
+        six = DEARMOR[char_matrix(buf, start[idx], length[idx], -(-bits // 6))]
+        invalid = (six == INVALID).any(axis=1)
         if invalid.any():
             status[idx[invalid]] = BAD_PAYLOAD
-            idx, chars = idx[~invalid], chars[~invalid]
-        return idx, sixbit_to_bytes(chars)
+            idx, six = idx[~invalid], six[~invalid]
+        return idx, sixbits_to_bytes(six)
 
     idx = rows_of((1, 2, 3), 168)
     if len(idx):
