@@ -61,10 +61,15 @@ class PlotsCsvDecoder:
 
     # parsing -------------------------------------------------------------------------
     def _lines(self, chunk: bytes) -> Decoded:
-        if self.header is not None:
-            fast = self._fast(chunk)
-            if fast is not None:
-                return fast
+        while self.header is None and chunk:  # the preamble, line by line
+            line, _, chunk = chunk.partition(b"\n")
+            self.line_no += 1
+            self._preamble(line.decode("utf-8", errors="replace").strip(), self.line_no)
+        if not chunk:
+            return Decoded.empty()
+        fast = self._fast(chunk)
+        if fast is not None:
+            return fast
         text = chunk.decode("utf-8", errors="replace")
         lines = text.split("\n")
         if lines and lines[-1] == "":

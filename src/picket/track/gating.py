@@ -1,9 +1,10 @@
 """Mahalanobis gating through a spatial index: only nearby track-plot pairs are ever formed.
 
-A k-d tree over the plots returns, for every predicted track, its nearest plots within
-the largest gate radius any track could need; the exact (per-pair) Mahalanobis test then
-keeps the pairs inside the gate. Pairs are three flat arrays, never a tracks x plots
-matrix, so the cost grows with the number of plausible pairs, not with the scene.
+A grid of cells one gate radius wide over the plots returns, for every predicted track,
+its nearest plots within the largest gate radius any track could need; the exact
+(per-pair) Mahalanobis test then keeps the pairs inside the gate. Pairs are three flat
+arrays, never a tracks x plots matrix, so the cost grows with the number of plausible
+pairs, not with the scene.
 """
 
 from __future__ import annotations
@@ -51,14 +52,7 @@ def gate_pairs(
         track_var = float(np.max(pred.pxx[:, :h])) if var_bound is None else var_bound
         s_max = track_var + float(np.max(r[:, :h]))
         radius = gate * np.sqrt(s_max) * (1 + 1e-9) + shift  # d² < g² ⇒ |v|² < g² λmax(S)
-        from scipy.spatial import cKDTree  # here: `picket track` starts without SciPy
-
-        k = min(max_neighbours, m)
-        _dist, idx = cKDTree(z[:, :h]).query(pred.pos[:, :h], k=k, distance_upper_bound=radius)
-        idx = np.asarray(idx).reshape(n, k)
-        ok = idx < m
-        ti = np.nonzero(ok)[0]
-        pj = idx[ok]
+        ti, pj = grid_neighbours(pred.pos[:, :h], z[:, :h], radius, min(max_neighbours, m))
     if d2_fn is None:
         v = z[pj] - pred.pos[ti]
         d2 = np.sum(v * v / (pred.pxx[ti] + r[pj]), axis=1)
@@ -66,3 +60,49 @@ def gate_pairs(
         d2 = d2_fn(ti, pj)
     keep = d2 < gate * gate
     return ti[keep], pj[keep], d2[keep]
+
+
+def grid_neighbours(q: F8, p: F8, radius: float, k: int) -> tuple[I8, I8]:
+    """For every point of `q`, its (at most) `k` nearest points of `p` closer than `radius`,
+    as pairs (q index, p index): the points sorted into square cells `radius` wide, each
+    query point looking in its own cell and the eight around it. The same pairs as a k-d
+    tree query with an upper bound, in array operations and without SciPy (whose import
+    alone costs several times a `picket track` run's tracking)."""
+    nq = len(q)
+    if not (np.isfinite(radius) and radius > 0) or len(p) == 0 or nq == 0:
+        ti = np.repeat(np.arange(nq), len(p))
+        pj = np.tile(np.arange(len(p)), nq)
+    else:
+        lo = p.min(0)
+        span = float(np.max(p.max(0) - lo))
+        cell = max(radius, span / 4096.0)  # at most ~4096² cells: keys stay small
+        pc = np.floor((p - lo) / cell).astype(np.int64)
+        ny = int(pc[:, 1].max()) + 1
+        nx = int(pc[:, 0].max()) + 1
+        pkey = pc[:, 0] * ny + pc[:, 1]
+        order = np.argsort(pkey, kind="stable")
+        skey = pkey[order]
+        qc = np.floor((q - lo) / cell)
+        qc = np.clip(qc, -2, [nx + 1, ny + 1]).astype(np.int64)  # far away: no cell near
+        off = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+        cx = qc[:, None, 0] + off[None, :, 0]
+        cy = qc[:, None, 1] + off[None, :, 1]
+        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+        key = np.where(inside, cx * ny + cy, -1).ravel()
+        a = np.searchsorted(skey, key, "left")
+        cnt = np.where(key >= 0, np.searchsorted(skey, key, "right") - a, 0)
+        total = int(cnt.sum())
+        ti = np.repeat(np.repeat(np.arange(nq), 9), cnt)
+        start = np.repeat(a - (np.cumsum(cnt) - cnt), cnt)
+        pj = order[start + np.arange(total)]
+    d = p[pj] - q[ti]
+    d2 = np.sum(d * d, axis=1)
+    near = d2 < radius * radius if np.isfinite(radius) else np.ones(len(d2), bool)
+    ti, pj, d2 = ti[near], pj[near], d2[near]
+    if len(ti) == 0 or np.bincount(ti).max() <= k:
+        return ti, pj
+    o = np.lexsort((d2, ti))  # per query point, nearest first; keep k
+    ti, pj = ti[o], pj[o]
+    first = np.searchsorted(ti, ti, "left")
+    keep = np.arange(len(ti)) - first < k
+    return ti[keep], pj[keep]
