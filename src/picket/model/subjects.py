@@ -21,6 +21,7 @@ class Namespace(IntEnum):
     TRACK = 4  # anonymous track made by picket's plot tracker
     RID = 5  # drone Remote ID serial, hashed (names kept in RID_NAMES)
     COT = 6  # Cursor on Target uid, 48 bits of its BLAKE2 hash (the uid itself is a static)
+    SYSTRACK = 7  # an ASTERIX CAT062 system track: SAC << 24 | SIC << 16 | track number
 
 
 RID_NAMES: dict[int, str] = {}
@@ -50,8 +51,16 @@ def rid_key(serial: str) -> int:
     return key(Namespace.RID, n)  # type: ignore[return-value]
 
 
+def systrack_number(sac: int | np.ndarray, sic: int | np.ndarray,
+                    track: int | np.ndarray) -> int | np.ndarray:  # fmt: skip
+    """The number of a SYSTRACK key: a track number is unique only within its SDPS
+    (SAC/SIC), so the system's identity is part of the subject."""
+    return (sac & 0xFF) << 24 | (sic & 0xFF) << 16 | (track & 0xFFFF)  # type: ignore[operator]
+
+
 def format_subject(k: int) -> str | None:
-    """``mmsi:212123000``, ``icao:4ca7b5``, ``norad:25544``, ``track:17``."""
+    """``mmsi:212123000``, ``icao:4ca7b5``, ``norad:25544``, ``track:17``,
+    ``sdps:25/12/1234`` (SAC/SIC/track number of an ASTERIX system track)."""
     k = int(k)
     if k < 0:
         return None
@@ -68,6 +77,8 @@ def format_subject(k: int) -> str | None:
         return f"rid:{RID_NAMES.get(n, format(n, 'x'))}"
     if ns == Namespace.COT:
         return f"cot:{n:012x}"
+    if ns == Namespace.SYSTRACK:
+        return f"sdps:{n >> 24 & 0xFF}/{n >> 16 & 0xFF}/{n & 0xFFFF}"
     return f"subject:{k}"
 
 
@@ -86,4 +97,9 @@ def parse_subject(text: str) -> int:
         return rid_key(val)
     if ns == "cot":
         return key(Namespace.COT, int(val, 16))  # type: ignore[return-value]
+    if ns == "sdps":
+        sac, sic, track = (int(x) for x in val.split("/"))
+        if not (0 <= sac <= 255 and 0 <= sic <= 255 and 0 <= track <= 0xFFFF):
+            raise ValueError(f"sdps subject {text!r}: SAC/SIC 0..255, track 0..65535")
+        return key(Namespace.SYSTRACK, systrack_number(sac, sic, track))  # type: ignore[return-value]
     raise ValueError(f"unknown subject namespace in {text!r}")

@@ -1,34 +1,39 @@
-"""ASTERIX radar target reports (CAT048) and radar service messages (CAT034).
+"""ASTERIX: radar plots (CAT048, with CAT034 service messages), ADS-B reports (CAT021)
+and SDPS system tracks (CAT062, with CAT065 status messages). docs/asterix.md.
 
 Input is a pcap or pcapng capture of the UDP feed (the usual way ASTERIX is recorded)
-or a raw stream of ASTERIX data blocks. CAT048 plots are placed on WGS84 from their
-polar position (I048/040) and the radar's site: the site comes from CAT034 I034/120 in
-the same feed or from `RADAR_SITES` ((SAC, SIC) -> lat, lon, height m), which a
-deployment fills. Plots of a radar whose site is never learnt are rejected at the end
-(``asterix.unknown_site``) rather than guessed. Slant range becomes ground distance on a
-sphere using the plot's flight level (or the radar's own height when there is none).
+or a raw stream of ASTERIX data blocks. Every record is walked with its category's full
+UAP (`picket.sources.asterix_uap`), so items picket does not use are skipped exactly.
 
-Time is I048/140 (seconds since midnight UTC) placed on the day nearest the capture
-record's time; a raw stream has no date of its own, so the format is `clockless`: the
-decoder takes a `clock` (arrival time live, start time in replay) and rejects raw plots
+CAT048 plots are placed on WGS84 from their polar position (I048/040) and the radar's
+site: from the `sites` argument (picket.toml ``[asterix] sites``, ``--radar-site``) or
+from CAT034 I034/120 in the same feed. Plots of a radar nothing locates are held until
+a site arrives, then rejected at the end (``asterix.unknown_site``) rather than guessed.
+Slant range becomes ground distance on a sphere using the plot's flight level (or the
+radar's own height when there is none).
+
+Times of day (I048/140, I021/073-074 or 071, I062/070) are placed on the day nearest the
+capture record's time; a raw stream has no date of its own, so the format is `clockless`:
+the decoder takes a `clock` (arrival time live, start time in replay) and rejects records
 it cannot date as `asterix.no_time` rather than putting them in 1970.
 
-A plot carrying a Mode S address (I048/220) is an identified report (`Kind.POSITION`,
-subject ICAO); all others are anonymous `Kind.PLOT` for the plot tracker. The sensor
-(``source``) is ``asterix:SAC/SIC``. Callsigns (I048/240) are `Static` facts.
+Subjects: a Mode S address (I048/220, I021/080 with an ICAO address type, I062/380 ADR)
+makes an identified `icao:` report; a CAT062 track without one is its system track
+``sdps:SAC/SIC/TRACK``; other CAT048 plots and CAT021 reports with non-ICAO addresses are
+anonymous `Kind.PLOT` for the plot tracker. The sensor (``source``) is ``asterix:SAC/SIC``.
+Callsigns and emitter categories are `Static` facts, sent when they change.
 
 A raw stream is cut into data blocks by their length field, so a block split across
 reads is whole again; a corrupt capture record costs that record (see `CaptureStream`).
-
-Records are walked one at a time to find where each item sits (ASTERIX is a variable-
-length format), then every field is extracted for the whole batch at once with NumPy.
+Records are walked one at a time to find where each item sits, then every field is
+extracted for the whole batch at once with NumPy.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,156 +43,157 @@ from picket.geo.geodesy import destination
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
-from picket.model.subjects import Namespace, key
+from picket.model.subjects import Namespace, key, systrack_number
 from picket.model.text import clean_text
+from picket.sources.asterix_uap import SUB, UAPS, Truncated, walk
 from picket.sources.registry import Format, register
 
 NAME = "asterix"
-RADAR_SITES: dict[tuple[int, int], tuple[float, float, float]] = {}
 EARTH_R = 6_371_008.8
 FT = 0.3048
 NM = 1852.0
+FPM = FT / 60.0  # ft/min in m/s
 
-# UAPs: FRN -> item length rule. int = fixed; "fx" = extends while bit 1 is set;
-# "rep<n>" = 1-byte count then n bytes each; "sp" = explicit length; tuples = compound.
-_UAP48: list[object] = [
-    2,
-    3,
-    "fx",
-    4,
-    2,
-    2,
-    ("c130",),  # 010 140 020 040 070 090 130
-    3,
-    6,
-    "rep8",
-    2,
-    4,
-    4,
-    "fx",  # 220 240 250 161 042 200 170
-    4,
-    "fx",
-    2,
-    4,
-    2,
-    ("c120",),
-    2,  # 210 030 080 100 110 120 230
-    7,
-    1,
-    2,
-    1,
-    2,
-    "sp",
-    "sp",  # 260 055 050 065 060 SP RE
-]
-_UAP34: list[object] = [
-    2,
-    1,
-    3,
-    1,
-    2,
-    ("c050",),
-    ("c060",),  # 010 000 030 020 041 050 060
-    "rep2",
-    8,
-    1,
-    8,
-    2,
-    "sp",
-    "sp",  # 070 100 110 120 090 RE SP
-]
-_COMPOUND = {  # subfield lengths in primary-octet bit order (bit 8 first), None = spare
-    "c130": [1, 1, 1, 1, 1, 1, 1],
-    "c050": [1, None, None, 1, 1, 2, None],
-    "c060": [1, None, None, 1, 1, 1, None],
+Site = tuple[float, float, float]  # lat, lon deg WGS84, height m
+SITE_KEYS = ("sac", "sic", "lat", "lon", "height_m")
+
+
+def _check_site(sac: Any, sic: Any, lat: Any, lon: Any, h: Any,
+                what: str) -> tuple[tuple[int, int], Site]:  # fmt: skip
+    try:
+        sac_i, sic_i = int(sac), int(sic)
+        la, lo, hm = float(lat), float(lon), float(h)
+    except (TypeError, ValueError):
+        raise ValueError(f"radar site {what}: sac, sic are integers; lat, lon, height_m "
+                         "numbers") from None  # fmt: skip
+    if sac_i != sac or sic_i != sic or not (0 <= sac_i <= 255 and 0 <= sic_i <= 255):
+        raise ValueError(f"radar site {what}: SAC and SIC are integers 0..255")
+    if not (-90 <= la <= 90 and -180 <= lo <= 180 and -500 <= hm <= 10_000):
+        raise ValueError(f"radar site {what}: lat -90..90, lon -180..180, height_m "
+                         "-500..10000 (metres above the ellipsoid)")  # fmt: skip
+    return (sac_i, sic_i), (la, lo, hm)
+
+
+def parse_site(text: str) -> tuple[tuple[int, int], Site]:
+    """``SAC/SIC:LAT,LON,HEIGHT_M`` (the ``--radar-site`` form) as ((sac, sic), site)."""
+    ident, _, pos = text.partition(":")
+    a, _, b = ident.partition("/")
+    parts = pos.split(",")
+    if len(parts) != 3 or not a.strip().isdigit() or not b.strip().isdigit():
+        raise ValueError(f"radar site {text!r}: expected SAC/SIC:LAT,LON,HEIGHT_M, "
+                         "e.g. 25/13:45.81,15.97,120")  # fmt: skip
+    return _check_site(int(a), int(b), *parts, what=repr(text))
+
+
+def site_table(entries: Mapping[Any, Any] | Iterable[Any] | None) -> dict[tuple[int, int], Site]:
+    """Radar sites from config tables (``{sac, sic, lat, lon, height_m}``), ``--radar-site``
+    strings, or a ready ``{(sac, sic): (lat, lon, height_m)}``; raises ValueError."""
+    out: dict[tuple[int, int], Site] = {}
+    if entries is None:
+        return out
+    if isinstance(entries, Mapping):
+        for (sac, sic), (lat, lon, h) in entries.items():
+            k, v = _check_site(sac, sic, lat, lon, h, f"{sac}/{sic}")
+            out[k] = v
+        return out
+    for i, e in enumerate(entries):
+        if isinstance(e, str):
+            k, v = parse_site(e)
+        elif isinstance(e, Mapping):
+            missing = [x for x in SITE_KEYS if x not in e]
+            extra = sorted(set(e) - set(SITE_KEYS))
+            if missing or extra:
+                raise ValueError(f"radar site [{i}]: missing {missing}, unknown {extra}; "
+                                 f"keys: {', '.join(SITE_KEYS)}")  # fmt: skip
+            k, v = _check_site(*(e[x] for x in SITE_KEYS), what=f"[{i}]")
+        else:
+            raise ValueError(f"radar site [{i}]: a table {{sac, sic, lat, lon, height_m}}")
+        out[k] = v
+    return out
+
+
+# item offsets kept per record for the columnar decode: FRN (or FRN*SUB + sub-item)
+_KEEP = {
+    48: (1, 2, 4, 5, 6, 8, 9, 13),
+    # 010 040 071 130 131 080 073 074 090 210 070 145 200 155 157 160 170 020
+    21: (1, 2, 5, 6, 7, 11, 12, 13, 17, 18, 19, 21, 23, 24, 25, 26, 29, 30),
+    # 010 070 105 185 060 245 040 136 135 220 380/ADR 380/ID
+    62: (1, 4, 5, 7, 9, 10, 12, 17, 19, 20, 11 * SUB + 1, 11 * SUB + 2),
 }
-
-
-class Truncated(Exception):
-    pass
-
-
-def _item_len(buf: bytes, p: int, rule: object) -> int:
-    """Length of one data item starting at p (raises Truncated past the end)."""
-    if isinstance(rule, int):
-        n = rule
-    elif rule == "fx":
-        n = 1
-        while p + n - 1 < len(buf) and buf[p + n - 1] & 1:
-            n += 1
-    elif isinstance(rule, str) and rule.startswith("rep"):
-        if p >= len(buf):
-            raise Truncated
-        n = 1 + buf[p] * int(rule[3:])
-    elif rule == "sp":
-        if p >= len(buf):
-            raise Truncated
-        n = buf[p]
-        if n < 1:
-            raise Truncated
-    elif isinstance(rule, tuple) and rule[0] == "c120":
-        if p >= len(buf):
-            raise Truncated
-        n = 1 + (2 if buf[p] & 0x80 else 0)
-        if buf[p] & 0x40:
-            if p + n >= len(buf):
-                raise Truncated
-            n += 1 + 6 * buf[p + n]
-    elif isinstance(rule, tuple):
-        n = 1
-        while p + n - 1 < len(buf) and buf[p + n - 1] & 1:
-            n += 1
-        prim = buf[p : p + n]
-        subs = _COMPOUND[rule[0]]
-        for i, ln in enumerate(subs):  # first primary octet only carries known subfields
-            if prim and prim[0] & (0x80 >> i) and ln:
-                n += ln
-    else:  # pragma: no cover - table error
-        raise ValueError(rule)
-    if p + n > len(buf):
-        raise Truncated
-    return n
-
-
-def _walk(buf: bytes, p: int, end: int, uap: list[object]) -> tuple[dict[int, int], int]:
-    """Item offsets (FRN -> offset) of the record at p, and where the next one starts."""
-    fspec = []
-    while True:
-        if p >= end:
-            raise Truncated
-        b = buf[p]
-        fspec.append(b)
-        p += 1
-        if not b & 1:
-            break
-    items: dict[int, int] = {}
-    view = buf[:end]
-    for oi, b in enumerate(fspec):
-        for bit in range(7):
-            if b & (0x80 >> bit):
-                frn = oi * 7 + bit + 1
-                if frn > len(uap):
-                    raise Truncated  # an item this UAP does not know: cannot skip it
-                items[frn] = p
-                p += _item_len(view, p, uap[frn - 1])
-    return items, p
+_POSITION = {48: 4, 62: 5}  # the item without which a record is no use (CAT021: decode)
+_COMPOUND = {62: (11,)}  # compound items whose sub-items are wanted (I062/380)
 
 
 @dataclass
-class _Plots:
-    """Item offsets of CAT048 records, gathered before the columnar decode."""
+class _Recs:
+    """Item offsets of one category's records, gathered before the columnar decode."""
 
-    offs: dict[int, list[int]] = field(default_factory=dict)  # FRN -> per-record offset or -1
-    ref: list[float] = field(default_factory=list)  # capture or clock time: dates the plot
+    keys: tuple[int, ...] = ()
+    offs: dict[int, list[int]] = field(default_factory=dict)  # key -> per-record offset or -1
+    ref: list[float] = field(default_factory=list)  # capture or clock time: dates the record
     where: list[int] = field(default_factory=list)
     n: int = 0
 
-    def add(self, items: dict[int, int], ref: float, where: int) -> None:
-        for frn in (1, 2, 4, 5, 6, 8, 9, 13):
-            self.offs.setdefault(frn, [-1] * self.n).append(items.get(frn, -1))
+    def add(self, items: dict[int, int], base: int, ref: float, where: int) -> None:
+        for k in self.keys:
+            v = items.get(k, -1)
+            self.offs.setdefault(k, [-1] * self.n).append(v + base if v >= 0 else -1)
         self.ref.append(ref)
         self.where.append(where)
         self.n += 1
+
+    def arrays(self) -> dict[int, np.ndarray]:
+        return {k: np.asarray(self.offs.get(k, [-1] * self.n), np.int64) for k in self.keys}
+
+
+def _u(b: np.ndarray, off: np.ndarray, at: int, size: int, signed: bool = False) -> np.ndarray:
+    """Big-endian unsigned (or two's complement) integers of `size` octets at off + at,
+    for every record at once; 0 where the item is absent (off < 0)."""
+    idx = np.where(off >= 0, off + at, 0)
+    v = np.zeros(len(off), np.int64)
+    for k in range(size):
+        v = (v << 8) | b[idx + k].astype(np.int64)
+    if signed:
+        bits = 8 * size
+        v = np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
+    return v
+
+
+def _signed(v: np.ndarray, bits: int) -> np.ndarray:
+    return np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
+
+
+def _dated(tod: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Seconds since midnight on the day nearest `ref` (midnight either side); NaN stays."""
+    t = np.floor(ref / 86400.0) * 86400.0 + tod
+    return np.where(t - ref > 43200, t - 86400, np.where(t - ref < -43200, t + 86400, t))
+
+
+def _squawk(v: np.ndarray) -> np.ndarray:
+    c = v & 0x0FFF
+    return (c >> 9 & 7) * 1000 + (c >> 6 & 7) * 100 + (c >> 3 & 7) * 10 + (c & 7)
+
+
+def _sensor(sac: np.ndarray, sic: np.ndarray) -> np.ndarray:
+    k = sac * 256 + sic
+    uniq, inv = np.unique(k, return_inverse=True)
+    codes = np.array([SOURCES.code(f"asterix:{int(x) >> 8}/{int(x) & 255}") for x in uniq],
+                     np.uint16)  # fmt: skip
+    return codes[inv]
+
+
+# I021/020 emitter category -> the ADS-B (DO-260B) category set and code, as Mode S gives it
+_ECAT = {1: "A1", 2: "A2", 3: "A3", 4: "A4", 5: "A5", 6: "A6", 10: "A7", 11: "B1", 12: "B2",
+         13: "B6", 14: "B7", 15: "B4", 16: "B3", 20: "C1", 21: "C2", 22: "C3", 23: "C4",
+         24: "C5"}  # fmt: skip
+_IA5 = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
+
+
+def callsign(bits: int) -> str | None:
+    """Eight 6-bit ICAO characters (48 bits) as text; None where a character is invalid."""
+    chars = "".join(_IA5[(bits >> (42 - 6 * k)) & 0x3F] for k in range(8))
+    text = clean_text(chars, 8)
+    return text if text and "#" not in text else None
 
 
 # ---- capture containers ------------------------------------------------------------
@@ -467,32 +473,41 @@ def udp_payload(link: int, frame: bytes) -> bytes | None:
 
 
 # ---- decoder -------------------------------------------------------------------------
+_CAT034_MESSAGES = {1: "north marker", 2: "sector crossing", 3: "geographical filtering",
+                    4: "jamming strobe", 5: "solar storm", 6: "SSR jamming strobe",
+                    7: "Mode S jamming strobe"}  # fmt: skip
+
+
 class AsterixDecoder:
-    """ASTERIX plots from pcap(ng) or a raw block stream; see the module docstring.
+    """ASTERIX from pcap(ng) or a raw block stream; see the module docstring.
 
     `clock` (a `Clock` or any callable giving unix time) or `start_time` dates a raw
     stream, whose records carry only the time of day: live the arrival time, in replay
-    the recording's start. Without either, raw plots are rejected as `asterix.no_time`.
+    the recording's start. Without either, raw records are rejected as `asterix.no_time`.
+    `sites` are the radars' positions (`site_table` forms); a CAT034 I034/120 in the feed
+    updates its radar's. `radar_state` holds each radar's latest CAT034 service message.
     """
 
     def __init__(self, rejects: Rejects, source: str, clock: Callable[[], float] | None = None,
-                 start_time: float | None = None, **_: object) -> None:  # fmt: skip
+                 start_time: float | None = None, sites: Any = None,
+                 **_: object) -> None:  # fmt: skip
         self.rejects = rejects
         self.source = source
         self.clock = clock
         self.start_time = start_time
         self.cap = CaptureStream(rejects, source, NAME, raw_blocks=True)
-        self.sites = dict(RADAR_SITES)
-        self.pending = _Plots()
+        self.sites = site_table(sites)
+        self.radar_state: dict[tuple[int, int], dict[str, Any]] = {}
+        self.pending = _Recs(_KEEP[48])
         self.buf = b""  # the bytes the pending offsets point into
         self.max_pending = 200_000
+        self._ident: dict[int, tuple[int, int]] = {}  # subject -> last (callsign bits, category)
 
     def feed(self, data: bytes) -> Decoded:
         return self._run(self.cap.feed(data))
 
     def flush(self) -> Decoded:
-        out = self._run(self.cap.feed(b"", final=True), final=True)
-        return out
+        return self._run(self.cap.feed(b"", final=True), final=True)
 
     def _clock_time(self) -> float:
         """The time a raw block is dated by: the clock's, the start time, or NaN."""
@@ -503,7 +518,7 @@ class AsterixDecoder:
         return float(self.start_time) if self.start_time is not None else math.nan
 
     def _run(self, frames: Iterator[tuple[float, int, bytes, int]], final: bool = False) -> Decoded:
-        plots = _Plots()
+        recs = {c: _Recs(k) for c, k in _KEEP.items()}
         chunks: list[bytes] = []
         base = 0
         for ts, link, frame, off in frames:
@@ -513,20 +528,30 @@ class AsterixDecoder:
                 continue
             poff = off + len(frame) - len(payload)
             ref = ts if np.isfinite(ts) else self._clock_time()
-            self._blocks(payload, poff, base, ts, ref, plots)
+            self._blocks(payload, poff, base, ref, recs)
             chunks.append(payload)
             base += len(payload)
-        buf = self.buf + b"".join(chunks)
+        new = b"".join(chunks)
+        plots = recs[48]
         if self.pending.n:  # earlier plots waiting for their radar's site
+            buf = self.buf + new
             plots = _merge(self.pending, plots, len(self.buf))
         else:
-            buf = b"".join(chunks)
-        self.pending, self.buf = _Plots(), b""
-        return self._decode(np.frombuffer(buf, np.uint8), plots, final)
+            buf = new
+        self.pending, self.buf = _Recs(_KEEP[48]), b""
+        bn = np.frombuffer(new, np.uint8)
+        parts = [self._decode48(np.frombuffer(buf, np.uint8), plots, final),
+                 self._decode21(bn, recs[21]), self._decode62(bn, recs[62])]  # fmt: skip
+        parts = [p for p in parts if len(p.reports) or p.statics]
+        if not parts:
+            return Decoded.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return Decoded(Reports.concat([p.reports for p in parts]),
+                       [s for p in parts for s in p.statics])  # fmt: skip
 
-    def _blocks(
-        self, pl: bytes, poff: int, base: int, ts: float, ref: float, plots: _Plots
-    ) -> None:
+    def _blocks(self, pl: bytes, poff: int, base: int, ref: float,
+                recs: dict[int, _Recs]) -> None:  # fmt: skip
         p = 0
         while p < len(pl):
             where = f"{self.source}:@{poff + p}"
@@ -537,86 +562,94 @@ class AsterixDecoder:
             if ln < 3 or p + ln > len(pl):
                 self.rejects.reject(f"{NAME}.truncated", where, pl[p:])
                 return
-            if cat in (48, 34):
-                self._records(pl, p + 3, p + ln, cat, poff, base, ts, ref, plots)
+            if cat in UAPS:
+                self._records(pl, p + 3, p + ln, cat, poff, base, ref, recs)
             else:
                 self.rejects.reject(f"{NAME}.unsupported_category", where, pl[p : p + ln])
             p += ln
 
-    def _records(
-        self, pl: bytes, p: int, end: int, cat: int, poff: int, base: int, ts: float,
-        ref: float, plots: _Plots,
-    ) -> None:  # fmt: skip
-        uap = _UAP48 if cat == 48 else _UAP34
+    def _records(self, pl: bytes, p: int, end: int, cat: int, poff: int, base: int,
+                 ref: float, recs: dict[int, _Recs]) -> None:  # fmt: skip
+        uap, comp = UAPS[cat], _COMPOUND.get(cat, ())
         while p < end:
             try:
-                items, nxt = _walk(pl, p, end, uap)
+                items, nxt = walk(pl, p, end, uap, comp)
             except Truncated:
                 self.rejects.reject(f"{NAME}.truncated", f"{self.source}:@{poff + p}", pl[p:end])
                 return
             if cat == 34:
-                self._service(pl, items)
-                self.rejects.accept(1)
-            elif 1 not in items or 4 not in items:
+                self._service(pl, items, ref)
+                self.rejects.note_unused("ASTERIX CAT034 radar service messages")
+            elif cat == 65:
+                self.rejects.note_unused("ASTERIX CAT065 SDPS service messages")
+            elif 1 not in items:  # I0xx/010: whose report it is
+                self.rejects.reject(f"{NAME}.no_source", f"{self.source}:@{poff + p}", pl[p:nxt])
+            elif _POSITION.get(cat, 1) not in items:
                 self.rejects.reject(f"{NAME}.no_position", f"{self.source}:@{poff + p}", pl[p:nxt])
             else:
-                plots.add({k: v + base for k, v in items.items()}, ref, poff + p)
+                recs[cat].add(items, base, ref, poff + p)
             p = nxt
 
-    def _service(self, pl: bytes, items: dict[int, int]) -> None:
-        """CAT034: learn the radar's position from I034/120."""
-        if 1 in items and 11 in items:
-            sac, sic = pl[items[1]], pl[items[1] + 1]
+    def _service(self, pl: bytes, items: dict[int, int], ref: float) -> None:
+        """CAT034: the radar's position (I034/120) and its latest service message."""
+        if 1 not in items:
+            return
+        sac, sic = pl[items[1]], pl[items[1] + 1]
+        if 11 in items:
             q = items[11]
             h = int.from_bytes(pl[q : q + 2], "big", signed=True)
             lat = int.from_bytes(pl[q + 2 : q + 5], "big", signed=True) * 180.0 / (1 << 23)
             lon = int.from_bytes(pl[q + 5 : q + 8], "big", signed=True) * 180.0 / (1 << 23)
             self.sites[(sac, sic)] = (lat, lon, float(h))
+        st = self.radar_state.setdefault((sac, sic), {"messages": 0})
+        st["messages"] += 1
+        if 2 in items:
+            mt = pl[items[2]]
+            st["message"] = _CAT034_MESSAGES.get(mt, f"type {mt}")
+        if 4 in items:  # I034/020 sector number: the azimuth the antenna just crossed
+            st["sector_deg"] = pl[items[4]] * 360.0 / 256.0
+        if 3 in items and math.isfinite(ref):
+            tod = int.from_bytes(pl[items[3] : items[3] + 3], "big") / 128.0
+            st["time"] = float(_dated(np.array([tod]), np.array([ref]))[0])
 
-    def _decode(self, b: np.ndarray, pl: _Plots, final: bool) -> Decoded:
+    def _untimed(self, t: np.ndarray, recs: _Recs) -> np.ndarray:
+        """Count records without a usable time (`asterix.no_time`); the mask of timed ones."""
+        timed = np.isfinite(t)
+        for i in np.flatnonzero(~timed).tolist():
+            self.rejects.reject(f"{NAME}.no_time", f"{self.source}:@{recs.where[i]}")
+        return timed
+
+    # -- CAT048 -----------------------------------------------------------------------
+    def _decode48(self, b: np.ndarray, pl: _Recs, final: bool) -> Decoded:
         if pl.n == 0:
             return Decoded.empty()
-        o = {k: np.asarray(v, np.int64) for k, v in pl.offs.items()}
-        sac, sic = b[o[1]].astype(np.int64), b[o[1] + 1].astype(np.int64)
+        o = pl.arrays()
+        tod = np.where(o[2] >= 0, _u(b, o[2], 0, 3) / 128.0, np.nan)
+        t = _dated(tod, np.asarray(pl.ref, np.float64))
+        timed = self._untimed(t, pl)  # no I048/140, or a raw stream with no clock to date it
+        if not timed.all():
+            pl, t = _select(pl, timed), t[timed]
+            o = pl.arrays()
+        sac, sic = _u(b, o[1], 0, 1), _u(b, o[1], 1, 1)
         sitekey = sac * 256 + sic
         known = np.isin(sitekey, np.array([s * 256 + c for s, c in self.sites] or [-1]))
         if not known.all():
             wait = ~known
             if final or pl.n > self.max_pending:
                 for i in np.flatnonzero(wait):
-                    where = f"{self.source}:@{pl.where[i]}"
-                    self.rejects.reject(f"{NAME}.unknown_site", where)
+                    self.rejects.reject(f"{NAME}.unknown_site", f"{self.source}:@{pl.where[i]}")
             else:  # keep them (and the bytes) until a CAT034 tells us where the radar is
                 self.pending = _select(pl, wait)
                 self.buf = b.tobytes()
-            pl, o, sac, sic, sitekey = (
-                _select(pl, known), {k: v[known] for k, v in o.items()},
-                sac[known], sic[known], sitekey[known],
-            )  # fmt: skip
+            pl, t = _select(pl, known), t[known]
+            o, sac, sic = pl.arrays(), sac[known], sic[known]
         n = pl.n
         if n == 0:
             return Decoded.empty()
-
-        def u(frn: int, at: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-            off = o[frn]
-            has = off >= 0
-            v = np.zeros(n, np.int64)
-            for k in range(size):
-                v = (v << 8) | b[np.where(has, off + at + k, 0)].astype(np.int64)
-            return v, has
-
-        tod, has_t = u(2, 0, 3)
-        ref = np.asarray(pl.ref, dtype=np.float64)
-        t = np.floor(ref / 86400.0) * 86400.0 + tod / 128.0  # time of day on ref's date...
-        t = np.where(t - ref > 43200, t - 86400, np.where(t - ref < -43200, t + 86400, t))
-        t = np.where(has_t, t, np.nan)  # ...the one nearest ref (midnight either side)
-        timed = np.isfinite(t)
-        rho, _ = u(4, 0, 2)
-        theta, _ = u(4, 2, 2)
-        rng_m = rho / 256.0 * NM
-        az = theta * (360.0 / 65536.0)
-        fl, has_fl = u(6, 0, 2)
-        fl = np.where(fl & 0x2000, (fl & 0x3FFF) - 0x4000, fl & 0x3FFF) / 4.0
+        rng_m = _u(b, o[4], 0, 2) / 256.0 * NM
+        az = _u(b, o[4], 2, 2) * (360.0 / 65536.0)
+        has_fl = o[6] >= 0
+        fl = _signed(_u(b, o[6], 0, 2) & 0x3FFF, 14) / 4.0
         alt = np.where(has_fl, fl * 100.0 * FT, np.nan)
         site = np.array([self.sites[(int(a), int(c))] for a, c in zip(sac, sic, strict=True)])
         hr = site[:, 2]
@@ -624,56 +657,167 @@ class AsterixDecoder:
         ra, rb = EARTH_R + hr, EARTH_R + ht
         cosg = np.clip((ra * ra + rb * rb - rng_m * rng_m) / (2 * ra * rb), -1.0, 1.0)
         lat, lon = destination(site[:, 0], site[:, 1], az, EARTH_R * np.arccos(cosg))
-        m3a, has_a = u(5, 0, 2)
-        c = m3a & 0x0FFF
-        squawk = (c >> 9 & 7) * 1000 + (c >> 6 & 7) * 100 + (c >> 3 & 7) * 10 + (c & 7)
-        addr, has_addr = u(8, 0, 3)
-        gs, has_v = u(13, 0, 2)
-        hdg, _ = u(13, 2, 2)
-        subject = np.where(has_addr, key(Namespace.ICAO, addr), -1)
-        names = [f"asterix:{int(a)}/{int(c)}" for a, c in zip(sac, sic, strict=True)]
-        source = np.array([SOURCES.code(s) for s in names], np.uint16)
+        m3a = _u(b, o[5], 0, 2)
+        has_addr, has_v = o[8] >= 0, o[13] >= 0
+        subject = np.where(has_addr, key(Namespace.ICAO, _u(b, o[8], 0, 3)), -1)
         reports = Reports.build(
-            n,
-            time=t,
-            domain=Domain.AIR,
-            kind=np.where(has_addr, Kind.POSITION, Kind.PLOT),
-            source=source,
-            subject=subject,
-            lat=lat,
-            lon=lon,
-            alt=alt,
-            speed=np.where(has_v, gs * NM / 16384.0, np.nan),
-            course=np.where(has_v, hdg * (360.0 / 65536.0), np.nan),
-            squawk=np.where(has_a & ~(m3a & 0x8000).astype(bool), squawk, -1),
-            msg=48,
-            raw=np.asarray(pl.where),
-        )
-        if not timed.all():  # no I048/140, or a raw stream with no clock to date it
-            for i in np.flatnonzero(~timed).tolist():
-                self.rejects.reject(f"{NAME}.no_time", f"{self.source}:@{pl.where[i]}")
-            reports = reports.where(timed)
-        self.rejects.accept(len(reports))
-        return Decoded(reports, self._callsigns(b, o[9], t, np.where(timed, subject, -1)))
+            n, time=t, domain=Domain.AIR, kind=np.where(has_addr, Kind.POSITION, Kind.PLOT),
+            source=_sensor(sac, sic), subject=subject, lat=lat, lon=lon, alt=alt,
+            speed=np.where(has_v, _u(b, o[13], 0, 2) * NM / 16384.0, np.nan),
+            course=np.where(has_v, _u(b, o[13], 2, 2) * (360.0 / 65536.0), np.nan),
+            squawk=np.where((o[5] >= 0) & ~(m3a & 0x8000).astype(bool), _squawk(m3a), -1),
+            msg=48, raw=np.asarray(pl.where),
+        )  # fmt: skip
+        self.rejects.accept(n)
+        return Decoded(reports, self._statics(b, t, subject, o[9], 0))
 
-    @staticmethod
-    def _callsigns(b: np.ndarray, off: np.ndarray, t: np.ndarray, subj: np.ndarray) -> list[Static]:
+    # -- CAT021 -----------------------------------------------------------------------
+    def _decode21(self, b: np.ndarray, r: _Recs) -> Decoded:
+        """ADS-B reports (edition 2.x); the address type decides the subject (docs)."""
+        if r.n == 0:
+            return Decoded.empty()
+        o = r.arrays()
+        ref = np.asarray(r.ref, np.float64)
+        # time of reception of position (I021/073, refined by 074), else applicability (071)
+        t73 = _u(b, o[12], 0, 3) / 128.0
+        hp = _u(b, o[13], 0, 4)
+        fsi, frac = hp >> 30, (hp & 0x3FFFFFFF) / float(1 << 30)
+        sec = np.floor(t73) + np.where(fsi == 1, 1, np.where(fsi == 2, -1, 0))
+        t73 = np.where((o[13] >= 0) & (fsi != 3), sec + frac, t73)
+        tod = np.where(o[12] >= 0, t73, np.where(o[5] >= 0, _u(b, o[5], 0, 3) / 128.0, np.nan))
+        t = _dated(tod, ref)
+        timed = self._untimed(t, r)
+        if not timed.all():
+            r, t = _select(r, timed), t[timed]
+            o = r.arrays()
+        n = r.n
+        if n == 0:
+            return Decoded.empty()
+        trd = _u(b, o[2], 0, 1)
+        ext = (o[2] >= 0) & (trd & 1 == 1)
+        trd1 = np.where(ext, _u(b, o[2], 1, 1), 0)
+        atp = np.where(o[2] >= 0, trd >> 5, 0)  # 0 ICAO, 1 duplicate ICAO, 2 surface, 3 anon.
+        icao = (o[11] >= 0) & (atp <= 1)
+        subject = np.where(icao, key(Namespace.ICAO, _u(b, o[11], 0, 3)), -1)
+        hi, lo = o[7] >= 0, o[6] >= 0
+        lat = np.where(hi, _u(b, o[7], 0, 4, True) * (180.0 / (1 << 30)),
+                       np.where(lo, _u(b, o[6], 0, 3, True) * (180.0 / (1 << 23)), np.nan))
+        lon = np.where(hi, _u(b, o[7], 4, 4, True) * (180.0 / (1 << 30)),
+                       np.where(lo, _u(b, o[6], 3, 3, True) * (180.0 / (1 << 23)), np.nan))
+        has_pos = hi | lo
+        keep = has_pos | icao  # an anonymous report without a position says nothing usable
+        if not keep.all():
+            for i in np.flatnonzero(~keep).tolist():
+                self.rejects.reject(f"{NAME}.no_position", f"{self.source}:@{r.where[i]}")
+        gv = _u(b, o[26], 0, 2)
+        vr = np.where(o[24] >= 0, _u(b, o[24], 0, 2), _u(b, o[25], 0, 2))
+        has_vr = (o[24] >= 0) | (o[25] >= 0)
+        qi = _u(b, o[17], 0, 1)
+        qi1 = np.where((o[17] >= 0) & (qi & 1 == 1), _u(b, o[17], 1, 1), -1)
+        kind = np.where(has_pos, np.where(icao, Kind.POSITION, Kind.PLOT),
+                        np.where(o[26] >= 0, Kind.VELOCITY, Kind.IDENTITY))  # fmt: skip
+        reports = Reports.build(
+            n, time=t, domain=Domain.AIR, kind=kind,
+            source=_sensor(_u(b, o[1], 0, 1), _u(b, o[1], 1, 1)), subject=subject,
+            lat=lat, lon=lon,
+            alt=np.where(o[21] >= 0, _u(b, o[21], 0, 2, True) / 4.0 * 100.0 * FT, np.nan),
+            speed=np.where(o[26] >= 0, (gv & 0x7FFF) * (NM / 16384.0), np.nan),
+            course=np.where(o[26] >= 0, _u(b, o[26], 2, 2) * (360.0 / 65536.0), np.nan),
+            vrate=np.where(has_vr, _signed(vr & 0x7FFF, 15) * 6.25 * FPM, np.nan),
+            squawk=np.where(o[19] >= 0, _squawk(_u(b, o[19], 0, 2)), -1),
+            emergency=np.where(o[23] >= 0, _u(b, o[23], 0, 1) >> 2 & 7, -1),
+            nic=np.where(o[17] >= 0, qi >> 1 & 0xF, -1),
+            nacp=np.where(qi1 >= 0, qi1 >> 1 & 0xF, -1),
+            sil=np.where(qi1 >= 0, qi1 >> 5 & 3, -1),
+            version=np.where(o[18] >= 0, _u(b, o[18], 0, 1) >> 3 & 7, -1),
+            on_ground=np.where(ext, trd1 >> 6 & 1, -1),
+            msg=21, raw=np.asarray(r.where),
+        )  # fmt: skip
+        if not keep.all():
+            reports, t, subject = reports.where(keep), t[keep], subject[keep]
+            o = {k: v[keep] for k, v in o.items()}
+        self.rejects.accept(len(reports))
+        cat = np.where(o[30] >= 0, _u(b, o[30], 0, 1), -1)
+        return Decoded(reports, self._statics(b, t, subject, o[29], 0, cat))
+
+    # -- CAT062 -----------------------------------------------------------------------
+    def _decode62(self, b: np.ndarray, r: _Recs) -> Decoded:
+        """SDPS system tracks (edition 1.1x): icao: with a Mode S address, else sdps:."""
+        if r.n == 0:
+            return Decoded.empty()
+        o = r.arrays()
+        tod = np.where(o[4] >= 0, _u(b, o[4], 0, 3) / 128.0, np.nan)
+        t = _dated(tod, np.asarray(r.ref, np.float64))
+        timed = self._untimed(t, r)
+        if not timed.all():
+            r, t = _select(r, timed), t[timed]
+            o = r.arrays()
+        n = r.n
+        if n == 0:
+            return Decoded.empty()
+        sac, sic = _u(b, o[1], 0, 1), _u(b, o[1], 1, 1)
+        adr = o[11 * SUB + 1]
+        has_tn = o[12] >= 0
+        subject = np.where(adr >= 0, key(Namespace.ICAO, _u(b, adr, 0, 3)),
+                           np.where(has_tn, key(Namespace.SYSTRACK,
+                                                systrack_number(sac, sic, _u(b, o[12], 0, 2))),
+                                    -1))  # fmt: skip
+        vx, vy = _u(b, o[7], 0, 2, True) * 0.25, _u(b, o[7], 2, 2, True) * 0.25
+        has_v = o[7] >= 0
+        fl = np.where(o[17] >= 0, _u(b, o[17], 0, 2, True) / 4.0,
+                      np.where(o[19] >= 0, _signed(_u(b, o[19], 0, 2) & 0x7FFF, 15) / 4.0,
+                               np.nan))  # fmt: skip
+        reports = Reports.build(
+            n, time=t, domain=Domain.AIR, kind=np.where(subject >= 0, Kind.POSITION, Kind.PLOT),
+            source=_sensor(sac, sic), subject=subject,
+            lat=_u(b, o[5], 0, 4, True) * (180.0 / (1 << 25)),
+            lon=_u(b, o[5], 4, 4, True) * (180.0 / (1 << 25)),
+            alt=fl * 100.0 * FT,
+            speed=np.where(has_v, np.hypot(vx, vy), np.nan),
+            course=np.where(has_v, np.degrees(np.arctan2(vx, vy)) % 360.0, np.nan),
+            vrate=np.where(o[20] >= 0, _u(b, o[20], 0, 2, True) * 6.25 * FPM, np.nan),
+            squawk=np.where(o[9] >= 0, _squawk(_u(b, o[9], 0, 2)), -1),
+            msg=62, raw=np.asarray(r.where),
+        )  # fmt: skip
+        self.rejects.accept(n)
+        # the track's own identification (I062/245, after its STI octet), else the aircraft's
+        cs_off = np.where(o[10] >= 0, o[10] + 1, o[11 * SUB + 2])
+        return Decoded(reports, self._statics(b, t, subject, cs_off, 0))
+
+    # -- identity facts ---------------------------------------------------------------
+    def _statics(self, b: np.ndarray, t: np.ndarray, subj: np.ndarray, cs_off: np.ndarray,
+                 at: int, cat: np.ndarray | None = None) -> list[Static]:  # fmt: skip
+        """Callsign (and emitter category) facts where they change for a subject: Python
+        work per distinct (subject, callsign, category) in the batch, not per record."""
+        cs = np.where(cs_off >= 0, _u(b, cs_off, at, 6), -1)
+        cat = cat if cat is not None else np.full(len(cs), -1, np.int64)
+        rows = np.flatnonzero(((cs >= 0) | (cat >= 0)) & (subj >= 0))
+        if not len(rows):
+            return []
+        trip = np.stack([subj[rows], cs[rows], cat[rows]], axis=1)
+        _, first = np.unique(trip, axis=0, return_index=True)
         out = []
-        for i in np.flatnonzero((off >= 0) & (subj >= 0)):  # a few per aircraft per scan
-            bits = int.from_bytes(b[off[i] : off[i] + 6].tobytes(), "big")
-            chars = [(bits >> (42 - 6 * k)) & 0x3F for k in range(8)]
-            text = clean_text("".join(_IA5[ch] for ch in chars), 8)
-            if text and "#" not in text:  # '#': not an IA-5 character, an empty field
-                out.append(Static(float(t[i]), int(subj[i]), {"callsign": text}))
+        if len(self._ident) > 100_000:  # a bound: forgetting costs one repeated fact
+            self._ident.clear()
+        for i in sorted(rows[first].tolist()):
+            s, c, e = int(subj[i]), int(cs[i]), int(cat[i])
+            if self._ident.get(s) == (c, e):
+                continue
+            self._ident[s] = (c, e)
+            fields: dict[str, Any] = {}
+            name = callsign(c) if c >= 0 else None
+            if name:
+                fields["callsign"] = name
+            if e in _ECAT:
+                fields["category"] = _ECAT[e]
+            if fields:
+                out.append(Static(float(t[i]), s, fields))
         return out
 
 
-_IA5 = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
-
-
-def _select(pl: _Plots, mask: np.ndarray) -> _Plots:
+def _select(pl: _Recs, mask: np.ndarray) -> _Recs:
     idx = np.flatnonzero(mask).tolist()
-    out = _Plots()
+    out = _Recs(pl.keys)
     out.offs = {k: [v[i] for i in idx] for k, v in pl.offs.items()}
     out.ref = [pl.ref[i] for i in idx]
     out.where = [pl.where[i] for i in idx]
@@ -681,10 +825,10 @@ def _select(pl: _Plots, mask: np.ndarray) -> _Plots:
     return out
 
 
-def _merge(old: _Plots, new: _Plots, shift: int) -> _Plots:
+def _merge(old: _Recs, new: _Recs, shift: int) -> _Recs:
     """Pending plots first (offsets into the old bytes), then new ones moved by `shift`."""
-    out = _Plots()
-    for k in set(old.offs) | set(new.offs):
+    out = _Recs(old.keys)
+    for k in old.keys:
         a = old.offs.get(k, [-1] * old.n)
         bb = [v + shift if v >= 0 else -1 for v in new.offs.get(k, [-1] * new.n)]
         out.offs[k] = a + bb
@@ -706,7 +850,8 @@ register(
     Format(
         name=NAME,
         domain="air",
-        description="ASTERIX CAT048 radar plots (+ CAT034 radar sites) in pcap/pcapng or raw",
+        description="ASTERIX CAT048 radar plots (+ CAT034), CAT021 ADS-B, CAT062 system "
+        "tracks (+ CAT065) in pcap/pcapng or raw",
         sniff=_sniff,
         decoder=AsterixDecoder,
         priority=4,
