@@ -65,9 +65,9 @@ Build it with the setup command; the API is live at <a href="/api/health">/api/h
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.headers = status, detail, headers
 
 
 class ServerState:
@@ -436,7 +436,8 @@ class _CountedStream(StreamingResponse):
 def _over_cap(st: ServerState, what: str) -> ApiError:
     st.refuse(f"{what}_cap")
     return ApiError(503, f"too many {what} clients (at most "
-                    f"{st.max_ws if what == 'ws' else st.max_sse}); retry later")  # fmt: skip
+                    f"{st.max_ws if what == 'ws' else st.max_sse}); retry later",
+                    {"retry-after": str(RETRY_AFTER_S)})  # fmt: skip
 
 
 async def alert_stream(request: Request) -> Response:
@@ -690,7 +691,8 @@ def _gnss_message(states: dict[str, dict[str, Any]], t: float) -> str:
 
 # errors ---------------------------------------------------------------------------------
 async def _api_error(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)  # type: ignore[attr-defined]
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status,  # type: ignore[attr-defined]
+                        headers=getattr(exc, "headers", None))  # fmt: skip
 
 
 async def _lookup_error(request: Request, exc: Exception) -> Response:

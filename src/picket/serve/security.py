@@ -124,7 +124,8 @@ class BrowserGuard:
             if msg.get("type") != "websocket.connect":
                 return
             if "websocket.http.response" in scope.get("extensions", {}):
-                await resp(scope, receive, _ws_denial(_with_headers(send)))
+                # Starlette sends a response in a websocket scope as the denial response
+                await resp(scope, receive, _with_headers(send))
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
@@ -145,14 +146,5 @@ def _with_headers(send: Send) -> Send:
             extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
             message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)
-
-    return wrapped
-
-
-def _ws_denial(send: Send) -> Send:
-    """An HTTP response sent as the WebSocket denial response (ASGI extension)."""
-
-    async def wrapped(message: Message) -> None:
-        await send({**message, "type": "websocket." + message["type"]})
 
     return wrapped

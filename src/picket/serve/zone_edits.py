@@ -248,11 +248,17 @@ class ZoneEditor:
             raise ZoneError(422, "body must be a GeoJSON FeatureCollection")
         if len(fc["features"]) > MAX_ZONES:
             raise ZoneError(422, f"at most {MAX_ZONES} zones")
+        polygonal = [(i, d) for i, d in enumerate(fc["features"])
+                     if isinstance(d, dict) and isinstance(d.get("geometry"), dict)
+                     and d["geometry"].get("type") in ("Polygon", "MultiPolygon")]  # fmt: skip
+        total = sum(len(r) for i, d in polygonal for p in _rings(d["geometry"], f"feature {i}")
+                    for r in p)  # fmt: skip
+        if total > MAX_REQUEST_VERTICES:  # the whole request's vertices, before any zone
+            raise ZoneError(413, f"{total} vertices; at most {MAX_REQUEST_VERTICES} in one "
+                            "request", "too_many_vertices")  # fmt: skip
         budget = Budget()
-        for i, d in enumerate(fc["features"]):  # every budget before any geometry work
-            if isinstance(d, dict) and isinstance(d.get("geometry"), dict) and d.get(
-                "geometry", {}).get("type") in ("Polygon", "MultiPolygon"):  # fmt: skip
-                check_budget(d, f"feature {i}", budget)
+        for i, d in polygonal:  # every budget before any geometry work
+            check_budget(d, f"feature {i}", budget)
         parsed = [(parse_zone(d, f"feature {i}"), d) for i, d in enumerate(fc["features"])]
         with self._lock:
             self.zones, self._next = [], 1
