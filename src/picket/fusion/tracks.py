@@ -117,6 +117,9 @@ class TrackTable:
         self.batch: Any = None  # per-batch fix classes and transitions (fusion.context.FixBatch)
         self.n = 0
         self._index: dict[int, int] = {}
+        # the same mapping as sorted arrays, for a vectorised lookup of a whole batch
+        self._keys = np.empty(0, np.int64)
+        self._key_slots = np.empty(0, np.int64)
         self.statics: dict[int, dict[str, Any]] = {}
         self._alloc(capacity)
 
@@ -166,18 +169,19 @@ class TrackTable:
     # identity -----------------------------------------------------------------
     def slots_for(self, subjects: np.ndarray) -> np.ndarray:
         """Slot per subject key, creating tracks for new subjects (vectorised over uniques)."""
-        uniq, inv = np.unique(subjects, return_inverse=True)
-        slots = np.empty(len(uniq), np.int64)
-        index = self._index
-        new = []
-        for i, s in enumerate(uniq.tolist()):
-            j = index.get(s)
-            if j is None:
-                j = self.n + len(new)
-                new.append(s)
-                index[s] = j
-            slots[i] = j
-        if new:
+        uniq, inv = np.unique(np.asarray(subjects, np.int64), return_inverse=True)
+        keys = self._keys
+        pos = np.minimum(np.searchsorted(keys, uniq), max(len(keys) - 1, 0))
+        known = keys[pos] == uniq if len(keys) else np.zeros(len(uniq), bool)
+        slots = np.where(known, self._key_slots[pos] if len(keys) else -1, -1)
+        fresh = np.flatnonzero(~known)
+        if len(fresh):  # new subjects take the next slots in ascending key order
+            new = uniq[fresh]
+            slots[fresh] = self.n + np.arange(len(new))
+            self._index.update(zip(new.tolist(), slots[fresh].tolist(), strict=True))
+            order = np.argsort(np.concatenate([keys, new]), kind="stable")
+            self._keys = np.concatenate([keys, new])[order]
+            self._key_slots = np.concatenate([self._key_slots, slots[fresh]])[order]
             need = self.n + len(new)
             if need > self.capacity:
                 cap = self.capacity
@@ -186,7 +190,7 @@ class TrackTable:
                 self._alloc(cap)
             self.cols["subject"][self.n : need] = new
             self.n = need
-        return slots[inv]
+        return slots[inv.ravel()]
 
     def slot(self, subject: int) -> int | None:
         return self._index.get(int(subject))
