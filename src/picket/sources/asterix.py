@@ -45,7 +45,7 @@ from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key, systrack_number
 from picket.model.text import clean_text
-from picket.sources.asterix_uap import SUB, UAPS, Truncated, walk
+from picket.sources.asterix_uap import SUB, UAP62_017, UAPS, Truncated, walk
 from picket.sources.registry import Format, register
 
 NAME = "asterix"
@@ -112,6 +112,8 @@ def site_table(entries: Mapping[Any, Any] | Iterable[Any] | None) -> dict[tuple[
     return out
 
 
+OLD62 = 620  # our key for CAT062 records of edition 0.17
+
 # item offsets kept per record for the columnar decode: FRN (or FRN*SUB + sub-item)
 _KEEP = {
     48: (1, 2, 4, 5, 6, 8, 9, 13),
@@ -119,9 +121,16 @@ _KEEP = {
     21: (1, 2, 5, 6, 7, 11, 12, 13, 17, 18, 19, 21, 23, 24, 25, 26, 29, 30),
     # 010 070 105 185 060 245 040 136 135 220 380/ADR 380/ID
     62: (1, 4, 5, 7, 9, 10, 12, 17, 19, 20, 11 * SUB + 1, 11 * SUB + 2),
+    # CAT062 edition 0.17: 010 070 040 105 060 136 180 220 380/ADR 380/ID 390/CSN
+    OLD62: (1, 3, 4, 5, 7, 10, 11, 13, 19 * SUB + 2, 19 * SUB + 3, 21 * SUB + 2),
 }
 _POSITION = {48: 4, 62: 5}  # the item without which a record is no use (CAT021: decode)
-_COMPOUND = {62: (11,)}  # compound items whose sub-items are wanted (I062/380)
+_COMPOUND = {62: (11,), OLD62: (19, 21)}  # compound items whose sub-items are wanted
+# CAT062 item FRNs by edition: 1.1x, 0.17
+_F62 = {62: {"tod": 4, "pos": 5, "m3a": 9, "tn": 12, "fl": 17, "roc": 20, "adr": 11 * SUB + 1,
+             "id": 11 * SUB + 2},
+        OLD62: {"tod": 3, "pos": 5, "m3a": 7, "tn": 4, "fl": 10, "roc": 13, "adr": 19 * SUB + 2,
+                "id": 19 * SUB + 3}}  # fmt: skip
 
 
 @dataclass
@@ -502,6 +511,7 @@ class AsterixDecoder:
         self.buf = b""  # the bytes the pending offsets point into
         self.max_pending = 200_000
         self._ident: dict[int, tuple[int, int]] = {}  # subject -> last (callsign bits, category)
+        self._plans: dict[int, str] = {}  # subject -> last flight plan callsign (CAT062 0.17)
 
     def feed(self, data: bytes) -> Decoded:
         return self._run(self.cap.feed(data))
@@ -541,7 +551,8 @@ class AsterixDecoder:
         self.pending, self.buf = _Recs(_KEEP[48]), b""
         bn = np.frombuffer(new, np.uint8)
         parts = [self._decode48(np.frombuffer(buf, np.uint8), plots, final),
-                 self._decode21(bn, recs[21]), self._decode62(bn, recs[62])]  # fmt: skip
+                 self._decode21(bn, recs[21]), self._decode62(bn, recs[62], 62),
+                 self._decode62(bn, recs[OLD62], OLD62)]  # fmt: skip
         parts = [p for p in parts if len(p.reports) or p.statics]
         if not parts:
             return Decoded.empty()
@@ -573,7 +584,10 @@ class AsterixDecoder:
         uap, comp = UAPS[cat], _COMPOUND.get(cat, ())
         while p < end:
             try:
-                items, nxt = walk(pl, p, end, uap, comp)
+                if cat == 62:
+                    cat, items, nxt = _walk62(pl, p, end)
+                else:
+                    items, nxt = walk(pl, p, end, uap, comp)
             except Truncated:
                 self.rejects.reject(f"{NAME}.truncated", f"{self.source}:@{poff + p}", pl[p:end])
                 return
@@ -584,11 +598,12 @@ class AsterixDecoder:
                 self.rejects.note_unused("ASTERIX CAT065 SDPS service messages")
             elif 1 not in items:  # I0xx/010: whose report it is
                 self.rejects.reject(f"{NAME}.no_source", f"{self.source}:@{poff + p}", pl[p:nxt])
-            elif _POSITION.get(cat, 1) not in items:
+            elif _POSITION.get(cat, 5 if cat == OLD62 else 1) not in items:
                 self.rejects.reject(f"{NAME}.no_position", f"{self.source}:@{poff + p}", pl[p:nxt])
             else:
                 recs[cat].add(items, base, ref, poff + p)
             p = nxt
+            cat = 62 if cat == OLD62 else cat
 
     def _service(self, pl: bytes, items: dict[int, int], ref: float) -> None:
         """CAT034: the radar's position (I034/120) and its latest service message."""
@@ -741,12 +756,14 @@ class AsterixDecoder:
         return Decoded(reports, self._statics(b, t, subject, o[29], 0, cat))
 
     # -- CAT062 -----------------------------------------------------------------------
-    def _decode62(self, b: np.ndarray, r: _Recs) -> Decoded:
-        """SDPS system tracks (edition 1.1x): icao: with a Mode S address, else sdps:."""
+    def _decode62(self, b: np.ndarray, r: _Recs, ed: int) -> Decoded:
+        """SDPS system tracks (edition 1.1x, or 0.17 as `OLD62`): icao: with a Mode S
+        address, else sdps:SAC/SIC/TRACK."""
         if r.n == 0:
             return Decoded.empty()
+        f = _F62[ed]
         o = r.arrays()
-        tod = np.where(o[4] >= 0, _u(b, o[4], 0, 3) / 128.0, np.nan)
+        tod = np.where(o[f["tod"]] >= 0, _u(b, o[f["tod"]], 0, 3) / 128.0, np.nan)
         t = _dated(tod, np.asarray(r.ref, np.float64))
         timed = self._untimed(t, r)
         if not timed.all():
@@ -756,33 +773,56 @@ class AsterixDecoder:
         if n == 0:
             return Decoded.empty()
         sac, sic = _u(b, o[1], 0, 1), _u(b, o[1], 1, 1)
-        adr = o[11 * SUB + 1]
-        has_tn = o[12] >= 0
+        adr, tn = o[f["adr"]], o[f["tn"]]
+        track = systrack_number(sac, sic, _u(b, tn, 0, 2) & (0x7FFF if ed == OLD62 else 0xFFFF))
         subject = np.where(adr >= 0, key(Namespace.ICAO, _u(b, adr, 0, 3)),
-                           np.where(has_tn, key(Namespace.SYSTRACK,
-                                                systrack_number(sac, sic, _u(b, o[12], 0, 2))),
-                                    -1))  # fmt: skip
-        vx, vy = _u(b, o[7], 0, 2, True) * 0.25, _u(b, o[7], 2, 2, True) * 0.25
-        has_v = o[7] >= 0
-        fl = np.where(o[17] >= 0, _u(b, o[17], 0, 2, True) / 4.0,
-                      np.where(o[19] >= 0, _signed(_u(b, o[19], 0, 2) & 0x7FFF, 15) / 4.0,
-                               np.nan))  # fmt: skip
+                           np.where(tn >= 0, key(Namespace.SYSTRACK, track), -1))  # fmt: skip
+        pos = o[f["pos"]]
+        if ed == OLD62:  # 24-bit WGS84, polar velocity (I062/180), FL only (I062/136)
+            lat = _u(b, pos, 0, 3, True) * (180.0 / (1 << 23))
+            lon = _u(b, pos, 3, 3, True) * (180.0 / (1 << 23))
+            has_v = o[11] >= 0
+            speed = _u(b, o[11], 0, 2) * (NM / 16384.0)
+            course = _u(b, o[11], 2, 2) * (360.0 / 65536.0)
+            fl = np.where(o[10] >= 0, _u(b, o[10], 0, 2, True) / 4.0, np.nan)
+        else:
+            lat = _u(b, pos, 0, 4, True) * (180.0 / (1 << 25))
+            lon = _u(b, pos, 4, 4, True) * (180.0 / (1 << 25))
+            vx, vy = _u(b, o[7], 0, 2, True) * 0.25, _u(b, o[7], 2, 2, True) * 0.25
+            has_v = o[7] >= 0
+            speed, course = np.hypot(vx, vy), np.degrees(np.arctan2(vx, vy)) % 360.0
+            fl = np.where(o[17] >= 0, _u(b, o[17], 0, 2, True) / 4.0,
+                          np.where(o[19] >= 0, _signed(_u(b, o[19], 0, 2) & 0x7FFF, 15) / 4.0,
+                                   np.nan))  # fmt: skip
+        roc, m3a = o[f["roc"]], o[f["m3a"]]
         reports = Reports.build(
             n, time=t, domain=Domain.AIR, kind=np.where(subject >= 0, Kind.POSITION, Kind.PLOT),
-            source=_sensor(sac, sic), subject=subject,
-            lat=_u(b, o[5], 0, 4, True) * (180.0 / (1 << 25)),
-            lon=_u(b, o[5], 4, 4, True) * (180.0 / (1 << 25)),
-            alt=fl * 100.0 * FT,
-            speed=np.where(has_v, np.hypot(vx, vy), np.nan),
-            course=np.where(has_v, np.degrees(np.arctan2(vx, vy)) % 360.0, np.nan),
-            vrate=np.where(o[20] >= 0, _u(b, o[20], 0, 2, True) * 6.25 * FPM, np.nan),
-            squawk=np.where(o[9] >= 0, _squawk(_u(b, o[9], 0, 2)), -1),
+            source=_sensor(sac, sic), subject=subject, lat=lat, lon=lon, alt=fl * 100.0 * FT,
+            speed=np.where(has_v, speed, np.nan), course=np.where(has_v, course, np.nan),
+            vrate=np.where(roc >= 0, _u(b, roc, 0, 2, True) * 6.25 * FPM, np.nan),
+            squawk=np.where(m3a >= 0, _squawk(_u(b, m3a, 0, 2)), -1),
             msg=62, raw=np.asarray(r.where),
         )  # fmt: skip
         self.rejects.accept(n)
         # the track's own identification (I062/245, after its STI octet), else the aircraft's
-        cs_off = np.where(o[10] >= 0, o[10] + 1, o[11 * SUB + 2])
-        return Decoded(reports, self._statics(b, t, subject, cs_off, 0))
+        cs_off = np.where(o[10] >= 0, o[10] + 1, o[f["id"]]) if ed == 62 else o[f["id"]]
+        out = self._statics(b, t, subject, cs_off, 0)
+        if ed == OLD62:  # no downlinked identification: the flight plan's callsign (ASCII)
+            out += self._plan_callsigns(b, t, subject, o[21 * SUB + 2], cs_off)
+        return Decoded(reports, out)
+
+    def _plan_callsigns(self, b: np.ndarray, t: np.ndarray, subj: np.ndarray,
+                        off: np.ndarray, downlinked: np.ndarray) -> list[Static]:  # fmt: skip
+        """I062/390 CSN (seven ASCII characters) where no downlinked identification came,
+        once per subject and name."""
+        out = []
+        for i in np.flatnonzero((off >= 0) & (downlinked < 0) & (subj >= 0)).tolist():
+            name = clean_text(b[off[i] : off[i] + 7].tobytes().decode("ascii", "replace"), 8)
+            s = int(subj[i])
+            if name and name.replace(" ", "").isalnum() and self._plans.get(s) != name:
+                self._plans[s] = name
+                out.append(Static(float(t[i]), s, {"callsign": name}))
+        return out
 
     # -- identity facts ---------------------------------------------------------------
     def _statics(self, b: np.ndarray, t: np.ndarray, subj: np.ndarray, cs_off: np.ndarray,
@@ -813,6 +853,29 @@ class AsterixDecoder:
             if fields:
                 out.append(Static(float(t[i]), s, fields))
         return out
+
+
+def _walk62(pl: bytes, p: int, end: int) -> tuple[int, dict[int, int], int]:
+    """A CAT062 record by edition 1.1x, else 0.17: the edition whose walk succeeds and
+    whose time of day and WGS84 position are possible (the two cannot be told apart by
+    any field; a wrong edition's time runs past midnight or its latitude past 90)."""
+    for ed, uap, tod_frn, size in ((62, UAPS[62], 4, 4), (OLD62, UAP62_017, 3, 3)):
+        try:
+            items, nxt = walk(pl, p, end, uap, _COMPOUND[ed])
+        except Truncated:
+            continue
+        q = items.get(tod_frn)
+        if q is not None and int.from_bytes(pl[q : q + 3], "big") >= 86400 * 128:
+            continue
+        q = items.get(5)
+        if q is not None:
+            lsb = 180.0 / (1 << (8 * size + 1))  # 180/2^25 in 1.1x, 180/2^23 in 0.17
+            lat = int.from_bytes(pl[q : q + size], "big", signed=True) * lsb
+            lon = int.from_bytes(pl[q + size : q + 2 * size], "big", signed=True) * lsb
+            if abs(lat) > 90 or abs(lon) > 180:
+                continue
+        return ed, items, nxt
+    raise Truncated
 
 
 def _select(pl: _Recs, mask: np.ndarray) -> _Recs:

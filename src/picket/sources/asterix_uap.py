@@ -75,6 +75,20 @@ UAP62: list[Rule] = [
     None, None, None, None, None, _SP, _SP,  # spare x5, RE, SP
 ]  # fmt: skip
 
+# CAT062 edition 0.17 (2008 and before; the asterix_mixed sample): other FRN order, 6-octet
+# WGS84 position, polar velocity (I062/180), flight plan callsign in ASCII. Items whose
+# layout we do not hold (050, 500) are None: a record using them is not walked.
+UAP62_017: list[Rule] = [
+    2, 1, 3, 2, 6, 4, 2,  # 010 015 070 040 105 100 060
+    2, 2, 2, 4, 1, 2, 1,  # 130 135 136 180 200 220 240
+    2, _FX, _c(1, 1, 1, 1, 1, 2, 1, 1, 1),  # 210 080 290 update ages
+    _c(2, 4, 2, 2, 2, 1),  # 340 measured information
+    _c(9, 3, 6, 2, 7),  # 380 Mode S data: MB ADR ID COM ACS
+    None,  # 050
+    _c(2, 7, 4, 1, 4, 1, 4, 4, 3, 2, 2, _rep(4), 6, 1),  # 390 flight plan
+    1, 2, "fx3", None, None, _SP, _SP,  # 110 120 510 spare spare RE SP
+]  # fmt: skip
+
 # CAT065 SDPS service status messages, edition 1.x
 UAP65: list[Rule] = [2, 1, 1, 3, 1, 1, 1, None, None, None, None, None, _SP, _SP]
 
