@@ -143,6 +143,14 @@ class Config:
     # [watchlist] files: CSV lists of subjects and identities to be told about
     # (picket.detect.watchlist: appeared, entered a zone, went dark)
     watchlist_files: list[str] = field(default_factory=list)
+    # [asterix] sites = [{sac, sic, lat, lon, height_m}, ...]: where each radar stands, so
+    # its CAT048 plots can be placed (docs/asterix.md); (sac, sic) -> (lat, lon, height m)
+    asterix_sites: dict[tuple[int, int], tuple[float, float, float]] = field(
+        default_factory=dict)
+
+    def decoder_args(self) -> dict[str, dict[str, Any]]:
+        """Keyword arguments for decoders by format name, from their config sections."""
+        return {"asterix": {"sites": dict(self.asterix_sites)}} if self.asterix_sites else {}
 
     def store_target(self) -> str | Path | None:
         """The store to open: the URL, else the file (a URL given as the path counts)."""
@@ -182,7 +190,7 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker", "outputs", "airports", "watchlist"}  # fmt: skip
+             "tracker", "outputs", "airports", "watchlist", "asterix"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -236,11 +244,27 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
         raise ConfigError(f"{where}: [watchlist] unknown keys {sorted(set(wl) - {'files'})}; "
                           "known: ['files']")  # fmt: skip
     cfg.watchlist_files = list(wl.get("files", []))
+    cfg.asterix_sites = _asterix_sites(data.get("asterix", {}), where)
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))
     cfg.track_history_s = float(pipe.get("track_history_s", cfg.track_history_s))
     return cfg
+
+
+def _asterix_sites(sec: Any, where: str) -> dict[tuple[int, int], tuple[float, float, float]]:
+    from picket.sources.asterix import site_table
+
+    if not isinstance(sec, dict) or set(sec) - {"sites"}:
+        raise ConfigError(f"{where}: [asterix] takes only sites = [{{sac, sic, lat, lon, "
+                          "height_m}, ...]")  # fmt: skip
+    sites = sec.get("sites", [])
+    if not isinstance(sites, list):
+        raise ConfigError(f"{where}: [asterix] sites must be a list of tables")
+    try:
+        return site_table(sites)
+    except ValueError as e:
+        raise ConfigError(f"{where}: [asterix] {e}") from None
 
 
 def build_detectors(cfg: Config) -> list[Any]:

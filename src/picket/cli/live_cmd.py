@@ -200,7 +200,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             return 2
         print(f"picket run: the picture is on {handle.url}/", file=sys.stderr)
     try:
-        counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds)
+        counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds,
+                          decoder_args=cfg.decoder_args())
     finally:
         if handle is not None:
             handle.stop()

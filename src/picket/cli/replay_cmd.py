@@ -152,6 +152,16 @@ def cmd_replay(a: argparse.Namespace) -> int:
         print(f"picket replay: {e}", file=sys.stderr)
     if errors:
         return 2
+    dargs = cfg.decoder_args()
+    if a.radar_site:  # over the config's [asterix] sites, same radar replaced
+        from picket.sources.asterix import site_table
+
+        try:
+            sites = {**cfg.asterix_sites, **site_table(a.radar_site)}
+        except ValueError as e:
+            print(f"picket replay: --radar-site: {e}", file=sys.stderr)
+            return 2
+        dargs["asterix"] = {"sites": sites}
     inputs = [(p, f.name) for p, f in found]
     extra = [TracksCsvSink(a.tracks_out)] if a.tracks_out else []
     asm = assemble(
@@ -163,7 +173,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
                      else (None, lambda: None))  # fmt: skip
     try:
         s = replay_files(asm.pipeline, inputs, asm.rejects, batch_s=a.batch_s, speed=a.speed,
-                         progress=advance, file_args=file_args)  # fmt: skip
+                         progress=advance, file_args=file_args,
+                         decoder_args=dargs)  # fmt: skip
     finally:
         stop()
     tracks = asm.pipeline.tracks
@@ -211,6 +222,14 @@ def add_parser(sub) -> None:
         help="clockless input: N lines (Beast: frames, unless its counter keeps time) per "
         "second in file order; without --start-time the file is taken to end at its "
         "modification time",
+    )
+    r.add_argument(
+        "--radar-site",
+        action="append",
+        default=[],
+        metavar="SAC/SIC:LAT,LON,HEIGHT_M",
+        help="where an ASTERIX radar stands (repeat per radar; over [asterix] sites in the "
+        "config): its CAT048 plots are placed from it (docs/asterix.md)",
     )
     r.add_argument("--no-progress", action="store_true")
     r.add_argument("--quiet", action="store_true", help="do not print alerts as they fire")

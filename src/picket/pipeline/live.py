@@ -137,7 +137,8 @@ class Feed(threading.Thread):
 class _Timed:
     """A source's decoder with its clock setting and the door check around it."""
 
-    def __init__(self, asm: Assembly, src: SourceConfig, base: Path):
+    def __init__(self, asm: Assembly, src: SourceConfig, base: Path,
+                 decoder_args: dict[str, dict[str, Any]] | None = None):  # fmt: skip
         if src.format == "auto":
             if not src.file:
                 raise ValueError(f"source {src.name}: a network source needs format = '...'")
@@ -147,6 +148,7 @@ class _Timed:
         self.src, self.rejects = src, asm.rejects
         self.clock = Clock(live=True)
         kw = {"clock": self.clock} if fmt.clockless and src.clock != "message" else {}
+        kw = {**(decoder_args or {}).get(fmt.name, {}), **kw}  # e.g. [asterix] sites
         self.dec: Decoder = fmt.decoder(asm.rejects, src.name, **kw)  # type: ignore[call-arg]
 
     def feed(self, data: bytes, recv: float) -> Decoded:
@@ -168,11 +170,12 @@ class _Timed:
 
 def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: float = 1.0,
              stop: threading.Event | None = None, log: Callable[[str], None] = print,
-             max_seconds: float | None = None) -> dict[str, Any]:  # fmt: skip
+             max_seconds: float | None = None,
+             decoder_args: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run until `stop` is set (or `max_seconds` pass); return per-source byte counts."""
     stop = stop or threading.Event()
     q: queue.Queue[Chunk] = queue.Queue(maxsize=10_000)
-    decoders = [_Timed(asm, s, base) for s in sources]
+    decoders = [_Timed(asm, s, base, decoder_args) for s in sources]
     feeds = [Feed(i, s, q, stop, base, log) for i, s in enumerate(sources)]
     for f in feeds:
         f.start()
