@@ -13,7 +13,7 @@ parsing floor: C parsing, no checks, no tracks). pandas is only needed here, nev
 by picket: `pip install pandas` into the venv if it is missing. Both are timed as
 process CPU time in the same run.
 
-Run: ``picket bench opensky [--copies 1] [--profile]``
+Run: ``picket bench opensky [--copies 1] [--profile] [--stages]``
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from picket.config import Config
 from picket.pipeline.assemble import assemble
 from picket.pipeline.replay import replay_files
 from shared_data import SHARED
+from stages import print_stages, stage_times
 
 COLUMNS = ["time", "icao24", "lat", "lon", "velocity", "heading", "vertrate", "callsign",
            "onground", "alert", "spi", "squawk", "baroaltitude", "geoaltitude", "lastposupdate",
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="picket bench opensky", description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=1, help="copies of the input, a day apart")
     ap.add_argument("--profile", action="store_true", help="also print picket's top functions")
+    ap.add_argument("--stages", action="store_true", help="also print CPU time per stage")
     a = ap.parse_args(argv)
     if not (SHARED / "air" / "traffic_samples").is_dir():
         print(f"bench opensky: real data not found at {SHARED}", file=sys.stderr)
@@ -145,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target >= {TARGET:,.0f} rows/s: {verdict}", flush=True)
         if prof:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+        if a.stages:
+            spent, total = stage_times(lambda asm: run_picket(path, asm), prepare_picket())
+            print_stages(spent, total, n, "rows")
     return 0
 
 
