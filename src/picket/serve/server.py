@@ -90,6 +90,8 @@ def start_server(
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket on (host, port), or OSError with a one-line reason."""
+    if not 0 <= port <= 65535:
+        raise OSError(f"cannot listen on {host}:{port}: a port is 0 to 65535")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as e:
