@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import numpy as np
@@ -148,3 +149,249 @@ def test_raw_stream_is_dated_by_its_clock_or_rejected():
     assert rj.rejected == 0 and rep.time.tolist() == [DAY + 86399.0]
     rep = AsterixDecoder(Rejects(), "raw.ast", start_time=DAY + 80_000.0).feed(raw).reports
     assert rep.time.tolist() == [DAY + 86399.0]
+
+
+# ---- CAT021, CAT062, sites from configuration --------------------------------------------
+def _fspec(frns):
+    n = max((f - 1) // 7 for f in frns) + 1
+    b = bytearray(n)
+    for f in frns:
+        b[(f - 1) // 7] |= 0x80 >> ((f - 1) % 7)
+    for i in range(n - 1):
+        b[i] |= 1
+    return bytes(b)
+
+
+def _record(items):
+    """A record from {FRN: item bytes}, FSPEC first."""
+    return _fspec(items) + b"".join(items[f] for f in sorted(items))
+
+
+def _block(cat, records):
+    body = b"".join(records)
+    return bytes([cat]) + struct.pack(">H", 3 + len(body)) + body
+
+
+def _ident(text):
+    chars = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
+    bits = 0
+    for ch in text.ljust(8):
+        bits = bits << 6 | chars.index(ch)
+    return bits.to_bytes(6, "big")
+
+
+def _s(v, n):
+    return round(v).to_bytes(n, "big", signed=True)
+
+
+def _sq(octal):
+    a, b, c, d = (int(ch) for ch in f"{octal:04d}")
+    return struct.pack(">H", (a << 9) | (b << 6) | (c << 3) | d)
+
+
+def _cat021_records():
+    full = _record({
+        1: bytes([5, 7]),
+        2: bytes([0x01, 0x00]),  # ATP 0 (ICAO), extension: GBS 0 (airborne)
+        7: _s(47.25 * (1 << 30) / 180, 4) + _s(8.5 * (1 << 30) / 180, 4),
+        11: (0x4B1234).to_bytes(3, "big"),
+        12: int(3600.9921875 * 128).to_bytes(3, "big"),
+        13: ((1 << 30) | int(0.001 * (1 << 30))).to_bytes(4, "big"),  # FSI 1: the next second
+        16: _s(1000, 2),  # geometric height: walked over
+        17: bytes([(8 << 1) | 1, (3 << 5) | (10 << 1)]),  # NIC 8; SIL 3, NACp 10
+        18: bytes([2 << 3]),  # DO-260B
+        19: _sq(7500),
+        21: _s(350.25 * 4, 2),
+        23: bytes([5 << 2]),  # unlawful interference
+        24: (-256 & 0x7FFF).to_bytes(2, "big"),  # -1600 ft/min
+        26: struct.pack(">HH", 2048, 49152),  # 450 kt, 270 deg
+        29: _ident("TEST12"),
+        30: bytes([5]),  # heavy: A5
+        31: bytes([0x80 | 0x10]) + b"\x00\x10" + b"\x01",  # met: wind speed, turbulence
+        34: bytes([0x40, 1]) + bytes(15),  # intent: one TID point
+        39: bytes([2]) + bytes(16),  # two Mode S MB registers
+        42: bytes([0x81, 0x40]) + b"\x05\x06",  # data ages: 1st and 9th
+        48: bytes([3, 0xAA, 0xBB]),  # RE: skipped by its length
+    })  # fmt: skip
+    anonymous = _record({1: bytes([5, 7]), 2: bytes([(3 << 5) | 1, 0x40]),  # ATP 3, on ground
+                         6: _s(47.0 * (1 << 23) / 180, 3) + _s(8.0 * (1 << 23) / 180, 3),
+                         11: b"\x12\x34\x56", 12: (3601 * 128).to_bytes(3, "big")})  # fmt: skip
+    nothing = _record({1: bytes([5, 7]), 2: bytes([2 << 5]), 11: b"\x00\x00\x01",
+                       12: (3602 * 128).to_bytes(3, "big")})  # fmt: skip
+    return _block(21, [full, anonymous, nothing])
+
+
+def test_cat021_hand_built_every_field():
+    from picket.model.subjects import format_subject
+
+    raw = _cat021_records()
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "adsb.ast", start_time=DAY + 3000.0)
+    out = [dec.feed(raw[i : i + 5]) for i in range(0, len(raw), 5)] + [dec.flush()]
+    rep = Reports.concat([o.reports for o in out])
+    statics = [s for o in out for s in o.statics]
+    assert rj.counts == {"asterix.no_position": 1} and len(rep) == 2
+    assert SOURCES.name(int(rep.source[0])) == "asterix:5/7"
+    assert format_subject(int(rep.subject[0])) == "icao:4b1234" and rep.kind[0] == Kind.POSITION
+    assert rep.time[0] == pytest.approx(DAY + 3601.001, abs=1e-6)
+    assert rep.lat[0] == pytest.approx(47.25, abs=2e-7) and rep.lon[0] == pytest.approx(8.5)
+    assert rep.alt[0] == pytest.approx(35025 * 0.3048, abs=0.01)
+    assert rep.speed[0] == pytest.approx(450 * 1852 / 3600, rel=1e-6)
+    assert rep.course[0] == pytest.approx(270.0)
+    assert rep.vrate[0] == pytest.approx(-1600 * 0.3048 / 60, rel=1e-5)
+    assert (rep.squawk[0], rep.emergency[0], rep.nic[0], rep.nacp[0], rep.sil[0],
+            rep.version[0], rep.on_ground[0]) == (7500, 5, 8, 10, 3, 2, 0)  # fmt: skip
+    assert [s.fields for s in statics] == [{"callsign": "TEST12", "category": "A5"}]
+    # a non-ICAO (anonymous) address is no icao: subject: an anonymous plot, on the ground
+    assert rep.subject[1] == -1 and rep.kind[1] == Kind.PLOT and rep.on_ground[1] == 1
+    assert rep.lat[1] == pytest.approx(47.0, abs=1e-4)
+
+
+def _cat062_records():
+    with_adr = _record({
+        1: bytes([25, 100]), 3: b"\x01", 4: int(45000.5 * 128).to_bytes(3, "big"),
+        5: _s(45.5 * (1 << 25) / 180, 4) + _s(16.25 * (1 << 25) / 180, 4),
+        7: _s(400, 2) + _s(-400, 2),  # vx 100, vy -100 m/s: south-east
+        9: _sq(1234), 10: b"\x00" + _ident("ABC123"),
+        # 380: ADR, ID, TID (rep 15), MB (rep 8)
+        11: bytes([0xC1, 0x41, 0x01, 0x10]) + b"\x4c\xa7\xb5" + _ident("XYZ999")
+        + b"\x01" + bytes(15) + b"\x01" + bytes(8),
+        12: struct.pack(">H", 4321), 13: b"\x01\x00",
+        14: bytes([0x88 | 1, 0x80]) + b"\x01\x00\x02\x03",  # 290: TRK, ADS (2), UAT
+        16: b"\x80\x04", 17: _s(370 * 4, 2), 20: _s(100, 2),  # 295 MFL; FL 370; +625 ft/min
+        21: bytes([0x40 | 1, 0x08]) + b"ABC123 " + b"\x01" + bytes(4),  # 390: CSN, TOD (rep 4)
+        24: b"\x80\x00",  # 110: SUM
+        26: b"\x01\x02\x03" + b"\x04\x05\x06",  # 510: two track numbers
+        27: b"\x80" + bytes(4), 28: bytes([0xC0]) + bytes(6),  # 500 APC; 340 SID, POS
+        35: b"\x02\x00",  # SP
+    })  # fmt: skip
+    no_adr = _record({1: bytes([25, 100]), 4: (45001 * 128).to_bytes(3, "big"),
+                      5: _s(45.0 * (1 << 25) / 180, 4) + _s(16.0 * (1 << 25) / 180, 4),
+                      12: struct.pack(">H", 77)})  # fmt: skip
+    return _block(62, [with_adr, no_adr])
+
+
+def test_cat062_hand_built_icao_and_system_track_subjects():
+    from picket.model.subjects import format_subject, parse_subject
+
+    data = _pcap([_cat062_records()], DAY + 45002)
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "sdps.pcap")
+    out = [dec.feed(data[:100]), dec.feed(data[100:]), dec.flush()]
+    rep = Reports.concat([o.reports for o in out])
+    statics = [s for o in out for s in o.statics]
+    assert rj.rejected == 0 and len(rep) == 2
+    assert format_subject(int(rep.subject[0])) == "icao:4ca7b5"
+    assert rep.time.tolist() == [DAY + 45000.5, DAY + 45001]
+    assert rep.lat[0] == pytest.approx(45.5, abs=6e-6) and rep.lon[0] == pytest.approx(16.25)
+    assert rep.speed[0] == pytest.approx(100 * 2**0.5) and rep.course[0] == pytest.approx(135)
+    assert rep.alt[0] == pytest.approx(37000 * 0.3048, abs=0.01)
+    assert rep.vrate[0] == pytest.approx(625 * 0.3048 / 60, rel=1e-5)
+    assert rep.squawk[0] == 1234 and np.isnan(rep.alt[1])
+    # the track's own identification (I062/245) names it, before the aircraft's (380 ID)
+    assert [(format_subject(s.subject), s.fields) for s in statics] == [
+        ("icao:4ca7b5", {"callsign": "ABC123"})]
+    name = format_subject(int(rep.subject[1]))
+    assert name == "sdps:25/100/77" and parse_subject(name) == rep.subject[1]
+    assert rep.kind[1] == Kind.POSITION and SOURCES.name(int(rep.source[1])) == "asterix:25/100"
+
+
+def test_sdps_subjects_both_ways():
+    from picket.model.subjects import format_subject, parse_subject
+
+    for text in ("sdps:0/0/0", "sdps:255/255/65535", "sdps:25/12/1234"):
+        assert format_subject(parse_subject(text)) == text
+    for bad in ("sdps:256/1/1", "sdps:1/1/70000", "sdps:1/1", "sdps:a/b/c"):
+        with pytest.raises(ValueError):
+            parse_subject(bad)
+
+
+def test_every_shared_sample_decodes(shared_data):
+    """CAT021, CAT034/048, CAT062/065 and the mixed (CAT062 edition 0.17) captures."""
+    sites = {(25, s): (44.0, 16.0, 100.0) for s in (11, 13, 14, 201, 204, 205)}
+    want = {"asterix_cat021.ast": 2, "asterix_cat034_048.pcap": 126,
+            "asterix_cat062_065.pcap": 2, "asterix_mixed.pcap": 100}  # fmt: skip
+    for name, n in want.items():
+        rj = Rejects()
+        dec = AsterixDecoder(rj, name, start_time=1_462_433_756.0, sites=sites)
+        rep = Reports.concat([dec.feed((shared_data / "air" / name).read_bytes()).reports,
+                              dec.flush().reports])  # fmt: skip
+        assert len(rep) == n, (name, rj.summary())
+        assert set(rj.counts) <= {"asterix.no_position"}, (name, rj.counts)
+        assert np.all(np.abs(rep.lat) <= 90) and np.all(np.isfinite(rep.time))
+
+
+def test_cat062_edition_017_tracks_move_as_their_velocity_says(shared_data):
+    """The mixed sample is CAT062 of edition 0.17 (6-octet position, polar velocity).
+    No reference decodes it (CroatiaControl's ships 1.18 only), so physics checks it:
+    each track's next position is where its speed and course put it."""
+    from picket.geo.geodesy import destination
+    from picket.model.subjects import format_subject
+
+    parts = list(read_file(shared_data / "air" / "asterix_mixed.pcap", Rejects()))
+    rep = Reports.concat([p.reports for p in parts]).sorted_by_time()
+    assert len(rep) == 100
+    assert all(format_subject(int(s)).startswith("sdps:25/100/") for s in rep.subject)
+    # Croatia, Bosnia, Serbia and the Adriatic; airliner heights and speeds
+    assert np.all((rep.lat > 40) & (rep.lat < 48) & (rep.lon > 12) & (rep.lon < 24))
+    assert np.nanmedian(rep.alt) > 8000 and 150 < np.nanmedian(rep.speed) < 300
+    checked = 0
+    for s in np.unique(rep.subject):
+        i = np.flatnonzero(rep.subject == s)
+        for a, b in itertools.pairwise(i.tolist()):
+            dt = rep.time[b] - rep.time[a]
+            if not 1 < dt < 60:
+                continue
+            lat, lon = destination(rep.lat[a], rep.lon[a], float(rep.course[a]),
+                                   float(rep.speed[a]) * dt)  # fmt: skip
+            assert haversine_m(lat, lon, rep.lat[b], rep.lon[b]) < 0.05 * rep.speed[a] * dt + 300
+            checked += 1
+    assert checked >= 10
+    callsigns = [s.fields["callsign"] for p in parts for s in p.statics]
+    assert "BAW891" in callsigns and all(c.isalnum() for c in callsigns)
+
+
+def test_sites_from_config_and_the_command_line(shared_data, tmp_path, capsys):
+    from picket import config as cfgmod
+    from picket.cli.main import main
+    from picket.sources.asterix import parse_site
+
+    data = (shared_data / "air" / "asterix_cat034_048.pcap").read_bytes()
+    base = Rejects()
+    AsterixDecoder(base, "x").feed(data)
+    cfg = cfgmod.from_dict({"asterix": {"sites": [
+        {"sac": 25, "sic": 13, "lat": 45.0, "lon": 15.0, "height_m": 900.0}]}})  # fmt: skip
+    assert cfg.asterix_sites == {(25, 13): (45.0, 15.0, 900.0)}
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "x", **cfg.decoder_args()["asterix"])
+    rep = Reports.concat([dec.feed(data).reports, dec.flush().reports])
+    r13 = np.array([SOURCES.name(int(s)) == "asterix:25/13" for s in rep.source])
+    assert r13.sum() == 14  # 25/13's plots, placed around the configured site
+    assert np.all(haversine_m(45.0, 15.0, rep.lat[r13], rep.lon[r13]) < 256 * 1852)
+    assert rj.counts["asterix.unknown_site"] == 88 - 14  # the others still unlocated
+    # the radar's service state from its CAT034 messages
+    assert dec.radar_state[(25, 13)]["message"] == "sector crossing"
+    assert 0 <= dec.radar_state[(25, 13)]["sector_deg"] < 360
+    for bad in ({"sac": 25, "sic": 13, "lat": 95.0, "lon": 0.0, "height_m": 0.0},
+                {"sac": 25, "sic": 13, "lat": 45.0, "lon": 15.0},
+                {"sac": 256, "sic": 1, "lat": 45.0, "lon": 15.0, "height_m": 0.0}):
+        with pytest.raises(cfgmod.ConfigError):
+            cfgmod.from_dict({"asterix": {"sites": [bad]}})
+    with pytest.raises(cfgmod.ConfigError):
+        cfgmod.from_dict({"asterix": {"radars": []}})
+    assert parse_site("25/14:44.5,16.5,120") == ((25, 14), (44.5, 16.5, 120.0))
+    for bad in ("25:44,16,1", "25/14:44,16", "x/1:1,2,3", "25/14:91,16,1"):
+        with pytest.raises(ValueError):
+            parse_site(bad)
+    # picket replay --radar-site, twice, over the config's sites
+    toml = tmp_path / "picket.toml"
+    toml.write_text("[asterix]\nsites = [{sac = 25, sic = 13, lat = 45.0, lon = 15.0, "
+                    "height_m = 900.0}]\n")  # fmt: skip
+    pcap = shared_data / "air" / "asterix_cat034_048.pcap"
+    args = ["replay", str(pcap), "--config", str(toml), "--no-store", "--no-progress", "--quiet"]
+    assert main([*args, "--radar-site", "25/201:45.5,16.0,300",
+                 "--radar-site", "25/204:43.5,16.5,300"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"asterix.unknown_site ({88 - 14 - 28 - 28})" in out
+    assert main([*args, "--radar-site", "25/13:95,1,1"]) == 2
+    assert "--radar-site" in capsys.readouterr().err
