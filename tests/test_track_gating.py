@@ -1,8 +1,9 @@
-"""Gating through the k-d tree and sparse GNN assignment against brute force."""
+"""Gating through the spatial grid and sparse GNN assignment against brute force and SciPy."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.optimize import linear_sum_assignment
 
 from picket.track import gating
@@ -117,3 +118,45 @@ def test_tree_gating_with_full_covariances_and_plot_offsets():
     want = set(zip(all_t[full < 9].tolist(), all_p[full < 9].tolist(), strict=True))
     assert set(zip(ti.tolist(), pj.tolist(), strict=True)) == want
     assert len(want) >= 90
+
+
+def test_grid_neighbours_are_the_k_d_tree_s():
+    """The grid gives the pairs a k-d tree query with k and an upper bound gives: scenes
+    dense and sparse, query points far outside the plots, radii small and large."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        n, m = int(rng.integers(1, 200)), int(rng.integers(1, 300))
+        p = rng.uniform(0, rng.uniform(1, 5000), (m, 2))
+        q = rng.uniform(-500, rng.uniform(1, 6000), (n, 2))
+        radius, k = float(rng.uniform(0.05, 400)), int(rng.integers(1, 9))
+        k = min(k, m)
+        _, idx = cKDTree(p).query(q, k=k, distance_upper_bound=radius)
+        idx = np.asarray(idx).reshape(n, k)
+        ok = idx < m
+        want = set(zip(np.nonzero(ok)[0].tolist(), idx[ok].tolist(), strict=True))
+        ti, pj = gating.grid_neighbours(q, p, radius, k)
+        assert set(zip(ti.tolist(), pj.tolist(), strict=True)) == want
+
+
+def test_assignment_is_scipy_s_optimum():
+    """Clusters solved without SciPy reach linear_sum_assignment's total cost on the whole
+    problem (tracks x plots plus a miss column per track)."""
+    rng = np.random.default_rng(12)
+    for _ in range(300):
+        n, m = int(rng.integers(1, 25)), int(rng.integers(1, 25))
+        key = np.unique(rng.integers(0, n, 60) * 1000 + rng.integers(0, m, 60))
+        ti, pj = key // 1000, key % 1000
+        cost = rng.uniform(0, 4, len(ti))
+        miss = rng.uniform(1, 3.5, n)
+        at, ap = gnn_assign(ti, pj, cost, miss, n, m)
+        assert len(set(at.tolist())) == len(at) and len(set(ap.tolist())) == len(ap)
+        full = np.full((n, m + n), 1e12)
+        full[ti, pj] = np.where(cost < miss[ti], cost, 1e12)
+        full[np.arange(n), m + np.arange(n)] = miss
+        rows, cols = linear_sum_assignment(full)
+        lookup = dict(zip(zip(ti.tolist(), pj.tolist(), strict=True), cost.tolist(), strict=True))
+        got = sum(lookup[(a, b)] for a, b in zip(at.tolist(), ap.tolist(), strict=True))
+        got += float(miss.sum() - miss[at].sum())
+        assert got == pytest.approx(float(full[rows, cols].sum()), abs=1e-9)
