@@ -160,8 +160,9 @@ def _u(b: np.ndarray, off: np.ndarray, at: int, size: int, signed: bool = False)
     for every record at once; 0 where the item is absent (off < 0)."""
     idx = np.where(off >= 0, off + at, 0)
     v = np.zeros(len(off), np.int64)
+    last = len(b) - 1  # an extension octet read for every record, used only where present
     for k in range(size):
-        v = (v << 8) | b[idx + k].astype(np.int64)
+        v = (v << 8) | b[np.minimum(idx + k, last)].astype(np.int64)
     if signed:
         bits = 8 * size
         v = np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
