@@ -29,7 +29,10 @@ from picket.geo.geodesy import haversine_m
 
 PAIR_MAX_S = 10.0  # even/odd halves further apart than this are not paired
 REF_MAX_S = 120.0  # a local-decode reference older than this is not trusted
-STATE_MAX_S = 600.0  # aircraft silent this long are forgotten
+STATE_MAX_S = 600.0  # aircraft silent this long are forgotten (once the state is large)
+# state kept for this many aircraft before the silent are forgotten: below it nothing is pruned,
+# so decoding never depends on how frames were batched (pairs need 10 s, references 120 s)
+STATE_MAX_AIRCRAFT = 10_000
 PAIR_SPEED_MAX = 1000.0  # m/s; two halves of a pair further apart than this allows straddle a jump
 PAIR_SLACK_M = 1000.0  # m; CPR resolution (~5 m airborne) plus the time a receiver adds
 AGREE_M = 1000.0  # m; a global and a local decode of one frame coincide or differ by a zone
@@ -242,9 +245,13 @@ class CprTracker:
         }  # fmt: skip
         keep = ~use
         merged = {k: np.concatenate([st[k][keep], new[k]]) for k in _KEYS}
-        tmax = np.nanmax(t) if np.isfinite(t).any() else 0.0
-        with np.errstate(invalid="ignore"):
-            newest = np.fmax(np.fmax(merged["te"], merged["to"]), merged["tp"])
-        alive = newest >= tmax - STATE_MAX_S
-        self.state = {k: v[alive] for k, v in merged.items()}
+        if len(merged["icao"]) > STATE_MAX_AIRCRAFT:
+            # forget the long silent, measured from the batch's median time: one frame dated
+            # weeks ahead (a damaged counter) must not make every aircraft forget its halves
+            with np.errstate(invalid="ignore"):
+                newest = np.fmax(np.fmax(merged["te"], merged["to"]), merged["tp"])
+            tmid = np.nanmedian(t) if np.isfinite(t).any() else 0.0
+            alive = newest >= tmid - STATE_MAX_S
+            merged = {k: v[alive] for k, v in merged.items()}
+        self.state = merged
         return lat, lon, why

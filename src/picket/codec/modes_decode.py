@@ -87,6 +87,26 @@ def _known_before(flags: np.ndarray, aa: np.ndarray, seen: np.ndarray, syn: np.n
     return known
 
 
+def _as_of(pre: np.ndarray, icao: np.ndarray, rows: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """Per frame: the value set by its aircraft's latest update (`rows`, `val`) at or before
+    it in this batch, else `pre` (the value before the batch)."""
+    if not len(rows):
+        return pre
+    n = len(icao)
+    upd = np.zeros(n, bool)
+    upd[rows] = True
+    v = pre.copy()
+    v[rows] = val
+    o = np.lexsort((np.arange(n), icao))
+    ic, pos = icao[o], np.arange(n)
+    last = np.maximum.accumulate(np.where(upd[o], pos, -1))
+    starts = np.r_[0, np.flatnonzero(ic[1:] != ic[:-1]) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    out = pre.copy()
+    out[o] = np.where(last >= group_start, v[o][np.maximum(last, 0)], pre[o])
+    return out
+
+
 class ModeSDecoder:
     """Stateful batch decoder: remembers seen addresses, CPR halves, status, callsigns."""
 
@@ -99,6 +119,7 @@ class ModeSDecoder:
         self.flags = np.zeros(1 << 24, dtype=np.uint8)
         self.cpr = CprTracker(reference)
         self.callsigns: dict[int, tuple[str, str]] = {}
+        self._ident: dict[int, tuple[int, int]] = {}  # aircraft -> last (packed chars, category)
 
     # -------------------------------------------------------------------------------
     def decode(
@@ -158,8 +179,11 @@ class ModeSDecoder:
             me = me_word(frames[ix])
             tc = me_bits(me, 1, 5)
             e_icao, e_t, e_raw, e_sub = icao[ix], time[ix], raw[ix], subject[ix]
-            self._status(me, tc, e_icao, e_t, e_raw, e_sub, base, parts)
-            n_cpr_bad = self._positions(me, tc, e_icao, e_t, e_raw, e_sub, base, parts)
+            st_rows, st_flags = self._status(me, tc, e_icao, e_t, e_raw, e_sub, base, parts)
+            # each position reads the status flags as of its own frame, not the batch's end
+            fl = _as_of(self.flags[e_icao], e_icao, st_rows, st_flags)
+            n_cpr_bad = self._positions(me, tc, e_icao, e_t, e_raw, e_sub, base, parts, fl)
+            self.flags[e_icao[st_rows]] = st_flags  # the last per aircraft wins
             self._velocity(me, tc, e_t, e_raw, e_sub, base, parts)
             statics = self._identification(me, tc, e_icao, e_t, e_sub)
         self.rejects.accept(n_ok - n_cpr_bad)
@@ -181,24 +205,27 @@ class ModeSDecoder:
             first = bytes(frames[i, : int(nbytes[i])])
             self.rejects.reject(reason, f"{self.source}:{int(raw[i])}", first, n=k)
 
-    def _status(self, me, tc, icao, t, raw, sub, base, parts) -> None:  # type: ignore[no-untyped-def]
+    def _status(self, me, tc, icao, t, raw, sub, base, parts):  # type: ignore[no-untyped-def]
+        """Status reports; returns the TC31 rows and the aircraft flags they set."""
         # TC31 operational status: version, NIC supplements, NACp, SIL
         s = np.flatnonzero(tc == 31)
+        rows31, new = np.zeros(0, np.int64), np.zeros(0, np.uint8)
         if len(s):
             m = me[s]
             st = me_bits(m, 6, 3)
             ver = me_bits(m, 41, 3)
             keep = (st <= 1) & (ver <= 2)
             s, m, st, ver = s[keep], m[keep], st[keep], ver[keep]
+            rows31 = s
             nic_a = me_bits(m, 44, 1)
             nic_c = np.where(st == 1, me_bits(m, 20, 1), 0)
             v12 = ver >= 1
             nacp = np.where(v12, me_bits(m, 45, 4), -1)
             sil = np.where(v12, me_bits(m, 51, 2), -1)
             a = icao[s]
-            self.flags[a] = (self.flags[a] & _SEEN) | (
-                (ver + 1) | (nic_a << 2) | (nic_c << 3)
-            ).astype(np.uint8)
+            new = (self.flags[a] & _SEEN) | ((ver + 1) | (nic_a << 2) | (nic_c << 3)).astype(
+                np.uint8
+            )
             parts.append(Reports.build(
                 time=t[s], kind=Kind.STATUS, subject=sub[s], version=ver, nacp=nacp, sil=sil,
                 msg=31, raw=raw[s], **base))  # fmt: skip
@@ -210,8 +237,9 @@ class ModeSDecoder:
             parts.append(Reports.build(
                 time=t[s], kind=Kind.STATUS, subject=sub[s], emergency=me_bits(m, 9, 3),
                 squawk=id13_squawk(me_bits(m, 12, 13)), msg=28, raw=raw[s], **base))  # fmt: skip
+        return rows31, new
 
-    def _positions(self, me, tc, icao, t, raw, sub, base, parts) -> int:  # type: ignore[no-untyped-def]
+    def _positions(self, me, tc, icao, t, raw, sub, base, parts, flags) -> int:  # type: ignore[no-untyped-def]
         air = ((tc >= 9) & (tc <= 18)) | ((tc >= 20) & (tc <= 22))
         surf = (tc >= 5) & (tc <= 8)
         s = np.flatnonzero(air | surf)
@@ -223,7 +251,7 @@ class ModeSDecoder:
         lat, lon, why = self.cpr.decode(
             a, t[s], odd, me_bits(m, 23, 17), me_bits(m, 40, 17), is_surf
         )
-        fl = self.flags[a]
+        fl = flags[s]
         ver = (fl & _VER_MASK).astype(np.int64) - 1  # -1: not yet known
         # NIC supplement: NIC-B in the message for v2 (or unknown), NIC-A from TC31 for v1
         supp = np.where(ver == 1, (fl & _NIC_A) > 0, np.where(ver == 0, 0, me_bits(m, 8, 1)))
@@ -294,19 +322,28 @@ class ModeSDecoder:
         packed = np.zeros(len(s), dtype=np.uint64)
         for k in range(8):
             packed = (packed << np.uint64(8)) ^ chars[:, k].astype(np.uint64)
-        # one candidate per (aircraft, callsign, category): the last in the batch
-        combo = np.stack([icao[s].astype(np.uint64), packed, cat.astype(np.uint64)], axis=1)
-        _, first_rev = np.unique(combo[::-1], axis=0, return_index=True)
-        last = np.sort(len(s) - 1 - first_rev)
+        # a static where an aircraft's (callsign, category) changes, in frame order, so the
+        # statics do not depend on how frames are batched
+        a = icao[s].astype(np.int64)
+        n = len(s)
+        o = np.lexsort((np.arange(n), a))
+        ao, po, co = a[o], packed[o], cat[o].astype(np.int64)
+        head = np.r_[True, ao[1:] != ao[:-1]]
+        moved = np.r_[False, (po[1:] != po[:-1]) | (co[1:] != co[:-1])] & ~head
+        for h in np.flatnonzero(head):  # once per aircraft in the batch: against the last batch
+            if self._ident.get(int(ao[h])) == (int(po[h]), int(co[h])):
+                head[h] = False
+        emit = np.sort(o[head | moved])  # rows of s, in frame order
+        tail = np.r_[ao[1:] != ao[:-1], True]
+        for k in np.flatnonzero(tail):
+            self._ident[int(ao[k])] = (int(po[k]), int(co[k]))
         out: list[Static] = []
-        names = callsign_strings(chars[last])
-        for j, name in zip(last, names, strict=True):
-            a = int(icao[s][j])
+        names = callsign_strings(chars[emit])
+        for j, name in zip(emit, names, strict=True):
             c = int(cat[j])
             category = f"{'ABCD'[c // 8]}{c % 8}"
-            if self.callsigns.get(a) != (name, category):
-                self.callsigns[a] = (name, category)
-                out.append(
-                    Static(float(t[s][j]), int(sub[s][j]), {"callsign": name, "category": category})
-                )
+            self.callsigns[int(a[j])] = (name, category)
+            out.append(
+                Static(float(t[s][j]), int(sub[s][j]), {"callsign": name, "category": category})
+            )
         return out

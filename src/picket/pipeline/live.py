@@ -1,12 +1,26 @@
 """Live feeds: TCP clients, TCP listeners, UDP sockets and followed files.
 
-One thread per source only moves bytes into a queue; the main loop owns the
-decoders and the pipeline, and runs a micro-batch every `batch_s` wall
-seconds. A feed that drops is reconnected with backoff; nothing a feed sends
-can stop the loop (decoders count and dead-letter what they cannot read).
+One thread per source (and one per accepted connection) only moves bytes into a
+bounded inbox; the main loop owns the decoders and the pipeline, and runs a
+micro-batch every `batch_s` wall seconds. A feed that drops is reconnected with
+backoff; nothing a feed sends can stop the loop (decoders count and dead-letter what
+they cannot read).
+
+Every connection has its own decoder (line carry, multipart AIS, CPR halves, Beast
+counter): two feeders on one `listen_tcp` port, or a TCP client's connection before
+and after a reconnect, never splice their bytes together. A connection's decoder is
+flushed when it closes. All of them count into the one `Rejects`.
+
+Nothing is lost uncounted (docs/bad_input.md): stream sources (TCP, files) block when
+the inbox is full, so TCP flow control slows the sender and no byte is dropped; UDP
+cannot be slowed, so a datagram that finds the inbox full is dropped and counted
+(`queue_dropped_*`), where a blocked reader would let the kernel drop it unseen. At
+shutdown what is still queued is decoded within `DRAIN_S`; the rest is counted as
+`shutdown_lost_bytes`. `stats` (also `asm.env["live_stats"]`) holds these counters per
+source, with connections, reconnects and refused connections.
 
 Time (docs/time.md): the feed thread stamps each chunk with its arrival time
-(`time.time()`), carried with the bytes through the queue. Each source's
+(`time.time()`), carried with the bytes through the inbox. Each source's
 `clock` setting says what a report's time is: "auto", the message's own time
 where it has one, else the arrival time (the decoder's `Clock`); "message",
 the message's own only; "receive", always the arrival time. Every report then
@@ -17,10 +31,12 @@ event-time tickers.
 
 from __future__ import annotations
 
-import queue
+import itertools
+import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,9 +45,22 @@ from picket.config import SourceConfig
 from picket.model.decoded import Decoded
 from picket.model.reports import Reports
 from picket.pipeline.assemble import Assembly
-from picket.sources.registry import Clock, Decoder, at_the_door, detect, get_format
+from picket.sources.registry import Clock, Decoder, Format, at_the_door, detect, get_format
 
-Chunk = tuple[int, float, bytes]  # (source index, arrival time, bytes)
+logger = logging.getLogger(__name__)
+
+# (source index, connection id, arrival time, bytes; None: the connection closed)
+Chunk = tuple[int, int, float, bytes | None]
+
+INBOX_MAX_BYTES = 64 << 20  # bytes queued between the feed threads and the decoder loop
+MAX_CONNECTIONS = 64  # accepted connections per listen_tcp source; more are refused, counted
+DRAIN_S = 5.0  # at shutdown, time allowed to decode what is still queued
+RECV = 1 << 16
+
+# per-source counters (stats["sources"][name]); docs/bad_input.md explains each
+COUNTERS = ("bytes_in", "chunks_in", "bytes_decoded", "connections", "disconnects",
+            "reconnects", "refused", "queue_waits", "queue_dropped_chunks",
+            "queue_dropped_bytes", "shutdown_lost_bytes", "decoders_open")  # fmt: skip
 
 
 def _hostport(s: str) -> tuple[str, int]:
@@ -39,17 +68,108 @@ def _hostport(s: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-class Feed(threading.Thread):
-    def __init__(self, idx: int, src: SourceConfig, q: queue.Queue[Chunk], stop: threading.Event,
-                 base: Path, log: Callable[[str], None]):  # fmt: skip
-        super().__init__(daemon=True, name=f"feed-{src.name}")
-        self.idx, self.src, self.q, self.stop, self.base, self.log = idx, src, q, stop, base, log
-        self.bytes = 0
+class LiveStats:
+    """Counters of the live path, written by feed threads and the loop under one lock."""
 
-    def put(self, data: bytes) -> None:
-        if data:
+    def __init__(self, sources: list[SourceConfig], max_bytes: int) -> None:
+        self.lock = threading.Lock()
+        self.names = [s.name for s in sources]
+        self.data: dict[str, Any] = {
+            "sources": {n: dict.fromkeys(COUNTERS, 0) for n in self.names},
+            "queue_bytes": 0, "queue_peak_bytes": 0, "queue_max_bytes": max_bytes,
+            "queue_wait_s": 0.0,
+        }  # fmt: skip
+
+    def add(self, idx: int, key: str, n: int | float = 1) -> None:
+        with self.lock:
+            self.data["sources"][self.names[idx]][key] += n
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            d = dict(self.data)
+            d["sources"] = {k: dict(v) for k, v in self.data["sources"].items()}
+            return d
+
+
+class Inbox:
+    """Chunks from the feed threads, bounded by bytes (not by count: 10,000 chunks of
+    64 KiB would be 640 MB). `put(block=True)` waits for room; `block=False` refuses."""
+
+    def __init__(self, stats: LiveStats, max_bytes: int = INBOX_MAX_BYTES) -> None:
+        self.items: deque[Chunk] = deque()
+        self.bytes = 0
+        self.max_bytes = max_bytes
+        self.cond = threading.Condition()
+        self.stats = stats
+
+    def put(self, item: Chunk, block: bool, stop: threading.Event) -> bool:
+        n = len(item[3] or b"")
+        with self.cond:
+            if self.bytes and self.bytes + n > self.max_bytes:
+                if not block:
+                    return False
+                self.stats.add(item[0], "queue_waits")
+                t0 = time.monotonic()
+                while self.bytes and self.bytes + n > self.max_bytes and not stop.is_set():
+                    self.cond.wait(0.25)
+                with self.stats.lock:
+                    self.stats.data["queue_wait_s"] += time.monotonic() - t0
+                if stop.is_set() and self.bytes and self.bytes + n > self.max_bytes:
+                    return False
+            self.items.append(item)
+            self.bytes += n
+            with self.stats.lock:
+                self.stats.data["queue_bytes"] = self.bytes
+                self.stats.data["queue_peak_bytes"] = max(self.stats.data["queue_peak_bytes"],
+                                                          self.bytes)  # fmt: skip
+            self.cond.notify_all()
+            return True
+
+    def get(self, timeout: float) -> Chunk | None:
+        with self.cond:
+            if not self.items:
+                self.cond.wait(timeout)
+            if not self.items:
+                return None
+            item = self.items.popleft()
+            self.bytes -= len(item[3] or b"")
+            with self.stats.lock:
+                self.stats.data["queue_bytes"] = self.bytes
+            self.cond.notify_all()
+            return item
+
+
+class Feed(threading.Thread):
+    _ids = itertools.count(1)  # connection ids, unique in the process
+
+    def __init__(self, idx: int, src: SourceConfig, inbox: Inbox, stop: threading.Event,
+                 base: Path, log: Callable[[str], None], stats: LiveStats):  # fmt: skip
+        super().__init__(daemon=True, name=f"feed-{src.name}")
+        self.idx, self.src, self.inbox, self.stop, self.base, self.log = (
+            idx, src, inbox, stop, base, log)  # fmt: skip
+        self.stats = stats
+        self.bytes = 0
+        self.open_conns = 0
+        self.conn_lock = threading.Lock()
+
+    def put(self, conn: int, data: bytes | None, block: bool = True) -> None:
+        """Queue bytes (None: `conn` closed) with their arrival time; a refusal is counted."""
+        recv = time.time()
+        if data is not None:
+            if not data:
+                return
             self.bytes += len(data)
-            self.q.put((self.idx, time.time(), data))
+            self.stats.add(self.idx, "bytes_in", len(data))
+            self.stats.add(self.idx, "chunks_in")
+        if self.inbox.put((self.idx, conn, recv, data), block, self.stop):
+            return
+        if data is None:
+            return  # the loop flushes every decoder at shutdown anyway
+        if self.stop.is_set():
+            self.stats.add(self.idx, "shutdown_lost_bytes", len(data))
+        else:
+            self.stats.add(self.idx, "queue_dropped_chunks")
+            self.stats.add(self.idx, "queue_dropped_bytes", len(data))
 
     def run(self) -> None:
         s = self.src
@@ -63,24 +183,37 @@ class Feed(threading.Thread):
             elif s.file:
                 self._file(self.base / s.file if not Path(s.file).is_absolute() else Path(s.file))
         except Exception as e:  # a broken feed must not take the others down
+            logger.exception("source %s stopped", s.name)
             self.log(f"source {s.name}: stopped: {e}")
 
+    def _recv_loop(self, c: socket.socket, conn: int) -> None:
+        """Bytes of one connection into the inbox until it closes or the run stops."""
+        c.settimeout(0.5)
+        try:
+            while not self.stop.is_set():
+                try:
+                    data = c.recv(RECV)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                self.put(conn, data)
+        finally:
+            self.put(conn, None)
+            self.stats.add(self.idx, "disconnects")
+
     def _tcp_client(self, host: str, port: int) -> None:
-        backoff = 1.0
+        backoff, tries = 1.0, 0
         while not self.stop.is_set():
+            if tries:
+                self.stats.add(self.idx, "reconnects")
+            tries += 1
             try:
                 with socket.create_connection((host, port), timeout=5) as c:
                     self.log(f"source {self.src.name}: connected to {host}:{port}")
-                    c.settimeout(0.5)
+                    self.stats.add(self.idx, "connections")
                     backoff = 1.0
-                    while not self.stop.is_set():
-                        try:
-                            data = c.recv(1 << 16)
-                        except TimeoutError:
-                            continue
-                        if not data:
-                            break
-                        self.put(data)
+                    self._recv_loop(c, next(self._ids))
             except OSError as e:
                 self.log(f"source {self.src.name}: {host}:{port}: {e}; retry in {backoff:.0f} s")
             self.stop.wait(backoff)
@@ -92,22 +225,29 @@ class Feed(threading.Thread):
             self.log(f"source {self.src.name}: listening on {host}:{port}")
             while not self.stop.is_set():
                 try:
-                    conn, _ = srv.accept()
+                    conn, peer = srv.accept()
                 except TimeoutError:
                     continue
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                with self.conn_lock:
+                    full = self.open_conns >= MAX_CONNECTIONS
+                    self.open_conns += 0 if full else 1
+                if full:  # a flood of connections must not make a thread and decoder each
+                    self.stats.add(self.idx, "refused")
+                    logger.warning("source %s: refused %s: %d connections open",
+                                   self.src.name, peer, MAX_CONNECTIONS)  # fmt: skip
+                    conn.close()
+                    continue
+                self.stats.add(self.idx, "connections")
+                threading.Thread(target=self._serve, args=(conn, next(self._ids)), daemon=True,
+                                 name=f"feed-{self.src.name}-{peer}").start()  # fmt: skip
 
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(0.5)
-            while not self.stop.is_set():
-                try:
-                    data = conn.recv(1 << 16)
-                except TimeoutError:
-                    continue
-                if not data:
-                    return
-                self.put(data)
+    def _serve(self, c: socket.socket, conn: int) -> None:
+        try:
+            with c:
+                self._recv_loop(c, conn)
+        finally:
+            with self.conn_lock:
+                self.open_conns -= 1
 
     def _udp(self, host: str, port: int) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
@@ -116,18 +256,18 @@ class Feed(threading.Thread):
             self.log(f"source {self.src.name}: UDP on {host}:{port}")
             while not self.stop.is_set():
                 try:
-                    data = u.recv(1 << 16)
+                    data = u.recv(RECV)
                 except TimeoutError:
                     continue
                 # a datagram holds whole sentences; make sure one ends before the next begins
-                self.put(data if data.endswith(b"\n") else data + b"\n")
+                self.put(0, data if data.endswith(b"\n") else data + b"\n", block=False)
 
     def _file(self, path: Path) -> None:
         with open(path, "rb") as fh:
             while not self.stop.is_set():
                 data = fh.read(1 << 20)
                 if data:
-                    self.put(data)
+                    self.put(0, data)
                 elif self.src.follow:
                     self.stop.wait(0.5)
                 else:
@@ -135,16 +275,10 @@ class Feed(threading.Thread):
 
 
 class _Timed:
-    """A source's decoder with its clock setting and the door check around it."""
+    """One connection's decoder with its source's clock setting and the door check."""
 
-    def __init__(self, asm: Assembly, src: SourceConfig, base: Path,
+    def __init__(self, asm: Assembly, src: SourceConfig, fmt: Format,
                  decoder_args: dict[str, dict[str, Any]] | None = None):  # fmt: skip
-        if src.format == "auto":
-            if not src.file:
-                raise ValueError(f"source {src.name}: a network source needs format = '...'")
-            fmt = detect(base / src.file)
-        else:
-            fmt = get_format(src.format)
         self.src, self.rejects = src, asm.rejects
         self.clock = Clock(live=True)
         kw = {"clock": self.clock} if fmt.clockless and src.clock != "message" else {}
@@ -161,49 +295,134 @@ class _Timed:
 
     def _door(self, out: Decoded, recv: float) -> Decoded:
         s = self.src
-        if s.clock == "receive":
+        if s.clock == "receive" and len(out.reports):  # (an empty Decoded is shared, frozen)
             out.reports.time[:] = recv
             for st in out.statics:
                 st.time = recv
         return at_the_door(out, self.rejects, s.name, recv, s.min_time, s.max_ahead_s)
 
 
+def _format(src: SourceConfig, base: Path) -> Format:
+    if src.format == "auto":
+        if not src.file:
+            raise ValueError(f"source {src.name}: a network source needs format = '...'")
+        return detect(base / src.file)
+    return get_format(src.format)
+
+
+class _Decoders:
+    """The open decoders, one per (source, connection), made on a connection's first bytes."""
+
+    def __init__(self, asm: Assembly, sources: list[SourceConfig], base: Path,
+                 decoder_args: dict[str, dict[str, Any]] | None, stats: LiveStats):  # fmt: skip
+        self.asm, self.sources, self.args, self.stats = asm, sources, decoder_args, stats
+        self.formats = [_format(s, base) for s in sources]  # a bad source stops the start
+        self.open: dict[tuple[int, int], _Timed] = {}
+
+    def handle(self, item: Chunk) -> Decoded:
+        """Decode one chunk (or close its connection); a fault is counted, never raised."""
+        try:
+            return self._handle(item)
+        except Exception as e:  # defensive: the loop must outlive any decoder fault
+            i, conn = item[0], item[1]
+            logger.exception("live: source %s connection %d", self.sources[i].name, conn)
+            self.asm.rejects.reject("live.internal_error", f"{self.sources[i].name}#{conn}",
+                                    repr(e))  # fmt: skip
+            if self.open.pop((i, conn), None) is not None:
+                self.stats.add(i, "decoders_open", -1)
+            return Decoded.empty()
+
+    def _handle(self, item: Chunk) -> Decoded:
+        i, conn, recv, data = item
+        k = (i, conn)
+        if data is None:  # the connection closed: its partial line or frame is judged now
+            dec = self.open.pop(k, None)
+            if dec is None:
+                return Decoded.empty()
+            self.stats.add(i, "decoders_open", -1)
+            return dec.flush(recv)
+        dec = self.open.get(k)
+        if dec is None:
+            dec = self.open[k] = _Timed(self.asm, self.sources[i], self.formats[i], self.args)
+            self.stats.add(i, "decoders_open")
+        self.stats.add(i, "bytes_decoded", len(data))
+        return dec.feed(data, recv)
+
+    def flush_all(self, recv: float) -> list[Decoded]:
+        out = [dec.flush(recv) for dec in self.open.values()]
+        for i, _ in self.open:
+            self.stats.add(i, "decoders_open", -1)
+        self.open.clear()
+        return out
+
+
+def _process(asm: Assembly, outs: list[Decoded]) -> None:
+    r = Reports.concat([o.reports for o in outs]).sorted_by_time()
+    asm.pipeline.process(Decoded(r, [s for o in outs for s in o.statics]))
+
+
 def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: float = 1.0,
              stop: threading.Event | None = None, log: Callable[[str], None] = print,
              max_seconds: float | None = None,
-             decoder_args: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run until `stop` is set (or `max_seconds` pass); return per-source byte counts."""
+             decoder_args: dict[str, dict[str, Any]] | None = None,
+             stats: dict[str, Any] | None = None,
+             inbox_max_bytes: int = INBOX_MAX_BYTES) -> dict[str, Any]:  # fmt: skip
+    """Run until `stop` is set (or `max_seconds` pass); return per-source byte counts.
+
+    `stats`, when given, is filled with the live counters at every batch and at the end
+    (the same dict is put in `asm.env["live_stats"]` for the server's metrics).
+    """
     stop = stop or threading.Event()
-    q: queue.Queue[Chunk] = queue.Queue(maxsize=10_000)
-    decoders = [_Timed(asm, s, base, decoder_args) for s in sources]
-    feeds = [Feed(i, s, q, stop, base, log) for i, s in enumerate(sources)]
+    ls = LiveStats(sources, inbox_max_bytes)
+    stats = stats if stats is not None else {}
+    asm.env["live_stats"] = stats
+    inbox = Inbox(ls, inbox_max_bytes)
+    decoders = _Decoders(asm, sources, base, decoder_args, ls)
+    feeds = [Feed(i, s, inbox, stop, base, log, ls) for i, s in enumerate(sources)]
     for f in feeds:
         f.start()
     t_end = time.monotonic() + max_seconds if max_seconds else None
     try:
         while not stop.is_set():
             deadline = time.monotonic() + batch_s
-            parts, statics = [], []
+            outs = []
             while (left := deadline - time.monotonic()) > 0:
-                try:
-                    i, recv, data = q.get(timeout=left)
-                except queue.Empty:
+                item = inbox.get(left)
+                if item is None:
                     break
-                out = decoders[i].feed(data, recv)
-                parts.append(out.reports)
-                statics.extend(out.statics)
-            r = Reports.concat(parts).sorted_by_time()
-            asm.pipeline.process(Decoded(r, statics))
+                outs.append(decoders.handle(item))
+            _process(asm, outs)
             asm.rejects.flush()
+            stats.update(ls.snapshot())
             if t_end is not None and time.monotonic() >= t_end:
                 break
     except KeyboardInterrupt:
         log("stopping")
     finally:
         stop.set()
-        for dec in decoders:
-            out = dec.flush(time.time())
-            if len(out.reports):
-                asm.pipeline.process(out)
-        asm.pipeline.finish()
+        _shutdown(asm, inbox, decoders, ls, feeds)
+        stats.update(ls.snapshot())
     return {s.name: f.bytes for s, f in zip(sources, feeds, strict=True)}
+
+
+def _shutdown(asm: Assembly, inbox: Inbox, decoders: _Decoders, ls: LiveStats,
+              feeds: list[Feed]) -> None:  # fmt: skip
+    """Decode what is still queued (within DRAIN_S), count what is not, flush every
+    decoder (partial lines and frames are judged, counted), and finish the pipeline."""
+    for f in feeds:  # they see `stop` within half a second; what they held is counted
+        f.join(timeout=1.0)
+    outs = []
+    t_end = time.monotonic() + DRAIN_S
+    while time.monotonic() < t_end and (item := inbox.get(0)) is not None:
+        outs.append(decoders.handle(item))
+    while (item := inbox.get(0)) is not None:  # out of time: counted, not decoded
+        if item[3] is not None:
+            ls.add(item[0], "shutdown_lost_bytes", len(item[3]))
+    lost = {k: v["shutdown_lost_bytes"] for k, v in ls.snapshot()["sources"].items()
+            if v["shutdown_lost_bytes"]}  # fmt: skip
+    if lost:
+        logger.warning("live: bytes lost at shutdown (counted): %s", lost)
+    outs.extend(decoders.flush_all(time.time()))
+    _process(asm, outs)
+    asm.pipeline.finish()
+    asm.rejects.flush()

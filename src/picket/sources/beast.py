@@ -224,6 +224,8 @@ class BeastDecoder:
         self.carry = b""
         self.offset = 0  # stream offset of carry[0]
         self.frames_seen = 0  # frame ordinal, for line-rate timing
+        self.junk_at: int | None = None  # stream offset where an open run of junk began
+        self.junk_head = b""
         self.clock = CounterTime(source, base_time, start_time, clock)
 
     def feed(self, data: bytes) -> Decoded:
@@ -246,18 +248,35 @@ class BeastDecoder:
             self.carry = b""
         return out
 
+    def _junk(self, at: int, data: bytes) -> None:
+        """Bytes between frames: a run of them, however many chunks it spans, is one reject,
+        dead-lettered at `at` (its offset, or that of the frame it follows) with its head."""
+        if self.junk_at is None:
+            self.junk_at, self.junk_head = at, data[:64]
+        elif len(self.junk_head) < 64:
+            self.junk_head += data[: 64 - len(self.junk_head)]
+
+    def _end_junk(self) -> None:
+        if self.junk_at is not None:
+            self.rejects.reject("beast.garbage", f"{self.source}:{self.junk_at}", self.junk_head)
+            self.junk_at, self.junk_head = None, b""
+
     def _feed(self, data: bytes, final: bool) -> Decoded:
         buf = self.carry + data
         base_off = self.offset
         starts, ub, us, consumed, garbage = split_frames(buf, final)
         if garbage:
-            self.rejects.reject("beast.garbage", f"{self.source}:{base_off}", buf[:garbage][:64])
+            self._junk(base_off, buf[:garbage])
+        if len(starts):
+            self._end_junk()  # a frame starts: the run of junk before it is one reject
         self.carry = buf[consumed:]
         self.offset = base_off + consumed
-        if len(self.carry) > MAX_CARRY:  # a run with no frame start: drop, counted
-            self.rejects.reject("beast.garbage", f"{self.source}:{self.offset}", self.carry[:64])
+        if len(self.carry) > MAX_CARRY:  # a run with no frame start: dropped, counted
+            self._junk(self.offset, self.carry)
             self.offset += len(self.carry)
             self.carry = b""
+        if final:
+            self._end_junk()
         if len(starts) == 0:
             return Decoded.empty()
         typ = ub[us + 1]
@@ -271,6 +290,10 @@ class BeastDecoder:
                 "beast.truncated", f"{self.source}:{base_off + int(starts[i])}",
                 ub[us[i] : us[i] + avail[i]].tobytes(), n=int(short.sum()),
             )  # fmt: skip
+        if extra[-1] and not final:  # junk after the last frame may go on in the next chunk
+            self._junk(base_off + int(starts[-1]), ub[us[-1] + need[-1] :].tobytes())
+            extra = extra.copy()
+            extra[-1] = 0
         if extra.any():
             i = int(np.flatnonzero(extra)[0])
             self.rejects.reject(

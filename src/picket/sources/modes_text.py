@@ -6,7 +6,10 @@ Beast reader builds, by grouping lines of equal length and hex-decoding each
 group with one table lookup, then decoded by `ModeSDecoder`. SBS lines are
 already decoded by dump1090/readsb: their fields become report columns.
 
-Text lines are split per chunk; a partial last line waits for the next `feed`.
+Lines are framed by `picket.model.text.LineFramer`: the same lines whatever the
+chunking, a partial last line waits for the next `feed`, and a line over `MAX_LINE`
+bytes is rejected once (`avr.line_too_long`, ...) without shifting the line numbers.
+SBS callsigns go through `clean_text`.
 
 Time: AVR lines carry none; `@` lines carry the 12 MHz counter. Both go
 through the Beast reader's `CounterTime` (start time, replay rate or live
@@ -27,6 +30,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.text import LineFramer, clean_text
 from picket.sources.beast import CounterTime
 from picket.sources.registry import Clock, Format, register
 
@@ -35,7 +39,8 @@ for _i, _c in enumerate(b"0123456789abcdef"):
     _HEX[_c] = _i
 for _i, _c in enumerate(b"ABCDEF"):
     _HEX[_c] = 10 + _i
-MAX_LINE = 4096
+MAX_LINE = 4096  # longer lines are rejected as <fmt>.line_too_long
+MAX_CALLSIGN = 16  # as the other air readers: ADS-B carries 8 characters, room for suffixes
 
 
 def hex_matrix(texts: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,38 +53,25 @@ def hex_matrix(texts: list[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LineDecoder:
-    """Line splitting with carry-over and line numbers; subclasses decode lines."""
+    """Lines framed by `LineFramer` (chunking-independent, over-long lines rejected once as
+    `<fmt>.line_too_long` with line numbers kept right); subclasses decode lines."""
 
     fmt = "text"
 
     def __init__(self, rejects: Rejects, source: str) -> None:
         self.rejects = rejects
         self.source = source
-        self.carry = b""
-        self.line_no = 0  # lines completed so far
+        self.framer = LineFramer(rejects, source, f"{self.fmt}.line_too_long", MAX_LINE)
 
     def feed(self, data: bytes) -> Decoded:
-        buf = self.carry + data
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            self.carry = buf
-            if len(buf) > MAX_LINE:
-                self.rejects.reject(f"{self.fmt}.line_too_long", self._where(1), buf[:256])
-                self.carry = b""
-            return Decoded.empty()
-        self.carry = buf[cut + 1 :]
-        return self._run(buf[:cut].split(b"\n"))
+        lines, first = self.framer.feed(data)
+        return self._run(lines, first) if lines else Decoded.empty()
 
     def flush(self) -> Decoded:
-        rest, self.carry = self.carry, b""
-        return self._run([rest]) if rest.strip() else Decoded.empty()
+        lines, first = self.framer.flush()
+        return self._run(lines, first) if any(ln.strip() for ln in lines) else Decoded.empty()
 
-    def _where(self, k: int) -> str:
-        return f"{self.source}:{self.line_no + k}"
-
-    def _run(self, lines: list[bytes]) -> Decoded:
-        first = self.line_no + 1
-        self.line_no += len(lines)
+    def _run(self, lines: list[bytes], first: int) -> Decoded:
         try:
             return self.decode_lines(lines, first)
         except Exception as exc:  # defensive: never let a line take the feed down
@@ -289,7 +281,7 @@ class SbsDecoder(LineDecoder):
         )  # fmt: skip
         statics = []
         for j in np.flatnonzero((tt == 1) & ~no_time):
-            name = col[10][j].decode("ascii", "replace").strip()
+            name = clean_text(col[10][j], MAX_CALLSIGN)
             a = int(icao[j])
             if name and self.callsigns.get(a) != name:
                 self.callsigns[a] = name
