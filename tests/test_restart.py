@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import pytest
@@ -234,8 +234,49 @@ def _line_times(lines: list[bytes]) -> np.ndarray:
     return np.where(ok[idx], t[idx], -np.inf)
 
 
-def _last_time(path: Path) -> float:
-    return max(float(d.reports.time.max()) for d in read_file(path, Rejects(), "ais-nmea")
+def _sbs_times(lines: list[bytes]) -> np.ndarray:
+    """Each SBS line's generated date and time (fields 7 and 8)."""
+    t = np.full(len(lines), -np.inf)
+    for i, line in enumerate(lines):
+        f = line.split(b",")
+        if len(f) > 8 and f[6] and f[7]:
+            dt = datetime.strptime(f"{f[6].decode()} {f[7].decode()}", "%Y/%m/%d %H:%M:%S.%f")
+            t[i] = dt.replace(tzinfo=UTC).timestamp()
+    return np.maximum.accumulate(t)
+
+
+class Capture(NamedTuple):
+    """A real capture as a live feed: its format, line times, where a record starts, the
+    backfill a reconnect gets, and the geography its alerts need."""
+
+    path: str
+    fmt: str
+    times: Callable[[list[bytes]], np.ndarray]
+    starts: Callable[[bytes], bool]
+    backfill_s: float
+    geography: str  # TOML lines; {data} and {work} are filled in
+
+
+AIS = Capture(BORNHOLM, "ais-nmea", _line_times, lambda line: line.startswith(b"\\"), 300.0,
+              '[infrastructure]\nfiles = ["{data}/' + CABLES + '"]')  # fmt: skip
+GULF = Capture("air/beast_capture_gulf_of_finland_20180403_61s.sbs", "sbs", _sbs_times,
+               lambda line: True, 5.0, '[zones]\nfiles = ["{work}/zones.geojson"]\n'
+               # entries only: a predicted entry is judged from each batch's last position,
+               # so its time depends on how the feed was cut (air_rules.AirspaceEntry)
+               '[detectors."air.airspace_entry"]\nlookahead_s = 0.0')  # fmt: skip
+# two watched areas the Gulf of Finland capture's aircraft fly into (AFL032, MLD185)
+GULF_ZONES = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"name": "test-restricted", "kind": "restricted"},
+     "geometry": {"type": "Polygon", "coordinates": [[[30.4, 59.6], [30.7, 59.6], [30.7, 59.7],
+                                                      [30.4, 59.7], [30.4, 59.6]]]}},
+    {"type": "Feature", "properties": {"name": "test-danger", "kind": "danger"},
+     "geometry": {"type": "Polygon", "coordinates": [[[31.0, 59.52], [31.4, 59.52],
+                                                      [31.4, 59.6], [31.0, 59.6], [31.0, 59.52]]]}},
+]}  # fmt: skip
+
+
+def _last_time(path: Path, fmt: str = "ais-nmea") -> float:
+    return max(float(d.reports.time.max()) for d in read_file(path, Rejects(), fmt)
                if len(d.reports))  # fmt: skip
 
 
@@ -266,41 +307,38 @@ def _stuck(db: Path, now: float, quiet_s: float = 1800.0) -> list[tuple]:
                          "last_time < ?", (now - quiet_s,)).fetchall()  # fmt: skip
 
 
-def _resume_line(lines: list[bytes], times: np.ndarray, ck: float | None) -> int:
-    """Where the feed starts for a new connection: BACKFILL_S before the last checkpoint
-    (the start of the file before the first), at the start of a tag-block group."""
+def _resume_line(cap: Capture, lines: list[bytes], times: np.ndarray, ck: float | None) -> int:
+    """Where the feed starts for a new connection: the capture's backfill before the last
+    checkpoint (the start of the file before the first), at the start of a record."""
     if ck is None:
         return 0
-    after = np.flatnonzero(times >= ck - BACKFILL_S)  # the file is nearly in time order
+    after = np.flatnonzero(times >= ck - cap.backfill_s)  # the file is nearly in time order
     j = int(after[0]) if len(after) else len(lines)
-    while j > 0 and not lines[j].startswith(b"\\"):
+    while 0 < j < len(lines) and not cap.starts(lines[j]):
         j -= 1
     return j
 
 
-BACKFILL_S = 300.0
-
-
 def _run(tmp: Path, name: str, feed: _Feed, hook_port: int, data: Path,
-         kills: list[float], backfill: bool = True,
+         kills: list[float], backfill: bool = True, cap: Capture = AIS,
          ) -> tuple[list[tuple], list[dict], list[str]]:  # fmt: skip
     """`picket run` on one store: SIGKILL after each delay in `kills` (seconds after it
     connected), restart; the last run goes until it has processed the capture, then stops
     cleanly (SIGINT). Returns the alert set, the webhook deliveries and the logs."""
     work = tmp / name
     work.mkdir()
+    (work / "zones.geojson").write_text(json.dumps(GULF_ZONES))
     cfg = work / "picket.toml"
     cfg.write_text(f"""
 [store]
 path = "picket.sqlite"
 checkpoint_s = 0.5
-[infrastructure]
-files = ["{data / CABLES}"]
+{cap.geography.format(data=data, work=work)}
 [sinks]
 console = false
 [[sources]]
 name = "ais"
-format = "ais-nmea"
+format = "{cap.fmt}"
 tcp = "127.0.0.1:{feed.port}"
 clock = "message"
 [[outputs]]
@@ -308,9 +346,9 @@ kind = "webhook"
 url = "http://127.0.0.1:{hook_port}/hook"
 """)
     db = work / "picket.sqlite"
-    end = _last_time(data / BORNHOLM)
+    end = _last_time(data / cap.path, cap.fmt)
     if backfill:
-        feed.start = lambda: _resume_line(feed.lines, feed.times, _checkpoint_time(db))
+        feed.start = lambda: _resume_line(cap, feed.lines, feed.times, _checkpoint_time(db))
     else:  # a feed that only goes on: what picket had not read when it died is lost
         feed.start = lambda: min(feed.sent, len(feed.lines) - 1)
     _Hook.got = []
@@ -348,24 +386,29 @@ url = "http://127.0.0.1:{hook_port}/hook"
 
 
 @pytest.mark.slow
-def test_kill_9_and_restart_leave_the_alerts_of_a_clean_run(shared_data, tmp_path):
-    lines = (shared_data / BORNHOLM).read_bytes().splitlines(keepends=True)
-    feed = _Feed(lines)
-    feed.times = _line_times(lines)
+@pytest.mark.parametrize(("cap", "rate", "least", "n_kills"),
+                         [(AIS, 2500.0, 4, 4), (GULF, 2500.0, 2, 3)],
+                         ids=["bornholm-ais", "gulf-of-finland-sbs"])  # fmt: skip
+def test_kill_9_and_restart_leave_the_alerts_of_a_clean_run(shared_data, tmp_path, cap, rate,
+                                                           least, n_kills):  # fmt: skip
+    lines = (shared_data / cap.path).read_bytes().splitlines(keepends=True)
+    feed = _Feed(lines, rate)
+    feed.times = cap.times(lines)
     hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
+    span = len(lines) / rate  # wall seconds the feed takes to send the capture
     try:
-        clean, clean_hooks, clean_logs = _run(tmp_path, "clean", feed,
-                                              hook.server_address[1], shared_data, [])  # fmt: skip
+        clean, clean_hooks, clean_logs = _run(tmp_path, "clean", feed, hook.server_address[1],
+                                              shared_data, [], cap=cap)  # fmt: skip
         rng = random.Random(13)
-        kills = [rng.uniform(0.2, 3.5) for _ in range(4)]  # the file takes 4 s
+        kills = [rng.uniform(0.2, span * 0.9) for _ in range(n_kills)]
         crashed, hooks, logs = _run(tmp_path, "crashed", feed, hook.server_address[1],
-                                    shared_data, kills)  # fmt: skip
+                                    shared_data, kills, cap=cap)  # fmt: skip
     finally:
         feed.close()
         hook.shutdown()
     text = "\n".join(logs)
-    assert len(clean) >= 4, clean_logs
+    assert len(clean) >= least, clean_logs
     assert crashed == clean, text
     open_keys = [(k, s) for k, s, _, st in crashed if st == "open"]
     assert len(open_keys) == len(set(open_keys)), "one open alert per subject and kind"

@@ -175,7 +175,6 @@ def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> Non
     if n:
         log.info("restart: %d open alerts from the store wait for their condition", n)
     pipe.seen_event = st.has_event
-    pipe.seen_until = st.latest_event_time()
     for sink in sinks:
         if isinstance(sink, JsonlSink) and sink.path.exists():
             try:

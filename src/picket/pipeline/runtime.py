@@ -74,7 +74,6 @@ class Pipeline:
         self._checkpointed = wall.monotonic()
         self.resume_mark: dict[int, float] = {}  # domain -> event time seen before a restart
         self.seen_event: Callable[[str, Any], bool] | None = None  # event already stored?
-        self.seen_until = -np.inf  # the newest event time the store held at the restart
         self._unsaved: set[str] = set()  # components a checkpoint had to leave out (logged)
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
@@ -251,14 +250,13 @@ class Pipeline:
                 del self.resume_mark[d]
 
     def _unseen(self, events: list[Event]) -> list[Event]:
-        """Events for push outputs: after a restart, those already stored are not sent again."""
+        """Events for the store and push outputs: after a restart, news only. An alert id
+        opens and closes once, so a repeat is known whatever batch time stamped it (an
+        expiry closes at the batch's time); an update is news past the stored last_time."""
         seen = self.seen_event
         if seen is None or not events:
             return events
-        if self.now > self.seen_until + RESUME_WINDOW_S:
-            self.seen_event = None  # past everything stored: nothing can repeat any more
-        return [(what, a) for what, a in events
-                if not (a.event_time <= self.seen_until and seen(what, a))]  # fmt: skip
+        return [(what, a) for what, a in events if not seen(what, a)]
 
 
 def _idempotent(sink: Any) -> bool:
