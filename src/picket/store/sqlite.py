@@ -330,11 +330,6 @@ class Store:
             q, args = "SELECT 1 FROM alert_events WHERE alert_id=? AND what=? LIMIT 1", (a.id, what)
         return self.db.execute(q, args).fetchone() is not None
 
-    def latest_event_time(self) -> float:
-        """The newest alert event time stored (-inf when none)."""
-        row = self.db.execute("SELECT max(time) FROM alert_events").fetchone()
-        return float("-inf") if row[0] is None else float(row[0])
-
     # triage ---------------------------------------------------------------------
     def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float,
                event_time: float | None = None) -> None:  # fmt: skip
