@@ -260,7 +260,9 @@ class Feed(threading.Thread):
                 except TimeoutError:
                     continue
                 # a datagram holds whole sentences; make sure one ends before the next begins
-                self.put(0, data if data.endswith(b"\n") else data + b"\n", block=False)
+                # (ASTERIX datagrams hold whole binary data blocks: nothing may come between)
+                text = self.src.format != "asterix" and not data.endswith(b"\n")
+                self.put(0, data + b"\n" if text else data, block=False)
 
     def _file(self, path: Path) -> None:
         with open(path, "rb") as fh:
