@@ -23,7 +23,7 @@ BACKENDS = ["sqlite", "postgres"]
 PUBLIC = {"upsert_alerts", "record", "alert_events", "alerts_at", "count_open_at",
           "latest_time", "alerts", "count_alerts", "triage", "triage_log", "add_track_points",
           "track_points", "close", "dead_letter_path", "save_checkpoint", "load_checkpoint",
-          "open_alerts", "has_event", "latest_event_time"}  # fmt: skip
+          "open_alerts", "has_event", "track_points_page"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +95,16 @@ def outputs(st) -> dict:
     out["points/filters"] = [list(st.track_points(subject=1 << 48 | 211000001, since=T0 + 60,
                                                   until=T0 + 200)),
                              list(st.track_points(limit=3)), list(st.track_points(subject=7))]
+    pages, cursor = [], (float("-inf"), -(1 << 63))
+    while page := st.track_points_page(T0 + 400, cursor, 3):
+        pages.append(page)
+        cursor = (page[-1][1], page[-1][0])
+    out["pages"] = pages
+    out["pages/window"] = st.track_points_page(T0 + 120, (T0 + 60, 0), 100)
     out["newest"] = [newest_points(st, T0 + 100, T0 + 250), newest_points(st, T0, T0 + 240,
                                                                           inclusive=False)]
     out["checkpoint"] = st.load_checkpoint()[:2], st.load_checkpoint("other")
     out["open_alerts"] = [a.to_json() for a in st.open_alerts()]
-    out["latest_event"] = st.latest_event_time()
     drift = ids["maritime.drift"]
     out["has_event"] = [st.has_event(w, Alert(id=i, kind="", severity="info", time=0.0,
                                               domain="", subject="", lat=None, lon=None,
@@ -150,10 +155,12 @@ def test_known_truth_on_each_backend(target):
     assert len(o["points"]) == 14 and o["points"][0][1] == T0
     assert [p[1] - T0 for p in o["points/filters"][0]] == [60, 90, 120, 150, 180]
     assert o["points/filters"][2] == []
+    assert [len(p) for p in o["pages"]] == [3, 3, 3, 3, 2]
+    assert [r for p in o["pages"] for r in p] == o["points"]
+    assert [r[1] - T0 for r in o["pages/window"]] == [60, 90, 120]
     assert [r[1] - T0 for r in o["newest"][0]] == [240] and o["newest"][1][0][1] == T0 + 210
     assert o["checkpoint"] == ((b"\x00state\xff" * 1000, T0 + 390), None)
     assert [a["kind"] for a in o["open_alerts"]] == ["maritime.encounter"]
-    assert o["latest_event"] == T0 + 300
     assert o["has_event"] == [True, True, False, True, False]
     assert not st.has_event("open", st.open_alerts()[0])  # upserted without events
     # rerun and restart: nothing added, nothing changed
@@ -189,6 +196,11 @@ def test_same_outputs_on_both_backends(server, tmp_path):
         pa, pb = ra.points(T0 + 150, T0 + 300, lead), rb.points(T0 + 150, T0 + 300, lead)
         for k in pa:
             np.testing.assert_array_equal(pa[k], pb[k])
+        ga, gb = (list(r.point_pages(T0 + 150, T0 + 300, lead, page=2)) for r in (ra, rb))
+        assert len(ga) == len(gb) > 2
+        for x, y in zip(ga, gb, strict=True):
+            for k in x:
+                np.testing.assert_array_equal(x[k], y[k])
     ca, cb = ra.picture_at(T0 + 200).cols, rb.picture_at(T0 + 200).cols
     for k in ca:
         np.testing.assert_array_equal(ca[k], cb[k])

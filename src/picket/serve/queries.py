@@ -315,11 +315,7 @@ class StoreReader:
         st = self._need()
         if lead_s > 0:
             with self.lock:
-                lead = st.db.execute(
-                    "SELECT subject, max(time), domain, lat, lon, alt, speed, course "
-                    "FROM track_points WHERE time > ? AND time < ? GROUP BY subject",
-                    (since - lead_s, since),
-                ).fetchall()
+                lead = newest_points(st, since - lead_s, since, inclusive=False)
             lead.sort(key=lambda r: r[1])
             for k in range(0, len(lead), page):
                 yield _columns(lead[k : k + page])

@@ -216,6 +216,7 @@ class PostgresStore:
         self._ever = False
         self._staged = False
         self._days: set[int] = set()
+        self._page_span = 600.0  # s of track history one replay page covered last time
         self._pending: deque[tuple[str, Any]] = deque()
         self._pending_points = 0
         self._cv = threading.Condition(threading.Lock())  # guards the queue
@@ -624,11 +625,6 @@ class PostgresStore:
                        "LIMIT 1"), (a.id, what)  # fmt: skip
         return bool(self._rows(q, args))
 
-    def latest_event_time(self) -> float:
-        """The newest alert event time stored (-inf when none)."""
-        r = self._rows("SELECT max(time) AS t FROM alert_events", None)[0]["t"]
-        return float("-inf") if r is None else float(r)
-
     # triage -------------------------------------------------------------------------------
     def triage(self, alert_id: str, who: str, action: str, comment: str | None, t: float,
                event_time: float | None = None) -> None:  # fmt: skip
@@ -715,6 +711,27 @@ class PostgresStore:
         args.append(limit if limit >= 0 else None)
         self.flush()
         return iter(self._read(lambda c: c.execute(q, args).fetchall()))
+
+    def track_points_page(self, until: float, after: tuple[float, int], limit: int) -> list[tuple]:
+        """Up to `limit` track points after the cursor `after` = (time, subject) and at or
+        before `until`, in (time, subject) order (the server's replay reads a window page by
+        page). Each query is bounded to a time span guessed from the last page's and widened
+        until the page is full or reaches `until`, so a page reads about a page of rows from
+        the BRIN-indexed days instead of the rest of the window."""
+        t, s = float(after[0]), int(after[1])
+        q = (f"SELECT {POINT_COLS} FROM track_points WHERE time >= %s AND time <= %s AND "
+             f"(time > %s OR subject > %s) ORDER BY time, subject LIMIT %s")  # fmt: skip
+        self.flush()
+        span = self._page_span
+        while True:
+            hi = until if not np.isfinite(t) or span > 4e9 else min(until, t + span)
+            rows = self._read(lambda c, hi=hi: c.execute(q, (t, hi, t, s, limit)).fetchall())
+            if len(rows) >= limit or hi >= until:
+                break
+            span *= 8
+        if len(rows) >= limit and np.isfinite(t):
+            self._page_span = max(1.0, 2 * (rows[-1][1] - t))
+        return rows
 
     def newest_points(self, after: float, until: float, inclusive: bool = True) -> list[tuple]:
         """Each subject's newest point in (after, until] (`inclusive`) or (after, until),
