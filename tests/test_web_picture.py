@@ -36,6 +36,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
+# every Content-Security-Policy violation the page meets, from its first script on
+CSP_WATCH = """window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
 LOCAL_SCHEMES = {"data", "blob"}
 
 
@@ -91,6 +95,9 @@ def shared_page(browser: Any, demo_server: Any) -> Iterator[Any]:
     pg = ctx.new_page()
     pg.requested = []  # type: ignore[attr-defined]
     pg.errors = []  # type: ignore[attr-defined]
+    pg.console = []  # type: ignore[attr-defined]
+    pg.add_init_script(CSP_WATCH)
+    pg.on("console", lambda m: pg.console.append(f"{m.type}: {m.text}"))
     pg.on("request", lambda r: pg.requested.append(r.url))
     pg.on("websocket", lambda ws: pg.requested.append(ws.url))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
@@ -723,3 +730,24 @@ def test_stored_run_page_says_so_with_its_time_and_dates(
         assert (tmp_path / "web-stored-run.png").exists()
     finally:
         ctx.close()
+
+
+def test_the_page_works_under_its_content_security_policy(shared_page: Any, demo_server: Any):
+    """Runs last: the shared page has drawn, replayed, triaged and opened panels under the
+    server's CSP (no inline script, no framing) without one violation."""
+    pg = shared_page
+    with urllib.request.urlopen(f"{demo_server.url}/", timeout=10) as r:
+        csp = r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    pg.evaluate("() => window.__picket.home()")
+    pg.wait_for_timeout(1000)
+    assert pg.evaluate("() => window.__csp") == []
+    refused = [m for m in pg.console if "Content Security Policy" in m or "Refused to" in m]
+    assert refused == []
+    assert pg.evaluate("() => window.__picket.store.count") > 0
+    # and the watch sees a violation when there is one: an image from elsewhere is refused
+    pg.evaluate("() => { new Image().src = 'https://csp-probe.invalid/x.png'; }")
+    pg.wait_for_function("() => window.__csp.some((v) => v.startsWith('img-src'))",
+                         timeout=5000)  # fmt: skip
