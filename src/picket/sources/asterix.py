@@ -144,9 +144,13 @@ class _Recs:
     n: int = 0
 
     def add(self, items: dict[int, int], base: int, ref: float, where: int) -> None:
+        offs = self.offs
         for k in self.keys:
+            col = offs.get(k)
+            if col is None:  # (not setdefault: its default list would be built every call)
+                col = offs[k] = [-1] * self.n
             v = items.get(k, -1)
-            self.offs.setdefault(k, [-1] * self.n).append(v + base if v >= 0 else -1)
+            col.append(v + base if v >= 0 else -1)
         self.ref.append(ref)
         self.where.append(where)
         self.n += 1
@@ -625,8 +629,9 @@ class AsterixDecoder:
         if 4 in items:  # I034/020 sector number: the azimuth the antenna just crossed
             st["sector_deg"] = pl[items[4]] * 360.0 / 256.0
         if 3 in items and math.isfinite(ref):
-            tod = int.from_bytes(pl[items[3] : items[3] + 3], "big") / 128.0
-            st["time"] = float(_dated(np.array([tod]), np.array([ref]))[0])
+            t = math.floor(ref / 86400.0) * 86400.0 + int.from_bytes(
+                pl[items[3] : items[3] + 3], "big") / 128.0  # as _dated, for one message
+            st["time"] = t - 86400 if t - ref > 43200 else t + 86400 if t - ref < -43200 else t
 
     def _untimed(self, t: np.ndarray, recs: _Recs) -> np.ndarray:
         """Count records without a usable time (`asterix.no_time`); the mask of timed ones."""
