@@ -426,3 +426,22 @@ def test_every_sample_any_chunking_same_result_and_damage_never_raises(shared_da
             for _ in range(int(rng.integers(0, 8))):
                 b[rng.integers(0, len(b))] = rng.integers(0, 256)
             run(bytes(b), int(rng.integers(1, 200)))
+
+
+def test_impossible_times_and_positions_are_counted_not_decoded():
+    """A time of day past midnight or a latitude past 90 (another edition, damage) is no
+    time and no position: counted, never a report at a made-up place or day."""
+    late = _record({1: bytes([5, 7]), 2: bytes([0]), 11: b"\x4b\x00\x01",
+                    6: _s(47.0 * (1 << 23) / 180, 3) + _s(8.0 * (1 << 23) / 180, 3),
+                    12: (90000 * 128).to_bytes(3, "big")})  # fmt: skip
+    north = _record({1: bytes([5, 7]), 2: bytes([3 << 5]), 11: b"\x4b\x00\x02",
+                     7: _s(100.0 * (1 << 30) / 180, 4) + _s(8.0 * (1 << 30) / 180, 4),
+                     12: (3600 * 128).to_bytes(3, "big")})  # fmt: skip
+    plot = _cat048_plot(7, 9, 3600.0, 10.0, 0.0, 1200, 10)
+    plot = plot[:6] + (100000 * 128).to_bytes(3, "big") + plot[9:]  # I048/140 past midnight
+    rj = Rejects()
+    dec = AsterixDecoder(rj, "x", start_time=DAY, sites={(7, 9): (45.0, 15.0, 0.0)})
+    rep = Reports.concat([dec.feed(_block(21, [late, north]) + plot).reports,
+                          dec.flush().reports])  # fmt: skip
+    assert len(rep) == 0
+    assert rj.counts == {"asterix.no_time": 2, "asterix.no_position": 1}

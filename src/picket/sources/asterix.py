@@ -178,7 +178,9 @@ def _signed(v: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _dated(tod: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Seconds since midnight on the day nearest `ref` (midnight either side); NaN stays."""
+    """Seconds since midnight on the day nearest `ref` (midnight either side); NaN stays,
+    and a time of day past the day's end (a wrong edition, damage) becomes NaN."""
+    tod = np.where((tod >= 0) & (tod < 86401), tod, np.nan)  # 86400.x: I021/074 rounding
     t = np.floor(ref / 86400.0) * 86400.0 + tod
     return np.where(t - ref > 43200, t - 86400, np.where(t - ref < -43200, t + 86400, t))
 
@@ -725,7 +727,8 @@ class AsterixDecoder:
                        np.where(lo, _u(b, o[6], 0, 3, True) * (180.0 / (1 << 23)), np.nan))
         lon = np.where(hi, _u(b, o[7], 4, 4, True) * (180.0 / (1 << 30)),
                        np.where(lo, _u(b, o[6], 3, 3, True) * (180.0 / (1 << 23)), np.nan))
-        has_pos = hi | lo
+        has_pos = (hi | lo) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        lat, lon = np.where(has_pos, lat, np.nan), np.where(has_pos, lon, np.nan)
         keep = has_pos | icao  # an anonymous report without a position says nothing usable
         if not keep.all():
             for i in np.flatnonzero(~keep).tolist():
