@@ -153,6 +153,30 @@ def item_len(buf: bytes, p: int, rule: Rule, subs: dict[int, int] | None = None)
 SUB = 100  # key of a compound's sub-item in a walk: FRN * SUB + sub-item index
 
 
+Layout = list[tuple[int, Rule, bool]]
+_LAYOUTS: dict[tuple[int, bytes, tuple[int, ...]], Layout] = {}
+
+
+def _layout(fspec: bytes, uap: list[Rule], compound: tuple[int, ...]) -> Layout:
+    """(FRN, rule, wanted sub-items) of each item an FSPEC announces, in order; a feed uses
+    few distinct FSPECs, so this is worked out once per FSPEC, not once per record."""
+    k = (id(uap), fspec, compound)
+    out = _LAYOUTS.get(k)
+    if out is None:
+        out = []
+        for oi, b in enumerate(fspec):
+            for bit in range(7):
+                if b & (0x80 >> bit):
+                    frn = oi * 7 + bit + 1
+                    if frn > len(uap) or uap[frn - 1] is None:
+                        raise Truncated  # an item this UAP does not know: cannot skip it
+                    out.append((frn, uap[frn - 1], frn in compound))
+        if len(_LAYOUTS) > 4096:  # bounded: damaged input makes up FSPECs
+            _LAYOUTS.clear()
+        _LAYOUTS[k] = out
+    return out
+
+
 def walk(buf: bytes, p: int, end: int, uap: list[Rule],
          compound: tuple[int, ...] = ()) -> tuple[dict[int, int], int]:  # fmt: skip
     """Item offsets (FRN -> offset) of the record at p, and where the next one starts.
@@ -169,16 +193,15 @@ def walk(buf: bytes, p: int, end: int, uap: list[Rule],
     q = fspec_end + 1
     items: dict[int, int] = {}
     view = buf[:end]
-    for oi in range(fspec_end + 1 - p):
-        b = buf[p + oi]
-        for bit in range(7):
-            if b & (0x80 >> bit):
-                frn = oi * 7 + bit + 1
-                if frn > len(uap) or uap[frn - 1] is None:
-                    raise Truncated  # an item this UAP does not know: cannot skip it
-                items[frn] = q
-                subs: dict[int, int] | None = {} if frn in compound else None
-                q += item_len(view, q, uap[frn - 1], subs)
-                if subs:
-                    items.update({frn * SUB + k: v for k, v in subs.items()})
+    for frn, rule, wanted in _layout(buf[p:q], uap, compound):
+        items[frn] = q
+        if isinstance(rule, int):
+            q += rule
+            continue
+        subs: dict[int, int] | None = {} if wanted else None
+        q += item_len(view, q, rule, subs)
+        if subs:
+            items.update({frn * SUB + k: v for k, v in subs.items()})
+    if q > end:
+        raise Truncated
     return items, q
