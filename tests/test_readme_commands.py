@@ -119,6 +119,7 @@ def placeholders(d: Path) -> dict[str, str]:
         "T": "2014-10-02T00:00:00Z",
         "--start-time ISO": "2014-10-02T00:00:00Z",  # clockless input only: ignored here
         "--rate N": "10",  # lines per second of clockless input
+        "--radar-site SAC/SIC:LAT,LON,HEIGHT_M": "0/1:45.0,15.0,300",  # unused by AIS input
         "mmsi:...": "mmsi:212123000",
         "--bbox W": "14.0",  # around Bornholm, where the replayed vessel drifted
         "--bbox S": "54.8",
