@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import struct
 import time as wall
 from pathlib import Path
 from typing import Any
@@ -494,7 +496,11 @@ async def alert_stream(request: Request) -> Response:
 # WebSocket ------------------------------------------------------------------------------
 async def _deny(ws: WebSocket, status: int, detail: str, headers: dict | None = None) -> None:
     """Refuse the upgrade with an HTTP answer (503 over the cap, as REST would say it)."""
-    resp = JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    from picket.serve.security import SECURITY_HEADERS
+
+    extra = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+    resp = JSONResponse({"detail": detail}, status_code=status,
+                        headers={**extra, **(headers or {})})  # fmt: skip
     if "websocket.http.response" in ws.scope.get("extensions", {}):
         await ws.send_denial_response(resp)
     else:
@@ -503,12 +509,18 @@ async def _deny(ws: WebSocket, status: int, detail: str, headers: dict | None = 
 
 def _abort(ws: WebSocket) -> None:
     """Drop a client's connection at once, without flushing what it has not read: a close
-    frame would queue behind the very bytes it does not take (uvicorn's protocol object is
-    `send`'s owner; without it, the close is left to the caller's timeout)."""
-    proto = getattr(ws._send, "__self__", None)
-    transport = getattr(proto, "transport", None)
-    if transport is not None and hasattr(transport, "abort"):
-        transport.abort()
+    frame would queue behind the very bytes it does not take. The transport is uvicorn's,
+    put in the scope by `BrowserGuard`; without it, the close is left to the caller's
+    timeout."""
+    transport = ws.scope.get("picket.transport")
+    if transport is None or not hasattr(transport, "abort"):
+        log.warning("cannot abort a slow WebSocket client's connection; closing it instead")
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # reset: the kernel drops the unsent bytes too (no lingering FIN)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 async def ws_tracks(ws: WebSocket) -> None:
