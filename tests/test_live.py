@@ -70,3 +70,66 @@ def test_tcp_and_udp_feeds_raise_alerts_live(tmp_path):
         asm.rejects.counts.get("ais.not_ais", 0) + asm.rejects.counts.get("ais.malformed", 0) >= 1
     )
     assert asm.store is not None and asm.store.count_alerts() >= 1
+
+
+def _sbs(icao: str, t: float, lat: float) -> bytes:
+    from datetime import UTC, datetime
+
+    d = datetime.fromtimestamp(t, UTC)
+    day, tod = d.strftime("%Y/%m/%d"), d.strftime("%H:%M:%S.%f")[:-3]
+    return (f"MSG,3,1,1,{icao},1,{day},{tod},{day},{tod},,35000,,,{lat:.5f},24.50000,"
+            ",,0,0,0,0\r\n").encode()  # fmt: skip
+
+
+def _wait_log(logs: list[str], word: str) -> None:
+    deadline = time.monotonic() + 10
+    while not any(word in x for x in logs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_two_clients_on_one_listener_have_their_own_decoders(tmp_path):
+    """Two feeders on one listen_tcp port interleave halves of their lines: each connection
+    is framed on its own, so every line of both is accepted and the counters add up."""
+    port = free_port()
+    src = SourceConfig(name="sbs-in", format="sbs", listen_tcp=f"127.0.0.1:{port}")
+    asm = assemble(Config(store_path=None), console=False, store=False)
+    stop = threading.Event()
+    logs: list[str] = []
+    stats: dict = {}
+    th = threading.Thread(target=run_live, args=(asm, [src], tmp_path),
+                          kwargs={"batch_s": 0.1, "stop": stop, "log": logs.append,
+                                  "max_seconds": 30, "stats": stats}, daemon=True)  # fmt: skip
+    th.start()
+    _wait_log(logs, "listening on")
+    now = time.time() - 60
+    n = 20
+    a_lines = [_sbs("4CA7B5", now + k, 59.5 + k * 1e-3) for k in range(n)]
+    b_lines = [_sbs("4CA7B6", now + k, 58.5 + k * 1e-3) for k in range(n)]
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port)) as a, \
+            socket.create_connection(("127.0.0.1", port)) as b:  # fmt: skip
+        for la, lb in zip(a_lines, b_lines, strict=True):
+            for c, part in ((a, la[:30]), (b, lb[:41]), (a, la[30:]), (b, lb[41:])):
+                c.sendall(part)
+                sent += len(part)
+                time.sleep(0.01)  # separate segments: the halves arrive as separate chunks
+        a.sendall(b"MSG,3,1,1,4CA7B5,1,2018/04/0")  # a cut last line, judged at close
+        sent += 28
+    deadline = time.monotonic() + 15
+    while stats.get("sources", {}).get("sbs-in", {}).get("disconnects", 0) < 2 and \
+            time.monotonic() < deadline:  # fmt: skip
+        time.sleep(0.1)
+    time.sleep(0.3)
+    stop.set()
+    th.join(timeout=15)
+    assert not th.is_alive()
+    rej = asm.rejects
+    assert rej.accepted == 2 * n, (rej.summary(), logs)
+    assert rej.counts == {"sbs.bad_line": 1}, rej.summary()  # the cut line only
+    s = stats["sources"]["sbs-in"]
+    assert s["connections"] == 2 and s["disconnects"] == 2 and s["decoders_open"] == 0, s
+    assert s["bytes_in"] == s["bytes_decoded"] == sent, s
+    assert s["queue_dropped_bytes"] == 0 and s["shutdown_lost_bytes"] == 0, s
+    tr = asm.pipeline.tracks
+    assert len(tr) == 2
+    assert asm.env["live_stats"] is stats

@@ -62,6 +62,8 @@ def sixbits_to_bytes(v: U8) -> U8:
     """Six-bit values (n, w), as `DEARMOR` gives them, -> payload bytes; INVALID counts as 0.
     Overwrites INVALID entries of `v` with 0."""
     n, w = v.shape
+    if n == 0:  # no rows (a selection left empty): reshape(0, -1, 4) cannot infer a width
+        return np.zeros((0, -(-w // 4) * 3), np.uint8)
     v[v == INVALID] = 0
     pad = (-w) % 4
     if pad:

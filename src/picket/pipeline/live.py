@@ -31,6 +31,7 @@ event-time tickers.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import socket
@@ -56,6 +57,7 @@ INBOX_MAX_BYTES = 64 << 20  # bytes queued between the feed threads and the deco
 MAX_CONNECTIONS = 64  # accepted connections per listen_tcp source; more are refused, counted
 DRAIN_S = 5.0  # at shutdown, time allowed to decode what is still queued
 RECV = 1 << 16
+UDP_RCVBUF = 4 << 20  # asked of the kernel (it may cap it: net.core.rmem_max)
 
 # per-source counters (stats["sources"][name]); docs/bad_input.md explains each
 COUNTERS = ("bytes_in", "chunks_in", "bytes_decoded", "connections", "disconnects",
@@ -251,6 +253,8 @@ class Feed(threading.Thread):
 
     def _udp(self, host: str, port: int) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            with contextlib.suppress(OSError):  # room for bursts while the loop is busy
+                u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
             u.bind((host, port))
             u.settimeout(0.5)
             self.log(f"source {self.src.name}: UDP on {host}:{port}")

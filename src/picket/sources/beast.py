@@ -129,7 +129,8 @@ class CounterTime:
         self.start = start_time
         self.t0: int | None = None  # first counted frame's ticks (start anchoring)
         self.counter_ok = True  # replay with a rate: False once the counter proved useless
-        self.last_sane = -1  # last ticks seen while the counter kept time
+        self.recent = np.zeros(0, np.int64)  # the last two ticks, for the sanity test
+        self.rate_from = math.inf  # replay with a rate: the frame ordinal the rate took over
         self.offset: float | None = None  # live: receive time minus counter time
         self.reanchors = 0
         self.last_ticks = -1
@@ -159,18 +160,25 @@ class CounterTime:
             return self._live(tsec, has, float(self.clock()))  # type: ignore[misc]
         if self.start is None:
             return np.full(len(ticks), np.nan)
-        if self.rate and self.counter_ok and has.any() and not _sane(ticks[has], self.last_sane):
-            self.counter_ok = False
-            log.info("%s: the counter does not keep time; frames timed by --rate", self.source)
-        if self.rate and not self.counter_ok:
-            return self.start + (ordinals - 1.0) / self.rate
-        if has.any():
-            self.last_sane = int(ticks[has][-1])
+        by_rate = self.start + (ordinals - 1.0) / self.rate if self.rate else None
+        if self.rate and self.counter_ok and has.any():
+            j = _first_insane(ticks[has], self.recent)
+            self.recent = np.r_[self.recent, ticks[has]][-2:]
+            if j >= 0:  # from this frame on (by frame, so batching never moves the switch)
+                self.counter_ok = False
+                self.rate_from = float(ordinals[has][j])
+                log.info("%s: the counter does not keep time; frames timed by --rate",
+                         self.source)  # fmt: skip
+        if by_rate is not None and not self.counter_ok and ordinals[0] >= self.rate_from:
+            return by_rate
         if self.t0 is None and has.any():
             self.t0 = int(ticks[has][0])
         t0 = self.t0 if self.t0 is not None else 0
         other = clock_times(self.clock, ordinals) if self.clock is not None else self.start
-        return np.where(has, self.start + (ticks - t0) / TICKS_PER_S, other)
+        out = np.where(has, self.start + (ticks - t0) / TICKS_PER_S, other)
+        if by_rate is not None and not self.counter_ok:
+            out = np.where(ordinals >= self.rate_from, by_rate, out)
+        return out
 
     def _live(self, tsec: np.ndarray, has: np.ndarray, recv: float) -> np.ndarray:
         """Counter anchored to the arrival time `recv` of the chunk these frames came in.
@@ -197,13 +205,19 @@ class CounterTime:
         return out
 
 
-def _sane(ticks: np.ndarray, prev: int) -> bool:
-    """A counter keeps time if it moves, never jumps back more than 1 s (real receivers
-    emit frames a fraction of a second out of order) nor ahead more than 10 min."""
-    t = np.r_[prev, ticks] if prev >= 0 else ticks
-    d = np.diff(t)
-    moves = len(t) < 2 or bool(t.max() > t.min())  # some feeders send a zero counter
-    return moves and bool(np.all((d > -TICKS_PER_S) & (d < 600 * TICKS_PER_S)))
+def _first_insane(ticks: np.ndarray, recent: np.ndarray) -> int:
+    """Index of the first frame where the counter stops keeping time, else -1: it jumps
+    back more than 1 s (real receivers emit frames a fraction of a second out of order)
+    or ahead more than 10 min, or it stands still for three frames (some feeders send a
+    zero counter). `recent`: the ticks of the (up to two) frames before these."""
+    p = len(recent)
+    t = np.r_[recent, ticks]
+    e = np.arange(p, len(t))
+    d = t[e] - t[np.maximum(e - 1, 0)]
+    jump = (e >= 1) & ((d <= -TICKS_PER_S) | (d >= 600 * TICKS_PER_S))
+    still = (e >= 2) & (d == 0) & (t[np.maximum(e - 1, 0)] == t[np.maximum(e - 2, 0)])
+    bad = np.flatnonzero(jump | still)
+    return int(bad[0]) if len(bad) else -1
 
 
 class BeastDecoder:

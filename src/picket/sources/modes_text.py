@@ -217,6 +217,9 @@ def _epoch(dates: list[bytes], times: list[bytes]) -> np.ndarray:
     """SBS `yyyy/mm/dd`, `hh:mm:ss.fff` (UTC) to unix seconds; NaN where malformed."""
     iso = [d.replace(b"/", b"-").decode("ascii", "replace") + "T" + t.decode("ascii", "replace")
            for d, t in zip(dates, times, strict=True)]  # fmt: skip
+    zoned = [i for i, t in enumerate(times) if b"+" in t or b"-" in t or b"Z" in t]
+    for i in zoned:  # SBS times are UTC without a zone: an offset is malformed (NaN)
+        iso[i] = "bad"
     try:
         return np.array(iso, dtype="datetime64[ms]").astype(np.int64) / 1e3
     except ValueError:
