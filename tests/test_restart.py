@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from picket.config import Config
-from picket.model.alerts import AlertBook, Signal
+from picket.model.alerts import AlertBook, Signal, parse_time
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.pipeline.assemble import assemble
@@ -336,6 +336,7 @@ checkpoint_s = 0.5
 {cap.geography.format(data=data, work=work)}
 [sinks]
 console = false
+alerts_jsonl = "alerts.jsonl"
 [[sources]]
 name = "ais"
 format = "{cap.fmt}"
@@ -382,6 +383,11 @@ url = "http://127.0.0.1:{hook_port}/hook"
                 p.kill()
                 p.wait()
     assert (_checkpoint_time(db) or 0) >= end, "\n".join(logs)
+    # the alert file keeps what earlier runs wrote and ends as the store does
+    lines = (work / "alerts.jsonl").read_text().splitlines()
+    in_file = sorted((d["kind"], d["subject"], round(parse_time(d["time"]), 3), d["status"])
+                     for d in map(json.loads, lines))  # fmt: skip
+    assert in_file == _alert_set(db), "\n".join(logs)
     return _alert_set(db), list(_Hook.got), logs
 
 

@@ -175,14 +175,26 @@ def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> Non
     if n:
         log.info("restart: %d open alerts from the store wait for their condition", n)
     pipe.seen_event = st.has_event
+    # alert files keep what they held, brought up to the store's state: the file was last
+    # written up to checkpoint_s before the crash, the store holds every event
+    since = ck[1] - 3600.0 if ck is not None else math.inf  # slack for out-of-order events
     for sink in sinks:
-        if isinstance(sink, JsonlSink) and sink.path.exists():
-            try:
+        if not isinstance(sink, JsonlSink):
+            continue
+        try:
+            if sink.path.exists():
                 for line in sink.path.read_text(encoding="utf-8").splitlines():
                     a = Alert.from_json(json.loads(line))
                     sink.alerts.setdefault(a.id, a)
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                log.warning("restart: %s: earlier alerts not kept: %s", sink.path, e)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("restart: %s: earlier alerts not kept: %s", sink.path, e)
+        ids = list(sink.alerts)
+        newer = st.alerts_touched_after(since) if math.isfinite(since) else st.open_alerts()
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            newer += st.alert_objects(f"id IN ({','.join('?' * len(part))})", tuple(part))
+        for a in newer:
+            sink.alerts[a.id] = a
 
     def save(p: Pipeline) -> None:
         st.save_checkpoint(p.snapshot(), float(p.now) if math.isfinite(p.now) else 0.0)
