@@ -101,3 +101,23 @@ def test_clean_block_fast_path_equals_row_by_row():
         np.testing.assert_array_equal(getattr(a, col), getattr(b, col))
     assert a.raw[:249].tolist() == b.raw[:249].tolist()  # line numbers before the comment
     assert [SOURCES.name(s) for s in a.source[:3]] == ["r0", "r1", "r2"]
+
+
+@pytest.mark.parametrize("chunk", [4096, 1 << 20])
+def test_over_long_lines_cost_one_row_and_are_never_held(chunk):
+    """A 5 MB line among good rows (and a 5 MB tail without a newline) is counted as
+    plots-csv.line_too_long; the rows around it are read and nothing that long is kept."""
+    good = b"".join(b"%d,%d,%d\n" % (k, k, k) for k in range(50))
+    junk = b"1," + b"9" * 5_000_000 + b",2\n"
+    data = b"time,x,y\n" + good + junk + good + b"7" * 5_000_000
+    rj = Rejects()
+    dec = PlotsCsvDecoder(rj, "plots.csv")
+    parts, held = [], 0
+    for i in range(0, len(data), chunk):
+        parts.append(dec.feed(data[i : i + chunk]).reports)
+        held = max(held, len(dec.rest))
+    parts.append(dec.flush().reports)
+    rep = Reports.concat(parts)
+    assert len(rep) == 100 and rj.counts == {"plots-csv.line_too_long": 2}
+    assert held <= (1 << 20) + 4096
+    assert rep.raw.tolist() == [*range(2, 52), *range(53, 103)]  # line numbers kept

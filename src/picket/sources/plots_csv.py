@@ -13,7 +13,9 @@ or ``time,lat,lon[,alt][,sensor][,sigma]``. ``time`` is seconds since the Unix e
 ground point under x/y, as 2-D tracking uses), so the tracker
 gets them back exactly. ``sensor`` is any name (it becomes the report's source; without
 the column the file name is the sensor); ``sigma`` is the plot's 1-sigma position error
-in metres. Blank lines and ``#`` comments are skipped; every other bad row is rejected.
+in metres. Blank lines and ``#`` comments are skipped; every other bad row is rejected,
+and a line over `MAX_LINE` bytes is counted (``plots-csv.line_too_long``) without being
+held. Blocks of well-formed rows are parsed as bytes in a few array operations.
 A ``# site:`` line before the header gives a rotating sensor's position (without a name:
 the file's own sensor): the tracker then cuts its scans at antenna revolutions.
 """
@@ -32,6 +34,8 @@ from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.sources.registry import Format, register
 
 NAME = "plots-csv"
+MAX_LINE = 4096  # bytes: a plot row is a few dozen; longer lines are counted, never held
+FAST_LINE = 256  # rows up to this long take the array path (cells are fixed-width there)
 _NUMERIC = ("time", "x", "y", "z", "lat", "lon", "alt", "sigma")
 
 
@@ -45,15 +49,33 @@ class PlotsCsvDecoder:
         self.origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.cartesian = False
         self.sites: dict[str, tuple[float, float]] = {}  # sensor name: lat, lon
+        self.skipping = False  # dropping the rest of an over-long line
 
     def feed(self, data: bytes) -> Decoded:
+        if self.skipping:  # inside an over-long line: drop it up to its end
+            end = data.find(b"\n")
+            if end < 0:
+                return Decoded.empty()
+            self.skipping, data = False, data[end + 1 :]
         buf = self.rest + data
         cut = buf.rfind(b"\n")
         if cut < 0:
+            if len(buf) > MAX_LINE:
+                self._too_long(buf)
+                self.skipping, buf = True, b""
             self.rest = buf
             return Decoded.empty()
         self.rest = buf[cut + 1 :]
-        return self._lines(buf[: cut + 1])
+        out = self._lines(buf[: cut + 1])
+        if len(self.rest) > MAX_LINE:
+            self._too_long(self.rest)
+            self.skipping, self.rest = True, b""
+        return out
+
+    def _too_long(self, head: bytes) -> None:
+        self.line_no += 1
+        where = f"{self.source}:{self.line_no}"
+        self.rejects.reject(f"{NAME}.line_too_long", where, head[:200].decode("utf-8", "replace"))
 
     def flush(self) -> Decoded:
         rest, self.rest = self.rest, b""
@@ -74,6 +96,12 @@ class PlotsCsvDecoder:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
+        if any(len(x) > MAX_LINE for x in lines):  # counted, not held: a row is short
+            for i, x in enumerate(lines):
+                if len(x) > MAX_LINE:
+                    where = f"{self.source}:{self.line_no + 1 + i}"
+                    self.rejects.reject(f"{NAME}.line_too_long", where, x[:200])
+                    lines[i] = "#"
         first = self.line_no + 1
         self.line_no += len(lines)
         start = 0
@@ -132,7 +160,10 @@ class PlotsCsvDecoder:
         if n == 0 or b"#" in body:
             return None
         commas = np.cumsum(b == 44)[nl]
-        if np.any(np.diff(np.r_[0, commas]) != ncol - 1) or np.any(np.diff(np.r_[-1, nl]) < 3):
+        width = np.diff(np.r_[-1, nl])
+        if np.any(np.diff(np.r_[0, commas]) != ncol - 1) or width.min() < 3:
+            return None
+        if width.max() > FAST_LINE:  # a long row: fixed-width cells would be that wide
             return None
         cells = np.array(body.replace(b"\n", b",").split(b",")[:-1], dtype=bytes)
         cells = cells.reshape(n, ncol)
