@@ -391,3 +391,41 @@ def test_costly_zone_polygons_are_refused_before_geometry_work(srv):
     dateline = [[179.0, 60.0], [-179.0, 60.0], [-179.0, 61.0], [179.0, 61.0], [179.0, 60.0]]
     assert httpx.post(url, json=_zone(dateline)).status_code == 201
     httpx.put(url, json=before)
+
+
+def test_slow_sse_clients_are_dropped_and_counted(tmp_path):
+    """An alert stream whose reader stopped is dropped after `slow_s` on one event."""
+    hub = LiveHub(tick_s=0.2)
+    h = start_server(None, hub, port=0, max_sse=1, slow_s=1.0)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", h.port))
+    s.sendall(b"GET /api/alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert s.recv(12) == b"HTTP/1.1 200"
+    stop = threading.Event()
+
+    def publish() -> None:  # triage-sized events, many a second: a stalled reader falls behind
+        while not stop.wait(0.01):
+            hub.events.publish("layers", {"layer": "zones", "pad": "x" * 20_000})
+
+    th = threading.Thread(target=publish, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            m = httpx.get(f"{h.url}/api/metrics").json()
+            if m["sse_dropped_slow"] == 1 and m["sse_clients"] == 0:
+                break
+            time.sleep(0.2)
+        assert m["sse_dropped_slow"] == 1 and m["sse_clients"] == 0
+        s.settimeout(10)
+        with pytest.raises(ConnectionResetError):
+            while s.recv(1 << 20):
+                pass
+        stop.set()
+        with httpx.stream("GET", f"{h.url}/api/alerts/stream") as r:  # the slot is free again
+            assert r.status_code == 200
+    finally:
+        stop.set()
+        s.close()
+        h.stop()

@@ -83,6 +83,7 @@ class ServerState:
         self.ws_clients = 0
         self.sse_clients = 0
         self.ws_dropped_slow = 0
+        self.sse_dropped_slow = 0
         self.refused: dict[str, int] = {}  # over caps and by the browser checks, per reason
 
     def refuse(self, reason: str) -> None:
@@ -184,6 +185,7 @@ async def metrics(request: Request) -> Response:
         "tracks": int(pic.alive().sum()), "alerts_open": n_open, "mode": hub.mode,
         "geography": _geography(hub), "outputs": _outputs(hub), "ws_clients": st.ws_clients,
         "sse_clients": st.sse_clients, "ws_dropped_slow": st.ws_dropped_slow,
+        "sse_dropped_slow": st.sse_dropped_slow,
         "refused": dict(st.refused), "tick": hub.stats["tick"],
         "encode_ms": round(hub.stats["encode_ms"], 3),
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
@@ -422,15 +424,29 @@ def export(request: Request) -> Response:
 # SSE ------------------------------------------------------------------------------------
 class _CountedStream(StreamingResponse):
     """A streaming response that gives its slot back however it ends (also when the client
-    left before the first byte, when the body generator never starts)."""
+    left before the first byte, when the body generator never starts), and drops a client
+    whose socket takes no event for `slow_s` (the slow-client rule, as for WebSockets)."""
 
-    def __init__(self, *args: Any, release: Any, **kw: Any) -> None:
+    def __init__(self, *args: Any, release: Any, st: ServerState, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self._release = release
+        self._release, self._st = release, st
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        st = self._st
+
+        async def timed(message: Any) -> None:
+            try:
+                await asyncio.wait_for(send(message), st.slow_s)
+            except TimeoutError:
+                st.sse_dropped_slow += 1
+                log.info("dropped a slow SSE client (%.0f s on one event)", st.slow_s)
+                _abort_transport(scope.get("picket.transport"))
+                raise
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, timed)
+        except TimeoutError:
+            pass
         finally:
             self._release()
 
@@ -487,7 +503,7 @@ async def alert_stream(request: Request) -> Response:
     headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
     try:
         return _CountedStream(gen(), media_type="text/event-stream", headers=headers,
-                              release=release)  # fmt: skip
+                              release=release, st=st)  # fmt: skip
     except BaseException:
         release()
         raise
@@ -510,11 +526,13 @@ async def _deny(ws: WebSocket, status: int, detail: str, headers: dict | None = 
 def _abort(ws: WebSocket) -> None:
     """Drop a client's connection at once, without flushing what it has not read: a close
     frame would queue behind the very bytes it does not take. The transport is uvicorn's,
-    put in the scope by `BrowserGuard`; without it, the close is left to the caller's
-    timeout."""
-    transport = ws.scope.get("picket.transport")
+    put in the scope by `_App`; without it, the close is left to the caller's timeout."""
+    _abort_transport(ws.scope.get("picket.transport"))
+
+
+def _abort_transport(transport: Any) -> None:
     if transport is None or not hasattr(transport, "abort"):
-        log.warning("cannot abort a slow WebSocket client's connection; closing it instead")
+        log.warning("cannot abort a slow client's connection; closing it instead")
         return
     sock = transport.get_extra_info("socket")
     if sock is not None:  # reset: the kernel drops the unsent bytes too (no lingering FIN)
@@ -779,11 +797,23 @@ def build_app(
         finally:
             reader.close()
 
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+    app = _App(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={ApiError: _api_error, AuthError: _api_error,
                                         LookupError: _lookup_error})  # fmt: skip
     app.state.picket = state
     return app
+
+
+class _App(Starlette):
+    """Starlette that keeps the server's connection in the scope (`picket.transport`), from
+    `send` as the server gave it, before middleware wraps it: the slow-client rule resets
+    that connection (`_abort_transport`)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            owner = getattr(send, "__self__", None)
+            scope["picket.transport"] = getattr(owner, "transport", None)
+        await super().__call__(scope, receive, send)
 
 
 async def _not_found(request: Request) -> Response:

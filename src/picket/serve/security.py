@@ -113,9 +113,7 @@ class BrowserGuard:
                 self.on_refuse(reason)
             await self._refuse(scope, receive, send, status, reason)
             return
-        if scope["type"] == "websocket":  # the slow-client rule resets through the server's
-            scope = {**scope, "picket.transport": getattr(  # own connection (app._abort)
-                getattr(send, "__self__", None), "transport", None)}  # fmt: skip
+        if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, _with_headers(send))
