@@ -44,6 +44,7 @@ from picket.serve.queries import (
     track_json,
 )
 from picket.serve.replay import replay_steps
+from picket.serve.security import with_headers
 from picket.serve.sse import format_event
 from picket.serve.stored import MAX_DROP_S
 from picket.serve.views import ViewKey
@@ -813,6 +814,8 @@ class _App(Starlette):
         if scope["type"] in ("http", "websocket"):
             owner = getattr(send, "__self__", None)
             scope["picket.transport"] = getattr(owner, "transport", None)
+        if scope["type"] == "http":  # outside every middleware: a 500 carries them too
+            send = with_headers(send)
         await super().__call__(scope, receive, send)
 
 

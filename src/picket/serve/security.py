@@ -116,7 +116,7 @@ class BrowserGuard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, _with_headers(send))
+        await self.app(scope, receive, with_headers(send))
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
                       reason: str) -> None:  # fmt: skip
@@ -128,11 +128,11 @@ class BrowserGuard:
                 return
             if "websocket.http.response" in scope.get("extensions", {}):
                 # Starlette sends a response in a websocket scope as the denial response
-                await resp(scope, receive, _with_headers(send))
+                await resp(scope, receive, with_headers(send))
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        await resp(scope, receive, _with_headers(send))
+        await resp(scope, receive, with_headers(send))
 
 
 def _has_body(h: Headers) -> bool:
@@ -140,7 +140,7 @@ def _has_body(h: Headers) -> bool:
     return bool(h.get("transfer-encoding")) or (cl is not None and cl.strip() not in ("", "0"))
 
 
-def _with_headers(send: Send) -> Send:
+def with_headers(send: Send) -> Send:
     """`send` that adds the security headers to every HTTP response start."""
 
     async def wrapped(message: Message) -> None:
