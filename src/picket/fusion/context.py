@@ -225,13 +225,14 @@ def _reanchor_walk(r, slots, has_pos, suspect, row_lim, tracks) -> np.ndarray:
     seg = tracks.config.segment_gap_s
     outlier = np.zeros(len(r), bool)
     k = tracks.config.reanchor_after
-    for s in np.unique(slots[suspect]).tolist():
-        rows = np.flatnonzero((slots == s) & has_pos)
+    for s in np.unique(slots[suspect]).tolist():  # rows are sorted by slot: a binary search
+        lo_i, hi_i = np.searchsorted(slots, s, "left"), np.searchsorted(slots, s, "right")
+        rows = lo_i + np.flatnonzero(has_pos[lo_i:hi_i])
         lt = tracks.cols["pos_time"][s]
         la, lo = tracks.cols["lat"][s], tracks.cols["lon"][s]
         pending: list[int] = []
-        for i in rows.tolist():
-            t, a, b = r.time[i], r.lat[i], r.lon[i]
+        cols = (r.time[rows].tolist(), r.lat[rows].tolist(), r.lon[rows].tolist())
+        for i, t, a, b in zip(rows.tolist(), *cols, strict=True):
             if not np.isfinite(la) or t - lt > seg:
                 lt, la, lo = t, a, b
                 pending.clear()
