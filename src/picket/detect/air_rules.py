@@ -118,33 +118,45 @@ class Emergency:
         known = air & ((sq >= 0) | (em >= 0))
         out = []
         s = ctx.slots
-        for j in last_per_slot(s, known).tolist():
-            sl = int(s[j])
-            if is_em[j]:
-                continue
-            if sl in self.active:
+        # every start and end in report order (rows are sorted by slot, then time), so an
+        # alert's time is its first emergency report however the reports were batched
+        kn = np.flatnonzero(known)
+        ks, ke = s[kn], is_em[kn]
+        head = np.r_[True, ks[1:] != ks[:-1]] if len(kn) else np.zeros(0, bool)
+        was = np.where(head, np.isin(ks, list(self.active)), np.r_[False, ke[:-1]])
+        opened = set()
+        for t in np.flatnonzero(ke != was).tolist():
+            j, sl = int(kn[t]), int(ks[t])
+            if ke[t]:
+                out.append(self._signal(ctx, j, sl))
+                opened.add(j)
+            else:
                 self.active.discard(sl)
                 out.append(make_signal(ctx, self.kind, sl, j, "info", "",
                                        {"ended": iso(float(r.time[j]))}, ended=True))  # fmt: skip
-        for j in last_per_slot(s, is_em).tolist():
-            sl = int(s[j])
-            code, state = int(sq[j]), int(em[j])
-            if code < 0:
-                code = int(ctx.tracks.cols["squawk"][sl])
-            what = EMERGENCY_SQUAWKS.get(code) or EMERGENCY_STATES.get(state, "emergency")
-            sev = "warning" if code == 7600 or state in (3, 4) else "critical"
-            ev: dict[str, Any] = {"squawk": f"{code:04d}" if code >= 0 else None,
-                                  "emergency_state": state if state >= 0 else None,
-                                  "meaning": what,
-                                  "reports": report_evidence(ctx, [j])}  # fmt: skip
-            tc = ctx.tracks.cols
-            alt = tc["alt"][sl]
-            summary = f"{label(ctx, sl)} declares {what}" + (
-                f" (squawk {code:04d})" if code >= 0 else "") + (
-                f" at {alt / 0.3048:.0f} ft" if np.isfinite(alt) else "")  # fmt: skip
-            self.active.add(sl)
-            out.append(make_signal(ctx, self.kind, sl, j, sev, summary, ev))
+        for j in last_per_slot(s, known).tolist():  # still declared: the latest report
+            if is_em[j] and j not in opened:
+                out.append(self._signal(ctx, j, int(s[j])))
         return out
+
+    def _signal(self, ctx: BatchContext, j: int, sl: int) -> Signal:
+        """Emergency report `j` of slot `sl`: opens the alert, or updates the open one."""
+        r = ctx.reports
+        code, state = int(r.squawk[j]), int(r.emergency[j])
+        if code < 0:
+            code = int(ctx.tracks.cols["squawk"][sl])
+        what = EMERGENCY_SQUAWKS.get(code) or EMERGENCY_STATES.get(state, "emergency")
+        sev = "warning" if code == 7600 or state in (3, 4) else "critical"
+        ev: dict[str, Any] = {"squawk": f"{code:04d}" if code >= 0 else None,
+                              "emergency_state": state if state >= 0 else None,
+                              "meaning": what,
+                              "reports": report_evidence(ctx, [j])}  # fmt: skip
+        alt = ctx.tracks.cols["alt"][sl]
+        summary = f"{label(ctx, sl)} declares {what}" + (
+            f" (squawk {code:04d})" if code >= 0 else "") + (
+            f" at {alt / 0.3048:.0f} ft" if np.isfinite(alt) else "")  # fmt: skip
+        self.active.add(sl)
+        return make_signal(ctx, self.kind, sl, j, sev, summary, ev)
 
 
 @dataclass
