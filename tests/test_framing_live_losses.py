@@ -147,3 +147,18 @@ def test_what_is_queued_at_shutdown_is_decoded_or_counted(tmp_path):
     assert s["decoders_open"] == 0, s
     # every complete line decoded was accepted; the one cut by the stop is a counted reject
     assert asm.rejects.rejected <= 1, asm.rejects.summary()
+
+
+def test_dead_letter_cap_comes_from_the_config(tmp_path):
+    from picket.config import from_dict
+
+    cfg = from_dict({"store": {"path": str(tmp_path / "p.sqlite"), "dead_letter_max_mb": 1,
+                               "dead_letter_files": 0}}, base=tmp_path)  # fmt: skip
+    asm = assemble(cfg, console=False)
+    try:
+        assert asm.rejects.max_bytes == 1 << 20 and asm.rejects.backups == 0
+        assert asm.rejects.as_dict()["dead_letter_max_bytes"] == 1 << 20
+    finally:
+        asm.close()
+    default = assemble(Config(store_path=None), console=False, store=False)
+    assert default.rejects.max_bytes == 64 << 20 and default.rejects.backups == 4

@@ -147,6 +147,10 @@ class Config:
     # its CAT048 plots can be placed (docs/asterix.md); (sac, sic) -> (lat, lon, height m)
     asterix_sites: dict[tuple[int, int], tuple[float, float, float]] = field(
         default_factory=dict)
+    # [store] dead_letter_max_mb, dead_letter_files: the dead letter's size cap and the
+    # rotated files kept (0: none, records past the cap dropped); docs/bad_input.md
+    dead_letter_max_mb: float = 64.0
+    dead_letter_files: int = 4
 
     def decoder_args(self) -> dict[str, dict[str, Any]]:
         """Keyword arguments for decoders by format name, from their config sections."""
@@ -198,6 +202,8 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.store_path = store.get("path", cfg.store_path)
     cfg.checkpoint_s = float(store.get("checkpoint_s", cfg.checkpoint_s))
     cfg.store_url = store.get("url", cfg.store_url)
+    cfg.dead_letter_max_mb = float(store.get("dead_letter_max_mb", cfg.dead_letter_max_mb))
+    cfg.dead_letter_files = int(store.get("dead_letter_files", cfg.dead_letter_files))
     for i, s in enumerate(data.get("sources", [])):
         try:
             src = SourceConfig(**s)

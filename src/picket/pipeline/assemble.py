@@ -30,6 +30,7 @@ class Assembly:
     env: dict[str, Any] = field(default_factory=dict)
     # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
     outputs: list[Any] = field(default_factory=list)
+    resumed: str | None = None  # what a restart carried over (docs/restart.md), one line
 
     def close(self) -> None:
         self.rejects.close()
@@ -114,7 +115,8 @@ def assemble(
     specs = check_outputs(cfg.outputs, cfg.base) + list(extra_outputs)
     st = open_store(cfg.store_target(), cfg.store_dir()) if store and cfg.store_target() else None
     dl = dead_letter or (st.dead_letter_path if st else None)
-    rejects = Rejects(dl)
+    rejects = Rejects(dl, max_bytes=int(cfg.dead_letter_max_mb * (1 << 20)),
+                      backups=cfg.dead_letter_files)  # fmt: skip
     env = load_geography(cfg, rejects, list(zone_files), list(line_files))
     sinks: list[Sink] = []
     if console if console is not None else cfg.console:
@@ -146,34 +148,40 @@ def assemble(
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
+    resumed = None
     if resume and st is not None:
         if hasattr(st, "save_checkpoint"):
-            _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
+            resumed = _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
         else:
             log.warning("restart: %s keeps no checkpoints; detectors start empty",
                         type(st).__name__)  # fmt: skip
-    return Assembly(pipe, rejects, st, env, outputs)
+    return Assembly(pipe, rejects, st, env, outputs, resumed)
 
 
-def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> None:
+def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> str | None:
     """Restore the checkpoint, hand the book the alerts the store holds open, let alert files
-    keep what they held, and checkpoint from now on (docs/restart.md)."""
+    keep what they held, and checkpoint from now on (docs/restart.md). Returns one line on
+    what was carried over, None for a fresh store."""
     from picket.model.alerts import Alert, iso
     from picket.sinks.jsonl import JsonlSink
     from picket.store.checkpoint import CheckpointError
 
     ck = st.load_checkpoint()
+    said = []
     if ck is not None:
         try:
             fresh = pipe.restore(ck[0])
-            log.info("restart: state restored from the checkpoint at %s%s",
-                     iso(ck[1]) if math.isfinite(ck[1]) else "start",
-                     f" ({', '.join(fresh)} start empty)" if fresh else "")  # fmt: skip
+            said.append(f"state restored from the checkpoint at "
+                        f"{iso(ck[1]) if ck[1] > 0 else 'the start'}"
+                        + (f" ({', '.join(fresh)} start empty)" if fresh else ""))  # fmt: skip
         except CheckpointError as e:
             log.warning("restart: checkpoint not used (%s); detectors start empty", e)
+            said.append("checkpoint not used, detectors start empty")
     n = pipe.book.load_open(st.open_alerts())
     if n:
-        log.info("restart: %d open alerts from the store wait for their condition", n)
+        said.append(f"{n} open alerts from the store wait for their condition")
+    for line in said:
+        log.info("restart: %s", line)
     pipe.seen_event = st.has_event
     # alert files keep what they held, brought up to the store's state: the file was last
     # written up to checkpoint_s before the crash, the store holds every event
@@ -200,3 +208,4 @@ def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> Non
         st.save_checkpoint(p.snapshot(), float(p.now) if math.isfinite(p.now) else 0.0)
 
     pipe.checkpointer, pipe.checkpoint_s = save, every_s
+    return "restart: " + "; ".join(said) if said else None
