@@ -83,6 +83,17 @@ def test_a_restored_checkpoint_goes_on_exactly_as_the_run_it_was_taken_from(
     assert b.pipeline.restore(blob) == []
     after = _events(b, batches[cut:])
     assert after == before
+    # `picket run` on that store says what it carried over; a damaged checkpoint is not
+    # used (logged), the run starts with empty detectors and the store's open alerts
+    again = assemble(cfg, console=False, resume=True)
+    assert again.resumed and "state restored from the checkpoint at 2014-10-02" in again.resumed
+    again.close()
+    with sqlite3.connect(tmp_path / "a.sqlite") as db:
+        db.execute("UPDATE checkpoints SET state = ?", (b"PK\x03\x04 damaged",))
+    again = assemble(cfg, console=False, resume=True)
+    assert again.resumed and "checkpoint not used" in again.resumed
+    assert again.pipeline.book.provisional  # the capture ends with a drift alert open
+    again.close()
     # without the checkpoint the same tail opens other alerts (the state matters)
     c = assemble(Config(store_path=None, infrastructure_files=[str(shared_data / CABLES)]),
                  console=False, store=False)  # fmt: skip

@@ -201,9 +201,15 @@ class Pipeline:
         from picket.store.checkpoint import CheckpointError, loads, restore_into
 
         st = loads(blob)
+        try:  # the plain values first: a blob that lacks them changes nothing
+            now, parts = float(st["now"]), st["parts"]
+            by_domain = {int(k): float(v) for k, v in st["now_by_domain"].items()}
+            counts = [int(c) for c in st["counts"]]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise CheckpointError(f"checkpoint lacks its clocks: {e}") from None
         fresh = []
         for name, comp in self._components().items():
-            part = st["parts"].get(name)
+            part = parts.get(name)
             try:
                 if part is None:
                     raise CheckpointError("not in the checkpoint")
@@ -214,9 +220,8 @@ class Pipeline:
             except (CheckpointError, AttributeError, TypeError, ValueError) as e:
                 log.warning("restart: %s starts empty: %s", name, e)
                 fresh.append(name)
-        self.now = st["now"]
-        self.now_by_domain = {int(k): float(v) for k, v in st["now_by_domain"].items()}
-        self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates = st["counts"]
+        self.now, self.now_by_domain = now, by_domain
+        self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates = counts
         self.resume_mark = dict(self.now_by_domain)
         return fresh
 

@@ -17,6 +17,7 @@ import enum
 import importlib
 import io
 import json
+import zipfile
 from collections import Counter, deque
 from types import SimpleNamespace
 from typing import Any
@@ -187,7 +188,7 @@ def loads(blob: bytes) -> Any:
         with np.load(io.BytesIO(blob), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         doc = json.loads(arrays.pop("__json__").tobytes().decode())
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"unreadable checkpoint: {e}") from None
     if doc.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint format {doc.get('format')}, this picket reads {FORMAT}")
