@@ -40,7 +40,7 @@ path = "picket.sqlite"
 console = false
 [[sources]]
 name = "ais"
-format = "nmea"
+format = "ais-nmea"
 tcp = "127.0.0.1:{feed_port}"
 """)
     return cfg
