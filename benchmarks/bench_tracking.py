@@ -52,6 +52,7 @@ from picket.track import CartesianTracker, TrackerConfig
 
 Q, SIGMA, PD, CLUTTER, SPACING, GATE, V0 = 0.05, 1.0, 0.9, 10.0, 50.0, 3.0, 2.0
 C_OSPA, P_OSPA = 10.0, 1.0
+MAX_DISTANCE = 10.0  # m: Stone Soup's k-d tree GNN pairs nothing farther; picket likewise
 # In clutter (Pd below 0.9 or more than 10 false plots a scan) picket's mean OSPA may exceed
 # the better of Stone Soup's GNN and JPDA by this much (m): run-to-run noise of a few tracks
 # confirmed a scan earlier or later.
@@ -145,6 +146,7 @@ def picket_config(model: str = "cv", pd: float = PD, clutter: float = CLUTTER) -
         detection_probability=pd,
         clutter_rate=clutter,
         gate_sigma=GATE,
+        max_distance=MAX_DISTANCE,
         confirm=(3, 3),
         delete_after=5,
         initial_velocity_sigma=V0,
@@ -207,7 +209,7 @@ def run_stonesoup(sc: Scenario, method: str = "gnn") -> tuple[float, list[np.nda
 
     def associator() -> DetectionKDTreeGNN2D:
         return DetectionKDTreeGNN2D(
-            hypothesiser=hyp, predictor=predictor, updater=updater, max_distance=10.0
+            hypothesiser=hyp, predictor=predictor, updater=updater, max_distance=MAX_DISTANCE
         )
 
     initiator = MultiMeasurementInitiator(
@@ -293,6 +295,7 @@ def run_cli(sc: Scenario, workdir: Path, repeats: int = 3) -> tuple[float, list[
            "--process-noise", str(cfg.process_noise), "--measurement-sigma", str(SIGMA),
            "--detection-probability", str(cfg.detection_probability),
            "--clutter-rate", str(cfg.clutter_rate), "--gate-sigma", str(cfg.gate_sigma),
+           "--max-distance", str(cfg.max_distance),
            "--confirm", f"{m}/{n}", "--delete-after", str(cfg.delete_after),
            "--initial-velocity-sigma", str(cfg.initial_velocity_sigma)]  # fmt: skip
     start = min(child_cpu([sys.executable, "-c", "import numpy"]) for _ in range(repeats))

@@ -273,3 +273,24 @@ def test_plots_are_compared_at_their_own_times_within_a_scan():
     err = haversine_m(out.lat, out.lon, *destination(60.2, 24.9, 60.0, 250.0 * (out.time - t[0])))
     assert np.median(err[-20:]) < 20  # at each report's own time, within the plot noise
     assert out.speed[-1] == pytest.approx(250, abs=5)
+
+
+@pytest.mark.parametrize("own_times", [False, True])
+def test_max_distance_keeps_a_coasting_track_off_far_plots(own_times):
+    """A track coasting for 7 scans has a gate metres wide; a plot 11 m off its prediction
+    is inside that gate (taken without a limit) but never paired with max_distance 10."""
+    got = {}
+    for limit in (0.0, 10.0):
+        cfg = TrackerConfig(process_noise=0.05, measurement_sigma=1.0, initial_velocity_sigma=2.0,
+                            confirm=(3, 3), delete_after=9, max_distance=limit)  # fmt: skip
+        tr = CartesianTracker(cfg)
+        for k in range(4):
+            tr.step(float(k), np.array([[1.0 * k, 0.0]]), np.ones((1, 2)))
+        for k in range(4, 11):
+            tr.step(float(k), np.zeros((0, 2)), np.zeros((0, 2)))
+        t = 10.5 if own_times else 11.0
+        x = tr.state.pos[0, 0] + tr.state.vel[0, 0] * (t - 10.0)
+        tz = np.array([t]) if own_times else None
+        tr.step(11.0, np.array([[x, 11.0]]), np.ones((1, 2)), tz=tz)
+        got[limit] = bool(tr.plot_ids[0] == 1)
+    assert got == {0.0: True, 10.0: False}

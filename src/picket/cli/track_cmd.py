@@ -36,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--detection-probability", type=float, default=0.9)
     p.add_argument("--clutter-rate", type=float, default=0.0, help="mean clutter plots per scan")
     p.add_argument("--gate-sigma", type=float, default=3.0, help="Mahalanobis gate")
+    p.add_argument(
+        "--max-distance", type=float, default=0.0, metavar="M",
+        help="never pair a plot farther than M metres from a track's prediction (0: no limit)",
+    )  # fmt: skip
     p.add_argument("--confirm", default="3/3", help="M/N confirmation (default 3/3)")
     p.add_argument("--delete-after", type=int, default=5, help="missed scans before deletion")
     p.add_argument("--initial-velocity-sigma", type=float, default=50.0, help="m/s")
@@ -67,6 +71,7 @@ def config_from(args: argparse.Namespace) -> TrackerConfig:
         detection_probability=args.detection_probability,
         clutter_rate=args.clutter_rate,
         gate_sigma=args.gate_sigma,
+        max_distance=args.max_distance,
         confirm=parse_confirm(args.confirm),
         delete_after=args.delete_after,
         initial_velocity_sigma=args.initial_velocity_sigma,

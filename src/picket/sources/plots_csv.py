@@ -226,10 +226,13 @@ class PlotsCsvDecoder:
                 bad |= ~np.isfinite(val[c])
         if self.cartesian:
             z = val.get("z", np.full(n, np.nan))
-            lat, lon, alt = enu_to_geodetic(val["x"], val["y"], np.nan_to_num(z), *self.origin)
             flat = np.isnan(z)  # no height: the ground point under (x, y), as 2-D tracking uses
+            if flat.all():
+                lat, lon, alt = np.empty(n), np.empty(n), np.empty(n)
+            else:
+                lat, lon, alt = enu_to_geodetic(val["x"], val["y"], np.nan_to_num(z), *self.origin)
             if flat.any():
-                # imported here: the tracker pulls in SciPy, which listing formats need not load
+                # imported here: listing formats need not load the tracker
                 from picket.track.tracker import plane_to_ground
 
                 glat, glon = plane_to_ground(val["x"][flat], val["y"][flat], self.origin)

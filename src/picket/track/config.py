@@ -50,6 +50,10 @@ class TrackerConfig:
     detection_probability: float = 0.9
     clutter_rate: float = 0.0  # mean clutter plots per scan (likelihood cost model)
     gate_sigma: float = 3.0
+    # m; > 0: a plot farther than this from a track's predicted position is never paired
+    # with it, however wide the track's gate has grown while coasting (Stone Soup's k-d
+    # tree GNN `max_distance`); keeps a coasting track from sweeping up clutter
+    max_distance: float = 0.0
     confirm: tuple[int, int] = (3, 3)
     delete_after: int = 5
     initial_velocity_sigma: float = 50.0  # m/s per axis for a track born from one plot
@@ -79,6 +83,8 @@ class TrackerConfig:
             self.turn_rate_deg_s > 0 and self.cv_sojourn_s > 0 and self.turn_sojourn_s > 0
         ):
             raise ValueError("IMM needs turn_rate_deg_s, cv_sojourn_s, turn_sojourn_s > 0")
+        if not self.max_distance >= 0:
+            raise ValueError("max_distance must be >= 0 (0: no limit)")
         if self.delete_after < 1:
             raise ValueError("delete_after must be >= 1")
         if self.scan_quantum < 0:

@@ -383,6 +383,12 @@ class CartesianTracker:
         ti, pj, d2 = gate_pairs(
             pred, zp, rp, cfg.gate_sigma, cfg.max_neighbours, d2_fn, bound, shift
         )
+        if cfg.max_distance > 0 and len(ti):
+            h = min(2, self.k)
+            at = s.pos[ti] if tz is None else self._at_plot(s, ti, tt, tp, pj)[0].pos
+            v = zp[pj, :h] - at[:, :h]
+            near = np.sum(v * v, axis=1) <= cfg.max_distance**2
+            ti, pj, d2 = ti[near], pj[near], d2[near]
         self.counts.gated += len(ti)
         if cfg.cost == "distance":
             cost, miss = np.sqrt(d2), cfg.gate_sigma
