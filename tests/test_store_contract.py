@@ -23,7 +23,8 @@ BACKENDS = ["sqlite", "postgres"]
 PUBLIC = {"upsert_alerts", "record", "alert_events", "alerts_at", "count_open_at",
           "latest_time", "alerts", "count_alerts", "triage", "triage_log", "add_track_points",
           "track_points", "close", "dead_letter_path", "save_checkpoint", "load_checkpoint",
-          "open_alerts", "has_event", "track_points_page"}  # fmt: skip
+          "open_alerts", "has_event", "track_points_page",
+          "alert_objects", "alerts_touched_after"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,9 @@ def outputs(st) -> dict:
                                                                           inclusive=False)]
     out["checkpoint"] = st.load_checkpoint()[:2], st.load_checkpoint("other")
     out["open_alerts"] = [a.to_json() for a in st.open_alerts()]
+    out["objects"] = [[(a.to_json(), a.event_time) for a in x] for x in (
+        st.alert_objects(), st.alert_objects("kind = ? AND time < ?", ("maritime.drift", T0 + 1e3)),
+        st.alerts_touched_after(T0 + 250), st.alerts_touched_after(T0 + 300))]  # fmt: skip
     drift = ids["maritime.drift"]
     out["has_event"] = [st.has_event(w, Alert(id=i, kind="", severity="info", time=0.0,
                                               domain="", subject="", lat=None, lon=None,
@@ -161,6 +165,10 @@ def test_known_truth_on_each_backend(target):
     assert [r[1] - T0 for r in o["newest"][0]] == [240] and o["newest"][1][0][1] == T0 + 210
     assert o["checkpoint"] == ((b"\x00state\xff" * 1000, T0 + 390), None)
     assert [a["kind"] for a in o["open_alerts"]] == ["maritime.encounter"]
+    assert [[a["kind"] for a, _ in x] for x in o["objects"]] == [
+        ["maritime.drift", "air.emergency", "gnss.interference", "maritime.encounter"],
+        ["maritime.drift"], ["maritime.drift"], []]
+    assert o["objects"][1][0][0]["status"] == "closed"
     assert o["has_event"] == [True, True, False, True, False]
     assert not st.has_event("open", st.open_alerts()[0])  # upserted without events
     # rerun and restart: nothing added, nothing changed

@@ -603,14 +603,26 @@ class PostgresStore:
 
     def open_alerts(self) -> list[Alert]:
         """Every alert the store holds open, as `Alert`s (for the book on a restart)."""
-        rows = self._rows("SELECT * FROM alerts WHERE status = 'open' ORDER BY time, id", None)
+        return self.alert_objects("status = 'open'")
+
+    def alert_objects(self, where: str = "1=1", args: tuple[Any, ...] = ()) -> list[Alert]:
+        """Alerts in their latest stored state as `Alert`s, oldest first; `where` is SQL over
+        the `alerts` table written by picket itself, with `?` placeholders (as for SQLite)
+        and the values in `args`."""
+        rows = self._rows(qmarks(f"SELECT * FROM alerts WHERE {where} ORDER BY time, id"),
+                          tuple(args))  # fmt: skip
         return [Alert(
             id=d["id"], kind=d["kind"], severity=d["severity"], time=d["time"],
             domain=d["domain"], subject=d["subject"], lat=d["lat"], lon=d["lon"],
-            summary=d["summary"], evidence=json.loads(d["evidence"]), status="open",
-            last_time=d["last_time"], closed_time=None, updates=d["updates"],
+            summary=d["summary"], evidence=json.loads(d["evidence"]), status=d["status"],
+            last_time=d["last_time"], closed_time=d["closed_time"], updates=d["updates"],
             event_time=d["last_time"],
         ) for d in rows]  # fmt: skip
+
+    def alerts_touched_after(self, t: float) -> list[Alert]:
+        """Alerts with an event after event time `t` (what changed since a checkpoint)."""
+        return self.alert_objects("id IN (SELECT alert_id FROM alert_events WHERE time > ?)",
+                                  (t,))  # fmt: skip
 
     def has_event(self, what: str, a: Alert) -> bool:
         """Whether the store already holds this event's news: an alert opens once and closes
