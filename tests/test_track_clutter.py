@@ -4,7 +4,7 @@ A small version of `picket bench tracking --pd 0.7 --clutter 50 --spacing 20`: S
 Soup's simulators make the scene, Stone Soup's GNN and JPDA (loopy belief propagation,
 `JPDAwithLBP`; the exhaustive `JPDA` enumerates every joint hypothesis of all tracks at
 once and does not finish at these sizes) track it, and picket's mean OSPA over the second
-half must be no worse than the better of the two plus `CLUTTER_TOLERANCE`.
+half must be no worse than the better of the two plus `CLUTTER_TOLERANCE` (0.02 m).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ def _bench():
     return mod
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_picket_in_clutter_no_worse_than_stone_soup_gnn_or_jpda(seed):
+# (targets, scans, seed): the second is where a coasting track's grown gate once took
+# clutter Stone Soup's 10 m limit keeps out (1.607 against 1.565 before `max_distance`)
+@pytest.mark.parametrize(("targets", "scans", "seed"), [(9, 40, 1), (20, 100, 0)])
+def test_picket_in_clutter_no_worse_than_stone_soup_gnn_or_jpda(targets, scans, seed):
     b = _bench()
-    scans = 40
-    sc = b.make_scenario(9, seed, scans, pd=0.7, clutter=50, spacing=20.0)
+    sc = b.make_scenario(targets, seed, scans, pd=0.7, clutter=50, spacing=20.0)
     first = scans // 2
     _, p_out = b.run_picket(sc)
     p_ospa, _ = b.quality(p_out, sc.truth, first)
