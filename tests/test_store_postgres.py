@@ -339,6 +339,17 @@ def test_checkpoint_in_postgres_resumes_as_the_run_went_on(pg_url, tmp_path, sha
     before = _events(a, batches[cut:])
     assert any(w == "close" for w, *_ in before)
     a.close()
+    # a restart on the same shared store resumes from it (picket run's path); the tail fed
+    # again adds no alert and no event
+    st = open_store(pg_url, tmp_path)
+    stored = {a["id"]: (a, st.alert_events(a["id"])) for a in st.alerts()}
+    st.close()
+    again = assemble(cfg, console=False, resume=True)
+    _events(again, batches[cut:])
+    again.close()
+    st = open_store(pg_url, tmp_path)
+    assert {a["id"]: (a, st.alert_events(a["id"])) for a in st.alerts()} == stored
+    st.close()
     st = open_store(pg_url, tmp_path)
     blob, t, _ = st.load_checkpoint()
     assert max(e["time"] for a in st.alerts() for e in st.alert_events(a["id"])) >= t
