@@ -751,3 +751,36 @@ def test_the_page_works_under_its_content_security_policy(shared_page: Any, demo
     pg.evaluate("() => { new Image().src = 'https://csp-probe.invalid/x.png'; }")
     pg.wait_for_function("() => window.__csp.some((v) => v.startsWith('img-src'))",
                          timeout=5000)  # fmt: skip
+
+
+def test_the_page_comes_back_after_the_alert_stream_cap(browser: Any, tmp_path: Path) -> None:
+    """Over the SSE cap the server answers 503 (Retry-After: 5), which browsers do not retry
+    by themselves: the page tries again and goes live once a slot is free."""
+    import socket
+
+    from picket.serve import LiveHub, start_server
+    from picket.store.sqlite import Store
+    from tests.test_serve_frames import picture
+
+    Store(tmp_path / "picket.sqlite").close()
+    hub = LiveHub(tick_s=0.5)
+    hub.set_picture(picture(5))
+    server = start_server(tmp_path / "picket.sqlite", hub, port=0, static_dir=DIST, max_sse=1)
+    holder = socket.create_connection(("127.0.0.1", server.port))
+    holder.sendall(b"GET /api/alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert holder.recv(12) == b"HTTP/1.1 200"
+    ctx = browser.new_context(viewport={"width": 1280, "height": 820})
+    pg = ctx.new_page()
+    try:
+        pg.goto(f"{server.url}/")
+        pg.wait_for_function("() => window.__picket && window.__picket.store.count === 5",
+                             timeout=30000)  # fmt: skip
+        pg.wait_for_timeout(1500)
+        assert pg.evaluate("() => window.__picket.alertPanel.streamState") == "reconnecting"
+        holder.close()  # the slot comes free
+        pg.wait_for_function("() => window.__picket.alertPanel.streamState === 'live'",
+                             timeout=15000)  # fmt: skip
+    finally:
+        holder.close()
+        ctx.close()
+        server.stop()

@@ -148,7 +148,19 @@ export class AlertPanel {
     const es = new EventSource(apiUrl("alerts/stream", {}, { stream: true }));
     this.stream = es;
     es.onopen = () => (this.streamState = "live");
-    es.onerror = () => (this.streamState = "reconnecting");
+    es.onerror = () => {
+      this.streamState = "reconnecting";
+      // a refused stream (503 over the server's cap, with Retry-After: 5) is not retried by
+      // the browser itself: try again after that long, resuming from the last event id
+      if (es.readyState === EventSource.CLOSED && this.stream === es) {
+        setTimeout(() => {
+          if (this.stream === es) {
+            this.connect();
+            void this.load();
+          }
+        }, 5000);
+      }
+    };
     es.addEventListener("alert", (e) => {
       const d = JSON.parse((e as MessageEvent).data) as { event: string; alert: Alert };
       this.upsert(d.alert);
