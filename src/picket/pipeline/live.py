@@ -42,6 +42,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from picket.config import SourceConfig
 from picket.model.decoded import Decoded
 from picket.model.reports import Reports
@@ -301,8 +303,8 @@ class _Timed:
 
     def _door(self, out: Decoded, recv: float) -> Decoded:
         s = self.src
-        if s.clock == "receive" and len(out.reports):  # (an empty Decoded is shared, frozen)
-            out.reports.time[:] = recv
+        if s.clock == "receive" and len(out.reports):  # a new column: decoders may hand out
+            out.reports.cols["time"] = np.full(len(out.reports), recv)  # read-only views
             for st in out.statics:
                 st.time = recv
         return at_the_door(out, self.rejects, s.name, recv, s.min_time, s.max_ahead_s)
