@@ -105,10 +105,21 @@ class Inbox:
         self.max_bytes = max_bytes
         self.cond = threading.Condition()
         self.stats = stats
+        self.closed = False  # at shutdown: later puts are refused (and counted by the feed)
+
+    def close(self) -> list[Chunk]:
+        """Refuse further puts; return what is still queued."""
+        with self.cond:
+            self.closed = True
+            rest, self.items, self.bytes = list(self.items), deque(), 0
+            self.cond.notify_all()
+            return rest
 
     def put(self, item: Chunk, block: bool, stop: threading.Event) -> bool:
         n = len(item[3] or b"")
         with self.cond:
+            if self.closed:
+                return False
             if self.bytes and self.bytes + n > self.max_bytes:
                 if not block:
                     return False
@@ -423,7 +434,7 @@ def _shutdown(asm: Assembly, inbox: Inbox, decoders: _Decoders, ls: LiveStats,
     t_end = time.monotonic() + DRAIN_S
     while time.monotonic() < t_end and (item := inbox.get(0)) is not None:
         outs.append(decoders.handle(item))
-    while (item := inbox.get(0)) is not None:  # out of time: counted, not decoded
+    for item in inbox.close():  # out of time: counted, not decoded (later puts are refused)
         if item[3] is not None:
             ls.add(item[0], "shutdown_lost_bytes", len(item[3]))
     lost = {k: v["shutdown_lost_bytes"] for k, v in ls.snapshot()["sources"].items()
