@@ -330,6 +330,19 @@ def test_numeric_parameters_out_of_range_are_400_never_500(srv):
         assert c.get("/api/alerts", params={"limit": "-5"}).status_code == 400
         assert c.get("/api/tracks", params={"at": "NaN"}).status_code == 400
         assert c.get("/api/tracks", params={"limit": "100000"}).status_code == 200  # clamped
+    # the WebSocket's own query: a 400 answer to the upgrade
+    for v in ("1e23,0,1,1", "NaN,0,1,1", "0,0,1", "0,-91,1,1"):
+        with pytest.raises(InvalidStatus) as e:
+            connect(srv.url.replace("http", "ws") + f"/api/ws/tracks?bbox={v}")
+        assert e.value.response.status_code == 400, v
+    # the alert stream's resume id: an unknown one is a reset, not an error
+    with httpx.stream("GET", f"{srv.url}/api/alerts/stream", params={"last_id": "x:1e23"}) as r:
+        assert r.status_code == 200
+        text = ""
+        for chunk in r.iter_text():
+            text += chunk
+            if "event: reset" in text:
+                break
     # the replay request's numbers over the WebSocket: an error frame, the channel lives on
     with connect(srv.url.replace("http", "ws") + "/api/ws/tracks", max_size=None) as ws:
         for bad in ({"since": "1e23", "until": "2e23"}, {"since": T0, "until": T0 + 60,
