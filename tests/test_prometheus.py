@@ -50,3 +50,36 @@ def test_missing_numbers_are_left_out_not_zeroed():
     text = render({"reports": 1, "lag_s": None}, {}, {}).decode()
     names = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
     assert "picket_reports_total" in names and "picket_event_lag_seconds" not in names
+
+
+def test_a_real_server_scraped_agrees_with_api_metrics(shared_data, tmp_path):
+    """A real AIS capture replayed with the server attached; `/metrics` scraped over HTTP and
+    parsed by prometheus-client says what `/api/metrics` says."""
+    import httpx
+
+    from picket.config import Config
+    from picket.pipeline.assemble import assemble
+    from picket.pipeline.replay import replay_files
+    from picket.serve.server import serve_assembly
+
+    capture = shared_data / "ais/aislib_stream_example_20100611.nmea"
+    asm = assemble(Config(store_path=str(tmp_path / "p.sqlite"), base=tmp_path), console=False)
+    srv = serve_assembly(asm, port=0)
+    try:
+        replay_files(asm.pipeline, [(capture, "ais-nmea")], asm.rejects)
+        asm.rejects.flush()
+        r = httpx.get(srv.url + "/metrics", timeout=10)
+        m = httpx.get(srv.url + "/api/metrics", timeout=10).json()
+    finally:
+        srv.stop()
+        asm.close()
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    s = {}
+    for fam in text_string_to_metric_families(r.text):
+        for x in fam.samples:
+            s[(x.name, tuple(sorted(x.labels.items())))] = x.value
+    assert s[("picket_input_accepted_total", ())] == m["accepted"] > 0
+    got = {dict(k[1])["reason"]: v for k, v in s.items() if k[0] == "picket_input_rejected_total"}
+    assert got == m["rejects"] and got
+    tracks = sum(v for k, v in s.items() if k[0] == "picket_tracks")
+    assert tracks == m["tracks"] > 0

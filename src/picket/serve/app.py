@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from picket import __version__
 from picket.model.alerts import KINDS, iso
+from picket.model.reports import Domain
 from picket.model.subjects import parse_subject
 from picket.serve import frames
 from picket.serve import triage as tri
@@ -170,7 +171,28 @@ def _geography(hub: LiveHub) -> dict[str, int | None]:
 
 async def metrics(request: Request) -> Response:
     _who(request)
+    return JSONResponse(await _metrics_body(request.app.state.picket))
+
+
+async def prometheus_metrics(request: Request) -> Response:
+    """`/metrics`: the same numbers in Prometheus' text format (serve/prometheus.py)."""
+    _who(request)
+    from picket.serve.prometheus import CONTENT_TYPE, render
+
     st: ServerState = request.app.state.picket
+    body = await _metrics_body(st)
+    pic = st.hub.current()
+    alive = pic.alive()
+    doms, counts = np.unique(pic["domain"][alive], return_counts=True)
+    labels = {int(d): d.label for d in Domain}
+    tracks = {labels.get(int(d), "none"): int(n) for d, n in zip(doms, counts, strict=True)}
+    kinds: dict[str, int] = {}
+    for a in list(st.hub.open_alerts.values()):
+        kinds[a["kind"]] = kinds.get(a["kind"], 0) + 1
+    return Response(render(body, tracks, kinds), media_type=CONTENT_TYPE)
+
+
+async def _metrics_body(st: ServerState) -> dict[str, Any]:
     hub = st.hub
     pic = hub.current()
     rej = hub.rejects
@@ -192,7 +214,7 @@ async def metrics(request: Request) -> Response:
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
         "frame_bytes": hub.stats["frame_bytes"],
     }  # fmt: skip
-    return JSONResponse(body)
+    return body
 
 
 def _alert_ids(hub: LiveHub) -> dict[str, list[str]]:
@@ -758,6 +780,7 @@ def build_app(
     routes: list[Any] = [
         Route("/api/health", health),
         Route("/api/metrics", metrics),
+        Route("/metrics", prometheus_metrics),
         Route("/api/tracks", tracks),
         Route("/api/tracks/{subject}/history", track_history),
         Route("/api/tracks/{subject}", track_one),

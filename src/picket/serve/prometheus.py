@@ -85,6 +85,8 @@ class _Snapshot(Collector):
         yield from gauge("sse_clients", "alert stream clients", "sse_clients")
         yield from counter("ws_dropped_slow", "WebSocket clients dropped as too slow",
                            "ws_dropped_slow")  # fmt: skip
+        yield from counter("sse_dropped_slow", "alert stream clients dropped as too slow",
+                           "sse_dropped_slow")  # fmt: skip
         ref = CounterMetricFamily("picket_refused", "connections and requests refused, by what",
                                   labels=["what"])  # fmt: skip
         for what, n in sorted((b.get("refused") or {}).items()):
