@@ -7,6 +7,7 @@ that takes its time (as a slow output would), so the inbox fills.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -162,3 +163,31 @@ def test_dead_letter_cap_comes_from_the_config(tmp_path):
         asm.close()
     default = assemble(Config(store_path=None), console=False, store=False)
     assert default.rejects.max_bytes == 64 << 20 and default.rejects.backups == 4
+
+
+def test_connections_past_the_listener_cap_are_refused_and_counted(tmp_path, monkeypatch):
+    import picket.pipeline.live as live
+
+    monkeypatch.setattr(live, "MAX_CONNECTIONS", 2)
+    port = free_port()
+    src = SourceConfig(name="sbs-in", format="sbs", listen_tcp=f"127.0.0.1:{port}")
+    asm, stop, logs, stats, th = _run(tmp_path, [src], inbox_max_bytes=1 << 20, delay=0.0)
+    _wait_log(logs, "listening on")
+    conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    deadline = time.monotonic() + 10
+    while stats.get("sources", {}).get("sbs-in", {}).get("refused", 0) < 1 and \
+            time.monotonic() < deadline:  # fmt: skip
+        time.sleep(0.05)
+    for c in conns:
+        with contextlib.suppress(OSError):  # the refused one may be reset already
+            c.sendall(_sbs("4CA7B5", time.time() - 5, 59.5))
+        c.close()
+    deadline = time.monotonic() + 10
+    while asm.rejects.accepted < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop.set()
+    th.join(timeout=15)
+    s = stats["sources"]["sbs-in"]
+    assert s["connections"] == 2 and s["refused"] == 1, s
+    assert asm.rejects.accepted == 2, asm.rejects.summary()  # the refused one sent nothing in
