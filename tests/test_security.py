@@ -9,6 +9,7 @@ out-of-range numbers, costly zone polygons) and checks the answer docs/api.md do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import socket
@@ -277,11 +278,11 @@ def test_slow_websocket_clients_are_dropped_and_counted(tmp_path):
                 break
             time.sleep(0.2)
         assert m["ws_dropped_slow"] == 2 and m["ws_clients"] == 0
-        for s in slow:  # the server let go of the socket: reset, what it held discarded
-            s.settimeout(10)
-            with pytest.raises(ConnectionResetError):
+        for s in slow:  # the server let go of the socket: a reset (what it held discarded)
+            s.settimeout(10)  # or, when the close won the race on a busy machine, an end of file
+            with contextlib.suppress(ConnectionResetError):
                 while s.recv(1 << 20):
-                    pass
+                    pass  # a timeout here (the socket still held open) fails the test
         with connect(h.url.replace("http", "ws") + "/api/ws/tracks", max_size=None) as ws:
             assert json.loads(ws.recv(timeout=5))["type"] == "hello"
             for _ in range(5):  # a reading client keeps its place
