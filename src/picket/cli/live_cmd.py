@@ -175,6 +175,17 @@ def _wait_forever() -> None:
 
 
 # run (live) ---------------------------------------------------------------------------
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop) raises KeyboardInterrupt in the main thread, so the
+    live loop stops cleanly: last batch, final checkpoint, outputs drained."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.pipeline.assemble import assemble
@@ -199,6 +210,9 @@ def cmd_run(a: argparse.Namespace) -> int:
             asm.close()
             return 2
         print(f"picket run: the picture is on {handle.url}/", file=sys.stderr)
+    if getattr(asm, "resumed", None):
+        print(f"picket run: {asm.resumed}", file=sys.stderr)
+    _stop_on_sigterm()  # a service manager's stop ends the run as Ctrl-C does: checkpointed
     try:
         counts = run_live(asm, cfg.sources, cfg.base, batch_s=a.batch_s, max_seconds=a.seconds,
                           decoder_args=cfg.decoder_args())
