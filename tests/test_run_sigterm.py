@@ -35,3 +35,12 @@ def test_sigterm_stops_cleanly_with_a_final_checkpoint(shared_data, tmp_path):
     assert "bytes per source" in out and "Traceback" not in err
     db = sqlite3.connect(store)
     assert db.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 1
+
+
+def test_unknown_source_format_is_one_line(tmp_path):
+    cfg = tmp_path / "picket.toml"
+    cfg.write_text('[[sources]]\nname = "x"\nformat = "beest"\ntcp = "127.0.0.1:1"\n')
+    p = subprocess.run([sys.executable, "-m", "picket.cli.main", "run", str(cfg), "--no-serve"],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "sources[0] (x): unknown format 'beest'" in p.stderr

@@ -195,6 +195,15 @@ def cmd_run(a: argparse.Namespace) -> int:
     if not cfg.sources:
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
+    from picket.sources.registry import UnknownFormat, get_format
+
+    for i, src in enumerate(cfg.sources):  # a typo in a format is one line, before anything runs
+        if src.format != "auto":
+            try:
+                get_format(src.format)
+            except UnknownFormat as e:
+                print(f"picket run: {a.config}: sources[{i}] ({src.name}): {e}", file=sys.stderr)
+                return 2
     try:
         tokens = None if a.no_serve else load_serve_tokens(a)
     except ServeError as e:
