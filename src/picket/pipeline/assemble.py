@@ -35,6 +35,7 @@ class Assembly:
     def close(self) -> None:
         self.rejects.close()
         if self.store is not None:
+            _save_harbours(self.store, self.pipeline)
             self.store.close()
 
 
@@ -148,6 +149,8 @@ def assemble(
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
+    if st is not None:
+        _load_harbours(st, pipe)
     resumed = None
     if resume and st is not None:
         if hasattr(st, "save_checkpoint"):
@@ -209,3 +212,33 @@ def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> str
 
     pipe.checkpointer, pipe.checkpoint_s = save, every_s
     return "restart: " + "; ".join(said) if said else None
+
+
+def _harbour_learner(pipe: Pipeline) -> Any:
+    from picket.detect.harbours import HarbourLearning
+
+    return next((d.learner for d in pipe.detectors if isinstance(d, HarbourLearning)), None)
+
+
+def _load_harbours(st: Any, pipe: Pipeline) -> None:
+    """Harbours learned by earlier runs on this store count from their learned time on
+    (store/harbours.py); SQLite stores only, for now."""
+    import sqlite3
+
+    learner = _harbour_learner(pipe)
+    if learner is not None and isinstance(getattr(st, "db", None), sqlite3.Connection):
+        from picket.store import harbours
+
+        harbours.load(st.db, learner)
+        pipe.env["harbours"] = learner
+
+
+def _save_harbours(st: Any, pipe: Pipeline) -> None:
+    import sqlite3
+
+    learner = _harbour_learner(pipe)
+    if learner is not None and learner.cells and isinstance(getattr(st, "db", None),
+                                                             sqlite3.Connection):  # fmt: skip
+        from picket.store import harbours
+
+        harbours.save(st.db, learner)
