@@ -56,7 +56,7 @@ class Pipeline:
     ):
         self.detectors = list(detectors)
         self.sinks = list(sinks)
-        self.env = env or {}
+        self.env = env if env is not None else {}  # the same dict the assembly holds
         self.tracks = tracks or TrackTable()
         self.plot_tracker = plot_tracker
         self.book = book or AlertBook()

@@ -213,8 +213,20 @@ async def _metrics_body(st: ServerState) -> dict[str, Any]:
         "encode_ms": round(hub.stats["encode_ms"], 3),
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
         "frame_bytes": hub.stats["frame_bytes"],
+        "dead_letter_dropped": getattr(rej, "dead_letter_dropped", None),
+        "live": _live_stats(hub),
     }  # fmt: skip
     return body
+
+
+def _live_stats(hub: LiveHub) -> dict[str, Any] | None:
+    """The live path's counters per source (pipeline/live.py), when a live run feeds us."""
+    st = hub.env.get("live_stats") if hub.env else None
+    if not st:
+        return None
+    with contextlib.suppress(Exception):  # a copy taken while feed threads count
+        return json.loads(json.dumps(st, default=str))
+    return None
 
 
 def _alert_ids(hub: LiveHub) -> dict[str, list[str]]:

@@ -81,6 +81,7 @@ class LiveHub:
         self.layers: dict[str, dict[str, Any]] = {}
         self.tracks_ref: Any = None  # the live TrackTable (history/static look-ups)
         self.rejects: Any = None
+        self.env: dict[str, Any] = {}  # the pipeline's env (live_stats), when one feeds the hub
         self.sinks: list[Any] = []  # the pipeline's sinks: their stats() go into /api/metrics
         self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
         self.zones = ZoneEditor()

@@ -35,6 +35,8 @@ class LiveSink:
             hub.sinks = pipeline.sinks  # the list itself: sinks attached later show up too
         if not env and pipeline is not None:
             env = pipeline.env
+        if env is not None:
+            hub.env = env  # read by /api/metrics for the live path's counters (live_stats)
         if env:
             from picket.serve.layers import layers_from_env
 

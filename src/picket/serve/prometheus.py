@@ -93,6 +93,18 @@ class _Snapshot(Collector):
             if _num(n) is not None:
                 ref.add_metric([what], float(n))
         yield ref
+        yield from counter("dead_letter_dropped", "rejected input not kept (dead-letter cap)",
+                           "dead_letter_dropped")  # fmt: skip
+        sources = ((b.get("live") or {}).get("sources") or {}) if isinstance(b.get("live"),
+                                                                          dict) else {}  # fmt: skip
+        names = sorted({k for st in sources.values() for k, v in st.items() if _num(v) is not None})
+        for key in names:
+            fam = CounterMetricFamily(f"picket_live_{key}", f"live path: {key.replace('_', ' ')}",
+                                      labels=["source"])  # fmt: skip
+            for src, st in sorted(sources.items()):
+                if _num(st.get(key)) is not None:
+                    fam.add_metric([src], float(st[key]))
+            yield fam
         yield from gauge("frame_encode_seconds", "wall time to encode a track frame",
                          "encode_ms", 1e-3)  # fmt: skip
         yield from gauge("frame_encode_cpu_seconds", "CPU time to encode a track frame",
