@@ -229,23 +229,40 @@ def _aircraft_doc(n: int, flight: str = "RYR12AB ") -> bytes:
     return json.dumps({"now": 1.7e9, "messages": 1, "aircraft": acs}).encode()
 
 
-def test_readsb_streamed_costs_what_one_piece_costs():
-    """10 MB in 4 KiB chunks within ~1.2x of one piece (the old reader re-parsed the
-    whole buffer at each chunk: 12.8 s against 1.5 s)."""
+def test_readsb_streamed_costs_what_one_piece_costs(monkeypatch):
+    """10 MB in 4 KiB chunks costs what one piece costs (the old reader re-parsed the whole
+    buffer at each chunk: 12.8 s against 1.5 s). Measured as work, not time (the machines
+    are shared): the characters the JSON parser is asked to read, a failed attempt on a cut
+    element counting everything from its start to the end of the buffer."""
+    import picket.sources.air_json as aj
+
     doc = _aircraft_doc(30_000)
     assert len(doc) > 10_000_000
 
-    def cost(chunk: int | None) -> float:
-        best = float("inf")
-        for _ in range(2):
-            t = time.perf_counter()
-            rep, _, _ = _run("readsb-json", doc, chunk)
-            best = min(best, time.perf_counter() - t)
-            assert len(rep) == 30_000
-        return best
+    class Counting:
+        def __init__(self, inner) -> None:
+            self.inner, self.chars = inner, 0
 
-    one, streamed = cost(None), cost(4096)
-    assert streamed < 1.35 * one + 0.05, (one, streamed)
+        def raw_decode(self, s, idx=0):
+            try:
+                v, end = self.inner.raw_decode(s, idx)
+            except ValueError:
+                self.chars += len(s) - idx
+                raise
+            self.chars += end - idx
+            return v, end
+
+    def work(chunk: int | None) -> int:
+        counting = Counting(aj._JSON)
+        monkeypatch.setattr(aj, "_JSON", counting)
+        rep, _, _ = _run("readsb-json", doc, chunk)
+        monkeypatch.setattr(aj, "_JSON", counting.inner)
+        assert len(rep) == 30_000
+        return counting.chars
+
+    one, streamed = work(None), work(4096)
+    assert one >= len(doc) * 0.9  # every record parsed once
+    assert streamed < 1.2 * one, (one, streamed)
 
 
 # -- bounded cost: 100 KB of the pathological character, per reader ------------------------
@@ -293,14 +310,12 @@ def test_adversarial_line_costs_seconds_not_minutes(case):
             dec.flush()
             print(chunk, time.perf_counter() - t, rej.rejected, dict(rej.counts))
     """)
-    t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], input=json.dumps(text), text=True,
                          capture_output=True, timeout=60)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
-    assert time.perf_counter() - t < 30
-    for line in out.stdout.splitlines():
-        _, secs, rejected, _ = line.split(" ", 3)
-        assert float(secs) < 5.0, line
+    for line in out.stdout.splitlines():  # milliseconds when linear, minutes when not: the
+        _, secs, rejected, _ = line.split(" ", 3)  # bound is loose for a busy shared machine
+        assert float(secs) < 20.0, line
         assert int(rejected) >= 1, line  # the hostile input is counted, not lost
 
 
@@ -514,6 +529,6 @@ def test_megabytes_of_junk_in_a_capture_are_skipped_fast(shared_data, junk):
     for n in (None, 4096):
         t = time.perf_counter()
         rep, _, rej = _run("asterix", bad, n)
-        assert time.perf_counter() - t < 5.0
+        assert time.perf_counter() - t < 30.0  # a fraction of a second at array speed
         assert rej.counts["asterix.capture_resync"] == 1
         assert len(rep) == len(good) and rej.accepted == rej0.accepted

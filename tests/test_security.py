@@ -370,25 +370,37 @@ def _zone(ring: list[list[float]]) -> dict:
             "geometry": {"type": "Polygon", "coordinates": [ring]}}  # fmt: skip
 
 
-def test_costly_zone_polygons_are_refused_before_geometry_work(srv):
+def test_costly_zone_polygons_are_refused_before_geometry_work(srv, monkeypatch):
+    """Judged by the work done, not by the clock (the machines are shared): the repair that
+    cost the probe 42 s of CPU (`make_valid` on a big invalid polygon) must never run on an
+    edit; the server runs in this process, so such a call fails the request (a 500)."""
+    import shapely
+
+    calls: list[int] = []
+    real = shapely.make_valid
+
+    def no_repair(geom, *a, **k):  # small or valid shapes pass (the antimeridian split
+        n = shapely.get_num_coordinates(geom)  # repairs a 5-vertex box); a big repair may not
+        if n > 64 and not shapely.is_valid(geom):
+            calls.append(n)
+            raise AssertionError("make_valid repaired an operator's zone edit")
+        return real(geom, *a, **k)
+
+    monkeypatch.setattr(shapely, "make_valid", no_repair)
     url = f"{srv.url}/api/layers/zones"
     before = httpx.get(url).json()
     huge = _zone(_star(100_001))
-    t0 = time.monotonic()
-    r = httpx.post(url, json=huge, timeout=30)
+    r = httpx.post(url, json=huge, timeout=60)
     assert r.status_code == 413 and "10000" in r.json()["detail"]
-    assert time.monotonic() - t0 < 1.0
     # the probe's 16 KiB star: few vertices, but 42 s of make_valid; refused as invalid
     small = _zone(_star(601))
     assert len(json.dumps(small)) < 20_000
-    t0 = time.monotonic()
-    r = httpx.post(url, json=small, timeout=30)
+    r = httpx.post(url, json=small, timeout=60)
     assert r.status_code == 422 and "not repaired" in r.json()["detail"]
-    assert time.monotonic() - t0 < 1.0
-    # 10,000 vertices of a star: at the budget, still answered fast
-    t0 = time.monotonic()
-    r = httpx.post(url, json=_zone(_star(9_999)), timeout=30)
-    assert r.status_code == 422 and time.monotonic() - t0 < 2.0
+    # 10,000 vertices of a star: at the budget, refused as invalid without a repair
+    r = httpx.post(url, json=_zone(_star(9_999)), timeout=60)
+    assert r.status_code == 422
+    assert not calls
     # a whole-set replace of many big zones: the per-request budget
     many = {"type": "FeatureCollection", "features": [_zone(_star(9_001))] * 12}
     r = httpx.put(url, json=many, timeout=30)
