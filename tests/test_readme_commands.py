@@ -85,7 +85,7 @@ class Setting:
 
 
 SETTINGS: dict[str, Setting] = {
-    "demo": Setting(force={"--port": FREE_PORT}, add=["--quiet", "--no-linger"]),
+    "demo": Setting(force={"--port": FREE_PORT}, add=["--quiet", "--no-linger"], budget_s=180),
     "run": Setting(force={"--seconds": "4", "--port": FREE_PORT}),
     "serve": Setting(force={"--seconds": "2", "--port": FREE_PORT}),
     "space screen": Setting(force={"--days": "0.5", "--workers": "1"}),
