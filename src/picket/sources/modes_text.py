@@ -19,7 +19,6 @@ receive clock; docs/time.md); a line nothing can time is rejected as
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from picket.codec.modes_decode import ModeSDecoder
 from picket.codec.modes_fields import FPM, FT, KT
 from picket.model.decoded import Decoded, Static
+from picket.model.parse import floats, iso_seconds
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
@@ -203,16 +203,6 @@ class HexCsvDecoder(HexFramesDecoder):
         )
 
 
-def _num(col: list[bytes]) -> np.ndarray:
-    """Text column to float64, NaN for empty or unparsable cells."""
-    out = np.full(len(col), np.nan)
-    for i, v in enumerate(col):
-        if v:
-            with contextlib.suppress(ValueError):
-                out[i] = float(v)
-    return out
-
-
 def _epoch(dates: list[bytes], times: list[bytes]) -> np.ndarray:
     """SBS `yyyy/mm/dd`, `hh:mm:ss.fff` (UTC) to unix seconds; NaN where malformed."""
     iso = [d.replace(b"/", b"-").decode("ascii", "replace") + "T" + t.decode("ascii", "replace")
@@ -220,14 +210,7 @@ def _epoch(dates: list[bytes], times: list[bytes]) -> np.ndarray:
     zoned = [i for i, t in enumerate(times) if b"+" in t or b"-" in t or b"Z" in t]
     for i in zoned:  # SBS times are UTC without a zone: an offset is malformed (NaN)
         iso[i] = "bad"
-    try:
-        return np.array(iso, dtype="datetime64[ms]").astype(np.int64) / 1e3
-    except ValueError:
-        out = np.full(len(iso), np.nan)
-        for i, s in enumerate(iso):
-            with contextlib.suppress(ValueError):
-                out[i] = np.datetime64(s, "ms").astype(np.int64) / 1e3
-        return out
+    return iso_seconds(iso, "ms")
 
 
 class SbsDecoder(LineDecoder):
@@ -262,9 +245,9 @@ class SbsDecoder(LineDecoder):
         tt = np.array([int(v) for v in col[1]], dtype=np.int64)
         icao = np.array([int(v, 16) for v in col[4]], dtype=np.int64) & 0xFFFFFF
         t = _epoch(col[6], col[7])
-        alt, gs, trk = _num(col[11]) * FT, _num(col[12]) * KT, _num(col[13])
-        lat, lon, vr = _num(col[14]), _num(col[15]), _num(col[16]) * FPM
-        sq = _num(col[17])
+        alt, gs, trk = floats(col[11]) * FT, floats(col[12]) * KT, floats(col[13])
+        lat, lon, vr = floats(col[14]), floats(col[15]), floats(col[16]) * FPM
+        sq = floats(col[17])
         no_time = ~np.isfinite(t)
         if no_time.any():
             self.reject_lines("sbs.bad_time", np.asarray(good)[no_time], lines, first)

@@ -9,15 +9,14 @@ plain integer, so six-digit numbers need nothing special.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 import numpy as np
 
+from picket.model.parse import floats, iso_seconds
 from picket.model.rejects import Rejects
 from picket.model.text import clean_text, csv_lines
 from picket.space.elements import ElementSets
@@ -29,34 +28,9 @@ KEYWORDS = (*REQUIRED, "OBJECT_NAME", "OBJECT_ID", "BSTAR", "MEAN_MOTION_DOT",
             "EPHEMERIS_TYPE")  # fmt: skip
 
 
-def _floats(texts: Sequence[object]) -> np.ndarray:
-    try:  # CSV/XML texts and JSON numbers convert in one NumPy call
-        arr = np.array(texts)
-        if arr.dtype.kind in "fiu":
-            return arr.astype(np.float64)
-        return np.where(np.char.strip(arr.astype(str)) == "", "nan", arr).astype(np.float64)
-    except (ValueError, TypeError):
-        arr = np.array(["" if t is None else str(t).strip() for t in texts], dtype="U32")
-        out = np.full(len(arr), np.nan)
-        for i, v in enumerate(arr.tolist()):
-            with contextlib.suppress(ValueError):
-                out[i] = float(v)
-        return out
-
-
 def _epochs(texts: Sequence[object]) -> np.ndarray:
     """ISO 8601 epochs (UTC, optional Z) to unix seconds; bad ones NaN."""
-    arr = [("" if t is None else str(t).strip().removesuffix("Z")) for t in texts]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # explicit offsets: numpy converts them to UTC and warns
-        try:
-            return np.array(arr, dtype="datetime64[us]").astype(np.int64) / 1e6
-        except ValueError:
-            out = np.full(len(arr), np.nan)
-            for i, v in enumerate(arr):
-                with contextlib.suppress(ValueError):
-                    out[i] = np.datetime64(v, "us").astype(np.int64) / 1e6
-            return out
+    return iso_seconds([("" if t is None else str(t).strip().removesuffix("Z")) for t in texts])
 
 
 def _raw(x: object) -> str:
@@ -86,11 +60,11 @@ def from_keywords(
         return recs.get(k) or [None] * n
 
     epoch = _epochs(col("EPOCH"))
-    mm, ecc, inc = _floats(col("MEAN_MOTION")), _floats(col("ECCENTRICITY")), _floats(
+    mm, ecc, inc = floats(col("MEAN_MOTION")), floats(col("ECCENTRICITY")), floats(
         col("INCLINATION"))  # fmt: skip
-    raan, argp, mo = _floats(col("RA_OF_ASC_NODE")), _floats(col("ARG_OF_PERICENTER")), _floats(
+    raan, argp, mo = floats(col("RA_OF_ASC_NODE")), floats(col("ARG_OF_PERICENTER")), floats(
         col("MEAN_ANOMALY"))  # fmt: skip
-    norad = _floats(col("NORAD_CAT_ID"))
+    norad = floats(col("NORAD_CAT_ID"))
     good = (
         np.isfinite(epoch) & np.isfinite(mm) & (mm > 0) & np.isfinite(ecc) & (ecc >= 0)
         & (ecc < 1) & np.isfinite(inc) & (inc >= 0) & (inc <= 180) & np.isfinite(raan)
@@ -108,7 +82,7 @@ def from_keywords(
                          for i in g.tolist()], dtype=str)  # fmt: skip
 
     def num(k: str, fill: float = 0.0) -> np.ndarray:
-        return np.nan_to_num(_floats(col(k))[g], nan=fill)
+        return np.nan_to_num(floats(col(k))[g], nan=fill)
 
     return ElementSets(
         norad=norad[g].astype(np.int64),
