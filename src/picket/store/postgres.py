@@ -44,8 +44,13 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from picket.model.alerts import Alert, Event, iso
-from picket.store.asof import LAST_EVENT_SQL, state_as_of
-from picket.store.sqlite import _f, _kind_subject
+from picket.store.sqlite import (
+    COUNT_OPEN_AT_SQL,
+    _f,
+    _kind_subject,
+    alerts_at_sql,
+    fold_alerts_at,
+)
 
 log = logging.getLogger(__name__)
 
@@ -477,44 +482,16 @@ class PostgresStore:
     ) -> list[dict[str, Any]]:
         """Alerts that had opened by `at`, each in its state as of `at` (`state_as_of`), newest
         first, triage folded as of `at` too. `since` keeps those active since then."""
-        q = (f"SELECT a.id, a.kind, a.domain, a.subject, a.time, a.severity, a.last_time, "
-             f"a.closed_time, a.status, a.lat, a.lon, a.summary, a.evidence, a.updates, "
-             f"e.what AS e_what, e.time AS e_time, e.updates AS e_updates, "
-             f"e.severity AS e_severity, e.status AS e_status, e.lat AS e_lat, e.lon AS e_lon, "
-             f"e.summary AS e_summary, e.evidence AS e_evidence, e.last_time AS e_last_time, "
-             f"e.closed_time AS e_closed_time FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
-             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ?")  # fmt: skip
-        args: list[Any] = [at, at]
-        if until is not None:
-            q += " AND a.time <= ?"
-            args.append(until)
-        q, args = _kind_subject(q, args, kind, subject, "a.")
-        if ids is not None:
-            q += " AND a.id = ANY(?)"
-            args.append(list(ids))
-        rows = self._rows(qmarks(q.replace(" LIKE ", " ILIKE ")) + " ORDER BY a.time DESC, a.id",
-                          args)  # fmt: skip
-        logs = self._triage_logs([r["id"] for r in rows], at)
-        out = []
-        for r in rows:
-            ev = {k[2:]: r.pop(k) for k in list(r) if k.startswith("e_")}
-            d = state_as_of(r, [ev] if ev["what"] is not None else [], logs.get(r["id"], []), at)
-            if d is None or (status and d["status"] != status):
-                continue
-            if since is not None and d["_last"] < since:
-                continue
-            d.pop("_last")
-            out.append(d)
-        return out
+        q, args = alerts_at_sql(at, until, kind, subject, ids)
+        rows = self._rows(qmarks(q.replace(" LIKE ", " ILIKE ")), args)  # case as SQLite's LIKE
+        return fold_alerts_at(rows, self._triage_logs([r["id"] for r in rows], at), at, since,
+                              status)  # fmt: skip
 
     def count_open_at(self, at: float) -> int:
         """How many alerts were open as of `at` (the same derivation as `alerts_at`)."""
-        q = (f"SELECT count(*) FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
-             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ? AND "
-             f"((e.alert_id IS NOT NULL AND e.status = 'open') OR (e.alert_id IS NULL "
-             f"AND (a.closed_time IS NULL OR a.closed_time > ?)))")  # fmt: skip
         self.flush()
-        return int(self._read(lambda c: c.execute(qmarks(q), (at, at, at)).fetchone()[0]))
+        q = qmarks(COUNT_OPEN_AT_SQL)
+        return int(self._read(lambda c: c.execute(q, (at, at, at)).fetchone()[0]))
 
     def latest_time(self) -> float | None:
         """The newest event time the store holds (track points, alert events, alerts). Track

@@ -106,6 +106,52 @@ def _kind_subject(q: str, args: list[Any], kind: str | None, subject: str | None
     return q, args
 
 
+COUNT_OPEN_AT_SQL = (
+    f"SELECT count(*) FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+    f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ? AND "
+    f"((e.alert_id IS NOT NULL AND e.status = 'open') OR (e.alert_id IS NULL "
+    f"AND (a.closed_time IS NULL OR a.closed_time > ?)))"
+)  # how many alerts were open as of a time: args (at, at, at)
+
+
+def alerts_at_sql(at: float, until: float | None, kind: str | None, subject: str | None,
+                  ids: list[str] | None) -> tuple[str, list[Any]]:  # fmt: skip
+    """The query behind `alerts_at` (`?` placeholders; both stores run it): each alert that
+    had opened by `at`, beside its newest event at or before `at`."""
+    q = (f"SELECT a.id, a.kind, a.domain, a.subject, a.time, a.severity, a.last_time, "
+         f"a.closed_time, a.status, a.lat, a.lon, a.summary, a.evidence, a.updates, "
+         f"e.what AS e_what, e.time AS e_time, e.updates AS e_updates, "
+         f"e.severity AS e_severity, e.status AS e_status, e.lat AS e_lat, e.lon AS e_lon, "
+         f"e.summary AS e_summary, e.evidence AS e_evidence, e.last_time AS e_last_time, "
+         f"e.closed_time AS e_closed_time FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
+         f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ?")  # fmt: skip
+    args: list[Any] = [at, at]
+    if until is not None:
+        q += " AND a.time <= ?"
+        args.append(until)
+    q, args = _kind_subject(q, args, kind, subject, "a.")
+    if ids is not None:  # an empty list selects nothing (PostgreSQL has no `IN ()`)
+        q += f" AND a.id IN ({','.join('?' * len(ids))})" if ids else " AND 1 = 0"
+        args += ids
+    return q + " ORDER BY a.time DESC, a.id", args
+
+
+def fold_alerts_at(rows: list[dict[str, Any]], logs: dict[str, list[dict[str, Any]]], at: float,
+                   since: float | None, status: str | None) -> list[dict[str, Any]]:  # fmt: skip
+    """`alerts_at`'s rows (alert + newest event) as API dicts in their state as of `at`."""
+    out = []
+    for r in rows:
+        ev = {k[2:]: r.pop(k) for k in list(r) if k.startswith("e_")}
+        d = state_as_of(r, [ev] if ev["what"] is not None else [], logs.get(r["id"], []), at)
+        if d is None or (status and d["status"] != status):
+            continue
+        if since is not None and d["_last"] < since:
+            continue
+        d.pop("_last")
+        out.append(d)
+    return out
+
+
 def _f(x: float) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
@@ -186,44 +232,16 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Alerts that had opened by `at`, each in its state as of `at` (`state_as_of`), newest
         first, triage folded as of `at` too. `since` keeps those active since then."""
-        q = (f"SELECT a.id, a.kind, a.domain, a.subject, a.time, a.severity, a.last_time, "
-             f"a.closed_time, a.status, a.lat, a.lon, a.summary, a.evidence, a.updates, "
-             f"e.what AS e_what, e.time AS e_time, e.updates AS e_updates, "
-             f"e.severity AS e_severity, e.status AS e_status, e.lat AS e_lat, e.lon AS e_lon, "
-             f"e.summary AS e_summary, e.evidence AS e_evidence, e.last_time AS e_last_time, "
-             f"e.closed_time AS e_closed_time FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
-             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ?")  # fmt: skip
-        args: list[Any] = [at, at]
-        if until is not None:
-            q += " AND a.time <= ?"
-            args.append(until)
-        q, args = _kind_subject(q, args, kind, subject, "a.")
-        if ids is not None:
-            q += f" AND a.id IN ({','.join('?' * len(ids))})"
-            args += ids
-        cur = self.db.execute(q + " ORDER BY a.time DESC, a.id", args)
+        q, args = alerts_at_sql(at, until, kind, subject, ids)
+        cur = self.db.execute(q, args)
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        logs = self._triage_logs([r["id"] for r in rows], at)
-        out = []
-        for r in rows:
-            ev = {k[2:]: r.pop(k) for k in list(r) if k.startswith("e_")}
-            d = state_as_of(r, [ev] if ev["what"] is not None else [], logs.get(r["id"], []), at)
-            if d is None or (status and d["status"] != status):
-                continue
-            if since is not None and d["_last"] < since:
-                continue
-            d.pop("_last")
-            out.append(d)
-        return out
+        return fold_alerts_at(rows, self._triage_logs([r["id"] for r in rows], at), at, since,
+                              status)  # fmt: skip
 
     def count_open_at(self, at: float) -> int:
         """How many alerts were open as of `at` (the same derivation as `alerts_at`)."""
-        q = (f"SELECT count(*) FROM alerts a LEFT JOIN ({LAST_EVENT_SQL}) e "
-             f"ON e.alert_id = a.id AND e.rn = 1 WHERE a.time <= ? AND "
-             f"((e.alert_id IS NOT NULL AND e.status = 'open') OR (e.alert_id IS NULL "
-             f"AND (a.closed_time IS NULL OR a.closed_time > ?)))")  # fmt: skip
-        return int(self.db.execute(q, (at, at, at)).fetchone()[0])
+        return int(self.db.execute(COUNT_OPEN_AT_SQL, (at, at, at)).fetchone()[0])
 
     def latest_time(self) -> float | None:
         """The newest event time the store holds (track points, alert events, alerts)."""
