@@ -28,7 +28,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from picket.pipeline.replay import replay_files
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_ais_decode
 from shared_data import SHARED
-from stages import print_stages, stage_times
+from stages import print_stages, stage_times, timed
 
 TARGET = 5.0  # picket end to end against pyais decode only (issue #18)
 
@@ -124,13 +123,6 @@ def run_picket(paths: list[Path], asm: Any = None) -> dict:
     return {"reports": s.reports, "accepted": asm.rejects.accepted,
             "rejected": asm.rejects.rejected, "tracks": len(asm.pipeline.tracks),
             "alerts": asm.pipeline.n_opened}  # fmt: skip
-
-
-def timed(fn, *args) -> tuple:
-    """(result, CPU seconds, wall seconds)."""
-    c0, w0 = time.process_time(), time.perf_counter()
-    out = fn(*args)
-    return out, time.process_time() - c0, time.perf_counter() - w0
 
 
 def peak_rss_mb(paths: list[Path]) -> float:

@@ -26,7 +26,6 @@ import io
 import pstats
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from picket.config import Config
 from picket.pipeline.assemble import assemble
 from picket.pipeline.replay import replay_files
 from shared_data import SHARED
-from stages import print_stages, stage_times
+from stages import print_stages, stage_times, timed
 
 COLUMNS = ["time", "icao24", "lat", "lon", "velocity", "heading", "vertrate", "callsign",
            "onground", "alert", "spi", "squawk", "baroaltitude", "geoaltitude", "lastposupdate",
@@ -103,13 +102,6 @@ def run_picket(path: Path, asm: Any = None) -> dict:
     return {"reports": s.reports, "accepted": asm.rejects.accepted,
             "rejected": asm.rejects.rejected, "tracks": len(asm.pipeline.tracks),
             "alerts": asm.pipeline.n_opened}  # fmt: skip
-
-
-def timed(fn, *args) -> tuple:
-    """(result, CPU seconds, wall seconds)."""
-    c0, w0 = time.process_time(), time.perf_counter()
-    out = fn(*args)
-    return out, time.process_time() - c0, time.perf_counter() - w0
 
 
 def main(argv: list[str] | None = None) -> int:

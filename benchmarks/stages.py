@@ -96,3 +96,10 @@ def print_stages(spent: Counter[str], total: float, n: int, unit: str) -> None:
     for name, sec in spent.most_common():
         if sec >= 0.005:
             print(f"  {name:45s} {sec:6.2f} s  {100 * sec / total:5.1f} %")
+
+
+def timed(fn, *args) -> tuple:
+    """(result, CPU seconds, wall seconds)."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn(*args)
+    return out, time.process_time() - c0, time.perf_counter() - w0
