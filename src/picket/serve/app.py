@@ -434,26 +434,17 @@ async def kinds(request: Request) -> Response:
 
 def export(request: Request) -> Response:
     _who(request)
-    from picket.share.export import export_picture
+    from picket.serve.area_query import export as export_area
 
-    st: ServerState = request.app.state.picket
-    q = _q(request)
-    fmt = q.get("format", "geojson")
-    layers = [x for x in (q.get("layers") or "tracks,alerts,zones").split(",") if x]
-    try:
-        pic = st.hub.current()
-        idx = select_tracks(pic, q)
-        alert_rows = st.reader.alerts(q, 5000, 0) if "alerts" in layers else []
-        data, ctype = export_picture(fmt, pic, idx, alert_rows, st.hub.layers.get("zones"),
-                                     layers)  # fmt: skip
-    except ValueError as e:
-        raise ApiError(400, str(e)) from None
-    ext = {"geojson": "geojson", "kml": "kml", "kmz": "kmz"}[fmt]
-    return Response(
-        data,
-        media_type=ctype,
-        headers={"content-disposition": f'attachment; filename="picket.{ext}"'},
-    )
+    return export_area(request.app.state.picket, _q(request))
+
+
+def area_query(request: Request) -> Response:
+    """Who was in a box between two times, with trajectories (serve/area_query.py)."""
+    _who(request)
+    from picket.serve.area_query import query
+
+    return query(request.app.state.picket, _q(request))
 
 
 # SSE ------------------------------------------------------------------------------------
@@ -807,6 +798,7 @@ def build_app(
         Route("/api/layers/{name}", layer),
         Route("/api/kinds", kinds),
         Route("/api/export", export),
+        Route("/api/query", area_query),
         WebSocketRoute("/api/ws/tracks", ws_tracks),
         Route("/api/{rest:path}", _not_found),
     ]
