@@ -103,6 +103,22 @@ class SourceConfig:
     # than `max_ahead_s` are rejected (counted, dead-lettered)
     min_time: float = 315532800.0
     max_ahead_s: float = 600.0
+    # pull sources (docs/sources.md): pull = "opensky" | "readsb_http" | "aisstream", polled
+    # or subscribed at `url` for `bbox` = [west, south, east, north] (or a list of them);
+    # credentials come from the environment, never from this file
+    pull: str | None = None
+    url: str | None = None
+    bbox: list[Any] | None = None
+    interval_s: float | None = None  # poll interval (OpenSky: from the credit budget)
+    credits_per_day: float = 4000.0  # OpenSky API credits this source may spend a day
+    token_url: str | None = None  # OpenSky's OAuth2 token endpoint (default: theirs)
+    # TLS on listen_tcp (CoT as TAK Server's 8089): server certificate and key (PEM), and
+    # a CA whose clients alone are accepted (client certificates required when given)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+    # CoT in: drawn shapes whose uid starts with this become watched zones (docs/sources.md)
+    zone_prefix: str | None = None
 
 
 @dataclass

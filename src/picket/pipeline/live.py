@@ -35,6 +35,7 @@ import contextlib
 import itertools
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -59,12 +60,14 @@ INBOX_MAX_BYTES = 64 << 20  # bytes queued between the feed threads and the deco
 MAX_CONNECTIONS = 64  # accepted connections per listen_tcp source; more are refused, counted
 DRAIN_S = 5.0  # at shutdown, time allowed to decode what is still queued
 RECV = 1 << 16
+HANDSHAKE_S = 10.0  # a TLS client that has not finished its handshake by then is dropped
 UDP_RCVBUF = 4 << 20  # asked of the kernel (it may cap it: net.core.rmem_max)
 
 # per-source counters (stats["sources"][name]); docs/bad_input.md explains each
 COUNTERS = ("bytes_in", "chunks_in", "bytes_decoded", "connections", "disconnects",
             "reconnects", "refused", "queue_waits", "queue_dropped_chunks",
-            "queue_dropped_bytes", "shutdown_lost_bytes", "decoders_open")  # fmt: skip
+            "queue_dropped_bytes", "shutdown_lost_bytes", "decoders_open",
+            "tls_refused")  # fmt: skip
 
 
 def _hostport(s: str) -> tuple[str, int]:
@@ -166,6 +169,7 @@ class Feed(threading.Thread):
         self.bytes = 0
         self.open_conns = 0
         self.conn_lock = threading.Lock()
+        self.tls = _server_tls(src, base)  # a bad certificate stops the start, not the feed
 
     def put(self, conn: int, data: bytes | None, block: bool = True) -> None:
         """Queue bytes (None: `conn` closed) with their arrival time; a refusal is counted."""
@@ -210,6 +214,9 @@ class Feed(threading.Thread):
                     data = c.recv(RECV)
                 except TimeoutError:
                     continue
+                except OSError as e:  # reset by the peer, a TLS record cut short
+                    logger.info("source %s: connection %d ended: %s", self.src.name, conn, e)
+                    break
                 if not data:
                     break
                 self.put(conn, data)
@@ -258,11 +265,28 @@ class Feed(threading.Thread):
 
     def _serve(self, c: socket.socket, conn: int) -> None:
         try:
+            if self.tls is not None:  # the handshake here: a slow client holds only its thread
+                c = self._handshake(c)
+                if c is None:
+                    return
             with c:
                 self._recv_loop(c, conn)
         finally:
             with self.conn_lock:
                 self.open_conns -= 1
+
+    def _handshake(self, c: socket.socket) -> socket.socket | None:
+        """The TLS handshake of one accepted connection; a refusal (no or a foreign client
+        certificate, not TLS at all) is logged and counted (`tls_refused`)."""
+        assert self.tls is not None
+        try:
+            c.settimeout(HANDSHAKE_S)
+            return self.tls.wrap_socket(c, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.stats.add(self.idx, "tls_refused")
+            logger.warning("source %s: TLS handshake refused: %s", self.src.name, e)
+            c.close()
+            return None
 
     def _udp(self, host: str, port: int) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
@@ -319,6 +343,22 @@ class _Timed:
             for st in out.statics:
                 st.time = recv
         return at_the_door(out, self.rejects, s.name, recv, s.min_time, s.max_ahead_s)
+
+
+def _server_tls(src: SourceConfig, base: Path) -> ssl.SSLContext | None:
+    """The listener's TLS context from `tls_cert`/`tls_key`/`tls_ca` (paths from `base`)."""
+    if not (src.tls_cert or src.tls_key or src.tls_ca):
+        return None
+    if not src.listen_tcp or not src.tls_cert:
+        raise ValueError(f"source {src.name}: tls_cert/tls_key/tls_ca need listen_tcp and "
+                         "tls_cert")  # fmt: skip
+    from picket.share.tls import server_context
+
+    def p(x: str | None) -> Path | None:
+        return None if x is None else (base / x if not Path(x).is_absolute() else Path(x))
+
+    return server_context(cert=p(src.tls_cert), key=p(src.tls_key),  # type: ignore[arg-type]
+                          ca=p(src.tls_ca))  # fmt: skip
 
 
 def _format(src: SourceConfig, base: Path) -> Format:

@@ -7,6 +7,10 @@ opened with `cryptography` (an optional dependency: only p12 users need it) and
 its key is passed to `ssl` re-encrypted under a one-time passphrase: the key is
 never on disk in the clear. The server's certificate is always verified;
 `verify_hostname = false` only relaxes the name check (a server reached by IP).
+
+`server_context` is the other side, for inputs that listen (CoT in as TAK Server's
+port 8089): the listener's certificate and key, and, given a CA, only clients whose
+certificate that CA signed are let in.
 """
 
 from __future__ import annotations
@@ -89,4 +93,23 @@ def client_context(
             f = Path(d) / "client.pem"
             f.write_bytes(_pem([c, *(chain or [])]) + key_pem)
             ctx.load_cert_chain(str(f), password=once)
+    return ctx
+
+
+def server_context(
+    *,
+    cert: str | Path,
+    key: str | Path | None = None,
+    key_password: str | None = None,
+    ca: str | Path | None = None,
+    ca_password: str | None = None,
+) -> ssl.SSLContext:
+    """A listener's context: TLS 1.2 or newer, `cert`/`key` (PEM) as its identity; with
+    `ca` (PEM or .p12 trust store) a client certificate signed by it is required."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cert), str(key) if key is not None else None, key_password)
+    if ca is not None:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cadata=ca_pem(ca, ca_password))
     return ctx
