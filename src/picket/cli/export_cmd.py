@@ -1,4 +1,7 @@
-"""`picket export`: tracks, alerts and zones from a store as GeoJSON, KML or KMZ."""
+"""`picket export`: tracks, alerts and zones from a store as GeoJSON, KML or KMZ.
+
+Tracks are trajectories over the whole stored window by default (every subject that has a
+stored point in it); `--at T` writes the snapshot as of T instead."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ def cmd_export(a: argparse.Namespace) -> int:
     from picket.model.alerts import parse_time
     from picket.serve.queries import StoreReader
     from picket.share.export import export_picture, picture_from_points
+    from picket.share.trajectories import gather
     from picket.store import describe, missing, store_target
 
     cfg = cfgmod.load(a.config)
@@ -23,35 +27,44 @@ def cmd_export(a: argparse.Namespace) -> int:
         print(f"picket export: no store at {describe(store)}", file=sys.stderr)
         return 2
     layers = [x for x in a.layers.split(",") if x]
+    reader = None
     try:
         since = parse_time(a.since) if a.since else -np.inf
         until = parse_time(a.until) if a.until else np.inf
         reader = StoreReader(store)
-        pts = reader.points(since, until)
-        at = float(pts["time"].max()) if len(pts["time"]) else 0.0
-        pic = picture_from_points(pts, at)
-        # the picture at the end of the window: tracks seen within their drop time
-        idx = np.flatnonzero(pic.alive()) if not a.all_tracks else np.arange(len(pic))
+        pic = idx = tr = None
+        if a.at:  # a snapshot: each subject's newest stored point at or before --at
+            at = parse_time(a.at)
+            pic = picture_from_points(reader.points(since, min(until, at)), at)
+            # tracks seen within their drop time, unless --all-tracks
+            idx = np.flatnonzero(pic.alive()) if not a.all_tracks else np.arange(len(pic))
+            n = len(idx)
+        else:  # trajectories over the whole window (every stored point of each subject)
+            end = until if np.isfinite(until) else (reader.latest_time() or np.inf)
+            tr = gather(lambda: reader.point_pages(since, end), None)
+            n = len(tr)
         q = {"since": a.since or "", "until": a.until or ""}
         alerts = reader.alerts(q, 5000, 0) if "alerts" in layers else []
         zones = json.loads(Path(a.zones).read_text()) if a.zones else None
-        data, _ = export_picture(a.format, pic, idx, alerts, zones, layers)
+        data, _ = export_picture(a.format, pic, idx, alerts, zones, layers, trajectories=tr)
     except ValueError as e:
         print(f"picket export: {e}", file=sys.stderr)
         return 2
     finally:
-        if "reader" in locals():
+        if reader is not None:
             reader.close()
     if a.out in (None, "-"):
         sys.stdout.buffer.write(data)
     else:
         Path(a.out).write_bytes(data)
-        print(f"{a.out}: {len(idx)} tracks, {len(alerts)} alerts", file=sys.stderr)
+        what = "trajectories" if tr is not None else "tracks"
+        print(f"{a.out}: {n} {what}, {len(alerts)} alerts", file=sys.stderr)
     return 0
 
 
 def add_parser(sub) -> None:
-    e = sub.add_parser("export", help="export tracks, alerts and zones as GeoJSON, KML or KMZ")
+    e = sub.add_parser("export",
+                       help="export trajectories, alerts and zones as GeoJSON, KML or KMZ")
     e.add_argument("--format", choices=["geojson", "kml", "kmz"], default="geojson")
     e.add_argument("--out", help="output file (default stdout)")
     e.add_argument("--store", help="SQLite store or postgresql:// URL (default from config)")
@@ -60,5 +73,8 @@ def add_parser(sub) -> None:
     e.add_argument("--since", help="ISO time or unix seconds")
     e.add_argument("--until", help="ISO time or unix seconds")
     e.add_argument("--zones", help="GeoJSON zones to include")
-    e.add_argument("--all-tracks", action="store_true", help="also tracks gone quiet")
+    e.add_argument("--at", help="a snapshot as of this time (ISO or unix seconds) instead of "
+                   "trajectories over the whole window")
+    e.add_argument("--all-tracks", action="store_true",
+                   help="with --at: also tracks gone quiet")
     e.set_defaults(func=cmd_export)

@@ -14,7 +14,7 @@ def cmd_query(a: argparse.Namespace) -> int:
     from picket.model.alerts import parse_time
     from picket.serve.picture import DOMAIN_CODES
     from picket.serve.queries import StoreReader
-    from picket.share.trajectories import select, write
+    from picket.share.trajectories import gather, write
     from picket.store import describe, missing, store_target
 
     cfg = cfgmod.load(a.config)
@@ -37,8 +37,9 @@ def cmd_query(a: argparse.Namespace) -> int:
     since = parse_time(a.since) if a.since else -np.inf
     until = parse_time(a.until) if a.until else np.inf
     reader = StoreReader(store)
-    try:
-        tr = select(reader.points(since, until), (w, s, e, n), domains)
+    try:  # read page by page: memory follows the answer, not the window
+        end = until if np.isfinite(until) else (reader.latest_time() or np.inf)
+        tr = gather(lambda: reader.point_pages(since, end), (w, s, e, n), domains)
     finally:
         reader.close()
     fmt = a.format or _format_of(a.out)

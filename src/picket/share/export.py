@@ -15,8 +15,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from picket.model.alerts import iso
-from picket.model.subjects import format_subject
+from picket.model.subjects import format_subject, parse_subject
 from picket.serve.picture import DOMAIN_NAMES, Picture
+from picket.share.trajectories import Trajectories
+from picket.share.trajectories import to_geojson as traj_geojson
 
 CONTENT_TYPES = {"geojson": "application/geo+json",
                  "kml": "application/vnd.google-earth.kml+xml",
@@ -114,12 +116,15 @@ def to_kml(layers: dict[str, list[dict[str, Any]]]) -> bytes:
     for name, feats in layers.items():
         parts.append(f"<Folder><name>{escape(name)}</name>")
         for f in feats:
-            p = f.get("properties") or {}
+            p = {k: v for k, v in (f.get("properties") or {}).items() if k != "times"}
             title = p.get("label") or p.get("name") or p.get("kind") or p.get("subject") or ""
             data = "".join(f'<Data name="{escape(str(k))}"><value>{escape(str(v))}</value></Data>'
                            for k, v in p.items() if v is not None)  # fmt: skip
             when = f"<TimeStamp><when>{escape(p['time'])}</when></TimeStamp>" if p.get(
                 "time") and name != "zones" else ""  # fmt: skip
+            if p.get("start") and p.get("end") and name == "tracks":  # a trajectory
+                when = (f"<TimeSpan><begin>{escape(p['start'])}</begin><end>{escape(p['end'])}"
+                        "</end></TimeSpan>")  # fmt: skip
             parts.append(f"<Placemark><name>{escape(str(title))}</name>{when}"
                          f"<ExtendedData>{data}</ExtendedData>{_kml_geometry(f['geometry'])}"
                          "</Placemark>")  # fmt: skip
@@ -135,10 +140,24 @@ def to_kmz(kml: bytes) -> bytes:
     return buf.getvalue()
 
 
-def export_picture(fmt: str, pic: Picture, idx: np.ndarray, alerts: list[dict[str, Any]],
-                   zones: dict[str, Any] | None,
-                   layers: list[str] = LAYERS) -> tuple[bytes, str]:  # fmt: skip
-    """(file bytes, content type) of the chosen layers."""
+def trajectory_features(tr: Trajectories, labels: dict[int, str] | None = None
+                        ) -> list[dict[str, Any]]:  # fmt: skip
+    """One LineString per subject (a Point when it has one point), with its times."""
+    out = []
+    for f in json.loads(traj_geojson(tr))["features"]:
+        p = f["properties"]
+        key = parse_subject(p["subject"])
+        p.update(layer="track", label=(labels or {}).get(key) or p["subject"], time=p["end"])
+        out.append(f)
+    return out
+
+
+def export_picture(fmt: str, pic: Picture | None, idx: np.ndarray | None,
+                   alerts: list[dict[str, Any]], zones: dict[str, Any] | None,
+                   layers: list[str] = LAYERS, trajectories: Trajectories | None = None,
+                   labels: dict[int, str] | None = None) -> tuple[bytes, str]:  # fmt: skip
+    """(file bytes, content type) of the chosen layers. Tracks are `trajectories` (whole
+    window) when given, else the snapshot rows `idx` of `pic`."""
     if fmt not in CONTENT_TYPES:
         raise ValueError(f"format must be one of {', '.join(CONTENT_TYPES)}")
     bad = [x for x in layers if x not in LAYERS]
@@ -146,7 +165,8 @@ def export_picture(fmt: str, pic: Picture, idx: np.ndarray, alerts: list[dict[st
         raise ValueError(f"unknown layer {bad[0]!r}; layers are {', '.join(LAYERS)}")
     feats = {}
     if "tracks" in layers:
-        feats["tracks"] = track_features(pic, idx)
+        feats["tracks"] = (trajectory_features(trajectories, labels) if trajectories is not None
+                           else track_features(pic, idx) if pic is not None else [])  # fmt: skip
     if "alerts" in layers:
         feats["alerts"] = alert_features(alerts)
     if "zones" in layers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -47,22 +48,88 @@ def in_box(lat: np.ndarray, lon: np.ndarray, w: float, s: float, e: float, n: fl
     return lat_ok & lon_ok
 
 
-def select(pts: dict[str, np.ndarray], bbox: tuple[float, float, float, float] | None,
-           domains: tuple[int, ...] | None = None) -> Trajectories:  # fmt: skip
-    """The trajectories of every subject with a point in `bbox` (all subjects if None)."""
-    keep = np.ones(len(pts["time"]), bool)
+def _hits(pts: dict[str, np.ndarray], bbox: tuple[float, float, float, float] | None,
+          domains: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(rows of the wanted domains with a position, rows of those inside the box)."""
+    keep = np.isfinite(pts["lat"])
     if domains is not None:
         keep &= np.isin(pts["domain"], domains)
-    hit = keep & np.isfinite(pts["lat"])
-    if bbox is not None:
-        hit &= in_box(pts["lat"], pts["lon"], *bbox)
-    who = np.unique(pts["subject"][hit])
-    rows = np.flatnonzero(keep & np.isin(pts["subject"], who) & np.isfinite(pts["lat"]))
-    rows = rows[np.lexsort((pts["time"][rows], pts["subject"][rows]))]
-    cols = {k: v[rows] for k, v in pts.items()}
+    hit = keep & in_box(pts["lat"], pts["lon"], *bbox) if bbox is not None else keep
+    return keep, hit
+
+
+def _assemble(cols: dict[str, np.ndarray]) -> Trajectories:
+    rows = np.lexsort((cols["time"], cols["subject"]))
+    cols = {k: v[rows] for k, v in cols.items()}
     s = cols["subject"]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, np.int64)
     return Trajectories(cols, starts)
+
+
+def select(pts: dict[str, np.ndarray], bbox: tuple[float, float, float, float] | None,
+           domains: tuple[int, ...] | None = None) -> Trajectories:  # fmt: skip
+    """The trajectories of every subject with a point in `bbox` (all subjects if None)."""
+    keep, hit = _hits(pts, bbox, domains)
+    who = np.unique(pts["subject"][hit])
+    rows = np.flatnonzero(keep & np.isin(pts["subject"], who))
+    return _assemble({k: v[rows] for k, v in pts.items()})
+
+
+class TooMuch(ValueError):
+    """The window or the answer is over a cap: the caller narrows the box or the window."""
+
+
+def gather(pages: Callable[[], Iterable[dict[str, np.ndarray]]],
+           bbox: tuple[float, float, float, float] | None,
+           domains: tuple[int, ...] | None = None, max_scan: int | None = None,
+           max_points: int | None = None) -> Trajectories:  # fmt: skip
+    """`select` over a stored window read page by page (`pages()` yields column pages, e.g.
+    `StoreReader.point_pages`), twice: first who has a point in the box, then those
+    subjects' points. Memory follows the answer, not the window; `max_scan` caps the points
+    read in the first pass and `max_points` the answer (TooMuch past either)."""
+    who: set[int] = set()
+    seen = 0
+    for p in pages():
+        seen += len(p["time"])
+        if max_scan is not None and seen > max_scan:
+            raise TooMuch(f"the window holds more than {max_scan} stored points; "
+                          "narrow since/until")  # fmt: skip
+        _, hit = _hits(p, bbox, domains)
+        who.update(np.unique(p["subject"][hit]).tolist())
+    want = np.fromiter(who, np.int64, len(who))
+    parts: list[dict[str, np.ndarray]] = []
+    kept = 0
+    for p in pages() if len(want) else ():
+        keep, _ = _hits(p, None, domains)
+        rows = np.flatnonzero(keep & np.isin(p["subject"], want))
+        kept += len(rows)
+        if max_points is not None and kept > max_points:
+            raise TooMuch(f"more than {max_points} points in the answer; narrow the box, "
+                          "the window or the domains")  # fmt: skip
+        if len(rows):
+            parts.append({k: v[rows] for k, v in p.items()})
+    if not parts:
+        return _assemble({k: np.zeros(0, np.int64 if k in ("subject", "domain") else float)
+                          for k in ("subject", "time", "domain", "lat", "lon", "alt", "speed",
+                                    "course")})  # fmt: skip
+    return _assemble({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+
+
+def to_json(tr: Trajectories, labels: dict[int, str] | None = None) -> dict[str, Any]:
+    """The API's JSON answer: per subject its summary and its points as columns."""
+    c = tr.cols
+    out = []
+    for a, b in tr.bounds():
+        p = _props(tr, a, b)
+        lab = (labels or {}).get(int(c["subject"][a]))
+        if lab:
+            p["label"] = lab
+        p["time"] = [iso(float(t)) for t in c["time"][a:b].tolist()]
+        for k in ("lat", "lon", "alt", "speed", "course"):
+            nd = 6 if k in ("lat", "lon") else 1
+            p[k] = [round(v, nd) if v == v else None for v in c[k][a:b].tolist()]
+        out.append(p)
+    return {"subjects": len(tr), "points": len(c["time"]), "trajectories": out}
 
 
 def _domain(code: int) -> str:
