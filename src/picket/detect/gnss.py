@@ -89,6 +89,69 @@ def cells_of(lat: np.ndarray, lon: np.ndarray, res: int) -> np.ndarray:
     )  # fmt: skip
 
 
+def group_cells(cells: set[int]) -> list[set[int]]:
+    """Connected groups of H3 cells (edge neighbours), largest first, then by smallest cell."""
+    left, out = set(cells), []
+    while left:
+        seed = min(left)
+        comp, todo = {seed}, [seed]
+        left.discard(seed)
+        while todo:
+            c = todo.pop()
+            for n in h3.grid_disk(h3.int_to_str(c), 1):
+                k = h3.str_to_int(n)
+                if k in left:
+                    left.discard(k)
+                    comp.add(k)
+                    todo.append(k)
+        out.append(comp)
+    return sorted(out, key=lambda g: (-len(g), min(g)))
+
+
+class AreaBook:
+    """Areas keep their identity while they last: an area is named by an anchor cell (its
+    alert's subject `h3:<anchor>`), kept while the area shares a cell with the one it was
+    at the previous judgement. Of two areas that merge, the larger overlap keeps its
+    anchor and the other ends; of an area that splits, the largest part keeps it."""
+
+    def __init__(self) -> None:
+        self.areas: dict[int, set[int]] = {}
+
+    def assign(self, groups: list[set[int]]) -> tuple[list[tuple[int, set[int]]], list[int]]:
+        """(anchor, cells) per group, and the anchors of areas that ended."""
+        taken: set[int] = set()
+        out = []
+        for g in groups:
+            best = [(len(g & cells), -a, a) for a, cells in self.areas.items()
+                    if a not in taken and g & cells]  # fmt: skip
+            a = max(best)[2] if best else min(g)
+            while a in taken:  # a new area whose smallest cell anchors an older one
+                a = min(c for c in g if c not in taken)
+            taken.add(a)
+            out.append((a, g))
+        ended = sorted(set(self.areas) - taken)
+        self.areas = {a: set(g) for a, g in out}
+        return out, ended
+
+
+def area_extent(cells: set[int]) -> tuple[float, float, list[float]]:
+    """Centre (mean of the cell centres) and [west, south, east, north] of the cells."""
+    pts = [h3.cell_to_latlng(h3.int_to_str(c)) for c in cells]
+    ring = np.array([p for c in cells for p in h3.cell_to_boundary(h3.int_to_str(c))])
+    lat = float(np.mean([p[0] for p in pts]))
+    lon = float(np.mean([p[1] for p in pts]))
+    bbox = [float(ring[:, 1].min()), float(ring[:, 0].min()), float(ring[:, 1].max()),
+            float(ring[:, 0].max())]  # fmt: skip
+    return lat, lon, [round(v, 4) for v in bbox]
+
+
+GPSJAM_MEASURE = (
+    "gpsjam.org's measure per H3 cell: (aircraft with degraded accuracy - 1) / all aircraft "
+    "seen in the cell, each aircraft counted once; degraded = NIC < 7 or NACp < 8; the one "
+    "subtracted forgives a single faulty receiver; >= 10 % is red, 2-10 % yellow"
+)
+
+
 class GnssInterference:
     kind = "gnss.interference"
 
@@ -99,6 +162,8 @@ class GnssInterference:
         self.t = np.empty(0)
         self.bad = np.empty(0, bool)
         self.red: set[int] = set()
+        self.stats: dict[int, tuple[int, int, float]] = {}  # red cell -> good, bad, fraction
+        self.book = AreaBook()
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
@@ -131,25 +196,32 @@ class GnssInterference:
         return out
 
     def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
-        """Every cell of the window ending at tick `now` (samples flagged `inside`)."""
+        """Every cell of the window ending at tick `now` (samples flagged `inside`) turns red,
+        stays, or (once green again) goes out; the red cells then form areas, one alert each."""
         th = self.th
-        cells, good, nbad, bad_slots = self.counts(inside)
+        cells, good, nbad, _ = self.counts(inside)
         frac = cell_fraction(good, nbad)
         total = good + nbad
-        out: list[Signal] = []
         for i in range(len(cells)):
             c = int(cells[i])
             judged = total[i] >= th.min_aircraft
-            is_red = judged and frac[i] >= th.red
-            if is_red:
+            if judged and frac[i] >= th.red:
                 self.red.add(c)
-                out.append(self._signal(ctx, c, int(good[i]), int(nbad[i]), float(frac[i]),
-                                        bad_slots[i], now))  # fmt: skip
             elif c in self.red and judged and frac[i] < th.yellow:  # back to green
                 self.red.discard(c)
-                out.append(self._signal(ctx, c, int(good[i]), int(nbad[i]), float(frac[i]),
-                                        bad_slots[i], now, ended=True))  # fmt: skip
+                self.stats.pop(c, None)
+            if c in self.red:
+                self.stats[c] = (int(good[i]), int(nbad[i]), float(frac[i]))
+        areas, ended = self.book.assign(group_cells(self.red))
+        out = [self._signal(ctx, a, g, inside, now) for a, g in areas]
+        out += [self._ended(a, now) for a in ended]
         return out
+
+    def _ended(self, anchor: int, now: float) -> Signal:
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(anchor))
+        return Signal(kind=self.kind, subject=f"h3:{h3.int_to_str(anchor)}", time=now, lat=lat,
+                      lon=lon, severity="info", summary="", evidence={}, domain="em",
+                      ended=True)  # fmt: skip
 
     def counts(
         self, inside: np.ndarray | None = None
@@ -166,29 +238,58 @@ class GnssInterference:
         bad_slots = [uk[(cinv == i) & ac_bad, 1] for i in range(len(cells))] if len(cells) else []
         return cells.view(np.uint64), ntot - nbad, nbad, bad_slots
 
-    def _signal(self, ctx, cell, good, bad, frac, bad_slots, now, ended=False) -> Signal:
+    def _signal(self, ctx: BatchContext, anchor: int, cells: set[int], inside: np.ndarray,
+                now: float) -> Signal:  # fmt: skip
+        """One area: its cells as evidence, aircraft counted once over the whole area."""
         th = self.th
-        hexid = h3.int_to_str(cell)
-        lat, lon = h3.cell_to_latlng(hexid)
-        colour = "red" if frac >= th.red else "yellow" if frac >= th.yellow else "green"
+        inside = inside & np.isin(self.cell, np.fromiter(cells, np.uint64, len(cells)))
+        slots = self.slot[inside]
+        us, inv = np.unique(slots, return_inverse=True)
+        ac_bad = np.zeros(len(us), bool)
+        np.logical_or.at(ac_bad, inv.ravel(), self.bad[inside])
+        n_ac, n_bad = len(us), int(ac_bad.sum())
+        rows = []
+        for c in sorted(cells):
+            g, b, f = self.stats.get(c, (0, 0, 0.0))
+            hexid = h3.int_to_str(c)
+            la, lo = h3.cell_to_latlng(hexid)
+            rows.append({"cell": hexid, "lat": round(la, 4), "lon": round(lo, 4),
+                         "count_good_aircraft": g, "count_bad_aircraft": b,
+                         "bad_fraction": round(f, 4),
+                         "colour": "red" if f >= th.red else "yellow" if f >= th.yellow
+                         else "green"})  # fmt: skip
+        worst = max((r["bad_fraction"] for r in rows), default=0.0)
+        lat, lon, bbox = area_extent(cells)
+        from picket.detect.places import describe
+
+        place = describe(lat, lon)
+        hexid = h3.int_to_str(anchor)
+        share = n_bad / n_ac if n_ac else 0.0
         ev: dict[str, Any] = {
-            "cell": hexid,
-            "resolution": th.resolution,
-            "count_good_aircraft": good,
-            "count_bad_aircraft": bad,
-            "bad_fraction": round(frac, 4),
-            "colour": colour,
+            "place": place,
+            "extent": {"bbox": bbox, "cells": len(cells), "resolution": th.resolution},
+            "cell": hexid,  # the anchor: the area's name while it lasts
+            "cells": rows[:200],
+            "count_aircraft": n_ac,
+            "count_good_aircraft": n_ac - n_bad,
+            "count_bad_aircraft": n_bad,
+            "share_degraded": round(share, 4),
+            "bad_fraction": worst,  # gpsjam's measure, the worst cell of the area
+            "colour": "red" if worst >= th.red else "yellow" if worst >= th.yellow else "green",
             "window_s": th.window_s,
-            "bad_aircraft": [label(ctx, int(s)) for s in bad_slots[:20]],
-            "method": "gpsjam.org: (bad-1)/(good+bad); NIC<7 or NACp<8 is bad",
+            "bad_aircraft": [label(ctx, int(s)) for s in us[ac_bad][:20]],
+            "method": GPSJAM_MEASURE,
             "thresholds": vars(th),
         }
-        sev = "critical" if frac >= th.critical else "warning"
-        summary = (f"GNSS interference: {bad} of {good + bad} aircraft degraded in cell {hexid} "
-                   f"({frac:.0%})")  # fmt: skip
+        sev = "critical" if worst >= th.critical else "warning"
+        n = len(cells)
+        where = place["text"]
+        summary = (f"GNSS interference over {n} cell{'s' if n > 1 else ''} around {where}: "
+                   f"{n_bad} of {n_ac} aircraft reported degraded accuracy (NIC < 7 or "
+                   f"NACp < 8) in {th.window_s / 60:.0f} min; worst cell {worst:.0%} on "
+                   "gpsjam's measure (one degraded aircraft per cell forgiven)")  # fmt: skip
         return Signal(kind=self.kind, subject=f"h3:{hexid}", time=now, lat=lat, lon=lon,
-                 severity="info" if ended else sev, summary="" if ended else summary,
-                 evidence=ev, domain="em", ended=ended)  # fmt: skip
+                      severity=sev, summary=summary, evidence=ev, domain="em")
 
 
 @dataclass

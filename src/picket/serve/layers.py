@@ -7,6 +7,7 @@ from typing import Any
 import shapely
 
 from picket.model.alerts import parse_time
+from picket.model.world import World
 
 YELLOW, RED = 0.02, 0.10  # gpsjam.org colour steps for the bad fraction
 
@@ -29,13 +30,14 @@ def _jsonable(v: Any) -> bool:
     return isinstance(v, str | int | float | bool) or v is None
 
 
-def layers_from_env(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def layers_from_env(world: World | dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The zones and lines the pipeline loaded, as GeoJSON for the map."""
+    w = World.of(world)
     out = {}
-    if env.get("zones") is not None:
-        out["zones"] = _set_geojson(env["zones"])
-    if env.get("lines") is not None:
-        out["infrastructure"] = _set_geojson(env["lines"])
+    if w.zones is not None:
+        out["zones"] = _set_geojson(w.zones)
+    if w.lines is not None:
+        out["infrastructure"] = _set_geojson(w.lines)
     return out
 
 
@@ -62,18 +64,23 @@ def gnss_cells(alerts: list[dict[str, Any]]) -> dict[str, Any]:
         subj = str(a.get("subject", ""))
         if a.get("kind") != "gnss.interference" or not subj.startswith("h3:"):
             continue
-        cell = subj[3:]
-        try:
-            ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
-        except (ValueError, TypeError, h3.H3BaseException):
-            continue
-        ring.append(ring[0])
-        frac = _bad_fraction(a.get("evidence") or {})
-        props = {"cell": cell, "alert_id": a["id"], "severity": a.get("severity"),
-                 "bad_fraction": frac, "colour": colour(frac) or "red",
-                 "status": a.get("status"), "time": a.get("time")}  # fmt: skip
-        feats.append({"type": "Feature", "properties": props,
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})  # fmt: skip
+        ev = a.get("evidence") or {}
+        # an area alert (detect/gnss.py) lists its cells; an older alert is its own cell
+        area = ev.get("cells") if isinstance(ev.get("cells"), list) else [{"cell": subj[3:]}]
+        for row in area:
+            cell = str(row.get("cell", "")) if isinstance(row, dict) else ""
+            try:
+                ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
+            except (ValueError, TypeError, h3.H3BaseException):
+                continue
+            ring.append(ring[0])
+            frac = _bad_fraction(row) if len(row) > 1 else _bad_fraction(ev)
+            props = {"cell": cell, "alert_id": a["id"], "severity": a.get("severity"),
+                     "bad_fraction": frac, "colour": colour(frac) or "red",
+                     "status": a.get("status"), "time": a.get("time"),
+                     "area": subj[3:]}  # fmt: skip
+            feats.append({"type": "Feature", "properties": props,
+                          "geometry": {"type": "Polygon", "coordinates": [ring]}})  # fmt: skip
     return feature_collection(feats)
 
 
