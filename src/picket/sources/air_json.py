@@ -28,7 +28,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.model.text import LineFramer, clean_text, csv_line, csv_lines
+from picket.model.text import LineFramer, clean_text, csv_line
 from picket.sources.registry import Format, register
 
 READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao", "adsc",
@@ -40,6 +40,7 @@ MAX_CALLSIGN = 16  # ADS-B carries 8 characters; room for feeds that add a suffi
 MAX_LINE = 1 << 20  # framing limit: longer lines are counted without being held
 MAX_ROW = 4096  # an OpenSky CSV row is ~200 bytes: longer ones are rejected unparsed
 MAX_FIELD = 256  # no OpenSky CSV field is longer
+MEMO_MAX = 1 << 16  # distinct address texts remembered across CSV batches
 logger = logging.getLogger(__name__)
 
 
@@ -467,7 +468,10 @@ class JsonDocDecoder:
         raise NotImplementedError
 
     def finish(self, rows: _Rows, n_bad: int) -> Decoded:
-        rep, statics = rows.build(self.source_code)
+        return self.finish_built(*rows.build(self.source_code))
+
+    def finish_built(self, rep: Reports, statics: list[Static]) -> Decoded:
+        """Count the batch and keep the callsign statics that say something new."""
         fresh = []
         for s in statics:
             if self.callsigns.get(s.subject) != s.fields["callsign"]:
@@ -608,6 +612,8 @@ class OpenSkyCsv:
         self.header: list[str] | None = None
         self.json = OpenSkyJson(rejects, source)
         self.source_code = SOURCES.code(source)
+        self.json.source_code = self.source_code
+        self.icao_memo: dict[str, int] = {}  # address text -> 24-bit address, across batches
 
     def feed(self, data: bytes) -> Decoded:
         return self._safe(*self.lines.feed(data))
@@ -646,32 +652,137 @@ class OpenSkyCsv:
             self.rejects.reject(reason, f"{self.source}:{first + k} ({len(text[k])} chars)",
                                 text[k][:256])  # fmt: skip
             text[k] = ""
-        rows = _Rows()
-        for k, rec in enumerate(csv_lines(text)):
+        recs = _split_lines(text)
+        width, j = len(h), h["icao24"]
+        good = [k for k, rec in enumerate(recs) if len(rec) == width]
+        out = None
+        if len(good) + recs.count([]) == len(recs) and max(map(len, text), default=0) <= MAX_FIELD:
+            out = self._columns([recs[k] for k in good], good, h, first)
+        if out is None:  # some row is malformed: judge each in line order, then the rest
+            good = self._screen(recs, text, first, width, j)
+            out = self._columns([recs[k] for k in good], good, h, first)
+        return out or Decoded.empty()
+
+    def _screen(self, recs: list[list[str]], text: list[str], first: int, width: int, j: int
+                ) -> list[int]:  # fmt: skip
+        """Indices of the well-formed rows; the others are rejected in line order."""
+        good = []
+        for k, rec in enumerate(recs):
             if not rec:
                 continue  # an empty line (an over-long one was counted above or when framed)
-            if len(rec) != len(h) or _icao(rec[h["icao24"]]) < 0:
+            if len(rec) != width or _icao(rec[j]) < 0:
                 self.rejects.reject("opensky.bad_line", f"{self.source}:{first + k}",
                                     text[k][:512])  # fmt: skip
-                continue
-            if max(map(len, rec)) > MAX_FIELD:
+            elif len(text[k]) > MAX_FIELD and max(map(len, rec)) > MAX_FIELD:
                 self.rejects.reject("opensky.field_too_long", f"{self.source}:{first + k}",
                                     text[k][:512])  # fmt: skip
-                continue
+            else:
+                good.append(k)
+        return good
 
-            def g(name: str, rec: list[str] = rec) -> str | None:
-                j = h.get(name)
-                return rec[j] if j is not None and rec[j] != "" else None
+    def _columns(self, recs: list[list[str]], idx: list[int], h: dict[str, int], first: int
+                 ) -> Decoded | None:  # fmt: skip
+        """Well-formed rows to one batch, column by column (distinct texts looked up once)."""
+        n = len(recs)
+        cols = list(zip(*recs, strict=True)) if n else [()] * len(h)
 
-            t = _f(g("lastposupdate")) if g("lat") else np.nan
-            rows.add(
-                time=t if np.isfinite(t) else _f(g("time")), icao=_icao(g("icao24")),
-                lat=g("lat"), lon=g("lon"), alt=g("baroaltitude"), speed=g("velocity"),
-                course=g("heading"), vrate=g("vertrate"), squawk=g("squawk"),
-                raw=first + k, callsign=_callsign(g("callsign")), on_ground=g("onground"),
-            )  # fmt: skip
-        self.json.source_code = self.source_code
-        return self.json.finish(rows, 0)
+        def col(name: str) -> tuple[str, ...] | None:
+            j = h.get(name)
+            return cols[j] if j is not None else None
+
+        icao = _lookup(col("icao24"), _icao, np.int64, n, self.icao_memo)
+        if (icao < 0).any():
+            return None  # `_screen` rejects those rows
+        lat_txt = col("lat")
+        lat, lon = _floats(lat_txt, n), _floats(col("lon"), n)
+        t = _floats(col("lastposupdate"), n)
+        t[np.array([v == "" for v in lat_txt], dtype=bool) if n else []] = np.nan
+        t = np.where(np.isfinite(t), t, _floats(col("time"), n))
+        speed, vrate = _floats(col("velocity"), n), _floats(col("vertrate"), n)
+        has_pos = np.isfinite(lat) & np.isfinite(lon)
+        kind = np.where(has_pos, Kind.POSITION,
+                        np.where(np.isfinite(speed), Kind.VELOCITY, Kind.IDENTITY))  # fmt: skip
+        sq = _floats(col("squawk"), n)
+        ok = np.isfinite(sq) & (sq > -(2**15)) & (sq < 2**15)
+        squawk = np.where(ok, np.where(ok, sq, 0).astype(np.int64), -1)
+        rep = Reports.build(
+            time=t, domain=Domain.AIR, kind=kind, source=self.source_code,
+            subject=key(Namespace.ICAO, icao), lat=lat, lon=lon,
+            alt=_floats(col("baroaltitude"), n), speed=speed, course=_floats(col("heading"), n),
+            vrate=vrate, squawk=squawk,
+            emergency=-1, nic=-1, nacp=-1, sil=-1, version=-1, msg=0,
+            raw=np.asarray(idx, dtype=np.int64) + first,
+            on_ground=_lookup(col("onground"), _ground, np.int64, n),
+        )  # fmt: skip
+        return self.json.finish_built(rep, self._statics(rep, col("callsign"), n))
+
+    @staticmethod
+    def _statics(rep: Reports, cs_txt: tuple[str, ...] | None, n: int) -> list[Static]:
+        """A callsign static where a subject's callsign changes (empty ones say nothing)."""
+        if cs_txt is None or n == 0:
+            return []
+        names: dict[str, str] = {}
+        codes: dict[str, int] = {}
+        numbers: dict[str, int] = {}  # cleaned callsign -> code (0: none)
+        for v in set(cs_txt):
+            c = _callsign(v)
+            names[v] = c
+            codes[v] = numbers.setdefault(c, len(numbers) + 1) if c else 0
+        code = np.fromiter(map(codes.__getitem__, cs_txt), dtype=np.int64, count=n)
+        rows = np.flatnonzero(code > 0)
+        if not len(rows):
+            return []
+        subj = rep.subject[rows]
+        order = np.argsort(subj, kind="stable")
+        s, c = subj[order], code[rows][order]
+        change = np.ones(len(s), dtype=bool)
+        change[1:] = (s[1:] != s[:-1]) | (c[1:] != c[:-1])
+        at = np.sort(rows[order[change]])
+        return [Static(float(rep.time[i]), int(rep.subject[i]), {"callsign": names[cs_txt[i]]})
+                for i in at]  # fmt: skip
+
+
+_CSV_SPECIAL = re.compile(r'["\r\0]')
+
+
+def _split_lines(text: list[str]) -> list[list[str]]:
+    """CSV fields per line: a plain split where the line has no quote, CR or NUL (what the
+    CSV module would give), the CSV module per line otherwise; an empty line has none."""
+    if not _CSV_SPECIAL.search("\n".join(text)):
+        return [t.split(",") if t else [] for t in text]
+    return [
+        (csv_line(t) if _CSV_SPECIAL.search(t) else t.split(",")) if t else [] for t in text
+    ]
+
+
+def _floats(col: tuple[str, ...] | None, n: int) -> np.ndarray:
+    """Text column to float64 as `_f` reads each value ("" and junk are NaN; 1e308 is inf
+    beyond float32's range, kept for the range check at the door)."""
+    if col is None:
+        return np.full(n, np.nan)
+    vals = [v or "nan" for v in col] if "" in col else col
+    try:
+        x = np.fromiter(map(float, vals), dtype=np.float64, count=n)
+    except ValueError:
+        x = np.fromiter(map(_f, vals), dtype=np.float64, count=n)
+    big = np.abs(x) > F4_MAX
+    if big.any():
+        x[big] = np.copysign(np.inf, x[big])
+    return x
+
+
+def _lookup(col: tuple[str, ...] | None, fn: Any, dtype: Any, n: int,
+            memo: dict[str, Any] | None = None) -> np.ndarray:  # fmt: skip
+    """`fn` of each value, computed once per distinct text (addresses and flags repeat);
+    `memo` keeps the answers across batches (bounded: cleared when it grows large)."""
+    if col is None:
+        return np.full(n, fn(None), dtype=dtype)
+    table = {} if memo is None else memo
+    if len(table) > MEMO_MAX:
+        table.clear()
+    for v in set(col).difference(table):
+        table[v] = fn(v)
+    return np.fromiter(map(table.__getitem__, col), dtype=dtype, count=n)
 
 
 class OpenSkyDecoder:
