@@ -82,6 +82,7 @@ class TransponderLossThresholds(Thresholds):
 
 class TransponderLoss:
     kind = "air.transponder_loss"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
 
     def __init__(self, th: TransponderLossThresholds | None = None):
         self.th = th or TransponderLossThresholds()

@@ -154,6 +154,7 @@ GPSJAM_MEASURE = (
 
 class GnssInterference:
     kind = "gnss.interference"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
 
     def __init__(self, th: InterferenceThresholds | None = None):
         self.th = th or InterferenceThresholds()
@@ -483,6 +484,7 @@ class GnssSpoofingArea:
     whether several were displaced to the same place (area spoofing)."""
 
     kind = "gnss.spoofing_area"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
 
     def __init__(self, th: SpoofingAreaThresholds | None = None):
         self.th = th or SpoofingAreaThresholds()

@@ -175,6 +175,7 @@ class HarbourLearning:
     so it has seen a batch before the maritime rules ask about it."""
 
     kind = "maritime.harbours"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
 
     def __init__(self, th: HarbourThresholds | None = None):
         self.learner = HarbourLearner(th)

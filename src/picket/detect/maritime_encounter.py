@@ -74,6 +74,7 @@ class Encounter:
     vessel's last report at or before the tick, however the reports were batched."""
 
     kind = "maritime.encounter"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
     # a firing pair's evidence is refreshed at most this often (the alert stays open)
     resignal_s = 600.0
 

@@ -61,6 +61,7 @@ class AisGapThresholds(Thresholds):
 
 class AisGap:
     kind = "maritime.ais_gap"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
 
     def __init__(self, th: AisGapThresholds | None = None):
         self.th = th or AisGapThresholds()

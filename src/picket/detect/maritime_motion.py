@@ -393,6 +393,7 @@ class Loitering(SustainedDetector):
     from the traffic: `picket.detect.harbours`)."""
 
     kind = "maritime.loitering"
+    stage = "area"  # needs neighbours or all traffic (picket.bus.stages)
     domain = Domain.MARITIME
 
     def __init__(self, th: LoiteringThresholds | None = None):
