@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sub = sp.add_subparsers(dest="space_cmd", required=True)
 
     s = sub.add_parser("screen", help="conjunction screening of catalogues against themselves")
-    s.add_argument("catalogs", nargs="+", help="TLE/3LE/OMM files; PROVIDER=FILE names a provider")
+    s.add_argument("catalogs", nargs="*", help="TLE/3LE/OMM files; PROVIDER=FILE names a provider")
+    s.add_argument("--cdm", nargs="+", default=[], metavar="FILE",
+                   help="CCSDS CDMs (KVN or XML; files or directories) from an operator or "
+                   "Space-Track: conjunctions shown beside picket's own, same alert kind")
     s.add_argument("--days", type=float, default=7.0, help="window length (7, as SOCRATES)")
     s.add_argument("--threshold-km", type=float, default=5.0, help="report closer than (5 km)")
     s.add_argument("--start", help="window start, ISO 8601 UTC (default: the catalogue's now)")
@@ -48,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="assumed 1-sigma position error per object for the probability (1 km)",
     )
     s.add_argument("--dead-letter", help="keep rejected element sets here (JSON Lines)")
+    _alert_options(s)
     s.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("passes", help="which satellites see an area, and when")
@@ -72,6 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=0.0,
         help="report in-plane steps from this semi-major-axis change on (km; 0: noise decides)",
     )
+    _alert_options(m)
     m.set_defaults(func=cmd_manoeuvres)
     return sp
 
@@ -103,64 +109,129 @@ def _catalogue(paths: list[str], rejects, start: str | None, max_age_days: float
     return fused, fused.elements.take(np.flatnonzero(~stale)), t0
 
 
-def _write_alerts(path: str, signals: list) -> int:
-    from picket.model.alerts import AlertBook
-    from picket.sinks.jsonl import JsonlSink
+def _alert_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML config: its store, alert file and [[outputs]] "
+                   "(CoT, webhooks, ...) receive the alerts as in replay and run")
+    p.add_argument("--store", help="SQLite store path or postgresql:// URL to keep the alerts "
+                   "in (over the config's [store]); without --store or --config: none")
 
-    book, sink = AlertBook(), JsonlSink(path)
-    sink.emit(book.apply(signals))
-    sink.close()
-    return len(sink.alerts)
+
+def _through_pipeline(a: argparse.Namespace, det: Any, signals: list) -> tuple[int, Any]:
+    """Alerts go through the pipeline's one alert book and its sinks (store, JSONL, console
+    off, [[outputs]]), as every other alert: `det` is offered the signals and gives them at
+    the pipeline's detector pass of one empty batch. Returns (alert events, the store or
+    None). Nothing is assembled when no sink wants them."""
+    from picket import config as cfgmod
+    from picket.model.decoded import Decoded
+    from picket.pipeline.assemble import assemble
+
+    if not (a.alerts_out or a.config or a.store):
+        return 0, None
+    cfg = cfgmod.load(a.config)
+    if a.store:
+        cfg.store_path, cfg.store_url = a.store, None
+    asm = assemble(cfg, alerts_out=a.alerts_out, console=False,
+                   store=bool(a.store or a.config))  # fmt: skip
+    pipe = asm.pipeline
+    mine = next((d for d in pipe.detectors if getattr(d, "kind", "") == det.kind), None)
+    if mine is not None and hasattr(mine, "offer"):
+        det = mine
+    else:
+        pipe.detectors.append(det)
+    det.offer(signals)
+    try:
+        # no reports: the batch's event time stays unknown, so no quiet-close of alerts
+        # timed days apart (a CDM issued last week and one today are both open)
+        n = len(pipe.process(Decoded.empty()))
+        pipe.finish()
+    finally:
+        where = asm.store
+        asm.close()
+    return n, where
+
+
+def _sinks(a: argparse.Namespace, store: Any) -> str:
+    from picket.store import describe
+
+    out = [a.alerts_out] if a.alerts_out else []
+    if store is not None:
+        out.append(f"store {describe(getattr(store, 'path', None) or store)}")
+    if a.config:
+        out.append(f"the outputs of {a.config}")
+    return ", ".join(out) or "nowhere"
 
 
 def cmd_screen(a: argparse.Namespace) -> int:
-    from picket.detect.space_conjunction import ConjunctionThresholds, conjunction_signals
+    from picket.detect.space_conjunction import (
+        ConjunctionThresholds,
+        SpaceConjunction,
+        cdm_signals,
+        conjunction_signals,
+        merge_signals,
+    )
     from picket.model.alerts import iso
     from picket.model.rejects import Rejects
     from picket.space.cdm import write_cdms
+    from picket.space.cdm_read import read_cdms
     from picket.space.propagate import Propagator
     from picket.space.report import ConjunctionReport
     from picket.space.screen import ScreenConfig, screen, screen_steps
 
-    for p in a.catalogs:
+    if not a.catalogs and not a.cdm:
+        print("picket space screen: give element-set files, --cdm files, or both",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    for p in a.catalogs + a.cdm:
         if not Path(p.rpartition("=")[2] if "=" in p else p).exists():
             print(f"picket space screen: {p}: no such file", file=sys.stderr)
             return 2
     rejects = Rejects(a.dead_letter)
-    _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
-    prop = Propagator(el, a.opsmode)
-    cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers)
-    advance, stop = terminal_progress(screen_steps(a.days * 86400.0, cfg), "screen", "steps")
-    try:
-        conj, st = screen(prop, t0, a.days * 86400.0, cfg, progress=advance)
-    finally:
-        stop()
-    rep = ConjunctionReport.build(conj, prop.elements, a.sigma_km)
-    rep.write_csv(a.out)
-    print(
-        f"{iso(t0)} + {a.days:g} days, {a.threshold_km:g} km: {len(conj)} conjunctions "
-        f"-> {a.out} in {st.seconds['wall']:.1f} s"
-    )
-    print(
-        f"pairs: {st.pairs_total:,} in catalogue, {st.pairs_after_ap:,} after apogee/perigee; "
-        f"pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after apogee/perigee, "
-        f"{st.linear:,} after linear bound, {st.refined:,} with a minimum in-step"
-    )
-    if st.unphysical:
-        print(f"{st.unphysical:,} propagated states off any Earth orbit (decaying element sets) "
-              "left out of the screen")  # fmt: skip
-    if prop.failures:
+    th = ConjunctionThresholds(alert_km=a.alert_km)
+    signals: list = []
+    if a.catalogs:
+        _, el, t0 = _catalogue(a.catalogs, rejects, a.start, a.max_age_days)
+        prop = Propagator(el, a.opsmode)
+        cfg = ScreenConfig(threshold_km=a.threshold_km, step_s=a.step, workers=a.workers)
+        advance, stop = terminal_progress(screen_steps(a.days * 86400.0, cfg), "screen", "steps")
+        try:
+            conj, st = screen(prop, t0, a.days * 86400.0, cfg, progress=advance)
+        finally:
+            stop()
+        rep = ConjunctionReport.build(conj, prop.elements, a.sigma_km)
+        rep.write_csv(a.out)
         print(
-            f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
-            f"{prop.failures[0].norad}: {prop.failures[0].reason})"
+            f"{iso(t0)} + {a.days:g} days, {a.threshold_km:g} km: {len(conj)} conjunctions "
+            f"-> {a.out} in {st.seconds['wall']:.1f} s"
         )
-    if a.cdm_dir:
-        n = write_cdms(rep, a.cdm_dir, time.time())
-        print(f"{n} CDMs -> {a.cdm_dir}")
-    if a.alerts_out:
-        sigs = conjunction_signals(rep, t0, ConjunctionThresholds(alert_km=a.alert_km))
-        n = _write_alerts(a.alerts_out, sigs)
-        print(f"{n} space.conjunction alerts (< {a.alert_km:g} km) -> {a.alerts_out}")
+        print(
+            f"pairs: {st.pairs_total:,} in catalogue, {st.pairs_after_ap:,} after "
+            f"apogee/perigee; pair-steps: {st.spatial:,} spatial, {st.spatial_after_ap:,} after "
+            f"apogee/perigee, {st.linear:,} after linear bound, {st.refined:,} with a minimum "
+            "in-step"
+        )
+        if st.unphysical:
+            print(f"{st.unphysical:,} propagated states off any Earth orbit (decaying element "
+                  "sets) left out of the screen")  # fmt: skip
+        if prop.failures:
+            print(
+                f"{len(prop.failures)} objects SGP4 could not initialise (e.g. norad:"
+                f"{prop.failures[0].norad}: {prop.failures[0].reason})"
+            )
+        if a.cdm_dir:
+            n = write_cdms(rep, a.cdm_dir, time.time())
+            print(f"{n} CDMs -> {a.cdm_dir}")
+        signals = conjunction_signals(rep, t0, th)
+    if a.cdm:
+        cdms = read_cdms(a.cdm, rejects)
+        from_cdm = cdm_signals(cdms, th)
+        origins = sorted({c.originator for c in cdms})
+        print(f"{len(cdms)} CDMs read ({', '.join(origins[:5]) or 'none'}): {len(from_cdm)} "
+              f"objects with a conjunction closer than {a.alert_km:g} km; input: "
+              f"{rejects.summary()}")  # fmt: skip
+        signals = merge_signals(signals, from_cdm)
+    n, where = _through_pipeline(a, SpaceConjunction(th), signals)
+    if n:
+        print(f"{n} space.conjunction alert events (< {a.alert_km:g} km) -> {_sinks(a, where)}")
     rejects.close()
     return 0
 
@@ -251,7 +322,11 @@ def cmd_passes(a: argparse.Namespace) -> int:
 
 
 def cmd_manoeuvres(a: argparse.Namespace) -> int:
-    from picket.detect.space_manoeuvre import ManoeuvreThresholds, manoeuvre_signals
+    from picket.detect.space_manoeuvre import (
+        ManoeuvreThresholds,
+        SpaceManoeuvre,
+        manoeuvre_signals,
+    )
     from picket.model.alerts import iso
     from picket.model.rejects import Rejects
     from picket.space.manoeuvres import detect_manoeuvres
@@ -292,7 +367,7 @@ def cmd_manoeuvres(a: argparse.Namespace) -> int:
         f"{len(hist)} element sets of {len(np.unique(hist.norad))} objects: "
         f"{len(m)} manoeuvres -> {a.out}; input: {rejects.summary()}"
     )
-    if a.alerts_out:
-        n = _write_alerts(a.alerts_out, manoeuvre_signals(m, th))
-        print(f"{n} space.manoeuvre alerts -> {a.alerts_out}")
+    n, where = _through_pipeline(a, SpaceManoeuvre(th), manoeuvre_signals(m, th))
+    if n:
+        print(f"{n} space.manoeuvre alert events -> {_sinks(a, where)}")
     return 0

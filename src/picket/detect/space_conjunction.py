@@ -119,3 +119,125 @@ def conjunction_signals(
             )
         )
     return out
+
+
+# CDMs from an operator or Space-Track (space/cdm_read.py) ---------------------------------
+INERTIAL = ("TEME", "EME2000", "GCRF", "ICRF", "J2000", "")  # placed as TEME: a map point
+
+
+def _cdm_where(cdm: Any) -> tuple[float | None, float | None]:
+    """The sub-point of OBJECT1 at TCA. Inertial frames are placed as TEME (EME2000/GCRF
+    differ from it by precession, a fraction of a degree: enough for a map symbol); ITRF is
+    Earth-fixed already; other frames (RTN, ...) have no place on the map."""
+    from picket.geo.geodesy import ecef_to_geodetic
+
+    o = cdm.objects[0]
+    if o.r_km is None:
+        return None, None
+    if o.ref_frame in INERTIAL:
+        lat, lon, _ = subpoints(o.r_km[None, :], np.array([cdm.tca]))
+        return float(lat[0]), float(lon[0])
+    if o.ref_frame.startswith("ITRF"):
+        lat, lon, _ = ecef_to_geodetic(*(o.r_km * 1000.0))
+        return float(lat), float(lon)
+    return None, None
+
+
+def _cdm_entry(cdm: Any, primary: int) -> dict[str, Any]:
+    from picket.space.cdm_read import provenance
+
+    other = next((o for o in cdm.objects if o.norad != primary), cdm.objects[1])
+    return {
+        "other": f"norad:{other.norad}" if other.norad is not None else other.designator,
+        "other_name": other.name,
+        "tca": iso(cdm.tca),
+        "miss_distance_m": round(cdm.miss_distance_m, 1),
+        "relative_speed_ms": None if cdm.relative_speed_ms is None
+        else round(cdm.relative_speed_ms, 1),
+        "probability": None if cdm.probability is None else f"{cdm.probability:.3e}",
+        "probability_method": cdm.probability_method,
+        "provenance": provenance(cdm),
+    }  # fmt: skip
+
+
+def latest_cdms(cdms: list[Any]) -> list[Any]:
+    """One CDM per conjunction (the same two objects, TCAs within a minute): the newest
+    CREATION_DATE, as operators reissue a CDM while the event approaches."""
+    best: dict[tuple, Any] = {}
+    for c in sorted(cdms, key=lambda c: c.creation_date):
+        key_ = (tuple(sorted(o.designator for o in c.objects)), round(c.tca / 60.0))
+        best[key_] = c
+    return list(best.values())
+
+
+def cdm_signals(cdms: list[Any], th: ConjunctionThresholds | None = None) -> list[Signal]:
+    """`space.conjunction` signals from CDMs, by the rules picket's own screening uses: one
+    per primary object (the lower catalogue number), closer than `alert_km` (or at or above
+    `critical_prob`), critical by the same thresholds; timed at the newest CDM's
+    CREATION_DATE; each CDM's originator, message id and creation date kept in `cdm`."""
+    th = th or ConjunctionThresholds()
+    by_primary: dict[int, list[Any]] = {}
+    for c in latest_cdms(cdms):
+        nums = [o.norad for o in c.objects]
+        if any(n is None for n in nums):
+            continue  # not a SATCAT number: no subject picket can name
+        hot = c.probability is not None and c.probability >= th.critical_prob
+        if c.miss_distance_m <= th.alert_km * 1000 or hot:
+            by_primary.setdefault(min(nums), []).append(c)  # type: ignore[type-var]
+    out = []
+    for p, cs in by_primary.items():
+        cs.sort(key=lambda c: c.miss_distance_m)
+        first = cs[0]
+        crit = any(c.miss_distance_m <= th.critical_km * 1000 or (
+            c.probability is not None and c.probability >= th.critical_prob) for c in cs)
+        entries = [_cdm_entry(c, p) for c in cs[: 1 + th.max_listed]]
+        me = next(o for o in first.objects if o.norad == p)
+        ev = {**entries[0], "name": me.name, "count": len(cs), "source": "cdm", "cdm": entries,
+              "thresholds": {"alert_km": th.alert_km, "critical_km": th.critical_km,
+                             "critical_prob": th.critical_prob}}  # fmt: skip
+        lat, lon = _cdm_where(first)
+        out.append(Signal(
+            kind="space.conjunction", subject=f"norad:{p}",
+            time=max(c.creation_date for c in cs), lat=lat, lon=lon,
+            severity="critical" if crit else "warning",
+            summary=(f"norad:{p} ({me.name}) passes {first.miss_distance_m:.0f} m from "
+                     f"{ev['other']} ({ev['other_name']}) at {ev['tca']} (CDM "
+                     f"{first.message_id} from {first.originator})"),
+            evidence=ev, domain="space"))  # fmt: skip
+    return out
+
+
+def merge_signals(own: list[Signal], cdm: list[Signal]) -> list[Signal]:
+    """picket's own conjunctions and the CDMs' side by side: where both name the same
+    primary, one signal (picket's own, timed and placed as screened) that also carries the
+    CDMs under `cdm` and the worse severity; CDM-only primaries keep their own signal."""
+    by_subject = {s.subject: s for s in cdm}
+    out = []
+    for s in own:
+        c = by_subject.pop(s.subject, None)
+        if c is not None:
+            sev = "critical" if "critical" in (s.severity, c.severity) else s.severity
+            s = Signal(kind=s.kind, subject=s.subject, time=s.time, lat=s.lat, lon=s.lon,
+                       severity=sev, summary=s.summary + f"; CDM: {c.summary}",
+                       evidence={**s.evidence, "cdm": c.evidence["cdm"]}, domain=s.domain)
+        out.append(s)
+    return out + list(by_subject.values())
+
+
+class SpaceConjunction:
+    """Conjunction alerts inside the pipeline: screening results and CDMs are offered to it
+    (`offer`) and come out of the next batch's detector pass, so they go through the one
+    alert book and every sink (store, JSONL, CoT, webhooks) as every other alert does."""
+
+    kind = "space.conjunction"
+
+    def __init__(self, th: ConjunctionThresholds | None = None) -> None:
+        self.th = th or ConjunctionThresholds()
+        self.pending: list[Signal] = []
+
+    def offer(self, signals: list[Signal]) -> None:
+        self.pending.extend(signals)
+
+    def update(self, ctx: Any) -> list[Signal]:
+        out, self.pending = self.pending, []
+        return out

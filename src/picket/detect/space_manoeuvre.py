@@ -196,8 +196,15 @@ class SpaceManoeuvre:
         self.cfg = self.th.config()
         self.hist: dict[int, list[tuple]] = {}
         self.last: dict[int, float] = {}
+        self.pending: list[Signal] = []  # offered by `picket space manoeuvres` (offline pass)
+
+    def offer(self, signals: list[Signal]) -> None:
+        """Signals of the offline pass, given out at the next batch: through the pipeline's
+        alert book and sinks like every other alert."""
+        self.pending.extend(signals)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
+        offered, self.pending = self.pending, []
         fresh: set[int] = set()
         for s in ctx.statics:
             f = s.fields
@@ -208,7 +215,7 @@ class SpaceManoeuvre:
             if len(h) > 2 * self.keep:
                 del h[: -self.keep]
             fresh.add(s.subject)
-        out: list[Signal] = []
+        out: list[Signal] = offered
         for subj in fresh:
             h = sorted(self.hist[subj])[-self.keep :]
             if len(h) < self.cfg.min_history + 2:
