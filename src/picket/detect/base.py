@@ -17,6 +17,7 @@ from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal
 from picket.model.reports import Domain
 from picket.model.subjects import format_subject
+from picket.model.world import World
 
 
 class Detector(Protocol):
@@ -303,7 +304,7 @@ def infrastructure_near(
     ctx: BatchContext, lat: np.ndarray, lon: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(line index or -1, distance m) of the protected line whose corridor holds each point."""
-    lines = ctx.env.get("lines")
+    lines = _world(ctx).lines
     n = np.size(lat)
     if lines is None or len(lines) == 0 or n == 0:
         return np.full(n, -1), np.full(n, np.inf)
@@ -311,7 +312,7 @@ def infrastructure_near(
 
 
 def infrastructure_evidence(ctx: BatchContext, line: int, dist_m: float) -> dict[str, Any]:
-    lines = ctx.env["lines"]
+    lines = _world(ctx).lines
     return {
         "name": lines.names[line],
         "kind": lines.kinds[line],
@@ -321,21 +322,23 @@ def infrastructure_evidence(ctx: BatchContext, line: int, dist_m: float) -> dict
 
 
 def select_kinds(zones: Any, kinds: tuple[str, ...]) -> Any:
-    """The zones whose kind is one of `kinds` (cached per zone set by the caller)."""
+    """The zones whose kind is one of `kinds` (prefer `World.zones_of_kinds`, cached)."""
     return type(zones)([f for f in zones.features if f.kind in kinds])
+
+
+def _world(ctx: BatchContext) -> World:
+    """The batch's World (a context built with an old-style dict gets one made from it)."""
+    w = ctx.env
+    if not isinstance(w, World):
+        w = ctx.env = World.of(w)
+    return w
 
 
 def in_zone_kinds(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, kinds: tuple[str, ...]):
     """True where a point lies in any zone of the given kinds (ports, anchorages, airports)."""
-    zones = ctx.env.get("zones")
     n = np.size(lat)
-    if zones is None or len(zones) == 0 or n == 0:
-        return np.zeros(n, bool)
-    sub = ctx.env.setdefault("_zone_cache", {}).get(kinds)
+    sub = _world(ctx).zones_of_kinds(kinds) if n else None
     if sub is None:
-        sub = select_kinds(zones, kinds)
-        ctx.env["_zone_cache"][kinds] = sub
-    if len(sub) == 0:
         return np.zeros(n, bool)
     return sub.contains(np.atleast_1d(lat), np.atleast_1d(lon)) >= 0
 

@@ -47,6 +47,11 @@ class BatchContext:
     env: dict[str, Any] = field(default_factory=dict)  # zones, lines, shared lookups
     _corridor: tuple[np.ndarray, np.ndarray] | None = None
 
+    @property
+    def world(self) -> Any:
+        """The pipeline's `picket.model.world.World` (`env` is its old name)."""
+        return self.env
+
     def corridor(self) -> tuple[np.ndarray, np.ndarray]:
         """(line index or -1, distance m) of the protected corridor holding each row.
 

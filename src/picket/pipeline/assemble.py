@@ -12,6 +12,7 @@ from typing import Any
 from picket.config import Config, ConfigError, build_detectors
 from picket.fusion.tracks import TrackConfig, TrackTable
 from picket.model.rejects import Rejects
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline, Sink
 from picket.sinks.console import ConsoleSink
 from picket.sinks.jsonl import JsonlSink
@@ -27,10 +28,17 @@ class Assembly:
     pipeline: Pipeline
     rejects: Rejects
     store: Store | None
-    env: dict[str, Any] = field(default_factory=dict)
+    env: World = field(default_factory=World)  # the pipeline's World (old name kept)
     # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
     outputs: list[Any] = field(default_factory=list)
     resumed: str | None = None  # what a restart carried over (docs/restart.md), one line
+
+    def __post_init__(self) -> None:
+        self.env = World.of(self.env)
+
+    @property
+    def world(self) -> World:
+        return self.env
 
     def close(self) -> None:
         self.rejects.close()
@@ -44,8 +52,7 @@ def replace_zones(pipeline: Pipeline, zones: Any, reindexed: bool) -> None:
     in the pipeline's thread: live zone edits). `reindexed`: zones already known changed
     position (one was deleted, or the set replaced), so detectors that remember a track's
     zone by index are told to forget (`zones_changed()`, where they define it)."""
-    pipeline.env["zones"] = zones
-    pipeline.env.pop("_zone_cache", None)  # per-kind subsets of the old set
+    pipeline.world.zones = zones  # a new geography version: per-kind subsets are made anew
     if reindexed:
         for det in pipeline.detectors:
             forget = getattr(det, "zones_changed", None)
@@ -69,7 +76,8 @@ def load_geography(
     rejects: Rejects,
     zone_files: list[str | Path] = (),  # type: ignore[assignment]
     line_files: list[str | Path] = (),  # type: ignore[assignment]
-) -> dict[str, Any]:
+) -> World:
+    """Zones, protected lines and the airports layer named by `cfg` and the extra files."""
     import functools
 
     from picket.geo.airports import load_airports
@@ -77,20 +85,20 @@ def load_geography(
 
     zfiles = [cfg.path(z) for z in cfg.zone_files] + [Path(z) for z in zone_files]
     lfiles = [cfg.path(z) for z in cfg.infrastructure_files] + [Path(z) for z in line_files]
-    env: dict[str, Any] = {}
+    world = World()
     for f in zfiles + lfiles:
         if not Path(f).exists():
             raise FileNotFoundError(f"{f}: no such zone/infrastructure file")
     if zfiles:
-        env["zones"] = load_zones(zfiles, rejects)
+        world.zones = load_zones(zfiles, rejects)
     if lfiles:
-        env["lines"] = load_lines(lfiles, rejects, cfg.default_corridor_m)
+        world.lines = load_lines(lfiles, rejects, cfg.default_corridor_m)
     # the world airports (picket.geo.airports), read at the first aircraft, once per process
-    env["airports"] = (
+    world.airports = (
         functools.partial(load_airports, float(cfg.airports_radius_m))
         if cfg.airports_enabled else None
     )  # fmt: skip
-    return env
+    return world
 
 
 def assemble(
@@ -118,7 +126,7 @@ def assemble(
     dl = dead_letter or (st.dead_letter_path if st else None)
     rejects = Rejects(dl, max_bytes=int(cfg.dead_letter_max_mb * (1 << 20)),
                       backups=cfg.dead_letter_files)  # fmt: skip
-    env = load_geography(cfg, rejects, list(zone_files), list(line_files))
+    world = load_geography(cfg, rejects, list(zone_files), list(line_files))
     sinks: list[Sink] = []
     if console if console is not None else cfg.console:
         sinks.append(ConsoleSink())
@@ -144,7 +152,7 @@ def assemble(
     pipe = Pipeline(
         detectors=detectors,
         sinks=sinks,
-        env=env,
+        env=world,
         tracks=TrackTable(TrackConfig(history=cfg.history)),
         plot_tracker=plot_tracker,
         rejects=rejects,
@@ -158,7 +166,7 @@ def assemble(
         else:
             log.warning("restart: %s keeps no checkpoints; detectors start empty",
                         type(st).__name__)  # fmt: skip
-    return Assembly(pipe, rejects, st, env, outputs, resumed)
+    return Assembly(pipe, rejects, st, world, outputs, resumed)
 
 
 def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> str | None:
@@ -230,7 +238,7 @@ def _load_harbours(st: Any, pipe: Pipeline) -> None:
         from picket.store import harbours
 
         harbours.load(st.db, learner)
-        pipe.env["harbours"] = learner
+        pipe.world.harbours = learner
 
 
 def _save_harbours(st: Any, pipe: Pipeline) -> None:

@@ -22,6 +22,7 @@ from picket.model.bounds import check_values
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
+from picket.model.world import World
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,18 @@ class Pipeline:
         self,
         detectors: Sequence[Detector],
         sinks: Sequence[Sink] = (),
-        env: dict[str, Any] | None = None,
+        env: World | dict[str, Any] | None = None,  # the old name of `world`
         tracks: TrackTable | None = None,
         plot_tracker: PlotStage | None = None,
         book: AlertBook | None = None,
         rejects: Rejects | None = None,
+        world: World | None = None,
     ):
         self.detectors = list(detectors)
         self.sinks = list(sinks)
-        self.env = env if env is not None else {}  # the same dict the assembly holds
+        # geography and clocks the detectors read: the assembly's own World (an old-style
+        # dict is taken into a new one)
+        self.world = World.of(world if world is not None else env)
         self.tracks = tracks or TrackTable()
         self.plot_tracker = plot_tracker
         self.book = book or AlertBook()
@@ -116,13 +120,13 @@ class Pipeline:
         has_pos, prev_t, prev_lat, prev_lon, jump, speed = link_positions(r, slots, t)
         outlier = reject_outliers(r, slots, has_pos, speed, t, prev_t) if len(r) else has_pos
         t.update(r, slots, has_pos & ~outlier)
-        env = self.env
-        env["now_by_domain"] = self.now_by_domain
+        world = self.world
+        world.now_by_domain = self.now_by_domain
         ctx = BatchContext(
             reports=r, slots=slots, tracks=t, now=self.now, has_pos=has_pos, prev_t=prev_t,
             prev_lat=prev_lat, prev_lon=prev_lon, jump_m=jump, jump_speed=speed,
             outlier=outlier, statics=decoded.statics, identity_changes=changes, plots=plots,
-            env=env,
+            env=world,
         )  # fmt: skip
         signals = []
         for det in self.detectors:
@@ -145,6 +149,11 @@ class Pipeline:
         ):
             self.checkpoint()
         return events
+
+    @property
+    def env(self) -> World:
+        """The old name of `world` (the same object)."""
+        return self.world
 
     def finish(self) -> list[Event]:
         events = self.book.close_all(self.now)
