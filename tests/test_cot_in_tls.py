@@ -34,8 +34,9 @@ import takproto
 class Live:
     """`run_live` on one source in a thread, with its log and counters."""
 
-    def __init__(self, tmp_path, src: SourceConfig) -> None:
+    def __init__(self, tmp_path, src: SourceConfig, word: str = "listening") -> None:
         self.asm = assemble(Config(store_path=None), console=False, store=False)
+        self.name = src.name
         self.stop = threading.Event()
         self.logs: list[str] = []
         self.stats: dict = {}
@@ -45,7 +46,7 @@ class Live:
                                            "stats": self.stats}, daemon=True)  # fmt: skip
         self.th.start()
         deadline = time.monotonic() + 10
-        while not any("listening" in x for x in self.logs) and time.monotonic() < deadline:
+        while not any(word in x for x in self.logs) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def subjects(self) -> set[int]:
@@ -63,7 +64,7 @@ class Live:
     def close(self) -> dict:
         self.stop.set()
         self.th.join(timeout=15)
-        return self.stats["sources"]["tak"]
+        return self.stats["sources"][self.name]
 
 
 def tls_source(pki, port: int, ca: bool = True) -> SourceConfig:  # noqa: F811

@@ -67,7 +67,8 @@ UDP_RCVBUF = 4 << 20  # asked of the kernel (it may cap it: net.core.rmem_max)
 COUNTERS = ("bytes_in", "chunks_in", "bytes_decoded", "connections", "disconnects",
             "reconnects", "refused", "queue_waits", "queue_dropped_chunks",
             "queue_dropped_bytes", "shutdown_lost_bytes", "decoders_open",
-            "tls_refused")  # fmt: skip
+            "tls_refused", "polls", "poll_errors", "rate_limited", "credits_spent", "unchanged",
+            "budget_waits")  # fmt: skip
 
 
 def _hostport(s: str) -> tuple[str, int]:
@@ -170,6 +171,10 @@ class Feed(threading.Thread):
         self.open_conns = 0
         self.conn_lock = threading.Lock()
         self.tls = _server_tls(src, base)  # a bad certificate stops the start, not the feed
+        if src.pull:
+            from picket.sources.pull_http import check
+
+            check(src)  # so does a bad pull setting
 
     def put(self, conn: int, data: bytes | None, block: bool = True) -> None:
         """Queue bytes (None: `conn` closed) with their arrival time; a refusal is counted."""
@@ -190,10 +195,19 @@ class Feed(threading.Thread):
             self.stats.add(self.idx, "queue_dropped_chunks")
             self.stats.add(self.idx, "queue_dropped_bytes", len(data))
 
+    def count(self, key: str, n: float = 1) -> None:
+        self.stats.add(self.idx, key, n)
+
+    def next_conn(self) -> int:
+        """A new connection id: a pulled document or a WebSocket session gets its own decoder."""
+        return next(self._ids)
+
     def run(self) -> None:
         s = self.src
         try:
-            if s.tcp:
+            if s.pull:
+                self._pull()
+            elif s.tcp:
                 self._tcp_client(*_hostport(s.tcp))
             elif s.listen_tcp:
                 self._tcp_server(*_hostport(s.listen_tcp))
@@ -204,6 +218,18 @@ class Feed(threading.Thread):
         except Exception as e:  # a broken feed must not take the others down
             logger.exception("source %s stopped", s.name)
             self.log(f"source {s.name}: stopped: {e}")
+
+    def _pull(self) -> None:
+        from picket.sources import pull_http
+
+        if self.src.pull == "opensky":
+            pull_http.run_opensky(self.src, self)
+        elif self.src.pull == "readsb_http":
+            pull_http.run_readsb(self.src, self)
+        else:
+            from picket.sources.pull_ws import run_aisstream
+
+            run_aisstream(self.src, self)
 
     def _recv_loop(self, c: socket.socket, conn: int) -> None:
         """Bytes of one connection into the inbox until it closes or the run stops."""
@@ -362,6 +388,10 @@ def _server_tls(src: SourceConfig, base: Path) -> ssl.SSLContext | None:
 
 
 def _format(src: SourceConfig, base: Path) -> Format:
+    if src.format == "auto" and src.pull:
+        from picket.sources.pull_http import KINDS
+
+        return get_format(KINDS.get(src.pull, src.pull))
     if src.format == "auto":
         if not src.file:
             raise ValueError(f"source {src.name}: a network source needs format = '...'")

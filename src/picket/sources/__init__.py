@@ -17,6 +17,7 @@ for _mod in (
     "picket.sources.remoteid",
     "picket.sources.space_elements",
     "picket.sources.cot_in",
+    "picket.sources.aisstream",
 ):
     if importlib.util.find_spec(_mod) is not None:
         importlib.import_module(_mod)
