@@ -1,0 +1,161 @@
+"""The bus between picket's stages: feeds, decoders, workers, the store and the server.
+
+`Bus` is a small interface over durable, ordered subjects (JetStream's model): publish
+bytes with an optional de-duplication id, and pull them back from a position. Two
+implementations: `InProcessBus` (the default, nothing to install or run) and
+`JetStreamBus` (`picket.bus.jetstream`, NATS JetStream across processes and machines).
+
+Subjects (docs/scaling.md):
+- `picket.feed.<name>`: a feed's raw bytes as they arrived;
+- `picket.reports.<shard>`: decoded report batches for one subject shard (stage 1);
+- `picket.area.<shard>`: the batches for the area stage (detectors that need neighbours);
+- `picket.alerts`: alert events (JSON, low volume);
+- `picket.cmd.<what>`: commands such as zone edits and triage.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time as wall
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+FEED, REPORTS, AREA, ALERTS, CMD = "picket.feed", "picket.reports", "picket.area", \
+    "picket.alerts", "picket.cmd"  # fmt: skip
+
+
+@dataclass
+class Msg:
+    subject: str
+    data: bytes
+    seq: int  # the stream's sequence number: a durable position to resume after
+    headers: dict[str, str] = field(default_factory=dict)
+    handle: Any = field(default=None, repr=False)  # the transport's own message (acks)
+
+
+class Subscription(Protocol):
+    def fetch(self, max_msgs: int = 64, timeout: float = 1.0) -> list[Msg]:
+        """The next messages in order (empty after `timeout` with none)."""
+        ...
+
+    def ack(self, msg: Msg) -> None:
+        """Everything up to `msg` is done with (acknowledged as one)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Bus(Protocol):
+    def publish(self, subject: str, data: bytes, msg_id: str | None = None,
+                headers: dict[str, str] | None = None) -> int:  # fmt: skip
+        """Append to `subject`'s stream; returns the sequence. A repeated `msg_id` (a
+        publisher retrying after a lost acknowledgement) is stored once."""
+        ...
+
+    def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> Subscription:
+        """A durable reader of `subject` (wildcards `*` and `>`) starting after stream
+        sequence `after_seq`: the position the reader's own checkpoint holds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def shard_of(subjects: np.ndarray, n: int) -> np.ndarray:
+    """The partition of each subject key: a fixed 64-bit mix (not Python's salted `hash`),
+    so every process on every machine agrees."""
+    x = np.asarray(subjects, np.int64).view(np.uint64).copy()
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xFF51AFD7ED558CCD)
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xC4CEB9FE1A85EC53)
+        x ^= x >> np.uint64(33)
+    return (x % np.uint64(max(n, 1))).astype(np.int64)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, tok in enumerate(p):
+        if tok == ">":
+            return len(s) > i
+        if i >= len(s) or (tok != "*" and not fnmatch.fnmatchcase(s[i], tok)):
+            return False
+    return len(p) == len(s)
+
+
+class InProcessBus:
+    """The default bus: one ordered log in memory, shared by the threads of one process.
+    Its log is the stream: a reader resumes from any sequence it holds."""
+
+    def __init__(self, dedupe_window: int = 100_000):
+        self._log: list[Msg] = []
+        self._ids: dict[str, int] = {}
+        self._cv = threading.Condition()
+        self._window = dedupe_window
+
+    def publish(self, subject: str, data: bytes, msg_id: str | None = None,
+                headers: dict[str, str] | None = None) -> int:  # fmt: skip
+        with self._cv:
+            if msg_id is not None and msg_id in self._ids:
+                return self._ids[msg_id]
+            seq = len(self._log) + 1
+            self._log.append(Msg(subject, data, seq, dict(headers or {})))
+            if msg_id is not None:
+                self._ids[msg_id] = seq
+                if len(self._ids) > self._window:
+                    self._ids.pop(next(iter(self._ids)))
+            self._cv.notify_all()
+            return seq
+
+    def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> _LocalSub:
+        return _LocalSub(self, subject, after_seq)
+
+    def messages(self, subject: str) -> Iterable[Msg]:
+        """Every stored message on `subject` (tests, tools)."""
+        with self._cv:
+            return [m for m in self._log if _matches(subject, m.subject)]
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalSub:
+    def __init__(self, bus: InProcessBus, subject: str, after_seq: int):
+        self.bus, self.subject, self.pos = bus, subject, after_seq
+
+    def fetch(self, max_msgs: int = 64, timeout: float = 1.0) -> list[Msg]:
+        end = wall.monotonic() + timeout
+        out: list[Msg] = []
+        with self.bus._cv:
+            while True:
+                log = self.bus._log
+                while self.pos < len(log) and len(out) < max_msgs:
+                    m = log[self.pos]
+                    self.pos += 1
+                    if _matches(self.subject, m.subject):
+                        out.append(m)
+                left = end - wall.monotonic()
+                if out or left <= 0:
+                    return out
+                self.bus._cv.wait(left)
+
+    def ack(self, msg: Msg) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def open_bus(url: str | None) -> Bus:
+    """`None` or `memory:` gives the in-process bus; `nats://host:port` JetStream."""
+    if not url or url.startswith("memory:"):
+        return InProcessBus()
+    if url.startswith(("nats://", "tls://")):
+        from picket.bus.jetstream import JetStreamBus
+
+        return JetStreamBus(url)
+    raise ValueError(f"{url}: a bus is memory: or nats://host:port")

@@ -1,0 +1,86 @@
+"""Report batches on the bus: a fixed binary layout of the `Reports` columns.
+
+A batch crosses a process boundary as one bytes object: a small JSON header (row count,
+watermark, per-domain event times, statics, flags) and then every column of `SCHEMA` in
+its canonical order and dtype, contiguous. Decoding is `np.frombuffer` per column over one
+writable copy of the payload, so no Python object is made per report.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from picket.model.decoded import Decoded, Static
+from picket.model.reports import COLUMNS, SCHEMA, Reports
+
+MAGIC = b"PKB1"
+_HEAD = struct.Struct("<4sI")  # magic, header length
+
+
+class BatchError(ValueError):
+    """A payload that is not a report batch of this layout (counted by the reader)."""
+
+
+@dataclass
+class BatchMeta:
+    """What travels with a batch: where event time stands, as the decoder saw it."""
+
+    seq: int  # the publisher's batch number (the same for every shard of one cut)
+    watermark: float  # the batch's newest report time: the pipeline's `now` for it
+    by_domain: dict[int, float] = field(default_factory=dict)  # newest time per domain
+    eof: bool = False  # the feed ended: close what is open, as a replay's finish does
+    sent: float = 0.0  # wall time the batch was published (end-to-end latency)
+
+
+def encode(d: Decoded, meta: BatchMeta) -> bytes:
+    r = d.reports
+    head = {
+        "n": len(r), "seq": meta.seq, "wm": meta.watermark, "eof": meta.eof,
+        "dom": {str(k): v for k, v in meta.by_domain.items()}, "sent": meta.sent,
+        "st": [[s.time, s.subject, s.fields] for s in d.statics],
+    }  # fmt: skip
+    hb = json.dumps(head, separators=(",", ":"), default=_plain, allow_nan=True).encode()
+    parts = [_HEAD.pack(MAGIC, len(hb)), hb]
+    parts.extend(np.ascontiguousarray(r.cols[c], SCHEMA[c][0]).tobytes() for c in COLUMNS)
+    return b"".join(parts)
+
+
+def decode(payload: bytes) -> tuple[Decoded, BatchMeta]:
+    if len(payload) < _HEAD.size:
+        raise BatchError("short batch")
+    magic, hl = _HEAD.unpack_from(payload)
+    if magic != MAGIC:
+        raise BatchError("not a picket report batch")
+    try:
+        head = json.loads(payload[_HEAD.size : _HEAD.size + hl])
+        n = int(head["n"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise BatchError(f"bad batch header: {e}") from None
+    body = bytearray(payload[_HEAD.size + hl :])  # one copy: the columns are writable views
+    need = n * sum(SCHEMA[c][0].itemsize for c in COLUMNS)
+    if n < 0 or len(body) != need:
+        raise BatchError(f"batch of {n} rows holds {len(body)} bytes, not {need}")
+    cols, off = {}, 0
+    for c in COLUMNS:
+        dt = SCHEMA[c][0]
+        cols[c] = np.frombuffer(body, dt, n, off)
+        off += n * dt.itemsize
+    statics = [Static(float(t), int(s), dict(f)) for t, s, f in head.get("st", [])]
+    meta = BatchMeta(int(head.get("seq", 0)), float(head.get("wm", np.nan)),
+                     {int(k): float(v) for k, v in head.get("dom", {}).items()},
+                     bool(head.get("eof", False)), float(head.get("sent", 0.0)))  # fmt: skip
+    return Decoded(Reports(cols), statics), meta
+
+
+def _plain(v: Any) -> Any:
+    """Static fields are small values; NumPy scalars become plain ones."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)

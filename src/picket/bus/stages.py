@@ -1,0 +1,296 @@
+"""The distributed pipeline's two ends: the decoder that publishes partitioned report
+batches, and the worker that runs fusion and detectors on one partition.
+
+Partitioning (docs/scaling.md): every cut of the decoded stream (the replay's micro-batch,
+`pipeline.replay.batches`) is published once per subject shard, `picket.reports.<k>`,
+holding the reports whose subject hashes to k (`shard_of`; anonymous plots go to shard 0,
+where the plot tracker runs), and once whole to `picket.area.0` for the area stage. Every
+shard gets every cut, empty or not, stamped with the cut's watermark, so each worker's
+event time advances exactly as one process's would: timers that judge silence see the
+same `now` everywhere. A detector declares where it runs with a class attribute
+`stage = "subject" | "area"` (default "subject"): "area" ones need neighbours or state
+learned from all traffic (encounters, GNSS cells, reception for gaps and transponder
+loss, harbours) and run in the area worker.
+
+Exactly once: a worker saves its pipeline state and the stream sequence it reached as one
+checkpoint in the store, behind the writes it follows; on a restart it restores that state
+and reads again from the next message. Alerts and their events are keyed by deterministic
+ids in the store, so whatever is processed twice is written once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import struct
+import time as wall
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from picket.bus import AREA, REPORTS, Bus, Msg, shard_of
+from picket.bus.batch import BatchError, BatchMeta, decode, encode
+from picket.model.decoded import Decoded
+from picket.model.reports import Kind, Reports
+
+log = logging.getLogger(__name__)
+
+SUBJECT, AREA_STAGE = "subject", "area"
+
+
+def stage_of(det: Any) -> str:
+    return str(getattr(det, "stage", SUBJECT))
+
+
+# the decoder's side -----------------------------------------------------------------------
+@dataclass
+class Publisher:
+    """Publishes the cuts of one decoded stream, partitioned, with de-duplication ids
+    (`<source>:<cut>:<shard>`), so a restarted decoder that publishes again stores once."""
+
+    bus: Bus
+    shards: int
+    source: str = "feed"
+    area: bool = True  # also publish whole cuts for the area stage
+    seq: int = 0
+    sent_reports: int = 0
+    sent_bytes: int = 0
+
+    def publish(self, d: Decoded, watermark: float, eof: bool = False) -> None:
+        self.seq += 1
+        r = d.reports
+        by_domain = {}
+        named = r.kind != Kind.PLOT
+        if len(r) and named.any():
+            dom, t = r.domain[named], r.time[named]
+            for k in np.unique(dom).tolist():
+                by_domain[int(k)] = float(np.nanmax(t[dom == k]))
+        meta = BatchMeta(self.seq, float(watermark), by_domain, eof, wall.time())
+        if self.shards > 1:
+            sh = shard_of(r.subject, self.shards)
+            sh[r.kind == Kind.PLOT] = 0
+            ssh = shard_of(np.array([s.subject for s in d.statics], np.int64), self.shards)
+        for k in range(self.shards):
+            if self.shards == 1:
+                part = d
+            elif len(r):
+                mine = sh == k
+                part = Decoded(r.where(mine) if not mine.all() else r,
+                               [s for s, j in zip(d.statics, ssh.tolist(), strict=True)
+                                if j == k])  # fmt: skip
+            else:
+                part = Decoded(r, [s for s, j in zip(d.statics, ssh.tolist(), strict=True)
+                                   if j == k])  # fmt: skip
+            self._send(f"{REPORTS}.{k}", part, meta, k)
+        if self.area:
+            self._send(f"{AREA}.0", d, meta, "a")
+        self.sent_reports += len(r)
+
+    def _send(self, subject: str, d: Decoded, meta: BatchMeta, k: Any) -> None:
+        data = encode(d, meta)
+        self.sent_bytes += len(data)
+        self.bus.publish(subject, data, msg_id=f"{self.source}:{meta.seq}:{k}",
+                         headers={"src": self.source})  # fmt: skip
+
+
+def publish_stream(
+    pub: Publisher,
+    stream: Iterator[Decoded],
+    batch_s: float = 10.0,
+    min_rows: int = 0,
+    max_span_s: float = 0.0,
+    speed: float = 0.0,
+    eof: bool = True,
+) -> int:
+    """Cut a decoded, time-ordered stream as a replay does and publish every cut; with
+    `eof`, a last empty cut tells workers the feed ended (they close what is open, as the
+    replay's `finish` does). Returns the number of cuts."""
+    from picket.pipeline.replay import batches
+
+    start, t0, last = wall.perf_counter(), None, -math.inf
+    for d, hi in batches(stream, batch_s, min_rows, max_span_s):
+        if np.isfinite(hi):
+            last = max(last, hi)
+            if speed > 0:
+                t0 = hi if t0 is None else t0
+                delay = start + (hi - t0) / speed - wall.perf_counter()
+                if delay > 0:
+                    wall.sleep(delay)
+        pub.publish(d, hi)
+    if eof:
+        pub.publish(Decoded(Reports.empty(0), []), last, eof=True)
+    return pub.seq
+
+
+# the worker's side -----------------------------------------------------------------------
+class AlertsOnly:
+    """The area worker's store sink: alerts and events, no track history (the subject
+    workers write each track's points once)."""
+
+    def __init__(self, sink: Any):
+        self.sink = sink
+
+    def emit(self, events: list) -> None:
+        self.sink.emit(events)
+
+    def tracks(self, ctx: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    reports: int = 0
+    events: int = 0
+    skipped: int = 0  # messages at or before the checkpoint (redelivered): not reprocessed
+    bad: int = 0  # payloads that are not report batches (counted as rejects too)
+    rewinds: int = 0  # a cut missing in delivery: read again from the last one processed
+    latency_s: list[float] = field(default_factory=list)  # publish -> processed, per batch
+
+
+class Worker:
+    """Fusion and the detectors of one stage on one partition, fed from the bus.
+
+    `role` "subject" reads `picket.reports.<k>` and runs the subject detectors; "area"
+    reads `picket.area.0` and runs the area detectors (one area worker for now)."""
+
+    def __init__(self, asm: Any, bus: Bus, part: int, parts: int, role: str = SUBJECT,
+                 checkpoint_s: float = 2.0, name: str | None = None):  # fmt: skip
+        from picket.sinks.store_sink import StoreSink
+
+        self.asm, self.bus, self.part, self.parts, self.role = asm, bus, part, parts, role
+        pipe = self.pipe = asm.pipeline
+        pipe.detectors = [d for d in pipe.detectors if stage_of(d) == role]
+        if role == AREA_STAGE:
+            pipe.sinks = [AlertsOnly(s) if isinstance(s, StoreSink) else s for s in pipe.sinks]
+            pipe.plot_tracker = pipe.plot_tracker  # plots arrive whole: tracked here too
+        elif part != 0:
+            pipe.plot_tracker = None  # plots go to shard 0 only
+        self.name = name or f"{role}-{part}-of-{parts}"
+        self.subject = f"{REPORTS}.{part}" if role == SUBJECT else f"{AREA}.0"
+        self.checkpoint_s = checkpoint_s
+        self.stats = WorkerStats()
+        self.last_seq = 0  # the stream sequence the pipeline state includes
+        self.cut: dict[str, int] = {}  # publisher -> its last cut number processed
+        self.finished = False
+        self._restore()
+        self.sub = bus.subscribe(self.subject, f"picket-{self.name}", self.last_seq)
+        self._saved = wall.monotonic()
+        self._unacked: Msg | None = None
+
+    # checkpoints ---------------------------------------------------------------------------
+    def _key(self) -> str:
+        return f"worker:{self.name}"
+
+    def _restore(self) -> None:
+        st = self.asm.store
+        ck = st.load_checkpoint(self._key()) if st is not None else None
+        if ck is None:
+            return
+        blob = ck[0]
+        (n,) = struct.unpack_from("<I", blob)
+        head = json.loads(blob[4 : 4 + n])
+        self.pipe.restore(blob[4 + n :])
+        self.pipe.resume_mark = {}  # the bus replays exactly what follows the state
+        self.last_seq, self.cut = int(head["seq"]), dict(head["cut"])
+        self.finished = bool(head.get("finished", False))
+        log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
+
+    def checkpoint(self) -> None:
+        """State and position as one row, queued behind the alert writes they follow; then
+        the consumer's ack floor moves up to it."""
+        st = self.asm.store
+        self._saved = wall.monotonic()
+        if st is None:
+            return
+        head = json.dumps({"seq": self.last_seq, "cut": self.cut,
+                           "finished": self.finished}).encode()  # fmt: skip
+        now = self.pipe.now if math.isfinite(self.pipe.now) else 0.0
+        st.save_checkpoint(struct.pack("<I", len(head)) + head + self.pipe.snapshot(), now,
+                           self._key())  # fmt: skip
+        if self._unacked is not None:
+            self.sub.ack(self._unacked)
+            self._unacked = None
+
+    # the loop ------------------------------------------------------------------------------
+    def step(self, max_msgs: int = 16, timeout: float = 0.5) -> int:
+        """Process what the bus has (up to `max_msgs`); returns how many were new."""
+        n = 0
+        for m in self.sub.fetch(max_msgs, timeout):
+            if m.seq <= self.last_seq:
+                self.stats.skipped += 1
+                continue
+            if not self._handle(m):
+                break  # rewound: the rest of this fetch comes again
+            n += 1
+        if n and wall.monotonic() - self._saved >= self.checkpoint_s:
+            self.checkpoint()
+        return n
+
+    def _handle(self, m: Msg) -> bool:
+        try:
+            d, meta = decode(m.data)
+        except BatchError as e:
+            self.stats.bad += 1
+            rej = self.asm.rejects
+            if rej is not None:
+                rej.reject("bus.bad_batch", m.subject, m.data[:200], n=1)
+            log.warning("worker %s: %s (seq %d)", self.name, e, m.seq)
+            self.last_seq = m.seq
+            return True
+        src = m.headers.get("src", "feed")
+        want = self.cut.get(src, 0) + 1
+        if meta.seq > want:  # a delivery lost in a reconnect: read again, in order
+            self.stats.rewinds += 1
+            log.warning("worker %s: cut %d of %s came before %d; reading again", self.name,
+                        meta.seq, src, want)  # fmt: skip
+            rewind: Callable[[int], None] | None = getattr(self.sub, "rewind", None)
+            if rewind is not None:
+                rewind(self.last_seq)
+            return False
+        if meta.seq < want:  # the same cut again (a decoder that published twice)
+            self.stats.skipped += 1
+            self.last_seq = m.seq
+            return True
+        pipe = self.pipe
+        for dom, t in meta.by_domain.items():  # the whole cut's clock, not just this shard's
+            pipe.now_by_domain[dom] = max(pipe.now_by_domain.get(dom, -np.inf), t)
+        wm = meta.watermark if math.isfinite(meta.watermark) else None
+        if meta.eof:
+            events = pipe.book.close_all(pipe.now)
+            for sink in pipe.sinks:
+                if events:
+                    sink.emit(events)
+            self.finished = True
+        else:
+            events = pipe.process(d, now=wm)
+        self.stats.batches += 1
+        self.stats.reports += len(d.reports)
+        self.stats.events += len(events)
+        if meta.sent:
+            self.stats.latency_s.append(wall.time() - meta.sent)
+        self.cut[src] = meta.seq
+        self.last_seq = m.seq
+        self._unacked = m
+        if meta.eof:
+            self.checkpoint()
+        return True
+
+    def run(self, stop: Callable[[], bool], until_eof: bool = False) -> WorkerStats:
+        while not stop() and not (until_eof and self.finished):
+            self.step()
+        self.checkpoint()
+        return self.stats
+
+    def close(self) -> None:
+        self.sub.close()
+        st = self.asm.store
+        if st is not None and hasattr(st, "flush"):
+            st.flush(30.0)
+        self.asm.close()
