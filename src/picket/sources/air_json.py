@@ -19,6 +19,7 @@ import codecs
 import json
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -633,12 +634,14 @@ class OpenSkyCsv:
             return Decoded.empty()
 
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
-        text = [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines]
         if self.header is None:
-            self.header = [h.strip() for h in csv_line(text[0])]
-            text, first = text[1:], first + 1
+            self.header = [h.strip() for h in csv_line(_text(lines[0]))]
+            lines, first = lines[1:], first + 1
         h = {name: k for k, name in enumerate(self.header)}
         need = ("time", "icao24", "lat", "lon")
+        if all(k in h for k in need) and (out := self._plain(lines, first, h)) is not None:
+            return out
+        text = [_text(ln) for ln in lines]
         if any(k not in h for k in need):
             for k, t in enumerate(text):
                 if t:
@@ -654,14 +657,35 @@ class OpenSkyCsv:
             text[k] = ""
         recs = _split_lines(text)
         width, j = len(h), h["icao24"]
-        good = [k for k, rec in enumerate(recs) if len(rec) == width]
-        out = None
-        if len(good) + recs.count([]) == len(recs) and max(map(len, text), default=0) <= MAX_FIELD:
-            out = self._columns([recs[k] for k in good], good, h, first)
-        if out is None:  # some row is malformed: judge each in line order, then the rest
-            good = self._screen(recs, text, first, width, j)
-            out = self._columns([recs[k] for k in good], good, h, first)
-        return out or Decoded.empty()
+        good = self._screen(recs, text, first, width, j)
+        cols = list(zip(*[recs[k] for k in good], strict=True)) if good else [()] * width
+        return self._columns(cols, good, h, first) or Decoded.empty()
+
+    def _plain(self, lines: list[bytes], first: int, h: dict[str, int]) -> Decoded | None:
+        """The common case in a few whole-buffer passes: no quote, CR or NUL, no empty or
+        long line, every line with the header's field count and a valid address; None
+        otherwise (then every line is judged on its own)."""
+        width = len(h)
+        if not lines or width != len(self.header or ()):
+            return None
+        buf = b"\n".join(lines)
+        if b"\r" in buf:  # CRLF lines (Python's csv writer): the CR goes as with rstrip
+            buf = (buf + b"\n").replace(b"\r\n", b"\n")[:-1]
+        if b'"' in buf or b"\r" in buf or b"\0" in buf:
+            return None
+        a = np.frombuffer(buf, dtype=np.uint8)
+        ends = np.append(np.flatnonzero(a == 10), len(a))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        lens = ends - starts
+        if lens.min() == 0 or lens.max() > MAX_FIELD:  # bytes >= characters
+            return None
+        commas = np.flatnonzero(a == 44)
+        per = np.searchsorted(commas, ends) - np.searchsorted(commas, starts)
+        if (per != width - 1).any():
+            return None
+        flat = buf.decode("utf-8", "replace").replace("\n", ",").split(",")
+        return self._columns([flat[j::width] for j in range(width)], np.arange(len(lines)), h,
+                             first)  # fmt: skip
 
     def _screen(self, recs: list[list[str]], text: list[str], first: int, width: int, j: int
                 ) -> list[int]:  # fmt: skip
@@ -680,13 +704,13 @@ class OpenSkyCsv:
                 good.append(k)
         return good
 
-    def _columns(self, recs: list[list[str]], idx: list[int], h: dict[str, int], first: int
-                 ) -> Decoded | None:  # fmt: skip
-        """Well-formed rows to one batch, column by column (distinct texts looked up once)."""
-        n = len(recs)
-        cols = list(zip(*recs, strict=True)) if n else [()] * len(h)
+    def _columns(self, cols: list[Sequence[str]], idx: Sequence[int], h: dict[str, int],
+                 first: int) -> Decoded | None:  # fmt: skip
+        """Well-formed rows (line `first + idx[i]`) to one batch, column by column (distinct
+        texts looked up once); None if an address is invalid."""
+        n = len(idx)
 
-        def col(name: str) -> tuple[str, ...] | None:
+        def col(name: str) -> Sequence[str] | None:
             j = h.get(name)
             return cols[j] if j is not None else None
 
@@ -696,7 +720,7 @@ class OpenSkyCsv:
         lat_txt = col("lat")
         lat, lon = _floats(lat_txt, n), _floats(col("lon"), n)
         t = _floats(col("lastposupdate"), n)
-        t[np.array([v == "" for v in lat_txt], dtype=bool) if n else []] = np.nan
+        t[np.fromiter(map(len, lat_txt), dtype=np.int64, count=n) == 0] = np.nan
         t = np.where(np.isfinite(t), t, _floats(col("time"), n))
         speed, vrate = _floats(col("velocity"), n), _floats(col("vertrate"), n)
         has_pos = np.isfinite(lat) & np.isfinite(lon)
@@ -717,7 +741,7 @@ class OpenSkyCsv:
         return self.json.finish_built(rep, self._statics(rep, col("callsign"), n))
 
     @staticmethod
-    def _statics(rep: Reports, cs_txt: tuple[str, ...] | None, n: int) -> list[Static]:
+    def _statics(rep: Reports, cs_txt: Sequence[str] | None, n: int) -> list[Static]:
         """A callsign static where a subject's callsign changes (empty ones say nothing)."""
         if cs_txt is None or n == 0:
             return []
@@ -755,7 +779,11 @@ def _split_lines(text: list[str]) -> list[list[str]]:
     ]
 
 
-def _floats(col: tuple[str, ...] | None, n: int) -> np.ndarray:
+def _text(line: bytes) -> str:
+    return line.decode("utf-8", "replace").rstrip("\r")
+
+
+def _floats(col: Sequence[str] | None, n: int) -> np.ndarray:
     """Text column to float64 as `_f` reads each value ("" and junk are NaN; 1e308 is inf
     beyond float32's range, kept for the range check at the door)."""
     if col is None:
@@ -771,7 +799,7 @@ def _floats(col: tuple[str, ...] | None, n: int) -> np.ndarray:
     return x
 
 
-def _lookup(col: tuple[str, ...] | None, fn: Any, dtype: Any, n: int,
+def _lookup(col: Sequence[str] | None, fn: Any, dtype: Any, n: int,
             memo: dict[str, Any] | None = None) -> np.ndarray:  # fmt: skip
     """`fn` of each value, computed once per distinct text (addresses and flags repeat);
     `memo` keeps the answers across batches (bounded: cleared when it grows large)."""
