@@ -121,7 +121,9 @@ def racetrack(icao, t, lat0, lon0, leg_m=60_000.0, r_m=8_000.0, v=150.0):
 def test_orbit_and_racetrack_loiter_but_transit_and_s_turns_do_not():
     t = np.arange(0.0, 5400, 4.0)
     orb = orbit(0x4B1001, t, 56.0, 20.0, 10_000.0)  # 63 km circuit: ~9 min per turn
-    rt = racetrack(0x4B1002, t, 57.5, 21.0)  # 170 km circuit: ~19 min
+    # 170 km circuit: ~19 min; over open sea (an ISR track): 75 km from Ventspils, whose
+    # terminal area would make a racetrack ATC holding (tests/test_holding_racetrack.py)
+    rt = racetrack(0x4B1002, t, 57.5, 19.8)
     lat, lon = destination(55.0, 15.0, 80.0, 230.0 * t)
     transit = flight(0x4B1003, t, lat, lon, trk=80.0)
     # S-turns: heading swings +-60 deg, net zero

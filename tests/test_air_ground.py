@@ -236,14 +236,12 @@ def replay_alerts(path):
 
 @pytest.mark.realdata
 def test_taxiing_at_zurich_raises_no_air_alert(shared_data):
-    """Nine aircraft taxi; SWR5220 (4b160e) also flies 3.5 h of racetracks over the Black
-    Forest between its ground phases: an orbiting test/training flight is the loitering
-    phenomenon (as a calibration orbit is), so it may raise that one alert, no other."""
+    """Nine aircraft taxi; SWR5220 (4b160e) also flies 3.5 h of racetracks and boxes between
+    its ground phases, in the terminal areas of Karlsruhe, Strasbourg and Stuttgart: holding
+    patterns, no loiter (issue 14's target: 0 air alerts)."""
     alerts = replay_alerts(shared_data / SAMPLES / "onground__zurich_airport.csv.gz")
     air = [a for a in alerts if a.domain == "air" and a.kind != "air.emergency"]
-    assert all(a.subject == "icao:4b160e" and a.kind == "air.loitering" for a in air), [
-        (a.subject, a.kind, a.summary) for a in air]
-    assert len(air) <= 1
+    assert not air, [(a.subject, a.kind, a.summary) for a in air]
 
 
 @pytest.mark.realdata

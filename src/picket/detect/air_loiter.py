@@ -17,6 +17,11 @@ Aerodrome traffic is no loiter: reports on the ground (`on_ground_rows`) end an
 activity and start the next one afresh, positions inside an airport's traffic zone
 (the airports layer) or an `airport` zone are ignored (circuits, holding stacks).
 
+A racetrack is not an orbit: when the window's largest continuous turn (no straight leg,
+`_arcs`) stays under `orbit_arc_deg`, its net turn came from legs and 180 deg reversals; flown
+at airliner speed within `terminal_radius_m` of an airport with airline service, that is ATC
+holding and opens nothing (docs/air_detectors.md, "Holding is not loitering").
+
 One orbiting activity is one alert: it opens at the first full turn, carries its
 circuits and duration (updated every `resignal_s`), and closes only when the
 aircraft lands, goes silent for `silence_s`, or holds no full turn for `quiet_s`.
@@ -43,6 +48,7 @@ from picket.detect.base import (
     th,
 )
 from picket.fusion.context import BatchContext
+from picket.geo.airports import airports_of
 from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -96,6 +102,40 @@ class AirLoiterThresholds(Thresholds):
         600.0, "an open activity's circuits and duration are refreshed this often", "picket"
     )
     check_every_s: float = th(60.0, "tracks re-judged this often (event time)", "picket")
+    straight_dps: float = th(
+        0.1,
+        "a stretch of track turning slower than this (deg/s, over ~1 min) is a straight leg",
+        "the widest navaid orbit, a 25 NM DME arc at 250 kt, turns 0.16 deg/s; a leg's wind "
+        "corrections stay within a few degrees a minute (ICAO Doc 8168 drift correction)",
+    )
+    straight_s: float = th(
+        30.0,
+        "... judged over this long, centred on each turn",
+        "half a holding pattern's shortest leg (1 min at or below 14,000 ft, ICAO Doc 8168), "
+        "three samples at `sample_s`",
+    )
+    orbit_arc_deg: float = th(
+        270.0,
+        "one continuous turn, without a straight leg, this large makes the window an orbit",
+        "a holding or racetrack joins its legs by 180 deg turns (ICAO Doc 8168 holding: "
+        "1-1.5 min legs, 180 deg rate-one turns; up to ~210 deg in wind or on a teardrop "
+        "entry); a circle or a navaid calibration orbit turns on for 270 deg and more",
+    )
+    holding_speed_ms: float = th(
+        75.0,
+        "... flown at this mean ground speed or faster (slower: a helicopter or light "
+        "aircraft working over one place, e.g. a TV relay, which is loitering)",
+        "145 kt: IFR traffic holds at Category B-D speeds (ICAO Doc 8168 initial approach "
+        "speeds, Cat B 120-180 kt, Cat C 160-240 kt; airliners hold at 200-230 kt)",
+    )
+    terminal_radius_m: float = th(
+        60_000.0,
+        "a racetrack (no orbit) centred this close to an airport with airline service is "
+        "ATC holding, not loitering; farther out (an ISR or AEW track) it is loitering",
+        "terminal control areas reach 30-50 NM from their airport and holding fixes lie "
+        "inside them (ICAO Annex 11 / Doc 8168; e.g. the London TMA stacks, 10-25 NM out); "
+        "airline service: an IATA code in airportsdata",
+    )
 
 
 class AirLoitering:
@@ -186,6 +226,12 @@ class AirLoitering:
         net = np.zeros(len(slots))
         if len(turn):
             np.add.at(net, np.searchsorted(slots, bs[1:]), turn)
+        # mean ground speed over the steps that carry a direction
+        isl = np.searchsorted(slots, s[bi])
+        flown = np.bincount(isl, weights=step[bi], minlength=len(slots))
+        took = np.bincount(isl, weights=dt[bi], minlength=len(slots))
+        speed = flown / np.maximum(took, 1e-3)
+        arc = self._arcs(turn, turn_t, bs[1:] if len(bs) > 1 else bs[:0], slots)
         # spread: the furthest sample from the slot's centre (mean of unit vectors)
         clat, clon = np.radians(la), np.radians(lo)
         x, y, z = np.cos(clat) * np.cos(clon), np.cos(clat) * np.sin(clon), np.sin(clat)
@@ -195,10 +241,40 @@ class AirLoitering:
         d = haversine_m(la, lo, mlat[idx], mlon[idx])
         radius = np.zeros(len(slots))
         np.maximum.at(radius, idx, d)
-        return {"slots": slots, "net": net, "radius": radius, "count": count, "first": first,
-                "last": last, "last_any": last_any, "landed": landed, "mlat": mlat,
-                "mlon": mlon, "turn": turn, "turn_t": turn_t,
+        return {"slots": slots, "net": net, "arc": arc, "speed": speed, "radius": radius,
+                "count": count, "first": first, "last": last, "last_any": last_any,
+                "landed": landed, "mlat": mlat, "mlon": mlon, "turn": turn, "turn_t": turn_t,
                 "turn_slot": bs[1:] if len(bs) > 1 else np.empty(0, np.int64)}  # fmt: skip
+
+    def _arcs(self, turn: np.ndarray, turn_t: np.ndarray, ts: np.ndarray,
+              slots: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Per slot: the largest turn flown in one go, without a straight leg (deg, absolute).
+
+        Each turn is judged on the `straight_s` around it (within its slot): slower than
+        `straight_dps` it is part of a straight leg, else it turns left or right.
+        Consecutive turns the same way add up; a circle's keep adding, a racetrack's stop at
+        its 180 deg reversals."""
+        arc = np.zeros(len(slots))
+        n = len(turn)
+        if n == 0:
+            return arc
+        si = np.searchsorted(slots, ts)
+        # (slot, time) as one sorted key: turns come sorted by slot, then time
+        t0 = float(turn_t.min())
+        big = 2.0 * (float(turn_t.max()) - t0) + 4 * self.th.straight_s + 1.0
+        key = si * big + (turn_t - t0)
+        half = self.th.straight_s / 2
+        lo = np.searchsorted(key, key - half, "left")
+        hi = np.searchsorted(key, key + half, "right")
+        c = np.r_[0.0, np.cumsum(turn)]
+        roll = c[hi] - c[lo]
+        span = np.maximum(turn_t[hi - 1] - turn_t[lo], self.th.sample_s)
+        sign = np.where(np.abs(roll) >= self.th.straight_dps * span, np.sign(roll), 0.0)
+        brk = np.r_[True, (sign[1:] != sign[:-1]) | (si[1:] != si[:-1])]
+        run = np.cumsum(brk) - 1
+        acc = np.abs(np.bincount(run, weights=np.where(sign != 0, turn, 0.0)))
+        np.maximum.at(arc, si[brk], acc)
+        return arc
 
     def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
         """The window ending at tick `now` (samples flagged `inside`)."""
@@ -209,6 +285,16 @@ class AirLoitering:
         # keeps turning full circles, wherever they take it (an orbit over a moving event)
         turning = (np.abs(net) >= th.min_turn_deg) & (radius >= th.min_radius_m)
         loiter = turning & (radius <= th.max_radius_m)
+        holding = np.zeros(len(slots), bool)
+        if loiter.any():  # a racetrack in a terminal area is ATC holding, an orbit is not
+            cand = np.flatnonzero(loiter & (w["arc"] < th.orbit_arc_deg)
+                                  & (w["speed"] >= th.holding_speed_ms))  # fmt: skip
+            ap = airports_of(ctx.env)
+            if len(cand) and ap is not None:
+                near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
+                                           th.terminal_radius_m)  # fmt: skip
+                holding[cand] = near >= 0
+            loiter &= ~holding
         pos = {int(sl): i for i, sl in enumerate(slots.tolist())}
         out: list[Signal] = []
         # open activities: add the turns since the last tick, then close or keep alive

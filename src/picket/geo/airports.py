@@ -12,6 +12,9 @@ The default radius is the aerodrome traffic zone (ATZ) of UK practice: 2.5 NM
 shorter ones), up to 2,000 ft above aerodrome level (UK CAA, ANO 2016 and CAP 393;
 ICAO Annex 11 leaves ATZ dimensions to states). Taxiways, runways and the
 traffic circuit (flown at 1,000-1,500 ft above the field, FAA AIM 4-3-3) lie inside it.
+
+Airports with an IATA code (airline or commercial service) also have a terminal area
+(`served_within`, 60 km by default): air.loitering reads a racetrack there as ATC holding.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ FT = 0.3048
 EARTH_R = 6_371_008.8
 ATZ_RADIUS_M = 4630.0  # 2.5 NM: UK ATZ for a longest runway over 1,850 m (CAP 393)
 ATZ_HEIGHT_M = 610.0  # 2,000 ft above aerodrome level (CAP 393)
+# a terminal control area (TMA) around an airport with airline service: holding fixes lie in it
+TERMINAL_RADIUS_M = 60_000.0
 
 
 def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -48,9 +53,15 @@ class Airports:
     names: list[str]
     radius_m: float = ATZ_RADIUS_M
     height_m: float = ATZ_HEIGHT_M
+    # airports with an IATA code (airline or commercial service): the ones with a terminal area
+    served: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.tree = cKDTree(_unit(self.lat, self.lon)) if len(self.lat) else None
+        s = np.zeros(len(self.lat), bool) if self.served is None else self.served
+        self.served_idx = np.flatnonzero(s)
+        self.served_tree = (cKDTree(_unit(self.lat[s], self.lon[s])) if len(self.served_idx)
+                            else None)  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -70,6 +81,24 @@ class Airports:
         sub_i = np.where(hit, i, -1)
         sub_d = np.where(hit, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
         idx[ok], dist[ok] = sub_i, sub_d
+        return idx, dist
+
+    def served_within(
+        self, lat: np.ndarray, lon: np.ndarray, radius_m: float = TERMINAL_RADIUS_M
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(index of the nearest airport with airline service within `radius_m` or -1, its
+        distance m) per point: is this point in an airport's terminal area?"""
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        idx = np.full(len(lat), -1, np.int64)
+        dist = np.full(len(lat), np.inf)
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        if self.served_tree is None or not ok.any():
+            return idx, dist
+        chord = 2 * np.sin(radius_m / (2 * EARTH_R))
+        d, i = self.served_tree.query(_unit(lat[ok], lon[ok]), k=1, distance_upper_bound=chord)
+        hit = np.isfinite(d)
+        idx[ok] = np.where(hit, self.served_idx[np.minimum(i, len(self.served_idx) - 1)], -1)
+        dist[ok] = np.where(hit, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
         return idx, dist
 
     def in_zone(self, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray) -> np.ndarray:
@@ -102,28 +131,29 @@ class Airports:
 
 
 @functools.lru_cache(maxsize=1)
-def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
+def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
     """The airportsdata table as arrays (read once per process)."""
     try:
         import airportsdata
     except ImportError:  # a broken install must not stop the picture: no airport layer
         logger.warning("airportsdata is not installed: no airports layer")
-        return np.empty(0), np.empty(0), np.empty(0), [], []
+        return np.empty(0), np.empty(0), np.empty(0), [], [], np.empty(0, bool)
     rows = list(airportsdata.load("ICAO").values())
     lat = np.array([float(r["lat"]) for r in rows])
     lon = np.array([float(r["lon"]) for r in rows])
     elev = np.array([float(r.get("elevation") or 0.0) for r in rows]) * FT
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    served = np.array([bool(str(r.get("iata") or "").strip()) for r in rows], bool)
     idx = np.flatnonzero(ok)
     return (lat[idx], lon[idx], elev[idx], [str(rows[i]["icao"]) for i in idx],
-            [str(rows[i]["name"]) for i in idx])  # fmt: skip
+            [str(rows[i]["name"]) for i in idx], served[idx])  # fmt: skip
 
 
 @functools.lru_cache(maxsize=8)
 def load_airports(radius_m: float = ATZ_RADIUS_M, height_m: float = ATZ_HEIGHT_M) -> Airports:
     """The world airports, built once per process per (radius, height)."""
-    lat, lon, elev, codes, names = _table()
-    return Airports(lat, lon, elev, codes, names, float(radius_m), float(height_m))
+    lat, lon, elev, codes, names, served = _table()
+    return Airports(lat, lon, elev, codes, names, float(radius_m), float(height_m), served)
 
 
 def airports_of(env: dict[str, Any]) -> Airports | None:
