@@ -60,6 +60,7 @@ def test_every_incident_kind_is_scripted_within_the_hour(scn: Scenario) -> None:
         "maritime.ais_gap",
         "maritime.encounter",
         "maritime.identity_conflict",
+        "maritime.drift",
         "air.emergency",
         "air.airspace_entry",
         "air.low_slow",

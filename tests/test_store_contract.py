@@ -24,7 +24,8 @@ PUBLIC = {"upsert_alerts", "record", "alert_events", "alerts_at", "count_open_at
           "latest_time", "alerts", "count_alerts", "triage", "triage_log", "add_track_points",
           "track_points", "close", "dead_letter_path", "save_checkpoint", "load_checkpoint",
           "open_alerts", "has_event", "track_points_page",
-          "alert_objects", "alerts_touched_after"}  # fmt: skip
+          "alert_objects", "alerts_touched_after", "upsert_incidents", "incidents", "incident",
+          "add_watch", "delete_watch", "watch_entries"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

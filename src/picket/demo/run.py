@@ -146,10 +146,23 @@ def run_demo(
     summary = run_stream(asm.pipeline, decoded_chunks(scn, asm, 10.0), batch_s=10.0, speed=speed)
     alerts = [a.to_json() for a in sorted(memory.alerts.values(), key=lambda a: a.time)]
     incidents = [_incident_json(i) for i in scn.incidents]
+    joined = _join_incidents(asm, alerts)
     res = DemoResult(summary, alerts, incidents, asm.rejects.summary(), workdir,
-                     {"wall_s": wall.perf_counter() - t0})  # fmt: skip
+                     {"wall_s": wall.perf_counter() - t0, "joined": joined})  # fmt: skip
     asm.close()
     return res
+
+
+def _join_incidents(asm: Assembly, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's cross-domain incidents (detect/incidents.py), kept in the store as well so
+    `picket serve` over the demo's store lists them without joining again."""
+    from picket.detect.incidents import IncidentRules, join
+
+    rules = IncidentRules.from_dict(asm.pipeline.env.get("incidents"))
+    records = join(alerts, rules)
+    if asm.store is not None and hasattr(asm.store, "upsert_incidents"):
+        asm.store.upsert_incidents(records)
+    return records
 
 
 def _incident_json(inc: Any) -> dict[str, Any]:

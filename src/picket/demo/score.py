@@ -86,3 +86,27 @@ def score(
 
 def kinds_found(sc: Score, incidents: list[dict[str, Any]]) -> set[str]:
     return {incidents[k]["kind"] for k in sc.found}
+
+
+def score_incidents(records: list[dict[str, Any]], alerts: list[dict[str, Any]],
+                    truth: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """Cross-domain incidents against the scenario: each truth incident with `extra.joins`
+    must be one record holding its subject and an alert of every kind it joins; no record
+    may hold the subjects of two different scripted incidents (unrelated alerts stay
+    apart). Returns {"joined": [names], "missed": [names], "mixed": [record ids]}."""
+    kind_of = {a["id"]: a["kind"] for a in alerts}
+    out: dict[str, Any] = {"joined": [], "missed": [], "mixed": []}
+    for inc in truth:
+        joins = (inc.get("extra") or {}).get("joins")
+        if not joins:
+            continue
+        name = inc["extra"].get("incident") or inc["kind"]
+        ok = any(inc["subject"] in r["subjects"]
+                 and set(joins) <= {kind_of.get(a) for a in r["alerts"]} for r in records)
+        out["joined" if ok else "missed"].append(name)
+    scripted = {i["subject"] for i in truth if i.get("subject")}
+    scripted |= {(i.get("extra") or {}).get("other") for i in truth} - {None}
+    for r in records:
+        if len(scripted & set(r["subjects"])) > 1:
+            out["mixed"].append(r["id"])
+    return out

@@ -211,7 +211,7 @@ class GnssInterference:
             elif c in self.red and judged and frac[i] < th.yellow:  # back to green
                 self.red.discard(c)
                 self.stats.pop(c, None)
-            if c in self.red:
+            if c in self.red and judged:
                 self.stats[c] = (int(good[i]), int(nbad[i]), float(frac[i]))
         areas, ended = self.book.assign(group_cells(self.red))
         out = [self._signal(ctx, a, g, inside, now) for a, g in areas]

@@ -87,6 +87,7 @@ class ServerState:
         self.ws_dropped_slow = 0
         self.sse_dropped_slow = 0
         self.refused: dict[str, int] = {}  # over caps and by the browser checks, per reason
+        self.incidents: Any = None  # serve/incidents.Incidents, set by build_app
 
     def refuse(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
@@ -447,6 +448,88 @@ def area_query(request: Request) -> Response:
     return query(request.app.state.picket, _q(request))
 
 
+# incidents, search, codes, watchlist (serve/incidents.py, search.py, watch.py) ---------
+def _incidents(st: ServerState) -> Any:
+    if st.reader.store is None:
+        raise ApiError(404, "no store configured: incidents are joined from stored alerts")
+    return st.incidents
+
+
+def incidents(request: Request) -> Response:
+    _who(request)
+    from picket.serve.incidents import export as export_incidents
+
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    fmt = q.get("format") or "json"
+    try:
+        limit, offset = clamp(q.get("limit"), 200), offset_param(q.get("offset"))
+        rows = _incidents(st).list(q, limit + 1, offset)
+        if fmt != "json":
+            body, media = export_incidents(rows[:limit], fmt)
+            return Response(body, media_type=media)
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
+    nxt = offset + limit if len(rows) > limit else None
+    return JSONResponse({"incidents": rows[:limit], "next_offset": nxt})
+
+
+def incident_one(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    rec = _incidents(st).one(request.path_params["incident_id"])
+    if rec is None:
+        raise ApiError(404, "no such incident")
+    return JSONResponse(rec)
+
+
+async def incident_triage(request: Request) -> Response:
+    """Triage an incident as an alert is triaged (operators; the log under its id)."""
+    p = _who(request)
+    Authenticator.require_operator(p)
+    st: ServerState = request.app.state.picket
+    body = await read_json(request)
+    try:
+        action, assignee, comment = tri.validate(body)
+    except tri.TriageError as e:
+        raise ApiError(422, str(e)) from None
+    iid = request.path_params["incident_id"]
+    now = wall.time()
+    pic_t = st.hub.current().time
+    ev_t = float(pic_t) if np.isfinite(pic_t) else now
+    rec = await run_in_threadpool(_incidents(st).triage, iid, p.name, action, assignee, comment,
+                                  now, ev_t)  # fmt: skip
+    if rec is None:
+        raise ApiError(404, "no such incident")
+    st.hub.events.publish("incident", {"incident_id": iid, "action": action, "who": p.name,
+                                       "time": iso(now), "triage": rec["triage"]})  # fmt: skip
+    return JSONResponse(rec)
+
+
+def search(request: Request) -> Response:
+    _who(request)
+    from picket.serve.search import MAX_RESULTS, parse_query
+    from picket.serve.search import search as run_search
+
+    st: ServerState = request.app.state.picket
+    q = _q(request)
+    try:
+        text = parse_query(q.get("q"))
+        limit = min(clamp(q.get("limit"), 20), MAX_RESULTS)
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
+    statics = getattr(st.hub.tracks_ref, "statics", {}) or {}
+    rows = run_search(st.hub.current(), statics, text, limit)
+    return JSONResponse({"q": text, "results": rows})
+
+
+async def codes(request: Request) -> Response:
+    _who(request)
+    from picket.model.codes import all_codes
+
+    return JSONResponse(all_codes())
+
+
 # SSE ------------------------------------------------------------------------------------
 class _CountedStream(StreamingResponse):
     """A streaming response that gives its slot back however it ends (also when the client
@@ -776,6 +859,7 @@ def build_app(
     ddir = Path(data_dir) if data_dir else (reader.store.path.parent if reader.store else None)
     auth = Authenticator(normalise_tokens(tokens))
     state = ServerState(hub, reader, auth, ddir, max_ws, max_sse, slow_s)
+    state.incidents = _incident_view(hub, reader)
     if hub.zones.attach(ddir):  # edits kept from an earlier run win over the configured zones
         hub.layers["zones"] = hub.zones.collection()
     else:
@@ -797,6 +881,11 @@ def build_app(
         Route("/api/layers/zones/{zone_id}", delete_zone, methods=["DELETE"]),
         Route("/api/layers/{name}", layer),
         Route("/api/kinds", kinds),
+        Route("/api/incidents", incidents),
+        Route("/api/incidents/{incident_id}/triage", incident_triage, methods=["POST"]),
+        Route("/api/incidents/{incident_id}", incident_one),
+        Route("/api/search", search),
+        Route("/api/codes", codes),
         Route("/api/export", export),
         Route("/api/query", area_query),
         WebSocketRoute("/api/ws/tracks", ws_tracks),
@@ -830,6 +919,17 @@ def build_app(
                                         LookupError: _lookup_error})  # fmt: skip
     app.state.picket = state
     return app
+
+
+def _incident_view(hub: LiveHub, reader: StoreReader) -> Any:
+    """The incidents over the server's store, with the `[incidents]` rules the pipeline's
+    geography carries (`env["incidents"]`), else the defaults."""
+    from picket.detect.incidents import IncidentRules
+    from picket.serve.incidents import Incidents
+
+    env = getattr(hub, "env", None)
+    rules = env.get("incidents") if env is not None else None
+    return Incidents(reader, IncidentRules.from_dict(rules if isinstance(rules, dict) else None))
 
 
 class _App(Starlette):

@@ -319,3 +319,50 @@ def apply_jamming(rng: np.random.Generator, rows: Table) -> tuple[Table, np.ndar
     rows["nic"][inside] = rng.integers(0, 6, k)
     rows["nacp"][inside] = rng.integers(0, 7, k)
     return rows, inside
+
+
+DRIFT_SITE = (20.70, 55.50)  # open sea 9 km south of NordBalt, under the Kaliningrad jamming
+
+
+def cable_drift(
+    rng: np.random.Generator, vessel: int, mmsi: int, t0: float, duration: float
+) -> tuple[Actor, Incident]:
+    """A cargo ship loses its engine 9 km south of NordBalt, inside the area where GNSS is
+    jammed, and drifts 'not under command' for 35 minutes before getting under way again:
+    one incident across domains (a vessel adrift near a cable and the jamming over the same
+    sea area), which `picket.detect.incidents` must join."""
+    lon0, lat0 = DRIFT_SITE
+    t_start, t_end, t_mid = t0 + 20 * MIN, t0 + 55 * MIN, t0 + 37 * MIN
+    t = np.arange(t0, t0 + duration + 1.0)
+    into = np.clip((t - t_start) / 120.0, 0, 1)  # two minutes to lose way, and to regain it
+    out = np.clip((t - t_end) / 120.0, 0, 1)
+    drift = 1.9 + 0.3 * np.sin(2 * np.pi * (t - t0) / 800.0)
+    speed = 10.0 * (1 - into) + drift * into * (1 - out) + 9.0 * out
+    course = np.where((t >= t_start) & (t < t_end), 200.0 + 6.0 * np.sin(2 * np.pi * (t - t0)
+                                                                         / 1300.0), 250.0)
+    e, n = _integrate(t, speed, course)
+    i_mid = int(t_mid - t0)
+    e, n = e - e[i_mid], n - n[i_mid]
+    lat, lon, sog, cog = _kinematics(lat0, lon0, t, e, n)
+    rt = np.arange(t0 + float(rng.integers(0, 10)), t0 + duration, POSITION_PERIOD_S)
+    i = (rt - t0).astype(int)
+    m = len(rt)
+    adrift = (rt >= t_start) & (rt < t_end)
+    heading = np.where(adrift, 290.0, cog[i]) + rng.normal(0.0, 2.0, m)  # beam-on when adrift
+    status = np.where(adrift, 2, 0)  # 2: not under command
+    track = track_rows(vessel, mmsi, rt, lat[i], lon[i], sog[i] + rng.normal(0, 0.05, m),
+                       cog[i] + rng.normal(0, 1.5, m), heading % 360.0, status)  # fmt: skip
+    inc = Incident(
+        "maritime.drift",
+        mmsi_subject(mmsi),
+        t_start,
+        t_end,
+        lat0,
+        lon0,
+        "Cargo ship loses its engine 9 km south of NordBalt and drifts 'not under command' at "
+        "~2 kn for 35 min while GNSS is jammed over the same sea area: one incident across "
+        "the maritime and GNSS domains.",
+        extra={"joins": ["gnss.interference"], "near": "NordBalt",
+               "incident": "drift under jamming near NordBalt"},
+    )
+    return Actor(track, 70, "LTKLJ", "cable_drift"), inc

@@ -94,7 +94,7 @@ def build(
     n_aircraft: int = 300,
     start: str | float = "2025-01-15T10:00:00Z",
 ) -> Scenario:
-    """A deterministic scenario: `n_ships` background vessels (plus five incident vessels),
+    """A deterministic scenario: `n_ships` background vessels (plus six incident vessels),
     `n_aircraft` aircraft (two of them scripted), one drone, and their incidents."""
     if not duration_s >= MIN_DURATION_S:
         raise ValueError(
@@ -103,7 +103,8 @@ def build(
         )
     t0 = parse_time(start)
     T = float(duration_s)
-    r_inc, r_bg, r_air, r_plot, r_id = np.random.default_rng(seed).spawn(5)
+    # a sixth child for incidents added later: the first five draw as they always did
+    r_inc, r_bg, r_air, r_plot, r_id, r_x = np.random.default_rng(seed).spawn(6)
     taken: set[int] = set()
     inc_list: list[Incident] = []
 
@@ -116,7 +117,9 @@ def build(
     enc_mmsi = (_incident_mmsi(r_id, 273, taken), _incident_mmsi(r_id, 620, taken))
     enc_a, enc_b, inc = incidents.encounter(r_inc, (n + 2, n + 3), enc_mmsi, t0, T)
     inc_list.append(inc)
-    scripted: list[Actor] = [drag, gap, enc_a, enc_b]
+    drift, inc = incidents.cable_drift(r_x, n + 4, _incident_mmsi(r_x, 277, taken), t0, T)
+    inc_list.append(inc)
+    scripted: list[Actor] = [drag, gap, enc_a, enc_b, drift]
 
     grid = np.arange(t0, t0 + T + 1, ships.CHECK_STEP_S)
     obs = [_grid_track(a.track, grid) for a in scripted]
@@ -126,7 +129,7 @@ def build(
     info, tracks, statics = ships.generate(r_bg, plans, 0, mmsi, t0, T)
 
     original = ships_of(tracks, incidents.pick_original(r_inc, tracks, info, t0))
-    clone, inc = incidents.identity_conflict(r_inc, n + 4, original, t0)
+    clone, inc = incidents.identity_conflict(r_inc, n + 5, original, t0)
     inc_list.append(inc)
     scripted.append(clone)
 

@@ -46,10 +46,14 @@ import numpy as np
 from picket.model.alerts import Alert, Event, iso
 from picket.store.sqlite import (
     COUNT_OPEN_AT_SQL,
+    WATCH_COLS,
     _f,
     _kind_subject,
     alerts_at_sql,
     fold_alerts_at,
+    incident_row,
+    incidents_sql,
+    watch_row,
 )
 
 log = logging.getLogger(__name__)
@@ -115,6 +119,24 @@ CREATE TABLE IF NOT EXISTS track_points (
         GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) STORED,
     PRIMARY KEY (subject, time)
 ) PARTITION BY RANGE (time);
+CREATE TABLE IF NOT EXISTS incidents (
+    id text COLLATE "C" PRIMARY KEY,
+    time double precision NOT NULL,
+    last_time double precision NOT NULL,
+    status text NOT NULL,
+    severity text NOT NULL,
+    record text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_time ON incidents (time);
+CREATE TABLE IF NOT EXISTS watchlist (
+    id text COLLATE "C" PRIMARY KEY,
+    match text NOT NULL,
+    label text NOT NULL,
+    severity text NOT NULL,
+    note text NOT NULL,
+    who text NOT NULL,
+    time double precision NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     name text COLLATE "C" PRIMARY KEY,
     time double precision NOT NULL,
@@ -630,6 +652,56 @@ class PostgresStore:
                           "ORDER BY time", (alert_id,))  # fmt: skip
         return [{"time": iso(r["time"]), "who": r["who"], "action": r["action"],
                  "comment": r["comment"]} for r in rows]  # fmt: skip
+
+    # incidents and watchlist entries: written at once, as triage is ------------------------
+    def upsert_incidents(self, records: list[dict[str, Any]]) -> None:
+        """Keep incident records by id (the joiner's output replaces the stored one)."""
+        if not records:
+            return
+        rows = sorted((incident_row(r) for r in records), key=lambda r: r[0])
+
+        def run(c: Any) -> None:
+            with c.transaction(), c.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO incidents VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE "
+                    "SET time = excluded.time, last_time = excluded.last_time, "
+                    "status = excluded.status, severity = excluded.severity, "
+                    "record = excluded.record", rows)  # fmt: skip
+
+        self.flush()
+        self._read(run)
+
+    def incidents(self, since: float | None = None, until: float | None = None,
+                  status: str | None = None, limit: int = 1000,
+                  offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+        """Incident records, newest first; `since`/`until` on their active span."""
+        q, args = incidents_sql(since, until, status)
+        rows = self._rows(qmarks(q + " LIMIT ? OFFSET ?"), [*args, limit, offset])
+        return [json.loads(r["record"]) for r in rows]
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT record FROM incidents WHERE id = %s", (incident_id,))
+        return json.loads(rows[0]["record"]) if rows else None
+
+    def add_watch(self, entry: dict[str, Any]) -> None:
+        """Keep one entry (`id`, `match`, `label`, `severity`, `note`, `who`, `time`)."""
+        self.flush()
+        self._read(lambda c: c.execute(
+            "INSERT INTO watchlist VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET "
+            "match = excluded.match, label = excluded.label, severity = excluded.severity, "
+            "note = excluded.note, who = excluded.who, time = excluded.time",
+            watch_row(entry)))  # fmt: skip
+
+    def delete_watch(self, entry_id: str) -> bool:
+        self.flush()
+        cur = self._read(lambda c: c.execute("DELETE FROM watchlist WHERE id = %s", (entry_id,)))
+        return bool(cur.rowcount)
+
+    def watch_entries(self) -> list[dict[str, Any]]:
+        """The entries added from the API, oldest first."""
+        rows = self._rows("SELECT id, match, label, severity, note, who, time FROM watchlist "
+                          "ORDER BY time, id", ())  # fmt: skip
+        return [{k: r[k] for k in WATCH_COLS} for r in rows]
 
     # tracks -------------------------------------------------------------------------------
     def add_track_points(self, cols: dict[str, np.ndarray]) -> None:

@@ -81,6 +81,24 @@ CREATE TABLE IF NOT EXISTS track_points (
     PRIMARY KEY (subject, time)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS track_points_time ON track_points(time);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    time REAL NOT NULL,
+    last_time REAL NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_time ON incidents(time);
+CREATE TABLE IF NOT EXISTS watchlist (
+    id TEXT PRIMARY KEY,
+    match TEXT NOT NULL,
+    label TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    note TEXT NOT NULL,
+    who TEXT NOT NULL,
+    time REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
     time REAL NOT NULL,
@@ -150,6 +168,39 @@ def fold_alerts_at(rows: list[dict[str, Any]], logs: dict[str, list[dict[str, An
         d.pop("_last")
         out.append(d)
     return out
+
+
+WATCH_COLS = ("id", "match", "label", "severity", "note", "who", "time")
+
+
+def watch_row(e: dict[str, Any]) -> tuple:
+    return tuple(e[k] for k in WATCH_COLS)
+
+
+def incident_row(r: dict[str, Any]) -> tuple:
+    """(id, time, last_time, status, severity, record JSON) of an incident record."""
+    from picket.model.alerts import parse_time
+
+    return (r["id"], parse_time(r["time"]), parse_time(r["last_time"]), r["status"],
+            r["severity"], json.dumps(r, sort_keys=True))  # fmt: skip
+
+
+def incidents_sql(since: float | None, until: float | None,
+                  status: str | None) -> tuple[str, list[Any]]:  # fmt: skip
+    """The incident listing's query (`?` placeholders; both stores run it)."""
+    q, args = "SELECT record FROM incidents WHERE 1=1", []
+    if since is not None:
+        q += " AND last_time >= ?"
+        args.append(since)
+    if until is not None:
+        q += " AND time <= ?"
+        args.append(until)
+    if status:
+        q += " AND status = ?"
+        args.append(status)
+    else:
+        q += " AND status <> 'merged'"
+    return q + " ORDER BY time DESC, id", args
 
 
 def _f(x: float) -> float | None:
@@ -376,6 +427,47 @@ class Store:
             (alert_id,),
         )
         return [{"time": iso(t), "who": w, "action": a, "comment": c} for t, w, a, c in cur]
+
+    # incidents (detect/incidents.py) ----------------------------------------------
+    def upsert_incidents(self, records: list[dict[str, Any]]) -> None:
+        """Keep incident records by id (the joiner's output replaces the stored one)."""
+        rows = [incident_row(r) for r in records]
+        self.db.executemany(
+            "INSERT INTO incidents VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+            "time=excluded.time, last_time=excluded.last_time, status=excluded.status, "
+            "severity=excluded.severity, record=excluded.record", rows)  # fmt: skip
+        self.db.commit()
+
+    def incidents(self, since: float | None = None, until: float | None = None,
+                  status: str | None = None, limit: int = 1000,
+                  offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+        """Incident records, newest first; `since`/`until` on their active span."""
+        q, args = incidents_sql(since, until, status)
+        rows = self.db.execute(q + " LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT record FROM incidents WHERE id=?",
+                              (incident_id,)).fetchone()  # fmt: skip
+        return None if row is None else json.loads(row[0])
+
+    # watchlist entries added from the API (detect/watchlist.py reads them) ----------
+    def add_watch(self, entry: dict[str, Any]) -> None:
+        """Keep one entry (`id`, `match`, `label`, `severity`, `note`, `who`, `time`)."""
+        self.db.execute("INSERT OR REPLACE INTO watchlist VALUES (?,?,?,?,?,?,?)",
+                        watch_row(entry))  # fmt: skip
+        self.db.commit()
+
+    def delete_watch(self, entry_id: str) -> bool:
+        n = self.db.execute("DELETE FROM watchlist WHERE id=?", (entry_id,)).rowcount
+        self.db.commit()
+        return n > 0
+
+    def watch_entries(self) -> list[dict[str, Any]]:
+        """The entries added from the API, oldest first."""
+        cur = self.db.execute("SELECT id, match, label, severity, note, who, time FROM "
+                              "watchlist ORDER BY time, id")  # fmt: skip
+        return [dict(zip(WATCH_COLS, r, strict=True)) for r in cur.fetchall()]
 
     # tracks ---------------------------------------------------------------------
     def add_track_points(self, cols: dict[str, np.ndarray]) -> None:
