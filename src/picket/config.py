@@ -32,54 +32,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from picket.detect.air_loiter import AirLoitering, AirLoiterThresholds
-from picket.detect.air_loss import TransponderLoss, TransponderLossThresholds
-from picket.detect.air_rules import AirspaceEntry, AirspaceThresholds, Emergency, LowSlow
-from picket.detect.air_rules import LowSlowThresholds as _LowSlowTh
-from picket.detect.gnss import (
-    GnssInterference,
-    GnssSpoofing,
-    GnssSpoofingArea,
-    InterferenceThresholds,
-    SpoofingAreaThresholds,
-    SpoofingThresholds,
-)
-from picket.detect.harbours import HarbourLearning, HarbourThresholds
-from picket.detect.maritime_encounter import Encounter, EncounterThresholds
-from picket.detect.maritime_gap import AisGap, AisGapThresholds
-from picket.detect.maritime_identity import IdentityConflict, IdentityThresholds
-from picket.detect.maritime_motion import (
-    AnchorDrag,
-    AnchorDragThresholds,
-    Drift,
-    DriftThresholds,
-    Loitering,
-    LoiteringThresholds,
-)
-from picket.detect.space_manoeuvre import ManoeuvreThresholds, SpaceManoeuvre
-from picket.detect.watchlist import WatchlistHits, WatchlistThresholds
 
-# kind -> (detector class, thresholds class or None)
-DETECTORS: dict[str, tuple[type, type | None]] = {
-    # harbours learned from the traffic (no alerts of its own): first, for the maritime rules
-    "maritime.harbours": (HarbourLearning, HarbourThresholds),
-    "maritime.loitering": (Loitering, LoiteringThresholds),
-    "maritime.drift": (Drift, DriftThresholds),
-    "maritime.anchor_drag": (AnchorDrag, AnchorDragThresholds),
-    "maritime.ais_gap": (AisGap, AisGapThresholds),
-    "maritime.identity_conflict": (IdentityConflict, IdentityThresholds),
-    "maritime.encounter": (Encounter, EncounterThresholds),
-    "air.emergency": (Emergency, None),
-    "air.airspace_entry": (AirspaceEntry, AirspaceThresholds),
-    "air.low_slow": (LowSlow, _LowSlowTh),
-    "air.transponder_loss": (TransponderLoss, TransponderLossThresholds),
-    "air.loitering": (AirLoitering, AirLoiterThresholds),
-    "gnss.interference": (GnssInterference, InterferenceThresholds),
-    "gnss.spoofing": (GnssSpoofing, SpoofingThresholds),
-    "gnss.spoofing_area": (GnssSpoofingArea, SpoofingAreaThresholds),
-    "space.manoeuvre": (SpaceManoeuvre, ManoeuvreThresholds),
-    "watchlist.hit": (WatchlistHits, WatchlistThresholds),
-}
+def __getattr__(name: str) -> Any:
+    """`DETECTORS` (kind -> (class, thresholds class or None), in pipeline order), read
+    from the detector registry on first use so importing config loads no detector."""
+    if name == "DETECTORS":
+        from picket.detect.registry import pipeline_specs
+
+        return {k: (s.cls, s.thresholds) for k, s in pipeline_specs().items()}
+    raise AttributeError(name)
+
+
+def _detectors() -> dict[str, tuple[type, type | None]]:
+    return __getattr__("DETECTORS")
 
 
 class ConfigError(ValueError):
@@ -235,11 +200,12 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.default_corridor_m = float(infra.get("default_corridor_m", cfg.default_corridor_m))
     dets = dict(data.get("detectors", {}))
     cfg.disabled = list(dets.pop("disabled", []))
+    known_dets = _detectors()
     for kind, over in dets.items():
-        if kind not in DETECTORS:
+        if kind not in known_dets:
             raise ConfigError(f"{where}: [detectors.{kind!r}] is not a detector; "
-                              f"known: {', '.join(DETECTORS)}")  # fmt: skip
-        _, th_cls = DETECTORS[kind]
+                              f"known: {', '.join(known_dets)}")  # fmt: skip
+        _, th_cls = known_dets[kind]
         names = {f.name for f in fields(th_cls)} if th_cls else set()
         bad = set(over) - names
         if bad:
@@ -291,7 +257,7 @@ def _asterix_sites(sec: Any, where: str) -> dict[tuple[int, int], tuple[float, f
 
 def build_detectors(cfg: Config) -> list[Any]:
     out = []
-    for kind, (cls, th_cls) in DETECTORS.items():
+    for kind, (cls, th_cls) in _detectors().items():
         if kind in cfg.disabled:
             continue
         if th_cls is None:
@@ -309,7 +275,7 @@ def build_detectors(cfg: Config) -> list[Any]:
 def describe_defaults() -> list[dict[str, Any]]:
     """Every detector's thresholds with defaults and sources (for docs and the CLI)."""
     rows = []
-    for kind, (_, th_cls) in DETECTORS.items():
+    for kind, (_, th_cls) in _detectors().items():
         if th_cls is None:
             continue
         for d in th_cls.describe():

@@ -21,26 +21,17 @@ from typing import Any, Literal
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
-# The alert kind vocabulary: the contract tests and users rely on (README lists them).
-KINDS: dict[str, str] = {
-    "maritime.loitering": "vessel lingering at low speed away from port",
-    "maritime.drift": "vessel drifting: course and heading disagree at low speed, or NUC",
-    "maritime.anchor_drag": "at anchor yet moving, or crawling along a protected line",
-    "maritime.ais_gap": "vessel silent for longer than it should be where reception is good",
-    "maritime.identity_conflict": "one MMSI in two places, invalid MMSI, or identity change",
-    "maritime.encounter": "two vessels close together at low speed for a long time",
-    "air.airspace_entry": "track entering (or about to enter) a watched airspace",
-    "air.emergency": "emergency squawk 7500/7600/7700 or ADS-B emergency state",
-    "air.transponder_loss": "track stopped reporting inside good coverage",
-    "air.loitering": "orbit or racetrack holding",
-    "air.low_slow": "drone-like profile: low and slow outside airports",
-    "gnss.interference": "area where many aircraft report degraded GNSS integrity",
-    "gnss.spoofing": "track whose reported positions are kinematically impossible",
-    "gnss.spoofing_area": "H3 cell where aircraft were spoofed, and where they were displaced to",
-    "space.conjunction": "close approach between two space objects",
-    "space.manoeuvre": "element-set change beyond drag and noise",
-    "watchlist.hit": "a watchlisted subject appeared, entered a zone, or went dark",
-}
+
+
+def __getattr__(name: str) -> Any:
+    """`KINDS`: the alert kind vocabulary (kind -> one line for analysts), the contract
+    tests and users rely on; read from the detector registry (`picket.detect.registry`)
+    on first use, so it lists exactly the kinds the detectors raise."""
+    if name == "KINDS":
+        from picket.detect.registry import kinds
+
+        return kinds()
+    raise AttributeError(name)
 
 
 def iso(t: float) -> str:
