@@ -28,7 +28,8 @@ ALERTS = [
     alert("a1", "maritime.drift", "maritime", "mmsi:277000001", T0 + 1200, 55.62, 20.3,
           closed=T0 + 3300),
     alert("a2", "gnss.interference", "em", "h3:841f72dffffffff", T0, 55.0, 20.0,
-          cells=[{"cell": "x", "lat": 55.55, "lon": 20.4}, {"cell": "y", "lat": 55.0, "lon": 20.0}]),
+          cells=[{"cell": "x", "lat": 55.55, "lon": 20.4},
+                 {"cell": "y", "lat": 55.0, "lon": 20.0}]),
     alert("a3", "maritime.anchor_drag", "maritime", "mmsi:518000001", T0 + 600, 59.77, 26.6),
     alert("a4", "air.emergency", "air", "icao:4cacea", T0 + 900, 59.8, 26.7),  # near a3 ...
 ]
