@@ -144,6 +144,9 @@ MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "jamming": ("jamming", "GNSS interference maps (gpsjam.org format)"),
     "space": ("space", "space catalogue: conjunctions, passes, manoeuvres"),
     "track": ("track", "track anonymous plots (radar, drone detectors)"),
+    "feed": ("worker", "decode inputs and publish them, partitioned, to the bus (NATS)"),
+    "worker": ("worker", "run fusion and detectors on one partition of the bus"),
+    "cluster": ("cluster", "start NATS, PostgreSQL, feeds, workers and the server on one machine"),
 }
 
 

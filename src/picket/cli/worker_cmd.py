@@ -1,0 +1,187 @@
+"""`picket feed` and `picket worker`: the two ends of the distributed pipeline.
+
+`picket feed` decodes inputs (files, or the demo's simulated wire bytes), one decoder per
+feed, merges them by event time, cuts the stream as a replay does and publishes each cut
+partitioned by subject to NATS JetStream. `picket worker --partition k/N` runs fusion and
+the subject detectors on shard k of N (`--role area`: the detectors that need neighbours,
+on all of it) and writes alerts to the shared store (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time as wall
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def partition(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a partition is k/N, e.g. 0/2") from None
+    if n < 1 or not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 0 <= k < N")
+    return k, n
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def _setup_logging(quiet: bool) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+
+
+# worker --------------------------------------------------------------------------------
+def cmd_worker(a: argparse.Namespace) -> int:
+    from picket import config as cfgmod
+    from picket.bus import open_bus
+    from picket.bus.jetstream import BusUnavailable
+    from picket.bus.stages import Worker
+    from picket.pipeline.assemble import assemble
+    from picket.store.postgres import StoreUnavailable, is_url, redact
+
+    _setup_logging(a.quiet)
+    k, n = a.partition
+    cfg = cfgmod.load(a.config)
+    if a.store:
+        if is_url(a.store):
+            cfg.store_url = a.store
+        else:
+            cfg.store_url, cfg.store_path = None, a.store
+    if not cfg.store_url:
+        print("picket worker: --store postgresql://... is needed: workers share one store "
+              "(docs/scaling.md)", file=sys.stderr)  # fmt: skip
+        return 2
+    stop = _stop_on_signals()
+    try:
+        asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
+        bus = open_bus(a.nats)
+        w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s)
+    except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
+        print(f"picket worker: {e}", file=sys.stderr)
+        return 1
+    print(f"picket worker {w.name}: reading {w.subject} from {redact(a.nats)}, "
+          f"{len(w.pipe.detectors)} detectors, store {redact(cfg.store_url)}"
+          + (f", resumed after sequence {w.last_seq}" if w.last_seq else ""), flush=True)
+    t0 = wall.perf_counter()
+    try:
+        st = w.run(stop.is_set, until_eof=a.until_eof)
+    finally:
+        w.close()
+        bus.close()
+    dt = wall.perf_counter() - t0
+    print(f"picket worker {w.name}: {st.batches} batches, {st.reports} reports, {st.events} "
+          f"alert events in {dt:.1f} s; {st.skipped} repeats skipped, {st.rewinds} rewinds",
+          flush=True)  # fmt: skip
+    return 0
+
+
+# feed ------------------------------------------------------------------------------------
+def demo_stream(seed: int, duration_s: float, workdir: Path, rejects: Any) -> Any:
+    """The demo's simulated feeds through the real decoders (`picket demo`'s input), and
+    its geography written beside (zones.geojson, infrastructure.geojson in `workdir`)."""
+    from picket.demo.run import decoded_chunks, write_geography
+    from picket.sim import scenario
+
+    scn = scenario.build(seed=seed, duration_s=duration_s)
+    write_geography(scn, workdir)
+    return decoded_chunks(scn, SimpleNamespace(rejects=rejects), 10.0)
+
+
+def file_stream(inputs: list[str], fmt: str, rejects: Any) -> Any:
+    from picket.pipeline.replay import merge
+    from picket.sources.registry import MAX_AHEAD_S, MIN_TIME, at_the_door, read_file
+
+    def door(p: Path) -> Any:
+        for d in read_file(p, rejects, fmt):
+            yield at_the_door(d, rejects, p.name, wall.time(), MIN_TIME, MAX_AHEAD_S)
+
+    return merge([door(Path(p)) for p in inputs])
+
+
+def cmd_feed(a: argparse.Namespace) -> int:
+    from picket.bus import open_bus
+    from picket.bus.jetstream import BusUnavailable
+    from picket.bus.stages import Publisher, publish_stream
+    from picket.model.rejects import Rejects
+    from picket.pipeline.replay import MERGE_ROWS, MERGE_SPAN_S
+    from picket.store.postgres import redact
+
+    _setup_logging(a.quiet)
+    if not a.demo and not a.inputs:
+        print("picket feed: give input files or --demo", file=sys.stderr)
+        return 2
+    rejects = Rejects(None)
+    try:
+        bus = open_bus(a.nats)
+    except (BusUnavailable, ValueError) as e:
+        print(f"picket feed: {e}", file=sys.stderr)
+        return 1
+    if a.demo:
+        stream = demo_stream(a.seed, a.duration, Path(a.workdir), rejects)
+        rows, span = 0, 0.0  # the demo's own 10 s cuts, as `picket demo` runs
+    else:
+        stream = file_stream(a.inputs, a.format, rejects)
+        rows, span = (MERGE_ROWS, MERGE_SPAN_S) if a.speed <= 0 else (0, 0.0)
+    pub = Publisher(bus, a.shards, a.source)
+    t0 = wall.perf_counter()
+    try:
+        cuts = publish_stream(pub, stream, a.batch_s, rows, span, a.speed, eof=not a.no_eof)
+    finally:
+        bus.close()
+        rejects.close()
+    print(f"picket feed: {pub.sent_reports} reports in {cuts} cuts to {a.shards} shards on "
+          f"{redact(a.nats)} in {wall.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser("worker", help="run fusion and detectors on one partition of the bus")
+    w.add_argument("--partition", type=partition, default=(0, 1), help="k/N (default 0/1)")
+    w.add_argument("--role", choices=["subject", "area"], default="subject",
+                   help="subject: per-subject detectors on shard k; area: the detectors "
+                        "that need neighbours, on every report")  # fmt: skip
+    w.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    w.add_argument("--store", help="postgresql:// URL of the shared store")
+    w.add_argument("--config", help="TOML config (thresholds, zones)")
+    w.add_argument("--zones", nargs="*", default=[], help="GeoJSON/KML zone polygons")
+    w.add_argument("--infrastructure", nargs="*", default=[], help="GeoJSON/KML cables, pipes")
+    w.add_argument("--checkpoint-s", type=float, default=2.0,
+                   help="save state and bus position this often (wall seconds)")  # fmt: skip
+    w.add_argument("--until-eof", action="store_true", help="stop when the feed has ended")
+    w.add_argument("--quiet", action="store_true")
+    w.set_defaults(func=cmd_worker)
+
+    f = sub.add_parser("feed", help="decode inputs and publish them, partitioned, to the bus")
+    f.add_argument("inputs", nargs="*", metavar="INPUT", help="recorded files")
+    f.add_argument("--format", default="auto")
+    f.add_argument("--demo", action="store_true", help="the demo's simulated feeds")
+    f.add_argument("--duration", type=float, default=3600.0, help="demo length, event seconds")
+    f.add_argument("--seed", type=int, default=7)
+    f.add_argument("--workdir", default="var/cluster", help="where the demo's geography goes")
+    f.add_argument("--shards", type=int, default=1, help="subject partitions (workers)")
+    f.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    f.add_argument("--source", default="feed", help="this feed's name (de-duplication ids)")
+    f.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
+    f.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
+    f.add_argument("--no-eof", action="store_true", help="do not tell workers the feed ended")
+    f.add_argument("--quiet", action="store_true")
+    f.set_defaults(func=cmd_feed)

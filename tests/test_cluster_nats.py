@@ -1,0 +1,233 @@
+"""The distributed pipeline on real servers: nats-server with JetStream and PostgreSQL
+with PostGIS on loopback in temp folders, workers as real processes.
+
+The input is the demo's simulated wire bytes through the real decoders (the first 35
+minutes of the Baltic scenario: air, maritime, radar plots and GNSS interference). One
+plain pipeline and the cluster (two subject workers and one area worker) must store the
+same alerts: ids, kinds, subjects, open/close times, and the same events per alert, also
+when a worker is killed with SIGKILL mid-stream and restarted, and when the NATS server
+and PostgreSQL are restarted under a running cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time as wall
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from picket.bus.local import LocalNats, LocalPostgres, why_no_nats, why_no_postgres
+
+LIMIT_S = 2100.0  # event seconds of the scenario: 12 alerts of 9 kinds, area ones included
+RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
+
+pytestmark = pytest.mark.skipif(bool(why_no_nats()), reason=why_no_nats() or "")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> dict[str, Any]:
+    """The scenario's decoded cuts (decoded once), its geography, and the alerts and events
+    one plain pipeline makes of them."""
+    from picket.config import Config
+    from picket.demo.run import decoded_chunks, write_geography
+    from picket.model.rejects import Rejects
+    from picket.pipeline.assemble import assemble
+    from picket.pipeline.replay import run_stream
+    from picket.sim import scenario
+
+    scn = scenario.build(seed=7, duration_s=3600.0)
+    geo = tmp_path_factory.mktemp("geo")
+    zones, infra = write_geography(scn, geo)
+
+    class Rj:
+        rejects = Rejects(None)
+
+    cuts = list(itertools.takewhile(
+        lambda d: not len(d.reports) or d.reports.time[0] < scn.start + LIMIT_S,
+        decoded_chunks(scn, Rj, 10.0)))  # fmt: skip
+    events: list[tuple[str, str, int]] = []
+
+    class Events:
+        def emit(self, evs: list) -> None:
+            events.extend((what, a.id, a.updates) for what, a in evs)
+
+        def tracks(self, ctx: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    from picket.sinks.jsonl import MemorySink
+
+    mem = MemorySink()
+    asm = assemble(Config(store_path=None), store=False, console=False, zone_files=[zones],
+                   line_files=[infra], extra_sinks=[mem, Events()])  # fmt: skip
+    # publishing reads the same objects: copy the reports the pipeline may edit in place
+    run_stream(asm.pipeline, iter([_copy(d) for d in cuts]), 10.0)
+    return {"cuts": cuts, "zones": zones, "infra": infra,
+            "alerts": sorted(_key(a) for a in mem.alerts.values()),
+            "events": sorted(events)}  # fmt: skip
+
+
+def _copy(d: Any) -> Any:
+    from picket.model.decoded import Decoded
+    from picket.model.reports import Reports
+
+    return Decoded(Reports({c: v.copy() for c, v in d.reports.cols.items()}), list(d.statics))
+
+
+def _key(a: Any) -> tuple:
+    return (a.id, a.kind, a.subject, round(a.time, 6), round(a.last_time or a.time, 6),
+            a.status, None if a.closed_time is None else round(a.closed_time, 6))  # fmt: skip
+
+
+@pytest.fixture
+def nats_srv():
+    srv = LocalNats()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def pg():
+    why = why_no_postgres()
+    if why:
+        pytest.skip(why)
+    srv = LocalPostgres()
+    yield srv
+    srv.close()
+
+
+def publish(url: str, cuts: list, shards: int, pace_s: float = 0.0) -> int:
+    from picket.bus.jetstream import JetStreamBus
+    from picket.bus.stages import Publisher
+
+    bus = JetStreamBus(url)
+    pub = Publisher(bus, shards, source="demo-" + uuid.uuid4().hex[:6])
+    last = float("nan")
+    for d in cuts:
+        hi = float(d.reports.time[-1]) if len(d.reports) else last
+        last = hi
+        pub.publish(_copy(d), hi)
+        if pace_s:
+            wall.sleep(pace_s)
+    from picket.model.decoded import Decoded
+
+    pub.publish(Decoded.empty(), last, eof=True)
+    bus.close()
+    return pub.seq
+
+
+def worker(nats_url: str, db: str, demo: dict, role: str, part: str, cwd: Path) -> Any:
+    cmd = [sys.executable, "-c", RUN, "worker", "--role", role, "--partition", part, "--nats",
+           nats_url, "--store", db, "--zones", str(demo["zones"]), "--infrastructure",
+           str(demo["infra"]), "--until-eof", "--checkpoint-s", "0.5"]  # fmt: skip
+    log = open(cwd / f"{role}-{part.replace('/', 'of')}.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+
+
+def cluster(nats_url: str, db: str, demo: dict, cwd: Path) -> dict[str, Any]:
+    return {name: worker(nats_url, db, demo, role, part, cwd)
+            for name, role, part in (("s0", "subject", "0/2"), ("s1", "subject", "1/2"),
+                                     ("area", "area", "0/1"))}  # fmt: skip
+
+
+def wait_all(procs: dict[str, Any], cwd: Path, timeout: float = 150.0) -> None:
+    end = wall.monotonic() + timeout
+    for name, p in procs.items():
+        try:
+            rc = p.wait(max(1.0, end - wall.monotonic()))
+        except subprocess.TimeoutExpired:
+            for q in procs.values():
+                q.kill()
+            logs = "\n".join(f.read_text()[-2000:] for f in cwd.glob("*.log"))
+            pytest.fail(f"worker {name} did not finish:\n{logs}")
+        assert rc == 0, (name, rc, "\n".join(f.read_text()[-3000:] for f in cwd.glob("*.log")))
+
+
+def stored(db: str) -> tuple[list, list]:
+    from picket.store import open_store
+
+    st = open_store(db)
+    try:
+        alerts = st.alert_objects()
+        events = sorted((e["what"], a.id, int(e["updates"])) for a in alerts
+                        for e in st.alert_events(a.id))  # fmt: skip
+        return sorted(_key(a) for a in alerts), events
+    finally:
+        st.close()
+
+
+def test_two_workers_store_the_alerts_one_process_makes(demo, nats_srv, pg, tmp_path):
+    assert len(demo["alerts"]) >= 8 and {k[1] for k in demo["alerts"]} >= {
+        "gnss.interference", "maritime.ais_gap", "air.emergency", "maritime.drift"}
+    db = pg.new_database()
+    cuts = publish(nats_srv.url, demo["cuts"], 2)
+    assert cuts == len(demo["cuts"]) + 1
+    wait_all(cluster(nats_srv.url, db, demo, tmp_path), tmp_path)
+    alerts, events = stored(db)
+    assert alerts == demo["alerts"]
+    assert events == demo["events"]
+
+
+def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg, tmp_path):
+    from picket.store import open_store
+
+    db = pg.new_database()
+    publish(nats_srv.url, demo["cuts"], 2)
+    procs = cluster(nats_srv.url, db, demo, tmp_path)
+    st = open_store(db)
+    end = wall.monotonic() + 90.0
+    while wall.monotonic() < end:  # kill once the worker has checkpointed, mid-stream
+        ck = st.load_checkpoint("worker:subject-0-of-2")
+        if ck is not None and ck[1] > 0:
+            break
+        assert procs["s0"].poll() is None, "worker finished before it could be killed"
+        wall.sleep(0.2)
+    st.close()
+    os.kill(procs["s0"].pid, signal.SIGKILL)
+    assert procs["s0"].wait(10) == -signal.SIGKILL
+    procs["s0"] = worker(nats_srv.url, db, demo, "subject", "0/2", tmp_path)
+    wait_all(procs, tmp_path)
+    said = (tmp_path / "subject-0of2.log").read_text()
+    assert "resumed after sequence" in said  # the restart carried on from its checkpoint
+    alerts, events = stored(db)
+    assert alerts == demo["alerts"]
+    assert events == demo["events"]
+
+
+def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv, tmp_path):
+    why = why_no_postgres()
+    if why:
+        pytest.skip(why)
+    own_pg = LocalPostgres()  # this test stops it: its own server
+    try:
+        db = own_pg.new_database()
+        feeder = threading.Thread(target=publish, args=(nats_srv.url, demo["cuts"], 2, 0.03))
+        feeder.start()
+        procs = cluster(nats_srv.url, db, demo, tmp_path)
+        wall.sleep(3.0)
+        nats_srv.stop()  # the broker goes away under the feed and the workers
+        wall.sleep(2.0)
+        nats_srv.start()
+        wall.sleep(2.0)
+        own_pg.stop()  # and then the store
+        wall.sleep(2.0)
+        own_pg.start()
+        feeder.join(120)
+        assert not feeder.is_alive()
+        wait_all(procs, tmp_path)
+        alerts, events = stored(db)
+        assert alerts == demo["alerts"]
+        assert events == demo["events"]
+    finally:
+        own_pg.close()
