@@ -8,6 +8,7 @@ static, reject for reject.
 from __future__ import annotations
 
 import gzip
+import itertools
 import random
 from pathlib import Path
 
@@ -174,3 +175,68 @@ def test_opensky_csv_position_time_matches_slow_path(tmp_path: Path) -> None:
             b"1600000005,4b1806,47.3,8.1,1600000004,EZY9,,0"]  # fmt: skip
     out = _same(b"\n".join([head, *rows]) + b"\n", 1 << 10, tmp_path)
     assert len(out.statics) == 3
+
+
+def _slow_batches(stream, batch_s, min_rows, max_span_s):  # type: ignore[no-untyped-def]
+    """`replay.batches` the plain way: every window cut, then merged window by window."""
+    from picket.model.reports import Reports
+    from picket.pipeline.replay import _joined
+
+    held, n_held, held_t0 = [], 0, np.nan
+    for d in stream:
+        r = d.reports
+        if not len(r):
+            if held:
+                held.append(d)
+            else:
+                yield d, np.nan
+            continue
+        t = r.time
+        edges = np.floor(t / batch_s)
+        cuts = [0, *(np.flatnonzero(edges[1:] != edges[:-1]) + 1).tolist(), len(t)]
+        st = d.statics
+        for a, b in itertools.pairwise(cuts):
+            hi = float(t[b - 1])
+            mine = [s for s in st if s.time <= hi]
+            st = [s for s in st if not s.time <= hi]  # a NaN time is kept, not lost
+            if n_held and (n_held + b - a > min_rows or hi - held_t0 > max_span_s):
+                yield _joined(held)
+                held, n_held = [], 0
+            if not n_held:
+                held_t0 = float(t[a])
+            held.append(Decoded(r.take(slice(a, b)), mine))
+            n_held += b - a
+        if st:
+            held.append(Decoded(Reports.empty(0), st))
+    if held:
+        yield _joined(held)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_replay_batches_match_window_by_window(seed: int) -> None:
+    from picket.model.decoded import Static
+    from picket.model.reports import Reports
+    from picket.pipeline.replay import batches
+
+    rng = np.random.default_rng(seed)
+    t0, chunks = 1.6e9, []
+    for _ in range(int(rng.integers(5, 30))):
+        n = int(rng.choice([0, 1, 5, 300, 4000]))
+        t = np.sort(t0 + rng.exponential(rng.choice([0.05, 3.0, 400.0]), n).cumsum())
+        t0 = float(t[-1]) if n else t0 + 50.0
+        lo = float(t[0]) - 30 if n else t0 - 30
+        hi = float(t[-1]) + 30 if n else t0
+        sts = [Static(float(x), int(i), {"callsign": f"C{i}"})
+               for i, x in enumerate(np.sort(rng.uniform(lo, hi, int(rng.integers(0, 40)))))]
+        if rng.random() < 0.2:
+            sts.append(Static(float("nan"), 7, {"callsign": "N"}))
+        chunks.append(Decoded(Reports.build(time=t, raw=np.arange(n)), sts))
+    for min_rows, span in ((20_000, 3600.0), (500, 60.0), (1, 1.0)):
+        fast = list(batches(iter(chunks), 10.0, min_rows, span))
+        slow = list(_slow_batches(iter(chunks), 10.0, min_rows, span))
+        assert len(fast) == len(slow)
+        for (df, hf), (ds, hs) in zip(fast, slow, strict=True):
+            np.testing.assert_array_equal(df.reports.time, ds.reports.time)
+            np.testing.assert_array_equal(df.reports.raw, ds.reports.raw)
+            assert df.statics == ds.statics
+            assert hf == hs or (np.isnan(hf) and np.isnan(hs))

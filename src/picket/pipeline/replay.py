@@ -118,11 +118,31 @@ def batches(
         t = r.time
         edges = np.floor(t / batch_s)
         cuts = [0, *(np.flatnonzero(edges[1:] != edges[:-1]) + 1).tolist(), len(t)]
+        his = t[np.asarray(cuts[1:]) - 1]
+        if min_rows and (len(his) < 2 or bool(np.all(his[1:] >= his[:-1]))):
+            # merging as fast as possible: the windows only decide where batches end, so
+            # cut once per batch, not once per window; each static goes with the first
+            # window whose last time reaches it, as below
+            place = np.searchsorted(his, [s.time for s in d.statics], side="left").tolist()
+            g0 = 0  # first window not yet in `held`
+            for w, (a, b, hi) in enumerate(zip(cuts, cuts[1:], his.tolist(), strict=False)):
+                if n_held and (n_held + b - a > min_rows or hi - held_t0 > max_span_s):
+                    held.append(_windows(d, cuts, place, g0, w))
+                    yield _joined(held)
+                    held, n_held, g0 = [], 0, w
+                if not n_held:
+                    held_t0 = float(t[a])
+                n_held += b - a
+            held.append(_windows(d, cuts, place, g0, len(his)))
+            left = [s for s, w in zip(d.statics, place, strict=True) if w == len(his)]
+            if left:
+                held.append(Decoded(Reports.empty(0), left))
+            continue
         st = d.statics
         for a, b in itertools.pairwise(cuts):
             hi = float(t[b - 1])
             mine = [s for s in st if s.time <= hi]
-            st = [s for s in st if s.time > hi]
+            st = [s for s in st if not s.time <= hi]  # a NaN time is kept, not lost
             part = Decoded(r.take(slice(a, b)), mine)
             if not min_rows:
                 yield part, hi
@@ -141,6 +161,12 @@ def batches(
                 yield Decoded(Reports.empty(0), st), float(t[-1])
     if held:
         yield _joined(held)
+
+
+def _windows(d: Decoded, cuts: list[int], place: list[int], w0: int, w1: int) -> Decoded:
+    """Windows `w0` to `w1 - 1` of `d` (cut at `cuts`) with the statics placed in them."""
+    sts = [s for s, w in zip(d.statics, place, strict=True) if w0 <= w < w1]
+    return Decoded(d.reports.take(slice(cuts[w0], cuts[w1])), sts)
 
 
 def _joined(held: list[Decoded]) -> tuple[Decoded, float]:
