@@ -445,6 +445,57 @@ class _Decoders:
         return out
 
 
+def _zone_editor(asm: Assembly) -> tuple[Any, Callable[[], None]]:
+    """The zone editor operators use (the served picture's, when `picket run` serves it)
+    and how its edits reach the pipeline now; else one of our own on the same zones."""
+    from picket.pipeline.assemble import replace_zones
+
+    for sink in asm.pipeline.sinks:
+        hub = getattr(sink, "hub", None)
+        if hub is not None and callable(getattr(sink, "take_zone_edits", None)):
+            def served(sink: Any = sink, hub: Any = hub) -> None:
+                sink.take_zone_edits(asm.pipeline.env)
+                hub.layer_event("zones", hub.zones.collection())  # the map redraws them
+
+            return hub.zones, served
+    from picket.serve.zone_edits import ZoneEditor
+
+    ed = ZoneEditor()
+    ed.seed(asm.pipeline.env.get("zones"))
+
+    def own() -> None:
+        got = ed.take()
+        if got is not None:
+            replace_zones(asm.pipeline, *got)
+
+    return ed, own
+
+
+def _shape_zones(asm: Assembly, sources: list[SourceConfig]) -> dict[int, Any]:
+    """Per CoT source with `zone_prefix`: its drawn shapes kept as zones (docs/sources.md)."""
+    want = [i for i, s in enumerate(sources) if s.zone_prefix]
+    if not want:
+        return {}
+    from picket.sources.cot_in import ShapeZones
+
+    editor, apply = _zone_editor(asm)
+    return {i: ShapeZones(sources[i].zone_prefix, editor, apply, asm.rejects, sources[i].name)
+            for i in want}  # fmt: skip
+
+
+def _zone_edits(shapes: dict[int, Any], outs: list[tuple[int, Decoded]], now: float) -> None:
+    """Shapes of this batch become zone edits, and stale ones go, before the batch runs."""
+    changed = False
+    for i, d in outs:
+        z = shapes.get(i)
+        if z is not None and d.statics:
+            changed |= z.take(d.statics)
+    for z in shapes.values():
+        changed |= z.expire(now)
+    if changed:
+        next(iter(shapes.values())).apply()
+
+
 def _process(asm: Assembly, outs: list[Decoded]) -> None:
     r = Reports.concat([o.reports for o in outs]).sorted_by_time()
     asm.pipeline.process(Decoded(r, [s for o in outs for s in o.statics]))
@@ -467,6 +518,7 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
     asm.env["live_stats"] = stats
     inbox = Inbox(ls, inbox_max_bytes)
     decoders = _Decoders(asm, sources, base, decoder_args, ls)
+    shapes = _shape_zones(asm, sources)
     feeds = [Feed(i, s, inbox, stop, base, log, ls) for i, s in enumerate(sources)]
     for f in feeds:
         f.start()
@@ -480,6 +532,10 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
                 if item is None:
                     break
                 outs.append(decoders.handle(item))
+                if shapes:
+                    _zone_edits(shapes, [(item[0], outs[-1])], item[2])
+            if shapes:
+                _zone_edits(shapes, [], time.time())  # stale shapes go even when all is quiet
             _process(asm, outs)
             asm.rejects.flush()
             stats.update(ls.snapshot())

@@ -43,6 +43,10 @@ MAGIC = 0xBF
 MESH = b"\xbf\x01\xbf"
 MAX_EVENT = 64 * 1024
 UNKNOWN_ERR = 9_999_999.0  # CoT's "not known" for hae, ce, le
+DELETE = "t-x-d-d"  # CoT's "delete this uid" (TAK clients send it when a drawing is removed)
+ELLIPSE_POINTS = 72
+MAX_RADIUS_M = 1_000_000.0
+EARTH_R = 6_371_008.8
 DIMENSION = {"A": Domain.AIR, "S": Domain.MARITIME, "U": Domain.MARITIME, "P": Domain.SPACE}
 
 
@@ -154,11 +158,18 @@ class CotDecoder:
         ev = msg.cotEvent
         d = ev.detail
         fields = {"uid": ev.uid, "type": ev.type, "time": ev.sendTime / 1000.0,
+                  "stale": ev.staleTime / 1000.0 if ev.staleTime else math.nan,
                   "lat": ev.lat, "lon": ev.lon, "hae": ev.hae, "ce": ev.ce,
                   "callsign": d.contact.callsign if d.HasField("contact") else "",
                   "speed": d.track.speed if d.HasField("track") else math.nan,
                   "course": d.track.course if d.HasField("track") else math.nan,
-                  "shape": None}  # fmt: skip
+                  "shape": None, "ellipse": None, "link_uid": ""}  # fmt: skip
+        if d.xmlDetail and "<!" not in d.xmlDetail:  # links and shapes travel as XML here
+            try:
+                fields.update(_drawn(ET.fromstring(f"<detail>{d.xmlDetail}</detail>")))
+            except ET.ParseError:
+                self._reject("cot.bad_xml", body[:256], at)
+                return True
         self._event(fields, at, body)
         return True
 
@@ -200,10 +211,9 @@ class CotDecoder:
         pt = el.find("point")
         contact = el.find("detail/contact")
         track = el.find("detail/track")
-        links = [(_num(x.get("point", ",").split(",")[0]), _num(x.get("point", ",").split(",")[1]))
-                 for x in el.findall("detail/link") if x.get("point")]  # fmt: skip
+        det = el.find("detail")
         fields = {"uid": el.get("uid", ""), "type": el.get("type", ""),
-                  "time": _time(el.get("time")),
+                  "time": _time(el.get("time")), "stale": _time(el.get("stale")),
                   "lat": _num(pt.get("lat")) if pt is not None else math.nan,
                   "lon": _num(pt.get("lon")) if pt is not None else math.nan,
                   "hae": _num(pt.get("hae")) if pt is not None else math.nan,
@@ -211,7 +221,7 @@ class CotDecoder:
                   "callsign": contact.get("callsign", "") if contact is not None else "",
                   "speed": _num(track.get("speed")) if track is not None else math.nan,
                   "course": _num(track.get("course")) if track is not None else math.nan,
-                  "shape": links or None}  # fmt: skip
+                  **_drawn(det)}  # fmt: skip
         self._event(fields, at, raw)
         return True
 
@@ -229,13 +239,34 @@ class CotDecoder:
             self._reject("cot.bad_time", raw[:256], at)
             return
         cot_type = clean_text(f["type"], 64)
+        if cot_type == DELETE:  # "remove this": the uid named by its link
+            target = clean_text(f.get("link_uid") or "", 256)
+            if not target:
+                self._reject("cot.bad_delete", raw[:256], at)
+                return
+            self.statics.append(Static(t, cot_key(target), {"uid": target, "cot_type": cot_type,
+                                                            "delete": True}))  # fmt: skip
+            self.rejects.note_unused("cot.delete")
+            return
         subject = cot_key(uid)
         st: dict[str, Any] = {"uid": uid, "cot_type": cot_type}
         cs = clean_text(f["callsign"], 64)
         if cs:
             st["callsign"] = cs
-        if f["shape"]:
-            st["shape"] = [[lat, lon] for lat, lon in f["shape"]]
+        if math.isfinite(f.get("stale", math.nan)):
+            st["stale"] = f["stale"]
+        ring = f.get("shape")
+        if f.get("ellipse") and cot_type.startswith("u-d-c"):
+            ring = _ellipse(f["lat"], f["lon"], *f["ellipse"])
+            if ring is None:
+                self._reject("cot.bad_shape", raw[:256], at)
+                return
+        if ring:
+            if not all(math.isfinite(a) and math.isfinite(b) and abs(a) <= 90 and abs(b) <= 180
+                       for a, b in ring):  # fmt: skip
+                self._reject("cot.bad_shape", raw[:256], at)
+                return
+            st["shape"] = [[lat, lon] for lat, lon in ring]
             self.statics.append(Static(t, subject, st))
             self.rejects.note_unused("cot.shape")
             return
@@ -270,6 +301,44 @@ class CotDecoder:
         return Decoded(r, statics)
 
 
+def _drawn(det: ET.Element | None) -> dict[str, Any]:
+    """A drawing's points (`link point="lat,lon[,hae]"`), its ellipse (`shape/ellipse`:
+    semi-axes in metres and the angle), and the uid a link names (for deletes)."""
+    if det is None:
+        return {"shape": None, "ellipse": None, "link_uid": ""}
+    pts = []
+    for x in det.findall("link"):
+        p = x.get("point")
+        if p:
+            parts = p.split(",")
+            pts.append((_num(parts[0]), _num(parts[1]) if len(parts) > 1 else math.nan))
+    ell = det.find("shape/ellipse")
+    ellipse = None
+    if ell is not None:
+        ellipse = (_num(ell.get("major")), _num(ell.get("minor")), _num(ell.get("angle", "0")))
+    uids = [x.get("uid") for x in det.findall("link") if x.get("uid")]
+    return {"shape": pts or None, "ellipse": ellipse, "link_uid": uids[0] if uids else ""}
+
+
+def _ellipse(lat: float, lon: float, major: float, minor: float,
+             angle: float) -> list[tuple[float, float]] | None:  # fmt: skip
+    """An ATAK circle or ellipse as a ring of `ELLIPSE_POINTS` (lat, lon), on a local flat
+    Earth (shapes are kilometres across); None when it is not a usable ellipse."""
+    if math.isnan(minor):
+        minor = major
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) < 89.0
+            and 0 < major <= MAX_RADIUS_M and 0 < minor <= MAX_RADIUS_M):  # fmt: skip
+        return None
+    a = math.radians(angle if math.isfinite(angle) else 0.0)
+    phi = np.linspace(0.0, 2 * math.pi, ELLIPSE_POINTS, endpoint=False)
+    x, y = major * np.cos(phi), minor * np.sin(phi)  # along the major axis, across it
+    north = x * math.cos(a) - y * math.sin(a)
+    east = x * math.sin(a) + y * math.cos(a)
+    la = lat + np.degrees(north / EARTH_R)
+    lo = lon + np.degrees(east / (EARTH_R * math.cos(math.radians(lat))))
+    return list(zip(la.tolist(), lo.tolist(), strict=True))
+
+
 def _parse(parse_proto: Any, body: bytes) -> Any:
     try:
         return parse_proto(bytearray(body))
@@ -294,3 +363,83 @@ register(
         priority=15,
     )
 )
+
+
+class ShapeZones:
+    """Shapes drawn in ATAK and sent with a uid starting with `prefix` become watched zones.
+
+    Why through the zone editor (`serve/zone_edits.ZoneEditor`): a shape is an operator's
+    zone edit made from a TAK client, so it gets the checks, ids, ordering and the file an
+    edit from the web page gets (the id is the CoT uid). A resend of the uid replaces the
+    zone; a CoT delete (`t-x-d-d` naming the uid) or the shape's stale time passing
+    removes it. `apply` hands the edited set to the pipeline (between batches). Zones are
+    kind `kind` (default "restricted": watched by the airspace-entry rule).
+    """
+
+    def __init__(self, prefix: str, editor: Any, apply: Any, rejects: Rejects, source: str,
+                 kind: str = "restricted") -> None:  # fmt: skip
+        self.prefix, self.editor, self.apply = prefix, editor, apply
+        self.rejects, self.source, self.kind = rejects, source, kind
+        self.stale: dict[str, float] = {}  # zone uid -> stale time (unix s)
+        self.counts = {"added": 0, "replaced": 0, "deleted": 0, "expired": 0, "refused": 0}
+
+    def take(self, statics: list[Static]) -> bool:
+        """Zone edits from these statics (others are left alone); True if any was made."""
+        from picket.serve.zone_edits import ZoneError
+
+        changed = False
+        for st in statics:
+            uid = st.fields.get("uid", "")
+            if not uid.startswith(self.prefix):
+                continue
+            who = f"cot:{self.source}"
+            try:
+                if st.fields.get("delete"):
+                    changed |= self._delete(uid, "deleted")
+                elif st.fields.get("shape"):
+                    changed |= self._upsert(uid, st.fields, who)
+            except ZoneError as e:
+                self.counts["refused"] += 1
+                self.rejects.reject(f"cot.zone_{e.reason}", f"{self.source}:{uid}", str(e))
+        return changed
+
+    def expire(self, now: float) -> bool:
+        """Remove zones whose shape went stale before `now` (the receive clock)."""
+        gone = [u for u, t in self.stale.items() if t < now]
+        return any([self._delete(u, "expired") for u in gone])
+
+    def _upsert(self, uid: str, f: dict[str, Any], who: str) -> bool:
+        from picket.serve.zone_edits import ZoneError
+
+        ring = [[lon, lat] for lat, lon in f["shape"]]
+        if ring[0] != ring[-1]:
+            ring.append(ring[0])
+        doc = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+               "properties": {"id": uid, "name": f.get("callsign") or uid, "kind": self.kind,
+                              "cot_type": f.get("cot_type", ""), "source": self.source}}
+        try:
+            self.editor.replace(uid, doc, who)
+            self.counts["replaced"] += 1
+        except ZoneError as e:
+            if e.status != 404:
+                raise
+            self.editor.add(doc, who)
+            self.counts["added"] += 1
+        if "stale" in f:
+            self.stale[uid] = float(f["stale"])
+        else:
+            self.stale.pop(uid, None)
+        log.info("cot zone %s from %s (%d points)", uid, self.source, len(ring) - 1)
+        return True
+
+    def _delete(self, uid: str, why: str) -> bool:
+        from picket.serve.zone_edits import ZoneError
+
+        self.stale.pop(uid, None)
+        try:
+            self.editor.delete(uid)
+        except ZoneError:
+            return False  # not (or no longer) a zone
+        self.counts[why] += 1
+        log.info("cot zone %s %s", uid, why)
+        return True
