@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from picket.fusion.context import BatchContext
+from picket.model import domains
 from picket.model.alerts import Signal
-from picket.model.reports import Domain
 from picket.model.subjects import format_subject
 from picket.model.world import World
 
@@ -279,10 +279,8 @@ def subject_name(ctx: BatchContext, slot: int) -> str:
 
 
 def domain_label(code: int) -> str:
-    try:
-        return Domain(code).label
-    except ValueError:
-        return "none"
+    """The domain's name for alerts ("none" for a code no domain has)."""
+    return domains.label(code)
 
 
 def identity(ctx: BatchContext, slot: int) -> dict[str, Any]:
