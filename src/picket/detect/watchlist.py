@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 from picket.model.subjects import parse_subject
 
+log = logging.getLogger(__name__)
 SEVERITIES = ("info", "warning", "critical")
 IDENTITY_FIELDS = {"imo": "imo", "callsign": "callsign", "name": "name", "ship_type": "ship_type"}
 
@@ -103,6 +105,32 @@ def load_watchlist(paths: list[str | Path]) -> list[Entry]:
     return out
 
 
+class WatchBox:
+    """Entries added from the API (`POST /api/watchlist`, kept in the store), handed to the
+    running detector through the pipeline's geography (`env["watchlist_api"]`): the server
+    replaces the list and bumps `version`; the detector rebuilds its lists at its next batch."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.rows: tuple[dict[str, Any], ...] = ()
+
+    def set(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = tuple(dict(r) for r in rows)  # one reference swap: the detector reads it
+        self.version += 1
+
+    def entries(self) -> list[Entry]:
+        """The rows as entries; a row that no longer parses is left out (and logged)."""
+        out = []
+        for r in self.rows:
+            try:
+                out.append(parse_entry(r["match"], r.get("label") or "",
+                                       r.get("severity") or "", r.get("note") or "",
+                                       f"api:{r.get('id')} by {r.get('who')}"))  # fmt: skip
+            except (WatchlistError, KeyError) as e:
+                log.warning("watchlist entry from the API left out: %s", e)
+        return out
+
+
 @dataclass
 class WatchlistThresholds(Thresholds):
     dark_after_s_maritime: float = th(
@@ -123,11 +151,10 @@ class WatchlistHits:
 
     def __init__(self, th: WatchlistThresholds | None = None, entries: list[Entry] = ()):
         self.th = th or WatchlistThresholds()
-        self.entries = list(entries)
-        self.by_subject = {e.value: e for e in self.entries if e.field == "subject"}
-        self.keys = np.array(sorted(self.by_subject), np.int64)
-        self.identity_entries = [e for e in self.entries if e.field != "subject"]
+        self.file_entries = list(entries)
+        self.api_version = 0  # the WatchBox version the lists were built from
         self.entry: dict[int, Entry] = {}  # slot -> the entry that listed it
+        self._build(self.file_entries)
         self.last = np.full(0, -np.inf)  # newest report time per listed slot
         self.dark = np.zeros(0, bool)
         self.zone = np.full(0, -1, np.int64)
@@ -141,7 +168,33 @@ class WatchlistHits:
         except WatchlistError as e:  # a bad list stops the start with file and line named
             raise ConfigError(f"watchlist: {e}") from None
 
+    def _build(self, entries: list[Entry]) -> None:
+        self.entries = list(entries)
+        self.by_subject = {e.value: e for e in self.entries if e.field == "subject"}
+        self.keys = np.array(sorted(self.by_subject), np.int64)
+        self.identity_entries = [e for e in self.entries if e.field != "subject"]
+
+    def _take_api(self, ctx: BatchContext) -> None:
+        """Entries added or deleted from the API since the last batch: rebuild the lists,
+        drop subjects whose entry went, and list at once the known subjects whose identity
+        (already received) matches a new identity entry."""
+        box = ctx.env.get("watchlist_api") if ctx.env is not None else None
+        if not isinstance(box, WatchBox) or box.version == self.api_version:
+            return
+        self.api_version = box.version
+        self._build(self.file_entries + box.entries())
+        keep = set(self.entries)
+        self.entry = {sl: e for sl, e in self.entry.items() if e in keep}
+        for subj, ident in list(ctx.tracks.statics.items()):
+            sl = ctx.tracks.slot(subj)
+            if sl is None or sl in self.entry:
+                continue
+            e = next((e for e in self.identity_entries if e.matches(ident)), None)
+            if e is not None:
+                self.entry[sl] = e
+
     def update(self, ctx: BatchContext) -> list[Signal]:
+        self._take_api(ctx)
         if not self.entries:
             return []
         n = ctx.tracks.n

@@ -88,6 +88,7 @@ class ServerState:
         self.sse_dropped_slow = 0
         self.refused: dict[str, int] = {}  # over caps and by the browser checks, per reason
         self.incidents: Any = None  # serve/incidents.Incidents, set by build_app
+        self.watchlist: Any = None  # serve/watch.Watchlist, set by build_app
 
     def refuse(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
@@ -523,6 +524,47 @@ def search(request: Request) -> Response:
     return JSONResponse({"q": text, "results": rows})
 
 
+def _watchlist(st: ServerState) -> Any:
+    if st.reader.store is None:
+        raise ApiError(404, "no store configured: watchlist entries are kept in the store")
+    return st.watchlist
+
+
+def watchlist(request: Request) -> Response:
+    _who(request)
+    st: ServerState = request.app.state.picket
+    return JSONResponse({"entries": _watchlist(st).entries()})
+
+
+async def watchlist_add(request: Request) -> Response:
+    """Add (or replace, same match) an entry: operators, as triage."""
+    from picket.detect.watchlist import WatchlistError
+    from picket.serve.watch import validate
+
+    p = _who(request)
+    Authenticator.require_operator(p)
+    st: ServerState = request.app.state.picket
+    body = await read_json(request)
+    wl = _watchlist(st)
+    try:
+        entry = await run_in_threadpool(wl.add, validate(body, p.name))
+    except WatchlistError as e:
+        raise ApiError(422, str(e)) from None
+    st.hub.events.publish("watchlist", {"action": "add", "entry": entry})
+    return JSONResponse(entry, status_code=201)
+
+
+async def watchlist_delete(request: Request) -> Response:
+    p = _who(request)
+    Authenticator.require_operator(p)
+    st: ServerState = request.app.state.picket
+    eid = request.path_params["entry_id"]
+    if not await run_in_threadpool(_watchlist(st).delete, eid):
+        raise ApiError(404, "no such watchlist entry")
+    st.hub.events.publish("watchlist", {"action": "delete", "id": eid, "who": p.name})
+    return JSONResponse({"deleted": eid, "who": p.name})
+
+
 async def codes(request: Request) -> Response:
     _who(request)
     from picket.model.codes import all_codes
@@ -860,6 +902,10 @@ def build_app(
     auth = Authenticator(normalise_tokens(tokens))
     state = ServerState(hub, reader, auth, ddir, max_ws, max_sse, slow_s)
     state.incidents = _incident_view(hub, reader)
+    from picket.serve.watch import Watchlist
+
+    env = getattr(hub, "env", None)  # the pipeline's geography (a World), {} without one
+    state.watchlist = Watchlist(reader, None if isinstance(env, dict) and not env else env)
     if hub.zones.attach(ddir):  # edits kept from an earlier run win over the configured zones
         hub.layers["zones"] = hub.zones.collection()
     else:
@@ -886,6 +932,9 @@ def build_app(
         Route("/api/incidents/{incident_id}", incident_one),
         Route("/api/search", search),
         Route("/api/codes", codes),
+        Route("/api/watchlist", watchlist, methods=["GET"]),
+        Route("/api/watchlist", watchlist_add, methods=["POST"]),
+        Route("/api/watchlist/{entry_id}", watchlist_delete, methods=["DELETE"]),
         Route("/api/export", export),
         Route("/api/query", area_query),
         WebSocketRoute("/api/ws/tracks", ws_tracks),
