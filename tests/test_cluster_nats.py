@@ -226,6 +226,10 @@ def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv
         feeder.join(120)
         assert not feeder.is_alive()
         wait_all(procs, tmp_path)
+        for f in tmp_path.glob("*.log"):  # both outages hit every worker mid-run
+            said = f.read_text()
+            assert "disconnected" in said and "reconnected" in said, f.name
+            assert "connection failed" in said or "terminating connection" in said, f.name
         alerts, events = stored(db)
         assert alerts == demo["alerts"]
         assert events == demo["events"]
