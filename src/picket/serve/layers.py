@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import shapely
 
 from picket.model.alerts import parse_time
 from picket.model.world import World
+
+log = logging.getLogger(__name__)
 
 YELLOW, RED = 0.02, 0.10  # gpsjam.org colour steps for the bad fraction
 
@@ -71,7 +74,8 @@ def gnss_cells(alerts: list[dict[str, Any]]) -> dict[str, Any]:
             cell = str(row.get("cell", "")) if isinstance(row, dict) else ""
             try:
                 ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
-            except (ValueError, TypeError, h3.H3BaseException):
+            except (ValueError, TypeError, h3.H3BaseException) as e:  # a stored alert's cell
+                log.warning("gnss layer: alert %s: no H3 cell %r (%s)", a.get("id"), cell, e)
                 continue
             ring.append(ring[0])
             frac = _bad_fraction(row) if len(row) > 1 else _bad_fraction(ev)
