@@ -136,7 +136,7 @@ class FakeOpenSky:
             w, s, e, n = box
             inside = [v for v in states if v[5] is not None and v[6] is not None
                       and w <= v[5] <= e and s <= v[6] <= n]  # fmt: skip
-            doc = {"time": t, "states": inside}
+            doc = {"time": t, "states": inside or None}  # OpenSky: null for an empty box
             return 200, {"X-Rate-Limit-Remaining": "3990"}, json.dumps(doc).encode()
 
 
@@ -189,6 +189,26 @@ def test_opensky_without_credentials_gets_nothing_from_a_server_that_wants_them(
         fake.server.close()
     assert fake.token_calls == 0 and fake.served == 0
     assert s["poll_errors"] >= 2 and s["credits_spent"] == 0
+
+
+def test_an_empty_box_is_no_error(tmp_path, monkeypatch):
+    far = (1626098400, [["abc123", "X", "", 1626098399.0, 1626098400.0, 100.0, -40.0, 1000.0,
+                         False, 200.0, 90.0, 0.0, None, 1000.0, None, False, 0, 0]])
+    fake = FakeOpenSky([far, (far[0] + 10, far[1])])
+    monkeypatch.setenv("OPENSKY_CLIENT_ID", fake.client_id)
+    monkeypatch.setenv("OPENSKY_CLIENT_SECRET", fake.secret)
+    base = f"http://127.0.0.1:{fake.server.port}"
+    src = SourceConfig(name="osky", pull="opensky", url=f"{base}/api/states/all",
+                       token_url=f"{base}/token", bbox=UK, interval_s=0.1,
+                       credits_per_day=1e9)  # fmt: skip
+    live = Live(tmp_path, src, word="OpenSky every")
+    try:
+        assert live.wait(lambda: fake.served >= 2)
+    finally:
+        s = live.close()
+        fake.server.close()
+    assert s["poll_errors"] == 0 and live.asm.rejects.rejected == 0, live.asm.rejects.counts
+    assert not live.subjects()
 
 
 def test_credit_cost_and_interval_follow_opensky_rules():

@@ -197,3 +197,47 @@ def test_a_drawn_zone_is_watched_replaced_and_deleted(tmp_path):
              and "entered" in a.get("summary", "")]  # fmt: skip
     assert len(entry) == 1, [a.get("kind") for a in alerts]
     assert "Range Alpha" in entry[0]["summary"]
+
+
+def test_served_picture_shows_the_drawn_zone(tmp_path):
+    """With the picture served (`picket run`), a drawn zone goes through the server's own
+    zone editor: the map's zones layer lists it next to the pipeline's use of it."""
+    import urllib.request
+
+    from picket.serve import serve_assembly
+
+    port = free_port()
+    asm = assemble(Config(store_path=None), console=False, store=False)
+    handle = serve_assembly(asm, port=free_port())
+    src = SourceConfig(name="tak", format="cot", listen_tcp=f"127.0.0.1:{port}",
+                       zone_prefix=PREFIX)  # fmt: skip
+    stop = threading.Event()
+    th = threading.Thread(target=run_live, args=(asm, [src], tmp_path),
+                          kwargs={"batch_s": 0.2, "stop": stop, "log": lambda m: None,
+                                  "max_seconds": 60}, daemon=True)  # fmt: skip
+    th.start()
+
+    def layer() -> set[str]:
+        with urllib.request.urlopen(f"{handle.url}/api/layers/zones", timeout=5) as r:
+            return {f["properties"]["id"] for f in json.load(r)["features"]}
+
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                c = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.1)
+        with c:
+            c.sendall(shape(PREFIX + "bravo", "u-d-r", time.time() - 5, 3600, BOX))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and PREFIX + "bravo" not in layer():
+                time.sleep(0.1)
+        assert layer() == {PREFIX + "bravo"}
+        z = asm.pipeline.env.get("zones")
+        assert z is not None and [f.properties["id"] for f in z.features] == [PREFIX + "bravo"]
+    finally:
+        stop.set()
+        th.join(timeout=15)
+        handle.stop()

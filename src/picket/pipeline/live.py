@@ -1,4 +1,6 @@
-"""Live feeds: TCP clients, TCP listeners, UDP sockets and followed files.
+"""Live feeds: TCP clients, TCP listeners (plain or TLS), UDP sockets, followed files and
+pull sources (OpenSky REST, readsb `aircraft.json` over HTTP, aisstream.io WebSocket;
+`sources/pull_http.py`, `sources/pull_ws.py`, docs/sources.md).
 
 One thread per source (and one per accepted connection) only moves bytes into a
 bounded inbox; the main loop owns the decoders and the pipeline, and runs a
@@ -27,6 +29,12 @@ the message's own only; "receive", always the arrival time. Every report then
 passes `at_the_door` against the arrival time of its chunk: a feed's wrong
 clock or a forged date is rejected, counted, and never stretches the
 event-time tickers.
+
+A pulled document is one connection (its bytes, then its close), so each is decoded
+whole by a fresh decoder; a WebSocket session is one connection. A `listen_tcp` source
+with `tls_cert` does the TLS handshake in the connection's thread and counts refusals
+(`tls_refused`). A CoT source with `zone_prefix` turns drawn shapes under that uid
+prefix into zone edits (`sources/cot_in.ShapeZones`) applied before the batch runs.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -44,6 +45,7 @@ TIMEOUT_S = 15.0
 MAX_BODY = 64 << 20  # a whole-world OpenSky answer is ~5 MB; more is refused, counted
 TOKEN_MARGIN_S = 60.0  # a token is renewed this long before it expires
 BACKOFF_MAX_S = 300.0
+NULL_STATES = re.compile(rb'"states"\s*:\s*null')
 KINDS = {"opensky": "opensky", "readsb_http": "readsb-json", "aisstream": "aisstream"}
 
 
@@ -264,7 +266,8 @@ def run_opensky(src: Any, feed: PullFeed, clock: Callable[[], float] = time.time
         spent += cost
         feed.count("credits_spent", cost)
         backoff = 1.0
-        last = _hand_over(feed, r.body, last)
+        # an empty box is `"states": null` in OpenSky's answer: no aircraft, not a bad document
+        last = _hand_over(feed, NULL_STATES.sub(b'"states":[]', r.body, count=1), last)
         feed.stop.wait(max(0.0, every - (clock() - t0)))
 
 
