@@ -131,7 +131,8 @@ class _Rows:
             speed=speed, course=fcol("course"), vrate=vrate, squawk=icol("squawk"),
             emergency=icol("emergency", EMERGENCY), nic=icol("nic"), nacp=icol("nacp"),
             sil=icol("sil"), version=icol("version"),
-            msg=np.array([m or 0 for m in c["msg"]], dtype=np.int64), raw=icol("raw"),
+            msg=np.array([m or 0 for m in c["msg"]], dtype=np.int64),
+            raw=np.array([-1 if v is None else v for v in c["raw"]], dtype=np.int64),
             on_ground=np.array([_ground(v) for v in c["on_ground"]], dtype=np.int64),
         )  # fmt: skip
         statics, last = [], {}
