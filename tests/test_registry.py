@@ -130,3 +130,10 @@ def test_one_kind_registers_once():
     finally:
         registry._REGISTERED.pop("test.twice", None)
         registry._ALL = None
+
+
+def test_suspect_kinds_are_the_pictures():
+    from picket.serve.picture import SUSPECT_KINDS
+
+    assert registry.suspect_kinds() == SUSPECT_KINDS
+    assert registry.suspect_kinds() <= set(alerts.KINDS)

@@ -42,6 +42,7 @@ class DetectorSpec:
     in_pipeline: built by `config.build_detectors`; False where another driver runs it
         (`picket space` screens conjunctions), so only its kind is listed.
     order: place among the pipeline's detectors (lower first).
+    behaviour: an open alert of this kind makes its track suspect (picture, CoT).
     """
 
     kind: str
@@ -51,45 +52,60 @@ class DetectorSpec:
     stage: str = "subject"
     in_pipeline: bool = True
     order: int = 1000
+    behaviour: bool = False
 
 
-# (module, class, kind, description, in_pipeline): the pipeline order of the detectors that
-# predate the registry. Harbours first: the maritime rules ask it about the same batch.
-BUILTIN: tuple[tuple[str, str, str, str | None, bool], ...] = (
-    ("harbours", "HarbourLearning", "maritime.harbours", None, True),
-    ("maritime_motion", "Loitering", "maritime.loitering",
-     "vessel lingering at low speed away from port", True),
-    ("maritime_motion", "Drift", "maritime.drift",
-     "vessel drifting: course and heading disagree at low speed, or NUC", True),
-    ("maritime_motion", "AnchorDrag", "maritime.anchor_drag",
-     "at anchor yet moving, or crawling along a protected line", True),
-    ("maritime_gap", "AisGap", "maritime.ais_gap",
-     "vessel silent for longer than it should be where reception is good", True),
-    ("maritime_identity", "IdentityConflict", "maritime.identity_conflict",
-     "one MMSI in two places, invalid MMSI, or identity change", True),
-    ("maritime_encounter", "Encounter", "maritime.encounter",
-     "two vessels close together at low speed for a long time", True),
-    ("air_rules", "Emergency", "air.emergency",
-     "emergency squawk 7500/7600/7700 or ADS-B emergency state", True),
-    ("air_rules", "AirspaceEntry", "air.airspace_entry",
-     "track entering (or about to enter) a watched airspace", True),
-    ("air_rules", "LowSlow", "air.low_slow",
-     "drone-like profile: low and slow outside airports", True),
-    ("air_loss", "TransponderLoss", "air.transponder_loss",
-     "track stopped reporting inside good coverage", True),
-    ("air_loiter", "AirLoitering", "air.loitering", "orbit or racetrack holding", True),
-    ("gnss", "GnssInterference", "gnss.interference",
-     "area where many aircraft report degraded GNSS integrity", True),
-    ("gnss", "GnssSpoofing", "gnss.spoofing",
-     "track whose reported positions are kinematically impossible", True),
-    ("gnss", "GnssSpoofingArea", "gnss.spoofing_area",
-     "H3 cell where aircraft were spoofed, and where they were displaced to", True),
-    ("space_conjunction", "SpaceConjunction", "space.conjunction",
-     "close approach between two space objects", False),
-    ("space_manoeuvre", "SpaceManoeuvre", "space.manoeuvre",
-     "element-set change beyond drag and noise", True),
-    ("watchlist", "WatchlistHits", "watchlist.hit",
-     "a watchlisted subject appeared, entered a zone, or went dark", True),
+# The detectors that predate the registry, in pipeline order (module, class, kind,
+# description). Harbours first: the maritime rules ask it about the same batch.
+# `behaviour`: an open alert of the kind makes its track suspect on the picture and in CoT
+# (distress, safety and area alerts do not); `in_pipeline` False: run by another driver.
+@dataclass(frozen=True)
+class Builtin:
+    module: str
+    cls: str
+    kind: str
+    description: str | None
+    behaviour: bool = False
+    in_pipeline: bool = True
+
+
+BUILTIN: tuple[Builtin, ...] = (
+    Builtin("harbours", "HarbourLearning", "maritime.harbours", None),
+    Builtin("maritime_motion", "Loitering", "maritime.loitering",
+            "vessel lingering at low speed away from port", behaviour=True),
+    Builtin("maritime_motion", "Drift", "maritime.drift",
+            "vessel drifting: course and heading disagree at low speed, or NUC"),
+    Builtin("maritime_motion", "AnchorDrag", "maritime.anchor_drag",
+            "at anchor yet moving, or crawling along a protected line", behaviour=True),
+    Builtin("maritime_gap", "AisGap", "maritime.ais_gap",
+            "vessel silent for longer than it should be where reception is good",
+            behaviour=True),
+    Builtin("maritime_identity", "IdentityConflict", "maritime.identity_conflict",
+            "one MMSI in two places, invalid MMSI, or identity change", behaviour=True),
+    Builtin("maritime_encounter", "Encounter", "maritime.encounter",
+            "two vessels close together at low speed for a long time", behaviour=True),
+    Builtin("air_rules", "Emergency", "air.emergency",
+            "emergency squawk 7500/7600/7700 or ADS-B emergency state"),
+    Builtin("air_rules", "AirspaceEntry", "air.airspace_entry",
+            "track entering (or about to enter) a watched airspace", behaviour=True),
+    Builtin("air_rules", "LowSlow", "air.low_slow",
+            "drone-like profile: low and slow outside airports", behaviour=True),
+    Builtin("air_loss", "TransponderLoss", "air.transponder_loss",
+            "track stopped reporting inside good coverage", behaviour=True),
+    Builtin("air_loiter", "AirLoitering", "air.loitering", "orbit or racetrack holding",
+            behaviour=True),
+    Builtin("gnss", "GnssInterference", "gnss.interference",
+            "area where many aircraft report degraded GNSS integrity"),
+    Builtin("gnss", "GnssSpoofing", "gnss.spoofing",
+            "track whose reported positions are kinematically impossible", behaviour=True),
+    Builtin("gnss", "GnssSpoofingArea", "gnss.spoofing_area",
+            "H3 cell where aircraft were spoofed, and where they were displaced to"),
+    Builtin("space_conjunction", "SpaceConjunction", "space.conjunction",
+            "close approach between two space objects", in_pipeline=False),
+    Builtin("space_manoeuvre", "SpaceManoeuvre", "space.manoeuvre",
+            "element-set change beyond drag and noise", behaviour=True),
+    Builtin("watchlist", "WatchlistHits", "watchlist.hit",
+            "a watchlisted subject appeared, entered a zone, or went dark"),
 )
 
 _REGISTERED: dict[str, DetectorSpec] = {}  # filled by @register as detector modules load
@@ -104,6 +120,7 @@ def register(
     stage: str | None = None,
     in_pipeline: bool = True,
     order: int = 1000,
+    behaviour: bool = False,
 ) -> Callable[[type], type]:
     """Class decorator: put a detector in the registry (kind defaults to `cls.kind`)."""
 
@@ -114,7 +131,7 @@ def register(
         th_cls = thresholds if thresholds is not None else thresholds_of(cls)
         _REGISTERED[k] = DetectorSpec(k, cls, th_cls, description,
                                       stage or getattr(cls, "stage", "subject"),
-                                      in_pipeline, order)  # fmt: skip
+                                      in_pipeline, order, behaviour)  # fmt: skip
         global _ALL
         _ALL = None
         return cls
@@ -149,10 +166,11 @@ def _load_modules() -> None:
 
 def _builtin() -> dict[str, DetectorSpec]:
     out = {}
-    for i, (mod, name, kind, desc, in_pipe) in enumerate(BUILTIN):
-        cls = getattr(importlib.import_module(f"picket.detect.{mod}"), name)
-        out[kind] = DetectorSpec(kind, cls, thresholds_of(cls), desc,
-                                 getattr(cls, "stage", "subject"), in_pipe, i)  # fmt: skip
+    for i, b in enumerate(BUILTIN):
+        cls = getattr(importlib.import_module(f"picket.detect.{b.module}"), b.cls)
+        out[b.kind] = DetectorSpec(b.kind, cls, thresholds_of(cls), b.description,
+                                   getattr(cls, "stage", "subject"), b.in_pipeline, i,
+                                   b.behaviour)  # fmt: skip
     return out
 
 
@@ -176,9 +194,14 @@ def kinds() -> dict[str, str]:
     return {k: s.description for k, s in specs().items() if s.description is not None}
 
 
+def suspect_kinds() -> frozenset[str]:
+    """Kinds whose open alert makes a track suspect (behaviour, not distress or area)."""
+    return frozenset(k for k, s in specs().items() if s.behaviour)
+
+
 def describe() -> list[dict[str, Any]]:
     """One row per detector for `picket config` and docs (thresholds listed apart)."""
     return [{"kind": k, "class": f"{s.cls.__module__}.{s.cls.__qualname__}",
-             "stage": s.stage, "in_pipeline": s.in_pipeline,
+             "stage": s.stage, "in_pipeline": s.in_pipeline, "behaviour": s.behaviour,
              "thresholds": s.thresholds.__name__ if s.thresholds else None,
              "description": s.description} for k, s in specs().items()]  # fmt: skip
