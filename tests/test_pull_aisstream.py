@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from picket.config import SourceConfig
 from picket.model.rejects import Rejects
@@ -198,3 +200,33 @@ def test_decoder_counts_what_it_cannot_use():
                      r[0].heading[0]]).all()  # "not available" codes are missing
     assert rej.accepted == 1 and rej.unused["aisstream.BaseStationReport"] == 1
     assert rej.counts["aisstream.bad_message"] == 2 and rej.counts["aisstream.bad_json"] == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=400), chunk=st.integers(1, 64))
+def test_any_bytes_are_decoded_or_counted(data, chunk):
+    for blob in (data, b'{"MessageType":"PositionReport","MetaData":' + data, data + b"\n"):
+        rej = Rejects()
+        dec = get_format("aisstream").decoder(rej, "ais")
+        out = [dec.feed(blob[i : i + chunk]) for i in range(0, len(blob), chunk)]
+        out.append(dec.flush())
+        assert rej.counts.get("aisstream.internal_error", 0) == 0
+        assert sum(len(o.reports) for o in out) <= rej.accepted
+
+
+@pytest.mark.realdata
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chunk=st.integers(1, 3000))
+def test_same_output_whatever_the_chunking(ais_msgs, chunk):
+    data = b"".join(json.dumps(m).encode() + b"\n" for m in ais_msgs[:200])
+
+    def run(step):
+        rej = Rejects()
+        dec = get_format("aisstream").decoder(rej, "ais")
+        out = [dec.feed(data[i : i + step]) for i in range(0, len(data), step)] + [dec.flush()]
+        lat = np.concatenate([o.reports.lat for o in out if len(o.reports)])
+        return lat, [s.fields for o in out for s in o.statics], rej.accepted
+
+    a, b = run(len(data)), run(chunk)
+    assert np.array_equal(a[0], b[0], equal_nan=True) and a[1] == b[1] and a[2] == b[2] == 200
