@@ -107,3 +107,16 @@ def test_codes_and_the_demo_area_alert(demo):
     big = max(areas, key=lambda a: len(a["evidence"]["cells"]))
     assert len(big["evidence"]["cells"]) >= 10 and "Kaliningrad" in big["summary"]
     assert "gpsjam" in big["summary"] and "h3:" not in big["summary"]
+
+
+def test_alerts_carry_measures_and_named_codes(demo):
+    _, h = demo
+    drags = get(h, "/api/alerts", kind="maritime.anchor_drag").json()["alerts"]
+    (drag,) = [a for a in drags if a["evidence"].get("infrastructure", {}).get("name")
+               == "Estlink 2"]
+    texts = [m["text"] for m in drag["human"]["measures"]]
+    assert any(t.endswith("kn, within 1-7 kn") for t in texts), texts
+    assert any(t.startswith("0 m from Estlink 2 (cable)") for t in texts), texts
+    em = get(h, "/api/alerts", kind="air.emergency").json()["alerts"][0]
+    one = get(h, f"/api/alerts/{em['id']}").json()
+    assert one["human"]["named"]["squawk"] == "7700: general emergency"

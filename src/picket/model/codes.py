@@ -123,3 +123,113 @@ def all_codes() -> dict[str, Any]:
         "squawk": dict(SQUAWKS),
         "emergency_squawks": list(EMERGENCY_SQUAWKS),
     }  # fmt: skip
+
+
+# evidence for humans ---------------------------------------------------------------------
+KN = 1852.0 / 3600.0
+FT = 0.3048
+
+
+def _fmt(v: float, unit: str) -> str:
+    if unit in ("min", "h"):
+        return f"{v:.0f} {unit}" if v >= 10 else f"{v:.1f} {unit}"
+    if unit == "%":
+        return f"{v:.0f} %"
+    if unit in ("m", "ft"):
+        return f"{v:,.0f} {unit}"
+    return f"{v:.1f} {unit}"
+
+
+def _conv(v: float, si: str, domain: str) -> tuple[float, str]:
+    """A value in SI (`s`, `m`, `m/s`, `kn`, `frac`) to the unit an analyst of the domain
+    reads: minutes, km (or m under 2 km), ft for aircraft altitude, kn for speeds."""
+    if si == "s":
+        return (v / 3600.0, "h") if v >= 3 * 3600 else (v / 60.0, "min")
+    if si == "m":
+        return (v / 1000.0, "km") if v >= 2000 else (v, "m")
+    if si == "alt":
+        return (v / FT, "ft") if domain == "air" else (v, "m")
+    if si == "m/s":
+        return v / KN, "kn"
+    if si == "frac":
+        return 100.0 * v, "%"
+    return v, si
+
+
+# (evidence key, SI unit, thresholds key for the limit, relation to the limit)
+_MEASURES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("speed_kn", "kn", ("min_speed_kn",), "above"),
+    ("median_speed_kn", "kn", ("max_speed_kn",), "below"),
+    ("implied_speed_kn", "kn", ("max_speed_kn",), "above"),
+    ("speed_ms", "m/s", ("max_speed_ms",), "below"),
+    ("altitude_m", "alt", ("max_alt_m",), "below"),
+    ("duration_s", "s", ("min_duration_s", "live_min_duration_s"), "at least"),
+    ("moved_m", "m", ("min_distance_m",), "at least"),
+    ("distance_m", "m", ("max_distance_m", "min_jump_m"), "auto"),
+    ("silent_s", "s", ("expected_max_gap_s",), "above"),
+    ("bad_fraction", "frac", ("red",), "at or above"),
+)
+
+
+def measures(kind: str, ev: dict[str, Any]) -> list[dict[str, Any]]:
+    """Evidence values with their limit and unit: `{"name": "speed", "value": 2.6,
+    "unit": "kn", "limit": 1.0, "relation": "above", "text": "2.6 kn, above 1.0 kn"}`."""
+    th = ev.get("thresholds") if isinstance(ev.get("thresholds"), dict) else {}
+    domain = kind.split(".", 1)[0]
+    out = []
+    for key, si, lims, rel in _MEASURES:
+        v = ev.get(key)
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            continue
+        src = {**ev, **th}  # a limit the detector put beside the value counts too
+        lim_key = next((k for k in lims if isinstance(src.get(k), int | float)), None)
+        lim = src.get(lim_key) if lim_key else None
+        if key == "speed_kn" and isinstance(th.get("max_speed_kn"), int | float) and lim:
+            rel = f"within {lim:g}-{th['max_speed_kn']:g} kn:"
+        value, unit = _conv(float(v), si, domain)
+        row: dict[str, Any] = {"name": key.rsplit("_", 1)[0], "value": round(value, 2),
+                               "unit": unit}  # fmt: skip
+        text = _fmt(value, unit)
+        if lim is not None:
+            limit, lunit = _conv(float(lim), si, domain)
+            r = rel
+            if rel == "auto":
+                r = "below" if lim_key == "max_distance_m" else "above"
+            row.update(limit=round(limit, 2), limit_unit=lunit, relation=r.rstrip(":"))
+            text += (f", {r} {_fmt(limit, lunit)}" if not r.endswith(":") else f", {r[:-1]}")
+        row["text"] = text
+        out.append(row)
+    inf = ev.get("infrastructure")
+    if isinstance(inf, dict) and isinstance(inf.get("distance_m"), int | float):
+        d, u = _conv(float(inf["distance_m"]), "m", domain)
+        text = f"{_fmt(d, u)} from {inf.get('name')} ({inf.get('kind')})"
+        if isinstance(inf.get("corridor_m"), int | float):
+            c, cu = _conv(float(inf["corridor_m"]), "m", domain)
+            text += f", inside its {_fmt(c, cu)} corridor"
+        out.append({"name": "infrastructure", "value": round(d, 2), "unit": u,
+                    "of": inf.get("name"), "text": text})  # fmt: skip
+    return out
+
+
+def named(ev: dict[str, Any]) -> dict[str, str]:
+    """Codes in the evidence, named: ship type, navigational status, squawk, emergency."""
+    out: dict[str, str] = {}
+    st = ev.get("ship_type")
+    if isinstance(st, int) and ship_type_name(st):
+        out["ship_type"] = f"{ship_type_name(st)} ({st})"
+    ns = ev.get("nav_status")
+    if isinstance(ns, int) and ns in NAV_STATUS:
+        out["nav_status"] = NAV_STATUS[ns]
+    sq = squawk_meaning(ev.get("squawk"))
+    if sq:
+        out["squawk"] = f"{str(ev['squawk']).zfill(4)}: {sq}"
+    es = ev.get("emergency_state")
+    if isinstance(es, int) and es in EMERGENCY_STATES:
+        out["emergency_state"] = EMERGENCY_STATES[es]
+    return out
+
+
+def human(kind: str, ev: dict[str, Any] | None) -> dict[str, Any]:
+    """What `/api/alerts` adds under `human`: measures against their limits, codes named."""
+    ev = ev if isinstance(ev, dict) else {}
+    return {"measures": measures(kind, ev), "named": named(ev)}

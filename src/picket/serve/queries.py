@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from picket.model.alerts import iso, parse_time
+from picket.model.codes import human
 from picket.model.subjects import format_subject
 from picket.serve import triage as tri
 from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, IDENTITIES, Picture, identity_of
@@ -167,6 +168,7 @@ class StoreReader:
         out = []
         for r in rows:
             r["triage"] = states[r["id"]]
+            r["human"] = human(r["kind"], r.get("evidence"))
             if sev and r["severity"] not in sev:
                 continue
             if tstates and r["triage"]["state"] not in tstates:
@@ -205,6 +207,7 @@ class StoreReader:
             if not rows:
                 return None
             rows[0]["log"] = [tri.log_entry(e) for e in logs]
+            rows[0]["human"] = human(rows[0]["kind"], rows[0].get("evidence"))
             return rows[0]
         with self.lock:
             cur = st.db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,))
@@ -218,6 +221,7 @@ class StoreReader:
             a[k] = iso(a[k]) if a[k] is not None else None
         a["triage"] = tri.fold(log)
         a["log"] = log
+        a["human"] = human(a["kind"], a["evidence"])
         return a
 
     def triage(self, alert_id: str, who: str, action: str, assignee: str | None,
@@ -240,7 +244,10 @@ class StoreReader:
         """These alerts as of `at` (replay steps)."""
         st = self._need()
         with self.lock:
-            return st.alerts_at(at, ids=ids)
+            rows = st.alerts_at(at, ids=ids)
+        for r in rows:  # as `alerts(at=...)` gives them
+            r["human"] = human(r["kind"], r.get("evidence"))
+        return rows
 
     def changes(self, since: float, until: float) -> list[tuple[float, str]]:
         """(event time, alert id) of everything that changed an alert in (since, until]:
