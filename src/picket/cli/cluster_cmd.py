@@ -1,0 +1,128 @@
+"""`picket cluster up`: the distributed pipeline on one machine, to try it.
+
+Starts nats-server (JetStream), PostgreSQL with PostGIS (a throwaway server in a temp
+folder, when `initdb` is found), N subject workers and one area worker, the feed (the
+demo's simulated sources through the real decoders, or recorded files) and `picket serve`
+over the shared store. Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
+folders. Every process is an ordinary picket command, the same one a deployment runs on
+its own machine (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time as wall
+from pathlib import Path
+from typing import Any
+
+RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
+
+
+def _picket(*args: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115 (the child keeps it)
+    return subprocess.Popen([sys.executable, "-c", RUN, *args], cwd=cwd, stdout=out,
+                            stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+
+
+def cmd_cluster(a: argparse.Namespace) -> int:
+    from picket.bus.local import LocalNats, LocalPostgres, why_no_nats, why_no_postgres
+
+    if a.action != "up":
+        print(f"picket cluster: unknown action {a.action!r} (up)", file=sys.stderr)
+        return 2
+    if not a.demo and not a.inputs:
+        print("picket cluster up: give --demo or input files", file=sys.stderr)
+        return 2
+    for why in (why_no_nats(), why_no_postgres()):
+        if why:
+            print(f"picket cluster up: {why}", file=sys.stderr)
+            return 2
+    work = Path(a.workdir).resolve()
+    logs = work / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    nats = pg = None
+    try:
+        nats = LocalNats()
+        pg = LocalPostgres()
+        db = pg.new_database("picket")
+        geo: list[str] = []
+        if a.demo:
+            from picket.demo.run import write_geography
+            from picket.sim import scenario
+
+            z, i = write_geography(scenario.build(seed=a.seed, duration_s=a.duration), work)
+            geo = ["--zones", str(z), "--infrastructure", str(i)]
+        common = ["--nats", nats.url, "--store", db, *geo]
+        for k in range(a.workers):
+            procs[f"worker {k}/{a.workers}"] = _picket(
+                "worker", "--partition", f"{k}/{a.workers}", *common,
+                log=logs / f"worker-{k}.log", cwd=work)  # fmt: skip
+        procs["area worker"] = _picket("worker", "--role", "area", *common,
+                                       log=logs / "worker-area.log", cwd=work)  # fmt: skip
+        feed = ["feed", "--nats", nats.url, "--shards", str(a.workers), "--speed", str(a.speed),
+                "--workdir", str(work)]  # fmt: skip
+        feed += (["--demo", "--duration", str(a.duration), "--seed", str(a.seed)] if a.demo
+                 else [str(Path(p).resolve()) for p in a.inputs])  # fmt: skip
+        procs["feed"] = _picket(*feed, log=logs / "feed.log", cwd=work)
+        shown = ["--zones", geo[1], "--infrastructure", geo[3]] if geo else []
+        procs["server"] = _picket("serve", "--store", db, "--host", a.host, "--port",
+                                  str(a.port), *shown, log=logs / "serve.log", cwd=work)
+        print(f"picket cluster: nats {nats.url}, store {db}\n"
+              f"  {a.workers} subject workers, 1 area worker, the feed, and the picture at "
+              f"http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all", flush=True)
+        while not stop.is_set():
+            for name, p in procs.items():
+                rc = p.poll()
+                if rc is not None and name != "feed":
+                    print(f"picket cluster: {name} exited ({rc}); see {logs}", file=sys.stderr)
+                    stop.set()
+                    break
+            stop.wait(0.5)
+    finally:
+        for p in procs.values():  # our own children, each by its process
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        end = wall.monotonic() + 20.0
+        for p in procs.values():
+            try:
+                p.wait(max(0.1, end - wall.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if nats is not None:
+            nats.close()
+        if pg is not None:
+            pg.close()
+    print("picket cluster: stopped", flush=True)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("cluster", help="start NATS, PostgreSQL, feeds, workers and the server "
+                                       "on one machine")  # fmt: skip
+    c.add_argument("action", choices=["up"], help="up: start everything; Ctrl-C stops it")
+    c.add_argument("inputs", nargs="*", metavar="INPUT", help="recorded files to feed")
+    c.add_argument("--workers", type=int, default=2, help="subject partitions (2)")
+    c.add_argument("--demo", action="store_true", help="feed the demo's simulated sources")
+    c.add_argument("--duration", type=float, default=3600.0, help="demo length, event seconds")
+    c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--speed", type=float, default=10.0,
+                   help="x real time for the feed (0 = as fast as possible; default 10)")
+    c.add_argument("--workdir", default="var/cluster", help="logs and the demo's geography")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=8642)
+    c.set_defaults(func=cmd_cluster)

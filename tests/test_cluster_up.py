@@ -1,0 +1,64 @@
+"""`picket cluster up --demo`: real nats-server, PostgreSQL, workers, feed and server on one
+machine; the picture's API answers and shows an alert the workers stored; Ctrl-C stops
+every process it started."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time as wall
+import urllib.request
+
+import pytest
+
+from picket.bus.local import free_port, why_no_nats, why_no_postgres
+
+RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
+
+
+def _get(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())
+    except OSError:
+        return None
+
+
+def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
+    why = why_no_nats() or why_no_postgres()
+    if why:
+        pytest.skip(why)
+    port = free_port()
+    out = open(tmp_path / "out.log", "wb")  # noqa: SIM115
+    p = subprocess.Popen([sys.executable, "-c", RUN, "cluster", "up", "--demo", "--workers", "2",
+                          "--speed", "0", "--port", str(port), "--workdir", str(tmp_path)],
+                         stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        health = alerts = None
+        end = wall.monotonic() + 90.0
+        while wall.monotonic() < end and p.poll() is None:
+            health = health or _get(f"{base}/api/health")
+            got = _get(f"{base}/api/alerts") if health else None
+            if got and got.get("alerts"):
+                alerts = got["alerts"]
+                break
+            wall.sleep(1.0)
+        said = (tmp_path / "out.log").read_text()
+        assert health is not None and health["status"] == "ok", said
+        assert alerts, said
+        a = alerts[0]
+        assert a["id"] and a["kind"] and a["subject"], a
+        nats_port = int(re.search(r"nats://127\.0\.0\.1:(\d+)", said).group(1))
+    finally:
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(60)
+    assert rc == 0
+    assert "picket cluster: stopped" in (tmp_path / "out.log").read_text()
+    for port_ in (port, nats_port):  # the server and the broker are gone
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port_)) != 0
