@@ -28,7 +28,9 @@ STREAMS = {
     "PICKET_AREA": [f"{AREA}.>"],
     "PICKET_ALERTS": ["picket.alerts"],
     "PICKET_CMD": [f"{CMD}.>"],
+    "PICKET_TRACKS": ["picket.tracks.>"],  # snapshots: only the recent past is worth keeping
 }
+MAX_AGE_BY_STREAM = {"PICKET_TRACKS": 600.0}
 MAX_AGE_S = 24 * 3600.0  # how far back a restarted reader can resume
 MAX_BYTES = 4 << 30  # per stream; the oldest messages go first beyond it
 DEDUPE_S = 120.0  # a publisher retrying within this window stores once
@@ -48,6 +50,7 @@ class JetStreamBus:
         self.nc: Any = None
         self.js: Any = None
         self.retries = 0  # publishes and fetches retried after a lost connection
+        self._closing = False
         self._backoff(lambda: self._run(self._connect(), 30.0), "connect")
 
     # plumbing ---------------------------------------------------------------------------
@@ -82,7 +85,8 @@ class JetStreamBus:
             log.debug("nats: %r", e)
 
         async def down() -> None:
-            log.warning("bus %s: disconnected; reconnecting", redact(self.url))
+            if not self._closing:
+                log.warning("bus %s: disconnected; reconnecting", redact(self.url))
 
         async def up() -> None:
             log.warning("bus %s: reconnected", redact(self.url))
@@ -101,7 +105,8 @@ class JetStreamBus:
 
         for name, subjects in STREAMS.items():
             cfg = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE,
-                               retention=RetentionPolicy.LIMITS, max_age=MAX_AGE_S,
+                               retention=RetentionPolicy.LIMITS,
+                               max_age=MAX_AGE_BY_STREAM.get(name, MAX_AGE_S),
                                max_bytes=MAX_BYTES, duplicate_window=DEDUPE_S)  # fmt: skip
             try:
                 await self.js.stream_info(name)
@@ -127,6 +132,7 @@ class JetStreamBus:
         return JetStreamSub(self, subject, durable, after_seq)
 
     def close(self) -> None:
+        self._closing = True
         if self.nc is not None:
             try:
                 self._run(self.nc.drain(), 10.0)

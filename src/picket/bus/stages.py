@@ -38,7 +38,7 @@ from picket.model.reports import Kind, Reports
 
 log = logging.getLogger(__name__)
 
-SUBJECT, AREA_STAGE = "subject", "area"
+SUBJECT, AREA_STAGE, ALL = "subject", "area", "all"  # ALL: one worker runs both stages
 
 
 def stage_of(det: Any) -> str:
@@ -152,21 +152,29 @@ class WorkerStats:
     bad: int = 0  # payloads that are not report batches (counted as rejects too)
     rewinds: int = 0  # a cut missing in delivery: read again from the last one processed
     latency_s: list[float] = field(default_factory=list)  # publish -> processed, per batch
+    alert_latency_s: list[float] = field(default_factory=list)  # publish -> alert stored
+    first_wall: float = 0.0  # wall time of the first and the last batch processed
+    last_wall: float = 0.0
 
 
 class Worker:
     """Fusion and the detectors of one stage on one partition, fed from the bus.
 
     `role` "subject" reads `picket.reports.<k>` and runs the subject detectors; "area"
-    reads `picket.area.0` and runs the area detectors (one area worker for now)."""
+    reads `picket.area.0` and runs the area detectors (one area worker for now); "all"
+    reads `picket.area.0` and runs every detector (a one-worker cluster). With
+    `probe_latency`, a batch that made alert events waits for the store to hold them, and
+    the time from its publication is kept (feed to stored alert, for the benchmark)."""
 
     def __init__(self, asm: Any, bus: Bus, part: int, parts: int, role: str = SUBJECT,
-                 checkpoint_s: float = 2.0, name: str | None = None):  # fmt: skip
+                 checkpoint_s: float = 2.0, name: str | None = None,
+                 probe_latency: bool = False):  # fmt: skip
         from picket.sinks.store_sink import StoreSink
 
         self.asm, self.bus, self.part, self.parts, self.role = asm, bus, part, parts, role
         pipe = self.pipe = asm.pipeline
-        pipe.detectors = [d for d in pipe.detectors if stage_of(d) == role]
+        if role != ALL:
+            pipe.detectors = [d for d in pipe.detectors if stage_of(d) == role]
         if role == AREA_STAGE:
             pipe.sinks = [AlertsOnly(s) if isinstance(s, StoreSink) else s for s in pipe.sinks]
             pipe.plot_tracker = pipe.plot_tracker  # plots arrive whole: tracked here too
@@ -174,6 +182,7 @@ class Worker:
             pipe.plot_tracker = None  # plots go to shard 0 only
         self.name = name or f"{role}-{part}-of-{parts}"
         self.subject = f"{REPORTS}.{part}" if role == SUBJECT else f"{AREA}.0"
+        self.probe_latency = probe_latency
         self.checkpoint_s = checkpoint_s
         self.stats = WorkerStats()
         self.last_seq = 0  # the stream sequence the pipeline state includes
@@ -183,6 +192,7 @@ class Worker:
         self.sub = bus.subscribe(self.subject, f"picket-{self.name}", self.last_seq)
         self._saved = wall.monotonic()
         self._unacked: Msg | None = None
+        self.busy_s = 0.0  # wall time spent processing (not waiting for the bus)
 
     # checkpoints ---------------------------------------------------------------------------
     def _key(self) -> str:
@@ -226,7 +236,10 @@ class Worker:
             if m.seq <= self.last_seq:
                 self.stats.skipped += 1
                 continue
-            if not self._handle(m):
+            t0 = wall.perf_counter()
+            ok = self._handle(m)
+            self.busy_s += wall.perf_counter() - t0
+            if not ok:
                 break  # rewound: the rest of this fetch comes again
             n += 1
         if n and wall.monotonic() - self._saved >= self.checkpoint_s:
@@ -271,10 +284,16 @@ class Worker:
         else:
             events = pipe.process(d, now=wm)
         self.stats.batches += 1
+        self.stats.last_wall = wall.time()
+        self.stats.first_wall = self.stats.first_wall or self.stats.last_wall
         self.stats.reports += len(d.reports)
         self.stats.events += len(events)
         if meta.sent:
             self.stats.latency_s.append(wall.time() - meta.sent)
+            st = self.asm.store
+            if events and self.probe_latency and st is not None and hasattr(st, "flush"):
+                st.flush(60.0)
+                self.stats.alert_latency_s.append(wall.time() - meta.sent)
         self.cut[src] = meta.seq
         self.last_seq = m.seq
         self._unacked = m

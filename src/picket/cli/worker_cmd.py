@@ -74,7 +74,8 @@ def cmd_worker(a: argparse.Namespace) -> int:
     try:
         asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
         bus = open_bus(a.nats)
-        w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s)
+        w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s,
+                   probe_latency=bool(a.stats_out))  # fmt: skip
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
@@ -88,6 +89,12 @@ def cmd_worker(a: argparse.Namespace) -> int:
         w.close()
         bus.close()
     dt = wall.perf_counter() - t0
+    if a.stats_out:
+        import json
+        from dataclasses import asdict
+
+        Path(a.stats_out).write_text(json.dumps({**asdict(st), "wall_s": dt,
+                                                 "busy_s": w.busy_s}))  # fmt: skip
     print(f"picket worker {w.name}: {st.batches} batches, {st.reports} reports, {st.events} "
           f"alert events in {dt:.1f} s; {st.skipped} repeats skipped, {st.rewinds} rewinds",
           flush=True)  # fmt: skip
@@ -156,9 +163,10 @@ def cmd_feed(a: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser("worker", help="run fusion and detectors on one partition of the bus")
     w.add_argument("--partition", type=partition, default=(0, 1), help="k/N (default 0/1)")
-    w.add_argument("--role", choices=["subject", "area"], default="subject",
+    w.add_argument("--role", choices=["subject", "area", "all"], default="subject",
                    help="subject: per-subject detectors on shard k; area: the detectors "
-                        "that need neighbours, on every report")  # fmt: skip
+                        "that need neighbours, on every report; all: both stages in one "
+                        "worker")  # fmt: skip
     w.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     w.add_argument("--store", help="postgresql:// URL of the shared store")
     w.add_argument("--config", help="TOML config (thresholds, zones)")
@@ -167,6 +175,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--checkpoint-s", type=float, default=2.0,
                    help="save state and bus position this often (wall seconds)")  # fmt: skip
     w.add_argument("--until-eof", action="store_true", help="stop when the feed has ended")
+    w.add_argument("--stats-out", help="write the worker's counts and latencies here (JSON); "
+                   "also times each stored alert (benchmarks)")  # fmt: skip
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_worker)
 
