@@ -19,12 +19,22 @@ DF17/18 and 100 + DF for other downlink formats:
 - STATUS: TC28/1 (emergency, squawk), TC31 (version, nacp, sil)
 - IDENTITY: DF0/4/16/20 (alt), DF5/21 (squawk)
 - Static(callsign, category) from TC1-4 when an aircraft's callsign changes.
+- Comm-B (DF20/21, modes_commb.py), where the address was heard clean in the last 60 s:
+  VELOCITY rows from BDS 5,0 (ground speed, true track; msg 150) and 6,0 (barometric
+  vertical rate, else inertial; msg 160); a Static per aircraft, register and 5 s with
+  the fields readsb names them by: `nav_altitude_mcp`, `nav_altitude_fms` (ft), `nav_qnh`
+  (hPa) from 4,0; `roll`, `track_rate` (deg/s), `tas` (kt) from 5,0; `mag_heading`,
+  `ias` (kt), `mach`, `baro_rate`, `geom_rate` (ft/min) from 6,0. The magnetic heading
+  stays out of the `heading` column, which is true.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
+from picket.codec import modes_commb as commb
 from picket.codec.modes_cpr_track import REASONS, CprTracker
 from picket.codec.modes_crc import syndrome_mixed
 from picket.codec.modes_fields import (
@@ -120,6 +130,11 @@ class ModeSDecoder:
         self.cpr = CprTracker(reference)
         self.callsigns: dict[int, tuple[str, str]] = {}
         self._ident: dict[int, tuple[int, int]] = {}  # aircraft -> last (packed chars, category)
+        self.book = commb.AddressBook()  # clean-reply times and ADS-B velocities (Comm-B)
+        self._cb_bucket: dict[int, int] = {}  # (address, register) -> last static's 5-s bucket
+        # Comm-B replies by what became of their MB field (the replies themselves are
+        # accepted for their altitude or squawk: these are not rejects)
+        self.commb_counts: Counter[str] = Counter()
 
     # -------------------------------------------------------------------------------
     def decode(
@@ -175,6 +190,8 @@ class ModeSDecoder:
         # extended squitter
         ix = np.flatnonzero(es_ok)
         n_cpr_bad = 0
+        statics, srows = [], np.zeros(0, np.int64)
+        vel_rows, vel_gs, vel_trk = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
         if len(ix):
             me = me_word(frames[ix])
             tc = me_bits(me, 1, 5)
@@ -184,8 +201,16 @@ class ModeSDecoder:
             fl = _as_of(self.flags[e_icao], e_icao, st_rows, st_flags)
             n_cpr_bad = self._positions(me, tc, e_icao, e_t, e_raw, e_sub, base, parts, fl)
             self.flags[e_icao[st_rows]] = st_flags  # the last per aircraft wins
-            self._velocity(me, tc, e_t, e_raw, e_sub, base, parts)
-            statics = self._identification(me, tc, e_icao, e_t, e_sub)
+            vs, vel_gs, vel_trk = self._velocity(me, tc, e_t, e_raw, e_sub, base, parts)
+            vel_rows = ix[vs]
+            statics, srows = self._identification(me, tc, e_icao, e_t, e_sub)
+            srows = ix[srows]
+        cstat, crows = self._commb(frames, df, icao, time, raw, subject, ap_ok, es_ok | df11_ok,
+                                   v13, (vel_rows, vel_gs, vel_trk), base, parts)  # fmt: skip
+        if cstat:  # in frame order, as any chunking of the same frames gives them
+            both = statics + cstat
+            order = np.argsort(np.r_[srows, crows], kind="stable")
+            statics = [both[k] for k in order.tolist()]
         self.rejects.accept(n_ok - n_cpr_bad)
 
         out = Reports.concat(parts)
@@ -287,10 +312,11 @@ class ModeSDecoder:
                 )  # fmt: skip
         return int(np.count_nonzero(bad))
 
-    def _velocity(self, me, tc, t, raw, sub, base, parts) -> None:  # type: ignore[no-untyped-def]
+    def _velocity(self, me, tc, t, raw, sub, base, parts):  # type: ignore[no-untyped-def]
+        """Velocity reports; returns (rows with a ground velocity, its speed kt, track)."""
         s = np.flatnonzero(tc == 19)
         if not len(s):
-            return
+            return s, np.zeros(0), np.zeros(0)
         m = me[s]
         st = me_bits(m, 6, 3)
         keep = (st >= 1) & (st <= 4)
@@ -312,11 +338,116 @@ class ModeSDecoder:
             time=t[s], kind=Kind.VELOCITY, subject=sub[s], speed=speed, course=course,
             heading=heading, vrate=vrate, msg=19, raw=raw[s], on_ground=0,
             **base))  # fmt: skip
+        return s[gnd], (speed / KT)[gnd], course[gnd]
 
-    def _identification(self, me, tc, icao, t, sub) -> list[Static]:  # type: ignore[no-untyped-def]
+    def _commb(self, frames, df, icao, t, raw, sub, ap_ok, clean, v13, vel, base, parts
+               ) -> tuple[list[Static], np.ndarray]:  # type: ignore[no-untyped-def]  # fmt: skip
+        """BDS 4,0/5,0/6,0 from DF20/21 whose address was heard clean in the last
+        `commb.CONFIRM_S`, as of each frame (frame order, not batching, decides). Returns
+        the statics and their frame rows."""
+        vrows, vgs, vtrk = vel  # ADS-B ground velocities (rows ascending), kt and deg
+        n = len(t)
+        heard_at = commb.Latest(icao, np.flatnonzero(clean), n)
+        vel_at = commb.Latest(icao, vrows, n)
+        cb = np.flatnonzero(ap_ok & ((df == 20) | (df == 21)))
+        out: list[Static] = []
+        rows = np.zeros(0, np.int64)
+        if len(cb):
+            a = icao[cb]
+            heard0, gs0, trk0, vt0 = self.book.lookup(a)
+            j = heard_at.before(a, cb)
+            heard = np.where(j >= 0, t[np.maximum(j, 0)], heard0)
+            # frame order says "before"; receiver clocks may disagree by a little
+            ok = t[cb] - heard <= commb.CONFIRM_S
+            self.commb_counts["address not heard clean in 60 s"] += int(np.count_nonzero(~ok))
+            cb, a, gs0, trk0, vt0 = cb[ok], a[ok], gs0[ok], trk0[ok], vt0[ok]
+        if len(cb):
+            j = vel_at.before(a, cb)
+            k = np.searchsorted(vrows, np.maximum(j, 0))
+            has = j >= 0
+            vt = np.where(has, t[np.maximum(j, 0)], vt0)
+            fresh = t[cb] - vt <= commb.REFERENCE_S
+            rgs = np.where(fresh, np.where(has, vgs[k] if len(vgs) else np.nan, gs0), np.nan)
+            rtrk = np.where(fresh, np.where(has, vtrk[k] if len(vtrk) else np.nan, trk0), np.nan)
+            alt = np.where(df[cb] == 20, ac13_ft(v13[cb]), np.nan)
+            reg, d, amb = commb.infer(me_word(frames[cb]), alt, rgs, rtrk)
+            c = self.commb_counts
+            c["register ambiguous"] += int(amb.sum())
+            c["other registers"] += int(((reg == 0) & ~amb).sum())
+            for r in (40, 50, 60):
+                c[f"BDS {r // 10},0"] += int((reg == r).sum())
+            d5, d6 = d[50], d[60]
+            k5 = (reg == 50) & (np.isfinite(d5["gs_kt"]) | np.isfinite(d5["track"]))
+            vr = np.where(np.isfinite(d6["vr_baro"]), d6["vr_baro"], d6["vr_inertial"])
+            k6 = (reg == 60) & np.isfinite(vr)
+            parts.append(Reports.build(
+                time=t[cb][k5], kind=Kind.VELOCITY, subject=sub[cb][k5],
+                speed=d5["gs_kt"][k5] * KT, course=d5["track"][k5], msg=commb.MSG[50],
+                raw=raw[cb][k5], **base))  # fmt: skip
+            parts.append(Reports.build(
+                time=t[cb][k6], kind=Kind.VELOCITY, subject=sub[cb][k6], vrate=vr[k6] * FPM,
+                msg=commb.MSG[60], raw=raw[cb][k6], **base))  # fmt: skip
+            out, rows = self._commb_statics(cb, reg, d, icao, t, sub)
+        # what the next batches are judged against: one merge into the book
+        ha, hr = heard_at.last()
+        va, vr_ = vel_at.last()
+        if len(ha) or len(va):
+            u = np.union1d(ha, va)
+            nan = np.full(len(u), np.nan)
+            heard_u, gs_u, trk_u, vt_u = nan, nan.copy(), nan.copy(), nan.copy()
+            heard_u[np.searchsorted(u, ha)] = t[hr]
+            iv = np.searchsorted(u, va)
+            kv = np.searchsorted(vrows, vr_)
+            gs_u[iv], trk_u[iv], vt_u[iv] = vgs[kv], vtrk[kv], t[vr_]
+            self.book.update(u, heard_u, gs_u, trk_u, vt_u)
+        if n and self.book.size() > 2 * len(ha) + 64:  # now and then, not every batch
+            self.book.forget_before(float(np.nanmax(t)) - 2 * commb.CONFIRM_S)
+        return out, rows
+
+    def _commb_statics(self, cb, reg, d, icao, t, sub):  # type: ignore[no-untyped-def]
+        """One Static per aircraft, register and `commb.STATIC_S` bucket of event time: the
+        first decoded reply of each, so the statics do not depend on batching."""
+        rows = np.flatnonzero(reg > 0)
+        if not len(rows):
+            return [], np.zeros(0, np.int64)
+        keyv = icao[cb][rows].astype(np.int64) * 4 + np.select(
+            [reg[rows] == 40, reg[rows] == 50], [0, 1], 2)  # fmt: skip
+        bucket = np.floor(t[cb][rows] / commb.STATIC_S).astype(np.int64)
+        n = len(rows)
+        o = np.lexsort((np.arange(n), keyv))
+        ko, bo = keyv[o], bucket[o]
+        head = np.r_[True, ko[1:] != ko[:-1]]
+        new = np.r_[True, (bo[1:] != bo[:-1])] | head
+        for h in np.flatnonzero(head):
+            if self._cb_bucket.get(int(ko[h])) == int(bo[h]):
+                new[h] = False
+        tail = np.r_[ko[1:] != ko[:-1], True]
+        for k in np.flatnonzero(tail):
+            self._cb_bucket[int(ko[k])] = int(bo[k])
+        emit = rows[np.sort(o[new])]
+        names = {40: (("nav_altitude_mcp", "mcp_ft", 0), ("nav_altitude_fms", "fms_ft", 0),
+                      ("nav_qnh", "qnh_hpa", 1)),
+                 50: (("roll", "roll", 1), ("track_rate", "track_rate", 2), ("tas", "tas_kt", 0)),
+                 60: (("mag_heading", "heading", 1), ("ias", "ias_kt", 0), ("mach", "mach", 3),
+                      ("baro_rate", "vr_baro", 0), ("geom_rate", "vr_inertial", 0))}  # fmt: skip
+        out, at = [], []
+        for i in emit.tolist():
+            r = int(reg[i])
+            f = {}
+            for name, col, nd in names[r]:
+                v = float(d[r][col][i])
+                if v == v:
+                    f[name] = round(v) if nd == 0 else round(v, nd)
+            if f:
+                out.append(Static(float(t[cb][i]), int(sub[cb][i]), f))
+                at.append(int(cb[i]))
+        return out, np.array(at, np.int64)
+
+    def _identification(self, me, tc, icao, t, sub):  # type: ignore[no-untyped-def]
+        """Statics of changed callsigns, and their rows (of the extended squitters)."""
         s = np.flatnonzero((tc >= 1) & (tc <= 4))
         if not len(s):
-            return []
+            return [], s
         chars = callsign_chars(me[s])
         cat = (4 - tc[s]) * 8 + me_bits(me[s], 6, 3)  # set A..D, category 0..7
         packed = np.zeros(len(s), dtype=np.uint64)
@@ -346,4 +477,4 @@ class ModeSDecoder:
             out.append(
                 Static(float(t[s][j]), int(sub[s][j]), {"callsign": name, "category": category})
             )
-        return out
+        return out, s[emit]
