@@ -120,3 +120,21 @@ def test_alerts_carry_measures_and_named_codes(demo):
     em = get(h, "/api/alerts", kind="air.emergency").json()["alerts"][0]
     one = get(h, f"/api/alerts/{em['id']}").json()
     assert one["human"]["named"]["squawk"] == "7700: general emergency"
+
+
+def test_satellites_over_the_area_and_overflights_of_an_alert(demo):
+    from picket.serve.satellites import find_catalogue
+
+    if find_catalogue() is None:
+        pytest.skip("no ../shared/data/space catalogue: the demo has no satellites")
+    res, h = demo
+    g = get(h, "/api/layers/satellites", window_s="600").json()
+    assert g["properties"]["offset_days"] > 0 and g["properties"]["sky_time"].startswith("2024")
+    parts = {f["properties"]["part"] for f in g["features"]}
+    assert parts == {"track", "footprint"} and len(g["features"]) <= 200
+    assert get(h, "/api/layers/satellites", window_s="0").status_code == 400
+    (drift,) = [i for i in res.incidents if (i.get("extra") or {}).get("joins")]
+    a = next(x for x in res.alerts if x["subject"] == drift["subject"])
+    over = get(h, f"/api/alerts/{a['id']}").json()["overflights"]
+    assert over and all(o["max_elevation_deg"] >= 10 for o in over)
+    assert all(o["start"] <= o["end"] for o in over)

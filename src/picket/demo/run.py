@@ -140,6 +140,7 @@ def run_demo(
         cfg, alerts_out=alerts_out, console=console, store=store, zone_files=[zones],
         line_files=[infra], dead_letter=workdir / "dead-letter.jsonl", extra_sinks=[memory],
     )  # fmt: skip
+    _sky(asm, scn)
     if on_assembly:
         on_assembly(asm)
     t0 = wall.perf_counter()
@@ -151,6 +152,22 @@ def run_demo(
                      {"wall_s": wall.perf_counter() - t0, "joined": joined})  # fmt: skip
     asm.close()
     return res
+
+
+BALTIC_BBOX = (9.0, 53.5, 30.5, 66.0)  # west, south, east, north: the demo's area
+
+
+def _sky(asm: Assembly, scn: Any) -> None:
+    """Real catalogue satellites for the map's space layer and alerts' overflights, when
+    the shared catalogue is beside the checkout (serve/satellites.py); loaded at first use,
+    so a headless demo pays nothing."""
+    from picket.serve.satellites import SkyLayer, find_catalogue
+
+    path = find_catalogue()
+    if path is None:
+        log.info("no space catalogue found (../shared/data/space): the demo shows no satellites")
+        return
+    asm.pipeline.env["sky"] = SkyLayer(path, scn.start, scn.end, BALTIC_BBOX)
 
 
 def _join_incidents(asm: Assembly, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:

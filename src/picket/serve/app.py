@@ -334,6 +334,9 @@ def alert_one(request: Request) -> Response:
     a = st.reader.alert(request.path_params["alert_id"], at)
     if a is None:
         raise ApiError(404, "no such alert" if at is None else "no such alert at that time")
+    over = _overflights(st, a)
+    if over is not None:
+        a["overflights"] = over
     return JSONResponse(a)
 
 
@@ -382,9 +385,48 @@ async def layer(request: Request) -> Response:
             rows = [a for a in list(st.hub.open_alerts.values())
                     if a.get("kind") == "gnss.interference"]  # fmt: skip
         return JSONResponse(gnss_cells(rows))
+    if name == "satellites":
+        return await _satellites(request, st)
     if name not in ("zones", "infrastructure"):
         raise ApiError(404, f"no layer {name}")
     return JSONResponse(st.hub.layers.get(name) or feature_collection([]))
+
+
+def _sky(st: ServerState) -> Any:
+    """The space layer (serve/satellites.SkyLayer) the pipeline's geography carries."""
+    env = getattr(st.hub, "env", None)
+    return env.get("sky") if env is not None else None
+
+
+async def _satellites(request: Request, st: ServerState) -> Response:
+    """Ground tracks and footprints of the satellites over the area around the picture's
+    time (or `at`), `window_s` either side (default 600, at most 3600)."""
+    q = _q(request)
+    try:
+        at = opt_time(q.get("at"))
+        w = float(q.get("window_s") or 600.0)
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
+    if not 0 < w <= 3600:
+        raise ApiError(400, "window_s must be in (0, 3600]")
+    sky = _sky(st)
+    t = at if at is not None else st.hub.current().time
+    if sky is None or not np.isfinite(t):
+        return JSONResponse({**feature_collection([]), "properties": {"sky_time": None}})
+    return JSONResponse(await run_in_threadpool(sky.geojson, float(t), w))
+
+
+def _overflights(st: ServerState, rec: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Satellites that could see an alert's or incident's place while it was active (15 min
+    either side), when the picture has a space layer."""
+    from picket.model.alerts import parse_time
+
+    sky = _sky(st)
+    if sky is None or rec.get("lat") is None or rec.get("lon") is None:
+        return None
+    t0 = parse_time(rec["time"]) - 900.0
+    t1 = parse_time(rec.get("closed_time") or rec.get("last_time") or rec["time"]) + 900.0
+    return sky.overflights(float(rec["lat"]), float(rec["lon"]), t0, t1)
 
 
 async def _zone_edit(request: Request, op: str) -> Response:
@@ -481,6 +523,9 @@ def incident_one(request: Request) -> Response:
     rec = _incidents(st).one(request.path_params["incident_id"])
     if rec is None:
         raise ApiError(404, "no such incident")
+    over = _overflights(st, rec)
+    if over is not None:
+        rec["overflights"] = over
     return JSONResponse(rec)
 
 

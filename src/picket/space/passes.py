@@ -129,3 +129,23 @@ def find_passes(
         max_elevation_deg=np.maximum.reduceat(el, first),
         min_ground_km=np.minimum.reduceat(g, first) / 1000.0,
     ) if len(pid) else Passes(*(np.zeros(0),) * 6)  # fmt: skip
+
+
+def point_passes(lat: float, lon: float, t: np.ndarray, sub_lat: np.ndarray,
+                 sub_lon: np.ndarray, alt_m: np.ndarray,
+                 min_elevation_deg: float = 10.0
+                 ) -> list[tuple[int, float, float, float]]:  # fmt: skip
+    """Overflights of one place from sub-satellite tracks already propagated (n objects x
+    m steps at times `t`): (object index, first step in view, last step in view, highest
+    elevation deg) per pass, as `find_passes` defines "in view"."""
+    ok = np.isfinite(sub_lat) & np.isfinite(alt_m)
+    d = haversine_m(np.nan_to_num(sub_lat), np.nan_to_num(sub_lon), lat, lon)
+    seen = ok & (d <= footprint_angle(np.nan_to_num(alt_m), min_elevation_deg) * RE_M)
+    out = []
+    for s in np.flatnonzero(seen.any(axis=1)).tolist():
+        row = seen[s].astype(np.int8)
+        edges = np.diff(np.r_[0, row, 0])
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
+            el = elevation_deg(d[s, a : b + 1], alt_m[s, a : b + 1])
+            out.append((s, float(t[a]), float(t[b]), float(np.max(el))))
+    return sorted(out, key=lambda p: (p[1], p[0]))
