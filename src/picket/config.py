@@ -51,6 +51,25 @@ class ConfigError(ValueError):
     pass
 
 
+# the keys of the sections read here (the others are checked where they are read)
+SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "store": ("path", "checkpoint_s", "url", "dead_letter_max_mb", "dead_letter_files"),
+    "zones": ("files",),
+    "infrastructure": ("files", "default_corridor_m"),
+    "sinks": ("alerts_jsonl", "console"),
+    "pipeline": ("batch_s", "history", "track_history_s"),
+}
+
+
+def _check_keys(sec: Any, name: str, keys: tuple[str, ...], where: str) -> None:
+    """A section is a table of known keys: a misspelt key is an error, never ignored."""
+    if not isinstance(sec, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    bad = sorted(set(sec) - set(keys))
+    if bad:
+        raise ConfigError(f"{where}: [{name}] unknown keys {bad}; known: {list(keys)}")
+
+
 @dataclass
 class SourceConfig:
     name: str
@@ -179,6 +198,8 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
+    for name, keys in SECTION_KEYS.items():
+        _check_keys(data.get(name, {}), name, keys, where)
     store = data.get("store", {})
     cfg.store_path = store.get("path", cfg.store_path)
     cfg.checkpoint_s = float(store.get("checkpoint_s", cfg.checkpoint_s))
@@ -200,6 +221,12 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.default_corridor_m = float(infra.get("default_corridor_m", cfg.default_corridor_m))
     dets = dict(data.get("detectors", {}))
     cfg.disabled = list(dets.pop("disabled", []))
+    from picket.detect.registry import specs
+
+    off = [k for k in cfg.disabled if k not in specs()]
+    if off:
+        raise ConfigError(f"{where}: [detectors] disabled names {off[0]!r}, not a detector; "
+                          f"known: {', '.join(specs())}")  # fmt: skip
     known_dets = _detectors()
     for kind, over in dets.items():
         if kind not in known_dets:
