@@ -113,3 +113,36 @@ def test_replace_zones_needs_no_cache_popping():
     assert in_zone_kinds(Ctx, lat, lon, ("port",)).tolist() == [True, False]  # type: ignore[arg-type]
     replace_zones(p, _zones(("Q", "port", 5.0)), reindexed=True)
     assert in_zone_kinds(Ctx, lat, lon, ("port",)).tolist() == [False, True]  # type: ignore[arg-type]
+
+
+def test_detectors_see_the_pipelines_world_and_its_clock():
+    """A batch's context carries the pipeline's World (`ctx.world`, `ctx.env` the same),
+    its per-domain clock kept up to date, and a zone edit between batches reaches it."""
+    from picket.model.decoded import Decoded
+    from picket.model.reports import Domain, Kind, Reports
+    from picket.model.subjects import Namespace, key
+
+    seen = []
+
+    class Probe:
+        kind = "test.probe"
+
+        def update(self, ctx):
+            w = ctx.world
+            seen.append((w is ctx.env, w.now_of(Domain.MARITIME, -1.0),
+                         list(w.zones_of_kinds(("port",)).names)))  # fmt: skip
+            return []
+
+    p = Pipeline([Probe()], [], world=World(zones=_zones(("P", "port", 0.0))))
+
+    def batch(t):
+        return Decoded(Reports.build(1, time=np.array([t]), domain=np.array([Domain.MARITIME]),
+                                     kind=np.array([Kind.POSITION]),
+                                     subject=np.array([key(Namespace.MMSI, 235000001)]),
+                                     lat=np.array([50.5]), lon=np.array([0.5])))  # fmt: skip
+
+    p.process(batch(1000.0))
+    replace_zones(p, _zones(("Q", "port", 5.0)), reindexed=False)
+    p.process(batch(1060.0))
+    assert seen == [(True, 1000.0, ["P"]), (True, 1060.0, ["Q"])]
+    assert p.world.now_by_domain is p.now_by_domain
