@@ -194,3 +194,19 @@ def test_real_ais_export_holds_every_stored_subject(shared_data, tmp_path):
     out = tmp_path / "x.geojson"
     assert main(["export", "--store", str(p), "--layers", "tracks", "--out", str(out)]) == 0
     assert n > 500 and len(json.loads(out.read_text())["features"]) == n
+
+
+BAD = ("1e23", "-1", "NaN", "nan", "inf", "-inf", "1e400", "9" * 40, "0x10", "1,2,3,4,5")
+
+
+def test_numeric_parameters_out_of_range_are_400_never_500(world):
+    for path, params in (("/api/query", ("since", "until", "bbox")),
+                         ("/api/export", ("since", "until", "bbox", "at"))):
+        for p in params:
+            for v in BAD:
+                r = get(world, path, **{p: v})
+                if p != "bbox" and v == "-1":
+                    assert r.status_code == 400  # before 1970
+                    continue
+                assert r.status_code == 400, (path, p, v, r.status_code, r.text)
+                assert r.json()["detail"]
