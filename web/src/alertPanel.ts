@@ -10,6 +10,7 @@
 import { type Alert, api, apiUrl, isoOf, seconds } from "./api";
 import { clear, clock, evidenceView, h } from "./dom";
 import { swatch } from "./symbols";
+import { dateTime, evidenceRows, position } from "./units";
 
 const SEVERITY_CSS: Record<string, string> = { critical: "#ff4040", warning: "#ffb020", info: "#78beff" };
 const SEVERITY_RANK: Record<string, number> = { info: 0, warning: 1, critical: 2 };
@@ -285,27 +286,30 @@ export class AlertPanel {
     clear(d);
     d.hidden = false;
     const state = a.triage?.state ?? "new";
+    const place = a.lat === null || a.lon === null ? "–" : position(a.lat, a.lon);
     d.append(
       h("header", {},
         swatch(a.severity, SEVERITY_CSS[a.severity] ?? "#fff", 22),
         h("h2", {}, `${a.severity.toUpperCase()} · ${a.kind}`),
         h("button", { class: "close", "aria-label": "close", onclick: () => this.closeDetail() }, "×"),
+        // triage first and always in view: the drawer scrolls under it
+        this.triageControls(a),
       ),
       h("section", { class: "alert-detail", "data-testid": "alert-detail", "data-alert-id": a.id },
         h("p", { class: "summary" }, a.summary),
         h("dl", { class: "facts" },
           h("dt", {}, "subject"), h("dd", {}, a.subject),
-          h("dt", {}, "status"), h("dd", {}, `${a.status}${a.closed_time ? ` (${clock(a.closed_time)})` : ""}`),
-          h("dt", {}, "first"), h("dd", {}, clock(a.time)),
-          h("dt", {}, "last"), h("dd", {}, clock(a.last_time)),
-          h("dt", {}, "updates"), h("dd", {}, String(a.updates)),
-          h("dt", {}, "position"), h("dd", {}, a.lat === null || a.lon === null ? "–" : `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}`),
+          h("dt", {}, "status"), h("dd", {}, `${a.status}${a.closed_time ? ` (${dateTime(a.closed_time)})` : ""}`),
+          h("dt", {}, "first"), h("dd", {}, dateTime(a.time)),
+          h("dt", {}, "last"), h("dd", {}, `${dateTime(a.last_time)} · ${a.updates} update${a.updates === 1 ? "" : "s"}`),
+          h("dt", {}, "position"), h("dd", {}, place),
           h("dt", {}, "triage"), h("dd", { "data-testid": "triage-state", "data-triage": state },
             `${TRIAGE_LABEL[state] ?? state}${a.triage?.assignee ? ` → ${a.triage.assignee}` : ""}${a.triage?.who ? ` by ${a.triage.who}` : ""}`),
         ),
         h("h3", {}, "Evidence"),
-        h("div", { class: "evidence-box", "data-testid": "evidence" }, evidenceView(a.evidence)),
-        this.triageControls(a),
+        h("div", { class: "evidence-box", "data-testid": "evidence" },
+          evidenceRows(a.evidence as Record<string, unknown>, a.kind),
+          h("details", { class: "raw" }, h("summary", {}, "raw data"), evidenceView(a.evidence))),
         a.log?.length
           ? h("section", { class: "log" }, h("h3", {}, "Triage log"),
               h("ol", {}, ...a.log.map((e) =>
@@ -315,15 +319,34 @@ export class AlertPanel {
     );
   }
 
+  /** Triage an alert (buttons and keyboard shortcuts); `body` adds an assignee or comment. */
+  async triage(a: Alert, action: string, extra: Record<string, string> = {}): Promise<Alert | null> {
+    if (this.role !== "operator") return null;
+    const status = this.detail.querySelector(".triage-status");
+    if (status) status.textContent = "…";
+    try {
+      const updated = await api<Alert>(`alerts/${encodeURIComponent(a.id)}/triage`, { method: "POST", body: { action, ...extra } });
+      this.live.set(updated.id, updated);
+      this.selected = updated;
+      this.renderDetail(updated);
+      this.render();
+      return updated;
+    } catch (e) {
+      const st = this.detail.querySelector(".triage-status");
+      if (st) st.textContent = String(e);
+      return null;
+    }
+  }
+
   private triageControls(a: Alert): HTMLElement {
     if (this.role !== "operator") {
-      return h("p", { class: "muted" }, "Read-only: triage needs an operator token.");
+      return h("p", { class: "muted triage-controls" }, "Read-only: triage needs an operator token.");
     }
     const who = h("input", { type: "text", placeholder: "assignee", "aria-label": "assignee", size: "10" });
     const note = h("input", { type: "text", placeholder: "comment", "aria-label": "comment" });
     const status = h("span", { class: "triage-status", role: "status" });
     const act = (action: string) => async () => {
-      const body: Record<string, string> = { action };
+      const body: Record<string, string> = {};
       if (action === "assign") {
         if (!who.value.trim()) return void (status.textContent = "name an assignee");
         body.assignee = who.value.trim();
@@ -332,26 +355,18 @@ export class AlertPanel {
         if (!note.value.trim()) return void (status.textContent = "write a comment");
         body.comment = note.value.trim();
       } else if (note.value.trim()) body.comment = note.value.trim();
-      status.textContent = "…";
-      try {
-        const updated = await api<Alert>(`alerts/${encodeURIComponent(a.id)}/triage`, { method: "POST", body });
-        this.live.set(updated.id, updated);
-        this.selected = updated;
-        this.renderDetail(updated);
-        this.render();
-      } catch (e) {
-        status.textContent = String(e);
-      }
+      await this.triage(a, action, body);
     };
-    const b = (action: string, label: string) =>
-      h("button", { "data-action": action, onclick: act(action) }, label);
+    const b = (action: string, label: string, key?: string) =>
+      h("button", { "data-action": action, onclick: act(action), title: key ? `${label} (${key})` : label },
+        key ? h("u", {}, label[0]) : null, key ? label.slice(1) : label);
     return h("section", { class: "triage-controls", "data-testid": "triage" },
-      h("h3", {}, "Triage"),
       h("div", { class: "buttons" },
-        b("acknowledge", "Acknowledge"), b("resolve", "Resolve"), b("false_alarm", "False alarm"),
-        b("reopen", "Reopen")),
-      h("div", { class: "row" }, who, b("assign", "Assign")),
-      h("div", { class: "row" }, note, b("comment", "Comment")),
+        b("acknowledge", "Acknowledge", "a"), b("resolve", "Resolve", "r"), b("false_alarm", "False alarm", "f"),
+        b("reopen", "Reopen", "o")),
+      h("details", { class: "more" }, h("summary", {}, "assign · comment"),
+        h("div", { class: "row" }, who, b("assign", "Assign")),
+        h("div", { class: "row" }, note, b("comment", "Comment"))),
       status,
     );
   }

@@ -6,6 +6,10 @@
 import type { Layer, PickingInfo } from "@deck.gl/core";
 import { GeoJsonLayer, IconLayer, PathLayer, ScatterplotLayer, TextLayer } from "@deck.gl/layers";
 import type { Alert, Feature, FeatureCollection } from "./api";
+import { type Clusters, clusterPools, shouldCluster } from "./cluster";
+import { SHIP_LABEL } from "./colours";
+import { altitude, speed } from "./units";
+import { labelLayer, type MapLabel } from "./labels";
 import type { MilAtlas } from "./milSymbols";
 import { iconAtlas } from "./symbols";
 import { TrackPointLayer } from "./trackPointLayer";
@@ -82,7 +86,73 @@ export interface PictureState {
   /** How plain track symbols are drawn: one point sprite per track (the default), or deck.gl's
    * IconLayer (an instanced quad each; the baseline of `picket bench web`). */
   symbols: "points" | "icons";
+  /** The map's zoom (labels and clusters depend on it). */
+  zoom: number;
+  /** Country names (Natural Earth label points, from the basemap build). */
+  countries: FeatureCollection | null;
+  /** The readability work: map names, clusters at the overview, colours by type and altitude
+   * (`?plain=1` turns it off: the page as it was, the other side of `picket bench web`). */
+  readable: boolean;
+  /** Map names placed without overlaps for the current view (labels.ts), and their version. */
+  mapLabels: MapLabel[];
+  mapLabelsVersion: number;
 }
+
+/** Clusters rebuilt once per track frame or zoom step. */
+let clusterMemo: { frames: number; zoom: number; vis: string; c: Clusters } | null = null;
+function clustersFor(s: PictureState): Clusters {
+  const z = Math.round(s.zoom * 4) / 4;
+  const vis = LAYER_KEYS.map((k) => (s.visible[k] ? 1 : 0)).join("");
+  if (clusterMemo && clusterMemo.frames === s.store.frames && clusterMemo.zoom === z && clusterMemo.vis === vis) {
+    return clusterMemo.c;
+  }
+  const c = clusterPools(s.store.pools, z, (cls) => s.visible[TOGGLE_OF_CLASS[cls]], FLAG_ALERT | FLAG_EMERGENCY);
+  clusterMemo = { frames: s.store.frames, zoom: z, vis, c };
+  return c;
+}
+
+const CLUSTER_RGB: [number, number, number][] = [
+  [96, 200, 255], [80, 230, 150], [220, 190, 255], [255, 220, 60], [255, 140, 220], [150, 235, 255],
+];
+
+function clusterLayers(c: Clusters): Layer[] {
+  const idx = Array.from({ length: c.n }, (_, i) => i);
+  const atlas = iconAtlas();
+  return [
+    new IconLayer<number>({
+      id: "clusters",
+      data: idx,
+      iconAtlas: atlas.canvas as never,
+      iconMapping: atlas.mapping,
+      getIcon: (i: number) => `${CLASSES[c.cls[i]]}-unknown`,
+      getPosition: (i: number) => [c.position[2 * i], c.position[2 * i + 1]],
+      getSize: (i: number) => Math.min(40, 12 + 5 * Math.log2(c.count[i])),
+      getColor: (i: number) => rgba(CLUSTER_RGB[c.cls[i]] ?? [200, 200, 200], 230),
+      sizeUnits: "pixels",
+      pickable: true,
+      updateTriggers: { getIcon: c, getPosition: c, getSize: c, getColor: c },
+    }),
+    new TextLayer<number>({
+      id: "cluster-counts",
+      data: idx.filter((i) => c.count[i] > 1),
+      getPosition: (i: number) => [c.position[2 * i], c.position[2 * i + 1]],
+      getText: (i: number) => (c.count[i] >= 1000 ? `${(c.count[i] / 1000).toFixed(1)}k` : String(c.count[i])),
+      getSize: 11,
+      getColor: [255, 255, 255, 255],
+      getPixelOffset: (i: number) => [Math.min(20, 6 + 2.5 * Math.log2(c.count[i])) + 2, 0],
+      getTextAnchor: "start",
+      fontFamily: "DejaVu Sans, Arial, sans-serif",
+      outlineWidth: 2,
+      outlineColor: [8, 16, 26, 255],
+      fontSettings: { sdf: true },
+      characterSet: "0123456789.k",
+      updateTriggers: { getPosition: c, getText: c, getPixelOffset: c },
+    }),
+  ];
+}
+
+/** The clusters drawn last (for tooltips and tests). */
+export let lastClusters: Clusters | null = null;
 
 /** Binary data per pool, rebuilt only when the pool's version moves. */
 const binaryCache = new Map<number, { version: number; upright: boolean; data: unknown }>();
@@ -186,9 +256,15 @@ export function buildLayers(s: PictureState): Layer[] {
     );
   }
 
+  if (s.readable && s.mapLabels.length) layers.push(labelLayer(s.mapLabels, String(s.mapLabelsVersion)));
+
+  const clustered = s.readable && shouldCluster(s.zoom, s.store.count);
+  lastClusters = clustered ? clustersFor(s) : null;
+  if (lastClusters) layers.push(...clusterLayers(lastClusters));
+
   const mil = s.app6 && s.milAtlas.update(s.store.pools) ? s.milAtlas : null;
   for (const pool of s.store.pools) {
-    if (!pool.size || !v[TOGGLE_OF_CLASS[pool.cls]]) continue;
+    if (clustered || !pool.size || !v[TOGGLE_OF_CLASS[pool.cls]]) continue;
     const size = pool.cls === 1 ? 15 : 18;
     if (!mil && s.symbols === "points") {
       const m = atlas.mapping[pool.key];
@@ -343,10 +419,16 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
     const t = store.view(pool.ids[info.index]);
     if (!t) return null;
     const parts = [t.label, `${t.subject} · ${t.identity}`];
-    if (Number.isFinite(t.alt)) parts.push(`${Math.round(t.alt)} m`);
-    if (Number.isFinite(t.speed)) parts.push(`${(t.speed * 1.943844).toFixed(1)} kn`);
+    const dom = t.domain === 1 ? "air" : t.domain === 2 ? "maritime" : t.domain === 3 ? "space" : "other";
+    if (t.category?.startsWith("ship:")) parts.push(SHIP_LABEL[t.category.slice(5)] ?? t.category);
+    if (Number.isFinite(t.alt) && dom !== "maritime") parts.push(altitude(t.alt, dom));
+    if (Number.isFinite(t.speed)) parts.push(speed(t.speed, dom));
     if (Number.isFinite(t.course)) parts.push(`${Math.round(t.course)}°`);
     return parts.join("\n");
+  }
+  if (id === "clusters" && lastClusters && info.index >= 0 && info.index < lastClusters.n) {
+    const n = lastClusters.count[info.index];
+    return `${n.toLocaleString("en")} ${CLASSES[lastClusters.cls[info.index]]} here\nzoom in to see each`;
   }
   const o = info.object as (Alert & Feature) | undefined;
   if (!o) return null;

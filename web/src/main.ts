@@ -9,6 +9,11 @@ import { MapLibreOverlay } from "@deck.gl/maplibre";
 import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl, setWorkerUrl } from "maplibre-gl";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { AlertPanel } from "./alertPanel";
+import { loadCodes } from "./codes";
+import { labelBand, labelBox, type MapLabel, mapLabels, placeLabels } from "./labels";
+import { ALT_LUT, ALT_STEP_FT, css, SHIP_CLASSES, SHIP_LABEL, SHIP_RGB } from "./colours";
+import { type Hit, SearchBox } from "./search";
+import { units, type UnitSystem } from "./units";
 import { type Alert, api, ApiError, apiUrl, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
@@ -56,7 +61,13 @@ const state: PictureState = {
     schedule();
   }),
   symbols: params.get("symbols") === "icons" ? "icons" : "points",
+  zoom: 4.9,
+  countries: null,
+  readable: params.get("plain") !== "1",
+  mapLabels: [],
+  mapLabelsVersion: 0,
 };
+store.colourBy = state.readable;
 const stats = {
   renders: 0, renderMs: 0, fps: 0, channel: "idle", ready: false,
   // the newest per-update costs on the main thread, for `picket bench web`
@@ -101,6 +112,35 @@ const overlay = new MapLibreOverlay({
   },
 });
 map.addControl(overlay);
+map.on("zoom", () => {
+  state.zoom = map.getZoom();
+  schedule();
+});
+
+/** Candidate names for the zoom band, and the ones placed without overlap for the view:
+ * redone when the map stops moving or a layer with names arrives. */
+let labelCandidates: { key: string; list: MapLabel[] } | null = null;
+function placeMapLabels(): void {
+  if (!state.readable) return;
+  const band = labelBand(map.getZoom());
+  const key = `${band}|${state.visible.zones}|${state.visible.infrastructure}|${labelSources}`;
+  if (labelCandidates?.key !== key) {
+    labelCandidates = { key, list: mapLabels(band, state.countries, state.visible.zones ? state.zones : null,
+      state.visible.infrastructure ? state.infrastructure : null) };
+  }
+  const c = map.getCanvas();
+  const w = c.clientWidth;
+  const hgt = c.clientHeight;
+  state.mapLabels = placeLabels(labelCandidates.list, (lon, lat) => {
+    const p = map.project([lon, lat]);
+    return [p.x, p.y];
+  }, w, hgt);
+  state.mapLabelsVersion++;
+  schedule();
+}
+let labelSources = 0;
+map.on("moveend", placeMapLabels);
+map.on("resize", placeMapLabels);
 
 let dirty = false;
 function schedule(): void {
@@ -161,11 +201,16 @@ const LEGEND: Partial<Record<LayerKey, [string, string]>> = {
 };
 function layerToggles(): void {
   const root = $("layers");
-  root.append(h("h2", {}, "Layers"));
+  root.append(
+    h("button", { class: "collapse", "data-collapse": "layers", "aria-label": "hide the layer panel",
+      title: "Hide or show the layer panel ([)" }, "◂"),
+    h("h2", {}, "Layers"),
+  );
   for (const k of LAYER_KEYS) {
     const box = h("input", { type: "checkbox", "data-layer": k, checked: state.visible[k], onchange: (e: Event) => {
       state.visible[k] = (e.target as HTMLInputElement).checked;
       localStorage.setItem(LAYERS_KEY, JSON.stringify(state.visible));
+      if (k === "zones" || k === "infrastructure") placeMapLabels();
       schedule();
     } });
     const lg = LEGEND[k];
@@ -182,6 +227,14 @@ function layerToggles(): void {
     schedule();
   } });
   root.append(h("label", { class: "toggle option" }, app6, " APP-6 symbols"));
+  const unitSel = h("select", { "aria-label": "units", "data-testid": "units", onchange: (e: Event) => {
+    setUnits((e.target as HTMLSelectElement).value as UnitSystem);
+  } },
+    h("option", { value: "nautical" }, "kn · NM · ft/FL"),
+    h("option", { value: "metric" }, "metric (km/h, km, m)"));
+  unitSel.value = units.system;
+  root.append(h("label", { class: "toggle units" }, "Units ", unitSel));
+  if (state.readable) root.append(colourLegend());
   root.append(h("div", { class: "legend identities", "data-testid": "identity-legend" }));
   fillIdentityLegend();
   const exportLink = (format: string, label: string) =>
@@ -195,6 +248,31 @@ function layerToggles(): void {
       h("span", { class: "gnss g-green" }, "< 2 %"), h("span", { class: "gnss g-yellow" }, "2–10 %"),
       h("span", { class: "gnss g-red" }, "≥ 10 %"), h("small", {}, " aircraft with bad GNSS")),
   );
+}
+
+/** What the colours mean: aircraft by altitude band, vessels by AIS ship-type class. */
+function colourLegend(): HTMLElement {
+  const stops = [0, 2, 5, 10, 20, 30, 40].map((k) => ALT_LUT[Math.round((k * 1000) / ALT_STEP_FT)]);
+  const ramp = h("span", { class: "alt-ramp" });
+  ramp.style.background = `linear-gradient(90deg, ${stops.map(css).join(", ")})`;
+  const ships = h("div", { class: "legend ships" });
+  SHIP_CLASSES.forEach((c, i) => {
+    if (c === "wig" || c === "other") return;
+    ships.append(h("span", { class: "ship", "data-ship-class": c }, swatch("vessel-neutral", css(SHIP_RGB[i]), 12), ` ${SHIP_LABEL[c]}`));
+  });
+  return h("details", { class: "legend colours", "data-testid": "colour-legend", open: true },
+    h("summary", {}, "Colours"),
+    h("div", { class: "alt-legend" }, swatch("aircraft-unknown", "#9fb3c6", 12), " altitude ", ramp),
+    h("div", { class: "alt-ticks" }, h("span", {}, "0"), h("span", {}, "10k"), h("span", {}, "FL200"), h("span", {}, "FL400 ft")),
+    ships);
+}
+
+function setUnits(u: UnitSystem): void {
+  units.set(u);
+  const sel = document.querySelector<HTMLSelectElement>("[data-testid=units]");
+  if (sel) sel.value = u;
+  if (alertPanel.selected) void alertPanel.open(alertPanel.selected, false);
+  if (state.selectedTrack) void trackPanel.refresh();
 }
 
 /** Identity in words beside its symbol: the APP-6 frame, or the plain set's ring/diamond. */
@@ -251,6 +329,11 @@ async function selectAlert(a: Alert, fly: boolean): Promise<void> {
   }
   const id = store.bySubject.get(a.subject);
   if (id !== undefined && store.view(id)) selectTrack(id);
+  else if (state.selectedTrack) {
+    // the alert has no track in the picture (an area, a closed subject): no other vessel stays
+    state.selectedTrack = null;
+    trackPanel.close();
+  }
   schedule();
   await alertPanel.open(a);
   state.selectedAlert = alertPanel.selected;
@@ -265,8 +348,73 @@ function home(): void {
   map.jumpTo(HOME_VIEW);
   schedule();
 }
+const TRIAGE_KEYS: Record<string, string> = { a: "acknowledge", r: "resolve", f: "false_alarm", o: "reopen" };
 document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && !(e.target instanceof HTMLInputElement)) home();
+  const t = e.target;
+  if (t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const help = $("help") as HTMLDialogElement;
+  if (e.key === "Escape") return void (help.open ? help.close() : home());
+  if (e.key === "?") return void (help.open ? help.close() : help.showModal());
+  if (e.key === "/") {
+    e.preventDefault();
+    return void search.input.focus();
+  }
+  if (e.key === "[") return void togglePanel("layers");
+  if (e.key === "]") return void togglePanel("side");
+  if (e.key === "u") return void setUnits(units.system === "metric" ? "nautical" : "metric");
+  if (e.key === "j" || e.key === "k") {
+    const list = alertPanel.visible();
+    if (!list.length) return;
+    const at = list.findIndex((x) => x.id === alertPanel.selected?.id);
+    const next = at < 0 ? 0 : Math.max(0, Math.min(list.length - 1, at + (e.key === "j" ? 1 : -1)));
+    void selectAlert(list[next], true);
+    document.querySelector(`[data-alert-id="${CSS.escape(list[next].id)}"]`)?.scrollIntoView({ block: "nearest" });
+    return;
+  }
+  const action = TRIAGE_KEYS[e.key];
+  if (action && alertPanel.selected) void alertPanel.triage(alertPanel.selected, action);
+});
+$("help-button").addEventListener("click", () => ($("help") as HTMLDialogElement).showModal());
+
+/** Side panels fold away to a tab (the choice is kept); small screens start with the layer
+ * panel folded so the map keeps most of the width. */
+const PANELS_KEY = "picket.panels";
+function togglePanel(id: "layers" | "side", collapsed?: boolean): void {
+  const el = $(id);
+  const c = collapsed ?? !el.classList.contains("collapsed");
+  el.classList.toggle("collapsed", c);
+  const btn = el.querySelector<HTMLButtonElement>(":scope > button.collapse");
+  if (btn) btn.textContent = (id === "layers") === c ? "▸" : "◂";
+  let saved: Record<string, boolean> = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(PANELS_KEY) ?? "{}");
+  } catch {
+    /* defaults */
+  }
+  if (collapsed === undefined) localStorage.setItem(PANELS_KEY, JSON.stringify({ ...saved, [id]: c }));
+}
+function restorePanels(): void {
+  let saved: Record<string, boolean> = {};
+  try {
+    saved = JSON.parse(localStorage.getItem(PANELS_KEY) ?? "{}");
+  } catch {
+    /* defaults */
+  }
+  togglePanel("layers", saved.layers ?? window.innerWidth < 1500);
+  togglePanel("side", saved.side ?? false);
+  document.addEventListener("click", (e) => {
+    const b = (e.target as HTMLElement).closest?.("button.collapse") as HTMLButtonElement | null;
+    if (b?.dataset.collapse) togglePanel(b.dataset.collapse as "layers" | "side");
+  });
+}
+
+// --- search ---------------------------------------------------------------------------
+const search = new SearchBox($("search-box"), store, (hit: Hit) => {
+  if (hit.lat !== null && hit.lon !== null) {
+    map.flyTo({ center: [hit.lon, hit.lat], zoom: Math.max(map.getZoom(), 9), speed: 1.8 });
+  }
+  if (hit.id !== null) selectTrack(hit.id);
 });
 
 // --- time -----------------------------------------------------------------------------
@@ -330,7 +478,8 @@ function status(): void {
 async function loadLayer(name: "zones" | "infrastructure"): Promise<void> {
   try {
     state[name] = await api<FeatureCollection>(`layers/${name}`);
-    schedule();
+    labelSources++;
+    placeMapLabels();
   } catch (e) {
     console.warn(`layer ${name}:`, e);
   }
@@ -370,8 +519,21 @@ function askToken(): void {
 whenUnauthorized(askToken);
 
 // --- start ----------------------------------------------------------------------------
+async function loadCountries(): Promise<void> {
+  try {
+    const r = await fetch(new URL("basemap/countries.geojson", document.baseURI));
+    if (r.ok) state.countries = (await r.json()) as FeatureCollection;
+    labelSources++;
+    placeMapLabels();
+  } catch (e) {
+    console.warn("country names:", e);
+  }
+}
+
 async function start(): Promise<void> {
   layerToggles();
+  restorePanels();
+  if (state.readable) void loadCountries();
   if (state.app6) void state.milAtlas.load();
   if (synthetic > 0) {
     alertPanel.role = "viewer";
@@ -396,6 +558,9 @@ async function start(): Promise<void> {
   }
   channel.connect();
   alertPanel.connect();
+  void loadCodes().then((ok) => {
+    if (ok && alertPanel.selected) void alertPanel.open(alertPanel.selected, false);
+  });
   refreshGnss(undefined, undefined, 0);
   await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure")]);
 }
@@ -403,6 +568,10 @@ async function start(): Promise<void> {
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
-  TrackStore, groundPaths, pickedTrackId,
+  TrackStore, groundPaths, pickedTrackId, search, selectAlert, togglePanel, setUnits, placeMapLabels,
+  labelBoxes: () => state.mapLabels.map((l) => {
+    const p = map.project(l.position);
+    return { text: l.text, kind: l.kind, box: labelBox(l, p.x, p.y, 0) };
+  }),
 };
 void start();

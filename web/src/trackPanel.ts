@@ -4,10 +4,11 @@
  * REST detail is fetched once per selection.
  */
 import { type Alert, api, seconds, type Track } from "./api";
-import { clear, clock, evidenceView, h } from "./dom";
+import { clear, clock, h } from "./dom";
 import type { TrackView } from "./trackStore";
+import { squawk } from "./codes";
+import { altitude, dateTime, type Domain, evidenceRows, position, speed } from "./units";
 
-const KN = 1.943844;
 const DOMAIN_NAME: Record<number, string> = { 1: "air", 2: "maritime", 3: "space", 4: "em" };
 
 export interface TrackPanelHooks {
@@ -86,6 +87,13 @@ export class TrackPanel {
     if (this.live) this.fillLive(this.live, t);
   }
 
+  /** Draw again (the units changed). */
+  refresh(): void {
+    if (!this.subject) return;
+    const [now] = this.hooks.current(this.subject);
+    if (now) this.render(now);
+  }
+
   close(): void {
     this.subject = null;
     this.detail = null;
@@ -95,13 +103,13 @@ export class TrackPanel {
   }
 
   private fillLive(el: HTMLElement, t: TrackView): void {
-    const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+    const dom = (DOMAIN_NAME[t.domain] ?? "other") as Domain;
     clear(el);
+    el.append(h("dt", {}, "position"), h("dd", {}, position(t.lat, t.lon)));
+    if (dom !== "maritime") el.append(h("dt", {}, "altitude"), h("dd", { "data-testid": "altitude" }, altitude(t.alt, dom)));
     el.append(
-      h("dt", {}, "position"), h("dd", {}, `${t.lat.toFixed(4)}, ${t.lon.toFixed(4)}`),
-      h("dt", {}, "altitude"), h("dd", {}, `${f(t.alt)} m`),
-      h("dt", {}, "speed"), h("dd", {}, `${f(t.speed * KN, 1)} kn (${f(t.speed, 1)} m/s)`),
-      h("dt", {}, "course"), h("dd", {}, `${f(t.course)}°`),
+      h("dt", {}, "speed"), h("dd", { "data-testid": "speed" }, speed(t.speed, dom)),
+      h("dt", {}, "course"), h("dd", {}, Number.isFinite(t.course) ? `${Math.round(t.course)}°` : "–"),
     );
   }
 
@@ -125,14 +133,15 @@ export class TrackPanel {
           h("dt", {}, "domain"), h("dd", {}, d?.domain ?? DOMAIN_NAME[t.domain] ?? "?"),
           h("dt", {}, "identity"), h("dd", { "data-testid": "identity", "data-identity": t.identity },
             `${t.identity} · ${t.cls === "noncoop" ? "non-cooperative (no transponder identity)" : t.cls === "drones" ? "drone (Remote ID)" : "cooperative"}`),
-          d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, String(d.squawk)) : null,
-          d ? h("dt", {}, "first seen") : null, d ? h("dd", {}, clock(d.first_time)) : null,
-          d ? h("dt", {}, "last report") : null, d ? h("dd", {}, clock(d.time)) : null,
+          d?.squawk ? h("dt", {}, "squawk") : null, d?.squawk ? h("dd", {}, squawk(d.squawk)) : null,
+          d ? h("dt", {}, "first seen") : null, d ? h("dd", {}, d.first_time ? dateTime(d.first_time) : "–") : null,
+          d ? h("dt", {}, "last report") : null, d ? h("dd", {}, d.time ? dateTime(d.time) : "–") : null,
           d ? h("dt", {}, "reports") : null, d ? h("dd", {}, String(d.n_reports)) : null,
         ),
         this.live,
         d && Object.keys(d.static ?? {}).length
-          ? h("section", {}, h("h3", {}, "Static data"), evidenceView(d.static))
+          ? h("section", { "data-testid": "static" }, h("h3", {}, "Static data"),
+              evidenceRows(d.static as Record<string, unknown>, t.subject))
           : null,
         h("h3", {}, `Alerts (${alerts.length})`),
         h("ul", { class: "track-alerts" },

@@ -23,6 +23,7 @@ import {
   speedMs,
   U16_UNKNOWN,
 } from "./frames";
+import { ALT_LUT, ALT_BANDS, NO_ALT, type RGB, SHIP_CLASSES, SHIP_RGB } from "./colours";
 
 /** Symbol classes: each is its own layer and its own toggle. */
 export const CLASSES = ["aircraft", "vessels", "satellites", "noncoop", "em", "drones"] as const;
@@ -147,6 +148,7 @@ export interface TrackMeta {
   label: string;
   domain: number;
   drone: boolean; // a Remote ID subject: drawn as an unmanned aircraft
+  category?: string; // e.g. "ship:tanker" (meta's 5th element)
 }
 
 /** One track's current state, made on demand for panels and tooltips. */
@@ -191,6 +193,10 @@ export class TrackStore {
   // typed arrays, not Maps: 20,000 lookups per frame.
   private where = new Int32Array(0); // id -> pool * SLOT_BITS + slot, -1 when not held
   private baseCls = new Uint8Array(0); // id -> symbol class from its meta (domain, drone)
+  /** id -> AIS ship-type class (index in SHIP_CLASSES) from the meta's category, 0 unknown. */
+  shipCls = new Uint8Array(0);
+  /** Colour aircraft by altitude and vessels by type (off: one colour per domain, as before). */
+  colourBy = true;
   private held = 0;
 
   get count(): number {
@@ -211,16 +217,37 @@ export class TrackStore {
     const b = new Uint8Array(n).fill(CLS_NONCOOP); // no meta (yet): no identity to draw
     b.set(this.baseCls);
     this.baseCls = b;
+    const sc = new Uint8Array(n);
+    sc.set(this.shipCls);
+    this.shipCls = sc;
   }
 
-  addMeta(rows: [number, string, string, number][]): void {
-    for (const [id, subject, label, domain] of rows) {
+  /** Meta rows: [id, subject, label, domain, category?]; the category (docs/api.md) is the
+   * ship-type class of a vessel, e.g. "ship:tanker". */
+  addMeta(rows: ([number, string, string, number] | [number, string, string, number, string])[]): void {
+    for (const row of rows) {
+      const [id, subject, label, domain] = row;
+      const cat = row.length > 4 ? String(row[4] ?? "") : "";
       const drone = subject.startsWith("rid:");
-      this.meta.set(id, { subject, label: label || subject, domain, drone });
+      this.meta.set(id, { subject, label: label || subject, domain, drone, category: cat || undefined });
       this.bySubject.set(subject, id);
       this.reach(id);
       this.baseCls[id] = classOf(domain, 0, drone);
+      const k = cat.startsWith("ship:") ? SHIP_CLASSES.indexOf(cat.slice(5) as never) : 0;
+      this.shipCls[id] = k > 0 ? k : 0;
     }
+  }
+
+  /** A track's colour when no alert or emergency colours it. */
+  private colourOf(cls: number, id: number, altM: number): RGB {
+    if (!this.colourBy) return BASE[cls];
+    if (cls === CLS_AIR || cls === CLS_DRONE) {
+      if (!Number.isFinite(altM)) return NO_ALT;
+      const band = Math.round(altM / 304.8);
+      return ALT_LUT[band < 0 ? 0 : band >= ALT_BANDS ? ALT_BANDS - 1 : band];
+    }
+    if (cls === CLS_SEA) return SHIP_RGB[id < this.shipCls.length ? this.shipCls[id] : 0];
+    return BASE[cls];
   }
 
   clear(): void {
@@ -309,10 +336,11 @@ export class TrackStore {
       const c = f.course[i];
       pool.course[slot] = courseDeg(c);
       pool.angle[slot] = ROTATES[cls] && c !== U16_UNKNOWN ? -courseDeg(c) : 0;
-      pool.alt[slot] = altMetres(f.alt[i]);
+      const altM = altMetres(f.alt[i]);
+      pool.alt[slot] = altM;
       pool.speed[slot] = speedMs(f.speed[i]);
       pool.flags[slot] = tflags;
-      const rgb = tflags & FLAG_EMERGENCY ? EMERGENCY : tflags & FLAG_ALERT ? ALERTED : BASE[cls];
+      const rgb = tflags & FLAG_EMERGENCY ? EMERGENCY : tflags & FLAG_ALERT ? ALERTED : this.colourOf(cls, id, altM);
       const k = 4 * slot;
       pool.color[k] = rgb[0];
       pool.color[k + 1] = rgb[1];
