@@ -153,6 +153,7 @@ class WorkerStats:
     rewinds: int = 0  # a cut missing in delivery: read again from the last one processed
     latency_s: list[float] = field(default_factory=list)  # publish -> processed, per batch
     alert_latency_s: list[float] = field(default_factory=list)  # publish -> alert stored
+    cpu_s: float = 0.0  # this process's CPU time over the run (all its threads)
     first_wall: float = 0.0  # wall time of the first and the last batch processed
     last_wall: float = 0.0
 
@@ -302,9 +303,11 @@ class Worker:
         return True
 
     def run(self, stop: Callable[[], bool], until_eof: bool = False) -> WorkerStats:
+        cpu0 = wall.process_time()
         while not stop() and not (until_eof and self.finished):
             self.step()
         self.checkpoint()
+        self.stats.cpu_s += wall.process_time() - cpu0
         return self.stats
 
     def close(self) -> None:
