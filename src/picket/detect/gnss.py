@@ -493,6 +493,7 @@ class GnssSpoofingArea:
         self.last_bucket: dict[int, int] = {}
         self.samples: list[tuple[float, int, int, float, float]] = []  # t, cell, slot, lat, lon
         self.lit: set[int] = set()
+        self.book = AreaBook()
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
@@ -538,25 +539,32 @@ class GnssSpoofingArea:
         return out
 
     def _judge(self, ctx: BatchContext, tk: float, inside: np.ndarray) -> list[Signal]:
+        """Lit cells (enough spoofed aircraft in the window) form areas, one alert each."""
         th = self.th
         by_cell: dict[int, dict[int, tuple[float, float]]] = {}
         for x, ok in zip(self.samples, inside.tolist(), strict=True):
             if ok:
                 by_cell.setdefault(x[1], {})[x[2]] = (x[3], x[4])  # where it was displaced to
-        out = []
-        for c, ac in by_cell.items():
-            if len(ac) >= th.min_aircraft:
-                self.lit.add(c)
-                out.append(self._signal(ctx, c, ac, tk))
-        for c in sorted(self.lit - set(by_cell)):
-            self.lit.discard(c)
-            out.append(self._signal(ctx, c, {}, tk, ended=True))
+        self.lit = {c for c, ac in by_cell.items() if len(ac) >= th.min_aircraft}
+        areas, ended = self.book.assign(group_cells(self.lit))
+        out = [self._signal(ctx, a, {c: by_cell[c] for c in g}, tk) for a, g in areas]
+        for a in ended:
+            lat, lon = h3.cell_to_latlng(h3.int_to_str(a))
+            out.append(Signal(kind=self.kind, subject=f"h3:{h3.int_to_str(a)}", time=tk,
+                              lat=lat, lon=lon, severity="info", summary="", evidence={},
+                              domain="em", ended=True))  # fmt: skip
         return out
 
-    def _signal(self, ctx, cell, ac, tk, ended=False) -> Signal:
+    def _signal(self, ctx: BatchContext, anchor: int,
+                cells: dict[int, dict[int, tuple[float, float]]], tk: float) -> Signal:
+        from picket.detect.places import describe
+
         th = self.th
-        hexid = h3.int_to_str(cell)
-        lat, lon = h3.cell_to_latlng(hexid)
+        ac: dict[int, tuple[float, float]] = {}
+        for c in sorted(cells):
+            ac.update(cells[c])
+        hexid = h3.int_to_str(anchor)
+        lat, lon, bbox = area_extent(set(cells))
         places = [{"aircraft": label(ctx, sl), "lat": round(a, 5), "lon": round(b, 5)}
                   for sl, (a, b) in sorted(ac.items())][:20]  # fmt: skip
         same = 0
@@ -564,15 +572,25 @@ class GnssSpoofingArea:
             pts = np.array(list(ac.values()))
             d = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
             same = int(((d <= th.same_place_m).sum(axis=1) - 1).max()) + 1
+        rows = []
+        for c in sorted(cells):
+            la, lo = h3.cell_to_latlng(h3.int_to_str(c))
+            rows.append({"cell": h3.int_to_str(c), "lat": round(la, 4), "lon": round(lo, 4),
+                         "count_spoofed_aircraft": len(cells[c])})  # fmt: skip
+        place = describe(lat, lon)
         ev = {
-            "cell": hexid, "resolution": th.resolution, "count_spoofed_aircraft": len(ac),
+            "place": place, "cell": hexid,
+            "extent": {"bbox": bbox, "cells": len(cells), "resolution": th.resolution},
+            "cells": rows[:200], "resolution": th.resolution,
+            "count_spoofed_aircraft": len(ac),
             "displaced_to": places, "most_displaced_to_one_place": same,
             "window_s": th.window_s,
             "thresholds": vars(th),
         }  # fmt: skip
         sev = "critical" if same >= 2 else "warning"
-        summary = (f"GNSS spoofing: {len(ac)} aircraft displaced while in cell {hexid}"
+        n = len(cells)
+        summary = (f"GNSS spoofing: {len(ac)} aircraft displaced while over {n} "
+                   f"cell{'s' if n > 1 else ''} around {place['text']}"
                    + (f", {same} to the same place" if same >= 2 else ""))  # fmt: skip
         return Signal(kind=self.kind, subject=f"h3:{hexid}", time=tk, lat=lat, lon=lon,
-                      severity="info" if ended else sev, summary="" if ended else summary,
-                      evidence={} if ended else ev, domain="em", ended=ended)  # fmt: skip
+                      severity=sev, summary=summary, evidence=ev, domain="em")
