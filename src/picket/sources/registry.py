@@ -6,7 +6,7 @@ partial line or frame straddles a chunk boundary until the next call. At the
 end of input `flush` decodes what is left (and counts anything truncated).
 
 Adding a format = writing a Decoder and calling `register()` in its module,
-then importing that module in `picket.sources.__init__`.
+then naming that module in `BUILT_IN` (loaded on the first look at `FORMATS`).
 
 Time (docs/time.md). A decoder whose messages may carry no time of their own
 (AIS NMEA without tag block, Beast, AVR) takes a `clock`: one `Clock` object
@@ -19,11 +19,13 @@ event times, live and in replay alike.
 from __future__ import annotations
 
 import gzip
+import importlib
+import importlib.util
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 
@@ -61,11 +63,76 @@ class Format:
     clockless: bool = False
 
 
-FORMATS: dict[str, Format] = {}
+# The modules that register the built-in formats. They are imported on the first look at
+# the table (a sniff, a name, `picket formats`), not on `import picket.sources`: a command
+# that needs one reader (`picket track` and the plot CSV) does not pay for all of them. A
+# module not written yet is a format not offered; an error inside one is never hidden.
+BUILT_IN = (
+    "picket.sources.ais_nmea", "picket.sources.ais_csv", "picket.sources.beast",
+    "picket.sources.modes_text", "picket.sources.air_json", "picket.sources.opensky_parquet",
+    "picket.sources.plots_csv", "picket.sources.asterix", "picket.sources.remoteid",
+    "picket.sources.space_elements", "picket.sources.cot_in", "picket.sources.aisstream",
+)  # fmt: skip
+
+
+class _Formats(dict[str, "Format"]):
+    """Name -> Format; every read loads the built-in formats first (once)."""
+
+    loaded = False
+
+    def load(self) -> None:
+        if _Formats.loaded:
+            return
+        _Formats.loaded = True  # first: a module reading the table while it loads is fine
+        for mod in BUILT_IN:
+            if importlib.util.find_spec(mod) is not None:
+                importlib.import_module(mod)
+        # sniffing goes by priority, then by this order: the order of `BUILT_IN` whatever
+        # reader was imported first (the plot CSV also reads a `time,lat,lon` OpenSky file)
+        rank = {m: k for k, m in enumerate(BUILT_IN)}
+        fmts = sorted(super().values(), key=lambda f: rank.get(f.decoder.__module__, len(rank)))
+        self.clear()
+        for f in fmts:
+            dict.__setitem__(self, f.name, f)
+
+    def __getitem__(self, k: str) -> Format:
+        self.load()
+        return super().__getitem__(k)
+
+    def __contains__(self, k: object) -> bool:
+        self.load()
+        return super().__contains__(k)
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.load()
+        return super().__len__()
+
+    def get(self, k: str, default: Any = None) -> Any:
+        self.load()
+        return super().get(k, default)
+
+    def keys(self) -> Any:
+        self.load()
+        return super().keys()
+
+    def values(self) -> Any:
+        self.load()
+        return super().values()
+
+    def items(self) -> Any:
+        self.load()
+        return super().items()
+
+
+FORMATS: dict[str, Format] = _Formats()
 
 
 def register(fmt: Format) -> Format:
-    FORMATS[fmt.name] = fmt
+    dict.__setitem__(FORMATS, fmt.name, fmt)  # no load: registering is what loading does
     return fmt
 
 
@@ -168,8 +235,6 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def detect(path: Path) -> Format:
     """Pick the format of a file by content (and name as a hint)."""
-    import picket.sources  # noqa: F401 - registers the built-in formats
-
     head = _head(path)
     name = path.name.lower().removesuffix(".gz")
     for fmt in sorted(FORMATS.values(), key=lambda f: -f.priority):
@@ -185,8 +250,6 @@ def detect(path: Path) -> Format:
 
 
 def get_format(name: str) -> Format:
-    import picket.sources  # noqa: F401
-
     try:
         return FORMATS[name]
     except KeyError:
