@@ -41,9 +41,9 @@ def world(store: Store):
     return pipe, mem, srv
 
 
-def call(srv, method, path, token=OPERATOR, **kw):
-    return httpx.request(method, srv.url + path, headers={"authorization": f"Bearer {token}"},
-                         timeout=10, **kw)  # fmt: skip
+def call(srv, method, path, token=OPERATOR, headers=None, **kw):
+    h = {"authorization": f"Bearer {token}", **(headers or {})}
+    return httpx.request(method, srv.url + path, headers=h, timeout=10, **kw)
 
 
 def hits(mem: MemorySink) -> dict[str, dict]:
@@ -91,4 +91,29 @@ def test_entries_from_the_api_raise_hits_and_persist(tmp_path):
         assert set(hits(mem2)) == {"mmsi:211000001"}
     finally:
         srv2.stop()
+        store.close()
+
+
+def test_cross_site_requests_cannot_add_or_delete_entries(tmp_path):
+    store = Store(tmp_path / "picket.sqlite")
+    _, _, srv = world(store)
+    try:
+        body = {"match": "mmsi:211000002"}
+        evil = {"origin": "http://evil.example"}
+        r = call(srv, "POST", "/api/watchlist", json=body, headers=evil)
+        assert r.status_code == 403
+        plain = call(srv, "POST", "/api/watchlist", content=b'{"match": "mmsi:211000002"}',
+                     headers={"content-type": "text/plain"})  # fmt: skip
+        assert plain.status_code == 415
+        assert store.watch_entries() == []
+        eid = call(srv, "POST", "/api/watchlist", json=body).json()["id"]
+        assert call(srv, "DELETE", f"/api/watchlist/{eid}", headers=evil).status_code == 403
+        assert len(store.watch_entries()) == 1
+        assert call(srv, "POST", "/api/incidents/inc-x/triage", json={"action": "resolve"},
+                    headers=evil).status_code == 403  # fmt: skip
+        assert call(srv, "GET", "/api/incidents", params={"since": "NaN"}).status_code == 400
+        r = call(srv, "GET", "/api/layers/satellites", params={"at": "1e23"})
+        assert r.status_code == 400
+    finally:
+        srv.stop()
         store.close()
