@@ -180,8 +180,8 @@ def test_address_must_be_heard_clean_in_the_last_minute():
     assert rows.speed[0] / KT == pytest.approx(404.0) and rows.course[0] == pytest.approx(
         91.0, abs=90 / 512)  # fmt: skip
     (st,) = [s for s in out.statics if "roll" in s.fields]
-    assert st.fields == {"roll": 9.8, "track_rate": 1.0, "tas": 420} or abs(
-        st.fields["roll"] - 10.0) <= 45 / 256  # fmt: skip
+    assert abs(st.fields["roll"] - 10.0) <= 45 / 256 and st.fields["tas"] == 420
+    assert st.fields["track_rate"] == 1.0
     assert dec.commb_counts["address not heard clean in 60 s"] == 1
     assert dec.rejects.counts["modes.unknown_address"] == 1  # 0x123456: never heard
 
