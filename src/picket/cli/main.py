@@ -145,6 +145,7 @@ MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "space": ("space", "space catalogue: conjunctions, passes, manoeuvres"),
     "track": ("track", "track anonymous plots (radar, drone detectors)"),
     "feed": ("worker", "decode inputs and publish them, partitioned, to the bus (NATS)"),
+    "decode": ("worker", "decode one raw feed from the bus and publish its reports"),
     "worker": ("worker", "run fusion and detectors on one partition of the bus"),
     "cluster": ("cluster", "start NATS, PostgreSQL, feeds, workers and the server on one machine"),
 }

@@ -160,6 +160,89 @@ def cmd_feed(a: argparse.Namespace) -> int:
     return 0
 
 
+# raw feeds and their decoders -------------------------------------------------------------
+def raw_chunks(a: argparse.Namespace) -> Any:
+    """(bytes, arrival time) from a file (`--chunk-bytes` at a time) or a TCP feed."""
+    if a.tcp:
+        import socket
+
+        host, _, port = a.tcp.rpartition(":")
+        with socket.create_connection((host, int(port)), 10.0) as s:
+            s.settimeout(None)
+            while data := s.recv(1 << 16):
+                yield data, wall.time()
+        return
+    for path in a.inputs:
+        with open(path, "rb") as fh:
+            while data := fh.read(a.chunk_bytes):
+                yield data, wall.time()
+
+
+def cmd_feed_raw(a: argparse.Namespace) -> int:
+    """Publish a feed's bytes as they arrive to `picket.feed.<name>`, each chunk with its
+    arrival time; a decoder (`picket decode`) reads them back in order."""
+    from picket.bus import FEED, open_bus
+
+    bus = open_bus(a.nats)
+    n = size = 0
+    try:
+        for data, t in raw_chunks(a):
+            n += 1
+            size += len(data)
+            bus.publish(f"{FEED}.{a.source}", data, msg_id=f"{a.source}:raw:{n}",
+                        headers={"t": repr(t)})  # fmt: skip
+        if not a.no_eof:
+            bus.publish(f"{FEED}.{a.source}", b"", msg_id=f"{a.source}:raw:eof",
+                        headers={"t": repr(wall.time()), "eof": "1"})  # fmt: skip
+    finally:
+        bus.close()
+    print(f"picket feed: {size} bytes in {n} chunks to {FEED}.{a.source}", flush=True)
+    return 0
+
+
+def cmd_decode(a: argparse.Namespace) -> int:
+    """One decoder per feed: read `picket.feed.<name>` in order, decode with the feed's
+    clock and the door check, cut by event time and publish partitioned report batches.
+    A restarted decoder reads the feed again from its start: its cuts get the same numbers,
+    so the bus drops repeats within its window and workers skip older cut numbers."""
+    from picket.bus import FEED, open_bus
+    from picket.bus.stages import Publisher, publish_stream
+    from picket.model.rejects import Rejects
+    from picket.sources.registry import MAX_AHEAD_S, MIN_TIME, Clock, at_the_door, get_format
+
+    _setup_logging(a.quiet)
+    stop = _stop_on_signals()
+    fmt = get_format(a.format)
+    rejects = Rejects(a.dead_letter)
+    clock = Clock(live=True)
+    dec = fmt.decoder(rejects, a.source, **({"clock": clock} if fmt.clockless else {}))
+    bus = open_bus(a.nats)
+    sub = bus.subscribe(f"{FEED}.{a.source}", f"picket-decode-{a.source}", 0)
+
+    def stream() -> Any:
+        while not stop.is_set():
+            for m in sub.fetch(64, 0.5):
+                t = float(m.headers.get("t", wall.time()))
+                clock.now = t
+                out = dec.flush() if m.headers.get("eof") else dec.feed(m.data)
+                if len(out.reports) or out.statics:
+                    out = at_the_door(out, rejects, a.source, t, MIN_TIME, MAX_AHEAD_S)
+                    yield type(out)(out.reports.sorted_by_time(), out.statics)
+                if m.headers.get("eof"):
+                    return
+
+    pub = Publisher(bus, a.shards, a.source)
+    try:
+        cuts = publish_stream(pub, stream(), a.batch_s)
+    finally:
+        sub.close()
+        bus.close()
+        rejects.close()
+    print(f"picket decode {a.source}: {pub.sent_reports} reports in {cuts} cuts to {a.shards} "
+          f"shards; rejected {sum(rejects.counts.values())}", flush=True)  # fmt: skip
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser("worker", help="run fusion and detectors on one partition of the bus")
     w.add_argument("--partition", type=partition, default=(0, 1), help="k/N (default 0/1)")
@@ -195,5 +278,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
     f.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
     f.add_argument("--no-eof", action="store_true", help="do not tell workers the feed ended")
+    f.add_argument("--raw", action="store_true",
+                   help="publish the bytes as they arrive to picket.feed.<source>, for "
+                        "`picket decode` (one decoder per feed)")  # fmt: skip
+    f.add_argument("--tcp", help="with --raw: read a feeder's TCP output at host:port")
+    f.add_argument("--chunk-bytes", type=int, default=1 << 16, help="with --raw, from files")
     f.add_argument("--quiet", action="store_true")
-    f.set_defaults(func=cmd_feed)
+    f.set_defaults(func=lambda a: cmd_feed_raw(a) if a.raw else cmd_feed(a))
+
+    d = sub.add_parser("decode", help="decode one raw feed from the bus and publish its reports")
+    d.add_argument("--source", required=True, help="the feed's name (picket.feed.<source>)")
+    d.add_argument("--format", required=True, help="the feed's format (see `picket formats`)")
+    d.add_argument("--shards", type=int, default=1, help="subject partitions (workers)")
+    d.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    d.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
+    d.add_argument("--dead-letter", help="where rejected input goes (JSON Lines)")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_decode)
