@@ -138,3 +138,19 @@ def test_satellites_over_the_area_and_overflights_of_an_alert(demo):
     over = get(h, f"/api/alerts/{a['id']}").json()["overflights"]
     assert over and all(o["max_elevation_deg"] >= 10 for o in over)
     assert all(o["start"] <= o["end"] for o in over)
+
+
+def test_an_incident_lists_who_passed_through_it(demo):
+    res, h = demo
+    (drift,) = [i for i in res.incidents if (i.get("extra") or {}).get("joins")]
+    recs = get(h, "/api/incidents").json()["incidents"]
+    (inc,) = [r for r in recs if drift["subject"] in r["subjects"]]
+    passed = get(h, f"/api/incidents/{inc['id']}").json()["passed"]
+    assert passed["total"] >= 2 and passed.get("air")  # the aircraft under the jamming
+    vessels = {v["subject"]: v for v in passed.get("maritime", [])}
+    assert vessels[drift["subject"]]["in_incident"]
+    w, s, e, n = inc["extent"]["bbox"]
+    for a in passed["air"][:5]:  # each of them was stored inside the extent then
+        pts = get(h, f"/api/tracks/{a['subject']}/history", since=a["first"],
+                  until=a["last"]).json()["points"]  # fmt: skip
+        assert any(w <= p["lon"] <= e and s <= p["lat"] <= n for p in pts)

@@ -71,7 +71,8 @@ class Incidents:
             if rec is None:
                 return None
             log = [tri.log_entry(e) for e in st.triage_log(incident_id)]
-        return {**rec, "triage": tri.fold(log), "log": log}
+            passed = _passed(st, rec)
+        return {**rec, "triage": tri.fold(log), "log": log, "passed": passed}
 
     def triage(self, incident_id: str, who: str, action: str, assignee: str | None,
                comment: str | None, t: float,
@@ -84,6 +85,34 @@ class Incidents:
             st.triage(incident_id, who, tri.store_action(action, assignee), comment, t,
                       event_time)  # fmt: skip
         return self.one(incident_id)
+
+
+MAX_PASSED = 100
+
+
+def _passed(st: Any, rec: dict[str, Any]) -> dict[str, Any]:
+    """Who passed through the incident's extent while it was active (stored track points):
+    per domain the subjects, first and last time seen there, newest first, at most 100."""
+    from picket.model.subjects import format_subject
+    from picket.serve.picture import DOMAIN_NAMES
+
+    w, s, e, n = rec["extent"]["bbox"]
+    t0, t1 = parse_time(rec["time"]), parse_time(rec["last_time"])
+    rows = st.db.execute(
+        "SELECT subject, domain, min(time), max(time), count(*) FROM track_points "
+        "WHERE time >= ? AND time <= ? AND lat >= ? AND lat <= ? AND lon >= ? AND lon <= ? "
+        "GROUP BY subject, domain ORDER BY max(time) DESC, subject", (t0, t1, s, n, w, e),
+    ).fetchall()  # fmt: skip
+    mine = set(rec.get("subjects", []))
+    out: dict[str, Any] = {"total": len(rows)}
+    for subj, dom, a, b, k in rows:
+        name = DOMAIN_NAMES.get(int(dom), "none")
+        lst = out.setdefault(name, [])
+        if len(lst) < MAX_PASSED:
+            sub = format_subject(int(subj))
+            lst.append({"subject": sub, "first": iso(float(a)), "last": iso(float(b)),
+                        "points": int(k), "in_incident": sub in mine})  # fmt: skip
+    return out
 
 
 # exports --------------------------------------------------------------------------------
