@@ -53,7 +53,10 @@ GEOGRAPHY = frozenset({"zones", "lines", "airports"})
 # the old per-kind zone subsets (`env["_zone_cache"]`): now the version-keyed cache itself
 ZONE_CACHE = "_zone_cache"
 # memos detectors still keep through the dict spelling (to move onto the detector)
-KNOWN_MEMOS = frozenset({"_anchor_drag_view"})
+# ... and what the server hands the pipeline or reads beside it (serve/watch.py,
+# serve/satellites.py, serve/incidents.py): the API's watchlist entries, the space layer,
+# the `[incidents]` rules
+KNOWN_MEMOS = frozenset({"_anchor_drag_view", "watchlist_api", "sky", "incidents"})
 
 
 class World:
