@@ -171,6 +171,11 @@ _MEASURES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
 )
 
 
+NAMES = {"median_speed_kn": "median speed", "implied_speed_kn": "implied speed",
+         "silent_s": "silent for", "moved_m": "moved",
+         "bad_fraction": "degraded share (gpsjam measure, worst cell)"}  # fmt: skip
+
+
 def measures(kind: str, ev: dict[str, Any]) -> list[dict[str, Any]]:
     """Evidence values with their limit and unit: `{"name": "speed", "value": 2.6,
     "unit": "kn", "limit": 1.0, "relation": "above", "text": "2.6 kn, above 1.0 kn"}`."""
@@ -187,8 +192,8 @@ def measures(kind: str, ev: dict[str, Any]) -> list[dict[str, Any]]:
         if key == "speed_kn" and isinstance(th.get("max_speed_kn"), int | float) and lim:
             rel = f"within {lim:g}-{th['max_speed_kn']:g} kn:"
         value, unit = _conv(float(v), si, domain)
-        row: dict[str, Any] = {"name": key.rsplit("_", 1)[0], "value": round(value, 2),
-                               "unit": unit}  # fmt: skip
+        row: dict[str, Any] = {"name": NAMES.get(key, key.rsplit("_", 1)[0]),
+                               "value": round(value, 2), "unit": unit}  # fmt: skip
         text = _fmt(value, unit)
         if lim is not None:
             limit, lunit = _conv(float(lim), si, domain)
