@@ -143,6 +143,8 @@ class Config:
     # [watchlist] files: CSV lists of subjects and identities to be told about
     # (picket.detect.watchlist: appeared, entered a zone, went dark)
     watchlist_files: list[str] = field(default_factory=list)
+    # [incidents]: how alerts join into cross-domain incidents (docs/incidents.md)
+    incidents: dict[str, Any] = field(default_factory=dict)
     # [asterix] sites = [{sac, sic, lat, lon, height_m}, ...]: where each radar stands, so
     # its CAT048 plots can be placed (docs/asterix.md); (sac, sic) -> (lat, lon, height m)
     asterix_sites: dict[tuple[int, int], tuple[float, float, float]] = field(
@@ -194,7 +196,7 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker", "outputs", "airports", "watchlist", "asterix"}  # fmt: skip
+             "tracker", "outputs", "airports", "watchlist", "incidents", "asterix"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -259,6 +261,14 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
         raise ConfigError(f"{where}: [watchlist] unknown keys {sorted(set(wl) - {'files'})}; "
                           "known: ['files']")  # fmt: skip
     cfg.watchlist_files = list(wl.get("files", []))
+    if "incidents" in data:
+        from picket.detect.incidents import IncidentRules, IncidentRulesError
+
+        try:
+            IncidentRules.from_dict(data["incidents"], f"{where}: [incidents]")
+        except (IncidentRulesError, TypeError) as e:
+            raise ConfigError(str(e)) from None
+        cfg.incidents = dict(data["incidents"])
     cfg.asterix_sites = _asterix_sites(data.get("asterix", {}), where)
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
