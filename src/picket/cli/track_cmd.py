@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.sensors = {
             code: SensorModel(cfg.measurement_sigma, cfg.vertical_sigma,
                               cfg.detection_probability, dec.sites.get(SOURCES.name(code)))
-            for code in np.unique(plots.source).tolist()
+            for code in sorted(set(plots.source.tolist()))
         }  # fmt: skip
     tracker = PlotTracker(cfg, origin=dec.origin if dec.cartesian else None)
     tracker.rejects = Rejects(args.dead_letter) if args.dead_letter else Rejects()
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         head, a, b = "time,track_id,lat,lon", out.lat, out.lon
     write_tracks(args.out, head, out.time, ids, a, b, 3 if dec.cartesian else 7)
-    n_tracks = len(np.unique(ids))
+    n_tracks = len(set(ids.tolist()))  # not np.unique: its first call imports numpy.ma
     print(f"{len(out)} track points, {n_tracks} tracks", file=sys.stderr)
     if n_tracks == 0:
         print(tracker.reason(), file=sys.stderr)

@@ -103,7 +103,7 @@ class PlotTracker:
             return Reports.empty(0)
         batch, self._held = self._held.where(due), self._held.where(~due)
         self.rejects.accept(len(batch))
-        self._sensors.update(np.unique(batch.source).tolist())
+        self._sensors.update(set(batch.source.tolist()))
         if self.origin is None:
             self.origin = (float(batch.lat[0]), float(batch.lon[0]), 0.0)
         self._maybe_recentre(batch)
@@ -136,7 +136,7 @@ class PlotTracker:
         q = self.config.scan_quantum
         key = np.floor(t / q) if q > 0 else t.copy()
         sited = []
-        for code in np.unique(src).tolist():
+        for code in sorted(set(src.tolist())):  # np.unique's first call imports numpy.ma
             sensor = self.config.sensor(code)
             if sensor is None or sensor.site is None:
                 continue
