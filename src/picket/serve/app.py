@@ -951,6 +951,11 @@ def build_app(
 
     env = getattr(hub, "env", None)  # the pipeline's geography (a World), {} without one
     state.watchlist = Watchlist(reader, None if isinstance(env, dict) and not env else env)
+    sky = _sky(state)
+    if sky is not None:  # propagate the catalogue while the picture starts, not at first click
+        import threading
+
+        threading.Thread(target=sky.ensure, name="picket-sky", daemon=True).start()
     if hub.zones.attach(ddir):  # edits kept from an earlier run win over the configured zones
         hub.layers["zones"] = hub.zones.collection()
     else:
