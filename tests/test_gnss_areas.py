@@ -78,3 +78,33 @@ def test_places_read_as_places():
     assert describe(54.7, 20.5)["town"] == "Kaliningrad"
     assert describe(59.9, 25.0)["sea_area"] == "Gulf of Finland"
     assert "km" in describe(55.5, 20.0)["text"]
+
+
+def test_spoofed_aircraft_over_two_adjacent_cells_light_one_area():
+    """Truth: two pairs of aircraft spoofed to one point, each pair over its own cell, the
+    two cells neighbours: one `gnss.spoofing_area` alert holding both cells."""
+    from tests.test_gnss_spoofing import V, run
+    from tests.test_gnss_spoofing import aircraft as ac
+
+    c1 = h3.latlng_to_cell(56.0, 20.0, 4)
+    c2 = sorted(set(h3.grid_disk(c1, 1)) - {c1})[0]
+    target = destination(56.0, 20.0, 45.0, 150_000.0)
+    t = np.arange(0.0, 1800.0, 2.0)
+    reps = []
+    for k, cell in enumerate((c1, c2)):
+        c_lat, c_lon = h3.cell_to_latlng(cell)
+        for i, crs in enumerate((90.0, 270.0)):
+            la0, lo0 = destination(c_lat, c_lon, 0.0 if i == 0 else 180.0, 2000.0 + 500 * i)
+            lat, lon = destination(la0, lo0, crs, V * (t - 300))
+            rlat, rlon = lat.copy(), lon.copy()
+            m = (t >= 300) & (t < 600)
+            rlat[m], rlon[m] = destination(target[0], target[1], crs,
+                                           V * (t[m] - 300) + (2 * k + i) * 3000)  # fmt: skip
+            reps.append(ac(0x4B3000 + 2 * k + i, t, rlat, rlon, crs))
+    mem, *_ = run(reps)
+    areas = [a for a in mem.alerts.values() if a.kind == "gnss.spoofing_area"]
+    assert len(areas) == 1, [a.summary for a in areas]
+    ev = areas[0].evidence
+    assert {c["cell"] for c in ev["cells"]} == {c1, c2}
+    assert ev["count_spoofed_aircraft"] == 4 and ev["most_displaced_to_one_place"] == 4
+    assert ev["place"]["text"] in areas[0].summary
