@@ -485,6 +485,14 @@ def _shape_zones(asm: Assembly, sources: list[SourceConfig]) -> dict[int, Any]:
     if not want:
         return {}
     from picket.sources.cot_in import ShapeZones
+    from picket.sources.pull_http import is_loopback
+
+    for i in want:  # a zone edit is an operator's act: say so when anyone may make one
+        s = sources[i]
+        bind = s.listen_tcp or s.udp or s.tcp or ""
+        if not s.tls_ca and bind and not is_loopback(f"//{bind}"):
+            logger.warning("source %s: zone_prefix without tls_ca: any client that reaches "
+                           "%s can draw zones (docs/sources.md)", s.name, bind)  # fmt: skip
 
     editor, apply = _zone_editor(asm)
     return {i: ShapeZones(sources[i].zone_prefix, editor, apply, asm.rejects, sources[i].name)
