@@ -7,21 +7,22 @@ milliseconds for 20,000 tracks) gives every reader one consistent instant.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from picket.model import domains
 from picket.model.reports import Domain
 from picket.model.subjects import SHIFT, Namespace
 
-# Seconds of event time after the last position before a track is drawn stale, and
-# before it leaves the picture. Why these: an aircraft is reported every second or
-# so and ADS-B receivers (tar1090) drop a track after ~60-300 s; class A AIS reports
-# at anchor every 3 min and class B every 3 min, so vessels get half an hour.
-STALE_S = {Domain.AIR: 60.0, Domain.MARITIME: 600.0, Domain.SPACE: 3600.0, Domain.EM: 300.0}
-DROP_S = {Domain.AIR: 300.0, Domain.MARITIME: 3600.0, Domain.SPACE: 86400.0, Domain.EM: 900.0}
-DOMAIN_NAMES = {int(d): d.label for d in Domain if d != Domain.NONE}
-DOMAIN_CODES = {v: k for k, v in DOMAIN_NAMES.items()}
+# Per-domain facts come from the one domain table (`picket.model.domains`): seconds of
+# event time after the last position before a track is drawn stale and before it leaves
+# the picture, the domains' names and codes. Re-exported here for the server's readers.
+STALE_S = domains.STALE_S
+DROP_S = domains.DROP_S
+DOMAIN_NAMES = domains.DOMAIN_NAMES
+DOMAIN_CODES = domains.DOMAIN_CODES
 
 FLAG_ALERT, FLAG_STALE, FLAG_NONCOOP, FLAG_EMERGENCY = 1, 2, 4, 8
 
@@ -35,13 +36,18 @@ IDENTITIES = ("unknown", "neutral", "friend", "suspect")
 ID_UNKNOWN, ID_NEUTRAL, ID_FRIEND, ID_SUSPECT = range(4)
 COT_AFFILIATION = {"unknown": "u", "neutral": "n", "friend": "f", "suspect": "s"}
 IDENTITY_SHIFT = 4
-BASE_IDENTITY = {Domain.MARITIME: ID_NEUTRAL}
-SUSPECT_KINDS = frozenset({
-    "maritime.loitering", "maritime.anchor_drag", "maritime.ais_gap",
-    "maritime.identity_conflict", "maritime.encounter", "air.airspace_entry",
-    "air.transponder_loss", "air.loitering", "air.low_slow", "gnss.spoofing",
-    "space.manoeuvre",
-})  # fmt: skip
+# each domain's identity until told otherwise (vessels neutral), from the domain table
+BASE_IDENTITY = {sp.domain: IDENTITIES.index(sp.base_identity) for sp in domains.SPECS}
+
+
+def __getattr__(name: str) -> frozenset[str]:
+    """`SUSPECT_KINDS`, the kinds the detector registry marks as behaviour; read lazily
+    because the registry imports every detector module and the picture must not."""
+    if name == "SUSPECT_KINDS":
+        from picket.detect.registry import suspect_kinds
+
+        return suspect_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def identity_of(flags: np.ndarray | int) -> np.ndarray | int:
@@ -49,7 +55,7 @@ def identity_of(flags: np.ndarray | int) -> np.ndarray | int:
     return (flags >> IDENTITY_SHIFT) & 3
 
 
-def per_domain(table: dict[Domain, float], domain: np.ndarray, default: float) -> np.ndarray:
+def per_domain(table: Mapping[Domain, float], domain: np.ndarray, default: float) -> np.ndarray:
     """Look a per-domain constant up for every row (vectorised)."""
     lut = np.full(256, default)
     for d, v in table.items():

@@ -18,6 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from picket.model import domains
 from picket.model.alerts import iso
 from picket.model.reports import Domain
 from picket.model.subjects import SHIFT, Namespace, format_subject
@@ -31,9 +32,14 @@ from picket.serve.picture import (
     per_domain,
 )
 
-DIMENSION = {int(Domain.AIR): "A", int(Domain.MARITIME): "S", int(Domain.SPACE): "P"}
+# the CoT dimension letter and circular error (m) per domain code, from the domain table
+DIMENSION = domains.COT_DIMENSION
+CE_M = domains.COT_CE_M
 UNKNOWN = 9999999.0  # CoT's "not known" for hae, ce and le
-CE_M = {int(Domain.AIR): 30.0, int(Domain.MARITIME): 10.0, int(Domain.SPACE): 1000.0}
+CE_DEFAULT_M = 100.0  # a domain the table gives no circular error
+# domain codes whose `alt` is a height to pass on, and those on the sea surface (hae 0)
+HAS_ALTITUDE = frozenset(s.code for s in domains.SPECS if s.has_altitude)
+SURFACE = frozenset(s.code for s in domains.SPECS if s.cot_dimension == "S")
 
 
 # characters XML 1.0 cannot carry (C0 controls but tab/newline/CR, lone surrogates,
@@ -137,15 +143,15 @@ def events_for(pic: Picture, idx: np.ndarray, remarks: dict[int, str] | None = N
                                    else stale_s)  # fmt: skip
     ns = c["subject"][idx] >> SHIFT
     acc = np.full(len(idx), np.nan)
-    ce = per_domain({Domain(k): v for k, v in CE_M.items()}, dom, 100.0)
+    ce = per_domain({Domain(k): v for k, v in CE_M.items()}, dom, CE_DEFAULT_M)
     ce = np.where(np.isfinite(acc), acc, ce)
     out = []
     cols = [c[k][idx].tolist() for k in ("subject", "pos_time", "lat", "lon", "alt", "speed",
                                          "course", "id")]  # fmt: skip
     for j, (subj, t, la, lo, alt, sp, co, tid) in enumerate(zip(*cols, strict=True)):
         d = int(dom[j])
-        has_alt = alt == alt and d in (int(Domain.AIR), int(Domain.SPACE))
-        hae = alt if has_alt else (0.0 if d == int(Domain.MARITIME) else UNKNOWN)
+        has_alt = alt == alt and d in HAS_ALTITUDE
+        hae = alt if has_alt else (0.0 if d in SURFACE else UNKNOWN)
         name = format_subject(subj) or str(subj)
         out.append(CotEvent(
             uid=uid_of(subj), type=cot_type(d, ident[j]),
