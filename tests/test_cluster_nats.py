@@ -212,10 +212,14 @@ def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv
     own_pg = LocalPostgres()  # this test stops it: its own server
     try:
         db = own_pg.new_database()
-        feeder = threading.Thread(target=publish, args=(nats_srv.url, demo["cuts"], 2, 0.03))
-        feeder.start()
         procs = cluster(nats_srv.url, db, demo, tmp_path)
-        wall.sleep(3.0)
+        end = wall.monotonic() + 60.0  # every worker connected before the outages
+        while wall.monotonic() < end and sum(
+                "reading" in f.read_text() for f in tmp_path.glob("*.log")) < 3:  # fmt: skip
+            wall.sleep(0.2)
+        feeder = threading.Thread(target=publish, args=(nats_srv.url, demo["cuts"], 2, 0.05))
+        feeder.start()
+        wall.sleep(2.0)
         nats_srv.stop()  # the broker goes away under the feed and the workers
         wall.sleep(2.0)
         nats_srv.start()

@@ -178,7 +178,10 @@ class Worker:
             pipe.detectors = [d for d in pipe.detectors if stage_of(d) == role]
         if role == AREA_STAGE:
             pipe.sinks = [AlertsOnly(s) if isinstance(s, StoreSink) else s for s in pipe.sinks]
-            pipe.plot_tracker = pipe.plot_tracker  # plots arrive whole: tracked here too
+            # radar tracks are made (and judged per subject) on shard 0 only: the tracker
+            # is the costliest stage there is, and no area detector reads anonymous plots'
+            # tracks today (a coastal radar's ships in encounters would need them sent on)
+            pipe.plot_tracker = None
         elif part != 0:
             pipe.plot_tracker = None  # plots go to shard 0 only
         self.name = name or f"{role}-{part}-of-{parts}"

@@ -148,7 +148,9 @@ def cmd_feed(a: argparse.Namespace) -> int:
     else:
         stream = file_stream(a.inputs, a.format, rejects)
         rows, span = (MERGE_ROWS, MERGE_SPAN_S) if a.speed <= 0 else (0, 0.0)
-    pub = Publisher(bus, a.shards, a.source)
+    # workers take each source's cuts in order, once: a new run is a new source, unless
+    # named (a restarted feed given the same --source repeats cuts the workers skip)
+    pub = Publisher(bus, a.shards, a.source or f"feed-{int(wall.time())}")
     t0 = wall.perf_counter()
     try:
         cuts = publish_stream(pub, stream, a.batch_s, rows, span, a.speed, eof=not a.no_eof)
@@ -182,6 +184,10 @@ def cmd_feed_raw(a: argparse.Namespace) -> int:
     """Publish a feed's bytes as they arrive to `picket.feed.<name>`, each chunk with its
     arrival time; a decoder (`picket decode`) reads them back in order."""
     from picket.bus import FEED, open_bus
+
+    if not a.source or (not a.tcp and not a.inputs):
+        print("picket feed --raw: needs --source NAME and input files or --tcp", file=sys.stderr)
+        return 2
 
     bus = open_bus(a.nats)
     n = size = 0
@@ -274,7 +280,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--workdir", default="var/cluster", help="where the demo's geography goes")
     f.add_argument("--shards", type=int, default=1, help="subject partitions (workers)")
     f.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
-    f.add_argument("--source", default="feed", help="this feed's name (de-duplication ids)")
+    f.add_argument("--source", help="this feed's name (de-duplication ids; default: one per "
+                   "run; with --raw: required)")  # fmt: skip
     f.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
     f.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
     f.add_argument("--no-eof", action="store_true", help="do not tell workers the feed ended")
