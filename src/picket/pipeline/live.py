@@ -18,7 +18,7 @@ the inbox is full, so TCP flow control slows the sender and no byte is dropped; 
 cannot be slowed, so a datagram that finds the inbox full is dropped and counted
 (`queue_dropped_*`), where a blocked reader would let the kernel drop it unseen. At
 shutdown what is still queued is decoded within `DRAIN_S`; the rest is counted as
-`shutdown_lost_bytes`. `stats` (also `asm.env["live_stats"]`) holds these counters per
+`shutdown_lost_bytes`. `stats` (also `asm.world.live_stats`) holds these counters per
 source, with connections, reconnects and refused connections.
 
 Time (docs/time.md): the feed thread stamps each chunk with its arrival time
@@ -462,14 +462,14 @@ def _zone_editor(asm: Assembly) -> tuple[Any, Callable[[], None]]:
         hub = getattr(sink, "hub", None)
         if hub is not None and callable(getattr(sink, "take_zone_edits", None)):
             def served(sink: Any = sink, hub: Any = hub) -> None:
-                sink.take_zone_edits(asm.pipeline.env)
+                sink.take_zone_edits(asm.pipeline.world)
                 hub.layer_event("zones", hub.zones.collection())  # the map redraws them
 
             return hub.zones, served
     from picket.serve.zone_edits import ZoneEditor
 
     ed = ZoneEditor()
-    ed.seed(asm.pipeline.env.get("zones"))
+    ed.seed(asm.pipeline.world.zones)
 
     def own() -> None:
         got = ed.take()
@@ -526,12 +526,12 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
     """Run until `stop` is set (or `max_seconds` pass); return per-source byte counts.
 
     `stats`, when given, is filled with the live counters at every batch and at the end
-    (the same dict is put in `asm.env["live_stats"]` for the server's metrics).
+    (the same dict is the World's `live_stats`, for the server's metrics).
     """
     stop = stop or threading.Event()
     ls = LiveStats(sources, inbox_max_bytes)
     stats = stats if stats is not None else {}
-    asm.env["live_stats"] = stats
+    asm.world.live_stats = stats
     inbox = Inbox(ls, inbox_max_bytes)
     decoders = _Decoders(asm, sources, base, decoder_args, ls)
     shapes = _shape_zones(asm, sources)

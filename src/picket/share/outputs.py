@@ -26,10 +26,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from picket.detect.registry import suspect_kinds
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Event, iso
 from picket.model.subjects import parse_subject
-from picket.serve.picture import DOMAIN_CODES, SUSPECT_KINDS, Picture, label_of, snapshot
+from picket.model.world import World
+from picket.serve.picture import DOMAIN_CODES, Picture, label_of, snapshot
 from picket.serve.views import in_bbox, parse_bbox
 from picket.share import tak
 from picket.share.cot import CotEvent, events_for
@@ -428,12 +430,13 @@ class CotSink:
 
     def _send(self, ctx: BatchContext) -> None:
         self._pending = None
-        nbd = ctx.env.get("now_by_domain", {}) if ctx.env else {}
+        nbd = World.of(ctx.world).now_by_domain
         self.send_picture(snapshot(ctx.tracks, ctx.now, nbd))
 
     def send_picture(self, pic: Picture) -> int:
         rem = {k: " | ".join(v.values()) for k, v in self.remarks.items()}
-        held = [s for s, kinds in self.kinds.items() if SUSPECT_KINDS.intersection(kinds.values())]
+        behaviour = suspect_kinds()
+        held = [s for s, kinds in self.kinds.items() if behaviour.intersection(kinds.values())]
         suspects = np.array(sorted(held), np.int64)
         identity = pic.identity(suspects)
         n = 0
