@@ -8,6 +8,12 @@ position throughout its silence (a coverage hole or a feed outage silences
 everyone; a transponder switched off silences one). Gaps that begin in a
 port or anchorage zone, or in a harbour learned from the traffic
 (`picket.detect.harbours`), are ignored.
+
+Where reception is patchy a silence is not a gap: each H3 cell learns how many of the
+reports its vessels should send are heard (`ReliabilityMap`), and a silence counts only when
+it is long enough that the place would normally have delivered `min_missed` of this vessel's
+reports (its ITU-R M.1371 interval for its class, speed and status), and no shorter than the
+under-way or at-anchor limit. Where the reliability is unknown, no gap is judged.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from picket.detect.base import (
     th,
 )
 from picket.detect.harbours import harbour_at
-from picket.detect.reception import ReceptionMap
+from picket.detect.reception import ReceptionMap, ReliabilityMap
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import haversine_m
 from picket.model.alerts import Signal, iso
@@ -57,6 +63,58 @@ class AisGapThresholds(Thresholds):
         "picket: two class-A vessels under way (one report per 10 s each)",
     )
     check_every_s: float = th(30.0, "how often silence is checked (event time)", "picket")
+    cell_res: int = th(
+        6,
+        "H3 resolution of the reception-reliability cells (~36 km^2, edge ~3.7 km)",
+        "fine enough to tell a shadowed river mouth (Southampton Water is 2 km wide) from "
+        "the open water beside it; GFW and gpsjam grid the world the same way",
+    )
+    history_s: float = th(
+        86_400.0,
+        "a cell's reliability is learned over this much history before the silence",
+        "GFW: an area's usual reception; one day covers the daily traffic cycle",
+    )
+    min_heard: float = th(
+        50.0,
+        "reports a cell must have heard for its reliability to count (else its neighbours "
+        "answer: its H3 parent, then grandparent; none: reception unknown, no gap judged)",
+        "picket: a reliability from 50 pairs is within ~+-0.15 (binomial); GFW judges gaps "
+        "only in areas of known good reception",
+    )
+    min_missed: float = th(
+        10.0,
+        "a silence counts when the vessel's reports the place normally delivers in it reach "
+        "this many (silence / the vessel's ITU-R interval x the cell's reliability)",
+        "if reports arrived at random, missing 10 expected ones has a chance of e^-10 (5e-5); "
+        "GFW's published gap events are far longer (12 h, satellite AIS)",
+    )
+    good_reliability: float = th(
+        0.5,
+        "gaps are judged only where at least this share of the vessel's due reports is "
+        "heard (its own record, the cell as a prior): inside coverage, not at its edge",
+        "GFW counts AIS gaps only in areas of good reception; at the edge of coverage AIS "
+        "fades in bursts (terrain shadow, SOTDMA slot collisions in dense traffic, ITU-R "
+        "M.2287), so a vessel heard less than half the time goes quiet for long stretches",
+    )
+    own_tau_s: float = th(
+        1800.0,
+        "a vessel's own reception (reports heard over reports due) is remembered with this "
+        "time constant (exponential, in event time)",
+        "picket: the last half hour tells how this vessel is heard here now (its antenna, "
+        "class, the shadow it sails in); the cell tells how the place is heard",
+    )
+    prior_due: float = th(
+        30.0,
+        "the cell's reliability weighs as much as this many of the vessel's own reports due",
+        "picket: a vessel under way owes 180 reports in 30 min, so its own record decides; "
+        "one at anchor owes 10, so the place counts as much",
+    )
+    pair_cap_s: float = th(
+        1800.0,
+        "a pair of reports further apart than this adds only this much to a cell's reports due",
+        "longer silences are gaps, departures or a vessel leaving coverage, not the place's "
+        "usual reception (the stationary limit)",
+    )
 
 
 class AisGap:
@@ -70,6 +128,48 @@ class AisGap:
         self.reception = ReceptionMap(bucket_s=300.0)
         self.last_speed = np.full(0, np.nan)  # per slot: speed and status of its last report
         self.last_status = np.full(0, -1, np.int64)
+        self.last_msg = np.full(0, 0, np.int64)  # AIS message type: 18/19 is class B
+        # per slot, its own reception: reports heard and due, decayed, as of its last report
+        self.own_h = np.zeros(0)
+        self.own_d = np.zeros(0)
+        self.own_t = np.full(0, np.nan)
+        self.reliability = ReliabilityMap(res=int(self.th.cell_res), bucket_s=300.0,
+                                          keep_s=self.th.history_s)  # fmt: skip
+        self._memo: dict[int, tuple[float, float, float]] = {}  # slot -> (t0, need, p)
+
+    def _still(self, speed: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """At anchor or moored: by status, or below 0.5 kn, or below 1 kn with no status given
+        (decoded CSV feeds carry none; the harbour learner's `still_kn`)."""
+        return ((status == 1) | (status == 5) | (speed < 0.5 * KNOT)
+                | ((status < 0) & (speed < 1.0 * KNOT)))  # fmt: skip
+
+    def interval(self, speed: np.ndarray, status: np.ndarray, msg: np.ndarray) -> np.ndarray:
+        """Seconds between a vessel's position reports (ITU-R M.1371-5, Table 1): class A
+        every 3 min at anchor or moored, 10 s under way to 14 kn, 6 s to 23 kn, 2 s faster;
+        class B (messages 18, 19) every 3 min to 2 kn, 30 s faster. Unknown class: A."""
+        kn = np.asarray(speed, float) / KNOT
+        a = np.where(kn > 23, 2.0, np.where(kn > 14, 6.0, 10.0))
+        b = np.where(kn > 2, 30.0, 180.0)
+        cls_b = (msg == 18) | (msg == 19)
+        still = self._still(np.asarray(speed, float), status)
+        return np.where(cls_b, b, np.where(still, 180.0, a))
+
+    def _need(self, lat: np.ndarray, lon: np.ndarray, t0: np.ndarray, base: np.ndarray,
+              interval: np.ndarray, own_h: np.ndarray,
+              own_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Silence each vessel needs before it is a gap here, and the reliability it was
+        judged on: its own record of reports heard over due, with the cell's reliability as a
+        prior worth `prior_due` reports; the place must normally have delivered `min_missed`
+        of its reports in the silence (inf where reception is unknown)."""
+        cell, _ = self.reliability.reliability(lat, lon, t0, self.th.min_heard)
+        m = self.th.prior_due
+        p = np.where(np.isfinite(cell), (own_h + m * np.nan_to_num(cell)) / (own_d + m),
+                     np.where(own_d >= m, own_h / np.maximum(own_d, 1e-9), np.nan))  # fmt: skip
+        p = np.minimum(p, 1.0)
+        good = np.isfinite(p) & (p >= self.th.good_reliability)
+        need = np.where(good,
+                        self.th.min_missed * interval / np.maximum(p, 1e-9), np.inf)  # fmt: skip
+        return np.maximum(need, base), p
 
     def _limit(self, ctx: BatchContext, slots: np.ndarray, speed: np.ndarray | None = None,
                status: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
@@ -78,10 +178,7 @@ class AisGap:
         tc = ctx.tracks.cols
         st = tc["nav_status"][slots] if status is None else status
         v = tc["speed"][slots] if speed is None else speed
-        still = (st == 1) | (st == 5) | (v < 0.5 * KNOT)
-        # no status given (decoded CSV feeds carry none): below 1 kn a vessel is not making
-        # way (the harbour learner's `still_kn`): at anchor or moored, it reports every 3 min
-        still |= (st < 0) & (v < 1.0 * KNOT)
+        still = self._still(v, st)
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
@@ -125,19 +222,27 @@ class AisGap:
                     silent = silent[~in_zone_kinds(ctx, tc["lat"][silent], tc["lon"][silent],
                                                    ("port", "anchorage"))]  # fmt: skip
                 if len(silent):
-                    # the gap fires when the silence passed its limit, judged on what was heard
-                    # until then: the same alert whichever batch or check first sees it
+                    # the gap fires when the silence passed what this vessel needs here,
+                    # judged on what was heard until then: the same alert whichever batch or
+                    # check first sees it
                     t0 = tc["last_time"][silent]
-                    fire = t0 + self._limit(ctx, silent)
-                    ok = self._covered(tc["lat"][silent], tc["lon"][silent], t0, fire)
-                    ok &= ~harbour_at(ctx, tc["lat"][silent], tc["lon"][silent], fire)
-                    silent, fire = silent[ok], fire[ok]
+                    la, lo = tc["lat"][silent], tc["lon"][silent]
+                    iv = self.interval(tc["speed"][silent], tc["nav_status"][silent],
+                                       self._msg(silent))  # fmt: skip
+                    need, p = self._need_live(ctx, silent, la, lo, t0, iv)
+                    fire = t0 + need
+                    ok = np.isfinite(need) & (now >= fire)
+                    ok &= self._covered(la, lo, t0, np.where(ok, fire, t0))
+                    ok &= ~harbour_at(ctx, la, lo, np.where(ok, fire, t0))
+                    silent, fire, need, p, iv = silent[ok], fire[ok], need[ok], p[ok], iv[ok]
                 if len(silent):
                     line, dist = infrastructure_near(ctx, tc["lat"][silent], tc["lon"][silent])
                     for k, sl in enumerate(silent.tolist()):
                         infra = (infrastructure_evidence(ctx, int(line[k]), float(dist[k]))
                                  if line[k] >= 0 else None)  # fmt: skip
-                        out.append(self._start_signal(ctx, sl, float(fire[k]), infra))
+                        out.append(self._start_signal(ctx, sl, float(fire[k]), infra,
+                                                      float(need[k]), float(p[k]),
+                                                      float(iv[k])))  # fmt: skip
             for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long
                 ev = {"silent_s": round(now - gap["t"], 1)}
                 s = make_signal(ctx, self.kind, sl, None, "info", "", ev, t=now,
@@ -162,10 +267,22 @@ class AisGap:
         pv = np.where(same, np.r_[np.nan, v[:-1]], self.last_speed[s])
         pst = np.where(same, np.r_[-1, st[:-1]], self.last_status[s])
         pv = np.where(np.isfinite(pv), pv, v)
-        lim = self._limit(ctx, s, pv, np.where(pst >= 0, pst, st))
+        pst = np.where(pst >= 0, pst, st)
+        lim = self._limit(ctx, s, pv, pst)
+        msg = r.msg[mrows].astype(np.int64)
+        iv = self.interval(pv, pst, msg)
+        # every pair of reports tells the place where it began how much it hears
+        paired = np.isfinite(dt) & (dt > 0.5)
+        due = np.where(paired, np.minimum(np.nan_to_num(dt), self.th.pair_cap_s) / iv, 0.0)
+        if paired.any():
+            rp = mrows[paired]
+            self.reliability.add(ctx.prev_lat[rp], ctx.prev_lon[rp], r.time[rp], due[paired])
         ends = group_ends(s)
+        h_before, d_before = self._own_update(s, r.time[mrows], paired.astype(float), due, ends)
         self.last_speed[s[ends]] = np.where(np.isfinite(v[ends]), v[ends], self.last_speed[s[ends]])
         self.last_status[s[ends]] = np.where(st[ends] >= 0, st[ends], self.last_status[s[ends]])
+        self.last_msg = grown(self.last_msg, int(s.max()) + 1, 0)
+        self.last_msg[s[ends]] = np.where(msg[ends] > 0, msg[ends], self.last_msg[s[ends]])
         is_open = np.isin(s, np.fromiter(self.open, np.int64, len(self.open)))
         cand = np.flatnonzero((dt > lim) | is_open)
         if not len(cand):
@@ -178,20 +295,25 @@ class AisGap:
         live = is_open[j]
         # hindsight gaps: start where the previous fix was, if reception stayed good meanwhile
         hind = ~live & (dt[j] > lim[j])
+        need = lim[j].astype(float)
         if hind.any():
             h = np.flatnonzero(hind)
             la, lo = ctx.prev_lat[rows[h]], ctx.prev_lon[rows[h]]
             ok = ~in_zone_kinds(ctx, la, lo, ("port", "anchorage"))
             t0 = ctx.prev_t[rows[h]]
-            ok &= self._covered(la, lo, t0, t0 + lim[j][h])  # as the live check would have
-            ok &= ~harbour_at(ctx, la, lo, t0 + lim[j][h])
+            q = h[ok]  # as the live check would have judged them
+            need[q], _ = self._need(la[ok], lo[ok], t0[ok], lim[j][q], iv[j][q], h_before[j][q],
+                                    d_before[j][q])  # fmt: skip
+            ok &= dt[j][h] > need[h]
+            ok &= self._covered(la, lo, t0, np.where(ok, t0 + need[h], t0))
+            ok &= ~harbour_at(ctx, la, lo, np.where(ok, t0 + need[h], t0))
             hind[h[~ok]] = False
         keep = live | hind
         rows, slots, live = rows[keep], slots[keep], live[keep]
         if not len(rows):
             return []
         gaps = []
-        fire = (ctx.prev_t[mrows[j]] + lim[j])[keep].tolist()
+        fire = (ctx.prev_t[mrows[j]] + need)[keep].tolist()
         for k, (sl, row, lv) in enumerate(zip(slots.tolist(), rows.tolist(), live.tolist(),
                                               strict=True)):  # fmt: skip
             if lv:
@@ -232,8 +354,77 @@ class AisGap:
             out.append(self._end_signal(ctx, sl, row, gap, infra))
         return out
 
-    def _start_signal(self, ctx: BatchContext, sl: int, now: float, infra: dict | None) -> Signal:
-        """`now` is when the silence passed its limit (last heard + limit)."""
+    def _need_live(self, ctx: BatchContext, silent: np.ndarray, la: np.ndarray, lo: np.ndarray,
+                   t0: np.ndarray, iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """`_need` for silent vessels, each judged once per silence (it depends only on what
+        was heard before the silence began): a vessel gone for hours is not re-judged every
+        check."""
+        need, p = np.empty(len(silent)), np.empty(len(silent))
+        memo = self._memo
+        fresh = []
+        for k, (sl, t) in enumerate(zip(silent.tolist(), t0.tolist(), strict=True)):
+            m = memo.get(sl)
+            if m is not None and m[0] == t:
+                need[k], p[k] = m[1], m[2]
+            else:
+                fresh.append(k)
+        if fresh:
+            f = np.array(fresh)
+            oh, od = self._own(silent[f])
+            need[f], p[f] = self._need(la[f], lo[f], t0[f], self._limit(ctx, silent[f]), iv[f],
+                                       oh, od)  # fmt: skip
+            for k in fresh:
+                memo[int(silent[k])] = (float(t0[k]), float(need[k]), float(p[k]))
+        return need, p
+
+    def _own_update(self, s: np.ndarray, t: np.ndarray, x_h: np.ndarray, x_d: np.ndarray,
+                    ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Fold a batch's rows (sorted by slot, then time) into each vessel's decayed record of
+        reports heard and due; return the record each row found before it (as of the report
+        before it), which is what a silence ending at that row is judged on."""
+        n = int(s.max()) + 1
+        self.own_h = grown(self.own_h, n, 0.0)
+        self.own_d = grown(self.own_d, n, 0.0)
+        self.own_t = grown(self.own_t, n, np.nan)
+        tau = self.th.own_tau_s
+        start = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+        g = np.repeat(start, np.diff(np.r_[start, len(s)]))
+        tg = t[g]
+        up = np.exp(np.clip((t - tg) / tau, -50.0, 600.0))
+        down = 1.0 / up
+        t_old = self.own_t[s[g]]
+        keep = np.where(np.isfinite(t_old), np.exp(-np.clip((tg - t_old) / tau, 0.0, 50.0)), 0.0)
+
+        def fold(x: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            c = np.cumsum(x * up)
+            in_group = c - np.where(g > 0, c[np.maximum(g - 1, 0)], 0.0)
+            after = down * (old[s[g]] * keep + in_group)
+            before = np.where(np.arange(len(s)) == g, old[s], np.r_[0.0, after[:-1]])
+            return after, before
+
+        h_after, h_before = fold(x_h, self.own_h)
+        d_after, d_before = fold(x_d, self.own_d)
+        e = s[ends]
+        self.own_h[e], self.own_d[e], self.own_t[e] = h_after[ends], d_after[ends], t[ends]
+        return h_before, d_before
+
+    def _own(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each vessel's own reports heard and due, as of its last report (0 if none)."""
+        h, d = np.zeros(len(slots)), np.zeros(len(slots))
+        known = slots < len(self.own_h)
+        h[known], d[known] = self.own_h[slots[known]], self.own_d[slots[known]]
+        return h, d
+
+    def _msg(self, slots: np.ndarray) -> np.ndarray:
+        """Each vessel's last AIS message type (0 unknown)."""
+        out = np.zeros(len(slots), np.int64)
+        known = slots < len(self.last_msg)
+        out[known] = self.last_msg[slots[known]]
+        return out
+
+    def _start_signal(self, ctx: BatchContext, sl: int, now: float, infra: dict | None,
+                      need: float, p: float, interval: float) -> Signal:  # fmt: skip
+        """`now` is when the silence passed what it needs here (last heard + need)."""
         tc = ctx.tracks.cols
         lat, lon, t = float(tc["lat"][sl]), float(tc["lon"][sl]), float(tc["last_time"][sl])
         self.open[sl] = {"t": t, "lat": lat, "lon": lon}
@@ -241,7 +432,9 @@ class AisGap:
         ev: dict[str, Any] = {
             "start": {"time": iso(t), "lat": lat, "lon": lon},
             "silent_s": round(now - t, 1),
-            "expected_max_gap_s": float(self._limit(ctx, np.array([sl]))[0]),
+            "expected_max_gap_s": round(need, 1),
+            "report_interval_s": interval,
+            "reception_reliability": round(p, 3),
             "thresholds": vars(self.th),
         }
         where = ""

@@ -93,3 +93,178 @@ class ReceptionMap:
 
         total = upto(nb + b1[:, None]) - upto(nb + b0[:, None] - 1)
         return total.sum(axis=1) / (b1 - b0 + 1)
+
+
+class ReliabilityMap:
+    """Per H3 cell: what share of the reports its vessels should send is actually heard.
+
+    A receiver hears the open sea around it well and a river mouth behind a headland
+    poorly; a silence means something only where reports normally arrive. Global Fishing
+    Watch judges an AIS gap only in areas of good reception, measured by how many positions
+    per hour the area normally receives. picket measures it per vessel and cell: each pair of
+    consecutive reports of one vessel adds the reports it should have sent between them
+    (the time between them over its ITU-R M.1371 interval, given by the caller) and the one
+    it was heard to send, to the cell where the pair began, in the bucket where it ended.
+    Reliability is heard / expected over the history before a time; where a cell has heard
+    too few reports, its neighbourhood answers: its H3 parent (resolution 5, ~250 km^2),
+    then grandparent (resolution 4, ~1,800 km^2), counted alongside at every pair.
+
+    Cells come from H3 (resolution 6 by default: ~36 km^2, edge ~3.7 km) looked up once
+    per distinct position on a `quant_deg` grid (0.01 deg, ~1 km: a point within ~0.5 km of
+    a cell edge may count for its neighbour), so a batch costs one NumPy pass and a
+    dictionary lookup per distinct place.
+    """
+
+    def __init__(self, res: int = 6, bucket_s: float = 300.0, keep_s: float = 86_400.0,
+                 quant_deg: float = 0.01):  # fmt: skip
+        self.res = res
+        self.bucket_s = bucket_s
+        self.keep_s = keep_s
+        self.quant_deg = quant_deg
+        # cell * N_BUCKETS + bucket, sorted, with reports due and heard; batches wait in
+        # `_pending` and are merged (one vectorised sort) when a question is asked
+        self.keys = np.empty(0, np.int64)
+        self.due = np.empty(0)
+        self.got = np.empty(0)
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._qkeys = np.empty(0, np.int64)  # quantised positions seen, sorted ...
+        self._qids = np.empty(0, np.int64)  # ... and their cell ids
+        self._ids: dict[int, int] = {}  # H3 cell (int) -> cell id, small enough for keys
+        self._h3_of: list[int] = []  # cell id -> H3 cell
+        self._up = np.empty(0, np.int64)  # cell id -> its parent's id (-1: none yet)
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._newest = -1
+
+    def _id(self, cell: int) -> int:
+        i = self._ids.get(cell)
+        if i is None:
+            i = self._ids[cell] = len(self._h3_of)
+            self._h3_of.append(cell)
+        return i
+
+    def parents(self, ids: np.ndarray) -> np.ndarray:
+        """Ids of each cell's H3 parent (one resolution coarser), -1 at resolution 0."""
+        import h3
+
+        n = len(self._h3_of)
+        if len(self._up) < n:
+            self._up = np.concatenate([self._up, np.full(n - len(self._up), -2, np.int64)])
+        todo = np.unique(ids[self._up[ids] == -2])
+        for i in todo.tolist():
+            hexid = h3.int_to_str(self._h3_of[i])
+            r = h3.get_resolution(hexid)
+            self._up[i] = self._id(h3.str_to_int(h3.cell_to_parent(hexid, r - 1))) if r else -1
+        if len(self._up) < len(self._h3_of):  # parents are new cells too
+            self._up = np.concatenate(
+                [self._up, np.full(len(self._h3_of) - len(self._up), -2, np.int64)])
+        return self._up[ids]
+
+    def cells(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Cell ids of points (dense ids of their H3 cells, so cell * N_BUCKETS + bucket fits
+        an int64), through the `quant_deg` grid: known places by one searchsorted, one h3
+        call per new place."""
+        import h3
+
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        qi = np.round((np.asarray(lat, float) + 90.0) / self.quant_deg).astype(np.int64)
+        qj = np.round((np.asarray(lon, float) + 180.0) / self.quant_deg).astype(np.int64)
+        q = qi * 1_000_000_000 + qj
+        uq, inv = np.unique(q, return_inverse=True)
+        at = np.searchsorted(self._qkeys, uq)
+        known = at < len(self._qkeys)
+        known[known] = self._qkeys[at[known]] == uq[known]
+        if not known.all():
+            new = uq[~known]
+            ids = np.array([self._id(h3.str_to_int(h3.latlng_to_cell(
+                (k // 1_000_000_000) * self.quant_deg - 90.0,
+                (k % 1_000_000_000) * self.quant_deg - 180.0, self.res)))
+                for k in new.tolist()], np.int64)  # fmt: skip
+            allk = np.concatenate([self._qkeys, new])
+            o = np.argsort(allk, kind="stable")
+            self._qkeys, self._qids = allk[o], np.concatenate([self._qids, ids])[o]
+            at = np.searchsorted(self._qkeys, uq)
+        return self._qids[at][inv.reshape(-1)]
+
+    def add(self, lat: np.ndarray, lon: np.ndarray, t_end: np.ndarray,
+            expected: np.ndarray) -> None:  # fmt: skip
+        """Pairs of reports: where the first was, when the second came, reports due between."""
+        ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t_end) & np.isfinite(expected)
+        if not ok.any():
+            return
+        b = np.floor(t_end[ok] / self.bucket_s).astype(np.int64)
+        c0 = self.cells(lat[ok], lon[ok])
+        c1 = self.parents(c0)
+        c2 = self.parents(c1)
+        keys = np.concatenate([c0, c1, c2]) * N_BUCKETS + np.tile(b, 3)
+        expected = np.tile(expected[ok], 3)
+        uk, inv = np.unique(keys, return_inverse=True)
+        inv = inv.reshape(-1)
+        self._pending.append((uk, np.bincount(inv, weights=expected),
+                              np.bincount(inv).astype(float)))  # fmt: skip
+        self._newest = max(self._newest, int(b.max()))
+        self._sorted = None
+        if len(self._pending) >= 64:  # bounded memory where nobody asks
+            self._prefix()
+
+    def _prefix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted keys with running totals of reports due and heard (pending batches merged,
+        buckets older than `keep_s` before the newest dropped)."""
+        if self._pending:
+            keys = np.concatenate([self.keys, *(p[0] for p in self._pending)])
+            due = np.concatenate([self.due, *(p[1] for p in self._pending)])
+            got = np.concatenate([self.got, *(p[2] for p in self._pending)])
+            self._pending = []
+            uk, inv = np.unique(keys, return_inverse=True)
+            inv = inv.reshape(-1)
+            due = np.bincount(inv, weights=due)
+            got = np.bincount(inv, weights=got)
+            live = uk % N_BUCKETS >= self._newest - int(self.keep_s / self.bucket_s)
+            self.keys, self.due, self.got = uk[live], due[live], got[live]
+            self._sorted = None
+        if self._sorted is None:
+            self._sorted = (self.keys, np.cumsum(self.due), np.cumsum(self.got))
+        return self._sorted
+
+    def _sums(self, keys_lo: np.ndarray, keys_hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reports due and heard over each key range [lo, hi] (vectorised)."""
+        keys, due, got = self._prefix()
+        if not len(keys):
+            return np.zeros(keys_lo.shape), np.zeros(keys_lo.shape)
+        hi = np.searchsorted(keys, keys_hi, side="right") - 1
+        lo = np.searchsorted(keys, keys_lo, side="left") - 1
+
+        def at(cum: np.ndarray, i: np.ndarray) -> np.ndarray:
+            return np.where(i >= 0, cum[np.maximum(i, 0)], 0.0)
+
+        return at(due, hi) - at(due, lo), at(got, hi) - at(got, lo)
+
+    def reliability(self, lat: np.ndarray, lon: np.ndarray, t: np.ndarray,
+                    min_heard: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """(heard / due, reports heard) per point over the history before `t` (whole buckets
+        ended before the one holding `t`, so the answer never depends on what came after).
+        The cell answers if it heard `min_heard` reports, else its parent, then grandparent;
+        NaN where none did (reception unknown)."""
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        t = np.broadcast_to(np.asarray(t, float), lat.shape)
+        p = np.full(len(lat), np.nan)
+        n = np.zeros(len(lat))
+        if not len(lat) or not (len(self.keys) or self._pending):
+            return p, n
+        cells = self.cells(lat, lon)
+        keep = int(self.keep_s / self.bucket_s)
+        b1 = np.floor(t / self.bucket_s).astype(np.int64) - 1
+        due, got = self._sums(cells * N_BUCKETS + b1 - keep + 1, cells * N_BUCKETS + b1)
+        ok = (got >= min_heard) & (due > 0)
+        p[ok], n[ok] = np.minimum(got[ok] / np.maximum(due[ok], 1e-9), 1.0), got[ok]
+        for _ in (1, 2):  # thin cells: their parent, then grandparent answers (res 5, 4)
+            thin = np.flatnonzero(~ok)
+            if not len(thin):
+                break
+            cells[thin] = self.parents(cells[thin])
+            due, got = self._sums(cells[thin] * N_BUCKETS + b1[thin] - keep + 1,
+                                  cells[thin] * N_BUCKETS + b1[thin])  # fmt: skip
+            hit = (got >= min_heard) & (due > 0)
+            k = thin[hit]
+            p[k], n[k] = np.minimum(got[hit] / due[hit], 1.0), got[hit]
+            ok[k] = True
+        return p, n
