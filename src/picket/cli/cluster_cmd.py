@@ -84,7 +84,8 @@ def cmd_cluster(a: argparse.Namespace) -> int:
         print(f"picket cluster: nats {nats.url}, store {db}\n"
               f"  {a.workers} subject workers, 1 area worker, the feed, and the picture at "
               f"http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all", flush=True)
-        while not stop.is_set():
+        until = wall.monotonic() + a.seconds if a.seconds else float("inf")
+        while not stop.is_set() and wall.monotonic() < until:
             for name, p in procs.items():
                 rc = p.poll()
                 if rc is not None and name != "feed":
@@ -125,4 +126,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--workdir", default="var/cluster", help="logs and the demo's geography")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=8642)
+    c.add_argument("--seconds", type=float, default=None, help="stop after this long")
     c.set_defaults(func=cmd_cluster)
