@@ -7,7 +7,7 @@
  */
 import type { Pool } from "./trackStore";
 
-export const CELL_PX = 56;
+export const CELL_PX = 64;
 /** Cluster below this zoom ... */
 export const CLUSTER_MAX_ZOOM = 7;
 /** ... when the picture holds at least this many tracks. */

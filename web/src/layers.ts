@@ -115,6 +115,8 @@ const CLUSTER_RGB: [number, number, number][] = [
   [96, 200, 255], [80, 230, 150], [220, 190, 255], [255, 220, 60], [255, 140, 220], [150, 235, 255],
 ];
 
+const CLUSTER_OFFSET: [number, number][] = [[-12, -9], [-12, 9], [12, -9], [12, 9], [0, -14], [0, 14]];
+
 function clusterLayers(c: Clusters): Layer[] {
   const idx = Array.from({ length: c.n }, (_, i) => i);
   const atlas = iconAtlas();
@@ -126,7 +128,9 @@ function clusterLayers(c: Clusters): Layer[] {
       iconMapping: atlas.mapping,
       getIcon: (i: number) => `${CLASSES[c.cls[i]]}-unknown`,
       getPosition: (i: number) => [c.position[2 * i], c.position[2 * i + 1]],
-      getSize: (i: number) => Math.min(40, 12 + 5 * Math.log2(c.count[i])),
+      getSize: (i: number) => Math.min(30, 11 + 3 * Math.log2(c.count[i])),
+      // classes sharing a cell sit side by side, not on top of each other
+      getPixelOffset: (i: number) => CLUSTER_OFFSET[c.cls[i]] ?? [0, 0],
       getColor: (i: number) => rgba(CLUSTER_RGB[c.cls[i]] ?? [200, 200, 200], 230),
       sizeUnits: "pixels",
       pickable: true,
@@ -139,7 +143,10 @@ function clusterLayers(c: Clusters): Layer[] {
       getText: (i: number) => (c.count[i] >= 1000 ? `${(c.count[i] / 1000).toFixed(1)}k` : String(c.count[i])),
       getSize: 11,
       getColor: [255, 255, 255, 255],
-      getPixelOffset: (i: number) => [Math.min(20, 6 + 2.5 * Math.log2(c.count[i])) + 2, 0],
+      getPixelOffset: (i: number) => {
+        const o = CLUSTER_OFFSET[c.cls[i]] ?? [0, 0];
+        return [o[0] + Math.min(15, 5.5 + 1.5 * Math.log2(c.count[i])) + 1, o[1]];
+      },
       getTextAnchor: "start",
       fontFamily: "DejaVu Sans, Arial, sans-serif",
       outlineWidth: 2,
@@ -369,7 +376,9 @@ export function buildLayers(s: PictureState): Layer[] {
       }),
     );
   }
-  const labelled: TrackView[] = s.selectedTrack ? [s.selectedTrack, ...flagged] : flagged;
+  // at the clustered overview only the chosen track is named: flagged ones keep their ring
+  const named = clustered ? [] : flagged;
+  const labelled: TrackView[] = s.selectedTrack ? [s.selectedTrack, ...named] : named;
   layers.push(
     new TextLayer({
       id: "labels",

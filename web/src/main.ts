@@ -17,8 +17,8 @@ import { units, type UnitSystem } from "./units";
 import { type Alert, api, ApiError, apiUrl, type FeatureCollection, type Health, isoOf, seconds, setToken, token, whenUnauthorized } from "./api";
 import { basemapStyle } from "./basemap";
 import { h } from "./dom";
-import { FRAME_REPLAY, IDENTITIES, parseFrame } from "./frames";
-import { buildLayers, describePick, groundPaths, LAYER_KEYS, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
+import { encodeFrame, FRAME_REPLAY, IDENTITIES, parseFrame } from "./frames";
+import { buildLayers, describePick, groundPaths, LAYER_KEYS, lastClusters, LAYER_LABELS, type LayerKey, type PictureState, pickedTrackId } from "./layers";
 import { TrackChannel } from "./liveTracks";
 import { MilAtlas } from "./milSymbols";
 import { swatch } from "./symbols";
@@ -258,7 +258,7 @@ function colourLegend(): HTMLElement {
   const ships = h("div", { class: "legend ships" });
   SHIP_CLASSES.forEach((c, i) => {
     if (c === "wig" || c === "other") return;
-    ships.append(h("span", { class: "ship", "data-ship-class": c }, swatch("vessel-neutral", css(SHIP_RGB[i]), 12), ` ${SHIP_LABEL[c]}`));
+    ships.append(h("span", { class: "ship", "data-ship-class": c }, swatch("vessels-neutral", css(SHIP_RGB[i]), 12), ` ${SHIP_LABEL[c]}`));
   });
   return h("details", { class: "legend colours", "data-testid": "colour-legend", open: true },
     h("summary", {}, "Colours"),
@@ -568,7 +568,8 @@ async function start(): Promise<void> {
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
-  TrackStore, groundPaths, pickedTrackId, search, selectAlert, togglePanel, setUnits, placeMapLabels,
+  TrackStore, groundPaths, pickedTrackId, encodeFrame, clusters: () => lastClusters, colours: { ALT_LUT, SHIP_RGB, SHIP_CLASSES },
+  search, selectAlert, togglePanel, setUnits, placeMapLabels,
   labelBoxes: () => state.mapLabels.map((l) => {
     const p = map.project(l.position);
     return { text: l.text, kind: l.kind, box: labelBox(l, p.x, p.y, 0) };

@@ -85,6 +85,7 @@ function quantity(key: string, dom: Domain): ((v: number) => string) | null {
   if (key.endsWith("_km")) return (v) => distance(v * 1000, dom);
   if (key.endsWith("_m") || key === "accuracy") return (v) => distance(v, dom);
   if (key.endsWith("_s")) return duration;
+  if (/^to_(bow|stern|port|starboard)$|^(draught|length|width|beam)$/.test(key)) return (v) => `${num(v, key === "draught" ? 1 : 0)} m`;
   if (key.endsWith("_deg") || key === "course" || key === "heading") return (v) => `${num(v, 0)}°`;
   if (key.endsWith("fraction")) return (v) => `${num(v * 100, 0)} %`;
   return null;
@@ -137,7 +138,8 @@ export function valueText(key: string, v: unknown, dom: Domain, th: Record<strin
   if (typeof v === "boolean") return v ? "yes" : "no";
   if (typeof v === "number") {
     const fmt = quantity(key, dom);
-    if (!fmt) return Number.isInteger(v) ? num(v, 0) : num(v, 3).replace(/\.?0+$/, "");
+    // identifiers (IMO, MMSI, counts) as written, without thousands separators
+    if (!fmt) return Number.isInteger(v) ? String(v) : num(v, 3).replace(/\.?0+$/, "");
     const cmp = against(key, th, fmt);
     return cmp ? `${fmt(v)}, ${cmp}` : fmt(v);
   }

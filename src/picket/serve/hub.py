@@ -67,6 +67,7 @@ class LiveHub:
         self.events = EventLog(self.boot)
         self.picture = Picture.empty()
         self.labels: dict[int, str] = {}
+        self.categories: dict[int, tuple[int, str]] = {}  # id -> (subject, "ship:tanker")
         self._pic_lock = threading.Lock()
         self.clients: dict[int, Client] = {}
         self.views: dict[ViewKey, ViewState] = {}
@@ -103,6 +104,7 @@ class LiveHub:
     # pipeline side ----------------------------------------------------------------
     def set_picture(self, pic: Picture, n_reports: int | None = None) -> None:
         pic.labels = self.labels
+        setattr(pic, "categories", self.categories)  # noqa: B010 (read by serve.views)
         with self._pic_lock:
             self.picture = pic
         if n_reports is not None:

@@ -9,6 +9,7 @@ from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.serve.hub import LiveHub
 from picket.serve.picture import label_of, snapshot
+from picket.serve.views import category_of
 
 
 class LiveSink:
@@ -75,6 +76,9 @@ class LiveSink:
                 lab = label_of(t.statics.get(st.subject, {})) if slot is not None else None
                 if lab:
                     self.hub.set_label(slot, lab)
+                cat = category_of(t.statics.get(st.subject, {})) if slot is not None else None
+                if cat:
+                    self.hub.categories[slot] = (int(st.subject), cat)
         if ctx.env is not None:
             self.take_zone_edits(ctx.env)
         now = wall.monotonic()

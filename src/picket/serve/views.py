@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from picket.model.codes import ship_class
 from picket.model.subjects import format_subject
 from picket.serve import frames
 from picket.serve.picture import DOMAIN_CODES, Picture
@@ -66,8 +67,28 @@ def in_bbox(lat: np.ndarray, lon: np.ndarray, bbox: tuple[float, float, float, f
 
 
 def meta_rows(pic: Picture, idx: np.ndarray) -> list[list]:
-    """[id, subject, label, domain] for the picture rows `idx` (few per tick)."""
+    """[id, subject, label, domain(, category)] for the picture rows `idx` (few per tick)."""
     return [json.loads(r) for r in MetaCache().rows(pic, idx)]
+
+
+def category_of(fields: dict) -> str | None:
+    """The map category of a subject from its static fields: `ship:<class>` for a vessel whose
+    AIS ship type is known (the page colours vessels by it), else None."""
+    code = fields.get("ship_type")
+    if isinstance(code, bool) or not isinstance(code, int | float) or code != code:
+        return None
+    cls = ship_class(int(code))
+    return None if cls == "unknown" else f"ship:{cls}"
+
+
+def categories_of(pic: Picture) -> dict[int, tuple[int, str]]:
+    """id -> (subject, category) as the hub keeps them (empty for a picture without)."""
+    return getattr(pic, "categories", None) or {}
+
+
+def _category(cats: dict[int, tuple[int, str]], tid: int, subject: int) -> str | None:
+    hit = cats.get(tid)
+    return hit[1] if hit is not None and hit[0] == subject else None
 
 
 class MetaCache:
@@ -78,20 +99,24 @@ class MetaCache:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[int, tuple[int, str | None, str]] = {}
+        self._rows: dict[int, tuple[int, str | None, str | None, str]] = {}
 
     def rows(self, pic: Picture, idx: np.ndarray) -> list[str]:
-        c, labels, cache = pic.cols, pic.labels, self._rows
+        c, labels, cache, cats = pic.cols, pic.labels, self._rows, categories_of(pic)
         out = []
         for tid, s, d in zip(c["id"][idx].tolist(), c["subject"][idx].tolist(),
                              c["domain"][idx].tolist(), strict=True):  # fmt: skip
             lab = labels.get(tid)
+            cat = _category(cats, tid, s) if cats else None
             hit = cache.get(tid)
-            if hit is None or hit[0] != s or hit[1] != lab:
+            if hit is None or hit[0] != s or hit[1] != lab or hit[2] != cat:
                 name = format_subject(s)
-                hit = (s, lab, json.dumps([tid, name, lab or name, d], separators=(",", ":")))
+                row: list = [tid, name, lab or name, d]
+                if cat:
+                    row.append(cat)
+                hit = (s, lab, cat, json.dumps(row, separators=(",", ":")))
                 cache[tid] = hit
-            out.append(hit[2])
+            out.append(hit[3])
         return out
 
 
@@ -111,7 +136,7 @@ class ViewState:
         self.sent_flags = np.zeros(0, np.uint8)
         self.held_lat = np.full(0, frames.HELD_NONE, np.int64)
         self.held_lon = np.full(0, frames.HELD_NONE, np.int64)
-        self.sent_label: dict[int, str | None] = {}
+        self.sent_label: dict[int, tuple[str | None, str | None]] = {}
         self.pic: Picture | None = None
         self.mask = np.zeros(0, bool)
         self.flags = np.zeros(0, np.uint8)
@@ -136,14 +161,19 @@ class ViewState:
         removed = np.flatnonzero(held & ~m)
         idx = np.flatnonzero(changed)
         new_or_renamed = idx[~held[idx]]
-        if pic.labels:
-            lab = [i for i in idx[held[idx]].tolist()
-                   if pic.labels.get(i) != self.sent_label.get(i)]  # fmt: skip
+        cats = categories_of(pic)
+        subj = pic["subject"]
+
+        def ident(i: int) -> tuple[str | None, str | None]:
+            return pic.labels.get(i), _category(cats, i, int(subj[i])) if cats else None
+
+        if pic.labels or cats:
+            lab = [i for i in idx[held[idx]].tolist() if ident(i) != self.sent_label.get(i)]
             if lab:
                 new_or_renamed = np.r_[new_or_renamed, lab].astype(np.int64)
         meta = self.meta.rows(pic, new_or_renamed)
         for tid in pic["id"][new_or_renamed].tolist():
-            self.sent_label[tid] = pic.labels.get(tid)
+            self.sent_label[tid] = ident(tid)
         place = frames.place(pic["lat"][idx], pic["lon"][idx], self.held_lat[idx],
                              self.held_lon[idx])  # fmt: skip
         self.held_lat[idx], self.held_lon[idx] = place.qlat, place.qlon
