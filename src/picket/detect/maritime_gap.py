@@ -296,14 +296,15 @@ class AisGap:
         # hindsight gaps: start where the previous fix was, if reception stayed good meanwhile
         hind = ~live & (dt[j] > lim[j])
         need = lim[j].astype(float)
+        rel = np.full(len(j), np.nan)
         if hind.any():
             h = np.flatnonzero(hind)
             la, lo = ctx.prev_lat[rows[h]], ctx.prev_lon[rows[h]]
             ok = ~in_zone_kinds(ctx, la, lo, ("port", "anchorage"))
             t0 = ctx.prev_t[rows[h]]
             q = h[ok]  # as the live check would have judged them
-            need[q], _ = self._need(la[ok], lo[ok], t0[ok], lim[j][q], iv[j][q], h_before[j][q],
-                                    d_before[j][q])  # fmt: skip
+            need[q], rel[q] = self._need(la[ok], lo[ok], t0[ok], lim[j][q], iv[j][q],
+                                         h_before[j][q], d_before[j][q])  # fmt: skip
             ok &= dt[j][h] > need[h]
             ok &= self._covered(la, lo, t0, np.where(ok, t0 + need[h], t0))
             ok &= ~harbour_at(ctx, la, lo, np.where(ok, t0 + need[h], t0))
@@ -314,6 +315,8 @@ class AisGap:
             return []
         gaps = []
         fire = (ctx.prev_t[mrows[j]] + need)[keep].tolist()
+        judged = [(round(float(a), 1), round(float(b), 3), float(c))
+                  for a, b, c in zip(need[keep], rel[keep], iv[j][keep], strict=True)]  # fmt: skip
         for k, (sl, row, lv) in enumerate(zip(slots.tolist(), rows.tolist(), live.tolist(),
                                               strict=True)):  # fmt: skip
             if lv:
@@ -343,7 +346,10 @@ class AisGap:
                 infra = None
             if not lv:  # opened and closed at once: the silence was only seen in hindsight
                 ev0: dict[str, Any] = {
-                    "start": {"time": iso(gap["t"]), "lat": gap["lat"], "lon": gap["lon"]}
+                    "start": {"time": iso(gap["t"]), "lat": gap["lat"], "lon": gap["lon"]},
+                    "expected_max_gap_s": judged[k][0],
+                    "reception_reliability": judged[k][1],
+                    "report_interval_s": judged[k][2],
                 }
                 if infra:
                     ev0["infrastructure"] = infra
