@@ -43,7 +43,7 @@ def parse(text: str, rejects: Rejects, source: str = "gpsjam") -> CellCounts:
             g, b = int(parts[ig]), int(parts[ib])
             if not h3.is_valid_cell(parts[ih]) or g < 0 or b < 0:
                 raise ValueError(line)
-        except Exception:  # any malformed field: the row is rejected, never raised
+        except (ValueError, IndexError, h3.H3BaseException):  # a malformed row: counted
             rejects.reject("gpsjam.bad_row", f"{source}:{no}", line)
             continue
         cells.append(c)

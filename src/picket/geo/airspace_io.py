@@ -24,6 +24,7 @@ file:items[i] (JSON) or file:line (XML).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from picket.geo.zone_io import (
     positions,
 )
 from picket.model.rejects import Rejects
+
+log = logging.getLogger(__name__)
 
 F8 = NDArray[np.float64]
 ARC_STEP_DEG = 2.0  # the most bearing between two vertices of an arc or circle
@@ -482,11 +485,18 @@ def parse_openair(
     """Airspaces of an OpenAir file (AC/AN/AL/AH, V X= / D=, DP, DA, DB, DC)."""
     out = Collector(source, rejects, default_corridor_m, want)
     reader = _OpenAirReader(source, rejects, out)
+    unexpected = 0
     for no, raw in enumerate(_text(data).splitlines(), start=1):
         try:
             reader.line(no, raw)
-        except Exception:  # defensive: numeric edge cases never take the load down
+        except (ValueError, ArithmeticError, IndexError):  # numeric edge cases: counted
             reader.bad("malformed_line", no, raw)
+        except Exception:  # a reader bug on this line: counted, and said once per file
+            reader.bad("malformed_line", no, raw)
+            unexpected += 1
+            if unexpected == 1:
+                log.warning("%s line %d: OpenAir reader failed (counted as malformed_line)",
+                            source, no, exc_info=True)  # fmt: skip
     reader.finish()
     return out.features
 

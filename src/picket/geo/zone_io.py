@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from picket.model.rejects import Rejects
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CORRIDOR_M = 1000.0  # a cable's protection corridor when the file names none
 MAX_KMZ_UNPACKED = 256 * 1024 * 1024  # refuse zip bombs
@@ -325,8 +329,13 @@ class Collector:
             except BadFeature as e:
                 self.rejects.reject(f"zones.{e.reason}", where, raw)
                 continue
-            except Exception:  # shapely/GEOS on hostile input: count, never crash
+            except (shapely.errors.ShapelyError, ValueError, TypeError, IndexError):
+                self.rejects.reject("zones.malformed_feature", where, raw)  # GEOS said no
+                continue
+            except Exception:  # anything else is a bug met on hostile input: count and say
                 self.rejects.reject("zones.malformed_feature", where, raw)
+                log.warning("%s: zone feature not read (counted as zones.malformed_feature)",
+                            where, exc_info=True)  # fmt: skip
                 continue
             kind = feature_kind(props, polygonal)
             self.features.append(Feature(name, kind, geom, dict(props), corridor, where))
@@ -550,7 +559,8 @@ def parse_kml(
         where = f"{source}:feature[{i}]"
         try:
             raw = ET.tostring(pm, encoding="unicode")[:4096]
-        except Exception:
+        except (TypeError, ValueError) as e:  # only the dead letter's copy is lost
+            log.debug("%s: placemark not serialised for the dead letter: %r", where, e)
             raw = None
         props = _kml_properties(pm)
         polys: list[list[np.ndarray]] = []
@@ -586,11 +596,14 @@ def parse_kmz(
                 rejects.reject("zones.bad_kmz", f"{source}:{name}", None)
                 return []
             inner = z.read(name)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            KeyError, NotImplementedError, RuntimeError, zlib.error):  # fmt: skip
+        # corrupt, encrypted (RuntimeError) or oddly compressed (NotImplementedError)
         rejects.reject("zones.bad_kmz", f"{source}:0", data[:4096])
         return []
-    except Exception:  # zipfile raises assorted errors on corrupt archives
+    except Exception:  # anything else zipfile raises on a hostile archive: count and say
         rejects.reject("zones.bad_kmz", f"{source}:0", data[:4096])
+        log.warning("%s: KMZ not read (counted as zones.bad_kmz)", source, exc_info=True)
         return []
     return parse_kml(inner, f"{source}!{name}", rejects, default_corridor_m, want)
 

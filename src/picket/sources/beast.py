@@ -241,20 +241,31 @@ class BeastDecoder:
         self.junk_at: int | None = None  # stream offset where an open run of junk began
         self.junk_head = b""
         self.clock = CounterTime(source, base_time, start_time, clock)
+        self.internal_errors = 0  # decoder bugs met (the first is logged with its traceback)
 
     def feed(self, data: bytes) -> Decoded:
         try:
             return self._feed(data, final=False)
         except Exception as exc:  # defensive: a decoder must never take the feed down
-            self.rejects.reject("beast.internal_error", f"{self.source}:{self.offset}", repr(exc))
+            self._internal(exc)
             self.carry = b""
             return Decoded.empty()
+
+    def _internal(self, exc: Exception) -> None:
+        """A decoder bug: counted and dead-lettered; logged with its traceback the first
+        time, at debug after (a feed that trips it every chunk must not flood the log)."""
+        self.rejects.reject("beast.internal_error", f"{self.source}:{self.offset}", repr(exc))
+        self.internal_errors += 1
+        first = self.internal_errors == 1
+        log.log(logging.ERROR if first else logging.DEBUG,
+                "beast decoder bug at %s offset %d (counted as beast.internal_error): %r",
+                self.source, self.offset, exc, exc_info=first)  # fmt: skip
 
     def flush(self) -> Decoded:
         try:
             out = self._feed(b"", final=True)
-        except Exception as exc:
-            self.rejects.reject("beast.internal_error", f"{self.source}:{self.offset}", repr(exc))
+        except Exception as exc:  # as in feed
+            self._internal(exc)
             out = Decoded.empty()
         if self.carry:
             self.rejects.reject("beast.truncated", f"{self.source}:{self.offset}", self.carry)

@@ -342,7 +342,8 @@ def _ellipse(lat: float, lon: float, major: float, minor: float,
 def _parse(parse_proto: Any, body: bytes) -> Any:
     try:
         return parse_proto(bytearray(body))
-    except Exception:  # a malformed protobuf raises DecodeError and friends: counted by caller
+    except Exception as e:  # a malformed protobuf raises DecodeError and friends: counted by caller
+        log.debug("TAK message of %d bytes not parsed: %r", len(body), e)
         return None
 
 

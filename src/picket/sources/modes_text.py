@@ -19,6 +19,7 @@ receive clock; docs/time.md); a line nothing can time is rejected as
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -33,6 +34,8 @@ from picket.model.subjects import Namespace, key
 from picket.model.text import LineFramer, clean_text
 from picket.sources.beast import CounterTime
 from picket.sources.registry import Clock, Format, register
+
+log = logging.getLogger(__name__)
 
 _HEX = np.full(256, 255, dtype=np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
@@ -62,6 +65,7 @@ class LineDecoder:
         self.rejects = rejects
         self.source = source
         self.framer = LineFramer(rejects, source, f"{self.fmt}.line_too_long", MAX_LINE)
+        self.internal_errors = 0  # decoder bugs met (the first is logged with its traceback)
 
     def feed(self, data: bytes) -> Decoded:
         lines, first = self.framer.feed(data)
@@ -78,6 +82,11 @@ class LineDecoder:
             self.rejects.reject(
                 f"{self.fmt}.internal_error", f"{self.source}:{first}", repr(exc), n=len(lines)
             )
+            self.internal_errors += 1
+            log.log(logging.ERROR if self.internal_errors == 1 else logging.DEBUG,
+                    "%s decoder bug at %s line %d: %d lines counted as %s.internal_error",
+                    self.fmt, self.source, first, len(lines), self.fmt,
+                    exc_info=self.internal_errors == 1)  # fmt: skip
             return Decoded.empty()
 
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:

@@ -17,6 +17,7 @@ and the rest of the file still read. pyarrow is an optional extra: `pip install
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
 from picket.model.text import clean_text
 from picket.sources.registry import Format, register
+
+log = logging.getLogger(__name__)
 
 FMT = "opensky_parquet"
 MAX_FILE = 4 << 30  # bytes buffered before the file is refused
@@ -96,6 +99,8 @@ class OpenSkyParquetDecoder:
             return self._file(data)
         except Exception as exc:  # defensive: no input may take the replay down
             self.rejects.reject(f"{FMT}.bad_file", f"{self.source}:0", repr(exc)[:512])
+            log.error("%s: reader bug, the file is counted as %s.bad_file", self.source, FMT,
+                      exc_info=True)  # fmt: skip
             return Decoded.empty()
 
     # -- file and row groups ------------------------------------------------------------
@@ -104,7 +109,8 @@ class OpenSkyParquetDecoder:
             pf = self.pq.ParquetFile(self.pa.BufferReader(data))
             names = pf.schema_arrow.names
             n_groups, meta = pf.num_row_groups, pf.metadata
-        except Exception as exc:  # not Parquet, truncated footer, unreadable schema
+        except (self.pa.ArrowException, OSError, ValueError) as exc:
+            # not Parquet, truncated footer, unreadable schema: bad input, counted
             self.rejects.reject(f"{FMT}.bad_file", f"{self.source}:0", repr(exc)[:512])
             return Decoded.empty()
         missing = [c for c in NEEDED if c not in names]
@@ -126,7 +132,8 @@ class OpenSkyParquetDecoder:
                     parts.append(rep)
                     statics.extend(st)
                     done += batch.num_rows
-            except Exception as exc:  # a corrupt page: count what this row group still held
+            except (self.pa.ArrowException, OSError, ValueError) as exc:
+                # a corrupt page: count what this row group still held
                 self.rejects.reject(f"{FMT}.bad_row_group", f"{self.source}:row {row0 + done}",
                                     repr(exc)[:512], n=max(1, n_rows - done))  # fmt: skip
             row0 += n_rows
@@ -199,7 +206,7 @@ class OpenSkyParquetDecoder:
                 arr = pc.cast(arr, pa.float64())
             else:
                 raise BadColumn(str(t))
-        except Exception:
+        except (BadColumn, pa.ArrowException, ValueError, TypeError, KeyError):  # once per file
             self._bad_column(name, t)
             return np.full(n, np.nan)
         out = np.asarray(pc.fill_null(arr, np.nan).to_numpy(zero_copy_only=False), np.float64)

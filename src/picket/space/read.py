@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ import numpy as np
 from picket.model.rejects import Rejects
 from picket.space import omm, tle
 from picket.space.elements import ElementSets
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("tle", "omm-csv", "omm-json", "omm-xml", "omm-kvn")
 
@@ -48,6 +51,8 @@ def parse(data: bytes, fmt: str, rejects: Rejects, source: str) -> ElementSets:
             return omm.parse_kvn(data, rejects, source)
     except Exception as e:  # a reader bug must cost one document, not the run
         rejects.reject(f"{fmt}.internal", f"{source}:0", f"{type(e).__name__}: {e}")
+        log.error("%s: %s reader bug, the document is counted as %s.internal", source, fmt,
+                  fmt, exc_info=True)  # fmt: skip
         return ElementSets.empty()
     raise ValueError(f"unknown element-set format {fmt!r}; known: {', '.join(FORMATS)}")
 
