@@ -242,3 +242,35 @@ def test_replay_batches_match_window_by_window(seed: int) -> None:
             np.testing.assert_array_equal(df.reports.raw, ds.reports.raw)
             assert df.statics == ds.statics
             assert hf == hs or (np.isnan(hf) and np.isnan(hs))
+
+
+@pytest.mark.parametrize("origin", [(0.0, 0.0, 0.0), (59.9, 24.9, 30.0)])
+def test_plane_output_matches_the_trip_through_the_ground(origin: tuple) -> None:
+    from picket.geo.geodesy import geodetic_to_enu
+    from picket.model.reports import Kind, Reports
+    from picket.model.subjects import number
+    from picket.track import PlotTracker, TrackerConfig
+    from picket.track.tracker import plane_to_ground
+
+    rng = np.random.default_rng(3)
+    n, scans = 40, 30
+    p0 = rng.uniform(-20_000, 20_000, (n, 2))
+    v = rng.normal(0, 50, (n, 2))
+    t = np.repeat(np.arange(scans, dtype=float) * 4.0, n)
+    xy = np.repeat(p0[None], scans, 0).reshape(-1, 2) + np.repeat(v[None], scans, 0).reshape(
+        -1, 2) * t[:, None] + rng.normal(0, 20, (scans * n, 2))  # fmt: skip
+    lat, lon = plane_to_ground(xy[:, 0], xy[:, 1], origin)
+    plots = Reports.build(time=t, kind=Kind.PLOT, lat=lat, lon=lon)
+    cfg = TrackerConfig(measurement_sigma=20.0, initial_velocity_sigma=100.0)
+    ref = PlotTracker(cfg, origin=origin)
+    a = Reports.concat([ref.update(plots), ref.flush()])
+    fast = PlotTracker(cfg, origin=origin, plane_output=True)
+    b = Reports.concat([fast.update(plots), fast.flush()])
+    assert len(a) > n * (scans - 5)
+    np.testing.assert_array_equal(a.time, b.time)
+    np.testing.assert_array_equal(number(a.subject), number(b.subject))
+    e, nn, _ = geodetic_to_enu(a.lat, a.lon, 0.0, *origin)
+    got = np.concatenate(fast.plane_xy)
+    np.testing.assert_allclose(got[:, 0], e, atol=1e-6)
+    np.testing.assert_allclose(got[:, 1], nn, atol=1e-6)
+    assert np.isnan(b.lat).all()

@@ -105,11 +105,15 @@ def run(args: argparse.Namespace) -> int:
                               cfg.detection_probability, dec.sites.get(SOURCES.name(code)))
             for code in sorted(set(plots.source.tolist()))
         }  # fmt: skip
-    tracker = PlotTracker(cfg, origin=dec.origin if dec.cartesian else None)
+    tracker = PlotTracker(cfg, origin=dec.origin if dec.cartesian else None,
+                          plane_output=dec.cartesian)  # fmt: skip
     tracker.rejects = Rejects(args.dead_letter) if args.dead_letter else Rejects()
     out = Reports.concat([tracker.update(plots), tracker.flush()])
     ids = np.asarray(number(out.subject))
-    if dec.cartesian:
+    if dec.cartesian and tracker.plane_output:  # 2-D: the tracks' own plane coordinates
+        xy = np.concatenate(tracker.plane_xy) if tracker.plane_xy else np.zeros((0, 2))
+        head, a, b = "time,track_id,x,y", xy[:, 0], xy[:, 1]
+    elif dec.cartesian:
         x, y, _ = geodetic_to_enu(out.lat, out.lon, 0.0, *dec.origin)
         head, a, b = "time,track_id,x,y", x, y
     else:

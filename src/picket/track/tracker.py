@@ -48,8 +48,15 @@ class PlotTracker:
         config: TrackerConfig | None = None,
         origin: tuple[float, float, float] | None = None,
         keep_assignments: bool = False,
+        plane_output: bool = False,
     ):
         self.config = config or TrackerConfig()
+        # 2-D tracks of plots given in one plane (`picket track` on x/y): positions come
+        # out in `plane_xy` (east/north m of `origin`, one array per non-empty output, in
+        # order) instead of lat/lon, the plane never moves, and no conversion to the
+        # ground and back is paid for them
+        self.plane_output = plane_output and self.config.dims == 2
+        self.plane_xy: list[F8] = []
         self.core = CartesianTracker(self.config)
         self.origin = origin
         self.rejects = Rejects()
@@ -244,6 +251,8 @@ class PlotTracker:
         return z, r
 
     def _maybe_recentre(self, batch: Reports) -> None:
+        if self.plane_output:
+            return  # the caller's plane is the tracks' frame
         lat0, lon0, _ = self.origin  # type: ignore[misc]
         clat, clon = float(np.mean(batch.lat)), float(np.mean(batch.lon))
         if haversine_m(lat0, lon0, clat, clon) <= self.config.recentre_km * 1e3:
@@ -278,8 +287,13 @@ class PlotTracker:
         pos = np.concatenate([ts.state.pos for ts, _ in scans])
         vel = np.concatenate([ts.state.vel for ts, _ in scans])
         pxx = np.concatenate([ts.state.pxx for ts, _ in scans])
-        lat, lon, h = self._to_geodetic(pos)
-        ve, vn, vu = _local_velocity(vel, self.origin, lat, lon)  # type: ignore[arg-type]
+        if self.plane_output:
+            self.plane_xy.append(pos[:, :2].copy())
+            lat = lon = h = np.full(len(pos), np.nan)
+            ve, vn, vu = vel[:, 0], vel[:, 1], np.zeros(len(pos))  # plane east/north
+        else:
+            lat, lon, h = self._to_geodetic(pos)
+            ve, vn, vu = _local_velocity(vel, self.origin, lat, lon)  # type: ignore[arg-type]
         k = self.core.k
         return Reports.build(
             len(pos),
