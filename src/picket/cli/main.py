@@ -160,6 +160,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="picket", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--version", action="version", version=f"picket {__version__}")
+    p.add_argument("--log-level", metavar="LEVEL",
+                   help="debug, info, warning (default), error; or name=level pairs "
+                        "(also PICKET_LOG)")  # fmt: skip
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands")
     lazy = command is not None
     loaded: set[str] = set()
@@ -277,6 +280,9 @@ def _main(argv: list[str] | None) -> int:
     else:  # not a command we know of: the full parser finds a module's new one, or says no
         parser = build_parser()
     a = parser.parse_args(args)
+    from picket import log
+
+    log.setup(a.log_level)
     name = " ".join(x for x in (a.cmd, getattr(a, f"{a.cmd}_cmd", None)) if x)
     if err := bad_time_option(a):
         print(f"picket {name}: {err}", file=sys.stderr)
