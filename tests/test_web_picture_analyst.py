@@ -361,3 +361,81 @@ def test_search_box_finds_a_vessel_by_name_and_mmsi_and_flies_to_it(page: Any) -
     page.keyboard.type("zzzz-no-such")
     page.wait_for_selector("[data-testid=search-hits] >> text=no track matches")
     page.keyboard.press("Escape")
+
+
+def test_vessels_in_the_demo_carry_their_ship_type_class(page: Any, demo_server: Any) -> None:
+    """End to end: the static ship type (AIS message 5) reaches the page as the meta's
+    category and colours the vessel."""
+    vessels = get_json(demo_server, "/api/tracks?domain=maritime&limit=5000")["tracks"]
+    typed = [t for t in vessels if isinstance((t.get("static") or {}).get("ship_type"), int)]
+    if not typed:  # the list may leave static data out: ask for a few tracks one by one
+        typed = [x for x in (get_json(demo_server, f"/api/tracks/{t['subject']}")
+                             for t in vessels[:40]) if (x.get("static") or {}).get("ship_type")]
+    assert typed, "no vessel in the demo with a ship type"
+    from picket.model.codes import ship_class
+
+    want = {t["subject"]: f"ship:{ship_class(t['static']['ship_type'])}" for t in typed}
+    got = page.evaluate(
+        """(subjects) => {
+          const p = window.__picket, out = {};
+          for (const s of subjects) {
+            const id = p.store.bySubject.get(s);
+            const m = id === undefined ? null : p.store.meta.get(id);
+            if (m) out[s] = m.category ?? null;
+          }
+          return out;
+        }""",
+        list(want),
+    )
+    assert got, "the page holds none of the typed vessels"
+    for subject, cat in got.items():
+        if want[subject] != "ship:unknown":
+            assert cat == want[subject], (subject, cat, want[subject])
+
+
+def test_area_alert_names_its_place_and_shows_its_extent(page: Any, demo_server: Any) -> None:
+    alerts = get_json(demo_server, "/api/alerts?kind=gnss.interference&limit=100")["alerts"]
+    area = next((a for a in alerts if (a["evidence"].get("place") or {}).get("text")), None)
+    assert area, "the demo's interference is one area alert with a named place"
+    place = area["evidence"]["place"]["text"]
+    row = page.inner_text(f"li.alert[data-alert-id='{area['id']}']")
+    assert place in row, row  # the list names the place, not a bare H3 id
+    text = _open_alert(page, area)
+    assert place in text and "H3 cell" in text and "%" in text, text
+    page.wait_for_function("() => !window.__picket.map.isMoving()", timeout=15000)
+    ext = page.evaluate("() => window.__picket.state.extent")
+    bbox = area["evidence"]["extent"]["bbox"]
+    assert ext == [[bbox[0], bbox[1]], [bbox[2], bbox[3]]]
+    inside = page.evaluate(
+        "(b) => { const m = window.__picket.map.getBounds();"
+        " return m.contains([b[0], b[1]]) && m.contains([b[2], b[3]]); }", bbox)
+    assert inside, "the map shows the whole extent"
+    shot(page, "web-area-alert")
+
+
+def test_incident_card_with_timeline_extent_and_its_own_triage(
+    page: Any, demo_server: Any
+) -> None:
+    incidents = get_json(demo_server, "/api/incidents?limit=50")["incidents"]
+    assert incidents, "the demo scripts a cross-domain incident"
+    inc = incidents[0]
+    page.wait_for_selector(f"li.incident[data-incident-id='{inc['id']}']", timeout=20000)
+    card = page.inner_text(f"li.incident[data-incident-id='{inc['id']}']")
+    assert " + ".join(inc["domains"]) in card and f"{len(inc['alerts'])} alerts" in card
+    page.click(f"li.incident[data-incident-id='{inc['id']}']")
+    page.wait_for_selector(f"[data-testid=incident-detail][data-incident-id='{inc['id']}']")
+    page.wait_for_function("() => !window.__picket.map.isMoving()", timeout=15000)
+    steps = page.query_selector_all("[data-testid=incident-timeline] li")
+    assert len(steps) == len(inc["timeline"])
+    bbox = inc["extent"]["bbox"]
+    assert page.evaluate("() => window.__picket.state.extent") == [[bbox[0], bbox[1]],
+                                                                   [bbox[2], bbox[3]]]
+    shot(page, "web-incident")
+    page.click("[data-testid=incident-triage] button[data-action=acknowledge]")
+    page.wait_for_selector("[data-testid=incident-triage-state][data-triage=acknowledged]")
+    stored = get_json(demo_server, f"/api/incidents/{inc['id']}")
+    assert stored["triage"]["state"] == "acknowledged"
+    # a timeline step opens its alert
+    first = inc["timeline"][0]["alert_id"]
+    page.click(f"[data-testid=incident-timeline] li[data-alert-id='{first}']")
+    page.wait_for_selector(f"[data-testid=alert-detail][data-alert-id='{first}']")

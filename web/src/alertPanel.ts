@@ -10,6 +10,7 @@
 import { type Alert, api, apiUrl, isoOf, seconds } from "./api";
 import { clear, clock, evidenceView, h } from "./dom";
 import { swatch } from "./symbols";
+import { alertPlace } from "./incidents";
 import { dateTime, evidenceRows, position } from "./units";
 
 const SEVERITY_CSS: Record<string, string> = { critical: "#ff4040", warning: "#ffb020", info: "#78beff" };
@@ -28,6 +29,8 @@ export interface AlertPanelHooks {
   onChange(): void;
   onGnss(): void;
   onLayers(layer: string): void;
+  /** An incident was triaged, or alerts changed that incidents join. */
+  onIncidents?(): void;
 }
 
 export class AlertPanel {
@@ -166,12 +169,14 @@ export class AlertPanel {
       const d = JSON.parse((e as MessageEvent).data) as { event: string; alert: Alert };
       this.upsert(d.alert);
       if (d.alert.kind.startsWith("gnss.interference")) this.hooks.onGnss();
+      this.hooks.onIncidents?.();
     });
     es.addEventListener("triage", (e) => {
       const d = JSON.parse((e as MessageEvent).data) as { alert: Alert };
       this.upsert(d.alert);
       if (this.selected?.id === d.alert.id) void this.open(d.alert, false);
     });
+    es.addEventListener("incident", () => this.hooks.onIncidents?.());
     es.addEventListener("layers", (e) => {
       this.hooks.onLayers(JSON.parse((e as MessageEvent).data).layer);
     });
@@ -247,7 +252,7 @@ export class AlertPanel {
       h("span", { class: "sev" }, a.severity.toUpperCase()),
       h("span", { class: "kind" }, a.kind),
       h("time", { datetime: a.time }, clock(a.time, this.pictureTime ?? a.last_time)),
-      h("span", { class: "subject" }, a.status === "closed" ? `${a.subject} · closed` : a.subject),
+      h("span", { class: "subject" }, `${alertPlace(a) ?? a.subject}${a.status === "closed" ? " · closed" : ""}`),
       h("span", { class: `triage t-${state}`, "data-triage": state }, TRIAGE_LABEL[state] ?? state),
       h("p", { class: "summary" }, a.summary),
     );

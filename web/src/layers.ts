@@ -96,6 +96,8 @@ export interface PictureState {
   /** Map names placed without overlaps for the current view (labels.ts), and their version. */
   mapLabels: MapLabel[];
   mapLabelsVersion: number;
+  /** The chosen incident's or area alert's extent, outlined on the map. */
+  extent: [[number, number], [number, number]] | null;
 }
 
 /** Clusters rebuilt once per track frame or zoom step. */
@@ -233,6 +235,19 @@ export function buildLayers(s: PictureState): Layer[] {
         getLineWidth: (f: GeoFeature) => (f.properties.kind === "pipeline" ? 4 : 2),
         lineWidthUnits: "pixels",
         pickable: true,
+      }),
+    );
+  }
+  if (s.extent) {
+    const [[w, so], [e, n]] = s.extent;
+    layers.push(
+      new PathLayer({
+        id: "extent",
+        data: [{ path: [[w, so], [e, so], [e, n], [w, n], [w, so]] }],
+        getPath: (d: { path: [number, number][] }) => d.path,
+        getColor: [255, 255, 255, 220],
+        getWidth: 2,
+        widthUnits: "pixels",
       }),
     );
   }

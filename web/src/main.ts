@@ -10,6 +10,7 @@ import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { AlertPanel } from "./alertPanel";
 import { loadCodes } from "./codes";
+import { extentOf, type Incident, IncidentPanel } from "./incidents";
 import { labelBand, labelBox, type MapLabel, mapLabels, placeLabels } from "./labels";
 import { ALT_LUT, ALT_STEP_FT, css, SHIP_CLASSES, SHIP_LABEL, SHIP_RGB } from "./colours";
 import { type Hit, SearchBox } from "./search";
@@ -66,6 +67,7 @@ const state: PictureState = {
   readable: params.get("plain") !== "1",
   mapLabels: [],
   mapLabelsVersion: 0,
+  extent: null,
 };
 store.colourBy = state.readable;
 const stats = {
@@ -292,7 +294,41 @@ const alertPanel = new AlertPanel($("alerts"), $("alert-detail"), {
   onChange: () => schedule(),
   onGnss: () => refreshGnss(),
   onLayers: (layer) => void loadLayer(layer === "zones" ? "zones" : "infrastructure"),
+  onIncidents: () => refreshIncidents(),
 });
+
+const incidentPanel = new IncidentPanel($("incidents"), $("incident-detail"), {
+  onSelect: (i) => void selectIncident(i),
+  onAlert: (id) => {
+    const a = alertPanel.alerts.get(id);
+    if (a) void selectAlert(a, true);
+  },
+  onClose: () => {
+    incidentPanel.close();
+    state.extent = null;
+    schedule();
+  },
+});
+let incidentTimer: number | undefined;
+/** Incidents are joined on the server from stored alerts: refetch after a burst settles. */
+function refreshIncidents(delayMs = 1500): void {
+  clearTimeout(incidentTimer);
+  incidentTimer = window.setTimeout(() => void incidentPanel.load(alertPanel.stored), delayMs);
+}
+
+async function selectIncident(i: Incident): Promise<void> {
+  alertPanel.closeDetail();
+  state.selectedAlert = null;
+  if (state.selectedTrack) {
+    state.selectedTrack = null;
+    trackPanel.close();
+  }
+  state.extent = extentOf(i);
+  if (state.extent) map.fitBounds(state.extent, { padding: 80, maxZoom: 9, duration: 900 });
+  else if (i.lat !== null && i.lon !== null) map.flyTo({ center: [i.lon, i.lat], zoom: Math.max(map.getZoom(), 7) });
+  schedule();
+  await incidentPanel.open(i);
+}
 
 const trackPanel = new TrackPanel($("track-detail"), {
   alertsOf: (subject) => [...alertPanel.alerts.values()].filter((a) => a.subject === subject)
@@ -324,7 +360,11 @@ function selectTrack(id: number): void {
 
 async function selectAlert(a: Alert, fly: boolean): Promise<void> {
   state.selectedAlert = a;
-  if (fly && a.lat !== null && a.lon !== null) {
+  // an area alert (interference or spoofing over several cells) shows its whole extent
+  state.extent = extentOf(a);
+  if (fly && state.extent && a.subject.startsWith("h3:")) {
+    map.fitBounds(state.extent, { padding: 80, maxZoom: 8, duration: 900 });
+  } else if (fly && a.lat !== null && a.lon !== null) {
     map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 7.5), speed: 1.6 });
   }
   const id = store.bySubject.get(a.subject);
@@ -343,6 +383,8 @@ async function selectAlert(a: Alert, fly: boolean): Promise<void> {
 function home(): void {
   state.selectedAlert = null;
   state.selectedTrack = null;
+  state.extent = null;
+  incidentPanel.close();
   alertPanel.closeDetail();
   trackPanel.close();
   map.jumpTo(HOME_VIEW);
@@ -374,6 +416,7 @@ document.addEventListener("keydown", (e) => {
   }
   const action = TRIAGE_KEYS[e.key];
   if (action && alertPanel.selected) void alertPanel.triage(alertPanel.selected, action);
+  else if (action && incidentPanel.selected) void incidentPanel.triage(incidentPanel.selected, action);
 });
 $("help-button").addEventListener("click", () => ($("help") as HTMLDialogElement).showModal());
 
@@ -544,6 +587,7 @@ async function start(): Promise<void> {
   try {
     const health = await api<Health>("health");
     alertPanel.role = health.role;
+    incidentPanel.role = health.role;
     if (health.mode === "stored") {
       // a stored run: its own time, and its alerts as of that time (the server counts the same)
       timeBar.stored = true;
@@ -562,14 +606,15 @@ async function start(): Promise<void> {
     if (ok && alertPanel.selected) void alertPanel.open(alertPanel.selected, false);
   });
   refreshGnss(undefined, undefined, 0);
-  await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure")]);
+  await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure"),
+    incidentPanel.load(alertPanel.stored)]);
 }
 
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
   TrackStore, groundPaths, pickedTrackId, encodeFrame, clusters: () => lastClusters, colours: { ALT_LUT, SHIP_RGB, SHIP_CLASSES },
-  search, selectAlert, togglePanel, setUnits, placeMapLabels,
+  search, selectAlert, incidentPanel, selectIncident, togglePanel, setUnits, placeMapLabels,
   labelBoxes: () => state.mapLabels.map((l) => {
     const p = map.project(l.position);
     return { text: l.text, kind: l.kind, box: labelBox(l, p.x, p.y, 0) };

@@ -87,7 +87,7 @@ function quantity(key: string, dom: Domain): ((v: number) => string) | null {
   if (key.endsWith("_s")) return duration;
   if (/^to_(bow|stern|port|starboard)$|^(draught|length|width|beam)$/.test(key)) return (v) => `${num(v, key === "draught" ? 1 : 0)} m`;
   if (key.endsWith("_deg") || key === "course" || key === "heading") return (v) => `${num(v, 0)}°`;
-  if (key.endsWith("fraction")) return (v) => `${num(v * 100, 0)} %`;
+  if (key.endsWith("fraction") || key.startsWith("share_")) return (v) => `${num(v * 100, 0)} %`;
   return null;
 }
 
@@ -121,6 +121,7 @@ const LABEL: Record<string, string> = {
   count_bad_aircraft: "degraded aircraft", count_good_aircraft: "good aircraft", window_s: "window",
   ship_type: "ship type", nav_status: "navigational status", emergency_state: "emergency state",
   predicted_in_s: "predicted in", expected_max_gap_s: "expected gap at most",
+  share_degraded: "share degraded", count_aircraft: "aircraft seen", place: "place", extent: "extent",
 };
 const label = (k: string): string => LABEL[k] ?? k.replace(/_/g, " ");
 
@@ -145,6 +146,12 @@ export function valueText(key: string, v: unknown, dom: Domain, th: Record<strin
   }
   if (typeof v === "object" && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
+    if (typeof o.text === "string") return o.text; // a named place
+    if (Array.isArray(o.bbox) && o.bbox.length === 4) {
+      const [w, so, e, n] = o.bbox as number[];
+      const cells = typeof o.cells === "number" ? `, ${o.cells} cell${o.cells === 1 ? "" : "s"}` : "";
+      return `${position(so, w)} to ${position(n, e)}${cells}`;
+    }
     if (typeof o.lat === "number" && typeof o.lon === "number") {
       const at = typeof o.time === "string" ? ` at ${dateTime(o.time)}` : "";
       return `${position(o.lat, o.lon)}${at}`;
@@ -171,7 +178,8 @@ export function evidenceRows(ev: Record<string, unknown> | null | undefined, kin
     if (RAW_ONLY.has(k)) continue;
     const text = valueText(k, v, dom, th);
     if (text === null) {
-      if (Array.isArray(v)) dl.append(h("dt", {}, label(k)), h("dd", {}, `${v.length} item${v.length === 1 ? "" : "s"} (raw data)`));
+      const what = k === "cells" ? "H3 cell" : "item";
+      if (Array.isArray(v)) dl.append(h("dt", {}, label(k)), h("dd", {}, `${v.length} ${what}${v.length === 1 ? "" : "s"} (raw data)`));
       continue;
     }
     dl.append(h("dt", { "data-key": k }, label(k)), h("dd", { "data-key": k }, text));
