@@ -308,6 +308,7 @@ ROUTES = {  # every numeric query parameter of every route
     f"/api/alerts/{AID}": ("at",),
     "/api/layers/gnss": ("at", "since", "until"),
     "/api/export": ("since", "until", "bbox"),
+    "/api/query": ("since", "until", "bbox"),
 }
 
 
