@@ -9,9 +9,11 @@ once, as in a live OpenSky feed. `--copies N` appends N-1 more copies, each a da
 later, for a longer run.
 
 Beside picket's rate the benchmark prints pandas `read_csv` of the same file (the
-parsing floor: C parsing, no checks, no tracks). pandas is only needed here, never
-by picket: `pip install pandas` into the venv if it is missing. Both are timed as
-process CPU time in the same run.
+parsing floor: C parsing, no checks, no tracks). Last, the readsb reader on a 10 MB
+trace document (the real trace in ../shared/data/air repeated) fed in 4 KiB chunks
+against the same document in one piece: streaming must cost at most 1.2x. pandas is
+only needed here, never by picket: `pip install pandas` into the venv if it is
+missing. Everything is timed as process CPU time in the same run.
 
 Run: ``picket bench opensky [--copies 1] [--profile] [--stages]``
 """
@@ -104,6 +106,44 @@ def run_picket(path: Path, asm: Any = None) -> dict:
             "alerts": asm.pipeline.n_opened}  # fmt: skip
 
 
+READSB_TRACE = "air/readsb_trace_full_ac671b.json"
+READSB_TARGET = 1.2  # chunked / one piece, issue #18
+
+
+def readsb_document(mb: float = 10.0) -> bytes:
+    """The real readsb trace's points repeated (times moved on) into one ~`mb` MB trace."""
+    import json
+
+    doc = json.loads((SHARED / READSB_TRACE).read_bytes())
+    pts, span = doc["trace"], doc["trace"][-1][0] + 10.0
+    one = len(json.dumps(pts))
+    reps = max(1, int(mb * 1e6 / one))
+    doc["trace"] = [[p[0] + k * span, *p[1:]] for k in range(reps) for p in pts]
+    return json.dumps(doc).encode()
+
+
+def run_readsb(data: bytes, chunk: int) -> int:
+    """Decode `data` with the readsb reader fed `chunk` bytes at a time; reports out."""
+    from picket.model.rejects import Rejects
+    from picket.sources.air_json import ReadsbDecoder
+
+    dec, n = ReadsbDecoder(Rejects(), "bench"), 0
+    for p in range(0, len(data), chunk):
+        n += len(dec.feed(data[p : p + chunk]).reports)
+    return n + len(dec.flush().reports)
+
+
+def bench_readsb() -> None:
+    """readsb JSON streamed in 4 KiB chunks against the same document in one piece."""
+    data = readsb_document()
+    n1, one, _ = timed(run_readsb, data, len(data) + 1)
+    n2, cut, _ = timed(run_readsb, data, 4096)
+    ratio = cut / one
+    verdict = "PASS" if ratio <= READSB_TARGET and n1 == n2 else "FAIL"
+    print(f"readsb JSON, {len(data) / 1e6:.1f} MB trace ({n1:,} reports): one piece {one:.2f} s "
+          f"CPU, 4 KiB chunks {cut:.2f} s: {ratio:.2f}x (target <= {READSB_TARGET}x): {verdict}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="picket bench opensky", description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=1, help="copies of the input, a day apart")
@@ -142,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.stages:
             spent, total = stage_times(lambda asm: run_picket(path, asm), prepare_picket())
             print_stages(spent, total, n, "rows")
+    if (SHARED / READSB_TRACE).exists():
+        bench_readsb()
     return 0
 
 
