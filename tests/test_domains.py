@@ -126,3 +126,15 @@ def test_page_constants_agree_with_the_table():
         assert code[page_cls] == s.sidc_dimension and fn[page_cls] == s.sidc_function, s.name
         rgb = re.search(rf"\[{const}\]: \[(\d+), (\d+), (\d+)\]", store)
         assert rgb and tuple(int(x) for x in rgb.groups()) == s.colour, s.name
+
+
+def test_a_cot_type_picket_sends_reads_back_as_its_domain():
+    from picket.share import cot
+    from picket.sources import cot_in
+
+    for s in SPECS:
+        for ident in range(4):
+            back = cot_in.domain_of(cot.cot_type(s.code, ident))
+            # "G" (ground) is only the stand-in where CoT has no better letter
+            assert back == (int(Domain.NONE) if s.cot_dimension == "G" else s.code), s.name
+    assert cot_in.domain_of("a-h-U-S") == int(Domain.MARITIME)  # subsurface: a vessel

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from picket.model import domains
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
@@ -47,7 +48,11 @@ DELETE = "t-x-d-d"  # CoT's "delete this uid" (TAK clients send it when a drawin
 ELLIPSE_POINTS = 72
 MAX_RADIUS_M = 1_000_000.0
 EARTH_R = 6_371_008.8
-DIMENSION = {"A": Domain.AIR, "S": Domain.MARITIME, "U": Domain.MARITIME, "P": Domain.SPACE}
+# an inbound CoT type's dimension letter -> domain, from the domain table ("G", ground, is
+# only the table's stand-in where CoT has no letter, so it names no domain); subsurface
+# ("U") tracks are vessels
+DIMENSION = {s.cot_dimension: s.domain for s in domains.SPECS if s.cot_dimension != "G"}
+DIMENSION["U"] = Domain.MARITIME
 
 
 def cot_key(uid: str) -> int:
