@@ -4,6 +4,8 @@ their per-domain constants from it, and the page's hand-kept constants agree wit
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +110,16 @@ def test_suspect_kinds_come_from_the_registry():
     assert registry.suspect_kinds() == picture.SUSPECT_KINDS
     assert "air.loitering" in picture.SUSPECT_KINDS
     assert "air.emergency" not in picture.SUSPECT_KINDS  # distress is not behaviour
+    assert set(picture.SUSPECT_KINDS) == registry.suspect_kinds()
+
+
+def test_the_picture_imports_no_detector():
+    """SUSPECT_KINDS is read from the registry at use, so the server's import stays light."""
+    code = ("import sys, picket.serve.picture, picket.share.cot; "
+            "print(sorted(m for m in sys.modules if m.startswith('picket.detect.')))")  # fmt: skip
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, check=True)  # fmt: skip
+    assert r.stdout.strip() == "[]"
 
 
 def test_page_constants_agree_with_the_table():

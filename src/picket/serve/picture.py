@@ -7,7 +7,7 @@ milliseconds for 20,000 tracks) gives every reader one consistent instant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,14 +40,30 @@ IDENTITY_SHIFT = 4
 BASE_IDENTITY = {sp.domain: IDENTITIES.index(sp.base_identity) for sp in domains.SPECS}
 
 
-def __getattr__(name: str) -> frozenset[str]:
-    """`SUSPECT_KINDS`, the kinds the detector registry marks as behaviour; read lazily
-    because the registry imports every detector module and the picture must not."""
-    if name == "SUSPECT_KINDS":
+class _SuspectKinds(Set[str]):
+    """The kinds the detector registry marks as behaviour (`registry.suspect_kinds()`),
+    read at each use: the registry imports every detector module, which importing the
+    picture (and with it the server) must not do."""
+
+    def _now(self) -> frozenset[str]:
         from picket.detect.registry import suspect_kinds
 
         return suspect_kinds()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._now()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+    def __repr__(self) -> str:
+        return f"SUSPECT_KINDS({sorted(self._now())})"
+
+
+SUSPECT_KINDS: Set[str] = _SuspectKinds()
 
 
 def identity_of(flags: np.ndarray | int) -> np.ndarray | int:
