@@ -42,13 +42,18 @@ BASE_IDENTITY = {sp.domain: IDENTITIES.index(sp.base_identity) for sp in domains
 
 class _SuspectKinds(Set[str]):
     """The kinds the detector registry marks as behaviour (`registry.suspect_kinds()`),
-    read at each use: the registry imports every detector module, which importing the
-    picture (and with it the server) must not do."""
+    read at first use and again after a detector registers: the registry imports every
+    detector module, which importing the picture (and with it the server) must not do."""
+
+    _seen: tuple[object, frozenset[str]] | None = None  # (the registry's table, its kinds)
 
     def _now(self) -> frozenset[str]:
-        from picket.detect.registry import suspect_kinds
+        from picket.detect import registry
 
-        return suspect_kinds()
+        table = registry.specs()  # the same object until a detector registers
+        if self._seen is None or self._seen[0] is not table:
+            self._seen = (table, registry.suspect_kinds())
+        return self._seen[1]
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._now()
