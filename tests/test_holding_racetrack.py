@@ -76,6 +76,7 @@ def test_the_orbit_rule_sees_a_full_circle_and_not_a_racetrack():
                     (orbit_at(0x4B3005, t, *SEA, 8_000.0), (1000, 1e9))]:  # fmt: skip
         det.slot, det.t = np.zeros(len(t), np.int64), r.time
         det.lat, det.lon, det.ground = r.lat, r.lon, np.zeros(len(t), bool)
+        det._sort_and_pair()
         w = det.turns(np.ones(len(t), bool))
         assert want[0] <= w["arc"][0] <= want[1], w["arc"]
 

@@ -41,6 +41,7 @@ from picket.detect.base import (
     Sampler,
     Thresholds,
     Ticker,
+    group_ends,
     identity,
     in_zone_kinds,
     label,
@@ -49,7 +50,7 @@ from picket.detect.base import (
 )
 from picket.fusion.context import BatchContext
 from picket.geo.airports import airports_of
-from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
+from picket.geo.geodesy import EARTH_RADIUS_M, angle_diff_deg, haversine_m, initial_bearing_deg
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
@@ -148,6 +149,12 @@ class AirLoitering:
         self.lat = np.empty(0)
         self.lon = np.empty(0)
         self.ground = np.empty(0, bool)  # a sample on the ground: the sortie before it is over
+        # per sample, its step to the next sample of its slot (`_sort_and_pair`)
+        self.n_ok = np.empty(0, bool)
+        self.n_brg = np.empty(0)
+        self.n_step = np.empty(0)
+        self.n_dt = np.empty(0)
+        self.rlat = self.coslat = self.ux = self.uy = self.uz = np.empty(0)
         # open activities: slot -> since, last_true, turn (net deg), turn_t, last_signal, ...
         self.active: dict[int, dict[str, Any]] = {}
         # slot -> when its last activity closed: samples up to then never open another one
@@ -170,6 +177,7 @@ class AirLoitering:
             self.lat = np.concatenate([self.lat, r.lat[rows]])
             self.lon = np.concatenate([self.lon, r.lon[rows]])
             self.ground = np.concatenate([self.ground, ground])
+            self._sort_and_pair()
         if not len(self.t):
             return []
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
@@ -182,16 +190,51 @@ class AirLoitering:
         self.slot, self.t, self.lat, self.lon = (
             self.slot[keep], self.t[keep], self.lat[keep], self.lon[keep])  # fmt: skip
         self.ground = self.ground[keep]
+        self.n_ok, self.n_brg = self.n_ok[keep], self.n_brg[keep]
+        self.n_step, self.n_dt = self.n_step[keep], self.n_dt[keep]
+        self.rlat, self.coslat = self.rlat[keep], self.coslat[keep]
+        self.ux, self.uy, self.uz = self.ux[keep], self.uy[keep], self.uz[keep]
         old = min(now, self.ticker.done) - th.window_s
         self.cut = {k: v for k, v in self.cut.items() if v >= old}
         return out
+
+    def _sort_and_pair(self) -> None:
+        """Keep the samples sorted by (slot, time) and each one's step to the next sample of
+        its slot measured once (long and fast enough to carry a direction, and its bearing),
+        so the ticks only select and sum: a sample stays in the window for an hour of ticks."""
+        o = np.lexsort((self.t, self.slot))
+        self.slot, self.t, self.lat, self.lon = (
+            self.slot[o], self.t[o], self.lat[o], self.lon[o])  # fmt: skip
+        self.ground = self.ground[o]
+        n = len(self.t)
+        # per sample: latitude in radians, its cosine and the unit vector (the spread)
+        self.rlat = np.radians(self.lat)
+        clon = np.radians(self.lon)
+        self.coslat = np.cos(self.rlat)
+        self.ux, self.uy = self.coslat * np.cos(clon), self.coslat * np.sin(clon)
+        self.uz = np.sin(self.rlat)
+        self.n_ok = np.zeros(n, bool)
+        self.n_brg = np.zeros(n)
+        self.n_step = np.zeros(n)
+        self.n_dt = np.ones(n)
+        if n < 2:
+            return
+        la, lo, t = self.lat, self.lon, self.t
+        step = haversine_m(la[:-1], lo[:-1], la[1:], lo[1:])
+        dt = np.maximum(t[1:] - t[:-1], 1e-3)
+        ok = (self.slot[1:] == self.slot[:-1]) & (step >= self.th.min_step_m)
+        ok &= step / dt >= self.th.min_speed_ms
+        self.n_ok[:-1] = ok
+        bi = np.flatnonzero(ok)
+        self.n_brg[bi] = initial_bearing_deg(la[bi], lo[bi], la[bi + 1], lo[bi + 1])
+        self.n_step[:-1] = step
+        self.n_dt[:-1] = dt
 
     def turns(self, inside: np.ndarray) -> dict[str, np.ndarray]:
         """Per slot in the window, after its last ground sample: net signed turn (deg), spread
         from the centre (m), samples, first and last sample time, last ground time; and every
         turn with its time (for an open activity's running total)."""
-        o = np.flatnonzero(inside)
-        o = o[np.lexsort((self.t[o], self.slot[o]))]
+        o = np.flatnonzero(inside)  # the samples are kept sorted by (slot, time)
         s_all, t_all, g_all = self.slot[o], self.t[o], self.ground[o]
         slots = np.unique(s_all)
         si = np.searchsorted(slots, s_all)
@@ -202,23 +245,27 @@ class AirLoitering:
         # the sortie in progress: after its last ground sample and its last closed activity
         air = t_all > np.maximum(landed, cut)[si]
         o = o[air]
-        s, t, la, lo = self.slot[o], self.t[o], self.lat[o], self.lon[o]
+        s, t, lo = self.slot[o], self.t[o], self.lon[o]
         idx = np.searchsorted(slots, s)
         count = np.bincount(idx, minlength=len(slots))
         first = np.full(len(slots), np.inf)
         last = np.full(len(slots), -np.inf)
         last_any = np.full(len(slots), -np.inf)
-        np.maximum.at(last_any, si, t_all)
+        # sorted by (slot, time): a slot's first and last samples end its run
+        ge = group_ends(si)
+        last_any[si[ge]] = t_all[ge]
+        head = np.r_[True, idx[1:] != idx[:-1]][: len(idx)]
         if len(t):
-            np.minimum.at(first, idx, t)
-            np.maximum.at(last, idx, t)
-        # bearings of steps long and fast enough to have one; then turns between them
-        same = s[1:] == s[:-1]
-        step = haversine_m(la[:-1], lo[:-1], la[1:], lo[1:])
-        dt = np.maximum(t[1:] - t[:-1], 1e-3)
-        ok = same & (step >= self.th.min_step_m) & (step / dt >= self.th.min_speed_ms)
+            first[idx[head]] = t[head]
+            tail = group_ends(idx)
+            last[idx[tail]] = t[tail]
+        # bearings of steps long and fast enough to have one (measured when the samples came:
+        # a slot's samples in the window are consecutive in the store); then turns
+        nxt = o[1:] == o[:-1] + 1
+        ok = (s[1:] == s[:-1]) & nxt & self.n_ok[o[:-1]]
         bi = np.flatnonzero(ok)
-        brg = initial_bearing_deg(la[bi], lo[bi], la[bi + 1], lo[bi + 1])
+        brg = self.n_brg[o[bi]]
+        step, dt = self.n_step[o[:-1]], self.n_dt[o[:-1]]
         bs = s[bi]
         cont = bs[1:] == bs[:-1]
         turn = np.where(cont, angle_diff_deg(brg[1:], brg[:-1]), 0.0)
@@ -232,15 +279,20 @@ class AirLoitering:
         took = np.bincount(isl, weights=dt[bi], minlength=len(slots))
         speed = flown / np.maximum(took, 1e-3)
         arc = self._arcs(turn, turn_t, bs[1:] if len(bs) > 1 else bs[:0], slots)
-        # spread: the furthest sample from the slot's centre (mean of unit vectors)
-        clat, clon = np.radians(la), np.radians(lo)
-        x, y, z = np.cos(clat) * np.cos(clon), np.cos(clat) * np.sin(clon), np.sin(clat)
-        cx, cy, cz = (np.bincount(idx, weights=v, minlength=len(slots)) for v in (x, y, z))
+        # spread: the furthest sample from the slot's centre (mean of unit vectors); the
+        # haversine with each sample's trigonometry from `_sort_and_pair`
+        cx, cy, cz = (np.bincount(idx, weights=v[o], minlength=len(slots))
+                      for v in (self.ux, self.uy, self.uz))  # fmt: skip
         mlat = np.degrees(np.arctan2(cz, np.hypot(cx, cy)))
         mlon = np.degrees(np.arctan2(cy, cx))
-        d = haversine_m(la, lo, mlat[idx], mlon[idx])
+        p2 = np.radians(mlat)
+        dp = p2[idx] - self.rlat[o]
+        dl = np.radians(mlon[idx] - lo)
+        a = np.sin(dp / 2) ** 2 + self.coslat[o] * np.cos(p2)[idx] * np.sin(dl / 2) ** 2
+        d = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
         radius = np.zeros(len(slots))
-        np.maximum.at(radius, idx, d)
+        if len(d):
+            radius[idx[head]] = np.maximum.reduceat(d, np.flatnonzero(head))
         return {"slots": slots, "net": net, "arc": arc, "speed": speed, "radius": radius,
                 "count": count, "first": first, "last": last, "last_any": last_any,
                 "landed": landed, "mlat": mlat, "mlon": mlon, "turn": turn, "turn_t": turn_t,
