@@ -402,7 +402,7 @@ class CotSink:
         for what, a in events:
             try:
                 key = parse_subject(a.subject)
-            except ValueError:
+            except ValueError:  # an area alert (a cell, a zone) remarks on no track
                 continue
             d = self.remarks.setdefault(key, {})
             k = self.kinds.setdefault(key, {})
