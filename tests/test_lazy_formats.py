@@ -39,3 +39,18 @@ def test_every_lookup_loads_the_table() -> None:
     a = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     n, *_ = a.stdout.split()
     assert int(n) >= 15 and a.stdout.strip().endswith("True")
+
+
+def test_threads_never_see_a_half_loaded_table() -> None:
+    code = (
+        "import threading\n"
+        "from picket.sources.registry import get_format\n"
+        "names = ['cot', 'ais-nmea', 'beast', 'space-elements', 'opensky', 'remoteid'] * 4\n"
+        "out = []\n"
+        "f = lambda n: out.append(get_format(n).name)\n"
+        "ts = [threading.Thread(target=f, args=(n,)) for n in names]\n"
+        "[t.start() for t in ts]\n[t.join() for t in ts]\n"
+        "print(len(out), sorted(out) == sorted(names))\n"
+    )
+    a = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert a.stdout.split() == ["24", "True"], a.stderr[-2000:]

@@ -22,6 +22,7 @@ import gzip
 import importlib
 import importlib.util
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,16 +80,28 @@ class _Formats(dict[str, "Format"]):
     """Name -> Format; every read loads the built-in formats first (once)."""
 
     loaded = False
+    loading = False
+    lock = threading.RLock()  # live sources start in threads: none reads a half-full table
 
     def load(self) -> None:
         if _Formats.loaded:
             return
-        _Formats.loaded = True  # first: a module reading the table while it loads is fine
-        for mod in BUILT_IN:
-            if importlib.util.find_spec(mod) is not None:
-                importlib.import_module(mod)
-        # sniffing goes by priority, then by this order: the order of `BUILT_IN` whatever
-        # reader was imported first (the plot CSV also reads a `time,lat,lon` OpenSky file)
+        with _Formats.lock:
+            if _Formats.loaded or _Formats.loading:
+                return  # done meanwhile, or a module reading the table while it loads
+            _Formats.loading = True
+            try:
+                for mod in BUILT_IN:
+                    if importlib.util.find_spec(mod) is not None:
+                        importlib.import_module(mod)
+            finally:
+                _Formats.loading = False
+            self._order()
+            _Formats.loaded = True
+
+    def _order(self) -> None:
+        """Sniffing goes by priority, then by this order: the order of `BUILT_IN` whatever
+        reader was imported first (the plot CSV also reads a `time,lat,lon` OpenSky file)."""
         rank = {m: k for k, m in enumerate(BUILT_IN)}
         fmts = sorted(super().values(), key=lambda f: rank.get(f.decoder.__module__, len(rank)))
         self.clear()
