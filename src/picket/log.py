@@ -46,6 +46,23 @@ class _Formatter(logging.Formatter):
             record.name = name
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at each record (as `logging.lastResort` does), so a
+    command run in-process under a test's captured, later closed, stderr leaves no stale
+    stream behind."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def parse_level(text: str | int) -> int:
     """A level name or number as a number; ValueError if it is neither."""
     if isinstance(text, int):
@@ -91,7 +108,7 @@ def setup(level: str | int | None = None, stream: TextIO | None = None) -> int:
     root = logging.getLogger()
     for h in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(h)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(_Formatter(FORMAT))
     setattr(handler, _MARK, True)
     root.addHandler(handler)
