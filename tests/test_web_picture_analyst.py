@@ -439,3 +439,48 @@ def test_incident_card_with_timeline_extent_and_its_own_triage(
     first = inc["timeline"][0]["alert_id"]
     page.click(f"[data-testid=incident-timeline] li[data-alert-id='{first}']")
     page.wait_for_selector(f"[data-testid=alert-detail][data-alert-id='{first}']")
+
+
+def test_satellites_over_the_area_and_those_that_saw_an_alert(page: Any, demo_server: Any) -> None:
+    sky = get_json(demo_server, "/api/layers/satellites")["features"]
+    assert sky, "the demo loads catalogue satellites over the area"
+    page.wait_for_function("() => window.__picket.state.sky !== null", timeout=20000)
+
+    def sky_layer() -> dict:
+        return page.evaluate(
+            """() => {
+              const l = window.__picket.overlay._deck.layerManager.getLayers()
+                .find((x) => x.id === 'sky');
+              if (!l) return null;
+              const f = l.props.data.features;
+              return {tracks: f.filter((x) => x.properties.part === 'track').length,
+                      footprints: f.filter((x) => x.properties.part === 'footprint').length,
+                      focused: f.filter((x) => x.properties.focus).length};
+            }"""
+        )
+
+    page.evaluate("() => window.__picket.drawNow()")
+    before = sky_layer()
+    n_tracks = sum(f["properties"]["part"] == "track" for f in sky)
+    assert before == {"tracks": n_tracks, "footprints": 0, "focused": 0}
+    alerts = get_json(demo_server, "/api/alerts?limit=1000")["alerts"]
+    seen = None
+    for a in alerts[:30]:
+        full = get_json(demo_server, f"/api/alerts/{a['id']}")
+        over = {o["norad"] for o in full.get("overflights") or []}
+        if over & {f["properties"]["norad"] for f in sky}:
+            seen = (a, over)
+            break
+    assert seen, "no alert's place was seen by a satellite of the layer"
+    a, over = seen
+    _open_alert(page, a)
+    page.wait_for_selector("[data-testid=overflights]")
+    page.wait_for_function("() => window.__picket.state.skyFocus !== null")
+    page.evaluate("() => window.__picket.drawNow()")
+    after = sky_layer()
+    in_layer = over & {f["properties"]["norad"] for f in sky}
+    assert after["footprints"] == sum(
+        f["properties"]["part"] == "footprint" and f["properties"]["norad"] in in_layer for f in sky
+    )
+    assert after["focused"] >= after["footprints"] > 0
+    shot(page, "web-satellites")

@@ -10,7 +10,7 @@
 import { type Alert, api, apiUrl, isoOf, seconds } from "./api";
 import { clear, clock, evidenceView, h } from "./dom";
 import { swatch } from "./symbols";
-import { alertPlace } from "./incidents";
+import { alertPlace, type Overflight, overflightsView } from "./incidents";
 import { dateTime, evidenceRows, position } from "./units";
 
 const SEVERITY_CSS: Record<string, string> = { critical: "#ff4040", warning: "#ffb020", info: "#78beff" };
@@ -315,6 +315,7 @@ export class AlertPanel {
         h("div", { class: "evidence-box", "data-testid": "evidence" },
           evidenceRows(a.evidence as Record<string, unknown>, a.kind),
           h("details", { class: "raw" }, h("summary", {}, "raw data"), evidenceView(a.evidence))),
+        overflightsView((a as Alert & { overflights?: Overflight[] }).overflights),
         a.log?.length
           ? h("section", { class: "log" }, h("h3", {}, "Triage log"),
               h("ol", {}, ...a.log.map((e) =>

@@ -26,7 +26,28 @@ export interface Incident {
   place?: { text?: string };
   timeline?: { alert_id: string; domain: string; kind: string; subject: string; summary: string; time: string; what: string }[];
   triage?: { state: string; assignee?: string | null; who?: string | null };
-  overflights?: { name?: string; subject?: string; from?: string; until?: string; time?: string }[];
+  overflights?: Overflight[];
+}
+
+/** A satellite that could see a place (serve/satellites.py): when, and how high it rose. */
+export interface Overflight {
+  norad?: number;
+  name?: string;
+  start?: string;
+  end?: string;
+  max_elevation_deg?: number;
+}
+
+/** "Satellites overhead" for an alert's or incident's place, or nothing. */
+export function overflightsView(list: Overflight[] | undefined): HTMLElement | null {
+  if (!list?.length) return null;
+  const t = (iso?: string) => (iso ? dateTime(iso).slice(11, 16) : "?");
+  return h("section", { class: "overflights", "data-testid": "overflights" },
+    h("h3", {}, `Satellites overhead (${list.length})`),
+    h("ul", {}, ...list.slice(0, 12).map((o) =>
+      h("li", {}, `${o.name ?? `NORAD ${o.norad}`} · ${t(o.start)}–${t(o.end)}Z` +
+        (typeof o.max_elevation_deg === "number" ? ` · up to ${Math.round(o.max_elevation_deg)}°` : "")))),
+    list.length > 12 ? h("p", { class: "muted" }, `and ${list.length - 12} more`) : null);
 }
 
 const SEVERITY_CSS: Record<string, string> = { critical: "#ff4040", warning: "#ffb020", info: "#78beff" };
@@ -176,11 +197,7 @@ export class IncidentPanel {
             h("li", { "data-alert-id": t.alert_id, onclick: () => this.hooks.onAlert(t.alert_id) },
               h("time", {}, dateTime(t.time).slice(11)), " ", h("b", {}, `${t.what} ${t.kind}`), " ",
               h("span", { class: "muted" }, t.subject), h("div", { class: "tl-summary" }, t.summary)))),
-        i.overflights?.length
-          ? h("section", {}, h("h3", {}, "Satellites overhead"),
-              h("ul", {}, ...i.overflights.slice(0, 12).map((o) =>
-                h("li", {}, `${o.name ?? o.subject ?? "?"}${o.from ? ` ${dateTime(o.from).slice(11)}` : o.time ? ` ${dateTime(o.time).slice(11)}` : ""}${o.until ? `–${dateTime(o.until).slice(11)}` : ""}`))))
-          : null,
+        overflightsView(i.overflights),
       ),
     );
   }

@@ -96,8 +96,28 @@ export interface PictureState {
   /** Map names placed without overlaps for the current view (labels.ts), and their version. */
   mapLabels: MapLabel[];
   mapLabelsVersion: number;
+  /** Satellites over the area (`/api/layers/satellites`): ground tracks and footprints. */
+  sky: FeatureCollection | null;
+  /** NORAD ids of the satellites that could see the chosen alert's or incident's place. */
+  skyFocus: Set<number> | null;
   /** The chosen incident's or area alert's extent, outlined on the map. */
   extent: [[number, number], [number, number]] | null;
+}
+
+/** The sky layer's features for a focus (NORAD ids), rebuilt when either changes. */
+let skyMemo: { sky: FeatureCollection; focus: Set<number> | null; out: FeatureCollection } | null = null;
+function skyParts(sky: FeatureCollection, focus: Set<number> | null): FeatureCollection {
+  if (skyMemo && skyMemo.sky === sky && skyMemo.focus === focus) return skyMemo.out;
+  const features = [];
+  for (const f of sky.features) {
+    const p = f.properties as Record<string, unknown>;
+    const on = focus?.has(Number(p.norad)) ?? false;
+    if (p.part === "footprint" && !on) continue;
+    features.push({ ...f, properties: { ...p, focus: on } });
+  }
+  const out = { ...sky, features } as FeatureCollection;
+  skyMemo = { sky, focus, out };
+  return out;
 }
 
 /** Clusters rebuilt once per track frame or zoom step. */
@@ -264,6 +284,26 @@ export function buildLayers(s: PictureState): Layer[] {
     );
   }
 
+  if (v.satellites && s.sky?.features.length) {
+    // every ground track faint; the footprints (which are large) only of the satellites that
+    // could see the chosen alert's or incident's place, with their tracks drawn bold
+    const sky = skyParts(s.sky, s.skyFocus);
+    layers.push(
+      new GeoJsonLayer({
+        id: "sky",
+        data: sky as never,
+        stroked: true,
+        filled: true,
+        getFillColor: [220, 190, 255, 18],
+        getLineColor: (f: GeoFeature) =>
+          f.properties.focus ? [235, 210, 255, 230] : [220, 190, 255, 55],
+        getLineWidth: (f: GeoFeature) => (f.properties.focus ? 2.5 : 1),
+        lineWidthUnits: "pixels",
+        pickable: true,
+        updateTriggers: { getLineColor: sky, getLineWidth: sky },
+      }),
+    );
+  }
   if (v.satellites && s.store.groundTracks.size) {
     layers.push(
       new PathLayer({
@@ -459,6 +499,10 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
   if (id === "alerts") return `${o.severity.toUpperCase()} ${o.kind}\n${o.subject}\n${o.summary}`;
   if (o.properties) {
     const p = o.properties;
+    if (id === "sky") {
+      return `${p.name ?? `NORAD ${p.norad}`} · ${p.part === "track" ? "ground track" : "footprint"}` +
+        (typeof p.alt_km === "number" ? `\n${Math.round(p.alt_km).toLocaleString("en")} km up` : "");
+    }
     if (id === "gnss") {
       const f = typeof p.bad_fraction === "number" ? `${Math.round(p.bad_fraction * 100)} % bad` : "";
       return `GNSS ${String(p.colour).toUpperCase()} ${f}\n${p.cell}`;

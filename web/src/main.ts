@@ -68,6 +68,8 @@ const state: PictureState = {
   mapLabels: [],
   mapLabelsVersion: 0,
   extent: null,
+  sky: null,
+  skyFocus: null,
 };
 store.colourBy = state.readable;
 const stats = {
@@ -328,6 +330,14 @@ async function selectIncident(i: Incident): Promise<void> {
   else if (i.lat !== null && i.lon !== null) map.flyTo({ center: [i.lon, i.lat], zoom: Math.max(map.getZoom(), 7) });
   schedule();
   await incidentPanel.open(i);
+  focusSky(incidentPanel.selected?.overflights);
+}
+
+/** Bold the satellites that could see the chosen place, and show their footprints. */
+function focusSky(over: { norad?: number }[] | undefined): void {
+  const ids = (over ?? []).map((o) => Number(o.norad)).filter((n) => Number.isFinite(n));
+  state.skyFocus = ids.length ? new Set(ids) : null;
+  schedule();
 }
 
 const trackPanel = new TrackPanel($("track-detail"), {
@@ -377,6 +387,7 @@ async function selectAlert(a: Alert, fly: boolean): Promise<void> {
   schedule();
   await alertPanel.open(a);
   state.selectedAlert = alertPanel.selected;
+  focusSky((alertPanel.selected as { overflights?: { norad?: number }[] } | null)?.overflights);
 }
 
 /** Back to the whole picture: panels closed, the Baltic in view (also the Escape key). */
@@ -384,6 +395,7 @@ function home(): void {
   state.selectedAlert = null;
   state.selectedTrack = null;
   state.extent = null;
+  state.skyFocus = null;
   incidentPanel.close();
   alertPanel.closeDetail();
   trackPanel.close();
@@ -562,6 +574,17 @@ function askToken(): void {
 whenUnauthorized(askToken);
 
 // --- start ----------------------------------------------------------------------------
+/** Satellites over the area at the picture's time (refetched each minute and in replay). */
+async function loadSky(at?: string): Promise<void> {
+  try {
+    const fc = await api<FeatureCollection>("layers/satellites", at ? { params: { at } } : {});
+    state.sky = fc.features?.length ? fc : null;
+    schedule();
+  } catch {
+    /* an older server: the frames' own satellites only */
+  }
+}
+
 async function loadCountries(): Promise<void> {
   try {
     const r = await fetch(new URL("basemap/countries.geojson", document.baseURI));
@@ -606,6 +629,10 @@ async function start(): Promise<void> {
     if (ok && alertPanel.selected) void alertPanel.open(alertPanel.selected, false);
   });
   refreshGnss(undefined, undefined, 0);
+  void loadSky();
+  window.setInterval(() => {
+    if (state.visible.satellites) void loadSky(timeBar.replaying && Number.isFinite(store.time) ? isoOf(store.time) : undefined);
+  }, 60_000);
   await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure"),
     incidentPanel.load(alertPanel.stored)]);
 }
