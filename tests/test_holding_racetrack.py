@@ -77,8 +77,8 @@ def test_the_orbit_rule_sees_a_full_circle_and_not_a_racetrack():
         det.slot, det.t = np.zeros(len(t), np.int64), r.time
         det.lat, det.lon, det.ground = r.lat, r.lon, np.zeros(len(t), bool)
         det._sort_and_pair()
-        w = det.turns(np.ones(len(t), bool))
-        assert want[0] <= w["arc"][0] <= want[1], w["arc"]
+        arc, _ = det.shape(det.turns(np.ones(len(t), bool)))
+        assert want[0] <= arc[0] <= want[1], arc
 
 
 def test_a_wide_calibration_arc_is_no_straight_leg():

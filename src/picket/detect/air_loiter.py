@@ -236,8 +236,10 @@ class AirLoitering:
         turn with its time (for an open activity's running total)."""
         o = np.flatnonzero(inside)  # the samples are kept sorted by (slot, time)
         s_all, t_all, g_all = self.slot[o], self.t[o], self.ground[o]
-        slots = np.unique(s_all)
-        si = np.searchsorted(slots, s_all)
+        new = np.ones(len(s_all), bool)  # sorted by slot: a slot's run starts where it changes
+        new[1:] = s_all[1:] != s_all[:-1]
+        slots = s_all[new]
+        si = np.cumsum(new) - 1
         landed = np.full(len(slots), -np.inf)
         if g_all.any():
             np.maximum.at(landed, si[g_all], t_all[g_all])
@@ -254,7 +256,8 @@ class AirLoitering:
         # sorted by (slot, time): a slot's first and last samples end its run
         ge = group_ends(si)
         last_any[si[ge]] = t_all[ge]
-        head = np.r_[True, idx[1:] != idx[:-1]][: len(idx)]
+        head = np.ones(len(idx), bool)
+        head[1:] = idx[1:] != idx[:-1]
         if len(t):
             first[idx[head]] = t[head]
             tail = group_ends(idx)
@@ -273,12 +276,6 @@ class AirLoitering:
         net = np.zeros(len(slots))
         if len(turn):
             np.add.at(net, np.searchsorted(slots, bs[1:]), turn)
-        # mean ground speed over the steps that carry a direction
-        isl = np.searchsorted(slots, s[bi])
-        flown = np.bincount(isl, weights=step[bi], minlength=len(slots))
-        took = np.bincount(isl, weights=dt[bi], minlength=len(slots))
-        speed = flown / np.maximum(took, 1e-3)
-        arc = self._arcs(turn, turn_t, bs[1:] if len(bs) > 1 else bs[:0], slots)
         # spread: the furthest sample from the slot's centre (mean of unit vectors); the
         # haversine with each sample's trigonometry from `_sort_and_pair`
         cx, cy, cz = (np.bincount(idx, weights=v[o], minlength=len(slots))
@@ -293,10 +290,22 @@ class AirLoitering:
         radius = np.zeros(len(slots))
         if len(d):
             radius[idx[head]] = np.maximum.reduceat(d, np.flatnonzero(head))
-        return {"slots": slots, "net": net, "arc": arc, "speed": speed, "radius": radius,
-                "count": count, "first": first, "last": last, "last_any": last_any,
+        return {"slots": slots, "net": net, "radius": radius, "count": count,
+                "steps": (s, bi, step, dt), "first": first, "last": last, "last_any": last_any,
                 "landed": landed, "mlat": mlat, "mlon": mlon, "turn": turn, "turn_t": turn_t,
                 "turn_slot": bs[1:] if len(bs) > 1 else np.empty(0, np.int64)}  # fmt: skip
+
+    def shape(self, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per slot of a window (`turns`): its largest continuous turn (deg) and its mean
+        ground speed over the steps that carry a direction (m/s); asked only when a window
+        may open an activity."""
+        s, bi, step, dt = w["steps"]
+        n = len(w["slots"])
+        isl = np.searchsorted(w["slots"], s[bi])
+        flown = np.bincount(isl, weights=step[bi], minlength=n)
+        took = np.bincount(isl, weights=dt[bi], minlength=n)
+        arc = self._arcs(w["turn"], w["turn_t"], w["turn_slot"], w["slots"])
+        return arc, flown / np.maximum(took, 1e-3)
 
     def _arcs(self, turn: np.ndarray, turn_t: np.ndarray, ts: np.ndarray,
               slots: np.ndarray) -> np.ndarray:  # fmt: skip
@@ -318,11 +327,13 @@ class AirLoitering:
         half = self.th.straight_s / 2
         lo = np.searchsorted(key, key - half, "left")
         hi = np.searchsorted(key, key + half, "right")
-        c = np.r_[0.0, np.cumsum(turn)]
+        c = np.zeros(n + 1)
+        np.cumsum(turn, out=c[1:])
         roll = c[hi] - c[lo]
         span = np.maximum(turn_t[hi - 1] - turn_t[lo], self.th.sample_s)
         sign = np.where(np.abs(roll) >= self.th.straight_dps * span, np.sign(roll), 0.0)
-        brk = np.r_[True, (sign[1:] != sign[:-1]) | (si[1:] != si[:-1])]
+        brk = np.ones(n, bool)
+        brk[1:] = (sign[1:] != sign[:-1]) | (si[1:] != si[:-1])
         run = np.cumsum(brk) - 1
         acc = np.abs(np.bincount(run, weights=np.where(sign != 0, turn, 0.0)))
         np.maximum.at(arc, si[brk], acc)
@@ -339,8 +350,9 @@ class AirLoitering:
         loiter = turning & (radius <= th.max_radius_m)
         holding = np.zeros(len(slots), bool)
         if loiter.any():  # a racetrack in a terminal area is ATC holding, an orbit is not
-            cand = np.flatnonzero(loiter & (w["arc"] < th.orbit_arc_deg)
-                                  & (w["speed"] >= th.holding_speed_ms))  # fmt: skip
+            arc, speed = self.shape(w)
+            cand = np.flatnonzero(loiter & (arc < th.orbit_arc_deg)
+                                  & (speed >= th.holding_speed_ms))  # fmt: skip
             ap = airports_of(ctx.env)
             if len(cand) and ap is not None:
                 near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
