@@ -95,3 +95,34 @@ def test_zurich_ground_sample_raises_no_air_alert(shared_data):
     alerts = replay_alerts(shared_data / SAMPLES / "onground__zurich_airport.csv.gz")
     air = [(a.subject, a.kind) for a in alerts if a.domain == "air" and a.kind != "air.emergency"]
     assert air == []
+
+
+def test_window_sums_equal_a_plain_loop_over_each_aircraft():
+    """Steps are measured once when samples arrive; a tick's sums must equal measuring the
+    window's samples afresh, aircraft by aircraft."""
+    from picket.geo.geodesy import angle_diff_deg, haversine_m, initial_bearing_deg
+
+    rng = np.random.default_rng(5)
+    det = AirLoitering()
+    n = 3000
+    det.slot = rng.integers(0, 12, n)
+    det.t = rng.uniform(0, 7200, n).round(0)
+    det.lat = 56 + np.cumsum(rng.normal(0, 0.004, n)) / 30
+    det.lon = 19 + np.cumsum(rng.normal(0, 0.006, n)) / 30
+    det.ground = np.zeros(n, bool)
+    det._sort_and_pair()
+    inside = (det.t >= 1800) & (det.t <= 5400)
+    w = det.turns(inside)
+    th = det.th
+    for k, sl in enumerate(w["slots"].tolist()):
+        m = inside & (det.slot == sl)
+        o = np.flatnonzero(m)[np.argsort(det.t[m], kind="stable")]
+        la, lo, t = det.lat[o], det.lon[o], det.t[o]
+        step = haversine_m(la[:-1], lo[:-1], la[1:], lo[1:])
+        ok = (step >= th.min_step_m) & (step / np.maximum(np.diff(t), 1e-3) >= th.min_speed_ms)
+        b = np.flatnonzero(ok)
+        brg = initial_bearing_deg(la[b], lo[b], la[b + 1], lo[b + 1])
+        assert w["net"][k] == pytest.approx(angle_diff_deg(brg[1:], brg[:-1]).sum(), abs=1e-6)
+        assert w["count"][k] == len(o)
+        d = haversine_m(la, lo, w["mlat"][k], w["mlon"][k])
+        assert w["radius"][k] == pytest.approx(d.max(), rel=1e-9)
