@@ -58,6 +58,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "infrastructure": ("files", "default_corridor_m"),
     "sinks": ("alerts_jsonl", "console"),
     "pipeline": ("batch_s", "history", "track_history_s"),
+    "space": ("cdm", "cdm_poll_s", "alert_km"),
 }
 
 
@@ -153,6 +154,12 @@ class Config:
     # rotated files kept (0: none, records past the cap dropped); docs/bad_input.md
     dead_letter_max_mb: float = 64.0
     dead_letter_files: int = 4
+    # [space] cdm: CCSDS CDM files and folders (an operator's or a Space-Track download's
+    # drop folder), read by `picket space screen --config` and followed by `picket run`
+    # every `cdm_poll_s` wall s; `alert_km` as `picket space screen --alert-km` (docs/space.md)
+    space_cdm: list[str] = field(default_factory=list)
+    space_cdm_poll_s: float = 5.0
+    space_alert_km: float = 1.0
 
     def decoder_args(self) -> dict[str, dict[str, Any]]:
         """Keyword arguments for decoders by format name, from their config sections."""
@@ -196,7 +203,8 @@ def load(path: str | Path | None) -> Config:
 def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "config") -> Config:
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
-             "tracker", "outputs", "airports", "watchlist", "incidents", "asterix"}  # fmt: skip
+             "tracker", "outputs", "airports", "watchlist", "incidents", "asterix",
+             "space"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -270,6 +278,7 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
             raise ConfigError(str(e)) from None
         cfg.incidents = dict(data["incidents"])
     cfg.asterix_sites = _asterix_sites(data.get("asterix", {}), where)
+    _space(cfg, data.get("space", {}), where)
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))
@@ -292,7 +301,25 @@ def _asterix_sites(sec: Any, where: str) -> dict[tuple[int, int], tuple[float, f
         raise ConfigError(f"{where}: [asterix] {e}") from None
 
 
-def build_detectors(cfg: Config) -> list[Any]:
+def _space(cfg: Config, sec: dict[str, Any], where: str) -> None:
+    cdm = sec.get("cdm", [])
+    if isinstance(cdm, str):
+        cdm = [cdm]
+    if not isinstance(cdm, list) or not all(isinstance(p, str) for p in cdm):
+        raise ConfigError(f"{where}: [space] cdm is a list of CDM files and folders")
+    cfg.space_cdm = list(cdm)
+    try:
+        cfg.space_cdm_poll_s = float(sec.get("cdm_poll_s", cfg.space_cdm_poll_s))
+        cfg.space_alert_km = float(sec.get("alert_km", cfg.space_alert_km))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: [space] cdm_poll_s and alert_km are numbers") from None
+    if not (cfg.space_cdm_poll_s > 0 and cfg.space_alert_km > 0):
+        raise ConfigError(f"{where}: [space] cdm_poll_s and alert_km must be > 0")
+
+
+def build_detectors(cfg: Config, rejects: Any = None) -> list[Any]:
+    """The pipeline's detectors for `cfg`; `rejects` counts what detectors that read files
+    themselves refuse (the CDM follower of `[space] cdm`)."""
     out = []
     for kind, (cls, th_cls) in _detectors().items():
         if kind in cfg.disabled:
@@ -306,6 +333,12 @@ def build_detectors(cfg: Config) -> list[Any]:
             th = replace(th, **{k: tuple(v) if isinstance(v, list) else v for k, v in over.items()})
         make = getattr(cls, "from_config", None)  # detectors that read files named in config
         out.append(make(cfg, th) if make else cls(th))
+    if cfg.space_cdm:
+        from picket.detect.space_conjunction import CdmFollower, ConjunctionThresholds
+
+        out.append(CdmFollower([cfg.path(p) for p in cfg.space_cdm],
+                               ConjunctionThresholds(alert_km=cfg.space_alert_km),
+                               cfg.space_cdm_poll_s, rejects))  # fmt: skip
     return out
 
 

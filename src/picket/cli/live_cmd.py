@@ -192,7 +192,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     from picket.pipeline.live import run_live
 
     cfg = cfgmod.load(a.config)
-    if not cfg.sources:
+    if not cfg.sources and not cfg.space_cdm:  # a CDM folder alone is a source too
         print(f"picket run: {a.config}: no [[sources]] configured", file=sys.stderr)
         return 2
     from picket.sources.registry import UnknownFormat, get_format

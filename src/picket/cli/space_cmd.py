@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     s.add_argument("catalogs", nargs="*", help="TLE/3LE/OMM files; PROVIDER=FILE names a provider")
     s.add_argument("--cdm", nargs="+", default=[], metavar="FILE",
                    help="CCSDS CDMs (KVN or XML; files or directories) from an operator or "
-                   "Space-Track: conjunctions shown beside picket's own, same alert kind")
+                   "Space-Track: conjunctions shown beside picket's own, same alert kind "
+                   "(also [space] cdm in --config)")
     s.add_argument("--days", type=float, default=7.0, help="window length (7, as SOCRATES)")
     s.add_argument("--threshold-km", type=float, default=5.0, help="report closer than (5 km)")
     s.add_argument("--start", help="window start, ISO 8601 UTC (default: the catalogue's now)")
@@ -136,6 +137,8 @@ def _through_pipeline(a: argparse.Namespace, det: Any, signals: list) -> tuple[i
     mine = next((d for d in pipe.detectors if getattr(d, "kind", "") == det.kind), None)
     if mine is not None and hasattr(mine, "offer"):
         det = mine
+        if hasattr(mine, "paths"):  # the [space] cdm follower: its CDMs are in `signals`
+            mine.paths = []
     else:
         pipe.detectors.append(det)
     det.offer(signals)
@@ -177,8 +180,18 @@ def cmd_screen(a: argparse.Namespace) -> int:
     from picket.space.report import ConjunctionReport
     from picket.space.screen import ScreenConfig, screen, screen_steps
 
+    if a.config:  # [space] cdm: the config's CDM files and folders, beside --cdm
+        from picket import config as cfgmod
+
+        try:
+            cfg = cfgmod.load(a.config)
+        except cfgmod.ConfigError as e:
+            print(f"picket space screen: {e}", file=sys.stderr)
+            return 2
+        a.cdm = [*a.cdm, *(str(cfg.path(p)) for p in cfg.space_cdm)]
     if not a.catalogs and not a.cdm:
-        print("picket space screen: give element-set files, --cdm files, or both",
+        print("picket space screen: give element-set files, --cdm files, [space] cdm in "
+              "--config, or both",
               file=sys.stderr)  # fmt: skip
         return 2
     for p in a.catalogs + a.cdm:

@@ -241,3 +241,133 @@ class SpaceConjunction:
     def update(self, ctx: Any) -> list[Signal]:
         out, self.pending = self.pending, []
         return out
+
+
+# CDM folders followed live (`[space] cdm` in picket.toml, docs/space.md) ----------------
+SETTLE_S = 1.0  # a file modified this recently may still be being written: next look
+KEEPALIVE_S = 600.0  # an open conjunction is signalled again this often (event time)
+AHEAD_S = 600.0  # a CREATION_DATE further ahead of the clock than this is refused
+
+
+class CdmFollower(SpaceConjunction):
+    """CDM files and folders read as they arrive, inside the pipeline's detector pass.
+
+    Why a detector: it runs at every batch of `picket run` on the loop's own thread, its
+    alerts go through the one alert book and every sink, and its memory (which files it has
+    read) is saved with the pipeline's checkpoint, so a restart reads none of them again.
+    Each file is read once, known by its content's SHA-256 (a copy under another name adds
+    nothing); a bad one is counted and dead-lettered as `space.cdm_invalid` once. With live
+    reports the pipeline's clock is finite: a conjunction is signalled at that clock, kept
+    open (`KEEPALIVE_S`) until its TCA, and ended once the TCA has passed."""
+
+    def __init__(self, paths: list[Any], th: ConjunctionThresholds | None = None,
+                 poll_s: float = 5.0, rejects: Any = None) -> None:  # fmt: skip
+        super().__init__(th)
+        self.paths = [str(p) for p in paths]
+        self.poll_s = poll_s
+        self.rejects = rejects
+        self.seen: dict[str, str] = {}  # sha256 -> file name, of every file judged
+        self.kept: dict[str, Any] = {}  # sha256 -> Cdm whose TCA has not passed
+        self.sent: dict[str, float] = {}  # subject -> clock of its last signal
+        self._stat: dict[str, tuple[int, int]] = {}  # path -> (size, mtime_ns) judged
+        self._looked = -np.inf
+
+    # checkpoint (pipeline.snapshot): what was read, by hash; the CDMs kept, by file
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {"seen": dict(self.seen), "kept": {h: c.file for h, c in self.kept.items()},
+                "sent": dict(self.sent)}  # fmt: skip
+
+    def restore_state(self, st: dict[str, Any]) -> None:
+        from picket.space.cdm_read import parse_cdm, read_bytes
+
+        self.seen = {str(k): str(v) for k, v in st["seen"].items()}
+        self.sent = {str(k): float(v) for k, v in st.get("sent", {}).items()}
+        for h, f in st.get("kept", {}).items():
+            try:  # a kept CDM whose file has gone leaves its alert to the book's quiet close
+                self.kept[str(h)] = parse_cdm(read_bytes(f), str(f))
+            except (OSError, ValueError):
+                continue
+
+    def update(self, ctx: Any) -> list[Signal]:
+        import time as wall
+
+        out = super().update(ctx)
+        now = float(ctx.now)
+        t = wall.monotonic()
+        touched: set[str] = set()
+        if t - self._looked >= self.poll_s:
+            self._looked = t
+            touched = self._look(wall.time())
+        return out + self._signals(touched, now)
+
+    def _look(self, clock: float) -> set[str]:
+        """Read the files not judged yet; the subjects of the CDMs that arrived."""
+        import hashlib
+        from xml.etree.ElementTree import ParseError
+
+        from picket.space.cdm_read import cdm_files, parse_cdm, read_bytes, refuse
+
+        touched = set()
+        for f in cdm_files(self.paths):
+            try:
+                st = f.stat()
+            except OSError:
+                continue  # gone between the listing and now
+            key = (st.st_size, st.st_mtime_ns)
+            if self._stat.get(str(f)) == key or clock - st.st_mtime < SETTLE_S:
+                continue
+            self._stat[str(f)] = key
+            data = b""
+            try:
+                data = read_bytes(f)
+                h = hashlib.sha256(data).hexdigest()
+                if h in self.seen:  # a copy, or the same file again after a restart
+                    if self.rejects is not None:
+                        self.rejects.note_unused("CDM files read before", 1)
+                    continue
+                self.seen[h] = f.name
+                c = parse_cdm(data, str(f))
+                if c.creation_date > clock + AHEAD_S:
+                    raise ValueError("CREATION_DATE is ahead of the clock")
+            except (OSError, ValueError, ParseError) as e:
+                refuse(f, e, data, self.rejects)
+                continue
+            self.kept[h] = c
+            nums = [o.norad for o in c.objects]
+            if all(n is not None for n in nums):
+                touched.add(f"norad:{min(nums)}")  # type: ignore[type-var]
+        return touched
+
+    def _signals(self, touched: set[str], now: float) -> list[Signal]:
+        """Signals of the conjunctions new CDMs touched; with a finite clock, the open
+        ones again every KEEPALIVE_S, and an end for those whose TCAs have all passed."""
+        live = np.isfinite(now)
+        if not touched and not (live and self.sent):
+            return []
+        tca: dict[str, float] = {}
+        for c in self.kept.values():
+            nums = [o.norad for o in c.objects]
+            if all(n is not None for n in nums):
+                s = f"norad:{min(nums)}"  # type: ignore[type-var]
+                tca[s] = max(tca.get(s, -np.inf), c.tca)
+        out = []
+        ended = {s for s in self.sent if live and tca.get(s, -np.inf) < now}
+        for s in ended:
+            out.append(Signal(kind=self.kind, subject=s, time=now, lat=None, lon=None,
+                              severity="info", summary="", evidence={"tca_passed": True},
+                              domain="space", ended=True))  # fmt: skip
+            del self.sent[s]
+        if ended:
+            self.kept = {h: c for h, c in self.kept.items() if c.tca >= now}
+        due = {s for s, t in self.sent.items() if live and now - t >= KEEPALIVE_S}
+        want = touched | due
+        if not want:
+            return out
+        for sig in cdm_signals(list(self.kept.values()), self.th):
+            if sig.subject not in want or (live and tca[sig.subject] < now):
+                continue  # a conjunction already past when its CDM came is no warning
+            if live:
+                sig.time = max(sig.time, now)
+                self.sent[sig.subject] = sig.time
+            out.append(sig)
+        return out

@@ -148,7 +148,7 @@ def assemble(
         plot_tracker = PlotTracker(TrackerConfig(**tcfg))
     except (TypeError, ValueError) as e:
         raise ConfigError(f"[tracker]: {e}") from None
-    detectors = build_detectors(cfg)
+    detectors = build_detectors(cfg, rejects)
     outputs = build_outputs(specs)
     sinks.extend(outputs)
     pipe = Pipeline(

@@ -162,29 +162,49 @@ def parse_cdm(data: bytes, file: str = "") -> Cdm:
                objects=objects, file=file, version=top["CCSDS_CDM_VERS"])  # fmt: skip
 
 
-def read_cdms(paths: list[str | Path], rejects: Rejects | None = None) -> list[Cdm]:
-    """Every CDM in the files and directories given (`*.cdm`, `*.kvn`, `*.xml`, `*.txt` in a
-    directory); the ones that are not, counted as `space.cdm_invalid`."""
+CDM_SUFFIXES = (".cdm", ".kvn", ".xml", ".txt")
+
+
+def cdm_files(paths: list[str | Path]) -> list[Path]:
+    """The files named, and in each directory named its `*.cdm`, `*.kvn`, `*.xml`, `*.txt`
+    (sorted by name; a missing path yields nothing: a followed folder may appear later)."""
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             files += sorted(f for f in p.iterdir()
-                            if f.suffix.lower() in (".cdm", ".kvn", ".xml", ".txt"))  # fmt: skip
-        else:
+                            if f.suffix.lower() in CDM_SUFFIXES and f.is_file())  # fmt: skip
+        elif p.exists():
             files.append(p)
+    return files
+
+
+def read_bytes(f: Path) -> bytes:
+    """A file's bytes, refused past MAX_BYTES (ValueError) without reading more."""
+    with open(f, "rb") as fh:
+        data = fh.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES} bytes")
+    return data
+
+
+def refuse(f: Path | str, e: Exception, data: bytes, rejects: Rejects | None) -> None:
+    """One file that is not a usable CDM: logged, counted and dead-lettered."""
+    log.warning("CDM %s refused: %s", f, e)
+    if rejects is not None:
+        rejects.reject("space.cdm_invalid", f"{f}: {e}", data[:200] or None)
+
+
+def read_cdms(paths: list[str | Path], rejects: Rejects | None = None) -> list[Cdm]:
+    """Every CDM in the files and directories given (`cdm_files`); the ones that are not,
+    counted as `space.cdm_invalid`."""
     out = []
-    for f in files:
+    for f in cdm_files(paths):
         data = b""
         try:
-            with open(f, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-            if len(data) > MAX_BYTES:
-                raise ValueError(f"larger than {MAX_BYTES} bytes")
+            data = read_bytes(f)
             out.append(parse_cdm(data, str(f)))
         except (OSError, ValueError, ET.ParseError) as e:
-            log.warning("CDM %s refused: %s", f, e)
-            if rejects is not None:
-                rejects.reject("space.cdm_invalid", f"{f}: {e}", data[:200] or None)
+            refuse(f, e, data, rejects)
     return out
 
 
