@@ -207,12 +207,21 @@ class Worker:
         ck = st.load_checkpoint(self._key()) if st is not None else None
         if ck is None:
             return
+        from picket.store.checkpoint import CheckpointError
+
         blob = ck[0]
-        (n,) = struct.unpack_from("<I", blob)
-        head = json.loads(blob[4 : 4 + n])
-        self.pipe.restore(blob[4 + n :])
+        try:
+            (n,) = struct.unpack_from("<I", blob)
+            head = json.loads(blob[4 : 4 + n])
+            seq, cut = int(head["seq"]), {str(k): int(v) for k, v in dict(head["cut"]).items()}
+            self.pipe.restore(blob[4 + n :])
+        except (CheckpointError, struct.error, ValueError, KeyError, TypeError) as e:
+            # the retained stream is read again from its start: idempotent writes
+            log.warning("worker %s: checkpoint not used (%s); starting from the stream's "
+                        "start", self.name, e)  # fmt: skip
+            return
         self.pipe.resume_mark = {}  # the bus replays exactly what follows the state
-        self.last_seq, self.cut = int(head["seq"]), dict(head["cut"])
+        self.last_seq, self.cut = seq, cut
         self.finished = bool(head.get("finished", False))
         log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
 
