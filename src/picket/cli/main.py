@@ -1,7 +1,8 @@
 """picket: fuse air, maritime, space and GNSS-interference feeds into tracks and alerts.
 
 Commands: demo, replay, run, serve, export, query, jamming, space, track, alerts, formats,
-config, bench. `picket COMMAND --help` for each.
+config, bench; scale-out over NATS JetStream: feed, decode, worker, cluster.
+`picket COMMAND --help` for each.
 """
 
 from __future__ import annotations
