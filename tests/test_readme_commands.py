@@ -91,6 +91,7 @@ SETTINGS: dict[str, Setting] = {
     "space screen": Setting(force={"--days": "0.5", "--workers": "1"}),
     "space passes": Setting(force={"--hours": "2"}),
     "bench": Setting(add=["--repeat", "1"]),
+    "cluster up": Setting(force={"--port": FREE_PORT, "--seconds": "25"}, budget_s=90),
 }
 
 
