@@ -394,9 +394,13 @@ class PostgresStore:
                     self._cv.notify_all()
                 else:
                     self.stats["retried_writes"] += 1
+                    # sleep the whole delay: new writes notify the condition, and waking on
+                    # each would retry a down server every few milliseconds, not back off
+                    until = wall.monotonic() + delay
+                    while not self._abandon and (left := until - wall.monotonic()) > 0:
+                        self._cv.wait(timeout=left)
                     if self._abandon:
                         return
-                    self._cv.wait(timeout=delay)
                     delay = min(delay * 2, 5.0)
 
     def _apply(self, c: Any, kind: str, payload: Any) -> None:
