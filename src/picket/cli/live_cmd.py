@@ -128,6 +128,9 @@ def _demo(a: argparse.Namespace) -> int:
               "incidents run for most of an hour", file=sys.stderr)  # fmt: skip
         return 2
     speed = a.speed if a.speed is not None else (0.0 if a.headless else 60.0)
+    from picket import config as cfgmod
+
+    rules = cfgmod.load(a.config).incidents if a.config else None  # its [incidents] only
     tokens = None if a.headless else load_serve_tokens(a)
     handles: list = []
     specs = output_specs(a)
@@ -146,7 +149,7 @@ def _demo(a: argparse.Namespace) -> int:
 
     try:
         res = run_demo(seed=a.seed, duration_s=a.duration, speed=speed, workdir=a.workdir,
-                       alerts_out=a.alerts_out, console=not a.quiet,
+                       alerts_out=a.alerts_out, console=not a.quiet, incidents=rules,
                        on_assembly=None if a.headless and not specs else attach)  # fmt: skip
         if handles and a.linger:
             print("scenario finished; the picture stays up (Ctrl-C to stop)", file=sys.stderr)
@@ -248,6 +251,7 @@ def add_parser(sub) -> None:
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--alerts-out", help="write alerts as JSON Lines here")
     d.add_argument("--workdir", default="var/demo", help="store, dead letters and geography")
+    d.add_argument("--config", help="TOML config: its [incidents] rules (the rest is scripted)")
     d.add_argument("--quiet", action="store_true", help="do not print alerts as they fire")
     d.add_argument("--host", default="127.0.0.1", help="where the picture is served")
     d.add_argument("--port", type=int, default=8642)

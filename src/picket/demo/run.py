@@ -126,6 +126,7 @@ def run_demo(
     console: bool = True,
     store: bool = True,
     on_assembly: Callable[[Assembly], None] | None = None,
+    incidents: dict[str, Any] | None = None,  # [incidents] rules (docs/incidents.md)
 ) -> DemoResult:
     from picket.sim import scenario
 
@@ -135,6 +136,7 @@ def run_demo(
     scn = scenario.build(seed=seed, duration_s=duration_s)
     zones, infra = write_geography(scn, workdir)
     cfg = Config(store_path=str(workdir / "picket.sqlite"), base=Path.cwd())
+    cfg.incidents = dict(incidents or {})
     memory = MemorySink()
     asm = assemble(
         cfg, alerts_out=alerts_out, console=console, store=store, zone_files=[zones],

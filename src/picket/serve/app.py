@@ -520,7 +520,10 @@ def incidents(request: Request) -> Response:
 def incident_one(request: Request) -> Response:
     _who(request)
     st: ServerState = request.app.state.picket
-    rec = _incidents(st).one(request.path_params["incident_id"])
+    try:  # `at`: the incident as it was then (serve/incidents.py)
+        rec = _incidents(st).one(request.path_params["incident_id"], _q(request).get("at"))
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
     if rec is None:
         raise ApiError(404, "no such incident")
     over = _overflights(st, rec)
@@ -1028,7 +1031,8 @@ def _incident_view(hub: LiveHub, reader: StoreReader) -> Any:
 
     env = getattr(hub, "env", None)
     rules = env.get("incidents") if env is not None else None
-    return Incidents(reader, IncidentRules.from_dict(rules if isinstance(rules, dict) else None))
+    return Incidents(reader, IncidentRules.from_dict(rules if isinstance(rules, dict) else None),
+                     hub)  # fmt: skip
 
 
 class _App(Starlette):

@@ -14,6 +14,8 @@ import threading
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
+
 from picket.detect.incidents import IncidentRules, join, merged
 from picket.model.alerts import iso, parse_time
 from picket.serve import triage as tri
@@ -23,13 +25,53 @@ MAX_ALERTS = 20_000  # the newest alerts joined (older ones keep their stored in
 
 
 class Incidents:
-    """The server's view of incidents over one store."""
+    """The server's view of incidents over one store.
 
-    def __init__(self, reader: StoreReader, rules: IncidentRules | None = None) -> None:
+    With a time (`?at=`, or the stored picture's time when `picket serve` shows a past
+    run), the incidents are those of that moment: the alerts as they were then
+    (`state_as_of`, through the store's `alerts_at`) joined by the same rules, triage
+    folded as of then. Those are derived, never stored: the store keeps the latest."""
+
+    def __init__(self, reader: StoreReader, rules: IncidentRules | None = None,
+                 hub: Any = None) -> None:  # fmt: skip
         self.reader = reader
         self.rules = rules or IncidentRules()
+        self.hub = hub  # a stored picture's time is the default `at`
         self._seen: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
+        self._then: tuple[tuple[Any, ...], list[dict[str, Any]]] | None = None
+
+    def when(self, at: str | float | None) -> float | None:
+        """The time incidents are asked as of: `at` (ISO 8601 or unix s; ValueError when
+        bad), else the stored picture's time, else None (the latest, from the store)."""
+        if isinstance(at, float):
+            return at
+        t = opt_time(at)
+        if t is None and self.hub is not None and getattr(self.hub, "mode", "") == "stored":
+            pic_t = float(self.hub.current().time)
+            t = pic_t if np.isfinite(pic_t) else None
+        return t
+
+    def as_of(self, at: float) -> list[dict[str, Any]]:
+        """The incidents as they were at `at`, oldest first, each with its triage then."""
+        r = self.reader
+        with r.lock:
+            st = r._need()
+            mark = (at, *st.db.execute(
+                "SELECT count(*), max(last_time), sum(updates) FROM alerts").fetchone(),
+                *st.db.execute("SELECT count(*), max(time) FROM triage").fetchone())  # fmt: skip
+            if self._then is not None and self._then[0] == mark:
+                return self._then[1]
+            alerts = st.alerts_at(at)
+        alerts.sort(key=lambda a: (a["time"], a["id"]))
+        records = join(alerts[-MAX_ALERTS:], self.rules)
+        with r.lock:
+            logs = r._need()._triage_logs([x["id"] for x in records], at) if records else {}
+        for x in records:
+            x["triage"] = tri.fold([tri.log_entry(e) for e in logs.get(x["id"], [])])
+            x["as_of"] = iso(at)
+        self._then = (mark, records)
+        return records
 
     def refresh(self) -> None:
         """Join again if the stored alerts changed since the last join."""
@@ -50,10 +92,19 @@ class Incidents:
             self._seen = mark
 
     def list(self, q: dict[str, str], limit: int, offset: int) -> list[dict[str, Any]]:
-        self.refresh()
         status = q.get("status") or None
         if status not in (None, "open", "closed", "merged"):
             raise ValueError("status must be open, closed or merged")
+        at = self.when(q.get("at"))
+        if at is not None:
+            since, until = opt_time(q.get("since")), opt_time(q.get("until"))
+            rows = [x for x in reversed(self.as_of(at))
+                    if (status is None or x["status"] == status)
+                    and (since is None or parse_time(x["last_time"]) >= since)
+                    and (until is None or parse_time(x["time"]) <= until)]  # fmt: skip
+            rows.sort(key=lambda x: x["time"], reverse=True)  # newest first, as stored
+            return rows[offset : offset + limit]
+        self.refresh()
         r = self.reader
         with r.lock:
             rows = r._need().incidents(since=opt_time(q.get("since")),
@@ -62,7 +113,20 @@ class Incidents:
         states = r._states([x["id"] for x in rows]) if rows else {}
         return [{**x, "triage": states.get(x["id"], tri.fold([]))} for x in rows]
 
-    def one(self, incident_id: str) -> dict[str, Any] | None:
+    def one(self, incident_id: str, at: str | float | None = None) -> dict[str, Any] | None:
+        """One incident with its triage log and who passed through it; with a time (as
+        `list`), as it was then (None when it did not stand as one incident then)."""
+        t = self.when(at)
+        if t is not None:
+            rec = next((x for x in self.as_of(t) if x["id"] == incident_id), None)
+            if rec is None:
+                return None
+            r = self.reader
+            with r.lock:
+                st = r._need()
+                logs = st._triage_logs([incident_id], t).get(incident_id, [])
+                passed = _passed(st, rec)
+            return {**rec, "log": [tri.log_entry(e) for e in logs], "passed": passed}
         self.refresh()
         r = self.reader
         with r.lock:
