@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from picket.detect.base import (
     Thresholds,
@@ -31,6 +30,7 @@ from picket.detect.base import (
 from picket.detect.harbours import harbour_at
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import geodetic_to_ecef, haversine_m
+from picket.geo.near_grid import close_pairs
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
@@ -161,7 +161,7 @@ class Encounter:
         ij = np.zeros((0, 2), np.int64)
         if len(cand) >= 2:
             xyz = np.column_stack(geodetic_to_ecef(lat[cand], lon[cand], 0))
-            ij = cKDTree(xyz).query_pairs(self.th.max_distance_m, output_type="ndarray")
+            ij = close_pairs(xyz, self.th.max_distance_m)
         a_ = np.minimum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
         b_ = np.maximum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
         keys = a_ * PAIR_KEY + b_

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from picket.geo.geodesy import haversine_m
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 log = logging.getLogger(__name__)
 EARTH_R = 6_371_008.8
@@ -77,6 +79,8 @@ def _towns() -> tuple[cKDTree | None, list[tuple[str, str, float, float]]]:
             for (c, k), v in sorted(acc.items())]  # fmt: skip
     if not rows:
         return None, []
+    from scipy.spatial import cKDTree  # here: SciPy's RSS only where places are named
+
     return cKDTree(_unit(np.array([r[2] for r in rows]), np.array([r[3] for r in rows]))), rows
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class Airports:
     served: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        from scipy.spatial import cKDTree  # here: SciPy's RSS only where airports are read
+
         self.tree = cKDTree(_unit(self.lat, self.lon)) if len(self.lat) else None
         s = np.zeros(len(self.lat), bool) if self.served is None else self.served
         self.served_idx = np.flatnonzero(s)

@@ -118,3 +118,45 @@ class NearGrid:
             owner = np.r_[owner, np.repeat(polar, len(self.polar_segs))]
             seg = np.r_[seg, np.tile(self.polar_segs, len(polar))]
         return owner.astype(np.int64), seg.astype(np.int64)
+
+
+# the 13 neighbour cells "after" a cell (lexicographically), so each pair of cells is met once
+_FORWARD = [(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
+            if (dx, dy, dz) > (0, 0, 0)]  # fmt: skip
+
+
+def close_pairs(xyz: F8, r: float) -> I8:
+    """Index pairs (i, j), i < j, of points within Euclidean distance `r` of each other.
+
+    Points are hashed to cubes `r` wide, and each cube is compared with itself and its 13
+    forward neighbours only: as `cKDTree.query_pairs(r)` (the same pairs, the same squared
+    distance test), without SciPy's import or a tree per call."""
+    n = len(xyz)
+    if n < 2:
+        return np.zeros((0, 2), np.int64)
+    c = np.floor(xyz / r).astype(np.int64)
+    c -= c.min(axis=0) - 1  # every offset cell stays non-negative
+    dims = c.max(axis=0) + 2
+    key = (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2]
+    order = np.argsort(key, kind="stable")
+    ks, p = key[order], xyz[order]
+    idx = np.arange(n)
+    out_i, out_j = [], []
+    for off in [(0, 0, 0), *_FORWARD]:
+        dk = (off[0] * dims[1] + off[1]) * dims[2] + off[2]
+        hi = np.searchsorted(ks, ks + dk, "right")
+        lo = idx + 1 if dk == 0 else np.searchsorted(ks, ks + dk, "left")
+        cnt = hi - lo
+        total = int(cnt.sum())
+        if not total:
+            continue
+        i = np.repeat(idx, cnt)
+        j = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt - lo, cnt)
+        d = p[i] - p[j]
+        near = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2] <= r * r
+        out_i.append(order[i[near]])
+        out_j.append(order[j[near]])
+    if not out_i:
+        return np.zeros((0, 2), np.int64)
+    a, b = np.concatenate(out_i), np.concatenate(out_j)
+    return np.column_stack([np.minimum(a, b), np.maximum(a, b)])

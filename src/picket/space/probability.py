@@ -18,7 +18,6 @@ payload); see `HARD_BODY_M`.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import ncx2
 
 HARD_BODY_M = {"payload": 1.0, "rocket body": 2.0, "debris": 0.3}
 
@@ -34,6 +33,8 @@ def hard_body_m(names: np.ndarray) -> np.ndarray:
 
 def circle_probability(miss_km: np.ndarray, hbr_km: np.ndarray, sigma_km: np.ndarray):
     """P(|x| < R) for a 2-D isotropic Gaussian of sigma centred at distance d (Rice CDF)."""
+    from scipy.stats import ncx2  # here: scipy.stats costs 35 MB of RSS to every import
+
     s = np.asarray(sigma_km, dtype=float)
     return ncx2.cdf((hbr_km / s) ** 2, 2, (miss_km / s) ** 2)
 

@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from picket.space.elements import unix_to_jd
 from picket.space.propagate import Propagator, physical_states, velocity_slack
@@ -174,6 +173,8 @@ def _pairs_at_step(
     vb = speed_bounds(p, vel[idx], h) + 2 * dv[idx]
     mm = m[idx]
     m_max = float(mm.max())
+    from scipy.spatial import cKDTree  # here: SciPy's RSS only where a screen runs
+
     tree = cKDTree(p, copy_data=False)
     r_slow = cfg.threshold_km + 2 * m_max + 2 * cfg.slow_kms * h
     pairs = tree.query_pairs(r_slow, output_type="ndarray")

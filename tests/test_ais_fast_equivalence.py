@@ -1,0 +1,68 @@
+"""The AIS fast paths of issue 18 (brief B2) give what a plain slow reference gives.
+
+Each reference is the obvious code (every pair, one at a time, or SciPy's tree): the fast
+code must return the same answer on random, clustered and degenerate input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from picket.geo.geodesy import geodetic_to_ecef
+from picket.geo.near_grid import close_pairs
+
+
+def _slow_pairs(xyz: np.ndarray, r: float) -> set[tuple[int, int]]:
+    """Every pair, one at a time."""
+    out = set()
+    for i, j in itertools.combinations(range(len(xyz)), 2):
+        d = xyz[i] - xyz[j]
+        if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] <= r * r:
+            out.add((i, j))
+    return out
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 40, 300])
+@pytest.mark.parametrize("spread_deg", [0.0, 0.002, 0.02, 0.5])
+def test_close_pairs_same_as_every_pair(n: int, spread_deg: float) -> None:
+    rng = np.random.default_rng(n * 1000 + int(spread_deg * 1e4))
+    lat = 55.6 + rng.normal(0, spread_deg, n)
+    lon = 12.6 + rng.normal(0, spread_deg, n)
+    if n > 4:  # some vessels exactly on top of each other, as moored rafts report
+        lat[: n // 4], lon[: n // 4] = lat[0], lon[0]
+    xyz = np.column_stack(geodetic_to_ecef(lat, lon, np.zeros(n)))
+    got = close_pairs(xyz, 500.0)
+    assert got.shape[1] == 2 and got.dtype == np.int64
+    pairs = set(map(tuple, got.tolist()))
+    assert len(pairs) == len(got), "a pair was returned twice"
+    assert all(i < j for i, j in pairs)
+    assert pairs == _slow_pairs(xyz, 500.0)
+
+
+def test_close_pairs_same_as_scipy_near_cell_edges() -> None:
+    """Points placed on and around cube faces, where a grid could miss a neighbour."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(7)
+    base = np.floor(rng.uniform(-4e6, 4e6, (60, 3)) / 500.0) * 500.0
+    xyz = np.concatenate([base, base + rng.uniform(-499, 499, (60, 3)),
+                          base + rng.choice([-500.0, 0.0, 500.0], (60, 3))])  # fmt: skip
+    want = set(map(tuple, cKDTree(xyz).query_pairs(500.0, output_type="ndarray").tolist()))
+    assert set(map(tuple, close_pairs(xyz, 500.0).tolist())) == want
+
+
+def test_ais_pipeline_imports_no_scipy_stats() -> None:
+    """SciPy's statistics (about 35 MB of RSS) are not loaded by building the AIS pipeline
+    with every default detector: the peak RSS of `bench ais` (issue 18: <= 224 MB)."""
+    code = ("import sys; from picket.config import Config; "
+            "from picket.pipeline.assemble import assemble; "
+            "assemble(Config(store_path=None), console=False, store=False); "
+            "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip().splitlines()[-1] == "[]"
