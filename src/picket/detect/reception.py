@@ -134,6 +134,7 @@ class ReliabilityMap:
         self._up = np.empty(0, np.int64)  # cell id -> its parent's id (-1: none yet)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._newest = -1
+        self._pruned = -1
 
     def _id(self, cell: int) -> int:
         i = self._ids.get(cell)
@@ -210,16 +211,29 @@ class ReliabilityMap:
         """Sorted keys with running totals of reports due and heard (pending batches merged,
         buckets older than `keep_s` before the newest dropped)."""
         if self._pending:
-            keys = np.concatenate([self.keys, *(p[0] for p in self._pending)])
-            due = np.concatenate([self.due, *(p[1] for p in self._pending)])
-            got = np.concatenate([self.got, *(p[2] for p in self._pending)])
-            self._pending = []
-            uk, inv = np.unique(keys, return_inverse=True)
+            pk = np.concatenate([p[0] for p in self._pending])
+            uk, inv = np.unique(pk, return_inverse=True)
             inv = inv.reshape(-1)
-            due = np.bincount(inv, weights=due)
-            got = np.bincount(inv, weights=got)
-            live = uk % N_BUCKETS >= self._newest - int(self.keep_s / self.bucket_s)
-            self.keys, self.due, self.got = uk[live], due[live], got[live]
+            pd = np.bincount(inv, weights=np.concatenate([p[1] for p in self._pending]))
+            pg = np.bincount(inv, weights=np.concatenate([p[2] for p in self._pending]))
+            self._pending = []
+            # merge into the sorted store in linear time: add where the key is known, insert
+            # the new keys at their places
+            at = np.searchsorted(self.keys, uk)
+            known = at < len(self.keys)
+            known[known] = self.keys[at[known]] == uk[known]
+            self.due[at[known]] += pd[known]
+            self.got[at[known]] += pg[known]
+            new = ~known
+            if new.any():
+                self.keys = np.insert(self.keys, at[new], uk[new])
+                self.due = np.insert(self.due, at[new], pd[new])
+                self.got = np.insert(self.got, at[new], pg[new])
+            oldest = self._newest - int(self.keep_s / self.bucket_s)
+            if self._newest > self._pruned + int(self.keep_s / self.bucket_s) // 4:
+                self._pruned = self._newest  # now and then: buckets older than `keep_s` go
+                live = self.keys % N_BUCKETS >= oldest
+                self.keys, self.due, self.got = self.keys[live], self.due[live], self.got[live]
             self._sorted = None
         if self._sorted is None:
             self._sorted = (self.keys, np.cumsum(self.due), np.cumsum(self.got))
