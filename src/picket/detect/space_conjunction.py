@@ -280,6 +280,8 @@ class CdmFollower(SpaceConjunction):
     def restore_state(self, st: dict[str, Any]) -> None:
         from picket.space.cdm_read import parse_cdm, read_bytes
 
+        if not isinstance(st, dict) or not isinstance(st.get("seen"), dict):
+            raise ValueError("no CDM memory in the checkpoint")
         self.seen = {str(k): str(v) for k, v in st["seen"].items()}
         self.sent = {str(k): float(v) for k, v in st.get("sent", {}).items()}
         for h, f in st.get("kept", {}).items():
