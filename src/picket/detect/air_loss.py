@@ -29,7 +29,6 @@ from picket.detect.base import (
     label,
     last_per_slot,
     make_signal,
-    select_kinds,
     th,
 )
 from picket.fusion.context import BatchContext
@@ -107,7 +106,7 @@ class TransponderLoss:
             back = np.unique(ctx.slots[r.domain == Domain.AIR])
             for sl in set(back.tolist()) & set(self.open):
                 out.append(self._end(ctx, sl, self.open.pop(sl)))
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        now = ctx.world.now_of(Domain.AIR, ctx.now)
         if now < self._next:
             return out
         self._next = now + self.th.check_every_s
@@ -160,15 +159,8 @@ class TransponderLoss:
                 "radius_m": self.th.coverage_radius_m}  # fmt: skip
 
     def _border(self, ctx: BatchContext, lat: float, lon: float) -> dict | None:
-        zones = ctx.env.get("zones")
-        if zones is None or len(zones) == 0:
-            return None
-        cache = ctx.env.setdefault("_zone_cache", {})
-        key = ("borders", *self.th.border_kinds)
-        if key not in cache:
-            cache[key] = select_kinds(zones, tuple(self.th.border_kinds))
-        sub = cache[key]
-        if not len(sub):
+        sub = ctx.world.zones_of_kinds(tuple(self.th.border_kinds))
+        if sub is None:
             return None
         d = sub.distance_to_boundary_m(
             np.full(len(sub), lat), np.full(len(sub), lon), np.arange(len(sub)),

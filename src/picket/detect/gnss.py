@@ -185,7 +185,7 @@ class GnssInterference:
                 self.bad = np.concatenate([self.bad, bad])
         if not len(self.t):
             return []
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        now = ctx.world.now_of(Domain.AIR, ctx.now)
         out: list[Signal] = []
         for tk in self.ticker.due(float(self.t.min()), now, self.t).tolist():
             inside = (self.t <= tk) & (self.t >= tk - th.window_s)
@@ -529,7 +529,7 @@ class GnssSpoofingArea:
         if not self.samples:
             return []
         t = np.array([x[0] for x in self.samples])
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        now = ctx.world.now_of(Domain.AIR, ctx.now)
         out: list[Signal] = []
         for tk in self.ticker.due(float(t.min()), now, t).tolist():
             out += self._judge(ctx, tk, (t <= tk) & (t >= tk - th.window_s))
