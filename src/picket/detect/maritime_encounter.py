@@ -27,7 +27,7 @@ from picket.detect.base import (
     make_signal,
     th,
 )
-from picket.detect.harbours import harbour_at
+from picket.detect.harbours import harbour_at, learner_of
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import geodetic_to_ecef, haversine_m
 from picket.geo.near_grid import close_pairs
@@ -124,6 +124,7 @@ class Encounter:
         self._grow(ctx.tracks.n)
         if not len(rows):
             return []
+        learner_of(ctx)  # harbours learn from every batch, whether or not a tick asks them
         now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
         t = r.time[rows]
         ticks = self._ticks(t, now)
@@ -151,25 +152,27 @@ class Encounter:
             (self.t[pool] >= now - self.th.max_report_age_s)
             & (speed[pool] < self.th.max_speed_kn * KNOT)
         ]
+        st = self.state
+        idle = len(st["key"]) == 1 and st["key"][0] < 0  # no pair being followed
+        if len(cand) < 2 and idle:
+            return []  # nobody to pair (before the zone lookups: most ticks stop here)
         if len(cand):
             cand = cand[~in_zone_kinds(ctx, lat[cand], lon[cand], ("port", "anchorage"))]
         if len(cand):
             cand = cand[~harbour_at(ctx, lat[cand], lon[cand], now)]
-        st = self.state
-        if len(cand) < 2 and len(st["key"]) == 1 and st["key"][0] < 0:
+        if len(cand) < 2 and idle:
             return []  # nobody to pair, nobody being followed
         ij = np.zeros((0, 2), np.int64)
         if len(cand) >= 2:
             xyz = np.column_stack(geodetic_to_ecef(lat[cand], lon[cand], 0))
             ij = close_pairs(xyz, self.th.max_distance_m)
-        a_ = np.minimum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
-        b_ = np.maximum(cand[ij[:, 0]], cand[ij[:, 1]]) if len(ij) else ij[:, 0]
-        keys = a_ * PAIR_KEY + b_
-        order = np.argsort(keys)
-        keys, a_, b_ = keys[order], a_[order], b_[order]
+        ci, cj = cand[ij[:, 0]], cand[ij[:, 1]]
+        keys = np.sort(np.minimum(ci, cj) * PAIR_KEY + np.maximum(ci, cj))  # unique pairs
+        a_, b_ = keys // PAIR_KEY, keys % PAIR_KEY
         out: list[Signal] = []
-        # pairs that came apart: close the ones that had fired
-        gone = ~np.isin(st["key"], keys)
+        # pairs that came apart: close the ones that had fired (both key lists sorted)
+        at = np.minimum(np.searchsorted(keys, st["key"]), max(len(keys) - 1, 0))
+        gone = keys[at] != st["key"] if len(keys) else np.ones(len(st["key"]), bool)
         for k in np.flatnonzero(gone & st["fired"]).tolist():
             out.append(make_signal(ctx, self.kind, int(st["key"][k] // PAIR_KEY), None, "info",
                                    "", {"ended": iso(now)}, ended=True, t=now))  # fmt: skip
