@@ -18,6 +18,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 import time as wall
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,10 +90,20 @@ def _matches(pattern: str, subject: str) -> bool:
 
 class InProcessBus:
     """The default bus: one ordered log in memory, shared by the threads of one process.
-    Its log is the stream: a reader resumes from any sequence it holds."""
+    Its log is the stream: a reader resumes from any sequence it holds.
 
-    def __init__(self, dedupe_window: int = 100_000):
+    With `retain_bytes` (a live server's bus, where snapshots flow for hours) the log
+    forgets what every open reader has read, and beyond that cap the oldest messages
+    even if unread: a reader that fell that far behind skips ahead, counted in `skipped`.
+    """
+
+    def __init__(self, dedupe_window: int = 100_000, retain_bytes: int | None = None):
         self._log: list[Msg] = []
+        self._base = 0  # messages trimmed from the front of the log
+        self._retain = retain_bytes
+        self._bytes = 0  # payload bytes the log holds
+        self._readers: weakref.WeakSet[_LocalSub] = weakref.WeakSet()
+        self.skipped = 0
         self._ids: dict[str, int] = {}
         self._cv = threading.Condition()
         self._window = dedupe_window
@@ -102,8 +113,11 @@ class InProcessBus:
         with self._cv:
             if msg_id is not None and msg_id in self._ids:
                 return self._ids[msg_id]
-            seq = len(self._log) + 1
+            seq = self._base + len(self._log) + 1
             self._log.append(Msg(subject, data, seq, dict(headers or {})))
+            self._bytes += len(data)
+            if self._retain is not None:
+                self._trim()
             if msg_id is not None:
                 self._ids[msg_id] = seq
                 if len(self._ids) > self._window:
@@ -111,8 +125,28 @@ class InProcessBus:
             self._cv.notify_all()
             return seq
 
+    def _trim(self) -> None:
+        """Drop what all readers have read, then the oldest beyond the byte cap (lock held)."""
+        log = self._log
+        floor = min((r.pos for r in self._readers), default=self._base + len(log))
+        cut = max(0, min(floor - self._base, len(log)))
+        if self._bytes - sum(len(m.data) for m in log[:cut]) > 2 * self._retain:
+            left = self._bytes
+            cut = 0
+            while cut < len(log) and left > self._retain:
+                left -= len(log[cut].data)
+                cut += 1
+        if cut < 64 and self._bytes <= 2 * self._retain:
+            return  # trim in chunks: `del log[:cut]` moves the rest
+        self._bytes -= sum(len(m.data) for m in log[:cut])
+        del log[:cut]
+        self._base += cut
+
     def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> _LocalSub:
-        return _LocalSub(self, subject, after_seq)
+        sub = _LocalSub(self, subject, after_seq)
+        with self._cv:
+            self._readers.add(sub)
+        return sub
 
     def messages(self, subject: str) -> Iterable[Msg]:
         """Every stored message on `subject` (tests, tools)."""
@@ -132,9 +166,12 @@ class _LocalSub:
         out: list[Msg] = []
         with self.bus._cv:
             while True:
-                log = self.bus._log
-                while self.pos < len(log) and len(out) < max_msgs:
-                    m = log[self.pos]
+                log, base = self.bus._log, self.bus._base
+                if self.pos < base:  # trimmed before this reader got to them
+                    self.bus.skipped += base - self.pos
+                    self.pos = base
+                while self.pos - base < len(log) and len(out) < max_msgs:
+                    m = log[self.pos - base]
                     self.pos += 1
                     if _matches(self.subject, m.subject):
                         out.append(m)

@@ -4,7 +4,9 @@ CoT, webhooks and exports that read the bus instead of the pipeline's memory.
 `BusSink` is an ordinary sink (`emit`, `tracks`, `close`): alert events go to
 `picket.alerts` as JSON lines (a few a second at most), and each batch's newest fix per
 track to `picket.tracks.<shard>` as one columnar batch (`picket.bus.batch`), never an
-object per track.
+object per track. With `picture=True` it also publishes, per batch, the picture columns
+of every track the batch changed (`picket.picture`, `picket.bus.picture`): what the live
+server builds its own picture from, so it never reads the pipeline's `TrackTable`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from picket.bus import ALERTS, Bus
 from picket.bus.batch import BatchMeta, decode, encode
+from picket.bus.picture import PICTURE, PictureTap
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Alert, Event
 from picket.model.decoded import Decoded
@@ -24,10 +27,22 @@ TRACKS = "picket.tracks"
 
 
 class BusSink:
-    def __init__(self, bus: Bus, shard: int = 0):
+    def __init__(self, bus: Bus, shard: int = 0, reports: bool = True, picture: bool = False):
         self.bus, self.shard = bus, shard
         self.seq = 0
         self.published = 0
+        self.reports = reports
+        self.picture = PictureTap() if picture else None
+        self.n_reports = 0  # reports seen, for the server's rate
+
+    def publish_picture(self, ctx: BatchContext) -> None:
+        """The changed tracks' picture columns, their new history and statics (one message)."""
+        if self.picture is None:
+            return
+        self.n_reports += len(ctx.reports)
+        data = self.picture.snapshot(ctx, self.n_reports)
+        if data is not None:
+            self.bus.publish(PICTURE, data)
 
     def emit(self, events: list[Event]) -> None:
         lines = [json.dumps({"what": what, "alert": a.to_json()}, separators=(",", ":"))
@@ -36,6 +51,9 @@ class BusSink:
             self.bus.publish(ALERTS, "\n".join(lines).encode())
 
     def tracks(self, ctx: BatchContext) -> None:
+        self.publish_picture(ctx)
+        if not self.reports:
+            return
         rows = np.flatnonzero(ctx.has_pos & ~ctx.outlier)
         if not len(rows):
             return

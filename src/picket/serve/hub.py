@@ -11,12 +11,22 @@ but tens of ms of wall time. When the pipeline thread is busy (its CPU clock
 moves), the tick asks it to park at the end of its current batch (it hands
 over a fresh snapshot first), encodes alone, and lets it go; a tick never
 waits longer than `tick_s` for that, and an idle pipeline is not waited for.
+
+Where the picture comes from: the bus (`picket.bus`). The pipeline publishes each
+batch's changed tracks (`picket.picture`) and its alert events (`picket.alerts`); the
+hub merges them into its own columns (`BusPicture`) whenever a reader asks and on a
+follower thread, so it holds nothing of the pipeline's and never stops it. Zone edits
+and triage go the other way as commands (`picket.cmd.zones`, `picket.cmd.triage`).
+The parking above is kept for a pipeline that still calls `at_batch_end`; `LiveSink`
+no longer does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import logging
 import secrets
 import threading
 import time as wall
@@ -27,14 +37,161 @@ from typing import Any
 
 import numpy as np
 
+from picket.bus import ALERTS, CMD, Bus, InProcessBus
+from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
 from picket.model.subjects import parse_subject
-from picket.serve.picture import SUSPECT_KINDS, Picture
+from picket.serve.picture import SUSPECT_KINDS, Picture, label_of
 from picket.serve.sse import EventLog
-from picket.serve.views import MetaCache, ViewKey, ViewState, meta_message
+from picket.serve.views import MetaCache, ViewKey, ViewState, category_of, meta_message
 from picket.serve.zone_edits import ZoneEditor
+
+logger = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 8  # frames a client may lag before it is resynchronised
 PARK_MAX_S = 1.0  # longest a parked pipeline waits for an encode (a stuck tick frees it)
+BUS_RETAIN = 256 << 20  # bytes of unread messages the hub's own in-process bus may hold
+FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
+HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
+
+
+class BusPicture:
+    """The hub's own columns of every track, merged from bus snapshots by subject.
+
+    Track ids are given in order of first arrival (a snapshot lists new tracks in the
+    publisher's slot order), so with one pipeline they are its slots, as before.
+    Not thread-safe: the hub calls it under its sync lock."""
+
+    def __init__(self, history: int = HISTORY) -> None:
+        self.h = history
+        self.n = 0
+        self.keys = np.zeros(0, np.int64)  # sorted subjects
+        self.key_ids = np.zeros(0, np.int64)
+        self.cols: dict[str, np.ndarray] = {}
+        self.hist = {k: np.zeros((0, history)) for k in ("t", "lat", "lon")}
+        self.head = np.zeros(0, np.int64)
+        self.statics: dict[int, dict[str, Any]] = {}
+        self.time = -np.inf
+        self.now_by_domain: dict[int, float] = {}
+        self.n_reports = 0
+        self.seen = False
+
+    def ids_for(self, subjects: np.ndarray) -> np.ndarray:
+        """Id per subject, numbering unknown ones next in the given order (vectorised)."""
+        keys = self.keys
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, subjects), len(keys) - 1)
+            known = keys[pos] == subjects
+            ids = np.where(known, self.key_ids[pos], -1)
+        else:
+            known, ids = np.zeros(len(subjects), bool), np.full(len(subjects), -1, np.int64)
+        fresh = np.flatnonzero(~known)
+        if len(fresh):
+            ids[fresh] = self.n + np.arange(len(fresh))
+            allk = np.concatenate([keys, subjects[fresh]])
+            order = np.argsort(allk, kind="stable")
+            self.keys, self.key_ids = allk[order], np.concatenate([self.key_ids, ids[fresh]])[order]
+            self._grow(self.n + len(fresh))
+            self.n += len(fresh)
+        return ids
+
+    def _grow(self, need: int) -> None:
+        cap = len(self.head)
+        if need <= cap:
+            return
+        cap = max(1024, cap)
+        while cap < need:
+            cap *= 2
+        for k in self.hist:
+            a = np.full((cap, self.h), np.nan)
+            a[: self.n] = self.hist[k][: self.n]
+            self.hist[k] = a
+        self.head = np.concatenate([self.head, np.zeros(cap - len(self.head), np.int64)])
+        for k, v in self.cols.items():
+            a = np.zeros(cap, v.dtype)
+            a[: self.n] = v[: self.n]
+            self.cols[k] = a
+
+    def merge(self, s: Snapshot) -> list[tuple[int, int, dict[str, Any]]]:
+        """Apply one snapshot; returns (id, subject, fields) of the statics it carried."""
+        subj = np.asarray(s.cols["subject"], np.int64)
+        order = np.argsort(s.cols["slot"], kind="stable")  # new tracks in publisher order
+        ids = np.empty(len(subj), np.int64)
+        ids[order] = self.ids_for(subj[order])
+        cap = len(self.head)
+        for k in PICTURE_COLUMNS:
+            v = s.cols[k]
+            if k not in self.cols:
+                self.cols[k] = np.zeros(cap, v.dtype)
+            self.cols[k][ids] = v
+        if len(s.hist["row"]):
+            hid = ids[s.hist["row"]]
+            starts = np.r_[0, np.flatnonzero(hid[1:] != hid[:-1]) + 1]
+            counts = np.diff(np.r_[starts, len(hid)])
+            rank = np.arange(len(hid)) - np.repeat(starts, counts)
+            keep = rank >= np.repeat(counts, counts) - self.h
+            pos = (self.head[hid] + rank) % self.h
+            for k in ("t", "lat", "lon"):
+                self.hist[k][hid[keep], pos[keep]] = s.hist[k][keep]
+            np.add.at(self.head, hid, 1)
+        self.time = s.time
+        self.now_by_domain = s.now_by_domain
+        self.n_reports = s.n_reports
+        self.seen = True
+        out = []
+        for subject, fields in s.statics:
+            self.statics[subject] = fields
+            tid = self.lookup(subject)
+            if tid is not None:
+                out.append((tid, subject, fields))
+        return out
+
+    def lookup(self, subject: int) -> int | None:
+        i = int(np.searchsorted(self.keys, subject))
+        return int(self.key_ids[i]) if i < len(self.keys) and self.keys[i] == subject else None
+
+    def picture(self) -> Picture:
+        n = self.n
+        if not self.cols:
+            pic = Picture.empty()
+            pic.time, pic.now_by_domain = self.time, dict(self.now_by_domain)
+            return pic
+        cols = {k: v[:n].copy() for k, v in self.cols.items()}
+        cols["id"] = np.arange(n, dtype=np.int64)
+        return Picture(float(self.time), cols, {}, dict(self.now_by_domain))
+
+
+class HubTracks:
+    """What the server's endpoints read of the tracks besides the picture: statics, the
+    subject -> id map and a track's recent path, all held by the hub."""
+
+    def __init__(self, hub: LiveHub, store: BusPicture) -> None:
+        self._hub, self._store = hub, store
+
+    @property
+    def statics(self) -> dict[int, dict[str, Any]]:
+        return self._store.statics
+
+    @property
+    def _index(self) -> dict[int, int]:
+        with self._hub._sync_lock:
+            s = self._store
+            return dict(zip(s.keys.tolist(), s.key_ids.tolist(), strict=True))
+
+    def slot(self, subject: int) -> int | None:
+        with self._hub._sync_lock:
+            return self._store.lookup(int(subject))
+
+    def __len__(self) -> int:
+        return self._store.n
+
+    def history(self, track_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with self._hub._sync_lock:
+            s = self._store
+            head = int(s.head[track_id])
+            n = min(head, s.h)
+            order = np.arange(head - n, head) % s.h
+            return (s.hist["t"][track_id, order], s.hist["lat"][track_id, order],
+                    s.hist["lon"][track_id, order])  # fmt: skip
 
 
 @dataclass(eq=False)
@@ -61,8 +218,18 @@ class Client:
 
 
 class LiveHub:
-    def __init__(self, tick_s: float = 1.0):
+    def __init__(self, tick_s: float = 1.0, bus: Bus | None = None):
         self.tick_s = tick_s
+        self.bus: Bus = bus if bus is not None else InProcessBus(retain_bytes=BUS_RETAIN)
+        self._sync_lock = threading.RLock()
+        self._store = BusPicture()
+        self._tracks = HubTracks(self, self._store)
+        self._tracks_override: Any = None
+        self._subs = [self.bus.subscribe(PICTURE, "picket-hub-picture"),
+                      self.bus.subscribe(ALERTS, "picket-hub-alerts")]  # fmt: skip
+        self._dirty = False
+        self.bus_errors = 0  # messages on the bus that were not snapshots or alert events
+        self._follower: threading.Thread | None = None
         self.boot = secrets.token_hex(4)
         self.events = EventLog(self.boot)
         self.picture = Picture.empty()
@@ -74,18 +241,17 @@ class LiveHub:
         self.meta_cache = MetaCache()  # shared by the views
         self._clients_lock = threading.Lock()
         self._ids = itertools.count(1)
-        self.open_alerts: dict[str, dict[str, Any]] = {}
+        self._open: dict[str, dict[str, Any]] = {}
         self._alert_keys = np.zeros(0, np.int64)
         self._suspect_keys = np.zeros(0, np.int64)
         self.friends: set[int] = set()  # subject keys an operator declared friendly
         self.triage_state: dict[str, dict[str, Any]] = {}
         self.layers: dict[str, dict[str, Any]] = {}
-        self.tracks_ref: Any = None  # the live TrackTable (history/static look-ups)
         self.rejects: Any = None
         self.env: dict[str, Any] = {}  # the pipeline's env (live_stats), when one feeds the hub
         self.sinks: list[Any] = []  # the pipeline's sinks: their stats() go into /api/metrics
         self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
-        self.zones = ZoneEditor()
+        self.zones = ZoneEditor(on_change=self._zone_command)
         self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
                       "keyframe_bytes": 0, "wait_ms": 0.0, "reports": 0, "reports_per_s": 0.0,
                       "sse_clients": 0}  # fmt: skip
@@ -100,6 +266,73 @@ class LiveHub:
         self._parked = 0  # tick number the pipeline is parked for
         self.last_batch = -np.inf  # monotonic time of the pipeline's newest batch end
         self.pipeline_thread: int | None = None  # ident of the thread that runs batches
+
+    # the bus ------------------------------------------------------------------------
+    @property
+    def open_alerts(self) -> dict[str, dict[str, Any]]:
+        self.sync()
+        return self._open
+
+    @open_alerts.setter
+    def open_alerts(self, value: dict[str, dict[str, Any]]) -> None:
+        self._open = value
+
+    @property
+    def tracks_ref(self) -> Any:
+        """The hub's own track look-ups (statics, ids, history); None before any snapshot."""
+        if self._tracks_override is not None:
+            return self._tracks_override
+        self.sync()
+        return self._tracks if self._store.seen else None
+
+    @tracks_ref.setter
+    def tracks_ref(self, value: Any) -> None:
+        self._tracks_override = value
+
+    def sync(self) -> None:
+        """Take everything the bus holds for the hub: snapshots into the picture, alert
+        events into the open set and SSE. Cheap when there is nothing new."""
+        with self._sync_lock:
+            pics = self._subs[0].fetch(100_000, 0)
+            alerts = self._subs[1].fetch(100_000, 0)
+            for m in pics:
+                try:
+                    snap = decode(m.data)
+                except PictureError as e:
+                    self.bus_errors += 1
+                    logger.warning("hub: %s on %s", e, m.subject)
+                    continue
+                for tid, subject, fields in self._store.merge(snap):
+                    lab = label_of(fields)
+                    if lab:
+                        self.labels[tid] = lab
+                    cat = category_of(fields)
+                    if cat:
+                        self.categories[tid] = (subject, cat)
+                self._dirty = True
+            for m in alerts:
+                for line in m.data.decode("utf-8", "replace").splitlines():
+                    try:
+                        d = json.loads(line)
+                        self.alert_event(d["what"], d["alert"])
+                    except (ValueError, KeyError, TypeError) as e:
+                        self.bus_errors += 1
+                        logger.warning("hub: bad alert event on the bus: %s", e)
+            if self._dirty:
+                self._dirty = False
+                self.set_picture(self._store.picture(), self._store.n_reports)
+
+    def _follow(self) -> None:
+        while not self._stop.wait(FOLLOW_S):
+            try:
+                self.sync()
+            except Exception:  # a bad message must not stop the picture
+                logger.exception("hub: taking the bus failed")
+
+    def _zone_command(self, zones: list[dict[str, Any]], reindexed: bool) -> None:
+        """An operator's zone edit, for the pipeline to apply between batches."""
+        body = json.dumps({"zones": zones, "reindexed": reindexed}, default=str)
+        self.bus.publish(f"{CMD}.zones", body.encode())
 
     # pipeline side ----------------------------------------------------------------
     def set_picture(self, pic: Picture, n_reports: int | None = None) -> None:
@@ -123,15 +356,15 @@ class LiveHub:
         aid = alert["id"]
         alert = {**alert, "triage": self.triage_state.get(aid) or _new_triage()}
         if what == "close" or alert.get("status") == "closed":
-            self.open_alerts.pop(aid, None)
+            self._open.pop(aid, None)
         else:
-            self.open_alerts[aid] = alert
+            self._open[aid] = alert
         self._refresh_alert_keys()
         self.events.publish("alert", {"event": what, "alert": alert})
 
     def _refresh_alert_keys(self) -> None:
         keys, suspects = set(), set()
-        for a in list(self.open_alerts.values()):
+        for a in list(self._open.values()):
             try:
                 k = parse_subject(a["subject"])
             except (ValueError, KeyError):
@@ -198,7 +431,7 @@ class LiveHub:
         """A stored run's picture and the alerts open as of its time (no pipeline)."""
         self.mode = "stored"
         self.set_picture(pic)
-        self.open_alerts = {a["id"]: a for a in open_alerts}
+        self._open = {a["id"]: a for a in open_alerts}
         self.triage_state = {a["id"]: a["triage"] for a in open_alerts if a.get("triage")}
         self._refresh_alert_keys()
 
@@ -206,15 +439,18 @@ class LiveHub:
     def triage_event(self, entry: dict[str, Any], state: dict[str, Any], alert: dict | None):
         aid = entry["alert_id"]
         self.triage_state[aid] = state
-        if aid in self.open_alerts:
-            self.open_alerts[aid] = {**self.open_alerts[aid], "triage": state}
+        if aid in self._open:
+            self._open[aid] = {**self._open[aid], "triage": state}
         self.events.publish("triage", {**entry, "alert": alert})
+        body = json.dumps({"alert_id": aid, "state": state}, default=str)
+        self.bus.publish(f"{CMD}.triage", body.encode())  # for a pipeline that wants it
 
     def layer_event(self, name: str, geojson: dict[str, Any]) -> None:
         self.layers[name] = geojson
         self.events.publish("layers", {"layer": name})
 
     def current(self) -> Picture:
+        self.sync()
         with self._pic_lock:
             return self.picture
 
@@ -243,6 +479,9 @@ class LiveHub:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="picket-hub", daemon=True)
             self._thread.start()
+            self._follower = threading.Thread(target=self._follow, name="picket-hub-bus",
+                                              daemon=True)  # fmt: skip
+            self._follower.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -250,6 +489,9 @@ class LiveHub:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._follower is not None:
+            self._follower.join(timeout=5)
+            self._follower = None
 
     def _run(self) -> None:
         due = wall.monotonic() + self.tick_s

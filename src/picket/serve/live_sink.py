@@ -1,35 +1,42 @@
-"""`LiveSink`: the pipeline's window onto the live server (a `Sink`)."""
+"""`LiveSink`: the pipeline's edge towards the live server (a `Sink`), over the bus."""
 
 from __future__ import annotations
 
-import time as wall
+import json
+import logging
 from typing import Any
 
+from picket.bus import CMD, Bus
+from picket.bus.sink import BusSink
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.serve.hub import LiveHub
-from picket.serve.picture import label_of, snapshot
-from picket.serve.views import category_of
+from picket.serve.zone_edits import ZoneError, zones_from_command
+
+logger = logging.getLogger(__name__)
 
 
 class LiveSink:
-    """Hands the hub a snapshot at most every `min_interval_s` of wall time, and always
-    when a tick is waiting; takes operators' zone edits into the running pipeline.
+    """Publishes each batch's changed tracks and the alert events on the hub's bus (a
+    `BusSink`), and applies the commands operators send back (zone edits) between
+    batches. It hands the hub nothing of the pipeline's tracks: the hub builds its own
+    picture from the bus, so the same path works when the pipeline runs elsewhere.
 
-    Why throttled: a replay at full speed runs hundreds of batches a second;
-    the picture is pushed once per tick anyway, so more snapshots are wasted.
-    Why zone edits are taken here: this runs in the pipeline's thread between
-    batches, so every detector sees one zone set per batch.
+    Why zone edits are taken here: this runs in the pipeline's thread between batches,
+    so every detector sees one zone set per batch.
+    `min_interval_s` is kept for callers; snapshots now go out every batch (they hold
+    only the tracks the batch changed).
     """
 
     def __init__(self, hub: LiveHub, min_interval_s: float | None = None, env: Any = None,
-                 rejects: Any = None, pipeline: Any = None):  # fmt: skip
+                 rejects: Any = None, pipeline: Any = None, bus: Bus | None = None):  # fmt: skip
         self.hub = hub
         self.pipeline = pipeline
         self.min_interval_s = hub.tick_s / 2 if min_interval_s is None else min_interval_s
-        self._last = -1e18
-        self._n_reports = 0
-        self._pending: BatchContext | None = None
+        self.bus = bus if bus is not None else hub.bus
+        self.out = BusSink(self.bus, reports=False, picture=True)
+        self._cmds = self.bus.subscribe(f"{CMD}.>", "picket-pipeline-commands")
+        self.commands = {"zones": 0, "triage": 0, "refused": 0}
         if rejects is not None:
             hub.rejects = rejects
         if pipeline is not None:
@@ -47,12 +54,26 @@ class LiveSink:
         if hub.zones.seeded:
             hub.layers["zones"] = hub.zones.collection()
 
-    def take_zone_edits(self, env: dict[str, Any]) -> bool:
-        """Put the newest edited zone set into the pipeline (its `env`); True if there was one."""
-        got = self.hub.zones.take()
-        if got is None:
+    def take_zone_edits(self, env: Any) -> bool:
+        """Apply the newest zone command on the bus to the pipeline (its `env`); True if
+        there was one. Earlier commands in the same take only add their `reindexed`."""
+        latest, reindexed = None, False
+        for m in self._cmds.fetch(10_000, 0):
+            what = m.subject.rsplit(".", 1)[-1]
+            if what == "zones":
+                latest = m
+                reindexed = reindexed or _peek_reindexed(m.data)
+            elif what in self.commands:
+                self.commands[what] += 1
+        if latest is None:
             return False
-        zones, reindexed = got
+        try:
+            zones, _ = zones_from_command(latest.data)
+        except (ValueError, KeyError, TypeError, ZoneError) as e:
+            self.commands["refused"] += 1
+            logger.warning("zone command refused: %s", e)
+            return False
+        self.commands["zones"] += 1
         if self.pipeline is not None:
             from picket.pipeline.assemble import replace_zones
 
@@ -63,39 +84,21 @@ class LiveSink:
         return True
 
     def emit(self, events: list[Event]) -> None:
-        for what, alert in events:
-            self.hub.alert_event(what, alert.to_json())
+        self.out.emit(events)
 
     def tracks(self, ctx: BatchContext) -> None:
-        t = ctx.tracks
-        self.hub.tracks_ref = t
-        self._n_reports += len(ctx.reports)
-        if ctx.statics:
-            for st in ctx.statics:
-                slot = t.slot(st.subject)
-                lab = label_of(t.statics.get(st.subject, {})) if slot is not None else None
-                if lab:
-                    self.hub.set_label(slot, lab)
-                cat = category_of(t.statics.get(st.subject, {})) if slot is not None else None
-                if cat:
-                    self.hub.categories[slot] = (int(st.subject), cat)
+        self.out.publish_picture(ctx)
         if ctx.env is not None:
             self.take_zone_edits(ctx.env)
-        now = wall.monotonic()
-        self._pending = ctx
-        if self.hub.at_batch_end(lambda: self._push(ctx)):  # a tick was waiting: it has it
-            self._last, self._pending = now, None
-        elif now - self._last >= self.min_interval_s:
-            self._last = now
-            self._push(ctx)
-            self._pending = None
-
-    def _push(self, ctx: BatchContext) -> None:
-        nbd = ctx.env.get("now_by_domain", {}) if ctx.env else {}
-        self.hub.set_picture(snapshot(ctx.tracks, ctx.now, nbd), self._n_reports)
 
     def close(self) -> None:
-        """Push the final state a throttled batch left behind."""
-        if self._pending is not None:
-            self._push(self._pending)
-            self._pending = None
+        """Nothing is held back: every batch was published as it ended."""
+
+
+def _peek_reindexed(body: bytes) -> bool:
+    """Whether a zone command moved zones (a command that is no JSON object did not)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and bool(doc.get("reindexed"))

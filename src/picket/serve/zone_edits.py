@@ -12,6 +12,7 @@ import dataclasses
 import json
 import threading
 import time as wall
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,27 @@ class Zone:
     geojson: dict[str, Any]  # what clients see and the file keeps
 
 
+def command_feature(z: Zone) -> dict[str, Any]:
+    """A zone as a zone command carries it: the detectors' properties, the drawn shape."""
+    f = z.feature
+    return {"type": "Feature", "name": f.name, "kind": f.kind, "where": f.where,
+            "properties": dict(f.properties), "geometry": z.geojson["geometry"]}  # fmt: skip
+
+
+def zones_from_command(body: bytes) -> tuple[ZoneSet, bool]:
+    """The zone set and `reindexed` flag of one `picket.cmd.zones` message (ValueError or
+    ZoneError if it is not one). The shapes were checked when the edit was made."""
+    doc = json.loads(body)
+    feats = []
+    for i, d in enumerate(doc["zones"]):
+        g = shapely.geometry.shape(d["geometry"])
+        if g.geom_type not in ("Polygon", "MultiPolygon") or not shapely.is_valid(g):
+            raise ZoneError(422, f"zone command [{i}]: not a valid polygon")
+        feats.append(Feature(str(d["name"]), str(d["kind"]), g, dict(d["properties"]),
+                             where=str(d.get("where", ""))))  # fmt: skip
+    return ZoneSet(feats), bool(doc.get("reindexed"))
+
+
 def _jsonable(v: Any) -> bool:
     return isinstance(v, str | int | float | bool) or v is None
 
@@ -138,9 +160,12 @@ def parse_zone(doc: Any, where: str, budget: Budget | None = None) -> Feature:
 
 
 class ZoneEditor:
-    """The live zone list; thread-safe. The pipeline takes the newest set with `take()`."""
+    """The live zone list; thread-safe. The pipeline takes the newest set with `take()`,
+    or, with `on_change` (the live hub), from the command each edit publishes: the zones
+    as GeoJSON Features (their detector properties) and whether indices moved."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[list[dict[str, Any]], bool], None] | None = None):
+        self._on_change = on_change
         self._lock = threading.Lock()
         self.zones: list[Zone] = []
         self.path: Path | None = None
@@ -298,6 +323,8 @@ class ZoneEditor:
         self._pending = ZoneSet([z.feature for z in self.zones])
         self._reindexed = self._reindexed or reindexed
         self.seeded = True
+        if self._on_change is not None:
+            self._on_change([command_feature(z) for z in self.zones], reindexed)
         if persist and self.path is not None:
             fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
             tmp = self.path.with_suffix(".tmp")
