@@ -90,6 +90,32 @@ def point_arc(p: F8, a: F8, b: F8, n: F8, ok: NDArray[np.bool_]) -> tuple[F8, F8
     return dist, along
 
 
+def point_arc_distance(p: F8, a: F8, b: F8, n: F8, ok: NDArray[np.bool_]) -> F8:
+    """`point_arc`'s distance alone, on coordinate columns: the same operations in the same
+    order (so the same bits; `_dot`'s einsum adds x, z, then y), without the along-arc angle
+    or NumPy's per-call stacking (the corridor lookup runs it on every nearby position)."""
+    px, py, pz = p[:, 0], p[:, 1], p[:, 2]
+    ax, ay, az = a[:, 0], a[:, 1], a[:, 2]
+    bx, by, bz = b[:, 0], b[:, 1], b[:, 2]
+    nx, ny, nz = n[:, 0], n[:, 1], n[:, 2]
+    s = px * nx + pz * nz + py * ny
+    fx, fy, fz = px - s * nx, py - s * ny, pz - s * nz
+    fn = np.sqrt(fx * fx + fy * fy + fz * fz)
+    q = np.where(fn > 0, fn, 1.0)
+    hx, hy, hz = fx / q, fy / q, fz / q
+    inside = ok & (fn > 1e-15)
+    # x on the minor arc a-b: (a x x) . n >= 0 and (x x b) . n >= 0
+    inside &= (ay * hz - az * hy) * nx + (ax * hy - ay * hx) * nz + (az * hx - ax * hz) * ny >= 0
+    inside &= (hy * bz - hz * by) * nx + (hx * by - hy * bx) * nz + (hz * bx - hx * bz) * ny >= 0
+
+    def angle(ux: F8, uy: F8, uz: F8, vx: F8, vy: F8, vz: F8) -> F8:
+        cx, cy, cz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
+        return np.arctan2(np.sqrt(cx * cx + cy * cy + cz * cz), ux * vx + uz * vz + uy * vy)
+
+    da, db = angle(px, py, pz, ax, ay, az), angle(px, py, pz, bx, by, bz)
+    return np.where(inside, np.arctan2(np.abs(s), fn), np.minimum(da, db))
+
+
 def arc_arc(a1: F8, b1: F8, a2: F8, b2: F8) -> F8:
     """Exact angular distance between two minor arcs: 0 if they cross, else the least of the
     four endpoint-to-arc distances (off a crossing the minimum is always at an endpoint)."""
@@ -518,7 +544,9 @@ class LineSet:
         ulat, ulon = lat[idx][uniq], lon[idx][uniq]
         for chunk in np.array_split(np.arange(len(uniq)), -(-len(uniq) // _PAIR_CHUNK)):
             p, s = self._near.candidates(ulat[chunk], ulon[chunk])
-            d, _ = self._pair_distance(ulat[chunk], ulon[chunk], p, s)
+            u = unit_vectors(ulat[chunk][p], ulon[chunk][p])
+            d = point_arc_distance(u, self.seg_a[s], self.seg_b[s], self.seg_n[s], self.seg_ok[s])
+            d *= EARTH_RADIUS_M
             within = d <= self.corridor_m[self.seg_line[s]]
             p, s, d = p[within], s[within], d[within]
             best = _first_per_owner(p, d)
