@@ -180,7 +180,7 @@ class AirLoitering:
             self._sort_and_pair()
         if not len(self.t):
             return []
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.AIR), ctx.now)
+        now = ctx.world.now_of(Domain.AIR, ctx.now)
         out: list[Signal] = []
         for tk in self.ticker.due(float(self.t.min()), now, self.t).tolist():
             inside = (self.t <= tk) & (self.t >= tk - th.window_s)
@@ -353,7 +353,7 @@ class AirLoitering:
             arc, speed = self.shape(w)
             cand = np.flatnonzero(loiter & (arc < th.orbit_arc_deg)
                                   & (speed >= th.holding_speed_ms))  # fmt: skip
-            ap = airports_of(ctx.env)
+            ap = airports_of(ctx.world)
             if len(cand) and ap is not None:
                 near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
                                            th.terminal_radius_m)  # fmt: skip

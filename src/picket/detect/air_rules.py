@@ -22,7 +22,6 @@ from picket.detect.base import (
     last_per_slot,
     make_signal,
     report_evidence,
-    select_kinds,
     th,
 )
 from picket.detect.sustained import SustainedDetector
@@ -69,7 +68,7 @@ def on_ground_rows(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
     g = r.on_ground[rows]
     out = g == 1
     unk = np.flatnonzero(g < 0)
-    ap = airports_of(ctx.env)
+    ap = airports_of(ctx.world)
     if not len(unk) or ap is None or not len(ap):
         return out
     u = rows[unk]
@@ -86,7 +85,7 @@ def on_ground_rows(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
 def in_aerodrome_traffic(ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
     """Per row: inside an airport's traffic zone (within the layer's radius, below its
     height above the field): circuits, approaches and departures, not what air detectors seek."""
-    ap = airports_of(ctx.env)
+    ap = airports_of(ctx.world)
     if ap is None or not len(ap) or not len(rows):
         return np.zeros(len(rows), bool)
     _, alt = _speed_alt(ctx, rows)
@@ -208,14 +207,7 @@ class AirspaceEntry:
         self._names = names
 
     def _zones(self, ctx: BatchContext):
-        zones = ctx.env.get("zones")
-        if zones is None or len(zones) == 0:
-            return None
-        cache = ctx.env.setdefault("_zone_cache", {})
-        key = ("watched", *self.th.zone_kinds)
-        if key not in cache:
-            cache[key] = select_kinds(zones, tuple(self.th.zone_kinds))
-        return cache[key] if len(cache[key]) else None
+        return ctx.world.zones_of_kinds(tuple(self.th.zone_kinds))
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         zones = self._zones(ctx)

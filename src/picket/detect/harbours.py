@@ -18,7 +18,7 @@ Two vessels alone never make a harbour (a rendezvous must not learn itself away)
 Learning is on the fly with a warm-up: until a place is learned (`min_still_s`
 after the third vessel settles), vessels there are judged as at sea; every query
 is "harbour as of time t", so alerts never depend on how reports were batched.
-Detectors ask `harbour_at(ctx, lat, lon, t)`; the learner lives in `ctx.env["harbours"]`.
+Detectors ask `harbour_at(ctx, lat, lon, t)`; the learner lives in `ctx.world.harbours`.
 """
 
 from __future__ import annotations
@@ -157,9 +157,9 @@ class HarbourLearner:
 
 def learner_of(ctx: BatchContext) -> HarbourLearner:
     """The pipeline's harbour learner (made at first use), up to date with this batch."""
-    h = ctx.env.get("harbours")
+    h = ctx.world.harbours
     if h is None:
-        h = ctx.env["harbours"] = HarbourLearner()
+        h = ctx.world.harbours = HarbourLearner()
     h.update(ctx)
     return h
 
@@ -181,5 +181,7 @@ class HarbourLearning:
         self.learner = HarbourLearner(th)
 
     def update(self, ctx: BatchContext) -> list:
-        ctx.env.setdefault("harbours", self.learner).update(ctx)
+        if ctx.world.harbours is None:
+            ctx.world.harbours = self.learner
+        ctx.world.harbours.update(ctx)
         return []

@@ -197,7 +197,7 @@ class AisGap:
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         out: list[Signal] = []
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
+        now = ctx.world.now_of(Domain.MARITIME, ctx.now)
         r = ctx.reports
         tc = ctx.tracks.cols
         mrows = np.flatnonzero(ctx.has_pos & (r.domain == Domain.MARITIME))
@@ -329,7 +329,7 @@ class AisGap:
         e_lat, e_lon = r.lat[rows], r.lon[rows]
         line0, d0 = infrastructure_near(ctx, g_lat, g_lon)
         line1, d1 = (a[rows] for a in ctx.corridor())
-        lines = ctx.env.get("lines")
+        lines = ctx.world.lines
         crossed = (lines.crosses(g_lat, g_lon, e_lat, e_lon) if lines is not None and len(lines)
                    else np.full(len(rows), -1))  # fmt: skip
         out = []
