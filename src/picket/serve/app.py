@@ -387,6 +387,8 @@ async def layer(request: Request) -> Response:
         return JSONResponse(gnss_cells(rows))
     if name == "satellites":
         return await _satellites(request, st)
+    if name == "harbours":
+        return JSONResponse(await run_in_threadpool(_harbours, st))
     if name not in ("zones", "infrastructure"):
         raise ApiError(404, f"no layer {name}")
     return JSONResponse(st.hub.layers.get(name) or feature_collection([]))
@@ -618,6 +620,25 @@ async def codes(request: Request) -> Response:
     from picket.model.codes import all_codes
 
     return JSONResponse(all_codes())
+
+
+def _harbours(st: ServerState) -> dict[str, Any]:
+    """Harbours and anchorages learned from the traffic (detect/harbours.py): the running
+    pipeline's learner live, else those kept in the store (SQLite stores keep them)."""
+    learner = getattr(getattr(st.hub, "env", None), "harbours", None)
+    if learner is not None:
+        from picket.detect.harbours import HarbourLearner
+
+        copy = HarbourLearner(learner.th)  # the pipeline thread goes on learning meanwhile
+        copy.cells = dict(learner.cells)
+        return copy.geojson()
+    db = getattr(st.reader.store, "db", None)
+    if db is None:
+        return feature_collection([])
+    from picket.store.harbours import harbours_geojson
+
+    with st.reader.lock:
+        return harbours_geojson(db)
 
 
 # SSE ------------------------------------------------------------------------------------
