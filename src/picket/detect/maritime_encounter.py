@@ -129,18 +129,20 @@ class Encounter:
         t = r.time[rows]
         ticks = self._ticks(t, now)
         out: list[Signal] = []
-        done = np.zeros(len(rows), bool)
         if len(ticks):  # the vessels any of this batch's ticks can look at
             n = ctx.tracks.n
             recent = self.t[:n] >= ticks[0] - self.th.max_report_age_s
             recent[ctx.slots[rows]] = True
             pool = np.flatnonzero(recent & (ctx.tracks.cols["domain"][:n] == Domain.MARITIME))
-        for tk in ticks.tolist():
-            due = ~done & (t <= tk)
-            self._apply(ctx, rows[due])
-            done |= due
+        # rows in time order: each tick applies the next stretch (back in slot order)
+        o = np.argsort(t, kind="stable")
+        by_time, ends = rows[o], np.searchsorted(t[o], ticks, side="right").tolist()
+        start = 0
+        for tk, end in zip(ticks.tolist(), ends, strict=True):
+            self._apply(ctx, np.sort(by_time[start:end]))
+            start = max(start, end)
             out.extend(self._check(ctx, tk, pool))
-        self._apply(ctx, rows[~done])
+        self._apply(ctx, np.sort(by_time[start:]))
         return out
 
     def _check(self, ctx: BatchContext, now: float, pool: np.ndarray) -> list[Signal]:
