@@ -43,7 +43,7 @@ def test_harbour_layer_live_and_stored(tmp_path):
 
     # a server over a stored run draws what the store kept
     stored = Store(tmp_path / "stored.sqlite")
-    store_harbours.save(stored.db, world.harbours)
+    store_harbours.save(stored, world.harbours)
     srv = start_server(stored, LiveHub(tick_s=0.05), port=0)
     try:
         back = httpx.get(srv.url + "/api/layers/harbours", timeout=30).json()

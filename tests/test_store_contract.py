@@ -25,7 +25,8 @@ PUBLIC = {"upsert_alerts", "record", "alert_events", "alerts_at", "count_open_at
           "track_points", "close", "dead_letter_path", "save_checkpoint", "load_checkpoint",
           "open_alerts", "has_event", "track_points_page",
           "alert_objects", "alerts_touched_after", "upsert_incidents", "incidents", "incident",
-          "add_watch", "delete_watch", "watch_entries"}  # fmt: skip
+          "add_watch", "delete_watch", "watch_entries", "save_harbour_cells",
+          "harbour_cells"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +235,14 @@ def test_store_sink_into_postgres_matches_sqlite(server, tmp_path):
         run(st)
         sink.close()
     assert list(stores[0].track_points(limit=-1)) == list(stores[1].track_points(limit=-1))
+
+
+def test_harbour_cells_keep_their_earliest_time(target):
+    st = open_store(target, target.parent if hasattr(target, "parent") else None)
+    try:
+        assert st.harbour_cells() == {}
+        st.save_harbour_cells({1: 10.0, 2: 20.0, (1 << 40) + 7: 3.5})
+        st.save_harbour_cells({1: 5.0, 2: 30.0, 3: 1.0})
+        assert st.harbour_cells() == {1: 5.0, 2: 20.0, 3: 1.0, (1 << 40) + 7: 3.5}
+    finally:
+        st.close()

@@ -232,23 +232,18 @@ def _harbour_learner(pipe: Pipeline) -> Any:
 
 def _load_harbours(st: Any, pipe: Pipeline) -> None:
     """Harbours learned by earlier runs on this store count from their learned time on
-    (store/harbours.py); SQLite stores only, for now."""
-    import sqlite3
-
+    (store/harbours.py; SQLite and PostgreSQL)."""
     learner = _harbour_learner(pipe)
-    if learner is not None and isinstance(getattr(st, "db", None), sqlite3.Connection):
+    if learner is not None and hasattr(st, "harbour_cells"):
         from picket.store import harbours
 
-        harbours.load(st.db, learner)
+        harbours.load(st, learner)
         pipe.world.harbours = learner
 
 
 def _save_harbours(st: Any, pipe: Pipeline) -> None:
-    import sqlite3
-
     learner = _harbour_learner(pipe)
-    if learner is not None and learner.cells and isinstance(getattr(st, "db", None),
-                                                             sqlite3.Connection):  # fmt: skip
+    if learner is not None and learner.cells and hasattr(st, "save_harbour_cells"):
         from picket.store import harbours
 
-        harbours.save(st.db, learner)
+        harbours.save(st, learner)

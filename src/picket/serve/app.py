@@ -624,7 +624,7 @@ async def codes(request: Request) -> Response:
 
 def _harbours(st: ServerState) -> dict[str, Any]:
     """Harbours and anchorages learned from the traffic (detect/harbours.py): the running
-    pipeline's learner live, else those kept in the store (SQLite stores keep them)."""
+    pipeline's learner live, else those kept in the store."""
     learner = getattr(getattr(st.hub, "env", None), "harbours", None)
     if learner is not None:
         from picket.detect.harbours import HarbourLearner
@@ -632,13 +632,13 @@ def _harbours(st: ServerState) -> dict[str, Any]:
         copy = HarbourLearner(learner.th)  # the pipeline thread goes on learning meanwhile
         copy.cells = dict(learner.cells)
         return copy.geojson()
-    db = getattr(st.reader.store, "db", None)
-    if db is None:
+    store = st.reader.store
+    if store is None:
         return feature_collection([])
     from picket.store.harbours import harbours_geojson
 
     with st.reader.lock:
-        return harbours_geojson(db)
+        return harbours_geojson(store)
 
 
 # SSE ------------------------------------------------------------------------------------

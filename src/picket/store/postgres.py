@@ -128,6 +128,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     record text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents (time);
+CREATE TABLE IF NOT EXISTS harbour_cells (
+    cell bigint PRIMARY KEY,
+    since double precision NOT NULL
+);
 CREATE TABLE IF NOT EXISTS watchlist (
     id text COLLATE "C" PRIMARY KEY,
     match text NOT NULL,
@@ -700,6 +704,26 @@ class PostgresStore:
         self.flush()
         cur = self._read(lambda c: c.execute("DELETE FROM watchlist WHERE id = %s", (entry_id,)))
         return bool(cur.rowcount)
+
+    def save_harbour_cells(self, cells: dict[int, float]) -> None:
+        """Keep learned harbour cells (cell -> since); a cell keeps its earliest time."""
+        if not cells:
+            return
+        rows = sorted((int(c), float(t)) for c, t in cells.items())
+
+        def run(c: Any) -> None:
+            with c.transaction(), c.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO harbour_cells VALUES (%s,%s) ON CONFLICT (cell) DO UPDATE "
+                    "SET since = LEAST(harbour_cells.since, excluded.since)", rows)  # fmt: skip
+
+        self.flush()
+        self._read(run)
+
+    def harbour_cells(self) -> dict[int, float]:
+        """The learned harbour cells kept so far (cell -> since)."""
+        rows = self._rows("SELECT cell, since FROM harbour_cells", ())
+        return {int(r["cell"]): float(r["since"]) for r in rows}
 
     def watch_entries(self) -> list[dict[str, Any]]:
         """The entries added from the API, oldest first."""

@@ -463,6 +463,18 @@ class Store:
         self.db.commit()
         return n > 0
 
+    def save_harbour_cells(self, cells: dict[int, float]) -> None:
+        """Keep learned harbour cells (cell -> since); a cell keeps its earliest time."""
+        from picket.store import harbours
+
+        harbours.save_cells(self.db, cells)
+
+    def harbour_cells(self) -> dict[int, float]:
+        """The learned harbour cells kept so far (cell -> since)."""
+        from picket.store import harbours
+
+        return harbours.load_cells(self.db)
+
     def watch_entries(self) -> list[dict[str, Any]]:
         """The entries added from the API, oldest first."""
         cur = self.db.execute("SELECT id, match, label, severity, note, who, time FROM "
