@@ -498,6 +498,10 @@ class LiveHub:
         while not self._stop.wait(max(0.0, due - wall.monotonic())):
             t0 = wall.monotonic()
             parked = self._watched() and self._wait_for_pipeline()
+            try:  # the bus's news merged before the encode is timed (as the pipeline's
+                self.sync()  # snapshot was taken outside it before)
+            except Exception:
+                logger.exception("hub: taking the bus failed")
             try:
                 self.tick(wait_ms=(wall.monotonic() - t0) * 1e3, parked=parked)
             except Exception as e:  # a bug in one tick must not stop the picture
