@@ -14,9 +14,9 @@ from picket.serve.views import ViewKey, ViewState, category_of, meta_rows
 def _picture(subjects: list[int], domains: list[int], t: float) -> Picture:
     n = len(subjects)
     pic = Picture.empty()
-    cols = {k: np.full(n, v) for k, v in (("lat", 56.0), ("lon", 13.0), ("alt", np.nan),
-                                          ("speed", 5.0), ("course", 90.0), ("heading", 90.0),
-                                          ("last_time", t), ("pos_time", t), ("first_time", t))}  # fmt: skip
+    values = (("lat", 56.0), ("lon", 13.0), ("alt", np.nan), ("speed", 5.0), ("course", 90.0),
+              ("heading", 90.0), ("last_time", t), ("pos_time", t), ("first_time", t))
+    cols = {k: np.full(n, v) for k, v in values}
     cols.update(subject=np.array(subjects, np.int64), domain=np.array(domains, np.uint8),
                 squawk=np.zeros(n, np.int16), emergency=np.zeros(n, np.int8),
                 nav_status=np.zeros(n, np.int8), n_reports=np.ones(n, np.int64),
