@@ -134,6 +134,8 @@ class Encounter:
             recent = self.t[:n] >= ticks[0] - self.th.max_report_age_s
             recent[ctx.slots[rows]] = True
             pool = np.flatnonzero(recent & (ctx.tracks.cols["domain"][:n] == Domain.MARITIME))
+            if self._idle() and self._slow_bound(ctx, rows, pool) < 2:
+                ticks = ticks[:0]  # no tick can pair anyone: the state just moves on
         # rows in time order: each tick applies the next stretch (back in slot order)
         o = np.argsort(t, kind="stable")
         by_time, ends = rows[o], np.searchsorted(t[o], ticks, side="right").tolist()
@@ -145,6 +147,18 @@ class Encounter:
         self._apply(ctx, np.sort(by_time[start:]))
         return out
 
+    def _idle(self) -> bool:
+        """No pair is being followed."""
+        return len(self.state["key"]) == 1 and self.state["key"][0] < 0
+
+    def _slow_bound(self, ctx: BatchContext, rows: np.ndarray, pool: np.ndarray) -> int:
+        """How many vessels of `pool` could be slow at some tick of this batch (slow now, or
+        slow in one of the batch's reports): below 2 no tick has a pair to look at."""
+        slow = self.th.max_speed_kn * KNOT
+        v = ctx.reports.speed[rows]
+        now_slow = pool[self.speed[pool] < slow]
+        return len(np.union1d(now_slow, ctx.slots[rows][v < slow]))
+
     def _check(self, ctx: BatchContext, now: float, pool: np.ndarray) -> list[Signal]:
         """One tick: the close slow pairs now against the pairs already being followed,
         as arrays (a harbour holds thousands of side-by-side pairs)."""
@@ -155,7 +169,7 @@ class Encounter:
             & (speed[pool] < self.th.max_speed_kn * KNOT)
         ]
         st = self.state
-        idle = len(st["key"]) == 1 and st["key"][0] < 0  # no pair being followed
+        idle = self._idle()
         if len(cand) < 2 and idle:
             return []  # nobody to pair (before the zone lookups: most ticks stop here)
         if len(cand):
