@@ -163,3 +163,34 @@ def test_in_process_bus_forgets_what_was_read_and_caps_what_was_not():
     got = slow.fetch(1000, 0)
     assert [m.seq for m in got] == list(range(got[0].seq, 701))
     assert bus.skipped == got[0].seq - 401 > 0 and len(got) <= 200
+
+
+def test_triage_goes_out_as_a_command_the_pipeline_edge_takes():
+    hub = LiveHub(tick_s=0.05)
+    pipe = Pipeline(detectors=[], sinks=[], env={})
+    live = LiveSink(hub, pipeline=pipe)
+    pipe.sinks.append(live)
+    state = {"state": "acknowledged", "assignee": None, "who": "olga", "time": T0,
+             "comments": 0}  # fmt: skip
+    hub.triage_event({"alert_id": "a1", "action": "acknowledge"}, state, None)
+    (m,) = hub.bus.messages(f"{CMD}.triage")
+    assert json.loads(m.data) == {"alert_id": "a1", "state": state}
+    pipe.process(batch(0))
+    assert live.commands == {"zones": 0, "triage": 1, "refused": 0}
+
+
+def test_a_zone_command_that_is_not_one_is_refused_and_counted():
+    far = ZoneSet.from_features(
+        [("EXISTING", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
+    )
+    hub = LiveHub(tick_s=0.05)
+    pipe = Pipeline(detectors=[], sinks=[], env={"zones": far})
+    live = LiveSink(hub, pipeline=pipe)
+    pipe.sinks.append(live)
+    bowtie = {"name": "X", "kind": "restricted", "properties": {}, "geometry": {
+        "type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}}
+    hub.bus.publish(f"{CMD}.zones", json.dumps({"zones": [bowtie]}).encode())
+    pipe.process(batch(0))
+    hub.bus.publish(f"{CMD}.zones", b"\xff not json")
+    pipe.process(batch(1))
+    assert live.commands["refused"] == 2 and pipe.world.zones.names == ["EXISTING"]
