@@ -133,3 +133,67 @@ def test_encounter_batch_bound_changes_nothing(monkeypatch: pytest.MonkeyPatch) 
     slow = _encounter_events(False, monkeypatch)
     assert fast, "the scenario must raise encounters to compare"
     assert fast == slow
+
+
+def _old_sustained_update(self, ctx):  # the plain form: the distance moved on every row
+    from picket.geo.geodesy import haversine_m
+
+    rows = self.rows(ctx)
+    if not len(rows):
+        return []
+    r = ctx.reports
+    s = ctx.slots[rows]
+    t, lat, lon = r.time[rows], r.lat[rows], r.lon[rows]
+    cond = self.condition(ctx, rows)
+    self._rows = rows
+    t0, lat0, lon0, _ = self.sus.update(s, t, lat, lon, cond)
+    dur = t - t0
+    moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
+    fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
+    self._track_closest(ctx, s, t, t0)
+    return self._signals(ctx, rows, s, t, t0, lat0, lon0, dur, moved, cond, fire)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sustained_rules_same_as_measuring_every_row(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anchor drag, drift and loitering measure the distance moved only where a run is long
+    enough to fire: the same events as measuring it on every row."""
+    from picket.config import Config, build_detectors
+    from picket.detect.sustained import SustainedDetector
+    from picket.geo.geodesy import KNOT, destination
+    from picket.model.decoded import Decoded
+    from picket.model.reports import Domain, Kind, Reports
+    from picket.model.subjects import Namespace, key
+    from picket.pipeline.runtime import Pipeline
+    from picket.sinks.jsonl import MemorySink
+
+    def run() -> list:
+        rng = np.random.default_rng(seed)
+        parts = []
+        for v in range(12):
+            t = np.sort(rng.uniform(0, 5 * 3600, 400))
+            kn = rng.choice([0.2, 0.8, 1.5, 3.0]) + rng.normal(0, 0.2, len(t)).clip(-0.1)
+            dist = np.cumsum(np.r_[0, np.diff(t)] * kn * KNOT)
+            lat, lon = destination(56.0 + v * 0.1, 11.0, rng.uniform(0, 360), dist)
+            status = np.where(rng.random(len(t)) < 0.8, 1, 0)  # mostly "at anchor"
+            parts.append(Reports.build(
+                len(t), time=t, domain=Domain.MARITIME, kind=Kind.POSITION,
+                subject=key(Namespace.MMSI, 219_000_000 + v), lat=lat, lon=lon,
+                speed=kn * KNOT, course=90.0, heading=90.0, nav_status=status, msg=1))  # fmt: skip
+        r = Reports.concat(parts).sorted_by_time()
+        p = Pipeline(build_detectors(Config()), [MemorySink()], {})
+        cuts = np.unique(np.r_[0, rng.integers(0, len(r), 80), len(r)])
+        events = []
+        for a, b in itertools.pairwise(cuts):
+            events += p.process(Decoded(r.take(slice(int(a), int(b)))), now=float(r.time[b - 1]))
+        events += p.finish()
+        return [(w, a.kind, a.subject, a.event_time, a.status, a.evidence) for w, a in events
+                if a.kind in ("maritime.anchor_drag", "maritime.drift", "maritime.loitering")]
+
+    fast = run()
+    monkeypatch.setattr(SustainedDetector, "update", _old_sustained_update)
+    slow = run()
+    assert fast, "the scenario must raise sustained alerts to compare"
+    assert fast == slow

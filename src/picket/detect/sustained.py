@@ -75,7 +75,10 @@ class SustainedDetector:
         self._rows = rows
         t0, lat0, lon0, _ = self.sus.update(s, t, lat, lon, cond)
         dur = t - t0
-        moved = np.where(np.isfinite(t0), haversine_m(lat0, lon0, lat, lon), 0.0)
+        # the distance moved is read only where a run is long enough to fire: measured there
+        long = np.flatnonzero(cond & (dur >= self.min_duration_s()) & np.isfinite(t0))
+        moved = np.zeros(len(t))
+        moved[long] = haversine_m(lat0[long], lon0[long], lat[long], lon[long])
         fire = cond & (dur >= self.min_duration_s()) & (moved >= self.min_distance_m())
         self._track_closest(ctx, s, t, t0)
         return self._signals(ctx, rows, s, t, t0, lat0, lon0, dur, moved, cond, fire)
