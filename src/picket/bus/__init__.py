@@ -10,7 +10,10 @@ Subjects (docs/scaling.md):
 - `picket.reports.<shard>`: decoded report batches for one subject shard (stage 1);
 - `picket.area.<shard>`: the batches for the area stage (detectors that need neighbours);
 - `picket.alerts`: alert events (JSON, low volume);
-- `picket.cmd.<what>`: commands such as zone edits and triage.
+- `picket.picture`: per batch, the picture columns of the tracks it changed
+  (`picket.bus.picture`), what the live server builds its picture from;
+- `picket.cmd.<what>`: commands such as zone edits (`zones`) and triage (`triage`), JSON,
+  applied by the pipeline between batches.
 """
 
 from __future__ import annotations
