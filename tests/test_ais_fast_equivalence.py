@@ -197,3 +197,37 @@ def test_sustained_rules_same_as_measuring_every_row(
     slow = run()
     assert fast, "the scenario must raise sustained alerts to compare"
     assert fast == slow
+
+
+def test_track_counts_and_history_same_as_per_row_adds() -> None:
+    """`TrackTable.update` counts rows and advances history heads per slot run: the same
+    counters, heads and history as one `np.add.at` per row, over many uneven batches."""
+    from picket.fusion.tracks import TrackConfig, TrackTable
+    from picket.model.reports import Domain, Kind, Reports
+
+    rng = np.random.default_rng(5)
+    tt = TrackTable(TrackConfig(history=8))
+    n_ref: dict[int, int] = {}
+    hist_ref: dict[int, list[tuple[float, float, float]]] = {}
+    for batch in range(40):
+        n = int(rng.integers(1, 200))
+        subj = rng.integers(0, 30, n).astype(np.int64) + 1000
+        t = batch * 1000.0 + rng.uniform(0, 1000, n)
+        r = Reports.build(n, time=t, domain=Domain.MARITIME, kind=Kind.POSITION, subject=subj,
+                          lat=rng.uniform(50, 60, n), lon=rng.uniform(0, 20, n), msg=1)  # fmt: skip
+        slots = tt.slots_for(r.subject)
+        o = np.lexsort((r.time, slots))
+        r, slots = r.take(o), slots[o]
+        acc = rng.random(n) < 0.7
+        tt.update(r, slots, acc)
+        for k in range(n):
+            sl = int(slots[k])
+            n_ref[sl] = n_ref.get(sl, 0) + 1
+            if acc[k]:
+                hist_ref.setdefault(sl, []).append((r.time[k], r.lat[k], r.lon[k]))
+    for sl, cnt in n_ref.items():
+        assert tt.cols["n_reports"][sl] == cnt
+        want = hist_ref.get(sl, [])
+        assert tt.cols["hist_head"][sl] == len(want)
+        ht, hlat, hlon = tt.history(sl)
+        assert list(zip(ht.tolist(), hlat.tolist(), hlon.tolist(), strict=True)) == want[-8:]

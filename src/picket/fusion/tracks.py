@@ -226,10 +226,11 @@ class TrackTable:
         c = self.cols
         t = r.time
         # counts and times
-        np.add.at(c["n_reports"], slots, 1)
         last = np.r_[slots[1:] != slots[:-1], True]
         first = np.r_[True, slots[1:] != slots[:-1]]
         s_last, s_first = slots[last], slots[first]
+        # rows per slot from the run lengths (slots sorted: no np.add.at)
+        c["n_reports"][s_first] += np.diff(np.r_[np.flatnonzero(first), len(slots)])
         c["last_time"][s_last] = np.fmax(c["last_time"][s_last], t[last])
         c["first_time"][s_first] = np.fmin(c["first_time"][s_first], t[first])
         # last non-missing value per slot, for every state column
@@ -275,7 +276,7 @@ class TrackTable:
         self.hist["t"][s[keep], pos[keep]] = t[keep]
         self.hist["lat"][s[keep], pos[keep]] = lat[keep]
         self.hist["lon"][s[keep], pos[keep]] = lon[keep]
-        np.add.at(head, s, 1)
+        head[s[starts]] += counts  # s sorted: one add per slot, not np.add.at per row
 
     def history(self, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Time-ordered (t, lat, lon) kept for one track."""
