@@ -81,7 +81,7 @@ export class IncidentPanel {
   /** Fetch the incidents; hides the section when the server has none to offer. */
   async load(at?: string | null): Promise<void> {
     try {
-      const res = await api<{ incidents: Incident[] }>("incidents", { params: at ? { until: at, limit: "200" } : { limit: "200" } });
+      const res = await api<{ incidents: Incident[] }>("incidents", { params: at ? { at, limit: "200" } : { limit: "200" } });
       this.available = true;
       this.incidents = res.incidents;
       if (this.selected) {

@@ -24,6 +24,7 @@ export const LAYER_KEYS = [
   "gnss",
   "zones",
   "infrastructure",
+  "harbours",
 ] as const;
 export type LayerKey = (typeof LAYER_KEYS)[number];
 
@@ -36,6 +37,7 @@ export const LAYER_LABELS: Record<LayerKey, string> = {
   gnss: "GNSS interference",
   zones: "Zones",
   infrastructure: "Cables & pipelines",
+  harbours: "Harbours (learned)",
 };
 
 /** Which toggle shows each symbol class (emitters go with the non-cooperative picture,
@@ -76,6 +78,8 @@ export interface PictureState {
   gnss: FeatureCollection | null;
   zones: FeatureCollection | null;
   infrastructure: FeatureCollection | null;
+  /** Harbours and anchorages learned from the traffic (`/api/layers/harbours`). */
+  harbours: FeatureCollection | null;
   trail: [number, number][] | null;
   selectedTrack: TrackView | null;
   selectedAlert: Alert | null;
@@ -226,6 +230,22 @@ export function buildLayers(s: PictureState): Layer[] {
       }),
     );
   }
+  if (v.harbours && s.harbours?.features.length) {
+    // small cells where ships were seen at rest: teal, dashed-looking by a thin bright edge
+    layers.push(
+      new GeoJsonLayer({
+        id: "harbours",
+        data: s.harbours as never,
+        stroked: true,
+        filled: true,
+        getFillColor: [60, 210, 200, 70],
+        getLineColor: [120, 245, 235, 220],
+        getLineWidth: 1.5,
+        lineWidthUnits: "pixels",
+        pickable: true,
+      }),
+    );
+  }
   if (v.gnss && s.gnss) {
     layers.push(
       new GeoJsonLayer({
@@ -324,7 +344,8 @@ export function buildLayers(s: PictureState): Layer[] {
   lastClusters = clustered ? clustersFor(s) : null;
   if (lastClusters) layers.push(...clusterLayers(lastClusters));
 
-  const mil = s.app6 && s.milAtlas.update(s.store.pools) ? s.milAtlas : null;
+  const groups = s.app6 ? app6Groups(s.store) : null;
+  const mil = groups && s.milAtlas.update(s.store.pools, groups.subs) ? s.milAtlas : null;
   for (const pool of s.store.pools) {
     if (clustered || !pool.size || !v[TOGGLE_OF_CLASS[pool.cls]]) continue;
     const size = pool.cls === 1 ? 15 : 18;
@@ -342,8 +363,30 @@ export function buildLayers(s: PictureState): Layer[] {
       );
       continue;
     }
-    // APP-6 symbols (coloured, anchored off-centre, not square) and `?symbols=icons`; a layer
-    // id of its own, as deck.gl hands a layer's state on by id whatever the layer's class
+    // APP-6 symbols with function icons: one layer per finer class in the pool
+    if (mil && groups) {
+      for (const g of groups.byPool.get(pool.index) ?? []) {
+        const icon = g.sub ? `${pool.key}/${g.sub}` : pool.key;
+        layers.push(
+          new IconLayer({
+            id: `tracks-${pool.key}@app6/${g.sub ?? ""}`,
+            data: g.data as never,
+            iconAtlas: mil.canvas as never,
+            iconMapping: mil.mapping,
+            getIcon: icon as never,
+            getSize: 24,
+            getAngle: 0,
+            sizeUnits: "pixels",
+            sizeScale: s.iconScale,
+            pickable: true,
+            updateTriggers: { getIcon: mil.version },
+          }),
+        );
+      }
+      continue;
+    }
+    // `?symbols=icons`; a layer id of its own, as deck.gl hands a layer's state on by id
+    // whatever the layer's class
     layers.push(
       new IconLayer({
         id: `tracks-${pool.key}@${mil ? "app6" : "icons"}`,
@@ -479,8 +522,9 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
   const id = info.layer?.id ?? "";
   if (id.startsWith("tracks-") && info.index >= 0) {
     const pool = store.poolOfLayer(id);
-    if (!pool || info.index >= pool.size) return null;
-    const t = store.view(pool.ids[info.index]);
+    const slot = slotOf(id, info.index);
+    if (!pool || slot < 0 || slot >= pool.size) return null;
+    const t = store.view(pool.ids[slot]);
     if (!t) return null;
     const parts = [t.label, `${t.subject} · ${t.identity}`];
     const dom = t.domain === 1 ? "air" : t.domain === 2 ? "maritime" : t.domain === 3 ? "space" : "other";
@@ -515,5 +559,71 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
 /** The track id under a click on a track layer, if any. */
 export function pickedTrackId(info: PickingInfo, store: TrackStore): number | null {
   const pool = info.index >= 0 ? store.poolOfLayer(info.layer?.id ?? "") : undefined;
-  return pool && info.index < pool.size ? pool.ids[info.index] : null;
+  const slot = pool ? slotOf(info.layer?.id ?? "", info.index) : -1;
+  return pool && slot >= 0 && slot < pool.size ? pool.ids[slot] : null;
+}
+
+/** One APP-6 group: the pool's tracks of one finer class (`sub`, undefined: generic). */
+interface App6Group {
+  sub: string | undefined;
+  slots: Uint32Array;
+  data: unknown;
+}
+
+/** Pool slots behind each APP-6 group layer, for picking (layer id -> slots). */
+const groupSlots = new Map<string, Uint32Array>();
+const groupCache = new Map<number, { version: number; groups: App6Group[] }>();
+
+/** The pool slot a layer's picked index stands for (the index itself for whole-pool layers). */
+function slotOf(layerId: string, index: number): number {
+  const slots = groupSlots.get(layerId);
+  if (!slots) return index;
+  return index < slots.length ? slots[index] : -1;
+}
+
+/**
+ * Each pool's tracks split by the function their APP-6 symbol shows (store.subOf), as binary
+ * data gathered from the pool's columns; redone only when a pool's version moves. The option
+ * draws IconLayers anyway, so a few layers more per pool cost little.
+ */
+function app6Groups(store: TrackStore): { byPool: Map<number, App6Group[]>; subs: string[] } {
+  const byPool = new Map<number, App6Group[]>();
+  const subs = new Set<string>();
+  for (const pool of store.pools) {
+    if (!pool.size) continue;
+    let hit = groupCache.get(pool.index);
+    if (!hit || hit.version !== pool.version) {
+      const of = new Map<string, number[]>();
+      for (let i = 0; i < pool.size; i++) {
+        const sub = store.subOf(pool.cls, pool.ids[i]) ?? "";
+        let list = of.get(sub);
+        if (!list) of.set(sub, (list = []));
+        list.push(i);
+      }
+      const groups: App6Group[] = [];
+      for (const [sub, list] of of) {
+        const slots = Uint32Array.from(list);
+        const n = slots.length;
+        const pos = new Float32Array(2 * n);
+        const col = new Uint8Array(4 * n);
+        for (let j = 0; j < n; j++) {
+          const i = slots[j];
+          pos[2 * j] = pool.position[2 * i];
+          pos[2 * j + 1] = pool.position[2 * i + 1];
+          col.set(pool.color.subarray(4 * i, 4 * i + 4), 4 * j);
+        }
+        const data = { length: n, attributes: {
+          getPosition: { value: pos, size: 2 },
+          getColor: { value: col, size: 4, normalized: true },
+        } };
+        groups.push({ sub: sub || undefined, slots, data });
+        groupSlots.set(`tracks-${pool.key}@app6/${sub}`, slots);
+      }
+      hit = { version: pool.version, groups };
+      groupCache.set(pool.index, hit);
+    }
+    byPool.set(pool.index, hit.groups);
+    for (const g of hit.groups) if (g.sub) subs.add(`${pool.key}/${g.sub}`);
+  }
+  return { byPool, subs: [...subs] };
 }

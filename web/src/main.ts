@@ -27,6 +27,7 @@ import { runSynthetic } from "./synthetic";
 import { TimeBar } from "./timeBar";
 import { TrackPanel } from "./trackPanel";
 import { TrackStore } from "./trackStore";
+import { matchOf, WatchlistPanel } from "./watchlist";
 
 const params = new URLSearchParams(location.search);
 const synthetic = Number(params.get("synthetic") ?? 0);
@@ -52,6 +53,7 @@ const state: PictureState = {
   gnss: null,
   zones: null,
   infrastructure: null,
+  harbours: null,
   trail: null,
   selectedTrack: null,
   selectedAlert: null,
@@ -215,6 +217,7 @@ function layerToggles(): void {
       state.visible[k] = (e.target as HTMLInputElement).checked;
       localStorage.setItem(LAYERS_KEY, JSON.stringify(state.visible));
       if (k === "zones" || k === "infrastructure") placeMapLabels();
+      if (k === "harbours" && state.visible.harbours) void loadHarbours();
       schedule();
     } });
     const lg = LEGEND[k];
@@ -247,6 +250,7 @@ function layerToggles(): void {
     h("div", { class: "export" }, "Export ", exportLink("geojson", "GeoJSON"), " · ", exportLink("kml", "KML"),
       " · ", exportLink("kmz", "KMZ")),
   );
+  root.append(watchRoot);
   root.append(
     h("div", { class: "legend" },
       h("span", { class: "gnss g-green" }, "< 2 %"), h("span", { class: "gnss g-yellow" }, "2–10 %"),
@@ -315,7 +319,24 @@ let incidentTimer: number | undefined;
 /** Incidents are joined on the server from stored alerts: refetch after a burst settles. */
 function refreshIncidents(delayMs = 1500): void {
   clearTimeout(incidentTimer);
-  incidentTimer = window.setTimeout(() => void incidentPanel.load(alertPanel.stored), delayMs);
+  incidentTimer = window.setTimeout(() => void incidentPanel.load(incidentsAt()), delayMs);
+}
+
+/** The time incidents are asked for: the replay's (incidents as they were then), a stored
+ * run's own time, or none (live: as they are now). */
+function incidentsAt(): string | null {
+  if (timeBar.replaying && Number.isFinite(store.time)) return isoOf(store.time);
+  return alertPanel.stored;
+}
+
+/** Replay steps refetch the slower layers now and then (wall seconds between refetches). */
+let replayRefetch = 0;
+function replayStep(): void {
+  const now = performance.now();
+  if (now - replayRefetch < 5000) return;
+  replayRefetch = now;
+  refreshIncidents(0);
+  if (state.visible.harbours) void loadHarbours();
 }
 
 async function selectIncident(i: Incident): Promise<void> {
@@ -340,7 +361,19 @@ function focusSky(over: { norad?: number }[] | undefined): void {
   schedule();
 }
 
+const watchRoot = h("section", { id: "watchlist", class: "watchlist-panel" });
+const watchPanel = new WatchlistPanel(watchRoot);
+
 const trackPanel = new TrackPanel($("track-detail"), {
+  // "watch this track": its own identifier (or its name) on the watchlist, from the panel
+  watch: (subject, label) => {
+    const m = matchOf(subject, label);
+    if (!m || !watchPanel.available || watchPanel.role !== "operator") return null;
+    return () => {
+      watchPanel.open();
+      return watchPanel.add(m, label !== subject ? label : "", "warning");
+    };
+  },
   alertsOf: (subject) => [...alertPanel.alerts.values()].filter((a) => a.subject === subject)
     .sort((x, y) => (x.time < y.time ? 1 : -1)),
   onAlert: (a) => void selectAlert(a, true),
@@ -486,7 +519,10 @@ const channel = new TrackChannel(store, {
       if (t) state.selectedTrack = t;
       trackPanel.tick(t, store.time);
     }
-    if (replay) alertPanel.changed();
+    if (replay) {
+      alertPanel.changed();
+      replayStep();
+    }
     stats.ready = true;
     schedule();
   },
@@ -520,6 +556,7 @@ const timeBar = new TimeBar($("timebar"), {
     channel.send({ type: "view", bbox: null, domain: null });
     alertPanel.endPast();
     void refreshGnss();
+    refreshIncidents(0);
   },
   replay: (s, u, speed) => channel.send({ type: "replay", since: isoOf(s), until: isoOf(u), speed }),
 });
@@ -537,6 +574,17 @@ async function loadLayer(name: "zones" | "infrastructure"): Promise<void> {
     placeMapLabels();
   } catch (e) {
     console.warn(`layer ${name}:`, e);
+  }
+}
+
+/** Harbours and anchorages the server learned from the traffic (refetched each minute and on
+ * replay steps: they grow as ships keep coming to rest in the same places). */
+async function loadHarbours(): Promise<void> {
+  try {
+    state.harbours = await api<FeatureCollection>("layers/harbours");
+    schedule();
+  } catch (e) {
+    if (!(e instanceof ApiError)) console.warn("harbours:", e);
   }
 }
 
@@ -611,6 +659,7 @@ async function start(): Promise<void> {
     const health = await api<Health>("health");
     alertPanel.role = health.role;
     incidentPanel.role = health.role;
+    watchPanel.role = health.role;
     if (health.mode === "stored") {
       // a stored run: its own time, and its alerts as of that time (the server counts the same)
       timeBar.stored = true;
@@ -631,17 +680,18 @@ async function start(): Promise<void> {
   refreshGnss(undefined, undefined, 0);
   void loadSky();
   window.setInterval(() => {
+    if (state.visible.harbours) void loadHarbours();
     if (state.visible.satellites) void loadSky(timeBar.replaying && Number.isFinite(store.time) ? isoOf(store.time) : undefined);
   }, 60_000);
   await Promise.allSettled([alertPanel.load(), loadLayer("zones"), loadLayer("infrastructure"),
-    incidentPanel.load(alertPanel.stored)]);
+    incidentPanel.load(alertPanel.stored), loadHarbours(), watchPanel.load()]);
 }
 
 // hooks for the browser tests and the benchmark
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
   TrackStore, groundPaths, pickedTrackId, encodeFrame, clusters: () => lastClusters, colours: { ALT_LUT, SHIP_RGB, SHIP_CLASSES },
-  search, selectAlert, incidentPanel, selectIncident, togglePanel, setUnits, placeMapLabels,
+  search, selectAlert, selectTrack, incidentPanel, selectIncident, watchPanel, loadHarbours, togglePanel, setUnits, placeMapLabels,
   labelBoxes: () => state.mapLabels.map((l) => {
     const p = map.project(l.position);
     return { text: l.text, kind: l.kind, box: labelBox(l, p.x, p.y, 0) };

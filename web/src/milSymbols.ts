@@ -9,7 +9,11 @@
  * SIDC (2525C letter codes, 15 characters): scheme S, the identity letter, the battle
  * dimension from the domain, status P (present), then the function: aircraft A-P generic,
  * drones A-P-MFQ (unmanned aerial vehicle), vessels S-P generic surface, satellites P-P-S,
- * non-cooperative tracks and emitters Z (unknown dimension). The frame's shape already says
+ * non-cooperative tracks and emitters Z (unknown dimension). Where the track's category is
+ * known the function icon says more (`FUNCTION`): aircraft fixed wing, rotary wing, lighter
+ * than air or UAV from the ADS-B emitter category (meta `air:A1`..`B7`), vessels by AIS
+ * ship-type class (meta `ship:<class>`). Such symbols are keyed `<pool key>/<class>` in the
+ * atlas beside the pool's generic one. The frame's shape already says
  * the identity (friend rectangle/arc, neutral square, unknown quatrefoil, suspect diamond),
  * so colour is never the only cue.
  */
@@ -34,9 +38,35 @@ const CLASS_CODE: Record<string, [string, string]> = {
   drones: ["A", "MFQ---"],
 };
 
-export function sidcOf(cls: string, identity: Identity): string {
-  const [dim, fn] = CLASS_CODE[cls] ?? ["Z", "------"];
+/** Function IDs (characters 5-10, 2525C) by the track's finer class: `air:<kind>` from the
+ * emitter category, `ship:<class>` from the AIS ship type (colours.ts SHIP_CLASSES). */
+export const FUNCTION: Record<string, string> = {
+  "air:fixed": "CF----", // civil fixed wing (A1-A6, gliders, ultralights)
+  "air:rotary": "CH----", // civil rotary wing (A7)
+  "air:lta": "CL----", // civil lighter than air (B2)
+  "air:uav": "MFQ---", // unmanned aerial vehicle (B6, Remote ID)
+  "ship:cargo": "XMC---",
+  "ship:tanker": "XMO---", // oiler/tanker
+  "ship:passenger": "XMP---",
+  "ship:high_speed": "XMF---", // ferry: AIS 40-49 craft are mostly fast ferries
+  "ship:fishing": "XF----",
+  "ship:tug_special": "XMTU--", // tug
+  "ship:pleasure": "XR----", // leisure craft
+  "ship:military_law": "XL----", // law enforcement vessel (AIS 35 military, 51 SAR, 55 law)
+};
+
+/** The SIDC of a class and identity, with the function of `sub` (a FUNCTION key) if known. */
+export function sidcOf(cls: string, identity: Identity, sub?: string): string {
+  const [dim, generic] = CLASS_CODE[cls] ?? ["Z", "------"];
+  const fn = (sub && FUNCTION[sub]) || generic;
   return `S${IDENTITY_LETTER[identity]}${dim}P${fn}-----`;
+}
+
+/** `<pool key>` or `<pool key>/<sub>` -> class, identity and sub. */
+function parseKey(k: string): [string, Identity, string | undefined] {
+  const [pk, sub] = k.split("/", 2);
+  const i = pk.lastIndexOf("-");
+  return [pk.slice(0, i), pk.slice(i + 1) as Identity, sub];
 }
 
 interface Rendered {
@@ -79,15 +109,16 @@ export class MilAtlas {
    * The atlas holding a symbol for every pool with tracks (pool key -> icon). Returns false
    * while milsymbol is loading. Codes not seen before are rendered and the atlas repacked.
    */
-  update(pools: Pool[]): boolean {
+  update(pools: Pool[], subs: string[] = []): boolean {
     if (!this.ms) {
       void this.load();
       return false;
     }
     let added = false;
-    for (const p of pools) {
-      if (!p.size || this.mapping[p.key]) continue;
-      const sidc = sidcOf(p.key.slice(0, p.key.lastIndexOf("-")), p.identity);
+    const keys = [...pools.filter((p) => p.size).map((p) => p.key), ...subs];
+    for (const k of keys) {
+      if (this.mapping[k]) continue;
+      const sidc = sidcOf(...parseKey(k));
       if (!this.rendered.has(sidc)) {
         const sym = new this.ms.Symbol(sidc, { size: this.size, infoFields: false });
         const ratio = Math.min(2, window.devicePixelRatio || 1);
@@ -95,7 +126,7 @@ export class MilAtlas {
         this.rendered.set(sidc, { canvas: sym.asCanvas(ratio), anchorX: a.x * ratio, anchorY: a.y * ratio });
         this.renders++;
       }
-      this.mapping[p.key] = { x: 0, y: 0, width: 0, height: 0, mask: false, anchorX: 0, anchorY: 0 };
+      this.mapping[k] = { x: 0, y: 0, width: 0, height: 0, mask: false, anchorX: 0, anchorY: 0 };
       added = true;
     }
     if (added || !this.canvas) this.pack();
@@ -109,8 +140,7 @@ export class MilAtlas {
     let width = pad;
     let height = 1;
     const items = keys.map((k) => {
-      const [cls, id] = [k.slice(0, k.lastIndexOf("-")), k.slice(k.lastIndexOf("-") + 1) as Identity];
-      const r = this.rendered.get(sidcOf(cls, id))!;
+      const r = this.rendered.get(sidcOf(...parseKey(k)))!;
       const x = width;
       width += r.canvas.width + pad;
       height = Math.max(height, r.canvas.height);

@@ -20,6 +20,8 @@ export interface TrackPanelHooks {
   current(subject: string): [TrackView | null, number];
   /** In replay, the picture's time (ISO): detail and trail as of then, not as of now. */
   at(): string | null;
+  /** What "watch" does for a subject (null: no button, e.g. a viewer or no watchlist). */
+  watch?(subject: string, label: string): (() => Promise<boolean>) | null;
 }
 
 export class TrackPanel {
@@ -113,6 +115,21 @@ export class TrackPanel {
     );
   }
 
+  private watchButton(t: TrackView): HTMLElement | null {
+    const go = this.hooks.watch?.(t.subject, t.label);
+    if (!go) return null;
+    const b = h("button", { class: "watch", "data-action": "watch-track", title: "put this track on the watchlist" },
+      "☆ watch");
+    b.addEventListener("click", () => {
+      b.setAttribute("disabled", "");
+      void go().then((ok) => {
+        b.textContent = ok ? "★ watched" : "☆ watch";
+        if (!ok) b.removeAttribute("disabled");
+      });
+    });
+    return b;
+  }
+
   private render(t: TrackView): void {
     this.identity = t.identity;
     const r = this.root;
@@ -125,6 +142,7 @@ export class TrackPanel {
     r.append(
       h("header", {},
         h("h2", {}, t.label),
+        this.watchButton(t),
         h("button", { class: "close", "aria-label": "close", onclick: () => this.hooks.onClose() }, "×"),
       ),
       h("section", { class: "track-detail", "data-testid": "track-detail", "data-subject": t.subject },

@@ -164,6 +164,19 @@ export interface TrackView extends TrackMeta {
   identity: Identity;
 }
 
+/** Aircraft kinds an emitter category tells (index 0: not known). */
+export const AIR_KINDS = ["", "fixed", "rotary", "lta", "uav"] as const;
+
+/** ADS-B (DO-260B) emitter category -> AIR_KINDS index: A1-A6 and gliders or ultralights fly
+ * on fixed wings, A7 is a rotorcraft, B2 lighter than air, B6 unmanned; the rest say nothing. */
+export function airKind(cat: string): number {
+  if (/^A[1-6]$/.test(cat) || cat === "B1" || cat === "B4") return 1;
+  if (cat === "A7") return 2;
+  if (cat === "B2") return 3;
+  if (cat === "B6") return 4;
+  return 0;
+}
+
 const SLOT_BITS = 0x1000000; // slot < 2^24 tracks per pool; the pool sits above it
 
 /** Satellite ground tracks: one point per this many event seconds, this many points kept. */
@@ -195,6 +208,8 @@ export class TrackStore {
   private baseCls = new Uint8Array(0); // id -> symbol class from its meta (domain, drone)
   /** id -> AIS ship-type class (index in SHIP_CLASSES) from the meta's category, 0 unknown. */
   shipCls = new Uint8Array(0);
+  /** id -> aircraft kind (index in AIR_KINDS) from the meta's emitter category, 0 unknown. */
+  airCls = new Uint8Array(0);
   /** Colour aircraft by altitude and vessels by type (off: one colour per domain, as before). */
   colourBy = true;
   private held = 0;
@@ -220,6 +235,9 @@ export class TrackStore {
     const sc = new Uint8Array(n);
     sc.set(this.shipCls);
     this.shipCls = sc;
+    const ac = new Uint8Array(n);
+    ac.set(this.airCls);
+    this.airCls = ac;
   }
 
   /** Meta rows: [id, subject, label, domain, category?]; the category (docs/api.md) is the
@@ -235,7 +253,24 @@ export class TrackStore {
       this.baseCls[id] = classOf(domain, 0, drone);
       const k = cat.startsWith("ship:") ? SHIP_CLASSES.indexOf(cat.slice(5) as never) : 0;
       this.shipCls[id] = k > 0 ? k : 0;
+      this.airCls[id] = cat.startsWith("air:") ? airKind(cat.slice(4)) : 0;
     }
+  }
+
+  /** The finer class an APP-6 symbol's function icon shows (milSymbols FUNCTION keys):
+   * `air:<kind>` for aircraft with a known emitter category, drones always `air:uav`,
+   * `ship:<class>` for vessels with a known ship type; undefined otherwise. */
+  subOf(cls: number, id: number): string | undefined {
+    if (cls === CLS_DRONE) return "air:uav";
+    if (cls === CLS_AIR) {
+      const k = id < this.airCls.length ? this.airCls[id] : 0;
+      return k ? `air:${AIR_KINDS[k]}` : undefined;
+    }
+    if (cls === CLS_SEA) {
+      const k = id < this.shipCls.length ? this.shipCls[id] : 0;
+      return k ? `ship:${SHIP_CLASSES[k]}` : undefined;
+    }
+    return undefined;
   }
 
   /** A track's colour when no alert or emergency colours it. */

@@ -8,6 +8,7 @@ sends only what changed (delta) plus the ids that left.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,10 +72,17 @@ def meta_rows(pic: Picture, idx: np.ndarray) -> list[list]:
     return [json.loads(r) for r in MetaCache().rows(pic, idx)]
 
 
+_EMITTER = re.compile(r"[A-D][0-7]")
+
+
 def category_of(fields: dict) -> str | None:
     """The map category of a subject from its static fields: `ship:<class>` for a vessel whose
-    AIS ship type is known (the page colours vessels by it), else None."""
+    AIS ship type is known (the page colours vessels by it), `air:<A1..D7>` for an aircraft
+    with its ADS-B emitter category (the APP-6 function icon), else None."""
     code = fields.get("ship_type")
+    ecat = fields.get("category")
+    if code is None and isinstance(ecat, str) and _EMITTER.fullmatch(ecat):
+        return f"air:{ecat}"  # the ADS-B emitter category: the APP-6 symbol's function icon
     if isinstance(code, bool) or not isinstance(code, int | float) or code != code:
         return None
     cls = ship_class(int(code))
