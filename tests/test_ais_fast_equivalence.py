@@ -233,3 +233,37 @@ def test_track_counts_and_history_same_as_per_row_adds() -> None:
         assert tt.cols["hist_head"][sl] == len(want)
         ht, hlat, hlon = tt.history(sl)
         assert list(zip(ht.tolist(), hlat.tolist(), hlon.tolist(), strict=True)) == want[-8:]
+
+
+def _slow_parse_uint(buf: np.ndarray, a: np.ndarray, b: np.ndarray, width: int):
+    """Digit by digit, row by row (a row's value as far as it read, 0 when out of range)."""
+    vals, oks = [], []
+    for lo, hi in zip(a.tolist(), b.tolist(), strict=True):
+        ok, v = 1 <= hi - lo <= width, 0
+        for j in range(hi - lo if ok else 0):
+            d = int(buf[min(lo + j, len(buf) - 1)]) - 48
+            v = v * 10 + d
+            if not 0 <= d <= 9:
+                ok = False
+                break
+        vals.append(v)
+        oks.append(ok)
+    return np.array(vals, np.int64), np.array(oks, bool)
+
+
+@pytest.mark.parametrize("width", [1, 4, 13])
+def test_parse_uint_same_as_digit_by_digit(width: int) -> None:
+    """Number fields of the framing (tag times, VDM counts, $PGHP dates) against the plain
+    loop: values and verdicts for digits, empty, too long, signs, spaces and letters."""
+    from picket.sources.ais_nmea_lines import parse_uint
+
+    rng = np.random.default_rng(width)
+    alphabet = np.frombuffer(b"0123456789012345678901234567890123456789 -+aZ.", np.uint8)
+    buf = rng.choice(alphabet, 20000)
+    a = np.sort(rng.integers(0, len(buf) - 20, 3000))
+    b = a + rng.integers(0, width + 3, len(a))
+    got_v, got_ok = parse_uint(buf, a, b, width)
+    want_v, want_ok = _slow_parse_uint(buf, a, b, width)
+    assert got_ok.tolist() == want_ok.tolist()
+    assert got_v[got_ok].tolist() == want_v[want_ok].tolist()
+    assert got_ok.sum() > 100 and (~got_ok).sum() > 100
