@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from picket.bus.local import LocalPostgres, why_no_postgres
 from picket.model.alerts import Alert, AlertBook, Signal, iso
 from picket.serve.queries import StoreReader
 from picket.sinks.store_sink import StoreSink
 from picket.store import newest_points, open_store
 from tests.test_past import CELL, T0, run
-from tests.test_store_postgres import LocalPostgres, why_no_postgres
 
 BACKENDS = ["sqlite", "postgres"]
 PUBLIC = {"upsert_alerts", "record", "alert_events", "alerts_at", "count_open_at",

@@ -1,111 +1,24 @@
 """The PostgreSQL store on a real server: partitions, indexes, COPY, exactly-once across
 workers, and a server restarted mid-run with nothing lost.
 
-`LocalPostgres` starts a throwaway PostgreSQL (initdb in a temp dir, loopback only, its own
-socket dir); the tests skip, saying why, where the binaries, PostGIS or psycopg are missing.
+`LocalPostgres` (picket.bus.local, also behind `picket cluster up`) starts a throwaway
+PostgreSQL (initdb in a temp dir, loopback only, its own socket dir); the tests skip,
+saying why, where the binaries, PostGIS or psycopg are missing.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from picket.bus.local import LocalPostgres, free_port, why_no_postgres
 from picket.model.alerts import AlertBook, Signal
 from picket.store import newest_points, open_store
 
-PG_BIN = Path(os.environ.get("PICKET_PG_BIN", "/usr/lib/postgresql/15/bin"))
-PG_SHARE = Path(os.environ.get("PICKET_PG_SHARE", "/usr/share/postgresql/15"))
 T0 = 1_736_935_200.0  # 2025-01-15T10:00:00Z
-
-
-def why_no_postgres() -> str | None:
-    """Why a local server cannot be started here, or None."""
-    if not (PG_BIN / "initdb").exists():
-        return f"PostgreSQL binaries not found in {PG_BIN} (apt install postgresql-15)"
-    if not (PG_SHARE / "extension" / "postgis.control").exists():
-        return "PostGIS not installed (apt install postgresql-15-postgis-3)"
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "psycopg not installed (pip install -e '.[postgres]')"
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            return "running as root and there is no postgres user to run the server as"
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalPostgres:
-    """A throwaway server: initdb in a temp dir, started on a free loopback port."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="picket-pg-"))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.root, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-sync")  # fmt: skip
-        self.start()
-
-    def _run(self, *args: object) -> None:
-        r = subprocess.run([*self.as_user, *map(str, args)], capture_output=True, text=True,
-                           timeout=120)  # fmt: skip
-        if r.returncode:
-            raise RuntimeError(f"{args[0]} failed: {r.stdout}{r.stderr}")
-
-    def _ctl(self, *args: str) -> None:
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                f"-c max_connections=50")  # fmt: skip
-        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-w", "-t", "60",
-                  "-o", opts, *args)  # fmt: skip
-
-    def start(self) -> None:
-        self._ctl("start")
-
-    def stop(self) -> None:
-        self._ctl("stop", "-m", "fast")
-
-    def url(self, db: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
-
-    def new_database(self) -> str:
-        """A fresh database with PostGIS; its URL."""
-        import psycopg
-
-        name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(self.url(), autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {name}")
-        with psycopg.connect(self.url(name), autocommit=True) as c:
-            c.execute("CREATE EXTENSION postgis")
-        return self.url(name)
-
-    def close(self) -> None:
-        try:
-            self.stop()
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

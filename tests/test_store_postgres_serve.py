@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from picket.bus.local import LocalPostgres, why_no_postgres
 from picket.model.alerts import iso
 from picket.store import open_store
 from tests.conftest import SHARED
 from tests.test_live import free_port
 from tests.test_past import T0, run
-from tests.test_store_postgres import LocalPostgres, why_no_postgres
 
 DRIFT = SHARED / "ais" / "dma_212123000_drift_bornholm_20141002.nmea"
 CABLES = SHARED / "geo" / "submarine_cables_telegeography_2021.geojson"
