@@ -84,6 +84,8 @@ export class MilAtlas {
   mapping: Record<string, IconDef & { anchorX: number }> = {};
   version = 0;
   renders = 0;
+  /** Codes milsymbol does not know (drawn as a bare frame): none expected. */
+  invalid: string[] = [];
   private ms: MsModule["default"] | null = null;
   private loading: Promise<void> | null = null;
 
@@ -121,6 +123,7 @@ export class MilAtlas {
       const sidc = sidcOf(...parseKey(k));
       if (!this.rendered.has(sidc)) {
         const sym = new this.ms.Symbol(sidc, { size: this.size, infoFields: false });
+        if (!sym.isValid()) this.invalid.push(sidc);
         const ratio = Math.min(2, window.devicePixelRatio || 1);
         const a = sym.getAnchor();
         this.rendered.set(sidc, { canvas: sym.asCanvas(ratio), anchorX: a.x * ratio, anchorY: a.y * ratio });
