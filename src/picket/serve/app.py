@@ -340,19 +340,25 @@ def alert_one(request: Request) -> Response:
     return JSONResponse(a)
 
 
-async def alert_triage(request: Request) -> Response:
+async def _triage_request(request: Request) -> tuple[Principal, ServerState, tuple, float, float]:
+    """An operator's triage: who, the server, (action, assignee, comment), the wall time and
+    the picture's event time (what replay goes by)."""
     p = _who(request)
     Authenticator.require_operator(p)
     st: ServerState = request.app.state.picket
     body = await read_json(request)
     try:
-        action, assignee, comment = tri.validate(body)
+        what = tri.validate(body)
     except tri.TriageError as e:
         raise ApiError(422, str(e)) from None
-    aid = request.path_params["alert_id"]
     now = wall.time()
-    pic_t = st.hub.current().time  # the picture's event time: what replay goes by
-    ev_t = float(pic_t) if np.isfinite(pic_t) else now
+    pic_t = st.hub.current().time
+    return p, st, what, now, float(pic_t) if np.isfinite(pic_t) else now
+
+
+async def alert_triage(request: Request) -> Response:
+    p, st, (action, assignee, comment), now, ev_t = await _triage_request(request)
+    aid = request.path_params["alert_id"]
     a = await run_in_threadpool(st.reader.triage, aid, p.name, action, assignee, comment, now,
                                 ev_t)  # fmt: skip
     if a is None:
@@ -536,18 +542,8 @@ def incident_one(request: Request) -> Response:
 
 async def incident_triage(request: Request) -> Response:
     """Triage an incident as an alert is triaged (operators; the log under its id)."""
-    p = _who(request)
-    Authenticator.require_operator(p)
-    st: ServerState = request.app.state.picket
-    body = await read_json(request)
-    try:
-        action, assignee, comment = tri.validate(body)
-    except tri.TriageError as e:
-        raise ApiError(422, str(e)) from None
+    p, st, (action, assignee, comment), now, ev_t = await _triage_request(request)
     iid = request.path_params["incident_id"]
-    now = wall.time()
-    pic_t = st.hub.current().time
-    ev_t = float(pic_t) if np.isfinite(pic_t) else now
     rec = await run_in_threadpool(_incidents(st).triage, iid, p.name, action, assignee, comment,
                                   now, ev_t)  # fmt: skip
     if rec is None:
