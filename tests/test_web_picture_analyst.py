@@ -486,3 +486,32 @@ def test_satellites_over_the_area_and_those_that_saw_an_alert(page: Any, demo_se
     )
     assert after["focused"] >= after["footprints"] > 0
     shot(page, "web-satellites")
+
+
+def test_incidents_in_replay_are_those_there_were_then(page: Any, demo_server: Any) -> None:
+    """Replaying to before the demo's incident began: the page asks `/api/incidents?at=T` and
+    lists what the server says existed at T (not the incident that came later); live again,
+    the incident is back."""
+    from picket.model.alerts import iso, parse_time
+    from tests.test_web_picture import _replay_to
+
+    inc = get_json(demo_server, "/api/incidents?limit=50")["incidents"][0]
+    first = min(parse_time(s["time"]) for s in inc["timeline"])
+    since, until = first - 240.0, first - 60.0
+    then = get_json(demo_server, f"/api/incidents?at={iso(until)}&limit=200")["incidents"]
+    assert inc["id"] not in {i["id"] for i in then}
+    _replay_to(page, since, until)
+    page.wait_for_function(
+        "(u) => window.__picket.incidentPanel.at !== null"
+        " && Date.parse(window.__picket.incidentPanel.at) === u * 1000",
+        arg=until,
+        timeout=15000,
+    )
+    asked = [u for u in page.requested if "/api/incidents?" in u and "at=" in u]
+    assert asked and not any("until=" in u for u in asked)
+    listed = page.evaluate("() => window.__picket.incidentPanel.incidents.map((i) => i.id)")
+    assert sorted(listed) == sorted(i["id"] for i in then)
+    assert page.query_selector(f"li.incident[data-incident-id='{inc['id']}']") is None
+    page.click("button:has-text('Live')")
+    page.wait_for_selector("[data-testid=mode]:has-text('LIVE')", timeout=15000)
+    page.wait_for_selector(f"li.incident[data-incident-id='{inc['id']}']", timeout=20000)

@@ -62,6 +62,9 @@ export class IncidentPanel {
   incidents: Incident[] = [];
   selected: Incident | null = null;
   available = false;
+  /** The time the list is as of (null: now). */
+  at: string | null = null;
+  private seq = 0;
   role: "viewer" | "operator" = "viewer";
   private list: HTMLElement;
   private count: HTMLElement;
@@ -80,9 +83,13 @@ export class IncidentPanel {
 
   /** Fetch the incidents; hides the section when the server has none to offer. */
   async load(at?: string | null): Promise<void> {
+    const seq = ++this.seq;
     try {
+      // `at`: the incidents as they were then (a replay's or a stored run's time)
       const res = await api<{ incidents: Incident[] }>("incidents", { params: at ? { at, limit: "200" } : { limit: "200" } });
+      if (seq !== this.seq) return; // a newer request went out meanwhile
       this.available = true;
+      this.at = at ?? null;
       this.incidents = res.incidents;
       if (this.selected) {
         const again = this.incidents.find((i) => i.id === this.selected!.id);

@@ -333,10 +333,12 @@ function incidentsAt(): string | null {
 let replayRefetch = 0;
 function replayStep(): void {
   const now = performance.now();
-  if (now - replayRefetch < 5000) return;
-  replayRefetch = now;
-  refreshIncidents(0);
-  if (state.visible.harbours) void loadHarbours();
+  if (now - replayRefetch >= 5000) {
+    replayRefetch = now;
+    void incidentPanel.load(incidentsAt());
+    if (state.visible.harbours) void loadHarbours();
+  }
+  refreshIncidents(700); // and once more when the steps pause or the replay ends
 }
 
 async function selectIncident(i: Incident): Promise<void> {
@@ -528,6 +530,7 @@ const channel = new TrackChannel(store, {
   },
   onReplay: (msg) => {
     if (msg.state === "start") {
+      replayRefetch = 0;
       alertPanel.cutoff = seconds(msg.since);
       clearTimeout(gnssTimer); // the replay sends its own cells, as of each step
     }
@@ -556,7 +559,8 @@ const timeBar = new TimeBar($("timebar"), {
     channel.send({ type: "view", bbox: null, domain: null });
     alertPanel.endPast();
     void refreshGnss();
-    refreshIncidents(0);
+    clearTimeout(incidentTimer); // the incidents as they are now (a replay step may be queued)
+    void incidentPanel.load(alertPanel.stored);
   },
   replay: (s, u, speed) => channel.send({ type: "replay", since: isoOf(s), until: isoOf(u), speed }),
 });
