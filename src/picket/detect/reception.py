@@ -170,12 +170,12 @@ class ReliabilityMap:
         qi = np.round((np.asarray(lat, float) + 90.0) / self.quant_deg).astype(np.int64)
         qj = np.round((np.asarray(lon, float) + 180.0) / self.quant_deg).astype(np.int64)
         q = qi * 1_000_000_000 + qj
-        # most batches revisit known places: search every key first, unique only the misses
-        at = np.searchsorted(self._qkeys, q)
+        uq, inv = np.unique(q, return_inverse=True)
+        at = np.searchsorted(self._qkeys, uq)
         known = at < len(self._qkeys)
-        known[known] = self._qkeys[at[known]] == q[known]
+        known[known] = self._qkeys[at[known]] == uq[known]
         if not known.all():
-            new = np.unique(q[~known])
+            new = uq[~known]
             ids = np.array([self._id(h3.str_to_int(h3.latlng_to_cell(
                 (k // 1_000_000_000) * self.quant_deg - 90.0,
                 (k % 1_000_000_000) * self.quant_deg - 180.0, self.res)))
@@ -183,8 +183,8 @@ class ReliabilityMap:
             allk = np.concatenate([self._qkeys, new])
             o = np.argsort(allk, kind="stable")
             self._qkeys, self._qids = allk[o], np.concatenate([self._qids, ids])[o]
-            at = np.searchsorted(self._qkeys, q)
-        return self._qids[at]
+            at = np.searchsorted(self._qkeys, uq)
+        return self._qids[at][inv.reshape(-1)]
 
     def add(self, lat: np.ndarray, lon: np.ndarray, t_end: np.ndarray,
             expected: np.ndarray) -> None:  # fmt: skip
@@ -225,12 +225,10 @@ class ReliabilityMap:
             self.due[at[known]] += pd[known]
             self.got[at[known]] += pg[known]
             new = ~known
-            if new.any():  # one concatenate and a stable sort (keys are distinct)
-                keys = np.concatenate([self.keys, uk[new]])
-                o = np.argsort(keys, kind="stable")
-                self.keys = keys[o]
-                self.due = np.concatenate([self.due, pd[new]])[o]
-                self.got = np.concatenate([self.got, pg[new]])[o]
+            if new.any():
+                self.keys = np.insert(self.keys, at[new], uk[new])
+                self.due = np.insert(self.due, at[new], pd[new])
+                self.got = np.insert(self.got, at[new], pg[new])
             oldest = self._newest - int(self.keep_s / self.bucket_s)
             if self._newest > self._pruned + int(self.keep_s / self.bucket_s) // 4:
                 self._pruned = self._newest  # now and then: buckets older than `keep_s` go
