@@ -209,6 +209,8 @@ def test_watch_this_track_from_the_track_panel(wpage: Any, live_server: Any) -> 
         f"[data-testid=watch-list] li[data-match='{subject}']", state="detached"
     )
     assert get_json(live_server, "/api/watchlist")["entries"] == []
+    # the panel's button follows the watchlist, whenever the panel is redrawn
+    wpage.wait_for_selector(f"{panel} button[data-action=watch-track]:has-text('☆ watch')")
 
 
 def test_app6_symbols_show_their_function(wpage: Any) -> None:

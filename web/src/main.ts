@@ -371,9 +371,12 @@ const trackPanel = new TrackPanel($("track-detail"), {
   watch: (subject, label) => {
     const m = matchOf(subject, label);
     if (!m || !watchPanel.available || watchPanel.role !== "operator") return null;
-    return () => {
-      watchPanel.open();
-      return watchPanel.add(m, label !== subject ? label : "", "warning");
+    return {
+      watched: watchPanel.entries.some((e) => e.match === m),
+      go: () => {
+        watchPanel.open();
+        return watchPanel.add(m, label !== subject ? label : "", "warning");
+      },
     };
   },
   alertsOf: (subject) => [...alertPanel.alerts.values()].filter((a) => a.subject === subject)
@@ -394,6 +397,8 @@ const trackPanel = new TrackPanel($("track-detail"), {
     schedule();
   },
 });
+
+watchPanel.onChange = () => trackPanel.refresh();
 
 function selectTrack(id: number): void {
   const t = store.view(id);

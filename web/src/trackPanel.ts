@@ -21,7 +21,7 @@ export interface TrackPanelHooks {
   /** In replay, the picture's time (ISO): detail and trail as of then, not as of now. */
   at(): string | null;
   /** What "watch" does for a subject (null: no button, e.g. a viewer or no watchlist). */
-  watch?(subject: string, label: string): (() => Promise<boolean>) | null;
+  watch?(subject: string, label: string): { watched: boolean; go: () => Promise<boolean> } | null;
 }
 
 export class TrackPanel {
@@ -116,13 +116,15 @@ export class TrackPanel {
   }
 
   private watchButton(t: TrackView): HTMLElement | null {
-    const go = this.hooks.watch?.(t.subject, t.label);
-    if (!go) return null;
-    const b = h("button", { class: "watch", "data-action": "watch-track", title: "put this track on the watchlist" },
-      "☆ watch");
+    const w = this.hooks.watch?.(t.subject, t.label);
+    if (!w) return null;
+    // the panel is redrawn when the track's identity changes (a hit on it): the state is the
+    // watchlist's, not the button's
+    const b = h("button", { class: "watch", "data-action": "watch-track", title: "put this track on the watchlist",
+      disabled: w.watched }, w.watched ? "★ watched" : "☆ watch");
     b.addEventListener("click", () => {
       b.setAttribute("disabled", "");
-      void go().then((ok) => {
+      void w.go().then((ok) => {
         b.textContent = ok ? "★ watched" : "☆ watch";
         if (!ok) b.removeAttribute("disabled");
       });

@@ -122,7 +122,11 @@ export class WatchlistPanel {
     this.root.querySelector("details")?.setAttribute("open", "");
   }
 
+  /** Called after the entries changed (the track panel's "watch" button follows them). */
+  onChange: () => void = () => {};
+
   private render(): void {
+    this.onChange();
     this.root.hidden = !this.available;
     this.form.hidden = this.role !== "operator";
     clear(this.list);
