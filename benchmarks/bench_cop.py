@@ -4,9 +4,10 @@
    and server: per-tick encode time (wall and CPU) and bytes (goal <= 10 ms,
    <= 400 KB), with a real WebSocket client receiving every delta and one
    joining half-way (the keyframe of all tracks). The generator and the
-   pipeline share the interpreter with the hub, as in `picket run`; the tick
-   encodes while the pipeline is parked at a batch boundary (serve/hub.py), and
-   how long a tick waited for that boundary is reported too.
+   pipeline share the interpreter with the hub, as in `picket run`; the hub
+   builds its picture from the tracks each batch changed, read off the bus
+   (serve/hub.py), so the pipeline is never parked (the parked share printed
+   should read 0 %, and a tick's wait is what merging the bus costs).
 2. Alert latency from the report's arrival at the pipeline to a real SSE
    client (goal p99 <= 1 s).
 3. CoT output rate for 10,000 tracks (event building + encoding, XML and TAK
