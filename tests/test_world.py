@@ -84,8 +84,8 @@ def test_unknown_names_are_memos_named_once(caplog):
     with caplog.at_level(logging.WARNING, logger="picket.model.world"):
         w["scratch"] = 1
         w["scratch"] = 2
-        w["_anchor_drag_view"] = 3  # a known memo, to move onto its detector: no line
-    assert w["scratch"] == 2 and w.pop("_anchor_drag_view") == 3
+        w["sky"] = 3  # a known memo (the demo's satellites), to become a field: no line
+    assert w["scratch"] == 2 and w.pop("sky") == 3
     assert [r.getMessage() for r in caplog.records].count(
         "env['scratch'] is not a World field; keep detector memos on the detector") == 1
 

@@ -125,7 +125,7 @@ class Encounter:
         if not len(rows):
             return []
         learner_of(ctx)  # harbours learn from every batch, whether or not a tick asks them
-        now = ctx.env.get("now_by_domain", {}).get(int(Domain.MARITIME), ctx.now)
+        now = ctx.world.now_of(Domain.MARITIME, ctx.now)
         t = r.time[rows]
         ticks = self._ticks(t, now)
         out: list[Signal] = []

@@ -277,10 +277,7 @@ class AnchorDrag:
         )  # fmt: skip
 
     def update(self, ctx: BatchContext) -> list[Signal]:
-        try:
-            out = self._update(ctx)
-        finally:
-            ctx.env.pop(View.KEY, None)  # the view is this batch's only
+        out = self._update(ctx)
         return self._merge(ctx, out) if out else []
 
     def _update(self, ctx: BatchContext) -> list[Signal]:
@@ -289,7 +286,7 @@ class AnchorDrag:
         if not len(rows):
             return []
         odo = np.zeros((len(ctx.reports), 2))
-        if ctx.env.get("lines"):
+        if ctx.world.lines:
             v = view.speed_kn[rows]
             lo, hi = self.measure_kn
             odo[rows] = self.along.update(ctx, rows, (v >= lo) & (v <= hi))

@@ -69,9 +69,9 @@ class View:
 
     @classmethod
     def of(cls, ctx: BatchContext) -> View:
-        v = ctx.env.get(cls.KEY)
-        if v is None or v.ctx is not ctx:
-            v = ctx.env[cls.KEY] = cls(ctx)
+        v = ctx.memo.get(cls.KEY)
+        if v is None:
+            v = ctx.memo[cls.KEY] = cls(ctx)
         return v
 
     def tracks_of(self, rows: np.ndarray, mask: np.ndarray, live: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ class AlongAsset:
 
     def _steps(self, ctx: BatchContext, rows: np.ndarray, s: np.ndarray, ln: np.ndarray):
         """Along-line difference between each measured foot and the track's previous one."""
-        lines, r = ctx.env["lines"], ctx.reports
+        lines, r = ctx.world.lines, ctx.reports
         lat, lon, t = r.lat[rows], r.lon[rows], r.time[rows]
         near, _, al = lines.nearest(lat, lon, lines.corridor_m[ln])
         al = np.where(near == ln, al, np.nan)

@@ -197,7 +197,7 @@ class SustainedDetector:
         """Closest approach to protected infrastructure during each track's current run
         (every row of the run, before and after it qualifies)."""
         idx = np.flatnonzero(np.isfinite(t0))
-        if not len(idx) or not ctx.env.get("lines"):
+        if not len(idx) or not ctx.world.lines:
             return
         line, dist = (a[self._rows[idx]] for a in ctx.corridor())
         hit = line >= 0

@@ -44,8 +44,11 @@ class BatchContext:
     statics: list[Static] = field(default_factory=list)
     identity_changes: list[tuple[int, str, Any, Any, float]] = field(default_factory=list)
     plots: Reports | None = None  # anonymous plots (tracker input), time-sorted
-    env: dict[str, Any] = field(default_factory=dict)  # zones, lines, shared lookups
+    env: dict[str, Any] = field(default_factory=dict)  # the pipeline's World (`world`)
     _corridor: tuple[np.ndarray, np.ndarray] | None = None
+    # what several detectors compute once per batch (e.g. the anchor-drag rules' view):
+    # it lives and dies with the batch, never in the World
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def world(self) -> Any:

@@ -56,7 +56,7 @@ ZONE_CACHE = "_zone_cache"
 # ... and what the server hands the pipeline or reads beside it (serve/watch.py,
 # serve/satellites.py, serve/incidents.py): the API's watchlist entries, the space layer,
 # the `[incidents]` rules
-KNOWN_MEMOS = frozenset({"_anchor_drag_view", "watchlist_api", "sky", "incidents"})
+KNOWN_MEMOS = frozenset({"watchlist_api", "sky", "incidents"})
 
 
 class World:
