@@ -107,7 +107,7 @@ def load_watchlist(paths: list[str | Path]) -> list[Entry]:
 
 class WatchBox:
     """Entries added from the API (`POST /api/watchlist`, kept in the store), handed to the
-    running detector through the pipeline's geography (`env["watchlist_api"]`): the server
+    running detector through the pipeline's World (`world.watchlist_api`): the server
     replaces the list and bumps `version`; the detector rebuilds its lists at its next batch."""
 
     def __init__(self) -> None:
@@ -178,7 +178,7 @@ class WatchlistHits:
         """Entries added or deleted from the API since the last batch: rebuild the lists,
         drop subjects whose entry went, and list at once the known subjects whose identity
         (already received) matches a new identity entry."""
-        box = ctx.env.get("watchlist_api") if ctx.env is not None else None
+        box = ctx.world.watchlist_api
         if not isinstance(box, WatchBox) or box.version == self.api_version:
             return
         self.api_version = box.version
@@ -242,7 +242,7 @@ class WatchlistHits:
                     self.entry[sl] = e
 
     def _zones(self, ctx: BatchContext, rows: np.ndarray) -> list[Signal]:
-        zones = ctx.env.get("zones") if ctx.env else None
+        zones = ctx.world.zones
         r, s = ctx.reports, ctx.slots
         pos = rows[ctx.has_pos[rows]] if len(rows) else rows
         if zones is None or not len(zones) or not len(pos):
@@ -261,7 +261,7 @@ class WatchlistHits:
         return out
 
     def _dark(self, ctx: BatchContext) -> list[Signal]:
-        nbd = ctx.env.get("now_by_domain", {}) if ctx.env else {}
+        nbd = ctx.world.now_by_domain
         out = []
         dom = ctx.tracks.cols["domain"]
         for sl in list(self.entry):

@@ -48,15 +48,13 @@ class _Unset:
 UNSET: Any = _Unset()
 
 # the names the dict spelling knows, and which of them are geography (a change bumps version)
-FIELDS = ("zones", "lines", "airports", "harbours", "now_by_domain", "live_stats")
+FIELDS = ("zones", "lines", "airports", "harbours", "now_by_domain", "live_stats",
+          "watchlist_api", "sky", "incidents")
 GEOGRAPHY = frozenset({"zones", "lines", "airports"})
 # the old per-kind zone subsets (`env["_zone_cache"]`): now the version-keyed cache itself
 ZONE_CACHE = "_zone_cache"
-# memos detectors still keep through the dict spelling (to move onto the detector)
-# ... and what the server hands the pipeline or reads beside it (serve/watch.py,
-# serve/satellites.py, serve/incidents.py): the API's watchlist entries, the space layer,
-# the `[incidents]` rules
-KNOWN_MEMOS = frozenset({"watchlist_api", "sky", "incidents"})
+# names once kept through the dict spelling that are fields now (no warning for them)
+KNOWN_MEMOS: frozenset[str] = frozenset()
 
 
 class World:
@@ -70,6 +68,10 @@ class World:
     harbours: the `HarbourLearner` shared by the maritime rules (None until made).
     now_by_domain: domain code -> newest event time seen (the pipeline's own dict).
     live_stats: the live path's counters per source (`pipeline/live.py`), for metrics.
+    watchlist_api: the watchlist entries operators add through the API (serve/watch.py),
+        read by the running `watchlist.hit` detector from its next batch.
+    sky: the satellites over the area for the picture (serve/satellites.py).
+    incidents: the `[incidents]` rules the server joins alerts by (serve/incidents.py).
     version: goes up by one on every change of zones, lines or airports.
     """
 
@@ -83,9 +85,13 @@ class World:
         harbours: HarbourLearner | None = UNSET,
         now_by_domain: dict[int, float] | None = UNSET,
         live_stats: dict[str, Any] | None = UNSET,
+        watchlist_api: Any = UNSET,
+        sky: Any = UNSET,
+        incidents: Any = UNSET,
     ) -> None:
-        self._v: dict[str, Any] = dict(zip(FIELDS, (zones, lines, airports, harbours,
-                                                    now_by_domain, live_stats), strict=True))
+        self._v: dict[str, Any] = dict(zip(FIELDS, (
+            zones, lines, airports, harbours, now_by_domain, live_stats, watchlist_api, sky,
+            incidents), strict=True))  # fmt: skip
         self._version = 0
         self._kinds: dict[Any, Any] = {}  # version-scoped derived geography
         self._memos: dict[str, Any] = {}
@@ -168,6 +174,30 @@ class World:
     @live_stats.setter
     def live_stats(self, value: dict[str, Any] | None) -> None:
         self._set("live_stats", value)
+
+    @property
+    def watchlist_api(self) -> Any:
+        return self._get("watchlist_api")
+
+    @watchlist_api.setter
+    def watchlist_api(self, value: Any) -> None:
+        self._set("watchlist_api", value)
+
+    @property
+    def sky(self) -> Any:
+        return self._get("sky")
+
+    @sky.setter
+    def sky(self, value: Any) -> None:
+        self._set("sky", value)
+
+    @property
+    def incidents(self) -> Any:
+        return self._get("incidents")
+
+    @incidents.setter
+    def incidents(self, value: Any) -> None:
+        self._set("incidents", value)
 
     # derived geography, cached by version ------------------------------------------------
     def zones_of_kinds(self, kinds: tuple[str, ...]) -> ZoneSet | None:
