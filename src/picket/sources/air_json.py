@@ -29,7 +29,8 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.model.text import LineFramer, clean_text, csv_line
+from picket.model.text import clean_text, csv_line
+from picket.sources.lines import LineDecoder
 from picket.sources.registry import Format, register
 
 READSB_TYPES = ("unknown", "adsb_icao", "adsb_icao_nt", "adsr_icao", "tisb_icao", "adsc",
@@ -597,7 +598,7 @@ class OpenSkyJson(JsonDocDecoder):
         return self.finish(rows, 0)
 
 
-class OpenSkyCsv:
+class OpenSkyCsv(LineDecoder):
     """OpenSky historical state-vector CSV (SI units) with a header line.
 
     Records are lines (`LineFramer`: the same rows whatever the chunking); a line longer
@@ -606,33 +607,17 @@ class OpenSkyCsv:
     cannot swallow the lines after it.
     """
 
+    what = "opensky"
+
     fmt = "opensky"
 
     def __init__(self, rejects: Rejects, source: str, **_: object) -> None:
-        self.rejects, self.source = rejects, source
-        self.lines = LineFramer(rejects, source, "opensky.line_too_long", MAX_LINE)
+        self.frame(rejects, source, MAX_LINE)
         self.header: list[str] | None = None
         self.json = OpenSkyJson(rejects, source)
         self.source_code = SOURCES.code(source)
         self.json.source_code = self.source_code
         self.icao_memo: dict[str, int] = {}  # address text -> 24-bit address, across batches
-
-    def feed(self, data: bytes) -> Decoded:
-        return self._safe(*self.lines.feed(data))
-
-    def flush(self) -> Decoded:
-        return self._safe(*self.lines.flush())
-
-    def _safe(self, lines: list[bytes], first: int) -> Decoded:
-        if not lines:
-            return Decoded.empty()
-        try:
-            return self.decode_lines(lines, first)
-        except Exception as exc:  # defensive: never let a line take the feed down
-            logger.exception("opensky CSV lines %s:%d+ failed", self.source, first)
-            self.rejects.reject("opensky.internal_error", f"{self.source}:{first}", repr(exc),
-                                n=len(lines))  # fmt: skip
-            return Decoded.empty()
 
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
         if self.header is None:

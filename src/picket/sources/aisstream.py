@@ -29,7 +29,8 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
-from picket.model.text import LineFramer, clean_text
+from picket.model.text import clean_text
+from picket.sources.lines import LineDecoder
 from picket.sources.registry import Format, register
 
 log = logging.getLogger(__name__)
@@ -95,33 +96,17 @@ def _dims(d: Any) -> dict[str, Any]:
                                             ("to_port", "C"), ("to_starboard", "D"))}  # fmt: skip
 
 
-class AisStreamDecoder:
+class AisStreamDecoder(LineDecoder):
     """Lines of aisstream.io JSON messages to reports and identity facts."""
 
+    what = "aisstream"
+
     def __init__(self, rejects: Rejects, source: str, **_: object) -> None:
-        self.rejects, self.source = rejects, source
+        self.frame(rejects, source, MAX_LINE)
         self.source_code = SOURCES.code(source)
-        self.lines = LineFramer(rejects, source, "aisstream.line_too_long", MAX_LINE)
         self.known: dict[int, dict[str, Any]] = {}  # identity facts sent, per subject
 
-    def feed(self, data: bytes) -> Decoded:
-        return self._safe(*self.lines.feed(data))
-
-    def flush(self) -> Decoded:
-        return self._safe(*self.lines.flush())
-
-    def _safe(self, lines: list[bytes], first: int) -> Decoded:
-        if not lines:
-            return Decoded.empty()
-        try:
-            return self._decode(lines, first)
-        except Exception as exc:  # defensive: a message must never take the feed down
-            log.exception("aisstream lines %s:%d+ failed", self.source, first)
-            self.rejects.reject("aisstream.internal_error", f"{self.source}:{first}", repr(exc),
-                                n=len(lines))  # fmt: skip
-            return Decoded.empty()
-
-    def _decode(self, lines: list[bytes], first: int) -> Decoded:
+    def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
         rows: list[tuple] = []
         statics: list[Static] = []
         for k, line in enumerate(lines):
