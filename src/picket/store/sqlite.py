@@ -185,10 +185,10 @@ def incident_row(r: dict[str, Any]) -> tuple:
             r["severity"], json.dumps(r, sort_keys=True))  # fmt: skip
 
 
-def incidents_sql(since: float | None, until: float | None,
-                  status: str | None) -> tuple[str, list[Any]]:  # fmt: skip
-    """The incident listing's query (`?` placeholders; both stores run it)."""
-    q, args = "SELECT record FROM incidents WHERE 1=1", []
+def _span_where(q: str, since: float | None, until: float | None,
+                status: str | None) -> tuple[str, list[Any]]:  # fmt: skip
+    """`q` narrowed to records active in [since, until] (`time`..`last_time`) and a status."""
+    args: list[Any] = []
     if since is not None:
         q += " AND last_time >= ?"
         args.append(since)
@@ -198,7 +198,14 @@ def incidents_sql(since: float | None, until: float | None,
     if status:
         q += " AND status = ?"
         args.append(status)
-    else:
+    return q, args
+
+
+def incidents_sql(since: float | None, until: float | None,
+                  status: str | None) -> tuple[str, list[Any]]:  # fmt: skip
+    """The incident listing's query (`?` placeholders; both stores run it)."""
+    q, args = _span_where("SELECT record FROM incidents WHERE 1=1", since, until, status)
+    if not status:
         q += " AND status <> 'merged'"
     return q + " ORDER BY time DESC, id", args
 
@@ -329,17 +336,8 @@ class Store:
         limit: int = 1000,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        q, args = "SELECT * FROM alerts WHERE 1=1", []
-        if since is not None:
-            q += " AND last_time >= ?"
-            args.append(since)
-        if until is not None:
-            q += " AND time <= ?"
-            args.append(until)
+        q, args = _span_where("SELECT * FROM alerts WHERE 1=1", since, until, status)
         q, args = _kind_subject(q, args, kind, subject, "")
-        if status:
-            q += " AND status = ?"
-            args.append(status)
         q += " ORDER BY time DESC, id LIMIT ? OFFSET ?"
         args += [limit, offset]
         cur = self.db.execute(q, args)
