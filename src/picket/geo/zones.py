@@ -203,6 +203,40 @@ def distinct_points(lat: F8, lon: F8) -> tuple[I8, I8]:
     return order[first], back
 
 
+class PointMemo:
+    """A direct-mapped cache of per-point answers, keyed by the exact coordinates.
+
+    Fixed size (2**bits entries, ~2 MB at 16 bits), so a long run never grows it; a
+    colliding position simply replaces the older one. A hit needs both coordinates
+    equal, so an answer is only ever reused for the very point it was computed for.
+    """
+
+    def __init__(self, bits: int = 16):
+        self.shift = np.uint64(64 - bits)
+        self.lat = np.full(1 << bits, np.nan)  # NaN never equals a query: empty entries miss
+        self.lon = np.full(1 << bits, np.nan)
+        self.line = np.full(1 << bits, -1, np.int64)
+        self.dist = np.full(1 << bits, np.inf)
+
+    def slots(self, lat: F8, lon: F8) -> I8:
+        a = np.ascontiguousarray(lat, np.float64).view(np.uint64)
+        b = np.ascontiguousarray(lon, np.float64).view(np.uint64)
+        h = a * np.uint64(0x9E3779B97F4A7C15) ^ b * np.uint64(0xC2B2AE3D27D4EB4F)
+        h ^= h >> np.uint64(31)
+        return ((h * np.uint64(0x94D049BB133111EB)) >> self.shift).astype(np.int64)
+
+    def find(self, lat: F8, lon: F8) -> tuple[I8, NDArray[np.bool_]]:
+        """(slot, whether it holds this exact point) per point."""
+        slot = self.slots(lat, lon)
+        return slot, (self.lat[slot] == lat) & (self.lon[slot] == lon)
+
+    def store(self, lat: F8, lon: F8, line: I8, dist: F8) -> None:
+        """Remember distinct points' answers (one per slot when several collide)."""
+        slot, first = np.unique(self.slots(lat, lon), return_index=True)
+        self.lat[slot], self.lon[slot] = lat[first], lon[first]
+        self.line[slot], self.dist[slot] = line[first], dist[first]
+
+
 def _first_per_owner(owner: I8, value: F8) -> I8:
     """Positions (into owner/value) of the least value for each distinct owner."""
     if owner.size == 0:
@@ -445,6 +479,7 @@ class LineSet:
         self.tree = shapely.STRtree(self.seg_boxes)
         self._line_trees: dict[int, tuple[shapely.STRtree, int]] = {}
         self._near: NearGrid | None = None  # built at the first corridor query
+        self._memo = PointMemo()  # corridor answers for positions already asked
 
     @classmethod
     def from_features(
@@ -526,7 +561,9 @@ class LineSet:
 
         Called for every position of every batch, so candidates come from a grid of
         which segments come near each 0.1 deg cell (`NearGrid`), not geometry objects,
-        and a position repeated in the batch (a moored ship) is measured once.
+        and a position repeated in the batch (a moored ship) is measured once. A position
+        asked in an earlier batch is answered from a small memo: near cables, ships at
+        anchor or moored repeat the same coordinates batch after batch.
         """
         lat, lon, ok = _as_points(lat, lon)
         line = np.full(lat.shape, -1, np.int64)
@@ -537,6 +574,11 @@ class LineSet:
             self._near = NearGrid(self.seg_a, self.seg_b, float(np.max(self.corridor_m)))
         idx = np.flatnonzero(ok)
         idx = idx[self._near.maybe_near(lat[idx], lon[idx])]  # most points are far from any
+        if not idx.size:
+            return line, dist
+        slot, hit = self._memo.find(lat[idx], lon[idx])
+        line[idx[hit]], dist[idx[hit]] = self._memo.line[slot[hit]], self._memo.dist[slot[hit]]
+        idx = idx[~hit]
         if not idx.size:
             return line, dist
         uniq, back = distinct_points(lat[idx], lon[idx])
@@ -553,6 +595,7 @@ class LineSet:
             tgt = chunk[p[best]]
             li[tgt], di[tgt] = self.seg_line[s[best]], d[best]
         line[idx], dist[idx] = li[back], di[back]
+        self._memo.store(ulat, ulon, li, di)
         return line, dist
 
     def crosses(self, lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> I8:
