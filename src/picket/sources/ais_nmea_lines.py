@@ -59,8 +59,8 @@ class Lines:
 
 def frame_lines(buf: U8, first_line_no: int) -> Lines:
     """Frame `buf`, which must end with a newline; `first_line_no` numbers its first line."""
-    n_all = int(np.count_nonzero(buf == 10))
     nl = np.flatnonzero(buf == 10)
+    n_all = len(nl)
     start = np.empty(n_all, np.int64)
     start[0:1] = 0
     start[1:] = nl[:-1] + 1
@@ -223,8 +223,9 @@ def parse_uint(buf: U8, a: I64, b: I64, max_width: int) -> tuple[I64, NDArray[np
         m = ok & (j < ln)
         if not m.any():
             break
-        d = buf.take(a + j, mode="clip").astype(np.int64) - 48  # clip: indices kept in buf
-        ok &= ~m | ((d >= 0) & (d <= 9))
+        # clip: indices kept in buf; uint8 arithmetic: a byte below '0' wraps above 9
+        d = buf.take(a + j, mode="clip") - np.uint8(48)
+        ok &= ~m | (d <= 9)
         val = np.where(m, val * 10 + d, val)
     return val, ok
 
@@ -241,19 +242,22 @@ def _tag_fields(buf: U8, rows: I64, cs: I64, ce: I64, commas: I64, out: Lines) -
         return ok
     lo, hi = np.searchsorted(commas, cs), np.searchsorted(commas, ce)
     per_row = hi - lo  # commas inside each tag block (none in DMA's `\\si:AISD*3F\\`)
-    owner = np.repeat(np.arange(len(rows)), per_row)
-    first = np.repeat(lo - np.concatenate([[0], np.cumsum(per_row)[:-1]]), per_row)
-    inner = commas[first + np.arange(len(owner))] if len(owner) else owner
-    fs = np.concatenate([cs, inner + 1])
-    fo = np.concatenate([np.arange(len(rows)), owner])
-    order = np.argsort(fs, kind="stable")
-    fs, fo = fs[order], fo[order]
-    fe = np.empty_like(fs)
-    fe[:-1] = fs[1:] - 1
-    fe[-1] = ce[fo[-1]]
-    last_of_row = np.ones(len(fs), bool)
-    last_of_row[:-1] = fo[1:] != fo[:-1]
-    fe[last_of_row] = ce[fo[last_of_row]]
+    if not per_row.any():  # one field per block: no fields to split and sort
+        fs, fe, fo = cs, ce, np.arange(len(rows))
+    else:
+        owner = np.repeat(np.arange(len(rows)), per_row)
+        first = np.repeat(lo - np.concatenate([[0], np.cumsum(per_row)[:-1]]), per_row)
+        inner = commas[first + np.arange(len(owner))]
+        fs = np.concatenate([cs, inner + 1])
+        fo = np.concatenate([np.arange(len(rows)), owner])
+        order = np.argsort(fs, kind="stable")
+        fs, fo = fs[order], fo[order]
+        fe = np.empty_like(fs)
+        fe[:-1] = fs[1:] - 1
+        fe[-1] = ce[fo[-1]]
+        last_of_row = np.ones(len(fs), bool)
+        last_of_row[:-1] = fo[1:] != fo[:-1]
+        fe[last_of_row] = ce[fo[last_of_row]]
 
     k0, k1, k2 = buf[fs], buf[np.minimum(fs + 1, fe)], buf[np.minimum(fs + 2, fe)]
     colon1 = (k1 == 58) & (fe > fs + 1)
@@ -292,6 +296,8 @@ def _unique_rows(mat: U8) -> tuple[list[bytes], I64]:
     hash (an integer sort, far cheaper than sorting strings) and checked
     against their group's first row; a collision falls back to a string sort.
     """
+    if (mat == mat[:1]).all():  # one station for the whole chunk (DMA's `si:AISD`)
+        return [bytes(mat[0]).rstrip(b"\0")], np.zeros(len(mat), np.int64)
     words = mat.view(np.uint64)
     h = np.zeros(len(mat), np.uint64)
     with np.errstate(over="ignore"):
@@ -342,13 +348,14 @@ def _pghp_fields(buf: U8, rows: I64, s0: I64, star: I64, commas: I64, out: Lines
     k = np.searchsorted(commas, s0)
     c = _next_commas(commas, k, 10, len(buf))
     ok = (k + 8 < nc) & (c[8] < star)
-    # the seven number fields parsed in one pass over a stacked column, each held to its width
-    widths = np.repeat(np.array([4, 2, 2, 2, 2, 2, 3], np.int64), len(rows))
-    a, b = np.concatenate(c[1:8]) + 1, np.concatenate(c[2:9])
-    v, vok = parse_uint(buf, a, b, 4)
-    vok &= b - a <= widths
-    ok &= vok.reshape(7, -1).all(axis=0)
-    y, mo, d, h, mi, s, ms = v.reshape(7, -1)
+    # the seven number fields, each parsed to its own width (year 4, five of 2, ms 3): the
+    # digit loop runs as many times as the widest field of its call
+    a, b = c[1:8] + 1, c[2:9]
+    y, yok = parse_uint(buf, a[0], b[0], 4)
+    v, vok = parse_uint(buf, a[1:6].ravel(), b[1:6].ravel(), 2)
+    ms, msok = parse_uint(buf, a[6], b[6], 3)
+    ok &= yok & vok.reshape(5, -1).all(axis=0) & msok
+    mo, d, h, mi, s = v.reshape(5, -1)
     ok &= (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (h < 24) & (mi < 60) & (s <= 60)
     days = days_from_civil(y, mo, d)
     t = days * 86400.0 + h * 3600.0 + mi * 60.0 + s + ms / 1000.0
