@@ -24,7 +24,9 @@ import argparse
 import cProfile
 import csv
 import gzip
+import hashlib
 import io
+import json
 import pstats
 import sys
 import tempfile
@@ -93,9 +95,31 @@ def run_pandas(path: Path) -> int:
     return len(pd.read_csv(path, dtype={"icao24": str, "callsign": str, "squawk": str}))
 
 
-def prepare_picket() -> Any:
+class EventHash:
+    """A sink keeping every alert event as JSON (kind, state, event time, evidence): the
+    run's alert set, hashed, says whether a speed-up changed any result."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, events: list[Any]) -> None:
+        for what, a in events:
+            self.lines.append(json.dumps([what, a.event_time, a.to_json()], sort_keys=True))
+
+    def tracks(self, ctx: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def digest(self) -> str:
+        return hashlib.sha256("\n".join(sorted(self.lines)).encode()).hexdigest()[:16]
+
+
+def prepare_picket(events: EventHash | None = None) -> Any:
     """The pipeline with every default detector, no store or console (set up untimed)."""
-    return assemble(Config(store_path=None), console=False, store=False)
+    sinks = [events] if events is not None else []
+    return assemble(Config(store_path=None), console=False, store=False, extra_sinks=sinks)
 
 
 def run_picket(path: Path, asm: Any = None) -> dict:
@@ -164,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"({wall_pd:.2f} s wall): {n_pd / cpu_pd:,.0f} rows/s")  # fmt: skip
         except ImportError:
             print("pandas read_csv: pandas not installed (pip install pandas into the venv)")
-        asm = prepare_picket()
+        events = EventHash()
+        asm = prepare_picket(events)
         prof = cProfile.Profile() if a.profile else None
         if prof:
             prof.enable()
@@ -175,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"picket end to end (decode, door, tracks, detectors, alerts): {res['reports']:,} "
               f"reports, {res['tracks']:,} tracks, {res['alerts']} alerts, {cpu:.2f} s CPU "
               f"({wall:.2f} s wall): {rate:,.0f} rows/s")  # fmt: skip
+        print(f"alert events: {len(events.lines)}, sha256 {events.digest()}")
         verdict = "PASS" if rate >= TARGET else "FAIL"
         print(f"target >= {TARGET:,.0f} rows/s: {verdict}", flush=True)
         if prof:

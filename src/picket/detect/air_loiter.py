@@ -155,10 +155,13 @@ class AirLoitering:
         self.n_step = np.empty(0)
         self.n_dt = np.empty(0)
         self.rlat = self.coslat = self.ux = self.uy = self.uz = np.empty(0)
+        # per sample with a step, its turn from the slot's previous step (`_sort_and_pair`)
+        self.gturn = np.empty(0)
         # open activities: slot -> since, last_true, turn (net deg), turn_t, last_signal, ...
         self.active: dict[int, dict[str, Any]] = {}
         # slot -> when its last activity closed: samples up to then never open another one
         self.cut: dict[int, float] = {}
+        self._closed: list[int] = []  # slots whose activity closed at the tick being judged
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
@@ -181,11 +184,8 @@ class AirLoitering:
         if not len(self.t):
             return []
         now = ctx.world.now_of(Domain.AIR, ctx.now)
-        out: list[Signal] = []
-        for tk in self.ticker.due(float(self.t.min()), now, self.t).tolist():
-            inside = (self.t <= tk) & (self.t >= tk - th.window_s)
-            if inside.any() or self.active:
-                out += self._judge(ctx, tk, inside)
+        ticks = self.ticker.due(float(self.t.min()), now, self.t)
+        out = self._judge_ticks(ctx, ticks) if len(ticks) else []
         keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
         self.slot, self.t, self.lat, self.lon = (
             self.slot[keep], self.t[keep], self.lat[keep], self.lon[keep])  # fmt: skip
@@ -194,6 +194,7 @@ class AirLoitering:
         self.n_step, self.n_dt = self.n_step[keep], self.n_dt[keep]
         self.rlat, self.coslat = self.rlat[keep], self.coslat[keep]
         self.ux, self.uy, self.uz = self.ux[keep], self.uy[keep], self.uz[keep]
+        self.gturn = self.gturn[keep]
         old = min(now, self.ticker.done) - th.window_s
         self.cut = {k: v for k, v in self.cut.items() if v >= old}
         return out
@@ -217,6 +218,7 @@ class AirLoitering:
         self.n_brg = np.zeros(n)
         self.n_step = np.zeros(n)
         self.n_dt = np.ones(n)
+        self.gturn = np.zeros(n)
         if n < 2:
             return
         la, lo, t = self.lat, self.lon, self.t
@@ -229,11 +231,21 @@ class AirLoitering:
         self.n_brg[bi] = initial_bearing_deg(la[bi], lo[bi], la[bi + 1], lo[bi + 1])
         self.n_step[:-1] = step
         self.n_dt[:-1] = dt
+        if len(bi) > 1:  # each step's turn from the previous step of its slot
+            same = self.slot[bi[1:]] == self.slot[bi[:-1]]
+            b1, b0 = bi[1:][same], bi[:-1][same]
+            self.gturn[b1] = angle_diff_deg(self.n_brg[b1], self.n_brg[b0])
 
-    def turns(self, inside: np.ndarray) -> dict[str, np.ndarray]:
+    def turns(self, inside: np.ndarray,
+              cuts: dict[int, float] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
         """Per slot in the window, after its last ground sample: net signed turn (deg), spread
         from the centre (m), samples, first and last sample time, last ground time; and every
-        turn with its time (for an open activity's running total)."""
+        turn with its time (for an open activity's running total). `cuts`: the closed
+        activities as they were when the tick began (default: now).
+
+        The ticks read the same numbers from `_windows`; this per-tick form measures a
+        window's shape when it may open an activity, and is the reference of the tests."""
+        cuts = self.cut if cuts is None else cuts
         o = np.flatnonzero(inside)  # the samples are kept sorted by (slot, time)
         s_all, t_all, g_all = self.slot[o], self.t[o], self.ground[o]
         new = np.ones(len(s_all), bool)  # sorted by slot: a slot's run starts where it changes
@@ -243,7 +255,7 @@ class AirLoitering:
         landed = np.full(len(slots), -np.inf)
         if g_all.any():
             np.maximum.at(landed, si[g_all], t_all[g_all])
-        cut = np.array([self.cut.get(int(x), -np.inf) for x in slots.tolist()])
+        cut = np.array([cuts.get(int(x), -np.inf) for x in slots.tolist()])
         # the sortie in progress: after its last ground sample and its last closed activity
         air = t_all > np.maximum(landed, cut)[si]
         o = o[air]
@@ -339,65 +351,175 @@ class AirLoitering:
         np.maximum.at(arc, si[brk], acc)
         return arc
 
-    def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:
-        """The window ending at tick `now` (samples flagged `inside`)."""
+    def _judge_ticks(self, ctx: BatchContext, ticks: np.ndarray) -> list[Signal]:
+        """Every tick of the batch: the windows measured in one compiled pass (`_windows`),
+        then each tick's activities in order. A closed activity moves its slot's cut, so
+        the ticks after it are measured again."""
+        if len(self.t) and len(self.slot):
+            new = np.ones(len(self.slot), bool)
+            new[1:] = self.slot[1:] != self.slot[:-1]
+            starts = np.flatnonzero(new)
+        else:
+            starts = np.empty(0, np.int64)
+        seg = np.append(starts, len(self.t)).astype(np.int64)
+        seg_slot = self.slot[starts]
+        cut_seg = np.array([self.cut.get(int(x), -np.inf) for x in seg_slot.tolist()])
+        cut_s = np.repeat(cut_seg, np.diff(seg))
+        out: list[Signal] = []
+        k = 0
+        while k < len(ticks):
+            w = self._windows(ticks[k:], seg, seg_slot, cut_s)
+            start = w["start"]
+            for j, tk in enumerate(ticks[k:].tolist()):
+                b0, b1 = int(start[j]), int(start[j + 1])
+                if b1 > b0 or self.active:
+                    out += self._judge_rows(ctx, tk, w, b0, b1)
+                if self._closed:  # measure the ticks after this one with the new cut
+                    for sl in self._closed:
+                        s = int(np.searchsorted(seg_slot, sl))
+                        if s < len(seg_slot) and seg_slot[s] == sl:
+                            cut_s[seg[s]:seg[s + 1]] = self.cut[sl]
+                    self._closed.clear()
+                    k += j + 1
+                    break
+            else:
+                break
+        return out
+
+    def _windows(self, ticks: np.ndarray, seg: np.ndarray, seg_slot: np.ndarray,
+                 cut_s: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+        """What `turns` gives per tick, for all `ticks` at once: rows of (tick, slot in its
+        window), tick k's at [start[k], start[k + 1]), and which rows turn and loiter.
+
+        The spread decides against `min_radius_m` and `max_radius_m` from the kernel's
+        dot products where they are clear of the threshold by far more than their error;
+        the trigonometric spread (`_exact`, the numbers `turns` gave) is measured only for
+        the few rows near a threshold and for the rows a signal or the holding test reads."""
+        from picket.detect import air_loiter_kernels as kern
+
         th = self.th
-        w = self.turns(inside)
-        slots, net, radius = w["slots"], w["net"], w["radius"]
-        # an activity opens on a full turn in a bounded area and goes on while the aircraft
-        # keeps turning full circles, wherever they take it (an orbit over a moving event)
-        turning = (np.abs(net) >= th.min_turn_deg) & (radius >= th.min_radius_m)
-        loiter = turning & (radius <= th.max_radius_m)
-        holding = np.zeros(len(slots), bool)
-        if loiter.any():  # a racetrack in a terminal area is ATC holding, an orbit is not
-            arc, speed = self.shape(w)
-            cand = np.flatnonzero(loiter & (arc < th.orbit_arc_deg)
-                                  & (speed >= th.holding_speed_ms))  # fmt: skip
-            ap = airports_of(ctx.world)
-            if len(cand) and ap is not None:
-                near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
-                                           th.terminal_radius_m)  # fmt: skip
-                holding[cand] = near >= 0
-            loiter &= ~holding
-        pos = {int(sl): i for i, sl in enumerate(slots.tolist())}
+        (start, rs, _lo, a0, hi, landed, net, cx, cy, cz, nok, cross,
+         far) = kern.windows(np.asarray(ticks, float), th.window_s, th.min_turn_deg, seg,
+                             self.t, self.ground, self.n_ok, self.gturn, cut_s, self.ux,
+                             self.uy, self.uz)  # fmt: skip
+        n = len(rs)
+        count = hi - a0
+        air = count > 0
+        first = np.full(n, np.inf)
+        last = np.full(n, -np.inf)
+        first[air] = self.t[a0[air]]
+        last[air] = self.t[hi[air] - 1]
+        w = {"start": start, "slots": seg_slot[rs], "a0": a0, "hi": hi, "landed": landed,
+             "net": net, "nok": nok, "cross": cross, "count": count, "first": first,
+             "last": last, "last_any": self.t[hi - 1] if n else np.empty(0), "cx": cx,
+             "cy": cy, "cz": cz, "mlat": np.zeros(n), "mlon": np.zeros(n),
+             "radius": np.zeros(n), "exact": ~air}  # fmt: skip
+        # a full turn (it has steps, so samples); the spread's haversine term against the
+        # two radii's (d = 2 R asin(sqrt(a)), so a = sin(d / 2R)^2)
+        big = (np.abs(net) >= th.min_turn_deg) & air & (far >= 0)
+        lo_a, hi_a = (np.sin(r / (2 * EARTH_RADIUS_M)) ** 2
+                      for r in (th.min_radius_m, th.max_radius_m))  # fmt: skip
+        eps = 1e-12  # the dot products' error is ~1e-16; asin and sqrt are monotonic
+        unsure = big & ((np.abs(far - lo_a) <= eps) | (np.abs(far - hi_a) <= eps))
+        self._exact(w, np.flatnonzero(unsure))
+        r = w["radius"]
+        wide = np.where(unsure, r >= th.min_radius_m, far > lo_a)
+        bounded = np.where(unsure, r <= th.max_radius_m, far < hi_a)
+        w["turning"] = big & wide
+        w["loiter"] = w["turning"] & bounded
+        return w
+
+    def _exact(self, w: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        """Centre and spread of `rows` of `_windows`, computed as `turns` does (once)."""
+        rows = rows[~w["exact"][rows]]
+        if not len(rows):
+            return
+        w["exact"][rows] = True
+        bx, by, bz = w["cx"][rows], w["cy"][rows], w["cz"][rows]
+        mlat = np.degrees(np.arctan2(bz, np.hypot(bx, by)))
+        mlon = np.degrees(np.arctan2(by, bx))
+        w["mlat"][rows], w["mlon"][rows] = mlat, mlon
+        ln = w["count"][rows]
+        heads = np.zeros(len(rows), np.int64)
+        np.cumsum(ln[:-1], out=heads[1:])
+        idx = np.repeat(np.arange(len(rows)), ln)
+        o = np.arange(int(ln.sum())) + np.repeat(w["a0"][rows] - heads, ln)
+        p2 = np.radians(mlat)
+        dp = p2[idx] - self.rlat[o]
+        dl = np.radians(mlon[idx] - self.lon[o])
+        a = np.sin(dp / 2) ** 2 + self.coslat[o] * np.cos(p2)[idx] * np.sin(dl / 2) ** 2
+        d = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+        w["radius"][rows] = np.maximum.reduceat(d, heads)
+
+    def _judge_rows(self, ctx: BatchContext, now: float, w: dict[str, np.ndarray], b0: int,
+                    b1: int) -> list[Signal]:  # fmt: skip
+        """The window ending at tick `now`: rows [b0, b1) of `_windows`."""
+        from picket.detect import air_loiter_kernels as kern
+
+        th = self.th
+        slots, turning = w["slots"], w["turning"]
+        cuts = dict(self.cut)  # as the tick began: a window's shape is measured with them
         out: list[Signal] = []
         # open activities: add the turns since the last tick, then close or keep alive
-        for sl in sorted(self.active):
+        keys = sorted(self.active)
+        if keys:
+            at = np.searchsorted(slots[b0:b1], keys) + b0
+            found = (at < b1) & (slots[np.minimum(at, len(slots) - 1)] == keys)
+            rows = [int(g) if f else None for g, f in zip(at.tolist(), found.tolist(),
+                                                          strict=True)]  # fmt: skip
+        for sl, g in zip(keys, rows if keys else [], strict=True):
             a = self.active[sl]
-            i = pos.get(sl)
-            if i is not None:
-                m = (w["turn_slot"] == sl) & (w["turn_t"] > a["turn_t"])
-                if m.any():
-                    a["turn"] += float(w["turn"][m].sum())
-                    a["turn_t"] = float(w["turn_t"][m].max())
-                    a["last_t"] = max(a["last_t"], float(w["last"][i]))
-            landed = i is not None and w["landed"][i] > a["since"]
-            heard = float(w["last_any"][i]) if i is not None else -np.inf
-            looping = i is not None and bool(turning[i])
+            if g is not None and w["nok"][g] > 1 - int(w["cross"][g]):
+                add, latest = kern.turns_after(int(w["a0"][g]), int(w["hi"][g]), self.n_ok,
+                                               self.gturn, self.t, bool(w["cross"][g]),
+                                               float(a["turn_t"]))  # fmt: skip
+                if len(add):
+                    a["turn"] += float(add.sum())
+                    a["turn_t"] = float(latest)
+                    a["last_t"] = max(a["last_t"], float(w["last"][g]))
+            landed = g is not None and w["landed"][g] > a["since"]
+            heard = float(w["last_any"][g]) if g is not None else -np.inf
+            looping = g is not None and bool(turning[g])
             why = ("landed" if landed else
                    "silent" if now - max(heard, a["last_t"]) >= th.silence_s else
                    "no full turn" if not looping and now - a["last_true"] >= th.quiet_s else "")
             if why:
-                out.append(self._end(ctx, sl, now, why, float(w["landed"][i]) if landed else None))
+                out.append(self._end(ctx, sl, now, why, float(w["landed"][g]) if landed else None))
                 continue
             if looping:
                 a["last_true"] = now
                 if now - a["last_signal"] >= th.resignal_s:
                     a["last_signal"] = now
-                    out.append(self._signal(ctx, sl, now, a, w, int(i)))  # type: ignore[arg-type]
+                    self._exact(w, np.array([g]))
+                    out.append(self._signal(ctx, sl, now, a, w, g))  # type: ignore[arg-type]
             elif now - a["last_signal"] >= th.resignal_s:
                 a["last_signal"] = now  # quiet, not over: keep the alert open, say how long
                 out.append(make_signal(ctx, self.kind, sl, None, "info", "",
                                        {"quiet_s": round(now - a["last_true"], 1)},
                                        t=now))  # fmt: skip
-        for i in np.flatnonzero(loiter).tolist():
-            sl = int(slots[i])
-            if sl in self.active or self.cut.get(sl) == now:  # going on, or closed just now
-                continue
-            a = self.active[sl] = {"since": float(w["first"][i]), "turn": float(net[i]),
-                                   "turn_t": now, "last_t": float(w["last"][i]),
+        loiter = np.flatnonzero(w["loiter"][b0:b1]) + b0
+        opening = [g for g in loiter.tolist()
+                   if int(slots[g]) not in self.active and self.cut.get(int(slots[g])) != now]
+        if opening:  # a racetrack in a terminal area is ATC holding, an orbit is not
+            self._exact(w, np.array(opening))
+            inside = (self.t <= now) & (self.t >= now - th.window_s)
+            wt = self.turns(inside, cuts)
+            arc, speed = self.shape(wt)
+            cand = np.array(opening)
+            cand = cand[(arc[cand - b0] < th.orbit_arc_deg)
+                        & (speed[cand - b0] >= th.holding_speed_ms)]  # fmt: skip
+            ap = airports_of(ctx.world)
+            if len(cand) and ap is not None:
+                near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
+                                           th.terminal_radius_m)  # fmt: skip
+                held = set(cand[near >= 0].tolist())
+                opening = [g for g in opening if g not in held]
+        for g in opening:
+            sl = int(slots[g])
+            a = self.active[sl] = {"since": float(w["first"][g]), "turn": float(w["net"][g]),
+                                   "turn_t": now, "last_t": float(w["last"][g]),
                                    "last_signal": now, "last_true": now}  # fmt: skip
-            out.append(self._signal(ctx, sl, now, a, w, i))
+            out.append(self._signal(ctx, sl, now, a, w, g))
         return out
 
     def _signal(self, ctx: BatchContext, sl: int, now: float, a: dict[str, Any],
@@ -434,6 +556,7 @@ class AirLoitering:
              landed: float | None) -> Signal:  # fmt: skip
         a = self.active.pop(sl)
         self.cut[sl] = landed if landed is not None else now
+        self._closed.append(sl)
         ev: dict[str, Any] = {"ended": why, "circuits": round(abs(a["turn"]) / 360.0, 2),
                               "duration_s": round(a["last_true"] - a["since"], 1)}  # fmt: skip
         if landed is not None:
