@@ -515,3 +515,28 @@ def test_incidents_in_replay_are_those_there_were_then(page: Any, demo_server: A
     page.click("button:has-text('Live')")
     page.wait_for_selector("[data-testid=mode]:has-text('LIVE')", timeout=15000)
     page.wait_for_selector(f"li.incident[data-incident-id='{inc['id']}']", timeout=20000)
+
+
+def test_place_names_come_from_the_gazetteer_everywhere(page: Any, demo_server: Any) -> None:
+    """Town names are the server's GeoNames gazetteer's for the view (not a Baltic list): the
+    page asks /api/layers/places, and far from the Baltic (Tokyo Bay, the Río de la Plata) it
+    names what is there; the attribution credits GeoNames."""
+    page.evaluate("() => window.__picket.map.jumpTo({center: [139.8, 35.5], zoom: 7})")
+    page.wait_for_function(
+        "() => window.__picket.state.mapLabels.some((l) => l.text === 'Tokyo')", timeout=15000
+    )
+    assert page.evaluate("() => window.__picket.placeNames.source") == "gazetteer"
+    texts = {b["text"] for b in _label_boxes(page)}
+    assert {"Tokyo", "Yokohama"} <= texts, texts
+    assert not _overlaps(_label_boxes(page))
+    shot(page, "web-labels-tokyo")
+    page.evaluate("() => window.__picket.map.jumpTo({center: [-58.2, -34.8], zoom: 6.5})")
+    page.wait_for_function(
+        "() => window.__picket.state.mapLabels.some((l) => l.text === 'Montevideo')",
+        timeout=15000,
+    )
+    asked = [u for u in page.requested if "/api/layers/places?" in u]
+    assert asked and all("bbox=" in u and "zoom=" in u for u in asked)
+    attribution = page.inner_text(".maplibregl-ctrl-attrib-inner")
+    assert "GeoNames" in attribution, attribution
+    page.evaluate("() => window.__picket.home()")

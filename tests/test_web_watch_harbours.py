@@ -243,3 +243,66 @@ def test_app6_symbols_show_their_function(wpage: Any) -> None:
     assert info["invalid"] == []
     wpage.uncheck("input[data-option=app6]")
     assert not wpage.errors, wpage.errors
+
+
+def _api(server: Any, method: str, path: str, body: Any = None) -> Any:
+    import httpx
+
+    r = httpx.request(method, f"{server.url}{path}", json=body, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_watchlist_panel_follows_changes_made_elsewhere(wpage: Any, live_server: Any) -> None:
+    """An entry added and deleted by the API (as another tab or a script would) shows and goes
+    in the open page without a reload: the panel follows the alert stream's watchlist events."""
+    wpage.wait_for_selector("[data-testid=watchlist]", state="visible", timeout=20000)
+    marker = wpage.evaluate("() => (window.__b1_marker = Math.random())")
+    entry = _api(live_server, "POST", "/api/watchlist",
+                 {"match": "name:*ELSEWHERE*", "label": "from the API", "severity": "info"})
+    row = f"[data-testid=watch-list] li[data-match='{entry['match']}']"
+    wpage.wait_for_selector(row, state="attached", timeout=10000)
+    assert "from the API" in (wpage.text_content(row) or "")  # the panel may be folded
+    # and a second tab's page sees the first tab's deletion too
+    other = wpage.context.new_page()
+    try:
+        other.goto(f"{live_server.url}/")
+        other.wait_for_selector(row, state="attached", timeout=30000)
+        _api(live_server, "DELETE", f"/api/watchlist/{entry['id']}")
+        wpage.wait_for_selector(row, state="detached", timeout=10000)
+        other.wait_for_selector(row, state="detached", timeout=10000)
+    finally:
+        other.close()
+    assert wpage.evaluate("() => window.__b1_marker") == marker  # the same page, not reloaded
+    assert not wpage.errors, wpage.errors
+
+
+def test_harbours_are_named_and_tell_their_name_on_hover(wpage: Any, live_server: Any) -> None:
+    served = get_json(live_server, "/api/layers/harbours")["features"]
+    names = {f["properties"]["name"] for f in served}
+    assert all(n.startswith(("harbour at ", "anchorage ")) for n in names), names
+    f = served[len(served) // 2]
+    ring = np.asarray(f["geometry"]["coordinates"][0][:4])
+    lon, lat = ring.mean(axis=0)
+    wpage.check("input[data-layer=harbours]")
+    wpage.evaluate(f"() => window.__picket.map.jumpTo({{center: [{lon}, {lat}], zoom: 13}})")
+    wpage.wait_for_timeout(1000)
+    wpage.evaluate("() => window.__picket.drawNow()")
+    box = wpage.evaluate(
+        f"""() => {{
+          const m = window.__picket.map, r = m.getCanvas().getBoundingClientRect();
+          const p = m.project([{lon}, {lat}]);
+          return [r.left + p.x, r.top + p.y];
+        }}"""
+    )
+    tip = None
+    for dx in (0, 3, -3):  # a track symbol may sit on the very centre
+        wpage.mouse.move(box[0] + dx, box[1] + dx)
+        wpage.wait_for_timeout(400)
+        el = wpage.query_selector(".deck-tip")
+        tip = el.inner_text() if el and el.is_visible() else None
+        if tip and "learned" in tip:
+            break
+    assert tip and f["properties"]["name"] in tip and "learned from ships at rest" in tip, tip
+    shot(wpage, "web-harbour-tooltip")
+    wpage.mouse.move(5, 5)

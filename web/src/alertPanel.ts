@@ -31,6 +31,9 @@ export interface AlertPanelHooks {
   onLayers(layer: string): void;
   /** An incident was triaged, or alerts changed that incidents join. */
   onIncidents?(): void;
+  /** The watchlist changed on the server (another tab, the API): the event, or null when the
+   * stream could not resume and the list must be read again. */
+  onWatchlist?(event: unknown): void;
 }
 
 export class AlertPanel {
@@ -180,7 +183,11 @@ export class AlertPanel {
     es.addEventListener("layers", (e) => {
       this.hooks.onLayers(JSON.parse((e as MessageEvent).data).layer);
     });
-    es.addEventListener("reset", () => void this.load());
+    es.addEventListener("watchlist", (e) => this.hooks.onWatchlist?.(JSON.parse((e as MessageEvent).data)));
+    es.addEventListener("reset", () => {
+      void this.load();
+      this.hooks.onWatchlist?.(null);
+    });
   }
 
   /** A live alert event (SSE): the live set; what a replay shows is left as it was then. */

@@ -1,5 +1,5 @@
 /**
- * Names on the map: countries (Natural Earth), places and ports (places.ts), zones, cables and
+ * Names on the map: countries (Natural Earth), towns (the server's GeoNames gazetteer, places.ts), zones, cables and
  * pipelines, drawn by one deck.gl TextLayer (no glyph server). Where names would overlap, the
  * more important one is drawn (capitals over ports, a zone over a town): boxes are placed
  * greedily by priority in screen space whenever the map stops moving (a few hundred
@@ -10,7 +10,6 @@
 import type { Layer } from "@deck.gl/core";
 import { TextLayer } from "@deck.gl/layers";
 import type { FeatureCollection } from "./api";
-import { PLACES } from "./places";
 
 export interface MapLabel {
   text: string;
@@ -69,6 +68,7 @@ export const labelBand = (zoom: number): number => (zoom < 4.5 ? 1 : zoom < 6 ? 
 
 export function mapLabels(
   band: number,
+  places: MapLabel[],
   countries: FeatureCollection | null,
   zones: FeatureCollection | null,
   infrastructure: FeatureCollection | null,
@@ -81,10 +81,7 @@ export function mapLabels(
       out.push({ text: String(p.name), position: g.coordinates, kind: "country", priority: 100 + Number(p.rank ?? 0) });
     }
   }
-  for (const pl of PLACES) {
-    if (pl.rank > band) continue;
-    out.push({ text: pl.name, position: [pl.lon, pl.lat], kind: pl.kind, priority: (4 - pl.rank) * 100 + (pl.kind === "capital" ? 50 : 0) });
-  }
+  out.push(...places);
   out.push(...featureLabels(zones, () => "zone", 250));
   out.push(...featureLabels(infrastructure, (p) => (p.kind === "pipeline" ? "pipeline" : "cable"), 240));
   return out.sort((a, b) => b.priority - a.priority);

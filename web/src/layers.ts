@@ -547,6 +547,11 @@ export function describePick(info: PickingInfo, store: TrackStore): string | nul
       return `${p.name ?? `NORAD ${p.norad}`} · ${p.part === "track" ? "ground track" : "footprint"}` +
         (typeof p.alt_km === "number" ? `\n${Math.round(p.alt_km).toLocaleString("en")} km up` : "");
     }
+    if (id === "harbours") {
+      // named by the server after the nearest town (GeoNames); learned, not charted
+      const since = typeof p.since === "number" ? new Date(p.since * 1000).toISOString().slice(0, 16).replace("T", " ") : null;
+      return `${p.name ?? "harbour"}\nlearned from ships at rest${since ? ` since ${since} UTC` : ""}`;
+    }
     if (id === "gnss") {
       const f = typeof p.bad_fraction === "number" ? `${Math.round(p.bad_fraction * 100)} % bad` : "";
       return `GNSS ${String(p.colour).toUpperCase()} ${f}\n${p.cell}`;

@@ -12,6 +12,7 @@ import { AlertPanel } from "./alertPanel";
 import { loadCodes } from "./codes";
 import { extentOf, type Incident, IncidentPanel } from "./incidents";
 import { labelBand, labelBox, type MapLabel, mapLabels, placeLabels } from "./labels";
+import { PlaceNames } from "./places";
 import { ALT_LUT, ALT_STEP_FT, css, SHIP_CLASSES, SHIP_LABEL, SHIP_RGB } from "./colours";
 import { type Hit, SearchBox } from "./search";
 import { units, type UnitSystem } from "./units";
@@ -100,7 +101,7 @@ const map = new MapLibreMap({
   attributionControl: false,
 });
 map.touchZoomRotate.disableRotation();
-map.addControl(new AttributionControl({ compact: true, customAttribution: "Basemap: Natural Earth" }));
+map.addControl(new AttributionControl({ compact: true, customAttribution: "Basemap: Natural Earth · Place names: GeoNames (CC-BY 4.0)" }));
 map.addControl(new NavigationControl({ showCompass: false }), "bottom-left");
 map.addControl(new ScaleControl({ unit: "nautical" }), "bottom-left");
 
@@ -126,12 +127,18 @@ map.on("zoom", () => {
 /** Candidate names for the zoom band, and the ones placed without overlap for the view:
  * redone when the map stops moving or a layer with names arrives. */
 let labelCandidates: { key: string; list: MapLabel[] } | null = null;
+const placeNames = new PlaceNames(() => {
+  labelSources++;
+  placeMapLabels();
+}, synthetic > 0);
 function placeMapLabels(): void {
   if (!state.readable) return;
   const band = labelBand(map.getZoom());
+  const b = map.getBounds();
+  placeNames.request(b.getWest(), b.getSouth(), b.getEast(), b.getNorth(), map.getZoom());
   const key = `${band}|${state.visible.zones}|${state.visible.infrastructure}|${labelSources}`;
   if (labelCandidates?.key !== key) {
-    labelCandidates = { key, list: mapLabels(band, state.countries, state.visible.zones ? state.zones : null,
+    labelCandidates = { key, list: mapLabels(band, placeNames.forBand(band), state.countries, state.visible.zones ? state.zones : null,
       state.visible.infrastructure ? state.infrastructure : null) };
   }
   const c = map.getCanvas();
@@ -301,6 +308,7 @@ const alertPanel = new AlertPanel($("alerts"), $("alert-detail"), {
   onGnss: () => refreshGnss(),
   onLayers: (layer) => void loadLayer(layer === "zones" ? "zones" : "infrastructure"),
   onIncidents: () => refreshIncidents(),
+  onWatchlist: (ev) => watchPanel.follow(ev),
 });
 
 const incidentPanel = new IncidentPanel($("incidents"), $("incident-detail"), {
@@ -700,7 +708,7 @@ async function start(): Promise<void> {
 (window as unknown as { __picket: unknown }).__picket = {
   store, state, stats, alertPanel, trackPanel, map, channel, overlay, parseFrame, home, drawNow,
   TrackStore, groundPaths, pickedTrackId, encodeFrame, clusters: () => lastClusters, colours: { ALT_LUT, SHIP_RGB, SHIP_CLASSES },
-  search, selectAlert, selectTrack, incidentPanel, selectIncident, watchPanel, loadHarbours, togglePanel, setUnits, placeMapLabels,
+  search, selectAlert, selectTrack, incidentPanel, selectIncident, watchPanel, loadHarbours, togglePanel, setUnits, placeMapLabels, placeNames,
   labelBoxes: () => state.mapLabels.map((l) => {
     const p = map.project(l.position);
     return { text: l.text, kind: l.kind, box: labelBox(l, p.x, p.y, 0) };

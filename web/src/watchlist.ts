@@ -88,6 +88,22 @@ export class WatchlistPanel {
     this.render();
   }
 
+  /** A change announced on the alert stream (`event: watchlist`, by this page, another tab or
+   * the API): applied at once; anything else (a stream that could not resume) reads the list
+   * again. */
+  follow(ev: unknown): void {
+    const d = ev as { action?: string; entry?: WatchEntry; id?: string } | null;
+    if (d?.action === "add" && d.entry?.id) {
+      const e = d.entry;
+      this.entries = [...this.entries.filter((x) => x.id !== e.id && x.match !== e.match), e];
+      this.available = true;
+      this.render();
+    } else if (d?.action === "delete" && d.id) {
+      this.entries = this.entries.filter((x) => x.id !== d.id);
+      this.render();
+    } else void this.load();
+  }
+
   /** Add (or replace: the id follows the match) an entry; true when the server kept it. */
   async add(match: string, label: string, severity: string): Promise<boolean> {
     if (this.role !== "operator") {
