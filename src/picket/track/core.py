@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from picket.track.assign import gnn_assign
 from picket.track.config import TrackerConfig
-from picket.track.gating import gate_pairs
+from picket.track.gating import DENSE_LIMIT, gate_pairs, grid_neighbours
 from picket.track.imm import IMMState
 from picket.track.kalman import CVState
 from picket.track.motion import motion_for
@@ -158,16 +158,21 @@ class CartesianTracker:
         owner = np.full(len(z), -1, np.int64)  # the track id each plot went to
         firm = self.status != TENTATIVE
         rounds = (None, "other", "other") if tz is not None else (None,)
+        # one time, constant velocity: every track's candidate plots found once a scan
+        near = self._near(z, r) if tz is None and isinstance(self.state, CVState) else None
         for group in (firm, ~firm):  # established tracks choose first
             tracks = np.flatnonzero(group)
             for again in rounds:
-                # then a track's further plots in this scan, at other times than its own
-                if again:
-                    tracks = tracks[self.last_hit[tracks] == scan]
-                free = np.flatnonzero(~used) if used.any() else np.arange(len(z))
-                if len(free) == 0:
-                    break
-                hit_t, hit_p = self._associate(tracks, free, z, r, pd, lam, again)
+                if near is not None:
+                    hit_t, hit_p = self._plain(near, group, tracks, used, z, r, pd, lam)
+                else:
+                    # then a track's further plots in this scan, at other times than its own
+                    if again:
+                        tracks = tracks[self.last_hit[tracks] == scan]
+                    free = np.flatnonzero(~used) if used.any() else np.arange(len(z))
+                    if len(free) == 0:
+                        break
+                    hit_t, hit_p = self._associate(tracks, free, z, r, pd, lam, again)
                 used[hit_p] = True
                 owner[hit_p] = self.ids[hit_t]
                 self.hits[hit_t] += 1
@@ -305,6 +310,95 @@ class CartesianTracker:
             self._tt[tracks[at]] = np.maximum(tt[at], tp[ap])
         self.state.put(tracks[at], self.motion.update(ps, zp[ap], rp[ap], delta))
         return tracks[at], plots[ap]
+
+    def _near(self, z: F8, r: F8) -> tuple[I8, I8, F8, F8]:
+        """Every (track, plot) pair of a one-time scan that any association round of it
+        could gate: (track, plot, plot minus track over the horizontal axes, its squared
+        length), tracks ascending. Found once a scan, in a strip of plots sorted by x (a
+        grid when the strip holds too many), as far as the widest gate any round of the
+        scan can have, or `max_distance` if nearer; each round then applies its own
+        radius exactly (see `_plain`)."""
+        s, cfg = self.state, self.config
+        n, m, h = len(s.pos), len(z), min(2, self.k)
+        if n == 0 or m == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros((0, h)), np.zeros(0)
+        reach = cfg.gate_sigma * np.sqrt(float(s.pxx[:, :h].max()) + float(r[:, :h].max()))
+        if cfg.max_distance > 0:
+            reach = min(reach, cfg.max_distance)
+        reach = float(reach) * (1 + 1e-6) + 1e-9  # only a bound: the rounds cut exactly
+        if not np.isfinite(reach):
+            ti, pj = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+        else:
+            o = np.argsort(z[:, 0], kind="stable")
+            xs = z[o, 0]
+            a = np.searchsorted(xs, s.pos[:, 0] - reach, "left")
+            cnt = np.searchsorted(xs, s.pos[:, 0] + reach, "right") - a
+            total = int(cnt.sum())
+            if total <= 32 * (n + m) + DENSE_LIMIT:
+                ti = np.repeat(np.arange(n), cnt)
+                pj = o[np.repeat(a - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)]
+            else:  # plots strung out along x: cells instead
+                ti, pj = grid_neighbours(s.pos[:, :h], z[:, :h], reach, m)
+        d = z[:, :h].take(pj, 0) - s.pos[:, :h].take(ti, 0)
+        e2 = _rowsum(d * d)
+        keep = np.flatnonzero(e2 <= reach * reach)
+        return ti[keep], pj[keep], d.take(keep, 0), e2[keep]
+
+    def _plain(
+        self,
+        near: tuple[I8, I8, F8, F8],
+        group: NDArray[np.bool_],
+        tracks: I8,
+        used: NDArray[np.bool_],
+        z: F8,
+        r: F8,
+        pd: float,
+        lam: float,
+    ) -> tuple[I8, I8]:
+        """`_associate` for one-time scans of the CV filter on the scan's candidate pairs
+        (`_near`): the same pairs, costs and updates as `gate_pairs` and `_match` give
+        (their dense and grid cases, the k nearest plots within the round's radius), in
+        a few array operations a round; returns global indices."""
+        cfg, s = self.config, self.state
+        nt, m_free = len(tracks), len(z) - int(np.count_nonzero(used))
+        ti, pj, d, e2 = near
+        if nt == 0 or m_free == 0 or len(ti) == 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
+        sel = group[ti] & ~used[pj]
+        h = min(2, self.k)
+        grid = nt * m_free > DENSE_LIMIT
+        if grid:  # gate_pairs' spatial index: within its radius, the k nearest plots
+            s_max = float(s.pxx[:, :h].take(tracks, 0).max())
+            s_max += float(r[:, :h].compress(~used, 0).max())
+            radius = cfg.gate_sigma * np.sqrt(s_max) * (1 + 1e-9)
+            sel &= e2 < radius * radius
+        sel = np.flatnonzero(sel)
+        ti, pj, d, e2 = ti[sel], pj[sel], d.take(sel, 0), e2[sel]
+        k = min(cfg.max_neighbours, m_free)
+        if grid and len(ti) and np.bincount(ti).max() > k:
+            o = np.lexsort((e2, ti))
+            ti, pj, d, e2 = ti[o], pj[o], d.take(o, 0), e2[o]
+            o = np.flatnonzero(np.arange(len(ti)) - np.searchsorted(ti, ti, "left") < k)
+            ti, pj, d, e2 = ti[o], pj[o], d.take(o, 0), e2[o]
+        v = d if self.k == h else z.take(pj, 0) - s.pos.take(ti, 0)
+        sv = s.pxx.take(ti, 0) + r.take(pj, 0)
+        d2 = _rowsum(v * v / sv)
+        ok = d2 < cfg.gate_sigma * cfg.gate_sigma
+        if cfg.max_distance > 0:
+            ok &= e2 <= cfg.max_distance**2
+        ok = np.flatnonzero(ok)
+        ti, pj, d2 = ti[ok], pj[ok], d2[ok]
+        self.counts.gated += len(ti)
+        if cfg.cost == "distance":
+            cost, miss = np.sqrt(d2), cfg.gate_sigma
+        else:
+            logdet = np.sum(np.log(2 * np.pi * sv.take(ok, 0)), axis=1)
+            cost = 0.5 * d2 + 0.5 * logdet - np.log(pd) + np.log(lam)
+            miss = -np.log(max(1.0 - pd, 1e-12))
+        at, ap = gnn_assign(ti, pj, cost, miss, len(s.pos), len(z))
+        if len(at):
+            s.put(at, self.motion.update(s.take(at), z.take(ap, 0), r.take(ap, 0), None))
+        return at, ap
 
     def _refilter(self, tracks: I8, z: F8, r: F8) -> None:
         """Run `tracks` again from the scan's start over all their plots of this scan in
@@ -449,3 +543,9 @@ class CartesianTracker:
         """Confirmed and coasting tracks as they stand after the last scan."""
         idx = np.flatnonzero(self.status != TENTATIVE)
         return TrackSet(self.time, self.ids[idx], self.state.take(idx), self.status[idx])
+
+
+def _rowsum(x: F8) -> F8:
+    """`np.sum(x, axis=1)` bit for bit; two columns are added directly (the reduction
+    costs several times the addition on short rows)."""
+    return x[:, 0] + x[:, 1] if x.shape[1] == 2 else np.sum(x, axis=1)

@@ -33,15 +33,27 @@ class CVState:
     pxv: F8
     pvv: F8
 
+    # Rows by `ndarray.take` and flat positions: indexing (n, k) arrays with an index
+    # array costs about ten times as much in NumPy, and a scan does it dozens of times.
     def take(self, idx: NDArray[np.intp]) -> CVState:
-        return CVState(self.pos[idx], self.vel[idx], self.pxx[idx], self.pxv[idx], self.pvv[idx])
+        idx = np.flatnonzero(idx) if idx.dtype.kind == "b" else idx
+        return CVState(
+            self.pos.take(idx, 0),
+            self.vel.take(idx, 0),
+            self.pxx.take(idx, 0),
+            self.pxv.take(idx, 0),
+            self.pvv.take(idx, 0),
+        )
 
     def put(self, idx: NDArray[np.intp], other: CVState) -> None:
-        self.pos[idx] = other.pos
-        self.vel[idx] = other.vel
-        self.pxx[idx] = other.pxx
-        self.pxv[idx] = other.pxv
-        self.pvv[idx] = other.pvv
+        k = self.pos.shape[1]
+        flat = ((idx * k)[:, None] + np.arange(k)).ravel()
+        for f in ("pos", "vel", "pxx", "pxv", "pvv"):
+            a, b = getattr(self, f), getattr(other, f)
+            if a.flags.c_contiguous:
+                a.reshape(-1)[flat] = b.reshape(-1)
+            else:
+                a[idx] = b
 
     @classmethod
     def concat(cls, a: CVState, b: CVState) -> CVState:
