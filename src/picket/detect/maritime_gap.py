@@ -273,7 +273,7 @@ class AisGap:
         iv = self.interval(pv, pst, msg)
         # every pair of reports tells the place where it began how much it hears
         paired = np.isfinite(dt) & (dt > 0.5)
-        due = np.where(paired, np.minimum(np.nan_to_num(dt), self.th.pair_cap_s) / iv, 0.0)
+        due = np.where(paired, np.minimum(np.where(paired, dt, 0.0), self.th.pair_cap_s) / iv, 0.0)
         if paired.any():
             rp = mrows[paired]
             self.reliability.add(ctx.prev_lat[rp], ctx.prev_lon[rp], r.time[rp], due[paired])

@@ -155,9 +155,14 @@ class SustainedDetector:
         if not self.closest:
             return
         last = last_per_slot(s, np.ones(len(s), bool))
-        current = dict(zip(s[last].tolist(), t0[last].tolist(), strict=True))
-        for key in [k for k in self.closest if k[0] in current and k[1] != current[k[0]]]:
-            del self.closest[key]
+        sl, cur = s[last], t0[last]  # slots ascending (rows are sorted by slot)
+        keys = list(self.closest)
+        ks = np.fromiter((k[0] for k in keys), np.int64, len(keys))
+        kt = np.fromiter((k[1] for k in keys), float, len(keys))
+        pos = np.minimum(np.searchsorted(sl, ks), len(sl) - 1)
+        stale = (sl[pos] == ks) & ~(kt == cur[pos])  # a NaN start (no run now) is stale too
+        for k in np.flatnonzero(stale).tolist():
+            del self.closest[keys[k]]
 
     def _describe_corridors(self, ctx: BatchContext, due_rows: np.ndarray) -> None:
         """The corridor of every row about to be described (looked up once per batch)."""
