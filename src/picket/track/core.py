@@ -74,6 +74,10 @@ class TrackerCounts:
 class CartesianTracker:
     """GNN tracker over plots already in a local Cartesian frame (metres, seconds)."""
 
+    # one-time CV scans through `_near` and `_plain` (False: the general `_associate`,
+    # which the equivalence tests compare them with)
+    fast_plain = True
+
     def __init__(self, config: TrackerConfig | None = None):
         self.config = config or TrackerConfig()
         self.k = self.config.dims
@@ -159,7 +163,8 @@ class CartesianTracker:
         firm = self.status != TENTATIVE
         rounds = (None, "other", "other") if tz is not None else (None,)
         # one time, constant velocity: every track's candidate plots found once a scan
-        near = self._near(z, r) if tz is None and isinstance(self.state, CVState) else None
+        plain = self.fast_plain and tz is None and isinstance(self.state, CVState)
+        near = self._near(z, r) if plain else None
         for group in (firm, ~firm):  # established tracks choose first
             tracks = np.flatnonzero(group)
             for again in rounds:
