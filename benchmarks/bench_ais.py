@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gzip
+import hashlib
 import json
 import re
 import resource
@@ -111,10 +112,39 @@ def run_pyais(paths: list[Path]) -> int:
     return sum(bench_ais_decode.run_pyais(p) for p in paths)
 
 
+class EventDigest:
+    """A sink hashing every alert event as it is emitted (sha256 of its JSON, in order): two
+    checkouts printing the same count and digest raised the same alerts, field for field,
+    which is what a speed-up must keep."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.n = 0
+        self.closed = False
+
+    def emit(self, events: list[Any]) -> None:
+        for what, a in events:
+            self.n += 1
+            row = [what, a.to_json(), a.event_time]
+            self.sha.update(json.dumps(row, sort_keys=True, default=str).encode())
+
+    def tracks(self, ctx: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def hexdigest(self) -> str:
+        return self.sha.hexdigest()[:16]
+
+
 def prepare_picket() -> Any:
-    """Set-up outside the timing, as pyais's import is: the pipeline and its cable index."""
+    """Set-up outside the timing, as pyais's import is: the pipeline, its cable index and the
+    event digest."""
     cables = SHARED / "geo" / "submarine_cables_telegeography_2021.geojson"
-    return assemble(Config(store_path=None), console=False, store=False, line_files=[cables])
+    asm = assemble(Config(store_path=None), console=False, store=False, line_files=[cables])
+    asm.pipeline.sinks.append(EventDigest())
+    return asm
 
 
 def run_picket(paths: list[Path], asm: Any = None) -> dict:
@@ -122,7 +152,16 @@ def run_picket(paths: list[Path], asm: Any = None) -> dict:
     s = replay_files(asm.pipeline, [(p, "ais-nmea") for p in paths], asm.rejects, batch_s=60.0)
     return {"reports": s.reports, "accepted": asm.rejects.accepted,
             "rejected": asm.rejects.rejected, "tracks": len(asm.pipeline.tracks),
-            "alerts": asm.pipeline.n_opened}  # fmt: skip
+            "alerts": asm.pipeline.n_opened, "asm": asm}  # fmt: skip
+
+
+def event_digest(asm: Any) -> tuple[int, str]:
+    """(events, digest) of the run, the end-of-replay flush included once (a replay that
+    did not finish the pipeline is finished here, after the timing)."""
+    dig = next(s for s in asm.pipeline.sinks if isinstance(s, EventDigest))
+    if not dig.closed:
+        asm.pipeline.finish()
+    return dig.n, dig.hexdigest()
 
 
 def peak_rss_mb(paths: list[Path]) -> float:
@@ -157,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"picket full replay (decode, tracks, detectors, alerts): {res['reports']:,} "
               f"reports, {res['tracks']:,} tracks, {res['alerts']} alerts, {cpu_pk:.2f} s CPU "
               f"({wall_pk:.2f} s wall): {rate_pk:,.0f} sentences/s")  # fmt: skip
+        n_ev, digest = event_digest(res["asm"])
+        print(f"alert events: {n_ev:,}, sha256 of their JSON {digest} (a faster picket must "
+              "print the same)")  # fmt: skip
         ratio = rate_pk / rate_py
         verdict = "PASS" if ratio >= TARGET else "FAIL"
         print(f"ratio picket/pyais: {ratio:.2f}x (target >= {TARGET:g}x): {verdict}", flush=True)
