@@ -54,6 +54,14 @@ from picket.geo.geodesy import EARTH_RADIUS_M, angle_diff_deg, haversine_m, init
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
+
+def _kernels() -> Any:
+    """The compiled loops, imported on first use (numba is heavy; AIS-only runs skip it)."""
+    from picket.detect import air_loiter_kernels
+
+    return air_loiter_kernels
+
+
 BENIGN = {"B1": "glider/sailplane", "B2": "lighter-than-air", "B4": "ultralight/hang-glider"}
 
 
@@ -161,7 +169,8 @@ class AirLoitering:
         self.active: dict[int, dict[str, Any]] = {}
         # slot -> when its last activity closed: samples up to then never open another one
         self.cut: dict[int, float] = {}
-        self._closed: list[int] = []  # slots whose activity closed at the tick being judged
+        # slots whose activity closed at the tick being judged, with their cut before it
+        self._closed: list[tuple[int, float | None]] = []
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
@@ -369,13 +378,18 @@ class AirLoitering:
         k = 0
         while k < len(ticks):
             w = self._windows(ticks[k:], seg, seg_slot, cut_s)
-            start = w["start"]
+            start = w["start"].tolist()
+            # loitering rows before each row: a tick without any, and no activity open,
+            # opens, closes and says nothing
+            nl = np.zeros(len(w["loiter"]) + 1, np.int64)
+            np.cumsum(w["loiter"], out=nl[1:])
+            nls = nl.tolist()
             for j, tk in enumerate(ticks[k:].tolist()):
-                b0, b1 = int(start[j]), int(start[j + 1])
-                if b1 > b0 or self.active:
-                    out += self._judge_rows(ctx, tk, w, b0, b1)
+                b0, b1 = start[j], start[j + 1]
+                if self.active or nls[b1] > nls[b0]:
+                    out += self._judge_rows(ctx, tk, w, b0, b1, nls[b1] > nls[b0])
                 if self._closed:  # measure the ticks after this one with the new cut
-                    for sl in self._closed:
+                    for sl, _ in self._closed:
                         s = int(np.searchsorted(seg_slot, sl))
                         if s < len(seg_slot) and seg_slot[s] == sl:
                             cut_s[seg[s]:seg[s + 1]] = self.cut[sl]
@@ -395,8 +409,7 @@ class AirLoitering:
         dot products where they are clear of the threshold by far more than their error;
         the trigonometric spread (`_exact`, the numbers `turns` gave) is measured only for
         the few rows near a threshold and for the rows a signal or the holding test reads."""
-        from picket.detect import air_loiter_kernels as kern
-
+        kern = _kernels()
         th = self.th
         (start, rs, _lo, a0, hi, landed, net, cx, cy, cz, nok, cross,
          far) = kern.windows(np.asarray(ticks, float), th.window_s, th.min_turn_deg, seg,
@@ -452,13 +465,11 @@ class AirLoitering:
         w["radius"][rows] = np.maximum.reduceat(d, heads)
 
     def _judge_rows(self, ctx: BatchContext, now: float, w: dict[str, np.ndarray], b0: int,
-                    b1: int) -> list[Signal]:  # fmt: skip
+                    b1: int, any_loiter: bool) -> list[Signal]:  # fmt: skip
         """The window ending at tick `now`: rows [b0, b1) of `_windows`."""
-        from picket.detect import air_loiter_kernels as kern
-
+        kern = _kernels()
         th = self.th
         slots, turning = w["slots"], w["turning"]
-        cuts = dict(self.cut)  # as the tick began: a window's shape is measured with them
         out: list[Signal] = []
         # open activities: add the turns since the last tick, then close or keep alive
         keys = sorted(self.active)
@@ -497,11 +508,17 @@ class AirLoitering:
                 out.append(make_signal(ctx, self.kind, sl, None, "info", "",
                                        {"quiet_s": round(now - a["last_true"], 1)},
                                        t=now))  # fmt: skip
-        loiter = np.flatnonzero(w["loiter"][b0:b1]) + b0
-        opening = [g for g in loiter.tolist()
+        loiter = (np.flatnonzero(w["loiter"][b0:b1]) + b0).tolist() if any_loiter else []
+        opening = [g for g in loiter
                    if int(slots[g]) not in self.active and self.cut.get(int(slots[g])) != now]
         if opening:  # a racetrack in a terminal area is ATC holding, an orbit is not
             self._exact(w, np.array(opening))
+            cuts = dict(self.cut)  # as the tick began: the window's shape is measured with them
+            for sl, prev in reversed(self._closed):
+                if prev is None:
+                    cuts.pop(sl, None)
+                else:
+                    cuts[sl] = prev
             inside = (self.t <= now) & (self.t >= now - th.window_s)
             wt = self.turns(inside, cuts)
             arc, speed = self.shape(wt)
@@ -555,8 +572,8 @@ class AirLoitering:
     def _end(self, ctx: BatchContext, sl: int, now: float, why: str,
              landed: float | None) -> Signal:  # fmt: skip
         a = self.active.pop(sl)
+        self._closed.append((sl, self.cut.get(sl)))
         self.cut[sl] = landed if landed is not None else now
-        self._closed.append(sl)
         ev: dict[str, Any] = {"ended": why, "circuits": round(abs(a["turn"]) / 360.0, 2),
                               "duration_s": round(a["last_true"] - a["since"], 1)}  # fmt: skip
         if landed is not None:

@@ -188,3 +188,11 @@ def turns_after(
             if tt > latest:
                 latest = tt
     return out[:m], latest
+
+
+def warm_up() -> None:
+    """Load the compiled loops (numba's cache, or compile them) before the first batch, so
+    a service or a benchmark pays it at start-up, not inside its first window."""
+    z, f, b = np.zeros(2), np.full(2, -np.inf), np.zeros(2, np.bool_)
+    windows(np.ones(1), 1.0, 360.0, np.array([0, 2]), z, b, b, z, f, z, z, z)
+    turns_after(0, 2, b, z, z, False, 0.0)
