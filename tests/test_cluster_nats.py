@@ -106,12 +106,12 @@ def pg():
     srv.close()
 
 
-def publish(url: str, cuts: list, shards: int, pace_s: float = 0.0) -> int:
+def publish(url: str, cuts: list, shards: int, pace_s: float = 0.0, area: int = 1) -> int:
     from picket.bus.jetstream import JetStreamBus
     from picket.bus.stages import Publisher
 
     bus = JetStreamBus(url)
-    pub = Publisher(bus, shards, source="demo-" + uuid.uuid4().hex[:6])
+    pub = Publisher(bus, shards, source="demo-" + uuid.uuid4().hex[:6], area_parts=area)
     last = float("nan")
     for d in cuts:
         hi = float(d.reports.time[-1]) if len(d.reports) else last
@@ -135,10 +135,12 @@ def worker(nats_url: str, db: str, demo: dict, role: str, part: str, cwd: Path) 
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
 
 
-def cluster(nats_url: str, db: str, demo: dict, cwd: Path) -> dict[str, Any]:
+def cluster(nats_url: str, db: str, demo: dict, cwd: Path, area: int = 1) -> dict[str, Any]:
+    """Two subject workers and `area` area partitions (H3 cells, `picket.bus.area`)."""
+    areas = [(f"area{k}" if area > 1 else "area", "area", f"{k}/{area}") for k in range(area)]
     return {name: worker(nats_url, db, demo, role, part, cwd)
-            for name, role, part in (("s0", "subject", "0/2"), ("s1", "subject", "1/2"),
-                                     ("area", "area", "0/1"))}  # fmt: skip
+            for name, role, part in [("s0", "subject", "0/2"), ("s1", "subject", "1/2"),
+                                     *areas]}  # fmt: skip
 
 
 def wait_all(procs: dict[str, Any], cwd: Path, timeout: float = 150.0) -> None:
@@ -167,13 +169,15 @@ def stored(db: str) -> tuple[list, list]:
         st.close()
 
 
-def test_two_workers_store_the_alerts_one_process_makes(demo, nats_srv, pg, tmp_path):
+@pytest.mark.parametrize("area", [1, 2])
+def test_two_workers_store_the_alerts_one_process_makes(demo, nats_srv, pg, tmp_path, area):
+    """Two subject shards, and the area stage whole or on two H3-cell partitions."""
     assert len(demo["alerts"]) >= 8 and {k[1] for k in demo["alerts"]} >= {
         "gnss.interference", "maritime.ais_gap", "air.emergency", "maritime.drift"}
     db = pg.new_database()
-    cuts = publish(nats_srv.url, demo["cuts"], 2)
+    cuts = publish(nats_srv.url, demo["cuts"], 2, area=area)
     assert cuts == len(demo["cuts"]) + 1
-    wait_all(cluster(nats_srv.url, db, demo, tmp_path), tmp_path)
+    wait_all(cluster(nats_srv.url, db, demo, tmp_path, area), tmp_path)
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]

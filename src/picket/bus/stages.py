@@ -54,10 +54,12 @@ class Publisher:
     bus: Bus
     shards: int
     source: str = "feed"
-    area: bool = True  # also publish whole cuts for the area stage
+    area: bool = True  # also publish cuts for the area stage
+    area_parts: int = 1  # area partitions, by H3 cell (`picket.bus.area`); 1: whole cuts
     seq: int = 0
     sent_reports: int = 0
     sent_bytes: int = 0
+    _router: Any = field(default=None, repr=False)
 
     def publish(self, d: Decoded, watermark: float, eof: bool = False) -> None:
         self.seq += 1
@@ -85,8 +87,18 @@ class Publisher:
                 part = Decoded(r, [s for s, j in zip(d.statics, ssh.tolist(), strict=True)
                                    if j == k])  # fmt: skip
             self._send(f"{REPORTS}.{k}", part, meta, k)
-        if self.area:
+        if self.area and self.area_parts <= 1:
             self._send(f"{AREA}.0", d, meta, "a")
+        elif self.area:
+            if self._router is None:
+                from picket.bus.area import AreaMap, Router
+
+                self._router = Router(AreaMap(self.area_parts))
+            mask = self._router.masks(r.subject, r.lat, r.lon, r.time, r.domain)
+            for k in range(self.area_parts):
+                mine = (mask >> k) & 1 == 1
+                part = Decoded(r if mine.all() else r.where(mine), d.statics)
+                self._send(f"{AREA}.{k}", part, meta, f"a{k}")  # every partition, every cut
         self.sent_reports += len(r)
 
     def _send(self, subject: str, d: Decoded, meta: BatchMeta, k: Any) -> None:
@@ -143,6 +155,37 @@ class AlertsOnly:
         self.sink.close()
 
 
+class OwnedOnly:
+    """An area partition's sink: only the events of alerts this partition owns (opened in
+    one of its cells, `picket.bus.area`); the halo's alerts are another partition's. Each
+    alert's owner is decided at its first event and kept (checkpointed with the worker),
+    so an alert whose position moves on stays with one partition."""
+
+    def __init__(self, sink: Any, amap: Any, part: int, own: dict[str, bool]):
+        self.sink, self.amap, self.part, self.own = sink, amap, part, own
+        self.dropped = 0  # events of alerts another partition owns
+
+    def emit(self, events: list) -> None:
+        out = []
+        for ev in events:
+            a = ev[1]
+            mine = self.own.get(a.id)
+            if mine is None:
+                mine = self.own[a.id] = self.amap.owner_of(a.lat, a.lon, a.domain) == self.part
+            if mine:
+                out.append(ev)
+            else:
+                self.dropped += 1
+        if out:
+            self.sink.emit(out)
+
+    def tracks(self, ctx: Any) -> None:
+        self.sink.tracks(ctx)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
 @dataclass
 class WorkerStats:
     batches: int = 0
@@ -151,6 +194,9 @@ class WorkerStats:
     skipped: int = 0  # messages at or before the checkpoint (redelivered): not reprocessed
     bad: int = 0  # payloads that are not report batches (counted as rejects too)
     rewinds: int = 0  # a cut missing in delivery: read again from the last one processed
+    idle_feeds: int = 0  # feeds that stopped holding event time back (silent for idle_s)
+    late: int = 0  # reports behind event time when they came (a feed back from silence)
+    held_steps: int = 0  # steps of the minimum watermark (several feeds)
     latency_s: list[float] = field(default_factory=list)  # publish -> processed, per batch
     alert_latency_s: list[float] = field(default_factory=list)  # publish -> alert stored
     cpu_s: float = 0.0  # this process's CPU time over the run (all its threads)
@@ -162,15 +208,30 @@ class Worker:
     """Fusion and the detectors of one stage on one partition, fed from the bus.
 
     `role` "subject" reads `picket.reports.<k>` and runs the subject detectors; "area"
-    reads `picket.area.0` and runs the area detectors (one area worker for now); "all"
+    reads `picket.area.<k>` and runs the area detectors on area partition k of `parts`
+    (H3 cells and their halo, `picket.bus.area`), passing on the alerts it owns; "all"
     reads `picket.area.0` and runs every detector (a one-worker cluster). With
     `probe_latency`, a batch that made alert events waits for the store to hold them, and
     the time from its publication is kept (feed to stored alert, for the benchmark)."""
 
     def __init__(self, asm: Any, bus: Bus, part: int, parts: int, role: str = SUBJECT,
                  checkpoint_s: float = 2.0, name: str | None = None,
-                 probe_latency: bool = False):  # fmt: skip
+                 probe_latency: bool = False, feeds: int = 1,
+                 idle_s: float = 30.0):  # fmt: skip
         from picket.sinks.store_sink import StoreSink
+
+        # several feeds (`feeds` > 1): each cut waits for the minimum watermark (`_merge`)
+        self.feeds, self.idle_s = max(1, feeds), idle_s
+        self.wm: dict[str, float] = {}  # feed -> newest watermark
+        self.heard: dict[str, float] = {}  # feed -> wall time of its last cut
+        self.ended: set[str] = set()
+        self.idle: set[str] = set()
+        self.dom: dict[int, float] = {}  # newest report time per domain, all feeds
+        self.released = -math.inf  # event time applied so far
+        self.pending: list[Reports] = []  # reports above it, held
+        self.statics: list = []
+        self._started = wall.monotonic()
+        self._missing_idle = False
 
         self.asm, self.bus, self.part, self.parts, self.role = asm, bus, part, parts, role
         pipe = self.pipe = asm.pipeline
@@ -184,8 +245,15 @@ class Worker:
             pipe.plot_tracker = None
         elif part != 0:
             pipe.plot_tracker = None  # plots go to shard 0 only
+        self.own: dict[str, bool] = {}  # alert id -> owned by this area partition
+        if role == AREA_STAGE and parts > 1:
+            from picket.bus.area import AreaMap
+
+            amap = AreaMap(parts)
+            pipe.sinks = [OwnedOnly(s, amap, part, self.own) for s in pipe.sinks]
         self.name = name or f"{role}-{part}-of-{parts}"
-        self.subject = f"{REPORTS}.{part}" if role == SUBJECT else f"{AREA}.0"
+        self.subject = (f"{REPORTS}.{part}" if role == SUBJECT else
+                        f"{AREA}.{part}" if role == AREA_STAGE else f"{AREA}.0")  # fmt: skip
         self.probe_latency = probe_latency
         self.checkpoint_s = checkpoint_s
         self.stats = WorkerStats()
@@ -222,6 +290,9 @@ class Worker:
             return
         self.pipe.resume_mark = {}  # the bus replays exactly what follows the state
         self.last_seq, self.cut = seq, cut
+        self.own.update({str(k): bool(v) for k, v in dict(head.get("own", {})).items()})
+        if "merge" in head:
+            self._restore_merge(head["merge"])
         self.finished = bool(head.get("finished", False))
         log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
 
@@ -232,14 +303,41 @@ class Worker:
         self._saved = wall.monotonic()
         if st is None:
             return
-        head = json.dumps({"seq": self.last_seq, "cut": self.cut,
-                           "finished": self.finished}).encode()  # fmt: skip
+        doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
+                               "finished": self.finished}  # fmt: skip
+        if self.feeds > 1:
+            doc["merge"] = self._merge_state()
+        head = json.dumps(doc).encode()
         now = self.pipe.now if math.isfinite(self.pipe.now) else 0.0
         st.save_checkpoint(struct.pack("<I", len(head)) + head + self.pipe.snapshot(), now,
                            self._key())  # fmt: skip
         if self._unacked is not None:
             self.sub.ack(self._unacked)
             self._unacked = None
+
+    def _merge_state(self) -> dict[str, Any]:
+        """The held reports and each feed's clock, so a restart resumes the same merge."""
+        import base64
+
+        held = Decoded(Reports.concat(self.pending) if self.pending else Reports.empty(0),
+                       self.statics)  # fmt: skip
+        return {"wm": self.wm, "ended": sorted(self.ended), "idle": sorted(self.idle),
+                "dom": {str(k): v for k, v in self.dom.items()}, "released": self.released,
+                "held": base64.b64encode(encode(held, BatchMeta(0, math.nan))).decode(),
+                }  # fmt: skip
+
+    def _restore_merge(self, st: dict[str, Any]) -> None:
+        import base64
+
+        self.wm = {str(k): float(v) for k, v in st["wm"].items()}
+        self.ended, self.idle = set(st["ended"]), set(st["idle"])
+        self.dom = {int(k): float(v) for k, v in st["dom"].items()}
+        self.released = float(st["released"])
+        held, _ = decode(base64.b64decode(st["held"]))
+        self.pending = [held.reports] if len(held.reports) else []
+        self.statics = list(held.statics)
+        now = wall.monotonic()
+        self.heard = {s: now for s in self.wm}  # silence is counted again from the restart
 
     # the loop ------------------------------------------------------------------------------
     def step(self, max_msgs: int = 16, timeout: float = 0.5) -> int:
@@ -255,6 +353,9 @@ class Worker:
             if not ok:
                 break  # rewound: the rest of this fetch comes again
             n += 1
+        if self.feeds > 1 and not n and not self.finished:
+            events = self._merge(None, None, None)  # a silent feed may stop holding it back
+            self.stats.events += len(events)
         if n and wall.monotonic() - self._saved >= self.checkpoint_s:
             self.checkpoint()
         return n
@@ -284,18 +385,10 @@ class Worker:
             self.stats.skipped += 1
             self.last_seq = m.seq
             return True
-        pipe = self.pipe
-        for dom, t in meta.by_domain.items():  # the whole cut's clock, not just this shard's
-            pipe.now_by_domain[dom] = max(pipe.now_by_domain.get(dom, -np.inf), t)
-        wm = meta.watermark if math.isfinite(meta.watermark) else None
-        if meta.eof:
-            events = pipe.book.close_all(pipe.now)
-            for sink in pipe.sinks:
-                if events:
-                    sink.emit(events)
-            self.finished = True
+        if self.feeds > 1:
+            events = self._merge(src, d, meta)
         else:
-            events = pipe.process(d, now=wm)
+            events = self._apply(d, meta.watermark, meta.by_domain, meta.eof)
         self.stats.batches += 1
         self.stats.last_wall = wall.time()
         self.stats.first_wall = self.stats.first_wall or self.stats.last_wall
@@ -313,6 +406,93 @@ class Worker:
         if meta.eof:
             self.checkpoint()
         return True
+
+    def _apply(self, d: Decoded, wm: float, by_domain: dict[int, float], eof: bool) -> list:
+        """One step of event time: the reports up to watermark `wm` (and with `eof`, the end:
+        what is open closes, as a replay's `finish` does)."""
+        pipe = self.pipe
+        for dom, t in by_domain.items():  # the whole cut's clock, not just this shard's
+            pipe.now_by_domain[dom] = max(pipe.now_by_domain.get(dom, -np.inf), t)
+        events: list = []
+        if len(d.reports) or d.statics or not eof:
+            events = pipe.process(d, now=wm if math.isfinite(wm) else None)
+        if eof:
+            closing = pipe.book.close_all(pipe.now)
+            for sink in pipe.sinks:
+                if closing:
+                    sink.emit(closing)
+            events += closing
+            self.finished = True
+        return events
+
+    # several feeds: event time is the minimum watermark over the live ones ---------------
+    def _holders(self) -> list[str]:
+        return [s for s in self.wm if s not in self.ended and s not in self.idle]
+
+    def _mark_idle(self) -> None:
+        """A feed silent for `idle_s` (wall time) stops holding event time back; so does a
+        feed expected (`feeds`) but never heard, `idle_s` after the worker started."""
+        now = wall.monotonic()
+        for s in self._holders():
+            if now - self.heard.get(s, now) >= self.idle_s:
+                self.idle.add(s)
+                self.stats.idle_feeds += 1
+                log.warning("worker %s: feed %s silent for %.0f s; event time goes on "
+                            "without it", self.name, s, now - self.heard[s])  # fmt: skip
+        missing = self.feeds - len(self.wm)
+        if missing > 0 and now - self._started >= self.idle_s and not self._missing_idle:
+            self._missing_idle = True
+            self.stats.idle_feeds += missing
+            log.warning("worker %s: %d of %d feeds never heard in %.0f s; event time goes "
+                        "on without them", self.name, missing, self.feeds,
+                        self.idle_s)  # fmt: skip
+
+    def _merge(self, src: str | None, d: Decoded | None, meta: BatchMeta | None) -> list:
+        """Hold each feed's reports until every live feed's watermark has passed them, then
+        apply them in one step at that minimum watermark: a fast feed cannot move event
+        time past a slow one's reports (their timers would judge silence too early)."""
+        if src is not None and d is not None and meta is not None:
+            if src in self.idle:
+                self.idle.discard(src)
+                log.warning("worker %s: feed %s heard again", self.name, src)
+            self.heard[src] = wall.monotonic()
+            if math.isfinite(meta.watermark):
+                self.wm[src] = max(self.wm.get(src, -math.inf), meta.watermark)
+            else:
+                self.wm.setdefault(src, -math.inf)
+            if meta.eof:
+                self.ended.add(src)
+            for dom, t in meta.by_domain.items():
+                self.dom[dom] = max(self.dom.get(dom, -math.inf), t)
+            late = d.reports.time <= self.released
+            if late.any():  # a feed back from silence: its reports are behind event time
+                self.stats.late += int(late.sum())
+            if len(d.reports):
+                self.pending.append(d.reports)
+            self.statics.extend(d.statics)
+        self._mark_idle()
+        holders = self._holders()
+        done = not holders and bool(self.ended) and (len(self.wm) >= self.feeds
+                                                     or self._missing_idle)  # fmt: skip
+        if len(self.wm) < self.feeds and not self._missing_idle:
+            w = -math.inf  # an expected feed not heard yet
+        elif holders:
+            w = min(self.wm[s] for s in holders)
+        else:
+            w = max(self.wm.values())  # every feed ended or silent: all that is held
+        if not done and not w > self.released:
+            return []
+        r = Reports.concat(self.pending) if self.pending else Reports.empty(0)
+        go = r.time <= w if not done else np.ones(len(r), bool)
+        rest = r.where(~go)
+        self.pending = [rest] if len(rest) else []
+        out = Decoded(r.where(go).sorted_by_time(), self.statics)
+        self.statics = []
+        if math.isfinite(w):
+            self.released = max(self.released, w)
+        self.stats.held_steps += 1
+        dom = {k: min(v, self.released) for k, v in self.dom.items()}
+        return self._apply(out, self.released, dom, done)
 
     def run(self, stop: Callable[[], bool], until_eof: bool = False) -> WorkerStats:
         cpu0 = wall.process_time()

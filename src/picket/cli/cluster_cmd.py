@@ -1,7 +1,7 @@
 """`picket cluster up`: the distributed pipeline on one machine, to try it.
 
 Starts nats-server (JetStream), PostgreSQL with PostGIS (a throwaway server in a temp
-folder, when `initdb` is found), N subject workers and one area worker, the feed (the
+folder, when `initdb` is found), N subject workers and M area workers (H3 cells), the feed (the
 demo's simulated sources through the real decoders, or recorded files) and `picket serve`
 over the shared store. Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
 folders. Every process is an ordinary picket command, the same one a deployment runs on
@@ -71,10 +71,12 @@ def cmd_cluster(a: argparse.Namespace) -> int:
             procs[f"worker {k}/{a.workers}"] = _picket(
                 "worker", "--partition", f"{k}/{a.workers}", *common,
                 log=logs / f"worker-{k}.log", cwd=work)  # fmt: skip
-        procs["area worker"] = _picket("worker", "--role", "area", *common,
-                                       log=logs / "worker-area.log", cwd=work)  # fmt: skip
-        feed = ["feed", "--nats", nats.url, "--shards", str(a.workers), "--speed", str(a.speed),
-                "--workdir", str(work)]  # fmt: skip
+        for k in range(a.area_workers):
+            procs[f"area worker {k}/{a.area_workers}"] = _picket(
+                "worker", "--role", "area", "--partition", f"{k}/{a.area_workers}", *common,
+                log=logs / f"worker-area-{k}.log", cwd=work)  # fmt: skip
+        feed = ["feed", "--nats", nats.url, "--shards", str(a.workers), "--area-shards",
+                str(a.area_workers), "--speed", str(a.speed), "--workdir", str(work)]  # fmt: skip
         feed += (["--demo", "--duration", str(a.duration), "--seed", str(a.seed)] if a.demo
                  else [str(Path(p).resolve()) for p in a.inputs])  # fmt: skip
         procs["feed"] = _picket(*feed, log=logs / "feed.log", cwd=work)
@@ -82,8 +84,9 @@ def cmd_cluster(a: argparse.Namespace) -> int:
         procs["server"] = _picket("serve", "--store", db, "--host", a.host, "--port",
                                   str(a.port), *shown, log=logs / "serve.log", cwd=work)
         print(f"picket cluster: nats {nats.url}, store {db}\n"
-              f"  {a.workers} subject workers, 1 area worker, the feed, and the picture at "
-              f"http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all", flush=True)
+              f"  {a.workers} subject workers, {a.area_workers} area workers, the feed, and "
+              f"the picture at http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all",
+              flush=True)  # fmt: skip
         until = wall.monotonic() + a.seconds if a.seconds else float("inf")
         while not stop.is_set() and wall.monotonic() < until:
             for name, p in procs.items():
@@ -118,6 +121,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("action", choices=["up"], help="up: start everything; Ctrl-C stops it")
     c.add_argument("inputs", nargs="*", metavar="INPUT", help="recorded files to feed")
     c.add_argument("--workers", type=int, default=2, help="subject partitions (2)")
+    c.add_argument("--area-workers", type=int, default=1,
+                   help="area partitions by H3 cell (1)")  # fmt: skip
     c.add_argument("--demo", action="store_true", help="feed the demo's simulated sources")
     c.add_argument("--duration", type=float, default=3600.0, help="demo length, event seconds")
     c.add_argument("--seed", type=int, default=7)

@@ -75,7 +75,7 @@ def cmd_worker(a: argparse.Namespace) -> int:
         asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
         bus = open_bus(a.nats)
         w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s,
-                   probe_latency=a.probe_latency)  # fmt: skip
+                   probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s)  # fmt: skip
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
@@ -96,8 +96,9 @@ def cmd_worker(a: argparse.Namespace) -> int:
         Path(a.stats_out).write_text(json.dumps({**asdict(st), "wall_s": dt,
                                                  "busy_s": w.busy_s}))  # fmt: skip
     print(f"picket worker {w.name}: {st.batches} batches, {st.reports} reports, {st.events} "
-          f"alert events in {dt:.1f} s; {st.skipped} repeats skipped, {st.rewinds} rewinds",
-          flush=True)  # fmt: skip
+          f"alert events in {dt:.1f} s; {st.skipped} repeats skipped, {st.rewinds} rewinds"
+          + (f"; {st.idle_feeds} feeds went silent, {st.late} late reports" if a.feeds > 1
+             else ""), flush=True)  # fmt: skip
     return 0
 
 
@@ -150,7 +151,8 @@ def cmd_feed(a: argparse.Namespace) -> int:
         rows, span = (MERGE_ROWS, MERGE_SPAN_S) if a.speed <= 0 else (0, 0.0)
     # workers take each source's cuts in order, once: a new run is a new source, unless
     # named (a restarted feed given the same --source repeats cuts the workers skip)
-    pub = Publisher(bus, a.shards, a.source or f"feed-{int(wall.time())}")
+    pub = Publisher(bus, a.shards, a.source or f"feed-{int(wall.time())}",
+                    area_parts=a.area_shards)  # fmt: skip
     t0 = wall.perf_counter()
     try:
         cuts = publish_stream(pub, stream, a.batch_s, rows, span, a.speed, eof=not a.no_eof)
@@ -237,7 +239,7 @@ def cmd_decode(a: argparse.Namespace) -> int:
                 if m.headers.get("eof"):
                     return
 
-    pub = Publisher(bus, a.shards, a.source)
+    pub = Publisher(bus, a.shards, a.source, area_parts=a.area_shards)
     try:
         cuts = publish_stream(pub, stream(), a.batch_s)
     finally:
@@ -254,8 +256,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--partition", type=partition, default=(0, 1), help="k/N (default 0/1)")
     w.add_argument("--role", choices=["subject", "area", "all"], default="subject",
                    help="subject: per-subject detectors on shard k; area: the detectors "
-                        "that need neighbours, on every report; all: both stages in one "
-                        "worker")  # fmt: skip
+                        "that need neighbours, on area partition k (H3 cells and their "
+                        "halo); all: both stages in one worker")  # fmt: skip
     w.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     w.add_argument("--store", help="postgresql:// URL of the shared store")
     w.add_argument("--config", help="TOML config (thresholds, zones)")
@@ -264,6 +266,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--checkpoint-s", type=float, default=2.0,
                    help="save state and bus position this often (wall seconds)")  # fmt: skip
     w.add_argument("--until-eof", action="store_true", help="stop when the feed has ended")
+    w.add_argument("--feeds", type=int, default=1,
+                   help="feeds (decoders) publishing: event time is the minimum of their "
+                        "watermarks (1)")  # fmt: skip
+    w.add_argument("--idle-s", type=float, default=30.0,
+                   help="with --feeds: a feed silent this long (wall seconds) stops holding "
+                        "event time back (30)")  # fmt: skip
     w.add_argument("--stats-out", help="write the worker's counts and latencies here (JSON)")
     w.add_argument("--probe-latency", action="store_true",
                    help="wait for the store after each batch with alerts, and time it from "
@@ -279,6 +287,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--seed", type=int, default=7)
     f.add_argument("--workdir", default="var/cluster", help="where the demo's geography goes")
     f.add_argument("--shards", type=int, default=1, help="subject partitions (workers)")
+    f.add_argument("--area-shards", type=int, default=1,
+                   help="area partitions by H3 cell (area workers; docs/scaling.md)")  # fmt: skip
     f.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     f.add_argument("--source", help="this feed's name (de-duplication ids; default: one per "
                    "run; with --raw: required)")  # fmt: skip
@@ -297,6 +307,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--source", required=True, help="the feed's name (picket.feed.<source>)")
     d.add_argument("--format", required=True, help="the feed's format (see `picket formats`)")
     d.add_argument("--shards", type=int, default=1, help="subject partitions (workers)")
+    d.add_argument("--area-shards", type=int, default=1,
+                   help="area partitions by H3 cell (area workers; docs/scaling.md)")  # fmt: skip
     d.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     d.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
     d.add_argument("--dead-letter", help="where rejected input goes (JSON Lines)")
