@@ -26,44 +26,52 @@ def gnn_assign(ti: I8, pj: I8, cost: F8, miss_cost: F8 | float, n: int, m: int) 
     or scalar) is the cost of the track taking no plot. Unpaired plots cost nothing here:
     the caller treats them as new-track candidates.
     """
-    miss = np.broadcast_to(np.asarray(miss_cost, float), (n,))
-    useful = cost < miss[ti]
-    ti, pj, cost = ti[useful], pj[useful], cost[useful]
+    # array methods rather than NumPy's Python-level wrappers: a scan calls this twice
+    if isinstance(miss_cost, float | int):
+        miss: F8 | None = None
+        useful = cost < miss_cost
+    else:
+        miss = np.broadcast_to(np.asarray(miss_cost, float), (n,))
+        useful = cost < miss[ti]
+    if not useful.all():
+        keep = useful.nonzero()[0]
+        ti, pj, cost = ti[keep], pj[keep], cost[keep]
     if len(ti) == 0:
         return np.zeros(0, np.intp), np.zeros(0, np.intp)
     tdeg = np.bincount(ti, minlength=n)
     pdeg = np.bincount(pj, minlength=m)
     lone = (tdeg[ti] == 1) & (pdeg[pj] == 1)
+    if lone.all():
+        return ti, pj
     out_t, out_p = [ti[lone]], [pj[lone]]
     rest = ~lone
-    if rest.any():
-        rt, rp, rc = ti[rest], pj[rest], cost[rest]
-        comp = _components(rt, rp, n)
-        order = np.argsort(comp, kind="stable")
-        rt, rp, rc, comp = rt[order], rp[order], rc[order], comp[order]
-        bounds = np.flatnonzero(np.diff(comp)) + 1
-        # clusters are a handful of pairs each: plain Python lists beat array calls here
-        lt, lp, lc = rt.tolist(), rp.tolist(), rc.tolist()
-        got_t: list[int] = []
-        got_p: list[int] = []
-        for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(lt)], strict=True):
-            t_ids = sorted(set(lt[a:b]))
-            p_ids = sorted(set(lp[a:b]))
-            nt, npl = len(t_ids), len(p_ids)
-            t_at = {t: i for i, t in enumerate(t_ids)}
-            p_at = {p: j for j, p in enumerate(p_ids)}
-            mat = [[_BIG] * (npl + nt) for _ in range(nt)]
-            for e in range(a, b):
-                mat[t_at[lt[e]]][p_at[lp[e]]] = lc[e]
-            for i, t in enumerate(t_ids):
-                mat[i][npl + i] = float(miss[t])
-            rows, cols = _solve(np.array(mat) if nt > SMALL else mat)
-            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-                if j < npl:
-                    got_t.append(t_ids[i])
-                    got_p.append(p_ids[j])
-        out_t.append(np.array(got_t, np.intp))
-        out_p.append(np.array(got_p, np.intp))
+    rt, rp, rc = ti[rest], pj[rest], cost[rest]
+    comp = _components(rt, rp, n)
+    order = np.argsort(comp, kind="stable")
+    rt, rp, rc, comp = rt[order], rp[order], rc[order], comp[order]
+    bounds = np.flatnonzero(np.diff(comp)) + 1
+    # clusters are a handful of pairs each: plain Python lists beat array calls here
+    lt, lp, lc = rt.tolist(), rp.tolist(), rc.tolist()
+    got_t: list[int] = []
+    got_p: list[int] = []
+    for a, b in zip([0, *bounds.tolist()], [*bounds.tolist(), len(lt)], strict=True):
+        t_ids = sorted(set(lt[a:b]))
+        p_ids = sorted(set(lp[a:b]))
+        nt, npl = len(t_ids), len(p_ids)
+        t_at = {t: i for i, t in enumerate(t_ids)}
+        p_at = {p: j for j, p in enumerate(p_ids)}
+        mat = [[_BIG] * (npl + nt) for _ in range(nt)]
+        for e in range(a, b):
+            mat[t_at[lt[e]]][p_at[lp[e]]] = lc[e]
+        for i, t in enumerate(t_ids):
+            mat[i][npl + i] = float(miss_cost if miss is None else miss[t])
+        rows, cols = _solve(np.array(mat) if nt > SMALL else mat)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            if j < npl:
+                got_t.append(t_ids[i])
+                got_p.append(p_ids[j])
+    out_t.append(np.array(got_t, np.intp))
+    out_p.append(np.array(got_p, np.intp))
     return np.concatenate(out_t), np.concatenate(out_p)
 
 

@@ -135,7 +135,7 @@ class CartesianTracker:
         if tz is not None and len(z):
             tz = np.asarray(tz, float).reshape(-1)
             t_end = max(t_end, float(tz.max()))
-            if bool(np.all(tz == t_end)):
+            if (tz == t_end).all():
                 tz = None  # every plot at the scan's time: the plain path
         else:
             tz = None
@@ -166,7 +166,7 @@ class CartesianTracker:
         plain = self.fast_plain and tz is None and isinstance(self.state, CVState)
         near = self._near(z, r) if plain else None
         for group in (firm, ~firm):  # established tracks choose first
-            tracks = np.flatnonzero(group)
+            tracks = group.nonzero()[0]
             for again in rounds:
                 if near is not None:
                     hit_t, hit_p = self._plain(near, group, tracks, used, z, r, pd, lam)
@@ -184,10 +184,10 @@ class CartesianTracker:
                 self.last_hit[hit_t] = scan
                 c.second_plots += len(hit_t) if again else 0
         self.status[firm] = np.where(self.last_hit[firm] == scan, CONFIRMED, COASTING)
-        c.assigned += int(used.sum())
+        c.assigned += int(np.count_nonzero(used))
 
         m, n = cfg.confirm
-        tent = np.flatnonzero(self.status == TENTATIVE)
+        tent = (self.status == TENTATIVE).nonzero()[0]
         promote = tent[self.hits[tent] >= m]
         self.status[promote] = CONFIRMED
         c.confirmed += len(promote)
@@ -204,10 +204,10 @@ class CartesianTracker:
                 c.best_dropped = max(c.best_dropped, int(self.hits[lost].max()))
             c.deleted += int(dead.sum())
             self._keep(~gone)
-        new = np.flatnonzero(~used)
+        new = (~used).nonzero()[0]
         if len(new):
             first = len(self.ids)
-            self._birth(z[new], r[new], scan)
+            self._birth(z.take(new, 0), r.take(new, 0), scan)
             owner[new] = self.ids[first:]
             if tz is not None:
                 self._tt = np.concatenate([self._tt, tz[new]])
@@ -334,19 +334,20 @@ class CartesianTracker:
         if not np.isfinite(reach):
             ti, pj = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
         else:
-            o = np.argsort(z[:, 0], kind="stable")
-            xs = z[o, 0]
+            x = z[:, 0]
+            o = x.argsort(kind="stable")
+            xs = x.take(o)
             a = np.searchsorted(xs, s.pos[:, 0] - reach, "left")
             cnt = np.searchsorted(xs, s.pos[:, 0] + reach, "right") - a
             total = int(cnt.sum())
             if total <= 32 * (n + m) + DENSE_LIMIT:
-                ti = np.repeat(np.arange(n), cnt)
-                pj = o[np.repeat(a - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)]
+                ti = np.arange(n).repeat(cnt)
+                pj = o[(a - (cnt.cumsum() - cnt)).repeat(cnt) + np.arange(total)]
             else:  # plots strung out along x: cells instead
                 ti, pj = grid_neighbours(s.pos[:, :h], z[:, :h], reach, m)
         d = z[:, :h].take(pj, 0) - s.pos[:, :h].take(ti, 0)
         e2 = _rowsum(d * d)
-        keep = np.flatnonzero(e2 <= reach * reach)
+        keep = (e2 <= reach * reach).nonzero()[0]
         return ti[keep], pj[keep], d.take(keep, 0), e2[keep]
 
     def _plain(
@@ -377,13 +378,13 @@ class CartesianTracker:
             s_max += float(r[:, :h].compress(~used, 0).max())
             radius = cfg.gate_sigma * np.sqrt(s_max) * (1 + 1e-9)
             sel &= e2 < radius * radius
-        sel = np.flatnonzero(sel)
+        sel = sel.nonzero()[0]
         ti, pj, d, e2 = ti[sel], pj[sel], d.take(sel, 0), e2[sel]
         k = min(cfg.max_neighbours, m_free)
         if grid and len(ti) and np.bincount(ti).max() > k:
             o = np.lexsort((e2, ti))
             ti, pj, d, e2 = ti[o], pj[o], d.take(o, 0), e2[o]
-            o = np.flatnonzero(np.arange(len(ti)) - np.searchsorted(ti, ti, "left") < k)
+            o = (np.arange(len(ti)) - ti.searchsorted(ti, "left") < k).nonzero()[0]
             ti, pj, d, e2 = ti[o], pj[o], d.take(o, 0), e2[o]
         v = d if self.k == h else z.take(pj, 0) - s.pos.take(ti, 0)
         sv = s.pxx.take(ti, 0) + r.take(pj, 0)
@@ -391,7 +392,7 @@ class CartesianTracker:
         ok = d2 < cfg.gate_sigma * cfg.gate_sigma
         if cfg.max_distance > 0:
             ok &= e2 <= cfg.max_distance**2
-        ok = np.flatnonzero(ok)
+        ok = ok.nonzero()[0]
         ti, pj, d2 = ti[ok], pj[ok], d2[ok]
         self.counts.gated += len(ti)
         if cfg.cost == "distance":
@@ -520,7 +521,7 @@ class CartesianTracker:
         return max(self.config.clutter_rate, 1e-3) / area
 
     def _keep(self, keep: NDArray[np.bool_]) -> None:
-        idx = np.flatnonzero(keep)
+        idx = keep.nonzero()[0]
         self.state = self.state.take(idx)
         self.ids, self.hits, self.born = self.ids[idx], self.hits[idx], self.born[idx]
         self.last_hit, self.status = self.last_hit[idx], self.status[idx]
@@ -546,7 +547,7 @@ class CartesianTracker:
     # output --------------------------------------------------------------------------
     def confirmed(self) -> TrackSet:
         """Confirmed and coasting tracks as they stand after the last scan."""
-        idx = np.flatnonzero(self.status != TENTATIVE)
+        idx = (self.status != TENTATIVE).nonzero()[0]
         return TrackSet(self.time, self.ids[idx], self.state.take(idx), self.status[idx])
 
 
