@@ -44,9 +44,13 @@ def char_matrix(buf: U8, start: I64, length: I64, width: int) -> U8:
     message they decode.
     """
     cols = np.arange(width)
-    inside = cols[None, :] < np.minimum(length, width)[:, None]
-    out = buf.take(start[:, None] + cols[None, :], mode="clip")  # outside cells overwritten
-    out[~inside] = 48
+    if len(start) and width <= len(buf) and start.min() >= 0 and start.max() + width <= len(buf):
+        # rows of a sliding window over the buffer: one row gather, no index matrix
+        out = np.lib.stride_tricks.sliding_window_view(buf, width)[start]
+    else:
+        out = buf.take(start[:, None] + cols[None, :], mode="clip")  # outside cells overwritten
+    if (length < width).any():
+        out[~(cols[None, :] < np.minimum(length, width)[:, None])] = 48
     return out
 
 
