@@ -812,6 +812,9 @@ def test_counters_reach_api_metrics(tmp_path):
         send(cot, 7, hostile=False)
         hook.emit([("open", alert(1))])
         assert wait_for(lambda: cot.stats()["dropped_send_failed"] > 0 and hook.failed == 1)
+        from picket.model.decoded import Decoded
+
+        asm.pipeline.process(Decoded.empty())  # counters reach the server with a batch (bus)
         m = httpx.get(srv.url + "/api/metrics", timeout=10).json()["outputs"]
     finally:
         srv.stop()

@@ -39,7 +39,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
         return 2
     hub = LiveHub()
     if cfg.incidents:  # [incidents] rules for the joiner, as `picket run` carries them
-        hub.env["incidents"] = dict(cfg.incidents)
+        hub.incident_rules = dict(cfg.incidents)
     for name, path in (("zones", a.zones), ("infrastructure", a.infrastructure)):
         if path:
             hub.layers[name] = json.loads(Path(path).read_text())

@@ -2,7 +2,8 @@
 
 The simulator emits wire bytes (AIS NMEA, Beast, plot CSV) in 10-second
 chunks; each chunk is fed to picket's own decoders exactly as a socket's
-bytes would be, and the decoded batch goes through the same `Pipeline` that
+bytes would be, and the decoded batch goes through the same driver loop
+(`pipeline/driver.py`: the door, event-time batches, the flush) and `Pipeline` that
 `picket run` and `picket replay` use.
 
 Each demo is a run of its own: the store, dead letters and zone edits a
@@ -27,7 +28,7 @@ from picket.config import Config
 from picket.model.decoded import Decoded
 from picket.model.reports import Reports
 from picket.pipeline.assemble import Assembly, assemble
-from picket.pipeline.replay import ReplaySummary, run_stream
+from picket.pipeline.driver import Driver, ReplaySummary
 from picket.sinks.jsonl import MemorySink
 from picket.sources.registry import get_format
 
@@ -95,8 +96,14 @@ def write_geography(scn: Any, workdir: Path) -> tuple[Path, Path]:
     return z, i
 
 
-def decoded_chunks(scn: Any, asm: Assembly, step_s: float) -> Iterator[Decoded]:
+def decoded_chunks(scn: Any, asm: Assembly, step_s: float,
+                   driver: Driver | None = None) -> Iterator[Decoded]:  # fmt: skip
+    """The scenario's wire bytes through picket's decoders, one chunk per `step_s`; with a
+    `driver`, each decoder's output passes its door (as a recording's would)."""
     from picket.sim.emit import wire_chunks
+
+    def door(d: Decoded, fmt: str) -> Decoded:
+        return d if driver is None else driver.door(d, f"sim-{fmt}")
 
     decoders: dict[str, Any] = {}
     for _, chunks in wire_chunks(scn, step_s=step_s):
@@ -106,13 +113,13 @@ def decoded_chunks(scn: Any, asm: Assembly, step_s: float) -> Iterator[Decoded]:
             if dec is None:
                 args = {"base_time": scn.start} if fmt == "beast" else {}
                 dec = decoders[fmt] = get_format(fmt).decoder(asm.rejects, f"sim-{fmt}", **args)
-            out = dec.feed(data)
+            out = door(dec.feed(data), fmt)
             parts.append(out.reports)
             statics.extend(out.statics)
         r = Reports.concat(parts).sorted_by_time()
         yield Decoded(r, sorted(statics, key=lambda s: s.time))
-    for dec in decoders.values():
-        out = dec.flush()
+    for fmt, dec in decoders.items():
+        out = door(dec.flush(), fmt)
         if len(out.reports) or out.statics:
             yield Decoded(out.reports.sorted_by_time(), out.statics)
 
@@ -146,7 +153,8 @@ def run_demo(
     if on_assembly:
         on_assembly(asm)
     t0 = wall.perf_counter()
-    summary = run_stream(asm.pipeline, decoded_chunks(scn, asm, 10.0), batch_s=10.0, speed=speed)
+    drv = Driver(asm.pipeline, asm.rejects)  # the loop replay and live use (pipeline/driver.py)
+    summary = drv.run(decoded_chunks(scn, asm, 10.0, drv), batch_s=10.0, speed=speed)
     alerts = [a.to_json() for a in sorted(memory.alerts.values(), key=lambda a: a.time)]
     incidents = [_incident_json(i) for i in scn.incidents]
     joined = _join_incidents(asm, alerts)
@@ -169,7 +177,7 @@ def _sky(asm: Assembly, scn: Any) -> None:
     if path is None:
         log.info("no space catalogue found (../shared/data/space): the demo shows no satellites")
         return
-    asm.pipeline.env["sky"] = SkyLayer(path, scn.start, scn.end, BALTIC_BBOX)
+    asm.pipeline.world.sky = SkyLayer(path, scn.start, scn.end, BALTIC_BBOX)
 
 
 def _join_incidents(asm: Assembly, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -177,7 +185,7 @@ def _join_incidents(asm: Assembly, alerts: list[dict[str, Any]]) -> list[dict[st
     `picket serve` over the demo's store lists them without joining again."""
     from picket.detect.incidents import IncidentRules, join
 
-    rules = IncidentRules.from_dict(asm.pipeline.env.get("incidents"))
+    rules = IncidentRules.from_dict(asm.pipeline.world.incidents)
     records = join(alerts, rules)
     if asm.store is not None and hasattr(asm.store, "upsert_incidents"):
         asm.store.upsert_incidents(records)

@@ -128,7 +128,7 @@ def assemble(
                       backups=cfg.dead_letter_files)  # fmt: skip
     world = load_geography(cfg, rejects, list(zone_files), list(line_files))
     if getattr(cfg, "incidents", None):  # [incidents] rules, read by the server's joiner
-        world["incidents"] = dict(cfg.incidents)
+        world.incidents = dict(cfg.incidents)
     sinks: list[Sink] = []
     if console if console is not None else cfg.console:
         sinks.append(ConsoleSink())

@@ -4,7 +4,8 @@ pull sources (OpenSky REST, readsb `aircraft.json` over HTTP, aisstream.io WebSo
 
 One thread per source (and one per accepted connection) only moves bytes into a
 bounded inbox; the main loop owns the decoders and the pipeline, and runs a
-micro-batch every `batch_s` wall seconds. A feed that drops is reconnected with
+micro-batch every `batch_s` wall seconds through the one driver (`pipeline/driver.py`:
+the door, the batch, checkpoints, the flush at shutdown). A feed that drops is reconnected with
 backoff; nothing a feed sends can stop the loop (decoders count and dead-letter what
 they cannot read).
 
@@ -55,9 +56,9 @@ import numpy as np
 
 from picket.config import SourceConfig
 from picket.model.decoded import Decoded
-from picket.model.reports import Reports
 from picket.pipeline.assemble import Assembly
-from picket.sources.registry import Clock, Decoder, Format, at_the_door, detect, get_format
+from picket.pipeline.driver import Driver
+from picket.sources.registry import Clock, Decoder, Format, detect, get_format
 
 logger = logging.getLogger(__name__)
 
@@ -352,11 +353,14 @@ class Feed(threading.Thread):
 
 
 class _Timed:
-    """One connection's decoder with its source's clock setting and the door check."""
+    """One connection's decoder with its source's clock setting and the door check (the
+    driver's, against the chunk's arrival time)."""
 
     def __init__(self, asm: Assembly, src: SourceConfig, fmt: Format,
-                 decoder_args: dict[str, dict[str, Any]] | None = None):  # fmt: skip
+                 decoder_args: dict[str, dict[str, Any]] | None = None,
+                 driver: Driver | None = None):  # fmt: skip
         self.src, self.rejects = src, asm.rejects
+        self.driver = driver if driver is not None else Driver(asm.pipeline, asm.rejects)
         self.clock = Clock(live=True)
         kw = {"clock": self.clock} if fmt.clockless and src.clock != "message" else {}
         kw = {**(decoder_args or {}).get(fmt.name, {}), **kw}  # e.g. [asterix] sites
@@ -376,7 +380,7 @@ class _Timed:
             out.reports.cols["time"] = np.full(len(out.reports), recv)  # read-only views
             for st in out.statics:
                 st.time = recv
-        return at_the_door(out, self.rejects, s.name, recv, s.min_time, s.max_ahead_s)
+        return self.driver.door(out, s.name, recv, s.min_time, s.max_ahead_s)
 
 
 def _server_tls(src: SourceConfig, base: Path) -> ssl.SSLContext | None:
@@ -411,8 +415,10 @@ class _Decoders:
     """The open decoders, one per (source, connection), made on a connection's first bytes."""
 
     def __init__(self, asm: Assembly, sources: list[SourceConfig], base: Path,
-                 decoder_args: dict[str, dict[str, Any]] | None, stats: LiveStats):  # fmt: skip
+                 decoder_args: dict[str, dict[str, Any]] | None, stats: LiveStats,
+                 driver: Driver | None = None):  # fmt: skip
         self.asm, self.sources, self.args, self.stats = asm, sources, decoder_args, stats
+        self.driver = driver
         self.formats = [_format(s, base) for s in sources]  # a bad source stops the start
         self.open: dict[tuple[int, int], _Timed] = {}
 
@@ -440,7 +446,8 @@ class _Decoders:
             return dec.flush(recv)
         dec = self.open.get(k)
         if dec is None:
-            dec = self.open[k] = _Timed(self.asm, self.sources[i], self.formats[i], self.args)
+            dec = self.open[k] = _Timed(self.asm, self.sources[i], self.formats[i], self.args,
+                                        self.driver)  # fmt: skip
             self.stats.add(i, "decoders_open")
         self.stats.add(i, "bytes_decoded", len(data))
         return dec.feed(data, recv)
@@ -512,11 +519,6 @@ def _zone_edits(shapes: dict[int, Any], outs: list[tuple[int, Decoded]], now: fl
         next(iter(shapes.values())).apply()
 
 
-def _process(asm: Assembly, outs: list[Decoded]) -> None:
-    r = Reports.concat([o.reports for o in outs]).sorted_by_time()
-    asm.pipeline.process(Decoded(r, [s for o in outs for s in o.statics]))
-
-
 def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: float = 1.0,
              stop: threading.Event | None = None, log: Callable[[str], None] = print,
              max_seconds: float | None = None,
@@ -533,7 +535,10 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
     stats = stats if stats is not None else {}
     asm.world.live_stats = stats
     inbox = Inbox(ls, inbox_max_bytes)
-    decoders = _Decoders(asm, sources, base, decoder_args, ls)
+    # a live stop is not the end of the stream (a restart resumes it): the tracker's open
+    # scan goes into the checkpoint instead of being judged
+    driver = Driver(asm.pipeline, asm.rejects, flush_tracker=False)
+    decoders = _Decoders(asm, sources, base, decoder_args, ls, driver)
     shapes = _shape_zones(asm, sources)
     feeds = [Feed(i, s, inbox, stop, base, log, ls) for i, s in enumerate(sources)]
     for f in feeds:
@@ -552,8 +557,8 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
                     _zone_edits(shapes, [(item[0], outs[-1])], item[2])
             if shapes:
                 _zone_edits(shapes, [], time.time())  # stale shapes go even when all is quiet
-            _process(asm, outs)
-            asm.rejects.flush()
+            stats.update(ls.snapshot())  # current in the metrics the batch publishes
+            driver.step_chunks(outs)
             stats.update(ls.snapshot())
             if t_end is not None and time.monotonic() >= t_end:
                 break
@@ -561,13 +566,13 @@ def run_live(asm: Assembly, sources: list[SourceConfig], base: Path, batch_s: fl
         log("stopping")
     finally:
         stop.set()
-        _shutdown(asm, inbox, decoders, ls, feeds)
+        _shutdown(driver, inbox, decoders, ls, feeds, stats)
         stats.update(ls.snapshot())
     return {s.name: f.bytes for s, f in zip(sources, feeds, strict=True)}
 
 
-def _shutdown(asm: Assembly, inbox: Inbox, decoders: _Decoders, ls: LiveStats,
-              feeds: list[Feed]) -> None:  # fmt: skip
+def _shutdown(driver: Driver, inbox: Inbox, decoders: _Decoders, ls: LiveStats,
+              feeds: list[Feed], stats: dict[str, Any]) -> None:  # fmt: skip
     """Decode what is still queued (within DRAIN_S), count what is not, flush every
     decoder (partial lines and frames are judged, counted), and finish the pipeline."""
     for f in feeds:  # they see `stop` within half a second; what they held is counted
@@ -584,6 +589,6 @@ def _shutdown(asm: Assembly, inbox: Inbox, decoders: _Decoders, ls: LiveStats,
     if lost:
         logger.warning("live: bytes lost at shutdown (counted): %s", lost)
     outs.extend(decoders.flush_all(time.time()))
-    _process(asm, outs)
-    asm.pipeline.finish()
-    asm.rejects.flush()
+    stats.update(ls.snapshot())  # the last counts, in the metrics the sinks publish at close
+    driver.step_chunks(outs)
+    driver.finish()

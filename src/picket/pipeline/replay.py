@@ -9,15 +9,16 @@ possible, windows are merged into batches of up to an hour or 20,000 reports
 With `speed` > 0 the replay is paced at that multiple of real time.
 
 Every decoded report passes `at_the_door` (docs/time.md) with the wall clock
-as the upper bound: a recording cannot be from the future.
+as the upper bound: a recording cannot be from the future. The loop itself (door,
+batches, pacing, flush at the end) is the one driver (`pipeline/driver.py`) live and
+the demo use too; this module keeps the recording's part: merging files by event time
+and cutting the merged stream.
 """
 
 from __future__ import annotations
 
 import itertools
-import time as wall
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +26,14 @@ import numpy as np
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import Reports
+from picket.pipeline.driver import Driver, ReplaySummary
 from picket.pipeline.runtime import Pipeline
-from picket.sources.registry import MAX_AHEAD_S, MIN_TIME, at_the_door, read_file
+from picket.sources.registry import MAX_AHEAD_S, MIN_TIME, read_file
 
 MERGE_ROWS, MERGE_SPAN_S = 20_000, 3600.0  # batch size when replaying as fast as possible
 
 
-@dataclass
-class ReplaySummary:
-    reports: int
-    alert_events: int
-    seconds: float
-    first_time: float
-    last_time: float
+__all__ = ["ReplaySummary", "batches", "merge", "replay_files", "run_stream"]
 
 
 class _Input:
@@ -184,31 +180,10 @@ def run_stream(
     min_rows: int = 0,
     max_span_s: float = 0.0,
 ) -> ReplaySummary:
-    start = wall.perf_counter()
-    first = last = np.nan
-    t0_event = None
-    for d, hi in batches(stream, batch_s, min_rows, max_span_s):
-        if np.isfinite(hi):
-            if t0_event is None:
-                t0_event, first = hi, hi
-            last = hi
-            if speed > 0:
-                due = start + (hi - t0_event) / speed
-                delay = due - wall.perf_counter()
-                if delay > 0:
-                    wall.sleep(delay)
-        pipeline.process(d, now=hi if np.isfinite(hi) else None)
-        if on_batch is not None and np.isfinite(hi):
-            on_batch(hi)
-    if pipeline.plot_tracker is not None and hasattr(pipeline.plot_tracker, "flush"):
-        tail = pipeline.plot_tracker.flush()
-        if len(tail):
-            saved, pipeline.plot_tracker = pipeline.plot_tracker, None
-            pipeline.process(Decoded(tail, []))
-            pipeline.plot_tracker = saved
-    pipeline.finish()
-    return ReplaySummary(pipeline.n_reports, pipeline.n_alert_events,
-                         wall.perf_counter() - start, first, last)  # fmt: skip
+    """A decoded, time-ordered stream through the driver (`pipeline/driver.py`), cut by
+    event time; the door is the caller's (`replay_files` passes every file through it)."""
+    drv = Driver(pipeline, on_batch=on_batch)
+    return drv.run(stream, batch_s, speed, min_rows, max_span_s)
 
 
 def replay_files(
@@ -226,18 +201,11 @@ def replay_files(
     """`decoder_args` maps a format name, `file_args` an input path, to keyword arguments
     for its decoder (`clock`, `start_time`); a path's own arguments win."""
     args, per_file = decoder_args or {}, file_args or {}
-    streams = [read_file(p, rejects, fmt, progress=progress,
-                         **{**args.get(fmt, {}), **per_file.get(p, {})})
+    drv = Driver(pipeline, rejects)
+    streams = [drv.admitted(read_file(p, rejects, fmt, progress=progress,
+                                      **{**args.get(fmt, {}), **per_file.get(p, {})}),
+                            p.name, min_time, max_ahead_s)
                for p, fmt in inputs]  # fmt: skip
-    counted = [_at_door(s, rejects, p.name, min_time, max_ahead_s)
-               for s, (p, _) in zip(streams, inputs, strict=True)]  # fmt: skip
     # as fast as possible: merge windows into batches of up to an hour or 20,000 reports
     merge_rows, merge_span = (MERGE_ROWS, MERGE_SPAN_S) if speed <= 0 else (0, 0.0)
-    return run_stream(pipeline, merge(list(counted)), batch_s, speed, None, merge_rows, merge_span)
-
-
-def _at_door(stream: Iterator[Decoded], rejects: Rejects, source: str, min_time: float,
-             max_ahead_s: float) -> Iterator[Decoded]:  # fmt: skip
-    """Drop (and count) reports without a plausible time; the wall clock bounds the future."""
-    for d in stream:
-        yield at_the_door(d, rejects, source, wall.time(), min_time, max_ahead_s)
+    return drv.run(merge(streams), batch_s, speed, merge_rows, merge_span)

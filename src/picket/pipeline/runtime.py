@@ -1,8 +1,9 @@
 """The one pipeline: decoded batch -> fusion -> detectors -> alert book -> sinks.
 
-Live feeds, file replays and the demo all drive the same `Pipeline.process`
-with micro-batches; event time (never wall time) moves the clock, so a replay
-behaves exactly as the live run did.
+Live feeds, file replays and the demo all drive the same `Pipeline.process` with
+micro-batches through one driver loop (`pipeline/driver.py`, which also times the
+checkpoints); event time (never wall time) moves the clock, so a replay behaves exactly
+as the live run did.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class Pipeline:
         self.n_opened = 0
         self.n_duplicates = 0  # reports dropped as the same message from another receiver
         # checkpoints (docs/restart.md): `checkpointer(self)` runs every `checkpoint_s` wall
-        # seconds at a batch boundary and at `finish`; set by `assemble(resume=True)`
+        # seconds at a batch boundary (`checkpoint_if_due`, called by the driver) and at
+        # `finish`; set by `assemble(resume=True)`
         self.checkpointer: Callable[[Pipeline], None] | None = None
         self.checkpoint_s = 10.0
         self._checkpointed = wall.monotonic()
@@ -144,10 +146,6 @@ class Pipeline:
             sink.tracks(ctx)
         if self.resume_mark:
             self._end_resume()
-        if self.checkpointer is not None and (
-            wall.monotonic() - self._checkpointed >= self.checkpoint_s
-        ):
-            self.checkpoint()
         return events
 
     @property
@@ -233,6 +231,14 @@ class Pipeline:
         self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates = counts
         self.resume_mark = dict(self.now_by_domain)
         return fresh
+
+    def checkpoint_if_due(self) -> None:
+        """Checkpoint when `checkpoint_s` wall seconds passed since the last one (the driver
+        calls this between batches, `pipeline/driver.py`)."""
+        if self.checkpointer is not None and (
+            wall.monotonic() - self._checkpointed >= self.checkpoint_s
+        ):
+            self.checkpoint()
 
     def checkpoint(self) -> None:
         """Save the state now (the checkpointer decides where); a failure is logged and the

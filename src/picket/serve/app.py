@@ -144,30 +144,12 @@ async def health(request: Request) -> Response:
     })  # fmt: skip
 
 
-def _outputs(hub: LiveHub) -> dict[str, Any]:
-    """`stats()` of every pipeline sink that has one, under its `name` or class name."""
-    out: dict[str, Any] = {}
-    for sink in list(hub.sinks):
-        fn = getattr(sink, "stats", None)
-        if not callable(fn):
-            continue
-        name = str(getattr(sink, "name", "") or type(sink).__name__)
-        key, k = name, 2
-        while key in out:
-            key, k = f"{name}#{k}", k + 1
-        try:
-            out[key] = fn()
-        except Exception as e:  # one broken sink must not take the metrics down
-            out[key] = {"error": repr(e)}
-    return out
-
-
-def _geography(hub: LiveHub) -> dict[str, int | None]:
+def _geography(hub: LiveHub, pm: dict[str, Any]) -> dict[str, int | None]:
     """Features of the zone and infrastructure layers (and as loaded by the pipeline):
     geography is configuration, not accepted input."""
     out: dict[str, int | None] = {k: len((hub.layers.get(k) or {}).get("features") or [])
                                   for k in ("zones", "infrastructure")}  # fmt: skip
-    out["loaded"] = getattr(hub.rejects, "geography", None)
+    out["loaded"] = pm.get("geography_loaded")
     return out
 
 
@@ -195,40 +177,33 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 async def _metrics_body(st: ServerState) -> dict[str, Any]:
+    """The server's own numbers and the pipeline's newest counters as published on the bus
+    (`pipeline/metrics.py`): nothing here reads the pipeline's memory."""
     hub = st.hub
-    pic = hub.current()
-    rej = hub.rejects
+    pic = hub.current()  # takes the bus: the newest metrics snapshot too
+    pm = hub.pipeline_metrics or {}
     n_open = await run_in_threadpool(_open_count, st, pic.time)
     body = {
         "reports": hub.stats["reports"], "reports_per_s": round(hub.stats["reports_per_s"], 1),
-        "accepted": getattr(rej, "accepted", None),
-        "rejected": getattr(rej, "rejected", None),
-        "rejects": dict(getattr(rej, "counts", {}) or {}),
-        "unused": dict(getattr(rej, "unused", {}) or {}),
+        "accepted": pm.get("accepted"),
+        "rejected": pm.get("rejected"),
+        "rejects": dict(pm.get("rejects") or {}),
+        "unused": dict(pm.get("unused") or {}),
         "event_time": iso(pic.time) if pic.time > 0 else None,
         "lag_s": round(wall.time() - pic.time, 3) if pic.time > 0 else None,
         "tracks": int(pic.alive().sum()), "alerts_open": n_open, "mode": hub.mode,
-        "geography": _geography(hub), "outputs": _outputs(hub), "ws_clients": st.ws_clients,
+        "geography": _geography(hub, pm), "outputs": dict(pm.get("outputs") or {}),
+        "ws_clients": st.ws_clients,
         "sse_clients": st.sse_clients, "ws_dropped_slow": st.ws_dropped_slow,
         "sse_dropped_slow": st.sse_dropped_slow,
         "refused": dict(st.refused), "tick": hub.stats["tick"],
         "encode_ms": round(hub.stats["encode_ms"], 3),
         "encode_cpu_ms": round(hub.stats["encode_cpu_ms"], 3),
         "frame_bytes": hub.stats["frame_bytes"],
-        "dead_letter_dropped": getattr(rej, "dead_letter_dropped", None),
-        "live": _live_stats(hub),
+        "dead_letter_dropped": pm.get("dead_letter_dropped"),
+        "live": pm.get("live") or None,  # the live path's counters per source, when live
     }  # fmt: skip
     return body
-
-
-def _live_stats(hub: LiveHub) -> dict[str, Any] | None:
-    """The live path's counters per source (pipeline/live.py), when a live run feeds us."""
-    st = hub.env.get("live_stats") if hub.env else None
-    if not st:
-        return None
-    with contextlib.suppress(Exception):  # a copy taken while feed threads count
-        return json.loads(json.dumps(st, default=str))
-    return None
 
 
 def _alert_ids(hub: LiveHub) -> dict[str, list[str]]:
@@ -407,8 +382,8 @@ async def layer(request: Request) -> Response:
 
 def _sky(st: ServerState) -> Any:
     """The space layer (serve/satellites.SkyLayer) the pipeline's geography carries."""
-    env = getattr(st.hub, "env", None)
-    return env.get("sky") if env is not None else None
+    world = st.hub.world
+    return world.sky if world is not None else None
 
 
 async def _satellites(request: Request, st: ServerState) -> Response:
@@ -626,7 +601,7 @@ async def codes(request: Request) -> Response:
 def _harbours(st: ServerState) -> dict[str, Any]:
     """Harbours and anchorages learned from the traffic (detect/harbours.py): the running
     pipeline's learner live, else those kept in the store."""
-    learner = getattr(getattr(st.hub, "env", None), "harbours", None)
+    learner = st.hub.world.harbours if st.hub.world is not None else None
     if learner is not None:
         from picket.detect.harbours import HarbourLearner
 
@@ -974,8 +949,7 @@ def build_app(
     state.incidents = _incident_view(hub, reader)
     from picket.serve.watch import Watchlist
 
-    env = getattr(hub, "env", None)  # the pipeline's geography (a World), {} without one
-    state.watchlist = Watchlist(reader, None if isinstance(env, dict) and not env else env)
+    state.watchlist = Watchlist(reader, hub.world)  # None: no pipeline reads the box
     sky = _sky(state)
     if sky is not None:  # propagate the catalogue while the picture starts, not at first click
         import threading
@@ -1047,12 +1021,12 @@ def build_app(
 
 def _incident_view(hub: LiveHub, reader: StoreReader) -> Any:
     """The incidents over the server's store, with the `[incidents]` rules the pipeline's
-    geography carries (`env["incidents"]`), else the defaults."""
+    geography carries (`World.incidents`) or `picket serve`'s config, else the defaults."""
     from picket.detect.incidents import IncidentRules
     from picket.serve.incidents import Incidents
 
-    env = getattr(hub, "env", None)
-    rules = env.get("incidents") if env is not None else None
+    rules = hub.world.incidents if hub.world is not None else None
+    rules = rules if rules is not None else hub.incident_rules
     return Incidents(reader, IncidentRules.from_dict(rules if isinstance(rules, dict) else None),
                      hub)  # fmt: skip
 

@@ -13,9 +13,10 @@ over a fresh snapshot first), encodes alone, and lets it go; a tick never
 waits longer than `tick_s` for that, and an idle pipeline is not waited for.
 
 Where the picture comes from: the bus (`picket.bus`). The pipeline publishes each
-batch's changed tracks (`picket.picture`) and its alert events (`picket.alerts`); the
-hub merges them into its own columns (`BusPicture`) whenever a reader asks and on a
-follower thread, so it holds nothing of the pipeline's and never stops it. Zone edits
+batch's changed tracks (`picket.picture`), its alert events (`picket.alerts`) and its
+counters (`picket.metrics`, what `/api/metrics` shows); the hub merges them into its
+own columns (`BusPicture`) whenever a reader asks and on a follower thread, so it holds
+nothing of the pipeline's and never stops it. Zone edits
 and triage go the other way as commands (`picket.cmd.zones`, `picket.cmd.triage`).
 The parking above is kept for a pipeline that still calls `at_batch_end`; `LiveSink`
 no longer does.
@@ -40,6 +41,9 @@ import numpy as np
 from picket.bus import ALERTS, CMD, Bus, InProcessBus
 from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
 from picket.model.subjects import parse_subject
+from picket.model.world import World
+from picket.pipeline.metrics import METRICS
+from picket.pipeline.metrics import decode as metrics_decode
 from picket.serve.picture import SUSPECT_KINDS, Picture, label_of
 from picket.serve.sse import EventLog
 from picket.serve.views import MetaCache, ViewKey, ViewState, category_of, meta_message
@@ -226,7 +230,8 @@ class LiveHub:
         self._tracks = HubTracks(self, self._store)
         self._tracks_override: Any = None
         self._subs = [self.bus.subscribe(PICTURE, "picket-hub-picture"),
-                      self.bus.subscribe(ALERTS, "picket-hub-alerts")]  # fmt: skip
+                      self.bus.subscribe(ALERTS, "picket-hub-alerts"),
+                      self.bus.subscribe(METRICS, "picket-hub-metrics")]  # fmt: skip
         self._dirty = False
         self.bus_errors = 0  # messages on the bus that were not snapshots or alert events
         self._follower: threading.Thread | None = None
@@ -247,9 +252,13 @@ class LiveHub:
         self.friends: set[int] = set()  # subject keys an operator declared friendly
         self.triage_state: dict[str, dict[str, Any]] = {}
         self.layers: dict[str, dict[str, Any]] = {}
-        self.rejects: Any = None
-        self.env: dict[str, Any] = {}  # the pipeline's env (live_stats), when one feeds the hub
-        self.sinks: list[Any] = []  # the pipeline's sinks: their stats() go into /api/metrics
+        # the pipeline's newest counters (`pipeline/metrics.py`, from the bus); None: no
+        # pipeline has published any (`picket serve` over a store)
+        self.pipeline_metrics: dict[str, Any] | None = None
+        # the geography of the pipeline that feeds the hub, for the layers the map draws
+        # (satellites, learned harbours, the watchlist box); None: no pipeline
+        self.world: World | None = None
+        self.incident_rules: dict[str, Any] | None = None  # [incidents] (`picket serve`)
         self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
         self.zones = ZoneEditor(on_change=self._zone_command)
         self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
@@ -266,6 +275,15 @@ class LiveHub:
         self._parked = 0  # tick number the pipeline is parked for
         self.last_batch = -np.inf  # monotonic time of the pipeline's newest batch end
         self.pipeline_thread: int | None = None  # ident of the thread that runs batches
+
+    @property
+    def env(self) -> World | None:
+        """The old name of `world`."""
+        return self.world
+
+    @env.setter
+    def env(self, value: Any) -> None:
+        self.world = None if value is None else World.of(value)
 
     # the bus ------------------------------------------------------------------------
     @property
@@ -295,6 +313,13 @@ class LiveHub:
         with self._sync_lock:
             pics = self._subs[0].fetch(100_000, 0)
             alerts = self._subs[1].fetch(100_000, 0)
+            for m in reversed(self._subs[2].fetch(100_000, 0)):  # the newest that reads
+                try:
+                    self.pipeline_metrics = metrics_decode(m.data)
+                    break
+                except ValueError as e:
+                    self.bus_errors += 1
+                    logger.warning("hub: bad metrics snapshot on the bus: %s", e)
             for m in pics:
                 try:
                     snap = decode(m.data)

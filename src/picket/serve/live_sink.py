@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 from picket.bus import CMD, Bus
+from picket.bus.picture import PICTURE, PictureTap
 from picket.bus.sink import BusSink
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
+from picket.model.world import World
+from picket.pipeline import metrics
 from picket.serve.hub import LiveHub
 from picket.serve.zone_edits import ZoneError, zones_from_command
 
@@ -17,45 +25,53 @@ logger = logging.getLogger(__name__)
 
 
 class LiveSink:
-    """Publishes each batch's changed tracks and the alert events on the hub's bus (a
-    `BusSink`), and applies the commands operators send back (zone edits) between
-    batches. It hands the hub nothing of the pipeline's tracks: the hub builds its own
-    picture from the bus, so the same path works when the pipeline runs elsewhere.
+    """Publishes each batch's changed tracks and the alert events on the hub's bus, with
+    the pipeline's counters (`pipeline/metrics.py`), and applies the commands operators
+    send back (zone edits) between batches. It hands the hub nothing of the pipeline's
+    memory: the hub builds its own picture and metrics from the bus, so the same path
+    works when the pipeline runs elsewhere.
 
     Why zone edits are taken here: this runs in the pipeline's thread between batches,
     so every detector sees one zone set per batch.
-    `min_interval_s` is kept for callers; snapshots now go out every batch (they hold
-    only the tracks the batch changed).
+
+    `min_interval_s`: picture snapshots (and the metrics with them) go to the bus at most
+    that often (None or 0: every batch). Batches in between are coalesced, latest wins: the
+    next snapshot holds every track they changed, as it is then, with all the history
+    points since the last one; what is still held goes out at `close`. Alert events and
+    commands are never held back.
     """
 
     def __init__(self, hub: LiveHub, min_interval_s: float | None = None, env: Any = None,
                  rejects: Any = None, pipeline: Any = None, bus: Bus | None = None):  # fmt: skip
         self.hub = hub
         self.pipeline = pipeline
-        self.min_interval_s = hub.tick_s / 2 if min_interval_s is None else min_interval_s
+        self.min_interval_s = float(min_interval_s or 0.0)
         self.bus = bus if bus is not None else hub.bus
-        self.out = BusSink(self.bus, reports=False, picture=True)
+        self.out = BusSink(self.bus, reports=False, picture=False)  # alert events
+        self.tap = PictureTap()
         self._cmds = self.bus.subscribe(f"{CMD}.>", "picket-pipeline-commands")
         self.commands = {"zones": 0, "triage": 0, "refused": 0}
-        if rejects is not None:
-            hub.rejects = rejects
-        if pipeline is not None:
-            hub.sinks = pipeline.sinks  # the list itself: sinks attached later show up too
-        if not env and pipeline is not None:
-            env = pipeline.env
-        if env is not None:
-            hub.env = env  # read by /api/metrics for the live path's counters (live_stats)
-        if env:
+        self.published = 0  # picture snapshots put on the bus
+        self.n_reports = 0  # reports seen, for the server's rate
+        self._last = -math.inf  # monotonic time of the last snapshot
+        self._held: list[np.ndarray] = []  # slots changed by batches not yet published
+        self._held_statics: list[Any] = []
+        self._held_ctx: BatchContext | None = None  # the newest batch not yet published
+        self.rejects = rejects if rejects is not None else getattr(pipeline, "rejects", None)
+        world = env if env is not None else getattr(pipeline, "world", None)
+        self.world = World.of(world) if world is not None else None
+        if self.world is not None:
+            hub.world = self.world  # the layers the map draws (sky, harbours) read it
             from picket.serve.layers import layers_from_env
 
-            hub.zones.seed(env.get("zones"))
-            for name, gj in layers_from_env(env).items():
+            hub.zones.seed(self.world.zones)
+            for name, gj in layers_from_env(self.world).items():
                 hub.layers.setdefault(name, gj)
         if hub.zones.seeded:
             hub.layers["zones"] = hub.zones.collection()
 
-    def take_zone_edits(self, env: Any) -> bool:
-        """Apply the newest zone command on the bus to the pipeline (its `env`); True if
+    def take_zone_edits(self, world: Any) -> bool:
+        """Apply the newest zone command on the bus to the pipeline (its `world`); True if
         there was one. Earlier commands in the same take only add their `reindexed`."""
         latest, reindexed = None, False
         for m in self._cmds.fetch(10_000, 0):
@@ -79,20 +95,51 @@ class LiveSink:
 
             replace_zones(self.pipeline, zones, reindexed)
         else:
-            env["zones"] = zones
-            env.pop("_zone_cache", None)
+            world.zones = zones  # a new geography version: derived zone sets are made anew
         return True
 
     def emit(self, events: list[Event]) -> None:
         self.out.emit(events)
 
     def tracks(self, ctx: BatchContext) -> None:
-        self.out.publish_picture(ctx)
-        if ctx.env is not None:
-            self.take_zone_edits(ctx.env)
+        self.n_reports += len(ctx.reports)
+        self._held.append(np.asarray(ctx.slots, np.int64))
+        self._held_statics.extend(ctx.statics or ())
+        self._held_ctx = ctx
+        if time.monotonic() - self._last >= self.min_interval_s:
+            self._publish()
+        if ctx.world is not None:
+            self.take_zone_edits(ctx.world)
+
+    def _publish(self) -> None:
+        """The held batches as one snapshot (the newest batch's clock and table), then the
+        pipeline's counters."""
+        ctx = self._held_ctx
+        if ctx is None:
+            return
+        slots = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
+        view = SimpleNamespace(tracks=ctx.tracks, slots=slots, statics=self._held_statics,
+                               now=ctx.now, env=ctx.world)  # fmt: skip
+        self._held, self._held_statics, self._held_ctx = [], [], None
+        self._last = time.monotonic()
+        data = self.tap.snapshot(view, self.n_reports)
+        if data is not None:
+            self.bus.publish(PICTURE, data)
+            self.published += 1
+        self.publish_metrics()
+
+    def publish_metrics(self) -> None:
+        """The pipeline's counters as one snapshot on the bus (`picket.metrics`)."""
+        sinks = self.pipeline.sinks if self.pipeline is not None else ()
+        snap = metrics.snapshot(self.rejects, sinks, self.world)
+        self.bus.publish(metrics.METRICS, metrics.encode(snap))
 
     def close(self) -> None:
-        """Nothing is held back: every batch was published as it ended."""
+        """What is still held goes out, and the final counters."""
+        if self._held_ctx is not None:
+            self._publish()
+        else:
+            self.publish_metrics()
 
 
 def _peek_reindexed(body: bytes) -> bool:
