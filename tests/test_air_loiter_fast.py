@@ -203,3 +203,56 @@ def test_the_opensky_benchmark_input_gives_the_reference_signals(shared_data, tm
     both = _run([(path, "opensky")])
     assert sum(1 for s in both.got if s.ended) > 10
     _same(both)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_all_ticks_at_once_equal_each_window_measured_alone(seed):
+    """The compiled windows (net turn, sortie bounds, landing, centre and spread, turning and
+    loitering verdicts, largest continuous turn and speed) are the per-window `turns` and
+    `shape`, bit for bit, on random orbits with ground samples and closed activities."""
+    from picket.detect import air_loiter_kernels as kern
+
+    rng = np.random.default_rng(seed)
+    det = AirLoitering()
+    n = 4000
+    det.slot = rng.integers(0, 15, n)
+    det.t = rng.uniform(0, 10_800, n).round(1)
+    o = np.lexsort((det.t, det.slot))
+    det.slot, det.t = det.slot[o], det.t[o]
+    ang = det.t / rng.uniform(200, 900, 15)[det.slot] + rng.normal(0, 0.05, n)
+    rad = rng.choice([0.002, 0.05, 0.3, 0.7], 15)[det.slot]  # deg: 200 m to 75 km
+    det.lat = 47 + rad * np.sin(ang)
+    det.lon = 8 + rad * np.cos(ang) * 1.5
+    det.ground = rng.random(n) < 0.003
+    det._sort_and_pair()
+    det.cut = {int(s): float(rng.uniform(0, 9000)) for s in rng.choice(15, 5, replace=False)}
+    ticks = np.arange(600.0, 10_800, 60.0)
+    starts = np.flatnonzero(np.r_[True, det.slot[1:] != det.slot[:-1]])
+    seg = np.append(starts, n).astype(np.int64)
+    seg_slot = det.slot[starts]
+    cut_s = np.repeat([det.cut.get(int(s), -np.inf) for s in seg_slot.tolist()], np.diff(seg))
+    w = det._windows(ticks, seg, seg_slot, cut_s)
+    det._exact(w, np.arange(len(w["slots"])))
+    th = det.th
+    opened = 0
+    for k, tk in enumerate(ticks.tolist()):
+        b0, b1 = int(w["start"][k]), int(w["start"][k + 1])
+        ref = det.turns((det.t <= tk) & (det.t >= tk - th.window_s))
+        assert np.array_equal(ref["slots"], w["slots"][b0:b1])
+        for key in ("net", "count", "first", "last", "last_any", "landed"):
+            assert np.array_equal(ref[key], w[key][b0:b1]), key
+        air = ref["count"] > 0
+        for key in ("radius", "mlat", "mlon"):
+            assert np.array_equal(ref[key][air], w[key][b0:b1][air]), key
+        turning = (np.abs(ref["net"]) >= th.min_turn_deg) & (ref["radius"] >= th.min_radius_m)
+        assert np.array_equal(turning, w["turning"][b0:b1])
+        assert np.array_equal(turning & (ref["radius"] <= th.max_radius_m), w["loiter"][b0:b1])
+        want = np.flatnonzero(air).astype(np.int64)
+        arc, speed = kern.shapes(w["a0"][b0:b1], w["hi"][b0:b1], want, det.n_ok, det.gturn,
+                                 det.t, det.n_step, det.n_dt, th.straight_s, th.straight_dps,
+                                 th.sample_s)  # fmt: skip
+        ref_arc, ref_speed = det.shape(ref)
+        assert np.array_equal(arc, ref_arc[want]) and np.array_equal(speed, ref_speed[want])
+        opened += int(w["loiter"][b0:b1].sum())
+    assert opened > 20  # some windows loiter, others are too wide or too tight
+    assert (~w["loiter"] & (np.abs(w["net"]) >= th.min_turn_deg)).any()

@@ -18,9 +18,10 @@ activity and start the next one afresh, positions inside an airport's traffic zo
 (the airports layer) or an `airport` zone are ignored (circuits, holding stacks).
 
 A racetrack is not an orbit: when the window's largest continuous turn (no straight leg,
-`_arcs`) stays under `orbit_arc_deg`, its net turn came from legs and 180 deg reversals; flown
-at airliner speed within `terminal_radius_m` of an airport with airline service, that is ATC
-holding and opens nothing (docs/air_detectors.md, "Holding is not loitering").
+`air_loiter_kernels.shapes`) stays under `orbit_arc_deg`, its net turn came from legs and
+180 deg reversals; flown at airliner speed within `terminal_radius_m` of an airport with
+airline service, that is ATC holding and opens nothing (docs/air_detectors.md, "Holding is
+not loitering").
 
 One orbiting activity is one alert: it opens at the first full turn, carries its
 circuits and duration (updated every `resignal_s`), and closes only when the
@@ -169,8 +170,7 @@ class AirLoitering:
         self.active: dict[int, dict[str, Any]] = {}
         # slot -> when its last activity closed: samples up to then never open another one
         self.cut: dict[int, float] = {}
-        # slots whose activity closed at the tick being judged, with their cut before it
-        self._closed: list[tuple[int, float | None]] = []
+        self._closed: list[int] = []  # slots whose activity closed at the tick being judged
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
 
@@ -245,16 +245,12 @@ class AirLoitering:
             b1, b0 = bi[1:][same], bi[:-1][same]
             self.gturn[b1] = angle_diff_deg(self.n_brg[b1], self.n_brg[b0])
 
-    def turns(self, inside: np.ndarray,
-              cuts: dict[int, float] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    def turns(self, inside: np.ndarray) -> dict[str, np.ndarray]:
         """Per slot in the window, after its last ground sample: net signed turn (deg), spread
         from the centre (m), samples, first and last sample time, last ground time; and every
-        turn with its time (for an open activity's running total). `cuts`: the closed
-        activities as they were when the tick began (default: now).
-
-        The ticks read the same numbers from `_windows`; this per-tick form measures a
-        window's shape when it may open an activity, and is the reference of the tests."""
-        cuts = self.cut if cuts is None else cuts
+        turn with its time (for an open activity's running total). One window at a time, as
+        the ticks were judged before `_windows`: the reference of tests/test_air_loiter_fast.py
+        and the per-window view of tests/test_holding_racetrack.py."""
         o = np.flatnonzero(inside)  # the samples are kept sorted by (slot, time)
         s_all, t_all, g_all = self.slot[o], self.t[o], self.ground[o]
         new = np.ones(len(s_all), bool)  # sorted by slot: a slot's run starts where it changes
@@ -264,7 +260,7 @@ class AirLoitering:
         landed = np.full(len(slots), -np.inf)
         if g_all.any():
             np.maximum.at(landed, si[g_all], t_all[g_all])
-        cut = np.array([cuts.get(int(x), -np.inf) for x in slots.tolist()])
+        cut = np.array([self.cut.get(int(x), -np.inf) for x in slots.tolist()])
         # the sortie in progress: after its last ground sample and its last closed activity
         air = t_all > np.maximum(landed, cut)[si]
         o = o[air]
@@ -389,7 +385,7 @@ class AirLoitering:
                 if self.active or nls[b1] > nls[b0]:
                     out += self._judge_rows(ctx, tk, w, b0, b1, nls[b1] > nls[b0])
                 if self._closed:  # measure the ticks after this one with the new cut
-                    for sl, _ in self._closed:
+                    for sl in self._closed:
                         s = int(np.searchsorted(seg_slot, sl))
                         if s < len(seg_slot) and seg_slot[s] == sl:
                             cut_s[seg[s]:seg[s + 1]] = self.cut[sl]
@@ -512,19 +508,12 @@ class AirLoitering:
         opening = [g for g in loiter
                    if int(slots[g]) not in self.active and self.cut.get(int(slots[g])) != now]
         if opening:  # a racetrack in a terminal area is ATC holding, an orbit is not
-            self._exact(w, np.array(opening))
-            cuts = dict(self.cut)  # as the tick began: the window's shape is measured with them
-            for sl, prev in reversed(self._closed):
-                if prev is None:
-                    cuts.pop(sl, None)
-                else:
-                    cuts[sl] = prev
-            inside = (self.t <= now) & (self.t >= now - th.window_s)
-            wt = self.turns(inside, cuts)
-            arc, speed = self.shape(wt)
             cand = np.array(opening)
-            cand = cand[(arc[cand - b0] < th.orbit_arc_deg)
-                        & (speed[cand - b0] >= th.holding_speed_ms)]  # fmt: skip
+            self._exact(w, cand)
+            arc, speed = kern.shapes(w["a0"][b0:b1], w["hi"][b0:b1], cand - b0, self.n_ok,
+                                     self.gturn, self.t, self.n_step, self.n_dt, th.straight_s,
+                                     th.straight_dps, th.sample_s)  # fmt: skip
+            cand = cand[(arc < th.orbit_arc_deg) & (speed >= th.holding_speed_ms)]
             ap = airports_of(ctx.world)
             if len(cand) and ap is not None:
                 near, _ = ap.served_within(w["mlat"][cand], w["mlon"][cand],
@@ -572,8 +561,8 @@ class AirLoitering:
     def _end(self, ctx: BatchContext, sl: int, now: float, why: str,
              landed: float | None) -> Signal:  # fmt: skip
         a = self.active.pop(sl)
-        self._closed.append((sl, self.cut.get(sl)))
         self.cut[sl] = landed if landed is not None else now
+        self._closed.append(sl)
         ev: dict[str, Any] = {"ended": why, "circuits": round(abs(a["turn"]) / 360.0, 2),
                               "duration_s": round(a["last_true"] - a["since"], 1)}  # fmt: skip
         if landed is not None:

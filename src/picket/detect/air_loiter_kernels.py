@@ -196,3 +196,92 @@ def warm_up() -> None:
     z, f, b = np.zeros(2), np.full(2, -np.inf), np.zeros(2, np.bool_)
     windows(np.ones(1), 1.0, 360.0, np.array([0, 2]), z, b, b, z, f, z, z, z)
     turns_after(0, 2, b, z, z, False, 0.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def shapes(
+    a0: np.ndarray,
+    hi: np.ndarray,
+    want: np.ndarray,
+    n_ok: np.ndarray,
+    gturn: np.ndarray,
+    t: np.ndarray,
+    n_step: np.ndarray,
+    n_dt: np.ndarray,
+    straight_s: float,
+    straight_dps: float,
+    sample_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Largest continuous turn and mean speed of rows `want` of one tick's window (rows'
+    sorties [a0, hi)), as `AirLoitering.shape` measured them: the whole window's turns in
+    one array (the zero turns between slots too), its running sum and the (slot, time) key
+    as NumPy built them, so the judged sums are the same bits."""
+    nr = len(a0)
+    cap = 0
+    for r in range(nr):
+        cap += max(hi[r] - a0[r], 0)
+    turn = np.empty(cap)
+    tt = np.empty(cap)
+    si = np.empty(cap, np.int64)
+    n = 0
+    seen = False
+    for r in range(nr):
+        first = True
+        for j in range(a0[r], hi[r] - 1):
+            if not n_ok[j]:
+                continue
+            if first:
+                first = False
+                if seen:
+                    turn[n] = 0.0
+                    tt[n] = t[j + 1]
+                    si[n] = r
+                    n += 1
+                seen = True
+                continue
+            turn[n] = gturn[j]
+            tt[n] = t[j + 1]
+            si[n] = r
+            n += 1
+    arc = np.zeros(nr)
+    if n:
+        turn, tt, si = turn[:n], tt[:n], si[:n]
+        t0 = tt.min()
+        big = 2.0 * (tt.max() - t0) + 4 * straight_s + 1.0
+        key = si * big + (tt - t0)
+        half = straight_s / 2
+        lo = np.searchsorted(key, key - half, "left")
+        up = np.searchsorted(key, key + half, "right")
+        c = np.zeros(n + 1)
+        acc = 0.0
+        for k in range(n):
+            acc += turn[k]
+            c[k + 1] = acc
+        run = 0.0
+        sign_prev = 0.0
+        for k in range(n):
+            roll = c[up[k]] - c[lo[k]]
+            span = max(tt[up[k] - 1] - tt[lo[k]], sample_s)
+            sign = 0.0
+            if abs(roll) >= straight_dps * span:
+                sign = 1.0 if roll > 0 else -1.0 if roll < 0 else 0.0
+            if k == 0 or sign != sign_prev or si[k] != si[k - 1]:
+                if k:
+                    arc[si[k - 1]] = max(arc[si[k - 1]], abs(run))
+                run = 0.0
+            run += turn[k] if sign != 0 else 0.0
+            sign_prev = sign
+        arc[si[n - 1]] = max(arc[si[n - 1]], abs(run))
+    speed = np.empty(len(want))
+    out = np.empty(len(want))
+    for q in range(len(want)):
+        r = want[q]
+        flown = 0.0
+        took = 0.0
+        for j in range(a0[r], hi[r] - 1):
+            if n_ok[j]:
+                flown += n_step[j]
+                took += n_dt[j]
+        speed[q] = flown / max(took, 1e-3)
+        out[q] = arc[r]
+    return out, speed
