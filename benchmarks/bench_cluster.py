@@ -117,9 +117,10 @@ def memory_cluster(inp: dict) -> dict[str, Any]:
 
 
 def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
-                 speed: float = 0.0) -> dict[str, Any]:  # fmt: skip
+                 speed: float = 0.0, area: int = 1) -> dict[str, Any]:  # fmt: skip
     """Workers as processes on a fresh stream set and database; the feed published from
-    here (as fast as possible, or paced at `speed` x event time)."""
+    here (as fast as possible, or paced at `speed` x event time); `area` area workers
+    (partitions by H3 cell) beside `workers` > 1 subject workers."""
     from picket.bus.jetstream import JetStreamBus
     from picket.bus.stages import Publisher
     from picket.model.decoded import Decoded
@@ -133,10 +134,11 @@ def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
     nats.start()
     db = pg.new_database()
     roles = ([("all", "0/1")] if workers == 1 else
-             [("subject", f"{k}/{workers}") for k in range(workers)] + [("area", "0/1")])
+             [("subject", f"{k}/{workers}") for k in range(workers)]
+             + [("area", f"{k}/{area}") for k in range(area)])  # fmt: skip
     procs, stats = [], []
     for role, part in roles:
-        out = work / f"w-{role}-{part.replace('/', 'of')}-{workers}-{speed}.json"
+        out = work / f"w-{role}-{part.replace('/', 'of')}-{workers}-{area}-{speed}.json"
         stats.append(out)
         cmd = [sys.executable, "-c", RUN, "worker", "--role", role, "--partition", part,
                "--nats", nats.url, "--store", db, "--zones", str(inp["zones"]),
@@ -146,7 +148,8 @@ def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
                                       stderr=open(work / "workers.log", "ab")))  # noqa: SIM115
     time.sleep(4.0)  # the workers import picket and connect before the clock starts
     bus = JetStreamBus(nats.url)
-    pub = Publisher(bus, 0 if workers == 1 else workers)  # 1: whole cuts, for `--role all`
+    pub = Publisher(bus, 0 if workers == 1 else workers,  # 1: whole cuts, for `--role all`
+                    area_parts=area if workers > 1 else 1)  # fmt: skip
     cuts = [_copy(d) for d in inp["cuts"]]
     t0 = time.time()
     first, last = None, float("nan")
@@ -214,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("in-process + PostgreSQL store", in_process(inp, store=pg.new_database())))
             rows.append(("NATS + PostgreSQL, 1 worker", nats_cluster(inp, 1, nats, pg, work)))
             rows.append(("NATS + PostgreSQL, 2 workers", nats_cluster(inp, 2, nats, pg, work)))
+            rows.append(("NATS + PostgreSQL, 2 subject + 2 area workers (H3 cells)",
+                          nats_cluster(inp, 2, nats, pg, work, area=2)))  # fmt: skip
             short = {**inp, "cuts": [d for d in inp["cuts"] if not len(d.reports) or
                                      d.reports.time[0] < inp["cuts"][0].reports.time[0]
                                      + a.latency_limit_s]}  # fmt: skip
@@ -246,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{sum(one['cpu_s']) / max(two['cpu_s']):.2f}x")
         print(f"bytes on the bus per report: {one['bytes'] / n:.0f} (1 worker), "
               f"{two['bytes'] / n:.0f} (2 workers: shards + the area stage's whole cuts)")
+    four = dict(rows).get("NATS + PostgreSQL, 2 subject + 2 area workers (H3 cells)")
+    if one and four:
+        print(f"2 subject + 2 area workers vs 1: {one['wall_s'] / four['wall_s']:.2f}x wall; "
+              f"CPU {four['cpu_s']} s; bytes per report {four['bytes'] / n:.0f}")
     for name, lat in lat_rows:
         if len(lat):
             print(f"feed to stored alert, paced at {a.latency_speed:g}x, {name}: "

@@ -68,17 +68,38 @@ class Bus(Protocol):
     def close(self) -> None: ...
 
 
-def shard_of(subjects: np.ndarray, n: int) -> np.ndarray:
-    """The partition of each subject key: a fixed 64-bit mix (not Python's salted `hash`),
-    so every process on every machine agrees."""
-    x = np.asarray(subjects, np.int64).view(np.uint64).copy()
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """A fixed 64-bit mix (murmur3's finaliser) of uint64 keys."""
+    x = x.copy()
     with np.errstate(over="ignore"):
         x ^= x >> np.uint64(33)
         x *= np.uint64(0xFF51AFD7ED558CCD)
         x ^= x >> np.uint64(33)
         x *= np.uint64(0xC4CEB9FE1A85EC53)
         x ^= x >> np.uint64(33)
+    return x
+
+
+def shard_of(subjects: np.ndarray, n: int) -> np.ndarray:
+    """The partition of each subject key: a fixed 64-bit mix (not Python's salted `hash`),
+    so every process on every machine agrees."""
+    x = _mix64(np.asarray(subjects, np.int64).view(np.uint64))
     return (x % np.uint64(max(n, 1))).astype(np.int64)
+
+
+def global_ids(subjects: np.ndarray, shard: int = 0) -> np.ndarray:
+    """Track ids for the wire, the same in every worker and after every restart, never a
+    table slot: a named subject's id is a 64-bit mix of its key (namespace and number, so
+    the domain is in it); an anonymous plot track's (`Namespace.TRACK`, numbered by the
+    tracker of one shard, whose numbering is part of the checkpointed state) also mixes
+    in the shard, so two trackers' track 7 never collide. Non-negative int64."""
+    from picket.model.subjects import SHIFT, Namespace
+
+    k = np.asarray(subjects, np.int64)
+    x = k.view(np.uint64).copy()
+    anon = (k >> SHIFT) == int(Namespace.TRACK)
+    x[anon] ^= np.uint64((shard + 1) & 0xFF) << np.uint64(56)
+    return (_mix64(x) >> np.uint64(1)).astype(np.int64)
 
 
 def _matches(pattern: str, subject: str) -> bool:

@@ -28,7 +28,8 @@ STREAMS = {
     "PICKET_AREA": [f"{AREA}.>"],
     "PICKET_ALERTS": ["picket.alerts"],
     "PICKET_CMD": [f"{CMD}.>"],
-    "PICKET_TRACKS": ["picket.tracks.>"],  # snapshots: only the recent past is worth keeping
+    # snapshots (workers' `BusSink`): only the recent past is worth keeping
+    "PICKET_TRACKS": ["picket.tracks.>", "picket.picture"],
 }
 MAX_AGE_BY_STREAM = {"PICKET_TRACKS": 600.0}
 MAX_AGE_S = 24 * 3600.0  # how far back a restarted reader can resume

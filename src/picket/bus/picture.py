@@ -36,7 +36,10 @@ class PictureError(ValueError):
 @dataclass
 class Snapshot:
     time: float
-    cols: dict[str, np.ndarray]  # PICTURE_COLUMNS plus "slot" (the publisher's order)
+    # PICTURE_COLUMNS plus "slot" (the publisher's order) and, when the publisher gives it,
+    # "gid": the track's global id (`picket.bus.global_ids`), the one to key on across
+    # workers and restarts
+    cols: dict[str, np.ndarray]
     hist: dict[str, np.ndarray]  # row (into cols), t, lat, lon; time-ordered per row
     now_by_domain: dict[int, float] = field(default_factory=dict)
     n_reports: int = 0
@@ -46,7 +49,8 @@ class Snapshot:
 def encode(s: Snapshot) -> bytes:
     n = len(s.cols["subject"])
     m = len(s.hist["row"])
-    cols = [(c, np.ascontiguousarray(s.cols[c])) for c in (*PICTURE_COLUMNS, "slot")]
+    names = (*PICTURE_COLUMNS, "slot", *(("gid",) if "gid" in s.cols else ()))
+    cols = [(c, np.ascontiguousarray(s.cols[c])) for c in names]
     head = {"n": n, "m": m, "t": s.time, "nr": s.n_reports,
             "dom": {str(k): v for k, v in s.now_by_domain.items()},
             "cols": [[c, a.dtype.str] for c, a in cols],
@@ -91,7 +95,8 @@ class PictureTap:
     touched it, so a reader that numbers tracks in order of arrival numbers them as the
     table's slots are numbered."""
 
-    def __init__(self) -> None:
+    def __init__(self, shard: int | None = None) -> None:
+        self.shard = shard  # a worker's subject shard: snapshots carry global ids
         self.n_seen = 0
         self.heads = np.zeros(0, np.int64)  # history points already sent, per slot
 
@@ -106,6 +111,10 @@ class PictureTap:
         c = t.cols
         cols = {k: c[k][changed] for k in PICTURE_COLUMNS}
         cols["slot"] = changed
+        if self.shard is not None:
+            from picket.bus import global_ids
+
+            cols["gid"] = global_ids(cols["subject"], self.shard)
         if len(self.heads) < n:
             self.heads = np.concatenate([self.heads, np.zeros(n - len(self.heads), np.int64)])
         h = t.hist["t"].shape[1]

@@ -27,12 +27,14 @@ TRACKS = "picket.tracks"
 
 
 class BusSink:
-    def __init__(self, bus: Bus, shard: int = 0, reports: bool = True, picture: bool = False):
+    def __init__(self, bus: Bus, shard: int = 0, reports: bool = True, picture: bool = False,
+                 global_ids: bool = False):  # fmt: skip
         self.bus, self.shard = bus, shard
         self.seq = 0
         self.published = 0
         self.reports = reports
-        self.picture = PictureTap() if picture else None
+        # global_ids: snapshots carry `picket.bus.global_ids` (a worker of a cluster)
+        self.picture = PictureTap(shard if global_ids else None) if picture else None
         self.n_reports = 0  # reports seen, for the server's rate
 
     def publish_picture(self, ctx: BatchContext) -> None:
@@ -83,3 +85,11 @@ def read_tracks(data: bytes) -> Any:
     """The snapshot of one `picket.tracks.<shard>` message: (Reports, BatchMeta)."""
     d, meta = decode(data)
     return d.reports, meta
+
+
+def track_ids(subject: str, reports: Any) -> np.ndarray:
+    """The global ids of a `picket.tracks.<shard>` message's tracks (its `subject`
+    column holds their subject keys; the shard is the subject name's last part)."""
+    from picket.bus import global_ids
+
+    return global_ids(reports.subject, int(subject.rsplit(".", 1)[1]))

@@ -211,13 +211,15 @@ class Worker:
     reads `picket.area.<k>` and runs the area detectors on area partition k of `parts`
     (H3 cells and their halo, `picket.bus.area`), passing on the alerts it owns; "all"
     reads `picket.area.0` and runs every detector (a one-worker cluster). With
+    `publish_tracks`, the subject stage publishes its track snapshots (`picket.tracks.<k>`,
+    `picket.picture`) with global ids (`picket.bus.global_ids`). With
     `probe_latency`, a batch that made alert events waits for the store to hold them, and
     the time from its publication is kept (feed to stored alert, for the benchmark)."""
 
     def __init__(self, asm: Any, bus: Bus, part: int, parts: int, role: str = SUBJECT,
                  checkpoint_s: float = 2.0, name: str | None = None,
                  probe_latency: bool = False, feeds: int = 1,
-                 idle_s: float = 30.0):  # fmt: skip
+                 idle_s: float = 30.0, publish_tracks: bool = False):  # fmt: skip
         from picket.sinks.store_sink import StoreSink
 
         # several feeds (`feeds` > 1): each cut waits for the minimum watermark (`_merge`)
@@ -245,6 +247,10 @@ class Worker:
             pipe.plot_tracker = None
         elif part != 0:
             pipe.plot_tracker = None  # plots go to shard 0 only
+        if publish_tracks and role != AREA_STAGE:  # track snapshots keyed by global ids
+            from picket.bus.sink import BusSink
+
+            pipe.sinks.append(BusSink(bus, part, picture=True, global_ids=True))
         self.own: dict[str, bool] = {}  # alert id -> owned by this area partition
         if role == AREA_STAGE and parts > 1:
             from picket.bus.area import AreaMap

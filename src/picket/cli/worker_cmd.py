@@ -75,7 +75,8 @@ def cmd_worker(a: argparse.Namespace) -> int:
         asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
         bus = open_bus(a.nats)
         w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s,
-                   probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s)  # fmt: skip
+                   probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s,
+                   publish_tracks=a.publish_tracks)  # fmt: skip
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
@@ -272,6 +273,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--idle-s", type=float, default=30.0,
                    help="with --feeds: a feed silent this long (wall seconds) stops holding "
                         "event time back (30)")  # fmt: skip
+    w.add_argument("--publish-tracks", action="store_true",
+                   help="publish track snapshots with global ids (picket.tracks.<k>, "
+                        "picket.picture)")  # fmt: skip
     w.add_argument("--stats-out", help="write the worker's counts and latencies here (JSON)")
     w.add_argument("--probe-latency", action="store_true",
                    help="wait for the store after each batch with alerts, and time it from "
