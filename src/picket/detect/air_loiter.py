@@ -32,6 +32,7 @@ ADS-B category B1, B2, B4) are reported at `info`.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -383,7 +384,7 @@ class AirLoitering:
             for j, tk in enumerate(ticks[k:].tolist()):
                 b0, b1 = start[j], start[j + 1]
                 if self.active or nls[b1] > nls[b0]:
-                    out += self._judge_rows(ctx, tk, w, b0, b1, nls[b1] > nls[b0])
+                    out += self._judge_rows(ctx, tk, w, b0, b1)
                 if self._closed:  # measure the ticks after this one with the new cut
                     for sl in self._closed:
                         s = int(np.searchsorted(seg_slot, sl))
@@ -397,7 +398,7 @@ class AirLoitering:
         return out
 
     def _windows(self, ticks: np.ndarray, seg: np.ndarray, seg_slot: np.ndarray,
-                 cut_s: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
+                 cut_s: np.ndarray) -> dict[str, Any]:  # fmt: skip
         """What `turns` gives per tick, for all `ticks` at once: rows of (tick, slot in its
         window), tick k's at [start[k], start[k + 1]), and which rows turn and loiter.
 
@@ -436,9 +437,12 @@ class AirLoitering:
         bounded = np.where(unsure, r <= th.max_radius_m, far < hi_a)
         w["turning"] = big & wide
         w["loiter"] = w["turning"] & bounded
+        w["lists"] = {k: w[k].tolist() for k in ("slots", "nok", "cross", "a0", "hi", "landed",
+                                                 "last", "last_any", "turning")}  # fmt: skip
+        w["lists"]["loiter_rows"] = np.flatnonzero(w["loiter"]).tolist()
         return w
 
-    def _exact(self, w: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    def _exact(self, w: dict[str, Any], rows: np.ndarray) -> None:
         """Centre and spread of `rows` of `_windows`, computed as `turns` does (once)."""
         rows = rows[~w["exact"][rows]]
         if not len(rows):
@@ -460,38 +464,35 @@ class AirLoitering:
         d = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
         w["radius"][rows] = np.maximum.reduceat(d, heads)
 
-    def _judge_rows(self, ctx: BatchContext, now: float, w: dict[str, np.ndarray], b0: int,
-                    b1: int, any_loiter: bool) -> list[Signal]:  # fmt: skip
+    def _judge_rows(self, ctx: BatchContext, now: float, w: dict[str, Any], b0: int,
+                    b1: int) -> list[Signal]:  # fmt: skip
         """The window ending at tick `now`: rows [b0, b1) of `_windows`."""
         kern = _kernels()
         th = self.th
-        slots, turning = w["slots"], w["turning"]
+        lists = w["lists"]  # the rows' columns as Python lists: read one value at a time
+        slots, nok, cross, a0, hi = (lists[k] for k in ("slots", "nok", "cross", "a0", "hi"))
         out: list[Signal] = []
         # open activities: add the turns since the last tick, then close or keep alive
-        keys = sorted(self.active)
-        if keys:
-            at = np.searchsorted(slots[b0:b1], keys) + b0
-            found = (at < b1) & (slots[np.minimum(at, len(slots) - 1)] == keys)
-            rows = [int(g) if f else None for g, f in zip(at.tolist(), found.tolist(),
-                                                          strict=True)]  # fmt: skip
-        for sl, g in zip(keys, rows if keys else [], strict=True):
+        for sl in sorted(self.active):
             a = self.active[sl]
-            if g is not None and w["nok"][g] > 1 - int(w["cross"][g]):
-                add, latest = kern.turns_after(int(w["a0"][g]), int(w["hi"][g]), self.n_ok,
-                                               self.gturn, self.t, bool(w["cross"][g]),
-                                               float(a["turn_t"]))  # fmt: skip
+            g: int | None = bisect.bisect_left(slots, sl, b0, b1)
+            if g == b1 or slots[g] != sl:
+                g = None
+            if g is not None and nok[g] > 1 - cross[g]:
+                add, latest = kern.turns_after(a0[g], hi[g], self.n_ok, self.gturn, self.t,
+                                               cross[g], a["turn_t"])  # fmt: skip
                 if len(add):
                     a["turn"] += float(add.sum())
-                    a["turn_t"] = float(latest)
-                    a["last_t"] = max(a["last_t"], float(w["last"][g]))
-            landed = g is not None and w["landed"][g] > a["since"]
-            heard = float(w["last_any"][g]) if g is not None else -np.inf
-            looping = g is not None and bool(turning[g])
+                    a["turn_t"] = latest
+                    a["last_t"] = max(a["last_t"], lists["last"][g])
+            landed = g is not None and lists["landed"][g] > a["since"]
+            heard = lists["last_any"][g] if g is not None else -np.inf
+            looping = g is not None and lists["turning"][g]
             why = ("landed" if landed else
                    "silent" if now - max(heard, a["last_t"]) >= th.silence_s else
                    "no full turn" if not looping and now - a["last_true"] >= th.quiet_s else "")
             if why:
-                out.append(self._end(ctx, sl, now, why, float(w["landed"][g]) if landed else None))
+                out.append(self._end(ctx, sl, now, why, lists["landed"][g] if landed else None))
                 continue
             if looping:
                 a["last_true"] = now
@@ -504,9 +505,10 @@ class AirLoitering:
                 out.append(make_signal(ctx, self.kind, sl, None, "info", "",
                                        {"quiet_s": round(now - a["last_true"], 1)},
                                        t=now))  # fmt: skip
-        loiter = (np.flatnonzero(w["loiter"][b0:b1]) + b0).tolist() if any_loiter else []
+        rows = lists["loiter_rows"]
+        loiter = rows[bisect.bisect_left(rows, b0):bisect.bisect_left(rows, b1)]
         opening = [g for g in loiter
-                   if int(slots[g]) not in self.active and self.cut.get(int(slots[g])) != now]
+                   if slots[g] not in self.active and self.cut.get(slots[g]) != now]
         if opening:  # a racetrack in a terminal area is ATC holding, an orbit is not
             cand = np.array(opening)
             self._exact(w, cand)
@@ -521,9 +523,9 @@ class AirLoitering:
                 held = set(cand[near >= 0].tolist())
                 opening = [g for g in opening if g not in held]
         for g in opening:
-            sl = int(slots[g])
+            sl = slots[g]
             a = self.active[sl] = {"since": float(w["first"][g]), "turn": float(w["net"][g]),
-                                   "turn_t": now, "last_t": float(w["last"][g]),
+                                   "turn_t": now, "last_t": lists["last"][g],
                                    "last_signal": now, "last_true": now}  # fmt: skip
             out.append(self._signal(ctx, sl, now, a, w, g))
         return out
