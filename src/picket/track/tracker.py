@@ -116,16 +116,20 @@ class PlotTracker:
         self._maybe_recentre(batch)
         z, r = self._to_plane(batch)
         order, cut, index = self._scans(batch)
+        # in scan order once, so that each scan is a slice (no per-scan row gathers)
+        z, r, t, src = z.take(order, 0), r.take(order, 0), batch.time[order], batch.source[order]
+        pds: dict[int, float | None] = {}
         out: list[tuple[TrackSet, int]] = []
-        for a, b, scan in zip(np.r_[0, cut], np.r_[cut, len(order)], index, strict=True):
-            rows = order[a:b]
-            tz = batch.time[rows]
-            code = int(batch.source[rows[0]])
-            sensor = self.config.sensor(code)
-            pd = sensor.detection_probability if sensor else None
-            self.core.step(float(np.max(tz)), z[rows], r[rows], pd, tz=tz, scan=scan)
+        bounds = [0, *cut.tolist(), len(order)]
+        for a, b, scan in zip(bounds[:-1], bounds[1:], index, strict=True):
+            tz = t[a:b]
+            code = int(src[a])
+            if code not in pds:
+                sensor = self.config.sensor(code)
+                pds[code] = sensor.detection_probability if sensor else None
+            self.core.step(float(tz.max()), z[a:b], r[a:b], pds[code], tz=tz, scan=scan)
             if self.keep_assignments:
-                self._fed.append((batch.raw[rows], tz, self.core.plot_ids))
+                self._fed.append((batch.raw[order[a:b]], tz, self.core.plot_ids))
             out.append((self.core.confirmed(), code))
         return self._reports(out)
 
