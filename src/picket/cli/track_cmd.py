@@ -134,12 +134,70 @@ def write_tracks(
     path: Path, head: str, t: np.ndarray, ids: np.ndarray, a: np.ndarray, b: np.ndarray, places: int
 ) -> None:
     """The track table as one formatted block (np.savetxt formats row by row, which cost
-    more than the tracking on a benchmark run)."""
+    more than the tracking on a benchmark run): digits made as arrays when every value
+    allows it (`_fixed`), else by %-formatting, which gives the same text."""
+    cols = [_fixed(t, 3), _integers(ids), _fixed(a, places), _fixed(b, places)]
+    if len(t) and all(c is not None for c in cols):
+        n = len(t)
+        comma = (np.full((n, 1), 44, np.uint8), np.ones((n, 1), bool))
+        nl = (np.full((n, 1), 10, np.uint8), np.ones((n, 1), bool))
+        parts = [cols[0], comma, cols[1], comma, cols[2], comma, cols[3], nl]
+        chars = np.concatenate([c for c, _ in parts], axis=1)  # type: ignore[misc]
+        used = np.concatenate([m for _, m in parts], axis=1)  # type: ignore[misc]
+        path.write_bytes(head.encode() + b"\n" + chars[used].tobytes())
+        return
     row = f"%.3f,%d,%.{places}f,%.{places}f\n"
     cells = np.column_stack([t, ids, a, b]).astype(object)
     cells[:, 1] = ids.astype(np.int64).tolist()
     text = (row * len(t)) % tuple(cells.ravel().tolist()) if len(t) else ""
     path.write_text(f"{head}\n{text}", encoding="utf-8")
+
+
+def _digits(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as right-aligned ASCII digits (n, width) and which are shown
+    (no leading zeros, at least one digit)."""
+    top = int(v.max()) if len(v) else 0
+    width = len(str(top))
+    p = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    d = (v[:, None] // p) % 10
+    shown = (v[:, None] >= p) | (p == 1)
+    return (d + 48).astype(np.uint8), shown
+
+
+def _integers(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`%d` of each value as (characters, shown) rows; None if any is negative."""
+    v = np.asarray(v).astype(np.int64)
+    if len(v) and v.min() < 0:
+        return None
+    return _digits(v)
+
+
+def _fixed(x: np.ndarray, places: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """`%.{places}f` of each value as (characters, shown) rows, or None when a value is
+    not finite, too large, or so near a rounding tie that the scaled double could round
+    the other way than the exact binary value does (the caller %-formats then).
+
+    x * 10**places is one correctly rounded product, within half a unit in the last place
+    of the exact one: away from a tie, both round to the same integer."""
+    x = np.asarray(x, float)
+    y = x * 10.0**places
+    if len(y) == 0 or not bool(np.isfinite(y).all()) or float(np.abs(y).max()) >= 2.0**52:
+        return None
+    ay = np.abs(y)
+    if bool((np.abs(ay - np.floor(ay) - 0.5) <= 1e-15 * np.maximum(ay, 1.0)).any()):
+        return None
+    whole, frac = np.divmod(np.rint(ay).astype(np.int64), 10**places)
+    wd, ws = _digits(whole)
+    n = len(x)
+    sign = np.full((n, 1), 45, np.uint8), np.signbit(x)[:, None]  # "-0.000" as % writes it
+    dot = np.full((n, 1), 46, np.uint8), np.ones((n, 1), bool)
+    p = 10 ** np.arange(places - 1, -1, -1, dtype=np.int64)
+    fd = ((frac[:, None] // p) % 10 + 48).astype(np.uint8)
+    parts = [sign, (wd, ws), dot, (fd, np.ones(fd.shape, bool))]
+    return (
+        np.concatenate([c for c, _ in parts], axis=1),
+        np.concatenate([m for _, m in parts], axis=1),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
