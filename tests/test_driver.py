@@ -202,3 +202,34 @@ def test_live_sink_holds_frames_to_min_interval_and_the_latest_wins():
         for x, y in zip(hub_h.tracks_ref.history(tid), hub_e.tracks_ref.history(tid),
                         strict=True):  # fmt: skip
             assert np.array_equal(x, y)
+
+
+def test_the_harbours_layer_is_what_the_pipeline_published(tmp_path):
+    """The map's learned harbours come from the bus (`picket.harbours`), not from the
+    learner the pipeline thread is changing."""
+    from picket.detect.harbours import HarbourLearner
+    from picket.model.world import World
+
+    learner = HarbourLearner()
+    learner.cells = {(1000 << 24) + 4000: T0, (1001 << 24) + 4000: T0 + 60}
+    pipe = Pipeline(detectors=[], sinks=[], rejects=Rejects(), world=World(harbours=learner))
+    hub = LiveHub(tick_s=0.05)
+    live = LiveSink(hub, pipeline=pipe)
+    pipe.sinks.append(live)
+    store = Store(tmp_path / "picket.sqlite")
+    srv = start_server(store, hub, port=0)
+    try:
+        def layer() -> list[int]:
+            fc = httpx.get(srv.url + "/api/layers/harbours", timeout=10).json()
+            return sorted(f["properties"]["cell"] for f in fc["features"])
+
+        pipe.process(batch(0))
+        assert layer() == sorted(learner.cells)
+        learner.cells[(1002 << 24) + 4000] = T0 + 120  # learnt in the pipeline's thread...
+        pipe.process(batch(1))
+        assert len(layer()) == 2  # ... and not shown before the next publication is due
+        live.close()
+        assert layer() == sorted(learner.cells) and len(learner.cells) == 3
+    finally:
+        srv.stop()
+        store.close()

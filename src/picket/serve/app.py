@@ -600,13 +600,18 @@ async def codes(request: Request) -> Response:
 
 def _harbours(st: ServerState) -> dict[str, Any]:
     """Harbours and anchorages learned from the traffic (detect/harbours.py): the running
-    pipeline's learner live, else those kept in the store."""
-    learner = st.hub.world.harbours if st.hub.world is not None else None
-    if learner is not None:
-        from picket.detect.harbours import HarbourLearner
+    pipeline's as it last published them on the bus (or of a World handed to the hub with
+    no pipeline edge publishing), else those kept in the store."""
+    from picket.detect.harbours import HarbourLearner
 
-        copy = HarbourLearner(learner.th)  # the pipeline thread goes on learning meanwhile
-        copy.cells = dict(learner.cells)
+    st.hub.sync()
+    cells = st.hub.harbour_cells
+    learner = st.hub.world.harbours if st.hub.world is not None else None
+    if cells is None and learner is not None:
+        cells = dict(learner.cells)
+    if cells is not None:
+        copy = HarbourLearner()
+        copy.cells = cells
         return copy.geojson()
     store = st.reader.store
     if store is None:

@@ -56,6 +56,7 @@ PARK_MAX_S = 1.0  # longest a parked pipeline waits for an encode (a stuck tick 
 BUS_RETAIN = 256 << 20  # bytes of unread messages the hub's own in-process bus may hold
 FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
 HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
+HARBOURS = "picket.harbours"  # the learned harbour cells, [[cell, since], ...] (JSON)
 
 
 class BusPicture:
@@ -231,7 +232,8 @@ class LiveHub:
         self._tracks_override: Any = None
         self._subs = [self.bus.subscribe(PICTURE, "picket-hub-picture"),
                       self.bus.subscribe(ALERTS, "picket-hub-alerts"),
-                      self.bus.subscribe(METRICS, "picket-hub-metrics")]  # fmt: skip
+                      self.bus.subscribe(METRICS, "picket-hub-metrics"),
+                      self.bus.subscribe(HARBOURS, "picket-hub-harbours")]  # fmt: skip
         self._dirty = False
         self.bus_errors = 0  # messages on the bus that were not snapshots or alert events
         self._follower: threading.Thread | None = None
@@ -255,6 +257,7 @@ class LiveHub:
         # the pipeline's newest counters (`pipeline/metrics.py`, from the bus); None: no
         # pipeline has published any (`picket serve` over a store)
         self.pipeline_metrics: dict[str, Any] | None = None
+        self.harbour_cells: dict[int, float] | None = None  # learned harbours, from the bus
         # the geography of the pipeline that feeds the hub, for the layers the map draws
         # (satellites, learned harbours, the watchlist box); None: no pipeline
         self.world: World | None = None
@@ -320,6 +323,13 @@ class LiveHub:
                 except ValueError as e:
                     self.bus_errors += 1
                     logger.warning("hub: bad metrics snapshot on the bus: %s", e)
+            for m in reversed(self._subs[3].fetch(100_000, 0)):
+                try:
+                    self.harbour_cells = {int(c): float(t) for c, t in json.loads(m.data)}
+                    break
+                except (ValueError, TypeError) as e:
+                    self.bus_errors += 1
+                    logger.warning("hub: bad harbour cells on the bus: %s", e)
             for m in pics:
                 try:
                     snap = decode(m.data)

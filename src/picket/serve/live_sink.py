@@ -18,10 +18,11 @@ from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.world import World
 from picket.pipeline import metrics
-from picket.serve.hub import LiveHub
+from picket.serve.hub import HARBOURS, LiveHub
 from picket.serve.zone_edits import ZoneError, zones_from_command
 
 logger = logging.getLogger(__name__)
+HARBOURS_S = 5.0  # learned harbour cells go out at most this often (and at close)
 
 
 class LiveSink:
@@ -57,6 +58,7 @@ class LiveSink:
         self._held: list[np.ndarray] = []  # slots changed by batches not yet published
         self._held_statics: list[Any] = []
         self._held_ctx: BatchContext | None = None  # the newest batch not yet published
+        self._harbours = (-1, -math.inf)  # (cells, monotonic time) last published
         self.rejects = rejects if rejects is not None else getattr(pipeline, "rejects", None)
         world = env if env is not None else getattr(pipeline, "world", None)
         self.world = World.of(world) if world is not None else None
@@ -127,6 +129,7 @@ class LiveSink:
             self.bus.publish(PICTURE, data)
             self.published += 1
         self.publish_metrics()
+        self.publish_harbours()
 
     def publish_metrics(self) -> None:
         """The pipeline's counters as one snapshot on the bus (`picket.metrics`)."""
@@ -134,12 +137,27 @@ class LiveSink:
         snap = metrics.snapshot(self.rejects, sinks, self.world)
         self.bus.publish(metrics.METRICS, metrics.encode(snap))
 
+    def publish_harbours(self, force: bool = False) -> None:
+        """The harbours learned so far (`picket.harbours`), when their number changed, at
+        most every `HARBOURS_S`: the map's layer, without reading the learner elsewhere."""
+        learner = self.world.harbours if self.world is not None else None
+        if learner is None:
+            return
+        n, last = self._harbours
+        now = time.monotonic()
+        if len(learner.cells) == n or (not force and now - last < HARBOURS_S):
+            return
+        cells = sorted(learner.cells.items())
+        self._harbours = (len(cells), now)
+        self.bus.publish(HARBOURS, json.dumps(cells, separators=(",", ":")).encode())
+
     def close(self) -> None:
-        """What is still held goes out, and the final counters."""
+        """What is still held goes out, and the final counters and harbours."""
         if self._held_ctx is not None:
             self._publish()
         else:
             self.publish_metrics()
+        self.publish_harbours(force=True)
 
 
 def _peek_reindexed(body: bytes) -> bool:
