@@ -138,7 +138,8 @@ def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch
 
     def payload(idx: I64, bits: int) -> tuple[I64, U8]:
         """Payload bytes of the rows whose characters (those read) are all valid armour."""
-        six = DEARMOR[char_matrix(buf, start[idx], length[idx], -(-bits // 6))]
+        # take, not indexing: the same table lookup, 2x cheaper on a (rows, chars) matrix
+        six = DEARMOR.take(char_matrix(buf, start[idx], length[idx], -(-bits // 6)))
         invalid = (six == INVALID).any(axis=1)
         if invalid.any():
             status[idx[invalid]] = BAD_PAYLOAD
