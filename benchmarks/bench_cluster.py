@@ -144,9 +144,11 @@ def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
                "--nats", nats.url, "--store", db, "--zones", str(inp["zones"]),
                "--infrastructure", str(inp["infra"]), "--until-eof", "--quiet",
                "--stats-out", str(out)] + (["--probe-latency"] if speed > 0 else [])
-        procs.append(subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL,
+        procs.append(subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, text=True,
                                       stderr=open(work / "workers.log", "ab")))  # noqa: SIM115
-    time.sleep(4.0)  # the workers import picket and connect before the clock starts
+    for p in procs:  # imports, connection and start-up work happen before the clock starts
+        while (line := p.stdout.readline()) and "reading" not in line:  # type: ignore[union-attr]
+            pass
     bus = JetStreamBus(nats.url)
     pub = Publisher(bus, 0 if workers == 1 else workers,  # 1: whole cuts, for `--role all`
                     area_parts=area if workers > 1 else 1)  # fmt: skip

@@ -272,6 +272,22 @@ class Worker:
         self._unacked: Msg | None = None
         self.busy_s = 0.0  # wall time spent processing (not waiting for the bus)
 
+    def warm_up(self) -> float:
+        """Load what the first batch would otherwise load (the airports layer, compiled
+        loops) before reading the bus, so the first cuts do not wait seconds for start-up
+        work; returns its CPU seconds."""
+        c0 = wall.process_time()
+        kinds = {getattr(d, "kind", "") for d in self.pipe.detectors}
+        if any(k.startswith("air.") for k in kinds):
+            from picket.geo.airports import airports_of
+
+            airports_of(self.pipe.world)
+        if "air.loitering" in kinds:
+            from picket.detect.air_loiter_kernels import warm_up
+
+            warm_up()
+        return wall.process_time() - c0
+
     # checkpoints ---------------------------------------------------------------------------
     def _key(self) -> str:
         return f"worker:{self.name}"

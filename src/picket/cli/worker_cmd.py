@@ -80,9 +80,11 @@ def cmd_worker(a: argparse.Namespace) -> int:
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
+    warm = w.warm_up()
     print(f"picket worker {w.name}: reading {w.subject} from {redact(a.nats)}, "
           f"{len(w.pipe.detectors)} detectors, store {redact(cfg.store_url)}"
-          + (f", resumed after sequence {w.last_seq}" if w.last_seq else ""), flush=True)
+          + (f", resumed after sequence {w.last_seq}" if w.last_seq else "")
+          + f" (start-up {warm:.1f} CPU s)", flush=True)  # fmt: skip
     t0 = wall.perf_counter()
     try:
         st = w.run(stop.is_set, until_eof=a.until_eof)
