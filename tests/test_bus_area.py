@@ -179,3 +179,46 @@ def test_a_vessel_that_crosses_and_goes_dark_has_its_gap_stored_once():
     dark_end = la[t <= 4000][-1], lo[t <= 4000][-1]
     owner = amap.owner_of(float(dark_end[0]), float(dark_end[1]))
     assert [a for a in got[owner] if a[1] == "maritime.ais_gap"] == gaps
+
+
+def test_an_area_partition_restarted_from_its_checkpoint_stores_the_same(tmp_path):
+    """Each area partition stopped mid-stream and started again from its checkpoint in the
+    store (pipeline state, position, and the owners of its alerts): what is stored is what
+    one process stores."""
+    from picket.pipeline.assemble import assemble
+    from picket.store import open_store
+
+    lat, lon, _ = border_point()
+    t = np.arange(0.0, 3000, 10)
+    la, lo = destination(np.full(len(t), lat), np.full(len(t), lon), 0.0, 0.3 * KNOT * t)
+    wa, wo = destination(la, lo, 270.0, 120.0)
+    ea, eo = destination(la, lo, 90.0, 120.0)
+    cuts = cuts_of([ship(230_444_000, t, wa, wo, 0.3, 0.0),
+                    ship(230_444_001, t, ea, eo, 0.3, 0.0)])  # fmt: skip
+    ref = one_process(cuts)
+    bus = InProcessBus()
+    pub = Publisher(bus, 1, "synthetic", area_parts=M)
+    for d, hi in cuts:
+        pub.publish(copy(d), hi)
+    pub.publish(Decoded.empty(), cuts[-1][1], eof=True)
+    db = tmp_path / "store.db"
+
+    def area_worker(k: int) -> Worker:
+        asm = assemble(Config(store_path=str(db)), console=False)
+        asm.pipeline.world.zones = pipeline([]).world.zones  # the reference's geography
+        return Worker(asm, bus, k, M, AREA_STAGE, checkpoint_s=0.0)
+
+    for k in range(M):
+        w = area_worker(k)
+        w.run(lambda w=w: w.stats.batches >= len(cuts) // 2)
+        w.close()
+        w = area_worker(k)
+        assert w.last_seq > 0 and not w.finished  # resumed from its checkpoint
+        w.run(lambda: False, until_eof=True)
+        assert w.stats.batches <= len(cuts) - len(cuts) // 2 + 1
+        w.close()
+    st = open_store(str(db))
+    try:
+        assert sorted(key_of(a) for a in st.alert_objects()) == ref
+    finally:
+        st.close()
