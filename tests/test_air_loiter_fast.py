@@ -256,3 +256,15 @@ def test_all_ticks_at_once_equal_each_window_measured_alone(seed):
         opened += int(w["loiter"][b0:b1].sum())
     assert opened > 20  # some windows loiter, others are too wide or too tight
     assert (~w["loiter"] & (np.abs(w["net"]) >= th.min_turn_deg)).any()
+
+
+def test_the_compiled_sum_is_numpys_to_the_bit():
+    """An open activity's new turns are summed in the kernel as NumPy summed them."""
+    from picket.detect.air_loiter_kernels import np_sum
+
+    rng = np.random.default_rng(7)
+    for n in [*range(40), 127, 128, 129, 255, 256, 300, 777, 1500]:
+        a = rng.normal(0, 30, n) * rng.choice([1.0, 1e-9, 1e9], n)
+        lo = int(rng.integers(0, 5))
+        b = np.r_[rng.normal(size=lo), a]
+        assert np_sum(b, lo, n) == a.sum(), n

@@ -479,10 +479,10 @@ class AirLoitering:
             if g == b1 or slots[g] != sl:
                 g = None
             if g is not None and nok[g] > 1 - cross[g]:
-                add, latest = kern.turns_after(a0[g], hi[g], self.n_ok, self.gturn, self.t,
-                                               cross[g], a["turn_t"])  # fmt: skip
-                if len(add):
-                    a["turn"] += float(add.sum())
+                add, latest, m = kern.turns_after(a0[g], hi[g], self.n_ok, self.gturn, self.t,
+                                                  cross[g], a["turn_t"])  # fmt: skip
+                if m:
+                    a["turn"] += add
                     a["turn_t"] = latest
                     a["last_t"] = max(a["last_t"], lists["last"][g])
             landed = g is not None and lists["landed"][g] > a["since"]

@@ -164,10 +164,11 @@ def _grow_b(a: np.ndarray, n: int) -> np.ndarray:
 def turns_after(
     a0: int, hi: int, n_ok: np.ndarray, gturn: np.ndarray, t: np.ndarray, cross: bool,
     after: float,
-) -> tuple[np.ndarray, float]:  # fmt: skip
-    """A sortie's turns (with the zero turn before its first, `cross`) timed after `after`,
-    in order, and the latest time: what an open activity adds at a tick."""
-    out = np.empty(hi - a0 + 1)
+) -> tuple[float, float, int]:  # fmt: skip
+    """A sortie's turns (with the zero turn before its first, `cross`) timed after `after`:
+    their sum as NumPy's `sum` adds them (`np_sum`), the latest time, how many: what an
+    open activity adds at a tick."""
+    out = np.empty(max(hi - a0, 1))
     m = 0
     latest = -np.inf
     first = True
@@ -187,7 +188,69 @@ def turns_after(
             m += 1
             if tt > latest:
                 latest = tt
-    return out[:m], latest
+    return np_sum(out, 0, m), latest, m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def np_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """`a[lo:lo + n].sum()` to the bit: NumPy adds a float64 reduction to 0.0 pairwise,
+    eight running sums per block of up to 128, halves above that (a stack here: numba's
+    cache does not take recursive functions). tests/test_air_loiter_fast.py checks it."""
+    if n <= 128:
+        return 0.0 + _block(a, lo, n)
+    s_lo = np.empty(192, np.int64)
+    s_n = np.empty(192, np.int64)
+    s_up = np.empty(192, np.bool_)  # both halves done: add them
+    vals = np.empty(192)
+    top = 0
+    nv = 0
+    s_lo[0], s_n[0], s_up[0] = lo, n, False
+    top = 1
+    while top:
+        top -= 1
+        b, k, up = s_lo[top], s_n[top], s_up[top]
+        if up:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+        elif k <= 128:
+            vals[nv] = _block(a, b, k)
+            nv += 1
+        else:
+            k2 = k // 2
+            k2 -= k2 % 8
+            s_lo[top], s_n[top], s_up[top] = b, k, True
+            s_lo[top + 1], s_n[top + 1], s_up[top + 1] = b + k2, k - k2, False
+            s_lo[top + 2], s_n[top + 2], s_up[top + 2] = b, k2, False
+            top += 3
+    return 0.0 + vals[0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block(a: np.ndarray, lo: int, n: int) -> float:
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        b = lo + i
+        r0 += a[b]
+        r1 += a[b + 1]
+        r2 += a[b + 2]
+        r3 += a[b + 3]
+        r4 += a[b + 4]
+        r5 += a[b + 5]
+        r6 += a[b + 6]
+        r7 += a[b + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
 
 
 def warm_up() -> None:
@@ -196,6 +259,8 @@ def warm_up() -> None:
     z, f, b = np.zeros(2), np.full(2, -np.inf), np.zeros(2, np.bool_)
     windows(np.ones(1), 1.0, 360.0, np.array([0, 2]), z, b, b, z, f, z, z, z)
     turns_after(0, 2, b, z, z, False, 0.0)
+    one = np.zeros(1, np.int64)
+    shapes(one, one + 2, one, b, z, z, z, z, 30.0, 0.1, 10.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
