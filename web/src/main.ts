@@ -323,11 +323,33 @@ const incidentPanel = new IncidentPanel($("incidents"), $("incident-detail"), {
     schedule();
   },
 });
-let incidentTimer: number | undefined;
+/** A refetch after a burst settles, but never more than `maxWaitMs` after it was first asked
+ * for: a live run's alert updates come every few seconds, and a plain debounce would wait for
+ * a pause that never comes (the demo's incident showed half a minute late). */
+function settle(maxWaitMs: number) {
+  let timer: number | undefined;
+  let since = 0;
+  return {
+    ask(delayMs: number, run: () => void): void {
+      const now = performance.now();
+      if (timer === undefined) since = now;
+      clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        run();
+      }, Math.max(0, Math.min(delayMs, since + maxWaitMs - now)));
+    },
+    cancel(): void {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+const incidentRefetch = settle(3000);
 /** Incidents are joined on the server from stored alerts: refetch after a burst settles. */
 function refreshIncidents(delayMs = 1500): void {
-  clearTimeout(incidentTimer);
-  incidentTimer = window.setTimeout(() => void incidentPanel.load(incidentsAt()), delayMs);
+  incidentRefetch.ask(delayMs, () => void incidentPanel.load(incidentsAt()));
 }
 
 /** The time incidents are asked for: the replay's (incidents as they were then), a stored
@@ -545,7 +567,7 @@ const channel = new TrackChannel(store, {
     if (msg.state === "start") {
       replayRefetch = 0;
       alertPanel.cutoff = seconds(msg.since);
-      clearTimeout(gnssTimer); // the replay sends its own cells, as of each step
+      gnssRefetch.cancel(); // the replay sends its own cells, as of each step
     }
     alertPanel.changed();
   },
@@ -572,7 +594,7 @@ const timeBar = new TimeBar($("timebar"), {
     channel.send({ type: "view", bbox: null, domain: null });
     alertPanel.endPast();
     void refreshGnss();
-    clearTimeout(incidentTimer); // the incidents as they are now (a replay step may be queued)
+    incidentRefetch.cancel(); // the incidents as they are now (a replay step may be queued)
     void incidentPanel.load(alertPanel.stored);
   },
   replay: (s, u, speed) => channel.send({ type: "replay", since: isoOf(s), until: isoOf(u), speed }),
@@ -605,11 +627,10 @@ async function loadHarbours(): Promise<void> {
   }
 }
 
-let gnssTimer: number | undefined;
+const gnssRefetch = settle(2000);
 /** Refetch the interference cells; bursts of GNSS alerts are folded into one request. */
 function refreshGnss(since?: string, until?: string, delayMs = 500): void {
-  clearTimeout(gnssTimer);
-  gnssTimer = window.setTimeout(async () => {
+  gnssRefetch.ask(delayMs, async () => {
     try {
       const p: Record<string, string> = {};
       if (since) p.since = since;
@@ -619,7 +640,7 @@ function refreshGnss(since?: string, until?: string, delayMs = 500): void {
     } catch (e) {
       console.warn("gnss cells:", e);
     }
-  }, delayMs);
+  });
 }
 
 // --- auth -----------------------------------------------------------------------------
@@ -640,11 +661,16 @@ whenUnauthorized(askToken);
 
 // --- start ----------------------------------------------------------------------------
 /** Satellites over the area at the picture's time (refetched each minute and in replay). */
-async function loadSky(at?: string): Promise<void> {
+let skyRetry: number | undefined;
+async function loadSky(at?: string, retryMs = 2000): Promise<void> {
+  clearTimeout(skyRetry);
   try {
     const fc = await api<FeatureCollection>("layers/satellites", at ? { params: { at } } : {});
     state.sky = fc.features?.length ? fc : null;
     schedule();
+    // a picture that has no time yet (the first batch not in) or a catalogue still being
+    // propagated answers empty: ask again soon rather than at the next minute
+    if (!state.sky && !at && retryMs < 60_000) skyRetry = window.setTimeout(() => void loadSky(undefined, retryMs * 1.5), retryMs);
   } catch {
     /* an older server: the frames' own satellites only */
   }
