@@ -232,7 +232,12 @@ def test_all_ticks_at_once_equal_each_window_measured_alone(seed):
     seg_slot = det.slot[starts]
     cut_s = np.repeat([det.cut.get(int(s), -np.inf) for s in seg_slot.tolist()], np.diff(seg))
     w = det._windows(ticks, seg, seg_slot, cut_s)
+    one = det._windows(ticks, seg, seg_slot, cut_s)  # rows measured one by one (signals)
     det._exact(w, np.arange(len(w["slots"])))
+    for g in np.flatnonzero(one["count"] > 0)[::7].tolist():
+        det._exact(one, np.array([g]))
+        for key in ("radius", "mlat", "mlon"):
+            assert one[key][g] == w[key][g], key
     th = det.th
     opened = 0
     for k, tk in enumerate(ticks.tolist()):

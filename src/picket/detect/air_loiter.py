@@ -452,6 +452,15 @@ class AirLoitering:
         mlat = np.degrees(np.arctan2(bz, np.hypot(bx, by)))
         mlon = np.degrees(np.arctan2(by, bx))
         w["mlat"][rows], w["mlon"][rows] = mlat, mlon
+        if len(rows) == 1:  # a signal's row: its samples are one slice
+            lo, hi = int(w["a0"][rows[0]]), int(w["hi"][rows[0]])
+            p2 = np.radians(mlat)
+            dp = p2 - self.rlat[lo:hi]
+            dl = np.radians(mlon - self.lon[lo:hi])
+            a = np.sin(dp / 2) ** 2 + self.coslat[lo:hi] * np.cos(p2) * np.sin(dl / 2) ** 2
+            d = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+            w["radius"][rows] = d.max()
+            return
         ln = w["count"][rows]
         heads = np.zeros(len(rows), np.int64)
         np.cumsum(ln[:-1], out=heads[1:])
