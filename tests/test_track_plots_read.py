@@ -8,6 +8,7 @@ the per-cell path, whose results and rejects the decoder must then keep unchange
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,47 @@ def test_decoder_gives_the_same_plots_with_and_without_the_fast_parse(
     assert rf == rs
     for c, v in slow.cols.items():
         np.testing.assert_array_equal(fast.cols[c], v, err_msg=c)
+
+
+@pytest.mark.parametrize("origin", [(0.0, 0.0), (59.9, 24.9)])
+def test_plane_plots_reach_the_tracker_as_written(origin: tuple, tmp_path: Path) -> None:
+    """`picket track` on x/y plots without z: the plots' own x/y go to the tracker (no
+    trip to the ground and back); the tracks equal the trip's to well under a mm, a
+    `# site:` line still takes the ground path, and a bad row is still rejected."""
+    from picket.cli.track_cmd import main
+
+    rng = np.random.default_rng(5)
+    n, scans = 30, 25
+    p0, v = rng.uniform(-5000, 5000, (n, 2)), rng.normal(0, 20, (n, 2))
+    rows = [f"{4.0 * k:.3f},{x:.3f},{y:.3f}" for k in range(scans)
+            for x, y in p0 + v * 4.0 * k + rng.normal(0, 10, (n, 2))]  # fmt: skip
+    rows[77] = "8.000,nan,12.5"
+    head = f"# origin: {origin[0]}, {origin[1]}\ntime,x,y\n"
+    plots = tmp_path / "plots.csv"
+    plots.write_text(head + "\n".join(rows) + "\n")
+    out = tmp_path / "tracks.csv"
+    args = ["track", str(plots), "--out", str(out), "--measurement-sigma", "10",
+            "--initial-velocity-sigma", "60"]  # fmt: skip
+    assert main(args) == 0
+    fast = np.loadtxt(out, delimiter=",", skiprows=1)
+
+    real = PlotsCsvDecoder.plane_only
+    try:
+        PlotsCsvDecoder.plane_only = lambda self: False  # type: ignore[method-assign]
+        assert main(args) == 0
+    finally:
+        PlotsCsvDecoder.plane_only = real  # type: ignore[method-assign]
+    slow = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert len(slow) > n * (scans - 5)
+    np.testing.assert_array_equal(fast[:, :2], slow[:, :2])
+    np.testing.assert_allclose(fast[:, 2:], slow[:, 2:], atol=1.5e-3)  # printed to 1 mm
+
+    dec = PlotsCsvDecoder(Rejects(), "plots.csv")
+    dec.keep_plane = True
+    got = dec.feed((head + "\n".join(rows) + "\n").encode()).reports
+    assert dec.plane_only() and np.isnan(got.lat).all()
+    assert sum(len(a) for a in dec.plane_xy) == len(got) == len(rows) - 1
+    sited = PlotsCsvDecoder(Rejects(), "plots.csv")
+    sited.keep_plane = True
+    sited.feed(f"# site: {origin[0]}, {origin[1]}\n{head}{rows[0]}\n".encode())
+    assert not sited.plane_only() and not sited.plane_xy

@@ -92,13 +92,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rejects = Rejects(args.dead_letter)
     dec = PlotsCsvDecoder(rejects, args.plots.name)
+    dec.keep_plane = cfg.dims == 2  # x/y plots reach the tracker as they are
     parts = []
     with open_binary(args.plots) as fh:
         while chunk := fh.read(1 << 20):
             parts.append(dec.feed(chunk).reports)
     parts.append(dec.flush().reports)
     plots = Reports.concat(parts)
-    plots = plots.where(plots.kind == Kind.PLOT)
+    plot = plots.kind == Kind.PLOT
+    plots = plots.where(plot)
+    xy = None
+    if dec.plane_only():
+        xy = np.concatenate(dec.plane_xy) if dec.plane_xy else np.zeros((0, 2))
+        xy = xy[plot]
     if dec.sites:  # sensors with a `# site:` line have their scans cut at revolutions
         cfg.sensors = {
             code: SensorModel(cfg.measurement_sigma, cfg.vertical_sigma,
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = PlotTracker(cfg, origin=dec.origin if dec.cartesian else None,
                           plane_output=dec.cartesian)  # fmt: skip
     tracker.rejects = Rejects(args.dead_letter) if args.dead_letter else Rejects()
-    out = Reports.concat([tracker.update(plots), tracker.flush()])
+    out = Reports.concat([tracker.update(plots, xy), tracker.flush()])
     ids = np.asarray(number(out.subject))
     if dec.cartesian and tracker.plane_output:  # 2-D: the tracks' own plane coordinates
         xy = np.concatenate(tracker.plane_xy) if tracker.plane_xy else np.zeros((0, 2))

@@ -50,6 +50,17 @@ class PlotsCsvDecoder:
         self.cartesian = False
         self.sites: dict[str, tuple[float, float]] = {}  # sensor name: lat, lon
         self.skipping = False  # dropping the rest of an over-long line
+        # x/y files without z: leave lat/lon NaN and keep each accepted plot's x/y here
+        # in `plane_xy` (one (n, 2) array a decoded block), for a tracker working in the
+        # file's plane (`picket track`); set before the first feed
+        self.keep_plane = False
+        self.plane_xy: list[np.ndarray] = []
+
+    def plane_only(self) -> bool:
+        """Plots kept in the file's plane (see `keep_plane`): asked for, an x/y file
+        without z, and no `# site:` (revolutions need the plots' bearings)."""
+        cols = self.header or ()
+        return self.keep_plane and self.cartesian and "z" not in cols and not self.sites
 
     def feed(self, data: bytes) -> Decoded:
         if self.skipping:  # inside an over-long line: drop it up to its end
@@ -240,7 +251,9 @@ class PlotsCsvDecoder:
         for c in ("time", "x", "y", "lat", "lon"):
             if c in val:
                 bad |= ~np.isfinite(val[c])
-        if self.cartesian:
+        if self.plane_only():
+            lat, lon, alt = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        elif self.cartesian:
             z = val.get("z", np.full(n, np.nan))
             flat = np.isnan(z)  # no height: the ground point under (x, y), as 2-D tracking uses
             if flat.all():
@@ -260,6 +273,8 @@ class PlotsCsvDecoder:
         if bad.any():
             self._reject_rows(bad, lines(), nums, "bad_value")
         ok = ~bad
+        if self.plane_only():
+            self.plane_xy.append(np.column_stack([val["x"][ok], val["y"][ok]]))
         if sensor is not None:
             names, inv = np.unique(sensor[ok], return_inverse=True)
             codes = np.array([SOURCES.code(s or self.source) for s in names.tolist()], np.uint16)

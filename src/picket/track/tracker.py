@@ -61,6 +61,7 @@ class PlotTracker:
         self.origin = origin
         self.rejects = Rejects()
         self._held = Reports.empty(0)
+        self._held_xy: F8 | None = None  # the held plots' plane x/y (see `update`)
         self._latest = -np.inf  # newest plot time seen
         self.keep_assignments = keep_assignments  # for scoring: see `assignments`
         self._fed: list[tuple[NDArray[np.int64], F8, NDArray[np.int64]]] = []
@@ -68,12 +69,26 @@ class PlotTracker:
         self._rev: dict[int, tuple[float, float, int]] = {}  # sensor: azimuth, u, revolution
 
     # input ---------------------------------------------------------------------------
-    def update(self, plots: Reports) -> Reports:
-        """Accept plots; return tracks for every scan that is now due."""
-        plots = self._screen(plots)
+    def update(self, plots: Reports, xy: F8 | None = None) -> Reports:
+        """Accept plots; return tracks for every scan that is now due.
+
+        `xy` (n, 2): the plots' own east/north metres in the plane of `origin`, for a
+        2-D `plane_output` tracker whose sensors have no site (`picket track` on an x/y
+        file): the plots' lat/lon are then not read (they may be NaN), no trip to the
+        ground and back. Give it on every call or on none."""
+        if xy is not None:
+            if not self.plane_output or any(m.site for m in self.config.sensors.values()):
+                raise ValueError("plane plots need plane_output and sensors without a site")
+            xy = np.asarray(xy, float).reshape(-1, 2)
+            self._held_xy = np.zeros((0, 2)) if self._held_xy is None else self._held_xy
+        elif self._held_xy is not None:
+            raise ValueError("this tracker takes plane plots (xy) on every call")
+        plots, xy = self._screen(plots, xy)
         if len(plots):
             self._latest = max(self._latest, float(np.max(plots.time)))
             self._held = Reports.concat([self._held, plots])
+            if xy is not None:
+                self._held_xy = np.concatenate([self._held_xy, xy])
         due = self._held.time <= self._latest - self.config.out_of_order_window
         return self._process(due)
 
@@ -81,13 +96,16 @@ class PlotTracker:
         """End of input: process everything still held back."""
         return self._process(np.ones(len(self._held), bool))
 
-    def _screen(self, plots: Reports) -> Reports:
+    def _screen(self, plots: Reports, xy: F8 | None = None) -> tuple[Reports, F8 | None]:
         """Drop (and count) plots that cannot be tracked."""
         if len(plots) == 0:
-            return plots
+            return plots, xy
         lat, lon, t = plots.lat, plots.lon, plots.time
-        good = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t)
-        good &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        if xy is None:
+            good = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t)
+            good &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        else:
+            good = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1]) & np.isfinite(t)
         self._reject(plots, ~good, "track.bad_plot")
         late = good & (t < self.core.time)
         self._reject(plots, late, "track.too_late")
@@ -96,7 +114,7 @@ class PlotTracker:
             known = np.isin(plots.source, np.fromiter(self.config.sensors, np.int64))
             self._reject(plots, good & ~known, "track.unknown_sensor")
             good &= known
-        return plots.where(good)
+        return plots.where(good), (None if xy is None else xy[good])
 
     def _reject(self, plots: Reports, mask: NDArray[np.bool_], reason: str) -> None:
         for i in np.flatnonzero(mask):  # rare by construction
@@ -109,12 +127,15 @@ class PlotTracker:
         if not due.any():
             return Reports.empty(0)
         batch, self._held = self._held.where(due), self._held.where(~due)
+        xy = None
+        if self._held_xy is not None:
+            xy, self._held_xy = self._held_xy[due], self._held_xy[~due]
         self.rejects.accept(len(batch))
         self._sensors.update(set(batch.source.tolist()))
         if self.origin is None:
             self.origin = (float(batch.lat[0]), float(batch.lon[0]), 0.0)
         self._maybe_recentre(batch)
-        z, r = self._to_plane(batch)
+        z, r = self._to_plane(batch, xy)
         order, cut, index = self._scans(batch)
         # in scan order once, so that each scan is a slice (no per-scan row gathers)
         z, r, t, src = z.take(order, 0), r.take(order, 0), batch.time[order], batch.source[order]
@@ -233,12 +254,15 @@ class PlotTracker:
             "--initial-velocity-sigma or the plots' units"
         )
 
-    def _to_plane(self, batch: Reports) -> tuple[F8, F8]:
+    def _to_plane(self, batch: Reports, xy: F8 | None = None) -> tuple[F8, F8]:
         lat0, lon0, alt0 = self.origin  # type: ignore[misc]
         cfg = self.config
         has_h = np.isfinite(batch.alt)
-        h = np.where(has_h, batch.alt, 0.0) if cfg.dims == 3 else np.zeros(len(batch))
-        e, n, u = geodetic_to_enu(batch.lat, batch.lon, h, lat0, lon0, alt0)
+        if xy is not None:  # 2-D plots given in this plane
+            e, n, u = xy[:, 0], xy[:, 1], np.zeros(len(xy))
+        else:
+            h = np.where(has_h, batch.alt, 0.0) if cfg.dims == 3 else np.zeros(len(batch))
+            e, n, u = geodetic_to_enu(batch.lat, batch.lon, h, lat0, lon0, alt0)
         codes, inv = np.unique(batch.source, return_inverse=True)
         models = [cfg.sensor(int(c)) for c in codes]
         sig = np.array([m.sigma if m else cfg.measurement_sigma for m in models])[inv]
