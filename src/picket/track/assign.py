@@ -47,9 +47,9 @@ def gnn_assign(ti: I8, pj: I8, cost: F8, miss_cost: F8 | float, n: int, m: int) 
     rest = ~lone
     rt, rp, rc = ti[rest], pj[rest], cost[rest]
     comp = _components(rt, rp, n)
-    order = np.argsort(comp, kind="stable")
+    order = comp.argsort(kind="stable")
     rt, rp, rc, comp = rt[order], rp[order], rc[order], comp[order]
-    bounds = np.flatnonzero(np.diff(comp)) + 1
+    bounds = (comp[1:] != comp[:-1]).nonzero()[0] + 1
     # clusters are a handful of pairs each: plain Python lists beat array calls here
     lt, lp, lc = rt.tolist(), rp.tolist(), rc.tolist()
     got_t: list[int] = []
@@ -87,7 +87,7 @@ def _components(rt: I8, rp: I8, n: int) -> I8:
         lab = np.minimum(lab, lab_p[rp])
         np.minimum.at(lab_t, rt, lab)
         new = lab_t[rt]
-        if np.array_equal(new, lab):
+        if (new == lab).all():
             return lab
         lab = new
 
