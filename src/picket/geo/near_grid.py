@@ -142,8 +142,13 @@ def close_pairs(xyz: F8, r: float) -> I8:
     ks, p = key[order], xyz[order]
     dk = (_OFFSETS[:, 0] * dims[1] + _OFFSETS[:, 1]) * dims[2] + _OFFSETS[:, 2]
     target = (dk[:, None] + ks[None, :]).ravel()  # offset-major: sorted runs search fast
-    hi = np.searchsorted(ks, target, "right")
-    lo = np.searchsorted(ks, target, "left")
+    # each occupied cube once (vessels crowd the same cubes in a harbour): one search among
+    # them gives both ends of the target cube's run of points; an empty cube has none
+    first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    cubes, ends = ks[first], np.r_[first[1:], n]
+    at = np.minimum(np.searchsorted(cubes, target), len(cubes) - 1)
+    found = cubes[at] == target
+    lo, hi = np.where(found, first[at], 0), np.where(found, ends[at], 0)
     lo[:n] = np.arange(1, n + 1)  # own cube (offset 0): only the points after this one
     cnt = np.maximum(hi - lo, 0)
     total = int(cnt.sum())
@@ -151,7 +156,9 @@ def close_pairs(xyz: F8, r: float) -> I8:
         return np.zeros((0, 2), np.int64)
     i = np.repeat(np.tile(np.arange(n), len(dk)), cnt)
     j = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt - lo, cnt)
-    d = p[i] - p[j]
-    near = np.flatnonzero(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2] <= r * r)
+    # per coordinate column with take: far cheaper than gathering (n, 3) rows, same numbers
+    x, y, z = (np.ascontiguousarray(p[:, k]) for k in range(3))
+    dx, dy, dz = x.take(i) - x.take(j), y.take(i) - y.take(j), z.take(i) - z.take(j)
+    near = np.flatnonzero(dx * dx + dy * dy + dz * dz <= r * r)
     a, b = order[i[near]], order[j[near]]
     return np.column_stack([np.minimum(a, b), np.maximum(a, b)])
