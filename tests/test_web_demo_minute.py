@@ -48,6 +48,7 @@ _FIELDS = ", ".join(f"{k}: (() => {{ try {{ return !!({v}); }} catch {{ return f
                     for k, v in CHECKS.items())  # fmt: skip
 PROBE = ("() => { const p = window.__picket; if (!p) return {}; return {" + _FIELDS
          + ", time: p.store.time}; }")
+PAGE_LAG_S = 8.0  # the page's incident refetch waits at most 3 s in a stream of alerts
 SLOW_PACE = 50.0  # x real time: below this the machine, not picket, missed the deadline
 
 
@@ -82,6 +83,18 @@ def demo_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, float, queu
         out.close()
 
 
+def _api_has_incident(url: str) -> bool:
+    """The server already joins the NordBalt incident (to tell the page's lag from the demo's)."""
+    import httpx
+
+    w, s = DRIFT_SITE[0], DRIFT_SITE[1]
+    for i in httpx.get(f"{url}/api/incidents", timeout=10).json().get("incidents", []):
+        b = (i.get("extent") or {}).get("bbox") or [0, 0, 0, 0]
+        if "maritime.drift" in i["kinds"] and b[0] < w < b[2] and b[1] < s < b[3]:
+            return True
+    return False
+
+
 def test_the_demo_shows_everything_within_a_minute(browser: Any, demo_process: Any) -> None:
     proc, t0, lines = demo_process
     log: list[str] = []
@@ -107,7 +120,7 @@ def test_the_demo_shows_everything_within_a_minute(browser: Any, demo_process: A
         pg.goto(f"{url}/")
         seen: dict[str, float] = {}
         pace: list[tuple[float, float]] = []  # (wall s, the picture's event time)
-        while len(seen) < len(CHECKS) and time.monotonic() - t0 < DEADLINE_S + 30:
+        while len(seen) < len(CHECKS) + 1 and time.monotonic() - t0 < DEADLINE_S + 60:
             got = pg.evaluate(PROBE)
             now = time.monotonic() - t0
             if isinstance(got.pop("time", None), int | float) and got:
@@ -115,6 +128,8 @@ def test_the_demo_shows_everything_within_a_minute(browser: Any, demo_process: A
             for k, ok in got.items():
                 if ok and k not in seen:
                     seen[k] = round(now, 1)
+            if "api_incident" not in seen and _api_has_incident(url):
+                seen["api_incident"] = round(time.monotonic() - t0, 1)
             pg.wait_for_timeout(250)
         pg.wait_for_timeout(500)
         shot(pg, "web-demo-minute")
@@ -125,14 +140,18 @@ def test_the_demo_shows_everything_within_a_minute(browser: Any, demo_process: A
     print(f"\npicket demo: served after {served_s:.1f} s; seen at (s from start): {seen}")
     print("".join(log[-40:]))
     missing = sorted(set(CHECKS) - set(seen))
-    assert not missing, f"never shown within {DEADLINE_S + 30:.0f} s: {missing} (seen: {seen})"
-    late = {k: s for k, s in seen.items() if s > DEADLINE_S}
+    late = {k: s for k, s in seen.items() if s > DEADLINE_S and k in CHECKS}
     ok = [(w, t) for w, t in pace if t > 1e9]  # NaN or 0 before the first frame
     x = (ok[-1][1] - ok[0][1]) / (ok[-1][0] - ok[0][0]) if len(ok) > 1 else float("nan")
     print(f"the picture advanced at {x:.0f}x real time (the demo paces at 60x)")
-    if late and x < SLOW_PACE:
-        pytest.xfail(f"late {late}, but the demo ran at {x:.0f}x real time, not 60x: "
-                     f"the machine is too loaded to judge the deadline (all: {seen})")
+    # the page follows the server: the incident shows within a few seconds of being joined,
+    # however fast the demo runs
+    if "api_incident" in seen and "nordbalt_incident" in seen:
+        assert seen["nordbalt_incident"] - seen["api_incident"] <= PAGE_LAG_S, seen
+    if (late or missing) and x < SLOW_PACE:
+        pytest.xfail(f"late {late}, missing {missing}, but the demo ran at {x:.0f}x real time, "
+                     f"not 60x: the machine is too loaded to judge the deadline (all: {seen})")
+    assert not missing, f"never shown within {DEADLINE_S + 60:.0f} s: {missing} (seen: {seen})"
     assert not late, (f"shown later than {DEADLINE_S:.0f} s after start: {late} (all: {seen}; "
                       f"the picture advanced at {x:.0f}x)")
     assert not errors, errors
