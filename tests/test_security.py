@@ -307,6 +307,7 @@ ROUTES = {  # every numeric query parameter of every route
     "/api/alerts": ("limit", "offset", "at", "since", "until", "bbox"),
     f"/api/alerts/{AID}": ("at",),
     "/api/layers/gnss": ("at", "since", "until"),
+    "/api/layers/places": ("bbox", "zoom"),
     "/api/export": ("since", "until", "bbox"),
     "/api/query": ("since", "until", "bbox"),
 }
