@@ -198,7 +198,7 @@ class Encounter:
         goes_on = known & (now - st["seen"][pos] <= 2 * self.th.check_every_s + 1)
         dist = haversine_m(lat[a_], lon[a_], lat[b_], lon[b_])
         spd = np.fmax(speed[a_], speed[b_]) / KNOT
-        hist = np.where(goes_on[:, None], st["speeds"][pos], np.nan)
+        hist = np.where(goes_on[:, None], st["speeds"].take(pos, axis=0), np.nan)  # take: rows
         hist = np.concatenate([hist[:, 1:], spd[:, None]], axis=1, dtype=np.float32)
         new = {
             "key": keys,

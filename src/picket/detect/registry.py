@@ -27,7 +27,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # modules of picket.detect that hold no detector
-HELPERS = frozenset({"base", "registry", "sustained"})
+# (air_loiter_kernels: numba, ~60 MB of RSS, loaded by air.loitering on first use only)
+HELPERS = frozenset({"base", "registry", "sustained", "air_loiter_kernels"})
 
 
 @dataclass(frozen=True)
