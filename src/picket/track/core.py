@@ -21,6 +21,7 @@ time. Plots all at one time take the plain path: one prediction, per-axis gating
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,9 +29,11 @@ from numpy.typing import NDArray
 from picket.track.assign import gnn_assign
 from picket.track.config import TrackerConfig
 from picket.track.gating import DENSE_LIMIT, gate_pairs, grid_neighbours
-from picket.track.imm import IMMState
 from picket.track.kalman import CVState
 from picket.track.motion import motion_for
+
+if TYPE_CHECKING:  # loaded with the first IMM tracker (picket.track.motion)
+    from picket.track.imm import IMMState
 
 F8 = NDArray[np.float64]
 I8 = NDArray[np.intp]
@@ -452,7 +455,7 @@ class CartesianTracker:
         tz = self._tz
         if tz is None:
             pred, d2_fn, bound, shift = s, None, None, 0.0
-            if isinstance(s, IMMState):
+            if not isinstance(s, CVState):  # the IMM's combined estimate
 
                 def d2_fn(ti: I8, pj: I8) -> F8:
                     return mo.mahalanobis2(s.take(ti), zp[pj], rp[pj], None)

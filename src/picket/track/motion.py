@@ -7,13 +7,17 @@ plot's time minus the tracks' time (<= 0 s, None when every plot is at the scan 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 
-from picket.track import imm, kalman
+from picket.track import kalman
 from picket.track.config import TrackerConfig
-from picket.track.imm import IMMState, ModeChain
 from picket.track.kalman import CVState
+
+if TYPE_CHECKING:  # the IMM's module is loaded by the first IMMMotion only
+    from picket.track.imm import IMMState
 
 F8 = NDArray[np.float64]
 I8 = NDArray[np.intp]
@@ -56,30 +60,33 @@ class IMMMotion:
     """CV plus turns at ±`turn_rate_deg_s`; gating and assignment use the combined estimate."""
 
     def __init__(self, cfg: TrackerConfig):
+        from picket.track import imm
+
+        self.imm = imm
         self.q, self.v0, self.k = cfg.process_noise, cfg.initial_velocity_sigma, cfg.dims
         w = np.radians(cfg.turn_rate_deg_s)
         self.omega = np.array([0.0, w, -w])
-        self.chain = ModeChain.star(3, cfg.cv_sojourn_s, cfg.turn_sojourn_s)
+        self.chain = imm.ModeChain.star(3, cfg.cv_sojourn_s, cfg.turn_sojourn_s)
         pi = self.chain.matrices(np.array([1e9]))[0, 0]  # the chain's long-run share
         self.mu0 = pi
 
     def empty(self) -> IMMState:
-        return IMMState.empty(self.k, len(self.omega))
+        return self.imm.IMMState.empty(self.k, len(self.omega))
 
     def initiate(self, z: F8, r: F8) -> IMMState:
-        return imm.initiate(z, r, self.v0, self.mu0)
+        return self.imm.initiate(z, r, self.v0, self.mu0)
 
     def predict(self, s: IMMState, dt: F8) -> IMMState:
-        return imm.predict(s, dt, self.q, self.omega, self.chain)
+        return self.imm.predict(s, dt, self.q, self.omega, self.chain)
 
     def update(self, s: IMMState, z: F8, r: F8, delta: F8 | None) -> IMMState:
-        return imm.update(s, z, r, self.q, self.omega, delta)
+        return self.imm.update(s, z, r, self.q, self.omega, delta)
 
     def mahalanobis2(self, s: IMMState, z: F8, r: F8, delta: F8 | None) -> F8:
-        return imm.mahalanobis2(s, z, r, self.q, delta)
+        return self.imm.mahalanobis2(s, z, r, self.q, delta)
 
     def log_det(self, s: IMMState, z: F8, r: F8, delta: F8 | None) -> F8:
-        return imm.log_det(s, z, r, self.q, delta)
+        return self.imm.log_det(s, z, r, self.q, delta)
 
     def var_bound(self, s: IMMState, dmax: float) -> float:
         k, h = self.k, min(2, self.k)
