@@ -180,9 +180,9 @@ def load() -> Gazetteer | None:
 
 
 # Zoom bands of the map: the least population labelled at each (capitals always are)
+# (the page drops what would overlap, so a band may offer more than fits)
 LABEL_MIN_POPULATION: tuple[tuple[float, int], ...] = (
-    (3.0, 3_000_000), (4.0, 1_000_000), (5.0, 300_000), (6.0, 100_000),
-    (7.0, 40_000), (8.0, 15_000), (99.0, 0),
+    (3.0, 2_000_000), (4.0, 500_000), (5.0, 100_000), (6.0, 40_000), (7.0, 15_000), (99.0, 0),
 )  # fmt: skip
 
 
