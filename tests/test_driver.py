@@ -233,3 +233,34 @@ def test_the_harbours_layer_is_what_the_pipeline_published(tmp_path):
     finally:
         srv.stop()
         store.close()
+
+
+def test_watchlist_entries_reach_the_pipeline_as_commands(tmp_path):
+    """The API's entries change the World only in the pipeline's thread, before its next
+    batch (a `picket.cmd.watchlist` command); a command that is not one is refused."""
+    from picket.bus import CMD
+    from picket.detect.watchlist import WatchBox
+
+    operator = "operator-token-0123456789"
+    store = Store(tmp_path / "picket.sqlite")
+    pipe = Pipeline(detectors=[], sinks=[], rejects=Rejects())
+    hub = LiveHub(tick_s=0.05)
+    live = LiveSink(hub, pipeline=pipe)
+    pipe.sinks.append(live)
+    srv = start_server(store, hub, port=0, tokens={operator: ("olga", "operator")})
+    try:
+        r = httpx.post(srv.url + "/api/watchlist", json={"match": "mmsi:211000002"},
+                       headers={"authorization": f"Bearer {operator}"}, timeout=10)
+        assert r.status_code == 201
+        assert pipe.world.watchlist_api is None  # the HTTP thread did not touch the World
+        pipe.process(batch(0))
+        box = pipe.world.watchlist_api
+        assert isinstance(box, WatchBox)
+        assert [row["match"] for row in box.rows] == ["mmsi:211000002"]
+        hub.bus.publish(f"{CMD}.watchlist", b'{"rows": 3}')
+        pipe.process(batch(1))
+        # the stored list at the server's start and the POST came in one take: newest wins
+        assert live.commands["refused"] == 1 and len(box.rows) == 1 and live.watchlists == 1
+    finally:
+        srv.stop()
+        store.close()

@@ -83,6 +83,10 @@ class Pipeline:
         self._unsaved: set[str] = set()  # components a checkpoint had to leave out (logged)
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
+        for sink in self.sinks:  # operators' commands (zone edits, watchlist) apply from here
+            before = getattr(sink, "before_batch", None)
+            if before is not None:
+                before(self.world)
         r = check_values(decoded.reports, self.rejects)  # impossible values never reach state
         self.n_reports += len(r)
         plots_mask = r.kind == Kind.PLOT

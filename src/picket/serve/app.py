@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from picket import __version__
+from picket.bus import CMD
 from picket.model.alerts import KINDS, iso
 from picket.model.reports import Domain
 from picket.model.subjects import parse_subject
@@ -954,7 +955,12 @@ def build_app(
     state.incidents = _incident_view(hub, reader)
     from picket.serve.watch import Watchlist
 
-    state.watchlist = Watchlist(reader, hub.world)  # None: no pipeline reads the box
+    # the entries reach the running detector as `picket.cmd.watchlist` commands on the bus
+    # (serve/live_sink.py applies them between batches), never through its memory
+    state.watchlist = Watchlist(reader, None)
+    box = _CommandBox(hub)
+    box.set(list(state.watchlist.box.rows))  # the stored entries, for the pipeline's start
+    state.watchlist.box = box
     sky = _sky(state)
     if sky is not None:  # propagate the catalogue while the picture starts, not at first click
         import threading
@@ -1022,6 +1028,20 @@ def build_app(
                                         LookupError: _lookup_error})  # fmt: skip
     app.state.picket = state
     return app
+
+
+class _CommandBox:
+    """The API's watchlist entries: each change goes out as one `picket.cmd.watchlist`
+    command (the whole list; the newest wins) for the pipeline's edge to apply."""
+
+    def __init__(self, hub: LiveHub) -> None:
+        self.hub = hub
+        self.rows: tuple[dict[str, Any], ...] = ()
+
+    def set(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = tuple(dict(r) for r in rows)
+        body = json.dumps({"rows": list(self.rows)}, default=str)
+        self.hub.bus.publish(f"{CMD}.watchlist", body.encode())
 
 
 def _incident_view(hub: LiveHub, reader: StoreReader) -> Any:

@@ -52,6 +52,7 @@ class LiveSink:
         self.tap = PictureTap()
         self._cmds = self.bus.subscribe(f"{CMD}.>", "picket-pipeline-commands")
         self.commands = {"zones": 0, "triage": 0, "refused": 0}
+        self.watchlists = 0  # watchlist commands applied
         self.published = 0  # picture snapshots put on the bus
         self.n_reports = 0  # reports seen, for the server's rate
         self._last = -math.inf  # monotonic time of the last snapshot
@@ -72,17 +73,27 @@ class LiveSink:
         if hub.zones.seeded:
             hub.layers["zones"] = hub.zones.collection()
 
+    def before_batch(self, world: World) -> None:
+        """Commands that came since the last batch apply to this one (`Pipeline.process`
+        calls this first)."""
+        self.take_zone_edits(world)
+
     def take_zone_edits(self, world: Any) -> bool:
-        """Apply the newest zone command on the bus to the pipeline (its `world`); True if
-        there was one. Earlier commands in the same take only add their `reindexed`."""
-        latest, reindexed = None, False
+        """Apply the commands on the bus to the pipeline (its `world`): the newest zone
+        edit and the newest watchlist; True if a zone edit was applied. Earlier zone
+        commands in the same take only add their `reindexed`."""
+        latest, reindexed, watch = None, False, None
         for m in self._cmds.fetch(10_000, 0):
             what = m.subject.rsplit(".", 1)[-1]
             if what == "zones":
                 latest = m
                 reindexed = reindexed or _peek_reindexed(m.data)
+            elif what == "watchlist":
+                watch = m
             elif what in self.commands:
                 self.commands[what] += 1
+        if watch is not None:
+            self._watchlist(World.of(world), watch.data)
         if latest is None:
             return False
         try:
@@ -110,7 +121,7 @@ class LiveSink:
         self._held_ctx = ctx
         if time.monotonic() - self._last >= self.min_interval_s:
             self._publish()
-        if ctx.world is not None:
+        if ctx.world is not None:  # and those that came during it, for the next one
             self.take_zone_edits(ctx.world)
 
     def _publish(self) -> None:
@@ -158,6 +169,25 @@ class LiveSink:
         else:
             self.publish_metrics()
         self.publish_harbours(force=True)
+
+
+    def _watchlist(self, world: World, body: bytes) -> None:
+        """The API's watchlist entries (the whole list) into the box the detector reads."""
+        from picket.detect.watchlist import WatchBox
+
+        try:
+            rows = json.loads(body)["rows"]
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise TypeError("rows must be a list of objects")
+        except (ValueError, KeyError, TypeError) as e:
+            self.commands["refused"] += 1
+            logger.warning("watchlist command refused: %s", e)
+            return
+        box = world.watchlist_api
+        if not isinstance(box, WatchBox):
+            box = world.watchlist_api = WatchBox()
+        box.set(rows)
+        self.watchlists += 1
 
 
 def _peek_reindexed(body: bytes) -> bool:
