@@ -9,9 +9,11 @@ by hand when an operator edits a zone.
 
 Until every caller reads attributes, a `World` also answers the old dict spelling for
 its field names (`env.get("zones")`, `env["lines"]`, `setdefault`, `pop`, `in`), so
-code written against the dict keeps working unchanged. Detector memos do not belong
-here (they live on the detector); the few old ones still stored through the dict
-spelling are kept apart and named in a log line once.
+code written against the dict keeps working unchanged (still read that way, at the time
+of writing: `fusion/context.py`, `geo/airports.py`, `bus/picture.py`, `serve/watch.py`,
+`Pipeline(env={...})` in tests; serve, cli, pipeline and demo read attributes).
+Detector memos do not belong here (they live on the detector); the few old ones still
+stored through the dict spelling are kept apart and named in a log line once.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ class World:
         where switched off, or unset (the default layer, `geo.airports.airports_of`).
     harbours: the `HarbourLearner` shared by the maritime rules (None until made).
     now_by_domain: domain code -> newest event time seen (the pipeline's own dict).
-    live_stats: the live path's counters per source (`pipeline/live.py`), for metrics.
-    watchlist_api: the watchlist entries operators add through the API (serve/watch.py),
-        read by the running `watchlist.hit` detector from its next batch.
+    live_stats: the live path's counters per source (`pipeline/live.py`), published with
+        the pipeline's metrics (`pipeline/metrics.py`).
+    watchlist_api: the watchlist entries operators add through the API, set by the
+        pipeline's edge from `picket.cmd.watchlist` commands (serve/live_sink.py) and read
+        by the running `watchlist.hit` detector.
     sky: the satellites over the area for the picture (serve/satellites.py).
     incidents: the `[incidents]` rules the server joins alerts by (serve/incidents.py).
     version: goes up by one on every change of zones, lines or airports.
