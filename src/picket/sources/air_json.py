@@ -598,6 +598,11 @@ class OpenSkyJson(JsonDocDecoder):
         return self.finish(rows, 0)
 
 
+# the columns `OpenSkyCsv._columns` reads
+USED_COLUMNS = ("time", "icao24", "lat", "lon", "lastposupdate", "velocity", "vertrate",
+                "squawk", "baroaltitude", "heading", "onground", "callsign")  # fmt: skip
+
+
 class OpenSkyCsv(LineDecoder):
     """OpenSky historical state-vector CSV (SI units) with a header line.
 
@@ -670,8 +675,9 @@ class OpenSkyCsv(LineDecoder):
         if (per != width - 1).any():
             return None
         flat = buf.decode("utf-8", "replace").replace("\n", ",").split(",")
-        return self._columns([flat[j::width] for j in range(width)], np.arange(len(lines)), h,
-                             first)  # fmt: skip
+        used = {h[k] for k in USED_COLUMNS if k in h}  # the others are never read
+        return self._columns([flat[j::width] if j in used else () for j in range(width)],
+                             np.arange(len(lines)), h, first)  # fmt: skip
 
     def _screen(self, recs: list[list[str]], text: list[str], first: int, width: int, j: int
                 ) -> list[int]:  # fmt: skip
@@ -707,7 +713,11 @@ class OpenSkyCsv(LineDecoder):
         lat, lon = _floats(lat_txt, n), _floats(col("lon"), n)
         t = _floats(col("lastposupdate"), n)
         t[np.fromiter(map(len, lat_txt), dtype=np.int64, count=n) == 0] = np.nan
-        t = np.where(np.isfinite(t), t, _floats(col("time"), n))
+        miss = np.flatnonzero(~np.isfinite(t))  # the report time where no position time is
+        if len(miss):
+            tt = col("time")
+            t[miss] = _floats([tt[i] for i in miss.tolist()] if tt is not None else None,
+                              len(miss))  # fmt: skip
         speed, vrate = _floats(col("velocity"), n), _floats(col("vertrate"), n)
         has_pos = np.isfinite(lat) & np.isfinite(lon)
         kind = np.where(has_pos, Kind.POSITION,
