@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     parts.append(dec.flush().reports)
     plots = Reports.concat(parts)
     plot = plots.kind == Kind.PLOT
-    plots = plots.where(plot)
+    plots = plots if plot.all() else plots.where(plot)
     xy = None
     if dec.plane_only():
         xy = np.concatenate(dec.plane_xy) if dec.plane_xy else np.zeros((0, 2))

@@ -114,6 +114,8 @@ class PlotTracker:
             known = np.isin(plots.source, np.fromiter(self.config.sensors, np.int64))
             self._reject(plots, good & ~known, "track.unknown_sensor")
             good &= known
+        if good.all():  # the usual case: no copy of every column
+            return plots, xy
         return plots.where(good), (None if xy is None else xy[good])
 
     def _reject(self, plots: Reports, mask: NDArray[np.bool_], reason: str) -> None:
@@ -126,10 +128,15 @@ class PlotTracker:
     def _process(self, due: NDArray[np.bool_]) -> Reports:
         if not due.any():
             return Reports.empty(0)
-        batch, self._held = self._held.where(due), self._held.where(~due)
         xy = None
-        if self._held_xy is not None:
-            xy, self._held_xy = self._held_xy[due], self._held_xy[~due]
+        if due.all():  # everything held is due (a file, a flush): no copies
+            batch, self._held = self._held, self._held.where(~due)
+            if self._held_xy is not None:
+                xy, self._held_xy = self._held_xy, self._held_xy[:0]
+        else:
+            batch, self._held = self._held.where(due), self._held.where(~due)
+            if self._held_xy is not None:
+                xy, self._held_xy = self._held_xy[due], self._held_xy[~due]
         self.rejects.accept(len(batch))
         self._sensors.update(set(batch.source.tolist()))
         if self.origin is None:
