@@ -151,8 +151,18 @@ class AlertsOnly:
     def tracks(self, ctx: Any) -> None:
         pass
 
+    def before_batch(self, world: Any) -> None:
+        _before_batch(self.sink, world)
+
     def close(self) -> None:
         self.sink.close()
+
+
+def _before_batch(sink: Any, world: Any) -> None:
+    """A wrapped sink's commands still apply before each batch (`Pipeline.process`)."""
+    before = getattr(sink, "before_batch", None)
+    if before is not None:
+        before(world)
 
 
 class OwnedOnly:
@@ -181,6 +191,9 @@ class OwnedOnly:
 
     def tracks(self, ctx: Any) -> None:
         self.sink.tracks(ctx)
+
+    def before_batch(self, world: Any) -> None:
+        _before_batch(self.sink, world)
 
     def close(self) -> None:
         self.sink.close()
