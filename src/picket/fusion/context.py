@@ -348,6 +348,47 @@ def dr_fits(th: FixThresholds, a: list[float], f: list[float]) -> tuple[bool, fl
     return bool(path and reach), off
 
 
+def dr_fits_ok(th: FixThresholds, a: list[float], f: list[float]) -> bool:
+    """`dr_fits(th, a, f)[0]` without its three NumPy `hypot` calls (most of a walked fix's
+    cost): squared lengths decide wherever they are clear of the limit by far more than
+    `hypot`'s rounding (1e-9 relative); a length that close to its limit takes `dr_fits`."""
+    t0, lat0, lon0, v0, c0 = a
+    t, lat, lon, v1, c1 = f
+    dt = max(t - t0, 0.0)
+    dn = (lat - lat0) * M_PER_DEG
+    dlon = (lon - lon0 + 540.0) % 360.0 - 180.0
+    de = dlon * M_PER_DEG * math.cos(math.radians(0.5 * (lat + lat0)))
+    reach = _within(dn, de, th.min_offset_m + th.max_speed_ms * dt)
+    if reach is None:
+        return dr_fits(th, a, f)[0]
+    if not reach:
+        return False
+    k0 = math.isfinite(v0) and math.isfinite(c0)
+    k1 = math.isfinite(v1) and math.isfinite(c1)
+    if not (k0 or k1):
+        return True
+    tol = th.min_offset_m + 0.5 * th.max_accel_ms2 * dt**2
+    for k, v, c in ((k0, v0, c0), (k1, v1, c1)):
+        if k:
+            ang, s = math.radians(c), v * dt
+            on = _within(dn - s * math.cos(ang), de - s * math.sin(ang), tol)
+            if on is None:
+                return dr_fits(th, a, f)[0]
+            if on:
+                return True
+    return False
+
+
+def _within(x: float, y: float, limit: float) -> bool | None:
+    """hypot(x, y) <= limit, or None when too close to call from x*x + y*y (or NaN)."""
+    q, lim2 = x * x + y * y, limit * limit
+    if q < lim2 * (1 - 1e-9):
+        return True
+    if q > lim2 * (1 + 1e-9):
+        return False
+    return None
+
+
 def stale_axis(th: FixThresholds, a: list[float], f: list[float]) -> bool:
     """Fix f repeats one coordinate of fix a bit for bit although its own velocity should
     have moved it more than `stale_axis_m` along that axis: a coordinate forward-filled
@@ -480,7 +521,7 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
             last_out, last_t = False, f[0]
             continue
         last_t = f[0]
-        ok, _ = fits(alt if mode else good, f)
+        ok = dr_fits_ok(th, alt if mode else good, f)
         if ok:
             if pend_n:
                 tc["n_glitches"][sl] += pend_n
@@ -494,7 +535,7 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
                 good = f
                 last_out = False
             continue
-        if pend_n and fits(pend, f)[0]:
+        if pend_n and dr_fits_ok(th, pend, f):
             pend_n += 1
             pend_k += 0 if stale_axis(th, pend, f) else 1
         else:
