@@ -222,3 +222,27 @@ def test_an_area_partition_restarted_from_its_checkpoint_stores_the_same(tmp_pat
         assert sorted(key_of(a) for a in st.alert_objects()) == ref
     finally:
         st.close()
+
+
+def test_the_owner_map_holds_open_alerts_only() -> None:
+    """Ownership is kept while an alert is open and forgotten at its close, so a long run's
+    checkpoint does not grow with every alert it ever raised; both partitions agree."""
+    from picket.bus.stages import OwnedOnly
+    from picket.model.alerts import Alert
+
+    lat, lon, _ = border_point()
+    amap = AreaMap(M)
+    kept = [MemorySink() for _ in range(M)]
+    owned = [OwnedOnly(kept[k], amap, k, {}) for k in range(M)]
+    for i in range(50):
+        a = Alert(id=f"a{i}", kind="maritime.encounter", severity="warning", time=float(i),
+                  domain="maritime", subject=f"mmsi:{i}", lat=lat + i * 0.01, lon=lon,
+                  summary="", evidence={})  # fmt: skip
+        for o in owned:
+            o.emit([("open", a)])
+        if i % 2 == 0:
+            for o in owned:
+                o.emit([("close", a)])
+    assert all(len(o.own) == 25 for o in owned)  # the 25 still open
+    assert sum(o.dropped for o in owned) == 50 + 25  # each event held back by one partition
+    assert sorted(i for k in kept for i in k.alerts) == sorted(f"a{i}" for i in range(50))

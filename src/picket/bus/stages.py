@@ -168,8 +168,9 @@ def _before_batch(sink: Any, world: Any) -> None:
 class OwnedOnly:
     """An area partition's sink: only the events of alerts this partition owns (opened in
     one of its cells, `picket.bus.area`); the halo's alerts are another partition's. Each
-    alert's owner is decided at its first event and kept (checkpointed with the worker),
-    so an alert whose position moves on stays with one partition."""
+    alert's owner is decided at its first event and kept (checkpointed with the worker)
+    until it closes, so an alert whose position moves on stays with one partition; a
+    reopened alert is judged again where it is, the same way by every partition."""
 
     def __init__(self, sink: Any, amap: Any, part: int, own: dict[str, bool]):
         self.sink, self.amap, self.part, self.own = sink, amap, part, own
@@ -186,6 +187,8 @@ class OwnedOnly:
                 out.append(ev)
             else:
                 self.dropped += 1
+            if ev[0] == "close":  # the map holds open alerts only: it must not grow with time
+                self.own.pop(a.id, None)
         if out:
             self.sink.emit(out)
 
