@@ -137,14 +137,20 @@ def test_reports_without_a_position_follow_their_subject():
     assert air.tolist() == [1]  # aircraft: partition 0, whole
 
 
-def test_encounter_across_a_partition_border_is_stored_once():
+def pair_across_border() -> list:
+    """Two vessels 240 m apart drifting north along a partition border, one on each side:
+    an encounter whose reports fall in two partitions."""
     lat, lon, _ = border_point()
     t = np.arange(0.0, 3000, 10)
     la, lo = destination(np.full(len(t), lat), np.full(len(t), lon), 0.0, 0.3 * KNOT * t)
     wa, wo = destination(la, lo, 270.0, 120.0)
     ea, eo = destination(la, lo, 90.0, 120.0)
-    cuts = cuts_of([ship(230_444_000, t, wa, wo, 0.3, 0.0),
+    return cuts_of([ship(230_444_000, t, wa, wo, 0.3, 0.0),
                     ship(230_444_001, t, ea, eo, 0.3, 0.0)])  # fmt: skip
+
+
+def test_encounter_across_a_partition_border_is_stored_once():
+    cuts = pair_across_border()
     ref = one_process(cuts)
     assert [a[1] for a in ref] == ["maritime.encounter"]
     got, workers = area_partitions(cuts)
@@ -188,13 +194,7 @@ def test_an_area_partition_restarted_from_its_checkpoint_stores_the_same(tmp_pat
     from picket.pipeline.assemble import assemble
     from picket.store import open_store
 
-    lat, lon, _ = border_point()
-    t = np.arange(0.0, 3000, 10)
-    la, lo = destination(np.full(len(t), lat), np.full(len(t), lon), 0.0, 0.3 * KNOT * t)
-    wa, wo = destination(la, lo, 270.0, 120.0)
-    ea, eo = destination(la, lo, 90.0, 120.0)
-    cuts = cuts_of([ship(230_444_000, t, wa, wo, 0.3, 0.0),
-                    ship(230_444_001, t, ea, eo, 0.3, 0.0)])  # fmt: skip
+    cuts = pair_across_border()
     ref = one_process(cuts)
     bus = InProcessBus()
     pub = Publisher(bus, 1, "synthetic", area_parts=M)

@@ -76,18 +76,18 @@ def windows(
                 continue
             if m == cap:
                 cap *= 2
-                o_seg = _grow_i(o_seg, cap)
-                o_lo = _grow_i(o_lo, cap)
-                o_a = _grow_i(o_a, cap)
-                o_hi = _grow_i(o_hi, cap)
-                o_nok = _grow_i(o_nok, cap)
-                o_land = _grow_f(o_land, cap)
-                o_net = _grow_f(o_net, cap)
-                o_cx = _grow_f(o_cx, cap)
-                o_cy = _grow_f(o_cy, cap)
-                o_cz = _grow_f(o_cz, cap)
-                o_cross = _grow_b(o_cross, cap)
-                o_far = _grow_f(o_far, cap)
+                o_seg = _grow(o_seg, cap)
+                o_lo = _grow(o_lo, cap)
+                o_a = _grow(o_a, cap)
+                o_hi = _grow(o_hi, cap)
+                o_nok = _grow(o_nok, cap)
+                o_land = _grow(o_land, cap)
+                o_net = _grow(o_net, cap)
+                o_cx = _grow(o_cx, cap)
+                o_cy = _grow(o_cy, cap)
+                o_cz = _grow(o_cz, cap)
+                o_cross = _grow(o_cross, cap)
+                o_far = _grow(o_far, cap)
             land = -np.inf
             for j in range(lo, hi):
                 if ground[j] and t[j] > land:
@@ -140,22 +140,9 @@ def windows(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _grow_i(a: np.ndarray, n: int) -> np.ndarray:
-    out = np.empty(n, np.int64)
-    out[: len(a)] = a
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _grow_f(a: np.ndarray, n: int) -> np.ndarray:
-    out = np.empty(n)
-    out[: len(a)] = a
-    return out
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _grow_b(a: np.ndarray, n: int) -> np.ndarray:
-    out = np.empty(n, np.bool_)
+def _grow(a: np.ndarray, n: int) -> np.ndarray:
+    """`a` in a longer array of its dtype (numba compiles one per dtype)."""
+    out = np.empty(n, a.dtype)
     out[: len(a)] = a
     return out
 
