@@ -102,6 +102,12 @@ def _overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
 
 
 def test_places_zones_and_cables_are_named_without_overlap(page: Any, demo_server: Any) -> None:
+    # the server's towns arrive after the first placement: measure once they are drawn
+    page.wait_for_function(
+        "() => window.__picket.overlay._deck.layerManager.getLayers()"
+        ".some((l) => l.id === 'map-labels' && l.props.data.length > 0)", timeout=30_000)
+    page.evaluate("() => window.__picket.placeMapLabels()")
+    page.wait_for_timeout(1000)
     boxes = _label_boxes(page)
     texts = {b["text"] for b in boxes}
     kinds = {b["kind"] for b in boxes}
