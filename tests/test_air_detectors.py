@@ -13,6 +13,7 @@ from picket.geo.zones import ZoneSet
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 
@@ -24,7 +25,7 @@ def run(reports: list[Reports], step: float = 10.0):
     zones = ZoneSet.from_features([("Lithuania", "airspace", BORDER, {}),
                                    ("Visby", "airport", AIRPORT, {})])  # fmt: skip
     mem = MemorySink()
-    p = Pipeline([TransponderLoss(), AirLoitering()], [mem], {"zones": zones})
+    p = Pipeline([TransponderLoss(), AirLoitering()], [mem], World(zones=zones))
     r = Reports.concat(reports).sorted_by_time()
     edges = np.floor(r.time / step)
     cuts = np.r_[0, np.flatnonzero(np.diff(edges)) + 1, len(r)]

@@ -24,6 +24,7 @@ from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 
@@ -49,7 +50,7 @@ def straight(icao, t, lat0, lon0, v=100.0, brg=90.0, **kw) -> Reports:
 
 def run(parts, step=10.0, detectors=None, statics=(), env=None):
     mem = MemorySink()
-    p = Pipeline(detectors or [AirLoitering()], [mem], dict(env or {}))
+    p = Pipeline(detectors or [AirLoitering()], [mem], World(**(env or {})))
     r = Reports.concat(parts).sorted_by_time()
     edges = np.floor(r.time / step)
     cuts = np.r_[0, np.flatnonzero(np.diff(edges)) + 1, len(r)]
@@ -75,8 +76,8 @@ def test_airports_index_knows_zurich_and_its_traffic_zone():
     zone = ap.in_zone(np.full(3, 47.4647), np.full(3, 8.5492),
                       np.array([elev + 100.0, elev + 2000.0, np.nan]))  # fmt: skip
     assert zone.tolist() == [True, False, True]  # unknown height near a runway counts as low
-    assert airports_of({"airports": None}) is None  # switched off
-    smaller = airports_of({"airports": lambda: load_airports(1000.0)})
+    assert airports_of(World(airports=None)) is None  # switched off
+    smaller = airports_of(World(airports=lambda: load_airports(1000.0)))
     assert smaller is not None and smaller.radius_m == 1000.0
     assert smaller.nearest(np.array([47.48]), np.array([8.5492]))[0][0] == -1  # 1.7 km off
     gj = ap.geojson(bbox=(8.4, 47.4, 8.7, 47.5))

@@ -118,7 +118,7 @@ def _encounter_events(skip_batches: bool, monkeypatch: pytest.MonkeyPatch) -> li
             course=90.0, heading=90.0, nav_status=0, msg=1))  # fmt: skip
     r = Reports.concat(parts).sorted_by_time()
     mem = MemorySink()
-    p = Pipeline(build_detectors(Config()), [mem], {})
+    p = Pipeline(build_detectors(Config()), [mem])
     cuts = np.unique(np.r_[0, rng.integers(0, len(r), 120), len(r)])
     events = []
     for a, b in itertools.pairwise(cuts):
@@ -185,7 +185,7 @@ def test_sustained_rules_same_as_measuring_every_row(
                 subject=key(Namespace.MMSI, 219_000_000 + v), lat=lat, lon=lon,
                 speed=kn * KNOT, course=90.0, heading=90.0, nav_status=status, msg=1))  # fmt: skip
         r = Reports.concat(parts).sorted_by_time()
-        p = Pipeline(build_detectors(Config()), [MemorySink()], {})
+        p = Pipeline(build_detectors(Config()), [MemorySink()])
         cuts = np.unique(np.r_[0, rng.integers(0, len(r), 80), len(r)])
         events = []
         for a, b in itertools.pairwise(cuts):

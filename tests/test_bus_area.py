@@ -26,6 +26,7 @@ from picket.geo.zones import LineSet, ZoneSet
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 
@@ -57,7 +58,7 @@ def ship(mmsi: int, t: np.ndarray, lat: Any, lon: Any, sog_kn: float, cog: float
 def pipeline(sinks: list) -> Pipeline:
     zones = ZoneSet.from_features([("Far port", "port", [(10.0, 54.0), (10.1, 54.0),
                                    (10.1, 54.1), (10.0, 54.0)], {})])  # fmt: skip
-    return Pipeline(build_detectors(Config()), sinks, {"zones": zones, "lines": LineSet([])})
+    return Pipeline(build_detectors(Config()), sinks, World(zones=zones, lines=LineSet([])))
 
 
 def cuts_of(reports: list[Reports], step: float = 60.0) -> list[tuple[Decoded, float]]:

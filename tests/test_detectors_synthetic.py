@@ -12,6 +12,7 @@ from picket.geo.zones import LineSet, ZoneSet
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 
@@ -29,7 +30,7 @@ def pipeline() -> tuple[Pipeline, MemorySink]:
     )
     lines = LineSet.from_features([("Test cable", "cable", CABLE, {"corridor_m": 1000})])
     mem = MemorySink()
-    return Pipeline(build_detectors(Config()), [mem], {"zones": zones, "lines": lines}), mem
+    return Pipeline(build_detectors(Config()), [mem], World(zones=zones, lines=lines)), mem
 
 
 def ship(mmsi, t, lat, lon, sog_kn, cog, hdg=None, status=0) -> Reports:

@@ -6,6 +6,7 @@ import httpx
 import numpy as np
 
 from picket.serve import LiveHub, start_server
+from picket.serve.live_sink import LiveSink
 from picket.store import harbours as store_harbours
 from picket.store.sqlite import Store
 from tests.test_harbours import HARBOUR, SEA, run, scene
@@ -28,7 +29,7 @@ def test_harbour_layer_live_and_stored(tmp_path):
     assert world.harbours is not None and world.harbours.cells, "the scene learns its quay"
 
     hub = LiveHub(tick_s=0.05)
-    hub.env = world  # what the live sink hands the hub: the running pipeline's World
+    LiveSink(hub, world=world).publish_harbours(force=True)  # as the pipeline's edge does
     store = Store(tmp_path / "live.sqlite")
     srv = start_server(store, hub, port=0)
     try:

@@ -19,6 +19,7 @@ from picket.geo.geodesy import destination
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 from picket.store import harbours as store_harbours
@@ -65,15 +66,14 @@ def scene(t):
 
 def run(parts, step=10.0, env=None):
     mem = MemorySink()
-    env = dict(env or {})
-    p = Pipeline(build_detectors(Config()), [mem], env)
+    p = Pipeline(build_detectors(Config()), [mem], World(**(env or {})))
     r = Reports.concat(parts).sorted_by_time()
     edges = np.floor(r.time / step)
     cuts = np.r_[0, np.flatnonzero(np.diff(edges)) + 1, len(r)]
     for a, b in itertools.pairwise(cuts):
         p.process(Decoded(r.take(slice(a, b))), now=float(r.time[b - 1]))
     p.finish()
-    return mem, p.env
+    return mem, p.world
 
 
 def test_moored_ships_raise_nothing_and_a_rendezvous_at_sea_still_does():
@@ -85,7 +85,7 @@ def test_moored_ships_raise_nothing_and_a_rendezvous_at_sea_still_does():
     assert ("mmsi:230200000", "maritime.encounter") in by
     assert {("mmsi:230200000", "maritime.loitering"),
             ("mmsi:230200001", "maritime.loitering")} <= by  # fmt: skip
-    h = env["harbours"]
+    h = env.harbours
     inside = h.contains(np.array([HARBOUR[0]]), np.array([HARBOUR[1]]), t[-1])
     at_sea = h.contains(np.array([SEA[0]]), np.array([SEA[1]]), t[-1])
     assert inside[0] and not at_sea[0]  # two ships never make a harbour
@@ -144,7 +144,7 @@ def test_solent_day_raises_no_alerts_from_portsmouth_harbour(shared_data):
     kinds = [a.kind for a in alerts]
     assert kinds.count("maritime.encounter") == 0
     assert len(alerts) <= 10, [a.summary for a in alerts]
-    h = asm.pipeline.env["harbours"]
+    h = asm.pipeline.world.harbours
     assert h.contains(np.array([50.795]), np.array([-1.11]), 1452609000.0)[0]  # Portsmouth
     inner = [a for a in alerts if 50.78 < a.lat < 50.815 and -1.125 < a.lon < -1.09]
     assert inner == [], [a.summary for a in inner]

@@ -20,6 +20,7 @@ from picket.model.alerts import Alert
 from picket.model.decoded import Decoded, Static
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.serve import LiveHub, LiveSink, start_server
 from picket.serve.picture import snapshot
@@ -112,11 +113,11 @@ def test_zone_edit_reaches_the_detectors_only_through_the_bus_command(tmp_path):
         [("EXISTING", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
     )
     hub = LiveHub(tick_s=0.05)
-    pipe = Pipeline(detectors=[], sinks=[], env={"zones": far})
+    pipe = Pipeline(detectors=[], sinks=[], world=World(zones=far))
     live = LiveSink(hub, min_interval_s=0.0, pipeline=pipe)
     pipe.sinks.append(live)
     # a second pipeline whose edge reads another bus: the same hub's edits never reach it
-    other = Pipeline(detectors=[], sinks=[], env={"zones": far})
+    other = Pipeline(detectors=[], sinks=[], world=World(zones=far))
     other.sinks.append(LiveSink(hub, pipeline=other, bus=InProcessBus()))
     store = Store(tmp_path / "picket.sqlite")
     srv = start_server(store, hub, port=0, tokens={OPERATOR: ("olga", "operator")})
@@ -167,7 +168,7 @@ def test_in_process_bus_forgets_what_was_read_and_caps_what_was_not():
 
 def test_triage_goes_out_as_a_command_the_pipeline_edge_takes():
     hub = LiveHub(tick_s=0.05)
-    pipe = Pipeline(detectors=[], sinks=[], env={})
+    pipe = Pipeline(detectors=[], sinks=[])
     live = LiveSink(hub, pipeline=pipe)
     pipe.sinks.append(live)
     state = {"state": "acknowledged", "assignee": None, "who": "olga", "time": T0,
@@ -184,7 +185,7 @@ def test_a_zone_command_that_is_not_one_is_refused_and_counted():
         [("EXISTING", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
     )
     hub = LiveHub(tick_s=0.05)
-    pipe = Pipeline(detectors=[], sinks=[], env={"zones": far})
+    pipe = Pipeline(detectors=[], sinks=[], world=World(zones=far))
     live = LiveSink(hub, pipeline=pipe)
     pipe.sinks.append(live)
     bowtie = {"name": "X", "kind": "restricted", "properties": {}, "geometry": {
@@ -194,3 +195,28 @@ def test_a_zone_command_that_is_not_one_is_refused_and_counted():
     hub.bus.publish(f"{CMD}.zones", b"\xff not json")
     pipe.process(batch(1))
     assert live.commands["refused"] == 2 and pipe.world.zones.names == ["EXISTING"]
+
+
+def test_static_layers_reach_the_server_only_over_the_bus(tmp_path):
+    """The satellites layer and the `[incidents]` rules go out as one `picket.static`
+    message; the server makes its own sky layer from it and never holds the pipeline's
+    World, and rules published after the server started (a pipeline elsewhere) are used."""
+    from picket.serve.app import _incidents, _sky, build_app
+    from picket.serve.hub import STATIC
+    from picket.serve.satellites import SkyLayer
+
+    world = World(incidents={"distance_m": 4000.0})
+    world.sky = SkyLayer(tmp_path / "none.csv", T0, T0 + 600, (9.0, 53.5, 30.5, 66.0))
+    hub = LiveHub(tick_s=0.05)
+    LiveSink(hub, world=world)
+    assert not hasattr(hub, "world") and not hasattr(hub, "env")
+    st = build_app(hub, Store(tmp_path / "p.sqlite")).state.picket
+    assert _incidents(st).rules.distance_m == 4000.0
+    sky = _sky(st)
+    assert isinstance(sky, SkyLayer) and sky is not world.sky
+    assert sky.spec() == world.sky.spec() and _sky(st) is sky  # made once per spec
+    assert (sky.start, sky.end, sky.bbox) == (world.sky.start, world.sky.end, world.sky.bbox)
+    hub.bus.publish(STATIC, json.dumps({"sky": None, "incidents": {"distance_m": 900.0}}).encode())
+    assert _incidents(st).rules.distance_m == 900.0 and _sky(st) is None
+    hub.bus.publish(STATIC, b"[1, 2]")  # not an object: counted, the last good one kept
+    assert _incidents(st).rules.distance_m == 900.0 and hub.bus_errors == 1

@@ -132,7 +132,7 @@ def test_two_clients_on_one_listener_have_their_own_decoders(tmp_path):
     assert s["queue_dropped_bytes"] == 0 and s["shutdown_lost_bytes"] == 0, s
     tr = asm.pipeline.tracks
     assert len(tr) == 2
-    assert asm.env["live_stats"] is stats
+    assert asm.world.live_stats is stats
 
 
 def test_a_reconnect_starts_a_fresh_decoder_and_is_counted(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from picket.detect.maritime_motion import AnchorDrag
 from picket.geo.geodesy import KNOT, NM, destination, haversine_m
 from picket.geo.zones import LineSet, ZoneSet
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 from tests.test_detectors_synthetic import CABLE, feed, ship, straight
@@ -29,7 +30,7 @@ def background(t: np.ndarray):
 def run(reports, *, lines=None, zones=None, step=60.0) -> MemorySink:
     """The anchor-drag detector alone (the full set runs in test_detectors_synthetic)."""
     lines = lines or LineSet.from_features([("Test cable", "cable", CABLE, {"corridor_m": 1000})])
-    env = {"lines": lines, "zones": zones or ZoneSet([])}
+    env = World(lines=lines, zones=zones or ZoneSet([]))
     mem = MemorySink()
     feed(Pipeline([AnchorDrag()], [mem], env), reports, step=step)
     return mem

@@ -12,6 +12,7 @@ import pytest
 from picket.detect import places
 from picket.geo import gazetteer
 from picket.serve import LiveHub, start_server
+from picket.serve.live_sink import LiveSink
 from picket.store.sqlite import Store
 
 
@@ -73,7 +74,7 @@ def server(tmp_path_factory):
 
     _, world = run(scene(np.arange(0.0, 3 * 3600.0, 30.0) + 1.7e9))
     hub = LiveHub(tick_s=0.05)
-    hub.env = world
+    LiveSink(hub, world=world).publish_harbours(force=True)  # as the pipeline's edge does
     store = Store(tmp_path_factory.mktemp("places") / "p.sqlite")
     srv = start_server(store, hub, port=0)
     try:

@@ -17,6 +17,7 @@ from picket.model.alerts import Alert
 from picket.model.decoded import Decoded, Static
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.serve import LiveHub, LiveSink, frames, start_server
 from picket.sinks.store_sink import StoreSink
@@ -355,7 +356,7 @@ def test_zone_added_through_the_api_reaches_the_running_detectors(tmp_path):
         [("EXISTING", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
     )
     pipe = Pipeline(detectors=[AirspaceEntry()], sinks=[StoreSink(store, 30.0)],
-                    env={"zones": far})  # fmt: skip
+                    world=World(zones=far))  # fmt: skip
     pipe.sinks.append(LiveSink(hub, min_interval_s=0.0, pipeline=pipe))
     srv = start_server(store, hub, port=0, tokens={VIEWER: ("vera", "viewer"),
                                                    OPERATOR: ("olga", "operator")})  # fmt: skip
@@ -412,7 +413,7 @@ def test_zone_added_through_the_api_reaches_the_running_detectors(tmp_path):
         assert [f["properties"]["id"] for f in httpx.get(url, headers=op).json()["features"]] == [
             "z1"]  # fmt: skip
         pipe.process(next(_flight(T0 + 300, 1)))  # the next batch takes the edit
-        assert pipe.env["zones"].names == ["EXISTING"]
+        assert pipe.world.zones.names == ["EXISTING"]
     finally:
         srv.stop()
         store.close()
@@ -432,11 +433,11 @@ def test_zone_edits_kept_in_the_store_directory_win_at_the_next_start(tmp_path):
         [("CONFIGURED", "restricted", [[20, 50], [21, 50], [21, 51], [20, 51], [20, 50]], {})]
     )
     store = Store(tmp_path / "picket.sqlite")
-    pipe = Pipeline(detectors=[], env={"zones": configured})
-    asm = Assembly(pipe, Rejects(), store, {"zones": configured})
+    pipe = Pipeline(detectors=[], world=World(zones=configured))
+    asm = Assembly(pipe, Rejects(), store, pipe.world)
     h = serve_assembly(asm, port=0)
     try:
-        assert pipe.env["zones"].names == ["KEPT R-2"]  # before the first batch
+        assert pipe.world.zones.names == ["KEPT R-2"]  # before the first batch
         got = httpx.get(h.url + "/api/layers/zones", timeout=5).json()["features"]
         assert [(f["properties"]["id"], f["properties"]["edited_by"]) for f in got] == [
             ("r2", "olga")]  # fmt: skip

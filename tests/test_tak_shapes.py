@@ -132,7 +132,7 @@ class LiveCot:
         self.conn.sendall(b"".join(events))
 
     def zones(self) -> dict[str, object]:
-        z = self.asm.pipeline.env.get("zones")
+        z = self.asm.pipeline.world.zones
         if z is None:
             return {}
         return {f.properties.get("id"): f for f in z.features}
@@ -235,7 +235,7 @@ def test_served_picture_shows_the_drawn_zone(tmp_path):
             while time.monotonic() < deadline and PREFIX + "bravo" not in layer():
                 time.sleep(0.1)
         assert layer() == {PREFIX + "bravo"}
-        z = asm.pipeline.env.get("zones")
+        z = asm.pipeline.world.zones
         assert z is not None and [f.properties["id"] for f in z.features] == [PREFIX + "bravo"]
     finally:
         stop.set()

@@ -15,6 +15,7 @@ from picket.geo.zones import ZoneSet
 from picket.model.decoded import Decoded, Static
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
+from picket.model.world import World
 from picket.pipeline.runtime import Pipeline
 from picket.sinks.jsonl import MemorySink
 
@@ -34,7 +35,7 @@ def test_a_listed_vessel_appears_enters_goes_dark_and_returns(tmp_path):
     det = WatchlistHits(WatchlistThresholds(), wl)
     mem = MemorySink()
     zones = ZoneSet.from_features([("Anchorage B", "anchorage", BOX, {})])
-    p = Pipeline([det], [mem], {"zones": zones})
+    p = Pipeline([det], [mem], World(zones=zones))
     other = key(Namespace.MMSI, 219000001)
     me = key(Namespace.MMSI, 273412345)
     # minutes 0-20 west of the box, 20-30 inside; silent 30-70; back at 70

@@ -66,7 +66,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server = start_server(work / "picket.sqlite", hub, port=0, static_dir=DIST)
 
     def attach(asm: Any) -> None:
-        asm.pipeline.sinks.append(LiveSink(hub, env=asm.env, rejects=asm.rejects))
+        asm.pipeline.sinks.append(LiveSink(hub, world=asm.world, rejects=asm.rejects))
 
     try:
         result = run_demo(duration_s=3600.0, workdir=work, console=False, on_assembly=attach)

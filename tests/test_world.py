@@ -1,9 +1,7 @@
-"""The typed World: fields, the geography version, the per-kind zone cache and the old
-dict spelling other modules still use."""
+"""The typed World: fields, the geography version, the per-kind zone cache and the lazy
+airports layer; read by attribute only."""
 
 from __future__ import annotations
-
-import logging
 
 import numpy as np
 
@@ -30,7 +28,9 @@ def test_fields_and_version():
     assert w.zones is z and w.version == 1
     w.zones = z  # the same object: nothing changed
     assert w.version == 1
-    w.lines = None
+    w.lines = None  # None already: nothing changed
+    assert w.version == 1
+    w.zones = None
     assert w.version == 2
     w.harbours = object()  # not geography
     w.live_stats = {"a": 1}
@@ -50,50 +50,54 @@ def test_zones_of_kinds_cached_by_version():
     assert w.zones_of_kinds(("port",)) is None
 
 
-def test_dict_spelling_for_known_names():
-    z = _zones(("P", "port", 0.0))
-    w = World.of({"zones": z, "airports": None})
-    assert w.get("zones") is z and w["zones"] is z and "zones" in w
-    assert "lines" not in w and w.get("lines") is None and w.get("lines", 5) == 5
-    assert "airports" in w and w.get("airports", "default") is None  # off, not the default
-    assert World().get("airports", "default") == "default"  # unset: the default layer
-    h = object()
-    assert w.setdefault("harbours", h) is h and w.setdefault("harbours", object()) is h
-    assert w.pop("harbours") is h and "harbours" not in w and w.pop("harbours", 7) == 7
-    v = w.version
-    w["zones"] = _zones(("Q", "port", 3.0))
-    assert w.version == v + 1 and w.zones.names == ["Q"]
-    assert sorted(w) == ["airports", "zones"] and len(w) == 2 and bool(World()) is False
+def test_airports_a_lazy_loader_called_once_or_off():
+    """The airports layer is a field: the default loader, one set by `load_geography`, or
+    None (switched off); the loader runs at the first use only and that is no geography
+    change."""
+    from picket.geo.airports import airports_of, load_airports
+
+    calls = []
+
+    def loader():
+        calls.append(1)
+        return load_airports()
+
+    w = World(airports=loader)
+    assert calls == [] and w.airports is loader
+    a = w.airports_layer()
+    assert calls == [1] and a is load_airports() and w.airports is a and w.version == 0
+    assert airports_of(w) is a and calls == [1]
+    off = World(airports=None)
+    assert off.airports_layer() is None and airports_of(off) is None
+    assert World().airports_layer() is load_airports()  # the default layer
+    off.airports = loader
+    assert off.version == 1
 
 
-def test_old_zone_cache_dict_follows_the_version():
-    """`env.setdefault("_zone_cache", {})` (air rules) gets a dict emptied by a zone change."""
-    w = World(zones=_zones(("P", "port", 0.0)))
-    cache = w.setdefault("_zone_cache", {})
-    cache["mine"] = 1
-    assert w.setdefault("_zone_cache", {})["mine"] == 1
-    w.zones = _zones(("Q", "port", 1.0))
-    assert "mine" not in w.setdefault("_zone_cache", {})
-    w.setdefault("_zone_cache", {})["mine"] = 2
-    w.pop("_zone_cache", None)  # the old hand-kept invalidation still works
-    assert "mine" not in w.setdefault("_zone_cache", {})
-
-
-def test_unknown_names_are_memos_named_once(caplog):
+def test_no_dict_spelling_is_left():
+    """The World is read by attribute only: no `env` dict spelling, no memos kept in it."""
     w = World()
-    with caplog.at_level(logging.WARNING, logger="picket.model.world"):
-        w["scratch"] = 1
-        w["scratch"] = 2
-        w["sky"] = 3  # a known memo (the demo's satellites), to become a field: no line
-    assert w["scratch"] == 2 and w.pop("sky") == 3
-    assert [r.getMessage() for r in caplog.records].count(
-        "env['scratch'] is not a World field; keep detector memos on the detector") == 1
+    for name in ("get", "setdefault", "pop", "keys", "items", "__getitem__", "__contains__"):
+        assert not hasattr(w, name), name
+    try:
+        w.scratch = 1  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("a World took an unknown name")
+    try:
+        World.of({"zones": None})  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("World.of took a dict")
+    assert isinstance(World.of(None), World) and World.of(w) is w
 
 
 def test_pipeline_and_assembly_share_one_world():
     z = _zones(("R", "restricted", 0.0))
-    p = Pipeline(build_detectors(Config()), [], {"zones": z})
-    assert isinstance(p.world, World) and p.env is p.world and p.world.zones is z
+    p = Pipeline(build_detectors(Config()), [], World(zones=z))
+    assert isinstance(p.world, World) and p.world.zones is z
     asm = Assembly(p, None, None, p.world)  # type: ignore[arg-type]
     assert asm.world is p.world
     w = World()
@@ -106,7 +110,7 @@ def test_replace_zones_needs_no_cache_popping():
     lat, lon = np.array([50.5, 50.5]), np.array([0.5, 5.5])
 
     class Ctx:  # what in_zone_kinds reads of a BatchContext
-        env = p.world
+        world = p.world
 
     from picket.detect.base import in_zone_kinds
 
@@ -116,7 +120,7 @@ def test_replace_zones_needs_no_cache_popping():
 
 
 def test_detectors_see_the_pipelines_world_and_its_clock():
-    """A batch's context carries the pipeline's World (`ctx.world`, `ctx.env` the same),
+    """A batch's context carries the pipeline's World (`ctx.world`),
     its per-domain clock kept up to date, and a zone edit between batches reaches it."""
     from picket.model.decoded import Decoded
     from picket.model.reports import Domain, Kind, Reports
@@ -129,7 +133,7 @@ def test_detectors_see_the_pipelines_world_and_its_clock():
 
         def update(self, ctx):
             w = ctx.world
-            seen.append((w is ctx.env, w.now_of(Domain.MARITIME, -1.0),
+            seen.append((w is p.world, w.now_of(Domain.MARITIME, -1.0),
                          list(w.zones_of_kinds(("port",)).names)))  # fmt: skip
             return []
 

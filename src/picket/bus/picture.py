@@ -132,8 +132,8 @@ class PictureTap:
             f = t.statics.get(st.subject)
             if f:
                 statics.append((int(st.subject), f))
-        env = ctx.env
-        nbd = dict(env.get("now_by_domain", {}) or {}) if env is not None else {}
+        world = getattr(ctx, "world", None)
+        nbd = dict(world.now_by_domain) if world is not None else {}
         return encode(Snapshot(float(ctx.now), cols, hist, nbd, n_reports, statics))
 
 

@@ -327,11 +327,8 @@ def select_kinds(zones: Any, kinds: tuple[str, ...]) -> Any:
 
 
 def _world(ctx: BatchContext) -> World:
-    """The batch's World (a context built with an old-style dict gets one made from it)."""
-    w = ctx.env
-    if not isinstance(w, World):
-        w = ctx.env = World.of(w)
-    return w
+    """The batch's World."""
+    return ctx.world
 
 
 def in_zone_kinds(ctx: BatchContext, lat: np.ndarray, lon: np.ndarray, kinds: tuple[str, ...]):

@@ -26,6 +26,7 @@ from picket.fusion.tracks import REPEAT_FIX, FixThresholds, TrackTable
 from picket.geo.geodesy import EARTH_RADIUS_M, destination, haversine_m
 from picket.model.decoded import Static
 from picket.model.reports import Reports
+from picket.model.world import World
 
 
 @dataclass
@@ -44,16 +45,11 @@ class BatchContext:
     statics: list[Static] = field(default_factory=list)
     identity_changes: list[tuple[int, str, Any, Any, float]] = field(default_factory=list)
     plots: Reports | None = None  # anonymous plots (tracker input), time-sorted
-    env: dict[str, Any] = field(default_factory=dict)  # the pipeline's World (`world`)
+    world: World = field(default_factory=World)  # the pipeline's geography and clocks
     _corridor: tuple[np.ndarray, np.ndarray] | None = None
     # what several detectors compute once per batch (e.g. the anchor-drag rules' view):
     # it lives and dies with the batch, never in the World
     memo: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def world(self) -> Any:
-        """The pipeline's `picket.model.world.World` (`env` is its old name)."""
-        return self.env
 
     def corridor(self) -> tuple[np.ndarray, np.ndarray]:
         """(line index or -1, distance m) of the protected corridor holding each row.
@@ -64,7 +60,7 @@ class BatchContext:
         if self._corridor is None:
             n = len(self.reports)
             line, dist = np.full(n, -1, np.int64), np.full(n, np.inf)
-            lines = self.env.get("lines")
+            lines = self.world.lines
             idx = np.flatnonzero(self.has_pos)
             if lines is not None and len(lines) and len(idx):
                 li, di = lines.in_corridor(self.reports.lat[idx], self.reports.lon[idx])

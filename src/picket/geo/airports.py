@@ -22,9 +22,12 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from picket.model.world import World
 
 logger = logging.getLogger(__name__)
 
@@ -157,17 +160,7 @@ def load_airports(radius_m: float = ATZ_RADIUS_M, height_m: float = ATZ_HEIGHT_M
     return Airports(lat, lon, elev, codes, names, float(radius_m), float(height_m), served)
 
 
-def airports_of(env: dict[str, Any]) -> Airports | None:
-    """The airports layer of a pipeline's geography, loaded at first use.
-
-    `env["airports"]` is an `Airports`, a loader to call once (`load_geography` puts
-    one there, so a run that sees no aircraft never reads the table), or None where the
-    layer is switched off (`[airports] enabled = false`); a geography built without
-    `load_geography` gets the default layer.
-    """
-    a = env.get("airports", load_airports)
-    if a is None or isinstance(a, Airports):
-        return a
-    a = a()
-    env["airports"] = a
-    return a
+def airports_of(world: World) -> Airports | None:
+    """The airports layer of a pipeline's geography, loaded at first use (None: switched
+    off); see `World.airports_layer`."""
+    return world.airports_layer()

@@ -1,25 +1,19 @@
 """The world the detectors see: geography and the per-domain clock, typed and versioned.
 
-It replaces the string-keyed `env` dict that served as the detectors' blackboard. The
-fields are the whole contract: zones, protected lines, the airports layer, the learned
-harbours, the per-domain event-time watermarks and the live path's counters. `version`
-goes up whenever geography changes (zones, lines or airports replaced), so anything
-derived from geography is cached by version (`zones_of_kinds`) instead of being popped
-by hand when an operator edits a zone.
-
-Until every caller reads attributes, a `World` also answers the old dict spelling for
-its field names (`env.get("zones")`, `env["lines"]`, `setdefault`, `pop`, `in`), so
-code written against the dict keeps working unchanged (still read that way, at the time
-of writing: `fusion/context.py`, `geo/airports.py`, `bus/picture.py`, `serve/watch.py`,
-`Pipeline(env={...})` in tests; serve, cli, pipeline and demo read attributes).
-Detector memos do not belong here (they live on the detector); the few old ones still
-stored through the dict spelling are kept apart and named in a log line once.
+It replaced the string-keyed `env` dict that served as the detectors' blackboard: the
+fields are the whole contract (zones, protected lines, the airports layer, the learned
+harbours, the per-domain event-time watermarks, the live path's counters and the
+watchlist the API edits), read and set as attributes. `version` goes up whenever
+geography changes (zones, lines or airports replaced), so anything derived from
+geography is cached by version (`zones_of_kinds`) instead of being dropped by hand when
+an operator edits a zone. Detector memos do not belong here (they live on the detector,
+or for one batch in `BatchContext.memo`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,33 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _Unset:
-    """Marks a field nobody set (the dict spelling then reads it as absent)."""
+def default_airports() -> Airports:
+    """The default airports layer (`geo.airports.load_airports`), read at first use."""
+    from picket.geo.airports import load_airports
 
-    _it: _Unset | None = None
-
-    def __new__(cls) -> _Unset:
-        if cls._it is None:
-            cls._it = super().__new__(cls)
-        return cls._it
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Any = _Unset()
-
-# the names the dict spelling knows, and which of them are geography (a change bumps version)
-FIELDS = ("zones", "lines", "airports", "harbours", "now_by_domain", "live_stats",
-          "watchlist_api", "sky", "incidents")
-GEOGRAPHY = frozenset({"zones", "lines", "airports"})
-# the old per-kind zone subsets (`env["_zone_cache"]`): now the version-keyed cache itself
-ZONE_CACHE = "_zone_cache"
-# names once kept through the dict spelling that are fields now (no warning for them)
-KNOWN_MEMOS: frozenset[str] = frozenset()
+    return load_airports()
 
 
 class World:
@@ -65,63 +37,60 @@ class World:
     zones: `ZoneSet` of watched areas, ports, anchorages (None: none loaded).
     lines: `LineSet` of protected infrastructure with corridors (None: none).
     airports: the world airports layer: an `Airports`, a loader called once at first use
-        (`load_geography` sets one so a run without aircraft never reads the table), None
-        where switched off, or unset (the default layer, `geo.airports.airports_of`).
+        (`airports_layer`; the default loader reads the default layer, `load_geography`
+        sets one with the configured radius, so a run without aircraft never reads the
+        table), or None where the layer is switched off.
     harbours: the `HarbourLearner` shared by the maritime rules (None until made).
     now_by_domain: domain code -> newest event time seen (the pipeline's own dict).
     live_stats: the live path's counters per source (`pipeline/live.py`), published with
         the pipeline's metrics (`pipeline/metrics.py`).
-    watchlist_api: the watchlist entries operators add through the API, set by the
-        pipeline's edge from `picket.cmd.watchlist` commands (serve/live_sink.py) and read
-        by the running `watchlist.hit` detector.
-    sky: the satellites over the area for the picture (serve/satellites.py).
-    incidents: the `[incidents]` rules the server joins alerts by (serve/incidents.py).
+    watchlist_api: the watchlist entries operators add through the API (a
+        `detect.watchlist.WatchBox`), set by the pipeline's edge from
+        `picket.cmd.watchlist` commands (serve/live_sink.py) and read by the running
+        `watchlist.hit` detector; None until the first command.
+    sky: the satellites over the area for the map (serve/satellites.SkyLayer, set by the
+        demo); the live edge publishes what rebuilds it on the bus (`picket.static`).
+    incidents: the `[incidents]` rules the server joins alerts by, published the same way.
     version: goes up by one on every change of zones, lines or airports.
     """
 
-    __slots__ = ("_kinds", "_memos", "_v", "_version", "_warned")
+    __slots__ = ("_airports", "_kinds", "_lines", "_version", "_zones", "harbours",
+                 "incidents", "live_stats", "now_by_domain", "sky", "watchlist_api")  # fmt: skip
 
     def __init__(
         self,
-        zones: ZoneSet | None = UNSET,
-        lines: LineSet | None = UNSET,
-        airports: Airports | Callable[[], Airports] | None = UNSET,
-        harbours: HarbourLearner | None = UNSET,
-        now_by_domain: dict[int, float] | None = UNSET,
-        live_stats: dict[str, Any] | None = UNSET,
-        watchlist_api: Any = UNSET,
-        sky: Any = UNSET,
-        incidents: Any = UNSET,
+        zones: ZoneSet | None = None,
+        lines: LineSet | None = None,
+        airports: Airports | Callable[[], Airports] | None = default_airports,
+        harbours: HarbourLearner | None = None,
+        now_by_domain: dict[int, float] | None = None,
+        live_stats: dict[str, Any] | None = None,
+        watchlist_api: Any = None,
+        sky: Any = None,
+        incidents: dict[str, Any] | None = None,
     ) -> None:
-        self._v: dict[str, Any] = dict(zip(FIELDS, (
-            zones, lines, airports, harbours, now_by_domain, live_stats, watchlist_api, sky,
-            incidents), strict=True))  # fmt: skip
+        self._zones, self._lines, self._airports = zones, lines, airports
+        self.harbours = harbours
+        self.now_by_domain: dict[int, float] = now_by_domain if now_by_domain is not None else {}
+        self.live_stats = live_stats
+        self.watchlist_api = watchlist_api
+        self.sky = sky
+        self.incidents = incidents
         self._version = 0
         self._kinds: dict[Any, Any] = {}  # version-scoped derived geography
-        self._memos: dict[str, Any] = {}
-        self._warned: set[str] = set()
 
     @classmethod
-    def of(cls, env: World | Mapping[str, Any] | None) -> World:
-        """A World as given, or one made from an old `env` mapping (unknown keys kept as
-        memos, logged)."""
-        if isinstance(env, World):
-            return env
-        w = cls()
-        for k, v in (env or {}).items():
-            w[k] = v
-        return w
+    def of(cls, world: World | None) -> World:
+        """`world`, or a new empty one for None."""
+        if world is None:
+            return cls()
+        if not isinstance(world, World):
+            raise TypeError(f"a World is wanted, not {type(world).__name__}")
+        return world
 
-    # typed fields ---------------------------------------------------------------------
-    def _get(self, name: str) -> Any:
-        v = self._v[name]
-        return None if v is UNSET else v
-
-    def _set(self, name: str, value: Any) -> None:
-        if name in GEOGRAPHY and self._v[name] is not value:
-            self._version += 1
-            self._kinds = {}
-        self._v[name] = value
+    def _geography_changed(self) -> None:
+        self._version += 1
+        self._kinds = {}
 
     @property
     def version(self) -> int:
@@ -129,79 +98,43 @@ class World:
 
     @property
     def zones(self) -> ZoneSet | None:
-        return self._get("zones")
+        return self._zones
 
     @zones.setter
     def zones(self, value: ZoneSet | None) -> None:
-        self._set("zones", value)
+        if value is not self._zones:
+            self._zones = value
+            self._geography_changed()
 
     @property
     def lines(self) -> LineSet | None:
-        return self._get("lines")
+        return self._lines
 
     @lines.setter
     def lines(self, value: LineSet | None) -> None:
-        self._set("lines", value)
+        if value is not self._lines:
+            self._lines = value
+            self._geography_changed()
 
     @property
     def airports(self) -> Airports | Callable[[], Airports] | None:
-        """As set: see the class docstring (unset reads as `UNSET`, the default layer)."""
-        return self._v["airports"]
+        """As set (a loader until `airports_layer` has called it)."""
+        return self._airports
 
     @airports.setter
     def airports(self, value: Airports | Callable[[], Airports] | None) -> None:
-        self._set("airports", value)
+        if value is not self._airports:
+            self._airports = value
+            self._geography_changed()
 
-    @property
-    def harbours(self) -> HarbourLearner | None:
-        return self._get("harbours")
-
-    @harbours.setter
-    def harbours(self, value: HarbourLearner | None) -> None:
-        self._set("harbours", value)
-
-    @property
-    def now_by_domain(self) -> dict[int, float]:
-        v = self._v["now_by_domain"]
-        if v is UNSET or v is None:
-            v = self._v["now_by_domain"] = {}
-        return v
-
-    @now_by_domain.setter
-    def now_by_domain(self, value: dict[int, float]) -> None:
-        self._set("now_by_domain", value)
-
-    @property
-    def live_stats(self) -> dict[str, Any] | None:
-        return self._get("live_stats")
-
-    @live_stats.setter
-    def live_stats(self, value: dict[str, Any] | None) -> None:
-        self._set("live_stats", value)
-
-    @property
-    def watchlist_api(self) -> Any:
-        return self._get("watchlist_api")
-
-    @watchlist_api.setter
-    def watchlist_api(self, value: Any) -> None:
-        self._set("watchlist_api", value)
-
-    @property
-    def sky(self) -> Any:
-        return self._get("sky")
-
-    @sky.setter
-    def sky(self, value: Any) -> None:
-        self._set("sky", value)
-
-    @property
-    def incidents(self) -> Any:
-        return self._get("incidents")
-
-    @incidents.setter
-    def incidents(self, value: Any) -> None:
-        self._set("incidents", value)
+    def airports_layer(self) -> Airports | None:
+        """The airports layer, its loader called at the first use (None: switched off).
+        Loading is no change of geography: the version stays."""
+        a = self._airports
+        if a is None or not callable(a):
+            return a
+        a = self._airports = a()
+        return a
 
     # derived geography, cached by version ------------------------------------------------
     def zones_of_kinds(self, kinds: tuple[str, ...]) -> ZoneSet | None:
@@ -220,78 +153,6 @@ class World:
         """The newest event time seen in `domain` (`default` before any)."""
         return self.now_by_domain.get(int(domain), default)
 
-    # the old dict spelling ---------------------------------------------------------------
-    def _memo(self, key: str) -> dict[str, Any]:
-        if key not in KNOWN_MEMOS and key not in self._warned:
-            self._warned.add(key)
-            log.warning("env[%r] is not a World field; keep detector memos on the detector",
-                        key)  # fmt: skip
-        return self._memos
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._v:
-            v = self._v[key]
-            if v is UNSET:
-                raise KeyError(key)
-            return v
-        if key == ZONE_CACHE:
-            return self._kinds
-        return self._memos[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self._v:
-            self._set(key, value)
-        elif key == ZONE_CACHE:
-            self._kinds = value
-        else:
-            self._memo(key)[key] = value
-
-    def __contains__(self, key: object) -> bool:
-        if key in self._v:
-            return self._v[key] is not UNSET  # type: ignore[index]
-        return key == ZONE_CACHE or key in self._memos
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        if key in self._v:
-            if self._v[key] is UNSET:
-                self._set(key, default)
-            return self._v[key]
-        if key == ZONE_CACHE:
-            return self._kinds
-        return self._memo(key).setdefault(key, default)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        if key in self._v:
-            v = self._v[key]
-            if v is UNSET:
-                if default:
-                    return default[0]
-                raise KeyError(key)
-            self._set(key, UNSET)
-            return v
-        if key == ZONE_CACHE:  # the old hand-kept cache: dropping it drops derived geography
-            v, self._kinds = self._kinds, {}
-            return v
-        return self._memos.pop(key, *default)
-
-    def keys(self) -> list[str]:
-        return [k for k in FIELDS if self._v[k] is not UNSET] + list(self._memos)
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, self[k]) for k in self.keys()]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
     def __repr__(self) -> str:
-        set_ = ", ".join(f"{k}={type(v).__name__}" for k, v in self.items())
-        return f"World(version={self._version}, {set_})"
+        return (f"World(version={self._version}, zones={len(self._zones or ())}, "
+                f"lines={len(self._lines or ())}, airports={type(self._airports).__name__})")

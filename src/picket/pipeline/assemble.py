@@ -28,17 +28,10 @@ class Assembly:
     pipeline: Pipeline
     rejects: Rejects
     store: Store | None
-    env: World = field(default_factory=World)  # the pipeline's World (old name kept)
+    world: World = field(default_factory=World)  # the pipeline's World
     # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
     outputs: list[Any] = field(default_factory=list)
     resumed: str | None = None  # what a restart carried over (docs/restart.md), one line
-
-    def __post_init__(self) -> None:
-        self.env = World.of(self.env)
-
-    @property
-    def world(self) -> World:
-        return self.env
 
     def close(self) -> None:
         self.rejects.close()
@@ -154,7 +147,7 @@ def assemble(
     pipe = Pipeline(
         detectors=detectors,
         sinks=sinks,
-        env=world,
+        world=world,
         tracks=TrackTable(TrackConfig(history=cfg.history)),
         plot_tracker=plot_tracker,
         rejects=rejects,

@@ -50,18 +50,16 @@ class Pipeline:
         self,
         detectors: Sequence[Detector],
         sinks: Sequence[Sink] = (),
-        env: World | dict[str, Any] | None = None,  # the old name of `world`
+        world: World | None = None,
         tracks: TrackTable | None = None,
         plot_tracker: PlotStage | None = None,
         book: AlertBook | None = None,
         rejects: Rejects | None = None,
-        world: World | None = None,
     ):
         self.detectors = list(detectors)
         self.sinks = list(sinks)
-        # geography and clocks the detectors read: the assembly's own World (an old-style
-        # dict is taken into a new one)
-        self.world = World.of(world if world is not None else env)
+        # geography and clocks the detectors read: the assembly's own World
+        self.world = World.of(world)
         self.tracks = tracks or TrackTable()
         self.plot_tracker = plot_tracker
         self.book = book or AlertBook()
@@ -132,7 +130,7 @@ class Pipeline:
             reports=r, slots=slots, tracks=t, now=self.now, has_pos=has_pos, prev_t=prev_t,
             prev_lat=prev_lat, prev_lon=prev_lon, jump_m=jump, jump_speed=speed,
             outlier=outlier, statics=decoded.statics, identity_changes=changes, plots=plots,
-            env=world,
+            world=world,
         )  # fmt: skip
         signals = []
         for det in self.detectors:
@@ -151,11 +149,6 @@ class Pipeline:
         if self.resume_mark:
             self._end_resume()
         return events
-
-    @property
-    def env(self) -> World:
-        """The old name of `world` (the same object)."""
-        return self.world
 
     def finish(self) -> list[Event]:
         events = self.book.close_all(self.now)

@@ -90,6 +90,8 @@ class ServerState:
         self.refused: dict[str, int] = {}  # over caps and by the browser checks, per reason
         self.incidents: Any = None  # serve/incidents.Incidents, set by build_app
         self.watchlist: Any = None  # serve/watch.Watchlist, set by build_app
+        self.sky: tuple[str, Any] | None = None  # (spec, SkyLayer) made from `picket.static`
+        self.static_seq = -1  # the hub's static message the incident rules were made from
 
     def refuse(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
@@ -382,9 +384,22 @@ async def layer(request: Request) -> Response:
 
 
 def _sky(st: ServerState) -> Any:
-    """The space layer (serve/satellites.SkyLayer) the pipeline's geography carries."""
-    world = st.hub.world
-    return world.sky if world is not None else None
+    """The space layer (serve/satellites.SkyLayer) the pipeline published the spec of
+    (`picket.static`), the server's own copy, made once per spec."""
+    st.hub.sync()
+    spec = st.hub.static.get("sky")
+    if not spec:
+        return None
+    key = json.dumps(spec, sort_keys=True)
+    if st.sky is None or st.sky[0] != key:
+        from picket.serve.satellites import SkyLayer
+
+        try:
+            st.sky = (key, SkyLayer.from_spec(spec))
+        except (KeyError, TypeError, ValueError) as e:
+            log.warning("sky layer spec refused: %s", e)
+            st.sky = (key, None)
+    return st.sky[1]
 
 
 async def _satellites(request: Request, st: ServerState) -> Response:
@@ -484,6 +499,10 @@ def area_query(request: Request) -> Response:
 def _incidents(st: ServerState) -> Any:
     if st.reader.store is None:
         raise ApiError(404, "no store configured: incidents are joined from stored alerts")
+    st.hub.sync()
+    if st.static_seq != st.hub.static_seq:  # the pipeline published (other) rules
+        st.incidents = _incident_view(st.hub, st.reader)
+        st.static_seq = st.hub.static_seq
     return st.incidents
 
 
@@ -601,15 +620,11 @@ async def codes(request: Request) -> Response:
 
 def _harbours(st: ServerState) -> dict[str, Any]:
     """Harbours and anchorages learned from the traffic (detect/harbours.py): the running
-    pipeline's as it last published them on the bus (or of a World handed to the hub with
-    no pipeline edge publishing), else those kept in the store."""
+    pipeline's as it last published them on the bus, else those kept in the store."""
     from picket.detect.harbours import HarbourLearner
 
     st.hub.sync()
     cells = st.hub.harbour_cells
-    learner = st.hub.world.harbours if st.hub.world is not None else None
-    if cells is None and learner is not None:
-        cells = dict(learner.cells)
     if cells is not None:
         copy = HarbourLearner()
         copy.cells = cells
@@ -953,11 +968,12 @@ def build_app(
     auth = Authenticator(normalise_tokens(tokens))
     state = ServerState(hub, reader, auth, ddir, max_ws, max_sse, slow_s)
     state.incidents = _incident_view(hub, reader)
+    state.static_seq = hub.static_seq
     from picket.serve.watch import Watchlist
 
     # the entries reach the running detector as `picket.cmd.watchlist` commands on the bus
     # (serve/live_sink.py applies them between batches), never through its memory
-    state.watchlist = Watchlist(reader, None)
+    state.watchlist = Watchlist(reader)
     box = _CommandBox(hub)
     box.set(list(state.watchlist.box.rows))  # the stored entries, for the pipeline's start
     state.watchlist.box = box
@@ -1045,12 +1061,13 @@ class _CommandBox:
 
 
 def _incident_view(hub: LiveHub, reader: StoreReader) -> Any:
-    """The incidents over the server's store, with the `[incidents]` rules the pipeline's
-    geography carries (`World.incidents`) or `picket serve`'s config, else the defaults."""
+    """The incidents over the server's store, with the `[incidents]` rules the pipeline
+    published (`picket.static`) or `picket serve`'s config, else the defaults."""
     from picket.detect.incidents import IncidentRules
     from picket.serve.incidents import Incidents
 
-    rules = hub.world.incidents if hub.world is not None else None
+    hub.sync()
+    rules = hub.static.get("incidents")
     rules = rules if rules is not None else hub.incident_rules
     return Incidents(reader, IncidentRules.from_dict(rules if isinstance(rules, dict) else None),
                      hub)  # fmt: skip

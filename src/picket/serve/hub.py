@@ -1,25 +1,18 @@
 """The live hub: the current picture, the open alerts and everyone listening.
 
-Threads: the pipeline thread hands over snapshots and alert events; a tick
-thread encodes one frame per view per tick (all CPU work happens there); the
-server's event loop only moves ready bytes to sockets. A slow client whose
-queue is full is dropped back to a keyframe instead of stalling the others.
-
-Why the tick waits for a batch boundary: the pipeline and the tick share one
-interpreter (the GIL), so an encode started mid-batch takes a few ms of CPU
-but tens of ms of wall time. When the pipeline thread is busy (its CPU clock
-moves), the tick asks it to park at the end of its current batch (it hands
-over a fresh snapshot first), encodes alone, and lets it go; a tick never
-waits longer than `tick_s` for that, and an idle pipeline is not waited for.
+Threads: a follower thread takes what the bus holds; a tick thread encodes one frame
+per view per tick (all CPU work happens there); the server's event loop only moves ready
+bytes to sockets. A slow client whose queue is full is dropped back to a keyframe
+instead of stalling the others.
 
 Where the picture comes from: the bus (`picket.bus`). The pipeline publishes each
 batch's changed tracks (`picket.picture`), its alert events (`picket.alerts`) and its
-counters (`picket.metrics`, what `/api/metrics` shows); the hub merges them into its
-own columns (`BusPicture`) whenever a reader asks and on a follower thread, so it holds
-nothing of the pipeline's and never stops it. Zone edits
-and triage go the other way as commands (`picket.cmd.zones`, `picket.cmd.triage`).
-The parking above is kept for a pipeline that still calls `at_batch_end`; `LiveSink`
-no longer does.
+counters (`picket.metrics`, what `/api/metrics` shows), the learned harbours
+(`picket.harbours`) and what the map's static layers need (`picket.static`: the
+satellites layer, the `[incidents]` rules); the hub merges them into its own columns
+(`BusPicture`) whenever a reader asks and on a follower thread, so it holds nothing of
+the pipeline's and never stops it. Zone edits, triage and watchlist entries go the other
+way as commands (`picket.cmd.zones`, `picket.cmd.triage`, `picket.cmd.watchlist`).
 """
 
 from __future__ import annotations
@@ -32,7 +25,6 @@ import secrets
 import threading
 import time as wall
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +33,6 @@ import numpy as np
 from picket.bus import ALERTS, CMD, Bus, InProcessBus
 from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
 from picket.model.subjects import parse_subject
-from picket.model.world import World
 from picket.pipeline.metrics import METRICS
 from picket.pipeline.metrics import decode as metrics_decode
 from picket.serve.picture import SUSPECT_KINDS, Picture, label_of
@@ -52,11 +43,13 @@ from picket.serve.zone_edits import ZoneEditor
 logger = logging.getLogger(__name__)
 
 QUEUE_FRAMES = 8  # frames a client may lag before it is resynchronised
-PARK_MAX_S = 1.0  # longest a parked pipeline waits for an encode (a stuck tick frees it)
 BUS_RETAIN = 256 << 20  # bytes of unread messages the hub's own in-process bus may hold
 FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
 HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
 HARBOURS = "picket.harbours"  # the learned harbour cells, [[cell, since], ...] (JSON)
+# what the pipeline's geography gives the map besides zones: {"sky": SkyLayer spec or
+# None, "incidents": [incidents] rules or None} (JSON; the newest wins)
+STATIC = "picket.static"
 
 
 class BusPicture:
@@ -233,7 +226,8 @@ class LiveHub:
         self._subs = [self.bus.subscribe(PICTURE, "picket-hub-picture"),
                       self.bus.subscribe(ALERTS, "picket-hub-alerts"),
                       self.bus.subscribe(METRICS, "picket-hub-metrics"),
-                      self.bus.subscribe(HARBOURS, "picket-hub-harbours")]  # fmt: skip
+                      self.bus.subscribe(HARBOURS, "picket-hub-harbours"),
+                      self.bus.subscribe(STATIC, "picket-hub-static")]  # fmt: skip
         self._dirty = False
         self.bus_errors = 0  # messages on the bus that were not snapshots or alert events
         self._follower: threading.Thread | None = None
@@ -258,35 +252,21 @@ class LiveHub:
         # pipeline has published any (`picket serve` over a store)
         self.pipeline_metrics: dict[str, Any] | None = None
         self.harbour_cells: dict[int, float] | None = None  # learned harbours, from the bus
-        # the geography of the pipeline that feeds the hub, for the layers the map draws
-        # (satellites, learned harbours, the watchlist box); None: no pipeline
-        self.world: World | None = None
+        # the pipeline's static layers (`picket.static`): {} until it publishes them
+        self.static: dict[str, Any] = {}
+        self.static_seq = 0  # goes up with every static message taken
         self.incident_rules: dict[str, Any] | None = None  # [incidents] (`picket serve`)
         self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
         self.zones = ZoneEditor(on_change=self._zone_command)
         self.stats = {"tick": 0, "encode_ms": 0.0, "encode_cpu_ms": 0.0, "frame_bytes": 0,
                       "keyframe_bytes": 0, "wait_ms": 0.0, "reports": 0, "reports_per_s": 0.0,
                       "sse_clients": 0}  # fmt: skip
-        # per tick: (tick, waited for the pipeline ms, encode wall ms, encode CPU ms,
-        # largest delta bytes, largest keyframe bytes or 0, pipeline parked)
+        # per tick: (tick, bus take ms, encode wall ms, encode CPU ms, largest delta
+        # bytes, largest keyframe bytes or 0, False: the pipeline is never parked now)
         self.tick_log: deque[tuple] = deque(maxlen=10_000)
         self._rate = (wall.monotonic(), 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._gate = threading.Condition()
-        self._want = 0  # tick number the tick thread wants the pipeline parked for (0: none)
-        self._parked = 0  # tick number the pipeline is parked for
-        self.last_batch = -np.inf  # monotonic time of the pipeline's newest batch end
-        self.pipeline_thread: int | None = None  # ident of the thread that runs batches
-
-    @property
-    def env(self) -> World | None:
-        """The old name of `world`."""
-        return self.world
-
-    @env.setter
-    def env(self, value: Any) -> None:
-        self.world = None if value is None else World.of(value)
 
     # the bus ------------------------------------------------------------------------
     @property
@@ -330,6 +310,17 @@ class LiveHub:
                 except (ValueError, TypeError) as e:
                     self.bus_errors += 1
                     logger.warning("hub: bad harbour cells on the bus: %s", e)
+            for m in reversed(self._subs[4].fetch(100_000, 0)):
+                try:
+                    doc = json.loads(m.data)
+                    if not isinstance(doc, dict):
+                        raise TypeError("not a JSON object")
+                    self.static = doc
+                    self.static_seq += 1
+                    break
+                except (ValueError, TypeError) as e:
+                    self.bus_errors += 1
+                    logger.warning("hub: bad static layers on the bus: %s", e)
             for m in pics:
                 try:
                     snap = decode(m.data)
@@ -415,53 +406,6 @@ class LiveHub:
         friends = np.fromiter(self.friends, np.int64) if self.friends else ()
         return pic.flags(self._alert_keys, self._suspect_keys, friends)
 
-    def at_batch_end(self, push: Callable[[], None]) -> bool:
-        """Called by the pipeline thread after each batch: if a tick is waiting, hand it a
-        fresh picture (`push`) and stay parked while it encodes. True if it did."""
-        self.last_batch = wall.monotonic()
-        self.pipeline_thread = threading.get_ident()
-        with self._gate:
-            want = self._want
-            if not want:
-                return False
-            push()
-            self._parked = want
-            self._gate.notify_all()
-            self._gate.wait_for(lambda: self._want != want, timeout=PARK_MAX_S)
-            return True
-
-    def pipeline_busy(self, probe_s: float = 0.002) -> bool:
-        """Whether the pipeline thread is working now: its CPU clock moves over `probe_s`
-        (where the platform has per-thread clocks; else assumed busy while batches come)."""
-        if self.pipeline_thread is None or wall.monotonic() - self.last_batch > 2 * self.tick_s + 1:
-            return False  # no pipeline, or one that stopped sending batches
-        try:
-            clock = wall.pthread_getcpuclockid(self.pipeline_thread)
-            c0 = wall.clock_gettime(clock)
-            wall.sleep(probe_s)
-            return wall.clock_gettime(clock) - c0 > probe_s / 10
-        except (AttributeError, OSError, ValueError):
-            return True
-
-    def _wait_for_pipeline(self) -> bool:
-        """Ask a busy pipeline to park at its next batch boundary; True once it has."""
-        if not self.pipeline_busy():
-            return False  # no pipeline, or an idle one: the tick runs alone anyway
-        want = self.stats["tick"] + 1
-        with self._gate:
-            self._want = want
-            return (
-                self._gate.wait_for(
-                    lambda: self._parked == want or self._stop.is_set(), timeout=self.tick_s
-                )
-                and self._parked == want
-            )
-
-    def _release(self) -> None:
-        with self._gate:
-            self._want = 0
-            self._gate.notify_all()
-
     def show_stored(self, pic: Picture, open_alerts: list[dict[str, Any]]) -> None:
         """A stored run's picture and the alerts open as of its time (no pipeline)."""
         self.mode = "stored"
@@ -520,7 +464,6 @@ class LiveHub:
 
     def stop(self) -> None:
         self._stop.set()
-        self._release()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -532,26 +475,19 @@ class LiveHub:
         due = wall.monotonic() + self.tick_s
         while not self._stop.wait(max(0.0, due - wall.monotonic())):
             t0 = wall.monotonic()
-            parked = self._watched() and self._wait_for_pipeline()
-            try:  # the bus's news merged before the encode is timed (as the pipeline's
-                self.sync()  # snapshot was taken outside it before)
+            try:  # the bus's news merged before the encode is timed
+                self.sync()
             except Exception:
                 logger.exception("hub: taking the bus failed")
             try:
-                self.tick(wait_ms=(wall.monotonic() - t0) * 1e3, parked=parked)
+                self.tick(wait_ms=(wall.monotonic() - t0) * 1e3)
             except Exception as e:  # a bug in one tick must not stop the picture
                 self.stats["last_error"] = repr(e)
-            finally:
-                self._release()
             due += self.tick_s
             if due < wall.monotonic():  # late (a long wait): no burst of ticks to catch up
                 due = wall.monotonic() + self.tick_s
 
-    def _watched(self) -> bool:
-        with self._clients_lock:
-            return any(not c.paused for c in self.clients.values())
-
-    def tick(self, wait_ms: float = 0.0, parked: bool = False) -> None:
+    def tick(self, wait_ms: float = 0.0) -> None:
         """Encode every watched view once and hand the bytes to its clients."""
         with self._clients_lock:
             live = [c for c in self.clients.values() if not c.paused]
@@ -590,7 +526,7 @@ class LiveHub:
                           wait_ms=wait_ms)  # fmt: skip
         if kbytes:
             self.stats["keyframe_bytes"] = kbytes
-        self.tick_log.append((seq, wait_ms, enc_ms, cpu_ms, nbytes, kbytes, parked))
+        self.tick_log.append((seq, wait_ms, enc_ms, cpu_ms, nbytes, kbytes, False))
         for c, view, kf in clients:
             if kf:
                 meta, data = keyframes[view]

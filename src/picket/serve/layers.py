@@ -35,9 +35,8 @@ def _jsonable(v: Any) -> bool:
     return isinstance(v, str | int | float | bool) or v is None
 
 
-def layers_from_env(world: World | dict[str, Any]) -> dict[str, dict[str, Any]]:
+def layers_of(w: World) -> dict[str, dict[str, Any]]:
     """The zones and lines the pipeline loaded, as GeoJSON for the map."""
-    w = World.of(world)
     out = {}
     if w.zones is not None:
         out["zones"] = _set_geojson(w.zones)

@@ -18,7 +18,7 @@ from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.world import World
 from picket.pipeline import metrics
-from picket.serve.hub import HARBOURS, LiveHub
+from picket.serve.hub import HARBOURS, STATIC, LiveHub
 from picket.serve.zone_edits import ZoneError, zones_from_command
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ class LiveSink:
     commands are never held back.
     """
 
-    def __init__(self, hub: LiveHub, min_interval_s: float | None = None, env: Any = None,
-                 rejects: Any = None, pipeline: Any = None, bus: Bus | None = None):  # fmt: skip
+    def __init__(self, hub: LiveHub, min_interval_s: float | None = None,
+                 world: World | None = None, rejects: Any = None, pipeline: Any = None,
+                 bus: Bus | None = None):  # fmt: skip
         self.hub = hub
         self.pipeline = pipeline
         self.min_interval_s = float(min_interval_s or 0.0)
@@ -61,17 +62,16 @@ class LiveSink:
         self._held_ctx: BatchContext | None = None  # the newest batch not yet published
         self._harbours = (-1, -math.inf)  # (cells, monotonic time) last published
         self.rejects = rejects if rejects is not None else getattr(pipeline, "rejects", None)
-        world = env if env is not None else getattr(pipeline, "world", None)
-        self.world = World.of(world) if world is not None else None
+        self.world = world if world is not None else getattr(pipeline, "world", None)
         if self.world is not None:
-            hub.world = self.world  # the layers the map draws (sky, harbours) read it
-            from picket.serve.layers import layers_from_env
+            from picket.serve.layers import layers_of
 
             hub.zones.seed(self.world.zones)
-            for name, gj in layers_from_env(self.world).items():
+            for name, gj in layers_of(self.world).items():
                 hub.layers.setdefault(name, gj)
         if hub.zones.seeded:
             hub.layers["zones"] = hub.zones.collection()
+        self.publish_static()
 
     def before_batch(self, world: World) -> None:
         """Commands that came since the last batch apply to this one (`Pipeline.process`
@@ -93,7 +93,7 @@ class LiveSink:
             elif what in self.commands:
                 self.commands[what] += 1
         if watch is not None:
-            self._watchlist(World.of(world), watch.data)
+            self._watchlist(world, watch.data)
         if latest is None:
             return False
         try:
@@ -132,7 +132,7 @@ class LiveSink:
             return
         slots = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
         view = SimpleNamespace(tracks=ctx.tracks, slots=slots, statics=self._held_statics,
-                               now=ctx.now, env=ctx.world)  # fmt: skip
+                               now=ctx.now, world=ctx.world)  # fmt: skip
         self._held, self._held_statics, self._held_ctx = [], [], None
         self._last = time.monotonic()
         data = self.tap.snapshot(view, self.n_reports)
@@ -147,6 +147,17 @@ class LiveSink:
         sinks = self.pipeline.sinks if self.pipeline is not None else ()
         snap = metrics.snapshot(self.rejects, sinks, self.world)
         self.bus.publish(metrics.METRICS, metrics.encode(snap))
+
+    def publish_static(self) -> None:
+        """What the map needs of the pipeline's geography besides zones (`picket.static`):
+        the satellites layer's spec and the `[incidents]` rules, so the server builds its
+        own and never reads the pipeline's World."""
+        w = self.world
+        if w is None:
+            return
+        sky = w.sky.spec() if w.sky is not None and hasattr(w.sky, "spec") else None
+        doc = {"sky": sky, "incidents": w.incidents}
+        self.bus.publish(STATIC, json.dumps(doc, default=str).encode())
 
     def publish_harbours(self, force: bool = False) -> None:
         """The harbours learned so far (`picket.harbours`), when their number changed, at

@@ -53,6 +53,7 @@ class SkyLayer:
                  min_elevation_deg: float = 10.0, margin_s: float = 1800.0) -> None:  # fmt: skip
         self.path = Path(path)
         self.start, self.end = float(start) - margin_s, float(end) + margin_s
+        self.margin_s = float(margin_s)
         self.bbox = bbox
         self.step_s = step_s
         self.min_elevation_deg = min_elevation_deg
@@ -100,6 +101,21 @@ class SkyLayer:
         self.area = (clat, clon, rad)
         log.info("sky layer: %d of %d payloads in LEO see the area (sky of %+d days)",
                  len(ix), len(prop), -days)  # fmt: skip
+
+    def spec(self) -> dict[str, Any]:
+        """What makes the same layer again (`from_spec`), as JSON: the live edge sends it
+        over the bus (`picket.static`) so the server propagates its own copy."""
+        return {"path": str(self.path), "start": self.start + self.margin_s,
+                "end": self.end - self.margin_s, "bbox": list(self.bbox),
+                "step_s": self.step_s, "min_elevation_deg": self.min_elevation_deg,
+                "margin_s": self.margin_s}  # fmt: skip
+
+    @classmethod
+    def from_spec(cls, d: dict[str, Any]) -> SkyLayer:
+        """The layer `spec` describes (KeyError, TypeError or ValueError if it does not)."""
+        w, s, e, n = (float(x) for x in d["bbox"])
+        return cls(str(d["path"]), float(d["start"]), float(d["end"]), (w, s, e, n),
+                   float(d["step_s"]), float(d["min_elevation_deg"]), float(d["margin_s"]))
 
     def ensure(self) -> bool:
         with self._lock:

@@ -118,9 +118,9 @@ def serve_assembly(asm: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     from picket.serve.live_sink import LiveSink
 
     hub = LiveHub()
-    live = LiveSink(hub, env=asm.env, rejects=asm.rejects, pipeline=asm.pipeline)
+    live = LiveSink(hub, world=asm.world, rejects=asm.rejects, pipeline=asm.pipeline)
     handle = start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins,
                           allowed_hosts=allowed_hosts)  # fmt: skip
     asm.pipeline.sinks.append(live)  # after the bind: a refused port leaves no sink behind
-    live.take_zone_edits(asm.pipeline.env)  # edits kept from an earlier run, before batch one
+    live.take_zone_edits(asm.pipeline.world)  # edits kept from an earlier run, before batch one
     return handle

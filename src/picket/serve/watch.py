@@ -43,12 +43,9 @@ def validate(body: Any, who: str) -> dict[str, Any]:
 class Watchlist:
     """The API's entries over the server's store, mirrored into the pipeline's WatchBox."""
 
-    def __init__(self, reader: StoreReader, env: Any) -> None:
+    def __init__(self, reader: StoreReader) -> None:
         self.reader = reader
         self.box = WatchBox()
-        if env is not None:  # a live pipeline: its watchlist detector reads this box
-            got = env.setdefault("watchlist_api", self.box)
-            self.box = got if isinstance(got, WatchBox) else self.box
         if reader.store is not None:
             self.box.set(self.entries())
 
