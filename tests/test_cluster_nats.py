@@ -244,3 +244,33 @@ def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv
         assert events == demo["events"]
     finally:
         own_pg.close()
+
+
+def test_two_both_workers_store_the_alerts_one_process_makes_through_a_kill(
+        demo, nats_srv, pg, tmp_path):  # fmt: skip
+    """`--role both`: two processes, each a subject shard and an area partition (the
+    feed's `--area-shards 2`); one is killed mid-stream and started again."""
+    from picket.store import open_store
+
+    db = pg.new_database()
+    publish(nats_srv.url, demo["cuts"], 2, area=2)
+    procs = {f"b{k}": worker(nats_srv.url, db, demo, "both", f"{k}/2", tmp_path)
+             for k in range(2)}  # fmt: skip
+    st = open_store(db)
+    end = wall.monotonic() + 90.0
+    while wall.monotonic() < end:  # both of its stages have checkpointed: kill it
+        cks = [st.load_checkpoint(f"worker:{n}") for n in ("subject-0-of-2", "area-1-of-2")]
+        if all(ck is not None and ck[1] > 0 for ck in cks):
+            break
+        assert procs["b0"].poll() is None, "worker finished before it could be killed"
+        wall.sleep(0.2)
+    st.close()
+    os.kill(procs["b0"].pid, signal.SIGKILL)
+    assert procs["b0"].wait(10) == -signal.SIGKILL
+    procs["b0"] = worker(nats_srv.url, db, demo, "both", "0/2", tmp_path)
+    wait_all(procs, tmp_path)
+    said = (tmp_path / "both-0of2.log").read_text()
+    assert "subject-0-of-2 + area-1-of-2" in said and "resumed after sequence" in said
+    alerts, events = stored(db)
+    assert alerts == demo["alerts"]
+    assert events == demo["events"]

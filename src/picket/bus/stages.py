@@ -39,6 +39,7 @@ from picket.model.reports import Kind, Reports
 log = logging.getLogger(__name__)
 
 SUBJECT, AREA_STAGE, ALL = "subject", "area", "all"  # ALL: one worker runs both stages
+BOTH = "both"  # one process: subject shard k and area partition `area_partner(k, N)`
 
 
 def stage_of(det: Any) -> str:
@@ -546,3 +547,81 @@ class Worker:
         if st is not None and hasattr(st, "flush"):
             st.flush(30.0)
         self.asm.close()
+
+
+def area_partner(k: int, n: int) -> int:
+    """The area partition that shares a process with subject shard k of n (`Both`).
+
+    Shifted by one so that the two heaviest pieces, subject shard 0 (it runs the radar
+    plot tracker) and area partition 0 (every aircraft: `picket.bus.area.WHOLE_DOMAINS`),
+    land in different processes when n > 1."""
+    return (k + 1) % n
+
+
+class Both:
+    """Subject shard k of N and area partition `area_partner(k, N)` of N in one process
+    (`picket worker --role both --partition k/N`), so N processes share the whole work:
+    on a machine with N cores, N workers, not N subject workers plus area workers.
+
+    Two `Worker`s, each with its own pipeline, stream, checkpoint and name (the same as a
+    `--role subject` or `--role area` worker's, so a deployment can move between the
+    two), stepped in turn: a stage with nothing to read waits only briefly while the other
+    has work."""
+
+    def __init__(self, make: Callable[[str, int], Worker]):
+        self.workers = [make(SUBJECT, 0), make(AREA_STAGE, 1)]
+        self.stats = WorkerStats()
+
+    @property
+    def name(self) -> str:
+        return " + ".join(w.name for w in self.workers)
+
+    @property
+    def subject(self) -> str:
+        return ", ".join(w.subject for w in self.workers)
+
+    @property
+    def last_seq(self) -> int:
+        return max(w.last_seq for w in self.workers)
+
+    @property
+    def busy_s(self) -> float:
+        return sum(w.busy_s for w in self.workers)
+
+    def warm_up(self) -> float:
+        return sum(w.warm_up() for w in self.workers)
+
+    def run(self, stop: Callable[[], bool], until_eof: bool = False) -> WorkerStats:
+        cpu0 = wall.process_time()
+        wait = 0.25
+        while not stop():
+            live = [w for w in self.workers if not (until_eof and w.finished)]
+            if not live:
+                break
+            n = sum(w.step(16, wait) for w in live)
+            wait = 0.02 if n else 0.25  # busy: look at the other stream again soon
+        for w in self.workers:
+            w.checkpoint()
+        self.stats = merge_stats([w.stats for w in self.workers])
+        self.stats.cpu_s = wall.process_time() - cpu0
+        return self.stats
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()
+
+
+def merge_stats(parts: list[WorkerStats]) -> WorkerStats:
+    """One process's counts over its stages (latencies pooled, the wall span widened)."""
+    out = WorkerStats()
+    for s in parts:
+        for f in ("batches", "reports", "events", "skipped", "bad", "rewinds", "idle_feeds",
+                  "late", "held_steps"):  # fmt: skip
+            setattr(out, f, getattr(out, f) + getattr(s, f))
+        out.latency_s += s.latency_s
+        out.alert_latency_s += s.alert_latency_s
+        out.cpu_s += s.cpu_s
+        if s.first_wall:
+            out.first_wall = min(out.first_wall or s.first_wall, s.first_wall)
+        out.last_wall = max(out.last_wall, s.last_wall)
+    return out

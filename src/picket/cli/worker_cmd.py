@@ -54,7 +54,7 @@ def cmd_worker(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.bus import open_bus
     from picket.bus.jetstream import BusUnavailable
-    from picket.bus.stages import Worker
+    from picket.bus.stages import BOTH, Both, Worker, area_partner
     from picket.pipeline.assemble import assemble
     from picket.store.postgres import StoreUnavailable, is_url, redact
 
@@ -72,24 +72,34 @@ def cmd_worker(a: argparse.Namespace) -> int:
         return 2
     stop = _stop_on_signals()
     try:
-        asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
         bus = open_bus(a.nats)
-        w = Worker(asm, bus, k, n, a.role, checkpoint_s=a.checkpoint_s,
-                   probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s,
-                   publish_tracks=a.publish_tracks)  # fmt: skip
+
+        def make(role: str, part: int) -> Worker:
+            asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
+            return Worker(asm, bus, part, n, role, checkpoint_s=a.checkpoint_s,
+                          probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s,
+                          publish_tracks=a.publish_tracks)  # fmt: skip
+
+        w: Any = (Both(lambda role, i: make(role, k if i == 0 else area_partner(k, n)))
+                  if a.role == BOTH else make(a.role, k))  # fmt: skip
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
     warm = w.warm_up()
+    ndet = sum(len(x.pipe.detectors) for x in getattr(w, "workers", [w]))
     print(f"picket worker {w.name}: reading {w.subject} from {redact(a.nats)}, "
-          f"{len(w.pipe.detectors)} detectors, store {redact(cfg.store_url)}"
+          f"{ndet} detectors, store {redact(cfg.store_url)}"
           + (f", resumed after sequence {w.last_seq}" if w.last_seq else "")
           + f" (start-up {warm:.1f} CPU s)", flush=True)  # fmt: skip
+    if a.go_file:  # a benchmark starts every worker's clock at once
+        while not Path(a.go_file).exists() and not stop.is_set():
+            wall.sleep(0.01)
     t0 = wall.perf_counter()
     try:
         st = w.run(stop.is_set, until_eof=a.until_eof)
     finally:
-        w.close()
+        w.close()  # the store flushed: every alert is stored
+        closed = wall.time()
         bus.close()
     dt = wall.perf_counter() - t0
     if a.stats_out:
@@ -97,7 +107,8 @@ def cmd_worker(a: argparse.Namespace) -> int:
         from dataclasses import asdict
 
         Path(a.stats_out).write_text(json.dumps({**asdict(st), "wall_s": dt,
-                                                 "busy_s": w.busy_s}))  # fmt: skip
+                                                 "busy_s": w.busy_s,
+                                                 "closed_wall": closed}))  # fmt: skip
     print(f"picket worker {w.name}: {st.batches} batches, {st.reports} reports, {st.events} "
           f"alert events in {dt:.1f} s; {st.skipped} repeats skipped, {st.rewinds} rewinds"
           + (f"; {st.idle_feeds} feeds went silent, {st.late} late reports" if a.feeds > 1
@@ -257,10 +268,12 @@ def cmd_decode(a: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     w = sub.add_parser("worker", help="run fusion and detectors on one partition of the bus")
     w.add_argument("--partition", type=partition, default=(0, 1), help="k/N (default 0/1)")
-    w.add_argument("--role", choices=["subject", "area", "all"], default="subject",
+    w.add_argument("--role", choices=["subject", "area", "all", "both"], default="subject",
                    help="subject: per-subject detectors on shard k; area: the detectors "
                         "that need neighbours, on area partition k (H3 cells and their "
-                        "halo); all: both stages in one worker")  # fmt: skip
+                        "halo); all: every detector on whole cuts (one worker); both: "
+                        "subject shard k and area partition k+1 mod N in one process "
+                        "(N such workers share the work; feed with --area-shards N)")  # fmt: skip
     w.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     w.add_argument("--store", help="postgresql:// URL of the shared store")
     w.add_argument("--config", help="TOML config (thresholds, zones)")
@@ -282,6 +295,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--probe-latency", action="store_true",
                    help="wait for the store after each batch with alerts, and time it from "
                         "the feed (benchmarks)")  # fmt: skip
+    w.add_argument("--go-file", help="after start-up, wait for this file to exist before "
+                   "reading (benchmarks: every worker starts at once)")  # fmt: skip
     w.add_argument("--quiet", action="store_true")
     w.set_defaults(func=cmd_worker)
 
