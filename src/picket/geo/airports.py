@@ -44,6 +44,56 @@ def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
+_NEIGHBOURS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)])
+
+
+class _Grid:
+    """Unit vectors hashed to cubes `chord` wide: the nearest point within `chord` of a
+    query is in the query's cube or one of its 26 neighbours. Answers as
+    `cKDTree.query(k=1, distance_upper_bound=chord)` does (the squared distance summed in
+    the same order, strictly under the bound squared)."""
+
+    def __init__(self, unit: np.ndarray, chord: float) -> None:
+        self.unit, self.chord = unit, float(chord)
+        self.dims = int(np.ceil(2.0 / self.chord)) + 4  # cells per axis, with a margin
+        key = self._key(self._cell(unit))
+        self.order = np.argsort(key, kind="stable")
+        self.keys = key[self.order]
+
+    def _cell(self, u: np.ndarray) -> np.ndarray:
+        return np.floor(u / self.chord).astype(np.int64) + (self.dims // 2)
+
+    def _key(self, c: np.ndarray) -> np.ndarray:
+        return (c[..., 0] * self.dims + c[..., 1]) * self.dims + c[..., 2]
+
+    def nearest(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row of the nearest point within the bound or -1, its chord or inf) per query."""
+        m = len(q)
+        idx, dist = np.full(m, -1, np.int64), np.full(m, np.inf)
+        if not m or not len(self.keys):
+            return idx, dist
+        k = self._key(self._cell(q)[:, None, :] + _NEIGHBOURS[None]).ravel()
+        lo = np.searchsorted(self.keys, k, "left")
+        cnt = np.searchsorted(self.keys, k, "right") - lo
+        total = int(cnt.sum())
+        if not total:
+            return idx, dist
+        qi = np.repeat(np.arange(len(k)) // len(_NEIGHBOURS), cnt)
+        at = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+        cand = self.order[at]
+        d = q[qi] - self.unit[cand]
+        s = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2]
+        inside = s < self.chord * self.chord
+        qi, cand, s = qi[inside], cand[inside], s[inside]
+        if not len(qi):
+            return idx, dist
+        best = np.lexsort((cand, s, qi))  # per query the least distance (then the first row)
+        first = best[np.r_[True, qi[best][1:] != qi[best][:-1]]]
+        idx[qi[first]] = cand[first]
+        dist[qi[first]] = np.sqrt(s[first])
+        return idx, dist
+
+
 @dataclass
 class Airports:
     """Airport reference points with elevation; `radius_m` is what "at the airport" means."""
@@ -59,13 +109,19 @@ class Airports:
     served: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        from scipy.spatial import cKDTree  # here: SciPy's RSS only where airports are read
-
-        self.tree = cKDTree(_unit(self.lat, self.lon)) if len(self.lat) else None
+        # cubes of unit vectors, built per search radius at first use (`_grid`): the same
+        # answers as a KD-tree without SciPy's import (~0.2 s at start-up)
+        self.unit = _unit(self.lat, self.lon)
         s = np.zeros(len(self.lat), bool) if self.served is None else self.served
         self.served_idx = np.flatnonzero(s)
-        self.served_tree = (cKDTree(_unit(self.lat[s], self.lon[s])) if len(self.served_idx)
-                            else None)  # fmt: skip
+        self._grids: dict[tuple[bool, float], _Grid] = {}
+
+    def _grid(self, served: bool, chord: float) -> _Grid:
+        g = self._grids.get((served, chord))
+        if g is None:
+            g = _Grid(self.unit[self.served_idx] if served else self.unit, chord)
+            self._grids[(served, chord)] = g
+        return g
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -77,14 +133,12 @@ class Airports:
         ok = np.isfinite(lat) & np.isfinite(lon)
         idx = np.full(n, -1, np.int64)
         dist = np.full(n, np.inf)
-        if self.tree is None or not ok.any():
+        if not len(self.lat) or not ok.any():
             return idx, dist
         chord = 2 * np.sin(self.radius_m / (2 * EARTH_R))
-        d, i = self.tree.query(_unit(lat[ok], lon[ok]), k=1, distance_upper_bound=chord)
-        hit = np.isfinite(d)
-        sub_i = np.where(hit, i, -1)
-        sub_d = np.where(hit, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
-        idx[ok], dist[ok] = sub_i, sub_d
+        i, d = self._grid(False, chord).nearest(_unit(lat[ok], lon[ok]))
+        idx[ok] = i
+        dist[ok] = np.where(i >= 0, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
         return idx, dist
 
     def served_within(
@@ -96,12 +150,12 @@ class Airports:
         idx = np.full(len(lat), -1, np.int64)
         dist = np.full(len(lat), np.inf)
         ok = np.isfinite(lat) & np.isfinite(lon)
-        if self.served_tree is None or not ok.any():
+        if not len(self.served_idx) or not ok.any():
             return idx, dist
         chord = 2 * np.sin(radius_m / (2 * EARTH_R))
-        d, i = self.served_tree.query(_unit(lat[ok], lon[ok]), k=1, distance_upper_bound=chord)
-        hit = np.isfinite(d)
-        idx[ok] = np.where(hit, self.served_idx[np.minimum(i, len(self.served_idx) - 1)], -1)
+        i, d = self._grid(True, chord).nearest(_unit(lat[ok], lon[ok]))
+        hit = i >= 0
+        idx[ok] = np.where(hit, self.served_idx[np.maximum(i, 0)], -1)
         dist[ok] = np.where(hit, 2 * EARTH_R * np.arcsin(np.minimum(d, 2.0) / 2), np.inf)
         return idx, dist
 
@@ -134,14 +188,13 @@ class Airports:
         return {"type": "FeatureCollection", "features": feats}
 
 
-@functools.lru_cache(maxsize=1)
-def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
-    """The airportsdata table as arrays (read once per process)."""
-    try:
-        import airportsdata
-    except ImportError:  # a broken install must not stop the picture: no airport layer
-        logger.warning("airportsdata is not installed: no airports layer")
-        return np.empty(0), np.empty(0), np.empty(0), [], [], np.empty(0, bool)
+CACHE_FORMAT = 1  # of the cached columns: bumped when _parse changes, so an old cache is not read
+_Table = tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], np.ndarray]
+
+
+def _parse(airportsdata: Any) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """The package's table as columns (codes and names also as one NUL-separated UTF-8
+    blob, for the cache) and the code and name lists."""
     rows = list(airportsdata.load("ICAO").values())
     lat = np.array([float(r["lat"]) for r in rows])
     lon = np.array([float(r["lon"]) for r in rows])
@@ -149,8 +202,68 @@ def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str], 
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     served = np.array([bool(str(r.get("iata") or "").strip()) for r in rows], bool)
     idx = np.flatnonzero(ok)
-    return (lat[idx], lon[idx], elev[idx], [str(rows[i]["icao"]) for i in idx],
-            [str(rows[i]["name"]) for i in idx], served[idx])  # fmt: skip
+    codes, names = [str(rows[i]["icao"]) for i in idx], [str(rows[i]["name"]) for i in idx]
+    text = "\0".join(codes + names)
+    return {"lat": lat[idx], "lon": lon[idx], "elev": elev[idx], "served": served[idx],
+            "text": np.frombuffer(text.encode("utf-8"), np.uint8)}, codes, names  # fmt: skip
+
+
+def _columns(c: dict[str, np.ndarray]) -> _Table | None:
+    """Arrays and code/name lists from cached or parsed columns; None if they disagree."""
+    words = bytes(c["text"]).decode("utf-8").split("\0")
+    n = len(c["lat"])
+    if len(words) != 2 * n or not all(len(c[k]) == n for k in ("lon", "elev", "served")):
+        return None
+    return c["lat"], c["lon"], c["elev"], words[:n], words[n:], c["served"].astype(bool)
+
+
+def _cached(airportsdata: Any) -> _Table:
+    """The columns from the user cache (`gazetteer.cache_dir`) when there and whole, else
+    parsed from the package (~0.1 s: a start-up cost of every run with aircraft) and cached
+    for next time; a cache that cannot be read or written only costs the parse."""
+    import os
+    import tempfile
+    import zipfile
+
+    from picket.geo.gazetteer import cache_dir
+
+    version = str(getattr(airportsdata, "__version__", "0"))
+    path = cache_dir() / f"airports{CACHE_FORMAT}-airportsdata-{version}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            got = _columns({k: z[k] for k in ("lat", "lon", "elev", "served", "text")})
+        if got is not None:
+            return got
+        logger.warning("airports cache %s inconsistent: parsing the package's table", path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as e:
+        logger.warning("airports cache %s unreadable (%s): parsing the package's table", path, e)
+    cols, codes, names = _parse(airportsdata)
+    table = cols["lat"], cols["lon"], cols["elev"], codes, names, cols["served"]
+    back = _columns(cols)
+    if back is None or back[3] != codes or back[4] != names:
+        return table  # a NUL inside a code or name: not cached (it would split differently)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **cols)
+        os.replace(tmp, path)  # readers see the old file or the whole new one
+    except OSError as e:
+        logger.warning("airports cache %s not written (%s): the table is parsed each run", path, e)
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> _Table:
+    """The airportsdata table as arrays (read once per process, from the cache if there)."""
+    try:
+        import airportsdata
+    except ImportError:  # a broken install must not stop the picture: no airport layer
+        logger.warning("airportsdata is not installed: no airports layer")
+        return np.empty(0), np.empty(0), np.empty(0), [], [], np.empty(0, bool)
+    return _cached(airportsdata)
 
 
 @functools.lru_cache(maxsize=8)
