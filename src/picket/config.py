@@ -23,6 +23,9 @@ config file overrides any of them under `[detectors.<kind>]`:
 
     [sinks]
     alerts_jsonl = "alerts.jsonl"
+
+    [serve]
+    min_interval_s = 0.5                # the live picture's snapshots at most this often
 """
 
 from __future__ import annotations
@@ -59,7 +62,16 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "sinks": ("alerts_jsonl", "console"),
     "pipeline": ("batch_s", "history", "track_history_s"),
     "space": ("cdm", "cdm_poll_s", "alert_km"),
+    "serve": ("min_interval_s",),
 }
+
+# the settings besides detector thresholds that `picket config` prints:
+# (section, key, Config attribute, meaning)
+SETTINGS: tuple[tuple[str, str, str, str], ...] = (
+    ("serve", "min_interval_s", "serve_min_interval_s",
+     "wall s between the live picture's snapshots on the bus (0: every batch); batches "
+     "in between are coalesced, alert events never held back (docs/api.md)"),
+)
 
 
 def _check_keys(sec: Any, name: str, keys: tuple[str, ...], where: str) -> None:
@@ -160,6 +172,9 @@ class Config:
     space_cdm: list[str] = field(default_factory=list)
     space_cdm_poll_s: float = 5.0
     space_alert_km: float = 1.0
+    # [serve] min_interval_s: the live server's picture snapshots go to the bus at most this
+    # often, wall s (serve/live_sink.LiveSink; 0: every batch)
+    serve_min_interval_s: float = 0.0
 
     def decoder_args(self) -> dict[str, dict[str, Any]]:
         """Keyword arguments for decoders by format name, from their config sections."""
@@ -204,7 +219,7 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg = Config(base=base or Path.cwd())
     known = {"store", "sources", "zones", "infrastructure", "detectors", "sinks", "pipeline",
              "tracker", "outputs", "airports", "watchlist", "incidents", "asterix",
-             "space"}  # fmt: skip
+             "space", "serve"}  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown sections {sorted(unknown)}; known: {sorted(known)}")
@@ -279,6 +294,7 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
         cfg.incidents = dict(data["incidents"])
     cfg.asterix_sites = _asterix_sites(data.get("asterix", {}), where)
     _space(cfg, data.get("space", {}), where)
+    _serve(cfg, data.get("serve", {}), where)
     pipe = data.get("pipeline", {})
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))
@@ -315,6 +331,20 @@ def _space(cfg: Config, sec: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: [space] cdm_poll_s and alert_km are numbers") from None
     if not (cfg.space_cdm_poll_s > 0 and cfg.space_alert_km > 0):
         raise ConfigError(f"{where}: [space] cdm_poll_s and alert_km must be > 0")
+
+
+def _serve(cfg: Config, sec: dict[str, Any], where: str) -> None:
+    v = sec.get("min_interval_s", cfg.serve_min_interval_s)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < float("inf"):
+        raise ConfigError(f"{where}: [serve] min_interval_s must be a number >= 0 (wall s)")
+    cfg.serve_min_interval_s = float(v)
+
+
+def describe_settings() -> list[dict[str, Any]]:
+    """The settings besides detector thresholds, with defaults (for `picket config`)."""
+    d = Config()
+    return [{"section": s, "name": k, "default": getattr(d, attr), "doc": doc}
+            for s, k, attr, doc in SETTINGS]
 
 
 def build_detectors(cfg: Config, rejects: Any = None) -> list[Any]:

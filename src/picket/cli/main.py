@@ -101,7 +101,14 @@ def cmd_config(a: argparse.Namespace) -> int:
             print(f"| `{r['detector']}` | `{r['name']}` | {cell(r['default'])} | {cell(r['doc'])} "
                   f"| {cell(r['source'])} |")  # fmt: skip
     else:
+        from picket.config import describe_settings
+
         cur = None
+        for s in describe_settings():  # [serve] and the like, before the thresholds
+            if s["section"] != cur:
+                cur = s["section"]
+                print(f"[{cur}]")
+            print(f"{s['name']} = {json.dumps(s['default'])}  # {s['doc']}")
         for r in rows:
             if r["detector"] != cur:
                 cur = r["detector"]

@@ -32,6 +32,7 @@ class Assembly:
     # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
     outputs: list[Any] = field(default_factory=list)
     resumed: str | None = None  # what a restart carried over (docs/restart.md), one line
+    config: Any = None  # the `Config` it was assembled from (the server's settings)
 
     def close(self) -> None:
         self.rejects.close()
@@ -161,7 +162,7 @@ def assemble(
         else:
             log.warning("restart: %s keeps no checkpoints; detectors start empty",
                         type(st).__name__)  # fmt: skip
-    return Assembly(pipe, rejects, st, world, outputs, resumed)
+    return Assembly(pipe, rejects, st, world, outputs, resumed, cfg)
 
 
 def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> str | None:

@@ -118,7 +118,9 @@ def serve_assembly(asm: Any, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     from picket.serve.live_sink import LiveSink
 
     hub = LiveHub()
-    live = LiveSink(hub, world=asm.world, rejects=asm.rejects, pipeline=asm.pipeline)
+    cfg = getattr(asm, "config", None)  # [serve] min_interval_s (picket.toml)
+    every = cfg.serve_min_interval_s if cfg is not None else None
+    live = LiveSink(hub, every, world=asm.world, rejects=asm.rejects, pipeline=asm.pipeline)
     handle = start_server(asm.store, hub, host, port, static_dir, tokens, cors_origins,
                           allowed_hosts=allowed_hosts)  # fmt: skip
     asm.pipeline.sinks.append(live)  # after the bind: a refused port leaves no sink behind
