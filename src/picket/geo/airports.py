@@ -44,53 +44,63 @@ def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
-_NEIGHBOURS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)])
+_CORNERS = np.array([(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)])
 
 
 class _Grid:
-    """Unit vectors hashed to cubes `chord` wide: the nearest point within `chord` of a
-    query is in the query's cube or one of its 26 neighbours. Answers as
+    """Unit vectors hashed to cubes twice `chord` wide: a point within `chord` of a query
+    is in one of the 8 cubes around the corner nearest the query. Answers as
     `cKDTree.query(k=1, distance_upper_bound=chord)` does (the squared distance summed in
     the same order, strictly under the bound squared)."""
 
     def __init__(self, unit: np.ndarray, chord: float) -> None:
         self.unit, self.chord = unit, float(chord)
-        self.dims = int(np.ceil(2.0 / self.chord)) + 4  # cells per axis, with a margin
-        key = self._key(self._cell(unit))
+        self.h = 2.0 * self.chord * (1.0 + 1e-9)  # the margin outweighs rounding
+        self.dims = int(np.ceil(2.0 / self.h)) + 4  # cells per axis, with a margin
+        key = self._key(np.floor(unit / self.h).astype(np.int64))
         self.order = np.argsort(key, kind="stable")
-        self.keys = key[self.order]
-
-    def _cell(self, u: np.ndarray) -> np.ndarray:
-        return np.floor(u / self.chord).astype(np.int64) + (self.dims // 2)
+        ks = key[self.order]
+        first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else ks
+        self.cubes, self.lo = ks[first], first  # each occupied cube once, its first row
+        self.hi = np.r_[first[1:], len(ks)]
 
     def _key(self, c: np.ndarray) -> np.ndarray:
+        c = c + (self.dims // 2)
         return (c[..., 0] * self.dims + c[..., 1]) * self.dims + c[..., 2]
 
     def nearest(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row of the nearest point within the bound or -1, its chord or inf) per query."""
         m = len(q)
         idx, dist = np.full(m, -1, np.int64), np.full(m, np.inf)
-        if not m or not len(self.keys):
+        if not m or not len(self.cubes):
             return idx, dist
-        k = self._key(self._cell(q)[:, None, :] + _NEIGHBOURS[None]).ravel()
-        lo = np.searchsorted(self.keys, k, "left")
-        cnt = np.searchsorted(self.keys, k, "right") - lo
+        f = q / self.h
+        c = np.floor(f)
+        step = np.where(f - c < 0.5, -1, 1).astype(np.int64)  # towards the nearer face
+        k = self._key(c.astype(np.int64)[:, None, :] + _CORNERS[None] * step[:, None, :])
+        k = k.ravel()
+        at = np.minimum(np.searchsorted(self.cubes, k), len(self.cubes) - 1)
+        found = self.cubes[at] == k
+        lo = np.where(found, self.lo[at], 0)
+        cnt = np.where(found, self.hi[at], 0) - lo
         total = int(cnt.sum())
         if not total:
             return idx, dist
-        qi = np.repeat(np.arange(len(k)) // len(_NEIGHBOURS), cnt)
-        at = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
-        cand = self.order[at]
+        qi = np.repeat(np.arange(len(k)) // len(_CORNERS), cnt)
+        cand = self.order[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)]
         d = q[qi] - self.unit[cand]
         s = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2]
         inside = s < self.chord * self.chord
         qi, cand, s = qi[inside], cand[inside], s[inside]
         if not len(qi):
             return idx, dist
-        best = np.lexsort((cand, s, qi))  # per query the least distance (then the first row)
-        first = best[np.r_[True, qi[best][1:] != qi[best][:-1]]]
-        idx[qi[first]] = cand[first]
-        dist[qi[first]] = np.sqrt(s[first])
+        # candidates come grouped by query: per query the least distance, then the first row
+        starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
+        group = np.cumsum(np.r_[False, qi[1:] != qi[:-1]])
+        low = np.minimum.reduceat(s, starts)
+        pick = np.minimum.reduceat(np.where(s == low[group], cand, len(self.unit)), starts)
+        idx[qi[starts]] = pick
+        dist[qi[starts]] = np.sqrt(low)
         return idx, dist
 
 
