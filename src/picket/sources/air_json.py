@@ -660,8 +660,8 @@ class OpenSkyCsv(LineDecoder):
         if not lines or width != len(self.header or ()):
             return None
         buf = b"\n".join(lines)
-        if b"\r" in buf:  # CRLF lines (Python's csv writer): the CR goes as with rstrip
-            buf = (buf + b"\n").replace(b"\r\n", b"\n")[:-1]
+        if b"\r" in buf:  # CRLF lines (Python's csv writer): one CR goes, as with rstrip
+            buf = b"\n".join([ln[:-1] if ln[-1:] == b"\r" else ln for ln in lines])
         if b'"' in buf or b"\r" in buf or b"\0" in buf:
             return None
         a = np.frombuffer(buf, dtype=np.uint8)
