@@ -78,3 +78,33 @@ def test_real_cables_same_table(shared_data, monkeypatch):
     monkeypatch.setattr(ng, "BLOCK_SAMPLES", 4096)
     g = _check(lines, float(np.max(lines.corridor_m)))
     assert g.n_blocks > 10
+
+
+def test_bitmap_answers_as_the_key_search(shared_data):
+    """`maybe_near` reads a bit per cell; the answer is the search among the grid's keys for
+    points near the cables, anywhere on the globe, on cell edges, the poles and the
+    antimeridian, and for NaN."""
+    path = shared_data / "geo" / "submarine_cables_telegeography_2021.geojson"
+    lines = load_lines(path, Rejects())
+    g = ng.NearGrid(lines.seg_a, lines.seg_b, float(np.max(lines.corridor_m)))
+    rng = np.random.default_rng(9)
+    s = rng.integers(0, len(lines.seg_a), 20_000)
+    p = lines.seg_a[s]
+    lat = np.r_[
+        np.degrees(np.arcsin(p[:, 2])) + rng.normal(0, 0.05, len(s)),
+        rng.uniform(-90, 90, 20_000),
+        [90.0, -90.0, 89.99, -89.99, 0.0, np.nan, 45.0],
+    ]
+    lon = np.r_[
+        np.degrees(np.arctan2(p[:, 1], p[:, 0])) + rng.normal(0, 0.05, len(s)),
+        rng.uniform(-180, 180, 20_000),
+        [0.0, 180.0, -180.0, 179.99, -180.0, 1.0, 180.0],
+    ]
+    lat[:500] = np.round(lat[:500] / ng.CELL_DEG) * ng.CELL_DEG  # on cell edges
+    lon[:500] = np.round(lon[:500] / ng.CELL_DEG) * ng.CELL_DEG
+    with np.errstate(invalid="ignore"):
+        got = g.maybe_near(lat, lon)
+        _, hit = g._cell_rows(lat, lon)
+    want = hit | ((np.abs(lat) >= ng.POLAR_LAT) & (len(g.polar_segs) > 0))
+    np.testing.assert_array_equal(got, want)
+    assert 0.05 < got.mean() < 0.95  # both answers occur

@@ -128,6 +128,15 @@ class NearGrid:
         first = np.r_[True, cells[1:] != cells[:-1]] if len(cells) else np.zeros(0, bool)
         self.keys = cells[first]
         self.start = np.r_[np.flatnonzero(first), len(cells)]
+        # one bit per cell between the lowest and highest key (3.2 MB for the whole globe):
+        # `maybe_near`, asked of every position of every batch, reads a bit instead of
+        # searching ~10^6 keys
+        self._lo = min(int(self.keys[0]), 0) if len(self.keys) else 0
+        span = (int(self.keys[-1]) + 1 - self._lo) if len(self.keys) else 0
+        bits = np.zeros(-(-span // 8) * 8, bool)
+        bits[self.keys - self._lo] = True
+        self._bits = np.packbits(bits, bitorder="little")
+        self._span = span
 
     def _cell_rows(self, lat: F8, lon: F8) -> tuple[I8, NDArray[np.bool_]]:
         k = cell_keys(lat, lon)
@@ -137,7 +146,10 @@ class NearGrid:
 
     def maybe_near(self, lat: F8, lon: F8) -> NDArray[np.bool_]:
         """Whether any segment may be within reach of each point."""
-        _, hit = self._cell_rows(lat, lon)
+        k = cell_keys(lat, lon) - self._lo
+        inside = (k >= 0) & (k < self._span)
+        k = np.where(inside, k, 0)
+        hit = inside & (self._bits.take(k >> 3) >> (k & 7).astype(np.uint8) & 1).astype(bool)
         return hit | ((np.abs(lat) >= POLAR_LAT) & (len(self.polar_segs) > 0))
 
     def candidates(self, lat: F8, lon: F8) -> tuple[I8, I8]:
