@@ -236,12 +236,12 @@ def bad_time_option(a: argparse.Namespace) -> str | None:
 
     Checked here, before any command runs, so every command answers a bad time the same way.
     """
-    from picket.model.alerts import parse_time
-
     for dest in TIME_OPTIONS:
         text = getattr(a, dest, None)
         if not isinstance(text, str):
             continue
+        from picket.model.alerts import parse_time  # here: most commands take no time
+
         try:
             ok = math.isfinite(parse_time(text))
         except (ValueError, OverflowError, OSError):
