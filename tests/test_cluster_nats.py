@@ -126,10 +126,11 @@ def publish(url: str, cuts: list, shards: int, pace_s: float = 0.0, area: int = 
     return pub.seq
 
 
-def worker(nats_url: str, db: str, demo: dict, role: str, part: str, cwd: Path) -> Any:
+def worker(nats_url: str, db: str, demo: dict, role: str, part: str, cwd: Path,
+           *extra: str) -> Any:  # fmt: skip
     cmd = [sys.executable, "-c", RUN, "worker", "--role", role, "--partition", part, "--nats",
            nats_url, "--store", db, "--zones", str(demo["zones"]), "--infrastructure",
-           str(demo["infra"]), "--until-eof", "--checkpoint-s", "0.5"]  # fmt: skip
+           str(demo["infra"]), "--until-eof", "--checkpoint-s", "0.5", *extra]  # fmt: skip
     log = open(cwd / f"{role}-{part.replace('/', 'of')}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
@@ -246,31 +247,37 @@ def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv
         own_pg.close()
 
 
+@pytest.mark.parametrize("area", [1, 2])
 def test_two_both_workers_store_the_alerts_one_process_makes_through_a_kill(
-        demo, nats_srv, pg, tmp_path):  # fmt: skip
-    """`--role both`: two processes, each a subject shard and an area partition (the
-    feed's `--area-shards 2`); one is killed mid-stream and started again."""
+        demo, nats_srv, pg, tmp_path, area):  # fmt: skip
+    """`--role both`: two processes, each a subject shard, and the area stage whole beside
+    shard 1 or split in two (one partition beside each shard). The worker with both
+    stages is killed mid-stream, once both have checkpointed, and started again."""
     from picket.store import open_store
 
     db = pg.new_database()
-    publish(nats_srv.url, demo["cuts"], 2, area=2)
-    procs = {f"b{k}": worker(nats_srv.url, db, demo, "both", f"{k}/2", tmp_path)
+    publish(nats_srv.url, demo["cuts"], 2, area=area)
+    opts = ("--area-shards", str(area))
+    procs = {f"b{k}": worker(nats_srv.url, db, demo, "both", f"{k}/2", tmp_path, *opts)
              for k in range(2)}  # fmt: skip
     st = open_store(db)
     end = wall.monotonic() + 90.0
-    while wall.monotonic() < end:  # both of its stages have checkpointed: kill it
-        cks = [st.load_checkpoint(f"worker:{n}") for n in ("subject-0-of-2", "area-1-of-2")]
+    names = ("subject-1-of-2", f"area-0-of-{area}")
+    while wall.monotonic() < end:
+        cks = [st.load_checkpoint(f"worker:{n}") for n in names]
         if all(ck is not None and ck[1] > 0 for ck in cks):
             break
-        assert procs["b0"].poll() is None, "worker finished before it could be killed"
+        assert procs["b1"].poll() is None, "worker finished before it could be killed"
         wall.sleep(0.2)
     st.close()
-    os.kill(procs["b0"].pid, signal.SIGKILL)
-    assert procs["b0"].wait(10) == -signal.SIGKILL
-    procs["b0"] = worker(nats_srv.url, db, demo, "both", "0/2", tmp_path)
+    os.kill(procs["b1"].pid, signal.SIGKILL)
+    assert procs["b1"].wait(10) == -signal.SIGKILL
+    procs["b1"] = worker(nats_srv.url, db, demo, "both", "1/2", tmp_path, *opts)
     wait_all(procs, tmp_path)
-    said = (tmp_path / "both-0of2.log").read_text()
-    assert "subject-0-of-2 + area-1-of-2" in said and "resumed after sequence" in said
+    said = (tmp_path / "both-1of2.log").read_text()
+    assert " + ".join(names) in said and "resumed after sequence" in said
+    if area == 1:  # shard 0's worker has no area partition
+        assert "area" not in (tmp_path / "both-0of2.log").read_text().split("reading")[0]
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]

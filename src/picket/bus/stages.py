@@ -39,7 +39,7 @@ from picket.model.reports import Kind, Reports
 log = logging.getLogger(__name__)
 
 SUBJECT, AREA_STAGE, ALL = "subject", "area", "all"  # ALL: one worker runs both stages
-BOTH = "both"  # one process: subject shard k and area partition `area_partner(k, N)`
+BOTH = "both"  # one process: subject shard k and an area partition (`area_partner`)
 
 
 def stage_of(det: Any) -> str:
@@ -549,27 +549,33 @@ class Worker:
         self.asm.close()
 
 
-def area_partner(k: int, n: int) -> int:
-    """The area partition that shares a process with subject shard k of n (`Both`).
-
-    Shifted by one so that the two heaviest pieces, subject shard 0 (it runs the radar
-    plot tracker) and area partition 0 (every aircraft: `picket.bus.area.WHOLE_DOMAINS`),
-    land in different processes when n > 1."""
-    return (k + 1) % n
+def area_partner(k: int, n: int, m: int) -> int | None:
+    """The area partition (of m) that shares a process with subject shard k of n (`Both`),
+    or None: process k takes partition n-1-k where there is one. The two heaviest pieces,
+    subject shard 0 (it runs the radar plot tracker) and area partition 0 (every aircraft:
+    `picket.bus.area.WHOLE_DOMAINS`), so land in different processes when n > 1."""
+    if not 1 <= m <= n:
+        raise ValueError(f"area partitions for --role both: 1..{n} (the workers), not {m}")
+    j = n - 1 - k
+    return j if j < m else None
 
 
 class Both:
-    """Subject shard k of N and area partition `area_partner(k, N)` of N in one process
-    (`picket worker --role both --partition k/N`), so N processes share the whole work:
-    on a machine with N cores, N workers, not N subject workers plus area workers.
+    """Subject shard k of N and area partition `area_partner(k, N, M)` of M in one process
+    (`picket worker --role both --partition k/N --area-shards M`), so N processes share the
+    whole work: on a machine with N cores, N workers, not N subject workers plus area
+    workers. On the demo's input M = 1 (the area stage whole, beside the last subject
+    shard) balances 2 workers best and does the least work (docs/scaling.md).
 
     Two `Worker`s, each with its own pipeline, stream, checkpoint and name (the same as a
     `--role subject` or `--role area` worker's, so a deployment can move between the
     two), stepped in turn: a stage with nothing to read waits only briefly while the other
     has work."""
 
-    def __init__(self, make: Callable[[str, int], Worker]):
-        self.workers = [make(SUBJECT, 0), make(AREA_STAGE, 1)]
+    def __init__(self, make: Callable[[str, int, int], Worker], k: int, n: int, m: int = 1):
+        j = area_partner(k, n, m)
+        self.workers = [make(SUBJECT, k, n)] + ([make(AREA_STAGE, j, m)] if j is not None
+                                                else [])  # fmt: skip
         self.stats = WorkerStats()
 
     @property

@@ -54,7 +54,7 @@ def cmd_worker(a: argparse.Namespace) -> int:
     from picket import config as cfgmod
     from picket.bus import open_bus
     from picket.bus.jetstream import BusUnavailable
-    from picket.bus.stages import BOTH, Both, Worker, area_partner
+    from picket.bus.stages import BOTH, Both, Worker
     from picket.pipeline.assemble import assemble
     from picket.store.postgres import StoreUnavailable, is_url, redact
 
@@ -74,14 +74,13 @@ def cmd_worker(a: argparse.Namespace) -> int:
     try:
         bus = open_bus(a.nats)
 
-        def make(role: str, part: int) -> Worker:
+        def make(role: str, part: int, parts: int) -> Worker:
             asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
-            return Worker(asm, bus, part, n, role, checkpoint_s=a.checkpoint_s,
+            return Worker(asm, bus, part, parts, role, checkpoint_s=a.checkpoint_s,
                           probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s,
                           publish_tracks=a.publish_tracks)  # fmt: skip
 
-        w: Any = (Both(lambda role, i: make(role, k if i == 0 else area_partner(k, n)))
-                  if a.role == BOTH else make(a.role, k))  # fmt: skip
+        w: Any = Both(make, k, n, a.area_shards) if a.role == BOTH else make(a.role, k, n)
     except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
         print(f"picket worker: {e}", file=sys.stderr)
         return 1
@@ -272,8 +271,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="subject: per-subject detectors on shard k; area: the detectors "
                         "that need neighbours, on area partition k (H3 cells and their "
                         "halo); all: every detector on whole cuts (one worker); both: "
-                        "subject shard k and area partition k+1 mod N in one process "
-                        "(N such workers share the work; feed with --area-shards N)")  # fmt: skip
+                        "subject shard k and area partition N-1-k (if < --area-shards) in "
+                        "one process: N such workers share the whole work")  # fmt: skip
+    w.add_argument("--area-shards", type=int, default=1,
+                   help="with --role both: area partitions, as the feed's --area-shards "
+                        "(1..N; 1: the last worker runs the area stage whole)")  # fmt: skip
     w.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     w.add_argument("--store", help="postgresql:// URL of the shared store")
     w.add_argument("--config", help="TOML config (thresholds, zones)")
