@@ -5,9 +5,12 @@ overhead, and feed-to-stored-alert latency (p50/p99) in a paced run.
 The input is the demo's Baltic hour (simulated AIS, Beast and radar plots through the
 real decoders), decoded once up front: the decoder stage is the same in every mode, so
 what is timed is cutting, publishing, fusion, detectors and the store. "1 worker" is one
-process running both stages (`picket worker --role all`); "2 workers" is two subject
-workers plus the area worker (three processes). Everything shares this machine's cores
-with the servers and whatever else runs: compare ratios within one run.
+process running every detector on whole cuts (`picket worker --role all`); "2 workers" is
+two processes (`--role both`): subject shard 0, and subject shard 1 with the area stage;
+"2 subject + 1 area" is the three-process layout. Each runs live (workers reading as the
+feed publishes from this process, which shares the cores) and from a backlog (the stream
+stored in JetStream first: worker throughput alone). Everything shares this machine's
+cores with the servers and whatever else runs: compare ratios within one run.
 """
 
 from __future__ import annotations
@@ -116,11 +119,23 @@ def memory_cluster(inp: dict) -> dict[str, Any]:
     return {"wall_s": dt, "cpu": cpu, "alerts": sorted(_key(a) for a in mem.alerts.values())}
 
 
-def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
-                 speed: float = 0.0, area: int = 1) -> dict[str, Any]:  # fmt: skip
-    """Workers as processes on a fresh stream set and database; the feed published from
-    here (as fast as possible, or paced at `speed` x event time); `area` area workers
-    (partitions by H3 cell) beside `workers` > 1 subject workers."""
+BOTH1 = ("--area-shards", "1")
+LAYOUTS = {  # name -> (worker role, partition, options; subject shards, area partitions)
+    "1": ([("all", "0/1", ())], 0, 1),  # whole cuts, every detector: one process
+    # two processes: subject shard 0; subject shard 1 and the area stage whole
+    "2": ([("both", "0/2", BOTH1), ("both", "1/2", BOTH1)], 2, 1),
+    "2+1": ([("subject", "0/2", ()), ("subject", "1/2", ()), ("area", "0/1", ())], 2, 1),
+}
+
+
+def nats_cluster(inp: dict, layout: str, nats: Any, pg: Any, work: Path,
+                 speed: float = 0.0, backlog: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Workers as processes on a fresh stream set and database, on the same servers for
+    every layout. Live (default): the workers are reading when the feed starts to publish
+    from here (as fast as possible, or paced at `speed` x event time), so the publisher
+    shares the cores with them. `backlog`: the whole stream is in JetStream before the
+    workers start, and they all start reading at once (`--go-file`). Wall time runs from
+    then to the last worker's store holding its last alert."""
     from picket.bus.jetstream import JetStreamBus
     from picket.bus.stages import Publisher
     from picket.model.decoded import Decoded
@@ -133,43 +148,53 @@ def nats_cluster(inp: dict, workers: int, nats: Any, pg: Any, work: Path,
         shutil.rmtree(f, ignore_errors=True)
     nats.start()
     db = pg.new_database()
-    roles = ([("all", "0/1")] if workers == 1 else
-             [("subject", f"{k}/{workers}") for k in range(workers)]
-             + [("area", f"{k}/{area}") for k in range(area)])  # fmt: skip
+    roles, shards, area = LAYOUTS[layout]
+    tag = f"{layout}-{speed}-{int(backlog)}"
+    go = work / f"go-{tag}"
+
+    def publish() -> tuple[Any, float]:
+        bus = JetStreamBus(nats.url)
+        pub = Publisher(bus, shards, source=f"bench-{tag}", area_parts=area)
+        cuts = [_copy(d) for d in inp["cuts"]]
+        t0 = time.time()
+        first, last = None, float("nan")
+        for d in cuts:
+            last = float(d.reports.time[-1]) if len(d.reports) else last
+            if speed > 0 and np.isfinite(last):
+                first = last if first is None else first
+                delay = t0 + (last - first) / speed - time.time()
+                if delay > 0:
+                    time.sleep(delay)
+            pub.publish(d, last)
+        pub.publish(Decoded.empty(), last, eof=True)
+        bus.close()
+        return pub, time.time() - t0
+
+    if backlog:
+        pub, published = publish()
     procs, stats = [], []
-    for role, part in roles:
-        out = work / f"w-{role}-{part.replace('/', 'of')}-{workers}-{area}-{speed}.json"
+    for role, part, opts in roles:
+        out = work / f"w-{role}-{part.replace('/', 'of')}-{tag}.json"
         stats.append(out)
         cmd = [sys.executable, "-c", RUN, "worker", "--role", role, "--partition", part,
                "--nats", nats.url, "--store", db, "--zones", str(inp["zones"]),
                "--infrastructure", str(inp["infra"]), "--until-eof", "--quiet",
-               "--stats-out", str(out)] + (["--probe-latency"] if speed > 0 else [])
+               "--stats-out", str(out), *opts] + (["--probe-latency"] if speed > 0 else []) + (
+               ["--go-file", str(go)] if backlog else [])  # fmt: skip
         procs.append(subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE, text=True,
                                       stderr=open(work / "workers.log", "ab")))  # noqa: SIM115
     for p in procs:  # imports, connection and start-up work happen before the clock starts
         while (line := p.stdout.readline()) and "reading" not in line:  # type: ignore[union-attr]
             pass
-    bus = JetStreamBus(nats.url)
-    pub = Publisher(bus, 0 if workers == 1 else workers,  # 1: whole cuts, for `--role all`
-                    area_parts=area if workers > 1 else 1)  # fmt: skip
-    cuts = [_copy(d) for d in inp["cuts"]]
     t0 = time.time()
-    first, last = None, float("nan")
-    for d in cuts:
-        last = float(d.reports.time[-1]) if len(d.reports) else last
-        if speed > 0 and np.isfinite(last):
-            first = last if first is None else first
-            delay = t0 + (last - first) / speed - time.time()
-            if delay > 0:
-                time.sleep(delay)
-        pub.publish(d, last)
-    pub.publish(Decoded.empty(), last, eof=True)
-    published = time.time() - t0
-    bus.close()
+    if backlog:
+        go.touch()
+    else:
+        pub, published = publish()
     for p in procs:
         p.wait(900)
     got = [json.loads(s.read_text()) for s in stats]
-    end = max(g["last_wall"] for g in got)
+    end = max(g["closed_wall"] for g in got)
     st = open_store(db)
     alerts = sorted(_key(a) for a in st.alert_objects())
     st.close()
@@ -217,16 +242,20 @@ def main(argv: list[str] | None = None) -> int:
         nats, pg = LocalNats(), LocalPostgres()
         try:
             rows.append(("in-process + PostgreSQL store", in_process(inp, store=pg.new_database())))
-            rows.append(("NATS + PostgreSQL, 1 worker", nats_cluster(inp, 1, nats, pg, work)))
-            rows.append(("NATS + PostgreSQL, 2 workers", nats_cluster(inp, 2, nats, pg, work)))
-            rows.append(("NATS + PostgreSQL, 2 subject + 2 area workers (H3 cells)",
-                          nats_cluster(inp, 2, nats, pg, work, area=2)))  # fmt: skip
+            for backlog in (False, True):  # the same servers for every layout
+                how = "backlog" if backlog else "live feed"
+                for lay, name in (("1", "1 worker"), ("2", "2 workers (--role both)"),
+                                  ("2+1", "2 subject + 1 area worker")):  # fmt: skip
+                    if backlog and lay == "2+1":
+                        continue
+                    rows.append((f"NATS + PostgreSQL, {how}, {name}",
+                                 nats_cluster(inp, lay, nats, pg, work, backlog=backlog)))
             short = {**inp, "cuts": [d for d in inp["cuts"] if not len(d.reports) or
                                      d.reports.time[0] < inp["cuts"][0].reports.time[0]
                                      + a.latency_limit_s]}  # fmt: skip
-            for w in (1, 2):
-                r = nats_cluster(short, w, nats, pg, work, speed=a.latency_speed)
-                lat_rows.append((f"{w} worker{'s' if w > 1 else ''}", r["latency"]))
+            for lay, name in (("1", "1 worker"), ("2", "2 workers")):
+                r = nats_cluster(short, lay, nats, pg, work, speed=a.latency_speed)
+                lat_rows.append((name, r["latency"]))
         finally:
             nats.close()
             pg.close()
@@ -244,19 +273,20 @@ def main(argv: list[str] | None = None) -> int:
     edge_c = rows[1][1]["cpu"] / base["cpu"] - 1
     print(f"bus edge on the default path: {edge_c * 100:+.1f}% CPU, {edge_w * 100:+.1f}% wall "
           f"(goal < 5%)")  # fmt: skip
-    two = dict(rows).get("NATS + PostgreSQL, 2 workers")
-    one = dict(rows).get("NATS + PostgreSQL, 1 worker")
-    if one and two:
-        print(f"2 workers vs 1: {one['wall_s'] / two['wall_s']:.2f}x wall (goal >= 1.6x); "
-              f"CPU: 1 worker {sum(one['cpu_s']):.1f} s, 2 workers {two['cpu_s']} s, so with "
-              f"a core each the slowest would bound the speed-up at "
-              f"{sum(one['cpu_s']) / max(two['cpu_s']):.2f}x")
-        print(f"bytes on the bus per report: {one['bytes'] / n:.0f} (1 worker), "
-              f"{two['bytes'] / n:.0f} (2 workers: shards + the area stage's whole cuts)")
-    four = dict(rows).get("NATS + PostgreSQL, 2 subject + 2 area workers (H3 cells)")
-    if one and four:
-        print(f"2 subject + 2 area workers vs 1: {one['wall_s'] / four['wall_s']:.2f}x wall; "
-              f"CPU {four['cpu_s']} s; bytes per report {four['bytes'] / n:.0f}")
+    d = dict(rows)
+    for how in ("live feed", "backlog"):
+        one = d.get(f"NATS + PostgreSQL, {how}, 1 worker")
+        two = d.get(f"NATS + PostgreSQL, {how}, 2 workers (--role both)")
+        if not (one and two):
+            continue
+        print(f"{how}: 2 workers vs 1: {one['wall_s'] / two['wall_s']:.2f}x wall (goal >= "
+              f"1.6x), {n / one['wall_s']:,.0f} vs {n / two['wall_s']:,.0f} reports/s; CPU: 1 "
+              f"worker {sum(one['cpu_s']):.1f} s, 2 workers {two['cpu_s']} s: with a core "
+              f"each, the slower bounds the speed-up at "
+              f"{sum(one['cpu_s']) / max(two['cpu_s']):.2f}x")  # fmt: skip
+        print(f"{how}: NATS + PostgreSQL vs in-process: 1 worker {one['cpu'] / base['cpu']:.2f}x"
+              f" CPU; bytes on the bus per report: {one['bytes'] / n:.0f} (1 worker), "
+              f"{two['bytes'] / n:.0f} (2 workers)")  # fmt: skip
     for name, lat in lat_rows:
         if len(lat):
             print(f"feed to stored alert, paced at {a.latency_speed:g}x, {name}: "
