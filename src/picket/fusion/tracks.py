@@ -226,17 +226,21 @@ class TrackTable:
         c = self.cols
         t = r.time
         # counts and times
-        last = np.r_[slots[1:] != slots[:-1], True]
-        first = np.r_[True, slots[1:] != slots[:-1]]
+        change = slots[1:] != slots[:-1]
+        last, first = np.ones(len(slots), bool), np.ones(len(slots), bool)
+        last[:-1], first[1:] = change, change
         s_last, s_first = slots[last], slots[first]
         # rows per slot from the run lengths (slots sorted: no np.add.at)
-        c["n_reports"][s_first] += np.diff(np.r_[np.flatnonzero(first), len(slots)])
+        c["n_reports"][s_first] += np.diff(np.append(np.flatnonzero(first), len(slots)))
         c["last_time"][s_last] = np.fmax(c["last_time"][s_last], t[last])
         c["first_time"][s_first] = np.fmin(c["first_time"][s_first], t[first])
         # last non-missing value per slot, for every state column
         for col in STATE_COLUMNS:
             v = r[col]
             ok = ~_missing(col, v)
+            if ok.all():  # every row states it (most columns of an AIS batch)
+                c[col][s_last] = v[last]
+                continue
             if not ok.any():
                 continue
             idx = np.flatnonzero(ok)
