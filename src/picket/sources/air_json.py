@@ -601,6 +601,48 @@ class OpenSkyJson(JsonDocDecoder):
 # the columns `OpenSkyCsv._columns` reads
 USED_COLUMNS = ("time", "icao24", "lat", "lon", "lastposupdate", "velocity", "vertrate",
                 "squawk", "baroaltitude", "heading", "onground", "callsign")  # fmt: skip
+NUMERIC_COLUMNS = ("time", "lat", "lon", "lastposupdate", "velocity", "vertrate", "squawk",
+                   "baroaltitude", "heading")  # fmt: skip
+TEXT_COLUMNS = ("icao24", "onground", "callsign")
+# a chunk of at least this many plain ASCII lines goes through the compiled loops
+# (`OpenSkyCsv._compiled`); fewer, as a live feed's, do not load numba for it
+KERNEL_ROWS = 2048
+
+
+def _kernels() -> Any:
+    """The reader's compiled loops, or None without numba (the string path reads all)."""
+    try:
+        from picket.sources import opensky_kernels
+    except ImportError:
+        return None
+    return opensky_kernels
+
+
+def _texts(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> list[bytes]:
+    """The fields [s, e) of `a` (no NUL in them) as bytes, through one fixed-width byte
+    matrix rather than a slice per field."""
+    ln = e - s
+    w = int(ln.max()) if len(ln) else 0
+    if w == 0:
+        return [b""] * len(s)
+    if w > 64:  # a long field: slices
+        return [a[i:j].tobytes() for i, j in zip(s.tolist(), e.tolist(), strict=True)]
+    k = np.arange(w)
+    mat = a.take(np.minimum(s[:, None] + k, len(a) - 1))
+    mat[k >= ln[:, None]] = 0  # S strings end at their first trailing NUL
+    return mat.view(f"S{w}").ravel().tolist()
+
+
+def _f_bytes(v: bytes) -> float:
+    return _f(v.decode("ascii"))
+
+
+def _icao_bytes(v: bytes) -> int:
+    return _icao(v.decode("ascii"))
+
+
+def _ground_bytes(v: bytes | None) -> int:
+    return _ground(v.decode("ascii") if v is not None else None)
 
 
 class OpenSkyCsv(LineDecoder):
@@ -623,6 +665,7 @@ class OpenSkyCsv(LineDecoder):
         self.source_code = SOURCES.code(source)
         self.json.source_code = self.source_code
         self.icao_memo: dict[str, int] = {}  # address text -> 24-bit address, across batches
+        self.icao_bytes: dict[bytes, int] = {}  # the same for `_compiled`'s ASCII bytes
 
     def decode_lines(self, lines: list[bytes], first: int) -> Decoded:
         if self.header is None:
@@ -665,6 +708,9 @@ class OpenSkyCsv(LineDecoder):
         if b'"' in buf or b"\r" in buf or b"\0" in buf:
             return None
         a = np.frombuffer(buf, dtype=np.uint8)
+        if len(lines) >= KERNEL_ROWS and buf.isascii() and (kern := _kernels()) is not None:
+            start, end, ok = kern.bounds(a, len(lines), width, MAX_FIELD)  # as the checks below
+            return self._compiled(kern, buf, a, start, end, h, first) if ok else None
         ends = np.append(np.flatnonzero(a == 10), len(a))
         starts = np.concatenate(([0], ends[:-1] + 1))
         lens = ends - starts
@@ -678,6 +724,42 @@ class OpenSkyCsv(LineDecoder):
         used = {h[k] for k in USED_COLUMNS if k in h}  # the others are never read
         return self._columns([flat[j::width] if j in used else () for j in range(width)],
                              np.arange(len(lines)), h, first)  # fmt: skip
+
+    def _compiled(self, kern: Any, buf: bytes, a: np.ndarray, start: np.ndarray,
+                  end: np.ndarray, h: dict[str, int], first: int) -> Decoded | None:  # fmt: skip
+        """`_plain`'s columns without a string per field: the compiled loops found the
+        fields (`start`, `end`) and read the plain decimals; `float` reads the rest of the
+        numbers (the same values `_floats` gives), and only the text columns become
+        strings."""
+        n = len(start)
+        nums: dict[str, np.ndarray] = {}
+        for name in NUMERIC_COLUMNS:
+            j = h.get(name)
+            if j is None:
+                continue
+            s, e = start[:, j].copy(), end[:, j].copy()
+            x, hard = kern.decimals(a, s, e)
+            if hard.any():  # `float` takes ASCII bytes as it takes their text
+                rows = np.flatnonzero(hard)
+                vals = _texts(a, s[rows], e[rows])
+                try:
+                    x[rows] = np.fromiter(map(float, vals), np.float64, len(vals))
+                except ValueError:
+                    x[rows] = np.fromiter(map(_f_bytes, vals), np.float64, len(vals))
+            big = np.abs(x) > F4_MAX
+            if big.any():
+                x[big] = np.copysign(np.inf, x[big])
+            nums[name] = x
+        j = h["lat"]
+        nums["lat_empty"] = start[:, j] == end[:, j]
+        txt = {name: _texts(a, start[:, h[name]], end[:, h[name]])
+               for name in ("icao24", "onground", "callsign") if name in h}  # fmt: skip
+        nums["icao"] = _lookup(txt["icao24"], _icao_bytes, np.int64, n, self.icao_bytes)
+        nums["on_ground"] = _lookup(txt.get("onground"), _ground_bytes, np.int64, n)
+        cols: list[Sequence[Any]] = [()] * len(h)
+        if "callsign" in h:
+            cols[h["callsign"]] = txt["callsign"]
+        return self._columns(cols, np.arange(n), h, first, nums)
 
     def _screen(self, recs: list[list[str]], text: list[str], first: int, width: int, j: int
                 ) -> list[int]:  # fmt: skip
@@ -697,55 +779,74 @@ class OpenSkyCsv(LineDecoder):
         return good
 
     def _columns(self, cols: list[Sequence[str]], idx: Sequence[int], h: dict[str, int],
-                 first: int) -> Decoded | None:  # fmt: skip
+                 first: int, nums: dict[str, np.ndarray] | None = None
+                 ) -> Decoded | None:  # fmt: skip
         """Well-formed rows (line `first + idx[i]`) to one batch, column by column (distinct
-        texts looked up once); None if an address is invalid."""
+        texts looked up once; numbers from `nums` where `_compiled` read them); None if an
+        address is invalid."""
         n = len(idx)
 
         def col(name: str) -> Sequence[str] | None:
             j = h.get(name)
             return cols[j] if j is not None else None
 
-        icao = _lookup(col("icao24"), _icao, np.int64, n, self.icao_memo)
+        def num(name: str) -> np.ndarray:
+            if nums is not None and name in nums:
+                return nums[name]
+            return _floats(col(name), n)
+
+        if nums is not None:
+            icao = nums["icao"]
+        else:
+            icao = _lookup(col("icao24"), _icao, np.int64, n, self.icao_memo)
         if (icao < 0).any():
             return None  # `_screen` rejects those rows
         lat_txt = col("lat")
-        lat, lon = _floats(lat_txt, n), _floats(col("lon"), n)
-        t = _floats(col("lastposupdate"), n)
-        t[np.fromiter(map(len, lat_txt), dtype=np.int64, count=n) == 0] = np.nan
+        lat, lon = num("lat"), num("lon")
+        t = num("lastposupdate")
+        if nums is not None:
+            t[nums["lat_empty"]] = np.nan
+        else:
+            t[np.fromiter(map(len, lat_txt), dtype=np.int64, count=n) == 0] = np.nan
         miss = np.flatnonzero(~np.isfinite(t))  # the report time where no position time is
-        if len(miss):
+        if len(miss) and nums is not None:
+            t[miss] = num("time")[miss]
+        elif len(miss):
             tt = col("time")
             t[miss] = _floats([tt[i] for i in miss.tolist()] if tt is not None else None,
                               len(miss))  # fmt: skip
-        speed, vrate = _floats(col("velocity"), n), _floats(col("vertrate"), n)
+        speed, vrate = num("velocity"), num("vertrate")
         has_pos = np.isfinite(lat) & np.isfinite(lon)
         kind = np.where(has_pos, Kind.POSITION,
                         np.where(np.isfinite(speed), Kind.VELOCITY, Kind.IDENTITY))  # fmt: skip
-        sq = _floats(col("squawk"), n)
+        sq = num("squawk")
         ok = np.isfinite(sq) & (sq > -(2**15)) & (sq < 2**15)
         squawk = np.where(ok, np.where(ok, sq, 0).astype(np.int64), -1)
+        if nums is not None:
+            ground = nums["on_ground"]
+        else:
+            ground = _lookup(col("onground"), _ground, np.int64, n)
         rep = Reports.build(
             time=t, domain=Domain.AIR, kind=kind, source=self.source_code,
             subject=key(Namespace.ICAO, icao), lat=lat, lon=lon,
-            alt=_floats(col("baroaltitude"), n), speed=speed, course=_floats(col("heading"), n),
+            alt=num("baroaltitude"), speed=speed, course=num("heading"),
             vrate=vrate, squawk=squawk,
             emergency=-1, nic=-1, nacp=-1, sil=-1, version=-1, msg=0,
             raw=np.asarray(idx, dtype=np.int64) + first,
-            on_ground=_lookup(col("onground"), _ground, np.int64, n),
+            on_ground=ground,
         )  # fmt: skip
         return self.json.finish_built(rep, self._statics(rep, col("callsign"), n))
 
     @staticmethod
-    def _statics(rep: Reports, cs_txt: Sequence[str] | None, n: int) -> list[Static]:
+    def _statics(rep: Reports, cs_txt: Sequence[str | bytes] | None, n: int) -> list[Static]:
         """A callsign static where a subject's callsign changes (empty ones say nothing)."""
         if cs_txt is None or n == 0:
             return []
-        names: dict[str, str] = {}
-        codes: dict[str, int] = {}
+        names: dict[str | bytes, str] = {}
+        codes: dict[str | bytes, int] = {}
         numbers: dict[str, int] = {}  # cleaned callsign -> code (0: none)
         for v in set(cs_txt):
-            c = _callsign(v)
+            c = _callsign(v.decode("ascii") if isinstance(v, bytes) else v)
             names[v] = c
             codes[v] = numbers.setdefault(c, len(numbers) + 1) if c else 0
         code = np.fromiter(map(codes.__getitem__, cs_txt), dtype=np.int64, count=n)
