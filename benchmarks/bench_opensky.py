@@ -10,10 +10,12 @@ later, for a longer run.
 
 Beside picket's rate the benchmark prints pandas `read_csv` of the same file (the
 parsing floor: C parsing, no checks, no tracks). What a service loads once at start
-(the airports layer, air.loitering's compiled loops) is loaded before the timed run
-and its CPU time printed beside it, with the rate it would give. Last, the readsb reader on a 10 MB
-trace document (the real trace in ../shared/data/air repeated) fed in 4 KiB chunks
-against the same document in one piece: streaming must cost at most 1.2x. pandas is
+(the airports layer, air.loitering's compiled loops, the readers) is loaded before the
+timed run and its CPU time printed beside it; the target is met by the rate counting it.
+picket's bytecode is compiled before anything is timed, as an installed package has it
+(under the temporary directory when PYTHONDONTWRITEBYTECODE is set). Last, the readsb
+reader on a 10 MB trace document (the real trace in ../shared/data/air repeated) fed in
+4 KiB chunks against the same document in one piece: streaming must cost at most 1.2x. pandas is
 only needed here, never by picket: `pip install pandas` into the venv if it is
 missing. Everything is timed as process CPU time in the same run.
 
@@ -121,27 +123,49 @@ class EventHash:
 
 def prepare_picket(events: EventHash | None = None) -> Any:
     """The pipeline with every default detector, no store or console, and what it loads at
-    the first aircraft (the airports layer, air.loitering's compiled loops): set up untimed,
-    as a service does once at start (`start_up` times it)."""
+    the first aircraft (the airports layer, air.loitering's and the reader's compiled
+    loops): set up untimed, as a service does once at start (`start_up` times it)."""
     sinks = [events] if events is not None else []
     asm = assemble(Config(store_path=None), console=False, store=False, extra_sinks=sinks)
     airports_of(asm.pipeline.world)
     from picket.detect.air_loiter_kernels import warm_up
+    from picket.sources.opensky_kernels import warm_up as reader_warm_up
 
     warm_up()
+    reader_warm_up()
     return asm
 
 
 def start_up() -> float:
-    """CPU seconds of the first load of the airports layer and the compiled loops."""
+    """CPU seconds of the first load of the airports layer, the compiled loops and the
+    readers (the format table imports every built-in reader at its first look)."""
     import time
 
     c0 = time.process_time()
     load_airports()
     from picket.detect.air_loiter_kernels import warm_up
+    from picket.sources.opensky_kernels import warm_up as reader_warm_up
 
     warm_up()
+    reader_warm_up()
+    from picket.sources.registry import FORMATS
+
+    FORMATS.load()
     return time.process_time() - c0
+
+
+def bytecode() -> None:
+    """picket's modules compiled once, as `pip install` leaves them: where bytecode is not
+    written (PYTHONDONTWRITEBYTECODE), every import in the timed run would compile its
+    module again. The cache goes under the temporary directory, not the source tree."""
+    import compileall
+
+    import picket
+
+    if sys.dont_write_bytecode:
+        sys.pycache_prefix = str(Path(tempfile.gettempdir()) / "picket_pyc")
+        sys.dont_write_bytecode = False
+    compileall.compile_dir(Path(picket.__file__).parent, quiet=2)
 
 
 def run_picket(path: Path, asm: Any = None) -> dict:
@@ -213,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("pandas read_csv: pandas not installed (pip install pandas into the venv)")
         events = EventHash()
+        bytecode()
         first = start_up()
         asm = prepare_picket(events)
         prof = cProfile.Profile() if a.profile else None
@@ -225,11 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"picket end to end (decode, door, tracks, detectors, alerts): {res['reports']:,} "
               f"reports, {res['tracks']:,} tracks, {res['alerts']} alerts, {cpu:.2f} s CPU "
               f"({wall:.2f} s wall): {rate:,.0f} rows/s")  # fmt: skip
+        both = n / (cpu + first)
         print(f"alert events: {len(events.lines)}, sha256 {events.digest()}; start-up before "
-              f"the timed run (airports layer, compiled loops): {first:.2f} s CPU, "
-              f"{n / (cpu + first):,.0f} rows/s with it")  # fmt: skip
-        verdict = "PASS" if rate >= TARGET else "FAIL"
-        print(f"target >= {TARGET:,.0f} rows/s: {verdict}", flush=True)
+              f"the timed run (airports layer, compiled loops, readers): {first:.2f} s CPU; "
+              f"counting it: {cpu + first:.2f} s, {both:,.0f} rows/s")  # fmt: skip
+        verdict = "PASS" if both >= TARGET else "FAIL"
+        print(f"target >= {TARGET:,.0f} rows/s counting start-up: {verdict}", flush=True)
         if prof:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
         if a.stages:
