@@ -40,7 +40,9 @@ class SustainedDetector:
         self.fire_last: dict[int, float] = {}  # slot -> last true time of its firing run
         self.last_signal: dict[int, float] = {}
         # (slot, start of its run) -> nearest infrastructure during that run
-        self.closest: dict[tuple[int, float], dict[str, Any]] = {}
+        # (slot, run start) -> (distance m as reported, line, distance m, time): the evidence
+        # dict is built only when a signal carries it (most runs improve many times first)
+        self.closest: dict[tuple[int, float], tuple[float, int, float, float]] = {}
         self._corridor: dict[int, dict[str, Any]] = {}  # row -> corridor, for this batch
 
     # to override ---------------------------------------------------------------
@@ -179,8 +181,10 @@ class SustainedDetector:
 
     def _fire(self, ctx, sl, row, t, t0, lat0, lon0, dur, moved) -> Signal:
         sev, summary, extra = self.describe(ctx, sl, row, float(dur), float(moved))
-        best = self.closest.get((sl, float(t0)))
-        if best is not None:
+        near = self.closest.get((sl, float(t0)))
+        if near is not None:
+            _, ln, d, when = near
+            best = {**infrastructure_evidence(ctx, ln, d), "time": iso(when)}
             extra["infrastructure"] = best
             sev = "critical"
             if best["name"] not in summary:
@@ -217,9 +221,8 @@ class SustainedDetector:
                             strict=True):  # fmt: skip
             key = (int(s[i]), float(t0[i]))
             best = self.closest.get(key)
-            if best is None or d < best["distance_m"]:
-                self.closest[key] = {**infrastructure_evidence(ctx, ln, d),
-                                     "time": iso(float(t[i]))}  # fmt: skip
+            if best is None or d < best[0]:  # against the distance as reported (0.1 m)
+                self.closest[key] = (round(float(d), 1), ln, d, float(t[i]))
 
     # helpers for subclasses -----------------------------------------------------------
     def corridor(self, ctx: BatchContext, row: int) -> dict[str, Any] | None:
