@@ -340,8 +340,8 @@ class CartesianTracker:
             x = z[:, 0]
             o = x.argsort(kind="stable")
             xs = x.take(o)
-            a = np.searchsorted(xs, s.pos[:, 0] - reach, "left")
-            cnt = np.searchsorted(xs, s.pos[:, 0] + reach, "right") - a
+            a = xs.searchsorted(s.pos[:, 0] - reach, "left")  # methods: no wrapper
+            cnt = xs.searchsorted(s.pos[:, 0] + reach, "right") - a
             total = int(cnt.sum())
             if total <= 32 * (n + m) + DENSE_LIMIT:
                 ti = np.arange(n).repeat(cnt)
