@@ -80,10 +80,12 @@ def test_real_cables_same_table(shared_data, monkeypatch):
     assert g.n_blocks > 10
 
 
-def test_bitmap_answers_as_the_key_search(shared_data):
+@pytest.mark.parametrize("block", [61, 1 << 15])
+def test_bitmap_answers_as_the_key_search(shared_data, monkeypatch, block):
     """`maybe_near` reads a bit per cell; the answer is the search among the grid's keys for
     points near the cables, anywhere on the globe, on cell edges, the poles and the
-    antimeridian, and for NaN."""
+    antimeridian, and for NaN (the bitmap built in blocks of keys that split bytes, too)."""
+    monkeypatch.setattr(ng, "BLOCK_SAMPLES", block)
     path = shared_data / "geo" / "submarine_cables_telegeography_2021.geojson"
     lines = load_lines(path, Rejects())
     g = ng.NearGrid(lines.seg_a, lines.seg_b, float(np.max(lines.corridor_m)))

@@ -122,20 +122,24 @@ class NearGrid:
         pairs_u = np.concatenate(pair_parts) if pair_parts else np.zeros(0, np.int64)
         del pair_parts
         pairs_u.sort()
-        cells = pairs_u // ns
         self.segs = (pairs_u % ns).astype(np.int32)  # segment numbers fit; half the memory
-        del pairs_u
-        first = np.r_[True, cells[1:] != cells[:-1]] if len(cells) else np.zeros(0, bool)
+        cells = np.floor_divide(pairs_u, ns, out=pairs_u)  # in place: no second copy
+        first = np.ones(len(cells), bool)
+        first[1:] = cells[1:] != cells[:-1]
         self.keys = cells[first]
-        self.start = np.r_[np.flatnonzero(first), len(cells)]
+        self.start = np.append(np.flatnonzero(first), len(cells))
+        del cells, pairs_u, first
         # one bit per cell between the lowest and highest key (3.2 MB for the whole globe):
         # `maybe_near`, asked of every position of every batch, reads a bit instead of
-        # searching ~10^6 keys
+        # searching ~10^6 keys; built byte by byte from the sorted keys (no bool per cell)
         self._lo = min(int(self.keys[0]), 0) if len(self.keys) else 0
         span = (int(self.keys[-1]) + 1 - self._lo) if len(self.keys) else 0
-        bits = np.zeros(-(-span // 8) * 8, bool)
-        bits[self.keys - self._lo] = True
-        self._bits = np.packbits(bits, bitorder="little")
+        self._bits = np.zeros(-(-span // 8), np.uint8)
+        for c0 in range(0, len(self.keys), BLOCK_SAMPLES):  # in blocks: small temporaries
+            k = self.keys[c0 : c0 + BLOCK_SAMPLES] - self._lo
+            byte, bit = k >> 3, np.left_shift(1, k & 7).astype(np.uint8)
+            runs = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            self._bits[byte[runs]] |= np.bitwise_or.reduceat(bit, runs)  # a byte may straddle
         self._span = span
 
     def _cell_rows(self, lat: F8, lon: F8) -> tuple[I8, NDArray[np.bool_]]:
