@@ -1,12 +1,36 @@
-"""Shared fixtures: the real data beside the repo, skipped with a reason where absent."""
+"""Shared fixtures: the real data beside the repo, skipped with a reason where absent; and
+what a parallel run (pytest-xdist, `make test`) needs to stay honest: tests that share a
+wider-than-test fixture stay on one worker, the slowest groups start first, and tests marked
+`alone` (they judge pace or wall time) run while no other test runs."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# fixtures wider than a test that are cheap to make twice: a worker may make its own rather
+# than pull every test that uses them onto one worker
+CHEAP_SHARED = {"browser", "shared_data"}
+# the slowest groups of a run, started first so that no worker is left with a long tail
+# (test seconds on a clean clone, --durations): the rest follow in collection order
+SLOW_FIRST = (
+    "tests/test_web_picture.py",
+    "tests/test_web_picture_analyst.py",
+    "tests/test_web_demo_minute.py",
+    "tests/test_web_watch_harbours.py",
+    "tests/test_demo.py",
+    "tests/test_readme_commands.py",
+    "tests/test_cluster_nats.py",
+    "tests/test_cluster_up.py",
+    "tests/test_incidents_as_of.py",
+    "tests/test_picture_api.py",
+)
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +39,83 @@ def shared_data() -> Path:
     if not (SHARED / "MANIFEST.tsv").exists():
         pytest.skip(f"real data not found at {SHARED} (../shared/data beside the repo)")
     return SHARED
+
+
+def _shared_fixtures(item: pytest.Item) -> set[str]:
+    """The fixtures wider than one test that this test uses, made by the tests (not pytest's
+    own, such as tmp_path_factory) and not cheap."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return set()
+    out = set()
+    for name, defs in info.name2fixturedefs.items():
+        d = defs[-1] if defs else None
+        if d and d.scope != "function" and d.baseid and name not in CHEAP_SHARED:
+            out.add(name)
+    return out
+
+
+def _groups(items: list[pytest.Item]) -> dict[int, str]:
+    """Per module, the tests joined by a shared fixture (directly or through other tests)
+    form one group: a module's demo run or server is then made once, on one worker."""
+    parent: dict[object, object] = {}
+
+    def find(x: object) -> object:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]  # type: ignore[index]
+            x = parent[x]
+        return x
+
+    for i, item in enumerate(items):
+        mod = item.nodeid.split("::", 1)[0]
+        for name in _shared_fixtures(item):
+            parent[find(("t", i))] = find(("f", mod, name))
+    out: dict[int, str] = {}
+    for i, item in enumerate(items):
+        if ("t", i) in parent:
+            root = find(("t", i))
+            mod = item.nodeid.split("::", 1)[0]
+            # the group is named by its module and its first fixture (stable across workers)
+            out[i] = f"{mod}:{root[2] if root[0] == 'f' else i}"  # type: ignore[index]
+    return out
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("dist", "no") == "no" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for i, name in _groups(items).items():
+        items[i].add_marker(pytest.mark.xdist_group(name))
+
+    def rank(item: pytest.Item) -> int:
+        mod = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(mod) if mod in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
+
+
+def _lock_dir(config: pytest.Config) -> Path:
+    """A folder every worker of this run shares (the parent of the workers' basetemps)."""
+    return config._tmp_path_factory.getbasetemp().parent  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Under xdist, a test marked `alone` waits until no other worker runs a test, and holds
+    the others off while it runs (its setup and teardown, module fixtures included): what it
+    times is then the machine CI has, not the machine shared with the rest of the suite.
+    Two flocks make a turnstile so that a waiting `alone` test is not starved."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return (yield)
+    d = _lock_dir(item.config)
+    alone = item.get_closest_marker("alone") is not None
+    with open(d / "picket-turnstile.lock", "a") as gate, open(d / "picket-tests.lock", "a") as run:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(run, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            return (yield)
+        finally:
+            fcntl.flock(run, fcntl.LOCK_UN)

@@ -24,7 +24,8 @@ from picket.sim.incidents import DRIFT_SITE
 from tests import test_web_picture as base
 from tests.test_web_picture import CSP_WATCH, shot
 
-pytestmark = pytest.mark.slow
+# it judges wall time against a deadline: under xdist it runs with no other test beside it
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 browser = base.browser
 DEADLINE_S = 60.0
