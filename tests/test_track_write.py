@@ -85,3 +85,24 @@ def test_the_array_path_is_taken_and_falls_back(tmp_path: Path, monkeypatch) -> 
     assert path.read_text() == "h\n" + _printf(t, ids, a, b, 3)
     write_tracks(path, "h", t[:0], ids[:0], a[:0], b[:0], 3)
     assert path.read_text() == "h\n"
+
+
+@pytest.mark.parametrize("places", [3, 7])
+def test_scan_times_and_small_ids_match_printf(places: int, tmp_path: Path) -> None:
+    """A table as `picket track` writes it: each scan's time on all its rows (made once
+    per run), few small track ids (made once per id); -0.0 next to 0.0 is its own run."""
+    rng = np.random.default_rng(places + 3)
+    sizes = rng.integers(1, 60, 400)
+    times = np.round(np.cumsum(rng.uniform(0.1, 12.0, 400)), 3) - 30.0
+    times[5], times[6], times[7] = 0.0, -0.0, 0.0004  # the last prints as 0.000
+    t = times.repeat(sizes)
+    ids = rng.integers(0, 300, len(t))
+    a = _values(rng, len(t), 9e5 if places == 3 else 180.0, places)
+    b = rng.uniform(-90, 90, len(t))
+    path = tmp_path / "tracks.csv"
+    write_tracks(path, "time,track_id,x,y", t, ids, a, b, places)
+    assert path.read_text() == "time,track_id,x,y\n" + _printf(t, ids, a, b, places)
+    assert track_cmd._runs(t, 3) is not None and len(track_cmd._runs(t, 3)[0]) == len(t)
+    t[len(t) // 2 :] = 12.0005  # a tie: the whole table by %-formatting, still the same
+    write_tracks(path, "time,track_id,x,y", t, ids, a, b, places)
+    assert path.read_text() == "time,track_id,x,y\n" + _printf(t, ids, a, b, places)

@@ -142,7 +142,7 @@ def write_tracks(
     """The track table as one formatted block (np.savetxt formats row by row, which cost
     more than the tracking on a benchmark run): digits made as arrays when every value
     allows it (`_fixed`), else by %-formatting, which gives the same text."""
-    cols = [_fixed(t, 3), _integers(ids), _fixed(a, places), _fixed(b, places)]
+    cols = [_runs(t, 3), _integers(ids), _fixed(a, places), _fixed(b, places)]
     if len(t) and all(c is not None for c in cols):
         n = len(t)
         comma = (np.full((n, 1), 44, np.uint8), np.ones((n, 1), bool))
@@ -171,11 +171,32 @@ def _digits(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _integers(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """`%d` of each value as (characters, shown) rows; None if any is negative."""
+    """`%d` of each value as (characters, shown) rows; None if any is negative. Track ids
+    are few and small: each is made once and its row taken."""
     v = np.asarray(v).astype(np.int64)
     if len(v) and v.min() < 0:
         return None
+    top = int(v.max()) if len(v) else 0
+    if top + 1 < len(v) // 4:
+        chars, shown = _digits(np.arange(top + 1))
+        return chars.take(v, 0), shown.take(v, 0)
     return _digits(v)
+
+
+def _runs(x: np.ndarray, places: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_fixed` of a column that comes in runs of one value (a scan's time on each of its
+    rows): each run's value made once and repeated. Runs are of equal bits, so 0.0 and
+    -0.0 are not one run."""
+    x = np.asarray(x, float)
+    bits = x.view(np.int64)
+    start = np.flatnonzero(np.r_[True, bits[1:] != bits[:-1]]) if len(x) else bits
+    if len(start) * 4 > len(x):
+        return _fixed(x, places)
+    one = _fixed(x.take(start), places)
+    if one is None:
+        return None
+    rep = np.diff(np.r_[start, len(x)])
+    return one[0].repeat(rep, 0), one[1].repeat(rep, 0)
 
 
 def _fixed(x: np.ndarray, places: int) -> tuple[np.ndarray, np.ndarray] | None:
