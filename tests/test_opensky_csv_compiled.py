@@ -93,3 +93,24 @@ def test_numbers_written_every_way(monkeypatch: pytest.MonkeyPatch) -> None:
         out = _same(data, chunk, monkeypatch)
     assert np.isinf(out.lat).any() and np.isnan(out.lat).any()
     assert (np.signbit(out.lat) & (out.lat == 0)).any()  # a -0 kept its sign
+
+
+def test_broken_numba_costs_no_rows(monkeypatch: pytest.MonkeyPatch,
+                                    caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """numba importable but failing (a broken LLVM): logged once, the string path reads."""
+    from picket.sources import opensky_kernels
+
+    def boom(*a: object) -> None:
+        raise RuntimeError("no LLVM")
+
+    rows = [f"{1_600_000_000 + k},4b18{k % 100:02d},47.{k},8.5,200,90,0,SWR{k % 7},False,"
+            f"False,False,1000,10000,,,1" for k in range(300)]  # fmt: skip
+    data = (HEAD.decode() + "\n" + "\n".join(rows) + "\n").encode()
+    want, ws, _ = _decode(data, 1 << 20, False, monkeypatch)
+    monkeypatch.setattr(air_json, "_BROKEN", [])
+    monkeypatch.setattr(opensky_kernels, "bounds", boom)
+    got, gs, rej = _decode(data, 1 << 20, True, monkeypatch)
+    assert len(got) == len(want) == 300 and rej.rejected == 0 and gs == ws
+    np.testing.assert_array_equal(got.lat, want.lat)
+    assert air_json._BROKEN and "no LLVM" in caplog.text
+    assert air_json._kernels() is None

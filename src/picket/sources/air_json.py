@@ -609,13 +609,29 @@ TEXT_COLUMNS = ("icao24", "onground", "callsign")
 KERNEL_ROWS = 2048
 
 
+_BROKEN: list[str] = []  # why the compiled loops failed once: the string path since
+
+
 def _kernels() -> Any:
-    """The reader's compiled loops, or None without numba (the string path reads all)."""
+    """The reader's compiled loops, or None without numba or after they failed once (the
+    string path reads all then)."""
+    if _BROKEN:
+        return None
     try:
         from picket.sources import opensky_kernels
     except ImportError:
         return None
     return opensky_kernels
+
+
+def _bounds(kern: Any, a: np.ndarray, n: int, width: int) -> tuple | None:
+    """`opensky_kernels.bounds`, or None (and never again) if numba cannot run it."""
+    try:
+        return kern.bounds(a, n, width, MAX_FIELD)  # type: ignore[no-any-return]
+    except Exception as e:  # a broken numba install must not cost any rows
+        logger.exception("OpenSky CSV compiled loops failed: the string path from now on")
+        _BROKEN.append(repr(e))
+        return None
 
 
 def _texts(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> list[bytes]:
@@ -709,8 +725,10 @@ class OpenSkyCsv(LineDecoder):
             return None
         a = np.frombuffer(buf, dtype=np.uint8)
         if len(lines) >= KERNEL_ROWS and buf.isascii() and (kern := _kernels()) is not None:
-            start, end, ok = kern.bounds(a, len(lines), width, MAX_FIELD)  # as the checks below
-            return self._compiled(kern, buf, a, start, end, h, first) if ok else None
+            got = _bounds(kern, a, len(lines), width)  # with the checks below
+            if got is not None:
+                start, end, ok = got
+                return self._compiled(kern, buf, a, start, end, h, first) if ok else None
         ends = np.append(np.flatnonzero(a == 10), len(a))
         starts = np.concatenate(([0], ends[:-1] + 1))
         lens = ends - starts
