@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from picket.bus import CMD, InProcessBus
+from picket.bus import CMD, InProcessBus, global_ids
 from picket.bus.picture import PICTURE
 from picket.bus.sink import BusSink
 from picket.geo.zones import ZoneSet
@@ -84,7 +84,11 @@ def test_hub_serves_the_picture_after_the_pipeline_is_gone(tmp_path):
         one = httpx.get(srv.url + "/api/tracks/mmsi:" + str(SHIPS[0] & 0xFFFFFFFF),
                         headers=h).json()  # fmt: skip
         assert one["history"] and one["history"][-1]["lat"] == pytest.approx(
-            float(want["lat"][int(one["id"])]))  # fmt: skip
+            float(want["lat"][int(one["wire_id"])]))  # fmt: skip
+        # the track's id is its global id, as text, and names it in the API as well
+        assert one["id"] == str(int(global_ids(np.array([SHIPS[0]]))[0]))
+        again = httpx.get(srv.url + "/api/tracks/" + one["id"], headers=h).json()
+        assert again["subject"] == one["subject"] and again["id"] == one["id"]
     finally:
         srv.stop()
         store.close()

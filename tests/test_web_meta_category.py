@@ -38,18 +38,18 @@ def test_category_of_names_the_ship_type_class() -> None:
 def test_meta_rows_carry_the_category_and_resend_when_it_arrives() -> None:
     subjects = [211000001, 211000002]
     pic = _picture(subjects, [2, 2], 100.0)
-    assert all(len(r) == 4 for r in meta_rows(pic, np.arange(2)))
+    assert all(r[4] is None for r in meta_rows(pic, np.arange(2)))  # [.., category, gid]
     view = ViewState(ViewKey(None, None))
     meta, _ = view.delta(pic, np.zeros(2, np.uint8), 1)
-    assert [len(json.loads(r)) for r in meta] == [4, 4]
+    assert [json.loads(r)[4] for r in meta] == [None, None]
     # the static data names the first one a tanker: its row is sent again, with the class
     pic2 = _picture(subjects, [2, 2], 101.0)
     pic2.categories = {0: (211000001, "ship:tanker")}  # type: ignore[attr-defined]
     meta, _ = view.delta(pic2, np.zeros(2, np.uint8), 2)
     rows = [json.loads(r) for r in meta]
-    assert [r for r in rows if r[0] == 0] == [[0, rows[0][1], rows[0][2], 2, "ship:tanker"]]
-    assert all(len(r) == 4 for r in rows if r[0] == 1)
+    assert [r[:5] for r in rows if r[0] == 0] == [[0, rows[0][1], rows[0][2], 2, "ship:tanker"]]
+    assert all(r[4] is None for r in rows if r[0] == 1)
     # a category kept for a slot that another subject now holds is not that subject's
     pic3 = _picture([211000009, 211000002], [2, 2], 102.0)
     pic3.categories = {0: (211000001, "ship:tanker")}  # type: ignore[attr-defined]
-    assert len(meta_rows(pic3, np.arange(1))[0]) == 4
+    assert meta_rows(pic3, np.arange(1))[0][4] is None

@@ -5,7 +5,7 @@
  */
 import { type Alert, apiUrl, type FeatureCollection } from "./api";
 import { FRAME_KEY, FrameError, parseFrame } from "./frames";
-import type { TrackStore } from "./trackStore";
+import type { MetaRow, TrackStore } from "./trackStore";
 
 export interface ChannelHooks {
   onFrame(): void;
@@ -90,7 +90,7 @@ export class TrackChannel {
       this.errors++;
       return;
     }
-    if (msg.type === "meta") this.store.addMeta(msg.tracks as [number, string, string, number][]);
+    if (msg.type === "meta") this.store.addMeta(msg.tracks as MetaRow[]);
     else if (msg.type === "replay") this.hooks.onReplay(msg as never);
     else if (msg.type === "replay_alerts") {
       this.hooks.onReplayAlerts(msg.alerts as Alert[], msg.time as string, msg.reset === true);

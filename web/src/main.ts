@@ -163,6 +163,7 @@ function schedule(): void {
     dirty = false;
     const t0 = performance.now();
     setLayers();
+    keepTrackInAddress();
     stats.renderMs = performance.now() - t0;
     stats.renders++;
     logCost(stats.renderLog, stats.renderMs);
@@ -429,6 +430,30 @@ const trackPanel = new TrackPanel($("track-detail"), {
 });
 
 watchPanel.onChange = () => trackPanel.refresh();
+
+/** The selected track in the address (`?track=<global id>`): a refresh or a link selects
+ * it again as soon as the picture holds it. The global id, not the frames' number, so the
+ * address names the same track after the server restarts. */
+let addressTrack: string | null = params.get("track");
+let pendingTrack: string | null = addressTrack; // from the address, not selected yet
+function keepTrackInAddress(): void {
+  const gid = state.selectedTrack?.gid ?? null;
+  if (pendingTrack !== null) {
+    if (gid === null) {
+      const id = store.byGid.get(pendingTrack);
+      if (id === undefined || !store.view(id)) return; // not in the picture yet
+      pendingTrack = null;
+      return void selectTrack(id);
+    }
+    pendingTrack = null; // another track was chosen meanwhile
+  }
+  if (gid === addressTrack) return;
+  addressTrack = gid;
+  const url = new URL(location.href);
+  if (gid === null) url.searchParams.delete("track");
+  else url.searchParams.set("track", gid);
+  history.replaceState(history.state, "", url);
+}
 
 function selectTrack(id: number): void {
   const t = store.view(id);

@@ -1,5 +1,6 @@
 /**
- * The search box: name, MMSI, IMO, ICAO address, callsign or registration. The tracks the page
+ * The search box: name, MMSI, IMO, ICAO address, callsign, registration or a track's global
+ * id. The tracks the page
  * holds are searched at once, with no server (subject and label of every track's meta); the
  * server's `/api/search?q=` (subjects with position, static identifiers the page never sees)
  * is asked too when it exists, and its answers join the list. Choosing one flies to it.
@@ -25,6 +26,12 @@ const MAX_HITS = 8;
 export function searchLocal(store: TrackStore, q: string): Hit[] {
   const needle = q.toLowerCase().replace(/\s+/g, "");
   if (needle.length < 2) return [];
+  const byId = store.byGid.get(needle); // a track's global id, as in a link (`?track=`)
+  const idView = byId === undefined ? null : store.view(byId);
+  if (byId !== undefined && idView) {
+    const m = store.meta.get(byId)!;
+    return [{ subject: m.subject, label: m.label, lat: idView.lat, lon: idView.lon, id: byId, why: "track id" }];
+  }
   const starts: Hit[] = [];
   const inside: Hit[] = [];
   for (const [id, m] of store.meta) {

@@ -149,6 +149,10 @@ export interface TrackMeta {
   domain: number;
   drone: boolean; // a Remote ID subject: drawn as an unmanned aircraft
   category?: string; // e.g. "ship:tanker" (meta's 5th element)
+  /** The track's global id (meta's 6th element, decimal text: 63 bits do not fit a JS
+   * number): the same across server restarts and workers, unlike `id`, the frames' number
+   * for the server's life. The address (`?track=`) and links name a track by it. */
+  gid?: string;
 }
 
 /** One track's current state, made on demand for panels and tooltips. */
@@ -188,10 +192,17 @@ export interface GroundTrack {
   path: [number, number][];
 }
 
+/** One row of a `meta` text frame (see addMeta). */
+export type MetaRow =
+  | [number, string, string, number]
+  | [number, string, string, number, string | null]
+  | [number, string, string, number, string | null, string];
+
 export class TrackStore {
   pools: Pool[] = Array.from({ length: CLASSES.length * N_ID }, (_, i) => new Pool(i));
   meta = new Map<number, TrackMeta>();
   bySubject = new Map<string, number>();
+  byGid = new Map<string, number>();
   time = NaN; // event time of the picture
   frameFlags = 0;
   seq = -1;
@@ -240,15 +251,20 @@ export class TrackStore {
     this.airCls = ac;
   }
 
-  /** Meta rows: [id, subject, label, domain, category?]; the category (docs/api.md) is the
-   * ship-type class of a vessel, e.g. "ship:tanker". */
-  addMeta(rows: ([number, string, string, number] | [number, string, string, number, string])[]): void {
+  /** Meta rows: [id, subject, label, domain, category, gid] (docs/api.md); the category
+   * (or null) is the ship-type class of a vessel, e.g. "ship:tanker", the gid the global
+   * track id as text (an older server sends neither, or only a category). */
+  addMeta(rows: MetaRow[]): void {
     for (const row of rows) {
       const [id, subject, label, domain] = row;
       const cat = row.length > 4 ? String(row[4] ?? "") : "";
+      const gid = row.length > 5 && row[5] ? String(row[5]) : undefined;
       const drone = subject.startsWith("rid:");
-      this.meta.set(id, { subject, label: label || subject, domain, drone, category: cat || undefined });
+      const old = this.meta.get(id)?.gid;
+      if (old !== undefined && old !== gid && this.byGid.get(old) === id) this.byGid.delete(old);
+      this.meta.set(id, { subject, label: label || subject, domain, drone, category: cat || undefined, gid });
       this.bySubject.set(subject, id);
+      if (gid !== undefined) this.byGid.set(gid, id);
       this.reach(id);
       this.baseCls[id] = classOf(domain, 0, drone);
       const k = cat.startsWith("ship:") ? SHIP_CLASSES.indexOf(cat.slice(5) as never) : 0;

@@ -37,6 +37,7 @@ from picket.serve import triage as tri
 from picket.serve.auth import Authenticator, AuthError, Principal
 from picket.serve.hub import LiveHub
 from picket.serve.layers import feature_collection, gnss_cells, name_harbours, places_layer
+from picket.serve.picture import track_gids
 from picket.serve.queries import (
     StoreReader,
     clamp,
@@ -243,12 +244,15 @@ def _picture(st: ServerState, q: dict[str, str]) -> Any:
 
 
 def _find_track(st: ServerState, subject: str, q: dict[str, str]) -> tuple[Any, int]:
+    """The picture's row of a subject (`mmsi:…`) or of a global track id (all digits)."""
     try:
-        key = parse_subject(subject)
         pic = _picture(st, q)
+        if subject.isdigit() and len(subject) <= 19:  # a subject always names its namespace
+            hit = (track_gids(pic) == int(subject)).nonzero()[0]
+        else:
+            hit = (pic["subject"] == parse_subject(subject)).nonzero()[0]
     except ValueError as e:
         raise ApiError(400, str(e)) from None
-    hit = (pic["subject"] == key).nonzero()[0]
     if not len(hit):
         raise ApiError(404, f"no track {subject}")
     return pic, int(hit[0])

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from picket.bus import ALERTS, CMD, Bus, InProcessBus
+from picket.bus import ALERTS, CMD, Bus, InProcessBus, global_ids
 from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
-from picket.model.subjects import parse_subject
+from picket.model.subjects import Namespace, namespace, parse_subject
 from picket.pipeline.metrics import METRICS
 from picket.pipeline.metrics import decode as metrics_decode
 from picket.serve.picture import SUSPECT_KINDS, Picture, label_of
@@ -55,8 +55,10 @@ STATIC = "picket.static"
 class BusPicture:
     """The hub's own columns of every track, merged from bus snapshots by subject.
 
-    Track ids are given in order of first arrival (a snapshot lists new tracks in the
-    publisher's slot order), so with one pipeline they are its slots, as before.
+    Row ids (the live frames' track numbers, for the server's life) are given in order of
+    first arrival (a snapshot lists new tracks in the publisher's slot order); beside them
+    the `gid` column holds each track's global id (the publisher's, else made from the
+    subject: `serve.picture.track_gids`), the id clients key on across restarts.
     Not thread-safe: the hub calls it under its sync lock."""
 
     def __init__(self, history: int = HISTORY) -> None:
@@ -121,6 +123,14 @@ class BusPicture:
             if k not in self.cols:
                 self.cols[k] = np.zeros(cap, v.dtype)
             self.cols[k][ids] = v
+        if "gid" not in self.cols:
+            self.cols["gid"] = np.zeros(cap, np.int64)
+        if "gid" in s.cols:
+            self.cols["gid"][ids] = s.cols["gid"]
+        else:
+            from picket.bus import global_ids
+
+            self.cols["gid"][ids] = global_ids(subj, 0)
         if len(s.hist["row"]):
             hid = ids[s.hist["row"]]
             starts = np.r_[0, np.flatnonzero(hid[1:] != hid[:-1]) + 1]
@@ -381,12 +391,31 @@ class LiveHub:
         """An alert opened, updated or closed: keep the open set, push to SSE."""
         aid = alert["id"]
         alert = {**alert, "triage": self.triage_state.get(aid) or _new_triage()}
+        gid = self._track_gid(alert.get("subject"))
+        if gid is not None:
+            alert["track"] = gid
         if what == "close" or alert.get("status") == "closed":
             self._open.pop(aid, None)
         else:
             self._open[aid] = alert
         self._refresh_alert_keys()
         self.events.publish("alert", {"event": what, "alert": alert})
+
+    def _track_gid(self, subject: Any) -> str | None:
+        """The global id (text) of the track an alert is on, as the picture keys it: the
+        publisher's where the picture holds the track, else made from a named subject (the
+        same in every worker); None for an area or an anonymous track not seen yet."""
+        try:
+            k = parse_subject(subject)
+        except (ValueError, TypeError, AttributeError):
+            return None
+        with self._sync_lock:
+            tid = self._store.lookup(k)
+            if tid is not None and "gid" in self._store.cols:
+                return str(int(self._store.cols["gid"][tid]))
+        if namespace(k) == Namespace.TRACK:
+            return None
+        return str(int(global_ids(np.array([k], np.int64), 0)[0]))
 
     def _refresh_alert_keys(self) -> None:
         keys, suspects = set(), set()

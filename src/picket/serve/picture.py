@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -156,6 +157,26 @@ def snapshot(tracks, now: float, now_by_domain: dict[int, float] | None = None) 
                                          "n_reports")}  # fmt: skip
     cols["id"] = np.arange(n, dtype=np.int64)
     return Picture(float(now), cols, {}, dict(now_by_domain or {}))
+
+
+def track_gids(pic: Picture, idx: Any = None) -> np.ndarray:
+    """The global track id of the rows `idx` (all without), the one `picket.bus.global_ids`
+    gives: the same for a track across restarts, servers and workers (an id of the live
+    frames is only a number for the server's life). The publisher's where its snapshots
+    carry them (a worker's shard is in an anonymous track's id), else made from the subject
+    (an in-process pipeline is shard 0). Clients get it as a decimal string (`gid_text`):
+    63 bits do not fit a JavaScript number."""
+    g = pic.cols.get("gid")
+    if g is not None:
+        return g if idx is None else g[idx]
+    from picket.bus import global_ids
+
+    s = pic.cols["subject"]
+    return global_ids(s if idx is None else s[idx], 0)
+
+
+def gid_text(g: int) -> str:
+    return str(int(g))
 
 
 def label_of(fields: dict) -> str | None:

@@ -18,7 +18,15 @@ from picket.model.alerts import iso, parse_time
 from picket.model.codes import human
 from picket.model.subjects import format_subject
 from picket.serve import triage as tri
-from picket.serve.picture import DOMAIN_NAMES, FLAG_STALE, IDENTITIES, Picture, identity_of
+from picket.serve.picture import (
+    DOMAIN_NAMES,
+    FLAG_STALE,
+    IDENTITIES,
+    Picture,
+    gid_text,
+    identity_of,
+    track_gids,
+)
 from picket.serve.views import ViewKey, in_bbox, parse_bbox
 from picket.store import newest_points, open_store
 from picket.store.sqlite import Store
@@ -93,7 +101,8 @@ def track_json(pic: Picture, i: int, flags: np.ndarray, alert_ids: dict[str, lis
 
     st = {k: v for k, v in (statics or {}).items() if isinstance(v, str | int | float | bool)}
     return {
-        "id": tid, "subject": subj, "domain": DOMAIN_NAMES.get(int(c["domain"][i]), "none"),
+        "id": gid_text(track_gids(pic, [i])[0]), "wire_id": tid, "subject": subj,
+        "domain": DOMAIN_NAMES.get(int(c["domain"][i]), "none"),
         "label": pic.labels.get(tid) or subj, "lat": f("lat", 7), "lon": f("lon", 7),
         "alt": f("alt", 1), "speed": f("speed", 2), "course": f("course", 1),
         "heading": f("heading", 1), "time": t("last_time"), "pos_time": t("pos_time"),

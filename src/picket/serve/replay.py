@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from picket.bus import global_ids
 from picket.model.subjects import format_subject, parse_subject
 from picket.serve import frames
 from picket.serve.picture import (
@@ -29,6 +30,7 @@ from picket.serve.picture import (
     IDENTITY_SHIFT,
     STALE_S,
     SUSPECT_KINDS,
+    gid_text,
     per_domain,
 )
 
@@ -185,7 +187,8 @@ def replay_steps(
         for i in new.tolist():
             name = format_subject(int(c["subject"][i]))
             meta.append([int(ids[i]), name, labels.get(int(ids[i])) or name,
-                         int(c["domain"][i])])  # fmt: skip
+                         int(c["domain"][i]), None,
+                         gid_text(global_ids(c["subject"][i : i + 1], 0)[0])])  # fmt: skip
         order = np.argsort(ids[sel], kind="stable")  # frames list rows in ascending id order
         sel, flags = sel[order], flags[order]
         cols = {"id": ids[sel], "lat": c["lat"][sel], "lon": c["lon"][sel], "alt": c["alt"][sel],

@@ -16,7 +16,7 @@ import numpy as np
 from picket.model.alerts import iso
 from picket.model.subjects import format_subject
 from picket.model.text import clean_text
-from picket.serve.picture import DOMAIN_NAMES, Picture
+from picket.serve.picture import DOMAIN_NAMES, Picture, gid_text, track_gids
 
 MAX_Q = 64
 MAX_RESULTS = 200
@@ -77,7 +77,8 @@ def search(pic: Picture, statics: dict[int, dict[str, Any]], text: str,
 
         t = float(c["last_time"][i])
         out.append({
-            "subject": format_subject(key), "id": int(c["id"][i]),
+            "subject": format_subject(key), "id": gid_text(track_gids(pic, [i])[0]),
+            "wire_id": int(c["id"][i]),
             "domain": DOMAIN_NAMES.get(int(c["domain"][i]), "none"),
             "label": pic.labels.get(int(c["id"][i])) or format_subject(key),
             "lat": num("lat", 6), "lon": num("lon", 6), "alt": num("alt", 0),

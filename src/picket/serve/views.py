@@ -16,7 +16,7 @@ import numpy as np
 from picket.model.codes import ship_class
 from picket.model.subjects import format_subject
 from picket.serve import frames
-from picket.serve.picture import DOMAIN_CODES, Picture
+from picket.serve.picture import DOMAIN_CODES, Picture, gid_text, track_gids
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def in_bbox(lat: np.ndarray, lon: np.ndarray, bbox: tuple[float, float, float, f
 
 
 def meta_rows(pic: Picture, idx: np.ndarray) -> list[list]:
-    """[id, subject, label, domain(, category)] for the picture rows `idx` (few per tick)."""
+    """[id, subject, label, domain, category or None, gid] for the picture rows `idx`."""
     return [json.loads(r) for r in MetaCache().rows(pic, idx)]
 
 
@@ -112,16 +112,15 @@ class MetaCache:
     def rows(self, pic: Picture, idx: np.ndarray) -> list[str]:
         c, labels, cache, cats = pic.cols, pic.labels, self._rows, categories_of(pic)
         out = []
-        for tid, s, d in zip(c["id"][idx].tolist(), c["subject"][idx].tolist(),
-                             c["domain"][idx].tolist(), strict=True):  # fmt: skip
+        gids = track_gids(pic, idx).tolist()
+        for tid, s, d, g in zip(c["id"][idx].tolist(), c["subject"][idx].tolist(),
+                                c["domain"][idx].tolist(), gids, strict=True):  # fmt: skip
             lab = labels.get(tid)
             cat = _category(cats, tid, s) if cats else None
             hit = cache.get(tid)
             if hit is None or hit[0] != s or hit[1] != lab or hit[2] != cat:
                 name = format_subject(s)
-                row: list = [tid, name, lab or name, d]
-                if cat:
-                    row.append(cat)
+                row: list = [tid, name, lab or name, d, cat or None, gid_text(g)]
                 hit = (s, lab, cat, json.dumps(row, separators=(",", ":")))
                 cache[tid] = hit
             out.append(hit[3])
