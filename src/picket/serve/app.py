@@ -247,8 +247,9 @@ def _find_track(st: ServerState, subject: str, q: dict[str, str]) -> tuple[Any, 
     """The picture's row of a subject (`mmsi:…`) or of a global track id (all digits)."""
     try:
         pic = _picture(st, q)
-        if subject.isdigit() and len(subject) <= 19:  # a subject always names its namespace
-            hit = (track_gids(pic) == int(subject)).nonzero()[0]
+        if subject.isdigit():  # a global id: a subject always names its namespace
+            g = int(subject)
+            hit = (track_gids(pic) == g).nonzero()[0] if g < 2**63 else np.zeros(0, np.int64)
         else:
             hit = (pic["subject"] == parse_subject(subject)).nonzero()[0]
     except ValueError as e:
