@@ -39,6 +39,10 @@ from picket.model.reports import Kind, Reports
 log = logging.getLogger(__name__)
 
 SUBJECT, AREA_STAGE, ALL = "subject", "area", "all"  # ALL: one worker runs both stages
+# a checkpoint serialises the whole pipeline state (0.1-0.4 s on the demo's hour, growing
+# with the tracks held): taken every `checkpoint_s` regardless, it cost a worker a third of
+# its CPU on a busy machine, so the interval stretches to keep it to this share
+CHECKPOINT_SHARE = 0.05
 BOTH = "both"  # one process: subject shard k and an area partition (`area_partner`)
 
 
@@ -278,7 +282,8 @@ class Worker:
         self.subject = (f"{REPORTS}.{part}" if role == SUBJECT else
                         f"{AREA}.{part}" if role == AREA_STAGE else f"{AREA}.0")  # fmt: skip
         self.probe_latency = probe_latency
-        self.checkpoint_s = checkpoint_s
+        self.checkpoint_s = checkpoint_s  # at least this far apart (wall s); see CHECKPOINT_SHARE
+        self.checkpoint_cost_s = 0.0  # the last checkpoint's CPU time
         self.stats = WorkerStats()
         self.last_seq = 0  # the stream sequence the pipeline state includes
         self.cut: dict[str, int] = {}  # publisher -> its last cut number processed
@@ -342,6 +347,7 @@ class Worker:
         self._saved = wall.monotonic()
         if st is None:
             return
+        c0 = wall.thread_time()
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
                                "finished": self.finished}  # fmt: skip
         if self.feeds > 1:
@@ -350,6 +356,7 @@ class Worker:
         now = self.pipe.now if math.isfinite(self.pipe.now) else 0.0
         st.save_checkpoint(struct.pack("<I", len(head)) + head + self.pipe.snapshot(), now,
                            self._key())  # fmt: skip
+        self.checkpoint_cost_s = wall.thread_time() - c0
         if self._unacked is not None:
             self.sub.ack(self._unacked)
             self._unacked = None
@@ -395,7 +402,8 @@ class Worker:
         if self.feeds > 1 and not n and not self.finished:
             events = self._merge(None, None, None)  # a silent feed may stop holding it back
             self.stats.events += len(events)
-        if n and wall.monotonic() - self._saved >= self.checkpoint_s:
+        every = max(self.checkpoint_s, self.checkpoint_cost_s / CHECKPOINT_SHARE)
+        if n and wall.monotonic() - self._saved >= every:
             self.checkpoint()
         return n
 
