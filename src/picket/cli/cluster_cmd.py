@@ -1,8 +1,10 @@
 """`picket cluster up`: the distributed pipeline on one machine, to try it.
 
 Starts nats-server (JetStream), PostgreSQL with PostGIS (a throwaway server in a temp
-folder, when `initdb` is found), N subject workers and M area workers (H3 cells), the feed (the
-demo's simulated sources through the real decoders, or recorded files) and `picket serve`
+folder, when `initdb` is found), N workers (each a subject partition, the last M of them an
+area partition by H3 cell too: `--role both`; or M area workers of their own with
+`--area-apart`), the feed (the demo's simulated sources through the real decoders, or
+recorded files) and `picket serve`
 over the shared store. Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
 folders. Every process is an ordinary picket command, the same one a deployment runs on
 its own machine (docs/scaling.md).
@@ -67,11 +69,17 @@ def cmd_cluster(a: argparse.Namespace) -> int:
             z, i = write_geography(scenario.build(seed=a.seed, duration_s=a.duration), work)
             geo = ["--zones", str(z), "--infrastructure", str(i)]
         common = ["--nats", nats.url, "--store", db, *geo]
+        if not a.area_apart and not 1 <= a.area_workers <= a.workers:
+            print("picket cluster: --area-workers is 1..--workers (or use --area-apart)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        # default: N processes, each a subject shard, the last ones an area partition too
+        role = [] if a.area_apart else ["--role", "both", "--area-shards", str(a.area_workers)]
         for k in range(a.workers):
             procs[f"worker {k}/{a.workers}"] = _picket(
-                "worker", "--partition", f"{k}/{a.workers}", *common,
+                "worker", "--partition", f"{k}/{a.workers}", *role, *common,
                 log=logs / f"worker-{k}.log", cwd=work)  # fmt: skip
-        for k in range(a.area_workers):
+        for k in range(a.area_workers if a.area_apart else 0):
             procs[f"area worker {k}/{a.area_workers}"] = _picket(
                 "worker", "--role", "area", "--partition", f"{k}/{a.area_workers}", *common,
                 log=logs / f"worker-area-{k}.log", cwd=work)  # fmt: skip
@@ -84,7 +92,8 @@ def cmd_cluster(a: argparse.Namespace) -> int:
         procs["server"] = _picket("serve", "--store", db, "--host", a.host, "--port",
                                   str(a.port), *shown, log=logs / "serve.log", cwd=work)
         print(f"picket cluster: nats {nats.url}, store {db}\n"
-              f"  {a.workers} subject workers, {a.area_workers} area workers, the feed, and "
+              f"  {a.workers} workers ({a.area_workers} area partitions"
+              f"{' in their own workers' if a.area_apart else ''}), the feed, and "
               f"the picture at http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all",
               flush=True)  # fmt: skip
         until = wall.monotonic() + a.seconds if a.seconds else float("inf")
@@ -120,9 +129,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "on one machine")  # fmt: skip
     c.add_argument("action", choices=["up"], help="up: start everything; Ctrl-C stops it")
     c.add_argument("inputs", nargs="*", metavar="INPUT", help="recorded files to feed")
-    c.add_argument("--workers", type=int, default=2, help="subject partitions (2)")
+    c.add_argument("--workers", type=int, default=2,
+                   help="worker processes, one subject partition each (2)")  # fmt: skip
     c.add_argument("--area-workers", type=int, default=1,
-                   help="area partitions by H3 cell (1)")  # fmt: skip
+                   help="area partitions by H3 cell (1), run by the last workers beside "
+                        "their subject partition (--role both)")  # fmt: skip
+    c.add_argument("--area-apart", action="store_true",
+                   help="run each area partition in a worker of its own (--role area), for "
+                        "more cores than subject partitions")  # fmt: skip
     c.add_argument("--demo", action="store_true", help="feed the demo's simulated sources")
     c.add_argument("--duration", type=float, default=3600.0, help="demo length, event seconds")
     c.add_argument("--seed", type=int, default=7)
