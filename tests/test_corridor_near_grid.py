@@ -109,4 +109,8 @@ def test_bitmap_answers_as_the_key_search(shared_data, monkeypatch, block):
         _, hit = g._cell_rows(lat, lon)
     want = hit | ((np.abs(lat) >= ng.POLAR_LAT) & (len(g.polar_segs) > 0))
     np.testing.assert_array_equal(got, want)
+    # the 32-bit key search finds exactly the cells of the 64-bit keys
+    with np.errstate(invalid="ignore"):
+        k64 = ng.cell_keys(lat, lon)
+    np.testing.assert_array_equal(hit, np.isin(k64, g.keys.astype(np.int64)))
     assert 0.05 < got.mean() < 0.95  # both answers occur

@@ -141,9 +141,16 @@ class NearGrid:
             runs = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
             self._bits[byte[runs]] |= np.bitwise_or.reduceat(bit, runs)  # a byte may straddle
         self._span = span
+        # cell keys (+-26 M) and row offsets fit in 32 bits: half the memory of the table
+        if len(self.keys) and self.keys[0] > -(2**31) + 2 and self.keys[-1] < 2**31 - 2:
+            self.keys = self.keys.astype(np.int32)
+        if len(self.segs) < 2**31 - 1:
+            self.start = self.start.astype(np.int32)
 
     def _cell_rows(self, lat: F8, lon: F8) -> tuple[I8, NDArray[np.bool_]]:
         k = cell_keys(lat, lon)
+        if self.keys.dtype == np.int32 and len(self.keys):  # search in the keys' own type
+            k = np.clip(k, int(self.keys[0]) - 1, int(self.keys[-1]) + 1).astype(np.int32)
         pos = np.minimum(np.searchsorted(self.keys, k), max(len(self.keys) - 1, 0))
         hit = (self.keys[pos] == k) if len(self.keys) else np.zeros(len(k), bool)
         return pos, hit
