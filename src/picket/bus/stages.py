@@ -41,8 +41,11 @@ log = logging.getLogger(__name__)
 SUBJECT, AREA_STAGE, ALL = "subject", "area", "all"  # ALL: one worker runs both stages
 # a checkpoint serialises the whole pipeline state (0.1-0.4 s on the demo's hour, growing
 # with the tracks held): taken every `checkpoint_s` regardless, it cost a worker a third of
-# its CPU on a busy machine, so the interval stretches to keep it to this share
+# its CPU on a busy machine, so the next waits until the worker's own CPU time since the
+# last is this many times the last one's cost (at most CHECKPOINT_MAX_S of wall time, so
+# a quiet worker still checkpoints)
 CHECKPOINT_SHARE = 0.05
+CHECKPOINT_MAX_S = 60.0
 BOTH = "both"  # one process: subject shard k and an area partition (`area_partner`)
 
 
@@ -221,6 +224,8 @@ class WorkerStats:
     latency_s: list[float] = field(default_factory=list)  # publish -> processed, per batch
     alert_latency_s: list[float] = field(default_factory=list)  # publish -> alert stored
     cpu_s: float = 0.0  # this process's CPU time over the run (all its threads)
+    checkpoints: int = 0  # state saved to the store
+    checkpoint_cpu_s: float = 0.0  # what saving it cost this thread
     first_wall: float = 0.0  # wall time of the first and the last batch processed
     last_wall: float = 0.0
 
@@ -282,7 +287,7 @@ class Worker:
         self.subject = (f"{REPORTS}.{part}" if role == SUBJECT else
                         f"{AREA}.{part}" if role == AREA_STAGE else f"{AREA}.0")  # fmt: skip
         self.probe_latency = probe_latency
-        self.checkpoint_s = checkpoint_s  # at least this far apart (wall s); see CHECKPOINT_SHARE
+        self.checkpoint_s = checkpoint_s  # at least this far apart (wall s): CHECKPOINT_SHARE
         self.checkpoint_cost_s = 0.0  # the last checkpoint's CPU time
         self.stats = WorkerStats()
         self.last_seq = 0  # the stream sequence the pipeline state includes
@@ -291,6 +296,7 @@ class Worker:
         self._restore()
         self.sub = bus.subscribe(self.subject, f"picket-{self.name}", self.last_seq)
         self._saved = wall.monotonic()
+        self._saved_cpu = wall.thread_time()
         self._unacked: Msg | None = None
         self.busy_s = 0.0  # wall time spent processing (not waiting for the bus)
 
@@ -345,9 +351,9 @@ class Worker:
         the consumer's ack floor moves up to it."""
         st = self.asm.store
         self._saved = wall.monotonic()
+        c0 = self._saved_cpu = wall.thread_time()
         if st is None:
             return
-        c0 = wall.thread_time()
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
                                "finished": self.finished}  # fmt: skip
         if self.feeds > 1:
@@ -357,6 +363,8 @@ class Worker:
         st.save_checkpoint(struct.pack("<I", len(head)) + head + self.pipe.snapshot(), now,
                            self._key())  # fmt: skip
         self.checkpoint_cost_s = wall.thread_time() - c0
+        self.stats.checkpoints += 1
+        self.stats.checkpoint_cpu_s += self.checkpoint_cost_s
         if self._unacked is not None:
             self.sub.ack(self._unacked)
             self._unacked = None
@@ -402,8 +410,10 @@ class Worker:
         if self.feeds > 1 and not n and not self.finished:
             events = self._merge(None, None, None)  # a silent feed may stop holding it back
             self.stats.events += len(events)
-        every = max(self.checkpoint_s, self.checkpoint_cost_s / CHECKPOINT_SHARE)
-        if n and wall.monotonic() - self._saved >= every:
+        since = wall.monotonic() - self._saved
+        if n and since >= self.checkpoint_s and (
+                since >= CHECKPOINT_MAX_S or wall.thread_time() - self._saved_cpu
+                >= self.checkpoint_cost_s / CHECKPOINT_SHARE):  # fmt: skip
             self.checkpoint()
         return n
 
@@ -630,7 +640,7 @@ def merge_stats(parts: list[WorkerStats]) -> WorkerStats:
     out = WorkerStats()
     for s in parts:
         for f in ("batches", "reports", "events", "skipped", "bad", "rewinds", "idle_feeds",
-                  "late", "held_steps"):  # fmt: skip
+                  "late", "held_steps", "checkpoints", "checkpoint_cpu_s"):  # fmt: skip
             setattr(out, f, getattr(out, f) + getattr(s, f))
         out.latency_s += s.latency_s
         out.alert_latency_s += s.alert_latency_s

@@ -283,7 +283,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--infrastructure", nargs="*", default=[], help="GeoJSON/KML cables, pipes")
     w.add_argument("--checkpoint-s", type=float, default=2.0,
                    help="save state and bus position this often (wall seconds; less often "
-                        "where a checkpoint would take over 5%% of the time)")  # fmt: skip
+                        "where a checkpoint would take over 5%% of the worker's CPU, but at "
+                        "least every 60 s)")  # fmt: skip
     w.add_argument("--until-eof", action="store_true", help="stop when the feed has ended")
     w.add_argument("--feeds", type=int, default=1,
                    help="feeds (decoders) publishing: event time is the minimum of their "
