@@ -18,20 +18,21 @@ event times, live and in replay alike.
 
 from __future__ import annotations
 
-import gzip
+import _thread
 import importlib
 import importlib.util
 import math
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MIN_TIME = 315532800.0  # 1980-01-01: no feed picket reads predates it
 MAX_AHEAD_S = 600.0  # a report further ahead of the receive (or wall) clock is implausible
@@ -74,6 +75,19 @@ BUILT_IN = (
     "picket.sources.plots_csv", "picket.sources.asterix", "picket.sources.remoteid",
     "picket.sources.space_elements", "picket.sources.cot_in", "picket.sources.aisstream",
 )  # fmt: skip
+# Which built-in module registers each name: a lookup by name imports that module alone
+# (`bench opensky` and `picket replay --format X` need one reader, not twelve).
+# tests/test_registry_lazy.py checks it against what the modules register.
+MODULE_OF = {
+    "ais-nmea": "picket.sources.ais_nmea", "ais-csv": "picket.sources.ais_csv",
+    "beast": "picket.sources.beast", "avr": "picket.sources.modes_text",
+    "modes-csv": "picket.sources.modes_text", "sbs": "picket.sources.modes_text",
+    "opensky": "picket.sources.air_json", "readsb-json": "picket.sources.air_json",
+    "opensky-parquet": "picket.sources.opensky_parquet",
+    "plots-csv": "picket.sources.plots_csv", "asterix": "picket.sources.asterix",
+    "remoteid": "picket.sources.remoteid", "space-elements": "picket.sources.space_elements",
+    "cot": "picket.sources.cot_in", "aisstream": "picket.sources.aisstream",
+}  # fmt: skip
 
 
 class _Formats(dict[str, "Format"]):
@@ -81,7 +95,9 @@ class _Formats(dict[str, "Format"]):
 
     loaded = False
     loading = False
-    lock = threading.RLock()  # live sources start in threads: none reads a half-full table
+    # live sources start in threads: none reads a half-full table (the C lock: `threading`
+    # costs an import)
+    lock = _thread.RLock()
 
     def load(self) -> None:
         if _Formats.loaded:
@@ -108,12 +124,25 @@ class _Formats(dict[str, "Format"]):
         for f in fmts:
             dict.__setitem__(self, f.name, f)
 
+    def load_name(self, k: object) -> None:
+        """Make `k` readable: its own module when `MODULE_OF` names one, else everything."""
+        if _Formats.loaded or super().__contains__(k):
+            return
+        mod = MODULE_OF.get(k) if isinstance(k, str) else None
+        if mod is None or importlib.util.find_spec(mod) is None:
+            self.load()
+            return
+        with _Formats.lock:  # the module registers itself; another thread may be loading
+            importlib.import_module(mod)
+        if not super().__contains__(k):  # the module no longer offers it: the whole table
+            self.load()
+
     def __getitem__(self, k: str) -> Format:
-        self.load()
+        self.load_name(k)
         return super().__getitem__(k)
 
     def __contains__(self, k: object) -> bool:
-        self.load()
+        self.load_name(k)
         return super().__contains__(k)
 
     def __iter__(self) -> Iterator[str]:
@@ -125,7 +154,7 @@ class _Formats(dict[str, "Format"]):
         return super().__len__()
 
     def get(self, k: str, default: Any = None) -> Any:
-        self.load()
+        self.load_name(k)
         return super().get(k, default)
 
     def keys(self) -> Any:
@@ -242,6 +271,8 @@ def open_binary(path: Path) -> IO[bytes]:
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
+        import gzip  # here: a plain file does not pay its import
+
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
@@ -284,12 +315,16 @@ def read_file(
     the file on disk: compressed bytes for a .gz, so a bar's total is the
     file's size.
     """
+    from pathlib import Path
+
     p = Path(path)
     spec = detect(p) if fmt == "auto" else get_format(fmt)
     dec = spec.decoder(rejects, p.name, **decoder_args)  # type: ignore[call-arg]
     with open(p, "rb") as disk:
         gz = disk.read(2) == b"\x1f\x8b"
         disk.seek(0)
+        if gz:
+            import gzip
         fh: IO[bytes] = gzip.GzipFile(fileobj=disk, mode="rb") if gz else disk  # type: ignore[assignment]
         done = 0
         while True:
