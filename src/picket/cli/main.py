@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import math
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from picket import __version__
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # options that take a time, by argparse dest: checked once in main() for every command
 TIME_OPTIONS = ("since", "until", "start", "start_time", "at")
@@ -41,6 +43,8 @@ def cmd_alerts(a: argparse.Namespace) -> int:
               f"{', '.join(KINDS)} (or a namespace: "
               f"{', '.join(sorted({k.split('.')[0] for k in KINDS}))}, or NS.*)",
               file=sys.stderr)  # fmt: skip
+    import json
+
     st = open_store(path)
     filters = {
         "since": parse_time(a.since) if a.since else None,
@@ -89,6 +93,8 @@ def cmd_formats(a: argparse.Namespace) -> int:
 
 
 def cmd_config(a: argparse.Namespace) -> int:
+    import json
+
     from picket.config import describe_defaults
 
     rows = describe_defaults()
@@ -119,6 +125,8 @@ def cmd_config(a: argparse.Namespace) -> int:
 
 # bench --------------------------------------------------------------------------------
 def bench_dir() -> Path:
+    from pathlib import Path  # here: pathlib imports urllib.parse, most commands need neither
+
     return Path(__file__).resolve().parents[3] / "benchmarks"
 
 
