@@ -18,10 +18,11 @@ record that leaves the disk, or never reaches it, is counted in `dead_letter_dro
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MIB = 1 << 20
 DEAD_LETTER_MAX_BYTES = 64 * MIB  # one dead-letter file at most this big before rotation
@@ -36,7 +37,11 @@ class Rejects:
         self.accepted = 0
         self.unused: Counter[str] = Counter()  # what (e.g. "Mode A/C replies") -> count
         self.geography = 0  # zone/infrastructure features loaded: configuration, not input
-        self.path = Path(dead_letter) if dead_letter else None
+        self.path: Path | None = None
+        if dead_letter:  # pathlib and json only with a dead letter: `picket track` has none
+            from pathlib import Path
+
+            self.path = Path(dead_letter)
         self._fh: IO[str] | None = None
         self.keep_raw = keep_raw
         self.max_bytes = max(int(max_bytes), 1024)
@@ -67,6 +72,8 @@ class Rejects:
                 rec["raw"] = raw[: self.keep_raw]
         if n != 1:
             rec["count"] = n
+        import json
+
         line = json.dumps(rec) + "\n"
         if self._size + len(line) > self.max_bytes and not self._rotate():
             self.dead_letter_dropped += 1  # full and not rotated: counted, not written
