@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from picket.sources.plots_csv import PlotsCsvDecoder
 from picket.sources.registry import open_binary
 from picket.track import PlotTracker, TrackerConfig
 from picket.track.config import SensorModel, parse_confirm
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 HELP = """Plot file: CSV with a header, `time,x,y[,z][,sensor][,sigma]` (seconds, metres east/north
 of `# origin: lat, lon` or 0°N 0°E) or `time,lat,lon[,alt][,sensor][,sigma]`. Writes
@@ -29,8 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser(
         "track", help="track anonymous plots (radar, drone detectors)", description=HELP
     )
-    p.add_argument("plots", type=Path, help="plot CSV (see above)")
-    p.add_argument("--out", type=Path, required=True, help="tracks CSV to write")
+    p.add_argument("plots", help="plot CSV (see above)")
+    p.add_argument("--out", required=True, help="tracks CSV to write")
     p.add_argument("--process-noise", type=float, default=1.0, help="q, m²/s³ (default 1)")
     p.add_argument("--measurement-sigma", type=float, default=50.0, help="m per axis")
     p.add_argument("--detection-probability", type=float, default=0.9)
@@ -60,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "(a radar's rotation period, 10 s for OpenSky state vectors); 0: one scan per time "
         "stamp, for plots already grouped by scan",
     )  # fmt: skip
-    p.add_argument("--dead-letter", type=Path, help="JSON Lines file for rejected input")
+    p.add_argument("--dead-letter", help="JSON Lines file for rejected input")
     return p
 
 
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"picket track: {e}", file=sys.stderr)
         return 2
     rejects = Rejects(args.dead_letter)
-    dec = PlotsCsvDecoder(rejects, args.plots.name)
+    dec = PlotsCsvDecoder(rejects, os.path.basename(args.plots))
     dec.keep_plane = cfg.dims == 2  # x/y plots reach the tracker as they are
     parts = []
     with open_binary(args.plots) as fh:
@@ -137,7 +141,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_tracks(
-    path: Path, head: str, t: np.ndarray, ids: np.ndarray, a: np.ndarray, b: np.ndarray, places: int
+    path: str | Path,
+    head: str,
+    t: np.ndarray,
+    ids: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    places: int,
 ) -> None:
     """The track table as one formatted block (np.savetxt formats row by row, which cost
     more than the tracking on a benchmark run): digits made as arrays when every value
@@ -150,13 +160,15 @@ def write_tracks(
         parts = [cols[0], comma, cols[1], comma, cols[2], comma, cols[3], nl]
         chars = np.concatenate([c for c, _ in parts], axis=1)  # type: ignore[misc]
         used = np.concatenate([m for _, m in parts], axis=1)  # type: ignore[misc]
-        path.write_bytes(head.encode() + b"\n" + chars[used].tobytes())
+        with open(path, "wb") as fh:
+            fh.write(head.encode() + b"\n" + chars[used].tobytes())
         return
     row = f"%.3f,%d,%.{places}f,%.{places}f\n"
     cells = np.column_stack([t, ids, a, b]).astype(object)
     cells[:, 1] = ids.astype(np.int64).tolist()
     text = (row * len(t)) % tuple(cells.ravel().tolist()) if len(t) else ""
-    path.write_text(f"{head}\n{text}", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(f"{head}\n{text}")
 
 
 def _digits(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
