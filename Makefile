@@ -27,9 +27,10 @@ setup: $(STAMP) $(WEB)
 demo: $(STAMP) $(WEB)
 	$(BIN)/picket demo
 
-# one worker per core (tests/conftest.py groups the tests that share a server or a demo run
-# and keeps the timed ones alone); PYTEST_PARALLEL= runs the suite in one process
-PYTEST_PARALLEL ?= -n auto --dist loadgroup --no-loadscope-reorder
+# one worker per core, a file's tests on one worker (its module fixtures made once); the
+# slowest files first and the timed tests alone (tests/conftest.py). PYTEST_PARALLEL= runs
+# the suite in one process
+PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 test: $(STAMP) $(WEB)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)

@@ -1,7 +1,9 @@
 """Shared fixtures: the real data beside the repo, skipped with a reason where absent; and
-what a parallel run (pytest-xdist, `make test`) needs to stay honest: tests that share a
-wider-than-test fixture stay on one worker, the slowest groups start first, and tests marked
-`alone` (they judge pace or wall time) run while no other test runs."""
+what a parallel run (pytest-xdist, `make test`) needs to stay honest: a file's tests stay on one
+worker (`--dist loadfile`: a module's demo run or server is made once), the slowest files start
+first, and tests marked `alone` (they judge pace or wall time) run while no other test runs.
+(`--dist loadgroup` does not group under pytest 9.2: xdist 3.8 renames `item._nodeid`, which
+pytest no longer reads.)"""
 
 from __future__ import annotations
 
@@ -14,10 +16,7 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-# fixtures wider than a test that are cheap to make twice: a worker may make its own rather
-# than pull every test that uses them onto one worker
-CHEAP_SHARED = {"browser", "shared_data"}
-# the slowest groups of a run, started first so that no worker is left with a long tail
+# the slowest files of a run, started first so that no worker is left with a long tail
 # (test seconds on a clean clone, --durations): the rest follow in collection order
 SLOW_FIRST = (
     "tests/test_web_picture.py",
@@ -41,51 +40,10 @@ def shared_data() -> Path:
     return SHARED
 
 
-def _shared_fixtures(item: pytest.Item) -> set[str]:
-    """The fixtures wider than one test that this test uses, made by the tests (not pytest's
-    own, such as tmp_path_factory) and not cheap."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return set()
-    out = set()
-    for name, defs in info.name2fixturedefs.items():
-        d = defs[-1] if defs else None
-        if d and d.scope != "function" and d.baseid and name not in CHEAP_SHARED:
-            out.add(name)
-    return out
-
-
-def _groups(items: list[pytest.Item]) -> dict[int, str]:
-    """Per module, the tests joined by a shared fixture (directly or through other tests)
-    form one group: a module's demo run or server is then made once, on one worker."""
-    parent: dict[object, object] = {}
-
-    def find(x: object) -> object:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]  # type: ignore[index]
-            x = parent[x]
-        return x
-
-    for i, item in enumerate(items):
-        mod = item.nodeid.split("::", 1)[0]
-        for name in _shared_fixtures(item):
-            parent[find(("t", i))] = find(("f", mod, name))
-    out: dict[int, str] = {}
-    for i, item in enumerate(items):
-        if ("t", i) in parent:
-            root = find(("t", i))
-            mod = item.nodeid.split("::", 1)[0]
-            # the group is named by its module and its first fixture (stable across workers)
-            out[i] = f"{mod}:{root[2] if root[0] == 'f' else i}"  # type: ignore[index]
-    return out
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("dist", "no") == "no" and not os.environ.get("PYTEST_XDIST_WORKER"):
+    """Under xdist (`--dist loadfile --no-loadscope-reorder`), the slowest files first."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    for i, name in _groups(items).items():
-        items[i].add_marker(pytest.mark.xdist_group(name))
 
     def rank(item: pytest.Item) -> int:
         mod = item.nodeid.split("::", 1)[0]
