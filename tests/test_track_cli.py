@@ -118,3 +118,28 @@ def test_track_runs_without_scipy_and_writes_what_it_tracked(tmp_path):
     truth = grid + vel * 7
     d = np.hypot(x[last, None] - truth[None, :, 0], y[last, None] - truth[None, :, 1])
     assert np.all(d.min(axis=1) < 3.0)  # every track on a target
+
+
+def test_the_run_freezes_the_collector_and_leaves_it_as_it_was(tmp_path, monkeypatch):
+    """The objects alive at the start are out of the run's collections (gc.freeze) and back
+    in after, also when the run fails, so an in-process caller keeps a normal collector."""
+    import gc
+
+    from picket.cli import track_cmd
+
+    seen = []
+    real = track_cmd._run
+
+    def spy(args):
+        seen.append(gc.get_freeze_count())
+        return real(args)
+
+    monkeypatch.setattr(track_cmd, "_run", spy)
+    src = tmp_path / "p.csv"
+    src.write_text("time,x,y\n0,1,2\n1,2,3\n")
+    assert gc.get_freeze_count() == 0
+    assert main(["track", str(src), "--out", str(tmp_path / "o.csv")]) == 0
+    assert seen[-1] > 1000 and gc.get_freeze_count() == 0
+    with pytest.raises(FileNotFoundError):
+        main(["track", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.csv")])
+    assert gc.get_freeze_count() == 0
