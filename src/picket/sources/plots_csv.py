@@ -170,7 +170,9 @@ class PlotsCsvDecoder:
         n, ncol = len(nl), len(cols)
         if n == 0 or b"#" in body:
             return None
-        commas = np.cumsum(b == 44)[nl]
+        # commas before each line end, by a search in the commas' positions (a running sum
+        # over every byte cost six times as much)
+        commas = (b == 44).nonzero()[0].searchsorted(nl)
         width = np.diff(np.r_[-1, nl])
         if np.any(np.diff(np.r_[0, commas]) != ncol - 1) or width.min() < 3:
             return None
