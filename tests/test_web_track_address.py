@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from picket.bus.sink import BusSink
+from picket.model.alerts import Alert
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
@@ -93,6 +95,17 @@ def test_the_selected_track_survives_a_refresh_and_a_server_restart(browser):
         assert again["subject"] == want and again["gid"] == first["gid"]
         assert again["id"] != first["id"]  # by frame number it would have been another track
         assert f"track={first['gid']}" in pg.url
+        # a click on an alert selects its track: the address follows, the click is not held
+        # (the alert reaches the page live, over SSE)
+        BusSink(srv.hub.bus, reports=False, picture=False).emit([("open", Alert(
+            id="a" + "0" * 15, kind="maritime.ais_gap", severity="warning", time=T0 + 20,
+            domain="maritime", subject="mmsi:211000002", lat=55.05, lon=14.0, summary="gap",
+            evidence={}, last_time=T0 + 20))])  # fmt: skip
+        pg.click("li.alert[data-alert-id='a000000000000000']", timeout=20000)
+        pg.wait_for_function("() => window.__picket.state.selectedTrack?.subject === "
+                             "'mmsi:211000002'", timeout=20000)  # fmt: skip
+        gap = _selected(pg)
+        pg.wait_for_function(f"() => location.search.includes('track={gap['gid']}')")
         # closing the panel takes the track out of the address
         pg.evaluate("() => window.__picket.home()")
         pg.wait_for_function("() => !location.search.includes('track=')")
