@@ -297,6 +297,7 @@ class Worker:
         self.sub = bus.subscribe(self.subject, f"picket-{self.name}", self.last_seq)
         self._saved = wall.monotonic()
         self._saved_cpu = wall.thread_time()
+        self._saved_seq = -1  # the stream sequence the last checkpoint holds
         self._unacked: Msg | None = None
         self.busy_s = 0.0  # wall time spent processing (not waiting for the bus)
 
@@ -354,6 +355,7 @@ class Worker:
         c0 = self._saved_cpu = wall.thread_time()
         if st is None:
             return
+        self._saved_seq = self.last_seq
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
                                "finished": self.finished}  # fmt: skip
         if self.feeds > 1:
@@ -368,6 +370,12 @@ class Worker:
         if self._unacked is not None:
             self.sub.ack(self._unacked)
             self._unacked = None
+
+    def checkpoint_if_new(self) -> None:
+        """Checkpoint unless the last one holds this position already (the feed's end
+        checkpoints as it is read: the largest state, not to be saved twice)."""
+        if self.feeds > 1 or self.last_seq != self._saved_seq:
+            self.checkpoint()
 
     def _merge_state(self) -> dict[str, Any]:
         """The held reports and each feed's clock, so a restart resumes the same merge."""
@@ -555,7 +563,7 @@ class Worker:
         cpu0 = wall.process_time()
         while not stop() and not (until_eof and self.finished):
             self.step()
-        self.checkpoint()
+        self.checkpoint_if_new()
         self.stats.cpu_s += wall.process_time() - cpu0
         return self.stats
 
@@ -625,7 +633,7 @@ class Both:
             n = sum(w.step(16, wait) for w in live)
             wait = 0.02 if n else 0.25  # busy: look at the other stream again soon
         for w in self.workers:
-            w.checkpoint()
+            w.checkpoint_if_new()
         self.stats = merge_stats([w.stats for w in self.workers])
         self.stats.cpu_s = wall.process_time() - cpu0
         return self.stats

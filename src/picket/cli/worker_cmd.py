@@ -4,7 +4,8 @@
 feed, merges them by event time, cuts the stream as a replay does and publishes each cut
 partitioned by subject to NATS JetStream. `picket worker --partition k/N` runs fusion and
 the subject detectors on shard k of N (`--role area`: the detectors that need neighbours,
-on all of it) and writes alerts to the shared store (docs/scaling.md).
+on all of it; `--role both`: shard k and an area partition in one process, so N workers
+are N processes) and writes alerts to the shared store (docs/scaling.md).
 """
 
 from __future__ import annotations
