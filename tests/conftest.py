@@ -40,6 +40,28 @@ def shared_data() -> Path:
     return SHARED
 
 
+def _browser_file(path: str) -> bool:
+    """A file whose tests drive Chromium (the tests/test_web_*.py family)."""
+    return path.startswith("tests/test_web_")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadfile`, except that every browser file is one work unit: Chromium renders
+    with SwiftShader on the CPU, so two browsers at once starve both cores (and time out),
+    while one browser beside the other tests keeps both cores busy."""
+    if config.getoption("dist", "no") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowsersTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "browser" if _browser_file(path) else path
+
+    return BrowsersTogether(config, log)  # type: ignore[arg-type]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist (`--dist loadfile --no-loadscope-reorder`), the slowest files first."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
