@@ -231,11 +231,9 @@ def _cached(airportsdata: Any) -> _Table:
     """The columns from the user cache (`gazetteer.cache_dir`) when there and whole, else
     parsed from the package (~0.1 s: a start-up cost of every run with aircraft) and cached
     for next time; a cache that cannot be read or written only costs the parse."""
-    import os
-    import tempfile
     import zipfile
 
-    from picket.geo.gazetteer import cache_dir
+    from picket.geo.gazetteer import cache_dir, save_npz
 
     version = str(getattr(airportsdata, "__version__", "0"))
     path = cache_dir() / f"airports{CACHE_FORMAT}-airportsdata-{version}.npz"
@@ -254,14 +252,7 @@ def _cached(airportsdata: Any) -> _Table:
     back = _columns(cols)
     if back is None or back[3] != codes or back[4] != names:
         return table  # a NUL inside a code or name: not cached (it would split differently)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **cols)
-        os.replace(tmp, path)  # readers see the old file or the whole new one
-    except OSError as e:
-        logger.warning("airports cache %s not written (%s): the table is parsed each run", path, e)
+    save_npz(path, cols, "airports")
     return table
 
 

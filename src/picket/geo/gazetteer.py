@@ -50,6 +50,19 @@ def cache_dir() -> Path:
     return Path(base) / "picket"
 
 
+def save_npz(path: Path, cols: dict[str, np.ndarray], what: str) -> None:
+    """Write a cache of columns whole or not at all (readers see the old file or the new
+    one); a cache that cannot be written only costs the next run a parse, so it is logged."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **cols)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("%s cache %s not written (%s): parsed again each run", what, path, e)
+
+
 @dataclass(eq=False)
 class Gazetteer:
     """Towns in rank order (row 0 the first to label): capitals first, then by population."""
@@ -158,14 +171,7 @@ def build(data: Path, version: str) -> Gazetteer:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:  # cut or foreign: parse
         log.warning("gazetteer cache %s unreadable (%s): parsing the package's data", path, e)
     cols = _parse(data)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **cols)
-        os.replace(tmp, path)  # readers see the old file or the whole new one
-    except OSError as e:
-        log.warning("gazetteer cache %s not written (%s): the data is parsed each run", path, e)
+    save_npz(path, cols, "gazetteer")
     return Gazetteer(**cols)
 
 
