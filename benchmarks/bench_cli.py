@@ -14,6 +14,12 @@ work (imports included), whatever else the machine is doing.
   writable, in numba's per-user cache; set `NUMBA_CACHE_DIR` for a read-only
   installation run by a user without a writable home.
 
+The children run as an installed picket does: with its modules' bytecode cached.
+Where the environment sets PYTHONDONTWRITEBYTECODE, every run would compile picket's
+modules from source again (~0.08 s of `formats`), which no pip-installed copy does; so
+the children get a bytecode cache of their own (PYTHONPYCACHEPREFIX, a temporary
+directory) and one untimed run fills it.
+
 Run: ``picket bench cli [--repeat 3]``
 """
 
@@ -70,13 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     pk = picket_cmd()
     worst = 0.0
+    pyc = tempfile.TemporaryDirectory()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = pyc.name
     for args in (["--help"], ["formats"]):
-        runs = [child_cpu(pk + args) for _ in range(max(1, a.repeat))]
+        child_cpu(pk + args, env)  # fills the bytecode cache, untimed
+        runs = [child_cpu(pk + args, env) for _ in range(max(1, a.repeat))]
         cpu = min(c for c, _ in runs)
         worst = max(worst, cpu)
         print(f"picket {' '.join(args)}: {cpu:.3f} s CPU (best of {len(runs)}; "
               f"target < {TARGET_S} s)")  # fmt: skip
     print(f"start-up: {'PASS' if worst < TARGET_S else 'FAIL'}", flush=True)
+    pyc.cleanup()
     if not CATALOG.exists():
         print(f"space screen: real catalogue not found at {CATALOG}", file=sys.stderr)
         return 0
