@@ -277,6 +277,10 @@ class Worker:
             from picket.bus.sink import BusSink
 
             pipe.sinks.append(BusSink(bus, part, picture=True, global_ids=True))
+            if part == 0:  # the static picture (zones, lines, sky, rules) for servers
+                from picket.bus.static import StaticPublisher
+
+                pipe.sinks.append(StaticPublisher(bus, pipe.world, source=f"worker-{part}"))
         self.own: dict[str, bool] = {}  # alert id -> owned by this area partition
         if role == AREA_STAGE and parts > 1:
             from picket.bus.area import AreaMap
