@@ -30,8 +30,11 @@ STREAMS = {
     "PICKET_CMD": [f"{CMD}.>"],
     # snapshots (workers' `BusSink`): only the recent past is worth keeping
     "PICKET_TRACKS": ["picket.tracks.>", "picket.picture"],
+    # the newest only, per subject (a retained value): static picture, counters, harbours
+    "PICKET_STATE": ["picket.static", "picket.metrics", "picket.harbours"],
 }
-MAX_AGE_BY_STREAM = {"PICKET_TRACKS": 600.0}
+LAST_VALUE = {"PICKET_STATE"}  # streams that keep one message per subject
+MAX_AGE_BY_STREAM = {"PICKET_TRACKS": 600.0, "PICKET_STATE": 0.0}  # 0: kept until replaced
 MAX_AGE_S = 24 * 3600.0  # how far back a restarted reader can resume
 MAX_BYTES = 4 << 30  # per stream; the oldest messages go first beyond it
 DEDUPE_S = 120.0  # a publisher retrying within this window stores once
@@ -108,7 +111,8 @@ class JetStreamBus:
             cfg = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE,
                                retention=RetentionPolicy.LIMITS,
                                max_age=MAX_AGE_BY_STREAM.get(name, MAX_AGE_S),
-                               max_bytes=MAX_BYTES, duplicate_window=DEDUPE_S)  # fmt: skip
+                               max_bytes=MAX_BYTES, duplicate_window=DEDUPE_S,
+                               max_msgs_per_subject=1 if name in LAST_VALUE else -1)  # fmt: skip
             try:
                 await self.js.stream_info(name)
             except NotFoundError:
