@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from picket.numba_boot import ready
+
+ready()  # numba's library, without SciPy's linalg (picket/numba_boot.py)
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def windows(

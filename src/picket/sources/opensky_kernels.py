@@ -15,6 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from picket.numba_boot import ready
+
+ready()  # numba's library, without SciPy's linalg (picket/numba_boot.py)
+
 POW10 = np.array([10.0**k for k in range(23)])  # exact doubles: 10**22 < 2**53 * 2**22
 LIMIT = 1 << 53
 

@@ -1,0 +1,64 @@
+"""numba's first load without SciPy's linear algebra.
+
+numba's first compile or cache load imports its whole library of implementations, and one
+of them (`numba.np.arraymath`) imports `scipy.linalg` only to learn whether BLAS exists
+for `np.dot` on 1-d arrays inside `np.correlate`/`np.convolve`. That import is a third of
+the start-up of a process whose compiled loops use no BLAS (`bench opensky`: 0.13 s of
+0.5 s). `ready()` loads numba's library with `scipy.linalg` unimportable in this thread for
+that moment only: those two functions then use numba's own inner product, and `np.dot`
+and `np.linalg` still import SciPy when a kernel uses them (numba checks again there).
+Where SciPy's linalg is already imported, nothing is skipped. Call `ready()` before the
+first call of a kernel; it is cheap after the first time.
+"""
+
+from __future__ import annotations
+
+import _thread
+import logging
+import sys
+from importlib.machinery import ModuleSpec
+from typing import Any
+
+log = logging.getLogger(__name__)
+_done = False
+
+
+class _NoLinalg:
+    """An import finder refusing `scipy.linalg` to one thread."""
+
+    def __init__(self) -> None:
+        self.thread = _thread.get_ident()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name == "scipy.linalg" and _thread.get_ident() == self.thread:
+            raise ModuleNotFoundError("scipy.linalg is not loaded for numba's BLAS check")
+        return None
+
+
+def ready() -> None:
+    """Load numba's implementations once, skipping SciPy's linalg when it is not loaded."""
+    global _done
+    if _done:
+        return
+    try:
+        from numba.core.compiler_lock import global_compiler_lock
+        from numba.core.registry import cpu_target
+    except ImportError:  # a numba without these names loads itself at its first call
+        log.debug("numba's internals moved: its first call loads SciPy's linalg")
+        _done = True
+        return
+    with global_compiler_lock:  # the lock a compile or a cache load takes
+        if _done:
+            return
+        skip = "scipy.linalg" not in sys.modules and "numba.np.arraymath" not in sys.modules
+        finder = _NoLinalg()
+        if skip:
+            sys.meta_path.insert(0, finder)
+        try:
+            cpu_target.target_context.refresh()
+        except Exception:  # a numba that cannot load says so again at its first call
+            log.exception("numba's implementations did not load")
+        finally:
+            if skip:
+                sys.meta_path.remove(finder)
+        _done = True
