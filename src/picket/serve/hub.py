@@ -32,6 +32,7 @@ import numpy as np
 
 from picket.bus import ALERTS, CMD, Bus, InProcessBus, global_ids
 from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
+from picket.bus.static import STATIC, StaticError, read_static
 from picket.model.subjects import Namespace, namespace, parse_subject
 from picket.pipeline.metrics import METRICS
 from picket.pipeline.metrics import decode as metrics_decode
@@ -47,9 +48,7 @@ BUS_RETAIN = 256 << 20  # bytes of unread messages the hub's own in-process bus 
 FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
 HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
 HARBOURS = "picket.harbours"  # the learned harbour cells, [[cell, since], ...] (JSON)
-# what the pipeline's geography gives the map besides zones: {"sky": SkyLayer spec or
-# None, "incidents": [incidents] rules or None} (JSON; the newest wins)
-STATIC = "picket.static"
+RELAY_S = 0.5  # a remote bus: how long one pull of the relay threads waits for news
 
 
 class BusPicture:
@@ -229,19 +228,28 @@ class LiveHub:
     def __init__(self, tick_s: float = 1.0, bus: Bus | None = None):
         self.tick_s = tick_s
         self.bus: Bus = bus if bus is not None else InProcessBus(retain_bytes=BUS_RETAIN)
+        self.boot = secrets.token_hex(4)
         self._sync_lock = threading.RLock()
         self._store = BusPicture()
         self._tracks = HubTracks(self, self._store)
         self._tracks_override: Any = None
-        self._subs = [self.bus.subscribe(PICTURE, "picket-hub-picture"),
-                      self.bus.subscribe(ALERTS, "picket-hub-alerts"),
-                      self.bus.subscribe(METRICS, "picket-hub-metrics"),
-                      self.bus.subscribe(HARBOURS, "picket-hub-harbours"),
-                      self.bus.subscribe(STATIC, "picket-hub-static")]  # fmt: skip
+        subjects = (PICTURE, ALERTS, METRICS, HARBOURS, STATIC)
+        # a remote bus (NATS) is pulled by relay threads into a local one, so `sync` never
+        # waits on the network under its lock; each hub its own consumers, so several
+        # servers on one bus never take each other's
+        self._local = self.bus if isinstance(self.bus, InProcessBus) else \
+            InProcessBus(retain_bytes=BUS_RETAIN)  # fmt: skip
+        self._relays: list[tuple[Any, threading.Thread | None]] = []
+        self._relay_stop = threading.Event()
+        if self._local is not self.bus:
+            self._relays = [(self.bus.subscribe(s, f"picket-hub-{self.boot}-{s.rsplit('.')[-1]}"),
+                             None) for s in subjects]  # fmt: skip
+            self._start_relays()
+        self._subs = [self._local.subscribe(s, f"picket-hub-{s.rsplit('.')[-1]}")
+                      for s in subjects]  # fmt: skip
         self._dirty = False
         self.bus_errors = 0  # messages on the bus that were not snapshots or alert events
         self._follower: threading.Thread | None = None
-        self.boot = secrets.token_hex(4)
         self.events = EventLog(self.boot)
         self.picture = Picture.empty()
         self.labels: dict[int, str] = {}
@@ -262,9 +270,10 @@ class LiveHub:
         # pipeline has published any (`picket serve` over a store)
         self.pipeline_metrics: dict[str, Any] | None = None
         self.harbour_cells: dict[int, float] | None = None  # learned harbours, from the bus
-        # the pipeline's static layers (`picket.static`): {} until it publishes them
+        # the pipeline's static picture (`picket.bus.static`: zones, infrastructure, sky
+        # spec, [incidents] rules, version): {} until one is published
         self.static: dict[str, Any] = {}
-        self.static_seq = 0  # goes up with every static message taken
+        self.static_seq = 0  # goes up with every static picture that changed something
         self.incident_rules: dict[str, Any] | None = None  # [incidents] (`picket serve`)
         self.mode = "live"  # "stored": `picket serve` over a store, no pipeline behind it
         self.zones = ZoneEditor(on_change=self._zone_command)
@@ -322,15 +331,11 @@ class LiveHub:
                     logger.warning("hub: bad harbour cells on the bus: %s", e)
             for m in reversed(self._subs[4].fetch(100_000, 0)):
                 try:
-                    doc = json.loads(m.data)
-                    if not isinstance(doc, dict):
-                        raise TypeError("not a JSON object")
-                    self.static = doc
-                    self.static_seq += 1
+                    self._take_static(read_static(m.data))
                     break
-                except (ValueError, TypeError) as e:
+                except StaticError as e:
                     self.bus_errors += 1
-                    logger.warning("hub: bad static layers on the bus: %s", e)
+                    logger.warning("hub: bad static picture on the bus: %s", e)
             for m in pics:
                 try:
                     snap = decode(m.data)
@@ -357,6 +362,56 @@ class LiveHub:
             if self._dirty:
                 self._dirty = False
                 self.set_picture(self._store.picture(), self._store.n_reports)
+
+    def _take_static(self, doc: dict[str, Any]) -> None:
+        """The newest static picture: the map's zones and infrastructure layers, the sky
+        spec and incident rules (`self.static`). Zone edits start from its zones unless
+        edits kept by this server (`ZoneEditor.attach`) or made here came first; then the
+        editor's list is the layer, as operators edit it."""
+        same = {k: v for k, v in doc.items() if k != "version"} == \
+            {k: v for k, v in self.static.items() if k != "version"}  # fmt: skip
+        self.static = doc
+        if same:
+            return
+        self.static_seq += 1
+        before = {k: self.layers.get(k) for k in ("zones", "infrastructure")}
+        zones, lines = doc.get("zones"), doc.get("infrastructure")
+        if zones is not None:
+            self.zones.seed_geojson(zones)
+        if self.zones.seeded:
+            self.layers["zones"] = self.zones.collection()
+        elif zones is not None:
+            self.layers["zones"] = zones
+        if lines is not None:
+            self.layers["infrastructure"] = lines
+        else:
+            self.layers.pop("infrastructure", None)
+        for name, was in before.items():  # the page loads a changed layer again
+            if self.layers.get(name) != was:
+                self.events.publish("layers", {"layer": name})
+
+    def _start_relays(self) -> None:
+        self._relay_stop.clear()
+        for i, (sub, th) in enumerate(self._relays):
+            if th is None or not th.is_alive():
+                th = threading.Thread(target=self._relay, args=(sub,), daemon=True,
+                                      name=f"picket-hub-relay-{sub.subject}")  # fmt: skip
+                th.start()
+                self._relays[i] = (sub, th)
+
+    def _relay(self, sub: Any) -> None:
+        """Copy one remote subject into the hub's local bus, acknowledging what was taken
+        (an unacknowledged snapshot would come again and take the picture back in time)."""
+        while not self._relay_stop.is_set():
+            try:
+                msgs = sub.fetch(1000, RELAY_S)
+                for m in msgs:
+                    self._local.publish(m.subject, m.data)
+                if msgs:
+                    sub.ack(msgs[-1])
+            except Exception:  # the bus reconnects by itself; the relay goes on
+                logger.exception("hub: relay of %s failed", sub.subject)
+                self._relay_stop.wait(1.0)
 
     def _follow(self) -> None:
         while not self._stop.wait(FOLLOW_S):
@@ -483,6 +538,8 @@ class LiveHub:
 
     # tick thread --------------------------------------------------------------------
     def start(self) -> None:
+        if self._relays:
+            self._start_relays()
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="picket-hub", daemon=True)
@@ -493,6 +550,10 @@ class LiveHub:
 
     def stop(self) -> None:
         self._stop.set()
+        self._relay_stop.set()
+        for _, th in self._relays:  # their pulls end within RELAY_S
+            if th is not None:
+                th.join(timeout=RELAY_S + 15.0)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -14,11 +14,12 @@ import numpy as np
 from picket.bus import CMD, Bus
 from picket.bus.picture import PICTURE, PictureTap
 from picket.bus.sink import BusSink
+from picket.bus.static import StaticPublisher
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.world import World
 from picket.pipeline import metrics
-from picket.serve.hub import HARBOURS, STATIC, LiveHub
+from picket.serve.hub import HARBOURS, LiveHub
 from picket.serve.zone_edits import ZoneError, zones_from_command
 
 logger = logging.getLogger(__name__)
@@ -63,15 +64,9 @@ class LiveSink:
         self._harbours = (-1, -math.inf)  # (cells, monotonic time) last published
         self.rejects = rejects if rejects is not None else getattr(pipeline, "rejects", None)
         self.world = world if world is not None else getattr(pipeline, "world", None)
-        if self.world is not None:
-            from picket.serve.layers import layers_of
-
-            hub.zones.seed(self.world.zones)
-            for name, gj in layers_of(self.world).items():
-                hub.layers.setdefault(name, gj)
-        if hub.zones.seeded:
-            hub.layers["zones"] = hub.zones.collection()
-        self.publish_static()
+        # the map's zones, lines, sky and the [incidents] rules reach the hub only as this
+        # message, as they reach a server on another machine (`picket.bus.static`)
+        self.static = StaticPublisher(self.bus, self.world, source="live")
 
     def before_batch(self, world: World) -> None:
         """Commands that came since the last batch apply to this one (`Pipeline.process`
@@ -109,6 +104,7 @@ class LiveSink:
             replace_zones(self.pipeline, zones, reindexed)
         else:
             world.zones = zones  # a new geography version: derived zone sets are made anew
+        self.static.maybe_publish()  # every server shows the zones now judged against
         return True
 
     def emit(self, events: list[Event]) -> None:
@@ -149,15 +145,9 @@ class LiveSink:
         self.bus.publish(metrics.METRICS, metrics.encode(snap))
 
     def publish_static(self) -> None:
-        """What the map needs of the pipeline's geography besides zones (`picket.static`):
-        the satellites layer's spec and the `[incidents]` rules, so the server builds its
-        own and never reads the pipeline's World."""
-        w = self.world
-        if w is None:
-            return
-        sky = w.sky.spec() if w.sky is not None and hasattr(w.sky, "spec") else None
-        doc = {"sky": sky, "incidents": w.incidents}
-        self.bus.publish(STATIC, json.dumps(doc, default=str).encode())
+        """The static picture again (`picket.static`: zones, lines, the satellites layer's
+        spec, the `[incidents]` rules), e.g. after the World's sky or rules were set."""
+        self.static.publish()
 
     def publish_harbours(self, force: bool = False) -> None:
         """The harbours learned so far (`picket.harbours`), when their number changed, at

@@ -1,0 +1,274 @@
+"""The static picture (`picket.static`, `picket.bus.static`): a server builds its zones,
+infrastructure, sky layer and incident rules only from that one bus message, the same
+whether the pipeline runs beside it (`LiveSink`) or in the cluster's workers on NATS
+JetStream (the subject worker of shard 0 with `--publish-tracks`).
+
+Real components throughout: the demo's geography files read by `assemble`, the real hub
+and HTTP server, and for the cluster a real nats-server, PostgreSQL and `picket worker`
+processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time as wall
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from picket.bus import CMD, InProcessBus
+from picket.bus.static import MAGIC, STATIC, StaticError, encode_static, read_static, static_doc
+from picket.config import Config
+from picket.model.decoded import Decoded
+from picket.model.reports import Domain, Kind, Reports
+from picket.model.subjects import Namespace, key
+from picket.serve import LiveHub, LiveSink, start_server
+from picket.store.sqlite import Store
+
+T0 = 1_736_935_200.0
+OPERATOR = "operator-token-0123456789"
+RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
+BALTIC = (9.0, 53.5, 30.5, 66.0)
+
+
+@pytest.fixture(scope="module")
+def geo(tmp_path_factory) -> dict[str, Any]:
+    """The demo's zones and cables as files (what `picket cluster up --demo` hands the
+    workers), and what they hold, read here independently of picket's loaders."""
+    from picket.demo.run import write_geography
+    from picket.sim import scenario
+
+    d = tmp_path_factory.mktemp("geo")
+    z, i = write_geography(scenario.build(seed=7, duration_s=3600.0), d)
+    names = {k: sorted(f["properties"]["name"] for f in json.loads(p.read_text())["features"])
+             for k, p in (("zones", z), ("infrastructure", i))}  # fmt: skip
+    assert names["zones"] and names["infrastructure"]
+    return {"zones": z, "infrastructure": i, "names": names}
+
+
+def assembled(geo: dict[str, Any]) -> Any:
+    from picket.pipeline.assemble import assemble
+
+    return assemble(Config(store_path=None), store=False, console=False,
+                    zone_files=[geo["zones"]], line_files=[geo["infrastructure"]])  # fmt: skip
+
+
+def layer_names(url: str, name: str, headers: dict | None = None) -> list[str]:
+    fc = httpx.get(f"{url}/api/layers/{name}", headers=headers or {}, timeout=10).json()
+    return sorted(f["properties"]["name"] for f in fc["features"])
+
+
+def wait_for(what: Any, timeout: float = 60.0) -> Any:
+    end = wall.monotonic() + timeout
+    while wall.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        wall.sleep(0.1)
+    return what()
+
+
+def one_ship(k: int) -> Decoded:
+    r = Reports.build(time=np.array([T0 + 10 * k]), domain=np.array([Domain.MARITIME]),
+                      kind=np.array([Kind.POSITION]),
+                      subject=np.array([key(Namespace.MMSI, 211000001)]),
+                      lat=np.array([55.0]), lon=np.array([14.0]))  # fmt: skip
+    return Decoded(r, [])
+
+
+def test_layers_reach_a_server_only_over_the_bus_and_follow_zone_edits(geo, tmp_path):
+    """Servers made after the pipeline's edge, holding only its bus, show its zones and
+    cables; a hub whose bus never carried the message shows none (no hand-over in memory);
+    an operator's zone edit, once the pipeline applied it, goes out as a newer static
+    picture that a server started later shows."""
+    asm = assembled(geo)
+    pipe = asm.pipeline
+    pipe.world.incidents = {"distance_m": 4000.0}
+    bus = InProcessBus()
+    beside = LiveHub(tick_s=0.05, bus=bus)
+    pipe.sinks.append(LiveSink(beside, min_interval_s=0.0, pipeline=pipe))
+    elsewhere = LiveHub(tick_s=0.05)  # its own bus: the edge's message never reaches it
+    LiveSink(elsewhere, pipeline=pipe, bus=InProcessBus())
+    assert elsewhere.layers == {} and elsewhere.static == {}
+
+    remote = LiveHub(tick_s=0.05, bus=bus)  # made afterwards, from the bus alone
+    store = Store(tmp_path / "p.sqlite")
+    srv = start_server(store, remote, port=0, tokens={OPERATOR: ("olga", "operator")})
+    h = {"authorization": f"Bearer {OPERATOR}"}
+    try:
+        assert layer_names(srv.url, "zones", h) == geo["names"]["zones"]
+        assert layer_names(srv.url, "infrastructure", h) == geo["names"]["infrastructure"]
+        assert remote.static["incidents"] == {"distance_m": 4000.0}
+        v0 = remote.static["version"]
+        assert v0["source"] == "live" and v0["geography"] == pipe.world.version
+        # the cables keep their geometry (lines) and the detectors' properties
+        fc = httpx.get(srv.url + "/api/layers/infrastructure", headers=h).json()
+        assert {f["geometry"]["type"] for f in fc["features"]} <= {"LineString",
+                                                                    "MultiLineString"}
+        assert len(fc["features"]) == len(pipe.world.lines.features)
+
+        zone = {"type": "Feature", "properties": {"name": "TEMP R-9", "kind": "restricted"},
+                "geometry": {"type": "Polygon", "coordinates": [
+                    [[14.1, 54.9], [14.6, 54.9], [14.6, 55.1], [14.1, 55.1], [14.1, 54.9]]]}}
+        assert httpx.post(srv.url + "/api/layers/zones", json=zone, headers=h).status_code == 201
+        assert len(list(bus.messages(f"{CMD}.zones"))) == 1
+        n_static = len(list(bus.messages(STATIC)))
+        pipe.process(one_ship(0))  # the edge applies the command before the batch
+        assert "TEMP R-9" in pipe.world.zones.names
+        assert len(list(bus.messages(STATIC))) == n_static + 1
+        pipe.process(one_ship(1))  # nothing new: no new static picture
+        assert len(list(bus.messages(STATIC))) == n_static + 1
+    finally:
+        srv.stop()
+        store.close()
+    later = LiveHub(tick_s=0.05, bus=bus)
+    later.sync()
+    names = sorted(f["properties"]["name"] for f in later.layers["zones"]["features"])
+    assert names == sorted([*geo["names"]["zones"], "TEMP R-9"])
+    assert later.static["version"]["geography"] > v0["geography"]
+
+
+def test_a_large_static_picture_is_compressed_and_one_too_large_drops_its_layers(geo):
+    from picket.geo.zones import ZoneSet
+
+    asm = assembled(geo)
+    w = asm.pipeline.world
+    boxes = [(f"Z{i}", "restricted", [[10 + i * 0.01, 55], [10.005 + i * 0.01, 55],
+                                       [10.005 + i * 0.01, 55.005], [10 + i * 0.01, 55]], {})
+             for i in range(1500)]  # fmt: skip
+    w.zones = ZoneSet.from_features(boxes)
+    doc = static_doc(w)
+    plain = json.dumps(doc, default=str).encode()
+    data = encode_static(doc)
+    assert len(plain) > 150_000 and data[:4] == MAGIC and len(data) < len(plain) / 3
+    back = read_static(data)
+    assert [f["properties"]["name"] for f in back["zones"]["features"]] == \
+        [f"Z{i}" for i in range(1500)]  # fmt: skip
+    small = read_static(encode_static(doc, cap=len(data)))  # does not fit: no geometry
+    assert small["layers_dropped"] and small["zones"] is None and small["infrastructure"] is None
+    for bad in (b"\xff", b"[1]", MAGIC + b"not zlib", b'{"zones": [1]}', b'{"sky": 3}'):
+        with pytest.raises(StaticError):
+            read_static(bad)
+
+
+# the cluster: nats-server, PostgreSQL, `picket worker` processes -------------------------
+def _why_not() -> str | None:
+    from picket.bus.local import why_no_nats, why_no_postgres
+
+    return why_no_nats() or why_no_postgres()
+
+
+@pytest.mark.skipif(bool(_why_not()), reason=_why_not() or "")
+def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo, tmp_path):
+    """`picket worker --publish-tracks` processes load the demo's geography; a server that
+    reads only NATS (started before them, and one started after) shows the same zones and
+    cables on /api/layers; a subject worker of shard 0 with a sky layer hands the server
+    the spec it makes its own satellites layer from."""
+    from picket.bus.jetstream import JetStreamBus
+    from picket.bus.local import LocalNats, LocalPostgres
+    from picket.bus.stages import SUBJECT, Worker
+    from picket.serve.app import _sky, build_app
+    from picket.serve.satellites import SkyLayer, find_catalogue
+
+    nats, pg = LocalNats(), LocalPostgres()
+    buses: list[Any] = []
+    servers: list[Any] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db = pg.new_database("picket")
+
+        def server() -> tuple[Any, LiveHub]:
+            bus = JetStreamBus(nats.url)
+            buses.append(bus)
+            hub = LiveHub(tick_s=0.2, bus=bus)
+            servers.append(srv := start_server(db, hub, port=0))
+            return srv, hub
+
+        early, early_hub = server()  # up before any worker: nothing to show yet
+        assert layer_names(early.url, "zones") == []
+        for part in ("0/2", "1/2"):
+            cmd = [sys.executable, "-c", RUN, "worker", "--role", "subject", "--partition",
+                   part, "--publish-tracks", "--nats", nats.url, "--store", db, "--zones",
+                   str(geo["zones"]), "--infrastructure", str(geo["infrastructure"]),
+                   "--quiet"]  # fmt: skip
+            log = open(tmp_path / f"worker-{part[0]}.log", "ab")  # noqa: SIM115
+            procs.append(subprocess.Popen(cmd, cwd=tmp_path, stdout=log,
+                                          stderr=subprocess.STDOUT,
+                                          env={**os.environ, "PYTHONUNBUFFERED": "1"}))
+        got = wait_for(lambda: layer_names(early.url, "zones"), 90.0)
+        logs = "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("worker-*.log"))
+        assert got == geo["names"]["zones"], logs
+        assert wait_for(lambda: layer_names(early.url, "infrastructure")) == \
+            geo["names"]["infrastructure"]  # fmt: skip
+        assert early_hub.static["version"]["source"] == "worker-0"  # shard 0 only
+        assert early_hub.static["sky"] is None  # the workers loaded no sky layer
+
+        late, late_hub = server()  # after the workers: the retained message is there
+        assert wait_for(lambda: layer_names(late.url, "zones"), 30.0) == geo["names"]["zones"]
+        assert layer_names(late.url, "infrastructure") == geo["names"]["infrastructure"]
+
+        # a subject worker of shard 0 whose World has the satellites layer (as the demo's)
+        path = find_catalogue() or tmp_path / "none.csv"
+        asm = assembled(geo)
+        t0 = 1_730_419_200.0  # 1 November 2024, the shared catalogue's epoch
+        asm.pipeline.world.sky = SkyLayer(path, t0, t0 + 1800, BALTIC)
+        wbus = JetStreamBus(nats.url)
+        buses.append(wbus)
+        w = Worker(asm, wbus, 0, 2, SUBJECT, name="sky-0", publish_tracks=True)
+        spec = asm.pipeline.world.sky.spec()
+        assert wait_for(lambda: late_hub.static.get("sky") == spec, 30.0)
+        sky = _sky(build_app(late_hub, db).state.picket)
+        assert isinstance(sky, SkyLayer) and sky is not asm.pipeline.world.sky
+        assert sky.spec() == spec
+        sky.ensure()  # here, not only in the thread build_app started for it
+        if find_catalogue() is not None:  # the server propagates its own copy
+            fc = httpx.get(late.url + "/api/layers/satellites",
+                           params={"at": str(t0 + 900)}, timeout=120).json()  # fmt: skip
+            assert fc["features"], fc.get("properties")
+        assert layer_names(late.url, "zones") == geo["names"]["zones"]
+        w.close()
+    finally:
+        for p in procs:  # our own children, each by its process
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for s in servers:
+            s.stop()
+        for b in buses:
+            b.close()
+        nats.close()
+        pg.close()
+
+
+def test_static_stream_keeps_only_the_newest_on_nats(tmp_path):
+    """On JetStream `picket.static` is a retained value: of several publications a reader
+    that starts later gets the newest one only."""
+    from picket.bus.local import LocalNats, why_no_nats
+
+    if why_no_nats():
+        pytest.skip(why_no_nats() or "")
+    from picket.bus.jetstream import JetStreamBus
+
+    nats = LocalNats()
+    bus = JetStreamBus(nats.url)
+    try:
+        for i in range(3):
+            bus.publish(STATIC, json.dumps({"incidents": {"distance_m": 100.0 * (i + 1)}}).encode())
+        sub = bus.subscribe(STATIC, "reader", 0)
+        got = sub.fetch(10, 2.0)
+        assert [read_static(m.data)["incidents"]["distance_m"] for m in got] == [300.0]
+        sub.close()
+    finally:
+        bus.close()
+        nats.close()
