@@ -512,7 +512,7 @@ def _walk(sl, rows, r, own, spd, crs, cls, outlier, tracks: TrackTable, batch: F
             outlier[i] = last_out
             continue
         f = list(f5)
-        if not np.isfinite(good[1]) or (np.isfinite(last_t) and f[0] - last_t > seg):
+        if not math.isfinite(good[1]) or (math.isfinite(last_t) and f[0] - last_t > seg):
             mode, pend_n, good = 0, 0, f  # first fix, or a new segment: accepted anywhere
             last_out, last_t = False, f[0]
             continue
