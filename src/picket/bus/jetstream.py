@@ -143,8 +143,19 @@ class JetStreamBus:
                 self._run(self.nc.drain(), 10.0)
             except Exception as e:  # closing: nothing left to save
                 log.debug("bus close: %r", e)
+        try:  # the client's own tasks end here, not as warnings when collected later
+            self._run(_cancel_tasks(), 5.0)
+        except Exception as e:
+            log.debug("bus close: %r", e)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5.0)
+
+
+async def _cancel_tasks() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class JetStreamSub:
