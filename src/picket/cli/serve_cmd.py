@@ -24,7 +24,7 @@ def cmd_serve(a: argparse.Namespace) -> int:
     from picket.serve import LiveHub, start_server
     from picket.serve.auth import load_tokens
     from picket.store import describe, missing, store_target
-    from picket.store.postgres import StoreUnavailable
+    from picket.store.postgres import StoreUnavailable, redact
 
     cfg = cfgmod.load(a.config)
     store = store_target(a.store, cfg)
@@ -37,14 +37,24 @@ def cmd_serve(a: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
-    hub = LiveHub()
+    if a.nats:  # live: the picture, alerts and static layers from the cluster's bus
+        from picket.bus import open_bus
+        from picket.bus.jetstream import BusUnavailable
+
+        try:
+            hub = LiveHub(bus=open_bus(a.nats))
+        except (BusUnavailable, ValueError) as e:
+            print(f"picket serve: {e}", file=sys.stderr)
+            return 2
+    else:
+        hub = LiveHub()
     if cfg.incidents:  # [incidents] rules for the joiner, as `picket run` carries them
         hub.incident_rules = dict(cfg.incidents)
     for name, path in (("zones", a.zones), ("infrastructure", a.infrastructure)):
         if path:
             hub.layers[name] = json.loads(Path(path).read_text())
     try:
-        at = load_stored(hub, store, a.at)
+        at = None if a.nats else load_stored(hub, store, a.at)
     except (ValueError, StoreUnavailable) as e:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
@@ -56,7 +66,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
         print(f"picket serve: {e}", file=sys.stderr)
         return 2
     when = iso(at) if at is not None else "no events stored"
-    print(f"picket: serving {describe(store)} as of {when} at {h.url} (Ctrl-C to stop)",
+    what = f"live from {redact(a.nats)}" if a.nats else f"as of {when}"
+    print(f"picket: serving {describe(store)} {what} at {h.url} (Ctrl-C to stop)",
           file=sys.stderr)  # fmt: skip
     try:
         deadline = wall.monotonic() + a.seconds if a.seconds else None
@@ -65,6 +76,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     h.stop()
+    if a.nats:
+        hub.bus.close()
     return 0
 
 
@@ -104,4 +117,6 @@ def add_parser(sub) -> None:
     s.add_argument("--at", help="show the run as of this time (ISO 8601 or unix seconds; "
                    "default: the store's newest event time)")
     s.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    s.add_argument("--nats", help="NATS server URL: serve the cluster's live picture, alerts "
+                   "and static layers from the bus (workers with --publish-tracks)")
     s.set_defaults(func=cmd_serve)
