@@ -74,6 +74,14 @@ def wait_for(what: Any, timeout: float = 60.0) -> Any:
     return what()
 
 
+def _try(fn: Any, *args: Any) -> Any:
+    """`fn(*args)`, or None while the server is not answering yet."""
+    try:
+        return fn(*args)
+    except httpx.TransportError:
+        return None
+
+
 def one_ship(k: int) -> Decoded:
     r = Reports.build(time=np.array([T0 + 10 * k]), domain=np.array([Domain.MARITIME]),
                       kind=np.array([Kind.POSITION]),
@@ -171,7 +179,7 @@ def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo,
     cables on /api/layers; a subject worker of shard 0 with a sky layer hands the server
     the spec it makes its own satellites layer from."""
     from picket.bus.jetstream import JetStreamBus
-    from picket.bus.local import LocalNats, LocalPostgres
+    from picket.bus.local import LocalNats, LocalPostgres, free_port
     from picket.bus.stages import SUBJECT, Worker
     from picket.serve.app import _sky, build_app
     from picket.serve.satellites import SkyLayer, find_catalogue
@@ -192,6 +200,12 @@ def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo,
 
         early, early_hub = server()  # up before any worker: nothing to show yet
         assert layer_names(early.url, "zones") == []
+        port = free_port()  # and `picket serve --nats`, as a process of its own
+        with open(tmp_path / "serve.log", "ab") as log:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-c", RUN, "serve", "--nats", nats.url, "--store", db,
+                 "--port", str(port), "--seconds", "300"], cwd=tmp_path, stdout=log,
+                stderr=subprocess.STDOUT))  # fmt: skip
         for part in ("0/2", "1/2"):
             cmd = [sys.executable, "-c", RUN, "worker", "--role", "subject", "--partition",
                    part, "--publish-tracks", "--nats", nats.url, "--store", db, "--zones",
@@ -208,6 +222,10 @@ def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo,
             geo["names"]["infrastructure"]  # fmt: skip
         assert early_hub.static["version"]["source"] == "worker-0"  # shard 0 only
         assert early_hub.static["sky"] is None  # the workers loaded no sky layer
+        served = f"http://127.0.0.1:{port}"
+        got = wait_for(lambda: _try(layer_names, served, "zones"), 60.0)
+        assert got == geo["names"]["zones"], (tmp_path / "serve.log").read_text()[-3000:]
+        assert layer_names(served, "infrastructure") == geo["names"]["infrastructure"]
 
         late, late_hub = server()  # after the workers: the retained message is there
         assert wait_for(lambda: layer_names(late.url, "zones"), 30.0) == geo["names"]["zones"]
