@@ -8,11 +8,14 @@ instead of stalling the others.
 Where the picture comes from: the bus (`picket.bus`). The pipeline publishes each
 batch's changed tracks (`picket.picture`), its alert events (`picket.alerts`) and its
 counters (`picket.metrics`, what `/api/metrics` shows), the learned harbours
-(`picket.harbours`) and what the map's static layers need (`picket.static`: the
-satellites layer, the `[incidents]` rules); the hub merges them into its own columns
-(`BusPicture`) whenever a reader asks and on a follower thread, so it holds nothing of
-the pipeline's and never stops it. Zone edits, triage and watchlist entries go the other
-way as commands (`picket.cmd.zones`, `picket.cmd.triage`, `picket.cmd.watchlist`).
+(`picket.harbours`) and the static picture (`picket.static`, `picket.bus.static`: the
+zones and infrastructure the detectors judge against, the satellites layer's spec, the
+`[incidents]` rules), the only source of those layers; the hub merges them into its own
+columns (`BusPicture`) whenever a reader asks and on a follower thread, so it holds
+nothing of the pipeline's and never stops it. Zone edits, triage and watchlist entries go
+the other way as commands (`picket.cmd.zones`, `picket.cmd.triage`,
+`picket.cmd.watchlist`). On a remote bus (NATS: `picket serve --nats`) relay threads pull
+those subjects into a local bus, so the same code serves a pipeline on another machine.
 """
 
 from __future__ import annotations
@@ -384,7 +387,7 @@ class LiveHub:
             self.layers["zones"] = zones
         if lines is not None:
             self.layers["infrastructure"] = lines
-        else:
+        elif "infrastructure" in doc:  # the pipeline has none (an older publisher: no say)
             self.layers.pop("infrastructure", None)
         for name, was in before.items():  # the page loads a changed layer again
             if self.layers.get(name) != was:
