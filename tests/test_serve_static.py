@@ -74,6 +74,38 @@ def wait_for(what: Any, timeout: float = 60.0) -> Any:
     return what()
 
 
+def feed_scenario(url: str, buses: list, seconds: float) -> set[int]:
+    """The demo scenario's first `seconds` through the real decoders, published to two
+    subject shards as `picket feed` does; the named subjects with a position among them."""
+    import itertools
+
+    from picket.bus.jetstream import JetStreamBus
+    from picket.bus.stages import Publisher
+    from picket.demo.run import decoded_chunks
+    from picket.model.rejects import Rejects
+    from picket.sim import scenario
+
+    scn = scenario.build(seed=7, duration_s=3600.0)
+
+    class Rj:
+        rejects = Rejects(None)
+
+    bus = JetStreamBus(url)
+    buses.append(bus)
+    pub = Publisher(bus, 2, "static-test", area=False)
+    named: set[int] = set()
+    last = scn.start
+    for d in itertools.takewhile(lambda d: not len(d.reports) or
+                                 d.reports.time[0] < scn.start + seconds,
+                                 decoded_chunks(scn, Rj, 10.0)):  # fmt: skip
+        r = d.reports
+        pos = (r.kind == Kind.POSITION) & np.isfinite(r.lat)
+        named.update(r.subject[pos].tolist())
+        last = float(r.time[-1]) if len(r) else last
+        pub.publish(d, last)
+    return named
+
+
 def _try(fn: Any, *args: Any) -> Any:
     """`fn(*args)`, or None while the server is not answering yet."""
     try:
@@ -226,6 +258,12 @@ def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo,
         got = wait_for(lambda: _try(layer_names, served, "zones"), 60.0)
         assert got == geo["names"]["zones"], (tmp_path / "serve.log").read_text()[-3000:]
         assert layer_names(served, "infrastructure") == geo["names"]["infrastructure"]
+
+        # the picture too: the workers' track snapshots of the scenario's first minutes
+        named = feed_scenario(nats.url, buses, 300.0)
+        total = wait_for(lambda: (httpx.get(served + "/api/tracks", timeout=10).json()["total"]
+                                  >= 0.95 * len(named)), 90.0)  # fmt: skip
+        assert len(named) > 100 and total, httpx.get(served + "/api/tracks").json()["total"]
 
         late, late_hub = server()  # after the workers: the retained message is there
         assert wait_for(lambda: layer_names(late.url, "zones"), 30.0) == geo["names"]["zones"]
