@@ -4,7 +4,12 @@ overhead, and feed-to-stored-alert latency (p50/p99) in a paced run.
 
 The input is the demo's Baltic hour (simulated AIS, Beast and radar plots through the
 real decoders), decoded once up front: the decoder stage is the same in every mode, so
-what is timed is cutting, publishing, fusion, detectors and the store. "1 worker" is one
+what is timed is cutting, publishing, fusion, detectors and the store. The throughput
+runs cut the stream as `picket feed` and `picket replay` cut a recording read at full
+speed (whole 10 s windows merged up to 20,000 reports: the cut size of a feed at scale,
+where a 10 s cut of a national feed holds 10^5-10^6 reports); `--cuts demo` uses the
+demo's 10 s cuts of a few hundred reports instead. The paced latency run always uses the
+demo's 10 s cuts, as a live feed delivers them. "1 worker" is one
 process running every detector on whole cuts (`picket worker --role all`); "2 workers" is
 two processes (`--role both`): subject shard 0, and subject shard 1 with the area stage;
 "2 subject + 1 area" is the three-process layout. Each runs live (workers reading as the
@@ -57,7 +62,19 @@ def prepare(duration_s: float, limit_s: float, work: Path) -> dict[str, Any]:
     cuts = list(itertools.takewhile(
         lambda d: not len(d.reports) or d.reports.time[0] < scn.start + limit_s,
         decoded_chunks(scn, Rj, 10.0)))  # fmt: skip
-    return {"cuts": cuts, "zones": z, "infra": i, "n": sum(len(d.reports) for d in cuts)}
+    return {"cuts": cuts, "zones": z, "infra": i, "n": sum(len(d.reports) for d in cuts),
+            "rows": 0, "span": 0.0}  # fmt: skip
+
+
+def as_replay(inp: dict[str, Any]) -> dict[str, Any]:
+    """The same stream cut as `picket replay` and `picket feed` cut a recording read as
+    fast as possible (`MERGE_ROWS` reports or `MERGE_SPAN_S` event seconds of whole 10 s
+    windows): a feed's rate, not the demo's wall clock, fills the cuts. Every mode gets
+    these same cuts, so the alert sets still compare."""
+    from picket.pipeline.replay import MERGE_ROWS, MERGE_SPAN_S, batches
+
+    cuts = [d for d, _ in batches(iter(inp["cuts"]), 10.0, MERGE_ROWS, MERGE_SPAN_S)]
+    return {**inp, "cuts": cuts, "rows": MERGE_ROWS, "span": MERGE_SPAN_S}
 
 
 def in_process(inp: dict, edge: bool = False, store: str | None = None) -> dict[str, Any]:
@@ -77,7 +94,7 @@ def in_process(inp: dict, edge: bool = False, store: str | None = None) -> dict[
                    line_files=[inp["infra"]], extra_sinks=extra)  # fmt: skip
     cuts = [_copy(d) for d in inp["cuts"]]
     t0, c0 = time.perf_counter(), time.process_time()
-    run_stream(asm.pipeline, iter(cuts), 10.0)
+    run_stream(asm.pipeline, iter(cuts), 10.0, 0.0, None, inp["rows"], inp["span"])
     if asm.store is not None:
         asm.store.flush(120.0)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -119,12 +136,43 @@ def memory_cluster(inp: dict) -> dict[str, Any]:
     return {"wall_s": dt, "cpu": cpu, "alerts": sorted(_key(a) for a in mem.alerts.values())}
 
 
-BOTH1 = ("--area-shards", "1")
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of a process (and of its children it has waited for) from /proc."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(nats: Any, pg: Any) -> np.ndarray:
+    """CPU seconds of nats-server and of PostgreSQL (the postmaster, its ended backends and
+    its live ones): what the servers cost beside the workers, on the same cores."""
+    out = np.zeros(2)
+    out[0] = _proc_cpu(nats.proc.pid) if nats.proc is not None else 0.0
+    try:
+        pm = int((pg.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return out
+    out[1] = _proc_cpu(pm, children=True)
+    for st in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(st.read_text().rsplit(")", 1)[1].split()[1]) == pm:
+                out[1] += _proc_cpu(int(st.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+BOTH1, BOTH2 = ("--area-shards", "1"), ("--area-shards", "2")
 LAYOUTS = {  # name -> (worker role, partition, options; subject shards, area partitions)
     "1": ([("all", "0/1", ())], 0, 1),  # whole cuts, every detector: one process
     # two processes: subject shard 0; subject shard 1 and the area stage whole
     "2": ([("both", "0/2", BOTH1), ("both", "1/2", BOTH1)], 2, 1),
     "2+1": ([("subject", "0/2", ()), ("subject", "1/2", ()), ("area", "0/1", ())], 2, 1),
+    # two processes, the area stage in two H3 partitions, one beside each subject shard
+    "2a": ([("both", "0/2", BOTH2), ("both", "1/2", BOTH2)], 2, 2),
 }
 
 
@@ -186,6 +234,7 @@ def nats_cluster(inp: dict, layout: str, nats: Any, pg: Any, work: Path,
     for p in procs:  # imports, connection and start-up work happen before the clock starts
         while (line := p.stdout.readline()) and "reading" not in line:  # type: ignore[union-attr]
             pass
+    s0 = server_cpu(nats, pg)
     t0 = time.time()
     if backlog:
         go.touch()
@@ -193,6 +242,7 @@ def nats_cluster(inp: dict, layout: str, nats: Any, pg: Any, work: Path,
         pub, published = publish()
     for p in procs:
         p.wait(900)
+    servers = server_cpu(nats, pg) - s0
     got = [json.loads(s.read_text()) for s in stats]
     end = max(g["closed_wall"] for g in got)
     st = open_store(db)
@@ -202,7 +252,7 @@ def nats_cluster(inp: dict, layout: str, nats: Any, pg: Any, work: Path,
     return {"wall_s": end - t0, "publish_s": published, "alerts": alerts,
             "busy_s": [round(g["busy_s"], 1) for g in got], "latency": lat,
             "cpu_s": [round(g["cpu_s"], 1) for g in got], "cpu": sum(g["cpu_s"] for g in got),
-            "bytes": pub.sent_bytes}  # fmt: skip
+            "bytes": pub.sent_bytes, "servers_cpu": servers}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,16 +263,24 @@ def main(argv: list[str] | None = None) -> int:
                     help="event seconds for the paced latency run (900)")  # fmt: skip
     ap.add_argument("--latency-speed", type=float, default=30.0,
                     help="x event time for the paced latency run (30)")  # fmt: skip
+    ap.add_argument("--cuts", choices=["replay", "demo"], default="replay",
+                    help="cuts of the throughput runs: as a replay or feed of a recording "
+                         "at full speed (up to 20,000 reports; default), or the demo's 10 s "
+                         "cuts (each worker then pays every detector's per-cut cost on a "
+                         "few hundred reports)")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=3,
                     help="in-process runs, interleaved, best kept (3)")  # fmt: skip
     a = ap.parse_args(argv)
     from picket.bus.local import LocalNats, LocalPostgres, why_no_nats, why_no_postgres
 
     work = Path(tempfile.mkdtemp(prefix="picket-bench-cluster-"))
-    inp = prepare(3600.0, a.limit_s, work)
+    demo = prepare(3600.0, a.limit_s, work)
+    inp = as_replay(demo) if a.cuts == "replay" else demo
     n = inp["n"]
     print(f"input: the demo's first {a.limit_s:.0f} s, {n:,} decoded reports in "
-          f"{len(inp['cuts'])} cuts; {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+          f"{len(inp['cuts'])} cuts ({a.cuts}; the paced latency run: the demo's "
+          f"{len(demo['cuts'])} cuts of 10 s); {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     rows: list[tuple[str, dict]] = []
     in_process(inp)  # warm-up: imports, JIT and caches paid once, outside the rows
     plain, edged, mem = [], [], []
@@ -250,9 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     rows.append((f"NATS + PostgreSQL, {how}, {name}",
                                  nats_cluster(inp, lay, nats, pg, work, backlog=backlog)))
-            short = {**inp, "cuts": [d for d in inp["cuts"] if not len(d.reports) or
-                                     d.reports.time[0] < inp["cuts"][0].reports.time[0]
-                                     + a.latency_limit_s]}  # fmt: skip
+            short = {**demo, "cuts": [d for d in demo["cuts"] if not len(d.reports) or
+                                      d.reports.time[0] < demo["cuts"][0].reports.time[0]
+                                      + a.latency_limit_s]}  # fmt: skip
             for lay, name in (("1", "1 worker"), ("2", "2 workers")):
                 r = nats_cluster(short, lay, nats, pg, work, speed=a.latency_speed)
                 lat_rows.append((name, r["latency"]))
@@ -263,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for name, r in rows:
         same = "yes" if r["alerts"] == base["alerts"] and r.get("same", True) else "NO"
-        extra = (f" (per worker: busy s {r['busy_s']}, CPU s {r['cpu_s']})" if "busy_s" in r
-                 else "")  # fmt: skip
+        extra = (f" (per worker: busy s {r['busy_s']}, CPU s {r['cpu_s']}; CPU s of "
+                 f"nats-server {r['servers_cpu'][0]:.1f}, PostgreSQL {r['servers_cpu'][1]:.1f})"
+                 if "busy_s" in r else "")  # fmt: skip
         print(f"| {name}{extra} | {r['wall_s']:.1f} | {n / r['wall_s']:,.0f} | "
               f"{r['cpu']:.1f} | {len(r['alerts'])} | {same} |")
     print(f"\n(in-process rows: best of {a.repeat}; CPU s is this process's, or the sum of the "

@@ -311,6 +311,10 @@ class Worker:
         work; returns its CPU seconds."""
         c0 = wall.process_time()
         kinds = {getattr(d, "kind", "") for d in self.pipe.detectors}
+        if kinds:  # alerts name the place they are at
+            from picket.detect.places import warm_up as places_warm_up
+
+            places_warm_up()
         if any(k.startswith("air.") for k in kinds):
             from picket.geo.airports import airports_of
 

@@ -117,6 +117,13 @@ def town_near(lat: float, lon: float) -> tuple[str, str, float, float] | None:
     return town if float(haversine_m(lat, lon, town[2], town[3])) <= TOWN_REACH_M else None
 
 
+def warm_up() -> None:
+    """Load the gazetteer and its search tree (SciPy's, ~1 s CPU once) before the first
+    alert is named, so a worker or a live service pays it at start, not in its first
+    batch with an alert."""
+    town_near(0.0, 0.0)
+
+
 def bearing_name(lat0: float, lon0: float, lat1: float, lon1: float) -> str:
     """Compass point (8 winds) of (lat1, lon1) as seen from (lat0, lon0)."""
     p0, p1, dl = np.radians(lat0), np.radians(lat1), np.radians(lon1 - lon0)
