@@ -39,13 +39,17 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
                          stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        health = alerts = None
+        health = alerts = tracks = zones = None
         end = wall.monotonic() + 90.0
         while wall.monotonic() < end and p.poll() is None:
             health = health or _get(f"{base}/api/health")
             got = _get(f"{base}/api/alerts") if health else None
             if got and got.get("alerts"):
                 alerts = got["alerts"]
+            if health:  # the live picture comes from the workers over the bus
+                tracks = tracks or (_get(f"{base}/api/tracks") or {}).get("tracks")
+                zones = zones or (_get(f"{base}/api/layers/zones") or {}).get("features")
+            if alerts and tracks and zones:
                 break
             wall.sleep(1.0)
         said = (tmp_path / "out.log").read_text()
@@ -53,6 +57,9 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
         assert alerts, said
         a = alerts[0]
         assert a["id"] and a["kind"] and a["subject"], a
+        assert tracks and len(tracks) > 50, said  # the demo has hundreds of ships and aircraft
+        names = {f["properties"].get("name") for f in zones or []}
+        assert len(names) > 10, names  # the demo's zones, published by worker 0
         nats_port = int(re.search(r"nats://127\.0\.0\.1:(\d+)", said).group(1))
     finally:
         p.send_signal(signal.SIGINT)

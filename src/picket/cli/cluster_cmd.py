@@ -4,8 +4,9 @@ Starts nats-server (JetStream), PostgreSQL with PostGIS (a throwaway server in a
 folder, when `initdb` is found), N workers (each a subject partition, the last M of them an
 area partition by H3 cell too: `--role both`; or M area workers of their own with
 `--area-apart`), the feed (the demo's simulated sources through the real decoders, or
-recorded files) and `picket serve`
-over the shared store. Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
+recorded files) and `picket serve` (the live picture from the bus: workers publish their
+tracks and the zones and cables they judge against; history and triage in the shared
+store). Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
 folders. Every process is an ordinary picket command, the same one a deployment runs on
 its own machine (docs/scaling.md).
 """
@@ -68,7 +69,7 @@ def cmd_cluster(a: argparse.Namespace) -> int:
 
             z, i = write_geography(scenario.build(seed=a.seed, duration_s=a.duration), work)
             geo = ["--zones", str(z), "--infrastructure", str(i)]
-        common = ["--nats", nats.url, "--store", db, *geo]
+        common = ["--nats", nats.url, "--store", db, *geo, "--publish-tracks"]
         if not a.area_apart and not 1 <= a.area_workers <= a.workers:
             print("picket cluster: --area-workers is 1..--workers (or use --area-apart)",
                   file=sys.stderr)  # fmt: skip
@@ -88,9 +89,11 @@ def cmd_cluster(a: argparse.Namespace) -> int:
         feed += (["--demo", "--duration", str(a.duration), "--seed", str(a.seed)] if a.demo
                  else [str(Path(p).resolve()) for p in a.inputs])  # fmt: skip
         procs["feed"] = _picket(*feed, log=logs / "feed.log", cwd=work)
-        shown = ["--zones", geo[1], "--infrastructure", geo[3]] if geo else []
-        procs["server"] = _picket("serve", "--store", db, "--host", a.host, "--port",
-                                  str(a.port), *shown, log=logs / "serve.log", cwd=work)
+        # the live picture from the bus: tracks, alerts and the zones and cables the workers
+        # judge against (`picket.static`); the store for history and triage
+        procs["server"] = _picket("serve", "--nats", nats.url, "--store", db, "--host", a.host,
+                                  "--port", str(a.port), log=logs / "serve.log",
+                                  cwd=work)  # fmt: skip
         print(f"picket cluster: nats {nats.url}, store {db}\n"
               f"  {a.workers} workers ({a.area_workers} area partitions"
               f"{' in their own workers' if a.area_apart else ''}), the feed, and "
