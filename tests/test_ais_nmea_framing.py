@@ -182,3 +182,20 @@ def test_sniff_accepts_nmea_tag_blocks_and_pghp_but_not_csv():
     assert sniff(b"\\s:42809,c:1635731889*6A\\!AIVDM,1,1,,,403t>B1vFhQr5`NonbBw?>G00<0n,0*7B", "x")
     assert not sniff(b"MMSI,BaseDateTime,LAT,LON\n367752440,2023-01-11T00:00:00,43.0,-70.7\n", "x")
     assert not sniff(b"\x1f\x8b\x08\x00binary", "x")
+
+
+def test_next_commas_matches_a_padded_gather():
+    """`_next_commas` (clipped take, fill past the end) against the padded copy it replaced:
+    rows reaching past the last comma, the last comma itself and a chunk with no comma."""
+    from picket.sources.ais_nmea_lines import _next_commas
+
+    rng = np.random.default_rng(7)
+    size = 5000
+    for n_commas in (0, 1, 9, 400):
+        commas = np.sort(rng.choice(size, n_commas, replace=False)).astype(np.int64)
+        k = np.sort(rng.integers(0, n_commas + 1, 50)).astype(np.int64)
+        for m in (7, 10):
+            padded = np.concatenate([commas, np.full(m, size, np.int64)])
+            want = padded[k[None, :] + np.arange(m)[:, None]]
+            got = _next_commas(commas, k, m, size)
+            assert got.dtype == np.int64 and np.array_equal(got, want)

@@ -112,6 +112,8 @@ class Emergency:
         if not len(r):
             return []
         air = r.domain == Domain.AIR
+        if not air.any():  # a batch of vessels: no squawk to read (1% of bench ais)
+            return []
         sq, em = r.squawk, r.emergency
         is_em = air & (np.isin(sq, list(EMERGENCY_SQUAWKS)) | (em > 0))
         known = air & ((sq >= 0) | (em >= 0))

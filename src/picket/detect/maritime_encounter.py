@@ -110,7 +110,8 @@ class Encounter:
 
     def _ticks(self, t: np.ndarray, now: float) -> np.ndarray:
         """Ticks due up to `now` at which some vessel has a fresh enough report."""
-        known = np.sort(np.r_[t, self._newest]) if np.isfinite(self._newest) else np.sort(t)
+        known = np.concatenate((t, [self._newest])) if np.isfinite(self._newest) else t
+        known = np.sort(known)
         ticks = self.ticker.due(float(t.min()), now, known)
         if not len(ticks):
             return ticks

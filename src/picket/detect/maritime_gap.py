@@ -261,11 +261,11 @@ class AisGap:
         # judged as the vessel was when it went silent: its report before the gap (in this
         # batch, or the last one of the batches before), not the track after the whole batch
         v, st = r.speed[mrows].astype(float), r.nav_status[mrows].astype(np.int64)
-        same = np.r_[False, s[1:] == s[:-1]]
+        same = np.concatenate(([False], s[1:] == s[:-1]))
         self.last_speed = grown(self.last_speed, int(s.max()) + 1, np.nan)
         self.last_status = grown(self.last_status, int(s.max()) + 1, -1)
-        pv = np.where(same, np.r_[np.nan, v[:-1]], self.last_speed[s])
-        pst = np.where(same, np.r_[-1, st[:-1]], self.last_status[s])
+        pv = np.where(same, np.concatenate(([np.nan], v[:-1])), self.last_speed[s])
+        pst = np.where(same, np.concatenate(([-1], st[:-1])), self.last_status[s])
         pv = np.where(np.isfinite(pv), pv, v)
         pst = np.where(pst >= 0, pst, st)
         lim = self._limit(ctx, s, pv, pst)
@@ -393,8 +393,8 @@ class AisGap:
         self.own_d = grown(self.own_d, n, 0.0)
         self.own_t = grown(self.own_t, n, np.nan)
         tau = self.th.own_tau_s
-        start = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-        g = np.repeat(start, np.diff(np.r_[start, len(s)]))
+        start = np.concatenate(([0], np.flatnonzero(s[1:] != s[:-1]) + 1))
+        g = np.repeat(start, np.diff(np.concatenate((start, [len(s)]))))
         tg = t[g]
         up = np.exp(np.clip((t - tg) / tau, -50.0, 600.0))
         down = 1.0 / up
@@ -405,7 +405,7 @@ class AisGap:
             c = np.cumsum(x * up)
             in_group = c - np.where(g > 0, c[np.maximum(g - 1, 0)], 0.0)
             after = down * (old[s[g]] * keep + in_group)
-            before = np.where(np.arange(len(s)) == g, old[s], np.r_[0.0, after[:-1]])
+            before = np.where(np.arange(len(s)) == g, old[s], np.concatenate(([0.0], after[:-1])))
             return after, before
 
         h_after, h_before = fold(x_h, self.own_h)

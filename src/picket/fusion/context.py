@@ -128,7 +128,7 @@ def _ffill_index(slots: np.ndarray, valid: np.ndarray) -> np.ndarray:
     if not n:
         return np.empty(0, np.int64)
     ar = np.arange(n)
-    gs = np.r_[True, slots[1:] != slots[:-1]]
+    gs = np.concatenate(([True], slots[1:] != slots[:-1]))
     gstart = np.maximum.accumulate(np.where(gs, ar, 0))
     run = np.maximum.accumulate(np.where(valid, ar, -1))
     return np.where(run >= gstart, run, -1)
@@ -152,16 +152,16 @@ def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[n
     tc = tracks.cols
     if len(idx):
         s = slots[idx]
-        first = np.r_[True, s[1:] != s[:-1]]
-        pi = np.r_[0, idx[:-1]]  # previous position row
+        first = np.concatenate(([True], s[1:] != s[:-1]))
+        pi = np.concatenate(([0], idx[:-1]))  # previous position row
         prev_t[idx] = np.where(first, tc["pos_time"][s], r.time[pi])
         prev_lat[idx] = np.where(first, tc["lat"][s], r.lat[pi])
         prev_lon[idx] = np.where(first, tc["lon"][s], r.lon[pi])
         air = r.domain[idx] == AIR
         if air.any():
             a_idx, sa = idx[air], s[air]
-            fa = np.r_[True, sa[1:] != sa[:-1]]
-            pa = np.r_[0, a_idx[:-1]]
+            fa = np.concatenate(([True], sa[1:] != sa[:-1]))
+            pa = np.concatenate(([0], a_idx[:-1]))
             plat = np.where(fa, tc["fix_lat"][sa], r.lat[pa])
             plon = np.where(fa, tc["fix_lon"][sa], r.lon[pa])
             rep = (r.lat[a_idx] == plat) & (r.lon[a_idx] == plon)
@@ -169,7 +169,7 @@ def link_positions(r: Reports, slots: np.ndarray, tracks: TrackTable) -> tuple[n
             j = _ffill_index(sa, ~rep)
             own = np.where(j >= 0, r.time[a_idx[np.maximum(j, 0)]], tc["fix_time"][sa])
             own_t[a_idx] = own
-            prev_own = np.where(fa, tc["fix_time"][sa], np.r_[np.nan, own[:-1]])
+            prev_own = np.where(fa, tc["fix_time"][sa], np.concatenate(([np.nan], own[:-1])))
             prev_t[a_idx] = np.where(rep, own, prev_own)
             prev_lat[a_idx], prev_lon[a_idx] = plat, plon
             cls[a_idx] = np.where(rep, REPEAT, ACCEPTED)
@@ -431,8 +431,8 @@ def classify_air(
         _repeat_only(slots, air & (cls == REPEAT), outlier, tc)
         return outlier
     s = slots[fi]
-    first = np.r_[True, s[1:] != s[:-1]]
-    pf = np.r_[0, fi[:-1]]
+    first = np.concatenate(([True], s[1:] != s[:-1]))
+    pf = np.concatenate(([0], fi[:-1]))
     a_t = np.where(first, tc["fix_time"][s], own[pf])
     a_lat = np.where(first, tc["fix_lat"][s], r.lat[pf])
     a_lon = np.where(first, tc["fix_lon"][s], r.lon[pf])
@@ -450,7 +450,7 @@ def classify_air(
     easy = ~walk[s]
     if easy.any():  # every fix follows the one before: the track goes on as it was
         fe, se, me = fi[easy], s[easy], mode[easy]
-        last = np.r_[se[1:] != se[:-1], True]
+        last = np.concatenate((se[1:] != se[:-1], [True]))
         sl, il, ml = se[last], fe[last], me[last]
         anchor = (own[il], r.lat[il], r.lon[il], spd[il], crs[il])
         for q, v in zip(_ANCHOR, anchor, strict=True):

@@ -245,7 +245,7 @@ class TrackTable:
                 continue
             idx = np.flatnonzero(ok)
             s = slots[idx]
-            lastv = np.r_[s[1:] != s[:-1], True]
+            lastv = np.concatenate((s[1:] != s[:-1], [True]))
             c[col][s[lastv]] = v[idx[lastv]]
         # positions, at their own time (a repeated aircraft position keeps its fix's time
         # and is no new point of history)
@@ -257,7 +257,7 @@ class TrackTable:
         idx = np.flatnonzero(accepted_pos)
         if len(idx):
             s = slots[idx]
-            lastv = np.r_[s[1:] != s[:-1], True]
+            lastv = np.concatenate((s[1:] != s[:-1], [True]))
             sl, il = s[lastv], idx[lastv]
             newer = ~(c["pos_time"][sl] > t[il])
             sl, il = sl[newer], il[newer]
@@ -270,12 +270,12 @@ class TrackTable:
 
     def _append_history(self, s: np.ndarray, t: np.ndarray, lat: np.ndarray, lon: np.ndarray):
         h = self.config.history
-        starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-        rank = np.arange(len(s)) - np.repeat(starts, np.diff(np.r_[starts, len(s)]))
+        starts = np.concatenate(([0], np.flatnonzero(s[1:] != s[:-1]) + 1))
+        rank = np.arange(len(s)) - np.repeat(starts, np.diff(np.concatenate((starts, [len(s)]))))
         head = self.cols["hist_head"]
         pos = (head[s] + rank) % h
         # only the last h rows per slot matter; earlier ones would be overwritten anyway
-        counts = np.diff(np.r_[starts, len(s)])
+        counts = np.diff(np.concatenate((starts, [len(s)])))
         keep = rank >= np.repeat(counts, counts) - h
         self.hist["t"][s[keep], pos[keep]] = t[keep]
         self.hist["lat"][s[keep], pos[keep]] = lat[keep]

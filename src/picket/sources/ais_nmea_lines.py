@@ -171,9 +171,14 @@ def _pick(a: I64, i: I64, default: int) -> I64:
 
 def _next_commas(commas: I64, k: I64, m: int, size: int) -> NDArray[np.int64]:
     """Rows of `m` comma offsets from index k on (`size` past the last comma): an (m, n)
-    array, one gather instead of `m` calls of `_pick`."""
-    padded = np.concatenate([commas, np.full(m, size, np.int64)])
-    return padded[k[None, :] + np.arange(m)[:, None]]
+    array, one gather instead of `m` calls of `_pick` (`k` >= 0: a clipped take and a
+    fill past the end, not a padded copy of the chunk's every comma)."""
+    i = k[None, :] + np.arange(m)[:, None]
+    if not len(commas):
+        return np.full(i.shape, size, np.int64)
+    out = commas.take(i, mode="clip")
+    out[i >= len(commas)] = size
+    return out
 
 
 def _strip(buf: U8, start: I64, end: I64) -> tuple[I64, I64]:
