@@ -328,3 +328,39 @@ def test_static_stream_keeps_only_the_newest_on_nats(tmp_path):
     finally:
         bus.close()
         nats.close()
+
+
+def test_a_relay_consumer_named_per_run_is_forgotten_after_it_stops_reading(tmp_path):
+    """A server's relays are durable consumers named per boot: nats-server must drop them
+    once the server is gone (`forget_after_s`), or every restart would leave five behind;
+    a reader's own durable consumer (a worker's) stays."""
+    from picket.bus.local import LocalNats, why_no_nats
+
+    if why_no_nats():
+        pytest.skip(why_no_nats() or "")
+    from picket.bus.jetstream import JetStreamBus
+
+    nats = LocalNats()
+    bus = JetStreamBus(nats.url)
+    try:
+        bus.publish(STATIC, b'{"incidents": {}}')
+        brief = bus.subscribe(STATIC, "relay-run-1", 0, forget_after_s=1.0)
+        kept = bus.subscribe(STATIC, "worker-0", 0)
+        got, also = brief.fetch(10, 2.0), kept.fetch(10, 2.0)
+        assert len(got) == len(also) == 1
+        brief.ack(got[-1])  # as the relays do: a consumer with unacked messages is kept
+        kept.ack(also[-1])
+        brief.close()
+        kept.close()
+
+        async def names() -> list[str]:
+            return [c.name for c in await bus.js.consumers_info("PICKET_STATE")]
+
+        assert sorted(bus._run(names(), 10.0)) == ["relay-run-1", "worker-0"]
+        deadline = wall.monotonic() + 20.0
+        while "relay-run-1" in bus._run(names(), 10.0) and wall.monotonic() < deadline:
+            wall.sleep(0.5)
+        assert bus._run(names(), 10.0) == ["worker-0"]
+    finally:
+        bus.close()
+        nats.close()

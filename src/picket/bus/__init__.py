@@ -60,9 +60,12 @@ class Bus(Protocol):
         publisher retrying after a lost acknowledgement) is stored once."""
         ...
 
-    def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> Subscription:
+    def subscribe(self, subject: str, durable: str, after_seq: int = 0,
+                  forget_after_s: float | None = None) -> Subscription:  # fmt: skip
         """A durable reader of `subject` (wildcards `*` and `>`) starting after stream
-        sequence `after_seq`: the position the reader's own checkpoint holds."""
+        sequence `after_seq`: the position the reader's own checkpoint holds. With
+        `forget_after_s`, the server drops the reader's position once it has not read
+        for that long (a reader named per run, such as a server's relay)."""
         ...
 
     def close(self) -> None: ...
@@ -166,7 +169,8 @@ class InProcessBus:
         del log[:cut]
         self._base += cut
 
-    def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> _LocalSub:
+    def subscribe(self, subject: str, durable: str, after_seq: int = 0,
+                  forget_after_s: float | None = None) -> _LocalSub:  # fmt: skip
         sub = _LocalSub(self, subject, after_seq)
         with self._cv:
             self._readers.add(sub)

@@ -133,8 +133,9 @@ class JetStreamBus:
                               15.0), f"publish {subject}")  # fmt: skip
         return int(ack.seq)
 
-    def subscribe(self, subject: str, durable: str, after_seq: int = 0) -> JetStreamSub:
-        return JetStreamSub(self, subject, durable, after_seq)
+    def subscribe(self, subject: str, durable: str, after_seq: int = 0,
+                  forget_after_s: float | None = None) -> JetStreamSub:  # fmt: skip
+        return JetStreamSub(self, subject, durable, after_seq, forget_after_s)
 
     def close(self) -> None:
         self._closing = True
@@ -163,8 +164,10 @@ class JetStreamSub:
     again at `after_seq` on every start, so where a reader resumes is always the state it
     restored, never the consumer's separate ack floor."""
 
-    def __init__(self, bus: JetStreamBus, subject: str, durable: str, after_seq: int):
+    def __init__(self, bus: JetStreamBus, subject: str, durable: str, after_seq: int,
+                 forget_after_s: float | None = None):  # fmt: skip
         self.bus, self.subject, self.durable = bus, subject, durable
+        self.forget_after_s = forget_after_s  # the consumer's inactive_threshold
         self.psub: Any = None
         bus._backoff(lambda: bus._run(self._bind(after_seq), 30.0), f"subscribe {subject}")
 
@@ -185,6 +188,7 @@ class JetStreamSub:
             durable_name=self.durable, filter_subject=self.subject,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_seq + 1,
             ack_policy=AckPolicy.ALL, ack_wait=120.0, max_ack_pending=-1,
+            inactive_threshold=self.forget_after_s,
         )  # fmt: skip
         self.psub = await js.pull_subscribe(self.subject, durable=self.durable, stream=stream,
                                             config=cfg)  # fmt: skip

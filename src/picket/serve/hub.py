@@ -52,6 +52,7 @@ FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
 HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
 HARBOURS = "picket.harbours"  # the learned harbour cells, [[cell, since], ...] (JSON)
 RELAY_S = 0.5  # a remote bus: how long one pull of the relay threads waits for news
+RELAY_FORGET_S = 3600.0  # a stopped server's relay consumers are dropped after this
 
 
 class BusPicture:
@@ -245,8 +246,10 @@ class LiveHub:
         self._relays: list[tuple[Any, threading.Thread | None]] = []
         self._relay_stop = threading.Event()
         if self._local is not self.bus:
-            self._relays = [(self.bus.subscribe(s, f"picket-hub-{self.boot}-{s.rsplit('.')[-1]}"),
-                             None) for s in subjects]  # fmt: skip
+            # named per boot, so the server drops them an hour after this hub stops
+            self._relays = [(self.bus.subscribe(s, f"picket-hub-{self.boot}-{s.rsplit('.')[-1]}",
+                                                forget_after_s=RELAY_FORGET_S), None)
+                            for s in subjects]  # fmt: skip
             self._start_relays()
         self._subs = [self._local.subscribe(s, f"picket-hub-{s.rsplit('.')[-1]}")
                       for s in subjects]  # fmt: skip
