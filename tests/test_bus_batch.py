@@ -47,6 +47,26 @@ def test_a_batch_comes_back_column_for_column():
     assert len(e.reports) == 0 and me.eof and np.isnan(me.watermark)
 
 
+def test_source_names_cross_the_process_boundary():
+    """Source codes are per process (the decoder's `SourceTable`): a worker whose table
+    numbers the same receivers otherwise still names each report's source rightly."""
+    from picket.model.reports import SourceTable
+
+    feed, worker = SourceTable(), SourceTable()
+    d = _batch(300)
+    names = ["rx-helsinki", "rx-tallinn", "dma.nmea"]
+    d.reports.cols["source"][:] = [feed.code(names[i % 3]) for i in range(300)]
+    d.reports.cols["source"][::7] = 0  # unknown stays unknown
+    worker.code("rx-tallinn")  # the worker met another order first
+    worker.code("other-feed")
+    got, _ = decode(encode(d, BatchMeta(1, 1.7e9), feed), worker)
+    want = [feed.name(int(c)) for c in d.reports.source]
+    assert [worker.name(int(c)) for c in got.reports.source] == want
+    assert not np.array_equal(got.reports.source, d.reports.source)  # renumbered, not copied
+    same, _ = decode(encode(d, BatchMeta(1, 1.7e9), feed), feed)  # one process: untouched
+    assert np.array_equal(same.reports.source, d.reports.source)
+
+
 @pytest.mark.parametrize("bad", [b"", b"PKB1", b"XXXX\x02\x00\x00\x00{}", b"PKB1\x02\x00\x00\x00{}",
                                  None])  # fmt: skip
 def test_a_bad_payload_is_refused_not_crashed_on(bad):

@@ -74,7 +74,18 @@ def demo(tmp_path_factory) -> dict[str, Any]:
     run_stream(asm.pipeline, iter([_copy(d) for d in cuts]), 10.0)
     return {"cuts": cuts, "zones": zones, "infra": infra,
             "alerts": sorted(_key(a) for a in mem.alerts.values()),
-            "events": sorted(events)}  # fmt: skip
+            "events": sorted(events),
+            "sources": {a.id: cited(a.evidence) for a in mem.alerts.values()}}  # fmt: skip
+
+
+def cited(ev: Any) -> list[str]:
+    """The source names an alert's evidence cites (its reports' receivers and files)."""
+    if isinstance(ev, dict):
+        return sorted({s for k, v in ev.items()
+                       for s in ([v] if k == "source" and isinstance(v, str) else cited(v))})
+    if isinstance(ev, list):
+        return sorted({s for v in ev for s in cited(v)})
+    return []
 
 
 def _copy(d: Any) -> Any:
@@ -183,6 +194,17 @@ def test_two_workers_store_the_alerts_one_process_makes(demo, nats_srv, pg, tmp_
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]
+    # the workers name the sources as one process does (codes are per process)
+    named = {k: v for k, v in demo["sources"].items() if v and v != ["unknown"]}
+    assert len(named) >= 3, demo["sources"]
+    from picket.store import open_store
+
+    st = open_store(db)
+    try:
+        assert {a.id: cited(a.evidence) for a in st.alert_objects()
+                if a.id in named} == named  # fmt: skip
+    finally:
+        st.close()
 
 
 def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg, tmp_path):

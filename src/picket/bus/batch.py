@@ -1,9 +1,14 @@
 """Report batches on the bus: a fixed binary layout of the `Reports` columns.
 
 A batch crosses a process boundary as one bytes object: a small JSON header (row count,
-watermark, per-domain event times, statics, flags) and then every column of `SCHEMA` in
-its canonical order and dtype, contiguous. Decoding is `np.frombuffer` per column over one
-writable copy of the payload, so no Python object is made per report.
+watermark, per-domain event times, statics, flags, the names of the sources its rows
+cite) and then every column of `SCHEMA` in its canonical order and dtype, contiguous.
+Decoding is `np.frombuffer` per column over one writable copy of the payload, so no
+Python object is made per report.
+
+The `source` column holds codes of a per-process `SourceTable` (the decoder's): the
+header names each code the batch uses, and the reader renumbers them into its own table,
+so an alert's evidence names the receiver or file in a worker as it does in one process.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from picket.model.decoded import Decoded, Static
-from picket.model.reports import COLUMNS, SCHEMA, Reports
+from picket.model.reports import COLUMNS, SCHEMA, SOURCES, Reports, SourceTable
 
 MAGIC = b"PKB1"
 _HEAD = struct.Struct("<4sI")  # magic, header length
@@ -37,12 +42,33 @@ class BatchMeta:
     sent: float = 0.0  # wall time the batch was published (end-to-end latency)
 
 
-def encode(d: Decoded, meta: BatchMeta) -> bytes:
+def _source_names(r: Reports, sources: SourceTable) -> dict[str, str]:
+    """Code -> name of every source code the rows use (a bincount, not a Python loop)."""
+    if not len(r):
+        return {}
+    used = np.flatnonzero(np.bincount(r.source.astype(np.int64)))
+    return {str(c): sources.name(c) for c in used.tolist() if c}
+
+
+def _renumber(src: np.ndarray, names: dict[str, str], sources: SourceTable) -> np.ndarray:
+    """The writer's source codes as this process's codes for the same names."""
+    pairs = [(int(c), sources.code(str(n))) for c, n in names.items()]
+    if all(a == b for a, b in pairs):
+        return src  # the same table (one process, or the same order)
+    top = max(max(a for a, _ in pairs), int(src.max(initial=0))) + 1
+    remap = np.zeros(top, src.dtype)  # a code the header does not name: "unknown"
+    for a, b in pairs:
+        remap[a] = b
+    return remap[src]
+
+
+def encode(d: Decoded, meta: BatchMeta, sources: SourceTable = SOURCES) -> bytes:
     r = d.reports
     head = {
         "n": len(r), "seq": meta.seq, "wm": meta.watermark, "eof": meta.eof,
         "dom": {str(k): v for k, v in meta.by_domain.items()}, "sent": meta.sent,
         "st": [[s.time, s.subject, s.fields] for s in d.statics],
+        "src": _source_names(r, sources),
     }  # fmt: skip
     hb = json.dumps(head, separators=(",", ":"), default=_plain, allow_nan=True).encode()
     parts = [_HEAD.pack(MAGIC, len(hb)), hb]
@@ -50,7 +76,7 @@ def encode(d: Decoded, meta: BatchMeta) -> bytes:
     return b"".join(parts)
 
 
-def decode(payload: bytes) -> tuple[Decoded, BatchMeta]:
+def decode(payload: bytes, sources: SourceTable = SOURCES) -> tuple[Decoded, BatchMeta]:
     if len(payload) < _HEAD.size:
         raise BatchError("short batch")
     magic, hl = _HEAD.unpack_from(payload)
@@ -70,6 +96,12 @@ def decode(payload: bytes) -> tuple[Decoded, BatchMeta]:
         dt = SCHEMA[c][0]
         cols[c] = np.frombuffer(body, dt, n, off)
         off += n * dt.itemsize
+    names = head.get("src") or {}
+    if names and n:
+        try:
+            cols["source"] = _renumber(cols["source"], dict(names), sources)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise BatchError(f"bad source names: {e}") from None
     statics = [Static(float(t), int(s), dict(f)) for t, s, f in head.get("st", [])]
     meta = BatchMeta(int(head.get("seq", 0)), float(head.get("wm", np.nan)),
                      {int(k): float(v) for k, v in head.get("dom", {}).items()},
