@@ -194,11 +194,15 @@ def test_two_workers_store_the_alerts_one_process_makes(demo, nats_srv, pg, tmp_
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]
-    # the workers name the sources as one process does (codes are per process)
-    named = {k: v for k, v in demo["sources"].items() if v and v != ["unknown"]}
-    assert len(named) >= 3, demo["sources"]
+    assert_sources_named(db, demo)
+
+
+def assert_sources_named(db: str, demo: dict) -> None:
+    """The workers name the sources as one process does (codes are per process)."""
     from picket.store import open_store
 
+    named = {k: v for k, v in demo["sources"].items() if v and v != ["unknown"]}
+    assert len(named) >= 3, demo["sources"]
     st = open_store(db)
     try:
         assert {a.id: cited(a.evidence) for a in st.alert_objects()
@@ -231,6 +235,7 @@ def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]
+    assert_sources_named(db, demo)  # the restored state's source codes kept their names
 
 
 def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv, tmp_path):

@@ -347,6 +347,7 @@ class Worker:
             log.warning("worker %s: checkpoint not used (%s); starting from the stream's "
                         "start", self.name, e)  # fmt: skip
             return
+        self._restore_sources(head.get("sources") or [])
         self.pipe.resume_mark = {}  # the bus replays exactly what follows the state
         self.last_seq, self.cut = seq, cut
         self.own.update({str(k): bool(v) for k, v in dict(head.get("own", {})).items()})
@@ -354,6 +355,16 @@ class Worker:
             self._restore_merge(head["merge"])
         self.finished = bool(head.get("finished", False))
         log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
+
+    def _restore_sources(self, names: list[str]) -> None:
+        """The source table the state's codes refer to (batches are renumbered into it)."""
+        from picket.model.reports import SOURCES
+
+        moved = [n for i, n in enumerate(names) if SOURCES.code(str(n)) != i]
+        if moved:
+            log.warning("worker %s: %d sources numbered otherwise than in the checkpoint; "
+                        "restored evidence may name them wrongly", self.name,
+                        len(moved))  # fmt: skip
 
     def checkpoint(self) -> None:
         """State and position as one row, queued behind the alert writes they follow; then
@@ -364,8 +375,11 @@ class Worker:
         if st is None:
             return
         self._saved_seq = self.last_seq
+        from picket.model.reports import SOURCES
+
+        # with the source table the state's codes refer to
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
-                               "finished": self.finished}  # fmt: skip
+                               "finished": self.finished, "sources": SOURCES.names}  # fmt: skip
         if self.feeds > 1:
             doc["merge"] = self._merge_state()
         head = json.dumps(doc).encode()
