@@ -171,12 +171,20 @@ class Airports:
 
     def in_zone(self, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray) -> np.ndarray:
         """Inside an aerodrome traffic zone: within `radius_m` and below `height_m` above the
-        field (an unknown altitude counts as low: a 2-D radar plot near a runway is its traffic)."""
-        idx, _ = self.nearest(lat, lon)
+        field (an unknown altitude counts as low: a 2-D radar plot near a runway is its traffic).
+        Points above every zone's top (cruising traffic: most of a feed) skip the search."""
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        alt = np.broadcast_to(np.asarray(alt, float), np.shape(lat))
+        out = np.zeros(len(lat), bool)
+        if not len(self.lat):
+            return out
+        # max(elev) + h >= every elev + h as rounded; a NaN elevation keeps every point
+        low = np.flatnonzero(~(alt > np.max(self.elev_m) + self.height_m))
+        idx, _ = self.nearest(lat[low], lon[low])
         hit = idx >= 0
-        alt = np.broadcast_to(np.asarray(alt, float), np.shape(idx))
         top = np.where(hit, self.elev_m[np.maximum(idx, 0)] + self.height_m, -np.inf)
-        return hit & ~(alt > top)
+        out[low] = hit & ~(alt[low] > top)
+        return out
 
     def elevation(self, idx: np.ndarray) -> np.ndarray:
         return np.where(idx >= 0, self.elev_m[np.maximum(idx, 0)], np.nan)
