@@ -40,6 +40,8 @@ class BatchMeta:
     by_domain: dict[int, float] = field(default_factory=dict)  # newest time per domain
     eof: bool = False  # the feed ended: close what is open, as a replay's finish does
     sent: float = 0.0  # wall time the batch was published (end-to-end latency)
+    # operators' commands (what, JSON text) to apply before this cut (`pipeline.commands`)
+    cmds: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _source_names(r: Reports, sources: SourceTable) -> dict[str, str]:
@@ -69,6 +71,7 @@ def encode(d: Decoded, meta: BatchMeta, sources: SourceTable = SOURCES) -> bytes
         "dom": {str(k): v for k, v in meta.by_domain.items()}, "sent": meta.sent,
         "st": [[s.time, s.subject, s.fields] for s in d.statics],
         "src": _source_names(r, sources),
+        **({"cmd": [[w, b] for w, b in meta.cmds]} if meta.cmds else {}),
     }  # fmt: skip
     hb = json.dumps(head, separators=(",", ":"), default=_plain, allow_nan=True).encode()
     parts = [_HEAD.pack(MAGIC, len(hb)), hb]
@@ -103,9 +106,14 @@ def decode(payload: bytes, sources: SourceTable = SOURCES) -> tuple[Decoded, Bat
         except (ValueError, TypeError, AttributeError) as e:
             raise BatchError(f"bad source names: {e}") from None
     statics = [Static(float(t), int(s), dict(f)) for t, s, f in head.get("st", [])]
+    try:
+        cmds = [(str(w), str(b)) for w, b in head.get("cmd", [])]
+    except (ValueError, TypeError) as e:
+        raise BatchError(f"bad commands: {e}") from None
     meta = BatchMeta(int(head.get("seq", 0)), float(head.get("wm", np.nan)),
                      {int(k): float(v) for k, v in head.get("dom", {}).items()},
-                     bool(head.get("eof", False)), float(head.get("sent", 0.0)))  # fmt: skip
+                     bool(head.get("eof", False)), float(head.get("sent", 0.0)),
+                     cmds)  # fmt: skip
     return Decoded(Reports(cols), statics), meta
 
 

@@ -64,6 +64,8 @@ class Publisher:
     source: str = "feed"
     area: bool = True  # also publish cuts for the area stage
     area_parts: int = 1  # area partitions, by H3 cell (`picket.bus.area`); 1: whole cuts
+    # operators' commands (`picket.cmd.>`), stamped into the next cut for every worker
+    commands: Any = None
     seq: int = 0
     sent_reports: int = 0
     sent_bytes: int = 0
@@ -78,7 +80,8 @@ class Publisher:
             dom, t = r.domain[named], r.time[named]
             for k in np.unique(dom).tolist():
                 by_domain[int(k)] = float(np.nanmax(t[dom == k]))
-        meta = BatchMeta(self.seq, float(watermark), by_domain, eof, wall.time())
+        meta = BatchMeta(self.seq, float(watermark), by_domain, eof, wall.time(),
+                         self._take_commands())  # fmt: skip
         if self.shards > 1:
             sh = shard_of(r.subject, self.shards)
             sh[r.kind == Kind.PLOT] = 0
@@ -108,6 +111,14 @@ class Publisher:
                 part = Decoded(r if mine.all() else r.where(mine), d.statics)
                 self._send(f"{AREA}.{k}", part, meta, f"a{k}")  # every partition, every cut
         self.sent_reports += len(r)
+
+    def _take_commands(self) -> list[tuple[str, str]]:
+        """Commands that came since the last cut; a restarted feed stamps them again into
+        a later cut (the newest zone set again: applying it twice changes nothing)."""
+        if self.commands is None:
+            return []
+        return [(m.subject.rsplit(".", 1)[-1], m.data.decode("utf-8", "replace"))
+                for m in self.commands.fetch(1000, 0.001)]  # fmt: skip
 
     def _send(self, subject: str, d: Decoded, meta: BatchMeta, k: Any) -> None:
         data = encode(d, meta)
@@ -281,6 +292,10 @@ class Worker:
                 from picket.bus.static import StaticPublisher
 
                 pipe.sinks.append(StaticPublisher(bus, pipe.world, source=f"worker-{part}"))
+        from picket.pipeline.commands import Commands
+
+        self.taker = Commands(pipe)  # operators' commands, stamped into cuts by the feed
+        self.applied: dict[str, str] = {}  # what -> the newest command applied (its JSON)
         self.own: dict[str, bool] = {}  # alert id -> owned by this area partition
         if role == AREA_STAGE and parts > 1:
             from picket.bus.area import AreaMap
@@ -348,6 +363,8 @@ class Worker:
                         "start", self.name, e)  # fmt: skip
             return
         self._restore_sources(head.get("sources") or [])
+        if head.get("commands"):  # the zone edits and watchlist it had taken, again
+            self._take(sorted(dict(head["commands"]).items()))
         self.pipe.resume_mark = {}  # the bus replays exactly what follows the state
         self.last_seq, self.cut = seq, cut
         self.own.update({str(k): bool(v) for k, v in dict(head.get("own", {})).items()})
@@ -355,6 +372,14 @@ class Worker:
             self._restore_merge(head["merge"])
         self.finished = bool(head.get("finished", False))
         log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
+
+    def _take(self, cmds: list[tuple[str, str]]) -> None:
+        """Apply commands; the newest zone edit and watchlist are kept for checkpoints (a
+        restarted worker must judge against the edited zones, not its start-up files)."""
+        self.taker.apply((w, b.encode()) for w, b in cmds)
+        for w, b in cmds:
+            if w in ("zones", "watchlist"):
+                self.applied[w] = b
 
     def _restore_sources(self, names: list[str]) -> None:
         """The source table the state's codes refer to (batches are renumbered into it)."""
@@ -379,7 +404,8 @@ class Worker:
 
         # with the source table the state's codes refer to
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
-                               "finished": self.finished, "sources": SOURCES.names}  # fmt: skip
+                               "finished": self.finished, "sources": SOURCES.names,
+                               "commands": self.applied}  # fmt: skip
         if self.feeds > 1:
             doc["merge"] = self._merge_state()
         head = json.dumps(doc).encode()
@@ -472,6 +498,8 @@ class Worker:
             self.stats.skipped += 1
             self.last_seq = m.seq
             return True
+        if meta.cmds:  # before the cut, as one process takes them before a batch
+            self._take(meta.cmds)
         if self.feeds > 1:
             events = self._merge(src, d, meta)
         else:

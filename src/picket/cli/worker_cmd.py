@@ -139,6 +139,14 @@ def file_stream(inputs: list[str], fmt: str, rejects: Any) -> Any:
     return merge([door(Path(p)) for p in inputs])
 
 
+def _commands(bus: Any, source: str, off: bool) -> Any:
+    """The operators' commands this feed stamps into its cuts (`picket.cmd.>`), read by a
+    durable consumer of its own from the stream's start: the newest zone edit applies."""
+    from picket.bus import CMD
+
+    return None if off else bus.subscribe(f"{CMD}.>", f"picket-feed-commands-{source}")
+
+
 def cmd_feed(a: argparse.Namespace) -> int:
     from picket.bus import open_bus
     from picket.bus.jetstream import BusUnavailable
@@ -165,8 +173,9 @@ def cmd_feed(a: argparse.Namespace) -> int:
         rows, span = (MERGE_ROWS, MERGE_SPAN_S) if a.speed <= 0 else (0, 0.0)
     # workers take each source's cuts in order, once: a new run is a new source, unless
     # named (a restarted feed given the same --source repeats cuts the workers skip)
-    pub = Publisher(bus, a.shards, a.source or f"feed-{int(wall.time())}",
-                    area_parts=a.area_shards)  # fmt: skip
+    source = a.source or f"feed-{int(wall.time())}"
+    pub = Publisher(bus, a.shards, source, area_parts=a.area_shards,
+                    commands=_commands(bus, source, a.no_commands))  # fmt: skip
     t0 = wall.perf_counter()
     try:
         cuts = publish_stream(pub, stream, a.batch_s, rows, span, a.speed, eof=not a.no_eof)
@@ -253,7 +262,8 @@ def cmd_decode(a: argparse.Namespace) -> int:
                 if m.headers.get("eof"):
                     return
 
-    pub = Publisher(bus, a.shards, a.source, area_parts=a.area_shards)
+    pub = Publisher(bus, a.shards, a.source, area_parts=a.area_shards,
+                    commands=_commands(bus, a.source, a.no_commands))  # fmt: skip
     try:
         cuts = publish_stream(pub, stream(), a.batch_s)
     finally:
@@ -321,6 +331,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--speed", type=float, default=0.0, help="x real time (0 = as fast as possible)")
     f.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
     f.add_argument("--no-eof", action="store_true", help="do not tell workers the feed ended")
+    f.add_argument("--no-commands", action="store_true",
+                   help="do not pass operators' commands (zone edits, watchlist) on to the "
+                        "workers in the cuts")  # fmt: skip
     f.add_argument("--raw", action="store_true",
                    help="publish the bytes as they arrive to picket.feed.<source>, for "
                         "`picket decode` (one decoder per feed)")  # fmt: skip
@@ -338,5 +351,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
     d.add_argument("--batch-s", type=float, default=10.0, help="micro-batch, event seconds")
     d.add_argument("--dead-letter", help="where rejected input goes (JSON Lines)")
+    d.add_argument("--no-commands", action="store_true",
+                   help="do not pass operators' commands (zone edits, watchlist) on to the "
+                        "workers in the cuts")  # fmt: skip
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_decode)

@@ -19,8 +19,8 @@ from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.world import World
 from picket.pipeline import metrics
+from picket.pipeline.commands import Commands
 from picket.serve.hub import HARBOURS, LiveHub
-from picket.serve.zone_edits import ZoneError, zones_from_command
 
 logger = logging.getLogger(__name__)
 HARBOURS_S = 5.0  # learned harbour cells go out at most this often (and at close)
@@ -53,8 +53,8 @@ class LiveSink:
         self.out = BusSink(self.bus, reports=False, picture=False)  # alert events
         self.tap = PictureTap()
         self._cmds = self.bus.subscribe(f"{CMD}.>", "picket-pipeline-commands")
-        self.commands = {"zones": 0, "triage": 0, "refused": 0}
-        self.watchlists = 0  # watchlist commands applied
+        self.taker = Commands(pipeline, world)
+        self.commands = self.taker.counts  # zone edits, triage, refused
         self.published = 0  # picture snapshots put on the bus
         self.n_reports = 0  # reports seen, for the server's rate
         self._last = -math.inf  # monotonic time of the last snapshot
@@ -74,38 +74,18 @@ class LiveSink:
         self.take_zone_edits(world)
 
     def take_zone_edits(self, world: Any) -> bool:
-        """Apply the commands on the bus to the pipeline (its `world`): the newest zone
-        edit and the newest watchlist; True if a zone edit was applied. Earlier zone
-        commands in the same take only add their `reindexed`."""
-        latest, reindexed, watch = None, False, None
-        for m in self._cmds.fetch(10_000, 0):
-            what = m.subject.rsplit(".", 1)[-1]
-            if what == "zones":
-                latest = m
-                reindexed = reindexed or _peek_reindexed(m.data)
-            elif what == "watchlist":
-                watch = m
-            elif what in self.commands:
-                self.commands[what] += 1
-        if watch is not None:
-            self._watchlist(world, watch.data)
-        if latest is None:
+        """Apply the commands on the bus to the pipeline (its `world`,
+        `picket.pipeline.commands`); True if a zone edit was applied."""
+        msgs = [(m.subject.rsplit(".", 1)[-1], m.data) for m in self._cmds.fetch(10_000, 0)]
+        if not self.taker.apply(msgs, world):
             return False
-        try:
-            zones, _ = zones_from_command(latest.data)
-        except (ValueError, KeyError, TypeError, ZoneError) as e:
-            self.commands["refused"] += 1
-            logger.warning("zone command refused: %s", e)
-            return False
-        self.commands["zones"] += 1
-        if self.pipeline is not None:
-            from picket.pipeline.assemble import replace_zones
-
-            replace_zones(self.pipeline, zones, reindexed)
-        else:
-            world.zones = zones  # a new geography version: derived zone sets are made anew
         self.static.maybe_publish()  # every server shows the zones now judged against
         return True
+
+    @property
+    def watchlists(self) -> int:
+        """Watchlist commands applied."""
+        return self.taker.watchlists
 
     def emit(self, events: list[Event]) -> None:
         self.out.emit(events)
@@ -171,30 +151,3 @@ class LiveSink:
             self.publish_metrics()
         self.publish_harbours(force=True)
 
-
-    def _watchlist(self, world: World, body: bytes) -> None:
-        """The API's watchlist entries (the whole list) into the box the detector reads."""
-        from picket.detect.watchlist import WatchBox
-
-        try:
-            rows = json.loads(body)["rows"]
-            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise TypeError("rows must be a list of objects")
-        except (ValueError, KeyError, TypeError) as e:
-            self.commands["refused"] += 1
-            logger.warning("watchlist command refused: %s", e)
-            return
-        box = world.watchlist_api
-        if not isinstance(box, WatchBox):
-            box = world.watchlist_api = WatchBox()
-        box.set(rows)
-        self.watchlists += 1
-
-
-def _peek_reindexed(body: bytes) -> bool:
-    """Whether a zone command moved zones (a command that is no JSON object did not)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and bool(doc.get("reindexed"))
