@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# the browser tests' session fixtures: one Chromium, one demo server (tests/web_fixtures.py)
+from tests.web_fixtures import browser, demo_server, undo_triage  # noqa: F401
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # the slowest files of a run, started first so that no worker is left with a long tail

@@ -27,7 +27,6 @@ from tests.test_web_picture import CSP_WATCH, shot
 # it judges wall time against a deadline: under xdist it runs with no other test beside it
 pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
-browser = base.browser
 DEADLINE_S = 60.0
 PICKET = Path(sys.executable).with_name("picket")
 

@@ -1,7 +1,8 @@
 """The web picture in a real browser against the real server running the Baltic demo.
 
 Chromium (Debian's, at /usr/bin/chromium) is driven by Playwright from PyPI. The demo runs
-once per module through the real pipeline into a LiveHub; the page is web/dist as built by
+once per session through the real pipeline into a LiveHub (`demo_server`, with the session's
+`browser`, in tests/web_fixtures.py); the page is web/dist as built by
 `npm ci && npm run build` in web/. Screenshots go to test-artifacts/.
 """
 
@@ -18,73 +19,18 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
+from tests.web_fixtures import CHROMIUM, CHROMIUM_ARGS, DIST, ROOT, _need_browser
+
 pytestmark = pytest.mark.slow  # a real browser on a software GPU: about a minute in all
 
-ROOT = Path(__file__).resolve().parents[1]
-DIST = ROOT / "web" / "dist"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "DIST", "ROOT", "_need_browser"]  # for the other modules
 LOCAL_HOSTS = {"127.0.0.1"}
 # every Content-Security-Policy violation the page meets, from its first script on
 CSP_WATCH = """window.__csp = [];
 document.addEventListener('securitypolicyviolation',
   (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
 LOCAL_SCHEMES = {"data", "blob"}
-
-
-def _need_browser() -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"chromium not found at {CHROMIUM} (CI installs it: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) not installed")
-    if not (DIST / "index.html").exists():
-        pytest.skip("web/dist not built: run `npm ci && npm run build` in web/")
-    return sync_api
-
-
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The demo's simulated hour through the real pipeline, served live on a free port."""
-    _need_browser()
-    from picket.demo.run import run_demo
-    from picket.serve import LiveHub, LiveSink, start_server
-    from picket.store.sqlite import Store
-
-    work = tmp_path_factory.mktemp("web-demo")
-    Store(work / "picket.sqlite").close()
-    hub = LiveHub(tick_s=0.5)
-    server = start_server(work / "picket.sqlite", hub, port=0, static_dir=DIST)
-
-    def attach(asm: Any) -> None:
-        asm.pipeline.sinks.append(LiveSink(hub, world=asm.world, rejects=asm.rejects))
-
-    try:
-        result = run_demo(duration_s=3600.0, workdir=work, console=False, on_assembly=attach)
-        assert result.alerts, "the demo raised no alerts"
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = _need_browser()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +238,7 @@ def test_click_on_alert_flies_to_it_and_opens_evidence(page: Any, demo_server: A
     assert page.evaluate("() => window.__picket.map.getZoom()") >= 7.5
 
 
+@pytest.mark.usefixtures("undo_triage")  # the session's demo: others see it untriaged
 def test_triage_persists_across_reload(page: Any, demo_server: Any) -> None:
     a = get_json(demo_server, "/api/alerts?kind=air.emergency")["alerts"][0]
     page.click(f"li.alert[data-alert-id='{a['id']}']")

@@ -16,9 +16,8 @@ import pytest
 from tests import test_web_picture as base
 from tests.test_web_picture import CSP_WATCH, get_json, shot, wait_for_picture
 
-# the first browser module's fixtures: the demo server, the browser and the shared page
-browser = base.browser
-demo_server = base.demo_server
+# the first browser module's page fixtures (a page of this module's own, in the session's
+# browser, on the session's demo server: tests/web_fixtures.py)
 shared_page = base.shared_page
 page = base.page
 
@@ -137,8 +136,10 @@ def test_places_zones_and_cables_are_named_without_overlap(page: Any, demo_serve
     shot(page, "web-labels-gulf-of-finland")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def synthetic_page(browser: Any, demo_server: Any) -> Iterator[Any]:
+    """20,000 synthetic tracks, closed after its one test: left open, its page kept the
+    software GPU busy under every later test of the module (their setups grew to 2 min)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     pg = ctx.new_page()
     pg.errors = []  # type: ignore[attr-defined]
@@ -285,6 +286,7 @@ def test_track_panel_closes_for_an_alert_without_a_track(page: Any, demo_server:
     assert page.evaluate("() => window.__picket.state.selectedTrack") is None
 
 
+@pytest.mark.usefixtures("undo_triage")  # the session's demo: others see it untriaged
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_layout_keyboard_triage_and_help(browser: Any, demo_server: Any, size: tuple) -> None:
     w, hgt = size
@@ -421,6 +423,7 @@ def test_area_alert_names_its_place_and_shows_its_extent(page: Any, demo_server:
     shot(page, "web-area-alert")
 
 
+@pytest.mark.usefixtures("undo_triage")  # the session's demo: others see it untriaged
 def test_incident_card_with_timeline_extent_and_its_own_triage(
     page: Any, demo_server: Any
 ) -> None:

@@ -4,7 +4,6 @@ track is selected again. A real browser (Chromium through Playwright), real serv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
 from picket.pipeline.runtime import Pipeline
 from picket.serve import LiveHub, LiveSink, start_server
-from tests.test_web_picture import CHROMIUM, CHROMIUM_ARGS, DIST, _need_browser
+from tests.web_fixtures import DIST
 
 pytestmark = pytest.mark.slow  # a real browser on a software GPU
 
@@ -40,17 +39,6 @@ def _serve(port: int, extra_first: bool) -> tuple[Any, Pipeline]:
             kind=np.full(n, Kind.POSITION), subject=np.array(subjects),
             lat=55.0 + 0.05 * np.arange(n), lon=np.full(n, 14.0 + 0.001 * k))))  # fmt: skip
     return srv, pipe
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = _need_browser()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _selected(pg: Any) -> Any:

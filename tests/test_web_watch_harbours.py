@@ -17,7 +17,6 @@ from tests.test_web_picture import CSP_WATCH, DIST, get_json, shot
 
 pytestmark = pytest.mark.slow
 
-browser = base.browser
 
 T0 = 1_736_935_200.0
 HARBOUR = (59.40, 19.50)  # tests/test_harbours.py's quay
@@ -172,7 +171,8 @@ def test_watchlist_from_the_page_raises_a_hit_and_deletes(wpage: Any, live_serve
     wpage.fill("[data-testid=watch-form] input[name=label]", "web test")
     wpage.select_option("[data-testid=watch-form] select[name=severity]", "critical")
     wpage.click("[data-testid=watch-form] button[data-action=watch-add]")
-    entry = wpage.wait_for_selector(f"[data-testid=watch-list] li[data-match='mmsi:{WATCHED}']")
+    entry = f"[data-testid=watch-list] li[data-match='mmsi:{WATCHED}']"
+    wpage.wait_for_selector(entry)
     kept = get_json(live_server, "/api/watchlist")["entries"]
     assert [(e["match"], e["label"], e["severity"]) for e in kept] == [
         (f"mmsi:{WATCHED}", "web test", "critical")
@@ -184,7 +184,9 @@ def test_watchlist_from_the_page_raises_a_hit_and_deletes(wpage: Any, live_serve
     assert [h["subject"] for h in hits] == [f"mmsi:{WATCHED}"]
     assert hits[0]["severity"] == "critical"
     shot(wpage, "web-watchlist")
-    entry.query_selector("button[data-action=watch-delete]").click()
+    # by selector, not a handle: the list is drawn again when the stream's `watchlist` event
+    # for the add comes in, which can be after the row was first seen (a detached handle)
+    wpage.click(f"{entry} button[data-action=watch-delete]")
     wpage.wait_for_selector(f"[data-testid=watch-list] li[data-match='mmsi:{WATCHED}']",
                             state="detached")  # fmt: skip
     assert get_json(live_server, "/api/watchlist")["entries"] == []
