@@ -15,6 +15,8 @@ import numpy as np
 
 from picket.detect.base import (
     Thresholds,
+    group_ends,
+    group_ffill,
     group_starts,
     grown,
     in_zone_kinds,
@@ -168,6 +170,12 @@ class AirspaceThresholds(Thresholds):
         "picket: ~5 min, the time air policing needs to react",
     )
     steps: int = th(10, "dead-reckoning samples over the look-ahead", "picket")
+    predict_every_s: float = th(
+        10.0,
+        "predictions are made from each track's last position in every window this long",
+        "picket: a live batch's 10 s; a replay's merged batches are judged at the same "
+        "steps, so a warning's time does not depend on how the input was cut",
+    )
     zone_kinds: tuple[str, ...] = th(
         ("airspace", "restricted", "danger", "prohibited"), "zone kinds watched", "picket"
     )
@@ -239,12 +247,24 @@ class AirspaceEntry:
                                     bool(nonco[j]), None))  # fmt: skip
         last = last_per_slot(s, np.ones(len(s), bool))
         self.zone_of[s[last]] = z[last]
-        # predicted entries for tracks outside, from their last position
-        outside = last[z[last] < 0]
+        # predicted entries for tracks outside, from their last position in each window of
+        # `predict_every_s` (event time): a live batch is about one window, a replay's
+        # merged batch many, judged alike
+        win = np.floor(r.time[rows] / self.th.predict_every_s)
+        ends = group_ends(s)
+        ends[:-1] |= win[1:] != win[:-1]
+        at = np.flatnonzero(ends)
+        outside = at[z[at] < 0]
         if len(outside):
             tc = ctx.tracks.cols
             sl = s[outside]
             spd, crs = tc["speed"][sl].astype(float), tc["course"][sl].astype(float)
+            earlier = ~group_ends(s)[outside]  # not the track's newest row: its motion then
+            if earlier.any():
+                ro = rows[outside[earlier]]
+                for col, now in ((r.speed, spd), (r.course, crs)):
+                    then = group_ffill(ctx.slots, col.astype(float))[ro]
+                    now[earlier] = np.where(np.isfinite(then), then, now[earlier])
             ok = np.isfinite(spd) & np.isfinite(crs) & (spd > 1)
             outside, sl, spd, crs = outside[ok], sl[ok], spd[ok], crs[ok]
             found = np.full(len(sl), -1)
@@ -262,10 +282,11 @@ class AirspaceEntry:
                     continue
                 self.predicted.add((int(sl[i]), zi))
                 out.append(self._signal(ctx, int(sl[i]), int(rows[j]), zi, zones,
-                                        bool(nonco[j]), float(eta[i])))  # fmt: skip
+                                        bool(nonco[j]), float(eta[i]),
+                                        (float(spd[i]), float(crs[i]))))  # fmt: skip
         return out
 
-    def _signal(self, ctx, sl, row, zi, zones, nonco, eta) -> Signal:
+    def _signal(self, ctx, sl, row, zi, zones, nonco, eta, motion=None) -> Signal:
         r = ctx.reports
         tc = ctx.tracks.cols
         name = zones.names[zi]
@@ -275,8 +296,8 @@ class AirspaceEntry:
         ev: dict[str, Any] = {
             "zone": {"name": name, "kind": zones.kinds[zi]},
             "cooperative": not nonco,
-            "speed_ms": float(tc["speed"][sl]),
-            "course": float(tc["course"][sl]),
+            "speed_ms": float(tc["speed"][sl]) if motion is None else motion[0],
+            "course": float(tc["course"][sl]) if motion is None else motion[1],
             "altitude_m": float(tc["alt"][sl]),
             "reports": report_evidence(ctx, [row]),
         }

@@ -73,6 +73,18 @@ def grown(a: np.ndarray, n: int, fill: float | int) -> np.ndarray:
     return out
 
 
+def group_ffill(slots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row: the latest finite value at or before it in the same slot (rows sorted by
+    slot, then time), else NaN. One running maximum of row numbers, no Python loop."""
+    n = len(values)
+    if not n:
+        return np.empty(0)
+    rows = np.arange(n)
+    idx = np.maximum.accumulate(np.where(np.isfinite(values), rows, -1))
+    start = np.maximum.accumulate(np.where(group_starts(slots), rows, 0))
+    return np.where(idx >= start, values[np.maximum(idx, 0)], np.nan)
+
+
 def group_ffill_time(
     slots: np.ndarray, t: np.ndarray, mask: np.ndarray, seed: np.ndarray
 ) -> np.ndarray:

@@ -98,8 +98,10 @@ def batches(
     With `min_rows`, adjacent windows are merged (across the stream's chunks)
     until a batch holds that many reports or spans `max_span_s`: a replay then
     costs a few large batches instead of many small ones. Detectors time their
-    alerts by the reports, so the alerts are the same; only the per-batch
-    overhead changes.
+    alerts by the reports (predicted airspace entries at 10 s steps of event
+    time), so the alerts are the same (`tests/test_replay_batching.py`); what
+    moves is the per-batch overhead, and an open alert's evidence refresh
+    (`last_time`: a sustained rule refreshes at most once per batch).
     """
     held: list[Decoded] = []  # windows waiting to fill a merged batch
     n_held, held_t0 = 0, np.nan
