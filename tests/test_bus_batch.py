@@ -4,12 +4,9 @@ workers and the area worker) giving one process's alerts on the demo's real wire
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from picket.bus import InProcessBus, shard_of
 from picket.bus.batch import BatchError, BatchMeta, decode, encode
 from picket.model.decoded import Decoded, Static
 from picket.model.reports import COLUMNS, Domain, Kind, Reports
+from tests.demo_case import alert_key, demo_case
 
 
 def _batch(n: int, seed: int = 0) -> Decoded:
@@ -115,31 +113,11 @@ def test_in_process_bus_resumes_from_a_sequence_and_stores_a_repeat_once():
 
 def test_in_process_cluster_makes_the_alerts_of_one_process(tmp_path):
     from picket.bus.stages import Publisher, Worker, publish_stream
-    from picket.config import Config
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
-    from picket.pipeline.assemble import assemble
     from picket.pipeline.replay import run_stream
-    from picket.sim import scenario
     from picket.sinks.jsonl import MemorySink
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    z, i = write_geography(scn, Path(tmp_path))
-
-    class Rj:
-        rejects = Rejects(None)
-
-    def cuts() -> Any:
-        return itertools.takewhile(lambda d: not len(d.reports) or
-                                   d.reports.time[0] < scn.start + 1300.0,
-                                   decoded_chunks(scn, Rj, 10.0))  # fmt: skip
-
-    def asm(*sinks: Any) -> Any:
-        return assemble(Config(store_path=None), store=False, console=False, zone_files=[z],
-                        line_files=[i], extra_sinks=list(sinks))  # fmt: skip
-
-    def key(a: Any) -> tuple:
-        return (a.id, a.kind, a.subject, a.time, a.last_time, a.status, a.closed_time)
+    case = demo_case(tmp_path)
+    asm, cuts, key = case.assemble, case.cuts, alert_key
 
     from picket.bus.sink import TRACKS, BusSink, read_alerts, read_tracks
 

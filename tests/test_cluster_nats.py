@@ -11,7 +11,6 @@ and PostgreSQL are restarted under a running cluster.
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from picket.bus.local import LocalNats, LocalPostgres, why_no_nats, why_no_postgres
+from tests.demo_case import demo_case
 
 LIMIT_S = 2100.0  # event seconds of the scenario: 12 alerts of 9 kinds, area ones included
 RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
@@ -36,23 +36,10 @@ pytestmark = pytest.mark.skipif(bool(why_no_nats()), reason=why_no_nats() or "")
 def demo(tmp_path_factory) -> dict[str, Any]:
     """The scenario's decoded cuts (decoded once), its geography, and the alerts and events
     one plain pipeline makes of them."""
-    from picket.config import Config
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
-    from picket.pipeline.assemble import assemble
     from picket.pipeline.replay import run_stream
-    from picket.sim import scenario
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    geo = tmp_path_factory.mktemp("geo")
-    zones, infra = write_geography(scn, geo)
-
-    class Rj:
-        rejects = Rejects(None)
-
-    cuts = list(itertools.takewhile(
-        lambda d: not len(d.reports) or d.reports.time[0] < scn.start + LIMIT_S,
-        decoded_chunks(scn, Rj, 10.0)))  # fmt: skip
+    case = demo_case(tmp_path_factory.mktemp("geo"))
+    cuts, zones, infra = list(case.cuts(LIMIT_S)), case.zones, case.infra
     events: list[tuple[str, str, int]] = []
 
     class Events:
@@ -68,8 +55,7 @@ def demo(tmp_path_factory) -> dict[str, Any]:
     from picket.sinks.jsonl import MemorySink
 
     mem = MemorySink()
-    asm = assemble(Config(store_path=None), store=False, console=False, zone_files=[zones],
-                   line_files=[infra], extra_sinks=[mem, Events()])  # fmt: skip
+    asm = case.assemble(mem, Events())
     # publishing reads the same objects: copy the reports the pipeline may edit in place
     run_stream(asm.pipeline, iter([_copy(d) for d in cuts]), 10.0)
     return {"cuts": cuts, "zones": zones, "infra": infra,
@@ -211,23 +197,28 @@ def assert_sources_named(db: str, demo: dict) -> None:
         st.close()
 
 
-def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg, tmp_path):
+def kill_once_checkpointed(db: str, proc: Any, names: tuple[str, ...]) -> None:
+    """kill -9 a worker mid-stream, once each of its stages (`names`) has checkpointed."""
     from picket.store import open_store
 
+    st = open_store(db)
+    end = wall.monotonic() + 90.0
+    while wall.monotonic() < end:
+        cks = [st.load_checkpoint(f"worker:{n}") for n in names]
+        if all(ck is not None and ck[1] > 0 for ck in cks):
+            break
+        assert proc.poll() is None, "worker finished before it could be killed"
+        wall.sleep(0.2)
+    st.close()
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+
+
+def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg, tmp_path):
     db = pg.new_database()
     publish(nats_srv.url, demo["cuts"], 2)
     procs = cluster(nats_srv.url, db, demo, tmp_path)
-    st = open_store(db)
-    end = wall.monotonic() + 90.0
-    while wall.monotonic() < end:  # kill once the worker has checkpointed, mid-stream
-        ck = st.load_checkpoint("worker:subject-0-of-2")
-        if ck is not None and ck[1] > 0:
-            break
-        assert procs["s0"].poll() is None, "worker finished before it could be killed"
-        wall.sleep(0.2)
-    st.close()
-    os.kill(procs["s0"].pid, signal.SIGKILL)
-    assert procs["s0"].wait(10) == -signal.SIGKILL
+    kill_once_checkpointed(db, procs["s0"], ("subject-0-of-2",))
     procs["s0"] = worker(nats_srv.url, db, demo, "subject", "0/2", tmp_path)
     wait_all(procs, tmp_path)
     said = (tmp_path / "subject-0of2.log").read_text()
@@ -280,25 +271,13 @@ def test_two_both_workers_store_the_alerts_one_process_makes_through_a_kill(
     """`--role both`: two processes, each a subject shard, and the area stage whole beside
     shard 1 or split in two (one partition beside each shard). The worker with both
     stages is killed mid-stream, once both have checkpointed, and started again."""
-    from picket.store import open_store
-
     db = pg.new_database()
     publish(nats_srv.url, demo["cuts"], 2, area=area)
     opts = ("--area-shards", str(area))
     procs = {f"b{k}": worker(nats_srv.url, db, demo, "both", f"{k}/2", tmp_path, *opts)
              for k in range(2)}  # fmt: skip
-    st = open_store(db)
-    end = wall.monotonic() + 90.0
     names = ("subject-1-of-2", f"area-0-of-{area}")
-    while wall.monotonic() < end:
-        cks = [st.load_checkpoint(f"worker:{n}") for n in names]
-        if all(ck is not None and ck[1] > 0 for ck in cks):
-            break
-        assert procs["b1"].poll() is None, "worker finished before it could be killed"
-        wall.sleep(0.2)
-    st.close()
-    os.kill(procs["b1"].pid, signal.SIGKILL)
-    assert procs["b1"].wait(10) == -signal.SIGKILL
+    kill_once_checkpointed(db, procs["b1"], names)
     procs["b1"] = worker(nats_srv.url, db, demo, "both", "1/2", tmp_path, *opts)
     wait_all(procs, tmp_path)
     said = (tmp_path / "both-1of2.log").read_text()

@@ -119,27 +119,15 @@ def test_the_demo_gives_the_same_alerts_in_10_s_cuts_and_in_merged_batches(tmp_p
     (20,000 reports) raise the same alerts at the same times, predicted airspace entries
     included (judged at 10 s steps of event time, not at batch ends). An open alert's
     evidence refresh (`last_time`) is the one thing a batch boundary still moves."""
-    from pathlib import Path
-
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
     from picket.pipeline.replay import MERGE_ROWS, MERGE_SPAN_S
-    from picket.sim import scenario
+    from tests.demo_case import demo_case
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    z, i = write_geography(scn, Path(tmp_path))
-
-    class Rj:
-        rejects = Rejects(None)
-
-    cuts = [d for d in decoded_chunks(scn, Rj, 10.0)
-            if not len(d.reports) or d.reports.time[0] < scn.start + 1300.0]  # fmt: skip
+    case = demo_case(tmp_path)
+    cuts = list(case.cuts(1300.0))
 
     def alerts(rows: int, span: float) -> set:
         mem = MemorySink()
-        asm = assemble(Config(store_path=None), console=False, store=False, zone_files=[z],
-                       line_files=[i], extra_sinks=[mem])  # fmt: skip
-        run_stream(asm.pipeline, iter(cuts), 10.0, 0.0, None, rows, span)
+        run_stream(case.assemble(mem).pipeline, iter(cuts), 10.0, 0.0, None, rows, span)
         return {(a.kind, a.subject, round(a.time, 3), a.severity, a.status,
                  None if a.closed_time is None else round(a.closed_time, 3),
                  a.evidence.get("predicted_entry"))

@@ -3,14 +3,13 @@ the in-process bus (the real-server runs are in tests/test_cluster_nats.py)."""
 
 from __future__ import annotations
 
-import itertools
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from picket.bus import InProcessBus
 from picket.bus.stages import AREA_STAGE, SUBJECT, Both, Publisher, Worker, area_partner
+from tests.demo_case import alert_key, demo_case
 
 
 def test_the_heaviest_pieces_land_in_different_processes():
@@ -24,31 +23,11 @@ def test_the_heaviest_pieces_land_in_different_processes():
 
 @pytest.mark.parametrize("area", [1, 2])
 def test_two_both_workers_make_the_alerts_of_one_process(tmp_path, area):
-    from picket.config import Config
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
-    from picket.pipeline.assemble import assemble
     from picket.pipeline.replay import run_stream
-    from picket.sim import scenario
     from picket.sinks.jsonl import MemorySink
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    z, i = write_geography(scn, Path(tmp_path))
-
-    class Rj:
-        rejects = Rejects(None)
-
-    def cuts() -> Any:
-        return itertools.takewhile(lambda d: not len(d.reports) or
-                                   d.reports.time[0] < scn.start + 1300.0,
-                                   decoded_chunks(scn, Rj, 10.0))  # fmt: skip
-
-    def asm(*sinks: Any) -> Any:
-        return assemble(Config(store_path=None), store=False, console=False, zone_files=[z],
-                        line_files=[i], extra_sinks=list(sinks))  # fmt: skip
-
-    def key(a: Any) -> tuple:
-        return (a.id, a.kind, a.subject, a.time, a.last_time, a.status, a.closed_time)
+    case = demo_case(tmp_path)
+    asm, cuts, key = case.assemble, case.cuts, alert_key
 
     ref = MemorySink()
     run_stream(asm(ref).pipeline, cuts(), 10.0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ import shapely
 
 from picket.bus import CMD, InProcessBus
 from picket.bus.stages import AREA_STAGE, SUBJECT, Publisher, Worker, publish_stream
+from tests.demo_case import alert_key, demo_case
 
 EDIT_AT = 40  # the cut before which the operator's edit lands
 
@@ -32,37 +32,18 @@ def _zone_command(world: Any, box: tuple[float, float, float, float]) -> bytes:
 
 
 def test_a_zone_edit_reaches_every_worker_at_the_same_cut(tmp_path):
-    from picket.config import Config
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
-    from picket.pipeline.assemble import assemble
     from picket.pipeline.commands import Commands
     from picket.pipeline.replay import run_stream
-    from picket.sim import scenario
     from picket.sinks.jsonl import MemorySink
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    z, i = write_geography(scn, Path(tmp_path))
-
-    class Rj:
-        rejects = Rejects(None)
-
-    cuts = list(itertools.takewhile(lambda d: not len(d.reports) or
-                                    d.reports.time[0] < scn.start + 900.0,
-                                    decoded_chunks(scn, Rj, 10.0)))  # fmt: skip
-
-    def asm(*sinks: Any) -> Any:
-        return assemble(Config(store_path=None), store=False, console=False, zone_files=[z],
-                        line_files=[i], extra_sinks=list(sinks))  # fmt: skip
+    case = demo_case(tmp_path)
+    cuts, asm, key = list(case.cuts(900.0)), case.assemble, alert_key
 
     # the new zone: a box around where the aircraft are at the edit
     air = np.concatenate([d.reports.lat[d.reports.domain == 1] for d in cuts[EDIT_AT:EDIT_AT + 3]])
     lon = np.concatenate([d.reports.lon[d.reports.domain == 1] for d in cuts[EDIT_AT:EDIT_AT + 3]])
     lat0, lon0 = float(np.nanmedian(air)), float(np.nanmedian(lon))
     box = (lon0 - 1.0, lat0 - 0.6, lon0 + 1.0, lat0 + 0.6)
-
-    def key(a: Any) -> tuple:
-        return (a.id, a.kind, a.subject, a.time, a.last_time, a.status, a.closed_time)
 
     ref = MemorySink()
     one = asm(ref)
@@ -105,23 +86,13 @@ def test_a_restarted_worker_judges_against_the_edited_zones(tmp_path):
     """The edit came once, in a cut before the checkpoint: the restored worker must not go
     back to its start-up zone files."""
     from picket.config import Config
-    from picket.demo.run import decoded_chunks, write_geography
-    from picket.model.rejects import Rejects
-    from picket.pipeline.assemble import assemble
-    from picket.sim import scenario
 
-    scn = scenario.build(seed=7, duration_s=3600.0)
-    z, i = write_geography(scn, Path(tmp_path))
-
-    class Rj:
-        rejects = Rejects(None)
-
-    cuts = list(itertools.islice(decoded_chunks(scn, Rj, 10.0), 12))
+    case = demo_case(tmp_path)
+    cuts = list(itertools.islice(case.cuts(), 12))
     cfg = Config(store_path=str(tmp_path / "picket.sqlite"))
 
     def worker(bus: Any) -> Worker:
-        asm = assemble(cfg, console=False, zone_files=[z], line_files=[i])
-        return Worker(asm, bus, 0, 1, SUBJECT)
+        return Worker(case.assemble(cfg=cfg, store=True), bus, 0, 1, SUBJECT)
 
     bus = InProcessBus()
     pub = Publisher(bus, 1, source="feed-1", commands=bus.subscribe(f"{CMD}.>", "feed-cmds"))
