@@ -281,7 +281,7 @@ def child_cpu(cmd: list[str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def run_cli(sc: Scenario, workdir: Path, repeats: int = 3) -> tuple[float, list[np.ndarray]]:
+def run_cli(sc: Scenario, workdir: Path, repeats: int = 5) -> tuple[float, list[np.ndarray]]:
     """`picket track` on the scenario's plots as CSV: the child's CPU seconds minus the
     interpreter's start with NumPy (`python -c "import numpy"`: every picket command pays
     it, about 90 ms; picket's own imports count), best of `repeats` each as the machine is
