@@ -321,24 +321,12 @@ class Worker:
         self.busy_s = 0.0  # wall time spent processing (not waiting for the bus)
 
     def warm_up(self) -> float:
-        """Load what the first batch would otherwise load (the airports layer, compiled
-        loops) before reading the bus, so the first cuts do not wait seconds for start-up
-        work; returns its CPU seconds."""
-        c0 = wall.process_time()
-        kinds = {getattr(d, "kind", "") for d in self.pipe.detectors}
-        if kinds:  # alerts name the place they are at
-            from picket.detect.places import warm_up as places_warm_up
+        """Load what the first batch would otherwise load (`pipeline.warm`) before reading
+        the bus, so the first cuts do not wait seconds for start-up work; returns its CPU
+        seconds."""
+        from picket.pipeline.warm import warm_up
 
-            places_warm_up()
-        if any(k.startswith("air.") for k in kinds):
-            from picket.geo.airports import airports_of
-
-            airports_of(self.pipe.world)
-        if "air.loitering" in kinds:
-            from picket.detect.air_loiter_kernels import warm_up
-
-            warm_up()
-        return wall.process_time() - c0
+        return warm_up(self.pipe)
 
     # checkpoints ---------------------------------------------------------------------------
     def _key(self) -> str:

@@ -213,6 +213,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         print(f"picket run: {e}", file=sys.stderr)
         return 2
     asm = assemble(cfg, alerts_out=a.alerts_out, extra_outputs=output_specs(a), resume=True)
+    from picket.pipeline.warm import warm_up
+
+    warm_up(asm.pipeline)  # a live service loads at start what its first batches would
     handle = None
     if not a.no_serve:
         try:
