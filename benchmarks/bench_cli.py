@@ -17,8 +17,8 @@ work (imports included), whatever else the machine is doing.
 The children run as an installed picket does: with its modules' bytecode cached.
 Where the environment sets PYTHONDONTWRITEBYTECODE, every run would compile picket's
 modules from source again (~0.08 s of `formats`), which no pip-installed copy does; so
-the children get a bytecode cache of their own (PYTHONPYCACHEPREFIX, a temporary
-directory) and one untimed run fills it.
+the children get a bytecode cache of their own (`children.installed_env`) and one
+untimed run fills it.
 
 Run: ``picket bench cli [--repeat 3]``
 """
@@ -27,29 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from children import child_cpu, installed_env
 from shared_data import SHARED
 
 TARGET_S = 0.3
 CATALOG = SHARED / "space" / "catalog_3le_20220715.txt"
 OBJECTS = 200
-
-
-def child_cpu(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """(CPU seconds of the child, exit code)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       check=False)  # fmt: skip
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if p.returncode:
-        sys.stderr.write(p.stderr.decode(errors="replace")[-2000:])
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, p.returncode
 
 
 def picket_cmd() -> list[str]:
@@ -76,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     pk = picket_cmd()
     worst = 0.0
-    pyc = tempfile.TemporaryDirectory()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = pyc.name
+    env = installed_env()
     for args in (["--help"], ["formats"]):
         child_cpu(pk + args, env)  # fills the bytecode cache, untimed
         runs = [child_cpu(pk + args, env) for _ in range(max(1, a.repeat))]
@@ -87,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"picket {' '.join(args)}: {cpu:.3f} s CPU (best of {len(runs)}; "
               f"target < {TARGET_S} s)")  # fmt: skip
     print(f"start-up: {'PASS' if worst < TARGET_S else 'FAIL'}", flush=True)
-    pyc.cleanup()
     if not CATALOG.exists():
         print(f"space screen: real catalogue not found at {CATALOG}", file=sys.stderr)
         return 0

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 import tempfile
 import time
@@ -267,18 +266,11 @@ def write_plots(sc: Scenario, path: Path) -> None:
 
 
 def child_cpu(cmd: list[str]) -> float:
-    """CPU seconds (user + system) of one child process, from getrusage of the children."""
-    import resource
-    import subprocess
+    """CPU seconds of one child process, run as an installed picket runs."""
+    from children import child_cpu as cpu_of
+    from children import installed_env
 
-    # bytecode cached (in a scratch folder) as an installed package has it: without, every
-    # run compiles picket's modules again (PYTHONDONTWRITEBYTECODE in some environments)
-    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "picket_pyc"))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu_of(cmd, installed_env(), check=True)[0]
 
 
 def run_cli(sc: Scenario, workdir: Path, repeats: int = 5) -> tuple[float, list[np.ndarray]]:

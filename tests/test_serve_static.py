@@ -24,12 +24,12 @@ import pytest
 
 from picket.bus import CMD, InProcessBus
 from picket.bus.static import MAGIC, STATIC, StaticError, encode_static, read_static, static_doc
-from picket.config import Config
 from picket.model.decoded import Decoded
 from picket.model.reports import Domain, Kind, Reports
 from picket.model.subjects import Namespace, key
 from picket.serve import LiveHub, LiveSink, start_server
 from picket.store.sqlite import Store
+from tests.demo_case import demo_case
 
 T0 = 1_736_935_200.0
 OPERATOR = "operator-token-0123456789"
@@ -41,22 +41,16 @@ BALTIC = (9.0, 53.5, 30.5, 66.0)
 def geo(tmp_path_factory) -> dict[str, Any]:
     """The demo's zones and cables as files (what `picket cluster up --demo` hands the
     workers), and what they hold, read here independently of picket's loaders."""
-    from picket.demo.run import write_geography
-    from picket.sim import scenario
-
-    d = tmp_path_factory.mktemp("geo")
-    z, i = write_geography(scenario.build(seed=7, duration_s=3600.0), d)
+    case = demo_case(tmp_path_factory.mktemp("geo"))
+    z, i = case.zones, case.infra
     names = {k: sorted(f["properties"]["name"] for f in json.loads(p.read_text())["features"])
              for k, p in (("zones", z), ("infrastructure", i))}  # fmt: skip
     assert names["zones"] and names["infrastructure"]
-    return {"zones": z, "infrastructure": i, "names": names}
+    return {"zones": z, "infrastructure": i, "names": names, "case": case}
 
 
 def assembled(geo: dict[str, Any]) -> Any:
-    from picket.pipeline.assemble import assemble
-
-    return assemble(Config(store_path=None), store=False, console=False,
-                    zone_files=[geo["zones"]], line_files=[geo["infrastructure"]])  # fmt: skip
+    return geo["case"].assemble()
 
 
 def layer_names(url: str, name: str, headers: dict | None = None) -> list[str]:
@@ -74,30 +68,18 @@ def wait_for(what: Any, timeout: float = 60.0) -> Any:
     return what()
 
 
-def feed_scenario(url: str, buses: list, seconds: float) -> set[int]:
+def feed_scenario(url: str, buses: list, seconds: float, case: Any) -> set[int]:
     """The demo scenario's first `seconds` through the real decoders, published to two
     subject shards as `picket feed` does; the named subjects with a position among them."""
-    import itertools
-
     from picket.bus.jetstream import JetStreamBus
     from picket.bus.stages import Publisher
-    from picket.demo.run import decoded_chunks
-    from picket.model.rejects import Rejects
-    from picket.sim import scenario
-
-    scn = scenario.build(seed=7, duration_s=3600.0)
-
-    class Rj:
-        rejects = Rejects(None)
 
     bus = JetStreamBus(url)
     buses.append(bus)
     pub = Publisher(bus, 2, "static-test", area=False)
     named: set[int] = set()
-    last = scn.start
-    for d in itertools.takewhile(lambda d: not len(d.reports) or
-                                 d.reports.time[0] < scn.start + seconds,
-                                 decoded_chunks(scn, Rj, 10.0)):  # fmt: skip
+    last = case.scn.start
+    for d in case.cuts(seconds):
         r = d.reports
         pos = (r.kind == Kind.POSITION) & np.isfinite(r.lat)
         named.update(r.subject[pos].tolist())
@@ -260,7 +242,7 @@ def test_a_server_on_nats_shows_the_zones_cables_and_sky_the_workers_loaded(geo,
         assert layer_names(served, "infrastructure") == geo["names"]["infrastructure"]
 
         # the picture too: the workers' track snapshots of the scenario's first minutes
-        named = feed_scenario(nats.url, buses, 300.0)
+        named = feed_scenario(nats.url, buses, 300.0, geo["case"])
         total = wait_for(lambda: (httpx.get(served + "/api/tracks", timeout=10).json()["total"]
                                   >= 0.95 * len(named)), 90.0)  # fmt: skip
         assert len(named) > 100 and total, httpx.get(served + "/api/tracks").json()["total"]

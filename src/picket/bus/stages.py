@@ -34,7 +34,7 @@ import numpy as np
 from picket.bus import AREA, REPORTS, Bus, Msg, shard_of
 from picket.bus.batch import BatchError, BatchMeta, decode, encode
 from picket.model.decoded import Decoded
-from picket.model.reports import Kind, Reports
+from picket.model.reports import SOURCES, Kind, Reports
 
 log = logging.getLogger(__name__)
 
@@ -371,8 +371,6 @@ class Worker:
 
     def _restore_sources(self, names: list[str]) -> None:
         """The source table the state's codes refer to (batches are renumbered into it)."""
-        from picket.model.reports import SOURCES
-
         moved = [n for i, n in enumerate(names) if SOURCES.code(str(n)) != i]
         if moved:
             log.warning("worker %s: %d sources numbered otherwise than in the checkpoint; "
@@ -388,8 +386,6 @@ class Worker:
         if st is None:
             return
         self._saved_seq = self.last_seq
-        from picket.model.reports import SOURCES
-
         # with the source table the state's codes refer to
         doc: dict[str, Any] = {"seq": self.last_seq, "cut": self.cut, "own": self.own,
                                "finished": self.finished, "sources": SOURCES.names,

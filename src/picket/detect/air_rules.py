@@ -172,9 +172,11 @@ class AirspaceThresholds(Thresholds):
     steps: int = th(10, "dead-reckoning samples over the look-ahead", "picket")
     predict_every_s: float = th(
         10.0,
-        "predictions are made from each track's last position in every window this long",
-        "picket: a live batch's 10 s; a replay's merged batches are judged at the same "
-        "steps, so a warning's time does not depend on how the input was cut",
+        "predictions are made from each track's last position in every window this long "
+        "(and at each batch's end)",
+        "picket: a third of the dead-reckoning step (lookahead_s / steps = 30 s), so no "
+        "predicted entry waits a step; the same windows in a live batch and a replay's "
+        "merged one, so a warning's time does not depend on how the input was cut",
     )
     zone_kinds: tuple[str, ...] = th(
         ("airspace", "restricted", "danger", "prohibited"), "zone kinds watched", "picket"
@@ -245,13 +247,14 @@ class AirspaceEntry:
         for j in np.flatnonzero(enter).tolist():
             out.append(self._signal(ctx, int(s[j]), int(rows[j]), int(z[j]), zones,
                                     bool(nonco[j]), None))  # fmt: skip
-        last = last_per_slot(s, np.ones(len(s), bool))
+        newest = group_ends(s)  # each track's last row in this batch
+        last = np.flatnonzero(newest)
         self.zone_of[s[last]] = z[last]
         # predicted entries for tracks outside, from their last position in each window of
         # `predict_every_s` (event time): a live batch is about one window, a replay's
         # merged batch many, judged alike
         win = np.floor(r.time[rows] / self.th.predict_every_s)
-        ends = group_ends(s)
+        ends = newest.copy()
         ends[:-1] |= win[1:] != win[:-1]
         at = np.flatnonzero(ends)
         outside = at[z[at] < 0]
@@ -259,7 +262,7 @@ class AirspaceEntry:
             tc = ctx.tracks.cols
             sl = s[outside]
             spd, crs = tc["speed"][sl].astype(float), tc["course"][sl].astype(float)
-            earlier = ~group_ends(s)[outside]  # not the track's newest row: its motion then
+            earlier = ~newest[outside]  # not the track's newest row: its motion then
             if earlier.any():
                 ro = rows[outside[earlier]]
                 for col, now in ((r.speed, spd), (r.course, crs)):
