@@ -122,7 +122,7 @@ def _norm(statics: list) -> list:
     def v(x):
         return "nan" if isinstance(x, float) and math.isnan(x) else x
 
-    return [(t, s, [(k, v(x)) for k, x in f]) for t, s, f in statics]
+    return [(v(t), s, [(k, v(x)) for k, x in f]) for t, s, f in statics]  # NaN == NaN here
 
 
 _REF: dict[tuple[str, int], tuple] = {}
