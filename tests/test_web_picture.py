@@ -267,9 +267,12 @@ def test_triage_persists_across_reload(page: Any, demo_server: Any) -> None:
 def test_track_panel_shows_identity_trail_and_alerts(page: Any, demo_server: Any) -> None:
     a = get_json(demo_server, "/api/alerts?kind=air.emergency")["alerts"][0]
     page.click(f"li.alert[data-alert-id='{a['id']}']")
-    panel = page.wait_for_selector(f"[data-testid=track-detail][data-subject='{a['subject']}']")
+    # the panel is drawn first from the live picture and again once its stored detail and
+    # history arrive; a handle taken before that points at the replaced element
+    sel = f"[data-testid=track-detail][data-subject='{a['subject']}'][data-detail=loaded]"
+    page.wait_for_selector(sel)
     page.wait_for_function("() => (window.__picket.state.trail || []).length > 10")
-    text = panel.inner_text()
+    text = page.inner_text(sel)
     one = get_json(demo_server, f"/api/tracks/{a['subject']}")
     assert one["label"] in text and a["kind"] in text
     trail = np.array(page.evaluate("() => window.__picket.state.trail"))
@@ -506,8 +509,8 @@ def test_identity_in_track_panel_and_app6_symbols(page: Any, demo_server: Any) -
     subject = a[0]["subject"]
     one = get_json(demo_server, f"/api/tracks/{subject}")
     page.click(f"li.alert[data-alert-id='{a[0]['id']}']")
-    ident = page.wait_for_selector(f"[data-testid=track-detail][data-subject='{subject}'] "
-                                   "[data-testid=identity]")  # fmt: skip
+    panel = f"[data-testid=track-detail][data-subject='{subject}'][data-detail=loaded]"
+    ident = page.wait_for_selector(f"{panel} [data-testid=identity]")
     assert ident.get_attribute("data-identity") == one["identity"]
     assert one["identity"] in ident.inner_text()
     page.check("input[data-option=app6]")

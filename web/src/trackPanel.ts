@@ -147,7 +147,10 @@ export class TrackPanel {
         this.watchButton(t),
         h("button", { class: "close", "aria-label": "close", onclick: () => this.hooks.onClose() }, "×"),
       ),
-      h("section", { class: "track-detail", "data-testid": "track-detail", "data-subject": t.subject },
+      // data-detail says whether the stored detail has arrived: the section is drawn at once from
+      // the live picture and drawn again, as a new element, when the fetch answers
+      h("section", { class: "track-detail", "data-testid": "track-detail", "data-subject": t.subject,
+        "data-detail": d ? "loaded" : "pending" },
         h("dl", { class: "facts" },
           h("dt", {}, "subject"), h("dd", {}, t.subject),
           h("dt", {}, "domain"), h("dd", {}, d?.domain ?? DOMAIN_NAME[t.domain] ?? "?"),
