@@ -62,7 +62,7 @@ def test_ais_nmea_server_read_by_pyais_tcp(shared_data):
     port = _free_port()
     asm, run = _replay(shared_data, [{"kind": "ais_nmea", "url": f"listen://127.0.0.1:{port}",
                                       "min_interval_s": 0}], AIS, "ais-nmea")  # fmt: skip
-    sink = next(s for s in asm.pipeline.sinks if isinstance(s, AisNmeaSink))
+    sink = next(s for s in asm.outputs if isinstance(s, AisNmeaSink))
     got: list = []
     done = threading.Event()
     reader = TCPConnection("127.0.0.1", port)
@@ -109,7 +109,7 @@ def test_ais_nmea_udp_to_pyais(shared_data):
     asm, run = _replay(shared_data, [{"kind": "ais_nmea", "url": f"udp://127.0.0.1:{port}"}],
                        AIS, "ais-nmea")  # fmt: skip
     run()
-    sink = next(s for s in asm.pipeline.sinks if isinstance(s, AisNmeaSink))
+    sink = next(s for s in asm.outputs if isinstance(s, AisNmeaSink))
     deadline = time.monotonic() + 10
     while len(got) < sink.stats()["sent"] * 0.9 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -124,7 +124,7 @@ def test_sbs_server_read_back_by_picket(shared_data):
     asm, run = _replay(shared_data, [{"kind": "sbs", "url": f"listen://127.0.0.1:{port}",
                                       "min_interval_s": 0}], BEAST, "beast",
                        start_time=parse_time("2018-04-03T19:02:28Z"))  # fmt: skip
-    sink = next(s for s in asm.pipeline.sinks if isinstance(s, SbsSink))
+    sink = next(s for s in asm.outputs if isinstance(s, SbsSink))
     good = socket.create_connection(("127.0.0.1", port))
     dead = socket.create_connection(("127.0.0.1", port))
     deadline = time.monotonic() + 5

@@ -242,7 +242,8 @@ def cot_from_config(tmp_path, **table) -> tuple[CotSink, object]:
                     base=tmp_path)  # fmt: skip
     asm = assemble(cfg, console=False, store=False, dead_letter=tmp_path / "dl.jsonl")
     (sink,) = asm.outputs
-    assert sink in asm.pipeline.sinks
+    # outputs run at the bus's edge, never as the pipeline's sinks (picket.share.edge)
+    assert sink in asm.pipeline.edges[0].outputs and sink not in asm.pipeline.sinks
     return sink, asm
 
 

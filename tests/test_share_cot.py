@@ -56,7 +56,7 @@ class Listener:
 def demo_cot(tmp_path_factory):
     from picket.config import Config
     from picket.demo.run import decoded_chunks, write_geography
-    from picket.pipeline.assemble import assemble
+    from picket.pipeline.assemble import assemble, edge_outputs
     from picket.sim import scenario
 
     d = tmp_path_factory.mktemp("cot")
@@ -70,12 +70,12 @@ def demo_cot(tmp_path_factory):
                     CotOutput(f"tcp://127.0.0.1:{lx.port}", "xml",
                               CotFilter.parse(domains="maritime", **wide))],
                    min_interval_s=0.0)  # fmt: skip
-    asm.pipeline.sinks.append(sink)
+    edge = edge_outputs(asm.pipeline, [sink])  # the CoT output reads the bus, as in `picket run`
     for k, dec in enumerate(decoded_chunks(scn, asm, 10.0)):
         asm.pipeline.process(dec)
         if k == 59:  # ten minutes (plot tracks confirm by then)
             break
-    sink.close()
+    edge.close()  # takes every snapshot published, then closes the output
     lp.join()
     lx.join()
     yield {"tracks": asm.pipeline.tracks, "proto": bytes(lp.data), "xml": bytes(lx.data),

@@ -30,6 +30,7 @@ import numpy as np
 
 FEED, REPORTS, AREA, ALERTS, CMD = "picket.feed", "picket.reports", "picket.area", \
     "picket.alerts", "picket.cmd"  # fmt: skip
+NEW = -1  # `subscribe(after_seq=NEW)`: from the stream's end, only what comes next
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Bus(Protocol):
         """A durable reader of `subject` (wildcards `*` and `>`) starting after stream
         sequence `after_seq`: the position the reader's own checkpoint holds. With
         `forget_after_s`, the server drops the reader's position once it has not read
-        for that long (a reader named per run, such as a server's relay)."""
+        for that long (a reader named per run, such as a server's relay). `after_seq` =
+        `NEW` reads only what is published from now on (a live output's first start)."""
         ...
 
     def close(self) -> None: ...
@@ -171,8 +173,9 @@ class InProcessBus:
 
     def subscribe(self, subject: str, durable: str, after_seq: int = 0,
                   forget_after_s: float | None = None) -> _LocalSub:  # fmt: skip
-        sub = _LocalSub(self, subject, after_seq)
         with self._cv:
+            sub = _LocalSub(self, subject, self._base + len(self._log) if after_seq == NEW
+                            else after_seq)  # fmt: skip
             self._readers.add(sub)
         return sub
 

@@ -16,7 +16,7 @@ import threading
 import time as wall
 from typing import Any
 
-from picket.bus import AREA, CMD, FEED, REPORTS, Msg
+from picket.bus import AREA, CMD, FEED, NEW, REPORTS, Msg
 from picket.store.postgres import redact
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,11 @@ class JetStreamSub:
                 log.debug("unsubscribe: %r", e)
         with contextlib.suppress(NotFoundError):
             await js.delete_consumer(stream, self.durable)
+        new = after_seq == NEW
         cfg = ConsumerConfig(
             durable_name=self.durable, filter_subject=self.subject,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_seq + 1,
+            deliver_policy=DeliverPolicy.NEW if new else DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=None if new else after_seq + 1,
             ack_policy=AckPolicy.ALL, ack_wait=120.0, max_ack_pending=-1,
             inactive_threshold=self.forget_after_s,
         )  # fmt: skip

@@ -1,7 +1,7 @@
 """picket: fuse air, maritime, space and GNSS-interference feeds into tracks and alerts.
 
 Commands: demo, replay, run, serve, export, query, jamming, space, track, alerts, formats,
-config, bench; scale-out over NATS JetStream: feed, decode, worker, cluster.
+config, bench; scale-out over NATS JetStream: feed, decode, worker, cluster, share.
 `picket COMMAND --help` for each.
 """
 
@@ -164,6 +164,7 @@ MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("worker", "decode one raw feed from the bus and publish its reports"),
     "worker": ("worker", "run fusion and detectors on one partition of the bus"),
     "cluster": ("cluster", "start NATS, PostgreSQL, feeds, workers and the server on one machine"),
+    "share": ("share", "send a cluster's tracks and alerts to [[outputs]] from its bus"),
 }
 
 

@@ -21,6 +21,9 @@ from picket.store import open_store
 from picket.store.sqlite import Store
 
 log = logging.getLogger(__name__)
+# unread bytes the outputs' bus may hold; beyond it the oldest snapshots are dropped and
+# counted (`InProcessBus.skipped`): outputs only ever fall that far behind a fast replay
+EDGE_RETAIN = 256 << 20
 
 
 @dataclass
@@ -29,7 +32,8 @@ class Assembly:
     rejects: Rejects
     store: Store | None
     world: World = field(default_factory=World)  # the pipeline's World
-    # the [[outputs]] sinks (CoT, webhooks, alert files): each has `stats()`
+    # the [[outputs]] (CoT, webhooks, alert files...): each has `stats()`; they run at the
+    # edge of a bus the pipeline publishes on (`picket.share.edge`), not as its sinks
     outputs: list[Any] = field(default_factory=list)
     resumed: str | None = None  # what a restart carried over (docs/restart.md), one line
     config: Any = None  # the `Config` it was assembled from (the server's settings)
@@ -55,14 +59,33 @@ def replace_zones(pipeline: Pipeline, zones: Any, reindexed: bool) -> None:
 
 
 def attach_outputs(asm: Assembly, specs: list[Any]) -> list[Any]:
-    """Build checked outputs (`OutputSpec`) and add them to a ready assembly (the demo's
+    """Build checked outputs (`OutputSpec`) and attach them to a ready assembly (the demo's
     `on_assembly` hook): call before the first batch."""
     from picket.share.outputs_config import build_outputs
 
-    sinks = build_outputs(specs)
-    asm.pipeline.sinks.extend(sinks)
-    asm.outputs.extend(sinks)
-    return sinks
+    outs = build_outputs(specs)
+    if outs:
+        edge_outputs(asm.pipeline, outs)
+        asm.outputs.extend(outs)
+    return outs
+
+
+def edge_outputs(pipe: Pipeline, outputs: list[Any]) -> Any:
+    """Run `outputs` at the edge of an in-process bus: the pipeline publishes its alert
+    events and track snapshots there (`BusSink`), and an `OutputEdge` thread feeds them to
+    the outputs, as `picket share` does from a cluster's bus. Closed by `Pipeline.finish`."""
+    from picket.bus import InProcessBus
+    from picket.bus.sink import BusSink
+    from picket.share.edge import OutputEdge
+
+    if pipe.edges:
+        pipe.edges[0].add(outputs)
+        return pipe.edges[0]
+    bus = InProcessBus(retain_bytes=EDGE_RETAIN)
+    pipe.sinks.append(BusSink(bus, reports=False, picture=True))
+    edge = OutputEdge(bus, outputs)
+    pipe.edges.append(edge)
+    return edge
 
 
 def load_geography(
@@ -144,7 +167,6 @@ def assemble(
         raise ConfigError(f"[tracker]: {e}") from None
     detectors = build_detectors(cfg, rejects)
     outputs = build_outputs(specs)
-    sinks.extend(outputs)
     pipe = Pipeline(
         detectors=detectors,
         sinks=sinks,
@@ -153,12 +175,15 @@ def assemble(
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
+    if outputs:
+        edge_outputs(pipe, outputs)
     if st is not None:
         _load_harbours(st, pipe)
     resumed = None
     if resume and st is not None:
         if hasattr(st, "save_checkpoint"):
-            resumed = _resume(pipe, st, sinks, float(getattr(cfg, "checkpoint_s", 10.0)))
+            resumed = _resume(pipe, st, [*sinks, *outputs],
+                              float(getattr(cfg, "checkpoint_s", 10.0)))  # fmt: skip
         else:
             log.warning("restart: %s keeps no checkpoints; detectors start empty",
                         type(st).__name__)  # fmt: skip

@@ -78,6 +78,9 @@ class Pipeline:
         self._checkpointed = wall.monotonic()
         self.resume_mark: dict[int, float] = {}  # domain -> event time seen before a restart
         self.seen_event: Callable[[str, Any], bool] | None = None  # event already stored?
+        # readers at the bus's edge (`picket.share.edge.OutputEdge`: the [[outputs]]), closed
+        # after the sinks at `finish`, once everything the sinks published is on the bus
+        self.edges: list[Any] = []
         self._unsaved: set[str] = set()  # components a checkpoint had to leave out (logged)
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
@@ -161,6 +164,8 @@ class Pipeline:
             self.checkpoint()
         for sink in self.sinks:
             sink.close()
+        for edge in self.edges:
+            edge.close()
         return events
 
     # restarts (docs/restart.md) -----------------------------------------------------

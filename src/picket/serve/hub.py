@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from picket.bus import ALERTS, CMD, Bus, InProcessBus, global_ids
-from picket.bus.picture import PICTURE, PICTURE_COLUMNS, PictureError, Snapshot, decode
+from picket.bus.picture import PICTURE, BusPicture, PictureError, decode
 from picket.bus.static import STATIC, StaticError, read_static
 from picket.model.subjects import Namespace, namespace, parse_subject
 from picket.pipeline.metrics import METRICS
@@ -49,126 +49,9 @@ logger = logging.getLogger(__name__)
 QUEUE_FRAMES = 8  # frames a client may lag before it is resynchronised
 BUS_RETAIN = 256 << 20  # bytes of unread messages the hub's own in-process bus may hold
 FOLLOW_S = 0.05  # how often the follower thread takes what the bus holds
-HISTORY = 64  # points kept per track (the pipeline's TrackConfig.history default)
 HARBOURS = "picket.harbours"  # the learned harbour cells, [[cell, since], ...] (JSON)
 RELAY_S = 0.5  # a remote bus: how long one pull of the relay threads waits for news
 RELAY_FORGET_S = 3600.0  # a stopped server's relay consumers are dropped after this
-
-
-class BusPicture:
-    """The hub's own columns of every track, merged from bus snapshots by subject.
-
-    Row ids (the live frames' track numbers, for the server's life) are given in order of
-    first arrival (a snapshot lists new tracks in the publisher's slot order); beside them
-    the `gid` column holds each track's global id (the publisher's, else made from the
-    subject: `serve.picture.track_gids`), the id clients key on across restarts.
-    Not thread-safe: the hub calls it under its sync lock."""
-
-    def __init__(self, history: int = HISTORY) -> None:
-        self.h = history
-        self.n = 0
-        self.keys = np.zeros(0, np.int64)  # sorted subjects
-        self.key_ids = np.zeros(0, np.int64)
-        self.cols: dict[str, np.ndarray] = {}
-        self.hist = {k: np.zeros((0, history)) for k in ("t", "lat", "lon")}
-        self.head = np.zeros(0, np.int64)
-        self.statics: dict[int, dict[str, Any]] = {}
-        self.time = -np.inf
-        self.now_by_domain: dict[int, float] = {}
-        self.n_reports = 0
-        self.seen = False
-
-    def ids_for(self, subjects: np.ndarray) -> np.ndarray:
-        """Id per subject, numbering unknown ones next in the given order (vectorised)."""
-        keys = self.keys
-        if len(keys):
-            pos = np.minimum(np.searchsorted(keys, subjects), len(keys) - 1)
-            known = keys[pos] == subjects
-            ids = np.where(known, self.key_ids[pos], -1)
-        else:
-            known, ids = np.zeros(len(subjects), bool), np.full(len(subjects), -1, np.int64)
-        fresh = np.flatnonzero(~known)
-        if len(fresh):
-            ids[fresh] = self.n + np.arange(len(fresh))
-            allk = np.concatenate([keys, subjects[fresh]])
-            order = np.argsort(allk, kind="stable")
-            self.keys, self.key_ids = allk[order], np.concatenate([self.key_ids, ids[fresh]])[order]
-            self._grow(self.n + len(fresh))
-            self.n += len(fresh)
-        return ids
-
-    def _grow(self, need: int) -> None:
-        cap = len(self.head)
-        if need <= cap:
-            return
-        cap = max(1024, cap)
-        while cap < need:
-            cap *= 2
-        for k in self.hist:
-            a = np.full((cap, self.h), np.nan)
-            a[: self.n] = self.hist[k][: self.n]
-            self.hist[k] = a
-        self.head = np.concatenate([self.head, np.zeros(cap - len(self.head), np.int64)])
-        for k, v in self.cols.items():
-            a = np.zeros(cap, v.dtype)
-            a[: self.n] = v[: self.n]
-            self.cols[k] = a
-
-    def merge(self, s: Snapshot) -> list[tuple[int, int, dict[str, Any]]]:
-        """Apply one snapshot; returns (id, subject, fields) of the statics it carried."""
-        subj = np.asarray(s.cols["subject"], np.int64)
-        order = np.argsort(s.cols["slot"], kind="stable")  # new tracks in publisher order
-        ids = np.empty(len(subj), np.int64)
-        ids[order] = self.ids_for(subj[order])
-        cap = len(self.head)
-        for k in PICTURE_COLUMNS:
-            v = s.cols[k]
-            if k not in self.cols:
-                self.cols[k] = np.zeros(cap, v.dtype)
-            self.cols[k][ids] = v
-        if "gid" not in self.cols:
-            self.cols["gid"] = np.zeros(cap, np.int64)
-        if "gid" in s.cols:
-            self.cols["gid"][ids] = s.cols["gid"]
-        else:
-            from picket.bus import global_ids
-
-            self.cols["gid"][ids] = global_ids(subj, 0)
-        if len(s.hist["row"]):
-            hid = ids[s.hist["row"]]
-            starts = np.r_[0, np.flatnonzero(hid[1:] != hid[:-1]) + 1]
-            counts = np.diff(np.r_[starts, len(hid)])
-            rank = np.arange(len(hid)) - np.repeat(starts, counts)
-            keep = rank >= np.repeat(counts, counts) - self.h
-            pos = (self.head[hid] + rank) % self.h
-            for k in ("t", "lat", "lon"):
-                self.hist[k][hid[keep], pos[keep]] = s.hist[k][keep]
-            np.add.at(self.head, hid, 1)
-        self.time = s.time
-        self.now_by_domain = s.now_by_domain
-        self.n_reports = s.n_reports
-        self.seen = True
-        out = []
-        for subject, fields in s.statics:
-            self.statics[subject] = fields
-            tid = self.lookup(subject)
-            if tid is not None:
-                out.append((tid, subject, fields))
-        return out
-
-    def lookup(self, subject: int) -> int | None:
-        i = int(np.searchsorted(self.keys, subject))
-        return int(self.key_ids[i]) if i < len(self.keys) and self.keys[i] == subject else None
-
-    def picture(self) -> Picture:
-        n = self.n
-        if not self.cols:
-            pic = Picture.empty()
-            pic.time, pic.now_by_domain = self.time, dict(self.now_by_domain)
-            return pic
-        cols = {k: v[:n].copy() for k, v in self.cols.items()}
-        cols["id"] = np.arange(n, dtype=np.int64)
-        return Picture(float(self.time), cols, {}, dict(self.now_by_domain))
 
 
 class HubTracks:

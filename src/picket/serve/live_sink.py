@@ -120,7 +120,9 @@ class LiveSink:
 
     def publish_metrics(self) -> None:
         """The pipeline's counters as one snapshot on the bus (`picket.metrics`)."""
-        sinks = self.pipeline.sinks if self.pipeline is not None else ()
+        p = self.pipeline
+        # the sinks' counters and the outputs' at the bus's edge (`picket.share.edge`)
+        sinks = [*p.sinks, *(o for e in p.edges for o in e.outputs)] if p is not None else []
         snap = metrics.snapshot(self.rejects, sinks, self.world)
         self.bus.publish(metrics.METRICS, metrics.encode(snap))
 

@@ -6,9 +6,10 @@ lines; OpenCPN, AIS aggregators and pyais-based tools read NMEA. picket sends
 its fused tracks (one line per new position, not every receiver's copy), so
 a consumer sees each aircraft or vessel once whatever feeds picket merged.
 
-Each track's newest position goes out when it is newer than the last one sent
-and at least `min_interval_s` (event time) after it; identity (callsign,
-squawk; vessel name and dimensions as AIS type 5) when it changes or, for
+They run at the bus's edge (`picket.share.edge`): each snapshot on `picket.picture`
+gives the tracks' newest state. Each track's newest position goes out when it is newer
+than the last one sent and at least `min_interval_s` (event time) after it; identity
+(callsign, squawk; vessel name and dimensions as AIS type 5) when it changes or, for
 vessels, every `statics_every_s` as class A ships repeat it.
 """
 
@@ -18,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.reports import Domain
 from picket.model.subjects import MASK, SHIFT, Namespace
@@ -54,12 +54,11 @@ class _LineSink:
     def emit(self, events: list[Event]) -> None:
         pass  # these formats carry no alerts
 
-    def due(self, ctx: BatchContext) -> np.ndarray:
-        """Slots of this sink's domain and namespace with a position newer than the last sent."""
-        t = ctx.tracks
-        n = len(t)
+    def due(self, view: Any) -> np.ndarray:
+        """Rows of this sink's domain and namespace with a position newer than the last sent."""
+        n = view.n
         self.last = _grow(self.last, n, -np.inf)
-        c = t.cols
+        c = view.cols
         subj = c["subject"][:n]
         ok = (c["domain"][:n] == self.domain) & ((subj >> SHIFT) == int(self.namespace))
         ok &= np.isfinite(c["lat"][:n]) & (c["pos_time"][:n] >= self.last + self.min_interval_s)
@@ -104,12 +103,12 @@ class SbsSink(_LineSink):
         self.callsign: dict[int, str] = {}
         self.squawk = np.full(0, -1, np.int64)
 
-    def tracks(self, ctx: BatchContext) -> None:
-        idx = self.due(ctx)
+    def picture(self, view: Any) -> None:
+        idx = self.due(view)
         if not len(idx):
             return
-        c, st = ctx.tracks.cols, ctx.tracks.statics
-        self.squawk = _grow(self.squawk, len(ctx.tracks), -1)
+        c, st = view.cols, view.statics
+        self.squawk = _grow(self.squawk, view.n, -1)
         dates, times = _sbs_times(c["pos_time"][idx])
         lines: list[bytes] = []
         for k, i in enumerate(idx.tolist()):
@@ -152,20 +151,20 @@ class AisNmeaSink(_LineSink):
         self.station = station
         self.statics_sent = np.full(0, -np.inf)
 
-    def tracks(self, ctx: BatchContext) -> None:
+    def picture(self, view: Any) -> None:
         from picket.codec.ais_encode import encode_positions, encode_statics
 
-        idx = self.due(ctx)
+        idx = self.due(view)
         if not len(idx):
             return
-        c = ctx.tracks.cols
+        c = view.cols
         mmsi = c["subject"][idx] & MASK
         t = c["pos_time"][idx]
         lines = encode_positions(t, mmsi, c["lat"][idx], c["lon"][idx], c["speed"][idx] / KT,
                                  c["course"][idx], c["heading"][idx], c["nav_status"][idx],
                                  station=self.station)  # fmt: skip
-        self.statics_sent = _grow(self.statics_sent, len(ctx.tracks), -np.inf)
-        st = ctx.tracks.statics
+        self.statics_sent = _grow(self.statics_sent, view.n, -np.inf)
+        st = view.statics
         named = [k for k, i in enumerate(idx.tolist())
                  if st.get(int(c["subject"][i]), {}).get("name")
                  and t[k] >= self.statics_sent[i] + self.statics_every_s]  # fmt: skip

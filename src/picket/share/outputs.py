@@ -27,11 +27,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from picket.detect.registry import suspect_kinds
-from picket.fusion.context import BatchContext
 from picket.model.alerts import Event, iso
 from picket.model.subjects import parse_subject
-from picket.model.world import World
-from picket.serve.picture import DOMAIN_CODES, Picture, label_of, snapshot
+from picket.serve.picture import DOMAIN_CODES, Picture, label_of
 from picket.serve.views import in_bbox, parse_bbox
 from picket.share import tak
 from picket.share.cot import CotEvent, events_for
@@ -385,7 +383,8 @@ def _discard_incoming(sock: socket.socket, wait_s: float = 0.0) -> None:
 
 
 class CotSink:
-    """A pipeline `Sink` that shares tracks as CoT; alerts ride along as remarks."""
+    """Shares tracks as CoT from the bus's edge (`picket.share.edge`); alerts ride along
+    as remarks."""
 
     def __init__(self, outputs: list[CotOutput], min_interval_s: float = 1.0):
         self.outputs = outputs
@@ -394,7 +393,7 @@ class CotSink:
         self.kinds: dict[int, dict[str, str]] = {}  # subject -> open alert id -> kind
         self.labels: dict[int, str] = {}
         self._last = -1e18
-        self._pending: BatchContext | None = None
+        self._pending: Any = None  # the newest view not yet sent
         for o in outputs:
             o.start()
 
@@ -416,22 +415,22 @@ class CotSink:
                 d[a.id] = f"[{a.severity}] {a.kind}: {a.summary}"
                 k[a.id] = a.kind
 
-    def tracks(self, ctx: BatchContext) -> None:
-        for st in ctx.statics:
-            slot = ctx.tracks.slot(st.subject)
-            lab = label_of(ctx.tracks.statics.get(st.subject, {}))
-            if slot is not None and lab:
-                self.labels[slot] = lab
-        self._pending = ctx
+    def picture(self, view: Any) -> None:
+        """A snapshot reached the edge (`picket.share.edge.EdgeView`): names learned now are
+        kept, and the tracks due go out at most every `min_interval_s` of wall time."""
+        for row, subject in view.new_statics:
+            lab = label_of(view.statics.get(subject, {}))
+            if lab:
+                self.labels[row] = lab
+        self._pending = view
         now = wall.monotonic()
         if now - self._last >= self.min_interval_s:
             self._last = now
-            self._send(ctx)
+            self._send(view)
 
-    def _send(self, ctx: BatchContext) -> None:
+    def _send(self, view: Any) -> None:
         self._pending = None
-        nbd = World.of(ctx.world).now_by_domain
-        self.send_picture(snapshot(ctx.tracks, ctx.now, nbd))
+        self.send_picture(view.picture())
 
     def send_picture(self, pic: Picture) -> int:
         rem = {k: " | ".join(v.values()) for k, v in self.remarks.items()}

@@ -43,7 +43,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from picket.config import ConfigError
-from picket.fusion.context import BatchContext
 from picket.model.alerts import KINDS, SEVERITY_RANK
 from picket.serve.picture import DOMAIN_CODES
 from picket.serve.views import parse_bbox
@@ -369,8 +368,8 @@ class AlertsJsonlOutput(JsonlSink):
                 "writes": self.writes, "write_failures": self.write_failures,
                 "last_error": self.last_error}  # fmt: skip
 
-    def tracks(self, ctx: BatchContext) -> None:
-        return None
+    def picture(self, view: Any) -> None:
+        return None  # alerts only
 
 
 def build_output(spec: OutputSpec) -> Any:

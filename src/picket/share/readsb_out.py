@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from picket import __version__
-from picket.fusion.context import BatchContext
 from picket.model.alerts import Event
 from picket.model.reports import Domain
 from picket.model.subjects import SHIFT, Namespace
@@ -43,7 +42,8 @@ def _num(v: float, nd: int = 1) -> float | None:
 
 
 class ReadsbJsonSink:
-    """A pipeline `Sink` writing readsb-format JSON of the fused air tracks."""
+    """readsb-format JSON of the fused air tracks, written from the bus's edge
+    (`picket.share.edge`)."""
 
     def __init__(self, directory: str | Path, interval_s: float = 1.0,
                  history_every_s: float = 30.0, history: int = 120,
@@ -58,7 +58,7 @@ class ReadsbJsonSink:
         self._next_hist = -np.inf
         self._hist_i = 0
         self._hist_n = 0
-        self._pending: BatchContext | None = None
+        self._pending: Any = None  # the newest view not yet written
         self.n_written = 0
         self.n_failed = 0
         self._write("receiver.json", self._receiver())
@@ -70,16 +70,16 @@ class ReadsbJsonSink:
     def emit(self, events: list[Event]) -> None:
         pass  # tar1090 has no alerts: the picture only
 
-    def tracks(self, ctx: BatchContext) -> None:
-        self._pending = ctx
-        if ctx.now >= self._next:
-            self._flush(ctx)
+    def picture(self, view: Any) -> None:
+        self._pending = view
+        if view.now >= self._next:
+            self._flush(view)
 
-    def _flush(self, ctx: BatchContext) -> None:
+    def _flush(self, view: Any) -> None:
         self._pending = None
-        now = float(ctx.now)
+        now = float(view.now)
         self._next = (np.floor(now / self.interval_s) + 1) * self.interval_s
-        doc = aircraft_json(ctx, now)
+        doc = aircraft_json(view, now)
         self._write("aircraft.json", doc)
         if now >= self._next_hist:
             self._next_hist = (np.floor(now / self.history_every_s) + 1) * self.history_every_s
@@ -115,11 +115,11 @@ class ReadsbJsonSink:
             self._flush(self._pending)
 
 
-def aircraft_json(ctx: BatchContext, now: float) -> dict[str, Any]:
-    """The `aircraft.json` document of the air tracks seen within `DROP_S` of `now`."""
-    t = ctx.tracks
-    n = len(t)
-    c = {k: v[:n] for k, v in t.cols.items() if isinstance(v, np.ndarray) and len(v) >= n}
+def aircraft_json(view: Any, now: float) -> dict[str, Any]:
+    """The `aircraft.json` document of the air tracks seen within `DROP_S` of `now`
+    (`view`: the bus edge's `EdgeView`)."""
+    n = view.n
+    c = view.cols
     air = (c["domain"] == Domain.AIR) & (now - c["last_time"] <= DROP_S)
     out = []
     for i in np.flatnonzero(air).tolist():
@@ -130,7 +130,7 @@ def aircraft_json(ctx: BatchContext, now: float) -> dict[str, Any]:
             "hex": f"{num & 0xFFFFFF:06x}" if icao else f"~{num & 0xFFFFFF:06x}",
             "type": "adsb_icao" if icao else "other",
         }
-        st = t.statics.get(subj, {})
+        st = view.statics.get(subj, {})
         cs = st.get("callsign")
         if isinstance(cs, str) and cs.strip():
             a["flight"] = cs.strip()[:8].ljust(8)

@@ -17,7 +17,6 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from picket.fusion.context import BatchContext
 from picket.model.alerts import SEVERITY_RANK, Event
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,8 @@ class WebhookSink:
                 except queue.Full:
                     self.dropped += 1
 
-    def tracks(self, ctx: BatchContext) -> None:
-        pass
+    def picture(self, view: Any) -> None:
+        pass  # alerts only
 
     def stats(self) -> dict[str, Any]:
         """Counters, in the same names as the CoT outputs' (headers are never shown)."""
