@@ -156,6 +156,54 @@ def test_layers_reach_a_server_only_over_the_bus_and_follow_zone_edits(geo, tmp_
     assert later.static["version"]["geography"] > v0["geography"]
 
 
+def _box(name: str, lon: float) -> dict[str, Any]:
+    return {"type": "Feature", "properties": {"name": name, "kind": "restricted"},
+            "geometry": {"type": "Polygon", "coordinates": [
+                [[lon, 54.9], [lon + 0.3, 54.9], [lon + 0.3, 55.1], [lon, 55.1], [lon, 54.9]]]}}
+
+
+def test_edits_on_two_servers_both_reach_the_pipeline(geo, tmp_path):
+    """Two analysts on two servers of one pipeline: a zone drawn on server A, once the
+    pipeline took it, is in server B's editor, so the zone then drawn on B is added beside
+    it instead of B's whole list (without A's zone) replacing the pipeline's; A's editor
+    then shows B's zone, and the edit history of a zone survives its return over the bus."""
+    asm = assembled(geo)
+    pipe = asm.pipeline
+    bus = InProcessBus()
+    pipe.sinks.append(LiveSink(LiveHub(tick_s=0.05, bus=bus), min_interval_s=0.0,
+                               pipeline=pipe))  # fmt: skip
+    stores, srvs = [], []
+    try:
+        for k in range(2):
+            stores.append(Store(tmp_path / f"{k}.sqlite"))
+            srvs.append(start_server(stores[-1], LiveHub(tick_s=0.05, bus=bus), port=0,
+                                     tokens={OPERATOR: (f"analyst-{k}", "operator")}))
+        h = {"authorization": f"Bearer {OPERATOR}"}
+        a, b = (s.url for s in srvs)
+        assert wait_for(lambda: layer_names(b, "zones", h) == geo["names"]["zones"])
+        assert httpx.post(a + "/api/layers/zones", json=_box("ALPHA", 14.0),
+                          headers=h).status_code == 201  # fmt: skip
+        pipe.process(one_ship(0))  # the pipeline takes A's edit and republishes its zones
+        assert "ALPHA" in pipe.world.zones.names
+        assert wait_for(lambda: "ALPHA" in layer_names(b, "zones", h), 10.0)
+        assert httpx.post(b + "/api/layers/zones", json=_box("BRAVO", 15.0),
+                          headers=h).status_code == 201  # fmt: skip
+        pipe.process(one_ship(1))
+        want = sorted([*geo["names"]["zones"], "ALPHA", "BRAVO"])
+        assert sorted(pipe.world.zones.names) == want
+        assert wait_for(lambda: layer_names(a, "zones", h) == want, 10.0)
+        fc = httpx.get(a + "/api/layers/zones", headers=h).json()["features"]
+        alpha = next(f for f in fc if f["properties"]["name"] == "ALPHA")
+        assert alpha["properties"]["edited_by"] == "analyst-0"  # kept on the server it was made
+        ids = [f["properties"]["id"] for f in fc]
+        assert len(set(ids)) == len(ids)
+    finally:
+        for s in srvs:
+            s.stop()
+        for st in stores:
+            st.close()
+
+
 def test_a_large_static_picture_is_compressed_and_one_too_large_drops_its_layers(geo):
     from picket.geo.zones import ZoneSet
 

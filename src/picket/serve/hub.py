@@ -254,9 +254,10 @@ class LiveHub:
 
     def _take_static(self, doc: dict[str, Any]) -> None:
         """The newest static picture: the map's zones and infrastructure layers, the sky
-        spec and incident rules (`self.static`). Zone edits start from its zones unless
-        edits kept by this server (`ZoneEditor.attach`) or made here came first; then the
-        editor's list is the layer, as operators edit it."""
+        spec and incident rules (`self.static`). The zone editor follows its zones
+        (`ZoneEditor.follow_geojson`): the pipeline's zones are the truth every server
+        edits from, so an edit made on another server is not undone by the next one made
+        here; the editor's list is the layer, as operators edit it."""
         same = {k: v for k, v in doc.items() if k != "version"} == \
             {k: v for k, v in self.static.items() if k != "version"}  # fmt: skip
         self.static = doc
@@ -265,8 +266,8 @@ class LiveHub:
         self.static_seq += 1
         before = {k: self.layers.get(k) for k in ("zones", "infrastructure")}
         zones, lines = doc.get("zones"), doc.get("infrastructure")
-        if zones is not None:
-            self.zones.seed_geojson(zones)
+        if zones is not None:  # the pipeline's zones: the editor follows them
+            self.zones.follow_geojson(zones)
         if self.zones.seeded:
             self.layers["zones"] = self.zones.collection()
         elif zones is not None:

@@ -198,6 +198,46 @@ class ZoneEditor:
                 self.zones.append(self._zone(f, f.properties.get("id"), None))
             self.seeded = True
 
+    def follow_geojson(self, fc: dict[str, Any] | None) -> bool:
+        """The zones the pipeline now judges against (a newer `picket.static`): when they
+        differ from this list, another server's edit (or a restart's) reached the pipeline,
+        and this list becomes the pipeline's, so the next edit made here starts from it
+        instead of undoing that one. A zone held here with the same id and shape keeps its
+        edit history. Nothing is sent back (the pipeline has these zones). True if the
+        list changed."""
+        if not self.seeded:
+            self.seed_geojson(fc)
+            return self.seeded
+        feats = fc.get("features") if isinstance(fc, dict) else None
+        if not isinstance(feats, list):
+            return False
+        parsed = []
+        for i, doc in enumerate(feats):
+            try:
+                parsed.append((parse_zone(doc, f"zones[{i}]"), doc))
+            except ZoneError:
+                continue
+        with self._lock:
+            mine = {z.id: z for z in self.zones}
+
+            def same(f: Feature, doc: dict[str, Any]) -> Zone | None:
+                z = mine.get((doc.get("properties") or {}).get("id"))
+                ok = z is not None and z.feature.name == f.name and z.feature.kind == f.kind
+                return z if ok and z.feature.geometry.equals(f.geometry) else None
+
+            kept = [same(f, d) for f, d in parsed]
+            if len(parsed) == len(self.zones) and all(
+                    k is z for k, z in zip(kept, self.zones, strict=True)):  # fmt: skip
+                return False
+            self.zones = []
+            for (f, d), k in zip(parsed, kept, strict=True):
+                if k is None:
+                    k = self._zone(f, (d.get("properties") or {}).get("id"), None,
+                                   d.get("properties"))  # fmt: skip
+                self.zones.append(k)
+            self._persist()
+        return True
+
     def attach(self, data_dir: Path | None) -> bool:
         """Keep edits in `data_dir`; load earlier edits from there (they win over the seed).
         True if edits were loaded (the pipeline must take them)."""
@@ -325,7 +365,11 @@ class ZoneEditor:
         self.seeded = True
         if self._on_change is not None:
             self._on_change([command_feature(z) for z in self.zones], reindexed)
-        if persist and self.path is not None:
+        if persist:
+            self._persist()
+
+    def _persist(self) -> None:
+        if self.path is not None:
             fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(fc), encoding="utf-8")
