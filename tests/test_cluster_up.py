@@ -34,8 +34,13 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
         pytest.skip(why)
     port = free_port()
     out = open(tmp_path / "out.log", "wb")  # noqa: SIM115
+    shared = tmp_path / "shared"  # what `--outputs` sends: an alert file and tar1090 JSON
+    (tmp_path / "outputs.toml").write_text(
+        f'[[outputs]]\nkind = "alerts_jsonl"\npath = "{shared / "alerts.jsonl"}"\n\n'
+        f'[[outputs]]\nkind = "readsb_json"\npath = "{shared / "tar1090"}"\n')
     p = subprocess.Popen([sys.executable, "-c", RUN, "cluster", "up", "--demo", "--workers", "2",
-                          "--speed", "0", "--port", str(port), "--workdir", str(tmp_path)],
+                          "--speed", "0", "--port", str(port), "--workdir", str(tmp_path),
+                          "--outputs", str(tmp_path / "outputs.toml")],
                          stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -66,6 +71,12 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
         rc = p.wait(60)
     assert rc == 0
     assert "picket cluster: stopped" in (tmp_path / "out.log").read_text()
+    # `picket share` ran the outputs from the bus and wrote what it held when stopped
+    share_log = (tmp_path / "logs" / "share.log").read_text()
+    sent = {json.loads(x)["id"] for x in (shared / "alerts.jsonl").read_text().splitlines()}
+    assert {x["id"] for x in alerts} <= sent, share_log
+    aircraft = json.loads((shared / "tar1090" / "aircraft.json").read_text())["aircraft"]
+    assert aircraft and all("hex" in x for x in aircraft), share_log
     for port_ in (port, nats_port):  # the server and the broker are gone
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port_)) != 0

@@ -249,7 +249,9 @@ class Worker:
     (H3 cells and their halo, `picket.bus.area`), passing on the alerts it owns; "all"
     reads `picket.area.0` and runs every detector (a one-worker cluster). With
     `publish_tracks`, the subject stage publishes its track snapshots (`picket.tracks.<k>`,
-    `picket.picture`) with global ids (`picket.bus.global_ids`). With
+    `picket.picture`) with global ids (`picket.bus.global_ids`) and every stage the events
+    of the alerts it stores (`picket.alerts`: an area partition the ones it owns), what
+    servers and `picket share` read. With
     `probe_latency`, a batch that made alert events waits for the store to hold them, and
     the time from its publication is kept (feed to stored alert, for the benchmark)."""
 
@@ -284,7 +286,11 @@ class Worker:
             pipe.plot_tracker = None
         elif part != 0:
             pipe.plot_tracker = None  # plots go to shard 0 only
-        if publish_tracks and role != AREA_STAGE:  # track snapshots keyed by global ids
+        if publish_tracks and role == AREA_STAGE:  # the area detectors' alert events
+            from picket.bus.sink import BusSink
+
+            pipe.sinks.append(BusSink(bus, part, reports=False))
+        elif publish_tracks:  # track snapshots keyed by global ids, and alert events
             from picket.bus.sink import BusSink
 
             pipe.sinks.append(BusSink(bus, part, picture=True, global_ids=True))

@@ -4,7 +4,8 @@ Starts nats-server (JetStream), PostgreSQL with PostGIS (a throwaway server in a
 folder, when `initdb` is found), N workers (each a subject partition, the last M of them an
 area partition by H3 cell too: `--role both`; or M area workers of their own with
 `--area-apart`), the feed (the demo's simulated sources through the real decoders, or
-recorded files) and `picket serve` (the live picture from the bus: workers publish their
+recorded files), with `--outputs CONFIG` a `picket share` for the config's `[[outputs]]`,
+and `picket serve` (the live picture from the bus: workers publish their
 tracks and the zones and cables they judge against; history and triage in the shared
 store). Ctrl-C (or SIGTERM) stops them all and removes the servers' temp
 folders. Every process is an ordinary picket command, the same one a deployment runs on
@@ -69,6 +70,10 @@ def cmd_cluster(a: argparse.Namespace) -> int:
 
             z, i = write_geography(scenario.build(seed=a.seed, duration_s=a.duration), work)
             geo = ["--zones", str(z), "--infrastructure", str(i)]
+        if a.outputs:  # before the feed: the outputs send every alert from the first on
+            procs["share"] = _picket("share", "--nats", nats.url, "--config",
+                                     str(Path(a.outputs).resolve()), log=logs / "share.log",
+                                     cwd=work)  # fmt: skip
         common = ["--nats", nats.url, "--store", db, *geo, "--publish-tracks"]
         if not a.area_apart and not 1 <= a.area_workers <= a.workers:
             print("picket cluster: --area-workers is 1..--workers (or use --area-apart)",
@@ -96,7 +101,8 @@ def cmd_cluster(a: argparse.Namespace) -> int:
                                   cwd=work)  # fmt: skip
         print(f"picket cluster: nats {nats.url}, store {db}\n"
               f"  {a.workers} workers ({a.area_workers} area partitions"
-              f"{' in their own workers' if a.area_apart else ''}), the feed, and "
+              f"{' in their own workers' if a.area_apart else ''}), the feed, "
+              f"{'the outputs of ' + a.outputs + ', ' if a.outputs else ''}and "
               f"the picture at http://{a.host}:{a.port}/ (logs in {logs}); Ctrl-C stops all",
               flush=True)  # fmt: skip
         until = wall.monotonic() + a.seconds if a.seconds else float("inf")
@@ -137,6 +143,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--area-workers", type=int, default=1,
                    help="area partitions by H3 cell (1), run by the last workers beside "
                         "their subject partition (--role both)")  # fmt: skip
+    c.add_argument("--outputs", metavar="CONFIG",
+                   help="also run `picket share` with this config's [[outputs]] (CoT/TAK, "
+                        "webhooks, tar1090 JSON...; docs/outputs.md)")  # fmt: skip
     c.add_argument("--area-apart", action="store_true",
                    help="run each area partition in a worker of its own (--role area), for "
                         "more cores than subject partitions")  # fmt: skip

@@ -305,7 +305,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "event time back (30)")  # fmt: skip
     w.add_argument("--publish-tracks", action="store_true",
                    help="publish track snapshots with global ids (picket.tracks.<k>, "
-                        "picket.picture)")  # fmt: skip
+                        "picket.picture) and alert events (picket.alerts), for "
+                        "`picket serve --nats` and `picket share`")  # fmt: skip
     w.add_argument("--stats-out", help="write the worker's counts and latencies here (JSON)")
     w.add_argument("--probe-latency", action="store_true",
                    help="wait for the store after each batch with alerts, and time it from "
