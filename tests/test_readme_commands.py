@@ -11,6 +11,7 @@ and a time budget; it fails if it exits non-zero, prints a traceback or runs ove
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -92,7 +93,9 @@ SETTINGS: dict[str, Setting] = {
     "space passes": Setting(force={"--hours": "2"}),
     "bench": Setting(add=["--repeat", "1"]),
     "cluster up": Setting(force={"--port": FREE_PORT, "--seconds": "25"}, budget_s=90),
+    "share": Setting(force={"--seconds": "3"}),
 }
+NATS_URL = "{nats}"  # a nats-server the test starts for the command (`picket share`)
 
 
 def placeholders(d: Path) -> dict[str, str]:
@@ -111,6 +114,8 @@ def placeholders(d: Path) -> dict[str, str]:
         "area.geojson": str(d / "area.geojson"),
         "gpsjam.csv": str(SHARED / "air/gpsjam_2022-02-24_h3r4.csv"),  # a read-only folder
         "picket.toml": str(d / "picket.toml"),
+        "share: picket.toml": str(d / "outputs.toml"),
+        "share: URL": NATS_URL,
         "PLOTS.csv": str(d / "plots.csv"),
         "--store F": "var/picket.sqlite",
         "NAME": "ais_decode",
@@ -231,6 +236,7 @@ def _write_inputs(d: Path) -> None:
         xy = np.c_[x0 + vx * t, y0 + vy * t] + rng.normal(0, 30, (len(t), 2))
         rows += [(ti, f"{ti:.1f},{x:.1f},{y:.1f}") for ti, (x, y) in zip(t, xy, strict=True)]
     rows.sort(key=lambda r: r[0])
+    (d / "outputs.toml").write_text('[[outputs]]\nkind = "alerts_jsonl"\npath = "shared.jsonl"\n')
     (d / "plots.csv").write_text("\n".join(["time,x,y", *(r for _, r in rows)]) + "\n")
 
 
@@ -282,6 +288,18 @@ def test_readme_command_runs(cmd: Command, workdir: Path):
     name, argv = argv_for(cmd, placeholders(workdir))
     argv, budget = apply_setting(name, argv, _free_port())
     env = {**os.environ, "COLUMNS": "100"}
+    with contextlib.ExitStack() as stack:
+        if NATS_URL in argv:
+            from picket.bus.local import LocalNats, why_no_nats
+
+            if why_no_nats():
+                pytest.skip(why_no_nats() or "")
+            url = stack.enter_context(contextlib.closing(LocalNats())).url
+            argv = [url if w == NATS_URL else w for w in argv]
+        _run(cmd, argv, budget, env, workdir)
+
+
+def _run(cmd: Command, argv: list[str], budget: float, env: dict, workdir: Path) -> None:
     t0 = time.monotonic()
     try:
         r = subprocess.run([*_picket(), *argv], cwd=workdir, capture_output=True, text=True,
