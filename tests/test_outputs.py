@@ -826,3 +826,6 @@ def test_counters_reach_api_metrics(tmp_path):
     assert m["tak-east"]["destinations"][0]["connect_failures"] >= 1
     assert (m["ops"]["kind"], m["ops"]["sent"], m["ops"]["dropped_send_failed"]) == (
         "webhook", 0, 1)  # fmt: skip
+    edge = m["outputs' bus edge"]  # what reached the outputs from the bus
+    assert edge["kind"] == "edge" and {"snapshots", "alert_messages"} <= set(edge)
+    assert edge["unreadable"] == edge["output_errors"] == edge["skipped"] == 0

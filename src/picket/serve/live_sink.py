@@ -122,7 +122,9 @@ class LiveSink:
         """The pipeline's counters as one snapshot on the bus (`picket.metrics`)."""
         p = self.pipeline
         # the sinks' counters and the outputs' at the bus's edge (`picket.share.edge`)
-        sinks = [*p.sinks, *(o for e in p.edges for o in e.outputs)] if p is not None else []
+        sinks: list[Any] = []
+        if p is not None:
+            sinks = [*p.sinks, *(o for e in p.edges for o in (*e.outputs, e))]
         snap = metrics.snapshot(self.rejects, sinks, self.world)
         self.bus.publish(metrics.METRICS, metrics.encode(snap))
 

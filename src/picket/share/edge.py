@@ -99,6 +99,17 @@ class OutputEdge:
                                             daemon=True)  # fmt: skip
             self._thread.start()
 
+    name = "outputs' bus edge"  # what /api/metrics lists the counters below under
+
+    def stats(self) -> dict[str, Any]:
+        """What reached the outputs and what did not: messages that were not readable,
+        outputs that raised, and (in-process) snapshots the bus dropped because the edge
+        fell more than its byte cap behind."""
+        return {"kind": "edge", "snapshots": self.snapshots,
+                "alert_messages": self.alert_messages, "unreadable": self.unreadable,
+                "output_errors": self.errors,
+                "skipped": int(getattr(self.bus, "skipped", 0))}  # fmt: skip
+
     def add(self, outputs: list[Any]) -> None:
         """More outputs (flags attached after the config's): they see what comes next."""
         with self._lock:
