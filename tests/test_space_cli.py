@@ -144,3 +144,44 @@ def test_screen_reports_every_step(small_catalogue, workers):
     _, st = screen(prop, t0, 3 * 3600.0, cfg, progress=calls.append)
     assert sum(calls) == screen_steps(3 * 3600.0, cfg) == st.steps
     assert len(calls) == (st.steps if workers == 1 else 8)  # per step; per task (2 x 4)
+
+
+def test_screen_workers_take_sigterm_as_the_default_whatever_the_caller_installed():
+    """A process that installed a SIGTERM handler of its own (a live command's stop flag,
+    run in-process before) forks the screen's workers: they get the default SIGTERM back,
+    so the pool's exit, which terminates them, cannot hang on a worker that ignores it (a
+    CI run hung there once)."""
+    import signal
+
+    from picket.space.screen import _pool
+
+    old = signal.signal(signal.SIGTERM, _ignore)
+    try:
+        with _pool(2) as pool:
+            got = pool.map(signal.getsignal, [signal.SIGTERM, signal.SIGINT], chunksize=1)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert got == [signal.SIG_DFL, signal.SIG_IGN]  # Ctrl-C is the parent's to handle
+
+
+def _ignore(signum, frame):
+    return None
+
+
+def test_main_puts_the_callers_signal_handlers_back():
+    """`picket share` (like run, worker and cluster) takes SIGTERM while it runs; called
+    through `main()` inside a process that goes on, the caller's handler is back after."""
+    import signal
+
+    from picket.cli.main import main
+
+    def mine(signum, frame):
+        return None
+
+    old = signal.signal(signal.SIGTERM, mine)
+    try:
+        assert main(["share", "--nats", "memory:", "--seconds", "0.2",
+                     "--webhook", "http://127.0.0.1:9/hook"]) == 0  # fmt: skip
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, old)

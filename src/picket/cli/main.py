@@ -263,6 +263,13 @@ def bad_time_option(a: argparse.Namespace) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    # commands that run until stopped (run, worker, share, cluster) take SIGTERM and SIGINT;
+    # called in a process that goes on (a test, a notebook), the handlers are put back, or
+    # every process it forks later would inherit one that only sets a flag and ignore
+    # `terminate()` (a space screen's worker pool hung on that once)
+    kept = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         rc = _main(argv)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -274,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports a command a pipe stopped
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)  # only a command in the main thread changed it
     return rc
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -473,7 +474,7 @@ def screen(
             _ON_STEP = None
     else:
         _ON_STEP = None  # forked workers must not call back into the parent's terminal
-        with mp.get_context("fork").Pool(workers) as pool:
+        with _pool(workers) as pool:
             results = []
             for res in pool.imap(_screen_steps, tasks, chunksize=1):
                 results.append(res)
@@ -530,9 +531,22 @@ def propagation_floor(prop: Propagator, start: float, duration_s: float, step_s:
         for b in blocks:
             _propagate_block(b)
     else:
-        with mp.get_context("fork").Pool(workers) as pool:
+        with _pool(workers) as pool:
             pool.map(_propagate_block, blocks, chunksize=max(1, len(blocks) // (8 * workers)))
     return time.perf_counter() - c
+
+
+def _pool(workers: int) -> mp.pool.Pool:
+    """Forked workers (they share the propagator's arrays without pickling them) whose
+    SIGTERM is the default again: a handler inherited from the parent (a live command's
+    "stop" flag) would make them ignore the pool's `terminate()`, and the pool's exit hang.
+    Ctrl-C goes to the parent, which ends the pool."""
+    return mp.get_context("fork").Pool(workers, initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _propagate_block(args: tuple[float, int, float]) -> int:
