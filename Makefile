@@ -27,11 +27,11 @@ setup: $(STAMP) $(WEB)
 demo: $(STAMP) $(WEB)
 	$(BIN)/picket demo
 
-# one process by default: on 2 cores the browser tests (Chromium rendering with SwiftShader)
-# need both, and a parallel run was slower (25.8 against 21 min) with a browser test timing
-# out. PYTEST_PARALLEL="-n auto --dist loadfile --no-loadscope-reorder" runs the files on
-# every core (tests/conftest.py keeps the browser files on one worker, timed tests alone)
-PYTEST_PARALLEL ?=
+# two workers, a file's tests on one (tests/conftest.py: the browser files are one unit, as
+# two Chromiums rendering with SwiftShader starve 2 cores; tests marked `alone`, which weigh
+# time, run while nothing else does): 13 against 23 minutes for one process on the 2-core
+# CI machine (7 December 2026). PYTEST_PARALLEL= runs them in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 test: $(STAMP) $(WEB)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)

@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from picket.bus import InProcessBus
 from picket.bus.stages import ALL, CHECKPOINT_SHARE, Publisher, Worker, publish_stream
 
 
+@pytest.mark.alone  # it weighs CPU time: not beside another test on the 2 cores
 def test_checkpoints_take_a_bounded_share_of_a_worker(tmp_path):
     from picket.config import Config
     from picket.demo.run import decoded_chunks, write_geography
@@ -40,8 +43,10 @@ def test_checkpoints_take_a_bounded_share_of_a_worker(tmp_path):
     st = w.stats
     assert st.batches > 80 and st.checkpoints >= 2
     assert st.checkpoints < st.batches / 4  # spaced out, not one per message
-    # the share holds over the run, give or take the last one (the feed's end) and a first
-    assert st.checkpoint_cpu_s <= CHECKPOINT_SHARE * cpu + 2 * w.checkpoint_cost_s + 0.05
+    # the share holds over the run, give or take three checkpoints: the first (after the
+    # first message), the forced last one (the feed's end), and one the rule spaced by the
+    # previous checkpoint's cost while the state it saved had grown since
+    assert st.checkpoint_cpu_s <= CHECKPOINT_SHARE * cpu + 3 * w.checkpoint_cost_s + 0.05
     ck = asm.store.load_checkpoint(f"worker:{w.name}")
     assert ck is not None  # the last state is saved: a restart resumes from the end
     w.close()
