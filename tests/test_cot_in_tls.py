@@ -30,6 +30,8 @@ with warnings.catch_warnings():
     import pytak
 import takproto
 
+from tests import aio
+
 
 class Live:
     """`run_live` on one source in a thread, with its log and counters."""
@@ -98,7 +100,7 @@ def test_pytak_client_over_tls_xml_and_tak_frames(pki, tmp_path):  # noqa: F811
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            asyncio.run(_pytak_send(port, {"PYTAK_TLS_CLIENT_CERT": str(pki["cert"]),
+            aio.run(_pytak_send(port, {"PYTAK_TLS_CLIENT_CERT": str(pki["cert"]),
                                            "PYTAK_TLS_CLIENT_KEY": str(pki["key"]),
                                            "PYTAK_TLS_CLIENT_CAFILE": str(pki["ca"])},
                                     events()))  # fmt: skip

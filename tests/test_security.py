@@ -26,6 +26,7 @@ from picket.model.alerts import Alert
 from picket.serve import LiveHub, start_server
 from picket.serve.app import MAX_SSE, MAX_WS, RETRY_AFTER_S
 from picket.store.sqlite import Store
+from tests import aio
 from tests.test_serve_frames import picture
 
 T0 = 1_736_935_200.0
@@ -196,7 +197,7 @@ def test_a_burst_of_1000_sse_clients_lets_exactly_the_cap_in(srv):
         hold.set()
         return await asyncio.gather(*tasks)
 
-    out = asyncio.run(burst())
+    out = aio.run(burst())
     statuses = [s for s, _ in out]
     assert statuses.count(200) == MAX_SSE == 256
     assert statuses.count(503) == 1000 - MAX_SSE
@@ -233,7 +234,7 @@ def test_websocket_cap_answers_503_with_retry_after(srv):
         hold.set()
         return await asyncio.gather(*tasks)
 
-    codes = asyncio.run(burst(MAX_WS + 30))
+    codes = aio.run(burst(MAX_WS + 30))
     assert codes.count(101) == MAX_WS and codes.count(503) == 30
 
 
