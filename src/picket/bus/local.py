@@ -66,18 +66,34 @@ def why_no_postgres() -> str | None:
     return None
 
 
+class PortTaken(RuntimeError):
+    """The free port found was bound by another process first."""
+
+
 class LocalNats:
     """nats-server -js on a free loopback port, its store in a temp folder that survives
     `stop()`/`start()` (a broker restart keeps the streams)."""
 
     def __init__(self, root: str | Path | None = None, port: int | None = None):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="picket-nats-"))
-        self.port = port or free_port()
+        self.name = f"picket-{uuid.uuid4().hex[:12]}"  # told apart from another server
         self.conf = self.root / "nats.conf"
-        self.conf.write_text(f"listen: 127.0.0.1:{self.port}\nmax_payload: {MAX_PAYLOAD}\n"
-                             f"jetstream {{ store_dir: \"{self.root / 'js'}\" }}\n")  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
+        # a free port can be taken by another process before the server binds it (tests
+        # on two workers start servers at once): then another one, unless it was given
+        for attempt in range(1 if port else 5):
+            self.port = port or free_port()
+            js = self.root / "js"
+            self.conf.write_text(f"server_name: {self.name}\nlisten: 127.0.0.1:{self.port}\n"
+                                 f"max_payload: {MAX_PAYLOAD}\n"
+                                 f"jetstream {{ store_dir: \"{js}\" }}\n")  # fmt: skip
+            try:
+                self.start()
+                return
+            except PortTaken:
+                self.stop()
+                if port or attempt == 4:
+                    raise
 
     @property
     def url(self) -> str:
@@ -87,18 +103,26 @@ class LocalNats:
         exe = nats_server_binary()
         if exe is None:
             raise RuntimeError(why_no_nats() or "nats-server missing")
-        log = open(self.root / "nats.log", "ab")  # noqa: SIM115 (the server keeps it)
+        path = self.root / "nats.log"
+        since = path.stat().st_size if path.exists() else 0  # this start's lines only
+        log = open(path, "ab")  # noqa: SIM115 (the server keeps it)
         self.proc = subprocess.Popen([exe, "-c", str(self.conf)], stdout=log, stderr=log)
         end = wall.monotonic() + 20.0
         while wall.monotonic() < end:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.5):
-                    return
+                with socket.create_connection(("127.0.0.1", self.port), 0.5) as c:
+                    info = c.recv(4096)  # a NATS server greets with INFO {...}
             except OSError:
                 if self.proc.poll() is not None:
-                    said = (self.root / "nats.log").read_text()
+                    said = path.read_bytes()[since:].decode("utf-8", "replace")
+                    if "address already in use" in said.lower():
+                        raise PortTaken(f"port {self.port} taken") from None
                     raise RuntimeError(f"nats-server exited: {said}") from None
                 wall.sleep(0.05)
+                continue
+            if f'"server_name":"{self.name}"'.encode() in info.replace(b" ", b""):
+                return
+            raise PortTaken(f"port {self.port}: another server answers")
         raise RuntimeError("nats-server did not start in 20 s")
 
     def stop(self) -> None:
@@ -123,7 +147,6 @@ class LocalPostgres:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="picket-pg-"))
         self.data = self.root / "data"
-        self.port = free_port()
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
@@ -131,7 +154,17 @@ class LocalPostgres:
             self.as_user = ["runuser", "-u", "postgres", "--"]
         self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--no-sync")  # fmt: skip
-        self.start()
+        for attempt in range(5):  # a free port taken before the server bound it: another
+            self.port = free_port()
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                log = self.root / "log"  # the server's own words on why it did not start
+                said = log.read_text(errors="replace") if log.exists() else ""
+                if "could not bind" not in said or attempt == 4:
+                    raise
+                log.unlink()
 
     def _run(self, *args: object) -> None:
         r = subprocess.run([*self.as_user, *map(str, args)], capture_output=True, text=True,

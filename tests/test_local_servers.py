@@ -1,0 +1,62 @@
+"""The throwaway servers the tests and `picket cluster up` start (`picket.bus.local`): a
+free port another process binds first (tests on two workers start servers at once) costs
+another try, never a server that talks to the wrong peer."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from picket.bus import local
+
+
+def _taken_then_free(monkeypatch: pytest.MonkeyPatch, taken: int) -> None:
+    """`free_port` hands out the taken port once, then free ones."""
+    real = local.free_port
+    first = [taken]
+    monkeypatch.setattr(local, "free_port", lambda: first.pop() if first else real())
+
+
+@pytest.mark.skipif(bool(local.why_no_nats()), reason=local.why_no_nats() or "")
+def test_nats_takes_another_port_when_a_silent_listener_holds_its_own(monkeypatch):
+    with socket.socket() as s:  # something else listens there and says nothing
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        _taken_then_free(monkeypatch, taken)
+        n = local.LocalNats()
+        try:
+            assert n.port != taken
+            with socket.create_connection(("127.0.0.1", n.port), 5) as c:
+                assert n.name.encode() in c.recv(4096)  # our server answers there
+        finally:
+            n.close()
+
+
+@pytest.mark.skipif(bool(local.why_no_nats()), reason=local.why_no_nats() or "")
+def test_nats_on_a_port_another_nats_holds_is_refused_when_the_port_was_given():
+    a = local.LocalNats()
+    try:
+        with pytest.raises(local.PortTaken):
+            local.LocalNats(port=a.port)  # a restart test's port: no silent move
+    finally:
+        a.close()
+
+
+@pytest.mark.skipif(bool(local.why_no_postgres()), reason=local.why_no_postgres() or "")
+def test_postgres_takes_another_port_when_its_own_was_taken(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        _taken_then_free(monkeypatch, taken)
+        pg = local.LocalPostgres()
+        try:
+            assert pg.port != taken
+            import psycopg
+
+            with psycopg.connect(pg.url(), autocommit=True) as c:
+                assert c.execute("SELECT 1").fetchone() == (1,)
+        finally:
+            pg.close()
