@@ -4,27 +4,32 @@ another try, never a server that talks to the wrong peer."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 
 import pytest
 
 from picket.bus import local
 
 
-def _taken_then_free(monkeypatch: pytest.MonkeyPatch, taken: int) -> None:
-    """`free_port` hands out the taken port once, then free ones."""
-    real = local.free_port
-    first = [taken]
-    monkeypatch.setattr(local, "free_port", lambda: first.pop() if first else real())
+@contextlib.contextmanager
+def port_taken_first(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A port something else listens on, silently; `free_port` hands it out once, then
+    free ones."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        real = local.free_port
+        first = [taken]
+        monkeypatch.setattr(local, "free_port", lambda: first.pop() if first else real())
+        yield taken
 
 
 @pytest.mark.skipif(bool(local.why_no_nats()), reason=local.why_no_nats() or "")
 def test_nats_takes_another_port_when_a_silent_listener_holds_its_own(monkeypatch):
-    with socket.socket() as s:  # something else listens there and says nothing
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        taken = s.getsockname()[1]
-        _taken_then_free(monkeypatch, taken)
+    with port_taken_first(monkeypatch) as taken:
         n = local.LocalNats()
         try:
             assert n.port != taken
@@ -46,11 +51,7 @@ def test_nats_on_a_port_another_nats_holds_is_refused_when_the_port_was_given():
 
 @pytest.mark.skipif(bool(local.why_no_postgres()), reason=local.why_no_postgres() or "")
 def test_postgres_takes_another_port_when_its_own_was_taken(monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        taken = s.getsockname()[1]
-        _taken_then_free(monkeypatch, taken)
+    with port_taken_first(monkeypatch) as taken:
         pg = local.LocalPostgres()
         try:
             assert pg.port != taken
