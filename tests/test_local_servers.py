@@ -61,3 +61,23 @@ def test_postgres_takes_another_port_when_its_own_was_taken(monkeypatch):
                 assert c.execute("SELECT 1").fetchone() == (1,)
         finally:
             pg.close()
+
+
+@pytest.mark.skipif(bool(local.why_no_nats()), reason=local.why_no_nats() or "")
+def test_streams_are_made_on_a_server_whose_file_store_cannot_reserve_them():
+    """picket's streams reserve 4 GB each; a server with a small file store (a small disk:
+    75 % of its free space by default) takes them with their age limit only, and the bus
+    works, instead of refusing to connect."""
+    from picket.bus.jetstream import JetStreamBus
+
+    n = local.LocalNats(max_file_store=1 << 30)
+    bus = None
+    try:
+        bus = JetStreamBus(n.url, retry_s=10.0)
+        sub = bus.subscribe("picket.alerts", "small-store")
+        assert bus.publish("picket.alerts", b"{}") >= 1
+        assert [m.data for m in sub.fetch(10, 5.0)] == [b"{}"]
+    finally:
+        if bus is not None:
+            bus.close()
+        n.close()

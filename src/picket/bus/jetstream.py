@@ -37,6 +37,7 @@ LAST_VALUE = {"PICKET_STATE"}  # streams that keep one message per subject
 MAX_AGE_BY_STREAM = {"PICKET_TRACKS": 600.0, "PICKET_STATE": 0.0}  # 0: kept until replaced
 MAX_AGE_S = 24 * 3600.0  # how far back a restarted reader can resume
 MAX_BYTES = 4 << 30  # per stream; the oldest messages go first beyond it
+INSUFFICIENT_STORAGE = 10047  # JetStream's error code: the store cannot reserve max_bytes
 DEDUPE_S = 120.0  # a publisher retrying within this window stores once
 
 
@@ -105,18 +106,34 @@ class JetStreamBus:
 
     async def _streams(self) -> None:
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-        from nats.js.errors import NotFoundError
+        from nats.js.errors import NotFoundError, ServerError
 
         for name, subjects in STREAMS.items():
-            cfg = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE,
-                               retention=RetentionPolicy.LIMITS,
-                               max_age=MAX_AGE_BY_STREAM.get(name, MAX_AGE_S),
-                               max_bytes=MAX_BYTES, duplicate_window=DEDUPE_S,
-                               max_msgs_per_subject=1 if name in LAST_VALUE else -1)  # fmt: skip
             try:
                 await self.js.stream_info(name)
+                continue
             except NotFoundError:
-                await self.js.add_stream(cfg)
+                pass
+            per_subject = 1 if name in LAST_VALUE else -1
+            for size in (MAX_BYTES, -1):
+                cfg = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE,
+                                   retention=RetentionPolicy.LIMITS,
+                                   max_age=MAX_AGE_BY_STREAM.get(name, MAX_AGE_S),
+                                   max_bytes=size, duplicate_window=DEDUPE_S,
+                                   max_msgs_per_subject=per_subject)  # fmt: skip
+                try:
+                    await self.js.add_stream(cfg)
+                    break
+                except ServerError as e:
+                    # max_bytes is reserved from the server's file store (75 % of the free
+                    # disk unless configured): on a small disk the stream keeps its age limit
+                    # only, and the store's own limit bounds it
+                    if getattr(e, "err_code", None) != INSUFFICIENT_STORAGE or size < 0:
+                        raise
+                    log.warning("bus %s: no room to reserve %d MB for stream %s; it keeps "
+                                "%.0f h by age, within the server's file store",
+                                redact(self.url), MAX_BYTES >> 20, name,
+                                cfg.max_age / 3600 if cfg.max_age else float("inf"))  # fmt: skip
 
     @property
     def max_payload(self) -> int:

@@ -74,8 +74,10 @@ class LocalNats:
     """nats-server -js on a free loopback port, its store in a temp folder that survives
     `stop()`/`start()` (a broker restart keeps the streams)."""
 
-    def __init__(self, root: str | Path | None = None, port: int | None = None):
+    def __init__(self, root: str | Path | None = None, port: int | None = None,
+                 max_file_store: int | None = None):  # fmt: skip
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="picket-nats-"))
+        cap = f", max_file_store: {max_file_store}" if max_file_store else ""
         self.name = f"picket-{uuid.uuid4().hex[:12]}"  # told apart from another server
         self.conf = self.root / "nats.conf"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -86,7 +88,7 @@ class LocalNats:
             js = self.root / "js"
             self.conf.write_text(f"server_name: {self.name}\nlisten: 127.0.0.1:{self.port}\n"
                                  f"max_payload: {MAX_PAYLOAD}\n"
-                                 f"jetstream {{ store_dir: \"{js}\" }}\n")  # fmt: skip
+                                 f"jetstream {{ store_dir: \"{js}\"{cap} }}\n")  # fmt: skip
             try:
                 self.start()
                 return
