@@ -159,6 +159,19 @@ def parse_zone(doc: Any, where: str, budget: Budget | None = None) -> Feature:
     return feats[0]
 
 
+def _parse_all(fc: dict[str, Any]) -> list[tuple[Feature, dict[str, Any]]]:
+    """The usable zones of a FeatureCollection the pipeline sent, with their documents
+    (a feature that is not a zone is left out, as the pipeline left it out)."""
+    out = []
+    feats = fc.get("features") if isinstance(fc, dict) else None
+    for i, doc in enumerate(feats if isinstance(feats, list) else []):
+        try:
+            out.append((parse_zone(doc, f"zones[{i}]"), doc))
+        except ZoneError:
+            continue
+    return out
+
+
 class ZoneEditor:
     """The live zone list; thread-safe. The pipeline takes the newest set with `take()`,
     or, with `on_change` (the live hub), from the command each edit publishes: the zones
@@ -188,13 +201,9 @@ class ZoneEditor:
         """Zones given as GeoJSON only (`picket serve --zones`), unless already seeded."""
         if self.seeded or not fc:
             return
-        feats = fc.get("features") if isinstance(fc, dict) else None
+        parsed = _parse_all(fc)
         with self._lock:
-            for i, doc in enumerate(feats or []):
-                try:
-                    f = parse_zone(doc, f"zones[{i}]")
-                except ZoneError:
-                    continue
+            for f, _ in parsed:
                 self.zones.append(self._zone(f, f.properties.get("id"), None))
             self.seeded = True
 
@@ -208,15 +217,9 @@ class ZoneEditor:
         if not self.seeded:
             self.seed_geojson(fc)
             return self.seeded
-        feats = fc.get("features") if isinstance(fc, dict) else None
-        if not isinstance(feats, list):
+        if not isinstance(fc, dict) or not isinstance(fc.get("features"), list):
             return False
-        parsed = []
-        for i, doc in enumerate(feats):
-            try:
-                parsed.append((parse_zone(doc, f"zones[{i}]"), doc))
-            except ZoneError:
-                continue
+        parsed = _parse_all(fc)
         with self._lock:
             mine = {z.id: z for z in self.zones}
 

@@ -155,11 +155,11 @@ class OutputEdge:
         for o in self.outputs:
             self._call(o, "picture", view)
 
-    def _call(self, o: Any, what: str, arg: Any) -> None:
+    def _call(self, o: Any, what: str, *args: Any) -> None:
         """One output's failure is its own: logged (with the traceback the first time),
         counted, and the others go on."""
         try:
-            getattr(o, what)(arg)
+            getattr(o, what)(*args)
         except Exception:
             self.errors += 1
             if id(o) not in self._failed:
@@ -189,13 +189,7 @@ class OutputEdge:
         local = isinstance(self.bus, InProcessBus)
         self.drain(wait_s if wait_s is not None else 0.0 if local else self.wait_s)
         for o in self.outputs:
-            _close(o)
+            self._call(o, "close")
         for s in (self._alerts, self._pictures):
             s.close()
 
-
-def _close(o: Any) -> None:
-    try:
-        o.close()
-    except Exception:  # one output's close must not keep the others from closing
-        log.exception("output %s: close failed", getattr(o, "name", type(o).__name__))
