@@ -7,6 +7,7 @@ alert set with a clean run's on the same feed; a real webhook receiver counts de
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,8 @@ def test_a_restored_checkpoint_goes_on_exactly_as_the_run_it_was_taken_from(
     cfg2 = Config(store_path=str(tmp_path / "b.sqlite"),
                   infrastructure_files=[str(shared_data / CABLES)])  # fmt: skip
     blob, _, _ = a_store_checkpoint(tmp_path / "a.sqlite")
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:  # SQLite keeps what it is given: deflated
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
     b = assemble(cfg2, console=False, resume=False)
     assert b.pipeline.restore(blob) == []
     after = _events(b, batches[cut:])

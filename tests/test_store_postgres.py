@@ -8,8 +8,10 @@ saying why, where the binaries, PostGIS or psycopg are missing.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -43,10 +45,11 @@ def points(n: int, t0: float, subjects: int = 50, seed: int = 0) -> dict[str, np
     k = np.arange(n)
     alt = rng.uniform(0, 10_000, n)
     alt[::7] = np.nan  # ships carry no altitude: stored as NULL
+    speed, course = rng.uniform(0, 250, n), rng.uniform(0, 360, n)
+    speed[::5], course[::3] = np.nan, np.inf  # every mix of missing fields occurs
     return {"subject": (k % subjects).astype(np.int64) + 1000, "time": t0 + 30.0 * (k // subjects),
             "domain": np.full(n, 2, np.int64), "lat": rng.uniform(54, 60, n),
-            "lon": rng.uniform(10, 25, n), "alt": alt, "speed": rng.uniform(0, 250, n),
-            "course": rng.uniform(0, 360, n)}  # fmt: skip
+            "lon": rng.uniform(10, 25, n), "alt": alt, "speed": speed, "course": course}
 
 
 def test_track_history_in_day_partitions_with_gist_and_brin(pg_url, tmp_path):
@@ -59,10 +62,16 @@ def test_track_history_in_day_partitions_with_gist_and_brin(pg_url, tmp_path):
                                "track_points_20250116", "track_points_20250117"]  # fmt: skip
     rows = list(st.track_points(limit=-1))
     assert len(rows) == len(cols["subject"])
-    got = np.array([r[5] if r[5] is not None else np.nan for r in rows])
     order = np.lexsort((cols["subject"], cols["time"]))
-    np.testing.assert_array_equal(got, cols["alt"][order])  # NaN came back as NULL -> NaN
-    assert sum(r[5] is None for r in rows) == int(np.isnan(cols["alt"]).sum())
+    for i, k in ((0, "subject"), (1, "time"), (2, "domain"), (3, "lat"), (4, "lon")):
+        np.testing.assert_array_equal([r[i] for r in rows], cols[k][order])
+    for i, k in ((5, "alt"), (6, "speed"), (7, "course")):  # NaN or inf: NULL, and back
+        want = np.where(np.isfinite(cols[k]), cols[k], np.nan)[order]
+        np.testing.assert_array_equal([np.nan if r[i] is None else r[i] for r in rows], want)
+        assert sum(r[i] is None for r in rows) == int((~np.isfinite(cols[k])).sum()) > 0
+    # the first write went straight in; the second met its own points and took the
+    # staging table's ON CONFLICT DO NOTHING instead of failing
+    assert st.stats["point_conflicts"] == 1
     c = st.db
     idx = dict(c.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ?",
                          ("track_points",)).fetchall())  # fmt: skip
@@ -266,6 +275,12 @@ def test_checkpoint_in_postgres_resumes_as_the_run_went_on(pg_url, tmp_path, sha
     st = open_store(pg_url, tmp_path)
     blob, t, _ = st.load_checkpoint()
     assert max(e["time"] for a in st.alerts() for e in st.alert_events(a["id"])) >= t
+    # the server compresses the state (lz4), so the pipeline sent it uncompressed
+    assert st.checkpoint_compressed
+    assert st.db.execute("SELECT pg_column_compression(state) FROM checkpoints").fetchone()[0] \
+        == "lz4"
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_STORED}
     st.close()
     b = assemble(Config(store_path=None, infrastructure_files=[str(shared_data / CABLES)]),
                  console=False, store=False)  # fmt: skip

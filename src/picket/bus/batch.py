@@ -3,8 +3,8 @@
 A batch crosses a process boundary as one bytes object: a small JSON header (row count,
 watermark, per-domain event times, statics, flags, the names of the sources its rows
 cite) and then every column of `SCHEMA` in its canonical order and dtype, contiguous.
-Decoding is `np.frombuffer` per column over one writable copy of the payload, so no
-Python object is made per report.
+Decoding copies each column out of the payload (`np.frombuffer(...).copy()`: writable and
+aligned), so no Python object is made per report.
 
 The `source` column holds codes of a per-process `SourceTable` (the decoder's): the
 header names each code the batch uses, and the reader renumbers them into its own table,
@@ -90,14 +90,14 @@ def decode(payload: bytes, sources: SourceTable = SOURCES) -> tuple[Decoded, Bat
         n = int(head["n"])
     except (ValueError, KeyError, TypeError) as e:
         raise BatchError(f"bad batch header: {e}") from None
-    body = bytearray(payload[_HEAD.size + hl :])  # one copy: the columns are writable views
+    start = _HEAD.size + hl
     need = n * sum(SCHEMA[c][0].itemsize for c in COLUMNS)
-    if n < 0 or len(body) != need:
-        raise BatchError(f"batch of {n} rows holds {len(body)} bytes, not {need}")
-    cols, off = {}, 0
-    for c in COLUMNS:
-        dt = SCHEMA[c][0]
-        cols[c] = np.frombuffer(body, dt, n, off)
+    if n < 0 or len(payload) - start != need:
+        raise BatchError(f"batch of {n} rows holds {len(payload) - start} bytes, not {need}")
+    cols, off = {}, start
+    for c in COLUMNS:  # each column copied out on its own: writable, and aligned (a view
+        dt = SCHEMA[c][0]  # at an odd offset made sin 5x and argsort 6x slower)
+        cols[c] = np.frombuffer(payload, dt, n, off).copy()
         off += n * dt.itemsize
     names = head.get("src") or {}
     if names and n:

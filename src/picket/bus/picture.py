@@ -65,6 +65,12 @@ def encode(s: Snapshot) -> bytes:
     return b"".join(parts)
 
 
+def _aligned(a: np.ndarray) -> np.ndarray:
+    """A read-only view where it is aligned, else a copy: NumPy's loops over a view at an
+    odd offset are several times slower (sin 5x, argsort 6x)."""
+    return a if a.flags.aligned else a.copy()
+
+
 def decode(payload: bytes) -> Snapshot:
     if len(payload) < _HEAD.size or _HEAD.unpack_from(payload)[0] != MAGIC:
         raise PictureError("not a picket picture snapshot")
@@ -81,10 +87,10 @@ def decode(payload: bytes) -> Snapshot:
         raise PictureError(f"snapshot of {n}+{m} rows holds {len(body)} bytes, not {need}")
     off, cols, hist = 0, {}, {}
     for c, dt in dts:
-        cols[c] = np.frombuffer(body, dt, n, off)
+        cols[c] = _aligned(np.frombuffer(body, dt, n, off))
         off += n * dt.itemsize
     for c, d in _HIST:
-        hist[c] = np.frombuffer(body, d, m, off)
+        hist[c] = _aligned(np.frombuffer(body, d, m, off))
         off += m * np.dtype(d).itemsize
     dom = {int(k): float(v) for k, v in head.get("dom", {}).items()}
     st = [(int(k), dict(f)) for k, f in head.get("st", [])]

@@ -400,8 +400,8 @@ class Worker:
             doc["merge"] = self._merge_state()
         head = json.dumps(doc).encode()
         now = self.pipe.now if math.isfinite(self.pipe.now) else 0.0
-        st.save_checkpoint(struct.pack("<I", len(head)) + head + self.pipe.snapshot(), now,
-                           self._key())  # fmt: skip
+        blob = self.pipe.snapshot(not getattr(st, "checkpoint_compressed", False))
+        st.save_checkpoint(struct.pack("<I", len(head)) + head + blob, now, self._key())
         self.checkpoint_cost_s = wall.thread_time() - c0
         self.stats.checkpoints += 1
         self.stats.checkpoint_cpu_s += self.checkpoint_cost_s

@@ -181,11 +181,11 @@ class Pipeline:
             out[f"detector:{name}:{seen[name]}"] = det
         return out
 
-    def snapshot(self) -> bytes:
+    def snapshot(self, compress: bool = True) -> bytes:
         """The state that spans batches, as one blob (`picket.store.checkpoint`): fusion
         tracks, the plot tracker, every detector (its own `checkpoint_state()` where it has
         one, given back by `restore_state(state)`, else its attributes less configuration)
-        and the alert book."""
+        and the alert book. `compress=False` for a store that compresses it itself."""
         from picket.store.checkpoint import dumps, state_of
 
         parts = {}
@@ -195,7 +195,7 @@ class Pipeline:
         blob, failed = dumps({
             "now": float(self.now), "now_by_domain": dict(self.now_by_domain),
             "counts": [self.n_reports, self.n_alert_events, self.n_opened, self.n_duplicates],
-        }, parts)  # fmt: skip
+        }, parts, compress)  # fmt: skip
         for name in failed:
             if name not in self._unsaved:
                 self._unsaved.add(name)

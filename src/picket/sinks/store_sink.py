@@ -12,9 +12,18 @@ from picket.store.sqlite import Store
 
 
 class StoreSink:
+    name = "store"
+
     def __init__(self, store: Store, every_s: float = 30.0):
         self.store = store
         self.down = Downsampler(every_s)
+
+    def stats(self) -> dict[str, int]:
+        """The store's own counters where it keeps some (PostgreSQL: reconnects, retried
+        and failed writes, track points dropped while the server was away), so a drop
+        shows in /api/metrics beside the outputs'."""
+        st = getattr(self.store, "stats", None)
+        return dict(st) if isinstance(st, dict) else {}
 
     def emit(self, events: list[Event]) -> None:
         self.store.record(events)

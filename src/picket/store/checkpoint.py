@@ -155,10 +155,12 @@ class _Decoder:
         raise CheckpointError(f"unknown checkpoint tag {sorted(v)[:3]}")
 
 
-def dumps(state: Any, parts: dict[str, Any] | None = None) -> tuple[bytes, list[str]]:
+def dumps(state: Any, parts: dict[str, Any] | None = None,
+          compress: bool = True) -> tuple[bytes, list[str]]:  # fmt: skip
     """`state` (plain data, NumPy arrays and picket objects) as one compact blob, with
     `parts` under `state["parts"]`: a part that cannot be encoded is left out (returned by
-    name) so one component holding something foreign costs its own restart state only."""
+    name) so one component holding something foreign costs its own restart state only.
+    `compress=False` for a store that compresses what it keeps (`checkpoint_compressed`)."""
     e = _Encoder()
     doc_state = e.enc(state)
     failed: list[str] = []
@@ -177,16 +179,18 @@ def dumps(state: Any, parts: dict[str, Any] | None = None) -> tuple[bytes, list[
                      separators=(",", ":"))  # fmt: skip
     buf = io.BytesIO()
     arrays = {f"a{i}": a for i, a in enumerate(e.arrays)}
-    _savez_fast(buf, __json__=np.frombuffer(doc.encode(), np.uint8), **arrays)
+    _savez_fast(buf, compress, __json__=np.frombuffer(doc.encode(), np.uint8), **arrays)
     return buf.getvalue(), failed
 
 
-def _savez_fast(buf: io.BytesIO, **arrays: np.ndarray) -> None:
-    """`np.savez_compressed` at deflate level 1: a worker checkpoints its whole state often
-    (`picket.bus.stages`), and on the demo's hour level 6 took 0.40 s for 5.5 MB where
-    level 1 takes 0.17 s for 5.7 MB (no compression: 0.03 s but 11.9 MB to the store).
-    `np.load` reads either."""
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+def _savez_fast(buf: io.BytesIO, compress: bool = True, **arrays: np.ndarray) -> None:
+    """`np.savez_compressed` at deflate level 1, or `np.savez` (`compress=False`). A
+    worker checkpoints its whole state often (`picket.bus.stages`): on the demo's hour,
+    deflate at level 6 took 0.40 s for 5.5 MB, level 1 0.17 s for 5.7 MB, and none
+    0.02 s for 11.9 MB, which PostgreSQL's lz4 compresses to about the same size for
+    0.015 s of the server's CPU. `np.load` reads each."""
+    how = (zipfile.ZIP_DEFLATED, 1) if compress else (zipfile.ZIP_STORED, None)
+    with zipfile.ZipFile(buf, "w", how[0], compresslevel=how[1]) as z:
         for name, a in arrays.items():
             with z.open(name + ".npy", "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
