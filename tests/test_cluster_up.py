@@ -16,13 +16,14 @@ import urllib.request
 import pytest
 
 from picket.bus.local import free_port, why_no_nats, why_no_postgres
+from picket.serve.satellites import find_catalogue
 
 RUN = "import sys; from picket.cli.main import main; sys.exit(main())"
 
 
-def _get(url: str) -> dict | None:
+def _get(url: str, timeout: float = 5) -> dict | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             return json.loads(r.read())
     except OSError:
         return None
@@ -44,7 +45,8 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
                          stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        health = alerts = tracks = zones = None
+        health = alerts = tracks = zones = sats = None
+        want_sky = find_catalogue() is not None
         end = wall.monotonic() + 90.0
         while wall.monotonic() < end and p.poll() is None:
             health = health or _get(f"{base}/api/health")
@@ -54,7 +56,10 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
             if health:  # the live picture comes from the workers over the bus
                 tracks = tracks or (_get(f"{base}/api/tracks") or {}).get("tracks")
                 zones = zones or (_get(f"{base}/api/layers/zones") or {}).get("features")
-            if alerts and tracks and zones:
+            if health and want_sky and not sats:  # propagated by the server at first ask
+                got = _get(f"{base}/api/layers/satellites?window_s=600", timeout=30)
+                sats = got if got and got.get("features") else None
+            if alerts and tracks and zones and (sats or not want_sky):
                 break
             wall.sleep(1.0)
         said = (tmp_path / "out.log").read_text()
@@ -65,6 +70,8 @@ def test_cluster_up_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
         assert tracks and len(tracks) > 50, said  # the demo has hundreds of ships and aircraft
         names = {f["properties"].get("name") for f in zones or []}
         assert len(names) > 10, names  # the demo's zones, published by worker 0
+        if want_sky:  # the satellites layer `picket demo` shows, named by worker 0
+            assert sats and sats["properties"]["sky_time"], said
         nats_port = int(re.search(r"nats://127\.0\.0\.1:(\d+)", said).group(1))
     finally:
         p.send_signal(signal.SIGINT)

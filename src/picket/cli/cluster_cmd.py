@@ -34,6 +34,22 @@ def _picket(*args: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
 
 
+def _demo_sky(scn: Any, work: Path) -> list[str]:
+    """The demo's satellites layer, as `picket demo` shows it, for the workers to name in
+    the static picture (`picket worker --sky`); none without the shared catalogue."""
+    import json
+
+    from picket.demo.run import BALTIC_BBOX
+    from picket.serve.satellites import SkyLayer, find_catalogue
+
+    path = find_catalogue()
+    if path is None:
+        return []
+    spec = work / "sky.json"
+    spec.write_text(json.dumps(SkyLayer(path, scn.start, scn.end, BALTIC_BBOX).spec()))
+    return ["--sky", str(spec)]
+
+
 def cmd_cluster(a: argparse.Namespace) -> int:
     from picket.bus.local import LocalNats, LocalPostgres, why_no_nats, why_no_postgres
 
@@ -68,8 +84,9 @@ def cmd_cluster(a: argparse.Namespace) -> int:
             from picket.demo.run import write_geography
             from picket.sim import scenario
 
-            z, i = write_geography(scenario.build(seed=a.seed, duration_s=a.duration), work)
-            geo = ["--zones", str(z), "--infrastructure", str(i)]
+            scn = scenario.build(seed=a.seed, duration_s=a.duration)
+            z, i = write_geography(scn, work)
+            geo = ["--zones", str(z), "--infrastructure", str(i), *_demo_sky(scn, work)]
         if a.outputs:  # before the feed: the outputs send every alert from the first on
             procs["share"] = _picket("share", "--nats", nats.url, "--config",
                                      str(Path(a.outputs).resolve()), log=logs / "share.log",

@@ -75,15 +75,18 @@ def cmd_worker(a: argparse.Namespace) -> int:
     try:
         bus = open_bus(a.nats)
 
+        sky = _sky_layer(a.sky) if a.sky else None
+
         def make(role: str, part: int, parts: int) -> Worker:
             asm = assemble(cfg, console=False, zone_files=a.zones, line_files=a.infrastructure)
+            asm.pipeline.world.sky = sky  # named in the static picture by shard 0's worker
             return Worker(asm, bus, part, parts, role, checkpoint_s=a.checkpoint_s,
                           probe_latency=a.probe_latency, feeds=a.feeds, idle_s=a.idle_s,
                           publish_tracks=a.publish_tracks)  # fmt: skip
 
         w: Any = Both(make, k, n, a.area_shards) if a.role == BOTH else make(a.role, k, n)
-    except (BusUnavailable, StoreUnavailable, OSError, ValueError) as e:
-        print(f"picket worker: {e}", file=sys.stderr)
+    except (BusUnavailable, StoreUnavailable, OSError, ValueError, KeyError, TypeError) as e:
+        print(f"picket worker: {e!s}", file=sys.stderr)
         return 1
     warm = w.warm_up()
     ndet = sum(len(x.pipe.detectors) for x in getattr(w, "workers", [w]))
@@ -307,6 +310,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="publish track snapshots with global ids (picket.tracks.<k>, "
                         "picket.picture) and alert events (picket.alerts), for "
                         "`picket serve --nats` and `picket share`")  # fmt: skip
+    w.add_argument("--sky", metavar="SPEC.json",
+                   help="the satellites layer (a JSON spec: catalogue path, start, end, "
+                        "bbox, as `picket cluster up --demo` writes it) that shard 0's "
+                        "worker names in the static picture for the servers' maps")  # fmt: skip
     w.add_argument("--stats-out", help="write the worker's counts and latencies here (JSON)")
     w.add_argument("--probe-latency", action="store_true",
                    help="wait for the store after each batch with alerts, and time it from "
@@ -357,3 +364,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "workers in the cuts")  # fmt: skip
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_decode)
+
+
+def _sky_layer(path: str) -> Any:
+    """The satellites layer a spec file describes (`SkyLayer.spec()` as JSON). Only its
+    spec travels (`picket.static`): each server propagates its own copy, so a worker
+    loads no catalogue. A spec that is no layer is a KeyError, TypeError or ValueError."""
+    import json
+
+    from picket.serve.satellites import SkyLayer
+
+    with open(path, encoding="utf-8") as fh:
+        return SkyLayer.from_spec(json.load(fh))
