@@ -134,8 +134,9 @@ def test_zone_edit_reaches_the_detectors_only_through_the_bus_command(tmp_path):
         assert r.status_code == 201
         cmds = list(hub.bus.messages(f"{CMD}.zones"))
         assert len(cmds) == 1
-        sent = json.loads(cmds[0].data)
-        assert [z["name"] for z in sent["zones"]] == ["EXISTING", "TEMP R-1"]
+        sent = json.loads(cmds[0].data)  # the one zone added, by its id
+        assert [(o["op"], o["zone"]["name"]) for o in sent["ops"]] == [("put", "TEMP R-1")]
+        assert sent["ops"][0]["zone"]["properties"]["id"] == r.json()["properties"]["id"]
         assert pipe.world.zones.names == ["EXISTING"]  # not until the pipeline's next batch
         pipe.process(batch(0))
         other.process(batch(0))

@@ -10,12 +10,14 @@ processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time as wall
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -162,11 +164,11 @@ def _box(name: str, lon: float) -> dict[str, Any]:
                 [[lon, 54.9], [lon + 0.3, 54.9], [lon + 0.3, 55.1], [lon, 55.1], [lon, 54.9]]]}}
 
 
-def test_edits_on_two_servers_both_reach_the_pipeline(geo, tmp_path):
-    """Two analysts on two servers of one pipeline: a zone drawn on server A, once the
-    pipeline took it, is in server B's editor, so the zone then drawn on B is added beside
-    it instead of B's whole list (without A's zone) replacing the pipeline's; A's editor
-    then shows B's zone, and the edit history of a zone survives its return over the bus."""
+@contextlib.contextmanager
+def two_servers(geo: dict, tmp_path: Any) -> Iterator[tuple[Any, str, str, dict[str, str]]]:
+    """One pipeline with a live edge on an in-process bus, and two servers of it, each
+    with its own store and an operator ("analyst-0", "analyst-1"): (pipeline, URL of A,
+    URL of B, the operator's headers)."""
     asm = assembled(geo)
     pipe = asm.pipeline
     bus = InProcessBus()
@@ -178,8 +180,20 @@ def test_edits_on_two_servers_both_reach_the_pipeline(geo, tmp_path):
             stores.append(Store(tmp_path / f"{k}.sqlite"))
             srvs.append(start_server(stores[-1], LiveHub(tick_s=0.05, bus=bus), port=0,
                                      tokens={OPERATOR: (f"analyst-{k}", "operator")}))
-        h = {"authorization": f"Bearer {OPERATOR}"}
-        a, b = (s.url for s in srvs)
+        yield pipe, srvs[0].url, srvs[1].url, {"authorization": f"Bearer {OPERATOR}"}
+    finally:
+        for srv in srvs:
+            srv.stop()
+        for st in stores:
+            st.close()
+
+
+def test_edits_on_two_servers_both_reach_the_pipeline(geo, tmp_path):
+    """Two analysts on two servers of one pipeline: a zone drawn on server A, once the
+    pipeline took it, is in server B's editor, so the zone then drawn on B is added beside
+    it instead of B's whole list (without A's zone) replacing the pipeline's; A's editor
+    then shows B's zone, and the edit history of a zone survives its return over the bus."""
+    with two_servers(geo, tmp_path) as (pipe, a, b, h):
         assert wait_for(lambda: layer_names(b, "zones", h) == geo["names"]["zones"])
         assert httpx.post(a + "/api/layers/zones", json=_box("ALPHA", 14.0),
                           headers=h).status_code == 201  # fmt: skip
@@ -197,11 +211,39 @@ def test_edits_on_two_servers_both_reach_the_pipeline(geo, tmp_path):
         assert alpha["properties"]["edited_by"] == "analyst-0"  # kept on the server it was made
         ids = [f["properties"]["id"] for f in fc]
         assert len(set(ids)) == len(ids)
-    finally:
-        for s in srvs:
-            s.stop()
-        for st in stores:
-            st.close()
+
+
+def test_edits_on_two_servers_in_one_batch_all_reach_the_pipeline(geo, tmp_path):
+    """Two analysts edit zones on two servers before the pipeline's next batch: each edit
+    goes as itself (a put or delete by the zone's id), so all of them apply, where two
+    whole lists would let the later one undo the other's. The start-up zones carry no id
+    in their files: servers and pipeline number them alike."""
+    with two_servers(geo, tmp_path) as (pipe, a, b, h):
+        names = list(pipe.world.zones.names)  # in the pipeline's order
+        assert len(names) >= 3
+        assert wait_for(lambda: layer_names(b, "zones", h) == sorted(names))
+        assert wait_for(lambda: layer_names(a, "zones", h) == sorted(names))
+        fc = httpx.get(a + "/api/layers/zones", headers=h).json()["features"]
+        ids = {f["properties"]["name"]: f["properties"]["id"] for f in fc}
+        gone, moved = names[0], names[1]
+        # all before one batch: A adds ALPHA and deletes a zone, B adds BRAVO and
+        # redraws another zone under a new name
+        assert httpx.post(a + "/api/layers/zones", json=_box("ALPHA", 14.0),
+                          headers=h).status_code == 201  # fmt: skip
+        assert httpx.delete(f"{a}/api/layers/zones/{ids[gone]}", headers=h).status_code == 200
+        assert httpx.post(b + "/api/layers/zones", json=_box("BRAVO", 15.0),
+                          headers=h).status_code == 201  # fmt: skip
+        assert httpx.put(f"{b}/api/layers/zones/{ids[moved]}", json=_box("MOVED", 16.0),
+                         headers=h).status_code == 200  # fmt: skip
+        pipe.process(one_ship(0))
+        want = [n for n in names if n != gone]
+        want[want.index(moved)] = "MOVED"  # in its place: the others' indices stay
+        assert pipe.world.zones.names == [*want, "ALPHA", "BRAVO"]
+        got = [f.properties["id"] for f in pipe.world.zones.features]
+        assert len(set(got)) == len(got)
+        for url in (a, b):  # each server's editor follows the pipeline's list
+            assert wait_for(lambda u=url: layer_names(u, "zones", h) == sorted(
+                [*want, "ALPHA", "BRAVO"]), 10.0)  # fmt: skip
 
 
 def test_a_large_static_picture_is_compressed_and_one_too_large_drops_its_layers(geo):

@@ -368,12 +368,15 @@ class Worker:
         log.info("worker %s: resumed after stream sequence %d", self.name, self.last_seq)
 
     def _take(self, cmds: list[tuple[str, str]]) -> None:
-        """Apply commands; the newest zone edit and watchlist are kept for checkpoints (a
-        restarted worker must judge against the edited zones, not its start-up files)."""
-        self.taker.apply((w, b.encode()) for w, b in cmds)
+        """Apply commands; the zones they leave (as one whole list) and the newest
+        watchlist are kept for checkpoints (a restarted worker must judge against the
+        edited zones, not its start-up files)."""
+        zoned = self.taker.apply((w, b.encode()) for w, b in cmds)
         for w, b in cmds:
-            if w in ("zones", "watchlist"):
+            if w == "watchlist":
                 self.applied[w] = b
+        if zoned:
+            self.applied["zones"] = self.taker.zones_command()
 
     def _restore_sources(self, names: list[str]) -> None:
         """The source table the state's codes refer to (batches are renumbered into it)."""

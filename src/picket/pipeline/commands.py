@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class Commands:
-    """Applies commands to `pipeline` (or, without one, to `world`): of a take, the newest
-    zone edit and the newest watchlist; earlier zone edits only add their `reindexed`.
-    Counts what it applied and what it refused (`counts`, `watchlists`)."""
+    """Applies commands to `pipeline` (or, without one, to `world`): of a take, every zone
+    edit in order (a whole list replaces the zones, per-zone edits change the ones they
+    name: `serve.zone_edits.apply_zone_command`), and the newest watchlist. Counts what
+    it applied and what it refused (`counts`, `watchlists`)."""
 
     def __init__(self, pipeline: Any = None, world: Any = None):
         self.pipeline = pipeline
@@ -31,28 +32,35 @@ class Commands:
     def apply(self, msgs: Iterable[tuple[str, bytes]], world: Any = None) -> bool:
         """(what, body) in arrival order; True if a zone edit was applied."""
         world = world if world is not None else self.world
-        latest, reindexed, watch = None, False, None
+        edits, watch = [], None
         for what, body in msgs:
             if what == "zones":
-                latest = body
-                reindexed = reindexed or _peek_reindexed(body)
+                edits.append(body)
             elif what == "watchlist":
                 watch = body
             elif what in self.counts:
                 self.counts[what] += 1
         if watch is not None:
             self._watchlist(world, watch)
-        if latest is None:
+        if not edits:
             return False
-        from picket.serve.zone_edits import ZoneError, zones_from_command
+        from picket.geo.zones import ZoneSet
+        from picket.serve.zone_edits import ZoneError, apply_zone_command
 
-        try:
-            zones, _ = zones_from_command(latest)
-        except (ValueError, KeyError, TypeError, ZoneError) as e:
-            self.counts["refused"] += 1
-            log.warning("zone command refused: %s", e)
+        feats = list(getattr(world.zones, "features", None) or [])
+        applied = reindexed = False
+        for body in edits:
+            try:
+                feats, moved = apply_zone_command(feats, body)
+            except (ValueError, KeyError, TypeError, AttributeError, ZoneError) as e:
+                self.counts["refused"] += 1
+                log.warning("zone command refused: %s", e)
+                continue
+            self.counts["zones"] += 1
+            applied, reindexed = True, reindexed or moved
+        if not applied:
             return False
-        self.counts["zones"] += 1
+        zones = ZoneSet(feats)
         if self.pipeline is not None:
             from picket.pipeline.assemble import replace_zones
 
@@ -60,6 +68,16 @@ class Commands:
         else:
             world.zones = zones  # a new geography version: derived zone sets are made anew
         return True
+
+    def zones_command(self, world: Any = None) -> str:
+        """The zones now applied as one whole-list command (what a restarted worker applies
+        again from its checkpoint; nothing moved since the state was saved)."""
+        from picket.serve.zone_edits import feature_command
+
+        world = world if world is not None else self.world
+        feats = getattr(world.zones, "features", None) or []
+        return json.dumps({"zones": [feature_command(f) for f in feats], "reindexed": False},
+                          default=str)  # fmt: skip
 
     def _watchlist(self, world: Any, body: bytes) -> None:
         """The API's watchlist entries (the whole list) into the box the detector reads."""
@@ -78,12 +96,3 @@ class Commands:
             box = world.watchlist_api = WatchBox()
         box.set(rows)
         self.watchlists += 1
-
-
-def _peek_reindexed(body: bytes) -> bool:
-    """Whether a zone command moved zones (a command that is no JSON object did not)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and bool(doc.get("reindexed"))

@@ -310,10 +310,10 @@ class LiveHub:
             except Exception:  # a bad message must not stop the picture
                 logger.exception("hub: taking the bus failed")
 
-    def _zone_command(self, zones: list[dict[str, Any]], reindexed: bool) -> None:
-        """An operator's zone edit, for the pipeline to apply between batches."""
-        body = json.dumps({"zones": zones, "reindexed": reindexed}, default=str)
-        self.bus.publish(f"{CMD}.zones", body.encode())
+    def _zone_command(self, doc: dict[str, Any]) -> None:
+        """An operator's zone edit, for the pipeline to apply between batches
+        (`serve.zone_edits.apply_zone_command`)."""
+        self.bus.publish(f"{CMD}.zones", json.dumps(doc, default=str).encode())
 
     # pipeline side ----------------------------------------------------------------
     def set_picture(self, pic: Picture, n_reports: int | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import threading
 import time as wall
 from collections.abc import Callable
@@ -115,25 +116,88 @@ class Zone:
     geojson: dict[str, Any]  # what clients see and the file keeps
 
 
-def command_feature(z: Zone) -> dict[str, Any]:
-    """A zone as a zone command carries it: the detectors' properties, the drawn shape."""
-    f = z.feature
+def feature_command(f: Feature, geometry: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A zone as a zone command carries it: the detectors' properties and the shape."""
     return {"type": "Feature", "name": f.name, "kind": f.kind, "where": f.where,
-            "properties": dict(f.properties), "geometry": z.geojson["geometry"]}  # fmt: skip
+            "properties": dict(f.properties),
+            "geometry": geometry or shapely.geometry.mapping(f.geometry)}  # fmt: skip
+
+
+def command_feature(z: Zone) -> dict[str, Any]:
+    """An edited zone as a command carries it, with the shape as it was drawn."""
+    return feature_command(z.feature, z.geojson["geometry"])
+
+
+def zone_ids(wants: list[Any]) -> list[str]:
+    """Ids for zones in this order: a zone's own (a non-empty string no earlier zone has),
+    else the first free of z1, z2, ... The editor numbers the zones it is seeded with so,
+    and the pipeline names its zones by the same rule when it applies a per-zone edit,
+    so both mean one zone by one id even where the zone files gave none."""
+    taken: set[str] = set()
+    out, k = [], 1
+    for w in wants:
+        if isinstance(w, str) and w.strip() and w not in taken:
+            zid = w
+        else:
+            while f"z{k}" in taken:
+                k += 1
+            zid = f"z{k}"
+        taken.add(zid)
+        out.append(zid)
+    return out
+
+
+def _command_zone(d: Any, where: str) -> Feature:
+    g = shapely.geometry.shape(d["geometry"])
+    if g.geom_type not in ("Polygon", "MultiPolygon") or not shapely.is_valid(g):
+        raise ZoneError(422, f"{where}: not a valid polygon")
+    return Feature(str(d["name"]), str(d["kind"]), g, dict(d["properties"]),
+                   where=str(d.get("where", "")))  # fmt: skip
 
 
 def zones_from_command(body: bytes) -> tuple[ZoneSet, bool]:
-    """The zone set and `reindexed` flag of one `picket.cmd.zones` message (ValueError or
-    ZoneError if it is not one). The shapes were checked when the edit was made."""
+    """The zone set and `reindexed` flag of one whole-list `picket.cmd.zones` message
+    (ValueError or ZoneError if it is not one). The shapes were checked when the edit was
+    made."""
     doc = json.loads(body)
-    feats = []
-    for i, d in enumerate(doc["zones"]):
-        g = shapely.geometry.shape(d["geometry"])
-        if g.geom_type not in ("Polygon", "MultiPolygon") or not shapely.is_valid(g):
-            raise ZoneError(422, f"zone command [{i}]: not a valid polygon")
-        feats.append(Feature(str(d["name"]), str(d["kind"]), g, dict(d["properties"]),
-                             where=str(d.get("where", ""))))  # fmt: skip
+    feats = [_command_zone(d, f"zone command [{i}]") for i, d in enumerate(doc["zones"])]
     return ZoneSet(feats), bool(doc.get("reindexed"))
+
+
+def apply_zone_command(features: list[Feature], body: bytes) -> tuple[list[Feature], bool]:
+    """`features` after one `picket.cmd.zones` message, and whether zones moved. The
+    message is a whole list (`zones`: replace them all) or per-zone edits (`ops`: `put` a
+    zone by its id, in its place or at the end; `delete` one by id), which edit the
+    pipeline's own list: two analysts' edits on two servers that reach the pipeline in
+    one batch both apply, where two whole lists would let the later undo the other.
+    Applying one twice changes nothing (a restarted feed stamps commands again)."""
+    doc = json.loads(body)
+    if "zones" in doc:
+        return list(zones_from_command(body)[0].features), bool(doc.get("reindexed"))
+    ids = zone_ids([f.properties.get("id") for f in features])
+    out = [f if f.properties.get("id") == i else
+           dataclasses.replace(f, properties={**f.properties, "id": i})
+           for f, i in zip(features, ids, strict=True)]  # fmt: skip
+    reindexed = False
+    for k, op in enumerate(doc["ops"]):
+        kind = op["op"]
+        if kind == "put":
+            f = _command_zone(op["zone"], f"zone command op [{k}]")
+            zid = f.properties.get("id")
+            if not isinstance(zid, str) or not zid:
+                raise ZoneError(422, f"zone command op [{k}]: a zone needs its id")
+            at = next((j for j, g in enumerate(out) if g.properties.get("id") == zid), None)
+            if at is None:
+                out.append(f)  # a new zone goes to the end: the indices of the others stay
+            else:
+                out[at] = f
+        elif kind == "delete":
+            keep = [g for g in out if g.properties.get("id") != str(op["id"])]
+            reindexed = reindexed or len(keep) != len(out)
+            out = keep
+        else:
+            raise ZoneError(422, f"zone command op [{k}]: unknown op {kind!r}")
+    return out, reindexed
 
 
 def _jsonable(v: Any) -> bool:
@@ -159,6 +223,11 @@ def parse_zone(doc: Any, where: str, budget: Budget | None = None) -> Feature:
     return feats[0]
 
 
+def _ids(parsed: list[tuple[Feature, dict[str, Any]]]) -> list[str]:
+    """The ids the pipeline knows these zones by (`zone_ids`)."""
+    return zone_ids([(d.get("properties") or {}).get("id") for _, d in parsed])
+
+
 def _parse_all(fc: dict[str, Any]) -> list[tuple[Feature, dict[str, Any]]]:
     """The usable zones of a FeatureCollection the pipeline sent, with their documents
     (a feature that is not a zone is left out, as the pipeline left it out)."""
@@ -174,10 +243,11 @@ def _parse_all(fc: dict[str, Any]) -> list[tuple[Feature, dict[str, Any]]]:
 
 class ZoneEditor:
     """The live zone list; thread-safe. The pipeline takes the newest set with `take()`,
-    or, with `on_change` (the live hub), from the command each edit publishes: the zones
-    as GeoJSON Features (their detector properties) and whether indices moved."""
+    or, with `on_change` (the live hub), from the command each edit publishes
+    (`apply_zone_command`): the one zone added, changed or deleted, or the whole list
+    when it was replaced, and whether indices moved."""
 
-    def __init__(self, on_change: Callable[[list[dict[str, Any]], bool], None] | None = None):
+    def __init__(self, on_change: Callable[[dict[str, Any]], None] | None = None):
         self._on_change = on_change
         self._lock = threading.Lock()
         self.zones: list[Zone] = []
@@ -192,9 +262,11 @@ class ZoneEditor:
         """The zones the pipeline started with (a ZoneSet), unless edits were loaded."""
         if self.seeded or zones is None:
             return
+        feats = list(getattr(zones, "features", []))
         with self._lock:
-            for f in getattr(zones, "features", []):
-                self.zones.append(self._zone(f, f.properties.get("id"), None))
+            for f, zid in zip(feats, zone_ids([f.properties.get("id") for f in feats]),
+                              strict=True):  # fmt: skip
+                self.zones.append(self._zone(f, zid, None, keep_id=True))
             self.seeded = True
 
     def seed_geojson(self, fc: dict[str, Any] | None) -> None:
@@ -203,8 +275,8 @@ class ZoneEditor:
             return
         parsed = _parse_all(fc)
         with self._lock:
-            for f, _ in parsed:
-                self.zones.append(self._zone(f, f.properties.get("id"), None))
+            for (f, _), zid in zip(parsed, _ids(parsed), strict=True):
+                self.zones.append(self._zone(f, zid, None, keep_id=True))
             self.seeded = True
 
     def follow_geojson(self, fc: dict[str, Any] | None) -> bool:
@@ -223,20 +295,20 @@ class ZoneEditor:
         with self._lock:
             mine = {z.id: z for z in self.zones}
 
-            def same(f: Feature, doc: dict[str, Any]) -> Zone | None:
-                z = mine.get((doc.get("properties") or {}).get("id"))
+            def same(f: Feature, zid: str) -> Zone | None:
+                z = mine.get(zid)
                 ok = z is not None and z.feature.name == f.name and z.feature.kind == f.kind
                 return z if ok and z.feature.geometry.equals(f.geometry) else None
 
-            kept = [same(f, d) for f, d in parsed]
+            ids = _ids(parsed)
+            kept = [same(f, zid) for (f, _), zid in zip(parsed, ids, strict=True)]
             if len(parsed) == len(self.zones) and all(
                     k is z for k, z in zip(kept, self.zones, strict=True)):  # fmt: skip
                 return False
             self.zones = []
-            for (f, d), k in zip(parsed, kept, strict=True):
+            for (f, d), k, zid in zip(parsed, kept, ids, strict=True):
                 if k is None:
-                    k = self._zone(f, (d.get("properties") or {}).get("id"), None,
-                                   d.get("properties"))  # fmt: skip
+                    k = self._zone(f, zid, None, d.get("properties"), keep_id=True)
                 self.zones.append(k)
             self._persist()
         return True
@@ -289,9 +361,11 @@ class ZoneEditor:
             want = (doc.get("properties") or {}).get("id")
             if isinstance(want, str) and any(z.id == want for z in self.zones):
                 raise ZoneError(422, f"zone id {want!r} exists (PUT it to change it)")
+            if not (isinstance(want, str) and want.strip()):
+                want = self._new_id()
             z = self._zone(f, want, who, doc.get("properties"))
             self.zones.append(z)  # at the end: the indices of the others stay
-            self._changed(reindexed=False)
+            self._changed(reindexed=False, op={"op": "put", "zone": command_feature(z)})
             return z.geojson
 
     def replace(self, zid: str, doc: Any, who: str) -> dict[str, Any]:
@@ -299,13 +373,14 @@ class ZoneEditor:
         with self._lock:
             i = self._index(zid)
             self.zones[i] = self._zone(f, zid, who, doc.get("properties"), keep_id=True)
-            self._changed(reindexed=False)
+            self._changed(reindexed=False,
+                          op={"op": "put", "zone": command_feature(self.zones[i])})
             return self.zones[i].geojson
 
     def delete(self, zid: str) -> None:
         with self._lock:
             del self.zones[self._index(zid)]
-            self._changed(reindexed=True)
+            self._changed(reindexed=True, op={"op": "delete", "id": zid})
 
     def replace_all(self, fc: Any, who: str) -> int:
         if (
@@ -362,12 +437,25 @@ class ZoneEditor:
               "geometry": shapely.geometry.mapping(f.geometry)}  # fmt: skip
         return Zone(zid, dataclasses.replace(f, properties={**f.properties, "id": zid}), gj)
 
-    def _changed(self, reindexed: bool, persist: bool = True) -> None:
+    def _new_id(self) -> str:
+        """An id for a zone drawn here that no other server will give its own new zone:
+        both edits reach the pipeline as puts by id, and must not be taken for one."""
+        taken = {z.id for z in self.zones}
+        while (zid := f"z-{secrets.token_hex(4)}") in taken:
+            continue
+        return zid
+
+    def _changed(self, reindexed: bool, persist: bool = True,
+                 op: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """`op`: the one zone edit made (put or delete by id), sent as such; without it the
+        whole list is sent (a replaced set, or edits loaded from the file)."""
         self._pending = ZoneSet([z.feature for z in self.zones])
         self._reindexed = self._reindexed or reindexed
         self.seeded = True
         if self._on_change is not None:
-            self._on_change([command_feature(z) for z in self.zones], reindexed)
+            self._on_change({"ops": [op], "reindexed": reindexed} if op is not None else
+                            {"zones": [command_feature(z) for z in self.zones],
+                             "reindexed": reindexed})  # fmt: skip
         if persist:
             self._persist()
 
