@@ -53,14 +53,29 @@ def demo(tmp_path_factory) -> dict[str, Any]:
             pass
 
     from picket.sinks.jsonl import MemorySink
+    from picket.sinks.store_sink import StoreSink
 
-    mem = MemorySink()
-    asm = case.assemble(mem, Events())
+    class Points:  # the track history a store would be given, as (subject, time)
+        def __init__(self) -> None:
+            self.rows: list[tuple[int, float]] = []
+            self.db = self  # StoreSink.close commits
+
+        def commit(self) -> None:
+            pass
+
+        def add_track_points(self, cols: dict) -> None:
+            self.rows += zip(cols["subject"].tolist(), cols["time"].tolist(), strict=True)
+
+        def record(self, evs: list) -> None:
+            pass
+
+    mem, points = MemorySink(), Points()
+    asm = case.assemble(mem, Events(), StoreSink(points, 30.0))  # the workers' default
     # publishing reads the same objects: copy the reports the pipeline may edit in place
     run_stream(asm.pipeline, iter([_copy(d) for d in cuts]), 10.0)
     return {"cuts": cuts, "zones": zones, "infra": infra,
             "alerts": sorted(_key(a) for a in mem.alerts.values()),
-            "events": sorted(events),
+            "events": sorted(events), "points": sorted(points.rows),
             "sources": {a.id: cited(a.evidence) for a in mem.alerts.values()}}  # fmt: skip
 
 
@@ -227,6 +242,14 @@ def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg
     assert alerts == demo["alerts"]
     assert events == demo["events"]
     assert_sources_named(db, demo)  # the restored state's source codes kept their names
+    # the track history too: what the killed worker wrote again after its checkpoint met
+    # its own points (the straight COPY refused, the staging table's ON CONFLICT took it)
+    from picket.store import open_store
+
+    st = open_store(db, tmp_path / "read")
+    got = sorted((int(r[0]), float(r[1])) for r in st.track_points(limit=-1))
+    st.close()
+    assert got == demo["points"] and len(got) > 1000
 
 
 def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv, tmp_path):

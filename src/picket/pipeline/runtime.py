@@ -179,13 +179,19 @@ class Pipeline:
             name = type(det).__qualname__
             seen[name] = seen.get(name, 0) + 1
             out[f"detector:{name}:{seen[name]}"] = det
+        for sink in self.sinks:  # a sink with state of its own says so (the store's history)
+            if callable(getattr(sink, "checkpoint_state", None)):
+                name = type(sink).__qualname__
+                seen[name] = seen.get(name, 0) + 1
+                out[f"sink:{name}:{seen[name]}"] = sink
         return out
 
     def snapshot(self, compress: bool = True) -> bytes:
         """The state that spans batches, as one blob (`picket.store.checkpoint`): fusion
         tracks, the plot tracker, every detector (its own `checkpoint_state()` where it has
-        one, given back by `restore_state(state)`, else its attributes less configuration)
-        and the alert book. `compress=False` for a store that compresses it itself."""
+        one, given back by `restore_state(state)`, else its attributes less configuration),
+        the alert book, and the sinks that have a `checkpoint_state()`. `compress=False`
+        for a store that compresses it itself."""
         from picket.store.checkpoint import dumps, state_of
 
         parts = {}

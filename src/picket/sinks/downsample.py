@@ -31,3 +31,11 @@ class Downsampler:
             last = np.r_[s[1:] != s[:-1], True]
             self._bucket[s[last]] = b[last]
         return rows, s
+
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """Which bucket each track slot last kept a position in (slots are the restored
+        track table's)."""
+        return {"bucket": self._bucket.copy()}
+
+    def restore_state(self, st: dict[str, np.ndarray]) -> None:
+        self._bucket = np.asarray(st["bucket"], np.int64).copy()

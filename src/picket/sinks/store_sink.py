@@ -25,6 +25,15 @@ class StoreSink:
         st = getattr(self.store, "stats", None)
         return dict(st) if isinstance(st, dict) else {}
 
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The downsampler's buckets, in the pipeline's checkpoint: a run restored from it
+        keeps the points it keeps again (the store holds each once) and no second point of
+        a track in a bucket it had kept one in before the restart."""
+        return self.down.checkpoint_state()
+
+    def restore_state(self, st: dict[str, np.ndarray]) -> None:
+        self.down.restore_state(st)
+
     def emit(self, events: list[Event]) -> None:
         self.store.record(events)
 
