@@ -169,6 +169,17 @@ def wait_all(procs: dict[str, Any], cwd: Path, timeout: float = 150.0) -> None:
         assert rc == 0, (name, rc, "\n".join(f.read_text()[-3000:] for f in cwd.glob("*.log")))
 
 
+def stored_points(db: str, tmp: Path) -> list[tuple[int, float]]:
+    """The stored track history as sorted (subject, time)."""
+    from picket.store import open_store
+
+    st = open_store(db, tmp / "read")
+    try:
+        return sorted((int(r[0]), float(r[1])) for r in st.track_points(limit=-1))
+    finally:
+        st.close()
+
+
 def stored(db: str) -> tuple[list, list]:
     from picket.store import open_store
 
@@ -244,12 +255,7 @@ def test_a_killed_worker_resumes_and_loses_or_repeats_nothing(demo, nats_srv, pg
     assert_sources_named(db, demo)  # the restored state's source codes kept their names
     # the track history too: what the killed worker wrote again after its checkpoint met
     # its own points (the straight COPY refused, the staging table's ON CONFLICT took it)
-    from picket.store import open_store
-
-    st = open_store(db, tmp_path / "read")
-    got = sorted((int(r[0]), float(r[1])) for r in st.track_points(limit=-1))
-    st.close()
-    assert got == demo["points"] and len(got) > 1000
+    assert stored_points(db, tmp_path) == demo["points"] and len(demo["points"]) > 1000
 
 
 def test_restarted_nats_and_postgres_are_reconnected_nothing_lost(demo, nats_srv, tmp_path):
@@ -310,3 +316,4 @@ def test_two_both_workers_store_the_alerts_one_process_makes_through_a_kill(
     alerts, events = stored(db)
     assert alerts == demo["alerts"]
     assert events == demo["events"]
+    assert stored_points(db, tmp_path) == demo["points"]
