@@ -94,3 +94,35 @@ def test_a_refused_command_leaves_the_others_of_the_batch_applied():
     again = World(zones=ZoneSet([_feature("A", 10.0)]))
     Commands(world=again).apply([("zones", take.zones_command().encode())])
     assert again.zones.names == ["A", "B", "C"]
+
+
+def test_two_editors_on_one_folder_both_keep_writing_the_edits_file(tmp_path):
+    """Two servers on one store folder persist their edits at once: each renames a
+    temporary file of its own (one shared name made the slower rename fail, and that
+    failure cut short a server's following of the pipeline's zones)."""
+    import threading
+
+    eds = [ZoneEditor(), ZoneEditor()]
+    for ed in eds:
+        ed.attach(tmp_path)
+        ed.seed(ZoneSet([_feature("A", 10.0)]))
+    errors: list[BaseException] = []
+
+    def edit(ed: ZoneEditor, k: int) -> None:
+        try:
+            for i in range(60):
+                doc = json.loads(json.dumps(feature_command(_feature(f"E{k}-{i}", 11.0 + k))))
+                doc["properties"].pop("id", None)
+                ed.add(doc, f"analyst-{k}")
+        except BaseException as e:  # the test reports it
+            errors.append(e)
+
+    threads = [threading.Thread(target=edit, args=(ed, k)) for k, ed in enumerate(eds)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    kept = json.loads((tmp_path / "zones.edited.geojson").read_text())
+    assert len(kept["features"]) == 61  # one editor's whole list, the later rename's
+    assert not list(tmp_path.glob("*.tmp"))

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import os
 import secrets
+import tempfile
 import threading
 import time as wall
 from collections.abc import Callable
@@ -25,6 +28,8 @@ from picket.geo.zone_io import Feature, parse_geojson
 from picket.geo.zones import ZoneSet
 from picket.model.alerts import iso
 from picket.model.rejects import Rejects
+
+log = logging.getLogger(__name__)
 
 EDITED_FILE = "zones.edited.geojson"
 MAX_ZONES = 10_000
@@ -460,8 +465,21 @@ class ZoneEditor:
             self._persist()
 
     def _persist(self) -> None:
-        if self.path is not None:
-            fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(fc), encoding="utf-8")
-            tmp.replace(self.path)
+        """The list into the edits file, atomically through a temporary file of its own:
+        two servers on one store folder (or one server's edit and its follow) may write at
+        once, and each must rename its own file. A failed write is logged; the list in
+        memory, which the pipeline and the map use, stands."""
+        if self.path is None:
+            return
+        fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)  # fmt: skip
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(fc))
+            os.replace(tmp, self.path)
+        except OSError as e:
+            log.warning("zone edits: %s not written: %s", self.path, e)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
