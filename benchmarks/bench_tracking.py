@@ -266,18 +266,24 @@ def write_plots(sc: Scenario, path: Path) -> None:
 
 
 def child_cpu(cmd: list[str]) -> float:
-    """CPU seconds of one child process, run as an installed picket runs."""
+    """CPU seconds of one child process, run as an installed picket runs, with the BLAS
+    thread count picket's commands take (`picket.cli.one_blas_thread`) for the baseline
+    too: NumPy's import with OpenBLAS's default threads costs some 50 ms more CPU, which
+    would otherwise be subtracted in picket's favour."""
     from children import child_cpu as cpu_of
     from children import installed_env
+    from picket.cli import one_blas_thread
 
-    return cpu_of(cmd, installed_env(), check=True)[0]
+    env = installed_env()
+    one_blas_thread(env)
+    return cpu_of(cmd, env, check=True)[0]
 
 
 def run_cli(sc: Scenario, workdir: Path, repeats: int = 5) -> tuple[float, list[np.ndarray]]:
     """`picket track` on the scenario's plots as CSV: the child's CPU seconds minus the
-    interpreter's start with NumPy (`python -c "import numpy"`: every picket command pays
-    it, about 90 ms; picket's own imports count), best of `repeats` each as the machine is
-    shared, and the confirmed tracks per scan read back from its CSV."""
+    interpreter's start with NumPy (`python -c "import numpy"` with one BLAS thread: every
+    picket command pays it, 60-90 ms; picket's own imports count), best of `repeats` each
+    as the machine is shared, and the confirmed tracks per scan read back from its CSV."""
     plots, tracks = workdir / "plots.csv", workdir / "tracks.csv"
     write_plots(sc, plots)
     cfg = picket_config("cv", sc.pd, sc.clutter)

@@ -45,3 +45,43 @@ def test_no_compiled_or_scientific_stack(argv: list[str]) -> None:
         assert "picket.sources.air_json" in mods
     else:  # the tracker's command: alerts are imported only when a time option is given
         assert "picket.model.alerts" not in mods
+
+
+THREADS = """import os, sys
+from picket.cli.main import main
+import numpy
+numpy.ones((400, 400)) @ numpy.ones((400, 400))  # a product OpenBLAS would split
+print(len(os.listdir("/proc/self/task")))
+"""
+
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _threads(**env: str) -> int:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
+    r = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True,
+                       timeout=120, env={**clean, **env}, check=True)  # fmt: skip
+    return int(r.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="one core: one BLAS thread")
+def test_commands_run_numpy_with_one_blas_thread_unless_the_caller_chose() -> None:
+    """A picket command's OpenBLAS starts no idle threads (they spin ~0.1 s of CPU each,
+    taken from other workers on a busy machine); a count the caller set is kept."""
+    assert _threads() == 1
+    assert _threads(OPENBLAS_NUM_THREADS="2") == 2
+    assert _threads(OMP_NUM_THREADS="2") == 2
+
+
+def test_one_blas_thread_leaves_a_chosen_count() -> None:
+    from picket.cli import one_blas_thread
+
+    env: dict[str, str] = {}
+    one_blas_thread(env)
+    assert env == {"OPENBLAS_NUM_THREADS": "1"}
+    env = {"OMP_NUM_THREADS": "4"}
+    one_blas_thread(env)
+    assert env == {"OMP_NUM_THREADS": "4"}
