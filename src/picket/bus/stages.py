@@ -403,7 +403,7 @@ class Worker:
             doc["merge"] = self._merge_state()
         head = json.dumps(doc).encode()
         now = self.pipe.now if math.isfinite(self.pipe.now) else 0.0
-        blob = self.pipe.snapshot(not getattr(st, "checkpoint_compressed", False))
+        blob = self.pipe.snapshot_for(st)
         st.save_checkpoint(struct.pack("<I", len(head)) + head + blob, now, self._key())
         self.checkpoint_cost_s = wall.thread_time() - c0
         self.stats.checkpoints += 1

@@ -237,8 +237,7 @@ def _resume(pipe: Pipeline, st: Store, sinks: list[Sink], every_s: float) -> str
             sink.alerts[a.id] = a
 
     def save(p: Pipeline) -> None:
-        st.save_checkpoint(p.snapshot(not getattr(st, "checkpoint_compressed", False)),
-                           float(p.now) if math.isfinite(p.now) else 0.0)  # fmt: skip
+        st.save_checkpoint(p.snapshot_for(st), float(p.now) if math.isfinite(p.now) else 0.0)
 
     pipe.checkpointer, pipe.checkpoint_s = save, every_s
     return "restart: " + "; ".join(said) if said else None

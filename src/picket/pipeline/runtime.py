@@ -186,6 +186,11 @@ class Pipeline:
                 out[f"sink:{name}:{seen[name]}"] = sink
         return out
 
+    def snapshot_for(self, store: Any) -> bytes:
+        """`snapshot()` as `store` keeps it: uncompressed where the store compresses what it
+        keeps itself (`checkpoint_compressed`: PostgreSQL's lz4), deflated elsewhere."""
+        return self.snapshot(not getattr(store, "checkpoint_compressed", False))
+
     def snapshot(self, compress: bool = True) -> bytes:
         """The state that spans batches, as one blob (`picket.store.checkpoint`): fusion
         tracks, the plot tracker, every detector (its own `checkpoint_state()` where it has

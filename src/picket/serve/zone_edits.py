@@ -160,11 +160,9 @@ def _command_zone(d: Any, where: str) -> Feature:
                    where=str(d.get("where", "")))  # fmt: skip
 
 
-def zones_from_command(body: bytes) -> tuple[ZoneSet, bool]:
-    """The zone set and `reindexed` flag of one whole-list `picket.cmd.zones` message
-    (ValueError or ZoneError if it is not one). The shapes were checked when the edit was
-    made."""
-    doc = json.loads(body)
+def _whole_list(doc: dict[str, Any]) -> tuple[ZoneSet, bool]:
+    """The zone set and `reindexed` flag of a whole-list `picket.cmd.zones` message (the
+    shapes were checked when the edit was made; a malformed one raises)."""
     feats = [_command_zone(d, f"zone command [{i}]") for i, d in enumerate(doc["zones"])]
     return ZoneSet(feats), bool(doc.get("reindexed"))
 
@@ -178,7 +176,8 @@ def apply_zone_command(features: list[Feature], body: bytes) -> tuple[list[Featu
     Applying one twice changes nothing (a restarted feed stamps commands again)."""
     doc = json.loads(body)
     if "zones" in doc:
-        return list(zones_from_command(body)[0].features), bool(doc.get("reindexed"))
+        zones, reindexed = _whole_list(doc)
+        return list(zones.features), reindexed
     ids = zone_ids([f.properties.get("id") for f in features])
     out = [f if f.properties.get("id") == i else
            dataclasses.replace(f, properties={**f.properties, "id": i})
