@@ -147,11 +147,16 @@ class AisGap:
         """Seconds between a vessel's position reports (ITU-R M.1371-5, Table 1): class A
         every 3 min at anchor or moored, 10 s under way to 14 kn, 6 s to 23 kn, 2 s faster;
         class B (messages 18, 19) every 3 min to 2 kn, 30 s faster. Unknown class: A."""
-        kn = np.asarray(speed, float) / KNOT
+        speed = np.asarray(speed, float)
+        return self._interval(speed, self._still(speed, status), msg)
+
+    @staticmethod
+    def _interval(speed: np.ndarray, still: np.ndarray, msg: np.ndarray) -> np.ndarray:
+        """`interval`, given whether each vessel is still (computed once per batch)."""
+        kn = speed / KNOT
         a = np.where(kn > 23, 2.0, np.where(kn > 14, 6.0, 10.0))
         b = np.where(kn > 2, 30.0, 180.0)
         cls_b = (msg == 18) | (msg == 19)
-        still = self._still(np.asarray(speed, float), status)
         return np.where(cls_b, b, np.where(still, 180.0, a))
 
     def _need(self, lat: np.ndarray, lon: np.ndarray, t0: np.ndarray, base: np.ndarray,
@@ -195,6 +200,18 @@ class AisGap:
         rate = self.reception.heard(lat, lon, first * b, last * b) * (600.0 / b)
         return (last >= first) & (rate >= self.th.min_heard_per_bucket)
 
+    def _judge(self, ctx: BatchContext, ok: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+               t0: np.ndarray, fire: np.ndarray) -> None:  # fmt: skip
+        """Clear `ok` (in place) where others were not heard around the silence until it
+        fired, or where it began in a learned harbour. Asked only of the rows still `ok`:
+        the others are out whatever the answer (their silence is judged empty), and each
+        answer is per point."""
+        k = np.flatnonzero(ok)
+        if len(k):
+            ok[k] = self._covered(lat[k], lon[k], t0[k], fire[k])
+        k = np.flatnonzero(ok)
+        ok[k] = ~harbour_at(ctx, lat[k], lon[k], fire[k])  # asked even if empty: it learns
+
     def update(self, ctx: BatchContext) -> list[Signal]:
         out: list[Signal] = []
         now = ctx.world.now_of(Domain.MARITIME, ctx.now)
@@ -211,13 +228,18 @@ class AisGap:
             cand = np.flatnonzero(
                 (tc["domain"][:n] == Domain.MARITIME) & np.isfinite(tc["pos_time"][:n])
             )
-            if self.open:
-                cand = cand[~np.isin(cand, np.fromiter(self.open, np.int64, len(self.open)))]
+            # vessels silent longer than the reception map remembers have left the picture;
+            # if they come back, the gap is judged in hindsight. Vessels not quiet for the
+            # shorter limit pass neither: their own limit is looked up only for the rest
+            quiet = now - tc["last_time"][cand]
+            low = min(self.th.stationary_gap_s, self.th.underway_gap_s)
+            maybe = (quiet > low) & (quiet < self.reception.keep_s)
+            cand, quiet = cand[maybe], quiet[maybe]
+            if self.open and len(cand):
+                shut = ~np.isin(cand, np.fromiter(self.open, np.int64, len(self.open)))
+                cand, quiet = cand[shut], quiet[shut]
             if len(cand):
-                quiet = now - tc["last_time"][cand]
-                # vessels silent longer than the reception map remembers have left the picture;
-                # if they come back, the gap is judged in hindsight
-                silent = cand[(quiet > self._limit(ctx, cand)) & (quiet < self.reception.keep_s)]
+                silent = cand[quiet > self._limit(ctx, cand)]
                 if len(silent):
                     silent = silent[~in_zone_kinds(ctx, tc["lat"][silent], tc["lon"][silent],
                                                    ("port", "anchorage"))]  # fmt: skip
@@ -232,8 +254,7 @@ class AisGap:
                     need, p = self._need_live(ctx, silent, la, lo, t0, iv)
                     fire = t0 + need
                     ok = np.isfinite(need) & (now >= fire)
-                    ok &= self._covered(la, lo, t0, np.where(ok, fire, t0))
-                    ok &= ~harbour_at(ctx, la, lo, np.where(ok, fire, t0))
+                    self._judge(ctx, ok, la, lo, t0, fire)
                     silent, fire, need, p, iv = silent[ok], fire[ok], need[ok], p[ok], iv[ok]
                 if len(silent):
                     line, dist = infrastructure_near(ctx, tc["lat"][silent], tc["lon"][silent])
@@ -257,33 +278,38 @@ class AisGap:
         """
         r = ctx.reports
         s = ctx.slots[mrows]
-        dt = r.time[mrows] - ctx.prev_t[mrows]
+        t = r.time[mrows]
+        dt = t - ctx.prev_t[mrows]
+        n_slots = int(s.max()) + 1
+        ends = group_ends(s)
         # judged as the vessel was when it went silent: its report before the gap (in this
         # batch, or the last one of the batches before), not the track after the whole batch
         v, st = r.speed[mrows].astype(float), r.nav_status[mrows].astype(np.int64)
-        same = np.concatenate(([False], s[1:] == s[:-1]))
-        self.last_speed = grown(self.last_speed, int(s.max()) + 1, np.nan)
-        self.last_status = grown(self.last_status, int(s.max()) + 1, -1)
-        pv = np.where(same, np.concatenate(([np.nan], v[:-1])), self.last_speed[s])
-        pst = np.where(same, np.concatenate(([-1], st[:-1])), self.last_status[s])
+        self.last_speed = grown(self.last_speed, n_slots, np.nan)
+        self.last_status = grown(self.last_status, n_slots, -1)
+        pv, pst = self.last_speed[s], self.last_status[s]
+        same = np.flatnonzero(~ends[:-1]) + 1  # rows after one of the same slot
+        pv[same], pst[same] = v[same - 1], st[same - 1]
         pv = np.where(np.isfinite(pv), pv, v)
         pst = np.where(pst >= 0, pst, st)
-        lim = self._limit(ctx, s, pv, pst)
+        still = self._still(pv, pst)  # once for both: the silence allowed, the interval
+        lim = np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
         msg = r.msg[mrows].astype(np.int64)
-        iv = self.interval(pv, pst, msg)
+        iv = self._interval(pv, still, msg)
         # every pair of reports tells the place where it began how much it hears
         paired = np.isfinite(dt) & (dt > 0.5)
         due = np.where(paired, np.minimum(np.where(paired, dt, 0.0), self.th.pair_cap_s) / iv, 0.0)
         if paired.any():
             rp = mrows[paired]
             self.reliability.add(ctx.prev_lat[rp], ctx.prev_lon[rp], r.time[rp], due[paired])
-        ends = group_ends(s)
-        h_before, d_before = self._own_update(s, r.time[mrows], paired.astype(float), due, ends)
-        self.last_speed[s[ends]] = np.where(np.isfinite(v[ends]), v[ends], self.last_speed[s[ends]])
-        self.last_status[s[ends]] = np.where(st[ends] >= 0, st[ends], self.last_status[s[ends]])
-        self.last_msg = grown(self.last_msg, int(s.max()) + 1, 0)
-        self.last_msg[s[ends]] = np.where(msg[ends] > 0, msg[ends], self.last_msg[s[ends]])
-        is_open = np.isin(s, np.fromiter(self.open, np.int64, len(self.open)))
+        h_before, d_before = self._own_update(s, t, paired.astype(float), due, ends)
+        e, ve, ste, me = s[ends], v[ends], st[ends], msg[ends]
+        self.last_speed[e] = np.where(np.isfinite(ve), ve, self.last_speed[e])
+        self.last_status[e] = np.where(ste >= 0, ste, self.last_status[e])
+        self.last_msg = grown(self.last_msg, n_slots, 0)
+        self.last_msg[e] = np.where(me > 0, me, self.last_msg[e])
+        is_open = (np.isin(s, np.fromiter(self.open, np.int64, len(self.open))) if self.open
+                   else np.zeros(len(s), bool))  # fmt: skip
         cand = np.flatnonzero((dt > lim) | is_open)
         if not len(cand):
             return []
@@ -306,8 +332,7 @@ class AisGap:
             need[q], rel[q] = self._need(la[ok], lo[ok], t0[ok], lim[j][q], iv[j][q],
                                          h_before[j][q], d_before[j][q])  # fmt: skip
             ok &= dt[j][h] > need[h]
-            ok &= self._covered(la, lo, t0, np.where(ok, t0 + need[h], t0))
-            ok &= ~harbour_at(ctx, la, lo, np.where(ok, t0 + need[h], t0))
+            self._judge(ctx, ok, la, lo, t0, t0 + need[h])
             hind[h[~ok]] = False
         keep = live | hind
         rows, slots, live = rows[keep], slots[keep], live[keep]
@@ -393,19 +418,25 @@ class AisGap:
         self.own_d = grown(self.own_d, n, 0.0)
         self.own_t = grown(self.own_t, n, np.nan)
         tau = self.th.own_tau_s
-        start = np.concatenate(([0], np.flatnonzero(s[1:] != s[:-1]) + 1))
-        g = np.repeat(start, np.diff(np.concatenate((start, [len(s)]))))
+        first = np.empty(len(s), bool)  # first row of each run of equal slots
+        first[0] = True
+        first[1:] = ends[:-1]
+        g = np.maximum.accumulate(np.where(first, np.arange(len(s)), 0))  # its run's first row
+        prev = np.maximum(g - 1, 0)  # (s[g] is s: a run is one slot)
         tg = t[g]
         up = np.exp(np.clip((t - tg) / tau, -50.0, 600.0))
         down = 1.0 / up
-        t_old = self.own_t[s[g]]
+        t_old = self.own_t[s]
         keep = np.where(np.isfinite(t_old), np.exp(-np.clip((tg - t_old) / tau, 0.0, 50.0)), 0.0)
 
         def fold(x: np.ndarray, old: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c = np.cumsum(x * up)
-            in_group = c - np.where(g > 0, c[np.maximum(g - 1, 0)], 0.0)
-            after = down * (old[s[g]] * keep + in_group)
-            before = np.where(np.arange(len(s)) == g, old[s], np.concatenate(([0.0], after[:-1])))
+            in_group = c - np.where(g > 0, c[prev], 0.0)
+            o = old[s]
+            after = down * (o * keep + in_group)
+            before = np.empty(len(s))
+            before[1:] = after[:-1]
+            before[first] = o[first]
             return after, before
 
         h_after, h_before = fold(x_h, self.own_h)

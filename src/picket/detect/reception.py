@@ -22,11 +22,33 @@ def cell_of(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return i * N_LON + j
 
 
+_DI, _DJ = (a.ravel() for a in np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij"))
+
+
 def neighbours(cells: np.ndarray) -> np.ndarray:
     """(n, 9) the cell and its eight neighbours (longitude wraps)."""
     i, j = np.divmod(cells, N_LON)
-    di, dj = np.meshgrid([-1, 0, 1], [-1, 0, 1], indexing="ij")
-    return (i[:, None] + di.ravel()) * N_LON + (j[:, None] + dj.ravel()) % N_LON
+    return (i[:, None] + _DI) * N_LON + (j[:, None] + _DJ) % N_LON
+
+
+def unique_keys(cells: np.ndarray, buckets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(cells * N_BUCKETS + buckets, return_inverse=True)` (inverse flat), without
+    its sort when the batch spans few (cell, bucket) pairs: dense cell ids and a batch's few
+    buckets rank the keys by one count over the span, in linear time. Keys order as
+    (cell, bucket) pairs do while buckets are in [0, N_BUCKETS), so the answer is the same."""
+    n = len(cells)
+    if n:
+        c0, b0, b1 = int(cells.min()), int(buckets.min()), int(buckets.max())
+        nb = b1 - b0 + 1
+        span = (int(cells.max()) - c0 + 1) * nb
+        if b0 >= 0 and b1 < N_BUCKETS and span <= 4 * n + 4096:
+            code = (cells - c0) * nb + (buckets - b0)
+            seen = np.bincount(code, minlength=span) > 0
+            rank = np.cumsum(seen) - 1
+            c, b = np.divmod(np.flatnonzero(seen), nb)
+            return (c + c0) * N_BUCKETS + (b + b0), rank[code]
+    uk, inv = np.unique(cells * N_BUCKETS + buckets, return_inverse=True)
+    return uk, inv.reshape(-1)
 
 
 class ReceptionMap:
@@ -37,15 +59,13 @@ class ReceptionMap:
         self._newest = -1
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _keys(self, cells: np.ndarray, buckets: np.ndarray) -> np.ndarray:
-        return cells * N_BUCKETS + buckets
-
     def add(self, lat: np.ndarray, lon: np.ndarray, t: np.ndarray) -> None:
         ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t)
         if not ok.any():
             return
         b = np.floor(t[ok] / self.bucket_s).astype(np.int64)
-        keys, n = np.unique(self._keys(cell_of(lat[ok], lon[ok]), b), return_counts=True)
+        keys, inv = unique_keys(cell_of(lat[ok], lon[ok]), b)
+        n = np.bincount(inv, minlength=len(keys))
         c = self.counts
         self._sorted = None
         for k, v in zip(keys.tolist(), n.tolist(), strict=True):
@@ -54,8 +74,9 @@ class ReceptionMap:
         if newest > self._newest + int(self.keep_s / self.bucket_s) // 4:
             self._newest = newest
             oldest = newest - int(self.keep_s / self.bucket_s)
-            for k in [k for k in c if k % N_BUCKETS < oldest]:
-                del c[k]
+            k = np.fromiter(c, np.int64, len(c))
+            for old in k[k % N_BUCKETS < oldest].tolist():  # in the dict's order, as ever
+                del c[old]
 
     def _prefix(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted keys and running totals, rebuilt only after `add`."""
@@ -150,7 +171,11 @@ class ReliabilityMap:
         n = len(self._h3_of)
         if len(self._up) < n:
             self._up = np.concatenate([self._up, np.full(n - len(self._up), -2, np.int64)])
-        todo = np.unique(ids[self._up[ids] == -2])
+        up = self._up[ids]
+        miss = up == -2
+        if not miss.any():  # the usual case: every parent already known
+            return up
+        todo = np.unique(ids[miss])
         for i in todo.tolist():
             hexid = h3.int_to_str(self._h3_of[i])
             r = h3.get_resolution(hexid)
@@ -170,12 +195,18 @@ class ReliabilityMap:
         qi = np.round((np.asarray(lat, float) + 90.0) / self.quant_deg).astype(np.int64)
         qj = np.round((np.asarray(lon, float) + 180.0) / self.quant_deg).astype(np.int64)
         q = qi * 1_000_000_000 + qj
-        uq, inv = np.unique(q, return_inverse=True)
-        at = np.searchsorted(self._qkeys, uq)
+        # a vessel's consecutive reports mostly share a place: each run of equal places is
+        # looked up once, directly (no sort of the batch); new places get their ids in
+        # sorted order, as they always did
+        head = np.ones(len(q), bool)
+        head[1:] = q[1:] != q[:-1]
+        run = np.cumsum(head) - 1
+        q = q[head]
+        at = np.searchsorted(self._qkeys, q)
         known = at < len(self._qkeys)
-        known[known] = self._qkeys[at[known]] == uq[known]
+        known[known] = self._qkeys[at[known]] == q[known]
         if not known.all():
-            new = uq[~known]
+            new = np.unique(q[~known])
             ids = np.array([self._id(h3.str_to_int(h3.latlng_to_cell(
                 (k // 1_000_000_000) * self.quant_deg - 90.0,
                 (k % 1_000_000_000) * self.quant_deg - 180.0, self.res)))
@@ -183,8 +214,8 @@ class ReliabilityMap:
             allk = np.concatenate([self._qkeys, new])
             o = np.argsort(allk, kind="stable")
             self._qkeys, self._qids = allk[o], np.concatenate([self._qids, ids])[o]
-            at = np.searchsorted(self._qkeys, uq)
-        return self._qids[at][inv.reshape(-1)]
+            at = np.searchsorted(self._qkeys, q)
+        return self._qids[at][run]
 
     def add(self, lat: np.ndarray, lon: np.ndarray, t_end: np.ndarray,
             expected: np.ndarray) -> None:  # fmt: skip
@@ -196,10 +227,9 @@ class ReliabilityMap:
         c0 = self.cells(lat[ok], lon[ok])
         c1 = self.parents(c0)
         c2 = self.parents(c1)
-        keys = np.concatenate([c0, c1, c2]) * N_BUCKETS + np.tile(b, 3)
-        expected = np.tile(expected[ok], 3)
-        uk, inv = np.unique(keys, return_inverse=True)
-        inv = inv.reshape(-1)
+        uk, inv = unique_keys(np.concatenate([c0, c1, c2]), np.concatenate([b, b, b]))
+        e = expected[ok]
+        expected = np.concatenate([e, e, e])
         self._pending.append((uk, np.bincount(inv, weights=expected),
                               np.bincount(inv).astype(float)))  # fmt: skip
         self._newest = max(self._newest, int(b.max()))
