@@ -183,7 +183,10 @@ class AisGap:
         tc = ctx.tracks.cols
         st = tc["nav_status"][slots] if status is None else status
         v = tc["speed"][slots] if speed is None else speed
-        still = self._still(v, st)
+        return self._allowed(self._still(v, st))
+
+    def _allowed(self, still: np.ndarray) -> np.ndarray:
+        """Silence allowed per vessel, given whether it is at anchor or moored."""
         return np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
 
     def _covered(self, lat, lon, t0, t1) -> np.ndarray:
@@ -293,7 +296,7 @@ class AisGap:
         pv = np.where(np.isfinite(pv), pv, v)
         pst = np.where(pst >= 0, pst, st)
         still = self._still(pv, pst)  # once for both: the silence allowed, the interval
-        lim = np.where(still, self.th.stationary_gap_s, self.th.underway_gap_s)
+        lim = self._allowed(still)
         msg = r.msg[mrows].astype(np.int64)
         iv = self._interval(pv, still, msg)
         # every pair of reports tells the place where it began how much it hears

@@ -19,7 +19,6 @@ import functools
 import json
 import logging
 import os
-import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from picket.files import write_atomic
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
@@ -55,10 +56,7 @@ def save_npz(path: Path, cols: dict[str, np.ndarray], what: str) -> None:
     one); a cache that cannot be written only costs the next run a parse, so it is logged."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **cols)
-        os.replace(tmp, path)
+        write_atomic(path, lambda f: np.savez(f, **cols))
     except OSError as e:
         log.warning("%s cache %s not written (%s): parsed again each run", what, path, e)
 

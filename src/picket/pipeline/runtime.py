@@ -174,16 +174,14 @@ class Pipeline:
         out: dict[str, Any] = {"tracks": self.tracks, "book": self.book}
         if self.plot_tracker is not None:
             out["plot_tracker"] = self.plot_tracker
+        # every detector; a sink only with state of its own (the store's history buckets)
+        stateful = [("detector", d) for d in self.detectors] + [
+            ("sink", k) for k in self.sinks if callable(getattr(k, "checkpoint_state", None))]
         seen: dict[str, int] = {}
-        for det in self.detectors:
-            name = type(det).__qualname__
+        for role, obj in stateful:
+            name = type(obj).__qualname__
             seen[name] = seen.get(name, 0) + 1
-            out[f"detector:{name}:{seen[name]}"] = det
-        for sink in self.sinks:  # a sink with state of its own says so (the store's history)
-            if callable(getattr(sink, "checkpoint_state", None)):
-                name = type(sink).__qualname__
-                seen[name] = seen.get(name, 0) + 1
-                out[f"sink:{name}:{seen[name]}"] = sink
+            out[f"{role}:{name}:{seen[name]}"] = obj
         return out
 
     def snapshot_for(self, store: Any) -> bytes:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import secrets
-import tempfile
 import threading
 import time as wall
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from picket.files import write_atomic
 from picket.geo.zone_io import Feature, parse_geojson
 from picket.geo.zones import ZoneSet
 from picket.model.alerts import iso
@@ -471,14 +470,8 @@ class ZoneEditor:
         if self.path is None:
             return
         fc = {"type": "FeatureCollection", "features": [z.geojson for z in self.zones]}
-        tmp = None
+        data = json.dumps(fc).encode()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                       dir=self.path.parent)  # fmt: skip
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(fc))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, lambda fh: fh.write(data))
         except OSError as e:
             log.warning("zone edits: %s not written: %s", self.path, e)
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
