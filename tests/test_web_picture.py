@@ -417,6 +417,27 @@ def test_token_dialog_and_roles_decide_triage(browser: Any, token_server: Any) -
         ctx.close()
 
 
+def test_an_idle_picture_is_not_redrawn(browser: Any, token_server: Any) -> None:
+    """The server sends a frame every tick; frames that change no track redraw nothing, so an
+    idle page costs no GPU (each redraw is a whole canvas: on SwiftShader a third of a core,
+    which starved the other pages of a test run)."""
+    ctx = browser.new_context(viewport={"width": 1100, "height": 700})
+    pg = ctx.new_page()
+    pg.add_init_script("localStorage.setItem('picket.token', 'view-tok')")
+    try:
+        pg.goto(f"{token_server.url}/")
+        pg.wait_for_function("() => window.__picket.stats.ready && window.__picket.map.loaded()",
+                             timeout=30000)  # fmt: skip
+        pg.wait_for_timeout(1000)  # the start's own redraws (alerts, layers) settle
+        before = pg.evaluate("() => [window.__picket.store.frames, window.__picket.stats.renders]")
+        pg.wait_for_timeout(3000)  # six ticks of the hub
+        after = pg.evaluate("() => [window.__picket.store.frames, window.__picket.stats.renders]")
+        assert after[0] - before[0] >= 3, (before, after)  # the frames kept coming
+        assert after[1] == before[1], (before, after)  # and drew nothing
+    finally:
+        ctx.close()
+
+
 def test_track_store_applies_server_frames(page: Any) -> None:
     """Keyframe, deltas with position steps, removal, class and identity change, a sequence
     gap (deltas skipped until the next keyframe) and satellite ground tracks across the

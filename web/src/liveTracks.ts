@@ -8,7 +8,9 @@ import { FRAME_KEY, FrameError, parseFrame } from "./frames";
 import type { MetaRow, TrackStore } from "./trackStore";
 
 export interface ChannelHooks {
-  onFrame(): void;
+  /** A frame was applied; `changed`: it added, moved or removed a track (or was a keyframe).
+   * The server sends a frame every tick, so an idle picture's frames change nothing. */
+  onFrame(changed: boolean): void;
   onReplay(msg: { state: string; since?: string; until?: string; speed?: number }): void;
   /** Alerts as of `time`; `reset`: the whole set at the replay's start. */
   onReplayAlerts(alerts: Alert[], time: string, reset: boolean): void;
@@ -75,7 +77,7 @@ export class TrackChannel {
           this.send({ type: "view", bbox: null, domain: null });
         }
         this.applyMs = performance.now() - t0;
-        this.hooks.onFrame();
+        this.hooks.onFrame(f.type === FRAME_KEY || f.n > 0 || f.m > 0);
       } catch (e) {
         this.errors++;
         if (!(e instanceof FrameError)) throw e;

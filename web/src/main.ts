@@ -569,7 +569,7 @@ const search = new SearchBox($("search-box"), store, (hit: Hit) => {
 
 // --- time -----------------------------------------------------------------------------
 const channel = new TrackChannel(store, {
-  onFrame: () => {
+  onFrame: (changed) => {
     logCost(stats.applyLog, channel.applyMs);
     const replay = (store.frameFlags & FRAME_REPLAY) !== 0;
     timeBar.show(store.time, replay);
@@ -586,7 +586,9 @@ const channel = new TrackChannel(store, {
       replayStep();
     }
     stats.ready = true;
-    schedule();
+    // an idle picture's ticks redraw nothing: a redraw is a full frame of the map's canvas,
+    // a busy GPU process's work whether or not a pixel changes (SwiftShader: a third of a core)
+    if (changed) schedule();
   },
   onReplay: (msg) => {
     if (msg.state === "start") {
@@ -691,8 +693,9 @@ async function loadSky(at?: string, retryMs = 2000): Promise<void> {
   clearTimeout(skyRetry);
   try {
     const fc = await api<FeatureCollection>("layers/satellites", at ? { params: { at } } : {});
+    const had = state.sky;
     state.sky = fc.features?.length ? fc : null;
-    schedule();
+    if (had || state.sky) schedule(); // an empty sky asked again draws nothing new
     // a picture that has no time yet (the first batch not in) or a catalogue still being
     // propagated answers empty: ask again soon rather than at the next minute
     if (!state.sky && !at && retryMs < 60_000) skyRetry = window.setTimeout(() => void loadSky(undefined, retryMs * 1.5), retryMs);
