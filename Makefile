@@ -11,7 +11,7 @@ STAMP := $(VENV)/.picket-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,web]"
+	$(BIN)/python -m pip install --quiet -e ".[test,web,bench]"
 	touch $(STAMP)
 
 WEB := web/dist/index.html

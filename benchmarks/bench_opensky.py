@@ -16,8 +16,8 @@ picket's bytecode is compiled before anything is timed, as an installed package 
 (under the temporary directory when PYTHONDONTWRITEBYTECODE is set). Last, the readsb
 reader on a 10 MB trace document (the real trace in ../shared/data/air repeated) fed in
 4 KiB chunks against the same document in one piece: streaming must cost at most 1.2x. pandas is
-only needed here, never by picket: `pip install pandas` into the venv if it is
-missing. Everything is timed as process CPU time in the same run.
+only needed here, never by picket: the `bench` extra brings it (`make setup` installs it;
+else `pip install -e '.[bench]'`). Everything is timed as process CPU time in the same run.
 
 Run: ``picket bench opensky [--copies 1] [--profile] [--stages]``
 """
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas read_csv (parsing floor): {n_pd:,} rows, {cpu_pd:.2f} s CPU "
                   f"({wall_pd:.2f} s wall): {n_pd / cpu_pd:,.0f} rows/s")  # fmt: skip
         except ImportError:
-            print("pandas read_csv: pandas not installed (pip install pandas into the venv)")
+            print("pandas read_csv: pandas not installed (pip install -e '.[bench]')")
         events = EventHash()
         bytecode()
         first = start_up()
