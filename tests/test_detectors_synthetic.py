@@ -42,13 +42,15 @@ def ship(mmsi, t, lat, lon, sog_kn, cog, hdg=None, status=0) -> Reports:
     )  # fmt: skip
 
 
-def feed(p: Pipeline, reports: list[Reports], step: float = 10.0) -> None:
+def feed(p: Pipeline, reports: list[Reports], step: float = 10.0, finish: bool = True) -> None:
+    """Feed in event-time batches of `step` seconds (then end the run, unless not `finish`)."""
     r = Reports.concat(reports).sorted_by_time()
     edges = np.floor(r.time / step)
     cuts = np.r_[0, np.flatnonzero(np.diff(edges)) + 1, len(r)]
     for a, b in itertools.pairwise(cuts):
         p.process(Decoded(r.take(slice(a, b))), now=float(r.time[b - 1]))
-    p.finish()
+    if finish:
+        p.finish()
 
 
 def straight(lat0, lon0, course, sog_kn, t):

@@ -60,7 +60,7 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "zones": ("files",),
     "infrastructure": ("files", "default_corridor_m"),
     "sinks": ("alerts_jsonl", "console"),
-    "pipeline": ("batch_s", "history", "track_history_s"),
+    "pipeline": ("batch_s", "history", "track_history_s", "forget_after_s"),
     "space": ("cdm", "cdm_poll_s", "alert_km"),
     "serve": ("min_interval_s",),
 }
@@ -68,6 +68,10 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
 # the settings besides detector thresholds that `picket config` prints:
 # (section, key, Config attribute, meaning)
 SETTINGS: tuple[tuple[str, str, str, str], ...] = (
+    ("pipeline", "forget_after_s", "forget_after_s",
+     "event-time s a subject may be silent before its track is forgotten and its slot given "
+     "to a new subject (never while it has an open alert): one number for every domain or "
+     "a table by domain (docs/scaling.md); inf: never"),
     ("serve", "min_interval_s", "serve_min_interval_s",
      "wall s between the live picture's snapshots on the bus (0: every batch); batches "
      "in between are coalesced, alert events never held back (docs/api.md)"),
@@ -136,6 +140,8 @@ class Config:
     console: bool = True
     batch_s: float = 10.0  # micro-batch length in event time
     history: int = 64  # positions kept per track in memory
+    # [pipeline] forget_after_s by domain name (model/domains.py's forget_s where unset)
+    forget_after_s: dict[str, float] = field(default_factory=lambda: _default_forget())
     track_history_s: float = 30.0  # stored track history: one point per subject per this
     # plot tracker settings (picket.track.config.TrackerConfig fields). `scan_quantum` is the
     # sensors' revisit time in s: per sensor, plots within one period, or one antenna
@@ -299,7 +305,32 @@ def from_dict(data: dict[str, Any], base: Path | None = None, where: str = "conf
     cfg.batch_s = float(pipe.get("batch_s", cfg.batch_s))
     cfg.history = int(pipe.get("history", cfg.history))
     cfg.track_history_s = float(pipe.get("track_history_s", cfg.track_history_s))
+    if "forget_after_s" in pipe:
+        cfg.forget_after_s = {**cfg.forget_after_s,
+                              **_forget_after(pipe["forget_after_s"], where)}  # fmt: skip
     return cfg
+
+
+def _default_forget() -> dict[str, float]:
+    from picket.model.domains import FORGET_S
+
+    return dict(FORGET_S)
+
+
+def _forget_after(v: Any, where: str) -> dict[str, float]:
+    """`forget_after_s = 86400` (every domain) or `{maritime = 604800, air = 3600}`."""
+    from picket.model.domains import DOMAIN_CODES
+
+    what = f"{where}: [pipeline] forget_after_s"
+    table = v if isinstance(v, dict) else dict.fromkeys(DOMAIN_CODES, v)
+    out = {}
+    for name, s in table.items():
+        if name not in DOMAIN_CODES:
+            raise ConfigError(f"{what}: unknown domain {name!r}; known: {sorted(DOMAIN_CODES)}")
+        if isinstance(s, bool) or not isinstance(s, int | float) or not s > 0:
+            raise ConfigError(f"{what} must be event-time seconds > 0 (inf: never), got {s!r}")
+        out[name] = float(s)
+    return out
 
 
 def _asterix_sites(sec: Any, where: str) -> dict[tuple[int, int], tuple[float, float, float]]:

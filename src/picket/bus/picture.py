@@ -109,6 +109,11 @@ class PictureTap:
         self.n_seen = 0
         self.heads = np.zeros(0, np.int64)  # history points already sent, per slot
 
+    def forget(self, slots: np.ndarray) -> None:
+        """A slot given to a new subject has sent none of its history yet."""
+        s = slots[slots < len(self.heads)]
+        self.heads[s] = 0
+
     def snapshot(self, ctx: Any, n_reports: int) -> bytes:
         t = ctx.tracks
         n = len(t)

@@ -68,6 +68,10 @@ class BusSink:
         self.bus.publish(f"{TRACKS}.{self.shard}", encode(Decoded(r, []), meta))
         self.published += len(r)
 
+    def forget(self, slots: np.ndarray) -> None:
+        if self.picture is not None:
+            self.picture.forget(slots)
+
     def close(self) -> None:
         pass
 

@@ -93,7 +93,6 @@ def cmd_formats(a: argparse.Namespace) -> int:
 
 
 def cmd_config(a: argparse.Namespace) -> int:
-    import json
 
     from picket.config import describe_defaults
 
@@ -114,13 +113,24 @@ def cmd_config(a: argparse.Namespace) -> int:
             if s["section"] != cur:
                 cur = s["section"]
                 print(f"[{cur}]")
-            print(f"{s['name']} = {json.dumps(s['default'])}  # {s['doc']}")
+            print(f"{s['name']} = {_toml(s['default'])}  # {s['doc']}")
         for r in rows:
             if r["detector"] != cur:
                 cur = r["detector"]
                 print(f'\n[detectors."{cur}"]')
-            print(f"{r['name']} = {json.dumps(r['default'])}  # {r['doc']} ({r['source']})")
+            print(f"{r['name']} = {_toml(r['default'])}  # {r['doc']} ({r['source']})")
     return 0
+
+
+def _toml(v: object) -> str:
+    """A default as TOML writes it, so `picket config`'s output is a config file."""
+    import json
+
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return json.dumps(v)
 
 
 # bench --------------------------------------------------------------------------------

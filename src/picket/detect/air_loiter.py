@@ -43,6 +43,7 @@ from picket.detect.base import (
     Sampler,
     Thresholds,
     Ticker,
+    drop_slots,
     group_ends,
     identity,
     in_zone_kinds,
@@ -151,6 +152,9 @@ class AirLoiterThresholds(Thresholds):
 
 class AirLoitering:
     kind = "air.loitering"
+    # the window's per-sample columns, kept aligned and sorted by (slot, time)
+    _SAMPLE_COLS = ("slot", "t", "lat", "lon", "ground", "n_ok", "n_brg", "n_step", "n_dt",
+                    "rlat", "coslat", "ux", "uy", "uz", "gturn")  # fmt: skip
 
     def __init__(self, th: AirLoiterThresholds | None = None):
         self.th = th or AirLoiterThresholds()
@@ -196,18 +200,30 @@ class AirLoitering:
         now = ctx.world.now_of(Domain.AIR, ctx.now)
         ticks = self.ticker.due(float(self.t.min()), now, self.t)
         out = self._judge_ticks(ctx, ticks) if len(ticks) else []
-        keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
-        self.slot, self.t, self.lat, self.lon = (
-            self.slot[keep], self.t[keep], self.lat[keep], self.lon[keep])  # fmt: skip
-        self.ground = self.ground[keep]
-        self.n_ok, self.n_brg = self.n_ok[keep], self.n_brg[keep]
-        self.n_step, self.n_dt = self.n_step[keep], self.n_dt[keep]
-        self.rlat, self.coslat = self.rlat[keep], self.coslat[keep]
-        self.ux, self.uy, self.uz = self.ux[keep], self.uy[keep], self.uz[keep]
-        self.gturn = self.gturn[keep]
+        self._keep(self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s)
         old = min(now, self.ticker.done) - th.window_s
         self.cut = {k: v for k, v in self.cut.items() if v >= old}
         return out
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Keep the window's samples where `keep`, every per-sample column alike (a
+        subsequence: still sorted by (slot, time))."""
+        for name in self._SAMPLE_COLS:
+            setattr(self, name, getattr(self, name)[keep])
+
+    def forget(self, slots: np.ndarray) -> None:
+        """The slots' samples leave the window (whole runs of a slot: steps pair samples of
+        one slot only, so the others' steps and turns hold), their open activity and cut go,
+        the sampler takes their next report. The ticker is event time, not per slot;
+        `_closed` is empty between batches."""
+        if not len(slots):
+            return
+        self.sampler.forget(slots)
+        gone = np.isin(self.slot, slots)
+        if gone.any():
+            self._keep(~gone)
+        drop_slots(self.active, slots)
+        drop_slots(self.cut, slots)
 
     def _sort_and_pair(self) -> None:
         """Keep the samples sorted by (slot, time) and each one's step to the next sample of

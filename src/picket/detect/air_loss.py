@@ -25,6 +25,8 @@ import numpy as np
 from picket.detect.air_rules import on_ground_rows
 from picket.detect.base import (
     Thresholds,
+    drop_slots,
+    forget_rows,
     grown,
     label,
     last_per_slot,
@@ -88,7 +90,13 @@ class TransponderLoss:
         self.open: dict[int, dict[str, Any]] = {}  # slot -> where and when it went silent
         self.first_heard: np.ndarray = np.full(0, np.nan)
         self.grounded = np.zeros(0, bool)  # per slot: its last position was on the ground
-        self._next = -np.inf
+        self._next = -np.inf  # the check clock is event time, not per slot
+
+    def forget(self, slots: np.ndarray) -> None:
+        """No open gap, never heard (its followed time starts again), not grounded."""
+        forget_rows(self.first_heard, slots, np.nan)
+        forget_rows(self.grounded, slots, False)
+        drop_slots(self.open, slots)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         tc = ctx.tracks.cols

@@ -15,6 +15,7 @@ import numpy as np
 
 from picket.detect.base import (
     Thresholds,
+    forget_rows,
     group_ends,
     group_ffill,
     group_starts,
@@ -109,6 +110,9 @@ class Emergency:
     def __init__(self) -> None:
         self.active: set[int] = set()
 
+    def forget(self, slots: np.ndarray) -> None:
+        self.active.difference_update(slots.tolist())
+
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
         if not len(r):
@@ -199,6 +203,14 @@ class AirspaceEntry:
         self.zone_of = np.full(0, UNSEEN, np.int64)
         self.predicted: set[tuple[int, int]] = set()
         self._names: list[str] | None = None  # the watched zones these indices refer to
+
+    def forget(self, slots: np.ndarray) -> None:
+        """Back to "never seen" (a first position inside a zone is no entry) and no
+        prediction made; the zone names are not per slot."""
+        forget_rows(self.zone_of, slots, UNSEEN)
+        if self.predicted:
+            gone = set(slots.tolist())
+            self.predicted = {p for p in self.predicted if p[0] not in gone}
 
     def _follow_edits(self, zones, n_tracks: int) -> None:
         """Zones edited live: keep each track's zone by name, so a track already inside a

@@ -25,6 +25,13 @@ class Detector(Protocol):
 
     def update(self, ctx: BatchContext) -> list[Signal]: ...
 
+    def forget(self, slots: np.ndarray) -> None:
+        """Make `slots` as if never used: the pipeline gives a long-silent subject's slot to
+        the next new subject (`Pipeline.forget_silent`), which must inherit nothing. A
+        detector without per-slot state does nothing; one without this method keeps the
+        pipeline from recycling slots at all (logged)."""
+        ...
+
 
 @dataclass
 class Thresholds:
@@ -62,6 +69,23 @@ def group_ends(slots: np.ndarray) -> np.ndarray:
     out = np.ones(len(slots), bool)
     out[:-1] = slots[1:] != slots[:-1]
     return out
+
+
+def forget_rows(a: np.ndarray, slots: np.ndarray, fill: Any) -> None:
+    """Reset per-slot state `a` at `slots` to `fill` (slots past its end were never
+    written: arrays grow as slots are first met)."""
+    s = slots[slots < len(a)]
+    if len(s):
+        a[s] = fill
+
+
+def drop_slots(d: dict[int, Any], slots: np.ndarray) -> None:
+    """Remove the entries of `slots` from a dict keyed by slot (one `isin` over its keys:
+    such dicts hold the few tracks firing or listed, `slots` may be many)."""
+    if d:
+        keys = np.fromiter(d, np.int64, len(d))
+        for k in keys[np.isin(keys, slots)].tolist():
+            del d[k]
 
 
 def grown(a: np.ndarray, n: int, fill: float | int) -> np.ndarray:
@@ -181,6 +205,10 @@ class Sustain:
         self.last_t[sl] = t[last]
         return t0, lat0, lon0, last_true
 
+    def forget(self, slots: np.ndarray) -> None:
+        for name in ("t0", "lat0", "lon0", "last_true", "last_t"):
+            forget_rows(getattr(self, name), slots, np.nan)
+
     def reset(self, slots: np.ndarray) -> None:
         self._grow(int(slots.max()) + 1 if len(slots) else 0)
         self.t0[slots] = np.nan
@@ -218,6 +246,9 @@ class Sampler:
         ends = group_ends(s)
         self.last[s[ends]] = bucket[ends]
         return rows, s
+
+    def forget(self, slots: np.ndarray) -> None:
+        forget_rows(self.last, slots, NO_BUCKET)
 
 
 class Ticker:

@@ -31,6 +31,7 @@ from picket.detect.base import (
     Sampler,
     Thresholds,
     Ticker,
+    drop_slots,
     label,
     make_signal,
     report_evidence,
@@ -167,6 +168,17 @@ class GnssInterference:
         self.book = AreaBook()
         self.sampler = Sampler(self.th.sample_s)
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
+
+    def forget(self, slots: np.ndarray) -> None:
+        """The slots' samples leave the window (an aircraft is counted once per cell by
+        its slot) and the sampler takes their next report; red cells, their counts and the
+        areas are kept by place."""
+        self.sampler.forget(slots)
+        gone = np.isin(self.slot, slots)
+        if gone.any():
+            keep = ~gone
+            self.cell, self.slot, self.t, self.bad = (
+                self.cell[keep], self.slot[keep], self.t[keep], self.bad[keep])  # fmt: skip
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
@@ -339,6 +351,11 @@ class GnssSpoofing:
         self.transitions = 0
         self.beat: dict[int, int] = {}  # slot -> heartbeat bucket last signalled
 
+    def forget(self, slots: np.ndarray) -> None:
+        """No episode open, no heartbeat; the glitch and transition counts are totals."""
+        drop_slots(self.jumps, slots)
+        drop_slots(self.beat, slots)
+
     def update(self, ctx: BatchContext) -> list[Signal]:
         tracks = ctx.tracks
         tracks.fix_th = self.th  # fusion judges fixes with this detector's configuration
@@ -495,6 +512,20 @@ class GnssSpoofingArea:
         self.lit: set[int] = set()
         self.book = AreaBook()
         self.ticker = Ticker(self.th.check_every_s, self.th.window_s)
+
+    def forget(self, slots: np.ndarray) -> None:
+        """The slots' displacement, sample bucket and samples go (a cell counts aircraft by
+        slot); lit cells and areas are kept by place."""
+        if not len(slots):
+            return
+        drop_slots(self.home, slots)
+        drop_slots(self.last_bucket, slots)
+        if self.samples:
+            sl = np.fromiter((x[2] for x in self.samples), np.int64, len(self.samples))
+            gone = np.isin(sl, slots)
+            if gone.any():
+                self.samples = [x for x, g in zip(self.samples, gone.tolist(), strict=True)
+                                if not g]  # fmt: skip
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         th = self.th

@@ -78,9 +78,28 @@ class HarbourLearner:
         self.sus = Sustain(grace_s=300.0, max_gap_s=3600.0)
         self.settled: dict[int, tuple[float, float, float]] = {}  # slot -> (t, lat, lon)
         self.cells: dict[int, float] = {}  # cell -> since (event time)
-        self.points: list[tuple[float, float, float, int]] = []  # (t, lat, lon, slot) settled
+        # (t, lat, lon, slot) settled; the slot becomes a negative id once forgotten
+        self.points: list[tuple[float, float, float, int]] = []
         self.harbour_points: set[int] = set()  # indices into points that lie in a harbour
         self._seen: Any = None
+
+    def forget(self, slots: np.ndarray) -> None:
+        """A forgotten slot's run and settled mark go. Its settled point stays (harbours are
+        places, learned from every vessel that ever settled) but stops naming the slot: it
+        gets an id of its own (negative: -1, -2, ...), still one distinct vessel, never the
+        slot's next subject."""
+        self.sus.forget(slots)
+        if not self.settled or not len(slots):
+            return
+        keys = np.fromiter(self.settled, np.int64, len(self.settled))
+        gone = keys[np.isin(keys, slots)].tolist()
+        if not gone:
+            return
+        below = min(min(p[3] for p in self.points), 0)
+        ids = {sl: below - 1 - k for k, sl in enumerate(gone)}
+        for sl in gone:
+            del self.settled[sl]
+        self.points = [(t, la, lo, ids.get(sl, sl)) for t, la, lo, sl in self.points]
 
     def update(self, ctx: BatchContext) -> None:
         """Learn from one batch (once, whichever detector asks first)."""
@@ -179,6 +198,9 @@ class HarbourLearning:
 
     def __init__(self, th: HarbourThresholds | None = None):
         self.learner = HarbourLearner(th)
+
+    def forget(self, slots: np.ndarray) -> None:
+        self.learner.forget(slots)
 
     def update(self, ctx: BatchContext) -> list:
         if ctx.world.harbours is None:

@@ -18,6 +18,7 @@ import numpy as np
 from picket.detect.base import (
     Thresholds,
     Ticker,
+    forget_rows,
     group_ends,
     grown,
     in_zone_kinds,
@@ -92,6 +93,22 @@ class Encounter:
     def _grow(self, n: int) -> None:
         for name in ("t", "lat", "lon", "speed"):
             setattr(self, name, grown(getattr(self, name), n, np.nan))
+
+    def forget(self, slots: np.ndarray) -> None:
+        """Each vessel's last position and speed go, and every followed pair with one of
+        `slots` in it (a fired pair goes without an end signal: its alert, on the other
+        vessel, closes when quiet). The ticker and the newest report time are not per slot."""
+        slots = np.asarray(slots, np.int64)
+        for name in ("t", "lat", "lon", "speed"):
+            forget_rows(getattr(self, name), slots, np.nan)
+        if self._idle() or not len(slots):
+            return
+        key = self.state["key"]
+        keep = ~(np.isin(key // PAIR_KEY, slots) | np.isin(key % PAIR_KEY, slots))
+        if keep.all():
+            return
+        self.state = ({k: v[keep] for k, v in self.state.items()} if keep.any()
+                      else _no_pairs())  # fmt: skip
 
     def _apply(self, ctx: BatchContext, rows: np.ndarray) -> None:
         """Move each vessel's state to its last report among `rows` (sorted by slot, time)."""

@@ -25,6 +25,8 @@ import numpy as np
 
 from picket.detect.base import (
     Thresholds,
+    drop_slots,
+    forget_rows,
     group_ends,
     grown,
     in_zone_kinds,
@@ -109,6 +111,15 @@ class AisGapThresholds(Thresholds):
         "picket: a vessel under way owes 180 reports in 30 min, so its own record decides; "
         "one at anchor owes 10, so the place counts as much",
     )
+    keep_open_s: float = th(
+        7 * 86_400.0,
+        "a live gap's alert is kept open while the vessel stays silent, up to this long; "
+        "then it is left to close (the book closes alerts quiet for 30 min) and the vessel "
+        "has left the picture",
+        "picket: the maritime limit after which a silent vessel is forgotten "
+        "(pipeline FORGET_AFTER_S): a vessel that never returns must not hold an alert, "
+        "and its track, for ever",
+    )
     pair_cap_s: float = th(
         1800.0,
         "a pair of reports further apart than this adds only this much to a cell's reports due",
@@ -136,6 +147,19 @@ class AisGap:
         self.reliability = ReliabilityMap(res=int(self.th.cell_res), bucket_s=300.0,
                                           keep_s=self.th.history_s)  # fmt: skip
         self._memo: dict[int, tuple[float, float, float]] = {}  # slot -> (t0, need, p)
+
+    def forget(self, slots: np.ndarray) -> None:
+        """Open gaps, judged silences and each vessel's last report and own reception record
+        go; the reception and reliability maps count places, not vessels, and stay."""
+        slots = np.asarray(slots, np.int64)
+        drop_slots(self.open, slots)
+        drop_slots(self._memo, slots)
+        forget_rows(self.last_speed, slots, np.nan)
+        forget_rows(self.last_status, slots, -1)
+        forget_rows(self.last_msg, slots, 0)
+        forget_rows(self.own_h, slots, 0.0)
+        forget_rows(self.own_d, slots, 0.0)
+        forget_rows(self.own_t, slots, np.nan)
 
     def _still(self, speed: np.ndarray, status: np.ndarray) -> np.ndarray:
         """At anchor or moored: by status, or below 0.5 kn, or below 1 kn with no status given
@@ -236,7 +260,7 @@ class AisGap:
             # shorter limit pass neither: their own limit is looked up only for the rest
             quiet = now - tc["last_time"][cand]
             low = min(self.th.stationary_gap_s, self.th.underway_gap_s)
-            maybe = (quiet > low) & (quiet < self.reception.keep_s)
+            maybe = (quiet > low) & (quiet < min(self.reception.keep_s, self.th.keep_open_s))
             cand, quiet = cand[maybe], quiet[maybe]
             if self.open and len(cand):
                 shut = ~np.isin(cand, np.fromiter(self.open, np.int64, len(self.open)))
@@ -267,7 +291,10 @@ class AisGap:
                         out.append(self._start_signal(ctx, sl, float(fire[k]), infra,
                                                       float(need[k]), float(p[k]),
                                                       float(iv[k])))  # fmt: skip
-            for sl, gap in self.open.items():  # still silent: keep the alert alive, say how long
+            for sl, gap in list(self.open.items()):  # still silent: keep the alert alive
+                if now - gap["t"] > self.th.keep_open_s:
+                    del self.open[sl]  # gone for good: the alert goes quiet and closes
+                    continue
                 ev = {"silent_s": round(now - gap["t"], 1)}
                 s = make_signal(ctx, self.kind, sl, None, "info", "", ev, t=now,
                                 lat=gap["lat"], lon=gap["lon"])  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from picket.detect.base import Thresholds, label, make_signal, report_evidence, th
+from picket.detect.base import Thresholds, drop_slots, label, make_signal, report_evidence, th
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -51,7 +51,12 @@ class IdentityConflict:
     def __init__(self, th: IdentityThresholds | None = None):
         self.th = th or IdentityThresholds()
         self.jumps: dict[int, deque[tuple[float, int]]] = {}
-        self.checked_mid: set[int] = set()
+        self.checked_mid: set[int] = set()  # subjects (not slots) whose MMSI was checked
+
+    def forget(self, slots: np.ndarray) -> None:
+        """A slot's recent jumps go. `checked_mid` is keyed by subject, not slot: a new
+        subject in the slot is checked anyway (and a returning one is not checked twice)."""
+        drop_slots(self.jumps, slots)
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         out: list[Signal] = []

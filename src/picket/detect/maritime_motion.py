@@ -276,6 +276,11 @@ class AnchorDrag:
                 t.transit_max_speed_kn),
         )  # fmt: skip
 
+    def forget(self, slots: np.ndarray) -> None:
+        for rule in self.rules:
+            rule.forget(slots)
+        self.along.forget(slots)
+
     def update(self, ctx: BatchContext) -> list[Signal]:
         out = self._update(ctx)
         return self._merge(ctx, out) if out else []

@@ -21,6 +21,8 @@ import numpy as np
 
 from picket.detect.base import (
     Sustain,
+    drop_slots,
+    forget_rows,
     group_ends,
     group_starts,
     grown,
@@ -108,6 +110,12 @@ class AlongAsset:
         self.line = grown(self.line, n, -1)
         for name in ("along", "t", "lat", "lon"):
             setattr(self, name, grown(getattr(self, name), n, np.nan))
+
+    def forget(self, slots: np.ndarray) -> None:
+        forget_rows(self.odo, slots, 0.0)
+        forget_rows(self.line, slots, -1)
+        for name in ("along", "t", "lat", "lon"):
+            forget_rows(getattr(self, name), slots, np.nan)
 
     def update(self, ctx: BatchContext, rows: np.ndarray, want: np.ndarray) -> np.ndarray:
         """(n, 2) running totals per row of `rows` (sorted by slot, time): metres along
@@ -201,6 +209,12 @@ class StartValueSustain(Sustain):
         self.v0, self.start, self.carried = v0, start, carried
         return t0, lat0, lon0, last_true
 
+    def forget(self, slots: np.ndarray) -> None:
+        """The run's start values too (`value`, `v0`, `start`, `carried` are this batch's
+        rows, not slots)."""
+        super().forget(slots)
+        forget_rows(self.v0_state, slots, np.nan)
+
     def since_start(self, j: int) -> tuple[float, int]:
         """(metres along protected lines, reports inside corridors) since row j's run began."""
         d = self.value[j] - self.v0[j]
@@ -236,6 +250,14 @@ class SlowTransit(SustainedDetector):
         self._ref_c = self._ref_i = np.zeros(0, np.int64)
         self._line = self._dist = self._v = np.zeros(0)
         self._b: dict[str, np.ndarray] = {}
+
+    def forget(self, slots: np.ndarray) -> None:
+        """The base run, its qualified start and latest figures too (`odo`, `_cand`, `_ref_*`,
+        `_line`, `_dist`, `_v`, `_b` are this batch's rows)."""
+        super().forget(slots)
+        self.base.forget(slots)
+        forget_rows(self.fired_t0, slots, np.nan)
+        drop_slots(self.latest, slots)
 
     def candidates(self, ctx: BatchContext, rows: np.ndarray) -> np.ndarray:
         view = View.of(ctx)

@@ -238,6 +238,9 @@ class SpaceConjunction:
     def offer(self, signals: list[Signal]) -> None:
         self.pending.extend(signals)
 
+    def forget(self, slots: np.ndarray) -> None:
+        """No per-slot state: pending signals, and `CdmFollower`'s files and subjects."""
+
     def update(self, ctx: Any) -> list[Signal]:
         out, self.pending = self.pending, []
         return out

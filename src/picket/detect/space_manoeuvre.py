@@ -198,6 +198,9 @@ class SpaceManoeuvre:
         self.last: dict[int, float] = {}
         self.pending: list[Signal] = []  # offered by `picket space manoeuvres` (offline pass)
 
+    def forget(self, slots: np.ndarray) -> None:
+        """No per-slot state: histories are keyed by catalogue subject, not slot."""
+
     def offer(self, signals: list[Signal]) -> None:
         """Signals of the offline pass, given out at the next batch: through the pipeline's
         alert book and sinks like every other alert."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from picket.detect.base import (
     Sustain,
+    drop_slots,
     group_starts,
     infrastructure_evidence,
     last_per_slot,
@@ -146,6 +147,20 @@ class SustainedDetector:
                     self._stop(sl)
         self._forget(s, t0)
         return out + ended
+
+    def forget(self, slots: np.ndarray) -> None:
+        """Runs, firing flags and closest approaches of `slots` go (`_rows` and `_corridor`
+        hold this batch's rows, not slots). Subclasses with more per-slot state extend it."""
+        self.sus.forget(slots)
+        if not len(slots):
+            return
+        for d in (self.firing, self.fire_last, self.last_signal):
+            drop_slots(d, slots)
+        if self.closest:
+            keys = list(self.closest)
+            ks = np.fromiter((k[0] for k in keys), np.int64, len(keys))
+            for k in np.flatnonzero(np.isin(ks, slots)).tolist():
+                del self.closest[keys[k]]
 
     def _stop(self, sl: int) -> None:
         self.firing.pop(sl, None)

@@ -27,7 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from picket.detect.base import Thresholds, grown, label, make_signal, report_evidence, th
+from picket.detect.base import (
+    Thresholds,
+    drop_slots,
+    forget_rows,
+    grown,
+    label,
+    make_signal,
+    report_evidence,
+    th,
+)
 from picket.fusion.context import BatchContext
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
@@ -167,6 +176,14 @@ class WatchlistHits:
             return cls(th, load_watchlist([cfg.path(p) for p in cfg.watchlist_files]))
         except WatchlistError as e:  # a bad list stops the start with file and line named
             raise ConfigError(f"watchlist: {e}") from None
+
+    def forget(self, slots: np.ndarray) -> None:
+        """A slot's listing, last report, dark and zone state go: a new subject in it is
+        listed (or not) by its own key and identity."""
+        drop_slots(self.entry, slots)
+        forget_rows(self.last, slots, -np.inf)
+        forget_rows(self.dark, slots, False)
+        forget_rows(self.zone, slots, -1)
 
     def _build(self, entries: list[Entry]) -> None:
         self.entries = list(entries)

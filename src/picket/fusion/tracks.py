@@ -110,6 +110,11 @@ def _missing(col: str, v: np.ndarray) -> np.ndarray:
 class TrackTable:
     """Columnar track state, grown by doubling; `slot_of` maps subject keys to slots."""
 
+    # slots given back by `forget`, ascending: new subjects take them before new rows.
+    # Reassigned, never changed in place; a class default, so a checkpoint from before
+    # slots were given back still restores (it is saved once the instance sets its own)
+    free: np.ndarray = np.empty(0, np.int64)
+
     def __init__(self, config: TrackConfig | None = None, capacity: int = 1024):
         self.config = config or TrackConfig()
         self.max_speed = {**DEFAULT_MAX_SPEED, **(self.config.max_speed_ms or {})}
@@ -124,6 +129,16 @@ class TrackTable:
         self._alloc(capacity)
 
     def _alloc(self, cap: int) -> None:
+        cols, hist = self._columns(cap)
+        if getattr(self, "cols", None):
+            for k, v in self.cols.items():
+                cols[k][: self.n] = v[: self.n]
+            for k, v in self.hist.items():
+                hist[k][: self.n] = v[: self.n]
+        self.cols, self.hist, self.capacity = cols, hist, cap
+
+    def _columns(self, cap: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Columns and history rings for `cap` slots, every row as a never-used slot's."""
         h = self.config.history
         cols: dict[str, np.ndarray] = {
             "subject": np.full(cap, -1, np.int64),
@@ -159,12 +174,7 @@ class TrackTable:
             "lat": np.full((cap, h), np.nan),
             "lon": np.full((cap, h), np.nan),
         }
-        if getattr(self, "cols", None):
-            for k, v in self.cols.items():
-                cols[k][: self.n] = v[: self.n]
-            for k, v in self.hist.items():
-                hist[k][: self.n] = v[: self.n]
-        self.cols, self.hist, self.capacity = cols, hist, cap
+        return cols, hist
 
     # identity -----------------------------------------------------------------
     def slots_for(self, subjects: np.ndarray) -> np.ndarray:
@@ -175,22 +185,52 @@ class TrackTable:
         known = keys[pos] == uniq if len(keys) else np.zeros(len(uniq), bool)
         slots = np.where(known, self._key_slots[pos] if len(keys) else -1, -1)
         fresh = np.flatnonzero(~known)
-        if len(fresh):  # new subjects take the next slots in ascending key order
+        if len(fresh):  # new subjects take freed slots, then the next rows, in key order
             new = uniq[fresh]
-            slots[fresh] = self.n + np.arange(len(new))
-            self._index.update(zip(new.tolist(), slots[fresh].tolist(), strict=True))
+            reuse = self.free[: len(new)]
+            self.free = self.free[len(reuse) :]
+            given = np.concatenate([reuse, self.n + np.arange(len(new) - len(reuse))])
+            slots[fresh] = given
+            self._index.update(zip(new.tolist(), given.tolist(), strict=True))
             order = np.argsort(np.concatenate([keys, new]), kind="stable")
             self._keys = np.concatenate([keys, new])[order]
-            self._key_slots = np.concatenate([self._key_slots, slots[fresh]])[order]
-            need = self.n + len(new)
+            self._key_slots = np.concatenate([self._key_slots, given])[order]
+            need = self.n + len(new) - len(reuse)
             if need > self.capacity:
                 cap = self.capacity
                 while cap < need:
                     cap *= 2
                 self._alloc(cap)
-            self.cols["subject"][self.n : need] = new
+            self.cols["subject"][given] = new
             self.n = need
         return slots[inv.ravel()]
+
+    def forget(self, slots: np.ndarray) -> None:
+        """Give `slots` back: their subjects leave the index and every column and history
+        row returns to a never-used slot's value, so the next new subject taking one (lowest
+        first) inherits nothing. Identity facts (`statics`) are kept by subject: a vessel
+        sends its name every few minutes, but decoders pass on only what changed."""
+        slots = np.unique(np.asarray(slots, np.int64))
+        slots = slots[(slots >= 0) & (slots < self.n)]
+        slots = slots[self.cols["subject"][slots] >= 0]  # a slot already free stays once
+        if not len(slots):
+            return
+        subjects = self.cols["subject"][slots]
+        for k in subjects.tolist():
+            del self._index[k]
+        keep = ~np.isin(self._keys, subjects)
+        self._keys, self._key_slots = self._keys[keep], self._key_slots[keep]
+        cols, hist = self._columns(1)
+        for k, v in cols.items():
+            self.cols[k][slots] = v[0]
+        for k, v in hist.items():
+            self.hist[k][slots] = v[0]
+        self.free = np.union1d(self.free, slots)
+
+    @property
+    def n_live(self) -> int:
+        """Slots holding a subject (`n` less the free ones)."""
+        return self.n - len(self.free)
 
     def slot(self, subject: int) -> int | None:
         return self._index.get(int(subject))

@@ -43,6 +43,10 @@ class DomainSpec:
     stale_s: event-time seconds after the last position before a track is drawn stale.
     drop_s: ... and before it leaves the picture.
     colour: the page's RGB for the domain's plain symbols.
+    forget_s: event-time seconds of silence after which the pipeline forgets a subject
+        and gives its track slot to a new one (never while it has an open alert;
+        `[pipeline] forget_after_s` overrides it). Longer than any of the domain's
+        detectors looks back over a silence.
     """
 
     domain: Domain
@@ -56,6 +60,7 @@ class DomainSpec:
     stale_s: float
     drop_s: float
     colour: tuple[int, int, int]
+    forget_s: float
 
     @property
     def name(self) -> str:
@@ -74,15 +79,22 @@ class DomainSpec:
 # Stale and drop times: an aircraft is reported every second or so and ADS-B receivers
 # (tar1090) drop a track after ~60-300 s; class A AIS at anchor and class B report every
 # 3 min, so vessels get ten minutes before stale and an hour before they leave.
+#
+# Forget times: the air rules look back minutes to hours over a silence (transponder loss,
+# loitering windows), so a day; a vessel's AIS gap is judged in hindsight when it
+# reappears, and a week keeps week-long gaps (Global Fishing Watch's gap events run from
+# 12 h to days); satellites report daily element sets and manoeuvres are judged across
+# weeks of them, so 30 days. A subject back after that is a new track.
+DAY = 86_400.0
 SPECS: tuple[DomainSpec, ...] = (
     DomainSpec(Domain.AIR, (Namespace.ICAO, Namespace.RID, Namespace.SYSTRACK), "unknown",
-               "A", "------", "A", 30.0, True, 60.0, 300.0, (96, 200, 255)),
+               "A", "------", "A", 30.0, True, 60.0, 300.0, (96, 200, 255), DAY),
     DomainSpec(Domain.MARITIME, (Namespace.MMSI,), "neutral",
-               "S", "------", "S", 10.0, False, 600.0, 3600.0, (80, 230, 150)),
+               "S", "------", "S", 10.0, False, 600.0, 3600.0, (80, 230, 150), 7 * DAY),
     DomainSpec(Domain.SPACE, (Namespace.NORAD,), "unknown",
-               "P", "S-----", "P", 1000.0, True, 3600.0, 86400.0, (220, 190, 255)),
+               "P", "S-----", "P", 1000.0, True, 3600.0, 86400.0, (220, 190, 255), 30 * DAY),
     DomainSpec(Domain.EM, (), "unknown",
-               "Z", "------", "G", None, False, 300.0, 900.0, (255, 140, 220)),
+               "Z", "------", "G", None, False, 300.0, 900.0, (255, 140, 220), DAY),
 )  # fmt: skip
 
 BY_CODE: Mapping[int, DomainSpec] = {s.code: s for s in SPECS}
@@ -93,6 +105,7 @@ DOMAIN_NAMES: Mapping[int, str] = {s.code: s.name for s in SPECS}
 DOMAIN_CODES: Mapping[str, int] = {s.name: s.code for s in SPECS}
 STALE_S: Mapping[Domain, float] = {s.domain: s.stale_s for s in SPECS}
 DROP_S: Mapping[Domain, float] = {s.domain: s.drop_s for s in SPECS}
+FORGET_S: Mapping[str, float] = {s.name: s.forget_s for s in SPECS}
 COT_DIMENSION: Mapping[int, str] = {s.code: s.cot_dimension for s in SPECS}
 COT_CE_M: Mapping[int, float] = {s.code: s.cot_ce_m for s in SPECS if s.cot_ce_m is not None}
 

@@ -175,6 +175,10 @@ def assemble(
         plot_tracker=plot_tracker,
         rejects=rejects,
     )
+    if cfg.forget_after_s:
+        from picket.model.domains import DOMAIN_CODES
+
+        pipe.forget_after_s.update({DOMAIN_CODES[k]: v for k, v in cfg.forget_after_s.items()})
     if outputs:
         edge_outputs(pipe, outputs)
     if st is not None:

@@ -18,11 +18,13 @@ import numpy as np
 from picket.detect.base import Detector
 from picket.fusion.context import BatchContext, duplicates, link_positions, reject_outliers
 from picket.fusion.tracks import TrackTable
+from picket.model import domains
 from picket.model.alerts import AlertBook, Event
 from picket.model.bounds import check_values
 from picket.model.decoded import Decoded
 from picket.model.rejects import Rejects
-from picket.model.reports import Kind, Reports
+from picket.model.reports import Domain, Kind, Reports
+from picket.model.subjects import format_subject
 from picket.model.world import World
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,14 @@ log = logging.getLogger(__name__)
 # that mark (a feed replaying its recent past on reconnect), and alert events the store
 # already holds are not pushed to outputs again (docs/restart.md).
 RESUME_WINDOW_S = 600.0
+
+# Slots of long-silent subjects are given to new ones (`Pipeline.forget_silent`), so state
+# follows the subjects in view, not every subject a run has met (docs/scaling.md): a subject
+# is forgotten once silent for its domain's `forget_s` (model/domains.py, why each is that
+# long) in that domain's event time, and never while one of its alerts is open.
+FORGET_AFTER_S: dict[int, float] = {
+    Domain.NONE: domains.DAY, **{int(s.domain): s.forget_s for s in domains.SPECS}}
+FORGET_EVERY_S = 600.0  # event time between looks for silent subjects
 
 class Sink(Protocol):
     def emit(self, events: list[Event]) -> None: ...
@@ -82,6 +92,11 @@ class Pipeline:
         # after the sinks at `finish`, once everything the sinks published is on the bus
         self.edges: list[Any] = []
         self._unsaved: set[str] = set()  # components a checkpoint had to leave out (logged)
+        # slot recycling: per-domain silence before a subject is forgotten (FORGET_AFTER_S)
+        self.forget_after_s: dict[int, float] = dict(FORGET_AFTER_S)
+        self.n_forgotten = 0
+        self._next_forget = -np.inf
+        self._recycles: bool | None = None  # every component can forget (checked once)
 
     def process(self, decoded: Decoded, now: float | None = None) -> list[Event]:
         for sink in self.sinks:  # operators' commands (zone edits, watchlist) apply from here
@@ -114,6 +129,11 @@ class Pipeline:
             self.now = max(self.now, float(np.nanmax(r.time)))
         if now is not None:
             self.now = max(self.now, now)
+        if self.now >= self._next_forget and np.isfinite(self.now):
+            # before this batch takes slots: its new subjects get the freed ones, and one
+            # back after the limit is met as new
+            self._next_forget = self.now + FORGET_EVERY_S
+            self.forget_silent()
         t = self.tracks
         changes = t.apply_statics(decoded.statics)
         slots = t.slots_for(r.subject) if len(r) else np.empty(0, np.int64)
@@ -152,6 +172,74 @@ class Pipeline:
         if self.resume_mark:
             self._end_resume()
         return events
+
+    # forgetting (docs/scaling.md) -----------------------------------------------------
+    def silent_slots(self) -> np.ndarray:
+        """Slots whose subject has been silent past its domain's `forget_after_s` (by that
+        domain's clock) and has no open alert."""
+        t = self.tracks
+        n = t.n
+        c = t.cols
+        if not n:
+            return np.empty(0, np.int64)
+        horizon = np.full(256, np.inf)
+        clock = np.full(256, self.now)
+        for d, h in self.forget_after_s.items():
+            horizon[int(d)] = h
+        for d, now in self.now_by_domain.items():
+            clock[int(d)] = now
+        dom = c["domain"][:n].astype(np.int64)
+        cand = np.flatnonzero((c["subject"][:n] >= 0)
+                              & (clock[dom] - c["last_time"][:n] > horizon[dom]))  # fmt: skip
+        if len(cand) and self.book.open:
+            alerted = {s for s, _ in self.book.open}
+            quiet = [format_subject(k) not in alerted for k in c["subject"][cand].tolist()]
+            cand = cand[np.array(quiet, bool)]
+        return cand
+
+    def forget_silent(self) -> np.ndarray:
+        """Give the slots of `silent_slots()` to the next new subjects; returns them."""
+        if not self.recycles():
+            return np.empty(0, np.int64)
+        slots = self.silent_slots()
+        if len(slots):
+            self.forget_slots(slots)
+        return slots
+
+    def forget_slots(self, slots: np.ndarray) -> None:
+        """Every detector and stateful sink forgets `slots`, then the track table frees them
+        (detectors first: they may still read the table's row)."""
+        slots = np.unique(np.asarray(slots, np.int64))
+        for det in self.detectors:
+            det.forget(slots)
+        # the harbour learner a maritime rule makes when no `HarbourLearning` runs is the
+        # World's, owned by no detector (forgetting twice is harmless)
+        learner = getattr(self.world, "harbours", None)
+        if callable(getattr(learner, "forget", None)):
+            learner.forget(slots)
+        for sink in self.sinks:
+            forget = getattr(sink, "forget", None)
+            if callable(forget):
+                forget(slots)
+        self.tracks.forget(slots)
+        self.n_forgotten += len(slots)
+        log.debug("forgot %d silent subjects (%d slots in use)", len(slots), self.tracks.n_live)
+
+    def recycles(self) -> bool:
+        """Whether slots can be given back: every detector has `forget`, and so does every
+        sink with state of its own (`checkpoint_state`). One that lacks it would hand its
+        state for a forgotten subject to the next one, so then nothing is forgotten."""
+        if self._recycles is None:
+            lacking = [type(d).__qualname__ for d in self.detectors
+                       if not callable(getattr(d, "forget", None))]
+            lacking += [type(k).__qualname__ for k in self.sinks
+                        if callable(getattr(k, "checkpoint_state", None))
+                        and not callable(getattr(k, "forget", None))]  # fmt: skip
+            if lacking:
+                log.warning("tracks are never forgotten, so memory grows with every subject "
+                            "met: %s cannot forget a track", ", ".join(lacking))  # fmt: skip
+            self._recycles = not lacking
+        return self._recycles
 
     def finish(self) -> list[Event]:
         events = self.book.close_all(self.now)

@@ -100,6 +100,11 @@ class LiveSink:
         if ctx.world is not None:  # and those that came during it, for the next one
             self.take_zone_edits(ctx.world)
 
+    def forget(self, slots: np.ndarray) -> None:
+        """Slots given to new subjects (`Pipeline.forget_slots`): a held slot is published
+        as the table holds it then, which is right whoever holds it."""
+        self.tap.forget(slots)
+
     def _publish(self) -> None:
         """The held batches as one snapshot (the newest batch's clock and table), then the
         pipeline's counters."""

@@ -32,6 +32,11 @@ class Downsampler:
             self._bucket[s[last]] = b[last]
         return rows, s
 
+    def forget(self, slots: np.ndarray) -> None:
+        """Slots given to new subjects keep nothing from the old ones (`Pipeline.forget_slots`)."""
+        s = slots[slots < len(self._bucket)]
+        self._bucket[s] = -1
+
     def checkpoint_state(self) -> dict[str, np.ndarray]:
         """Which bucket each track slot last kept a position in (slots are the restored
         track table's)."""

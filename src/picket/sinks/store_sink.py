@@ -34,6 +34,9 @@ class StoreSink:
     def restore_state(self, st: dict[str, np.ndarray]) -> None:
         self.down.restore_state(st)
 
+    def forget(self, slots: np.ndarray) -> None:
+        self.down.forget(slots)
+
     def emit(self, events: list[Event]) -> None:
         self.store.record(events)
 
