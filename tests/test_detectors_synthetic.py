@@ -121,6 +121,17 @@ def test_one_mmsi_in_two_places():
     a = [a for a in mem.alerts.values() if a.kind == "maritime.identity_conflict"]
     assert len(a) == 1 and a[0].subject == "mmsi:230333000"
     assert a[0].evidence["distance_m"] > 150_000
+    # the reports shown are this MMSI's jumps, though they came in earlier batches (a row
+    # number from an earlier batch once named another vessel's report of this batch)
+    from picket.model.alerts import iso
+
+    own = {(iso(float(tt)), round(float(la), 5), round(float(lo), 5))
+           for tt, la, lo in [*zip(t, lat, lon, strict=True),
+                              *zip(t + 5, lat2, lon2, strict=True)]}  # fmt: skip
+    shown = [(e["time"], round(e["lat"], 5), round(e["lon"], 5))
+             for e in a[0].evidence["reports"]]  # fmt: skip
+    assert len(shown) >= 2 and len({x[0] for x in shown}) == len(shown)
+    assert set(shown) <= own, set(shown) - own
 
 
 def test_encounter_after_the_live_threshold():

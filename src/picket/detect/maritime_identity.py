@@ -50,7 +50,7 @@ class IdentityConflict:
 
     def __init__(self, th: IdentityThresholds | None = None):
         self.th = th or IdentityThresholds()
-        self.jumps: dict[int, deque[tuple[float, int]]] = {}
+        self.jumps: dict[int, deque[tuple[float, dict[str, Any]]]] = {}  # slot -> jumps
         self.checked_mid: set[int] = set()  # subjects (not slots) whose MMSI was checked
 
     def forget(self, slots: np.ndarray) -> None:
@@ -72,11 +72,12 @@ class IdentityConflict:
             sl = int(ctx.slots[row])
             q = self.jumps.setdefault(sl, deque())
             t = float(r.time[row])
-            q.append((t, row))
+            # the report itself, not its row: rows number one batch only, and the window
+            # spans batches (an earlier batch's row would name another vessel's report)
+            q.append((t, report_evidence(ctx, [row])[0]))
             while q and q[0][0] < t - self.th.window_s:
                 q.popleft()
             if len(q) >= self.th.min_jumps:
-                rows = [x[1] for x in q if x[1] <= row]
                 ev = {
                     "reason": "one MMSI in two places",
                     "positions": [
@@ -87,7 +88,7 @@ class IdentityConflict:
                     "distance_m": round(float(ctx.jump_m[row]), 1),
                     "implied_speed_kn": round(float(ctx.jump_speed[row]) / KNOT, 1),
                     "jumps_in_window": len(q),
-                    "reports": report_evidence(ctx, rows[-6:]),
+                    "reports": [x[1] for x in q if isinstance(x[1], dict)][-6:],
                     "thresholds": vars(self.th),
                 }  # fmt: skip
                 summary = (f"{label(ctx, sl)} reported in two places "
