@@ -43,6 +43,7 @@ FORGET_AFTER_S: dict[int, float] = {
     Domain.NONE: domains.DAY, **{int(s.domain): s.forget_s for s in domains.SPECS}}
 FORGET_EVERY_S = 600.0  # event time between looks for silent subjects
 
+
 class Sink(Protocol):
     def emit(self, events: list[Event]) -> None: ...
 
