@@ -176,9 +176,12 @@ class GnssInterference:
         self.sampler.forget(slots)
         gone = np.isin(self.slot, slots)
         if gone.any():
-            keep = ~gone
-            self.cell, self.slot, self.t, self.bad = (
-                self.cell[keep], self.slot[keep], self.t[keep], self.bad[keep])  # fmt: skip
+            self._keep(~gone)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Keep the window's samples where `keep`, every per-sample column alike."""
+        self.cell, self.slot, self.t, self.bad = (
+            self.cell[keep], self.slot[keep], self.t[keep], self.bad[keep])  # fmt: skip
 
     def update(self, ctx: BatchContext) -> list[Signal]:
         r = ctx.reports
@@ -203,9 +206,7 @@ class GnssInterference:
             inside = (self.t <= tk) & (self.t >= tk - th.window_s)
             if inside.any():  # an empty window judges no cell: red ones stay red until seen
                 out += self._judge(ctx, tk, inside)
-        keep = self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s
-        self.cell, self.slot, self.t, self.bad = (
-            self.cell[keep], self.slot[keep], self.t[keep], self.bad[keep])  # fmt: skip
+        self._keep(self.t >= min(now, self.ticker.done + th.check_every_s) - th.window_s)
         return out
 
     def _judge(self, ctx: BatchContext, now: float, inside: np.ndarray) -> list[Signal]:

@@ -40,6 +40,7 @@ from picket.detect.harbours import harbour_at
 from picket.detect.reception import ReceptionMap, ReliabilityMap
 from picket.fusion.context import BatchContext
 from picket.geo.geodesy import haversine_m
+from picket.model import domains
 from picket.model.alerts import Signal, iso
 from picket.model.reports import Domain
 
@@ -112,12 +113,12 @@ class AisGapThresholds(Thresholds):
         "one at anchor owes 10, so the place counts as much",
     )
     keep_open_s: float = th(
-        7 * 86_400.0,
+        domains.BY_CODE[Domain.MARITIME].forget_s,
         "a live gap's alert is kept open while the vessel stays silent, up to this long; "
         "then it is left to close (the book closes alerts quiet for 30 min) and the vessel "
         "has left the picture",
         "picket: the maritime limit after which a silent vessel is forgotten "
-        "(pipeline FORGET_AFTER_S): a vessel that never returns must not hold an alert, "
+        "(model/domains.py forget_s, 7 days): a vessel that never returns must not hold an alert, "
         "and its track, for ever",
     )
     pair_cap_s: float = th(
