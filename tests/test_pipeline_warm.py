@@ -36,3 +36,17 @@ def test_warm_up_loads_what_the_first_batches_would():
     assert not cold["scipy.spatial"] and not warm["scipy.spatial"]  # not at assembly
     assert not cold["tree"] and not cold["airports"]  # lazy until used
     assert warm["tree"] and warm["airports"] and warm["after_scipy"]
+
+
+def test_warm_up_builds_the_protected_lines_grid(shared_data):
+    """Every position of every batch asks the corridor: its grid is built at start."""
+    from picket.config import Config
+    from picket.pipeline.assemble import assemble
+    from picket.pipeline.warm import warm_up
+
+    cables = shared_data / "geo" / "submarine_cables_telegeography_2021.geojson"
+    asm = assemble(Config(store_path=None), store=False, console=False, line_files=[cables])
+    lines = asm.pipeline.world.lines
+    assert lines is not None and len(lines) and lines._near is None
+    warm_up(asm.pipeline)
+    assert lines._near is not None and lines.grid() is lines._near

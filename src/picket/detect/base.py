@@ -8,6 +8,7 @@ over a batch sorted by (slot, time), so each rule is a few array expressions.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol
 
@@ -18,6 +19,8 @@ from picket.model import domains
 from picket.model.alerts import Signal
 from picket.model.subjects import format_subject
 from picket.model.world import World
+
+log = logging.getLogger(__name__)
 
 
 class Detector(Protocol):
@@ -130,6 +133,31 @@ def group_ffill_time(
     return np.where(v > none // 2, v / 1000.0, np.nan)
 
 
+# `Sustain.update` runs its compiled loop (detect/sustain_kernels.py) from this many rows.
+# A NumPy call costs about 0.4 ms whatever its size, the loop a few microseconds; numba's
+# load costs about 60 MB of RSS and a few tenths of a second once. A replay's minute of a
+# busy area (hundreds to thousands of rows) repays that at once; a small live feed's second
+# of reports (tens of rows) keeps the NumPy form and never loads numba for it, unless a
+# larger batch already did.
+SUSTAIN_KERNEL_ROWS = 256
+# the same numbers either way: once loaded, the loop serves every batch, however small
+_SUSTAIN_LOADED: list[bool] = []
+_SUSTAIN_BROKEN: list[str] = []  # why the compiled loop failed once: NumPy since
+
+
+def _sustain_kernel() -> Any:
+    """detect/sustain_kernels.py, or None without numba or after it failed once."""
+    if _SUSTAIN_BROKEN:
+        return None
+    try:
+        from picket.detect import sustain_kernels
+    except ImportError:
+        _SUSTAIN_BROKEN.append("numba is not installed")
+        return None
+    _SUSTAIN_LOADED[:] = [True]
+    return sustain_kernels
+
+
 class Sustain:
     """Per-slot start time and place of the current run of a condition.
 
@@ -168,6 +196,21 @@ class Sustain:
             e = np.empty(0)
             return e, e, e, e
         self._grow(int(slots.max()) + 1)
+        kern = _sustain_kernel() if n >= SUSTAIN_KERNEL_ROWS or _SUSTAIN_LOADED else None
+        if kern is not None:
+            try:
+                return kern.sustain(  # type: ignore[no-any-return]
+                    slots, t, lat, lon, cond, self.grace_s, self.max_gap_s,
+                    self.last_t, self.t0, self.lat0, self.lon0, self.last_true,
+                )  # fmt: skip
+            except Exception as e:  # a broken numba install must not stop a detector
+                log.exception("Sustain's compiled loop failed: the NumPy form from now on")
+                _SUSTAIN_BROKEN.append(repr(e))
+        return self._update_numpy(slots, t, lat, lon, cond)
+
+    def _update_numpy(self, slots, t, lat, lon, cond) -> tuple[np.ndarray, ...]:  # type: ignore[no-untyped-def]
+        """`update` in vectorised NumPy: the reference, and the form small batches use."""
+        n = len(slots)
         gs = group_starts(slots)
         prev_t = np.empty(n)
         prev_t[1:] = t[:-1]

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # modules of picket.detect that hold no detector
 # (air_loiter_kernels: numba, ~60 MB of RSS, loaded by air.loitering on first use only)
-HELPERS = frozenset({"base", "registry", "sustained", "air_loiter_kernels"})
+HELPERS = frozenset({"base", "registry", "sustained", "air_loiter_kernels", "sustain_kernels"})
 
 
 @dataclass(frozen=True)

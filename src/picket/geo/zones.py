@@ -556,6 +556,13 @@ class LineSet:
             line[tgt], dist[tgt], along[tgt] = self.seg_line[s[best]], d[best], al[best]
         return line, dist, along
 
+    def grid(self) -> NearGrid:
+        """The grid of segments near each cell, built once (a few tenths of a second for the
+        world's cables): at the first corridor query, or at start by `pipeline.warm`."""
+        if self._near is None:
+            self._near = NearGrid(self.seg_a, self.seg_b, float(np.max(self.corridor_m)))
+        return self._near
+
     def in_corridor(self, lat: ArrayLike, lon: ArrayLike) -> tuple[I8, F8]:
         """The nearest line whose own `corridor_m` holds each point (-1, inf if none).
 
@@ -570,10 +577,9 @@ class LineSet:
         dist = np.full(lat.shape, np.inf)
         if len(self) == 0 or len(self.seg_line) == 0:
             return line, dist
-        if self._near is None:
-            self._near = NearGrid(self.seg_a, self.seg_b, float(np.max(self.corridor_m)))
+        near = self.grid()
         idx = np.flatnonzero(ok)
-        idx = idx[self._near.maybe_near(lat[idx], lon[idx])]  # most points are far from any
+        idx = idx[near.maybe_near(lat[idx], lon[idx])]  # most points are far from any
         if not idx.size:
             return line, dist
         slot, hit = self._memo.find(lat[idx], lon[idx])
@@ -585,7 +591,7 @@ class LineSet:
         li, di = np.full(len(uniq), -1, np.int64), np.full(len(uniq), np.inf)
         ulat, ulon = lat[idx][uniq], lon[idx][uniq]
         for chunk in np.array_split(np.arange(len(uniq)), -(-len(uniq) // _PAIR_CHUNK)):
-            p, s = self._near.candidates(ulat[chunk], ulon[chunk])
+            p, s = near.candidates(ulat[chunk], ulon[chunk])
             u = unit_vectors(ulat[chunk][p], ulon[chunk][p])
             d = point_arc_distance(u, self.seg_a[s], self.seg_b[s], self.seg_n[s], self.seg_ok[s])
             d *= EARTH_RADIUS_M
