@@ -4,7 +4,8 @@ Input is a flat byte buffer plus, per message, where its armoured payload
 starts, how long it is and how many fill bits end it. Position reports (types
 1/2/3/18/19/27, and base stations, 4) become report columns without a Python
 object per message; identity messages (5, 19, 21, 24) are rare and also yield
-small dicts of static fields.
+small dicts of static fields. Large batches go through a compiled loop
+(`ais_decode_kernel`, `KERNEL_MESSAGES`) that gives the NumPy form's result exactly.
 
 A message shorter than the fields read from it is `TRUNCATED`, never padded
 into invented values. Longer messages are fine (spare bits are ignored).
@@ -18,6 +19,7 @@ low one. It ranks fixes; it is not a measured error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -31,6 +33,8 @@ from picket.codec.ais_armor import text as _armor_text
 from picket.model.reports import Domain, Kind
 from picket.model.subjects import Namespace, key
 from picket.model.text import clean_text
+
+logger = logging.getLogger(__name__)
 
 KNOT = 1852.0 / 3600.0  # m/s per knot
 ACCURACY_HIGH_M = 10.0
@@ -106,8 +110,107 @@ class PayloadBatch:
     # (message index, subject key, fields)
 
 
+# A batch of at least this many messages goes through the compiled loop (`ais_decode_kernel`),
+# as a file replay's chunks do (a 1 MiB chunk holds ~9,000 messages). Fewer, as a live feed's
+# few lines a read, keep the NumPy form (~1 us a message: ~2 ms at this size) and load no
+# numba, whose ~60 MB of RSS and ~1 s cache load such batches would never repay.
+KERNEL_MESSAGES = 2048
+
+_BROKEN: list[str] = []  # why the compiled loop failed once: the NumPy form since
+
+
+def _kernel() -> Any:
+    """The compiled loop's module, or None without numba."""
+    try:
+        from picket.codec import ais_decode_kernel
+    except ImportError:
+        return None
+    return ais_decode_kernel
+
+
 def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch:
-    """Decode every payload `buf[start:start+length]` (armoured) with `fill` pad bits."""
+    """Decode every payload `buf[start:start+length]` (armoured) with `fill` pad bits: the
+    compiled loop for large batches, the NumPy form otherwise (the same result)."""
+    if len(start) >= KERNEL_MESSAGES and len(buf) and not _BROKEN:
+        try:
+            kern = _kernel()
+            if kern is not None:
+                return decode_payloads_compiled(buf, start, length, fill, kern)
+        except Exception as e:  # a broken numba install must not cost any messages
+            logger.exception("AIS compiled payload loop failed: the NumPy form from now on")
+            _BROKEN.append(repr(e))
+    return decode_payloads_numpy(buf, start, length, fill)
+
+
+def _bytes_width(bits: int) -> int:
+    """Columns of the byte matrix `decode_payloads_numpy` reads `bits` of a message into."""
+    chars = -(-bits // 6)
+    return -(-chars // 4) * 3
+
+
+def decode_payloads_compiled(
+    buf: U8, start: I64, length: I64, fill: I64, kern: Any = None
+) -> PayloadBatch:
+    """`decode_payloads_numpy`'s result from the compiled loop: statuses, report rows and
+    the static rows' payload bytes there, their identity fields here with the same builders
+    (and memo); `kern` is `ais_decode_kernel` (imported here if not given)."""
+    start = np.ascontiguousarray(start, np.int64)
+    length = np.ascontiguousarray(length, np.int64)
+    fill = np.ascontiguousarray(fill, np.int64)
+    if len(start) == 0 or len(buf) == 0:
+        return decode_payloads_numpy(buf, start, length, fill)
+    if kern is None:
+        from picket.codec import ais_decode_kernel as kern
+    (status, msg_type, k, rows, kind, mmsi, lat, lon, speed, course, heading, nav, acc, msg,
+     alt, domain, ks, static_rows, static_bytes, w14) = kern.decode(
+        buf, start, length, fill)  # fmt: skip
+    rows = rows[:k]
+    subject = key(Namespace.MMSI, mmsi[:k])
+    cols = {
+        "kind": kind[:k], "subject": subject, "lat": lat[:k], "lon": lon[:k],
+        "speed": speed[:k], "course": course[:k], "heading": heading[:k],
+        "nav_status": nav[:k], "accuracy": acc[:k], "msg": msg[:k], "alt": alt[:k],
+        "domain": domain[:k],
+    }  # fmt: skip
+    statics: list[tuple[int, int, dict[str, Any]]] = []
+    if not ks:
+        return PayloadBatch(status, msg_type, rows, cols, statics)
+    srows = static_rows[:ks]
+    stype = msg_type[srows]
+    nbits = 6 * length - fill
+
+    def of(t: int, bits: int) -> tuple[I64, U8]:
+        sel = np.flatnonzero(stype == t)
+        return srows[sel], static_bytes[sel, : _bytes_width(bits)]
+
+    # the NumPy form's order: 19, 14, 4, 21, 5, 24, each in message order
+    idx, by = of(19, MIN_BITS[19])
+    if len(idx):
+        statics += _memoised(19, idx, by, _statics_19)
+    idx, by = of(14, 40 + 6 * int(w14))
+    if len(idx):
+        nchars = (nbits[idx] - 40) // 6
+        statics += _memoised(14, idx, by, lambda b, p: _statics_14(b, nchars[p]), nchars)
+    idx, _ = of(4, 0)
+    if len(idx):
+        subj = subject[np.searchsorted(rows, idx)].tolist()
+        statics += [(i, s, {"base_station": True}) for i, s in zip(idx.tolist(), subj, strict=True)]
+    idx, by = of(21, 360)
+    if len(idx):
+        ext = np.clip((nbits[idx] - 272) // 6, 0, 14)
+        statics += _memoised(21, idx, by, lambda b, p: _statics_21(b, ext[p]), ext)
+    idx, by = of(5, MIN_BITS[5])
+    if len(idx):
+        statics += _memoised(5, idx, by, _statics_5)
+    idx, by = of(24, 168)
+    if len(idx):
+        statics += _memoised(24, idx, by, _statics_24)
+    return PayloadBatch(status, msg_type, rows, cols, statics)
+
+
+def decode_payloads_numpy(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch:
+    """Decode every payload `buf[start:start+length]` (armoured) with `fill` pad bits: the
+    NumPy form, reference of the compiled loop and its fallback."""
     n = len(start)
     start = np.asarray(start, np.int64)
     length = np.asarray(length, np.int64)
