@@ -165,3 +165,18 @@ def test_nm4_tag_block_times_and_groups(shared_data):
     assert rj.counts["ais.orphan_fragment"] == 0
     assert (reports.kind == Kind.IDENTITY).sum() > 0
     assert any("name" in s.fields for s in statics)
+
+
+def test_statics_passed_on_are_the_callers_own(shared_data):
+    """The payload memo shares one fields dict among the repeats of a type 5; what the
+    decoder passes on is a copy, so a sink that changes it changes nothing a later vessel,
+    or a later decoder, is given."""
+    path = shared_data / "ais" / "dma_danish_waters_20131112_5min.nmea.gz"
+    first = [s for o in read_file(path, Rejects()) for s in o.statics]
+    assert len(first) > 100
+    want = [dict(s.fields) for s in first]
+    for s in first:
+        s.fields["name"] = "CHANGED BY A SINK"
+        s.fields.clear()
+    again = [s.fields for o in read_file(path, Rejects()) for s in o.statics]
+    assert again == want

@@ -75,7 +75,9 @@ def _memoised(
     extra: I64 | None = None,
 ) -> list[StaticRow]:
     """`build(by_rows, positions) -> [(subject, fields)]`, run only for payloads (with their
-    `extra` value) not seen before; each row gets its own copy of the fields."""
+    `extra` value) not seen before. Rows of one payload share the memo's fields dict, which
+    nobody may change: a vessel repeats its type 5 every six minutes, and the decoder copies
+    only the few it passes on as changed (`AisNmeaDecoder._new_statics`)."""
     n = len(idx)
     if n == 0:
         return []
@@ -95,7 +97,7 @@ def _memoised(
             _MEMO.clear()
         _MEMO.update(built)
         got = [g if g is not None else built[k] for g, k in zip(got, keys, strict=True)]
-    return [(i, s, dict(f)) for i, (s, f) in zip(idx.tolist(), got, strict=True)]  # type: ignore[misc]
+    return [(i, s, f) for i, (s, f) in zip(idx.tolist(), got, strict=True)]  # type: ignore[misc]
 
 
 @dataclass

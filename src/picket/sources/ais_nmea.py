@@ -261,7 +261,9 @@ class AisNmeaDecoder:
     def _new_statics(
         self, found: list[tuple[int, int, dict[str, Any]]], ok: np.ndarray, t: np.ndarray
     ) -> list[Static]:
-        """Identity facts, emitted when they change (vessels repeat them every few minutes)."""
+        """Identity facts, emitted when they change (vessels repeat them every few minutes);
+        `found`'s dicts are the payload memo's own (`ais_decode._memoised`): what goes out is
+        a copy, so a sink changing it cannot change what the memo gives the next vessel."""
         out = []
         for j, subject, fields in found:
             if not ok[j]:
@@ -269,8 +271,9 @@ class AisNmeaDecoder:
             k = (subject, tuple(sorted(fields)))
             if self._statics.get(k) == fields:
                 continue
-            self._statics[k] = fields
-            out.append(Static(float(t[j]), subject, fields))
+            mine = dict(fields)
+            self._statics[k] = mine
+            out.append(Static(float(t[j]), subject, mine))
         return out
 
 
