@@ -16,16 +16,10 @@ from picket.model.rejects import Rejects
 from picket.model.reports import Kind, Reports
 from picket.model.subjects import number
 from picket.sources.registry import read_file
+from tests.ais_files import NMEA_FILES
 
 KNOT = 1852.0 / 3600.0
 POSITION_TYPES = {1, 2, 3, 18, 19, 27}
-NMEA_FILES = [
-    "aisdb_global_20211101_1min.nm4",
-    "aislib_stream_example_20100611.nmea",
-    "dma_212123000_drift_bornholm_20141002.nmea",
-    "dma_219165000_sudden_speed_change.nmea",
-    "dma_danish_waters_20131112_5min.nmea.gz",
-]
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -15,14 +15,7 @@ from picket.model.rejects import Rejects
 from picket.model.reports import SOURCES, Domain, Kind, Reports
 from picket.model.subjects import Namespace, key, number
 from picket.sources.registry import detect, read_file
-
-NMEA_FILES = [
-    "aisdb_global_20211101_1min.nm4",
-    "aislib_stream_example_20100611.nmea",
-    "dma_212123000_drift_bornholm_20141002.nmea",
-    "dma_219165000_sudden_speed_change.nmea",
-    "dma_danish_waters_20131112_5min.nmea.gz",
-]
+from tests.ais_files import NMEA_FILES
 
 
 def _text(path: Path) -> bytes:

@@ -22,16 +22,10 @@ from picket.codec.ais_armor import ARMOR, DEARMOR, INVALID
 from picket.model.rejects import Rejects
 from picket.sources import ais_nmea_lines as al
 from picket.sources.ais_nmea import AisNmeaDecoder
+from tests.ais_files import NMEA_FILES
 
 pytest.importorskip("numba")
 
-NMEA_FILES = [
-    "aisdb_global_20211101_1min.nm4",
-    "aislib_stream_example_20100611.nmea",
-    "dma_212123000_drift_bornholm_20141002.nmea",
-    "dma_219165000_sudden_speed_change.nmea",
-    "dma_danish_waters_20131112_5min.nmea.gz",
-]
 INVALID_CHARS = bytes(c for c in range(256) if DEARMOR[c] == INVALID)
 # bits a message must carry, and the bits the NumPy form reads, per type: lengths around both
 BOUNDS = sorted({*ad.MIN_BITS.values(), ad.MIN_BITS_24A, ad.MIN_BITS_24B, 38, 96, 128, 133,
