@@ -55,3 +55,46 @@ def test_scipy_linalg_loaded_first_is_used() -> None:
         "print(m._HAVE_BLAS, sys.meta_path[0].__class__.__name__ != '_NoLinalg')\n"
     )
     assert got == "True True"
+
+
+REPLAY = """
+import hashlib, sys
+from pathlib import Path
+import numpy as np
+from picket.config import Config
+from picket.pipeline.assemble import assemble
+from picket.pipeline.replay import replay_files
+asm = assemble(Config(store_path=None), console=False, store=False)
+events = []
+class Keep:
+    def emit(self, ev): events.extend((w, a.to_json()) for w, a in ev)
+    def tracks(self, ctx): pass
+    def close(self): pass
+asm.pipeline.sinks.append(Keep())
+replay_files(asm.pipeline, [(Path(p), "ais-nmea") for p in sys.argv[1:]], asm.rejects,
+             batch_s=60.0)
+asm.pipeline.finish()
+print("numba" in sys.modules, len(asm.pipeline.tracks), len(events),
+      hashlib.sha256(repr(events).encode()).hexdigest()[:16])
+"""
+
+
+def test_picket_compiled_0_keeps_a_replay_on_the_numpy_forms(shared_data) -> None:
+    """`PICKET_COMPILED=0`: a replay large enough for the compiled loops (AIS framing,
+    payloads, `Sustain`) loads no numba and raises the same alerts, field for field."""
+    import os
+
+    ais = shared_data / "ais"
+    paths = [str(ais / f) for f in ("dma_danish_waters_20131112_5min.nmea.gz",
+                                    "dma_212123000_drift_bornholm_20141002.nmea",
+                                    "dma_219165000_sudden_speed_change.nmea")]  # fmt: skip
+    outs = {}
+    for flag in ("1", "0"):
+        env = {**os.environ, "PICKET_COMPILED": flag}
+        out = subprocess.run([sys.executable, "-c", REPLAY, *paths], capture_output=True,
+                             text=True, timeout=600, env=env)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        outs[flag] = out.stdout.strip().splitlines()[-1].split()
+    assert outs["1"][0] == "True" and outs["0"][0] == "False"
+    assert outs["1"][1:] == outs["0"][1:]
+    assert int(outs["0"][2]) > 0  # alerts to compare

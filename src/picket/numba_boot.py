@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import _thread
 import logging
+import os
 import sys
 from importlib.machinery import ModuleSpec
 from typing import Any
 
 log = logging.getLogger(__name__)
 _done = False
+OFF = ("0", "false", "no", "off")
+
+
+def wanted() -> bool:
+    """Whether the compiled loops that have a NumPy twin may load: not where the environment
+    sets `PICKET_COMPILED=0`. numba and LLVM cost about 110 MB of RSS (85 MB of it LLVM's
+    library pages) and about a second once; a small machine beside a receiver may prefer
+    the NumPy forms, which give the same numbers, slower. air.loitering's loops have no
+    twin and load regardless."""
+    return os.environ.get("PICKET_COMPILED", "1").strip().lower() not in OFF
 
 
 class _NoLinalg:

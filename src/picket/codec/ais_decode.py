@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from picket import numba_boot
 from picket.codec.ais_armor import DEARMOR, INVALID, U8, char_matrix, field, sixbits_to_bytes
 from picket.codec.ais_armor import text as _armor_text
 from picket.model.reports import Domain, Kind
@@ -122,7 +123,9 @@ _BROKEN: list[str] = []  # why the compiled loop failed once: the NumPy form sin
 
 
 def _kernel() -> Any:
-    """The compiled loop's module, or None without numba."""
+    """The compiled loop's module, or None without numba or where it is not wanted."""
+    if not numba_boot.wanted():
+        return None
     try:
         from picket.codec import ais_decode_kernel
     except ImportError:

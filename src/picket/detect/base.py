@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from picket import numba_boot
 from picket.fusion.context import BatchContext
 from picket.model import domains
 from picket.model.alerts import Signal
@@ -147,7 +148,7 @@ _SUSTAIN_BROKEN: list[str] = []  # why the compiled loop failed once: NumPy sinc
 
 def _sustain_kernel() -> Any:
     """detect/sustain_kernels.py, or None without numba or after it failed once."""
-    if _SUSTAIN_BROKEN:
+    if _SUSTAIN_BROKEN or not numba_boot.wanted():
         return None
     try:
         from picket.detect import sustain_kernels

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from picket import numba_boot
 from picket.codec.modes_fields import FPM, FT, KT
 from picket.model.decoded import Decoded, Static
 from picket.model.rejects import Rejects
@@ -615,7 +616,7 @@ _BROKEN: list[str] = []  # why the compiled loops failed once: the string path s
 def _kernels() -> Any:
     """The reader's compiled loops, or None without numba or after they failed once (the
     string path reads all then)."""
-    if _BROKEN:
+    if _BROKEN or not numba_boot.wanted():
         return None
     try:
         from picket.sources import opensky_kernels

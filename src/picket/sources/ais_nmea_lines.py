@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from picket import numba_boot
 from picket.codec.ais_armor import HEX, INVALID
 
 I64 = NDArray[np.int64]
@@ -89,7 +90,7 @@ def frame_lines(buf: U8, first_line_no: int) -> Lines:
 
 def _kernel() -> Any:
     """The compiled framing loop, or None without numba or after it failed once."""
-    if _BROKEN:
+    if _BROKEN or not numba_boot.wanted():
         return None
     try:
         from picket.sources import ais_nmea_frame_kernel
