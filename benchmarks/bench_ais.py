@@ -24,6 +24,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import os
 import re
 import resource
 import subprocess
@@ -138,7 +139,7 @@ class EventDigest:
         return self.sha.hexdigest()[:16]
 
 
-def prepare_picket() -> Any:
+def prepare_picket(compiled: bool = True) -> Any:
     """Set-up outside the timing, as pyais's import is: the pipeline, its cable grid and the
     event digest, and the compiled loops a replay's batches load (`warm_kernels`: numba's
     load); `main` times this set-up and prints the ratio counting it too."""
@@ -146,7 +147,8 @@ def prepare_picket() -> Any:
     asm = assemble(Config(store_path=None), console=False, store=False, line_files=[cables])
     asm.pipeline.sinks.append(EventDigest())
     asm.pipeline.world.lines.grid()
-    warm_kernels()
+    if compiled:
+        warm_kernels()
     return asm
 
 
@@ -178,20 +180,23 @@ def event_digest(asm: Any) -> tuple[int, str]:
     return dig.n, dig.hexdigest()
 
 
-def peak_rss_mb(paths: list[Path]) -> tuple[float, float]:
+def peak_rss_mb(paths: list[Path], compiled: bool = True) -> tuple[float, float]:
     """(peak RSS, file-backed RSS at the end) in MB of a replay in a fresh process. The
     second part is mostly shared libraries' mapped pages (numba's LLVM: ~85 MB), which the
-    kernel may drop and reload, and which processes share; the rest is picket's own."""
+    kernel may drop and reload, and which processes share; the rest is picket's own.
+    `compiled=False` runs it with `PICKET_COMPILED=0` (the NumPy forms, no numba)."""
     here = str(Path(__file__).parent)
     code = (
         f"import sys, json, resource; sys.path.insert(0, {here!r}); import bench_ais as b; "
-        "from pathlib import Path; b.run_picket([Path(p) for p in json.loads(sys.argv[1])]); "
+        "from pathlib import Path; ps = [Path(p) for p in json.loads(sys.argv[1])]; "
+        "from picket.numba_boot import wanted; b.run_picket(ps, b.prepare_picket(wanted())); "
         "f = [l for l in open('/proc/self/status') if l.startswith('RssFile')]; "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
         "int(f[0].split()[1]) / 1024 if f else float('nan'))"
     )
+    env = {**os.environ, "PICKET_COMPILED": "1" if compiled else "0"}
     out = subprocess.run([sys.executable, "-c", code, json.dumps([str(p) for p in paths])],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+                         capture_output=True, text=True, check=True, env=env)  # fmt: skip
     peak, file_backed = out.stdout.strip().splitlines()[-1].split()
     return float(peak), float(file_backed)
 
@@ -236,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"peak RSS: {m1:.0f} MB for {n_sent:,} sentences, {m10:.0f} MB for "
                   f"{n_big:,} ({m10 / m1:.2f}x memory for 10x input); file-backed pages "
                   f"(shared libraries) at the end: {f1:.0f} and {f10:.0f} MB")  # fmt: skip
+            m0, f0 = peak_rss_mb(paths, compiled=False)
+            print(f"peak RSS with PICKET_COMPILED=0 (NumPy forms, no numba): {m0:.0f} MB for "
+                  f"{n_sent:,} sentences (file-backed {f0:.0f} MB)")  # fmt: skip
         print("resource:", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MB peak")
     return 0
 
