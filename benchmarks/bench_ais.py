@@ -181,7 +181,10 @@ def event_digest(asm: Any) -> tuple[int, str]:
 
 
 def peak_rss_mb(paths: list[Path], compiled: bool = True) -> tuple[float, float]:
-    """(peak RSS, file-backed RSS at the end) in MB of a replay in a fresh process. The
+    """(peak RSS, file-backed RSS at the end) in MB of a replay in a fresh process. The peak
+    is the process's own high-water mark (`VmHWM`), not `ru_maxrss`: Linux carries a child's
+    `ru_maxrss` over from the parent it was forked from, so a child of this benchmark's
+    process, which holds pyais's run, reported at least the parent's RSS. The
     second part is mostly shared libraries' mapped pages (numba's LLVM: ~85 MB), which the
     kernel may drop and reload, and which processes share; the rest is picket's own.
     `compiled=False` runs it with `PICKET_COMPILED=0` (the NumPy forms, no numba)."""
@@ -190,9 +193,10 @@ def peak_rss_mb(paths: list[Path], compiled: bool = True) -> tuple[float, float]
         f"import sys, json, resource; sys.path.insert(0, {here!r}); import bench_ais as b; "
         "from pathlib import Path; ps = [Path(p) for p in json.loads(sys.argv[1])]; "
         "from picket.numba_boot import wanted; b.run_picket(ps, b.prepare_picket(wanted())); "
-        "f = [l for l in open('/proc/self/status') if l.startswith('RssFile')]; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
-        "int(f[0].split()[1]) / 1024 if f else float('nan'))"
+        "st = dict(l.split(':', 1) for l in open('/proc/self/status')); "
+        "kb = lambda k: int(st[k].split()[0]) / 1024 if k in st else float('nan'); "
+        "print(kb('VmHWM') if 'VmHWM' in st else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, kb('RssFile'))"
     )
     env = {**os.environ, "PICKET_COMPILED": "1" if compiled else "0"}
     out = subprocess.run([sys.executable, "-c", code, json.dumps([str(p) for p in paths])],
