@@ -1,6 +1,7 @@
-"""Building the pipeline with every default detector loads no numba: LLVM alone is about
-60 MB of RSS, the whole margin of `bench ais`'s peak RSS cap (issue 18: <= 224 MB; 192-196 MB
-without numba, 253 MB with it). Compiled kernels load when a detector first needs them."""
+"""Building the pipeline with every default detector loads no numba: numba with LLVM is
+about 110 MB of RSS (an AIS replay peaks at 156 MB without it, 271 MB with its compiled
+loops; issue 18's cap is 224 MB). Compiled loops load where a batch first needs them, and
+a live feed's small batches keep their NumPy twins (docs/performance.md)."""
 
 import subprocess
 import sys

@@ -116,7 +116,7 @@ class PayloadBatch:
 # A batch of at least this many messages goes through the compiled loop (`ais_decode_kernel`),
 # as a file replay's chunks do (a 1 MiB chunk holds ~9,000 messages). Fewer, as a live feed's
 # few lines a read, keep the NumPy form (~1 us a message: ~2 ms at this size) and load no
-# numba, whose ~60 MB of RSS and ~1 s cache load such batches would never repay.
+# numba, whose ~110 MB of RSS and ~1 s cache load such batches would never repay.
 KERNEL_MESSAGES = 2048
 
 _BROKEN: list[str] = []  # why the compiled loop failed once: the NumPy form since

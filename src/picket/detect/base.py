@@ -136,7 +136,7 @@ def group_ffill_time(
 
 # `Sustain.update` runs its compiled loop (detect/sustain_kernels.py) from this many rows.
 # A NumPy call costs about 0.4 ms whatever its size, the loop a few microseconds; numba's
-# load costs about 60 MB of RSS and a few tenths of a second once. A replay's minute of a
+# load costs about 110 MB of RSS and a few tenths of a second once. A replay's minute of a
 # busy area (hundreds to thousands of rows) repays that at once; a small live feed's second
 # of reports (tens of rows) keeps the NumPy form and never loads numba for it, unless a
 # larger batch already did.

@@ -27,7 +27,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 # modules of picket.detect that hold no detector
-# (air_loiter_kernels: numba, ~60 MB of RSS, loaded by air.loitering on first use only)
+# (air_loiter_kernels: numba, ~110 MB of RSS, loaded by air.loitering on first use only)
 HELPERS = frozenset({"base", "registry", "sustained", "air_loiter_kernels", "sustain_kernels"})
 
 
