@@ -89,7 +89,8 @@ SETTINGS: dict[str, Setting] = {
     "demo": Setting(force={"--port": FREE_PORT}, add=["--quiet", "--no-linger"], budget_s=180),
     "run": Setting(force={"--seconds": "4", "--port": FREE_PORT}),
     "serve": Setting(force={"--seconds": "2", "--port": FREE_PORT}),
-    "space screen": Setting(force={"--days": "0.5", "--workers": "1"}),
+    # a clean checkout's first screen compiles its loops (numba: ~30 s on 2 shared cores)
+    "space screen": Setting(force={"--days": "0.5", "--workers": "1"}, budget_s=120),
     "space passes": Setting(force={"--hours": "2"}),
     "bench": Setting(add=["--repeat", "1"]),
     "cluster up": Setting(force={"--port": FREE_PORT, "--seconds": "25"}, budget_s=90),
