@@ -14,6 +14,7 @@ first call of a kernel; it is cheap after the first time.
 from __future__ import annotations
 
 import _thread
+import importlib
 import logging
 import os
 import sys
@@ -32,6 +33,19 @@ def wanted() -> bool:
     the NumPy forms, which give the same numbers, slower. air.loitering's loops have no
     twin and load regardless."""
     return os.environ.get("PICKET_COMPILED", "1").strip().lower() not in OFF
+
+
+def twin(module: str, broken: list[str]) -> Any:
+    """The module of compiled loops `module`, or None where its NumPy twin must serve:
+    `PICKET_COMPILED=0`, no numba (noted in `broken`, so the import is not tried at every
+    batch), or the loops failed once (the caller appends why to `broken`)."""
+    if broken or not wanted():
+        return None
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        broken.append(f"{module} cannot be imported (numba not installed?)")
+        return None
 
 
 class _NoLinalg:

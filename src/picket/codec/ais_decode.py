@@ -123,14 +123,8 @@ _BROKEN: list[str] = []  # why the compiled loop failed once: the NumPy form sin
 
 
 def _kernel() -> Any:
-    """The compiled loop's module, or None without numba or where it is not wanted."""
-    if not numba_boot.wanted():
-        return None
-    try:
-        from picket.codec import ais_decode_kernel
-    except ImportError:
-        return None
-    return ais_decode_kernel
+    """The compiled loop's module, or None where the NumPy form serves (`numba_boot.twin`)."""
+    return numba_boot.twin("picket.codec.ais_decode_kernel", _BROKEN)
 
 
 def decode_payloads(buf: U8, start: I64, length: I64, fill: I64) -> PayloadBatch:

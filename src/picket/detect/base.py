@@ -148,15 +148,10 @@ _SUSTAIN_BROKEN: list[str] = []  # why the compiled loop failed once: NumPy sinc
 
 def _sustain_kernel() -> Any:
     """detect/sustain_kernels.py, or None without numba or after it failed once."""
-    if _SUSTAIN_BROKEN or not numba_boot.wanted():
-        return None
-    try:
-        from picket.detect import sustain_kernels
-    except ImportError:
-        _SUSTAIN_BROKEN.append("numba is not installed")
-        return None
-    _SUSTAIN_LOADED[:] = [True]
-    return sustain_kernels
+    kern = numba_boot.twin("picket.detect.sustain_kernels", _SUSTAIN_BROKEN)
+    if kern is not None:
+        _SUSTAIN_LOADED[:] = [True]
+    return kern
 
 
 class Sustain:

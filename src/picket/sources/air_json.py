@@ -616,13 +616,7 @@ _BROKEN: list[str] = []  # why the compiled loops failed once: the string path s
 def _kernels() -> Any:
     """The reader's compiled loops, or None without numba or after they failed once (the
     string path reads all then)."""
-    if _BROKEN or not numba_boot.wanted():
-        return None
-    try:
-        from picket.sources import opensky_kernels
-    except ImportError:
-        return None
-    return opensky_kernels
+    return numba_boot.twin("picket.sources.opensky_kernels", _BROKEN)
 
 
 def _bounds(kern: Any, a: np.ndarray, n: int, width: int) -> tuple | None:

@@ -90,13 +90,7 @@ def frame_lines(buf: U8, first_line_no: int) -> Lines:
 
 def _kernel() -> Any:
     """The compiled framing loop, or None without numba or after it failed once."""
-    if _BROKEN or not numba_boot.wanted():
-        return None
-    try:
-        from picket.sources import ais_nmea_frame_kernel
-    except ImportError:
-        return None
-    return ais_nmea_frame_kernel
+    return numba_boot.twin("picket.sources.ais_nmea_frame_kernel", _BROKEN)
 
 
 def _frame_compiled(kern: Any, buf: U8, first_line_no: int) -> Lines:
